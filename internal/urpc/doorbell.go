@@ -1,0 +1,68 @@
+package urpc
+
+import (
+	"sync/atomic"
+	"time"
+)
+
+// Doorbell lets a consumer of several rings sleep until a producer has
+// published something for it.
+//
+// The protocol, which loses no wake-up:
+//
+//	consumer                                producer
+//	poll its rings for a while              publish a slot (atomic store)
+//	Arm()           (sleeping = 1)          Ring(): if sleeping == 1, wake
+//	re-check every ring; if any is
+//	not empty, Disarm() and go on
+//	Wait()          (sleeps, then sleeping = 0)
+//
+// Go's atomics are sequentially consistent, so either the producer sees the
+// flag and wakes the consumer, or the consumer's re-check sees the slot.
+// A wake-up token may be left over from an earlier round; it only causes one
+// spurious return from Wait, after which the consumer re-checks its rings.
+type Doorbell struct {
+	_        pad
+	sleeping atomic.Uint32
+	_        [LineSize - 4]byte
+	wake     chan struct{} // capacity 1: at most one pending token
+	wakes    atomic.Uint64 // wake-ups sent, for statistics
+}
+
+// NewDoorbell returns a doorbell with nobody sleeping.
+func NewDoorbell() *Doorbell {
+	return &Doorbell{wake: make(chan struct{}, 1)}
+}
+
+// Ring wakes the consumer if it is sleeping. Any producer may call it.
+func (d *Doorbell) Ring() {
+	if d.sleeping.Load() != 0 && d.sleeping.CompareAndSwap(1, 0) {
+		d.wakes.Add(1)
+		select {
+		case d.wake <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// Arm announces that the consumer is about to sleep. The consumer must then
+// re-check every ring that rings this doorbell before calling Wait.
+func (d *Doorbell) Arm() { d.sleeping.Store(1) }
+
+// Disarm cancels Arm when the re-check found work.
+func (d *Doorbell) Disarm() { d.sleeping.Store(0) }
+
+// Wait sleeps until a producer rings, or until timer fires when timer is not
+// nil. It reports whether it was woken by a producer.
+func (d *Doorbell) Wait(timer <-chan time.Time) bool {
+	select {
+	case <-d.wake:
+		return true
+	case <-timer:
+		d.sleeping.Store(0)
+		return false
+	}
+}
+
+// Wakes returns how many times a producer woke the consumer.
+func (d *Doorbell) Wakes() uint64 { return d.wakes.Load() }
