@@ -76,7 +76,7 @@ type lexer struct {
 func newLexer(src []byte, errs func(Pos, string)) *lexer {
 	l := &lexer{src: src, line: 1, col: 1, errs: errs}
 	if len(src) >= 3 && src[0] == 0xEF && src[1] == 0xBB && src[2] == 0xBF {
-		l.off = 3 // a byte order mark is not part of the text
+		l.advance(3) // a byte order mark is not part of the text
 	}
 	return l
 }
