@@ -142,3 +142,17 @@ func TestCheckFieldsErrors(t *testing.T) {
 		t.Errorf("empty message: %v", err)
 	}
 }
+
+// TestDocExamples keeps the examples in docs/contracts.md, "Field
+// encoding", true.
+func TestDocExamples(t *testing.T) {
+	kv := MustCompile("kv", kvSrc).Lookup("KV")
+	got, err := kv.MessageByName("Value").Encode(nil, true, []byte("hi"))
+	if want := []byte{0x01, 0x02, 0, 0, 0, 0x68, 0x69}; err != nil || !bytes.Equal(got, want) {
+		t.Errorf("Value(true, \"hi\") = % x, %v; want % x", got, err, want)
+	}
+	got, err = kv.MessageByName("Get").Encode(nil, "k")
+	if want := []byte{0x01, 0, 0, 0, 0x6b}; err != nil || !bytes.Equal(got, want) {
+		t.Errorf("Get(\"k\") = % x, %v; want % x", got, err, want)
+	}
+}
