@@ -1,8 +1,10 @@
 package contract
 
 import (
+	"crypto/sha256"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 )
 
@@ -21,6 +23,9 @@ func Compile(f *File) (*Set, []Diagnostic) {
 	}
 	for i, cd := range f.Contracts {
 		compileContract(set.contracts[i], cd, byName)
+	}
+	for _, c := range set.contracts {
+		c.fingerprint = fingerprint(c)
 	}
 	return set, nil
 }
@@ -125,4 +130,33 @@ func compileContract(c *Contract, cd *ContractDecl, byName map[string]*Contract)
 			c.next[i*len(c.msgs)+int(t.Msg)] = t.Next
 		}
 	}
+}
+
+// fingerprint hashes c's normalised source, then the normalised source of
+// each contract c reaches through endpoint fields (transitively), in name
+// order; names are unique in a Set, so the order is well defined.
+func fingerprint(c *Contract) [32]byte {
+	seen := map[*Contract]bool{c: true}
+	work := []*Contract{c}
+	var reached []*Contract
+	for len(work) > 0 {
+		x := work[len(work)-1]
+		work = work[:len(work)-1]
+		for i := range x.msgs {
+			for _, f := range x.msgs[i].fields {
+				if f.Kind == KindEndpoint && !seen[f.Contract] {
+					seen[f.Contract] = true
+					work = append(work, f.Contract)
+					reached = append(reached, f.Contract)
+				}
+			}
+		}
+	}
+	slices.SortFunc(reached, func(a, b *Contract) int { return strings.Compare(a.name, b.name) })
+	h := sha256.New()
+	h.Write([]byte(c.String()))
+	for _, x := range reached {
+		h.Write([]byte(x.String()))
+	}
+	return [32]byte(h.Sum(nil))
 }

@@ -145,6 +145,8 @@ type Contract struct {
 	// NoState. Which side may send in s is states[s].sender: a state is
 	// never mixed, so one side decides every transition out of it.
 	next []StateID
+	// fingerprint identifies the contract's wire behaviour; see Fingerprint.
+	fingerprint [32]byte
 }
 
 type state struct {
@@ -163,6 +165,14 @@ type Transition struct {
 
 // Name returns the contract's name.
 func (c *Contract) Name() string { return c.name }
+
+// Fingerprint is a SHA-256 of the contract's normalised source (String)
+// and of every contract reachable from it through endpoint fields. Two
+// contracts with equal fingerprints have the same names, message and state
+// numbering, field layouts and transitions, wherever they were compiled: a
+// name service can compare a client's contract (or the one its generated
+// stubs were built from) with the server's.
+func (c *Contract) Fingerprint() [32]byte { return c.fingerprint }
 
 // Initial returns the state a new channel starts in.
 func (c *Contract) Initial() StateID { return c.initial }

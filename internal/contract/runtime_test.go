@@ -238,3 +238,27 @@ func BenchmarkCheckFields(b *testing.B) {
 		}
 	}
 }
+
+func TestFingerprint(t *testing.T) {
+	fp := func(src, name string) [32]byte { return MustCompile("f", src).Lookup(name).Fingerprint() }
+	kv := fp(kvSrc, "KV")
+	if kv != fp(kvSrc, "KV") {
+		t.Error("same source, different fingerprints")
+	}
+	// Layout and comments do not matter.
+	relaid := strings.ReplaceAll(strings.ReplaceAll(kvSrc, "\n", " // c\n"), "  ", "\t \t")
+	if kv != fp(relaid, "KV") {
+		t.Error("layout changed the fingerprint")
+	}
+	// The carried contract is part of it; an unrelated one is not.
+	if kv == fp(strings.Replace(kvSrc, "msg Item(n i64)", "msg Item(n u64)", 1), "KV") {
+		t.Error("changing a carried contract kept the fingerprint")
+	}
+	if kv != fp(kvSrc+"contract Other { initial final state S {} }", "KV") {
+		t.Error("an unrelated contract changed the fingerprint")
+	}
+	// Declaration order fixes IDs, so it is part of it too.
+	if kv == fp(strings.Replace(strings.Replace(kvSrc, "msg Ok\n", "", 1), "msg Bye\n", "msg Bye\n  msg Ok\n", 1), "KV") {
+		t.Error("reordering messages kept the fingerprint")
+	}
+}
