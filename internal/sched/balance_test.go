@@ -1,0 +1,134 @@
+package sched
+
+import (
+	"testing"
+)
+
+func sum(core CoreID, runnable int, weight, capacity int64, at Time) LoadSummary {
+	return LoadSummary{Core: core, Runnable: runnable, Weight: weight, Capacity: capacity, At: at}
+}
+
+func TestDecide(t *testing.T) {
+	cfg := BalanceConfig{MaxAge: 50 * Millisecond}
+	now := Time(100 * Millisecond)
+	for _, tc := range []struct {
+		name   string
+		self   LoadSummary
+		others []LoadSummary
+		want   Decision
+	}{
+		{"idle, nobody has waiting work", sum(0, 0, 0, 1024, now),
+			[]LoadSummary{sum(1, 1, 1024, 1024, now), sum(2, 0, 0, 1024, now)}, Decision{}},
+		{"idle steals from the busiest", sum(0, 0, 0, 1024, now),
+			[]LoadSummary{sum(1, 2, 2048, 1024, now), sum(2, 3, 3072, 1024, now), sum(3, 5, 2048, 1024, now)},
+			Decision{Steal, 2}},
+		{"busiest is weighed by capacity", sum(0, 0, 0, 1024, now),
+			[]LoadSummary{sum(1, 3, 3072, 1024, now), sum(2, 2, 2048, 512, now)},
+			Decision{Steal, 2}},
+		{"a lone entity on a slower core is worth stealing", sum(0, 0, 0, 1024, now),
+			[]LoadSummary{sum(1, 1, 1024, 512, now)}, Decision{Steal, 1}},
+		{"but not on an equal core", sum(0, 0, 0, 512, now),
+			[]LoadSummary{sum(1, 1, 1024, 512, now)}, Decision{}},
+		{"stale summaries are ignored", sum(0, 0, 0, 1024, now),
+			[]LoadSummary{sum(1, 4, 4096, 1024, now-60*ms), sum(2, 2, 2048, 1024, now-10*ms)},
+			Decision{Steal, 2}},
+		{"cores not in use are ignored", sum(0, 3, 3072, 1024, now),
+			[]LoadSummary{sum(1, 0, 0, 0, now), sum(2, 2, 2048, 1024, now)},
+			Decision{Push, 2}},
+		{"own summary among the others is ignored", sum(0, 0, 0, 1024, now),
+			[]LoadSummary{sum(0, 4, 4096, 1024, now-ms)}, Decision{}},
+		{"overloaded pushes to the least loaded", sum(0, 4, 4096, 1024, now),
+			[]LoadSummary{sum(1, 2, 2048, 1024, now), sum(2, 1, 1024, 1024, now), sum(3, 1, 1024, 512, now)},
+			Decision{Push, 2}},
+		{"no push when nobody is less loaded", sum(0, 2, 2048, 1024, now),
+			[]LoadSummary{sum(1, 2, 2048, 1024, now)}, Decision{}},
+		{"a single entity is never pushed", sum(0, 1, 88761, 1024, now),
+			[]LoadSummary{sum(1, 0, 0, 1024, now)}, Decision{}},
+		{"ties go to the lower core", sum(0, 0, 0, 1024, now),
+			[]LoadSummary{sum(3, 2, 2048, 1024, now), sum(1, 2, 2048, 1024, now)}, Decision{Steal, 1}},
+		{"a core not in use decides nothing", sum(0, 0, 0, 0, now),
+			[]LoadSummary{sum(1, 3, 3072, 1024, now)}, Decision{}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := Decide(tc.self, tc.others, now, cfg); got != tc.want {
+				t.Errorf("Decide = %+v, want %+v", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestChoose(t *testing.T) {
+	build := func(nices ...int) (*RunQueue, []*Entity) {
+		q := NewRunQueue(Config{})
+		var es []*Entity
+		for i, n := range nices {
+			e := &Entity{ID: uint64(i), Nice: n}
+			q.Enqueue(e)
+			es = append(es, e)
+		}
+		return q, es
+	}
+	t.Run("steal by an idle core takes a waiting entity", func(t *testing.T) {
+		q, _ := build(0, 0, 0)
+		if e := Choose(q, q.Summary(0, 1024, 0), sum(1, 0, 0, 1024, 0)); e == nil {
+			t.Fatal("nothing given to an idle core")
+		}
+	})
+	t.Run("a lone entity stays on an equal core", func(t *testing.T) {
+		q, _ := build(0)
+		if e := Choose(q, q.Summary(0, 1024, 0), sum(1, 0, 0, 1024, 0)); e != nil {
+			t.Fatalf("gave away %d", e.ID)
+		}
+	})
+	t.Run("a lone entity moves to a faster idle core", func(t *testing.T) {
+		q, es := build(0)
+		if e := Choose(q, q.Summary(0, 512, 0), sum(1, 0, 0, 1024, 0)); e != es[0] {
+			t.Fatalf("gave %v", e)
+		}
+	})
+	t.Run("the weight that best evens the pair moves", func(t *testing.T) {
+		// 9548 + 4×1024 here, 4×1024 there: a nice-0 entity moves, not
+		// the heavy one.
+		q, es := build(-10, 0, 0, 0, 0)
+		e := Choose(q, q.Summary(0, 1024, 0), sum(1, 4, 4096, 1024, 0))
+		if e == nil || e == es[0] {
+			t.Fatalf("gave %v", e)
+		}
+	})
+	t.Run("no move that makes the pair worse", func(t *testing.T) {
+		q, _ := build(-10, 0)
+		if e := Choose(q, q.Summary(0, 1024, 0), sum(1, 2, 10572, 1024, 0)); e != nil {
+			t.Fatalf("gave %d", e.ID)
+		}
+	})
+	t.Run("neutral move rotates the entity that is ahead", func(t *testing.T) {
+		q, es := build(0, 0)
+		q.Charge(es[1], 5*Millisecond)
+		if e := Choose(q, q.Summary(0, 1024, 0), sum(1, 1, 1024, 1024, 0)); e != es[1] {
+			t.Fatalf("gave %v, want the one ahead", e)
+		}
+	})
+	t.Run("nothing to a core not in use", func(t *testing.T) {
+		q, _ := build(0, 0, 0)
+		if e := Choose(q, q.Summary(0, 1024, 0), sum(1, 0, 0, 0, 0)); e != nil {
+			t.Fatalf("gave %d", e.ID)
+		}
+	})
+}
+
+func TestBalanceAllocatesNothing(t *testing.T) {
+	q := NewRunQueue(Config{})
+	for i := range 32 {
+		q.Enqueue(&Entity{ID: uint64(i), Nice: i%40 - 20})
+	}
+	others := []LoadSummary{sum(1, 0, 0, 1024, 0), sum(2, 5, 5000, 512, 0)}
+	allocs := testing.AllocsPerRun(1000, func() {
+		self := q.Summary(0, 1024, 0)
+		d := Decide(self, others, 0, BalanceConfig{})
+		_ = Choose(q, self, others[0])
+		_ = d
+	})
+	if allocs != 0 {
+		t.Fatalf("%v allocations", allocs)
+	}
+}
