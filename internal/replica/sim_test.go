@@ -264,9 +264,9 @@ func perKey(as []Applied[int]) map[string][]TxID {
 // few keys (so writes conflict), a lossy reordering network, and up to
 // crashes cores that stop answering at random moments, then a quiet period
 // with a perfect network, then the checks.
-func runRandom(t *testing.T, seed uint64, cores, crashes int, dropP float64) *simNet {
-	s := newSimNet(t, seed, Config{Cores: cores, PrepareTimeout: 12, ResendInterval: 3, QueryInterval: 4})
-	s.dropP, s.dupP, s.maxDelay = dropP, 0.05, 3
+func runRandom(t *testing.T, seed uint64, cores, crashes int, dropP float64, maxDelay int) *simNet {
+	s := newSimNet(t, seed, Config{Cores: cores, PrepareTimeout: 12, ResendInterval: 3, QueryInterval: 2})
+	s.dropP, s.dupP, s.maxDelay = dropP, 0.05, maxDelay
 	keys := []string{"a", "b", "c", "d"}
 	crashAt := map[int64]CoreID{}
 	for range crashes {
@@ -303,13 +303,17 @@ func TestRandomRoundsAgree(t *testing.T) {
 	for _, tc := range []struct {
 		cores, crashes int
 		drop           float64
+		delay          int // most ticks a message is delayed beyond one
 	}{
-		{2, 0, 0}, {3, 0, 0.1}, {4, 0, 0.2}, {4, 1, 0.1}, {5, 2, 0.1}, {3, 1, 0.3},
+		{2, 0, 0, 0}, {3, 0, 0.1, 3}, {4, 0, 0.2, 3}, {4, 1, 0.1, 3}, {5, 2, 0.1, 3}, {3, 1, 0.3, 3},
+		// Slow messages: replies come after queries, so participants ask
+		// each other while the coordinator is alive.
+		{3, 0, 0.1, 10}, {4, 1, 0.1, 10},
 	} {
-		t.Run(fmt.Sprintf("cores=%d,crashes=%d,drop=%.1f", tc.cores, tc.crashes, tc.drop), func(t *testing.T) {
+		t.Run(fmt.Sprintf("cores=%d,crashes=%d,drop=%.1f,delay=%d", tc.cores, tc.crashes, tc.drop, tc.delay), func(t *testing.T) {
 			commits, aborts, blocked := 0, 0, 0
 			for seed := range uint64(40) {
-				s := runRandom(t, seed, tc.cores, tc.crashes, tc.drop)
+				s := runRandom(t, seed, tc.cores, tc.crashes, tc.drop, tc.delay)
 				blocked += s.blockedRounds
 				for _, d := range s.decisions {
 					if d.Outcome == Committed {
