@@ -180,3 +180,15 @@ func TestLimits(t *testing.T) {
 		t.Errorf("at %v, want %v", diags[0].Pos, want)
 	}
 }
+
+func TestBadRunIsOneDiagnostic(t *testing.T) {
+	_, diags := CheckSource("t", []byte("contract A { msg M = 42; initial final state S {} }\n"))
+	want := []string{`t:1:20: unexpected character '='`, `t:1:22: unexpected character '4'`}
+	var got []string
+	for _, d := range diags {
+		got = append(got, d.String())
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+}

@@ -136,8 +136,22 @@ func (l *lexer) next() token {
 			}
 			return token{kind: tIdent, text: string(l.src[start:l.off]), pos: pos}
 		}
+		// Report the first character of a run that cannot start a token,
+		// and skip the whole run (up to a space or a valid token), so that
+		// "= 42" is one diagnostic, not three.
 		l.errs(pos, fmt.Sprintf("unexpected character %q", r))
 		l.advance(size)
+		for l.off < len(l.src) {
+			c := l.src[l.off]
+			if c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '/' || c == '-' || punct(c) != tEOF {
+				break
+			}
+			r, size := utf8.DecodeRune(l.src[l.off:])
+			if isIdentStart(r) || (r == utf8.RuneError && size == 1) {
+				break
+			}
+			l.advance(size)
+		}
 	}
 	return token{kind: tEOF, pos: Pos{l.line, l.col}}
 }
