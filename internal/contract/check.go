@@ -133,6 +133,11 @@ func (c *checker) contract(cd *ContractDecl, contracts map[string]*ContractDecl)
 			msg  string
 		}]bool{}
 		for _, t := range s.Transitions {
+			if t.Side != Importer && t.Side != Exporter {
+				// Only a hand-built tree can get here; the parser sets one.
+				c.errorf(t.Pos, "transition with no side (want imp or exp)")
+				continue
+			}
 			if _, ok := msgs[t.Msg.Name]; !ok {
 				c.errorf(t.Msg.Pos, "undefined message %s in contract %s", t.Msg.Name, name)
 			}

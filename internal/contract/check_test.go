@@ -192,3 +192,12 @@ func TestBadRunIsOneDiagnostic(t *testing.T) {
 		t.Errorf("(-want +got):\n%s", diff)
 	}
 }
+
+func TestHandBuiltTreeWithoutSide(t *testing.T) {
+	f, _ := ParseFile("t", []byte(good))
+	f.Contracts[0].States[0].Transitions[0].Side = Side(7)
+	diags := Check(f)
+	if len(diags) != 1 || diags[0].String() != "t:1:44: transition with no side (want imp or exp)" {
+		t.Errorf("got %v", diags)
+	}
+}

@@ -9,7 +9,9 @@ import (
 )
 
 // Compile checks f and, when it is clean, builds its runtime form. On any
-// diagnostic it returns a nil Set and the diagnostics.
+// diagnostic it returns a nil Set and the diagnostics. f should come from
+// ParseFile without syntax errors (CompileSource sees to that): the tree of
+// a file with syntax errors holds only what could be read.
 func Compile(f *File) (*Set, []Diagnostic) {
 	if diags := Check(f); len(diags) > 0 {
 		return nil, diags
