@@ -1,0 +1,119 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"isle"
+)
+
+// listFlag is a repeatable string flag.
+type listFlag []string
+
+func (l *listFlag) String() string     { return strings.Join(*l, ",") }
+func (l *listFlag) Set(s string) error { *l = append(*l, s); return nil }
+
+// parseFlags parses fs, turning every problem into one line on stderr.
+// It returns false with the exit status when the command should stop.
+func parseFlags(fs *flag.FlagSet, args []string, stdout, stderr io.Writer) (int, bool) {
+	fs.SetOutput(io.Discard)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fs.SetOutput(stdout)
+			fs.Usage()
+			return 0, false
+		}
+		fmt.Fprintf(stderr, "isle %s: %v (see isle %s --help)\n", fs.Name(), err, fs.Name())
+		return exitUsage, false
+	}
+	return 0, true
+}
+
+func cmdRun(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	cores := fs.Int("cores", 0, "number of cores (default: one per CPU of the process's affinity mask)")
+	over := fs.Bool("oversubscribe", false, "allow more cores than host CPUs")
+	stats := fs.Bool("stats", false, "print each core's counters on stderr at exit")
+	cacheDir := fs.String("cache-dir", defaultCacheDir(), "directory for compiled code (empty: no cache)")
+	var dirs, envs listFlag
+	fs.Var(&dirs, "dir", "offer host directory HOST to the program as GUEST: HOST[:GUEST] (repeatable)")
+	fs.Var(&envs, "env", "set an environment variable for the program: KEY=VALUE (repeatable)")
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "usage: isle run [flags] PROGRAM.wasm [ARGS...]\n\nflags:")
+		fs.PrintDefaults()
+	}
+	if st, ok := parseFlags(fs, args, stdout, stderr); !ok {
+		return st
+	}
+	if fs.NArg() == 0 {
+		fmt.Fprintln(stderr, "isle run: no program given (usage: isle run [flags] PROGRAM.wasm [ARGS...])")
+		return exitUsage
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if set["cores"] && *cores < 1 {
+		fmt.Fprintf(stderr, "isle run: --cores %d: a machine needs at least one core\n", *cores)
+		return exitUsage
+	}
+	cfg := isle.NewConfig().WithStdio(os.Stdin, stdout, stderr).WithCores(*cores).WithOversubscribe(*over).WithCacheDir(*cacheDir)
+	for _, d := range dirs {
+		dir, err := isle.ParseDir(d)
+		if err != nil {
+			fmt.Fprintf(stderr, "isle run: %v\n", err)
+			return exitUsage
+		}
+		cfg = cfg.WithDir(dir)
+	}
+	for _, e := range envs {
+		if k, _, ok := strings.Cut(e, "="); !ok || k == "" {
+			fmt.Fprintf(stderr, "isle run: --env %q: want KEY=VALUE\n", e)
+			return exitUsage
+		}
+		cfg = cfg.WithEnv(e)
+	}
+	prog := fs.Arg(0)
+	ctx := context.Background()
+	st, cs, err := isle.Run(ctx, cfg, prog, fs.Args()[1:])
+	if err != nil {
+		fmt.Fprintf(stderr, "isle: %v\n", err)
+		return exitError
+	}
+	if st.Trap != "" {
+		fmt.Fprintf(stderr, "isle: %s: trap: %s\n", prog, st.Trap)
+	}
+	if *stats {
+		printStats(stderr, cs)
+	}
+	return st.Status()
+}
+
+func printStats(w io.Writer, cs []isle.CoreStats) {
+	host := isle.HostCPUs()
+	if len(cs) > host {
+		fmt.Fprintf(w, "isle: %d cores on %d host CPUs (oversubscribed)\n", len(cs), host)
+	}
+	for _, c := range cs {
+		cpus := make([]string, len(c.CPUs))
+		for i, n := range c.CPUs {
+			cpus[i] = fmt.Sprint(n)
+		}
+		fmt.Fprintf(w, "core %d: cpus=%s moves=%d sips=%d switches=%d sent=%d recv=%d sleeps=%d\n",
+			c.Core, strings.Join(cpus, ","), c.Moves, c.SIPs, c.Switches, c.MsgsSent, c.MsgsRecv, c.Sleeps)
+	}
+}
+
+// defaultCacheDir is where compiled code is kept between runs, as wazero's
+// command line does with -cachedir; empty when there is no cache directory.
+func defaultCacheDir() string {
+	d, err := os.UserCacheDir()
+	if err != nil {
+		return ""
+	}
+	return filepath.Join(d, "isle", "wazero")
+}

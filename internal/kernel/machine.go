@@ -1,0 +1,222 @@
+// Package kernel is isle's per-core kernel: one event loop per core, each
+// owning its run queue, its SIPs and its timers, talking to other cores and to
+// services only through urpc rings.
+//
+// The rules of the interface:
+//
+//   - A Machine is built from a Config, gets its services with AddService,
+//     and is started once with Boot. After Boot the wiring (cores, rings,
+//     services) is immutable.
+//   - Core state is core-local: only the core's own goroutine touches its run
+//     queue, SIPs, timers and statistics while the machine runs. Statistics
+//     are read by Stats after Stop, or as atomic snapshots while running.
+//   - A SIP is owned by exactly one core at a time; it moves between cores
+//     only inside a message, and the sender never touches it again.
+//   - Code outside the machine (the embedding API) reaches cores only through
+//     the controller rings (Spawn, Stop, measurements); those calls are
+//     serialised by the Machine and are not hot paths.
+//   - Services run in worker goroutines, may block on the host, and reply to
+//     the core that asked, by message. A core never blocks on the host.
+//
+// Lock order: Machine.ctlMu is the only lock, held around controller sends.
+package kernel
+
+import (
+	"errors"
+	"fmt"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"isle/internal/urpc"
+)
+
+// Config sets a machine's shape.
+type Config struct {
+	Cores     int // number of cores, ≥ 1
+	RingSlots int // slots per ring (power of two); 0 means DefaultRingSlots
+	// PollWindow is how long an idle core polls its rings before it sleeps;
+	// 0 means DefaultPollWindow.
+	PollWindow time.Duration
+}
+
+// Limits in one place.
+const (
+	DefaultRingSlots  = 256
+	DefaultPollWindow = 50 * time.Microsecond
+	drainBatch        = 64 // messages taken from one ring per loop turn
+	cpuSampleEvery    = 64 // loop turns between getcpu samples
+)
+
+// Machine is a set of cores connected by urpc rings, and its services.
+type Machine struct {
+	cfg      Config
+	cores    []*Core
+	services []*serviceHost
+	epoch    time.Time // monotonic zero of the machine's clock
+
+	ctlMu sync.Mutex   // serialises the controller (producer of ctl rings)
+	ctl   []*urpc.Ring // ctl[i]: controller → core i
+
+	booted  bool
+	stopped atomic.Bool
+	coresWG sync.WaitGroup
+	nextPID atomic.Int64
+}
+
+// ServiceID names a service of a machine.
+type ServiceID int
+
+// New returns an unbooted machine.
+func New(cfg Config) (*Machine, error) {
+	if cfg.Cores < 1 {
+		return nil, fmt.Errorf("a machine needs at least one core, not %d", cfg.Cores)
+	}
+	if cfg.RingSlots == 0 {
+		cfg.RingSlots = DefaultRingSlots
+	}
+	if cfg.RingSlots < 2 || cfg.RingSlots&(cfg.RingSlots-1) != 0 {
+		return nil, fmt.Errorf("ring slots %d is not a power of two", cfg.RingSlots)
+	}
+	if cfg.PollWindow == 0 {
+		cfg.PollWindow = DefaultPollWindow
+	}
+	return &Machine{cfg: cfg}, nil
+}
+
+// AddService registers a service before Boot and returns its id.
+func (m *Machine) AddService(name string, svc Service) ServiceID {
+	if m.booted {
+		panic("kernel: AddService after Boot")
+	}
+	m.services = append(m.services, &serviceHost{name: name, svc: svc, bell: urpc.NewDoorbell()})
+	return ServiceID(len(m.services) - 1)
+}
+
+// ServiceByName returns the id of a registered service.
+func (m *Machine) ServiceByName(name string) (ServiceID, bool) {
+	for i, s := range m.services {
+		if s.name == name {
+			return ServiceID(i), true
+		}
+	}
+	return 0, false
+}
+
+// Cores returns the number of cores.
+func (m *Machine) Cores() int { return len(m.cores) }
+
+// Now returns the machine's monotonic clock in nanoseconds since Boot.
+func (m *Machine) Now() int64 { return int64(time.Since(m.epoch)) }
+
+// Boot wires the rings and starts every core and service goroutine. The
+// caller should run GOMAXPROCS ≥ cores+1 so that services, timers and the
+// garbage collector find a processor while every core runs a SIP.
+func (m *Machine) Boot() error {
+	if m.booted {
+		return errors.New("machine already booted")
+	}
+	m.booted = true
+	m.epoch = time.Now()
+	n := m.cfg.Cores
+	slots := m.cfg.RingSlots
+	m.cores = make([]*Core, n)
+	for i := range m.cores {
+		m.cores[i] = newCore(m, i)
+	}
+	// A ring for every ordered pair of cores.
+	for i, from := range m.cores {
+		from.toCore = make([]*urpc.Ring, n)
+		for j, to := range m.cores {
+			if i == j {
+				continue
+			}
+			r := urpc.NewRing(slots, to.bell)
+			from.toCore[j] = r
+			to.in = append(to.in, inRing{ring: r, from: i})
+		}
+	}
+	// A ring each way between every core and every service.
+	for s, sh := range m.services {
+		sh.in = make([]*urpc.Ring, n)
+		sh.out = make([]*urpc.Ring, n)
+		for i, c := range m.cores {
+			toSvc := urpc.NewRing(slots, sh.bell)
+			fromSvc := urpc.NewRing(slots, c.bell)
+			c.toSvc = append(c.toSvc, toSvc)
+			sh.in[i] = toSvc
+			sh.out[i] = fromSvc
+			c.in = append(c.in, inRing{ring: fromSvc, from: -1 - s})
+		}
+	}
+	// The controller's rings.
+	m.ctl = make([]*urpc.Ring, n)
+	for i, c := range m.cores {
+		m.ctl[i] = urpc.NewRing(slots, c.bell)
+		c.in = append(c.in, inRing{ring: m.ctl[i], from: fromController})
+	}
+	for _, sh := range m.services {
+		go sh.run(m)
+	}
+	m.coresWG.Add(n)
+	for _, c := range m.cores {
+		go c.loop()
+	}
+	return nil
+}
+
+// ctlSend sends a controller message to a core, waiting while its ring is full.
+func (m *Machine) ctlSend(core int, typ uint8, payload []byte, ref any) {
+	m.ctlMu.Lock()
+	defer m.ctlMu.Unlock()
+	for !m.ctl[core].Send(typ, payload, ref) {
+		runtime.Gosched()
+	}
+}
+
+// Spawn hands a new SIP to a core; the core starts it when it next runs its
+// queue. core < 0 picks the core with the fewest SIPs spawned so far.
+func (m *Machine) Spawn(s *SIP, core int) error {
+	if !m.booted || m.stopped.Load() {
+		return errors.New("machine is not running")
+	}
+	if core >= len(m.cores) {
+		return fmt.Errorf("no core %d on a %d-core machine", core, len(m.cores))
+	}
+	if core < 0 {
+		core = m.pickCore()
+	}
+	s.pid = m.nextPID.Add(1)
+	s.machine = m
+	s.done = make(chan struct{})
+	m.ctlSend(core, msgSpawn, nil, s)
+	return nil
+}
+
+// pickCore chooses the core with the fewest live SIPs, as last published.
+func (m *Machine) pickCore() int {
+	best, bestLoad := 0, int64(1<<62)
+	for i, c := range m.cores {
+		if l := c.live.Load(); l < bestLoad {
+			best, bestLoad = i, l
+		}
+	}
+	return best
+}
+
+// Stop ends every core loop (killing SIPs still on them) and every service
+// worker, and waits for the cores.
+func (m *Machine) Stop() {
+	if !m.booted || m.stopped.Swap(true) {
+		return
+	}
+	for i := range m.cores {
+		m.ctlSend(i, msgStop, nil, nil)
+	}
+	m.coresWG.Wait()
+	for _, sh := range m.services {
+		sh.stop.Store(true)
+		sh.bell.Ring()
+	}
+}

@@ -1,0 +1,78 @@
+package kernel
+
+import (
+	"runtime"
+	"sync/atomic"
+
+	"isle/internal/urpc"
+)
+
+// Request is a SIP's call to a service. It is owned by the SIP, lent to the
+// service from the moment the core sends it until the service replies: one
+// owner at a time, moved by message.
+type Request struct {
+	Op  uint32 // service-defined operation
+	Fd  int32  // service-defined handle, e.g. a host file
+	Off int64  // an offset or size argument
+	Buf []byte // data in (e.g. to write) and out (e.g. read); reused
+	Str string // a name argument (a path)
+
+	N     int64  // result: a count or value
+	Errno uint16 // result: 0, or a WASI errno
+
+	sip *SIP // the SIP waiting for the reply; kernel-private
+}
+
+// Service is a user-level service reached by messages: console, file system.
+// Serve runs on the service's own worker goroutine, one request at a time,
+// and may block on the host. It fills in the request's results.
+type Service interface {
+	Serve(req *Request)
+}
+
+// serviceHost runs one service: a worker goroutine consuming a ring from
+// every core and replying on a ring to every core.
+type serviceHost struct {
+	name string
+	svc  Service
+	bell *urpc.Doorbell
+	in   []*urpc.Ring // in[i]: core i → service; immutable after Boot
+	out  []*urpc.Ring // out[i]: service → core i
+	stop atomic.Bool
+}
+
+func (sh *serviceHost) run(m *Machine) {
+	var msg urpc.Msg
+	for !sh.stop.Load() {
+		worked := false
+		for i, r := range sh.in {
+			for k := 0; k < drainBatch && r.Recv(&msg); k++ {
+				worked = true
+				req := msg.Ref.(*Request)
+				sh.svc.Serve(req)
+				for !sh.out[i].Send(msgReply, nil, req) {
+					runtime.Gosched() // the core drains its rings every turn
+				}
+			}
+			r.Release()
+		}
+		if worked {
+			continue
+		}
+		sh.bell.Arm()
+		if sh.stop.Load() || !sh.allEmpty() {
+			sh.bell.Disarm()
+			continue
+		}
+		sh.bell.Wait(nil)
+	}
+}
+
+func (sh *serviceHost) allEmpty() bool {
+	for _, r := range sh.in {
+		if !r.Empty() {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,96 @@
+package kernel
+
+import (
+	"isle/internal/sandbox"
+)
+
+// Why a SIP's coroutine handed control back to its core.
+const (
+	suspendYield   uint32 = iota + 1 // still runnable: back on the run queue
+	suspendRequest                   // waiting for a service's reply
+	suspendSleep                     // waiting for a timer
+)
+
+// SIP is a software-isolated process: a sandboxed WebAssembly instance and
+// the kernel's record of it.
+//
+// Ownership: Name, Args, Env and Ext are set by the creator before Spawn and
+// are then owned by the SIP's personality (they are read only on the SIP's
+// coroutine). Every other field is owned by the core that owns the SIP and
+// moves with it; done is closed once, by that core, when the SIP ends.
+type SIP struct {
+	Name string
+	Args []string
+	Env  []string
+	// Ext is the personality's per-SIP state (the WASI layer's fd table).
+	Ext any
+
+	proc    *sandbox.Process
+	machine *Machine
+	pid     int64
+	core    *Core
+
+	req     Request // the SIP's one outstanding service request
+	svc     ServiceID
+	wakeAt  int64 // for suspendSleep: machine time to wake at
+	cpuTime int64 // nanoseconds spent running
+	result  sandbox.Result
+	done    chan struct{}
+}
+
+// NewSIP returns a SIP that will run mod; the personality fills in Name,
+// Args, Env and Ext before Spawn.
+func NewSIP(mod *sandbox.Module) *SIP {
+	s := &SIP{}
+	s.proc = mod.NewProcess(s)
+	return s
+}
+
+// SIPOf returns the SIP a host function is running for.
+func SIPOf(c *sandbox.Call) *SIP { return c.Owner().(*SIP) }
+
+// PID returns the SIP's process id (set by Spawn).
+func (s *SIP) PID() int64 { return s.pid }
+
+// Machine returns the machine the SIP was spawned on.
+func (s *SIP) Machine() *Machine { return s.machine }
+
+// CPUTime returns the nanoseconds the SIP has run so far. Called from the
+// SIP's own host functions, it is exact up to the current slice.
+func (s *SIP) CPUTime() int64 { return s.cpuTime }
+
+// Done is closed when the SIP has ended.
+func (s *SIP) Done() <-chan struct{} { return s.done }
+
+// Result returns how the SIP ended; valid after Done is closed.
+func (s *SIP) Result() sandbox.Result { return s.result }
+
+// The calls below are made by host functions, on the SIP's coroutine.
+
+// Yield gives up the core; the SIP stays runnable.
+func (s *SIP) Yield() { s.proc.Suspend(suspendYield) }
+
+// Request returns the SIP's request record, to be filled in before Call.
+// Its Buf is reused from one call to the next.
+func (s *SIP) Request() *Request {
+	r := &s.req
+	buf := r.Buf[:0]
+	*r = Request{Buf: buf}
+	return r
+}
+
+// Call sends the SIP's request to a service and suspends the SIP until the
+// reply has come back to its core; the reply is in the request record.
+func (s *SIP) Call(svc ServiceID) *Request {
+	s.svc = svc
+	s.req.sip = s
+	s.proc.Suspend(suspendRequest)
+	return &s.req
+}
+
+// SleepUntil suspends the SIP until the machine's clock reaches t (Now()).
+// A sleeping SIP frees its core.
+func (s *SIP) SleepUntil(t int64) {
+	s.wakeAt = t
+	s.proc.Suspend(suspendSleep)
+}

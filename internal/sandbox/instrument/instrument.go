@@ -1,0 +1,556 @@
+package instrument
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// Options configures Instrument.
+type Options struct {
+	// HookModule and HookName name the imported function, of type
+	// () -> (), that instrumented code calls when its fuel runs out. If the
+	// module already imports a function by that name, it is reused.
+	HookModule, HookName string
+	// FuelExport is the export name of the fuel global that Instrument
+	// adds: a mutable module-defined global, i64 (or i32 with Fuel32), that
+	// the runtime reads and refills.
+	FuelExport string
+	// InitialFuel is the fuel global's initial value. With zero or less the
+	// first function entry calls the hook.
+	InitialFuel int64
+	// Fuel32 makes the fuel global an i32 instead of an i64; InitialFuel is
+	// then truncated to 32 bits.
+	Fuel32 bool
+}
+
+// Defaults for isle's runtime.
+const (
+	DefaultHookModule = "isle"
+	DefaultHookName   = "preempt"
+	DefaultFuelExport = "isle.fuel"
+	DefaultFuel       = 100_000
+)
+
+// DefaultOptions returns the options isle's sandbox uses.
+func DefaultOptions() Options {
+	return Options{
+		HookModule:  DefaultHookModule,
+		HookName:    DefaultHookName,
+		FuelExport:  DefaultFuelExport,
+		InitialFuel: DefaultFuel,
+	}
+}
+
+// Instrument rewrites a WebAssembly module so that every function entry
+// and every loop header decrements a fuel global and calls the hook import
+// once the fuel is zero or less. See the package documentation for the
+// exact code it emits.
+//
+// Instrument never panics. It returns an error for input it cannot parse
+// or does not support; its output for a module that wazero validates is a
+// module that wazero validates, with the same behaviour apart from the hook
+// calls.
+func Instrument(wasm []byte, opts Options) ([]byte, error) {
+	if opts.HookModule == "" || opts.HookName == "" || opts.FuelExport == "" {
+		return nil, errors.New("instrument: hook module, hook name and fuel export must be set")
+	}
+	m, err := newModule(wasm, opts)
+	if err != nil {
+		return nil, fmt.Errorf("instrument: %w", err)
+	}
+	out, err := m.rewrite()
+	if err != nil {
+		return nil, fmt.Errorf("instrument: %w", err)
+	}
+	return out, nil
+}
+
+// module holds what the rewriter learned about a module.
+type module struct {
+	opts Options
+	secs []section
+
+	types      []funcType
+	typeIndex  map[string]uint32 // signature -> a reusable type index
+	typeEnts   uint32            // top-level entries of the type section
+	addedTypes []funcType
+
+	funcImports   uint32 // imported functions
+	globalImports uint32 // imported globals
+	definedGlobs  uint32
+	hook          uint32 // function index of the hook
+	addHook       bool   // the hook import must be added (and functions shifted)
+	fuel          uint32 // global index of the fuel global
+}
+
+func newModule(wasm []byte, opts Options) (*module, error) {
+	secs, err := splitSections(wasm)
+	if err != nil {
+		return nil, err
+	}
+	m := &module{opts: opts, secs: secs, typeIndex: map[string]uint32{}}
+	if i := find(secs, secType); i >= 0 {
+		if m.types, m.typeEnts, err = parseTypes(secs[i].data); err != nil {
+			return nil, err
+		}
+	}
+	for i, t := range m.types {
+		if _, ok := m.typeIndex[t.key()]; !ok && !t.inRec {
+			m.typeIndex[t.key()] = uint32(i)
+		}
+	}
+	if err := m.scanImports(); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// typeOf returns the index of a type with the given signature, adding one
+// to the type section if none exists.
+func (m *module) typeOf(t funcType) uint32 {
+	k := t.key()
+	if i, ok := m.typeIndex[k]; ok {
+		return i
+	}
+	i := uint32(len(m.types) + len(m.addedTypes))
+	m.addedTypes = append(m.addedTypes, t)
+	m.typeIndex[k] = i
+	return i
+}
+
+// blockTypeOf returns the type with index i, or an error.
+func (m *module) blockTypeOf(i int64) (funcType, error) {
+	if i < 0 || i >= int64(len(m.types)) {
+		return funcType{}, fmt.Errorf("block type index %d out of range", i)
+	}
+	return m.types[i], nil
+}
+
+// scanImports counts imported functions and globals and looks for the hook.
+func (m *module) scanImports() error {
+	i := find(m.secs, secImport)
+	found := false
+	if i >= 0 {
+		r := &reader{b: m.secs[i].data}
+		n, err := r.u32()
+		if err != nil {
+			return err
+		}
+		for j := uint32(0); j < n; j++ {
+			mod, err := r.name()
+			if err != nil {
+				return err
+			}
+			name, err := r.name()
+			if err != nil {
+				return err
+			}
+			kind, err := r.byte()
+			if err != nil {
+				return err
+			}
+			isHook := string(mod) == m.opts.HookModule && string(name) == m.opts.HookName
+			switch kind {
+			case kindFunc:
+				ti, err := r.u32()
+				if err != nil {
+					return err
+				}
+				if isHook && !found {
+					if ti >= uint32(len(m.types)) || len(m.types[ti].params) != 0 || len(m.types[ti].results) != 0 {
+						return fmt.Errorf("import %s.%s is not of type () -> ()", mod, name)
+					}
+					found, m.hook = true, m.funcImports
+				}
+				m.funcImports++
+			case kindTable:
+				if _, err := readValType(r); err != nil {
+					return err
+				}
+				if err := readLimits(r); err != nil {
+					return err
+				}
+			case kindMemory:
+				if err := readLimits(r); err != nil {
+					return err
+				}
+			case kindGlobal:
+				if _, err := readValType(r); err != nil {
+					return err
+				}
+				if _, err := r.byte(); err != nil {
+					return err
+				}
+				m.globalImports++
+			case kindTag:
+				if _, err := r.byte(); err != nil {
+					return err
+				}
+				if _, err := r.u32(); err != nil {
+					return err
+				}
+			default:
+				return fmt.Errorf("unknown import kind %#x", kind)
+			}
+			if isHook && kind != kindFunc {
+				return fmt.Errorf("import %s.%s is not a function", mod, name)
+			}
+		}
+		if !r.done() {
+			return errors.New("import section: trailing bytes")
+		}
+	}
+	if !found {
+		m.hook, m.addHook = m.funcImports, true
+	}
+	return nil
+}
+
+// funcIndex maps a function index of the original module to the output.
+func (m *module) funcIndex(i uint32) uint32 {
+	if m.addHook && i >= m.funcImports {
+		return i + 1
+	}
+	return i
+}
+
+// rewrite produces the instrumented module.
+func (m *module) rewrite() ([]byte, error) {
+	var err error
+	// Globals first: the fuel global's index follows every existing one.
+	globals, err := m.rewriteGlobals()
+	if err != nil {
+		return nil, err
+	}
+	m.fuel = m.globalImports + m.definedGlobs
+	code, err := m.rewriteCode()
+	if err != nil {
+		return nil, err
+	}
+	exports, err := m.rewriteExports()
+	if err != nil {
+		return nil, err
+	}
+	elems, err := m.rewriteElements()
+	if err != nil {
+		return nil, err
+	}
+	var hookType uint32
+	if m.addHook {
+		hookType = m.typeOf(funcType{})
+	}
+
+	secs := m.secs[:0:0]
+	for _, s := range m.secs {
+		if s.id == secCustom {
+			r := &reader{b: s.data}
+			name, err := r.name()
+			if err != nil {
+				return nil, fmt.Errorf("custom section name: %w", err)
+			}
+			switch {
+			case string(name) == "name":
+				if data, ok := m.rewriteNames(s.data, r.pos); ok {
+					s.data = data
+				} else {
+					continue // a name section we cannot fix is dropped
+				}
+			case strings.HasPrefix(string(name), ".debug_"):
+				continue // DWARF names code offsets that have moved
+			}
+		}
+		secs = append(secs, s)
+	}
+	m.secs = secs
+
+	if len(m.addedTypes) > 0 {
+		var data []byte
+		var old []byte
+		if i := find(m.secs, secType); i >= 0 {
+			r := &reader{b: m.secs[i].data}
+			if _, err := r.u32(); err != nil {
+				return nil, err
+			}
+			old = r.b[r.pos:]
+		}
+		data = appendU32(data, m.typeEnts+uint32(len(m.addedTypes)))
+		data = append(data, old...)
+		for _, t := range m.addedTypes {
+			data = t.encode(data)
+		}
+		m.secs = put(m.secs, secType, data)
+	}
+	if m.addHook {
+		var data, old []byte
+		n := uint32(0)
+		if i := find(m.secs, secImport); i >= 0 {
+			r := &reader{b: m.secs[i].data}
+			if n, err = r.u32(); err != nil {
+				return nil, err
+			}
+			old = r.b[r.pos:]
+		}
+		data = appendU32(data, n+1)
+		data = append(data, old...)
+		data = appendName(data, []byte(m.opts.HookModule))
+		data = appendName(data, []byte(m.opts.HookName))
+		data = append(data, kindFunc)
+		data = appendU32(data, hookType)
+		m.secs = put(m.secs, secImport, data)
+	}
+	m.secs = put(m.secs, secGlobal, globals)
+	m.secs = put(m.secs, secExport, exports)
+	if code != nil {
+		m.secs = put(m.secs, secCode, code)
+	}
+	if elems != nil {
+		m.secs = put(m.secs, secElement, elems)
+	}
+	if i := find(m.secs, secStart); i >= 0 {
+		r := &reader{b: m.secs[i].data}
+		f, err := r.u32()
+		if err != nil || !r.done() {
+			return nil, errors.New("malformed start section")
+		}
+		m.secs[i].data = appendU32(nil, m.funcIndex(f))
+	}
+	return encode(m.secs), nil
+}
+
+// rewriteGlobals renumbers ref.func in initializers and appends the fuel
+// global.
+func (m *module) rewriteGlobals() ([]byte, error) {
+	var body []byte
+	if i := find(m.secs, secGlobal); i >= 0 {
+		r := &reader{b: m.secs[i].data}
+		n, err := r.u32()
+		if err != nil {
+			return nil, err
+		}
+		for j := uint32(0); j < n; j++ {
+			start := r.pos
+			if _, err := readValType(r); err != nil {
+				return nil, err
+			}
+			if _, err := r.byte(); err != nil {
+				return nil, err
+			}
+			body = append(body, r.b[start:r.pos]...)
+			if body, err = m.constExpr(body, r); err != nil {
+				return nil, fmt.Errorf("global %d: %w", j, err)
+			}
+		}
+		if !r.done() {
+			return nil, errors.New("global section: trailing bytes")
+		}
+		m.definedGlobs = n
+	}
+	out := appendU32(nil, m.definedGlobs+1)
+	out = append(out, body...)
+	if m.opts.Fuel32 {
+		out = append(out, 0x7f, 0x01, opI32Const)
+		out = appendS64(out, int64(int32(m.opts.InitialFuel)))
+	} else {
+		out = append(out, 0x7e, 0x01, opI64Const)
+		out = appendS64(out, m.opts.InitialFuel)
+	}
+	return append(out, opEnd), nil
+}
+
+// constExpr copies a constant expression, renumbering ref.func.
+func (m *module) constExpr(dst []byte, r *reader) ([]byte, error) {
+	var in instr
+	for {
+		if err := next(r, &in); err != nil {
+			return nil, err
+		}
+		if in.op == opRefFunc {
+			dst = append(dst, opRefFunc)
+			dst = appendU32(dst, m.funcIndex(in.idx))
+		} else {
+			dst = append(dst, r.b[in.start:in.end]...)
+		}
+		if in.op == opEnd {
+			return dst, nil
+		}
+		if in.op == opBlock || in.op == opLoop || in.op == opIf {
+			return nil, errors.New("control instruction in a constant expression")
+		}
+	}
+}
+
+// rewriteExports renumbers exported functions and appends the fuel export.
+func (m *module) rewriteExports() ([]byte, error) {
+	var body []byte
+	n := uint32(0)
+	if i := find(m.secs, secExport); i >= 0 {
+		r := &reader{b: m.secs[i].data}
+		var err error
+		if n, err = r.u32(); err != nil {
+			return nil, err
+		}
+		for j := uint32(0); j < n; j++ {
+			name, err := r.name()
+			if err != nil {
+				return nil, err
+			}
+			if string(name) == m.opts.FuelExport {
+				return nil, fmt.Errorf("the module already exports %q", name)
+			}
+			kind, err := r.byte()
+			if err != nil {
+				return nil, err
+			}
+			idx, err := r.u32()
+			if err != nil {
+				return nil, err
+			}
+			if kind == kindFunc {
+				idx = m.funcIndex(idx)
+			}
+			body = appendName(body, name)
+			body = append(body, kind)
+			body = appendU32(body, idx)
+		}
+		if !r.done() {
+			return nil, errors.New("export section: trailing bytes")
+		}
+	}
+	out := appendU32(nil, n+1)
+	out = append(out, body...)
+	out = appendName(out, []byte(m.opts.FuelExport))
+	out = append(out, kindGlobal)
+	return appendU32(out, m.fuel), nil
+}
+
+// rewriteElements renumbers the functions named by element segments. It
+// returns nil when the module has no element section.
+func (m *module) rewriteElements() ([]byte, error) {
+	i := find(m.secs, secElement)
+	if i < 0 {
+		return nil, nil
+	}
+	r := &reader{b: m.secs[i].data}
+	n, err := r.u32()
+	if err != nil {
+		return nil, err
+	}
+	out := appendU32(nil, n)
+	for j := uint32(0); j < n; j++ {
+		flags, err := r.u32()
+		if err != nil {
+			return nil, err
+		}
+		if flags > 7 {
+			return nil, fmt.Errorf("element segment %d: unknown flags %#x", j, flags)
+		}
+		out = appendU32(out, flags)
+		if flags&3 == 2 { // explicit table index
+			t, err := r.u32()
+			if err != nil {
+				return nil, err
+			}
+			out = appendU32(out, t)
+		}
+		if flags&1 == 0 { // active: an offset expression
+			if out, err = m.constExpr(out, r); err != nil {
+				return nil, err
+			}
+		}
+		if flags&3 != 0 { // element kind or reference type
+			start := r.pos
+			if flags&4 == 0 {
+				_, err = r.byte()
+			} else {
+				_, err = readValType(r)
+			}
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, r.b[start:r.pos]...)
+		}
+		cnt, err := r.u32()
+		if err != nil {
+			return nil, err
+		}
+		out = appendU32(out, cnt)
+		for k := uint32(0); k < cnt; k++ {
+			if flags&4 != 0 {
+				if out, err = m.constExpr(out, r); err != nil {
+					return nil, err
+				}
+				continue
+			}
+			f, err := r.u32()
+			if err != nil {
+				return nil, err
+			}
+			out = appendU32(out, m.funcIndex(f))
+		}
+	}
+	if !r.done() {
+		return nil, errors.New("element section: trailing bytes")
+	}
+	return out, nil
+}
+
+// rewriteNames renumbers the function, local and label name maps of a
+// "name" section whose content starts at off. It reports false when the
+// section is malformed.
+func (m *module) rewriteNames(data []byte, off int) ([]byte, bool) {
+	out := append([]byte(nil), data[:off]...)
+	r := &reader{b: data, pos: off}
+	for !r.done() {
+		id, err := r.byte()
+		if err != nil {
+			return nil, false
+		}
+		sub, err := r.name()
+		if err != nil {
+			return nil, false
+		}
+		if id == 1 || id == 2 || id == 3 { // function, local and label names
+			sr := &reader{b: sub}
+			n, err := sr.u32()
+			if err != nil {
+				return nil, false
+			}
+			body := appendU32(nil, n)
+			for k := uint32(0); k < n; k++ {
+				f, err := sr.u32()
+				if err != nil {
+					return nil, false
+				}
+				body = appendU32(body, m.funcIndex(f))
+				start := sr.pos
+				if id == 1 {
+					if _, err := sr.name(); err != nil {
+						return nil, false
+					}
+				} else {
+					cnt, err := sr.u32()
+					if err != nil {
+						return nil, false
+					}
+					for c := uint32(0); c < cnt; c++ {
+						if _, err := sr.u32(); err != nil {
+							return nil, false
+						}
+						if _, err := sr.name(); err != nil {
+							return nil, false
+						}
+					}
+				}
+				body = append(body, sr.b[start:sr.pos]...)
+			}
+			if !sr.done() {
+				return nil, false
+			}
+			sub = body
+		}
+		out = append(out, id)
+		out = appendName(out, sub)
+	}
+	return out, true
+}

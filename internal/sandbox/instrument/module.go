@@ -1,0 +1,258 @@
+package instrument
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+)
+
+// The module layer: split a binary into sections and put it back together.
+// Sections this package does not change are kept as their original bytes.
+
+// Section ids of the binary format.
+const (
+	secCustom    = 0
+	secType      = 1
+	secImport    = 2
+	secFunction  = 3
+	secTable     = 4
+	secMemory    = 5
+	secGlobal    = 6
+	secExport    = 7
+	secStart     = 8
+	secElement   = 9
+	secCode      = 10
+	secData      = 11
+	secDataCount = 12
+	secTag       = 13
+)
+
+// rank orders the known sections as the binary format requires (the tag
+// section sits between memory and global).
+func rank(id byte) int {
+	switch id {
+	case secTag:
+		return 55 // between secMemory*10 and secGlobal*10
+	case secDataCount:
+		return 95 // between secElement*10 and secCode*10
+	}
+	return int(id) * 10
+}
+
+var magic = []byte{0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00}
+
+// section is one section of a module: its id and its content.
+type section struct {
+	id   byte
+	data []byte
+}
+
+// splitSections checks the header and splits the module into sections,
+// checking their order and that no known section appears twice.
+func splitSections(wasm []byte) ([]section, error) {
+	if len(wasm) < len(magic) || !bytes.Equal(wasm[:4], magic[:4]) {
+		return nil, errors.New("not a WebAssembly module: bad magic")
+	}
+	if !bytes.Equal(wasm[4:8], magic[4:8]) {
+		return nil, fmt.Errorf("unsupported binary version % x", wasm[4:8])
+	}
+	r := &reader{b: wasm, pos: len(magic)}
+	var secs []section
+	last := -1
+	for !r.done() {
+		id, err := r.byte()
+		if err != nil {
+			return nil, err
+		}
+		size, err := r.u32()
+		if err != nil {
+			return nil, fmt.Errorf("section %d size: %w", id, err)
+		}
+		data, err := r.bytes(size)
+		if err != nil {
+			return nil, fmt.Errorf("section %d: %w", id, err)
+		}
+		if id > secTag {
+			return nil, fmt.Errorf("unknown section id %d", id)
+		}
+		if id != secCustom {
+			if rank(id) <= last {
+				return nil, fmt.Errorf("section %d out of order or repeated", id)
+			}
+			last = rank(id)
+		}
+		secs = append(secs, section{id: id, data: data})
+	}
+	return secs, nil
+}
+
+// find returns the index of the section with the given id, or -1.
+func find(secs []section, id byte) int {
+	for i, s := range secs {
+		if s.id == id {
+			return i
+		}
+	}
+	return -1
+}
+
+// put replaces the section with the given id, or inserts it where the
+// order of sections puts it.
+func put(secs []section, id byte, data []byte) []section {
+	if i := find(secs, id); i >= 0 {
+		secs[i].data = data
+		return secs
+	}
+	at := len(secs)
+	for i, s := range secs {
+		if s.id != secCustom && rank(s.id) > rank(id) {
+			at = i
+			break
+		}
+	}
+	// Custom sections just before the insertion point stay before it.
+	secs = append(secs, section{})
+	copy(secs[at+1:], secs[at:])
+	secs[at] = section{id: id, data: data}
+	return secs
+}
+
+// encode writes a module from its sections.
+func encode(secs []section) []byte {
+	n := len(magic)
+	for _, s := range secs {
+		n += 6 + len(s.data)
+	}
+	out := make([]byte, 0, n)
+	out = append(out, magic...)
+	for _, s := range secs {
+		out = append(out, s.id)
+		out = appendU32(out, uint32(len(s.data)))
+		out = append(out, s.data...)
+	}
+	return out
+}
+
+// funcType is a function type, each value type kept as its encoding.
+type funcType struct {
+	params, results [][]byte
+	inRec           bool // a member of a recursion group: never reused for new signatures
+}
+
+// key is a string that identifies a function type's signature.
+func (t funcType) key() string {
+	var b []byte
+	b = appendU32(b, uint32(len(t.params)))
+	for _, p := range t.params {
+		b = append(b, p...)
+	}
+	b = appendU32(b, uint32(len(t.results)))
+	for _, p := range t.results {
+		b = append(b, p...)
+	}
+	return string(b)
+}
+
+func (t funcType) encode(b []byte) []byte {
+	b = append(b, 0x60)
+	b = appendU32(b, uint32(len(t.params)))
+	for _, p := range t.params {
+		b = append(b, p...)
+	}
+	b = appendU32(b, uint32(len(t.results)))
+	for _, p := range t.results {
+		b = append(b, p...)
+	}
+	return b
+}
+
+// parseTypes decodes the type section: the flattened list of function
+// types (a recursion group contributes each of its members) and the number
+// of top-level entries.
+func parseTypes(data []byte) (types []funcType, entries uint32, err error) {
+	r := &reader{b: data}
+	if entries, err = r.u32(); err != nil {
+		return nil, 0, err
+	}
+	for i := uint32(0); i < entries; i++ {
+		c, err := r.byte()
+		if err != nil {
+			return nil, 0, err
+		}
+		members := uint32(1)
+		if c == 0x4e { // a recursion group
+			if members, err = r.u32(); err != nil {
+				return nil, 0, err
+			}
+		} else {
+			r.pos--
+		}
+		for j := uint32(0); j < members; j++ {
+			t, err := parseFuncType(r)
+			if err != nil {
+				return nil, 0, fmt.Errorf("type %d: %w", len(types), err)
+			}
+			t.inRec = c == 0x4e
+			types = append(types, t)
+		}
+	}
+	if !r.done() {
+		return nil, 0, errors.New("type section: trailing bytes")
+	}
+	return types, entries, nil
+}
+
+func parseFuncType(r *reader) (funcType, error) {
+	var t funcType
+	c, err := r.byte()
+	if err != nil {
+		return t, err
+	}
+	if c != 0x60 {
+		return t, fmt.Errorf("unsupported type form %#x", c)
+	}
+	for _, list := range []*[][]byte{&t.params, &t.results} {
+		n, err := r.u32()
+		if err != nil {
+			return t, err
+		}
+		if uint64(n) > uint64(len(r.b)-r.pos) {
+			return t, errEOF
+		}
+		for i := uint32(0); i < n; i++ {
+			v, err := readValType(r)
+			if err != nil {
+				return t, err
+			}
+			*list = append(*list, v)
+		}
+	}
+	return t, nil
+}
+
+// readLimits skips table or memory limits.
+func readLimits(r *reader) error {
+	flags, err := r.u32()
+	if err != nil {
+		return err
+	}
+	if flags > 3 {
+		return fmt.Errorf("unsupported limits flags %#x", flags)
+	}
+	if _, err := r.u32(); err != nil {
+		return err
+	}
+	if flags&1 != 0 {
+		_, err = r.u32()
+	}
+	return err
+}
+
+// import kinds, also export kinds.
+const (
+	kindFunc   = 0x00
+	kindTable  = 0x01
+	kindMemory = 0x02
+	kindGlobal = 0x03
+	kindTag    = 0x04
+)

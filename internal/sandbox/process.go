@@ -1,0 +1,228 @@
+package sandbox
+
+import (
+	"context"
+	"errors"
+	"iter"
+	"strings"
+
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/sys"
+)
+
+type processKey struct{}
+
+// Process is one running instance of a Module: a SIP's body.
+//
+// Ownership: a Process is owned by one core at a time, which alone calls
+// Resume and Kill; the fields below are touched only on the owner's goroutine
+// or on the Process's own coroutine while the owner waits in Resume.
+type Process struct {
+	mod   *Module
+	owner any // the kernel's SIP; immutable
+
+	next  func() (uint32, bool)
+	stop  func()
+	yield func(uint32) bool
+
+	call   Call
+	result Result
+	killed bool
+	done   bool
+}
+
+// Result is how a Process ended.
+type Result struct {
+	ExitCode uint32 // valid when Trap is empty and Killed is false
+	Trap     string // the trap's reason, e.g. "unreachable"; empty if none
+	Killed   bool   // stopped by its owner
+}
+
+// Status is the exit status a command reports for r: the exit code, 134 for a
+// trap (128+SIGABRT, as wasmtime does), 137 for a kill (128+SIGKILL).
+func (r Result) Status() int {
+	switch {
+	case r.Killed:
+		return 137
+	case r.Trap != "":
+		return 134
+	}
+	return int(r.ExitCode)
+}
+
+// NewProcess returns a Process of m that has not started yet. owner is handed
+// back to host functions by Call.Owner.
+func (m *Module) NewProcess(owner any) *Process {
+	p := &Process{mod: m, owner: owner}
+	p.call.p = p
+	return p
+}
+
+// Resume runs the Process until it suspends, reporting the reason given to
+// Call.Suspend, or until it ends (done). The first Resume instantiates the
+// module and calls _start. The coroutine is created by the first Resume, on
+// the resuming goroutine, which must not be locked to its OS thread.
+func (p *Process) Resume() (reason uint32, done bool) {
+	if p.done {
+		return 0, true
+	}
+	if p.next == nil {
+		p.next, p.stop = iter.Pull(p.run)
+	}
+	r, ok := p.next()
+	if !ok {
+		p.done = true
+		return 0, true
+	}
+	return r, false
+}
+
+// Kill ends a Process that is suspended or not yet started; it unwinds the
+// guest's stack and releases its instance.
+func (p *Process) Kill() {
+	if p.done {
+		return
+	}
+	p.killed = true
+	if p.stop != nil {
+		p.stop()
+	}
+	p.done = true
+	p.result = Result{Killed: true}
+}
+
+// Done reports whether the Process has ended.
+func (p *Process) Done() bool { return p.done }
+
+// Result returns how the Process ended; valid once Done.
+func (p *Process) Result() Result { return p.result }
+
+func (p *Process) run(yield func(uint32) bool) {
+	p.yield = yield
+	ctx := context.WithValue(context.Background(), processKey{}, p)
+	inst, err := p.mod.rt.rt.InstantiateModule(ctx, p.mod.compiled,
+		wazero.NewModuleConfig().WithName("").WithStartFunctions())
+	if err != nil {
+		p.result = p.classify(err)
+		return
+	}
+	_, err = inst.ExportedFunction("_start").Call(ctx)
+	p.result = p.classify(err)
+	inst.Close(ctx)
+	p.call.mod = nil
+}
+
+func (p *Process) classify(err error) Result {
+	if p.killed {
+		return Result{Killed: true}
+	}
+	if err == nil {
+		return Result{}
+	}
+	var exit *sys.ExitError
+	if errors.As(err, &exit) {
+		return Result{ExitCode: exit.ExitCode()}
+	}
+	msg := firstLine(err.Error())
+	msg = strings.TrimPrefix(msg, "wasm error: ")
+	msg = strings.TrimSuffix(msg, " (recovered by wazero)")
+	if msg == "" {
+		msg = "unknown trap"
+	}
+	return Result{Trap: msg}
+}
+
+// Call is what a host function knows of its caller.
+type Call struct {
+	p   *Process
+	mod api.Module
+}
+
+// Owner returns the owner given to NewProcess.
+func (c *Call) Owner() any { return c.p.owner }
+
+// Memory returns the caller's linear memory.
+func (c *Call) Memory() Memory { return Memory{m: c.mod.Memory()} }
+
+// Suspend hands control back to the Process's owner, which sees reason as
+// Resume's result, and returns when the owner resumes the Process. If the
+// owner kills the Process instead, Suspend unwinds the guest and never returns.
+func (c *Call) Suspend(reason uint32) { c.p.Suspend(reason) }
+
+// Suspend is Call.Suspend for code that holds the Process rather than the
+// Call. It may be called only on the Process's own coroutine, that is, from
+// inside a host function.
+func (p *Process) Suspend(reason uint32) {
+	if p.yield == nil || !p.yield(reason) {
+		panic(errKilled)
+	}
+}
+
+// Exit ends the Process with an exit code; it never returns.
+func (c *Call) Exit(code uint32) {
+	panic(sys.NewExitError(code))
+}
+
+// Memory is a guest's linear memory, seen from a host function. Every access
+// is bounds-checked: an out-of-range pointer or length reports false.
+type Memory struct {
+	m api.Memory
+}
+
+// Size returns the memory's size in bytes.
+func (m Memory) Size() uint32 {
+	if m.m == nil {
+		return 0
+	}
+	return m.m.Size()
+}
+
+// Read returns a view of n bytes at off; it aliases guest memory and is valid
+// only until the guest runs again.
+func (m Memory) Read(off, n uint32) ([]byte, bool) {
+	if m.m == nil {
+		return nil, n == 0
+	}
+	return m.m.Read(off, n)
+}
+
+// Write copies b into guest memory at off.
+func (m Memory) Write(off uint32, b []byte) bool {
+	if m.m == nil {
+		return len(b) == 0
+	}
+	return m.m.Write(off, b)
+}
+
+// ReadUint32 reads a little-endian uint32 at off.
+func (m Memory) ReadUint32(off uint32) (uint32, bool) {
+	if m.m == nil {
+		return 0, false
+	}
+	return m.m.ReadUint32Le(off)
+}
+
+// WriteUint32 writes a little-endian uint32 at off.
+func (m Memory) WriteUint32(off, v uint32) bool {
+	if m.m == nil {
+		return false
+	}
+	return m.m.WriteUint32Le(off, v)
+}
+
+// WriteUint64 writes a little-endian uint64 at off.
+func (m Memory) WriteUint64(off uint32, v uint64) bool {
+	if m.m == nil {
+		return false
+	}
+	return m.m.WriteUint64Le(off, v)
+}
+
+// WriteByte writes one byte at off.
+func (m Memory) WriteByte(off uint32, v byte) bool {
+	if m.m == nil {
+		return false
+	}
+	return m.m.WriteByte(off, v)
+}

@@ -1,0 +1,183 @@
+// Package sandbox turns WebAssembly modules into software-isolated processes.
+// It is the only package of isle that imports wazero.
+//
+// The rules of the interface:
+//
+//   - A Runtime is created once per machine with the host modules isle offers
+//     (wasi_snapshot_preview1, isle). Compiled code is immutable and shared by
+//     every core; a Runtime is safe for concurrent use.
+//   - Load reads nothing from disk: it validates and compiles bytes, and
+//     refuses, naming it, an import that no host module provides.
+//   - A Process runs on a coroutine (iter.Pull). Resume runs it until it
+//     suspends or ends; whichever goroutine calls Resume runs it, so a
+//     suspended Process may be resumed by another core: that is migration.
+//     Only one goroutine may call Resume at a time (the owning core).
+//   - Host functions run on the Process's coroutine. They read and write guest
+//     memory only through Memory, whose methods check every bound, and they
+//     suspend the Process with Call.Suspend, which returns when the owner
+//     resumes it.
+//   - A trap, an exit or a kill ends that Process alone.
+package sandbox
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
+)
+
+// ValType is a WebAssembly value type of a host function's parameter or result.
+type ValType = api.ValueType
+
+// The value types host functions use.
+const (
+	I32 = api.ValueTypeI32
+	I64 = api.ValueTypeI64
+	F32 = api.ValueTypeF32
+	F64 = api.ValueTypeF64
+)
+
+// HostFunc is one function a host module exports to guests.
+type HostFunc struct {
+	Name    string
+	Params  []ValType
+	Results []ValType
+	// Fn runs on the calling Process's coroutine. args holds the parameters
+	// on entry; Fn writes the results into args[:len(Results)].
+	Fn func(c *Call, args []uint64)
+}
+
+// HostModule is a named set of host functions.
+type HostModule struct {
+	Name  string
+	Funcs []HostFunc
+}
+
+// Config configures a Runtime. The zero value is usable.
+type Config struct {
+	// CacheDir, when set, keeps compiled code on disk between runs.
+	CacheDir string
+	// MemoryLimitPages caps each SIP's linear memory (64 KiB pages); 0 means
+	// wazero's default of 65536 pages (4 GiB).
+	MemoryLimitPages uint32
+}
+
+// Runtime compiles modules and instantiates processes.
+type Runtime struct {
+	rt      wazero.Runtime
+	cache   wazero.CompilationCache
+	exports map[string]map[string]bool // host module → function names; immutable
+}
+
+// NewRuntime creates a runtime offering the given host modules.
+func NewRuntime(ctx context.Context, cfg Config, hosts []HostModule) (*Runtime, error) {
+	rc := wazero.NewRuntimeConfig().WithCloseOnContextDone(false)
+	if cfg.MemoryLimitPages > 0 {
+		rc = rc.WithMemoryLimitPages(cfg.MemoryLimitPages)
+	}
+	var cache wazero.CompilationCache
+	if cfg.CacheDir != "" {
+		c, err := wazero.NewCompilationCacheWithDir(cfg.CacheDir)
+		if err != nil {
+			return nil, fmt.Errorf("compilation cache %s: %w", cfg.CacheDir, err)
+		}
+		cache = c
+		rc = rc.WithCompilationCache(cache)
+	}
+	r := &Runtime{rt: wazero.NewRuntimeWithConfig(ctx, rc), cache: cache, exports: map[string]map[string]bool{}}
+	for _, h := range hosts {
+		b := r.rt.NewHostModuleBuilder(h.Name)
+		names := map[string]bool{}
+		for _, f := range h.Funcs {
+			fn := f.Fn
+			b.NewFunctionBuilder().
+				WithGoModuleFunction(api.GoModuleFunc(func(ctx context.Context, m api.Module, stack []uint64) {
+					p := ctx.Value(processKey{}).(*Process)
+					c := &p.call
+					c.mod = m
+					fn(c, stack)
+				}), f.Params, f.Results).
+				WithName(f.Name).
+				Export(f.Name)
+			names[f.Name] = true
+		}
+		if _, err := b.Instantiate(ctx); err != nil {
+			r.Close(ctx)
+			return nil, fmt.Errorf("host module %s: %w", h.Name, err)
+		}
+		r.exports[h.Name] = names
+	}
+	return r, nil
+}
+
+// Close releases the runtime and everything compiled or instantiated by it.
+func (r *Runtime) Close(ctx context.Context) error {
+	err := r.rt.Close(ctx)
+	if r.cache != nil {
+		r.cache.Close(ctx)
+	}
+	return err
+}
+
+// Module is a validated, compiled program. It is immutable and shared.
+type Module struct {
+	rt       *Runtime
+	compiled wazero.CompiledModule
+}
+
+// LoadError says why bytes could not be loaded as a program.
+type LoadError struct {
+	Reason string
+}
+
+func (e *LoadError) Error() string { return e.Reason }
+
+// Load validates and compiles a module.
+func (r *Runtime) Load(ctx context.Context, wasm []byte) (*Module, error) {
+	if len(wasm) < 4 || string(wasm[:4]) != "\x00asm" {
+		return nil, &LoadError{Reason: "not a WebAssembly module (bad magic number)"}
+	}
+	cm, err := r.rt.CompileModule(ctx, wasm)
+	if err != nil {
+		return nil, &LoadError{Reason: "invalid module: " + firstLine(err.Error())}
+	}
+	var missing []string
+	for _, f := range cm.ImportedFunctions() {
+		mod, name, _ := f.Import()
+		if !r.exports[mod][name] {
+			missing = append(missing, mod+"."+name)
+		}
+	}
+	if len(missing) > 0 {
+		cm.Close(ctx)
+		sort.Strings(missing)
+		return nil, &LoadError{Reason: "module imports " + strings.Join(missing, ", ") + ", which isle does not provide"}
+	}
+	for _, m := range cm.ImportedMemories() {
+		mod, name, _ := m.Import()
+		cm.Close(ctx)
+		return nil, &LoadError{Reason: fmt.Sprintf("module imports memory %s.%s, which isle does not provide", mod, name)}
+	}
+	if _, ok := cm.ExportedFunctions()["_start"]; !ok {
+		cm.Close(ctx)
+		return nil, &LoadError{Reason: "module exports no _start function (not a WASI command)"}
+	}
+	return &Module{rt: r, compiled: cm}, nil
+}
+
+// Close releases the compiled code.
+func (m *Module) Close(ctx context.Context) error { return m.compiled.Close(ctx) }
+
+func firstLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i]
+	}
+	return s
+}
+
+// errKilled unwinds a Process whose owner stopped it while it was suspended.
+var errKilled = errors.New("killed")

@@ -1,0 +1,126 @@
+package wasi
+
+import (
+	"encoding/binary"
+	"time"
+
+	"isle/internal/kernel"
+	"isle/internal/sandbox"
+)
+
+// Subscription and event layouts of poll_oneoff.
+const (
+	subscriptionSize = 48 // userdata u64 @0, tag u8 @8, clock: id u32 @16, timeout u64 @24, precision u64 @32, flags u16 @40; fd: fd u32 @16
+	eventSize        = 32 // userdata u64 @0, error u16 @8, type u8 @10, nbytes u64 @16, flags u16 @24
+
+	eventClock   = 0
+	eventFdRead  = 1
+	eventFdWrite = 2
+
+	subclockAbstime = 1
+)
+
+// pollOneoff(in *subscription, out *event, nsubscriptions u32, nevents *u32)
+func pollOneoff(c *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) Errno {
+	in, out, n := u32(a[0]), u32(a[1]), u32(a[2])
+	m := c.Memory()
+	if n == 0 {
+		return EINVAL
+	}
+	if uint64(n)*subscriptionSize > uint64(m.Size()) {
+		return EFAULT
+	}
+	subs, ok := m.Read(in, n*subscriptionSize)
+	if !ok {
+		return EFAULT
+	}
+	if _, ok := m.Read(out, n*eventSize); !ok {
+		return EFAULT
+	}
+	// Copy: the views go stale once the SIP sleeps and others run.
+	subs = append([]byte(nil), subs...)
+
+	now := s.Machine().Now()
+	deadline := int64(-1) // earliest clock deadline, machine time
+	ready := 0
+	events := make([]byte, 0, n*eventSize)
+	for i := uint32(0); i < n; i++ {
+		sub := subs[i*subscriptionSize:]
+		tag := sub[8]
+		switch tag {
+		case eventClock:
+			d, errno := clockDeadline(s, sub, now)
+			if errno != ESUCCESS {
+				events = appendEvent(events, sub, tag, errno, 0)
+				ready++
+				continue
+			}
+			if deadline < 0 || d < deadline {
+				deadline = d
+			}
+		case eventFdRead, eventFdWrite:
+			fd := binary.LittleEndian.Uint32(sub[16:])
+			switch {
+			case tag == eventFdRead && fd == 0, tag == eventFdWrite && (fd == 1 || fd == 2):
+				events = appendEvent(events, sub, tag, ESUCCESS, 1)
+			default:
+				events = appendEvent(events, sub, tag, EBADF, 0)
+			}
+			ready++
+		default:
+			return EINVAL
+		}
+	}
+	if ready == 0 && deadline >= 0 {
+		if deadline > now {
+			s.SleepUntil(deadline)
+		}
+		now = s.Machine().Now()
+	}
+	if ready == 0 || deadline >= 0 {
+		for i := uint32(0); i < n; i++ {
+			sub := subs[i*subscriptionSize:]
+			if sub[8] != eventClock {
+				continue
+			}
+			if d, errno := clockDeadline(s, sub, s.Machine().Now()); errno == ESUCCESS && d <= now {
+				events = appendEvent(events, sub, eventClock, ESUCCESS, 0)
+			}
+		}
+	}
+	// The output buffer was checked above; the SIP may have slept, but a
+	// memory never shrinks, so the same range is still valid.
+	if !m.Write(out, events) || !m.WriteUint32(u32(a[3]), uint32(len(events)/eventSize)) {
+		return EFAULT
+	}
+	return ESUCCESS
+}
+
+// clockDeadline returns when a clock subscription fires, in machine time.
+func clockDeadline(s *kernel.SIP, sub []byte, now int64) (int64, Errno) {
+	id := binary.LittleEndian.Uint32(sub[16:])
+	timeout := int64(binary.LittleEndian.Uint64(sub[24:]))
+	flags := binary.LittleEndian.Uint16(sub[40:])
+	if flags&subclockAbstime == 0 {
+		if timeout < 0 {
+			timeout = 1<<63 - 1 - now
+		}
+		return now + timeout, ESUCCESS
+	}
+	switch id {
+	case clockMonotonic:
+		return timeout, ESUCCESS
+	case clockRealtime:
+		return now + (timeout - time.Now().UnixNano()), ESUCCESS
+	}
+	return 0, ENOTSUP
+}
+
+func appendEvent(events, sub []byte, typ byte, errno Errno, nbytes uint64) []byte {
+	var ev [eventSize]byte
+	copy(ev[0:8], sub[0:8])
+	binary.LittleEndian.PutUint16(ev[8:], uint16(errno))
+	ev[10] = typ
+	binary.LittleEndian.PutUint64(ev[16:], nbytes)
+	return append(events, ev[:]...)
+}

@@ -1,0 +1,147 @@
+package wasi
+
+import (
+	"crypto/rand"
+	"time"
+
+	"isle/internal/kernel"
+	"isle/internal/sandbox"
+)
+
+// Proc is a SIP's WASI state. It is set as kernel.SIP.Ext before the SIP is
+// spawned and is then touched only on the SIP's coroutine.
+type Proc struct {
+	Args     []string
+	Env      []string // "KEY=value"
+	Preopens []Preopen
+	Console  kernel.ServiceID // writes to stdout and stderr
+	Stdin    kernel.ServiceID // reads from stdin
+}
+
+// Preopen is a host directory offered to the SIP at fd 3+i.
+type Preopen struct {
+	Guest string // the name the program sees
+	Host  string // the host directory
+}
+
+// Limits in one place.
+const (
+	maxWriteChunk = 16 << 20 // bytes one fd_write hands the console; the rest is a short write
+	maxReadChunk  = 64 << 10 // bytes one fd_read asks the console for
+)
+
+func u32(a uint64) uint32 { return uint32(a) }
+
+// argsSizesGet(argc *u32, argv_buf_size *u32)
+func argsSizesGet(c *sandbox.Call, _ *kernel.SIP, p *Proc, a []uint64) Errno {
+	return stringsSizes(c.Memory(), p.Args, u32(a[0]), u32(a[1]))
+}
+
+// argsGet(argv **u8, argv_buf *u8)
+func argsGet(c *sandbox.Call, _ *kernel.SIP, p *Proc, a []uint64) Errno {
+	return stringsGet(c.Memory(), p.Args, u32(a[0]), u32(a[1]))
+}
+
+// environSizesGet(count *u32, buf_size *u32)
+func environSizesGet(c *sandbox.Call, _ *kernel.SIP, p *Proc, a []uint64) Errno {
+	return stringsSizes(c.Memory(), p.Env, u32(a[0]), u32(a[1]))
+}
+
+// environGet(environ **u8, environ_buf *u8)
+func environGet(c *sandbox.Call, _ *kernel.SIP, p *Proc, a []uint64) Errno {
+	return stringsGet(c.Memory(), p.Env, u32(a[0]), u32(a[1]))
+}
+
+func stringsSizes(m sandbox.Memory, list []string, countPtr, sizePtr uint32) Errno {
+	size := 0
+	for _, s := range list {
+		size += len(s) + 1
+	}
+	if !m.WriteUint32(countPtr, uint32(len(list))) || !m.WriteUint32(sizePtr, uint32(size)) {
+		return EFAULT
+	}
+	return ESUCCESS
+}
+
+// stringsGet writes the pointers to list's strings at ptrs and the strings,
+// each NUL-terminated, at buf.
+func stringsGet(m sandbox.Memory, list []string, ptrs, buf uint32) Errno {
+	for i, s := range list {
+		if !m.WriteUint32(ptrs+uint32(4*i), buf) {
+			return EFAULT
+		}
+		dst, ok := m.Read(buf, uint32(len(s)+1))
+		if !ok {
+			return EFAULT
+		}
+		copy(dst, s)
+		dst[len(s)] = 0
+		buf += uint32(len(s) + 1)
+	}
+	return ESUCCESS
+}
+
+// WASI clock ids.
+const (
+	clockRealtime = iota
+	clockMonotonic
+	clockProcessCPU
+	clockThreadCPU
+)
+
+// clockResGet(id u32, resolution *u64)
+func clockResGet(c *sandbox.Call, _ *kernel.SIP, _ *Proc, a []uint64) Errno {
+	if u32(a[0]) > clockThreadCPU {
+		return EINVAL
+	}
+	if !c.Memory().WriteUint64(u32(a[1]), 1) {
+		return EFAULT
+	}
+	return ESUCCESS
+}
+
+// clockTimeGet(id u32, precision u64, time *u64)
+func clockTimeGet(c *sandbox.Call, s *kernel.SIP, _ *Proc, a []uint64) Errno {
+	t, ok := clockNow(s, u32(a[0]))
+	if !ok {
+		return EINVAL
+	}
+	if !c.Memory().WriteUint64(u32(a[2]), uint64(t)) {
+		return EFAULT
+	}
+	return ESUCCESS
+}
+
+func clockNow(s *kernel.SIP, id uint32) (int64, bool) {
+	switch id {
+	case clockRealtime:
+		return time.Now().UnixNano(), true
+	case clockMonotonic:
+		return s.Machine().Now(), true
+	case clockProcessCPU, clockThreadCPU:
+		return s.CPUTime(), true
+	}
+	return 0, false
+}
+
+// randomGet(buf *u8, len u32)
+func randomGet(c *sandbox.Call, _ *kernel.SIP, _ *Proc, a []uint64) Errno {
+	b, ok := c.Memory().Read(u32(a[0]), u32(a[1]))
+	if !ok {
+		return EFAULT
+	}
+	rand.Read(b) // never fails on Linux (crypto/rand's documented guarantee)
+	return ESUCCESS
+}
+
+// schedYield()
+func schedYield(_ *sandbox.Call, s *kernel.SIP, _ *Proc, _ []uint64) Errno {
+	s.Yield()
+	return ESUCCESS
+}
+
+// procExit(code u32): never returns.
+func procExit(c *sandbox.Call, _ *kernel.SIP, _ *Proc, a []uint64) Errno {
+	c.Exit(u32(a[0]))
+	return ESUCCESS
+}

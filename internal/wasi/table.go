@@ -1,0 +1,142 @@
+// Package wasi is isle's wasi_snapshot_preview1 personality: every function of
+// WASI preview 1, as a table of handlers with support levels. wazero's own
+// WASI is not used: it would block a core's thread and bypass the kernel.
+//
+// The rules of the interface:
+//
+//   - The table is data (Table): name, signature, handler, support level and a
+//     note; `isle wasi` prints it and a test keeps it complete.
+//   - A handler runs on the calling SIP's coroutine. It decodes its arguments,
+//     hands off to a typed helper, and returns a WASI errno; it never panics on
+//     a guest's pointer or length (a bad one is EFAULT).
+//   - Clocks, random, arguments and environment are answered locally; console
+//     and file calls become requests to services, which suspend the SIP, never
+//     the core.
+package wasi
+
+import (
+	"isle/internal/kernel"
+	"isle/internal/sandbox"
+)
+
+// ModuleName is the import module of WASI preview 1.
+const ModuleName = "wasi_snapshot_preview1"
+
+// Support says how much of a call isle implements.
+type Support int
+
+// Support levels.
+const (
+	None    Support = iota // returns ENOSYS
+	Partial                // implemented for some arguments; the note says which
+	Full                   // implemented as specified
+)
+
+func (s Support) String() string {
+	switch s {
+	case Full:
+		return "full"
+	case Partial:
+		return "partial"
+	}
+	return "none"
+}
+
+type handler func(c *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) Errno
+
+// Syscall is one row of the table.
+type Syscall struct {
+	Name    string
+	Params  []sandbox.ValType
+	NoErrno bool // true only for proc_exit, which returns nothing
+	Support Support
+	Note    string
+	fn      handler
+}
+
+const (
+	i32 = sandbox.I32
+	i64 = sandbox.I64
+)
+
+func p(ts ...sandbox.ValType) []sandbox.ValType { return ts }
+
+// Table returns every function of wasi_snapshot_preview1, in the order of the
+// specification's witx.
+func Table() []Syscall {
+	return []Syscall{
+		{"args_get", p(i32, i32), false, Full, "", argsGet},
+		{"args_sizes_get", p(i32, i32), false, Full, "", argsSizesGet},
+		{"environ_get", p(i32, i32), false, Full, "", environGet},
+		{"environ_sizes_get", p(i32, i32), false, Full, "", environSizesGet},
+		{"clock_res_get", p(i32, i32), false, Full, "realtime, monotonic, process and thread CPU time", clockResGet},
+		{"clock_time_get", p(i32, i64, i32), false, Full, "CPU-time clocks count the SIP's time on its cores", clockTimeGet},
+		{"fd_advise", p(i32, i64, i64, i32), false, None, "", nil},
+		{"fd_allocate", p(i32, i64, i64), false, None, "", nil},
+		{"fd_close", p(i32), false, None, "", nil},
+		{"fd_datasync", p(i32), false, None, "", nil},
+		{"fd_fdstat_get", p(i32, i32), false, Partial, "stdio and preopened directories", fdFdstatGet},
+		{"fd_fdstat_set_flags", p(i32, i32), false, None, "", nil},
+		{"fd_fdstat_set_rights", p(i32, i64, i64), false, None, "", nil},
+		{"fd_filestat_get", p(i32, i32), false, None, "", nil},
+		{"fd_filestat_set_size", p(i32, i64), false, None, "", nil},
+		{"fd_filestat_set_times", p(i32, i64, i64, i32), false, None, "", nil},
+		{"fd_pread", p(i32, i32, i32, i64, i32), false, None, "", nil},
+		{"fd_prestat_get", p(i32, i32), false, Full, "directories given with --dir, from fd 3; EBADF past the last", fdPrestatGet},
+		{"fd_prestat_dir_name", p(i32, i32, i32), false, Full, "", fdPrestatDirName},
+		{"fd_pwrite", p(i32, i32, i32, i64, i32), false, None, "", nil},
+		{"fd_read", p(i32, i32, i32, i32), false, Partial, "stdin, through the console service", fdRead},
+		{"fd_readdir", p(i32, i32, i32, i64, i32), false, None, "", nil},
+		{"fd_renumber", p(i32, i32), false, None, "", nil},
+		{"fd_seek", p(i32, i64, i32, i32), false, Partial, "stdio: ESPIPE", fdSeek},
+		{"fd_sync", p(i32), false, None, "", nil},
+		{"fd_tell", p(i32, i32), false, Partial, "stdio: ESPIPE", fdTell},
+		{"fd_write", p(i32, i32, i32, i32), false, Partial, "stdout and stderr, through the console service", fdWrite},
+		{"path_create_directory", p(i32, i32, i32), false, None, "", nil},
+		{"path_filestat_get", p(i32, i32, i32, i32, i32), false, None, "", nil},
+		{"path_filestat_set_times", p(i32, i32, i32, i32, i64, i64, i32), false, None, "", nil},
+		{"path_link", p(i32, i32, i32, i32, i32, i32, i32), false, None, "", nil},
+		{"path_open", p(i32, i32, i32, i32, i32, i64, i64, i32, i32), false, None, "", nil},
+		{"path_readlink", p(i32, i32, i32, i32, i32, i32), false, None, "", nil},
+		{"path_remove_directory", p(i32, i32, i32), false, None, "", nil},
+		{"path_rename", p(i32, i32, i32, i32, i32, i32), false, None, "", nil},
+		{"path_symlink", p(i32, i32, i32, i32, i32), false, None, "", nil},
+		{"path_unlink_file", p(i32, i32, i32), false, None, "", nil},
+		{"poll_oneoff", p(i32, i32, i32, i32), false, Partial, "clock subscriptions sleep the SIP (its core runs others); stdio fd subscriptions are always ready", pollOneoff},
+		{"proc_exit", p(i32), true, Full, "", procExit},
+		{"proc_raise", p(i32), false, None, "", nil},
+		{"sched_yield", p(), false, Full, "the SIP goes back on its core's run queue", schedYield},
+		{"random_get", p(i32, i32), false, Full, "from the host's crypto/rand", randomGet},
+		{"sock_accept", p(i32, i32, i32), false, None, "", nil},
+		{"sock_recv", p(i32, i32, i32, i32, i32, i32), false, None, "", nil},
+		{"sock_send", p(i32, i32, i32, i32, i32), false, None, "", nil},
+		{"sock_shutdown", p(i32, i32), false, None, "", nil},
+	}
+}
+
+// HostModule returns the table as a sandbox host module.
+func HostModule() sandbox.HostModule {
+	t := Table()
+	hm := sandbox.HostModule{Name: ModuleName, Funcs: make([]sandbox.HostFunc, len(t))}
+	for i, sc := range t {
+		fn := sc.fn
+		var results []sandbox.ValType
+		if !sc.NoErrno {
+			results = p(i32)
+		}
+		hm.Funcs[i] = sandbox.HostFunc{
+			Name:    sc.Name,
+			Params:  sc.Params,
+			Results: results,
+			Fn: func(c *sandbox.Call, a []uint64) {
+				if fn == nil {
+					a[0] = uint64(ENOSYS)
+					return
+				}
+				s := kernel.SIPOf(c)
+				a[0] = uint64(fn(c, s, s.Ext.(*Proc), a))
+			},
+		}
+	}
+	return hm
+}

@@ -1,0 +1,301 @@
+// Package isle is the embedding API of isle, a multikernel operating system
+// whose processes are WebAssembly modules run as software-isolated processes
+// (SIPs).
+//
+// A Config is immutable: each With… method returns a new one. Boot starts a
+// machine of that shape (one kernel loop per core, a urpc ring between every
+// ordered pair of cores, and the console service); Load compiles a program
+// once for every core; Spawn runs it as a SIP; Stop ends the machine.
+//
+//	m, err := isle.Boot(ctx, isle.NewConfig().WithCores(2))
+//	prog, err := m.Load(ctx, "hello.wasm")
+//	p, err := m.Spawn(prog, []string{"hello.wasm", "a"})
+//	status := p.Wait().Status()
+//	m.Stop()
+package isle
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+
+	"golang.org/x/sys/unix"
+
+	"isle/internal/kernel"
+	"isle/internal/sandbox"
+	"isle/internal/service"
+	"isle/internal/wasi"
+)
+
+// Config is a machine's shape. The zero value is not valid; use NewConfig.
+type Config struct {
+	cores         int // 0: one per CPU of the process's affinity mask
+	oversubscribe bool
+	dirs          []Dir
+	env           []string
+	stdin         io.Reader
+	stdout        io.Writer
+	stderr        io.Writer
+	cacheDir      string
+}
+
+// Dir is a host directory offered to programs as a preopened directory.
+type Dir struct {
+	Host  string
+	Guest string
+}
+
+// NewConfig returns the default configuration: one core per host CPU the
+// process may use, the process's own standard streams, no directories.
+func NewConfig() Config {
+	return Config{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr}
+}
+
+// WithCores sets the number of cores.
+func (c Config) WithCores(n int) Config { c.cores = n; return c }
+
+// WithOversubscribe allows more cores than host CPUs.
+func (c Config) WithOversubscribe(ok bool) Config { c.oversubscribe = ok; return c }
+
+// WithDir adds a preopened directory.
+func (c Config) WithDir(d Dir) Config {
+	c.dirs = append(append([]Dir(nil), c.dirs...), d)
+	return c
+}
+
+// WithEnv adds an environment variable ("KEY=value") for every program.
+func (c Config) WithEnv(kv string) Config {
+	c.env = append(append([]string(nil), c.env...), kv)
+	return c
+}
+
+// WithStdio sets the machine's console streams; nil stdin reads as empty.
+func (c Config) WithStdio(stdin io.Reader, stdout, stderr io.Writer) Config {
+	c.stdin, c.stdout, c.stderr = stdin, stdout, stderr
+	return c
+}
+
+// WithCacheDir keeps compiled code in dir between runs.
+func (c Config) WithCacheDir(dir string) Config { c.cacheDir = dir; return c }
+
+// HostCPUs returns the number of CPUs in the process's affinity mask.
+func HostCPUs() int {
+	var set unix.CPUSet
+	if err := unix.SchedGetaffinity(0, &set); err != nil || set.Count() == 0 {
+		return runtime.NumCPU()
+	}
+	return set.Count()
+}
+
+// ParseDir parses HOST[:GUEST]; GUEST defaults to HOST.
+func ParseDir(s string) (Dir, error) {
+	host, guest, ok := strings.Cut(s, ":")
+	if host == "" {
+		return Dir{}, fmt.Errorf("--dir %q: empty host directory", s)
+	}
+	if !ok || guest == "" {
+		guest = host
+	}
+	return Dir{Host: host, Guest: guest}, nil
+}
+
+// Machine is a booted isle machine.
+type Machine struct {
+	cfg      Config
+	cores    int
+	hostCPUs int
+	k        *kernel.Machine
+	rt       *sandbox.Runtime
+	console  kernel.ServiceID
+	stdin    kernel.ServiceID
+	preopens []wasi.Preopen
+	prevProc int
+}
+
+// Boot checks cfg and starts a machine.
+func Boot(ctx context.Context, cfg Config) (*Machine, error) {
+	host := HostCPUs()
+	cores := cfg.cores
+	if cores == 0 {
+		cores = host
+	}
+	if cores < 1 {
+		return nil, fmt.Errorf("--cores %d: a machine needs at least one core", cores)
+	}
+	if cores > host && !cfg.oversubscribe {
+		return nil, fmt.Errorf("--cores %d: this process may use only %d CPUs (add --oversubscribe to run more cores than CPUs)", cores, host)
+	}
+	var preopens []wasi.Preopen
+	for _, d := range cfg.dirs {
+		st, err := os.Stat(d.Host)
+		if err != nil {
+			if errors.Is(err, os.ErrNotExist) {
+				return nil, fmt.Errorf("--dir %s: no such directory", d.Host)
+			}
+			return nil, fmt.Errorf("--dir %s: %v", d.Host, unwrapPathError(err))
+		}
+		if !st.IsDir() {
+			return nil, fmt.Errorf("--dir %s: not a directory", d.Host)
+		}
+		abs, err := filepath.Abs(d.Host)
+		if err != nil {
+			return nil, fmt.Errorf("--dir %s: %v", d.Host, err)
+		}
+		preopens = append(preopens, wasi.Preopen{Guest: d.Guest, Host: abs})
+	}
+	rt, err := sandbox.NewRuntime(ctx, sandbox.Config{CacheDir: cfg.cacheDir}, []sandbox.HostModule{wasi.HostModule()})
+	if err != nil {
+		return nil, err
+	}
+	k, err := kernel.New(kernel.Config{Cores: cores})
+	if err != nil {
+		rt.Close(ctx)
+		return nil, err
+	}
+	m := &Machine{cfg: cfg, cores: cores, hostCPUs: host, k: k, rt: rt, preopens: preopens}
+	m.console = k.AddService("console", &service.ConsoleOut{Stdout: orDiscard(cfg.stdout), Stderr: orDiscard(cfg.stderr)})
+	m.stdin = k.AddService("stdin", &service.ConsoleIn{Stdin: cfg.stdin})
+	// Cores + 1 processors: services, timers and the garbage collector always
+	// find one while every core runs a SIP (DESIGN.md, "The machine").
+	m.prevProc = runtime.GOMAXPROCS(cores + 1)
+	if err := k.Boot(); err != nil {
+		rt.Close(ctx)
+		return nil, err
+	}
+	return m, nil
+}
+
+func orDiscard(w io.Writer) io.Writer {
+	if w == nil {
+		return io.Discard
+	}
+	return w
+}
+
+func unwrapPathError(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+// Cores returns the machine's number of cores.
+func (m *Machine) Cores() int { return m.cores }
+
+// Oversubscribed reports whether the machine has more cores than host CPUs.
+func (m *Machine) Oversubscribed() bool { return m.cores > m.hostCPUs }
+
+// Program is a validated, compiled WebAssembly module, shared by every core.
+type Program struct {
+	name string
+	mod  *sandbox.Module
+}
+
+// Load reads, validates and compiles a program file.
+func (m *Machine) Load(ctx context.Context, path string) (*Program, error) {
+	wasm, err := os.ReadFile(path)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("%s: no such file", path)
+		}
+		return nil, fmt.Errorf("%s: %v", path, unwrapPathError(err))
+	}
+	return m.LoadBytes(ctx, path, wasm)
+}
+
+// LoadBytes validates and compiles a program held in memory.
+func (m *Machine) LoadBytes(ctx context.Context, name string, wasm []byte) (*Program, error) {
+	mod, err := m.rt.Load(ctx, wasm)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v", name, err)
+	}
+	return &Program{name: name, mod: mod}, nil
+}
+
+// Process is a running SIP as the embedder sees it.
+type Process struct {
+	sip *kernel.SIP
+}
+
+// Spawn starts prog as a new SIP with args (args[0] is the program's name)
+// and the machine's environment, on the least-loaded core.
+func (m *Machine) Spawn(prog *Program, args []string) (*Process, error) {
+	return m.SpawnOn(prog, args, -1)
+}
+
+// SpawnOn is Spawn on a given core (core < 0: the least-loaded one).
+func (m *Machine) SpawnOn(prog *Program, args []string, core int) (*Process, error) {
+	s := kernel.NewSIP(prog.mod)
+	s.Name = prog.name
+	s.Args = append([]string(nil), args...)
+	s.Env = append([]string(nil), m.cfg.env...)
+	s.Ext = &wasi.Proc{Args: s.Args, Env: s.Env, Preopens: m.preopens, Console: m.console, Stdin: m.stdin}
+	if err := m.k.Spawn(s, core); err != nil {
+		return nil, err
+	}
+	return &Process{sip: s}, nil
+}
+
+// ExitStatus is how a process ended.
+type ExitStatus struct {
+	Code   int    // the program's exit code, when it exited
+	Trap   string // the trap that ended it, if one did (e.g. "unreachable")
+	Killed bool   // killed before it ended
+}
+
+// Status is the exit status a command reports: the code, 134 after a trap
+// (as wasmtime), 137 after a kill.
+func (e ExitStatus) Status() int {
+	return sandbox.Result{ExitCode: uint32(e.Code), Trap: e.Trap, Killed: e.Killed}.Status()
+}
+
+// Wait waits for the process to end.
+func (p *Process) Wait() ExitStatus {
+	<-p.sip.Done()
+	r := p.sip.Result()
+	return ExitStatus{Code: int(r.ExitCode), Trap: r.Trap, Killed: r.Killed}
+}
+
+// PID returns the process id.
+func (p *Process) PID() int64 { return p.sip.PID() }
+
+// CoreStats are one core's counters (see kernel.CoreStats).
+type CoreStats = kernel.CoreStats
+
+// Stop ends the machine: SIPs still running are killed.
+func (m *Machine) Stop(ctx context.Context) {
+	m.k.Stop()
+	m.rt.Close(ctx)
+	runtime.GOMAXPROCS(m.prevProc)
+}
+
+// Stats returns each core's counters; valid after Stop.
+func (m *Machine) Stats() []CoreStats { return m.k.Stats() }
+
+// Run boots a machine, runs one program to its end, stops the machine and
+// returns the program's exit status and the cores' counters.
+func Run(ctx context.Context, cfg Config, path string, args []string) (ExitStatus, []CoreStats, error) {
+	m, err := Boot(ctx, cfg)
+	if err != nil {
+		return ExitStatus{}, nil, err
+	}
+	prog, err := m.Load(ctx, path)
+	if err != nil {
+		m.Stop(ctx)
+		return ExitStatus{}, nil, err
+	}
+	p, err := m.Spawn(prog, append([]string{path}, args...))
+	if err != nil {
+		m.Stop(ctx)
+		return ExitStatus{}, nil, err
+	}
+	st := p.Wait()
+	m.Stop(ctx)
+	return st, m.Stats(), nil
+}
