@@ -31,6 +31,7 @@ func commands() []command {
 	return []command{
 		{"run", "run a WebAssembly program: isle run [flags] PROGRAM.wasm [ARGS...]", cmdRun},
 		{"demo", "build the example programs and run them on a booted machine", cmdDemo},
+		{"contract", "check channel contracts: isle contract check FILE...", cmdContract},
 		{"wasi", "print the wasi_snapshot_preview1 table with each call's support level", cmdWasi},
 	}
 }

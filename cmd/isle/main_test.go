@@ -1,0 +1,215 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"isle"
+	"isle/internal/testprog"
+)
+
+// testCache is a compilation cache shared by the tests of this binary.
+var testCache string
+
+func TestMain(m *testing.M) {
+	d, err := os.MkdirTemp("", "isle-cmd-test-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	testCache = d
+	st := m.Run()
+	os.RemoveAll(d)
+	os.Exit(st)
+}
+
+// isle runs the command in-process and returns its exit status and output.
+func isleCmd(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	st := dispatch(args, &out, &errb)
+	return st, out.String(), errb.String()
+}
+
+// coreCounts are the machine sizes every example runs on: one core, all
+// host CPUs, and 4 and 8 cores on an oversubscribed host.
+func coreCounts() [][]string {
+	all := fmt.Sprint(isle.HostCPUs())
+	return [][]string{
+		{"--cores", "1"},
+		{"--cores", all},
+		{"--cores", "4", "--oversubscribe"},
+		{"--cores", "8", "--oversubscribe"},
+	}
+}
+
+func TestExamplesRunOnEveryMachineSize(t *testing.T) {
+	progs := []struct {
+		lang, path, hello string
+	}{
+		{"go", testprog.Go(t, "./examples/hello"), "hello from Go"},
+		{"c", filepath.Join(testprog.Root(t), "examples", "hello-c", "hello-c.wasm"), "hello from C"},
+	}
+	for _, p := range progs {
+		for _, cores := range coreCounts() {
+			for _, status := range []string{"0", "3", "42"} {
+				name := fmt.Sprintf("%s/%s/exit%s", p.lang, strings.Join(cores, ""), status)
+				t.Run(name, func(t *testing.T) {
+					args := append([]string{"run", "--cache-dir", testCache}, cores...)
+					args = append(args, "--env", "GREETING=hi there", "--env", "OTHER=x", p.path, "a b", "--exit", status)
+					st, out, errs := isleCmd(t, args...)
+					want := p.hello + "\n" +
+						"argv[0] = " + p.path + "\n" +
+						"argv[1] = a b\n" +
+						"argv[2] = --exit\n" +
+						"argv[3] = " + status + "\n" +
+						"GREETING = hi there\n"
+					if out != want {
+						t.Errorf("stdout:\n%s\nwant:\n%s", out, want)
+					}
+					if fmt.Sprint(st) != status {
+						t.Errorf("exit status %d, want %s (stderr %q)", st, status, errs)
+					}
+					if errs != "" {
+						t.Errorf("stderr %q, want nothing", errs)
+					}
+				})
+			}
+		}
+	}
+}
+
+func TestStatsLinePerCore(t *testing.T) {
+	c := filepath.Join(testprog.Root(t), "examples", "hello-c", "hello-c.wasm")
+	st, _, errs := isleCmd(t, "run", "--cache-dir", "", "--cores", "4", "--oversubscribe", "--stats", c)
+	if st != 0 {
+		t.Fatalf("exit %d: %s", st, errs)
+	}
+	lines := strings.Split(strings.TrimSpace(errs), "\n")
+	var cores []string
+	for _, l := range lines {
+		if strings.HasPrefix(l, "core ") {
+			cores = append(cores, l)
+		}
+	}
+	if len(cores) != 4 {
+		t.Fatalf("want 4 core lines, got:\n%s", errs)
+	}
+	if isle.HostCPUs() < 4 && !strings.Contains(errs, "oversubscribed") {
+		t.Errorf("stats do not say the machine is oversubscribed:\n%s", errs)
+	}
+	for i, l := range cores {
+		for _, field := range []string{fmt.Sprintf("core %d:", i), "cpus=", "moves=", "sips=", "switches=", "sent=", "recv="} {
+			if !strings.Contains(l, field) {
+				t.Errorf("core line %q lacks %q", l, field)
+			}
+		}
+	}
+	// The program ran somewhere: some core ran one SIP with switches.
+	if !strings.Contains(errs, "sips=1 ") {
+		t.Errorf("no core reports running the SIP:\n%s", errs)
+	}
+}
+
+// TestBadInput: each bad input gives one clear line on stderr and a non-zero
+// exit, never a Go panic trace.
+func TestBadInput(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name string, b []byte) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	notWasm := write("notwasm.wasm", []byte("#!/bin/sh\necho hello\n"))
+	invalid := write("invalid.wasm", []byte("\x00asm\x01\x00\x00\x00\x03\x02\x01\x07"))
+	badImport := write("import.wasm", testprog.Module([][2]string{{"env", "launch_missiles"}}, []byte{}))
+	unreachable := write("unreachable.wasm", testprog.Module(nil, testprog.Unreachable))
+	oob := write("oob.wasm", testprog.Module(nil, testprog.OutOfBounds))
+	overflow := write("overflow.wasm", testprog.Module(nil, testprog.CallSelf(0)))
+	hello := filepath.Join(testprog.Root(t), "examples", "hello-c", "hello-c.wasm")
+	file := write("plainfile", []byte("x"))
+
+	cases := []struct {
+		name   string
+		args   []string
+		status int
+		want   string // in the one stderr line
+	}{
+		{"missing file", []string{"run", "nope.wasm"}, 1, "nope.wasm: no such file"},
+		{"not wasm", []string{"run", notWasm}, 1, "not a WebAssembly module"},
+		{"fails validation", []string{"run", invalid}, 1, "invalid module"},
+		{"unknown import", []string{"run", badImport}, 1, "env.launch_missiles, which isle does not provide"},
+		{"zero cores", []string{"run", "--cores", "0", hello}, 2, "--cores 0"},
+		{"negative cores", []string{"run", "--cores", "-3", hello}, 2, "--cores -3"},
+		{"too many cores", []string{"run", "--cores", "4096", hello}, 1, "--oversubscribe"},
+		{"missing dir", []string{"run", "--dir", filepath.Join(dir, "nodir"), hello}, 1, "no such directory"},
+		{"dir is a file", []string{"run", "--dir", file, hello}, 1, "not a directory"},
+		{"unknown flag", []string{"run", "--bogus", hello}, 2, "flag provided but not defined: -bogus"},
+		{"bad flag value", []string{"run", "--cores", "many", hello}, 2, "invalid value"},
+		{"bad env", []string{"run", "--env", "NOEQUALS", hello}, 2, "KEY=VALUE"},
+		{"no program", []string{"run"}, 2, "no program given"},
+		{"unknown command", []string{"frobnicate"}, 2, "unknown command"},
+		{"trap unreachable", []string{"run", unreachable}, 134, "trap: unreachable"},
+		{"trap out of bounds", []string{"run", oob}, 134, "trap: out of bounds memory access"},
+		{"trap stack overflow", []string{"run", overflow}, 134, "trap: stack overflow"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			st, _, errs := isleCmd(t, append([]string{c.args[0], "--cache-dir", ""}, c.args[1:]...)...)
+			if c.args[0] != "run" {
+				st, _, errs = isleCmd(t, c.args...)
+			}
+			if st != c.status {
+				t.Errorf("exit status %d, want %d (stderr %q)", st, c.status, errs)
+			}
+			lines := strings.Split(strings.TrimRight(errs, "\n"), "\n")
+			if len(lines) != 1 || !strings.Contains(errs, c.want) {
+				t.Errorf("stderr %q: want one line containing %q", errs, c.want)
+			}
+			if strings.Contains(errs, "goroutine ") || strings.Contains(errs, "panic") {
+				t.Errorf("stderr has a Go panic trace: %q", errs)
+			}
+		})
+	}
+}
+
+func TestHelp(t *testing.T) {
+	for _, args := range [][]string{{"help"}, {"run", "--help"}, {"wasi", "--help"}, {"demo", "--help"}, {"contract", "--help"}} {
+		st, out, errs := isleCmd(t, args...)
+		if st != 0 || !strings.Contains(out, "usage") || errs != "" {
+			t.Errorf("isle %v: status %d, stdout %q, stderr %q", args, st, out, errs)
+		}
+	}
+}
+
+func TestWasiTablePrinted(t *testing.T) {
+	st, out, _ := isleCmd(t, "wasi")
+	if st != 0 {
+		t.Fatalf("isle wasi exited %d", st)
+	}
+	for _, want := range []string{"fd_write", "partial", "proc_exit", "full", "path_open", "ENOSYS", "46 functions"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("isle wasi output lacks %q", want)
+		}
+	}
+}
+
+func TestContractCheck(t *testing.T) {
+	root := testprog.Root(t)
+	st, out, errs := isleCmd(t, "contract", "check", filepath.Join(root, "examples", "contracts", "kv.contract"))
+	if st != 0 || out != "" || errs != "" {
+		t.Errorf("clean contract: status %d, stdout %q, stderr %q", st, out, errs)
+	}
+	bad := filepath.Join(t.TempDir(), "bad.contract")
+	os.WriteFile(bad, []byte("contract C {\n  msg A(x u16)\n  initial state S { imp A -> S }\n}\n"), 0o644)
+	st, out, _ = isleCmd(t, "contract", "check", bad)
+	if st != 1 || !strings.HasPrefix(out, bad+":2:") {
+		t.Errorf("bad contract: status %d, stdout %q", st, out)
+	}
+}

@@ -1,0 +1,104 @@
+// Package testprog builds the WebAssembly programs that isle's tests run:
+// Go packages for GOOS=wasip1 with the go command, C sources for wasm32-wasi
+// with clang and wasi-libc. Builds are cached by content in a directory of the
+// test process's temporary files, so each is made once per test binary.
+//
+// Tests need clang, lld, wasi-libc and libclang-rt-14-dev-wasm32: the README's
+// test command (scripts/test.sh) installs them. Without them, the C builds
+// fail the test with a message that says so; they never skip.
+package testprog
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"testing"
+)
+
+// The build cache is per test binary; the mutex serialises builds.
+var (
+	mu  sync.Mutex
+	dir string
+)
+
+func cacheDir(t testing.TB) string {
+	if dir == "" {
+		d, err := os.MkdirTemp("", "isle-testprog-")
+		if err != nil {
+			t.Fatal(err)
+		}
+		dir = d
+	}
+	return dir
+}
+
+// Root returns the isle source tree.
+func Root(t testing.TB) string {
+	_, file, _, ok := runtime.Caller(0)
+	if !ok {
+		t.Fatal("testprog: cannot find the source tree")
+	}
+	return filepath.Dir(filepath.Dir(filepath.Dir(file)))
+}
+
+// Go builds the Go package at pkg (relative to the source tree, e.g.
+// "./examples/hello") for GOOS=wasip1 GOARCH=wasm and returns the .wasm path.
+func Go(t testing.TB, pkg string) string {
+	t.Helper()
+	mu.Lock()
+	defer mu.Unlock()
+	out := filepath.Join(cacheDir(t), "go-"+hash(pkg)+".wasm")
+	if _, err := os.Stat(out); err == nil {
+		return out
+	}
+	cmd := exec.Command("go", "build", "-o", out, pkg)
+	cmd.Dir = Root(t)
+	cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build %s: %v\n%s", pkg, err, b)
+	}
+	return out
+}
+
+// CFlags are the flags every C program is built with.
+var CFlags = []string{"--target=wasm32-wasi", "-O2", "-Wl,--strip-all"}
+
+// C compiles C source text with clang for wasm32-wasi and returns the .wasm path.
+func C(t testing.TB, src string, extra ...string) string {
+	t.Helper()
+	mu.Lock()
+	defer mu.Unlock()
+	key := hash(src + "\x00" + filepath.Join(extra...))
+	d := cacheDir(t)
+	out := filepath.Join(d, "c-"+key+".wasm")
+	if _, err := os.Stat(out); err == nil {
+		return out
+	}
+	in := filepath.Join(d, "c-"+key+".c")
+	if err := os.WriteFile(in, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	CFile(t, in, out, extra...)
+	return out
+}
+
+// CFile compiles the C file in to the wasm file out.
+func CFile(t testing.TB, in, out string, extra ...string) {
+	t.Helper()
+	if _, err := exec.LookPath("clang"); err != nil {
+		t.Fatal("clang not installed: run scripts/test.sh, which installs clang, lld, wasi-libc and libclang-rt-14-dev-wasm32")
+	}
+	args := append(append(append([]string{}, CFlags...), extra...), "-o", out, in)
+	if b, err := exec.Command("clang", args...).CombinedOutput(); err != nil {
+		t.Fatalf("clang %v: %v\n%s", args, err, b)
+	}
+}
+
+func hash(s string) string {
+	h := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(h[:8])
+}
