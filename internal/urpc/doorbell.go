@@ -17,14 +17,16 @@ import (
 //	not empty, Disarm() and go on
 //	Wait()          (sleeps, then sleeping = 0)
 //
-// Go's atomics are sequentially consistent, so either the producer sees the
-// flag and wakes the consumer, or the consumer's re-check sees the slot.
+// Arm's store is sequentially consistent and Ring starts with a full barrier
+// after the producer's slot stores (which are only release stores), so either
+// the producer sees the flag and wakes the consumer, or the consumer's
+// re-check sees the slot. models/urpc.pml checks this handshake.
 // A wake-up token may be left over from an earlier round; it only causes one
 // spurious return from Wait, after which the consumer re-checks its rings.
 type Doorbell struct {
-	_        pad
+	_        gap
 	sleeping atomic.Uint32
-	_        [LineSize - 4]byte
+	_        [len(gap{}) - 4]byte
 	wake     chan struct{} // capacity 1: at most one pending token
 	wakes    atomic.Uint64 // wake-ups sent, for statistics
 }
@@ -36,6 +38,7 @@ func NewDoorbell() *Doorbell {
 
 // Ring wakes the consumer if it is sleeping. Any producer may call it.
 func (d *Doorbell) Ring() {
+	fence() // the slots published before must be visible before sleeping is read
 	if d.sleeping.Load() != 0 && d.sleeping.CompareAndSwap(1, 0) {
 		d.wakes.Add(1)
 		select {

@@ -4,27 +4,35 @@
 // The rules of the interface:
 //
 //   - A Ring has exactly one producer goroutine and one consumer goroutine at a
-//     time. Send, TrySend and Pending belong to the producer; Recv, Release and
-//     Empty belong to the consumer. Nothing else may call them.
+//     time. TrySend, Send, Notify and Sent belong to the producer; Recv,
+//     Release, Empty and Received belong to the consumer. Nothing else may
+//     call them.
 //   - A slot is one 64-byte, 64-byte-aligned cache line: an 8-byte header word
 //     and 56 bytes of payload. The header holds the slot's sequence number (the
-//     position+1, so it encodes the lap), the message type and the payload length.
-//     The producer writes the payload, then publishes the header with an atomic
-//     store; the consumer polls only the header of its next slot and never
-//     writes a slot.
+//     position+1, so it encodes the lap), the message type, the payload length
+//     and whether a reference travels with the message. The producer writes
+//     the payload, then publishes the header with a release store; the
+//     consumer polls only the header of its next slot and never writes a slot.
 //   - Flow control: the consumer publishes how far it has read on a cache line of
 //     its own, lazily (Release, once per batch, or when half the ring has been
 //     read); the producer keeps a cached copy and re-reads it only when the ring
 //     looks full.
 //   - A message may carry a reference (any Go pointer) beside its payload. The
 //     reference lives in a parallel array written only by the producer and is
-//     published by the same header store. It carries ownership: after sending,
-//     the producer must not touch the referenced object again.
-//   - Batching: a producer may send many messages and ring the consumer's
-//     doorbell once (Notify). A consumer that is about to sleep follows the
-//     Doorbell protocol, so no wake-up is lost.
+//     published by the same header store; the consumer reads it only when the
+//     header says there is one, so messages without a reference never touch
+//     that array. It carries ownership: after sending, the producer must not
+//     touch the referenced object again. The array keeps the object reachable
+//     until the producer reuses the slot, one lap later.
+//   - Batching: a producer may send many messages with TrySend and ring the
+//     consumer's doorbell once (Notify). A consumer that is about to sleep
+//     follows the Doorbell protocol, so no wake-up is lost. A message sent
+//     with TrySend is visible to a polling consumer at once, but a sleeping
+//     consumer learns of it only from a later Notify (or Send).
 //
-// Send and receive never allocate, lock or use a Go channel.
+// Send and receive never allocate, lock or use a Go channel. docs/urpc.md is
+// the design record, with measurements; models/urpc.pml is the SPIN model of
+// the protocol.
 package urpc
 
 import (
@@ -39,12 +47,18 @@ const LineSize = 64
 // PayloadSize is the number of payload bytes in one slot.
 const PayloadSize = LineSize - 8
 
-// Header word layout: | seq (48 bits) | type (8 bits) | len (8 bits) |.
+// Header word layout: | seq (48 bits) | type (8 bits) | ref (1 bit) | len (7 bits) |.
+// seq is the slot's position+1 modulo 2^48; a slot whose header holds any
+// other sequence number is empty for the consumer at that position. A ring
+// would need 2^48 messages in flight to confuse two laps, and it holds at
+// most its size.
 const (
 	lenBits  = 8
 	typeBits = 8
 	seqShift = lenBits + typeBits
 	seqMask  = 1<<(64-seqShift) - 1
+	lenMask  = 0x7f
+	refFlag  = 0x80
 )
 
 type slot struct {
@@ -52,9 +66,15 @@ type slot struct {
 	data [PayloadSize]byte
 }
 
-type pad [LineSize]byte
+// gap separates fields written by different CPUs. Rings are not allocated
+// on a cache-line boundary, so two groups of fields are kept at least a
+// line apart whatever the alignment, and 128 bytes apart so that the
+// adjacent-line prefetcher does not pair them either.
+type gap [2 * LineSize]byte
 
 // Msg is a received message: a copy of a slot's payload and its reference.
+// Data holds the whole payload area of the slot: bytes past Len are left
+// over from earlier messages on the same ring and mean nothing.
 type Msg struct {
 	Type uint8
 	Len  uint8
@@ -67,29 +87,29 @@ func (m *Msg) Payload() []byte { return m.Data[:m.Len] }
 
 // Ring is a single-producer single-consumer queue of cache-line slots.
 type Ring struct {
-	_ pad
+	_ gap
 	// Producer-local: written and read only by the producer.
-	head       uint64 // next position to write
+	head       uint64 // next position to write; also the number of messages sent
 	cachedRead uint64 // the consumer's read position as last seen
-	sent       uint64 // messages sent, for statistics
-	_          [LineSize - 24]byte
+	_          [len(gap{}) - 16]byte
 
 	// Consumer-local: written and read only by the consumer.
-	tail      uint64 // next position to read
+	tail      uint64 // next position to read; also the number of messages received
 	published uint64 // tail as last published in read
-	received  uint64 // messages received, for statistics
-	_         [LineSize - 24]byte
+	_         [len(gap{}) - 16]byte
 
 	// Written by the consumer, read by the producer: its own cache line.
 	read atomic.Uint64
-	_    [LineSize - 8]byte
+	_    [len(gap{}) - 8]byte
 
 	// Immutable after construction.
-	slots []slot
-	refs  []any // written by the producer only; published by the slot header
+	slots unsafe.Pointer // the first of size slots, 64-byte aligned
+	refs  []any          // written by the producer only; published by the slot header
+	size  uint64
 	mask  uint64
 	half  uint64
 	bell  *Doorbell // the consumer's doorbell
+	_     gap
 }
 
 // NewRing returns a ring of size slots (a power of two, at least 2) whose
@@ -104,23 +124,30 @@ func NewRing(size int, bell *Doorbell) *Ring {
 	return &Ring{
 		slots: alignedSlots(size),
 		refs:  make([]any, size),
+		size:  uint64(size),
 		mask:  uint64(size - 1),
 		half:  uint64(size / 2),
 		bell:  bell,
 	}
 }
 
-// alignedSlots allocates n slots starting on a 64-byte boundary. The slice
-// points into a larger allocation, which it keeps alive.
-func alignedSlots(n int) []slot {
+// alignedSlots allocates n slots starting on a 64-byte boundary and returns
+// a pointer to the first. The pointer points into a larger allocation, which
+// it keeps alive.
+func alignedSlots(n int) unsafe.Pointer {
 	raw := make([]slot, n+1)
 	addr := uintptr(unsafe.Pointer(&raw[0]))
 	off := (LineSize - addr%LineSize) % LineSize
-	return unsafe.Slice((*slot)(unsafe.Add(unsafe.Pointer(&raw[0]), off)), n)
+	return unsafe.Add(unsafe.Pointer(&raw[0]), off)
+}
+
+// slot returns the slot of position pos.
+func (r *Ring) slot(pos uint64) *slot {
+	return (*slot)(unsafe.Add(r.slots, (pos&r.mask)*LineSize))
 }
 
 // Size returns the number of slots.
-func (r *Ring) Size() int { return len(r.slots) }
+func (r *Ring) Size() int { return int(r.size) }
 
 // Bell returns the consumer's doorbell.
 func (r *Ring) Bell() *Doorbell { return r.bell }
@@ -129,23 +156,33 @@ func (r *Ring) Bell() *Doorbell { return r.bell }
 // false, sending nothing, when the ring is full. Payloads longer than
 // PayloadSize are a caller bug.
 func (r *Ring) TrySend(typ uint8, payload []byte, ref any) bool {
-	if len(payload) > PayloadSize {
+	n := len(payload)
+	if n > PayloadSize {
 		panic("urpc: payload larger than a slot")
 	}
 	pos := r.head
-	if pos-r.cachedRead >= uint64(len(r.slots)) {
+	if pos-r.cachedRead >= r.size {
 		r.cachedRead = r.read.Load()
-		if pos-r.cachedRead >= uint64(len(r.slots)) {
+		if pos-r.cachedRead >= r.size {
 			return false
 		}
 	}
+	s := r.slot(pos)
+	if n == PayloadSize {
+		s.data = [PayloadSize]byte(payload)
+	} else {
+		copy(s.data[:], payload)
+	}
+	h := ((pos+1)&seqMask)<<seqShift | uint64(typ)<<lenBits | uint64(n)
 	i := pos & r.mask
-	s := &r.slots[i]
-	copy(s.data[:], payload)
-	r.refs[i] = ref
-	s.hdr.Store(((pos+1)&seqMask)<<seqShift | uint64(typ)<<lenBits | uint64(len(payload)))
+	if ref != nil {
+		r.refs[i] = ref
+		h |= refFlag
+	} else if r.refs[i] != nil {
+		r.refs[i] = nil // drop the last lap's reference; the consumer is done with it
+	}
+	storeRelease(&s.hdr, h)
 	r.head = pos + 1
-	r.sent++
 	return true
 }
 
@@ -163,23 +200,25 @@ func (r *Ring) Send(typ uint8, payload []byte, ref any) bool {
 func (r *Ring) Notify() { r.bell.Ring() }
 
 // Sent returns how many messages the producer has sent (producer only).
-func (r *Ring) Sent() uint64 { return r.sent }
+func (r *Ring) Sent() uint64 { return r.head }
 
 // Recv copies the next message into m and reports whether there was one.
 func (r *Ring) Recv(m *Msg) bool {
 	pos := r.tail
-	i := pos & r.mask
-	s := &r.slots[i]
+	s := r.slot(pos)
 	h := s.hdr.Load()
 	if h>>seqShift != (pos+1)&seqMask {
 		return false
 	}
 	m.Type = uint8(h >> lenBits)
-	m.Len = uint8(h)
-	copy(m.Data[:m.Len], s.data[:m.Len])
-	m.Ref = r.refs[i]
+	m.Len = uint8(h) & lenMask
+	m.Data = s.data
+	if h&refFlag != 0 {
+		m.Ref = r.refs[pos&r.mask]
+	} else if m.Ref != nil {
+		m.Ref = nil
+	}
 	r.tail = pos + 1
-	r.received++
 	if r.tail-r.published >= r.half {
 		r.Release()
 	}
@@ -188,17 +227,19 @@ func (r *Ring) Recv(m *Msg) bool {
 
 // Release publishes the consumer's read position, freeing the slots read so
 // far for the producer. The consumer calls it at the end of each batch.
+// Until the producer next finds the ring full, the line stays in the
+// consumer's cache and Release costs a local store.
 func (r *Ring) Release() {
 	if r.published != r.tail {
 		r.published = r.tail
-		r.read.Store(r.tail)
+		storeRelease(&r.read, r.tail)
 	}
 }
 
 // Empty reports whether the consumer's next slot holds no message (consumer only).
 func (r *Ring) Empty() bool {
-	return r.slots[r.tail&r.mask].hdr.Load()>>seqShift != (r.tail+1)&seqMask
+	return r.slot(r.tail).hdr.Load()>>seqShift != (r.tail+1)&seqMask
 }
 
 // Received returns how many messages the consumer has received (consumer only).
-func (r *Ring) Received() uint64 { return r.received }
+func (r *Ring) Received() uint64 { return r.tail }

@@ -13,8 +13,8 @@ func TestSlotIsOneAlignedCacheLine(t *testing.T) {
 	}
 	for _, n := range []int{2, 4, 64, 1024} {
 		r := NewRing(n, NewDoorbell())
-		for i := range r.slots {
-			if a := uintptr(unsafe.Pointer(&r.slots[i])); a%LineSize != 0 {
+		for i := 0; i < r.Size(); i++ {
+			if a := uintptr(unsafe.Pointer(r.slot(uint64(i)))); a%LineSize != 0 {
 				t.Fatalf("ring of %d: slot %d at %#x is not 64-byte aligned", n, i, a)
 			}
 		}
