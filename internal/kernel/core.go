@@ -48,7 +48,7 @@ type Core struct {
 	ping    *pingRun
 	stopped bool
 
-	live  atomic.Int64 // SIPs owned and not ended; read by the controller
+	live  atomic.Int64 // SIPs spawned here and not ended: added by the controller, taken by the core
 	stats CoreStats
 	turns uint64
 	cpu   int
@@ -122,7 +122,6 @@ func (c *Core) handle(from int, msg *urpc.Msg) {
 	case msgSpawn:
 		s := msg.Ref.(*SIP)
 		s.core = c
-		c.live.Add(1)
 		c.stats.SIPs++
 		c.runq.push(s)
 	case msgReply:

@@ -190,6 +190,7 @@ func (m *Machine) Spawn(s *SIP, core int) error {
 	s.pid = m.nextPID.Add(1)
 	s.machine = m
 	s.done = make(chan struct{})
+	m.cores[core].live.Add(1)
 	m.ctlSend(core, msgSpawn, nil, s)
 	return nil
 }

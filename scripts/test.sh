@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# isle's whole test suite. It installs what the tests need when it is missing
+# (from Debian's packages: clang, lld, wasi-libc and libclang-rt-14-dev-wasm32
+# to build the C test programs, spin and a C compiler for the SPIN models),
+# then vets, runs every test, and runs the concurrent packages under -race.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need=()
+for pkg in clang lld wasi-libc libclang-rt-14-dev-wasm32 spin gcc; do
+	dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
+done
+if [ ${#need[@]} -gt 0 ]; then
+	echo "scripts/test.sh: installing ${need[*]}"
+	sudo=""
+	[ "$(id -u)" -eq 0 ] || sudo="sudo"
+	$sudo apt-get update -q
+	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q "${need[@]}"
+fi
+
+echo "== gofmt"
+unformatted=$(gofmt -l .)
+if [ -n "$unformatted" ]; then
+	echo "gofmt would change: $unformatted"
+	exit 1
+fi
+echo "== go vet"
+go vet ./...
+echo "== go test"
+go test -count=1 ./...
+echo "== go test -race (concurrent packages)"
+go test -count=1 -race -short ./internal/urpc/... ./internal/kernel/... ./internal/replica/... ./internal/percpu/... .

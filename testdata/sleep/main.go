@@ -1,0 +1,20 @@
+// sleep sleeps for the duration given as its argument with time.Sleep (the Go
+// runtime sleeps with poll_oneoff) and prints how long it slept.
+package main
+
+import (
+	"fmt"
+	"os"
+	"time"
+)
+
+func main() {
+	d, err := time.ParseDuration(os.Args[1])
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
+	}
+	start := time.Now()
+	time.Sleep(d)
+	fmt.Printf("slept at least %v: %v\n", d, time.Since(start) >= d)
+}
