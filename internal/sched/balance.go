@@ -1,41 +1,69 @@
 package sched
 
-import "math/bits"
+import (
+	"math"
+	"math/bits"
+)
 
 // Balancing rules. Cores never share a run queue: each core broadcasts a
 // LoadSummary of its own queue every tick, keeps the latest one it has
-// received from every other core, and from those decides alone (Decide):
+// received from every other core, and from those decides alone:
 //
 //   - load is weighed by capacity: a core's normalized load is
 //     Weight·1024/Capacity, the weight each unit of full-core capacity
 //     carries. An entity of weight w on core c progresses at
 //     w·1024/load(c), so equal normalized loads mean weight-fair shares
-//     across cores of any capacity;
-//   - an idle core (nothing runnable) sends a steal request to the busiest
-//     core, the one of highest normalized load among those that have work
-//     it could give: entities waiting (Runnable ≥ 2), or a single entity on
-//     a core of lower capacity than the idle one (a misfit);
-//   - a core with entities waiting (Runnable ≥ 2) pushes to the least-loaded
-//     core when that core's normalized load is below its own;
+//     across cores of any capacity.
+//   - Decide: an idle core (nothing runnable) sends a steal request to the
+//     busiest core, the one of highest normalized load among those that
+//     have work it could take: entities waiting (Runnable ≥ 2), or a single
+//     entity on a core of lower capacity than the idle one (a misfit). A
+//     core with entities waiting pushes to the least-loaded core when that
+//     core's normalized load is below its own (ties: the core whose entities
+//     are most ahead, then the lower id).
+//   - Place: a waking or new entity goes to the core where its weight makes
+//     the lowest normalized load (ties: the core it last ran on, then the
+//     waker's, then the lower id): an idle core if one is known. This is
+//     the cure for the paper's "overload on wake-up".
 //   - summaries older than BalanceConfig.MaxAge, the core's own, and those
-//     of cores with no capacity (not in use) are ignored; ties go to the
-//     lower core id.
+//     of cores with no capacity (not in use) are ignored.
 //
 // Which entity moves is decided by the core that owns it, with fresh
-// knowledge of its own queue (Choose): the entity whose move leaves the pair
-// (giver, receiver) with the lowest maximum normalized load, provided that
-// maximum is below the giver's load now (the move helps), or equal to it
-// while the giver keeps work (a neutral move: the entities left behind gain
-// and the moved one loses nothing). Neutral moves are what rotates entities
-// when the weights cannot be split evenly (three equal entities on two
-// cores), so that shares stay fair over time. Ties go to the entity that
-// has had the most CPU time for its weight, so that the ones left behind
-// catch up; then to tree order.
+// knowledge of its own queue (Choose), in this order of preference:
+//
+//  1. an improving move, after which the receiver's load stays below the
+//     giver's: the mover progresses faster and so do those left behind.
+//     Among these, the move that leaves the pair with the lowest maximum
+//     load, then the entity most ahead (most CPU time per unit of weight):
+//     a migration costs the mover its time in flight, and the one most
+//     ahead can best afford it; those most behind stay and gain.
+//  2. a rotating move, when weights cannot be split evenly (three equal
+//     entities on two cores, a nice-0 entity on a half-capacity core): the
+//     receiver becomes as loaded as the giver or more, so the entities left
+//     behind gain and the receiver's entities and the mover pay. It is made
+//     only when those who pay have had more: the receiver's most-behind
+//     entity (its summary's MinProgress) is ahead of the giver's most-behind
+//     remaining one by more than BalanceConfig.RotateAhead; the mover is the
+//     giver's most-ahead entity, and the giver keeps at least one. Such moves
+//     make entities take turns on the crowded cores, so that shares are
+//     weight-fair over time rather than at every instant.
+//
+// Progress is CPU time per unit of weight (Entity.Runtime·1024/weight) over
+// the entity's life; it is comparable between entities that have been
+// runnable over the same span (long-running ones), and favours newcomers
+// until they catch up.
 //
 // Decisions are made on approximate, possibly stale summaries; a wrong one
 // costs a message and is corrected at the next tick. A steal request carries
 // the requester's summary, and the victim answers with an entity or with
-// nothing.
+// nothing (and its own fresh summary). A core that pushes or places an
+// entity should add it to its own copy of the receiver's summary until that
+// core's next summary arrives, so that many decisions made on one stale
+// view do not all pick the same receiver.
+
+// DefaultRotateAhead is BalanceConfig.RotateAhead's default: two default
+// slices of a nice-0 entity's CPU time.
+const DefaultRotateAhead = 2 * DefaultSlice
 
 // CoreID names a core.
 type CoreID int
@@ -48,6 +76,9 @@ type LoadSummary struct {
 	Weight   int64 // sum of their weights (RunQueue.Load)
 	Capacity int64 // 1024 = a full core; ≤ 0: the core is not in use
 	At       Time  // when the summary was made
+	// MinProgress is the least progress (CPU time·1024/weight, ns) among
+	// the queued entities, 0 if none.
+	MinProgress int64
 }
 
 // NormLoad returns the summary's normalized load, Weight·1024/Capacity (0
@@ -60,9 +91,30 @@ func (s LoadSummary) NormLoad() int64 {
 }
 
 // Summary returns q's load summary as core id of the given capacity at now.
+// It walks the queue (for MinProgress): call it once a tick, not per switch.
 func (q *RunQueue) Summary(core CoreID, capacity int64, now Time) LoadSummary {
-	return LoadSummary{Core: core, Runnable: q.n, Weight: q.load, Capacity: capacity, At: now}
+	s := LoadSummary{Core: core, Runnable: q.n, Weight: q.load, Capacity: capacity, At: now}
+	if q.root != nil {
+		s.MinProgress = minProgress(q.root, nil)
+	}
+	return s
 }
+
+// minProgress returns the least progress in t, skipping skip; MaxInt64 if
+// there is none.
+func minProgress(t, skip *Entity) int64 {
+	m := int64(math.MaxInt64)
+	for ; t != nil; t = t.right {
+		m = min(m, minProgress(t.left, skip))
+		if t != skip {
+			m = min(m, t.progress())
+		}
+	}
+	return m
+}
+
+// progress returns e's CPU time per unit of weight, ns·1024/weight.
+func (e *Entity) progress() int64 { return int64(e.runtime) * NiceZeroWeight / e.weight }
 
 // Action is what Decide tells a core to do.
 type Action uint8
@@ -93,6 +145,12 @@ type Decision struct {
 type BalanceConfig struct {
 	// MaxAge: summaries older than this are ignored; 0 means no limit.
 	MaxAge Duration
+	// RotateAhead: a rotating move needs the receiver's entities ahead of
+	// the giver's by more than this much progress (ns·1024/weight): it
+	// trades churn (each migration costs the mover its time in flight)
+	// for fairness. 0 means DefaultRotateAhead; negative means rotate as
+	// soon as they are ahead at all.
+	RotateAhead Duration
 }
 
 // Decide returns what the core whose own, fresh summary is self should do,
@@ -131,7 +189,8 @@ func Decide(self LoadSummary, others []LoadSummary, now Time, cfg BalanceConfig)
 				continue
 			}
 			if !found || o.NormLoad() < best.NormLoad() ||
-				o.NormLoad() == best.NormLoad() && o.Core < best.Core {
+				o.NormLoad() == best.NormLoad() && (o.MinProgress > best.MinProgress ||
+					o.MinProgress == best.MinProgress && o.Core < best.Core) {
 				best, found = o, true
 			}
 		}
@@ -144,47 +203,101 @@ func Decide(self LoadSummary, others []LoadSummary, now Time, cfg BalanceConfig)
 
 // Choose returns the entity of q that the core described by from (q's own,
 // fresh summary) should give to the core described by to, or nil if no move
-// helps; see the rules above. The caller then Dequeues it and sends it. Call
-// it between runs: every queued entity is a candidate. It allocates nothing.
-func Choose(q *RunQueue, from, to LoadSummary) *Entity {
-	if from.Capacity <= 0 || to.Capacity <= 0 || from.Core == to.Core {
+// is worth it; see the rules above. The caller then Dequeues it and sends
+// it. Call it between runs: every queued entity is a candidate. It walks the
+// queue and allocates nothing.
+func Choose(q *RunQueue, from, to LoadSummary, cfg BalanceConfig) *Entity {
+	if from.Capacity <= 0 || to.Capacity <= 0 || from.Core == to.Core || q.root == nil {
 		return nil
 	}
-	now := from.NormLoad()
-	var (
-		best      *Entity
-		bestAfter int64
-	)
-	for n := q.root; n != nil; {
-		// An iterative in-order walk would need a stack; the tree is
-		// shallow, so recurse on the left and loop on the right.
-		best, bestAfter = chooseIn(n.left, from, to, now, best, bestAfter)
-		best, bestAfter = chooseOne(n, from, to, now, best, bestAfter)
-		n = n.right
+	c := chooser{from: from, to: to, now: from.NormLoad()}
+	c.walk(q.root)
+	if c.improve != nil {
+		return c.improve
+	}
+	// A rotating move: the most-ahead entity, if the receiver's entities
+	// are ahead of those it leaves behind.
+	if c.ahead == nil || from.Runnable < 2 || to.NormLoad() >= c.now {
+		return nil
+	}
+	ra := cfg.RotateAhead
+	if ra == 0 {
+		ra = DefaultRotateAhead
+	}
+	if to.MinProgress-minProgress(q.root, c.ahead) > int64(max(ra, 0)) {
+		return c.ahead
+	}
+	return nil
+}
+
+type chooser struct {
+	from, to     LoadSummary
+	now          int64
+	improve      *Entity // best improving move so far
+	improveAfter int64
+	ahead        *Entity // most-ahead entity
+}
+
+func (c *chooser) walk(t *Entity) {
+	for ; t != nil; t = t.right {
+		c.walk(t.left)
+		c.consider(t)
+	}
+}
+
+func (c *chooser) consider(e *Entity) {
+	if c.ahead == nil || ahead(e, c.ahead) {
+		c.ahead = e
+	}
+	w := e.weight
+	giver := (c.from.Weight - w) * FullCapacity / c.from.Capacity
+	taker := (c.to.Weight + w) * FullCapacity / c.to.Capacity
+	if taker >= c.now {
+		return
+	}
+	after := max(giver, taker)
+	if c.improve == nil || after < c.improveAfter || after == c.improveAfter && ahead(e, c.improve) {
+		c.improve, c.improveAfter = e, after
+	}
+}
+
+// Place returns the core a waking or new entity of weight w should be
+// queued on, from the summaries the deciding core (the waker, whose own
+// fresh summary is self) knows: the one where it makes the lowest
+// normalized load; ties go to prev (where it last ran), then to self, then
+// to the lower id. Stale summaries and cores not in use are ignored, as in
+// Decide. It allocates nothing.
+func Place(w int64, prev CoreID, self LoadSummary, others []LoadSummary, now Time, cfg BalanceConfig) CoreID {
+	rank := func(c CoreID) int {
+		switch c {
+		case prev:
+			return 0
+		case self.Core:
+			return 1
+		}
+		return 2
+	}
+	best, bestLoad, found := CoreID(0), int64(0), false
+	try := func(s LoadSummary) {
+		if s.Capacity <= 0 {
+			return
+		}
+		l := (s.Weight + w) * FullCapacity / s.Capacity
+		if !found || l < bestLoad || l == bestLoad && (rank(s.Core) < rank(best) ||
+			rank(s.Core) == rank(best) && s.Core < best) {
+			best, bestLoad, found = s.Core, l, true
+		}
+	}
+	try(self)
+	for _, o := range others {
+		if o.Core != self.Core && (cfg.MaxAge <= 0 || Duration(now-o.At) <= cfg.MaxAge) {
+			try(o)
+		}
+	}
+	if !found {
+		return prev
 	}
 	return best
-}
-
-func chooseIn(t *Entity, from, to LoadSummary, now int64, best *Entity, bestAfter int64) (*Entity, int64) {
-	for ; t != nil; t = t.right {
-		best, bestAfter = chooseIn(t.left, from, to, now, best, bestAfter)
-		best, bestAfter = chooseOne(t, from, to, now, best, bestAfter)
-	}
-	return best, bestAfter
-}
-
-func chooseOne(e *Entity, from, to LoadSummary, now int64, best *Entity, bestAfter int64) (*Entity, int64) {
-	w := e.weight
-	giver := (from.Weight - w) * FullCapacity / from.Capacity
-	taker := (to.Weight + w) * FullCapacity / to.Capacity
-	after := max(giver, taker)
-	if after > now || after == now && from.Runnable < 2 {
-		return best, bestAfter
-	}
-	if best == nil || after < bestAfter || after == bestAfter && ahead(e, best) {
-		return e, after
-	}
-	return best, bestAfter
 }
 
 // ahead reports whether a has had more CPU time for its weight than b.

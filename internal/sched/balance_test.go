@@ -57,6 +57,40 @@ func TestDecide(t *testing.T) {
 	}
 }
 
+func TestPlace(t *testing.T) {
+	now := Time(100 * Millisecond)
+	cfg := BalanceConfig{MaxAge: 50 * Millisecond}
+	for _, tc := range []struct {
+		name   string
+		w      int64
+		prev   CoreID
+		self   LoadSummary
+		others []LoadSummary
+		want   CoreID
+	}{
+		{"an idle core rather than the busy waker", 1024, 0, sum(0, 3, 3072, 1024, now),
+			[]LoadSummary{sum(1, 1, 1024, 1024, now), sum(2, 0, 0, 1024, now)}, 2},
+		{"the previous core on a tie", 1024, 1, sum(0, 1, 1024, 1024, now),
+			[]LoadSummary{sum(1, 1, 1024, 1024, now), sum(2, 1, 1024, 1024, now)}, 1},
+		{"the waker's core on a tie without prev", 1024, 5, sum(2, 1, 1024, 1024, now),
+			[]LoadSummary{sum(1, 1, 1024, 1024, now), sum(0, 1, 1024, 1024, now)}, 2},
+		{"capacity counts", 1024, 0, sum(0, 2, 2048, 1024, now),
+			[]LoadSummary{sum(1, 1, 1024, 256, now), sum(2, 1, 1024, 1024, now)}, 2},
+		{"stale summaries are ignored", 1024, 0, sum(0, 2, 2048, 1024, now),
+			[]LoadSummary{sum(1, 0, 0, 1024, now-time60)}, 0},
+		{"a core not in use gets nothing", 1024, 0, sum(0, 2, 2048, 1024, now),
+			[]LoadSummary{sum(1, 0, 0, 0, now)}, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := Place(tc.w, tc.prev, tc.self, tc.others, now, cfg); got != tc.want {
+				t.Errorf("Place = %d, want %d", got, tc.want)
+			}
+		})
+	}
+}
+
+const time60 = 60 * ms
+
 func TestChoose(t *testing.T) {
 	build := func(nices ...int) (*RunQueue, []*Entity) {
 		q := NewRunQueue(Config{})
@@ -70,19 +104,19 @@ func TestChoose(t *testing.T) {
 	}
 	t.Run("steal by an idle core takes a waiting entity", func(t *testing.T) {
 		q, _ := build(0, 0, 0)
-		if e := Choose(q, q.Summary(0, 1024, 0), sum(1, 0, 0, 1024, 0)); e == nil {
+		if e := Choose(q, q.Summary(0, 1024, 0), sum(1, 0, 0, 1024, 0), BalanceConfig{}); e == nil {
 			t.Fatal("nothing given to an idle core")
 		}
 	})
 	t.Run("a lone entity stays on an equal core", func(t *testing.T) {
 		q, _ := build(0)
-		if e := Choose(q, q.Summary(0, 1024, 0), sum(1, 0, 0, 1024, 0)); e != nil {
+		if e := Choose(q, q.Summary(0, 1024, 0), sum(1, 0, 0, 1024, 0), BalanceConfig{}); e != nil {
 			t.Fatalf("gave away %d", e.ID)
 		}
 	})
 	t.Run("a lone entity moves to a faster idle core", func(t *testing.T) {
 		q, es := build(0)
-		if e := Choose(q, q.Summary(0, 512, 0), sum(1, 0, 0, 1024, 0)); e != es[0] {
+		if e := Choose(q, q.Summary(0, 512, 0), sum(1, 0, 0, 1024, 0), BalanceConfig{}); e != es[0] {
 			t.Fatalf("gave %v", e)
 		}
 	})
@@ -90,27 +124,45 @@ func TestChoose(t *testing.T) {
 		// 9548 + 4×1024 here, 4×1024 there: a nice-0 entity moves, not
 		// the heavy one.
 		q, es := build(-10, 0, 0, 0, 0)
-		e := Choose(q, q.Summary(0, 1024, 0), sum(1, 4, 4096, 1024, 0))
+		e := Choose(q, q.Summary(0, 1024, 0), sum(1, 4, 4096, 1024, 0), BalanceConfig{})
 		if e == nil || e == es[0] {
 			t.Fatalf("gave %v", e)
 		}
 	})
 	t.Run("no move that makes the pair worse", func(t *testing.T) {
 		q, _ := build(-10, 0)
-		if e := Choose(q, q.Summary(0, 1024, 0), sum(1, 2, 10572, 1024, 0)); e != nil {
+		if e := Choose(q, q.Summary(0, 1024, 0), sum(1, 2, 10572, 1024, 0), BalanceConfig{}); e != nil {
 			t.Fatalf("gave %d", e.ID)
 		}
 	})
-	t.Run("neutral move rotates the entity that is ahead", func(t *testing.T) {
+	t.Run("rotation moves the most-ahead entity when the receiver's are ahead", func(t *testing.T) {
 		q, es := build(0, 0)
+		q.Charge(es[0], 2*Millisecond)
 		q.Charge(es[1], 5*Millisecond)
-		if e := Choose(q, q.Summary(0, 1024, 0), sum(1, 1, 1024, 1024, 0)); e != es[1] {
+		to := sum(1, 1, 1024, 1024, 0)
+		to.MinProgress = int64(6 * Millisecond)
+		if e := Choose(q, q.Summary(0, 1024, 0), to, BalanceConfig{RotateAhead: -1}); e != es[1] {
+			t.Fatalf("gave %v, want the one ahead", e)
+		}
+		if e := Choose(q, q.Summary(0, 1024, 0), to, BalanceConfig{RotateAhead: 5 * Millisecond}); e != nil {
+			t.Fatalf("gave %d though the receiver is not ahead by RotateAhead", e.ID)
+		}
+		to.MinProgress = int64(1 * Millisecond)
+		if e := Choose(q, q.Summary(0, 1024, 0), to, BalanceConfig{RotateAhead: -1}); e != nil {
+			t.Fatalf("gave %d to a core whose entities are behind", e.ID)
+		}
+	})
+	t.Run("an improving move takes the most-ahead entity", func(t *testing.T) {
+		q, es := build(0, 0, 0)
+		q.Charge(es[0], 2*Millisecond)
+		q.Charge(es[2], 5*Millisecond)
+		if e := Choose(q, q.Summary(0, 1024, 0), sum(1, 0, 0, 1024, 0), BalanceConfig{}); e != es[2] {
 			t.Fatalf("gave %v, want the one ahead", e)
 		}
 	})
 	t.Run("nothing to a core not in use", func(t *testing.T) {
 		q, _ := build(0, 0, 0)
-		if e := Choose(q, q.Summary(0, 1024, 0), sum(1, 0, 0, 0, 0)); e != nil {
+		if e := Choose(q, q.Summary(0, 1024, 0), sum(1, 0, 0, 0, 0), BalanceConfig{}); e != nil {
 			t.Fatalf("gave %d", e.ID)
 		}
 	})
@@ -125,7 +177,8 @@ func TestBalanceAllocatesNothing(t *testing.T) {
 	allocs := testing.AllocsPerRun(1000, func() {
 		self := q.Summary(0, 1024, 0)
 		d := Decide(self, others, 0, BalanceConfig{})
-		_ = Choose(q, self, others[0])
+		_ = Choose(q, self, others[0], BalanceConfig{})
+		_ = Place(1024, 2, self, others, 0, BalanceConfig{})
 		_ = d
 	})
 	if allocs != 0 {

@@ -1,0 +1,446 @@
+package sched
+
+import (
+	"container/heap"
+	"math/rand/v2"
+)
+
+// The multi-core simulator: N cores, each with its own RunQueue, driven by
+// fake time; cores talk only by messages that arrive after a delay, as in
+// the kernel (summaries each tick, steal requests and replies, pushes and
+// wake-ups carrying the entity). A core handles its messages at its switch
+// points: at the end of each run, and at least once per tick while it runs
+// (the preemption hook's check), or as soon as one arrives while it is idle.
+// A core of capacity c does c/1024 of a full core's work per unit of time.
+
+type simConfig struct {
+	caps        []int64  // capacity per core
+	online      []Time   // when each core is brought into use (nil: all at 0)
+	tick        Duration // summary broadcast and longest run between switch points
+	balance     Duration // how often a busy core runs Decide
+	delay       Duration // message delay between cores
+	duration    Duration // simulated time
+	window      [2]Time  // shares are measured over [window[0], window[1]); zero: whole run
+	slice       Duration // run queue slice (0: default)
+	seed        uint64   // for workloads that draw random numbers
+	rotateAhead Duration
+	noPlace     bool // wake-ups and spawns are queued where they are aimed
+	spawn       []spawnSpec
+	// spawner, if set, is called at each of its returned times to spawn more.
+	spawner func(s *sim, now Time) (next Time)
+}
+
+type spawnSpec struct {
+	nice   int
+	at     Time
+	core   CoreID   // where it is spawned, and woken if wakeTo
+	run    Duration // work per burst; 0: CPU-bound
+	sleep  Duration // sleep between bursts
+	total  Duration // work until exit; 0: never exits
+	wakeTo bool     // wake-ups are aimed at core, not where it last ran
+	tag    string
+}
+
+type simEntity struct {
+	Entity
+	spec      spawnSpec
+	core      CoreID // last core it was queued on
+	burstLeft Duration
+	work      Duration // total work received
+	winStart  Duration // work at window start
+	exited    bool
+	sleeping  bool
+	wakes     int
+	migr      int
+}
+
+type msgKind uint8
+
+const (
+	msgSummary msgKind = iota
+	msgStealReq
+	msgStealNack
+	msgMigrate // carries an entity (push, steal reply, or placed wake-up)
+	msgWake    // an entity wakes up or is spawned; the receiver places it
+)
+
+type message struct {
+	kind msgKind
+	from CoreID
+	sum  LoadSummary
+	e    *simEntity
+}
+
+type simCore struct {
+	id        CoreID
+	cap       int64
+	online    bool
+	q         *RunQueue
+	cur       *simEntity
+	runStart  Time
+	gen       int // invalidates scheduled switch events
+	scheduled bool
+	inbox     []message
+	seen      []LoadSummary
+	known     []bool
+	stealing  bool
+	nextTick  Time
+	nextBal   Time
+	wasIdle   bool
+}
+
+type event struct {
+	at   Time
+	seq  int
+	kind int // 0 switch, 1 deliver, 2 wake entity, 3 online, 4 spawner
+	core CoreID
+	gen  int
+	msg  message
+	e    *simEntity
+}
+
+type eventHeap []event
+
+func (h eventHeap) Len() int { return len(h) }
+func (h eventHeap) Less(i, j int) bool {
+	if h[i].at != h[j].at {
+		return h[i].at < h[j].at
+	}
+	return h[i].seq < h[j].seq
+}
+func (h eventHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
+func (h *eventHeap) Push(x any)   { *h = append(*h, x.(event)) }
+func (h *eventHeap) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
+}
+
+type sim struct {
+	cfg     simConfig
+	now     Time
+	cores   []*simCore
+	events  eventHeap
+	seq     int
+	ents    []*simEntity
+	checker *Checker
+	rng     *rand.Rand
+	msgs    int
+	steals  int
+	pushes  int
+	nextID  uint64
+	byID    map[uint64]*simEntity
+	bcfg    BalanceConfig
+}
+
+func newSim(cfg simConfig) *sim {
+	if cfg.tick == 0 {
+		cfg.tick = Millisecond
+	}
+	if cfg.balance == 0 {
+		cfg.balance = 4 * Millisecond
+	}
+	if cfg.delay == 0 {
+		cfg.delay = 50 * Microsecond
+	}
+	if cfg.window == [2]Time{} {
+		cfg.window = [2]Time{0, Time(cfg.duration)}
+	}
+	s := &sim{cfg: cfg, checker: NewChecker(0), rng: rand.New(rand.NewPCG(cfg.seed, 1)), byID: map[uint64]*simEntity{},
+		bcfg: BalanceConfig{MaxAge: 20 * Millisecond, RotateAhead: cfg.rotateAhead}}
+	for i, c := range cfg.caps {
+		core := &simCore{id: CoreID(i), cap: c, q: NewRunQueue(Config{Slice: cfg.slice}),
+			seen: make([]LoadSummary, len(cfg.caps)), known: make([]bool, len(cfg.caps))}
+		s.cores = append(s.cores, core)
+		at := Time(0)
+		if cfg.online != nil {
+			at = cfg.online[i]
+		}
+		s.push(event{at: at, kind: 3, core: CoreID(i)})
+	}
+	for _, sp := range cfg.spawn {
+		s.spawnAt(sp)
+	}
+	if cfg.spawner != nil {
+		s.push(event{at: 0, kind: 4})
+	}
+	return s
+}
+
+func (s *sim) push(ev event) {
+	s.seq++
+	ev.seq = s.seq
+	heap.Push(&s.events, ev)
+}
+
+func (s *sim) spawnAt(sp spawnSpec) *simEntity {
+	s.nextID++
+	e := &simEntity{Entity: Entity{ID: s.nextID, Nice: sp.nice}, spec: sp, core: sp.core, burstLeft: sp.run}
+	s.ents = append(s.ents, e)
+	s.byID[e.ID] = e
+	s.push(event{at: sp.at, kind: 2, core: sp.core, e: e})
+	return e
+}
+
+func (s *sim) send(from, to CoreID, m message) {
+	m.from = from
+	s.msgs++
+	s.push(event{at: s.now + Time(s.cfg.delay), kind: 1, core: to, msg: m})
+}
+
+func (s *sim) run() {
+	end := Time(s.cfg.duration)
+	for s.events.Len() > 0 {
+		ev := heap.Pop(&s.events).(event)
+		if ev.at > end {
+			break
+		}
+		if s.now < s.cfg.window[0] && ev.at >= s.cfg.window[0] {
+			s.now = s.cfg.window[0]
+			s.account(s.cfg.window[0])
+			for _, e := range s.ents {
+				e.winStart = e.work
+			}
+		}
+		s.now = ev.at
+		c := s.cores[ev.core]
+		switch ev.kind {
+		case 0:
+			if ev.gen != c.gen {
+				continue
+			}
+			c.scheduled = false
+			s.switchPoint(c)
+		case 1:
+			c.inbox = append(c.inbox, ev.msg)
+			if c.online && c.cur == nil && !c.scheduled {
+				s.switchPoint(c)
+			}
+		case 2:
+			// A wake-up or spawn: delivered as a message to the core.
+			e := ev.e
+			e.sleeping = false
+			target := e.core
+			if e.spec.wakeTo {
+				target = e.spec.core
+			}
+			e.wakes++
+			s.cores[target].inbox = append(s.cores[target].inbox, message{kind: msgWake, from: target, e: e})
+			if tc := s.cores[target]; tc.online && tc.cur == nil && !tc.scheduled {
+				s.switchPoint(tc)
+			}
+		case 3:
+			c.online = true
+			c.nextTick = s.now
+			c.nextBal = s.now
+			s.switchPoint(c)
+		case 4:
+			if next := s.cfg.spawner(s, s.now); next > s.now {
+				s.push(event{at: next, kind: 4})
+			}
+		}
+	}
+	s.now = end
+	s.account(end)
+	s.checker.Advance(end)
+}
+
+// account charges the running entities up to t (without a switch), so that
+// work is measured exactly at window edges.
+func (s *sim) account(t Time) {
+	for _, c := range s.cores {
+		if c.cur != nil && t > c.runStart {
+			w := Duration(int64(t-c.runStart) * c.cap / FullCapacity)
+			c.cur.work += w
+			c.cur.burstLeft -= w
+			c.q.Charge(&c.cur.Entity, w)
+			c.runStart = t
+		}
+	}
+}
+
+func (s *sim) summary(c *simCore) LoadSummary { return c.q.Summary(c.id, c.cap, s.now) }
+
+func (s *sim) switchPoint(c *simCore) {
+	now := s.now
+	// 1. Charge the entity that ran, and let it block or exit.
+	if e := c.cur; e != nil {
+		s.account(now)
+		c.cur = nil
+		switch {
+		case e.spec.total > 0 && e.work >= e.spec.total:
+			c.q.Dequeue(&e.Entity)
+			e.exited = true
+		case e.spec.run > 0 && e.burstLeft <= 0:
+			c.q.Dequeue(&e.Entity)
+			e.sleeping = true
+			e.burstLeft = e.spec.run
+			s.push(event{at: now + Time(e.spec.sleep), kind: 2, core: c.id, e: e})
+		}
+	}
+	// 2. Messages.
+	for len(c.inbox) > 0 {
+		m := c.inbox[0]
+		c.inbox = c.inbox[1:]
+		switch m.kind {
+		case msgSummary:
+			if !c.known[m.from] || c.seen[m.from].At <= m.sum.At {
+				c.seen[m.from], c.known[m.from] = m.sum, true
+			}
+		case msgMigrate:
+			e := m.e
+			if m.from != c.id && m.sum.Capacity != 0 {
+				c.seen[m.from], c.known[m.from] = m.sum, true
+			}
+			if e.core != c.id {
+				e.migr++
+			}
+			e.core = c.id
+			c.q.Enqueue(&e.Entity)
+		case msgWake:
+			e := m.e
+			to := c.id
+			if !s.cfg.noPlace {
+				to = Place(NiceToWeight(e.spec.nice), e.core, s.summary(c), s.others(c), now, s.bcfg)
+			}
+			if to == c.id {
+				if e.core != c.id {
+					e.migr++
+				}
+				e.core = c.id
+				c.q.Enqueue(&e.Entity)
+				continue
+			}
+			c.seen[to].Weight += NiceToWeight(e.spec.nice)
+			c.seen[to].Runnable++
+			s.send(c.id, to, message{kind: msgMigrate, e: e})
+		case msgStealReq:
+			self := s.summary(c)
+			if x := Choose(c.q, self, m.sum, s.bcfg); x != nil {
+				e := s.byID[x.ID]
+				c.q.Dequeue(x)
+				s.steals++
+				s.send(c.id, m.from, message{kind: msgMigrate, e: e, sum: s.summary(c)})
+			} else {
+				s.send(c.id, m.from, message{kind: msgStealNack, sum: self})
+			}
+		case msgStealNack:
+			c.stealing = false
+			c.seen[m.from], c.known[m.from] = m.sum, true
+		}
+	}
+	// A steal reply that carried an entity ends the pending steal too.
+	if c.q.Len() > 0 {
+		c.stealing = false
+	}
+	// 3. Ticks: broadcast the summary; balance.
+	idle := c.q.Len() == 0
+	if now >= c.nextTick || idle != c.wasIdle {
+		sum := s.summary(c)
+		for _, o := range s.cores {
+			if o.id != c.id && o.online {
+				s.send(c.id, o.id, message{kind: msgSummary, sum: sum})
+			}
+		}
+		if now >= c.nextTick {
+			c.nextTick = now + Time(s.cfg.tick)
+		}
+	}
+	c.wasIdle = idle
+	others := s.others(c)
+	if now >= c.nextBal {
+		c.nextBal = now + Time(s.cfg.balance)
+		self := s.summary(c)
+		if d := Decide(self, others, now, s.bcfg); d.Action == Push {
+			if x := Choose(c.q, self, c.seen[d.Target], s.bcfg); x != nil {
+				e := s.byID[x.ID]
+				c.q.Dequeue(x)
+				s.pushes++
+				// Count it in our view of the target until it says.
+				c.seen[d.Target].Weight += e.Weight()
+				c.seen[d.Target].Runnable++
+				s.send(c.id, d.Target, message{kind: msgMigrate, e: e, sum: s.summary(c)})
+			}
+		}
+	}
+	// 4. Pick, or go idle and ask for work.
+	e := c.q.Pick()
+	if e == nil {
+		s.checker.Observe(c.id, now, true, 0)
+		if !c.stealing {
+			if d := Decide(s.summary(c), others, now, s.bcfg); d.Action == Steal {
+				c.stealing = true
+				s.send(c.id, d.Target, message{kind: msgStealReq, sum: s.summary(c)})
+			}
+		}
+		return
+	}
+	s.checker.Observe(c.id, now, false, c.q.Len()-1)
+	se := s.byID[e.ID]
+	c.cur = se
+	c.runStart = now
+	work := c.q.SliceLeft(e)
+	if se.spec.run > 0 {
+		work = min(work, se.burstLeft)
+	}
+	if se.spec.total > 0 {
+		work = min(work, se.spec.total-se.work)
+	}
+	wall := (int64(work)*FullCapacity + c.cap - 1) / c.cap
+	until := min(now+Time(max(wall, 1)), c.nextTick)
+	if until <= now {
+		until = now + Time(s.cfg.tick)
+	}
+	c.gen++
+	c.scheduled = true
+	s.push(event{at: until, kind: 0, core: c.id, gen: c.gen})
+}
+
+func (s *sim) others(c *simCore) []LoadSummary {
+	var out []LoadSummary
+	for i, k := range c.known {
+		if k && CoreID(i) != c.id {
+			out = append(out, c.seen[i])
+		}
+	}
+	return out
+}
+
+// fairShares returns each entity's weight-fair share of the window's total
+// capacity, water-filled: no entity can use more than the fastest core.
+func fairShares(weights []int64, caps []int64) []float64 {
+	var capTotal, capMax float64
+	for _, c := range caps {
+		capTotal += float64(c)
+		capMax = max(capMax, float64(c))
+	}
+	share := make([]float64, len(weights))
+	capped := make([]bool, len(weights))
+	for {
+		var W float64
+		for i, w := range weights {
+			if !capped[i] {
+				W += float64(w)
+			}
+		}
+		left := capTotal
+		for i := range weights {
+			if capped[i] {
+				left -= capMax
+			}
+		}
+		changed := false
+		for i, w := range weights {
+			if !capped[i] {
+				share[i] = float64(w) / W * left
+				if share[i] > capMax {
+					share[i], capped[i], changed = capMax, true, true
+				}
+			}
+		}
+		if !changed {
+			return share
+		}
+	}
+}

@@ -1,0 +1,184 @@
+package sched
+
+import (
+	"fmt"
+	"testing"
+)
+
+// Workloads in the spirit of the four bugs of "The Linux Scheduler: a
+// Decade of Wasted Cores" (Lozi et al., EuroSys 2016), run on the simulator
+// of sim_test.go. Each asserts zero no-wasted-cores violations (bound 10 ms)
+// and per-entity CPU shares within 5% of their weight-fair share.
+
+func hogs(n, nice int, core CoreID) []spawnSpec {
+	var out []spawnSpec
+	for range n {
+		out = append(out, spawnSpec{nice: nice, core: core})
+	}
+	return out
+}
+
+func concat(xs ...[]spawnSpec) []spawnSpec {
+	var out []spawnSpec
+	for _, x := range xs {
+		out = append(out, x...)
+	}
+	return out
+}
+
+func caps(n int) []int64 {
+	out := make([]int64, n)
+	for i := range out {
+		out[i] = FullCapacity
+	}
+	return out
+}
+
+// checkWasted fails the test on any no-wasted-cores violation.
+func checkWasted(t *testing.T, s *sim) {
+	t.Helper()
+	if n := s.checker.Count(); n != 0 {
+		t.Errorf("%d wasted-core violations, first %+v", n, s.checker.Intervals()[0])
+	}
+}
+
+// checkFair compares the work each of the given entities received in the
+// window with its water-filled weight-fair share of the cores' capacity;
+// the entities must be the only ones runnable during the window.
+func checkFair(t *testing.T, s *sim, ents []*simEntity, caps []int64) {
+	t.Helper()
+	var ws []int64
+	for _, e := range ents {
+		ws = append(ws, NiceToWeight(e.spec.nice))
+	}
+	fair := fairShares(ws, caps)
+	win := float64(s.cfg.window[1] - s.cfg.window[0])
+	worst := 0.0
+	for i, e := range ents {
+		got := float64(e.work-e.winStart) / win * FullCapacity
+		dev := got/fair[i] - 1
+		if abs(dev) > abs(worst) {
+			worst = dev
+		}
+		if abs(dev) > 0.05 {
+			t.Errorf("entity %d nice %d: share %.1f of 1024, fair %.1f (%+.1f%%), migrated %d times", e.ID, e.spec.nice, got, fair[i], dev*100, e.migr)
+		}
+	}
+	t.Logf("%d entities, worst share deviation %+.2f%%; %d steals, %d pushes, %d messages", len(ents), worst*100, s.steals, s.pushes, s.msgs)
+}
+
+// checkRelative compares the given entities with each other: each one's
+// work per unit of weight within 5% of their mean, for workloads where
+// other entities come and go.
+func checkRelative(t *testing.T, s *sim, ents []*simEntity) {
+	t.Helper()
+	var mean float64
+	per := make([]float64, len(ents))
+	for i, e := range ents {
+		per[i] = float64(e.work-e.winStart) / float64(NiceToWeight(e.spec.nice))
+		mean += per[i] / float64(len(ents))
+	}
+	worst := 0.0
+	for i, e := range ents {
+		dev := per[i]/mean - 1
+		if abs(dev) > abs(worst) {
+			worst = dev
+		}
+		if abs(dev) > 0.05 {
+			t.Errorf("entity %d nice %d: work per weight %+.1f%% from the mean, migrated %d times", e.ID, e.spec.nice, dev*100, e.migr)
+		}
+	}
+	t.Logf("%d entities, worst deviation from the mean work per weight %+.2f%%; %d steals, %d pushes, %d messages", len(ents), worst*100, s.steals, s.pushes, s.msgs)
+}
+
+func abs(x float64) float64 { return max(x, -x) }
+
+func (s *sim) tagged(tag string) []*simEntity {
+	var out []*simEntity
+	for _, e := range s.ents {
+		if e.spec.tag == tag {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// Equal entities that do not divide evenly among the cores: fairness needs
+// them to take turns (neutral moves).
+func TestSimRotation(t *testing.T) {
+	for _, tc := range []struct{ cores, ents int }{{2, 3}, {4, 5}, {4, 6}, {3, 8}, {4, 4}, {2, 1}} {
+		t.Run(fmt.Sprintf("%d on %d", tc.ents, tc.cores), func(t *testing.T) {
+			cfg := simConfig{caps: caps(tc.cores), duration: 3 * Second, window: [2]Time{Time(Second / 2), Time(3 * Second)},
+				spawn: hogs(tc.ents, 0, 0)}
+			s := newSim(cfg)
+			s.run()
+			checkWasted(t, s)
+			checkFair(t, s, s.ents, cfg.caps)
+		})
+	}
+}
+
+// Group imbalance: entities of very different weights, all spawned on one
+// core.
+func TestSimGroupImbalance(t *testing.T) {
+	cfg := simConfig{caps: caps(4), duration: 4 * Second, window: [2]Time{Time(Second), Time(4 * Second)},
+		spawn: concat(hogs(1, -10, 0), hogs(2, -5, 0), hogs(8, 0, 0), hogs(8, 10, 0))}
+	s := newSim(cfg)
+	s.run()
+	checkWasted(t, s)
+	checkFair(t, s, s.ents, cfg.caps)
+}
+
+// Overload on wake-up: sleepers woken on one busy core, while other cores
+// have room.
+func TestSimOverloadOnWakeup(t *testing.T) {
+	var spawn []spawnSpec
+	for i := range 2 {
+		spawn = append(spawn, spawnSpec{nice: 0, core: CoreID(i), tag: "hog"})
+	}
+	for range 8 {
+		spawn = append(spawn, spawnSpec{nice: 0, core: 0, run: 1 * Millisecond, sleep: 4 * Millisecond, wakeTo: true, tag: "sleeper"})
+	}
+	cfg := simConfig{caps: caps(4), duration: 3 * Second, window: [2]Time{Time(Second / 2), Time(3 * Second)}, spawn: spawn}
+	s := newSim(cfg)
+	s.run()
+	checkWasted(t, s)
+	checkRelative(t, s, s.tagged("hog"))
+	checkRelative(t, s, s.tagged("sleeper"))
+}
+
+// Missing scheduling domains and heterogeneity: cores of different
+// capacity, two of them brought into use later.
+func TestSimHeterogeneousLateCores(t *testing.T) {
+	cfg := simConfig{
+		caps:     []int64{1024, 1024, 512, 512},
+		online:   []Time{0, 0, Time(500 * Millisecond), Time(800 * Millisecond)},
+		duration: 4 * Second, window: [2]Time{Time(1500 * Millisecond), Time(4 * Second)},
+		spawn: concat(hogs(6, 0, 0), hogs(6, 3, 1), hogs(1, -3, 0)),
+	}
+	s := newSim(cfg)
+	s.run()
+	checkWasted(t, s)
+	checkFair(t, s, s.ents, cfg.caps)
+}
+
+// Bursts of short-lived entities spawned on one core among long-running
+// ones.
+func TestSimShortLivedBursts(t *testing.T) {
+	spawn := concat(hogs(3, 0, 1), hogs(3, 0, 2))
+	for i := range spawn {
+		spawn[i].tag = "hog"
+	}
+	cfg := simConfig{caps: caps(4), duration: 3 * Second, window: [2]Time{Time(Second / 2), Time(3 * Second)}, spawn: spawn, seed: 7}
+	cfg.spawner = func(s *sim, now Time) Time {
+		core := CoreID(s.rng.IntN(len(s.cores)))
+		for range 12 {
+			s.spawnAt(spawnSpec{nice: s.rng.IntN(10) - 5, at: now, core: core, total: Duration(200+s.rng.IntN(1800)) * Microsecond})
+		}
+		return now + Time(10*Millisecond)
+	}
+	s := newSim(cfg)
+	s.run()
+	checkWasted(t, s)
+	checkRelative(t, s, s.tagged("hog"))
+}
