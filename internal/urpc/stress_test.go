@@ -1,0 +1,233 @@
+package urpc
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// meshCores is the number of cores of the stress test's machine: one per
+// CPU, and at least 4 so that a small machine still has 12 rings, more
+// goroutines than CPUs, and preemption in the middle of sends and receives.
+func meshCores() int { return max(runtime.NumCPU(), 4) }
+
+// TestMeshStress is the hammer test: a full mesh of cores, one ring per
+// ordered pair, every core sending to every other core and receiving from
+// all of them at once, at least 10 million messages in all (fewer under the
+// race detector, see stressMessages). Every message says who sent it and its
+// position on its ring, and fills its payload with a pattern derived from
+// both; every 16th carries a reference. The receiver checks that each
+// ring's messages arrive in order, none missing, none repeated, none
+// corrupted. A core with nothing to receive and nothing left to send sleeps
+// on its doorbell, so the test also hangs (and the watchdog fails it) if a
+// wake-up is lost.
+func TestMeshStress(t *testing.T) {
+	n := meshCores()
+	perRing := (uint64(stressMessages) + uint64(n*(n-1)) - 1) / uint64(n*(n-1))
+	if testing.Short() {
+		perRing /= 10
+	}
+	sizes := []int{2, 8, 64, 256} // small rings wrap and fill all the time
+	bells := make([]*Doorbell, n)
+	for i := range bells {
+		bells[i] = NewDoorbell()
+	}
+	// rings[src][dst] is consumed by dst.
+	rings := make([][]*Ring, n)
+	k := 0
+	for src := range n {
+		rings[src] = make([]*Ring, n)
+		for dst := range n {
+			if src != dst {
+				rings[src][dst] = NewRing(sizes[k%len(sizes)], bells[dst])
+				k++
+			}
+		}
+	}
+
+	var failed atomic.Bool
+	var progress atomic.Uint64 // messages received, for the watchdog
+	errs := make(chan error, n)
+	var wg sync.WaitGroup
+	start := time.Now()
+	for c := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := stressCore(c, n, perRing, rings, bells[c], &failed, &progress); err != nil {
+				failed.Store(true)
+				errs <- err
+				// Wake everybody so that they notice and stop.
+				for _, b := range bells {
+					b.Ring()
+				}
+			}
+		}()
+	}
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	// The watchdog: fail if no message arrives anywhere for stressStall.
+	last, lastChange := uint64(0), time.Now()
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+wait:
+	for {
+		select {
+		case <-done:
+			break wait
+		case <-tick.C:
+			if now := progress.Load(); now != last {
+				last, lastChange = now, time.Now()
+			} else if time.Since(lastChange) > stressStall {
+				failed.Store(true)
+				t.Fatalf("mesh stress: no progress for %v (after %d steps): a wake-up was lost or a ring is stuck", stressStall, now)
+			}
+		}
+	}
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	total := perRing * uint64(n*(n-1))
+	el := time.Since(start)
+	t.Logf("%d cores, %d rings, %d messages in %v (%.1f M msgs/s)", n, n*(n-1), total, el, float64(total)/el.Seconds()/1e6)
+	var wakes uint64
+	for _, b := range bells {
+		wakes += b.Wakes()
+	}
+	t.Logf("doorbell wake-ups: %d", wakes)
+	for src := range n {
+		for dst := range n {
+			if r := rings[src][dst]; r != nil && (r.Sent() != perRing || r.Received() != perRing) {
+				t.Errorf("ring %d→%d: sent %d, received %d, want %d", src, dst, r.Sent(), r.Received(), perRing)
+			}
+		}
+	}
+}
+
+const stressStall = 5 * time.Second
+
+// stressPayload fills p with the message of position seq on ring src→dst
+// and returns its length (8 to 56 bytes).
+func stressPayload(p *[PayloadSize]byte, src, dst int, seq uint64) int {
+	binary.LittleEndian.PutUint64(p[:8], seq)
+	n := 8 + int(seq%49)
+	for j := 8; j < n; j++ {
+		p[j] = byte(seq*31) ^ byte(j) ^ byte(src<<4|dst)
+	}
+	return n
+}
+
+// stressRef is the reference carried by every 16th message.
+type stressRef struct {
+	src, dst int
+	seq      uint64
+}
+
+func stressCore(c, n int, perRing uint64, rings [][]*Ring, bell *Doorbell, failed *atomic.Bool, progressed *atomic.Uint64) error {
+	const batch = 16
+	next := make([]uint64, n) // next position to receive from each source
+	var out [PayloadSize]byte
+	var want [PayloadSize]byte
+	var m Msg
+	idle := 0
+	for !failed.Load() {
+		progress := false
+		// Send a batch on every ring whose messages are not all sent.
+		sending := false
+		for dst := range n {
+			r := rings[c][dst]
+			if r == nil || r.Sent() == perRing {
+				continue
+			}
+			sending = true
+			sent := false
+			for k := 0; k < batch && r.Sent() < perRing; k++ {
+				seq := r.Sent()
+				l := stressPayload(&out, c, dst, seq)
+				var ref any
+				if seq%16 == 0 {
+					ref = &stressRef{c, dst, seq}
+				}
+				if !r.TrySend(uint8(seq), out[:l], ref) {
+					break
+				}
+				sent = true
+			}
+			if sent {
+				r.Notify()
+				progress = true
+			}
+		}
+		// Drain every ring, up to a batch each.
+		receiving := false
+		for src := range n {
+			r := rings[src][c]
+			if r == nil {
+				continue
+			}
+			if next[src] < perRing {
+				receiving = true
+			}
+			for k := 0; k < batch && r.Recv(&m); k++ {
+				seq := next[src]
+				if seq >= perRing {
+					return fmt.Errorf("ring %d→%d: message after the last one", src, c)
+				}
+				l := stressPayload(&want, src, c, seq)
+				got := binary.LittleEndian.Uint64(m.Data[:8])
+				if got != seq || m.Type != uint8(seq) || int(m.Len) != l || !bytes.Equal(m.Payload(), want[:l]) {
+					return fmt.Errorf("ring %d→%d: message %d: got seq %d type %d len %d (want len %d)", src, c, seq, got, m.Type, m.Len, l)
+				}
+				if seq%16 == 0 {
+					ref, ok := m.Ref.(*stressRef)
+					if !ok || *ref != (stressRef{src, c, seq}) {
+						return fmt.Errorf("ring %d→%d: message %d: reference %v", src, c, seq, m.Ref)
+					}
+				} else if m.Ref != nil {
+					return fmt.Errorf("ring %d→%d: message %d: unexpected reference %v", src, c, seq, m.Ref)
+				}
+				next[src]++
+				progress = true
+			}
+			r.Release()
+		}
+		if progress {
+			progressed.Add(1)
+		}
+		if !sending && !receiving {
+			return nil
+		}
+		if progress {
+			idle = 0
+			continue
+		}
+		idle++
+		if sending || idle < 64 {
+			// A full ring frees up only when its consumer runs: let it.
+			runtime.Gosched()
+			continue
+		}
+		// Nothing left to send and nothing arrived for a while: sleep,
+		// following the doorbell protocol.
+		bell.Arm()
+		ready := false
+		for src := range n {
+			if r := rings[src][c]; r != nil && !r.Empty() {
+				ready = true
+			}
+		}
+		if ready || failed.Load() {
+			bell.Disarm()
+			continue
+		}
+		bell.Wait(nil)
+		idle = 0
+	}
+	return nil
+}
