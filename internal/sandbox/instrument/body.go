@@ -133,12 +133,12 @@ func (w *bodyWriter) depth(d uint32) uint32 {
 	return uint32(out)
 }
 
-// decrement emits fuel -= 1 followed by the condition fuel <= 0.
+// decrement emits fuel -= 1 followed by the condition fuel < 0.
 func (w *bodyWriter) decrement(dst []byte) []byte {
 	g := w.m.fuel
-	sub, le, konst := byte(opI64Sub), byte(opI64LeS), byte(opI64Const)
+	sub, lt, konst := byte(opI64Sub), byte(opI64LtS), byte(opI64Const)
 	if w.m.opts.Fuel32 {
-		sub, le, konst = opI32Sub, opI32LeS, opI32Const
+		sub, lt, konst = opI32Sub, opI32LtS, opI32Const
 	}
 	dst = append(dst, opGlobalGet)
 	dst = appendU32(dst, g)
@@ -146,12 +146,12 @@ func (w *bodyWriter) decrement(dst []byte) []byte {
 	dst = appendU32(dst, g)
 	dst = append(dst, opGlobalGet)
 	dst = appendU32(dst, g)
-	return append(dst, konst, 0, le)
+	return append(dst, konst, 0, lt)
 }
 
 // entryCheck emits the check at a function's entry:
 //
-//	fuel -= 1; if fuel <= 0 { call $hook }
+//	fuel -= 1; if fuel < 0 { call $hook }
 func (w *bodyWriter) entryCheck(dst []byte) []byte {
 	dst = w.decrement(dst)
 	dst = append(dst, opIf, blockEmpty, opCall)
@@ -166,7 +166,7 @@ func (w *bodyWriter) entryCheck(dst []byte) []byte {
 //	  loop $outer (P -> [])
 //	    block $slow (P -> P)
 //	      loop $L (P -> R)
-//	        fuel -= 1; br_if $slow (fuel <= 0)
+//	        fuel -= 1; br_if $slow (fuel < 0)
 func (w *bodyWriter) loopHead(dst, loop []byte) ([]byte, error) {
 	bt := w.in.bt
 	empty := []byte{blockEmpty}

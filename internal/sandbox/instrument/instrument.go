@@ -16,8 +16,11 @@ type Options struct {
 	// adds: a mutable module-defined global, i64 (or i32 with Fuel32), that
 	// the runtime reads and refills.
 	FuelExport string
-	// InitialFuel is the fuel global's initial value. With zero or less the
-	// first function entry calls the hook.
+	// InitialFuel is the fuel global's initial value. Each check subtracts
+	// one and calls the hook when the result is below zero, so with zero the
+	// first function entry calls the hook. The hook must leave the fuel at
+	// one or more for the guest to make progress: a loop re-entered after
+	// the hook checks again.
 	InitialFuel int64
 	// Fuel32 makes the fuel global an i32 instead of an i64; InitialFuel is
 	// then truncated to 32 bits.
@@ -44,7 +47,7 @@ func DefaultOptions() Options {
 
 // Instrument rewrites a WebAssembly module so that every function entry
 // and every loop header decrements a fuel global and calls the hook import
-// once the fuel is zero or less. See the package documentation for the
+// once the fuel drops below zero. See the package documentation for the
 // exact code it emits.
 //
 // Instrument never panics. It returns an error for input it cannot parse

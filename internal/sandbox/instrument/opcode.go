@@ -61,8 +61,8 @@ const (
 	opGlobalSet   = 0x24
 	opI32Const    = 0x41
 	opI64Const    = 0x42
-	opI32LeS      = 0x4c
-	opI64LeS      = 0x57
+	opI32LtS      = 0x48
+	opI64LtS      = 0x53
 	opI32Sub      = 0x6b
 	opI64Sub      = 0x7d
 	opRefFunc     = 0xd2

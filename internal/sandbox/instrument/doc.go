@@ -1,0 +1,67 @@
+// Package instrument rewrites a WebAssembly module so that it can be
+// preempted without its cooperation: wazero has no fuel or yield API, so
+// isle's sandbox instruments every module at load time.
+//
+// # What the rewritten module does
+//
+// Instrument adds a mutable global, the fuel (i64, or i32 with
+// Options.Fuel32), exported under Options.FuelExport, and imports a hook
+// function of type () -> () (Options.HookModule, Options.HookName; an
+// existing import of that name is reused). Every function entry and every
+// loop header subtracts one from the fuel; when the result is below zero the
+// hook is called. The runtime implements the hook: it checks the time
+// slice, may suspend the SIP's coroutine, and refills the fuel through
+// wazero's api.MutableGlobal. The runtime can also force a call at the next
+// check by setting the fuel to zero. The hook must leave the fuel at one or
+// more, or the guest calls it again without making progress.
+//
+// A function entry gets
+//
+//	global.get $fuel  i64.const 1  i64.sub  global.set $fuel
+//	global.get $fuel  i64.const 0  i64.lt_s
+//	if  call $hook  end
+//
+// A loop `loop BT ... end`, where BT has parameters P and results R, becomes
+//
+//	block BT                   ;; $done: P -> R
+//	  loop (P -> [])           ;; $outer: re-entered after the hook with P
+//	    block (P -> P)         ;; $slow: leaves the loop with its current P
+//	      loop BT              ;; $L: the original loop
+//	        <decrement> br_if $slow
+//	        ...body...         ;; labels outside $L shifted by 3
+//	      end
+//	      br $done             ;; R on the stack
+//	    end
+//	    call $hook
+//	    br $outer
+//	  end
+//	  unreachable
+//	end
+//
+// so the hot path of a loop only decrements and branches forward; the call
+// to the hook, which would make the compiler keep values in memory around
+// it, is outside the loop. docs/preemption.md gives the measurements and
+// the reasons.
+//
+// # Index renumbering
+//
+// A new function import comes before every module-defined function in the
+// function index space, so when the hook is added Instrument renumbers
+// call, return_call, ref.func (in bodies, globals and element expressions),
+// element segment function lists, function exports, the start function and
+// the function, local and label maps of the "name" section. The fuel global
+// and any block types the wrappers need are appended, so no global or type
+// index moves. DWARF custom sections (".debug_*") are dropped: they name
+// code offsets that have moved; a "name" section that does not parse is
+// dropped too.
+//
+// # What it accepts
+//
+// The instruction walker (opcode.go) knows every opcode and immediate that
+// wazero v1.12 accepts by default — MVP, sign extension, saturating
+// float-to-int, multi-value, bulk memory, reference types and SIMD — and
+// also tail calls, atomics and the typed-function-reference branches.
+// Exception handling is refused. Instrument never panics: malformed or
+// unsupported input is an error, and for a module that wazero validates the
+// output validates too (FuzzInstrument checks both).
+package instrument
