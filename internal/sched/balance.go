@@ -20,7 +20,9 @@ import (
 //     entity on a core of lower capacity than the idle one (a misfit). A
 //     core with entities waiting pushes to the least-loaded core when that
 //     core's normalized load is below its own (ties: the core whose entities
-//     are most ahead, then the lower id).
+//     are most ahead, then the lower id). A core with a single entity pushes
+//     only to a core of higher capacity and lower load (the fastest such),
+//     and only if Choose finds the move worth it.
 //   - Place: a waking or new entity goes to the core where its weight makes
 //     the lowest normalized load (ties: the core it last ran on, then the
 //     waker's, then the lower id): an idle core if one is known. This is
@@ -44,8 +46,11 @@ import (
 //     only when those who pay have had more: the receiver's most-behind
 //     entity (its summary's MinProgress) is ahead of the giver's most-behind
 //     remaining one by more than BalanceConfig.RotateAhead; the mover is the
-//     giver's most-ahead entity, and the giver keeps at least one. Such moves
-//     make entities take turns on the crowded cores, so that shares are
+//     giver's most-ahead entity, and the giver keeps at least one, unless
+//     the receiver is faster: a lone entity on a slow core that is behind
+//     the receiver's entities goes to the faster core, and the core it
+//     leaves idle steals back a lighter one. Such moves make entities take
+//     turns on the crowded and the slow cores, so that shares are
 //     weight-fair over time rather than at every instant.
 //
 // Progress is CPU time per unit of weight (Entity.Runtime·1024/weight) over
@@ -153,6 +158,16 @@ type BalanceConfig struct {
 	RotateAhead Duration
 }
 
+func (cfg BalanceConfig) rotateAhead() Duration {
+	switch {
+	case cfg.RotateAhead == 0:
+		return DefaultRotateAhead
+	case cfg.RotateAhead < 0:
+		return 0
+	}
+	return cfg.RotateAhead
+}
+
 // Decide returns what the core whose own, fresh summary is self should do,
 // given the latest summaries it has seen from the others, at now. It
 // allocates nothing.
@@ -183,18 +198,43 @@ func Decide(self LoadSummary, others []LoadSummary, now Time, cfg BalanceConfig)
 			return Decision{Action: Steal, Target: best.Core}
 		}
 	case self.Runnable >= 2:
-		best, found := LoadSummary{}, false
+		// The least-loaded core, unless some less-loaded core's entities
+		// are ahead of ours: then the one most ahead (a rotation).
+		least, ahead, found, rotate := LoadSummary{}, LoadSummary{}, false, false
+		ra := int64(cfg.rotateAhead())
 		for _, o := range others {
-			if !usable(o) {
+			if !usable(o) || o.NormLoad() >= self.NormLoad() {
 				continue
 			}
-			if !found || o.NormLoad() < best.NormLoad() ||
-				o.NormLoad() == best.NormLoad() && (o.MinProgress > best.MinProgress ||
+			if !found || o.NormLoad() < least.NormLoad() ||
+				o.NormLoad() == least.NormLoad() && o.Core < least.Core {
+				least, found = o, true
+			}
+			if o.MinProgress-self.MinProgress > ra && (!rotate || o.MinProgress > ahead.MinProgress ||
+				o.MinProgress == ahead.MinProgress && o.Core < ahead.Core) {
+				ahead, rotate = o, true
+			}
+		}
+		switch {
+		case rotate:
+			return Decision{Action: Push, Target: ahead.Core}
+		case found:
+			return Decision{Action: Push, Target: least.Core}
+		}
+	case self.Runnable == 1:
+		// A lone entity on a slower core may go to a faster one.
+		best, found := LoadSummary{}, false
+		for _, o := range others {
+			if !usable(o) || o.Capacity <= self.Capacity || o.NormLoad() >= self.NormLoad() {
+				continue
+			}
+			if !found || o.Capacity > best.Capacity ||
+				o.Capacity == best.Capacity && (o.MinProgress > best.MinProgress ||
 					o.MinProgress == best.MinProgress && o.Core < best.Core) {
 				best, found = o, true
 			}
 		}
-		if found && best.NormLoad() < self.NormLoad() {
+		if found {
 			return Decision{Action: Push, Target: best.Core}
 		}
 	}
@@ -216,15 +256,19 @@ func Choose(q *RunQueue, from, to LoadSummary, cfg BalanceConfig) *Entity {
 		return c.improve
 	}
 	// A rotating move: the most-ahead entity, if the receiver's entities
-	// are ahead of those it leaves behind.
-	if c.ahead == nil || from.Runnable < 2 || to.NormLoad() >= c.now {
+	// are ahead of those it leaves behind, or of itself if it is alone and
+	// the receiver is faster.
+	if c.ahead == nil || to.NormLoad() >= c.now {
 		return nil
 	}
-	ra := cfg.RotateAhead
-	if ra == 0 {
-		ra = DefaultRotateAhead
+	behind := minProgress(q.root, c.ahead)
+	if from.Runnable < 2 || behind == math.MaxInt64 {
+		if to.Capacity <= from.Capacity {
+			return nil
+		}
+		behind = c.ahead.progress()
 	}
-	if to.MinProgress-minProgress(q.root, c.ahead) > int64(max(ra, 0)) {
+	if to.MinProgress-behind > int64(cfg.rotateAhead()) {
 		return c.ahead
 	}
 	return nil

@@ -8,6 +8,11 @@ func sum(core CoreID, runnable int, weight, capacity int64, at Time) LoadSummary
 	return LoadSummary{Core: core, Runnable: runnable, Weight: weight, Capacity: capacity, At: at}
 }
 
+func withProgress(s LoadSummary, p int64) LoadSummary {
+	s.MinProgress = p
+	return s
+}
+
 func TestDecide(t *testing.T) {
 	cfg := BalanceConfig{MaxAge: 50 * Millisecond}
 	now := Time(100 * Millisecond)
@@ -46,6 +51,12 @@ func TestDecide(t *testing.T) {
 			[]LoadSummary{sum(1, 0, 0, 1024, now)}, Decision{}},
 		{"ties go to the lower core", sum(0, 0, 0, 1024, now),
 			[]LoadSummary{sum(3, 2, 2048, 1024, now), sum(1, 2, 2048, 1024, now)}, Decision{Steal, 1}},
+		{"a rotation goes to the core whose entities are ahead", sum(0, 3, 3072, 1024, now),
+			[]LoadSummary{sum(1, 1, 1024, 1024, now), withProgress(sum(2, 2, 2048, 1024, now), int64(Second))},
+			Decision{Push, 2}},
+		{"a lone entity goes to a faster, less-loaded core", sum(0, 1, 1024, 512, now),
+			[]LoadSummary{sum(1, 1, 1024, 1024, now), sum(2, 1, 1536, 1024, now), sum(3, 0, 0, 512, now)},
+			Decision{Push, 1}},
 		{"a core not in use decides nothing", sum(0, 0, 0, 0, now),
 			[]LoadSummary{sum(1, 3, 3072, 1024, now)}, Decision{}},
 	} {

@@ -25,6 +25,7 @@ type simConfig struct {
 	seed        uint64   // for workloads that draw random numbers
 	rotateAhead Duration
 	noPlace     bool // wake-ups and spawns are queued where they are aimed
+	noBalance   bool // no steals, no pushes: the negative control
 	spawn       []spawnSpec
 	// spawner, if set, is called at each of its returned times to spawn more.
 	spawner func(s *sim, now Time) (next Time)
@@ -349,7 +350,7 @@ func (s *sim) switchPoint(c *simCore) {
 	}
 	c.wasIdle = idle
 	others := s.others(c)
-	if now >= c.nextBal {
+	if now >= c.nextBal && !s.cfg.noBalance {
 		c.nextBal = now + Time(s.cfg.balance)
 		self := s.summary(c)
 		if d := Decide(self, others, now, s.bcfg); d.Action == Push {
@@ -368,7 +369,7 @@ func (s *sim) switchPoint(c *simCore) {
 	e := c.q.Pick()
 	if e == nil {
 		s.checker.Observe(c.id, now, true, 0)
-		if !c.stealing {
+		if !c.stealing && !s.cfg.noBalance {
 			if d := Decide(s.summary(c), others, now, s.bcfg); d.Action == Steal {
 				c.stealing = true
 				s.send(c.id, d.Target, message{kind: msgStealReq, sum: s.summary(c)})

@@ -129,9 +129,41 @@ func TestSimGroupImbalance(t *testing.T) {
 	checkFair(t, s, s.ents, cfg.caps)
 }
 
+// The negative control: without balancing, the simulator and the checker
+// see the wasted cores and the unfair shares.
+func TestSimWithoutBalancingWastesCores(t *testing.T) {
+	cfg := simConfig{caps: caps(4), duration: Second, noPlace: true, noBalance: true,
+		spawn: concat(hogs(1, -10, 0), hogs(8, 0, 0))}
+	s := newSim(cfg)
+	s.run()
+	if s.checker.Count() != 3 {
+		t.Errorf("%d violations, want 3 (one per idle core)", s.checker.Count())
+	}
+	for _, iv := range s.checker.Intervals() {
+		if iv.Busy != 0 || iv.Start > Time(Millisecond) || iv.End != Time(Second) {
+			t.Errorf("interval %+v, want core 0 with work waiting over the whole run", iv)
+		}
+	}
+	var ws []int64
+	for _, e := range s.ents {
+		ws = append(ws, e.Weight())
+	}
+	fair := fairShares(ws, cfg.caps)
+	got := float64(s.ents[0].work) / float64(cfg.duration) * FullCapacity
+	if got > 0.6*fair[0] {
+		t.Errorf("heavy entity got %.0f of fair %.0f without balancing", got, fair[0])
+	}
+}
+
 // Overload on wake-up: sleepers woken on one busy core, while other cores
 // have room.
 func TestSimOverloadOnWakeup(t *testing.T) {
+	for _, noPlace := range []bool{false, true} {
+		t.Run(fmt.Sprintf("noPlace=%v", noPlace), func(t *testing.T) { overloadOnWakeup(t, noPlace) })
+	}
+}
+
+func overloadOnWakeup(t *testing.T, noPlace bool) {
 	var spawn []spawnSpec
 	for i := range 2 {
 		spawn = append(spawn, spawnSpec{nice: 0, core: CoreID(i), tag: "hog"})
@@ -139,7 +171,7 @@ func TestSimOverloadOnWakeup(t *testing.T) {
 	for range 8 {
 		spawn = append(spawn, spawnSpec{nice: 0, core: 0, run: 1 * Millisecond, sleep: 4 * Millisecond, wakeTo: true, tag: "sleeper"})
 	}
-	cfg := simConfig{caps: caps(4), duration: 3 * Second, window: [2]Time{Time(Second / 2), Time(3 * Second)}, spawn: spawn}
+	cfg := simConfig{caps: caps(4), duration: 3 * Second, window: [2]Time{Time(Second / 2), Time(3 * Second)}, spawn: spawn, noPlace: noPlace}
 	s := newSim(cfg)
 	s.run()
 	checkWasted(t, s)
@@ -181,4 +213,35 @@ func TestSimShortLivedBursts(t *testing.T) {
 	s.run()
 	checkWasted(t, s)
 	checkRelative(t, s, s.tagged("hog"))
+}
+
+// The same workloads under slower and faster messages and balancing.
+func TestSimRobustToDelays(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a few seconds")
+	}
+	for _, delay := range []Duration{5 * Microsecond, 500 * Microsecond, 2 * Millisecond} {
+		for _, bal := range []Duration{Millisecond, 10 * Millisecond} {
+			t.Run(fmt.Sprint(delay, "/", bal), func(t *testing.T) {
+				for _, cfg := range []simConfig{{
+					caps:     []int64{1024, 1024, 512, 512},
+					online:   []Time{0, 0, Time(500 * Millisecond), Time(800 * Millisecond)},
+					duration: 4 * Second, window: [2]Time{Time(1500 * Millisecond), Time(4 * Second)},
+					spawn: concat(hogs(6, 0, 0), hogs(6, 3, 1), hogs(1, -3, 0)),
+				}, {
+					caps: caps(4), duration: 4 * Second, window: [2]Time{Time(Second), Time(4 * Second)},
+					spawn: concat(hogs(1, -10, 0), hogs(2, -5, 0), hogs(8, 0, 0), hogs(8, 10, 0)),
+				}, {
+					caps: caps(4), duration: 3 * Second, window: [2]Time{Time(Second / 2), Time(3 * Second)},
+					spawn: hogs(7, 0, 0),
+				}} {
+					cfg.delay, cfg.balance = delay, bal
+					s := newSim(cfg)
+					s.run()
+					checkWasted(t, s)
+					checkFair(t, s, s.ents, cfg.caps)
+				}
+			})
+		}
+	}
 }
