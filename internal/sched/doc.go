@@ -42,11 +42,13 @@
 //
 // # Balancing (balance.go)
 //
-// Each core periodically broadcasts a LoadSummary. Decide turns the latest
-// summaries a core has seen into at most one action: an idle core asks the
-// busiest core for work (Steal), a core with waiting work pushes to the
-// least-loaded one (Push). Choose picks which entity to give away, on a steal
-// request or a push. Load is weighed by capacity (1024 = a full core).
+// Each core periodically broadcasts a LoadSummary of its queue. Decide turns
+// the latest summaries a core has seen into at most one action: an idle core
+// asks the busiest core for work (Steal), a core with work waiting pushes to
+// a less-loaded one (Push). Choose picks which entity to give away, on a
+// steal request or a push; Place picks the core for a waking or new entity.
+// Load is weighed by capacity (1024 = a full core). The rules are written at
+// the top of balance.go.
 //
 // # The no-wasted-cores checker (wasted.go)
 //
@@ -54,4 +56,12 @@
 // waiting) and counts every interval longer than a bound (10 ms by default)
 // during which one core was idle the whole time while another had entities
 // waiting the whole time (Lozi et al., EuroSys 2016).
+//
+// # Ownership
+//
+// A RunQueue and a Checker belong to one core (the checker to whichever core
+// or observer feeds it); none of the types here is safe for concurrent use,
+// and none needs to be: cores exchange LoadSummary values and Entities by
+// message. The package has no mutable package-level state (prioToWeight is a
+// read-only table).
 package sched
