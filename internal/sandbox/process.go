@@ -218,11 +218,3 @@ func (m Memory) WriteUint64(off uint32, v uint64) bool {
 	}
 	return m.m.WriteUint64Le(off, v)
 }
-
-// WriteByte writes one byte at off.
-func (m Memory) WriteByte(off uint32, v byte) bool {
-	if m.m == nil {
-		return false
-	}
-	return m.m.WriteByte(off, v)
-}

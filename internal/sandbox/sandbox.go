@@ -141,6 +141,9 @@ func (r *Runtime) Load(ctx context.Context, wasm []byte) (*Module, error) {
 	if len(wasm) < 4 || string(wasm[:4]) != "\x00asm" {
 		return nil, &LoadError{Reason: "not a WebAssembly module (bad magic number)"}
 	}
+	if err := precheck(wasm); err != nil {
+		return nil, &LoadError{Reason: "invalid module: " + err.Error()}
+	}
 	cm, err := r.rt.CompileModule(ctx, wasm)
 	if err != nil {
 		return nil, &LoadError{Reason: "invalid module: " + firstLine(err.Error())}

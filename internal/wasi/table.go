@@ -140,3 +140,6 @@ func HostModule() sandbox.HostModule {
 	}
 	return hm
 }
+
+// Implemented reports whether the call has a handler (else it returns ENOSYS).
+func (s Syscall) Implemented() bool { return s.fn != nil }

@@ -87,6 +87,12 @@ func (w *bodyWriter) body(dst, code []byte) ([]byte, error) {
 			w.frames = append(w.frames, 0)
 			dst = append(dst, code[in.start:in.end]...)
 		case opLoop:
+			if w.m.opts.loopCallInBody {
+				dst = append(dst, code[in.start:in.end]...)
+				dst = w.entryCheck(dst)
+				w.frames = append(w.frames, 0)
+				break
+			}
 			if dst, err = w.loopHead(dst, code[in.start:in.end]); err != nil {
 				return nil, err
 			}

@@ -6,6 +6,16 @@ import (
 	"strings"
 )
 
+// Errors that Instrument wraps, besides those for malformed input.
+var (
+	// ErrUnsupported: the module uses a feature the rewriter does not
+	// handle (exception handling, garbage-collected types, memory64, ...).
+	ErrUnsupported = errors.New("unsupported feature")
+	// ErrConflict: the module already uses a name the options ask for
+	// (the fuel export, or the hook import with another type or kind).
+	ErrConflict = errors.New("name conflict")
+)
+
 // Options configures Instrument.
 type Options struct {
 	// HookModule and HookName name the imported function, of type
@@ -25,6 +35,11 @@ type Options struct {
 	// Fuel32 makes the fuel global an i32 instead of an i64; InitialFuel is
 	// then truncated to 32 bits.
 	Fuel32 bool
+
+	// loopCallInBody selects the simple loop form, `fuel -= 1; if fuel < 0
+	// { call $hook }` at the loop header, for the benchmark that compares
+	// it with the default form.
+	loopCallInBody bool
 }
 
 // Defaults for isle's runtime.
@@ -90,6 +105,9 @@ type module struct {
 func newModule(wasm []byte, opts Options) (*module, error) {
 	secs, err := splitSections(wasm)
 	if err != nil {
+		return nil, err
+	}
+	if err := checkCounts(secs); err != nil {
 		return nil, err
 	}
 	m := &module{opts: opts, secs: secs, typeIndex: map[string]uint32{}}
@@ -162,7 +180,7 @@ func (m *module) scanImports() error {
 				}
 				if isHook && !found {
 					if ti >= uint32(len(m.types)) || len(m.types[ti].params) != 0 || len(m.types[ti].results) != 0 {
-						return fmt.Errorf("import %s.%s is not of type () -> ()", mod, name)
+						return fmt.Errorf("%w: import %s.%s is not of type () -> ()", ErrConflict, mod, name)
 					}
 					found, m.hook = true, m.funcImports
 				}
@@ -197,7 +215,7 @@ func (m *module) scanImports() error {
 				return fmt.Errorf("unknown import kind %#x", kind)
 			}
 			if isHook && kind != kindFunc {
-				return fmt.Errorf("import %s.%s is not a function", mod, name)
+				return fmt.Errorf("%w: import %s.%s is not a function", ErrConflict, mod, name)
 			}
 		}
 		if !r.done() {
@@ -399,7 +417,7 @@ func (m *module) rewriteExports() ([]byte, error) {
 				return nil, err
 			}
 			if string(name) == m.opts.FuelExport {
-				return nil, fmt.Errorf("the module already exports %q", name)
+				return nil, fmt.Errorf("%w: the module already exports %q", ErrConflict, name)
 			}
 			kind, err := r.byte()
 			if err != nil {

@@ -209,7 +209,7 @@ func parseFuncType(r *reader) (funcType, error) {
 		return t, err
 	}
 	if c != 0x60 {
-		return t, fmt.Errorf("unsupported type form %#x", c)
+		return t, fmt.Errorf("%w: type form %#x", ErrUnsupported, c)
 	}
 	for _, list := range []*[][]byte{&t.params, &t.results} {
 		n, err := r.u32()
@@ -237,7 +237,7 @@ func readLimits(r *reader) error {
 		return err
 	}
 	if flags > 3 {
-		return fmt.Errorf("unsupported limits flags %#x", flags)
+		return fmt.Errorf("%w: limits flags %#x", ErrUnsupported, flags)
 	}
 	if _, err := r.u32(); err != nil {
 		return err
@@ -256,3 +256,110 @@ const (
 	kindGlobal = 0x03
 	kindTag    = 0x04
 )
+
+// MaxLocals bounds the locals a function body may declare. wazero allocates
+// a body's locals up front from the declared counts (up to 2^32 of them),
+// so Instrument refuses more, as V8 does past 50,000.
+const MaxLocals = 50_000
+
+// errTooLarge reports a declared size beyond what the input can hold or
+// beyond MaxLocals.
+var errTooLarge = errors.New("declared size too large")
+
+// checkCounts refuses, before anything allocates by them, vector counts
+// that cannot fit in what is left of their section, data segments longer
+// than their section and bodies with more than MaxLocals locals. wazero
+// sizes its slices by these counts before reading the items, so a module
+// of a few bytes could otherwise make it allocate gigabytes; running
+// Instrument first protects it.
+func checkCounts(secs []section) error {
+	for _, s := range secs {
+		switch s.id {
+		case secCustom, secStart, secDataCount:
+			continue
+		}
+		r := &reader{b: s.data}
+		n, err := r.u32()
+		if err != nil {
+			return err
+		}
+		if uint64(n) > uint64(len(r.b)-r.pos) {
+			return fmt.Errorf("section %d: %w: %d items in %d bytes", s.id, errTooLarge, n, len(r.b)-r.pos)
+		}
+		switch s.id {
+		case secCode:
+			for i := uint32(0); i < n; i++ {
+				size, err := r.u32()
+				if err != nil {
+					return err
+				}
+				code, err := r.bytes(size)
+				if err != nil {
+					return err
+				}
+				if err := checkLocals(code); err != nil {
+					return fmt.Errorf("body %d: %w", i, err)
+				}
+			}
+		case secData:
+			for i := uint32(0); i < n; i++ {
+				if err := skipData(r); err != nil {
+					return fmt.Errorf("data segment %d: %w", i, err)
+				}
+			}
+		}
+	}
+	return nil
+}
+
+func checkLocals(code []byte) error {
+	r := &reader{b: code}
+	groups, err := r.u32()
+	if err != nil {
+		return err
+	}
+	var sum uint64
+	for g := uint32(0); g < groups; g++ {
+		n, err := r.u32()
+		if err != nil {
+			return err
+		}
+		if sum += uint64(n); sum > MaxLocals {
+			return fmt.Errorf("%w: more than %d locals", errTooLarge, MaxLocals)
+		}
+		if _, err := readValType(r); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// skipData reads one data segment; its byte count must fit in the input.
+func skipData(r *reader) error {
+	flags, err := r.u32()
+	if err != nil {
+		return err
+	}
+	if flags > 2 {
+		return fmt.Errorf("unknown data segment flags %#x", flags)
+	}
+	if flags == 2 {
+		if _, err := r.u32(); err != nil {
+			return err
+		}
+	}
+	if flags != 1 {
+		var in instr
+		for in.op != opEnd {
+			if err := next(r, &in); err != nil {
+				return err
+			}
+		}
+	}
+	n, err := r.u32()
+	if err != nil {
+		return err
+	}
+	_, err = r.bytes(n)
+	return err
+}

@@ -215,9 +215,9 @@ func readImm(r *reader, k imm, in *instr) error {
 	switch k {
 	case immInvalid:
 		if in.op >= prefixMisc && in.op <= prefixAtomic {
-			return fmt.Errorf("unsupported opcode %#x %#x at offset %d", in.op, in.sub, in.start)
+			return fmt.Errorf("%w: opcode %#x %#x at offset %d", ErrUnsupported, in.op, in.sub, in.start)
 		}
-		return fmt.Errorf("unsupported opcode %#x at offset %d", in.op, in.start)
+		return fmt.Errorf("%w: opcode %#x at offset %d", ErrUnsupported, in.op, in.start)
 	case immNone:
 	case immBlock:
 		in.bt, err = readBlockType(r)
