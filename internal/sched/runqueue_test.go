@@ -384,3 +384,15 @@ func BenchmarkPickCharge(b *testing.B) {
 		q.Charge(e, 100*Microsecond)
 	}
 }
+
+func BenchmarkPickCharge8(b *testing.B) {
+	q := NewRunQueue(Config{})
+	for i := range 8 {
+		q.Enqueue(&Entity{ID: uint64(i), Nice: i%40 - 20})
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		e := q.Pick()
+		q.Charge(e, 100*Microsecond)
+	}
+}
