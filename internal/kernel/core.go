@@ -19,6 +19,7 @@ const (
 	msgPong                       // core → core: the answer
 	msgPingStart                  // controller → core: ref *pingRun, start a ping-pong
 	msgRequest                    // core → service: ref *Request, a SIP's call
+	msgDeliver                    // core → core: ref Deliverable, run on the receiving core
 )
 
 const fromController = -1 << 20
@@ -42,6 +43,7 @@ type Core struct {
 	toCore []*urpc.Ring // toCore[j]: this core → core j; nil for itself
 	toSvc  []*urpc.Ring // toSvc[s]: this core → service s
 
+	owned   map[*SIP]struct{} // every SIP this core owns, whatever its state
 	runq    fifo
 	timers  timerHeap
 	pending []pendingSend // sends that found their ring full, in order
@@ -61,7 +63,7 @@ type pendingSend struct {
 }
 
 func newCore(m *Machine, id int) *Core {
-	return &Core{id: id, m: m, bell: urpc.NewDoorbell(), cpu: -1, stats: CoreStats{Core: id}}
+	return &Core{id: id, m: m, bell: urpc.NewDoorbell(), cpu: -1, stats: CoreStats{Core: id}, owned: map[*SIP]struct{}{}}
 }
 
 func (c *Core) loop() {
@@ -122,11 +124,14 @@ func (c *Core) handle(from int, msg *urpc.Msg) {
 	case msgSpawn:
 		s := msg.Ref.(*SIP)
 		s.core = c
+		c.owned[s] = struct{}{}
 		c.stats.SIPs++
 		c.runq.push(s)
 	case msgReply:
 		s := msg.Ref.(*Request).sip
 		c.runq.push(s)
+	case msgDeliver:
+		msg.Ref.(Deliverable).Deliver(c)
 	case msgStop:
 		c.stopped = true
 	case msgPingStart:
@@ -202,6 +207,8 @@ func (c *Core) run(s *SIP) {
 		c.send(c.toSvc[s.svc], msgRequest, &s.req)
 	case suspendSleep:
 		heap.Push(&c.timers, s)
+	case suspendBlock:
+		s.blocked = true
 	default:
 		panic("kernel: SIP suspended for an unknown reason")
 	}
@@ -209,6 +216,7 @@ func (c *Core) run(s *SIP) {
 
 func (c *Core) exit(s *SIP) {
 	s.result = s.proc.Result()
+	delete(c.owned, s)
 	c.live.Add(-1)
 	c.stats.Exits++
 	close(s.done)
@@ -258,14 +266,10 @@ func (c *Core) sleep() {
 	c.sampleCPU()
 }
 
-// shutdown kills the SIPs the core still owns.
+// shutdown kills the SIPs the core still owns: runnable, sleeping, waiting
+// for a service or blocked.
 func (c *Core) shutdown() {
-	for s := c.runq.pop(); s != nil; s = c.runq.pop() {
-		s.proc.Kill()
-		c.exit(s)
-	}
-	for len(c.timers) > 0 {
-		s := heap.Pop(&c.timers).(*SIP)
+	for s := range c.owned {
 		s.proc.Kill()
 		c.exit(s)
 	}

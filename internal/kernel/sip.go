@@ -9,6 +9,7 @@ const (
 	suspendYield   uint32 = iota + 1 // still runnable: back on the run queue
 	suspendRequest                   // waiting for a service's reply
 	suspendSleep                     // waiting for a timer
+	suspendBlock                     // waiting for Core.Wake
 )
 
 // SIP is a software-isolated process: a sandboxed WebAssembly instance and
@@ -30,12 +31,14 @@ type SIP struct {
 	pid     int64
 	core    *Core
 
-	req     Request // the SIP's one outstanding service request
-	svc     ServiceID
-	wakeAt  int64 // for suspendSleep: machine time to wake at
-	cpuTime int64 // nanoseconds spent running
-	result  sandbox.Result
-	done    chan struct{}
+	req         Request // the SIP's one outstanding service request
+	svc         ServiceID
+	wakeAt      int64 // for suspendSleep: machine time to wake at
+	blocked     bool  // suspended in Block, waiting for Wake
+	wakePending bool  // a Wake came while the SIP was not blocked
+	cpuTime     int64 // nanoseconds spent running
+	result      sandbox.Result
+	done        chan struct{}
 }
 
 // NewSIP returns a SIP that will run mod; the personality fills in Name,

@@ -1,0 +1,57 @@
+package kernel
+
+// Deliverable is work that a core hands to another core by message: the
+// message carries the value (and ownership of whatever it holds), and the
+// receiving core calls Deliver on its own goroutine. Mechanisms above the
+// kernel (channels between SIPs, replicated tables) use it to act on state
+// that another core owns without touching that state themselves.
+type Deliverable interface {
+	Deliver(c *Core)
+}
+
+// ID returns the core's index.
+func (c *Core) ID() int { return c.id }
+
+// Machine returns the machine the core belongs to.
+func (c *Core) Machine() *Machine { return c.m }
+
+// SendTo hands d to core to. It must be called on c's goroutine: from the
+// kernel loop, or from a host function of a SIP that c is running. When to
+// is c itself, d is delivered at once. The sender must not touch d again.
+func (c *Core) SendTo(to int, d Deliverable) {
+	if to == c.id {
+		d.Deliver(c)
+		return
+	}
+	c.send(c.toCore[to], msgDeliver, d)
+}
+
+// Wake makes a SIP that c owns runnable again if it is blocked in Block; a
+// wake for a SIP that is not blocked is remembered and ends its next Block
+// at once. It must be called on c's goroutine.
+func (c *Core) Wake(s *SIP) {
+	if s.core != c {
+		panic("kernel: Wake of a SIP another core owns")
+	}
+	if s.blocked {
+		s.blocked = false
+		c.runq.push(s)
+		return
+	}
+	s.wakePending = true
+}
+
+// Core returns the core that owns the SIP. Called from the SIP's own host
+// functions, it is the core running it.
+func (s *SIP) Core() *Core { return s.core }
+
+// Block suspends the SIP until its core calls Wake for it (or returns at
+// once if a Wake came since the last Block). A blocked SIP frees its core.
+// Called from the SIP's host functions.
+func (s *SIP) Block() {
+	if s.wakePending {
+		s.wakePending = false
+		return
+	}
+	s.proc.Suspend(suspendBlock)
+}

@@ -1,0 +1,94 @@
+package kernel
+
+import (
+	"context"
+	"testing"
+
+	"isle/internal/sandbox"
+	"isle/internal/testprog"
+)
+
+type wakeMsg struct{ s *SIP }
+
+func (w wakeMsg) Deliver(c *Core) { c.Wake(w.s) }
+
+// TestBlockWakeAcrossCores: a SIP on core 0 blocks; a SIP on core 1 sends
+// core 0 a Deliverable that wakes it. A wake that comes before the block is
+// kept (no lost wake-up).
+func TestBlockWakeAcrossCores(t *testing.T) {
+	ctx := context.Background()
+	waiters := make(chan *SIP, 1)
+	var waiter *SIP
+	host := sandbox.HostModule{Name: "env", Funcs: []sandbox.HostFunc{
+		{Name: "block", Fn: func(c *sandbox.Call, _ []uint64) {
+			s := SIPOf(c)
+			waiters <- s
+			s.Block()
+		}},
+		{Name: "poke", Fn: func(c *sandbox.Call, _ []uint64) {
+			s := SIPOf(c)
+			if waiter == nil {
+				waiter = <-waiters // blocks the poker's core until the waiter is known; fine in a test
+			}
+			s.Core().SendTo(waiter.Core().ID(), wakeMsg{waiter})
+		}},
+		{Name: "selfwake", Fn: func(c *sandbox.Call, _ []uint64) {
+			s := SIPOf(c)
+			s.Core().Wake(s) // before blocking: remembered
+			s.Block()        // returns at once
+		}},
+	}}
+	rt, err := sandbox.NewRuntime(ctx, sandbox.Config{}, []sandbox.HostModule{host})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rt.Close(ctx)
+	imports := [][2]string{{"env", "block"}, {"env", "poke"}, {"env", "selfwake"}}
+	load := func(body []byte) *sandbox.Module {
+		mod, err := rt.Load(ctx, testprog.Module(imports, body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return mod
+	}
+	blocker := load([]byte{0x10, 0, 0x10, 2}) // block; selfwake
+	poker := load([]byte{0x10, 1})
+	m, _ := New(Config{Cores: 2})
+	if err := m.Boot(); err != nil {
+		t.Fatal(err)
+	}
+	defer m.Stop()
+	a, b := NewSIP(blocker), NewSIP(poker)
+	m.Spawn(a, 0)
+	m.Spawn(b, 1)
+	<-b.Done()
+	<-a.Done()
+	if a.Result().Status() != 0 || b.Result().Status() != 0 {
+		t.Fatalf("blocker %+v, poker %+v", a.Result(), b.Result())
+	}
+}
+
+// TestStopKillsBlockedSIPs: Stop ends a SIP that nobody will ever wake.
+func TestStopKillsBlockedSIPs(t *testing.T) {
+	ctx := context.Background()
+	started := make(chan struct{})
+	host := sandbox.HostModule{Name: "env", Funcs: []sandbox.HostFunc{
+		{Name: "block", Fn: func(c *sandbox.Call, _ []uint64) { close(started); SIPOf(c).Block() }},
+	}}
+	rt, _ := sandbox.NewRuntime(ctx, sandbox.Config{}, []sandbox.HostModule{host})
+	defer rt.Close(ctx)
+	mod, err := rt.Load(ctx, testprog.Module([][2]string{{"env", "block"}}, []byte{0x10, 0}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, _ := New(Config{Cores: 1})
+	m.Boot()
+	s := NewSIP(mod)
+	m.Spawn(s, 0)
+	<-started
+	m.Stop()
+	<-s.Done()
+	if !s.Result().Killed {
+		t.Fatalf("%+v", s.Result())
+	}
+}
