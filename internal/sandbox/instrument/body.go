@@ -9,6 +9,16 @@ import (
 // instruction, inserting the fuel checks, wrapping each loop (see the
 // package documentation for the shape) and adjusting the immediates that
 // name labels or functions.
+//
+// Within a function the fuel lives in a local, $c, so that the check at a
+// loop header is a register decrement and a branch; a loop-carried
+// decrement of a global would go through memory on every iteration (a
+// store-to-load chain of several cycles). $c is loaded from the global at
+// entry and written back to it at every point where another piece of code
+// may look at the fuel: before each call (and reloaded after it, since the
+// callee spends fuel too and the hook refills it), before return,
+// return_call and branches to the function's own label, and at the body's
+// final end.
 
 // loopLabels is how many labels the wrapper of a loop adds around it.
 const loopLabels = 3
@@ -18,6 +28,9 @@ const loopLabels = 3
 func (m *module) rewriteCode() ([]byte, error) {
 	i := find(m.secs, secCode)
 	if i < 0 {
+		if len(m.funcTypes) > 0 {
+			return nil, errors.New("functions without a code section")
+		}
 		return nil, nil
 	}
 	r := &reader{b: m.secs[i].data}
@@ -25,8 +38,11 @@ func (m *module) rewriteCode() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	if n != uint32(len(m.funcTypes)) {
+		return nil, fmt.Errorf("%d bodies for %d functions", n, len(m.funcTypes))
+	}
 	out := appendU32(make([]byte, 0, len(r.b)*5/4+64), n)
-	rw := &bodyWriter{m: m}
+	w := &bodyWriter{m: m}
 	for j := uint32(0); j < n; j++ {
 		size, err := r.u32()
 		if err != nil {
@@ -36,12 +52,16 @@ func (m *module) rewriteCode() ([]byte, error) {
 		if err != nil {
 			return nil, fmt.Errorf("body %d: %w", j, err)
 		}
-		rw.buf = rw.buf[:0]
-		if rw.buf, err = rw.body(rw.buf, code); err != nil {
+		ti := m.funcTypes[j]
+		if ti >= uint32(len(m.types)) {
+			return nil, fmt.Errorf("function %d: type %d out of range", j, ti)
+		}
+		w.buf = w.buf[:0]
+		if w.buf, err = w.body(w.buf, code, uint32(len(m.types[ti].params))); err != nil {
 			return nil, fmt.Errorf("body %d: %w", j, err)
 		}
-		out = appendU32(out, uint32(len(rw.buf)))
-		out = append(out, rw.buf...)
+		out = appendU32(out, uint32(len(w.buf)))
+		out = append(out, w.buf...)
 	}
 	if !r.done() {
 		return nil, errors.New("code section: trailing bytes")
@@ -57,23 +77,34 @@ type bodyWriter struct {
 	// frames holds, for each open control frame from the function's own
 	// block outward-in, how many labels the rewriter added just outside it.
 	frames []int
+	local  uint32 // index of $c, the function's cached fuel
 }
 
-func (w *bodyWriter) body(dst, code []byte) ([]byte, error) {
+func (w *bodyWriter) body(dst, code []byte, params uint32) ([]byte, error) {
 	r := &reader{b: code}
 	groups, err := r.u32()
 	if err != nil {
 		return nil, err
 	}
+	first := r.pos // the first local group
+	locals := uint64(params)
 	for g := uint32(0); g < groups; g++ {
-		if _, err := r.u32(); err != nil {
+		n, err := r.u32()
+		if err != nil {
 			return nil, err
 		}
+		locals += uint64(n)
 		if _, err := readValType(r); err != nil {
 			return nil, err
 		}
 	}
-	dst = append(dst, code[:r.pos]...)
+	if locals >= 1<<32-1 {
+		return nil, fmt.Errorf("%w: too many locals", errTooLarge)
+	}
+	w.local = uint32(locals)
+	dst = appendU32(dst, groups+1)
+	dst = append(dst, code[first:r.pos]...)
+	dst = append(dst, 1, w.fuelType())
 	dst = w.entryCheck(dst)
 
 	w.frames = append(w.frames[:0], 0)
@@ -89,7 +120,10 @@ func (w *bodyWriter) body(dst, code []byte) ([]byte, error) {
 		case opLoop:
 			if w.m.opts.loopCallInBody {
 				dst = append(dst, code[in.start:in.end]...)
-				dst = w.entryCheck(dst)
+				dst = w.decrement(dst, false)
+				dst = append(dst, opIf, blockEmpty)
+				dst = w.callHook(dst)
+				dst = append(dst, opEnd)
 				w.frames = append(w.frames, 0)
 				break
 			}
@@ -100,21 +134,49 @@ func (w *bodyWriter) body(dst, code []byte) ([]byte, error) {
 		case opEnd:
 			extra := w.frames[len(w.frames)-1]
 			w.frames = w.frames[:len(w.frames)-1]
+			if len(w.frames) == 0 {
+				dst = w.store(dst) // falling off the end returns
+			}
 			dst = append(dst, opEnd)
 			if extra == loopLabels {
 				dst = w.loopTail(dst)
 			}
 		case opBr, opBrIf, 0xd5, 0xd6: // br, br_if, br_on_null, br_on_non_null
+			if w.returns(in.idx) {
+				dst = w.store(dst)
+			}
 			dst = append(dst, in.op)
 			dst = appendU32(dst, w.depth(in.idx))
 		case opBrTable:
+			for _, l := range in.labels {
+				if w.returns(l) {
+					dst = w.store(dst)
+					break
+				}
+			}
 			dst = append(dst, opBrTable)
 			dst = appendU32(dst, uint32(len(in.labels)-1))
 			for _, l := range in.labels {
 				dst = appendU32(dst, w.depth(l))
 			}
-		case opCall, opReturnCall, opRefFunc:
-			dst = append(dst, in.op)
+		case opCall:
+			dst = w.store(dst)
+			dst = append(dst, opCall)
+			dst = appendU32(dst, w.m.funcIndex(in.idx))
+			dst = w.load(dst)
+		case 0x11, 0x14: // call_indirect, call_ref
+			dst = w.store(dst)
+			dst = append(dst, code[in.start:in.end]...)
+			dst = w.load(dst)
+		case opReturnCall:
+			dst = w.store(dst)
+			dst = append(dst, opReturnCall)
+			dst = appendU32(dst, w.m.funcIndex(in.idx))
+		case 0x0f, 0x13, 0x15: // return, return_call_indirect, return_call_ref
+			dst = w.store(dst)
+			dst = append(dst, code[in.start:in.end]...)
+		case opRefFunc:
+			dst = append(dst, opRefFunc)
 			dst = appendU32(dst, w.m.funcIndex(in.idx))
 		default:
 			dst = append(dst, code[in.start:in.end]...)
@@ -125,6 +187,10 @@ func (w *bodyWriter) body(dst, code []byte) ([]byte, error) {
 	}
 	return dst, nil
 }
+
+// returns reports whether the original label d names the function's own
+// block, so that branching to it returns.
+func (w *bodyWriter) returns(d uint32) bool { return uint64(d) == uint64(len(w.frames)-1) }
 
 // depth maps a label index of the original body to the rewritten one: each
 // frame crossed on the way out contributes the labels added outside it.
@@ -139,29 +205,63 @@ func (w *bodyWriter) depth(d uint32) uint32 {
 	return uint32(out)
 }
 
-// decrement emits fuel -= 1 followed by the condition fuel < 0.
-func (w *bodyWriter) decrement(dst []byte) []byte {
-	g := w.m.fuel
+func (w *bodyWriter) fuelType() byte {
+	if w.m.opts.Fuel32 {
+		return 0x7f
+	}
+	return 0x7e
+}
+
+// store writes $c back to the fuel global.
+func (w *bodyWriter) store(dst []byte) []byte {
+	dst = append(dst, 0x20) // local.get
+	dst = appendU32(dst, w.local)
+	dst = append(dst, opGlobalSet)
+	return appendU32(dst, w.m.fuel)
+}
+
+// load reloads $c from the fuel global.
+func (w *bodyWriter) load(dst []byte) []byte {
+	dst = append(dst, opGlobalGet)
+	dst = appendU32(dst, w.m.fuel)
+	dst = append(dst, 0x21) // local.set
+	return appendU32(dst, w.local)
+}
+
+// decrement emits `$c = (global or $c) - 1` followed by the condition
+// $c < 0.
+func (w *bodyWriter) decrement(dst []byte, fromGlobal bool) []byte {
 	sub, lt, konst := byte(opI64Sub), byte(opI64LtS), byte(opI64Const)
 	if w.m.opts.Fuel32 {
 		sub, lt, konst = opI32Sub, opI32LtS, opI32Const
 	}
-	dst = append(dst, opGlobalGet)
-	dst = appendU32(dst, g)
-	dst = append(dst, konst, 1, sub, opGlobalSet)
-	dst = appendU32(dst, g)
-	dst = append(dst, opGlobalGet)
-	dst = appendU32(dst, g)
+	if fromGlobal {
+		dst = append(dst, opGlobalGet)
+		dst = appendU32(dst, w.m.fuel)
+	} else {
+		dst = append(dst, 0x20) // local.get
+		dst = appendU32(dst, w.local)
+	}
+	dst = append(dst, konst, 1, sub, 0x22) // local.tee
+	dst = appendU32(dst, w.local)
 	return append(dst, konst, 0, lt)
+}
+
+// callHook writes $c back, calls the hook and reloads $c.
+func (w *bodyWriter) callHook(dst []byte) []byte {
+	dst = w.store(dst)
+	dst = append(dst, opCall)
+	dst = appendU32(dst, w.m.hook)
+	return w.load(dst)
 }
 
 // entryCheck emits the check at a function's entry:
 //
-//	fuel -= 1; if fuel < 0 { call $hook }
+//	$c = fuel - 1; if $c < 0 { fuel = $c; call $hook; $c = fuel }
 func (w *bodyWriter) entryCheck(dst []byte) []byte {
-	dst = w.decrement(dst)
-	dst = append(dst, opIf, blockEmpty, opCall)
-	dst = appendU32(dst, w.m.hook)
+	dst = w.decrement(dst, true)
+	dst = append(dst, opIf, blockEmpty)
+	dst = w.callHook(dst)
 	return append(dst, opEnd)
 }
 
@@ -172,7 +272,7 @@ func (w *bodyWriter) entryCheck(dst []byte) []byte {
 //	  loop $outer (P -> [])
 //	    block $slow (P -> P)
 //	      loop $L (P -> R)
-//	        fuel -= 1; br_if $slow (fuel < 0)
+//	        $c -= 1; br_if $slow ($c < 0)
 func (w *bodyWriter) loopHead(dst, loop []byte) ([]byte, error) {
 	bt := w.in.bt
 	empty := []byte{blockEmpty}
@@ -194,7 +294,7 @@ func (w *bodyWriter) loopHead(dst, loop []byte) ([]byte, error) {
 	dst = append(dst, opBlock)
 	dst = append(dst, slow...)
 	dst = append(dst, loop...)
-	dst = w.decrement(dst)
+	dst = w.decrement(dst, false)
 	return append(dst, opBrIf, 1), nil
 }
 
@@ -203,13 +303,13 @@ func (w *bodyWriter) loopHead(dst, loop []byte) ([]byte, error) {
 //	      end            ;; of $L, its results R on the stack
 //	      br $done
 //	    end              ;; of $slow: the loop's current parameters P on the stack
-//	    call $hook
+//	    fuel = $c; call $hook; $c = fuel
 //	    br $outer        ;; re-enter the loop with P
 //	  end
 //	  unreachable
 //	end
 func (w *bodyWriter) loopTail(dst []byte) []byte {
-	dst = append(dst, opBr, 2, opEnd, opCall)
-	dst = appendU32(dst, w.m.hook)
+	dst = append(dst, opBr, 2, opEnd)
+	dst = w.callHook(dst)
 	return append(dst, opBr, 0, opEnd, opUnreachable, opEnd)
 }

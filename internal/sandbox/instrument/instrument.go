@@ -94,8 +94,9 @@ type module struct {
 	typeEnts   uint32            // top-level entries of the type section
 	addedTypes []funcType
 
-	funcImports   uint32 // imported functions
-	globalImports uint32 // imported globals
+	funcTypes     []uint32 // type index of each module-defined function
+	funcImports   uint32   // imported functions
+	globalImports uint32   // imported globals
 	definedGlobs  uint32
 	hook          uint32 // function index of the hook
 	addHook       bool   // the hook import must be added (and functions shifted)
@@ -123,6 +124,23 @@ func newModule(wasm []byte, opts Options) (*module, error) {
 	}
 	if err := m.scanImports(); err != nil {
 		return nil, err
+	}
+	if i := find(secs, secFunction); i >= 0 {
+		r := &reader{b: secs[i].data}
+		n, err := r.u32()
+		if err != nil {
+			return nil, err
+		}
+		for j := uint32(0); j < n; j++ {
+			t, err := r.u32()
+			if err != nil {
+				return nil, err
+			}
+			m.funcTypes = append(m.funcTypes, t)
+		}
+		if !r.done() {
+			return nil, errors.New("function section: trailing bytes")
+		}
 	}
 	return m, nil
 }
