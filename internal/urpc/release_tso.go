@@ -21,6 +21,13 @@ func storeRelease(p *atomic.Uint64, v uint64) {
 	*(*uint64)(unsafe.Pointer(p)) = v
 }
 
+// needFence says that a producer's release stores may be passed by its
+// later loads (x86 lets a load overtake an earlier store to another
+// address), so the doorbell handshake needs a full barrier between a
+// producer's slot stores and its read of the sleeping flag: fence, or the
+// consumer's membarrier (see Doorbell).
+const needFence = true
+
 // fence orders every store before it before every load after it (a full
 // barrier). A locked instruction on x86 drains the store buffer; the word is
 // on the caller's stack, so no other CPU ever sees the line.

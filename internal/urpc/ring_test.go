@@ -63,11 +63,15 @@ func TestRingRejectsBadSize(t *testing.T) {
 // sleeping on its doorbell whenever the ring is empty, and checks that none is
 // lost, duplicated, corrupted or reordered.
 func TestRingConcurrent(t *testing.T) {
+	t.Run("membarrier", func(t *testing.T) { ringConcurrent(t, NewDoorbell()) })
+	t.Run("fence", func(t *testing.T) { ringConcurrent(t, newDoorbell(false)) })
+}
+
+func ringConcurrent(t *testing.T, bell *Doorbell) {
 	n := uint64(200_000)
 	if testing.Short() {
 		n = 20_000
 	}
-	bell := NewDoorbell()
 	r := NewRing(64, bell)
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -105,6 +109,7 @@ func TestRingConcurrent(t *testing.T) {
 		want++
 	}
 	wg.Wait()
+	t.Logf("%d messages, %d wake-ups", n, bell.Wakes())
 }
 
 func TestRingSendRecvDoNotAllocate(t *testing.T) {
