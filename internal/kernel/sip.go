@@ -25,6 +25,8 @@ type SIP struct {
 	Env  []string
 	// Ext is the personality's per-SIP state (the WASI layer's fd table).
 	Ext any
+	// IPC is the channel layer's per-SIP state (handle table, quotas).
+	IPC any
 
 	proc    *sandbox.Process
 	machine *Machine
