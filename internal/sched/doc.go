@@ -30,7 +30,10 @@
 //   - Dequeue saves the entity's lag, clamped to ±2 slices (in its virtual
 //     time); Enqueue places it back at V − lag·(W+w)/W so that its lag after
 //     joining is what it was when it left (Linux's place_entity); a new
-//     entity starts with lag 0 and half a slice to its first deadline.
+//     entity starts with lag 0 and half a slice to its first deadline;
+//   - a debt (negative lag) is paid off while the entity sleeps, by however
+//     far V advances until it wakes on the same queue (the effect of Linux's
+//     delayed dequeue); a migrating entity keeps its lag, debt included.
 //
 // The kernel's duties: Enqueue an entity when it becomes runnable (spawn,
 // wake-up, migration in); at every switch point Pick, run the entity for at

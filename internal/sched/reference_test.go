@@ -18,6 +18,8 @@ type refEntity struct {
 	w, v, d, vrem, vlag int64
 	slice               Duration
 	placed, queued      bool
+	leftQ               *refQueue
+	leftV               int64
 	seq                 uint64
 	runtime             Duration
 }
@@ -64,6 +66,10 @@ func (q *refQueue) enqueue(e *refEntity) {
 	v := q.V()
 	var lag int64
 	if e.placed {
+		if e.vlag < 0 && e.leftQ == q {
+			e.vlag = min(0, e.vlag+v-e.leftV)
+		}
+		e.leftQ = nil
 		lag = e.vlag
 		if l := q.load(); l > 0 {
 			lag = lag * (l + e.w) / l
@@ -95,6 +101,9 @@ func (q *refQueue) dequeue(e *refEntity) {
 	e.queued = false
 	if len(q.ents) == 0 {
 		q.lastV = v
+	}
+	if e.vlag < 0 {
+		e.leftQ, e.leftV = q, q.V()
 	}
 }
 

@@ -20,12 +20,14 @@ type Entity struct {
 	// the queue's Config.Slice.
 	Slice Duration
 
-	weight   int64    // from Nice at Enqueue
-	slice    Duration // effective slice, from Slice at Enqueue
-	vruntime int64    // virtual ns; meaningful only while queued
-	deadline int64    // virtual deadline; meaningful only while queued
-	vrem     int64    // remainder of the last vruntime division (< weight)
-	vlag     int64    // lag saved at Dequeue, restored at Enqueue
+	weight   int64     // from Nice at Enqueue
+	slice    Duration  // effective slice, from Slice at Enqueue
+	vruntime int64     // virtual ns; meaningful only while queued
+	deadline int64     // virtual deadline; meaningful only while queued
+	vrem     int64     // remainder of the last vruntime division (< weight)
+	vlag     int64     // lag saved at Dequeue, restored at Enqueue
+	leftQ    *RunQueue // the queue a debtor (vlag < 0) left, for its V then
+	leftV    int64
 	runtime  Duration // total CPU time charged, over the entity's life
 	placed   bool     // has been enqueued before: Enqueue restores vlag
 
@@ -131,6 +133,12 @@ func (q *RunQueue) Enqueue(e *Entity) {
 	v := q.V()
 	var lag int64
 	if e.placed {
+		if e.vlag < 0 && e.leftQ == q {
+			// A debt is paid off while the entity sleeps, as V moves
+			// on without it (Linux's delayed dequeue).
+			e.vlag = min(0, e.vlag+v-e.leftV)
+		}
+		e.leftQ = nil
 		lag = e.vlag
 		if q.load > 0 {
 			// Joining moves V towards the newcomer; inflate its lag so
@@ -157,7 +165,10 @@ func (q *RunQueue) Enqueue(e *Entity) {
 }
 
 // Dequeue removes e from q (it blocked, exited or migrates), saving its lag
-// clamped to ±2 slices of its virtual time.
+// clamped to ±2 slices of its virtual time. A negative lag (a debt) shrinks
+// by however far q's V advances before e is enqueued on q again, down to 0,
+// as if e stayed queued until it was eligible (Linux's DELAY_DEQUEUE): a
+// sleeper pays its debt by sleeping. On another queue it keeps its debt.
 func (q *RunQueue) Dequeue(e *Entity) {
 	if e.rq != q {
 		panic(fmt.Sprintf("sched: Dequeue of entity %d that is not in this queue", e.ID))
@@ -173,6 +184,10 @@ func (q *RunQueue) Dequeue(e *Entity) {
 		q.sum = 0 // base stays at the last V
 	} else {
 		q.rebase()
+	}
+	if e.vlag < 0 {
+		// The debt is paid as the V of those that stay moves on.
+		e.leftQ, e.leftV = q, q.V()
 	}
 }
 

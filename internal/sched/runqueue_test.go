@@ -2,6 +2,7 @@ package sched
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"testing"
 
 	"pgregory.net/rapid"
@@ -103,11 +104,13 @@ func TestSharesFollowWeights(t *testing.T) {
 
 // A woken entity runs within one slice of its own virtual time: it is
 // picked before V passes its virtual deadline, which in real time is at most
-// slice·W/w after the wake-up (W the total weight, w its own). Among equals
-// it is measured within 2 slices. This holds when the kernel re-picks at the
-// wake-up and the entity did not use more than its share before it slept
-// (lag ≥ 0 at wake-up); one that overran pays its debt first, as EEVDF means
-// it to.
+// slice·W/w after the wake-up (W the total weight, w its own). This holds
+// when the kernel re-picks at the wake-up and the entity did not use more
+// than its share before it slept (lag ≥ 0 at wake-up); one that overran pays
+// its debt first, as EEVDF means it to. In real time that is not one slice:
+// among n equal CPU hogs the wait grows as about n/2 slices (EEVDF's
+// latency is set by the request size); see TestShortRequestRunsWithinOneSlice
+// for what gives one slice.
 func TestWokenRunsWithinOneSlice(t *testing.T) {
 	for _, hogs := range [][]int{{0}, {0, 0, 0, 0}, {-20}, {-20, -10, 0, 19}, {19, 19, 19}, {5, 5, 5, 5, 5, 5, 5, 5, 5, 5}} {
 		for _, sleeperNice := range []int{0, 19, -20} {
@@ -171,16 +174,63 @@ func TestWokenRunsWithinOneSlice(t *testing.T) {
 					t.Fatalf("only %d wake-ups", wakes+owing)
 				}
 				bound := Duration(int64(DefaultSlice) * W / s.Weight())
-				equal := true
-				q.each(func(e *Entity) { equal = equal && e.Weight() == s.Weight() })
-				if equal {
-					bound = 2 * DefaultSlice
-				}
 				if worst > bound {
 					t.Errorf("worst wake-up latency %v > %v", worst, bound)
 				}
 				t.Logf("%d wake-ups with lag ≥ 0, worst latency %.3f ms; %d with lag < 0", wakes, float64(worst)/1e6, owing)
 			})
+		}
+	}
+}
+
+// A new or woken entity that asks for short requests (Entity.Slice, as
+// Linux's sched_attr.sched_runtime) runs within one default slice of its
+// arrival among any number of CPU hogs no heavier than itself, arriving at
+// random times after sleeping at least 5 ms: its early virtual deadline puts
+// it first once it is eligible, it has slept off the debt of its last run,
+// and at worst one hog finishes its request.
+func TestShortRequestRunsWithinOneSlice(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for _, n := range []int{1, 2, 4, 8, 16, 32} {
+		for _, nice := range []int{0, -5} {
+			var worst Duration
+			for trial := range 200 {
+				q := NewRunQueue(Config{})
+				for i := range n {
+					q.Enqueue(&Entity{ID: uint64(i), Nice: []int{0, 5, 19}[i%3]})
+				}
+				s := &Entity{ID: 1000, Nice: nice, Slice: 300 * Microsecond}
+				var now Time
+				arrive := Time(rng.Int64N(int64(100*Millisecond))) + Time(trial)
+				wakes := 0
+				for now < Time(Second) && wakes < 5 {
+					if !s.Queued() && now >= arrive {
+						q.Enqueue(s)
+						arrive = now
+					}
+					e := q.Pick()
+					if e == s {
+						worst = max(worst, Duration(now-arrive))
+						// Run its short request, then sleep a while.
+						q.Charge(s, q.SliceLeft(s))
+						q.Dequeue(s)
+						now += Time(300 * Microsecond)
+						arrive = now + Time(5*Millisecond) + Time(rng.Int64N(int64(20*Millisecond)))
+						wakes++
+						continue
+					}
+					run := q.SliceLeft(e)
+					if !s.Queued() && now+Time(run) > arrive {
+						run = max(Duration(arrive-now), 1)
+					}
+					q.Charge(e, run)
+					now += Time(run)
+				}
+			}
+			if worst > DefaultSlice {
+				t.Errorf("%d hogs, nice %d: worst latency %v > %v", n, nice, worst, DefaultSlice)
+			}
+			t.Logf("%2d hogs, nice %d, 300 µs requests: worst latency %.3f ms", n, nice, float64(worst)/1e6)
 		}
 	}
 }
@@ -331,25 +381,59 @@ func TestRunQueueAgainstReference(t *testing.T) { rapid.Check(t, rqProperty) }
 
 func FuzzRunQueue(f *testing.F) { f.Fuzz(rapid.MakeFuzz(rqProperty)) }
 
-// A re-enqueued entity gets back the lag it left with (up to rounding).
-func TestLagPreservedAcrossSleep(t *testing.T) {
+// A re-enqueued entity gets back the lag it left with (up to rounding),
+// except that a debt shrinks as V moves on while it sleeps, and is kept
+// whole when it moves to another queue.
+func TestLagAcrossSleep(t *testing.T) {
+	near := func(t *testing.T, what string, got, want int64) {
+		t.Helper()
+		if got > want+1 || got < want-1 {
+			t.Fatalf("%s: lag %d, want %d", what, got, want)
+		}
+	}
 	q := NewRunQueue(Config{})
 	a, b, c := &Entity{ID: 1}, &Entity{ID: 2, Nice: 5}, &Entity{ID: 3, Nice: -3}
 	for _, e := range []*Entity{a, b, c} {
 		q.Enqueue(e)
 	}
-	q.Charge(b, 2*Millisecond) // b is now behind V: negative lag
-	q.Charge(c, 1*Millisecond)
-	before := q.Lag(b)
+	q.Charge(a, 4*Millisecond)
+	q.Charge(c, 2*Millisecond)
+	owed := q.Lag(b)
+	if owed <= 0 {
+		t.Fatalf("b's lag %d, want positive", owed)
+	}
 	q.Dequeue(b)
-	if b.vlag != before {
-		t.Fatalf("saved lag %d, had %d", b.vlag, before)
-	}
 	q.Charge(a, 5*Millisecond)
+	q.Charge(c, 5*Millisecond)
 	q.Enqueue(b)
-	if after := q.Lag(b); after > before+1 || after < before-1 {
-		t.Fatalf("lag after wake-up %d, before sleep %d", after, before)
+	near(t, "owed service kept", q.Lag(b), owed)
+
+	q.Charge(b, 6*Millisecond)
+	debt := q.Lag(b)
+	if debt >= 0 {
+		t.Fatalf("b's lag %d, want negative", debt)
 	}
+	q.Dequeue(b)
+	v0 := q.V()
+	q.Charge(a, 100*Microsecond)
+	paid := q.V() - v0
+	q.Enqueue(b)
+	near(t, "debt partly paid", q.Lag(b), debt+paid)
+
+	q.Charge(b, 6*Millisecond)
+	q.Dequeue(b)
+	q.Charge(a, 60*Millisecond)
+	q.Enqueue(b)
+	near(t, "debt paid", q.Lag(b), 0)
+
+	q.Charge(b, 6*Millisecond)
+	debt = q.Lag(b)
+	q.Dequeue(b)
+	q.Charge(a, 60*Millisecond)
+	q2 := NewRunQueue(Config{})
+	q2.Enqueue(&Entity{ID: 4})
+	q2.Enqueue(b)
+	near(t, "debt kept across a migration", q2.Lag(b), debt)
 }
 
 func TestHotPathAllocatesNothing(t *testing.T) {
