@@ -26,10 +26,10 @@ type Entity struct {
 	deadline int64     // virtual deadline; meaningful only while queued
 	vrem     int64     // remainder of the last vruntime division (< weight)
 	vlag     int64     // lag saved at Dequeue, restored at Enqueue
-	leftQ    *RunQueue // the queue a debtor (vlag < 0) left, for its V then
-	leftV    int64
-	runtime  Duration // total CPU time charged, over the entity's life
-	placed   bool     // has been enqueued before: Enqueue restores vlag
+	leftQ    *RunQueue // the queue a debtor (vlag < 0) left; only compared
+	leftV    int64     // that queue's V when it left
+	runtime  Duration  // total CPU time charged, over the entity's life
+	placed   bool      // has been enqueued before: Enqueue restores vlag
 
 	// tree links, owned by rq
 	rq          *RunQueue
