@@ -102,6 +102,17 @@ func (c *Checker) Observe(core CoreID, at Time, idle bool, waiting int) {
 	s.known, s.idle, s.waiting, s.since = true, idle, hasWork, at
 }
 
+// ObserveSummary records a core's state from its load summary, as a kernel
+// can from the summaries it receives: idle when nothing is runnable,
+// otherwise Runnable − 1 entities waiting (one runs). Summaries of cores not
+// in use are ignored.
+func (c *Checker) ObserveSummary(s LoadSummary) {
+	if s.Capacity <= 0 {
+		return
+	}
+	c.Observe(s.Core, s.At, s.Runnable == 0, max(s.Runnable-1, 0))
+}
+
 // close ends the open interval of idle core i at t.
 func (c *Checker) close(i CoreID, t Time) {
 	s := &c.cores[i]

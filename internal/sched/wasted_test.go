@@ -142,3 +142,19 @@ func TestCheckerObserveAllocatesNothing(t *testing.T) {
 		t.Fatalf("%v allocations per Observe", allocs)
 	}
 }
+
+func TestCheckerObserveSummary(t *testing.T) {
+	c := NewChecker(0)
+	c.ObserveSummary(LoadSummary{Core: 0, Runnable: 0, Capacity: 1024, At: 0})
+	c.ObserveSummary(LoadSummary{Core: 1, Runnable: 1, Weight: 1024, Capacity: 1024, At: 0})
+	c.ObserveSummary(LoadSummary{Core: 2, Runnable: 0, Capacity: 0, At: 0}) // not in use
+	c.ObserveSummary(LoadSummary{Core: 1, Runnable: 2, Weight: 2048, Capacity: 1024, At: 5 * ms})
+	c.Advance(14 * ms)
+	if c.Count() != 0 {
+		t.Fatalf("violation after 9 ms")
+	}
+	c.ObserveSummary(LoadSummary{Core: 1, Runnable: 2, Weight: 2048, Capacity: 1024, At: 16 * ms})
+	if c.Count() != 1 || len(c.cores) > 2 && c.cores[2].known {
+		t.Fatalf("Count %d, cores %+v", c.Count(), c.cores)
+	}
+}
