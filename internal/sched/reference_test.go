@@ -133,3 +133,20 @@ func (q *refQueue) pick() *refEntity {
 	}
 	return best
 }
+
+func (q *refQueue) renice(e *refEntity, nice int) {
+	e.nice = nice
+	if !e.queued {
+		return
+	}
+	old, w := e.w, NiceToWeight(nice)
+	if w == old {
+		return
+	}
+	v := q.V()
+	lag := (v - e.v) * old / w
+	rel := (e.d - e.v) * old / w
+	e.w, e.vrem = w, 0
+	e.v = v - lag
+	e.d = e.v + rel
+}

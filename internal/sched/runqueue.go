@@ -13,8 +13,9 @@ const DefaultSlice = 3 * Millisecond
 type Entity struct {
 	// ID is the caller's name for the entity; sched never interprets it.
 	ID uint64
-	// Nice is read at each Enqueue: changing it takes effect at the next
-	// one. It is clamped to [MinNice, MaxNice].
+	// Nice is read at each Enqueue: changing it directly takes effect at
+	// the next one; RunQueue.Renice changes it at once. It is clamped to
+	// [MinNice, MaxNice].
 	Nice int
 	// Slice is the entity's request size, read at each Enqueue; 0 means
 	// the queue's Config.Slice.
@@ -160,6 +161,34 @@ func (q *RunQueue) Enqueue(e *Entity) {
 	q.n++
 	q.load += e.weight
 	q.sum += (e.vruntime - q.base) * e.weight
+	q.insert(e)
+	q.rebase()
+}
+
+// Renice sets e's nice value. If e is queued on q the new weight takes
+// effect at once, keeping e's lag and its time to deadline in real terms
+// (both scaled by old/new weight, as Linux's reweight_entity), which leaves
+// V where it was; otherwise at its next Enqueue.
+func (q *RunQueue) Renice(e *Entity, nice int) {
+	e.Nice = nice
+	if e.rq != q {
+		return
+	}
+	old, w := e.weight, NiceToWeight(nice)
+	if w == old {
+		return
+	}
+	v := q.V()
+	lag := (v - e.vruntime) * old / w
+	rel := (e.deadline - e.vruntime) * old / w
+	q.remove(e)
+	q.sum -= (e.vruntime - q.base) * old
+	q.load -= old
+	e.weight, e.vrem = w, 0
+	e.vruntime = v - lag
+	e.deadline = e.vruntime + rel
+	q.sum += (e.vruntime - q.base) * w
+	q.load += w
 	q.insert(e)
 	q.rebase()
 }

@@ -330,7 +330,11 @@ func rqProperty(t *rapid.T) {
 	for range steps {
 		i := rapid.IntRange(0, n-1).Draw(t, "i")
 		e, r := m.es[i], m.rs[i]
-		switch op := rapid.IntRange(0, 3).Draw(t, "op"); {
+		switch op := rapid.IntRange(0, 4).Draw(t, "op"); {
+		case op == 4:
+			nice := rapid.IntRange(MinNice, MaxNice).Draw(t, "renice")
+			m.q.Renice(e, nice)
+			m.r.renice(r, nice)
 		case op == 0 && !m.live[i]:
 			m.q.Enqueue(e)
 			m.r.enqueue(r)
@@ -434,6 +438,30 @@ func TestLagAcrossSleep(t *testing.T) {
 	q2.Enqueue(&Entity{ID: 4})
 	q2.Enqueue(b)
 	near(t, "debt kept across a migration", q2.Lag(b), debt)
+}
+
+// Renicing a queued entity keeps its real-time lag and V, and its share
+// follows the new weight from then on.
+func TestRenice(t *testing.T) {
+	q := NewRunQueue(Config{})
+	a, b := &Entity{ID: 1}, &Entity{ID: 2}
+	q.Enqueue(a)
+	q.Enqueue(b)
+	q.Charge(a, 2*Millisecond)
+	v, lag := q.V(), q.Lag(b)
+	q.Renice(b, -5)
+	if q.V() < v-1 || q.V() > v+1 {
+		t.Errorf("V moved from %d to %d", v, q.V())
+	}
+	if got, want := q.Lag(b)*b.Weight(), lag*1024; got < want-b.Weight() || got > want+b.Weight() {
+		t.Errorf("weighted lag %d, want %d", got, want)
+	}
+	a0, b0 := a.Runtime(), b.Runtime()
+	runOne(q, 10*Second, noEvents, func(*Entity, Time, Time) {})
+	ra, rb := float64(a.Runtime()-a0), float64(b.Runtime()-b0)
+	if share, want := rb/(ra+rb), 3121.0/(3121+1024); share < want*0.98 || share > want*1.02 {
+		t.Errorf("share after renice %.4f, want %.4f", share, want)
+	}
 }
 
 func TestHotPathAllocatesNothing(t *testing.T) {
