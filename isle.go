@@ -148,7 +148,7 @@ func Boot(ctx context.Context, cfg Config) (*Machine, error) {
 		}
 		preopens = append(preopens, wasi.Preopen{Guest: d.Guest, Host: abs})
 	}
-	rt, err := sandbox.NewRuntime(ctx, sandbox.Config{CacheDir: cfg.cacheDir}, []sandbox.HostModule{wasi.HostModule()})
+	rt, err := sandbox.NewRuntime(ctx, sandbox.Config{CacheDir: cfg.cacheDir, Preempt: kernel.Preempt}, []sandbox.HostModule{wasi.HostModule()})
 	if err != nil {
 		return nil, err
 	}

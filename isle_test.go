@@ -206,3 +206,43 @@ func TestHelloCIsCurrent(t *testing.T) {
 		t.Fatalf("examples/hello-c/hello-c.wasm is stale: rebuild it with clang %s -o examples/hello-c/hello-c.wasm examples/hello-c/hello.c", strings.Join(testprog.CFlags, " "))
 	}
 }
+
+// TestPreemption: a SIP that loops forever without a system call shares its
+// core with another SIP, which runs to its end; Stop then kills the looper.
+func TestPreemption(t *testing.T) {
+	ctx := context.Background()
+	var out bytes.Buffer
+	m, err := isle.Boot(ctx, config().WithCores(1).WithStdio(nil, &out, &out))
+	if err != nil {
+		t.Fatal(err)
+	}
+	forever, err := m.LoadBytes(ctx, "forever.wasm", testprog.Module(nil, testprog.InfiniteLoop))
+	if err != nil {
+		t.Fatal(err)
+	}
+	hello, err := m.Load(ctx, filepath.Join(testprog.Root(t), "examples", "hello-c", "hello-c.wasm"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	loopers := make([]*isle.Process, 3)
+	for i := range loopers {
+		loopers[i], _ = m.SpawnOn(forever, []string{"forever"}, 0)
+	}
+	h, _ := m.SpawnOn(hello, []string{"hello", "--exit", "9"}, 0)
+	if st := h.Wait(); st.Status() != 9 {
+		t.Fatalf("hello beside the loopers: %+v", st)
+	}
+	m.Stop(ctx)
+	for _, l := range loopers {
+		if st := l.Wait(); !st.Killed {
+			t.Errorf("looper after Stop: %+v", st)
+		}
+	}
+	var preempted uint64
+	for _, c := range m.Stats() {
+		preempted += c.Preemptions
+	}
+	if preempted == 0 {
+		t.Error("no preemption counted")
+	}
+}

@@ -103,8 +103,8 @@ func printStats(w io.Writer, cs []isle.CoreStats) {
 		for i, n := range c.CPUs {
 			cpus[i] = fmt.Sprint(n)
 		}
-		fmt.Fprintf(w, "core %d: cpus=%s moves=%d sips=%d switches=%d sent=%d recv=%d sleeps=%d\n",
-			c.Core, strings.Join(cpus, ","), c.Moves, c.SIPs, c.Switches, c.MsgsSent, c.MsgsRecv, c.Sleeps)
+		fmt.Fprintf(w, "core %d: cpus=%s moves=%d sips=%d switches=%d preempted=%d sent=%d recv=%d sleeps=%d\n",
+			c.Core, strings.Join(cpus, ","), c.Moves, c.SIPs, c.Switches, c.Preemptions, c.MsgsSent, c.MsgsRecv, c.Sleeps)
 	}
 }
 

@@ -193,6 +193,7 @@ func (c *Core) flushPending() bool {
 // run resumes one SIP until it suspends or ends, and acts on why.
 func (c *Core) run(s *SIP) {
 	start := c.m.Now()
+	s.sliceStart = start
 	reason, done := s.proc.Resume()
 	s.cpuTime += c.m.Now() - start
 	c.stats.Switches++
@@ -202,6 +203,9 @@ func (c *Core) run(s *SIP) {
 	}
 	switch reason {
 	case suspendYield:
+		c.runq.push(s)
+	case suspendPreempt:
+		c.stats.Preemptions++
 		c.runq.push(s)
 	case suspendRequest:
 		c.send(c.toSvc[s.svc], msgRequest, &s.req)

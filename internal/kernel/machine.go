@@ -39,14 +39,18 @@ type Config struct {
 	// PollWindow is how long an idle core polls its rings before it sleeps;
 	// 0 means DefaultPollWindow.
 	PollWindow time.Duration
+	// Slice is how long a SIP runs before preemption sends it back to the
+	// run queue; 0 means DefaultSlice.
+	Slice time.Duration
 }
 
 // Limits in one place.
 const (
 	DefaultRingSlots  = 256
 	DefaultPollWindow = 50 * time.Microsecond
-	drainBatch        = 64 // messages taken from one ring per loop turn
-	cpuSampleEvery    = 64 // loop turns between getcpu samples
+	DefaultSlice      = 3 * time.Millisecond // Linux's base slice, as internal/sched
+	drainBatch        = 64                   // messages taken from one ring per loop turn
+	cpuSampleEvery    = 64                   // loop turns between getcpu samples
 )
 
 // Machine is a set of cores connected by urpc rings, and its services.
@@ -81,6 +85,9 @@ func New(cfg Config) (*Machine, error) {
 	}
 	if cfg.PollWindow == 0 {
 		cfg.PollWindow = DefaultPollWindow
+	}
+	if cfg.Slice == 0 {
+		cfg.Slice = DefaultSlice
 	}
 	return &Machine{cfg: cfg}, nil
 }

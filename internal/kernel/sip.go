@@ -10,6 +10,7 @@ const (
 	suspendRequest                   // waiting for a service's reply
 	suspendSleep                     // waiting for a timer
 	suspendBlock                     // waiting for Core.Wake
+	suspendPreempt                   // its slice is spent: back on the run queue
 )
 
 // SIP is a software-isolated process: a sandboxed WebAssembly instance and
@@ -36,6 +37,7 @@ type SIP struct {
 	req         Request // the SIP's one outstanding service request
 	svc         ServiceID
 	wakeAt      int64 // for suspendSleep: machine time to wake at
+	sliceStart  int64 // machine time the SIP was last resumed
 	blocked     bool  // suspended in Block, waiting for Wake
 	wakePending bool  // a Wake came while the SIP was not blocked
 	cpuTime     int64 // nanoseconds spent running
@@ -91,6 +93,17 @@ func (s *SIP) Call(svc ServiceID) *Request {
 	s.req.sip = s
 	s.proc.Suspend(suspendRequest)
 	return &s.req
+}
+
+// Preempt is the sandbox's preemption hook (sandbox.Config.Preempt), called
+// on a SIP's coroutine every few thousand function entries and loop
+// iterations: a SIP that has run for its slice goes back on the run queue, so
+// that no SIP keeps a core to itself, with or without system calls.
+func Preempt(c *sandbox.Call) {
+	s := SIPOf(c)
+	if s.machine.Now()-s.sliceStart >= int64(s.machine.cfg.Slice) {
+		s.proc.Suspend(suspendPreempt)
+	}
 }
 
 // SleepUntil suspends the SIP until the machine's clock reaches t (Now()).

@@ -11,16 +11,17 @@ import (
 // CoreStats are one core's counters. They are core-local while the machine
 // runs; Machine.Stats returns them after Stop.
 type CoreStats struct {
-	Core     int
-	CPUs     []int  // host CPUs the core's goroutine was seen on (getcpu samples)
-	Moves    uint64 // samples that found the core on another CPU than the last
-	Samples  uint64 // getcpu samples taken
-	SIPs     uint64 // SIPs the core received to run
-	Exits    uint64 // SIPs that ended on the core
-	Switches uint64 // context switches into a SIP
-	Sleeps   uint64 // times the core slept on its doorbell
-	MsgsSent uint64 // urpc messages sent to cores and services
-	MsgsRecv uint64 // urpc messages received
+	Core        int
+	CPUs        []int  // host CPUs the core's goroutine was seen on (getcpu samples)
+	Moves       uint64 // samples that found the core on another CPU than the last
+	Samples     uint64 // getcpu samples taken
+	SIPs        uint64 // SIPs the core received to run
+	Exits       uint64 // SIPs that ended on the core
+	Switches    uint64 // context switches into a SIP
+	Preemptions uint64 // SIPs suspended because their slice was spent
+	Sleeps      uint64 // times the core slept on its doorbell
+	MsgsSent    uint64 // urpc messages sent to cores and services
+	MsgsRecv    uint64 // urpc messages received
 }
 
 // sampleCPU records which host CPU the core's goroutine is on now.

@@ -27,6 +27,7 @@ type Process struct {
 	yield func(uint32) bool
 
 	call   Call
+	fuel   api.MutableGlobal // the instrumented module's fuel, found at the first preemption
 	result Result
 	killed bool
 	done   bool

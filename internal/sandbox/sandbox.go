@@ -28,6 +28,8 @@ import (
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
+
+	"isle/internal/sandbox/instrument"
 )
 
 // ValType is a WebAssembly value type of a host function's parameter or result.
@@ -64,10 +66,27 @@ type Config struct {
 	// MemoryLimitPages caps each SIP's linear memory (64 KiB pages); 0 means
 	// wazero's default of 65536 pages (4 GiB).
 	MemoryLimitPages uint32
+	// Preempt, when set, makes every module preemptible: Load rewrites it
+	// (package instrument) so that function entries and loop headers spend
+	// fuel, and when the fuel runs out the guest calls a hook that refills
+	// it and calls Preempt on the Process's coroutine. Preempt may suspend
+	// the Process (Call.Suspend), as a host function may.
+	Preempt func(c *Call)
+	// Fuel is the number of checks (function entries and loop iterations)
+	// between two calls of Preempt; 0 means instrument.DefaultFuel.
+	Fuel int64
 }
+
+// The hook that instrumented modules import.
+const (
+	hookModule = "isle_sched"
+	hookName   = "preempt"
+	fuelExport = "isle.fuel"
+)
 
 // Runtime compiles modules and instantiates processes.
 type Runtime struct {
+	cfg     Config
 	rt      wazero.Runtime
 	cache   wazero.CompilationCache
 	exports map[string]map[string]bool // host module → function names; immutable
@@ -88,7 +107,13 @@ func NewRuntime(ctx context.Context, cfg Config, hosts []HostModule) (*Runtime, 
 		cache = c
 		rc = rc.WithCompilationCache(cache)
 	}
-	r := &Runtime{rt: wazero.NewRuntimeWithConfig(ctx, rc), cache: cache, exports: map[string]map[string]bool{}}
+	if cfg.Fuel <= 0 {
+		cfg.Fuel = instrument.DefaultFuel
+	}
+	r := &Runtime{cfg: cfg, rt: wazero.NewRuntimeWithConfig(ctx, rc), cache: cache, exports: map[string]map[string]bool{}}
+	if cfg.Preempt != nil {
+		hosts = append(hosts[:len(hosts):len(hosts)], HostModule{Name: hookModule, Funcs: []HostFunc{{Name: hookName, Fn: r.preempt}}})
+	}
 	for _, h := range hosts {
 		b := r.rt.NewHostModuleBuilder(h.Name)
 		names := map[string]bool{}
@@ -144,6 +169,15 @@ func (r *Runtime) Load(ctx context.Context, wasm []byte) (*Module, error) {
 	if err := precheck(wasm); err != nil {
 		return nil, &LoadError{Reason: "invalid module: " + err.Error()}
 	}
+	if r.cfg.Preempt != nil {
+		opts := instrument.DefaultOptions()
+		opts.HookModule, opts.HookName, opts.FuelExport, opts.InitialFuel = hookModule, hookName, fuelExport, r.cfg.Fuel
+		w, err := instrument.Instrument(wasm, opts)
+		if err != nil {
+			return nil, &LoadError{Reason: "invalid module: " + firstLine(err.Error())}
+		}
+		wasm = w
+	}
 	cm, err := r.rt.CompileModule(ctx, wasm)
 	if err != nil {
 		return nil, &LoadError{Reason: "invalid module: " + firstLine(err.Error())}
@@ -180,6 +214,20 @@ func firstLine(s string) string {
 		return s[:i]
 	}
 	return s
+}
+
+// preempt is the hook instrumented code calls when its fuel runs out.
+func (r *Runtime) preempt(c *Call, _ []uint64) {
+	p := c.p
+	if p.fuel == nil {
+		g, ok := c.mod.ExportedGlobal(fuelExport).(api.MutableGlobal)
+		if !ok {
+			panic("sandbox: instrumented module without its fuel global")
+		}
+		p.fuel = g
+	}
+	p.fuel.Set(uint64(r.cfg.Fuel))
+	r.cfg.Preempt(c)
 }
 
 // errKilled unwinds a Process whose owner stopped it while it was suspended.
