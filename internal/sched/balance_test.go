@@ -1,7 +1,10 @@
 package sched
 
 import (
+	"fmt"
 	"testing"
+
+	"pgregory.net/rapid"
 )
 
 func sum(core CoreID, runnable int, weight, capacity int64, at Time) LoadSummary {
@@ -195,4 +198,81 @@ func TestBalanceAllocatesNothing(t *testing.T) {
 	if allocs != 0 {
 		t.Fatalf("%v allocations", allocs)
 	}
+}
+
+// Properties of the balancing functions over random summaries and queues.
+func TestBalanceProperties(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		now := Time(100 * Millisecond)
+		cfg := BalanceConfig{MaxAge: 20 * Millisecond, RotateAhead: Duration(rapid.IntRange(-1, 10).Draw(t, "ra")) * Millisecond}
+		genSum := func(core CoreID, label string) LoadSummary {
+			n := rapid.IntRange(0, 6).Draw(t, label+"n")
+			s := LoadSummary{Core: core, Runnable: n,
+				Capacity:    rapid.SampledFrom([]int64{0, 256, 512, 1024, 1024}).Draw(t, label+"cap"),
+				At:          now - Time(rapid.IntRange(0, 30).Draw(t, label+"age"))*ms,
+				MinProgress: int64(rapid.IntRange(0, 50).Draw(t, label+"p")) * int64(Millisecond)}
+			for range n {
+				s.Weight += NiceToWeight(rapid.IntRange(MinNice, MaxNice).Draw(t, label+"w"))
+			}
+			return s
+		}
+		// Our own queue, and its fresh summary.
+		q := NewRunQueue(Config{})
+		for i := range rapid.IntRange(0, 6).Draw(t, "own") {
+			e := &Entity{ID: uint64(i), Nice: rapid.IntRange(MinNice, MaxNice).Draw(t, "nice")}
+			q.Enqueue(e)
+			q.Charge(e, Duration(rapid.IntRange(0, 20).Draw(t, "ran"))*Millisecond)
+		}
+		self := q.Summary(0, rapid.SampledFrom([]int64{256, 512, 1024}).Draw(t, "selfcap"), now)
+		var others []LoadSummary
+		for i := range rapid.IntRange(0, 5).Draw(t, "cores") {
+			others = append(others, genSum(CoreID(i+1), fmt.Sprint(i)))
+		}
+		usable := func(c CoreID) (LoadSummary, bool) {
+			for _, o := range others {
+				if o.Core == c && o.Capacity > 0 && Duration(now-o.At) <= cfg.MaxAge {
+					return o, true
+				}
+			}
+			return LoadSummary{}, false
+		}
+		d := Decide(self, others, now, cfg)
+		switch d.Action {
+		case Steal:
+			o, ok := usable(d.Target)
+			if self.Runnable != 0 || !ok || o.Runnable == 0 || o.Runnable == 1 && o.Capacity >= self.Capacity {
+				t.Fatalf("steal %+v from %+v by %+v", d, o, self)
+			}
+		case Push:
+			o, ok := usable(d.Target)
+			if self.Runnable == 0 || !ok || o.NormLoad() >= self.NormLoad() {
+				t.Fatalf("push %+v to %+v by %+v", d, o, self)
+			}
+			if e := Choose(q, self, o, cfg); e != nil {
+				if e.rq != q {
+					t.Fatalf("chose entity %d not in the queue", e.ID)
+				}
+				taker := (o.Weight + e.Weight()) * FullCapacity / o.Capacity
+				if taker >= self.NormLoad() && self.Runnable < 2 && o.Capacity <= self.Capacity {
+					t.Fatalf("a lone entity left for a core no faster: %+v → %+v", self, o)
+				}
+			}
+		}
+		w := NiceToWeight(rapid.IntRange(MinNice, MaxNice).Draw(t, "placew"))
+		p := Place(w, 0, self, others, now, cfg)
+		after := func(s LoadSummary) int64 { return (s.Weight + w) * FullCapacity / s.Capacity }
+		best := after(self)
+		for _, o := range others {
+			if _, ok := usable(o.Core); ok {
+				best = min(best, after(o))
+			}
+		}
+		if p == self.Core {
+			if after(self) != best {
+				t.Fatalf("placed on self at %d, best %d", after(self), best)
+			}
+		} else if o, ok := usable(p); !ok || after(o) != best {
+			t.Fatalf("placed on %d (%+v), best %d", p, o, best)
+		}
+	})
 }
