@@ -3,6 +3,7 @@ package bench
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -50,11 +51,17 @@ func TestMeasurementsAgree(t *testing.T) {
 			t.Errorf("%s = %v, %v", name, v, err)
 		}
 	}
-	check("raw", func() (float64, error) { d, err := RawCachelinePingPong(1000); return float64(d), err })
-	check("urpc", func() (float64, error) { d, err := URPCPingPong(1000); return float64(d), err })
-	check("rawstream", func() (float64, error) { d, err := RawStream(10000); return float64(d), err })
+	samples := func(s Samples, err error) (float64, error) {
+		if err == nil && len(s.Chunks) != 3 {
+			return 0, fmt.Errorf("%d chunks, want 3", len(s.Chunks))
+		}
+		return float64(s.Total()), err
+	}
+	check("raw", func() (float64, error) { return samples(RawCachelinePingPong(3, 300)) })
+	check("urpc", func() (float64, error) { return samples(URPCPingPong(3, 300)) })
+	check("rawstream", func() (float64, error) { return samples(RawStream(3, 3000)) })
 	for _, b := range []int{1, 8, 32} {
-		check("urpcstream", func() (float64, error) { d, err := URPCStream(10000, b); return float64(d), err })
+		check("urpcstream", func() (float64, error) { return samples(URPCStream(3, 3000, b)) })
 	}
 	check("gochan", func() (float64, error) { return float64(GoChanPingPong(1000)), nil })
 }

@@ -51,18 +51,18 @@ func pin(cpu int) (func(), error) {
 }
 
 // pinnedPair runs a on a thread pinned to the first CPU and b on a thread
-// pinned to the second, starts them together and returns how long a took
-// after it called its start function. a calls start() once its warm-up is
-// done; the time from then to a's return is the measurement.
-func pinnedPair(a func(start func()), b func()) (time.Duration, error) {
+// pinned to the second, starts them together and returns the times at
+// which a called mark (a calls it at the start and at the end of each chunk
+// of its work; at most marks times).
+func pinnedPair(marks int, a func(mark func()), b func()) ([]time.Time, error) {
 	cpus, err := twoCPUs()
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
 	var ready atomic.Int32
 	var failed atomic.Bool
 	errs := make(chan error, 2)
-	var elapsed time.Duration
+	times := make([]time.Time, 0, marks)
 	run := func(cpu int, f func()) {
 		unpin, err := pin(cpu)
 		if err != nil {
@@ -80,9 +80,11 @@ func pinnedPair(a func(start func()), b func()) (time.Duration, error) {
 	}
 	go run(cpus[1], b)
 	go run(cpus[0], func() {
-		var t0 time.Time
-		a(func() { t0 = time.Now() })
-		elapsed = time.Since(t0)
+		a(func() {
+			if len(times) < cap(times) {
+				times = append(times, time.Now())
+			}
+		})
 	})
 	var first error
 	for range 2 {
@@ -90,5 +92,5 @@ func pinnedPair(a func(start func()), b func()) (time.Duration, error) {
 			first = err
 		}
 	}
-	return elapsed, first
+	return times, first
 }
