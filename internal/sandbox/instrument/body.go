@@ -57,7 +57,7 @@ func (m *module) rewriteCode() ([]byte, error) {
 			return nil, fmt.Errorf("function %d: type %d out of range", j, ti)
 		}
 		w.buf = w.buf[:0]
-		if w.buf, err = w.body(w.buf, code, uint32(len(m.types[ti].params))); err != nil {
+		if w.buf, err = w.body(w.buf, code, m.types[ti].params); err != nil {
 			return nil, fmt.Errorf("body %d: %w", j, err)
 		}
 		out = appendU32(out, uint32(len(w.buf)))
@@ -69,45 +69,76 @@ func (m *module) rewriteCode() ([]byte, error) {
 	return out, nil
 }
 
+// frame is an open control frame of the body being rewritten.
+type frame struct {
+	extra  int      // labels the rewriter added just outside it
+	params [][]byte // a wrapped loop's parameter types
+}
+
 // bodyWriter rewrites one body at a time; its slices are reused.
 type bodyWriter struct {
 	m   *module
 	buf []byte
 	in  instr
-	// frames holds, for each open control frame from the function's own
-	// block outward-in, how many labels the rewriter added just outside it.
-	frames []int
+	// frames holds the open control frames, the function's own block first.
+	frames []frame
 	local  uint32 // index of $c, the function's cached fuel
+
+	localTypes [][]byte       // type of each local, parameters first
+	assigned   []uint32       // locals the body assigns, in order
+	seen       []bool         // by local: in assigned
+	saves      []saved        // what a loop's slow path saves: the assigned locals
+	entrySaves []saved        // what the entry's slow path saves: the parameters
+	slots      map[string]int // scratch slots the saves use, by type
 }
 
-func (w *bodyWriter) body(dst, code []byte, params uint32) ([]byte, error) {
+func (w *bodyWriter) body(dst, code []byte, params [][]byte) ([]byte, error) {
 	r := &reader{b: code}
 	groups, err := r.u32()
 	if err != nil {
 		return nil, err
 	}
 	first := r.pos // the first local group
-	locals := uint64(params)
+	w.localTypes = append(w.localTypes[:0], params...)
 	for g := uint32(0); g < groups; g++ {
 		n, err := r.u32()
 		if err != nil {
 			return nil, err
 		}
-		locals += uint64(n)
-		if _, err := readValType(r); err != nil {
+		t, err := readValType(r)
+		if err != nil {
 			return nil, err
 		}
+		if uint64(len(w.localTypes))+uint64(n) > MaxLocals+uint64(len(params)) {
+			return nil, fmt.Errorf("%w: more than %d locals", errTooLarge, MaxLocals)
+		}
+		for ; n > 0; n-- {
+			w.localTypes = append(w.localTypes, t)
+		}
 	}
-	if locals >= 1<<32-1 {
-		return nil, fmt.Errorf("%w: too many locals", errTooLarge)
+	w.local = uint32(len(w.localTypes))
+	if err := w.scanAssigned(code[r.pos:]); err != nil {
+		return nil, err
 	}
-	w.local = uint32(locals)
+	if w.slots == nil {
+		w.slots = map[string]int{}
+	}
+	w.entrySaves = w.entrySaves[:0]
+	clear(w.slots)
+	for l, t := range params {
+		if g, ok := w.m.scratchGlobal(t, w.slots[string(t)]); ok {
+			w.slots[string(t)]++
+			w.entrySaves = append(w.entrySaves, saved{local: uint32(l), global: g})
+		}
+	}
+	w.planSaves()
+
 	dst = appendU32(dst, groups+1)
 	dst = append(dst, code[first:r.pos]...)
 	dst = append(dst, 1, w.fuelType())
 	dst = w.entryCheck(dst)
 
-	w.frames = append(w.frames[:0], 0)
+	w.frames = append(w.frames[:0], frame{})
 	in := &w.in
 	for len(w.frames) > 0 {
 		if err := next(r, in); err != nil {
@@ -115,7 +146,7 @@ func (w *bodyWriter) body(dst, code []byte, params uint32) ([]byte, error) {
 		}
 		switch in.op {
 		case opBlock, opIf:
-			w.frames = append(w.frames, 0)
+			w.frames = append(w.frames, frame{})
 			dst = append(dst, code[in.start:in.end]...)
 		case opLoop:
 			if w.m.opts.loopCallInBody {
@@ -124,22 +155,23 @@ func (w *bodyWriter) body(dst, code []byte, params uint32) ([]byte, error) {
 				dst = append(dst, opIf, blockEmpty)
 				dst = w.callHook(dst)
 				dst = append(dst, opEnd)
-				w.frames = append(w.frames, 0)
+				w.frames = append(w.frames, frame{})
 				break
 			}
-			if dst, err = w.loopHead(dst, code[in.start:in.end]); err != nil {
+			var params [][]byte
+			if dst, params, err = w.loopHead(dst, code[in.start:in.end]); err != nil {
 				return nil, err
 			}
-			w.frames = append(w.frames, loopLabels)
+			w.frames = append(w.frames, frame{extra: loopLabels, params: params})
 		case opEnd:
-			extra := w.frames[len(w.frames)-1]
+			f := w.frames[len(w.frames)-1]
 			w.frames = w.frames[:len(w.frames)-1]
 			if len(w.frames) == 0 {
 				dst = w.store(dst) // falling off the end returns
 			}
 			dst = append(dst, opEnd)
-			if extra == loopLabels {
-				dst = w.loopTail(dst)
+			if f.extra == loopLabels {
+				dst = w.loopTail(dst, f.params)
 			}
 		case opBr, opBrIf, 0xd5, 0xd6: // br, br_if, br_on_null, br_on_non_null
 			if w.returns(in.idx) {
@@ -197,7 +229,7 @@ func (w *bodyWriter) returns(d uint32) bool { return uint64(d) == uint64(len(w.f
 func (w *bodyWriter) depth(d uint32) uint32 {
 	out := uint64(d)
 	for i := uint32(0); i < d && int(i) < len(w.frames); i++ {
-		out += uint64(w.frames[len(w.frames)-1-int(i)])
+		out += uint64(w.frames[len(w.frames)-1-int(i)].extra)
 	}
 	if out > 1<<32-1 {
 		return d // an invalid label stays invalid
@@ -257,12 +289,37 @@ func (w *bodyWriter) callHook(dst []byte) []byte {
 
 // entryCheck emits the check at a function's entry:
 //
-//	$c = fuel - 1; if $c < 0 { fuel = $c; call $hook; $c = fuel }
+//	$c = fuel - 1
+//	if $c < 0 { save params; fuel = $c; call $hook; $c = fuel; restore params }
 func (w *bodyWriter) entryCheck(dst []byte) []byte {
 	dst = w.decrement(dst, true)
 	dst = append(dst, opIf, blockEmpty)
+	dst = w.saveLocals(dst, w.entrySaves)
 	dst = w.callHook(dst)
+	dst = w.restoreLocals(dst, w.entrySaves)
 	return append(dst, opEnd)
+}
+
+// scanAssigned records the locals that expr assigns (local.set, local.tee).
+func (w *bodyWriter) scanAssigned(expr []byte) error {
+	w.assigned = w.assigned[:0]
+	if cap(w.seen) < int(w.local) {
+		w.seen = make([]bool, w.local)
+	}
+	w.seen = w.seen[:w.local]
+	clear(w.seen)
+	r := &reader{b: expr}
+	in := &w.in
+	for !r.done() {
+		if err := next(r, in); err != nil {
+			return err
+		}
+		if (in.op == 0x21 || in.op == 0x22) && in.idx < w.local && !w.seen[in.idx] {
+			w.seen[in.idx] = true
+			w.assigned = append(w.assigned, in.idx)
+		}
+	}
+	return nil
 }
 
 // loopHead emits the wrapper's head, the loop instruction itself (loop is
@@ -273,15 +330,17 @@ func (w *bodyWriter) entryCheck(dst []byte) []byte {
 //	    block $slow (P -> P)
 //	      loop $L (P -> R)
 //	        $c -= 1; br_if $slow ($c < 0)
-func (w *bodyWriter) loopHead(dst, loop []byte) ([]byte, error) {
+func (w *bodyWriter) loopHead(dst, loop []byte) ([]byte, [][]byte, error) {
 	bt := w.in.bt
 	empty := []byte{blockEmpty}
 	outer, slow := empty, empty
+	var params [][]byte
 	if bt.typeIdx >= 0 {
 		t, err := w.m.blockTypeOf(bt.typeIdx)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
+		params = t.params
 		if len(t.params) > 0 {
 			outer = appendS64(nil, int64(w.m.typeOf(funcType{params: t.params})))
 			slow = appendS64(nil, int64(w.m.typeOf(funcType{params: t.params, results: t.params})))
@@ -295,7 +354,7 @@ func (w *bodyWriter) loopHead(dst, loop []byte) ([]byte, error) {
 	dst = append(dst, slow...)
 	dst = append(dst, loop...)
 	dst = w.decrement(dst, false)
-	return append(dst, opBrIf, 1), nil
+	return append(dst, opBrIf, 1), params, nil
 }
 
 // loopTail follows the end of the original loop:
@@ -303,13 +362,37 @@ func (w *bodyWriter) loopHead(dst, loop []byte) ([]byte, error) {
 //	      end            ;; of $L, its results R on the stack
 //	      br $done
 //	    end              ;; of $slow: the loop's current parameters P on the stack
+//	    save P and the assigned locals to scratch globals
 //	    fuel = $c; call $hook; $c = fuel
+//	    restore the locals and P
 //	    br $outer        ;; re-enter the loop with P
 //	  end
 //	  unreachable
 //	end
-func (w *bodyWriter) loopTail(dst []byte) []byte {
+func (w *bodyWriter) loopTail(dst []byte, params [][]byte) []byte {
 	dst = append(dst, opBr, 2, opEnd)
+	// The parameters take the scratch slots after the locals' ones.
+	var pg []uint32
+	used := map[string]int{}
+	for _, t := range params {
+		g, ok := w.m.scratchGlobal(t, w.slots[string(t)]+used[string(t)])
+		if !ok {
+			pg = nil // left on the stack across the call
+			break
+		}
+		used[string(t)]++
+		pg = append(pg, g)
+	}
+	for i := len(pg) - 1; i >= 0; i-- {
+		dst = append(dst, opGlobalSet)
+		dst = appendU32(dst, pg[i])
+	}
+	dst = w.saveLocals(dst, w.saves)
 	dst = w.callHook(dst)
+	dst = w.restoreLocals(dst, w.saves)
+	for _, g := range pg {
+		dst = append(dst, opGlobalGet)
+		dst = appendU32(dst, g)
+	}
 	return append(dst, opBr, 0, opEnd, opUnreachable, opEnd)
 }

@@ -98,7 +98,9 @@ type module struct {
 	funcImports   uint32   // imported functions
 	globalImports uint32   // imported globals
 	definedGlobs  uint32
-	hook          uint32 // function index of the hook
+	hook          uint32          // function index of the hook
+	scratch       []scratchGlobal // globals that hold values across a hook call
+	scratchIndex  map[scratchKey]uint32
 	addHook       bool   // the hook import must be added (and functions shifted)
 	fuel          uint32 // global index of the fuel global
 }
@@ -111,7 +113,7 @@ func newModule(wasm []byte, opts Options) (*module, error) {
 	if err := checkCounts(secs); err != nil {
 		return nil, err
 	}
-	m := &module{opts: opts, secs: secs, typeIndex: map[string]uint32{}}
+	m := &module{opts: opts, secs: secs, typeIndex: map[string]uint32{}, scratchIndex: map[scratchKey]uint32{}}
 	if i := find(secs, secType); i >= 0 {
 		if m.types, m.typeEnts, err = parseTypes(secs[i].data); err != nil {
 			return nil, err
@@ -258,7 +260,7 @@ func (m *module) funcIndex(i uint32) uint32 {
 func (m *module) rewrite() ([]byte, error) {
 	var err error
 	// Globals first: the fuel global's index follows every existing one.
-	globals, err := m.rewriteGlobals()
+	globalBody, err := m.rewriteGlobals()
 	if err != nil {
 		return nil, err
 	}
@@ -338,7 +340,7 @@ func (m *module) rewrite() ([]byte, error) {
 		data = appendU32(data, hookType)
 		m.secs = put(m.secs, secImport, data)
 	}
-	m.secs = put(m.secs, secGlobal, globals)
+	m.secs = put(m.secs, secGlobal, m.globalSection(globalBody))
 	m.secs = put(m.secs, secExport, exports)
 	if code != nil {
 		m.secs = put(m.secs, secCode, code)
@@ -357,8 +359,8 @@ func (m *module) rewrite() ([]byte, error) {
 	return encode(m.secs), nil
 }
 
-// rewriteGlobals renumbers ref.func in initializers and appends the fuel
-// global.
+// rewriteGlobals renumbers ref.func in the initializers of the module's
+// globals and returns them, without the vector count.
 func (m *module) rewriteGlobals() ([]byte, error) {
 	var body []byte
 	if i := find(m.secs, secGlobal); i >= 0 {
@@ -385,7 +387,13 @@ func (m *module) rewriteGlobals() ([]byte, error) {
 		}
 		m.definedGlobs = n
 	}
-	out := appendU32(nil, m.definedGlobs+1)
+	return body, nil
+}
+
+// globalSection is the global section: the module's globals (body), the
+// fuel global, then the scratch globals.
+func (m *module) globalSection(body []byte) []byte {
+	out := appendU32(nil, m.definedGlobs+1+uint32(len(m.scratch)))
 	out = append(out, body...)
 	if m.opts.Fuel32 {
 		out = append(out, 0x7f, 0x01, opI32Const)
@@ -394,7 +402,13 @@ func (m *module) rewriteGlobals() ([]byte, error) {
 		out = append(out, 0x7e, 0x01, opI64Const)
 		out = appendS64(out, m.opts.InitialFuel)
 	}
-	return append(out, opEnd), nil
+	out = append(out, opEnd)
+	for _, g := range m.scratch {
+		out = append(out, g.typ...)
+		out = append(out, 0x01)
+		out = append(out, g.init...)
+	}
+	return out
 }
 
 // constExpr copies a constant expression, renumbering ref.func.

@@ -304,16 +304,26 @@ var kernels = []kernel{
 // run calls "run" with each argument list and returns the results and the
 // memory after each call.
 func runKernel(t *testing.T, h *harness, wasm []byte, args [][]uint64) (results [][]uint64, mems [][]byte) {
+	return runExport(t, h, wasm, "run", args)
+}
+
+// runExport calls the export fn with each argument list and returns the
+// results and the memory ("mem" or "memory") after each call.
+func runExport(t *testing.T, h *harness, wasm []byte, fn string, args [][]uint64) (results [][]uint64, mems [][]byte) {
 	t.Helper()
 	mod := h.instantiate(t, wasm)
 	defer mod.Close(h.ctx)
 	for _, a := range args {
-		res, err := mod.ExportedFunction("run").Call(h.ctx, a...)
+		res, err := mod.ExportedFunction(fn).Call(h.ctx, a...)
 		if err != nil {
 			t.Fatalf("run%v: %v", a, err)
 		}
 		results = append(results, res)
-		if mem := mod.ExportedMemory("mem"); mem != nil {
+		mem := mod.ExportedMemory("mem")
+		if mem == nil {
+			mem = mod.ExportedMemory("memory")
+		}
+		if mem != nil {
 			b, _ := mem.Read(0, mem.Size())
 			mems = append(mems, append([]byte(nil), b...))
 		}
