@@ -1,0 +1,395 @@
+package ipc
+
+import (
+	"encoding/binary"
+
+	"isle/internal/contract"
+)
+
+// MsgClosed is the message ID a receive reports once the peer endpoint is
+// closed and every message it sent before has been received: the implicit
+// `closed` message. It is outside every contract's range of IDs.
+const MsgClosed contract.MsgID = 0xFFFF
+
+// Endpoint is one end of a channel.
+//
+// Ownership: sys, c, side and peer are immutable. Every other field is owned
+// by the core that holds the endpoint (through a table, or through a packet
+// queued on that core) and moves with it; the peer's fields are never
+// touched from here: everything to the peer goes by Packet.
+type Endpoint struct {
+	sys  *System
+	c    *contract.Contract
+	side contract.Side
+	peer *Endpoint // nil for a listener
+
+	state    contract.StateID
+	table    *Table // the owner; nil while in a packet
+	handle   Handle // the handle in table
+	watched  bool   // the owner's SIP waits for this endpoint
+	peerCore int    // the core the peer was last known on (routing)
+	sendSeq  uint64 // sequence number of the next packet to the peer
+	recvSeq  uint64 // sequence number of the next packet to admit
+	queue    []*Packet
+	early    []*Packet // arrived ahead of their turn, by seq
+	closed   bool      // this end is closed: packets to it are dropped
+	peerGone bool      // the peer's close was admitted
+	breach   bool      // the peer closed in a state that is not final
+}
+
+// Contract returns the endpoint's contract.
+func (e *Endpoint) Contract() *contract.Contract { return e.c }
+
+// Side returns which end the endpoint is.
+func (e *Endpoint) Side() contract.Side { return e.side }
+
+// State returns the endpoint's protocol state (for its owning core).
+func (e *Endpoint) State() contract.StateID { return e.state }
+
+// Packet kinds.
+const (
+	pktData    uint8 = iota + 1 // a message
+	pktClose                    // the sender's endpoint closed
+	pktConnect                  // a name service connection to a listener: unsequenced
+)
+
+// Packet is one message between endpoints, with whatever it carries. It is
+// owned by the sending core until Port.Send, then by the packet's path, then
+// by the receiving endpoint's core.
+type Packet struct {
+	to      *Endpoint
+	seq     uint64
+	kind    uint8
+	final   bool // pktClose: the closer was in a final state
+	msg     contract.MsgID
+	payload []byte
+	refs    []contract.EndpointRef // where the endpoint fields are in payload
+	eps     []*Endpoint            // the endpoints moving, in field order
+	blocks  []*Block               // the blocks moving
+	inline  [48]byte
+}
+
+// sameContract reports whether a and b are the same contract, compiled once
+// or separately from the same source.
+func sameContract(a, b *contract.Contract) bool {
+	return a == b || a.Fingerprint() == b.Fingerprint()
+}
+
+// NewChannel creates a channel of contract c with both endpoints in t,
+// returning the importer's and the exporter's handles.
+func (t *Table) NewChannel(p Port, c *contract.Contract) (imp, exp Handle, err error) {
+	if t.dead || !t.room(2, 0) {
+		return 0, 0, ErrQuota
+	}
+	ie, ee := newPair(t.sys, c, p.Core())
+	return t.put(ie, nil), t.put(ee, nil), nil
+}
+
+func newPair(sys *System, c *contract.Contract, core int) (imp, exp *Endpoint) {
+	imp = &Endpoint{sys: sys, c: c, side: contract.Importer, state: c.Initial(), peerCore: core}
+	exp = &Endpoint{sys: sys, c: c, side: contract.Exporter, state: c.Initial(), peerCore: core}
+	imp.peer, exp.peer = exp, imp
+	return imp, exp
+}
+
+// Send sends message msg with payload and the attached blocks on endpoint
+// h. It checks everything first and changes nothing when it refuses; then
+// the endpoints named in the payload and the blocks leave t.
+func (t *Table) Send(p Port, h Handle, msg contract.MsgID, payload []byte, blocks []Handle) error {
+	e, err := t.endpoint(h)
+	if err != nil {
+		return err
+	}
+	if e.peer == nil {
+		return ErrWrongType // a listener only receives
+	}
+	if e.peerGone {
+		return ErrClosed
+	}
+	next, ok := e.c.Step(e.state, e.side, msg)
+	if !ok {
+		return ErrNotAllowed
+	}
+	lim := &t.sys.limits
+	if len(payload) > lim.MaxPayload || len(blocks) > lim.MaxBlocks {
+		return ErrTooBig
+	}
+	m := e.c.Message(msg)
+	var scratch [8]contract.EndpointRef
+	refs, ferr := m.CheckFields(payload, scratch[:0])
+	if ferr != nil {
+		return ErrBadFields
+	}
+	// Every endpoint field: an endpoint of t, of the field's contract and
+	// side, not the sending endpoint or its peer, named once.
+	for i, r := range refs {
+		ce, err := t.endpoint(r.Handle)
+		if err != nil {
+			return err
+		}
+		f := m.Field(r.Field)
+		if ce == e || ce == e.peer || ce.side != f.Side || !sameContract(ce.c, f.Contract) {
+			return ErrWrongType
+		}
+		for _, q := range refs[:i] {
+			if q.Handle == r.Handle {
+				return ErrBadHandle
+			}
+		}
+	}
+	for i, bh := range blocks {
+		if _, err := t.block(bh); err != nil {
+			return err
+		}
+		for _, q := range blocks[:i] {
+			if q == bh {
+				return ErrBadHandle
+			}
+		}
+	}
+
+	// Commit: nothing below fails.
+	pkt := &Packet{to: e.peer, seq: e.sendSeq, kind: pktData, msg: msg}
+	e.sendSeq++
+	e.state = next
+	if len(payload) <= len(pkt.inline) {
+		pkt.payload = pkt.inline[:len(payload)]
+	} else {
+		pkt.payload = make([]byte, len(payload))
+	}
+	copy(pkt.payload, payload)
+	dest := e.peerCore
+	if len(refs) > 0 {
+		pkt.refs = append([]contract.EndpointRef(nil), refs...)
+		pkt.eps = make([]*Endpoint, len(refs))
+		for i, r := range refs {
+			ce, _ := t.endpoint(r.Handle)
+			t.remove(r.Handle)
+			pkt.eps[i] = ce
+		}
+	}
+	if len(blocks) > 0 {
+		pkt.blocks = make([]*Block, len(blocks))
+		for i, bh := range blocks {
+			b, _ := t.block(bh)
+			t.remove(bh)
+			pkt.blocks[i] = b
+		}
+	}
+	t.sys.route(p, dest, pkt)
+	return nil
+}
+
+// route sends pkt toward core dest, recording that the endpoints it carries
+// went that way.
+func (s *System) route(p Port, dest int, pkt *Packet) {
+	if here := p.Core(); dest != here {
+		fwd := s.cores[here].fwd
+		for _, ce := range pkt.eps {
+			fwd[ce] = dest
+		}
+	}
+	p.Send(dest, pkt)
+}
+
+// Deliver is called by the core that a packet was sent to. It forwards the
+// packet if its endpoint has left this core, and otherwise admits it in
+// sequence, waking the owner's SIP if it waits for the endpoint.
+func Deliver(p Port, pkt *Packet) {
+	e := pkt.to
+	s := e.sys
+	if fwd := s.cores[p.Core()].fwd; len(fwd) > 0 {
+		if to, ok := fwd[e]; ok {
+			s.route(p, to, pkt)
+			return
+		}
+		for _, ce := range pkt.eps {
+			delete(fwd, ce) // they live here now
+		}
+	}
+	e.admit(p, pkt)
+}
+
+func (e *Endpoint) admit(p Port, pkt *Packet) {
+	switch {
+	case e.closed:
+		pkt.destroy(p)
+		return
+	case pkt.kind == pktConnect:
+		e.queue = append(e.queue, pkt)
+	case pkt.seq != e.recvSeq:
+		i := len(e.early)
+		e.early = append(e.early, nil)
+		for i > 0 && e.early[i-1].seq > pkt.seq {
+			e.early[i] = e.early[i-1]
+			i--
+		}
+		e.early[i] = pkt
+		return
+	default:
+		e.take(pkt)
+		for len(e.early) > 0 && e.early[0].seq == e.recvSeq {
+			next := e.early[0]
+			e.early = e.early[1:]
+			e.take(next)
+		}
+	}
+	if e.watched && e.table != nil && e.table.blocked {
+		e.table.blocked = false
+		p.Wake(e.table)
+	}
+}
+
+// take admits the packet whose turn it is.
+func (e *Endpoint) take(pkt *Packet) {
+	e.recvSeq++
+	if pkt.kind == pktClose {
+		e.peerGone = true
+		e.breach = !pkt.final
+		return
+	}
+	e.queue = append(e.queue, pkt)
+}
+
+// destroy drops a packet nobody will receive: the endpoints it carries are
+// closed (their peers see Closed) and its blocks freed.
+func (pkt *Packet) destroy(p Port) {
+	for _, ce := range pkt.eps {
+		ce.close(p)
+	}
+	pkt.eps, pkt.blocks = nil, nil
+}
+
+// close closes an endpoint that has left its table: queued packets are
+// dropped and the peer is told, after everything sent before.
+func (e *Endpoint) close(p Port) {
+	if e.closed {
+		return
+	}
+	e.closed = true
+	for _, q := range e.queue {
+		q.destroy(p)
+	}
+	for _, q := range e.early {
+		q.destroy(p)
+	}
+	e.queue, e.early = nil, nil
+	if e.peer == nil || e.peerGone {
+		return
+	}
+	pkt := &Packet{to: e.peer, seq: e.sendSeq, kind: pktClose, final: e.c.Final(e.state)}
+	e.sendSeq++
+	e.sys.route(p, e.peerCore, pkt)
+}
+
+// RecvInfo describes a received message.
+type RecvInfo struct {
+	Msg    contract.MsgID // MsgClosed once the peer is closed
+	Len    int            // payload bytes (needed size on ErrTooBig)
+	Blocks int            // blocks attached (needed room on ErrTooBig)
+	Breach bool           // with MsgClosed: the peer closed in a state that is not final
+}
+
+// ready reports whether a receive on e would return at once.
+func (e *Endpoint) ready() bool { return len(e.queue) > 0 || e.peerGone }
+
+// Recv takes the next message on endpoint h: its payload is copied into buf
+// (with endpoint fields rewritten to new handles in t), the handles of its
+// blocks into blocks. With nothing queued it returns ErrAgain; once the peer
+// is closed and the queue is empty, MsgClosed. On ErrTooBig (buf or blocks
+// too small; info says how much is needed) and ErrQuota the message stays
+// queued.
+func (t *Table) Recv(p Port, h Handle, buf []byte, blocks []Handle) (RecvInfo, error) {
+	e, err := t.endpoint(h)
+	if err != nil {
+		return RecvInfo{}, err
+	}
+	return t.recv(e, buf, blocks)
+}
+
+func (t *Table) recv(e *Endpoint, buf []byte, blocks []Handle) (RecvInfo, error) {
+	if len(e.queue) == 0 {
+		if e.peerGone {
+			return RecvInfo{Msg: MsgClosed, Breach: e.breach}, nil
+		}
+		return RecvInfo{}, ErrAgain
+	}
+	pkt := e.queue[0]
+	info := RecvInfo{Msg: pkt.msg, Len: len(pkt.payload), Blocks: len(pkt.blocks)}
+	if len(buf) < len(pkt.payload) || len(blocks) < len(pkt.blocks) {
+		return info, ErrTooBig
+	}
+	var bytes int64
+	for _, b := range pkt.blocks {
+		bytes += int64(len(b.data))
+	}
+	if t.dead || !t.room(len(pkt.eps)+len(pkt.blocks), bytes) {
+		return info, ErrQuota
+	}
+	from := e.side.Peer()
+	if pkt.kind == pktConnect {
+		from = contract.Importer
+	}
+	next, ok := e.c.Step(e.state, from, pkt.msg)
+	if !ok {
+		panic("ipc: a received message breaks the contract the sender was checked against")
+	}
+	e.state = next
+	e.queue[0] = nil
+	e.queue = e.queue[1:]
+	if len(e.queue) == 0 {
+		e.queue = e.queue[:0:0]
+	}
+	copy(buf, pkt.payload)
+	for i, ce := range pkt.eps {
+		nh := t.put(ce, nil)
+		binary.LittleEndian.PutUint32(buf[pkt.refs[i].Offset:], uint32(nh))
+	}
+	for i, b := range pkt.blocks {
+		blocks[i] = t.put(nil, b)
+	}
+	return info, nil
+}
+
+// RecvAny is a receive over a wait set: it takes the next message of the
+// first endpoint in hs, from start on and wrapping around, that has one (or
+// whose peer is closed), and returns that endpoint's index in hs.
+func (t *Table) RecvAny(p Port, hs []Handle, start int, buf []byte, blocks []Handle) (int, RecvInfo, error) {
+	for _, h := range hs {
+		if _, err := t.endpoint(h); err != nil {
+			return -1, RecvInfo{}, err
+		}
+	}
+	n := len(hs)
+	for k := 0; k < n; k++ {
+		i := (start + k) % n
+		e, _ := t.endpoint(hs[i])
+		if e.ready() {
+			info, err := t.recv(e, buf, blocks)
+			return i, info, err
+		}
+	}
+	return -1, RecvInfo{}, ErrAgain
+}
+
+// Watch marks the endpoints of hs as waited for and the table as blocked,
+// before the SIP blocks: a packet admitted to any of them wakes the SIP.
+// Bad handles are skipped (RecvAny reports them).
+func (t *Table) Watch(hs ...Handle) {
+	for _, h := range hs {
+		if e, err := t.endpoint(h); err == nil {
+			e.watched = true
+		}
+	}
+	t.blocked = true
+}
+
+// Unwatch undoes Watch after the SIP has run again.
+func (t *Table) Unwatch(hs ...Handle) {
+	for _, h := range hs {
+		if e, err := t.endpoint(h); err == nil {
+			e.watched = false
+		}
+	}
+	t.blocked = false
+}

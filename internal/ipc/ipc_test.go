@@ -1,0 +1,547 @@
+package ipc
+
+import (
+	"encoding/binary"
+	"errors"
+	"math/rand"
+	"testing"
+
+	"isle/internal/contract"
+)
+
+const testContracts = `
+contract PingPong {
+  msg Ping(seq u64, payload bytes)
+  msg Pong(seq u64, payload bytes)
+  msg Quit
+  initial state Idle {
+    imp Ping -> Waiting
+    imp Quit -> Over
+  }
+  state Waiting { exp Pong -> Idle }
+  final state Over {}
+}
+
+contract Carrier {
+  msg Give(ep exp<Stream>)
+  msg GiveImp(ep imp<Stream>)
+  msg Data(n u32)
+  initial final state Open {
+    imp Give -> Open
+    imp GiveImp -> Open
+    imp Data -> Open
+  }
+}
+
+contract Stream {
+  msg Item(n u64)
+  initial final state S { exp Item -> S }
+}
+`
+
+// fakeMachine is a deterministic transport: a FIFO ring per ordered pair of
+// cores, delivered when the test says.
+type fakeMachine struct {
+	sys   *System
+	rings map[[2]int][]*Packet
+	woken map[*Table]int
+}
+
+type fakePort struct {
+	m    *fakeMachine
+	core int
+}
+
+func (p fakePort) Core() int { return p.core }
+func (p fakePort) Send(to int, pkt *Packet) {
+	if to == p.core {
+		Deliver(p, pkt)
+		return
+	}
+	k := [2]int{p.core, to}
+	p.m.rings[k] = append(p.m.rings[k], pkt)
+}
+func (p fakePort) Wake(t *Table) { p.m.woken[t]++ }
+
+func newFake(cores int) *fakeMachine {
+	return &fakeMachine{sys: NewSystem(cores, DefaultLimits()), rings: map[[2]int][]*Packet{}, woken: map[*Table]int{}}
+}
+
+func (m *fakeMachine) port(core int) Port { return fakePort{m, core} }
+
+// deliverOne delivers the head of one nonempty ring chosen by rng (or the
+// first in a fixed order when rng is nil); false when every ring is empty.
+func (m *fakeMachine) deliverOne(rng *rand.Rand) bool {
+	var keys [][2]int
+	for from := 0; from < len(m.sys.cores); from++ {
+		for to := 0; to < len(m.sys.cores); to++ {
+			if len(m.rings[[2]int{from, to}]) > 0 {
+				keys = append(keys, [2]int{from, to})
+			}
+		}
+	}
+	if len(keys) == 0 {
+		return false
+	}
+	k := keys[0]
+	if rng != nil {
+		k = keys[rng.Intn(len(keys))]
+	}
+	pkt := m.rings[k][0]
+	m.rings[k] = m.rings[k][1:]
+	Deliver(m.port(k[1]), pkt)
+	return true
+}
+
+func (m *fakeMachine) settle() {
+	for m.deliverOne(nil) {
+	}
+}
+
+var set = contract.MustCompile("test.contract", testContracts)
+
+func msgID(c *contract.Contract, name string) contract.MsgID { return c.MessageByName(name).ID() }
+
+func enc(t *testing.T, c *contract.Contract, name string, vals ...any) []byte {
+	t.Helper()
+	b, err := c.MessageByName(name).Encode(nil, vals...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func wantErr(t *testing.T, got error, want Error) {
+	t.Helper()
+	if !errors.Is(got, want) {
+		t.Fatalf("got %v, want %v", got, want)
+	}
+}
+
+func recvOK(t *testing.T, tab *Table, p Port, h Handle) (RecvInfo, []byte) {
+	t.Helper()
+	buf := make([]byte, 256)
+	info, err := tab.Recv(p, h, buf, make([]Handle, 8))
+	if err != nil {
+		t.Fatalf("recv: %v", err)
+	}
+	return info, buf[:info.Len]
+}
+
+func TestHandlesForgedStaleAndSent(t *testing.T) {
+	m := newFake(1)
+	p := m.port(0)
+	tab := m.sys.NewTable(nil)
+	pp := set.Lookup("PingPong")
+	imp, exp, err := tab.NewChannel(p, pp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ping := msgID(pp, "Ping")
+	payload := enc(t, pp, "Ping", uint64(1), []byte("x"))
+	for _, h := range []Handle{0, 99, imp + 1<<HandleIndexBits, Handle(handleIndexMask)} {
+		wantErr(t, tab.Send(p, h, ping, payload, nil), ErrBadHandle)
+	}
+	b, _ := tab.Alloc(16)
+	wantErr(t, tab.Send(p, b, ping, payload, nil), ErrWrongType)
+	if err := tab.Close(p, exp); err != nil {
+		t.Fatal(err)
+	}
+	wantErr(t, tab.Close(p, exp), ErrBadHandle) // stale
+	// The slot is reused with a new generation: the old handle stays dead.
+	b2, _ := tab.Alloc(1)
+	if uint32(b2)&handleIndexMask != uint32(exp)&handleIndexMask || b2 == exp {
+		t.Fatalf("slot reuse: old %#x new %#x", exp, b2)
+	}
+	if _, err := tab.Block(exp); err == nil {
+		t.Fatal("stale handle names the slot's new block")
+	}
+	if tab.Handles() != 3 {
+		t.Fatalf("%d handles, want 3", tab.Handles())
+	}
+}
+
+func TestContractEnforcedReceiverSeesNothing(t *testing.T) {
+	m := newFake(1)
+	p := m.port(0)
+	tab := m.sys.NewTable(nil)
+	pp := set.Lookup("PingPong")
+	imp, exp, _ := tab.NewChannel(p, pp)
+	ping, pong := msgID(pp, "Ping"), msgID(pp, "Pong")
+	wantErr(t, tab.Send(p, exp, pong, enc(t, pp, "Pong", uint64(1), []byte{}), nil), ErrNotAllowed) // exporter may not send in Idle
+	wantErr(t, tab.Send(p, imp, pong, enc(t, pp, "Pong", uint64(1), []byte{}), nil), ErrNotAllowed) // Pong is the exporter's
+	wantErr(t, tab.Send(p, imp, ping, []byte{1, 2, 3}, nil), ErrBadFields)                         // truncated
+	wantErr(t, tab.Send(p, imp, ping, append(enc(t, pp, "Ping", uint64(1), []byte{}), 0), nil), ErrBadFields)
+	wantErr(t, tab.Send(p, imp, 77, nil, nil), ErrNotAllowed) // no such message
+	if _, err := tab.Recv(p, exp, make([]byte, 64), nil); err != ErrAgain {
+		t.Fatalf("receiver saw a refused message: %v", err)
+	}
+	if err := tab.Send(p, imp, ping, enc(t, pp, "Ping", uint64(7), []byte("hi")), nil); err != nil {
+		t.Fatal(err)
+	}
+	wantErr(t, tab.Send(p, imp, ping, enc(t, pp, "Ping", uint64(8), []byte{}), nil), ErrNotAllowed) // now Waiting
+	info, body := recvOK(t, tab, p, exp)
+	vals, _ := pp.Message(info.Msg).Decode(body)
+	if info.Msg != ping || vals[0].(uint64) != 7 || string(vals[1].([]byte)) != "hi" {
+		t.Fatalf("got %v %v", info, vals)
+	}
+	if err := tab.Send(p, exp, pong, enc(t, pp, "Pong", uint64(7), []byte("hi")), nil); err != nil {
+		t.Fatal(err)
+	}
+	// A buffer too small leaves the message queued.
+	info, err := tab.Recv(p, imp, make([]byte, 3), nil)
+	if err != ErrTooBig || info.Len != 14 {
+		t.Fatalf("small buffer: %v %v", info, err)
+	}
+	if info, _ := recvOK(t, tab, p, imp); info.Msg != pong {
+		t.Fatalf("got %v", info)
+	}
+}
+
+func TestEndpointsAndBlocksMove(t *testing.T) {
+	m := newFake(2)
+	p0, p1 := m.port(0), m.port(1)
+	a, b := m.sys.NewTable("a"), m.sys.NewTable("b")
+	car, st := set.Lookup("Carrier"), set.Lookup("Stream")
+	// a makes a Carrier channel and hands its exporter's end to b.
+	cimp, cexp, _ := a.NewChannel(p0, car)
+	simp, sexp, _ := a.NewChannel(p0, st)
+	give := msgID(car, "Give")
+	// Wrong side, the sending endpoint itself, a block: refused.
+	wantErr(t, a.Send(p0, cimp, give, enc(t, car, "Give", simp), nil), ErrWrongType)
+	wantErr(t, a.Send(p0, cimp, give, enc(t, car, "Give", cexp), nil), ErrWrongType)
+	blk, _ := a.Alloc(4096)
+	wantErr(t, a.Send(p0, cimp, give, enc(t, car, "Give", blk), nil), ErrWrongType)
+	copy(mustBlock(t, a, blk).Bytes(), "block")
+	heap := a.HeapBytes()
+	if err := a.Send(p0, cimp, give, enc(t, car, "Give", sexp), []Handle{blk}); err != nil {
+		t.Fatal(err)
+	}
+	// Linear: the sent handles are dead in a.
+	wantErr(t, a.Close(p0, sexp), ErrBadHandle)
+	wantErr(t, a.Close(p0, blk), ErrBadHandle)
+	wantErr(t, a.Send(p0, cimp, give, enc(t, car, "Give", sexp), nil), ErrBadHandle) // already sent
+	if a.HeapBytes() != heap-4096 {
+		t.Fatalf("heap %d after sending a block", a.HeapBytes())
+	}
+	// Move the Carrier's exporter's end to b on core 1 (by hand: a second
+	// carrier would do the same).
+	moveTo(t, m, a, b, cexp, 0, 1)
+	bh := onlyEndpoint(t, b, car)
+	m.settle()
+	blocks := make([]Handle, 2)
+	buf := make([]byte, 16)
+	info, err := b.Recv(p1, bh, buf, blocks)
+	if err != nil || info.Msg != give || info.Blocks != 1 {
+		t.Fatalf("recv: %v %v", info, err)
+	}
+	nh := Handle(binary.LittleEndian.Uint32(buf))
+	if got := string(mustBlock(t, b, blocks[0]).Bytes()[:5]); got != "block" {
+		t.Fatalf("block holds %q", got)
+	}
+	// b now holds Stream's exporter's end and sends on it to a on core 0.
+	item := msgID(st, "Item")
+	if err := b.Send(p1, nh, item, enc(t, st, "Item", uint64(42)), nil); err != nil {
+		t.Fatal(err)
+	}
+	m.settle()
+	if info, body := recvOK(t, a, p0, simp); info.Msg != item || binary.LittleEndian.Uint64(body) != 42 {
+		t.Fatalf("got %v %x", info, body)
+	}
+}
+
+func mustBlock(t *testing.T, tab *Table, h Handle) *Block {
+	t.Helper()
+	b, err := tab.Block(h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func TestClosedAfterQueuedMessages(t *testing.T) {
+	m := newFake(2)
+	p0, p1 := m.port(0), m.port(1)
+	a := m.sys.NewTable("a")
+	st := set.Lookup("Stream")
+	simp, sexp, _ := a.NewChannel(p0, st)
+	// Move the exporter's end to core 1 through a carrier.
+	car := set.Lookup("Carrier")
+	cimp, cexp, _ := a.NewChannel(p0, car)
+	b := m.sys.NewTable("b")
+	moveTo(t, m, a, b, cexp, 0, 1)
+	if err := a.Send(p0, cimp, msgID(car, "Give"), enc(t, car, "Give", sexp), nil); err != nil {
+		t.Fatal(err)
+	}
+	m.settle()
+	bcexp := onlyEndpoint(t, b, car)
+	_, buf := recvOK(t, b, p1, bcexp)
+	sh := Handle(binary.LittleEndian.Uint32(buf))
+	for i := range 3 {
+		if err := b.Send(p1, sh, msgID(st, "Item"), enc(t, st, "Item", uint64(i)), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := b.Close(p1, sh); err != nil {
+		t.Fatal(err)
+	}
+	m.settle()
+	for i := range 3 {
+		if info, body := recvOK(t, a, p0, simp); info.Msg != 0 || binary.LittleEndian.Uint64(body) != uint64(i) {
+			t.Fatalf("item %d: %v %x", i, info, body)
+		}
+	}
+	for range 2 { // Closed is sticky
+		if info, _ := recvOK(t, a, p0, simp); info.Msg != MsgClosed || info.Breach {
+			t.Fatalf("got %v, want a clean Closed", info)
+		}
+	}
+	// Sending on a channel whose peer is gone: ErrClosed. PingPong closed in
+	// Waiting is a breach.
+	pp := set.Lookup("PingPong")
+	imp, exp, _ := a.NewChannel(p0, pp)
+	a.Send(p0, imp, msgID(pp, "Ping"), enc(t, pp, "Ping", uint64(1), []byte{}), nil)
+	a.Close(p0, imp)
+	recvOK(t, a, p0, exp)
+	if info, _ := recvOK(t, a, p0, exp); info.Msg != MsgClosed || !info.Breach {
+		t.Fatalf("got %v, want Closed with a breach", info)
+	}
+	wantErr(t, a.Send(p0, exp, msgID(pp, "Pong"), enc(t, pp, "Pong", uint64(1), []byte{}), nil), ErrClosed)
+}
+
+// moveTo moves endpoint h of table from (on core fc) to table to (core tc)
+// the way a packet would, for tests that set up placements.
+func moveTo(t *testing.T, m *fakeMachine, from, to *Table, h Handle, fc, tc int) {
+	t.Helper()
+	e, err := from.endpoint(h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	from.remove(h)
+	if fc != tc {
+		// Tell the peer where e went, as a route update would.
+		e.peer.peerCore = tc
+	}
+	to.put(e, nil)
+}
+
+func onlyEndpoint(t *testing.T, tab *Table, c *contract.Contract) Handle {
+	t.Helper()
+	for i, sl := range tab.slots {
+		if sl.ep != nil && sl.ep.c == c {
+			return makeHandle(uint32(i), sl.gen)
+		}
+	}
+	t.Fatal("no endpoint of", c.Name())
+	return 0
+}
+
+func TestQuotas(t *testing.T) {
+	m := newFake(1)
+	m.sys.limits.Handles = 3
+	m.sys.limits.HeapBytes = 1000
+	p := m.port(0)
+	a, b := m.sys.NewTable("a"), m.sys.NewTable("b")
+	car, st := set.Lookup("Carrier"), set.Lookup("Stream")
+	cimp, cexp, _ := a.NewChannel(p, car)
+	moveTo(t, m, a, b, cexp, 0, 0)
+	if _, err := a.Alloc(1001); err != ErrQuota {
+		t.Fatalf("alloc past heap quota: %v", err)
+	}
+	blk, err := a.Alloc(600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := a.NewChannel(p, st); err != ErrQuota { // 2+2 handles would be 4
+		t.Fatalf("channel past handle quota: %v", err)
+	}
+	// b holds 600 bytes already: the block a sends would put it past 1000.
+	b.Alloc(600)
+	if err := a.Send(p, cimp, msgID(car, "Data"), enc(t, car, "Data", uint32(1)), []Handle{blk}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Recv(p, cexp2(t, b, car), make([]byte, 8), make([]Handle, 1)); err != ErrQuota {
+		t.Fatalf("recv past quota: %v", err)
+	}
+	// Freeing room lets the same message through.
+	for i, sl := range b.slots {
+		if sl.blk != nil {
+			b.Close(p, makeHandle(uint32(i), sl.gen))
+		}
+	}
+	if _, err := b.Recv(p, cexp2(t, b, car), make([]byte, 8), make([]Handle, 1)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func cexp2(t *testing.T, tab *Table, c *contract.Contract) Handle { return onlyEndpoint(t, tab, c) }
+
+func TestWaitSetAndWake(t *testing.T) {
+	m := newFake(2)
+	p0, p1 := m.port(0), m.port(1)
+	a, b := m.sys.NewTable("a"), m.sys.NewTable("b")
+	st := set.Lookup("Stream")
+	var imps []Handle
+	var exps []Handle
+	for range 3 {
+		i, e, _ := a.NewChannel(p0, st)
+		imps = append(imps, i)
+		moveTo(t, m, a, b, e, 0, 1)
+	}
+	for _, sl := range b.slots {
+		exps = append(exps, sl.ep.handle)
+	}
+	if _, _, err := a.RecvAny(p0, imps, 0, nil, nil); err != ErrAgain {
+		t.Fatalf("empty wait set: %v", err)
+	}
+	a.Watch(imps...)
+	b.Send(p1, exps[2], 0, enc(t, st, "Item", uint64(9)), nil)
+	m.settle()
+	if m.woken[a] != 1 {
+		t.Fatalf("a woken %d times", m.woken[a])
+	}
+	a.Unwatch(imps...)
+	i, info, err := a.RecvAny(p0, imps, 0, make([]byte, 8), nil)
+	if err != nil || i != 2 || info.Msg != 0 {
+		t.Fatalf("RecvAny: %d %v %v", i, info, err)
+	}
+	// A closed peer makes its endpoint ready too.
+	b.Close(p1, exps[0])
+	m.settle()
+	if i, info, _ := a.RecvAny(p0, imps, 1, nil, nil); i != 0 || info.Msg != MsgClosed {
+		t.Fatalf("got %d %v", i, info)
+	}
+	if m.woken[a] != 1 {
+		t.Fatal("woken while not waiting")
+	}
+}
+
+func TestListenConnect(t *testing.T) {
+	m := newFake(2)
+	p0, p1 := m.port(0), m.port(1)
+	srv, cli := m.sys.NewTable("srv"), m.sys.NewTable("cli")
+	pp := set.Lookup("PingPong")
+	lc, err := ListenerContract(pp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lh, l, _ := srv.Listen(p0, lc)
+	ch, err := cli.Connect(p1, l, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cli.Send(p1, ch, msgID(pp, "Ping"), enc(t, pp, "Ping", uint64(5), []byte{}), nil)
+	m.settle()
+	info, buf := recvOK(t, srv, p0, lh)
+	if info.Msg != 0 || len(buf) != 4 {
+		t.Fatalf("accept: %v", info)
+	}
+	sh := Handle(binary.LittleEndian.Uint32(buf))
+	if info, _ := recvOK(t, srv, p0, sh); info.Msg != msgID(pp, "Ping") {
+		t.Fatalf("got %v", info)
+	}
+	wantErr(t, srv.Send(p0, lh, 0, buf, nil), ErrWrongType)
+	// A closed listener: a new client sees Closed.
+	srv.Close(p0, lh)
+	ch2, _ := cli.Connect(p1, l, 0)
+	m.settle()
+	if info, _ := recvOK(t, cli, p1, ch2); info.Msg != MsgClosed {
+		t.Fatalf("got %v", info)
+	}
+}
+
+// TestOrderUnderMovesAndReordering moves a stream's receiving end between
+// three cores again and again while the sender keeps sending, with rings
+// delivered in random interleavings: every item arrives once, in order.
+func TestOrderUnderMovesAndReordering(t *testing.T) {
+	total := 0
+	for seed := int64(0); seed < 200; seed++ {
+		rng := rand.New(rand.NewSource(seed))
+		const cores = 3
+		m := newFake(cores)
+		tabs := make([]*Table, cores)
+		for i := range tabs {
+			tabs[i] = m.sys.NewTable(i)
+		}
+		st, car := set.Lookup("Stream"), set.Lookup("Carrier")
+		// Carriers: a channel from every core's table to every other's,
+		// importer's end at i, exporter's at j.
+		carriers := map[[2]int]Handle{}
+		for i := 0; i < cores; i++ {
+			for j := 0; j < cores; j++ {
+				if i == j {
+					continue
+				}
+				ci, ce, _ := tabs[i].NewChannel(m.port(i), car)
+				moveTo(t, m, tabs[i], tabs[j], ce, i, j)
+				carriers[[2]int{i, j}] = ci
+			}
+		}
+		// The stream: exporter's end on core 0 sends; importer's end moves.
+		simp, sexp, _ := tabs[0].NewChannel(m.port(0), st)
+		where, h := 0, simp
+		var got []uint64
+		sent := uint64(0)
+		for step := 0; step < 300; step++ {
+			switch r := rng.Intn(10); {
+			case r < 4:
+				if tabs[0].Send(m.port(0), sexp, 0, enc(t, st, "Item", sent), nil) == nil {
+					sent++
+				}
+			case r < 6 && h != 0:
+				to := (where + 1 + rng.Intn(cores-1)) % cores
+				ch := carriers[[2]int{where, to}]
+				if err := tabs[where].Send(m.port(where), ch, msgID(car, "GiveImp"), enc(t, car, "GiveImp", h), nil); err != nil {
+					t.Fatal(err)
+				}
+				where, h = to, 0
+			case r < 8:
+				m.deliverOne(rng)
+			default:
+				if h == 0 {
+					// Take the stream out of the carrier once it arrived.
+					for from := 0; from < cores; from++ {
+						if from == where {
+							continue
+						}
+						ce := findExp(tabs[where], car, carriers, from, where)
+						buf := make([]byte, 8)
+						if info, err := tabs[where].Recv(m.port(where), ce, buf, nil); err == nil && info.Msg == msgID(car, "GiveImp") {
+							h = Handle(binary.LittleEndian.Uint32(buf))
+						}
+					}
+				} else {
+					buf := make([]byte, 8)
+					for {
+						info, err := tabs[where].Recv(m.port(where), h, buf, nil)
+						if err != nil {
+							break
+						}
+						got = append(got, binary.LittleEndian.Uint64(buf))
+						_ = info
+					}
+				}
+			}
+		}
+		total += len(got)
+		for k, v := range got {
+			if v != uint64(k) {
+				t.Fatalf("seed %d: item %d is %d (got %v)", seed, k, v, got)
+			}
+		}
+	}
+	if total < 1000 {
+		t.Fatalf("only %d items received over all seeds", total)
+	}
+}
+
+// findExp returns the handle in tab of the exporter's end of the carrier
+// from core from to core to.
+func findExp(tab *Table, car *contract.Contract, carriers map[[2]int]Handle, from, to int) Handle {
+	for i, sl := range tab.slots {
+		if sl.ep != nil && sl.ep.c == car && sl.ep.side == contract.Exporter && sl.ep.peerCore == from {
+			return makeHandle(uint32(i), sl.gen)
+		}
+	}
+	return 0
+}

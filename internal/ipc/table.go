@@ -1,0 +1,256 @@
+package ipc
+
+import (
+	"isle/internal/contract"
+)
+
+// Handle names an endpoint or a block in one table. The low HandleIndexBits
+// bits are the slot's index plus one (so 0 is never a handle), the rest the
+// slot's generation, which changes each time the slot is freed: a stale
+// handle is refused, never confused with the slot's next occupant.
+type Handle = contract.Handle
+
+// Handle layout.
+const (
+	HandleIndexBits = 20
+	handleIndexMask = 1<<HandleIndexBits - 1
+)
+
+// Limits in one place.
+type Limits struct {
+	Handles     int   // handles one table may hold
+	HeapBytes   int64 // bytes of exchange-heap blocks one table may own
+	MaxPayload  int   // bytes in one message's payload (bigger data goes in blocks)
+	MaxBlocks   int   // blocks attached to one message
+	MaxBlock    int64 // bytes in one block
+	InlineBytes int   // payloads up to this size travel inside the packet
+}
+
+// DefaultLimits are the limits of a SIP unless the machine says otherwise.
+func DefaultLimits() Limits {
+	return Limits{
+		Handles:     1024,
+		HeapBytes:   64 << 20,
+		MaxPayload:  64 << 10,
+		MaxBlocks:   8,
+		MaxBlock:    16 << 20,
+		InlineBytes: 48,
+	}
+}
+
+// System is the channel layer of one machine: the limits and one coreState
+// per core. The slice is immutable after NewSystem; each coreState is touched
+// only by its core.
+type System struct {
+	limits Limits
+	cores  []coreState
+}
+
+// coreState is one core's routing state.
+type coreState struct {
+	// fwd: endpoints that left this core inside a packet, and the core the
+	// packet went to. Packets for them that arrive here follow that way.
+	fwd map[*Endpoint]int
+	_   [48]byte // keep cores' entries off each other's cache lines
+}
+
+// NewSystem returns the channel layer of a machine of cores cores.
+func NewSystem(cores int, lim Limits) *System {
+	s := &System{limits: lim, cores: make([]coreState, cores)}
+	for i := range s.cores {
+		s.cores[i].fwd = map[*Endpoint]int{}
+	}
+	return s
+}
+
+// Limits returns the system's limits.
+func (s *System) Limits() Limits { return s.limits }
+
+// Port is the core a call runs on, as the kernel offers it.
+type Port interface {
+	// Core returns the core's index.
+	Core() int
+	// Send hands p to core to (delivering it at once when to is this core);
+	// the receiving core calls Deliver. The caller never touches p again.
+	Send(to int, p *Packet)
+	// Wake makes the SIP that owns t runnable if it is blocked.
+	Wake(t *Table)
+}
+
+// Table is a SIP's handle table: the endpoints and blocks it owns, and its
+// quota usage.
+//
+// Ownership: Owner is set at creation and immutable; every other field is
+// owned by the core that owns the SIP and touched only on that core.
+type Table struct {
+	sys   *System
+	Owner any // the SIP, handed back to Port.Wake
+
+	slots []slot
+	free  []uint32 // indexes of free slots
+	live  int      // handles in use
+	heap  int64    // bytes of blocks owned
+
+	blocked bool // the SIP waits for a message on a watched endpoint
+	dead    bool // the SIP has ended: nothing may be installed any more
+}
+
+type slot struct {
+	gen uint32
+	ep  *Endpoint
+	blk *Block
+}
+
+// NewTable returns an empty handle table for a SIP.
+func (s *System) NewTable(owner any) *Table {
+	return &Table{sys: s, Owner: owner}
+}
+
+// Handles returns the number of live handles.
+func (t *Table) Handles() int { return t.live }
+
+// HeapBytes returns the bytes of blocks the table owns.
+func (t *Table) HeapBytes() int64 { return t.heap }
+
+func makeHandle(idx, gen uint32) Handle {
+	return Handle((gen << HandleIndexBits) | (idx + 1))
+}
+
+func (t *Table) lookup(h Handle) (*slot, bool) {
+	i := uint32(h) & handleIndexMask
+	if i == 0 || int(i) > len(t.slots) {
+		return nil, false
+	}
+	sl := &t.slots[i-1]
+	if sl.gen != uint32(h)>>HandleIndexBits || (sl.ep == nil && sl.blk == nil) {
+		return nil, false
+	}
+	return sl, true
+}
+
+// endpoint returns the endpoint h names.
+func (t *Table) endpoint(h Handle) (*Endpoint, error) {
+	sl, ok := t.lookup(h)
+	if !ok {
+		return nil, ErrBadHandle
+	}
+	if sl.ep == nil {
+		return nil, ErrWrongType
+	}
+	return sl.ep, nil
+}
+
+// block returns the block h names.
+func (t *Table) block(h Handle) (*Block, error) {
+	sl, ok := t.lookup(h)
+	if !ok {
+		return nil, ErrBadHandle
+	}
+	if sl.blk == nil {
+		return nil, ErrWrongType
+	}
+	return sl.blk, nil
+}
+
+// room reports whether n more handles and bytes more heap fit the quotas.
+func (t *Table) room(n int, bytes int64) bool {
+	return t.live+n <= t.sys.limits.Handles && t.heap+bytes <= t.sys.limits.HeapBytes
+}
+
+// put installs an endpoint or a block; the caller has checked room.
+func (t *Table) put(ep *Endpoint, blk *Block) Handle {
+	var idx uint32
+	if n := len(t.free); n > 0 {
+		idx = t.free[n-1]
+		t.free = t.free[:n-1]
+	} else {
+		if len(t.slots) >= handleIndexMask {
+			panic("ipc: handle table past its index space") // Limits.Handles is far below
+		}
+		t.slots = append(t.slots, slot{})
+		idx = uint32(len(t.slots) - 1)
+	}
+	sl := &t.slots[idx]
+	sl.ep, sl.blk = ep, blk
+	t.live++
+	h := makeHandle(idx, sl.gen)
+	if ep != nil {
+		ep.table, ep.handle = t, h
+	} else {
+		blk.table = t
+		t.heap += int64(len(blk.data))
+	}
+	return h
+}
+
+// remove frees h's slot; the object it named leaves the table.
+func (t *Table) remove(h Handle) {
+	idx := uint32(h)&handleIndexMask - 1
+	sl := &t.slots[idx]
+	if sl.ep != nil {
+		sl.ep.table, sl.ep.handle, sl.ep.watched = nil, 0, false
+	} else {
+		sl.blk.table = nil
+		t.heap -= int64(len(sl.blk.data))
+	}
+	sl.ep, sl.blk = nil, nil
+	sl.gen = (sl.gen + 1) & (1<<(32-HandleIndexBits) - 1)
+	t.live--
+	t.free = append(t.free, idx)
+}
+
+// Close closes the endpoint or frees the block that h names.
+func (t *Table) Close(p Port, h Handle) error {
+	sl, ok := t.lookup(h)
+	if !ok {
+		return ErrBadHandle
+	}
+	if ep := sl.ep; ep != nil {
+		t.remove(h)
+		ep.close(p)
+		return nil
+	}
+	t.remove(h)
+	return nil
+}
+
+// CloseAll closes every endpoint and frees every block of the table, and
+// marks it dead: the SIP has ended. Peers see Closed.
+func (t *Table) CloseAll(p Port) {
+	t.dead = true
+	for i := range t.slots {
+		sl := &t.slots[i]
+		if sl.ep == nil && sl.blk == nil {
+			continue
+		}
+		t.Close(p, makeHandle(uint32(i), sl.gen))
+	}
+}
+
+// Block is a block of the exchange heap: bytes owned by one table, or by one
+// packet in flight, at a time. Sending it moves the pointer; the bytes are
+// never copied between SIPs.
+type Block struct {
+	data  []byte
+	table *Table // the owning table; nil while in flight
+}
+
+// Len returns the block's size in bytes.
+func (b *Block) Len() int { return len(b.data) }
+
+// Bytes returns the block's contents, for the owning core's use.
+func (b *Block) Bytes() []byte { return b.data }
+
+// Alloc makes a zeroed block of size bytes in t.
+func (t *Table) Alloc(size int64) (Handle, error) {
+	if size < 0 || size > t.sys.limits.MaxBlock {
+		return 0, ErrTooBig
+	}
+	if t.dead || !t.room(1, size) {
+		return 0, ErrQuota
+	}
+	return t.put(nil, &Block{data: make([]byte, size)}), nil
+}
+
+// Block returns the block h names, for reading and writing its bytes.
+func (t *Table) Block(h Handle) (*Block, error) { return t.block(h) }
