@@ -170,7 +170,7 @@ func TestContractEnforcedReceiverSeesNothing(t *testing.T) {
 	ping, pong := msgID(pp, "Ping"), msgID(pp, "Pong")
 	wantErr(t, tab.Send(p, exp, pong, enc(t, pp, "Pong", uint64(1), []byte{}), nil), ErrNotAllowed) // exporter may not send in Idle
 	wantErr(t, tab.Send(p, imp, pong, enc(t, pp, "Pong", uint64(1), []byte{}), nil), ErrNotAllowed) // Pong is the exporter's
-	wantErr(t, tab.Send(p, imp, ping, []byte{1, 2, 3}, nil), ErrBadFields)                         // truncated
+	wantErr(t, tab.Send(p, imp, ping, []byte{1, 2, 3}, nil), ErrBadFields)                          // truncated
 	wantErr(t, tab.Send(p, imp, ping, append(enc(t, pp, "Ping", uint64(1), []byte{}), 0), nil), ErrBadFields)
 	wantErr(t, tab.Send(p, imp, 77, nil, nil), ErrNotAllowed) // no such message
 	if _, err := tab.Recv(p, exp, make([]byte, 64), nil); err != ErrAgain {
