@@ -26,6 +26,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"isle/internal/abi"
 	"isle/internal/kernel"
 	"isle/internal/sandbox"
 	"isle/internal/service"
@@ -46,8 +47,9 @@ type Config struct {
 
 // Dir is a host directory offered to programs as a preopened directory.
 type Dir struct {
-	Host  string
-	Guest string
+	Host     string
+	Guest    string
+	ReadOnly bool // every change under it is refused with EACCES
 }
 
 // NewConfig returns the default configuration: one core per host CPU the
@@ -92,8 +94,12 @@ func HostCPUs() int {
 	return set.Count()
 }
 
-// ParseDir parses HOST[:GUEST]; GUEST defaults to HOST.
+// ParseDir parses HOST[:GUEST][:ro]; GUEST defaults to HOST.
 func ParseDir(s string) (Dir, error) {
+	ro := false
+	if t, ok := strings.CutSuffix(s, ":ro"); ok {
+		s, ro = t, true
+	}
 	host, guest, ok := strings.Cut(s, ":")
 	if host == "" {
 		return Dir{}, fmt.Errorf("--dir %q: empty host directory", s)
@@ -101,7 +107,7 @@ func ParseDir(s string) (Dir, error) {
 	if !ok || guest == "" {
 		guest = host
 	}
-	return Dir{Host: host, Guest: guest}, nil
+	return Dir{Host: host, Guest: guest, ReadOnly: ro}, nil
 }
 
 // Machine is a booted isle machine.
@@ -114,6 +120,9 @@ type Machine struct {
 	console  kernel.ServiceID
 	stdin    kernel.ServiceID
 	preopens []wasi.Preopen
+	ipc      *abi.System // channels, exchange heap and names (module "isle")
+	fs       []kernel.ServiceID // file-system workers
+	fsw      []*service.FS
 	prevProc int
 }
 
@@ -146,9 +155,9 @@ func Boot(ctx context.Context, cfg Config) (*Machine, error) {
 		if err != nil {
 			return nil, fmt.Errorf("--dir %s: %v", d.Host, err)
 		}
-		preopens = append(preopens, wasi.Preopen{Guest: d.Guest, Host: abs})
+		preopens = append(preopens, wasi.Preopen{Guest: d.Guest, Host: abs, ReadOnly: d.ReadOnly})
 	}
-	rt, err := sandbox.NewRuntime(ctx, sandbox.Config{CacheDir: cfg.cacheDir, Preempt: kernel.Preempt}, []sandbox.HostModule{wasi.HostModule()})
+	rt, err := sandbox.NewRuntime(ctx, sandbox.Config{CacheDir: cfg.cacheDir, Preempt: kernel.Preempt}, []sandbox.HostModule{wasi.HostModule(), abi.HostModule()})
 	if err != nil {
 		return nil, err
 	}
@@ -158,8 +167,25 @@ func Boot(ctx context.Context, cfg Config) (*Machine, error) {
 		return nil, err
 	}
 	m := &Machine{cfg: cfg, cores: cores, hostCPUs: host, k: k, rt: rt, preopens: preopens}
+	m.ipc = abi.New(cores)
 	m.console = k.AddService("console", &service.ConsoleOut{Stdout: orDiscard(cfg.stdout), Stderr: orDiscard(cfg.stderr)})
 	m.stdin = k.AddService("stdin", &service.ConsoleIn{Stdin: cfg.stdin})
+	// File-system workers: one per core, so one slow host call holds up only
+	// the SIPs that share its worker (internal/service/fs.go).
+	var fsDirs []service.FSDir
+	for _, p := range preopens {
+		fsDirs = append(fsDirs, service.FSDir{Host: p.Host, ReadOnly: p.ReadOnly})
+	}
+	for i := 0; i < min(cores, maxFSWorkers); i++ {
+		w, err := service.NewFS(fsDirs)
+		if err != nil {
+			m.closeFS()
+			rt.Close(ctx)
+			return nil, fmt.Errorf("--dir: %v", err)
+		}
+		m.fsw = append(m.fsw, w)
+		m.fs = append(m.fs, k.AddService(fmt.Sprintf("fs%d", i), w))
+	}
 	// Cores + 1 processors: services, timers and the garbage collector always
 	// find one while every core runs a SIP (DESIGN.md, "The machine").
 	m.prevProc = runtime.GOMAXPROCS(cores + 1)
@@ -168,6 +194,15 @@ func Boot(ctx context.Context, cfg Config) (*Machine, error) {
 		return nil, err
 	}
 	return m, nil
+}
+
+// maxFSWorkers bounds the file-system workers of a machine.
+const maxFSWorkers = 8
+
+func (m *Machine) closeFS() {
+	for _, w := range m.fsw {
+		w.Close()
+	}
 }
 
 func orDiscard(w io.Writer) io.Writer {
@@ -235,7 +270,8 @@ func (m *Machine) SpawnOn(prog *Program, args []string, core int) (*Process, err
 	s.Name = prog.name
 	s.Args = append([]string(nil), args...)
 	s.Env = append([]string(nil), m.cfg.env...)
-	s.Ext = &wasi.Proc{Args: s.Args, Env: s.Env, Preopens: m.preopens, Console: m.console, Stdin: m.stdin}
+	s.Ext = &wasi.Proc{Args: s.Args, Env: s.Env, Preopens: m.preopens, Console: m.console, Stdin: m.stdin, FS: m.fs}
+	s.IPC = m.ipc.NewProc(s)
 	if err := m.k.Spawn(s, core); err != nil {
 		return nil, err
 	}
@@ -271,6 +307,7 @@ type CoreStats = kernel.CoreStats
 // Stop ends the machine: SIPs still running are killed.
 func (m *Machine) Stop(ctx context.Context) {
 	m.k.Stop()
+	m.closeFS()
 	m.rt.Close(ctx)
 	runtime.GOMAXPROCS(m.prevProc)
 }

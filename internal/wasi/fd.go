@@ -12,52 +12,84 @@ import (
 const (
 	filetypeCharacterDevice = 2
 	filetypeDirectory       = 3
+	filetypeRegularFile     = 4
 )
 
 // allRights is every fd right of WASI preview 1 (bits 0–28).
 const allRights = 1<<29 - 1
 
-// firstPreopen is the fd of the first directory given with --dir.
-const firstPreopen = 3
-
-func (p *Proc) preopen(fd uint32) (Preopen, bool) {
-	if fd < firstPreopen || fd-firstPreopen >= uint32(len(p.Preopens)) {
-		return Preopen{}, false
-	}
-	return p.Preopens[fd-firstPreopen], true
-}
+// fdflags of WASI preview 1.
+const (
+	fdflagAppend   = 1
+	fdflagDsync    = 2
+	fdflagNonblock = 4
+	fdflagRsync    = 8
+	fdflagSync     = 16
+)
 
 // fdFdstatGet(fd, stat *fdstat): 24 bytes, filetype u8 @0, flags u16 @2,
 // rights_base u64 @8, rights_inheriting u64 @16.
-func fdFdstatGet(c *sandbox.Call, _ *kernel.SIP, p *Proc, a []uint64) Errno {
-	fd := u32(a[0])
-	var st [24]byte
-	switch {
-	case fd <= 2:
-		st[0] = filetypeCharacterDevice
-		binary.LittleEndian.PutUint64(st[8:], allRights)
-	default:
-		if _, ok := p.preopen(fd); !ok {
-			return EBADF
-		}
-		st[0] = filetypeDirectory
-		binary.LittleEndian.PutUint64(st[8:], allRights)
-		binary.LittleEndian.PutUint64(st[16:], allRights)
+func fdFdstatGet(c *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) Errno {
+	e := p.fd(s, u32(a[0]))
+	if e == nil {
+		return EBADF
 	}
+	var st [24]byte
+	st[0] = e.typ
+	binary.LittleEndian.PutUint16(st[2:], e.flags)
+	binary.LittleEndian.PutUint64(st[8:], e.base)
+	binary.LittleEndian.PutUint64(st[16:], e.inh)
 	if !c.Memory().Write(u32(a[1]), st[:]) {
 		return EFAULT
 	}
 	return ESUCCESS
 }
 
+// fdFdstatSetFlags(fd, flags u16): APPEND is changed on the host file;
+// the others are recorded (writes are synchronous to the service anyway).
+func fdFdstatSetFlags(_ *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) Errno {
+	e := p.fd(s, u32(a[0]))
+	if e == nil {
+		return EBADF
+	}
+	fl := uint16(a[1])
+	if uint64(fl) != a[1]&0xffffffff || fl&^(fdflagAppend|fdflagDsync|fdflagNonblock|fdflagRsync|fdflagSync) != 0 {
+		return EINVAL
+	}
+	if e.stream < 0 && (fl^e.flags)&fdflagAppend != 0 {
+		req := s.Request()
+		req.Op = service.FSSetFlags
+		req.Fd = e.handle
+		req.Off = int64(fl & fdflagAppend)
+		if rep := p.fsCall(s); rep.Errno != 0 {
+			return Errno(rep.Errno)
+		}
+	}
+	e.flags = fl
+	return ESUCCESS
+}
+
+// fdFdstatSetRights(fd, base u64, inheriting u64): rights only shrink.
+func fdFdstatSetRights(_ *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) Errno {
+	e := p.fd(s, u32(a[0]))
+	if e == nil {
+		return EBADF
+	}
+	if a[1]&^e.base != 0 || a[2]&^e.inh != 0 {
+		return ENOTCAPABLE
+	}
+	e.base, e.inh = a[1], a[2]
+	return ESUCCESS
+}
+
 // fdPrestatGet(fd, prestat *prestat): tag u8 @0 (0 = directory), name_len u32 @4.
-func fdPrestatGet(c *sandbox.Call, _ *kernel.SIP, p *Proc, a []uint64) Errno {
-	pre, ok := p.preopen(u32(a[0]))
-	if !ok {
+func fdPrestatGet(c *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) Errno {
+	e := p.fd(s, u32(a[0]))
+	if e == nil || e.preopen < 0 {
 		return EBADF
 	}
 	var st [8]byte
-	binary.LittleEndian.PutUint32(st[4:], uint32(len(pre.Guest)))
+	binary.LittleEndian.PutUint32(st[4:], uint32(len(p.Preopens[e.preopen].Guest)))
 	if !c.Memory().Write(u32(a[1]), st[:]) {
 		return EFAULT
 	}
@@ -65,18 +97,48 @@ func fdPrestatGet(c *sandbox.Call, _ *kernel.SIP, p *Proc, a []uint64) Errno {
 }
 
 // fdPrestatDirName(fd, path *u8, path_len u32)
-func fdPrestatDirName(c *sandbox.Call, _ *kernel.SIP, p *Proc, a []uint64) Errno {
-	pre, ok := p.preopen(u32(a[0]))
-	if !ok {
+func fdPrestatDirName(c *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) Errno {
+	e := p.fd(s, u32(a[0]))
+	if e == nil || e.preopen < 0 {
 		return EBADF
 	}
+	name := p.Preopens[e.preopen].Guest
 	n := u32(a[2])
-	if n < uint32(len(pre.Guest)) {
+	if n < uint32(len(name)) {
 		return ENAMETOOLONG
 	}
-	if !c.Memory().Write(u32(a[1]), []byte(pre.Guest)) {
+	if !c.Memory().Write(u32(a[1]), []byte(name)) {
 		return EFAULT
 	}
+	return ESUCCESS
+}
+
+// fdClose(fd)
+func fdClose(_ *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) Errno {
+	fd := u32(a[0])
+	e := p.fd(s, fd)
+	if e == nil {
+		return EBADF
+	}
+	p.fds[fd] = nil
+	p.release(s, e)
+	return ESUCCESS
+}
+
+// fdRenumber(from, to): to must be open, as in wasmtime; it is closed and
+// from takes its number.
+func fdRenumber(_ *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) Errno {
+	from, to := u32(a[0]), u32(a[1])
+	ef, et := p.fd(s, from), p.fd(s, to)
+	if ef == nil || et == nil {
+		return EBADF
+	}
+	if from == to {
+		return ESUCCESS
+	}
+	p.fds[to] = ef
+	p.fds[from] = nil
+	p.release(s, et)
 	return ESUCCESS
 }
 
@@ -100,23 +162,10 @@ func iovecs(m sandbox.Memory, iovs, n uint32, f func(b []byte) bool) bool {
 	return true
 }
 
-// fdWrite(fd, iovs *iovec, iovs_len u32, nwritten *u32)
-func fdWrite(c *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) Errno {
-	fd := u32(a[0])
-	m := c.Memory()
-	if fd != 1 && fd != 2 {
-		if fd == 0 {
-			return EBADF
-		}
-		if _, ok := p.preopen(fd); ok {
-			return EISDIR
-		}
-		return EBADF
-	}
-	req := s.Request()
-	req.Op = service.OpWrite
-	req.Fd = int32(fd)
-	ok := iovecs(m, u32(a[1]), u32(a[2]), func(b []byte) bool {
+// gather copies the bytes of an iovec array into req.Buf, at most
+// maxWriteChunk of them.
+func gather(m sandbox.Memory, req *kernel.Request, iovs, n uint32) bool {
+	return iovecs(m, iovs, n, func(b []byte) bool {
 		room := maxWriteChunk - len(req.Buf)
 		if len(b) > room {
 			b = b[:room]
@@ -124,18 +173,72 @@ func fdWrite(c *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) Errno {
 		req.Buf = append(req.Buf, b...)
 		return len(req.Buf) < maxWriteChunk
 	})
-	if !ok {
+}
+
+// fdWrite(fd, iovs *iovec, iovs_len u32, nwritten *u32)
+func fdWrite(c *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) Errno {
+	return write(c, s, p, u32(a[0]), u32(a[1]), u32(a[2]), -1, u32(a[3]))
+}
+
+// fdPwrite(fd, iovs *iovec, iovs_len u32, offset u64, nwritten *u32)
+func fdPwrite(c *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) Errno {
+	if int64(a[3]) < 0 {
+		return EINVAL
+	}
+	return write(c, s, p, u32(a[0]), u32(a[1]), u32(a[2]), int64(a[3]), u32(a[4]))
+}
+
+func write(c *sandbox.Call, s *kernel.SIP, p *Proc, fd, iovs, niovs uint32, off int64, nwritten uint32) Errno {
+	m := c.Memory()
+	e := p.fd(s, fd)
+	if e == nil {
+		return EBADF
+	}
+	req := s.Request()
+	var svc kernel.ServiceID
+	switch {
+	case e.stream == 1 || e.stream == 2:
+		if off >= 0 {
+			return ESPIPE
+		}
+		req.Op = service.OpWrite
+		req.Fd = int32(e.stream)
+		svc = p.Console
+	case e.stream == 0:
+		return EBADF
+	case e.isDir():
+		return EISDIR
+	case e.base&rightFdWrite == 0:
+		return EBADF
+	default:
+		req.Op = service.FSWrite
+		if off >= 0 {
+			req.Op = service.FSPwrite
+			req.Off = off
+		}
+		req.Fd = e.handle
+		svc = p.fs
+	}
+	if !gather(m, req, iovs, niovs) {
+		return EFAULT
+	}
+	if _, ok := m.Read(nwritten, 4); !ok {
 		return EFAULT
 	}
 	n := int64(0)
 	if len(req.Buf) > 0 {
-		rep := s.Call(p.Console)
+		var rep *kernel.Request
+		if svc == p.Console {
+			rep = s.Call(svc)
+		} else {
+			rep = p.fsCall(s)
+		}
 		if rep.Errno != 0 {
 			return Errno(rep.Errno)
 		}
 		n = rep.N
 	}
-	if !m.WriteUint32(u32(a[3]), uint32(n)) {
+	if !m.WriteUint32(nwritten, uint32(n)) {
 		return EFAULT
 	}
 	return ESUCCESS
@@ -143,65 +246,123 @@ func fdWrite(c *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) Errno {
 
 // fdRead(fd, iovs *iovec, iovs_len u32, nread *u32)
 func fdRead(c *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) Errno {
-	fd := u32(a[0])
+	return read(c, s, p, u32(a[0]), u32(a[1]), u32(a[2]), -1, u32(a[3]))
+}
+
+// fdPread(fd, iovs *iovec, iovs_len u32, offset u64, nread *u32)
+func fdPread(c *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) Errno {
+	if int64(a[3]) < 0 {
+		return EINVAL
+	}
+	return read(c, s, p, u32(a[0]), u32(a[1]), u32(a[2]), int64(a[3]), u32(a[4]))
+}
+
+func read(c *sandbox.Call, s *kernel.SIP, p *Proc, fd, iovs, niovs uint32, off int64, nread uint32) Errno {
 	m := c.Memory()
-	if fd != 0 {
-		if fd <= 2 {
-			return EBADF
+	e := p.fd(s, fd)
+	if e == nil {
+		return EBADF
+	}
+	limit := uint64(maxFileChunk)
+	switch {
+	case e.stream == 0:
+		if off >= 0 {
+			return ESPIPE
 		}
-		if _, ok := p.preopen(fd); ok {
-			return EISDIR
-		}
+		limit = maxReadChunk
+	case e.stream > 0:
+		return EBADF
+	case e.isDir():
+		return EISDIR
+	case e.base&rightFdRead == 0:
 		return EBADF
 	}
 	want := uint64(0)
-	if !iovecs(m, u32(a[1]), u32(a[2]), func(b []byte) bool {
+	if !iovecs(m, iovs, niovs, func(b []byte) bool {
 		want += uint64(len(b))
-		return want < maxReadChunk
+		return want < limit
 	}) {
 		return EFAULT
 	}
-	want = min(want, maxReadChunk)
+	if _, ok := m.Read(nread, 4); !ok {
+		return EFAULT
+	}
+	want = min(want, limit)
 	n := 0
 	if want > 0 {
 		req := s.Request()
-		req.Op = service.OpRead
-		req.Fd = 0
-		req.Off = int64(want)
-		rep := s.Call(p.Stdin)
+		var rep *kernel.Request
+		if e.stream == 0 {
+			req.Op = service.OpRead
+			req.Fd = 0
+			req.Off = int64(want)
+			rep = s.Call(p.Stdin)
+		} else {
+			req.Op = service.FSRead
+			if off >= 0 {
+				req.Op = service.FSPread
+				req.Off = off
+			}
+			req.Fd = e.handle
+			req.N = int64(want)
+			rep = p.fsCall(s)
+		}
 		if rep.Errno != 0 {
 			return Errno(rep.Errno)
 		}
-		data := rep.Buf[:rep.N]
+		data := rep.Buf[:min(int(rep.N), len(rep.Buf))]
 		// The guest has not run since the check above, so the views are valid.
-		iovecs(m, u32(a[1]), u32(a[2]), func(b []byte) bool {
+		iovecs(m, iovs, niovs, func(b []byte) bool {
 			k := copy(b, data[n:])
 			n += k
 			return n < len(data)
 		})
 	}
-	if !m.WriteUint32(u32(a[3]), uint32(n)) {
+	if !m.WriteUint32(nread, uint32(n)) {
 		return EFAULT
 	}
 	return ESUCCESS
 }
 
 // fdSeek(fd, offset i64, whence u8, newoffset *u64)
-func fdSeek(_ *sandbox.Call, _ *kernel.SIP, p *Proc, a []uint64) Errno {
-	return seekable(p, u32(a[0]))
+func fdSeek(c *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) Errno {
+	whence := u32(a[2])
+	if whence > 2 {
+		return EINVAL
+	}
+	return seek(c, s, p, u32(a[0]), int64(a[1]), whence, u32(a[3]))
 }
 
 // fdTell(fd, offset *u64)
-func fdTell(_ *sandbox.Call, _ *kernel.SIP, p *Proc, a []uint64) Errno {
-	return seekable(p, u32(a[0]))
+func fdTell(c *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) Errno {
+	return seek(c, s, p, u32(a[0]), 0, 1, u32(a[1]))
 }
 
-func seekable(p *Proc, fd uint32) Errno {
-	if fd <= 2 {
+func seek(c *sandbox.Call, s *kernel.SIP, p *Proc, fd uint32, off int64, whence uint32, out uint32) Errno {
+	e := p.fd(s, fd)
+	switch {
+	case e == nil:
+		return EBADF
+	case e.stream >= 0:
 		return ESPIPE
-	}
-	if _, ok := p.preopen(fd); ok {
+	case e.isDir():
 		return EISDIR
 	}
-	return EBADF
+	m := c.Memory()
+	if _, ok := m.Read(out, 8); !ok {
+		return EFAULT
+	}
+	req := s.Request()
+	req.Op = service.FSSeek
+	req.Fd = e.handle
+	req.Off = off
+	req.N = int64(whence)
+	rep := p.fsCall(s)
+	if rep.Errno != 0 {
+		return Errno(rep.Errno)
+	}
+	if !m.WriteUint64(out, uint64(rep.N)) {
+		return EFAULT
+	}
+	return ESUCCESS
 }

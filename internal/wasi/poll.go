@@ -60,11 +60,18 @@ func pollOneoff(c *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) Errno {
 			}
 		case eventFdRead, eventFdWrite:
 			fd := binary.LittleEndian.Uint32(sub[16:])
+			e := p.fd(s, fd)
 			switch {
-			case tag == eventFdRead && fd == 0, tag == eventFdWrite && (fd == 1 || fd == 2):
-				events = appendEvent(events, sub, tag, ESUCCESS, 1)
-			default:
+			case e == nil:
 				events = appendEvent(events, sub, tag, EBADF, 0)
+			case tag == eventFdRead && e.stream == 0, tag == eventFdWrite && e.stream > 0:
+				events = appendEvent(events, sub, tag, ESUCCESS, 1)
+			case e.stream >= 0:
+				events = appendEvent(events, sub, tag, EBADF, 0)
+			default:
+				// Files are always ready, as in POSIX poll(2); a directory
+				// is ready too (reads then say EISDIR).
+				events = appendEvent(events, sub, tag, ESUCCESS, 0)
 			}
 			ready++
 		default:

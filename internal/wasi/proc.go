@@ -14,14 +14,19 @@ type Proc struct {
 	Args     []string
 	Env      []string // "KEY=value"
 	Preopens []Preopen
-	Console  kernel.ServiceID // writes to stdout and stderr
-	Stdin    kernel.ServiceID // reads from stdin
+	Console  kernel.ServiceID   // writes to stdout and stderr
+	Stdin    kernel.ServiceID   // reads from stdin
+	FS       []kernel.ServiceID // the file-system workers; the SIP uses one (fdtable.go)
+
+	fds []*fdEntry       // the fd table, by fd; nil: closed (fdtable.go)
+	fs  kernel.ServiceID // the file-system worker of this SIP
 }
 
 // Preopen is a host directory offered to the SIP at fd 3+i.
 type Preopen struct {
-	Guest string // the name the program sees
-	Host  string // the host directory
+	Guest    string // the name the program sees
+	Host     string // the host directory
+	ReadOnly bool   // every change under it is refused with EACCES
 }
 
 // Limits in one place.

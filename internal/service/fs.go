@@ -1,0 +1,922 @@
+package service
+
+// The file-system service serves host directories, given to the machine as
+// preopens, through os.Root.
+//
+// The rules of its interface:
+//
+//   - Every path a request names is resolved by an os.Root: the preopen's,
+//     or the directory's own when the request names a directory that a SIP
+//     opened (each open directory is a root of its own, as in wasmtime's
+//     cap-std). So no "..", absolute path or symlink leads outside the
+//     directory it is resolved in; such a path is refused with EPERM.
+//   - The service owns every host file and directory it opened; a SIP names
+//     one by a handle (kernel.Request.Fd) that this service gave it. Handles
+//     0 … len(preopens)-1 are the preopens, the same in every worker, and are
+//     never closed; the others belong to the SIP that opened them, which is
+//     the only one that sends requests naming them.
+//   - A machine runs several FS workers (NewFS per worker), each a kernel
+//     service with its own handle table and its own roots; a SIP sends all
+//     its file requests to one of them, so one slow host call holds up only
+//     the SIPs that share its worker. Workers share nothing.
+//   - Serve runs on the worker's goroutine, may block on the host, and never
+//     panics on a request's contents: a bad handle is EBADF, a bad argument
+//     EINVAL.
+//   - A read-only preopen (and everything opened under it) refuses every
+//     change with EACCES (docs/wasi.md, "Read-only preopens").
+
+import (
+	"encoding/binary"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"strings"
+	"syscall"
+	"time"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+
+	"isle/internal/kernel"
+)
+
+// File-system operations (kernel.Request.Op). Fd is a handle; Str a path
+// relative to the directory Fd names, unless said otherwise.
+const (
+	FSOpen         uint32 = iota + 100 // Off: OpenFlags; N = new handle; Off = filetype (low byte)
+	FSClose                            // close handle Fd
+	FSRead                             // read at most N bytes at the file's offset into Buf; N = bytes read
+	FSPread                            // read at most N bytes at offset Off into Buf; N = bytes read
+	FSWrite                            // write Buf at the file's offset (its end with APPEND); N = bytes written
+	FSPwrite                           // write Buf at offset Off; N = bytes written
+	FSSeek                             // seek by Off, whence N (0 set, 1 current, 2 end); N = new offset
+	FSStat                             // Buf = filestat (64 bytes) of Fd
+	FSPathStat                         // Buf = filestat of Str; Off 1: follow a final symlink
+	FSSetSize                          // truncate or extend Fd to Off bytes
+	FSSetTimes                         // Buf: atim u64, mtim u64, fstflags u16 (WASI's); of Fd
+	FSPathSetTimes                     // as FSSetTimes, of Str
+	FSMkdir                            // create directory Str
+	FSUnlink                           // remove file Str (EISDIR for a directory)
+	FSRmdir                            // remove empty directory Str (ENOTDIR for a file)
+	FSRename                           // Str "old\x00new": old in Fd, new in directory handle Off
+	FSLink                             // Str "old\x00new": old in Fd, new in directory handle Off
+	FSSymlink                          // Str "target\x00path": make path (in Fd) a symlink to target
+	FSReadlink                         // Buf = the target of symlink Str
+	FSReaddir                          // Buf = WASI dirents from cookie Off, at least N bytes of them if there are
+	FSSync                             // fsync Fd
+	FSDatasync                         // fdatasync Fd
+	FSSetFlags                         // set Fd's APPEND flag to Off&1
+	FSAllocate                         // make Fd at least Off+N bytes long
+)
+
+// OpenFlags packs path_open's arguments into kernel.Request.Off for FSOpen.
+func OpenFlags(oflags, fdflags uint16, follow, read, write bool) int64 {
+	v := int64(oflags) | int64(fdflags)<<16
+	if follow {
+		v |= 1 << 32
+	}
+	if read {
+		v |= 1 << 33
+	}
+	if write {
+		v |= 1 << 34
+	}
+	return v
+}
+
+// WASI open and fd flags, and file types.
+const (
+	oflagCreat     = 1
+	oflagDirectory = 2
+	oflagExcl      = 4
+	oflagTrunc     = 8
+
+	fdflagAppend = 1
+
+	FiletypeUnknown   = 0
+	FiletypeBlock     = 1
+	FiletypeChar      = 2
+	FiletypeDirectory = 3
+	FiletypeRegular   = 4
+	FiletypeSocket    = 6
+	FiletypeSymlink   = 7
+
+	// FSReadOnly is set in FSOpen's result (Off) when the opened file or
+	// directory lies under a read-only preopen.
+	FSReadOnly = 1 << 8
+
+	// DirentSize is the fixed part of a WASI dirent: d_next u64 @0, d_ino u64
+	// @8, d_namlen u32 @16, d_type u8 @20.
+	DirentSize = 24
+	// FilestatSize is a WASI filestat: dev u64 @0, ino u64 @8, filetype u8
+	// @16, nlink u64 @24, size u64 @32, atim u64 @40, mtim u64 @48, ctim u64 @56.
+	FilestatSize = 64
+
+	// Set-times flags.
+	fstAtim    = 1
+	fstAtimNow = 2
+	fstMtim    = 4
+	fstMtimNow = 8
+)
+
+// Limits in one place.
+const (
+	maxHandles  = 1 << 16 // open files and directories per worker
+	maxFSChunk  = 1 << 20 // bytes one read returns
+	maxReaddirs = 1 << 20 // bytes of dirents one readdir returns
+)
+
+// FSDir is a host directory to serve.
+type FSDir struct {
+	Host     string
+	ReadOnly bool
+}
+
+// FS is one file-system worker: a kernel.Service with its own handles.
+// Every field is owned by the worker's goroutine once the machine runs.
+type FS struct {
+	nodes []*node // by handle; nil: free
+	free  []int32
+	npre  int // handles below it are the preopens
+}
+
+// node is an open file or directory.
+type node struct {
+	file *os.File // the file, or the directory opened for stat and sync
+	root *os.Root // directories: paths are resolved in it
+	ro   bool
+	pre  int    // the preopen it lies under
+	rel  string // its path in that preopen, as opened
+	list []dirent
+}
+
+type dirent struct {
+	name string
+	ino  uint64
+	typ  uint8
+}
+
+// NewFS opens dirs (in order: handle i is dirs[i]) for a new worker.
+func NewFS(dirs []FSDir) (*FS, error) {
+	f := &FS{}
+	for i, d := range dirs {
+		r, err := os.OpenRoot(d.Host)
+		if err != nil {
+			f.Close()
+			return nil, err
+		}
+		dir, err := r.Open(".")
+		if err != nil {
+			r.Close()
+			f.Close()
+			return nil, err
+		}
+		f.nodes = append(f.nodes, &node{file: dir, root: r, ro: d.ReadOnly, pre: i, rel: "."})
+	}
+	f.npre = len(dirs)
+	return f, nil
+}
+
+// Close closes every host file the worker holds. Call it only once the
+// machine has stopped.
+func (f *FS) Close() {
+	for _, n := range f.nodes {
+		if n != nil {
+			n.close()
+		}
+	}
+	f.nodes = nil
+}
+
+func (n *node) close() {
+	if n.file != nil {
+		n.file.Close()
+	}
+	if n.root != nil {
+		n.root.Close()
+	}
+}
+
+func (f *FS) node(h int32) *node {
+	if h < 0 || int(h) >= len(f.nodes) {
+		return nil
+	}
+	return f.nodes[h]
+}
+
+func (f *FS) add(n *node) (int32, bool) {
+	if k := len(f.free); k > 0 {
+		h := f.free[k-1]
+		f.free = f.free[:k-1]
+		f.nodes[h] = n
+		return h, true
+	}
+	if len(f.nodes) >= maxHandles {
+		return 0, false
+	}
+	f.nodes = append(f.nodes, n)
+	return int32(len(f.nodes) - 1), true
+}
+
+// Serve implements kernel.Service.
+func (f *FS) Serve(req *kernel.Request) {
+	req.Errno = f.serve(req)
+}
+
+func (f *FS) serve(req *kernel.Request) uint16 {
+	n := f.node(req.Fd)
+	if n == nil {
+		return errnoBadf
+	}
+	switch req.Op {
+	case FSOpen:
+		return f.open(n, req)
+	case FSClose:
+		if int(req.Fd) < f.npre {
+			return 0 // preopens are shared by every SIP of this worker
+		}
+		n.close()
+		f.nodes[req.Fd] = nil
+		f.free = append(f.free, req.Fd)
+		return 0
+	case FSStat:
+		fi, err := n.file.Stat()
+		if err != nil {
+			return fsErrno(err)
+		}
+		req.Buf = appendFilestat(req.Buf[:0], fi)
+		return 0
+	case FSSync:
+		return errnoOf(n.file.Sync())
+	case FSDatasync:
+		rc, err := n.file.SyscallConn()
+		if err != nil {
+			return fsErrno(err)
+		}
+		var serr error
+		if err := rc.Control(func(fd uintptr) { serr = unix.Fdatasync(int(fd)) }); err != nil {
+			return fsErrno(err)
+		}
+		return errnoOf(serr)
+	case FSSetTimes:
+		if n.ro {
+			return errnoAcces
+		}
+		return setTimes(n.file, req.Buf)
+	case FSReaddir:
+		return f.readdir(n, req)
+	}
+	if n.root != nil {
+		return f.serveDir(n, req)
+	}
+	return f.serveFile(n, req)
+}
+
+func errnoOf(err error) uint16 {
+	if err == nil {
+		return 0
+	}
+	return fsErrno(err)
+}
+
+func (f *FS) serveFile(n *node, req *kernel.Request) uint16 {
+	switch req.Op {
+	case FSRead, FSPread:
+		want := min(max(req.N, 0), maxFSChunk)
+		if int64(cap(req.Buf)) < want {
+			req.Buf = make([]byte, want)
+		}
+		req.Buf = req.Buf[:want]
+		var got int
+		var err error
+		if req.Op == FSRead {
+			got, err = n.file.Read(req.Buf)
+		} else {
+			if req.Off < 0 {
+				return errnoInval
+			}
+			got, err = n.file.ReadAt(req.Buf, req.Off)
+		}
+		req.N = int64(got)
+		if err != nil && err != io.EOF && got == 0 {
+			return fsErrno(err)
+		}
+		return 0
+	case FSWrite, FSPwrite:
+		if n.ro {
+			return errnoAcces
+		}
+		var got int
+		var err error
+		if req.Op == FSWrite {
+			got, err = n.file.Write(req.Buf)
+		} else {
+			if req.Off < 0 {
+				return errnoInval
+			}
+			// os.File refuses WriteAt on an O_APPEND file; pwrite(2) on
+			// Linux appends there, so do as Linux does.
+			got, err = pwrite(n.file, req.Buf, req.Off)
+		}
+		req.N = int64(got)
+		if err != nil && got == 0 {
+			return fsErrno(err)
+		}
+		return 0
+	case FSSeek:
+		if req.N < 0 || req.N > 2 {
+			return errnoInval
+		}
+		off, err := n.file.Seek(req.Off, int(req.N))
+		if err != nil {
+			return fsErrno(err)
+		}
+		req.N = off
+		return 0
+	case FSSetSize:
+		if n.ro {
+			return errnoAcces
+		}
+		if req.Off < 0 {
+			return errnoInval
+		}
+		return errnoOf(n.file.Truncate(req.Off))
+	case FSAllocate:
+		if n.ro {
+			return errnoAcces
+		}
+		if req.Off < 0 || req.N <= 0 || req.Off+req.N < 0 {
+			return errnoInval
+		}
+		fi, err := n.file.Stat()
+		if err != nil {
+			return fsErrno(err)
+		}
+		if end := req.Off + req.N; end > fi.Size() {
+			return errnoOf(n.file.Truncate(end))
+		}
+		return 0
+	case FSSetFlags:
+		if n.ro && req.Off&fdflagAppend != 0 {
+			return errnoAcces
+		}
+		return setAppend(n.file, req.Off&fdflagAppend != 0)
+	case FSOpen, FSPathStat, FSPathSetTimes, FSMkdir, FSUnlink, FSRmdir, FSRename, FSLink, FSSymlink, FSReadlink:
+		return errnoNotdir
+	}
+	return errnoInval
+}
+
+func (f *FS) serveDir(n *node, req *kernel.Request) uint16 {
+	switch req.Op {
+	case FSRead, FSPread, FSWrite, FSPwrite:
+		return errnoIsdir
+	case FSSeek, FSSetSize, FSAllocate:
+		return errnoIsdir
+	case FSSetFlags:
+		if req.Off&fdflagAppend != 0 {
+			return errnoIsdir
+		}
+		return 0
+	}
+	name := req.Str
+	first := name
+	if req.Op == FSRename || req.Op == FSLink || req.Op == FSSymlink {
+		first, _, _ = strings.Cut(name, "\x00")
+	}
+	if bad := checkPath(first); bad != 0 && !(req.Op == FSSymlink && bad == errnoPerm) {
+		return bad
+	}
+	r := n.root
+	switch req.Op {
+	case FSPathStat:
+		var fi fs.FileInfo
+		var err error
+		if req.Off&1 != 0 {
+			fi, err = r.Stat(name)
+		} else {
+			fi, err = r.Lstat(name)
+		}
+		if err != nil {
+			return fsErrno(err)
+		}
+		req.Buf = appendFilestat(req.Buf[:0], fi)
+		return 0
+	case FSReadlink:
+		t, err := r.Readlink(name)
+		if err != nil {
+			return fsErrno(err)
+		}
+		req.Buf = append(req.Buf[:0], t...)
+		return 0
+	}
+	if n.ro {
+		return errnoAcces
+	}
+	switch req.Op {
+	case FSPathSetTimes:
+		atim, mtim, ok := times(req.Buf)
+		if !ok {
+			return errnoInval
+		}
+		return errnoOf(r.Chtimes(name, atim, mtim))
+	case FSMkdir:
+		return errnoOf(r.Mkdir(name, 0o777))
+	case FSUnlink:
+		fi, err := r.Lstat(name)
+		if err != nil {
+			return fsErrno(err)
+		}
+		if fi.IsDir() {
+			return errnoIsdir
+		}
+		if strings.HasSuffix(name, "/") {
+			return errnoNotdir
+		}
+		return errnoOf(r.Remove(name))
+	case FSRmdir:
+		fi, err := r.Lstat(name)
+		if err != nil {
+			return fsErrno(err)
+		}
+		if !fi.IsDir() {
+			return errnoNotdir
+		}
+		if path.Clean(name) == "." {
+			return errnoInval // rmdir(".") is EINVAL in POSIX
+		}
+		err = r.Remove(name)
+		if err != nil {
+			// Root.Remove tries unlink first; report rmdir's answer.
+			if e, ok := dirErr(r, name); ok {
+				return e
+			}
+		}
+		return errnoOf(err)
+	case FSSymlink:
+		target, link, ok := strings.Cut(name, "\x00")
+		if !ok || target == "" {
+			return errnoInval
+		}
+		if bad := checkPath(link); bad != 0 {
+			return bad
+		}
+		if strings.HasPrefix(target, "/") {
+			return errnoPerm // it could only ever lead out of the preopen
+		}
+		return errnoOf(r.Symlink(target, link))
+	case FSRename, FSLink:
+		old, nw, ok := strings.Cut(name, "\x00")
+		if !ok {
+			return errnoInval
+		}
+		if bad := checkPath(nw); bad != 0 {
+			return bad
+		}
+		dst := f.node(int32(req.Off))
+		if dst == nil || req.Off != int64(int32(req.Off)) {
+			return errnoBadf
+		}
+		if dst.root == nil {
+			return errnoNotdir
+		}
+		if dst.ro {
+			return errnoAcces
+		}
+		do := r.Rename
+		if req.Op == FSLink {
+			do = r.Link
+		}
+		if dst != n {
+			// Two directories: both lie under preopens; resolve both
+			// paths in the preopen's root, refusing any that climbs out
+			// of its own directory first.
+			if dst.pre != n.pre {
+				return errnoXdev
+			}
+			o, ok1 := under(n.rel, old)
+			w, ok2 := under(dst.rel, nw)
+			if !ok1 || !ok2 {
+				return errnoPerm
+			}
+			old, nw = o, w
+			pr := f.nodes[n.pre].root
+			do = pr.Rename
+			if req.Op == FSLink {
+				do = pr.Link
+			}
+		}
+		if req.Op == FSRename {
+			if e := renameCheck(r, old, dst, nw, n == dst, f.nodes[n.pre].root); e != 0 {
+				return e
+			}
+		}
+		return errnoOf(do(old, nw))
+	}
+	return errnoInval
+}
+
+// renameCheck gives POSIX's answers that os.Root.Rename would not: renaming
+// a directory over a file is ENOTDIR, a file over a directory EISDIR.
+func renameCheck(r *os.Root, old string, dst *node, nw string, same bool, pre *os.Root) uint16 {
+	rr := r
+	if !same {
+		rr = pre
+	}
+	ofi, err := rr.Lstat(old)
+	if err != nil {
+		return fsErrno(err)
+	}
+	dr := dst.root
+	if !same {
+		dr = pre
+	}
+	nfi, err := dr.Lstat(nw)
+	if err != nil {
+		return 0
+	}
+	switch {
+	case ofi.IsDir() && !nfi.IsDir():
+		return errnoNotdir
+	case !ofi.IsDir() && nfi.IsDir():
+		return errnoIsdir
+	}
+	return 0
+}
+
+// under joins p to dir (a path inside a preopen) and reports false if p
+// climbs out of dir or is absolute.
+func under(dir, p string) (string, bool) {
+	if strings.HasPrefix(p, "/") {
+		return "", false
+	}
+	c := path.Clean(p)
+	if c == ".." || strings.HasPrefix(c, "../") {
+		return "", false
+	}
+	j := path.Join(dir, c)
+	if strings.HasSuffix(p, "/") {
+		j += "/"
+	}
+	return j, true
+}
+
+// dirErr finds why removing the directory name failed: ENOTEMPTY if it has
+// entries.
+func dirErr(r *os.Root, name string) (uint16, bool) {
+	d, err := r.Open(name)
+	if err != nil {
+		return 0, false
+	}
+	defer d.Close()
+	if names, _ := d.Readdirnames(1); len(names) > 0 {
+		return errnoNotempty, true
+	}
+	return 0, false
+}
+
+// checkPath refuses what os.Root would otherwise read differently from WASI:
+// an empty path is ENOENT, a NUL byte EINVAL, an absolute path EPERM.
+func checkPath(p string) uint16 {
+	switch {
+	case p == "":
+		return errnoNoent
+	case strings.IndexByte(p, 0) >= 0:
+		return errnoInval
+	case strings.HasPrefix(p, "/"):
+		return errnoPerm
+	}
+	return 0
+}
+
+func (f *FS) open(n *node, req *kernel.Request) uint16 {
+	if n.root == nil {
+		return errnoNotdir
+	}
+	name := req.Str
+	if bad := checkPath(name); bad != 0 {
+		return bad
+	}
+	v := req.Off
+	oflags := uint16(v)
+	fdflags := uint16(v >> 16)
+	follow := v&(1<<32) != 0
+	read := v&(1<<33) != 0
+	write := v&(1<<34) != 0
+	if oflags&^(oflagCreat|oflagDirectory|oflagExcl|oflagTrunc) != 0 {
+		return errnoInval
+	}
+	creat := oflags&oflagCreat != 0
+	excl := oflags&oflagExcl != 0
+	trunc := oflags&oflagTrunc != 0
+	wantDir := oflags&oflagDirectory != 0
+	if fdflags&fdflagAppend != 0 || trunc {
+		write = true
+	}
+	r := n.root
+
+	// A final symlink is not followed without LOOKUP_SYMLINK_FOLLOW: ELOOP,
+	// as open(2) with O_NOFOLLOW (EEXIST under O_CREAT|O_EXCL).
+	lfi, lerr := r.Lstat(name)
+	if lerr == nil && lfi.Mode()&fs.ModeSymlink != 0 {
+		if creat && excl {
+			return errnoExist
+		}
+		if !follow {
+			if wantDir {
+				return errnoNotdir
+			}
+			return errnoLoop
+		}
+	}
+	fi, err := r.Stat(name)
+	switch {
+	case err == nil && creat && excl:
+		return errnoExist
+	case err == nil && fi.IsDir():
+		if write {
+			return errnoIsdir
+		}
+		sub, err := r.OpenRoot(name)
+		if err != nil {
+			return fsErrno(err)
+		}
+		d, err := sub.Open(".")
+		if err != nil {
+			sub.Close()
+			return fsErrno(err)
+		}
+		rel, _ := under(n.rel, name)
+		h, ok := f.add(&node{file: d, root: sub, ro: n.ro, pre: n.pre, rel: path.Clean(rel)})
+		if !ok {
+			sub.Close()
+			d.Close()
+			return errnoNfile
+		}
+		req.N = int64(h)
+		req.Off = FiletypeDirectory | roBit(n.ro)
+		return 0
+	case err == nil && wantDir:
+		return errnoNotdir
+	case err != nil && !creat:
+		return fsErrno(err)
+	case err != nil && wantDir:
+		if e := fsErrno(err); e != errnoNoent {
+			return e
+		}
+		return errnoNoent // O_CREAT|O_DIRECTORY does not make directories
+	case err != nil && strings.HasSuffix(name, "/"):
+		return errnoIsdir // open("new/", O_CREAT) is EISDIR on Linux
+	}
+	if n.ro && (write || (creat && err != nil)) {
+		return errnoAcces
+	}
+	flag := os.O_RDONLY
+	switch {
+	case read && write:
+		flag = os.O_RDWR
+	case write:
+		flag = os.O_WRONLY
+	}
+	if creat {
+		flag |= os.O_CREATE
+	}
+	if excl {
+		flag |= os.O_EXCL
+	}
+	if trunc {
+		flag |= os.O_TRUNC
+	}
+	if fdflags&fdflagAppend != 0 {
+		flag |= os.O_APPEND
+	}
+	file, err := r.OpenFile(name, flag, 0o666)
+	if err != nil {
+		return fsErrno(err)
+	}
+	typ := uint8(FiletypeRegular)
+	if st, err := file.Stat(); err == nil {
+		typ = filetype(st.Mode())
+	}
+	h, ok := f.add(&node{file: file, ro: n.ro, pre: n.pre})
+	if !ok {
+		file.Close()
+		return errnoNfile
+	}
+	req.N = int64(h)
+	req.Off = int64(typ) | roBit(n.ro)
+	return 0
+}
+
+const errnoNfile = 41
+
+func roBit(ro bool) int64 {
+	if ro {
+		return FSReadOnly
+	}
+	return 0
+}
+
+// readdir lists the directory once per pass (at cookie 0) and answers later
+// cookies from that list, as a host getdents would from its position.
+func (f *FS) readdir(n *node, req *kernel.Request) uint16 {
+	if n.root == nil {
+		return errnoNotdir
+	}
+	cookie := req.Off
+	if cookie < 0 {
+		return errnoInval
+	}
+	if cookie == 0 || n.list == nil {
+		d, err := n.root.Open(".")
+		if err != nil {
+			return fsErrno(err)
+		}
+		ents, err := d.ReadDir(-1)
+		d.Close()
+		if err != nil {
+			return fsErrno(err)
+		}
+		list := make([]dirent, 0, len(ents)+2)
+		var self uint64
+		if fi, err := n.file.Stat(); err == nil {
+			self = ino(fi)
+		}
+		list = append(list, dirent{".", self, FiletypeDirectory}, dirent{"..", 0, FiletypeDirectory})
+		for _, e := range ents {
+			var in uint64
+			if fi, err := e.Info(); err == nil {
+				in = ino(fi)
+			}
+			list = append(list, dirent{e.Name(), in, filetype(e.Type())})
+		}
+		n.list = list
+	}
+	want := min(max(req.N, 0), maxReaddirs)
+	b := req.Buf[:0]
+	for i := cookie; i < int64(len(n.list)) && int64(len(b)) < want; i++ {
+		e := n.list[i]
+		var h [DirentSize]byte
+		binary.LittleEndian.PutUint64(h[0:], uint64(i+1))
+		binary.LittleEndian.PutUint64(h[8:], e.ino)
+		binary.LittleEndian.PutUint32(h[16:], uint32(len(e.name)))
+		h[20] = e.typ
+		b = append(append(b, h[:]...), e.name...)
+	}
+	req.Buf = b
+	return 0
+}
+
+func ino(fi fs.FileInfo) uint64 {
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+		return st.Ino
+	}
+	return 0
+}
+
+func filetype(m fs.FileMode) uint8 {
+	switch {
+	case m.IsRegular():
+		return FiletypeRegular
+	case m&fs.ModeDir != 0:
+		return FiletypeDirectory
+	case m&fs.ModeSymlink != 0:
+		return FiletypeSymlink
+	case m&fs.ModeCharDevice != 0:
+		return FiletypeChar
+	case m&fs.ModeDevice != 0:
+		return FiletypeBlock
+	case m&fs.ModeSocket != 0:
+		return FiletypeSocket
+	}
+	return FiletypeUnknown
+}
+
+func appendFilestat(b []byte, fi fs.FileInfo) []byte {
+	var st [FilestatSize]byte
+	st[16] = filetype(fi.Mode())
+	binary.LittleEndian.PutUint64(st[32:], uint64(fi.Size()))
+	binary.LittleEndian.PutUint64(st[24:], 1)
+	mt := uint64(fi.ModTime().UnixNano())
+	binary.LittleEndian.PutUint64(st[40:], mt)
+	binary.LittleEndian.PutUint64(st[48:], mt)
+	binary.LittleEndian.PutUint64(st[56:], mt)
+	if s, ok := fi.Sys().(*syscall.Stat_t); ok {
+		binary.LittleEndian.PutUint64(st[0:], s.Dev)
+		binary.LittleEndian.PutUint64(st[8:], s.Ino)
+		binary.LittleEndian.PutUint64(st[24:], uint64(s.Nlink))
+		binary.LittleEndian.PutUint64(st[40:], uint64(s.Atim.Nano()))
+		binary.LittleEndian.PutUint64(st[56:], uint64(s.Ctim.Nano()))
+	}
+	return append(b, st[:]...)
+}
+
+// times decodes a set-times request for os.Root.Chtimes: a zero time leaves
+// that time as it is.
+func times(b []byte) (atim, mtim time.Time, ok bool) {
+	if len(b) < 18 {
+		return atim, mtim, false
+	}
+	a := binary.LittleEndian.Uint64(b[0:])
+	m := binary.LittleEndian.Uint64(b[8:])
+	fl := binary.LittleEndian.Uint16(b[16:])
+	if fl&(fstAtim|fstAtimNow) == fstAtim|fstAtimNow || fl&(fstMtim|fstMtimNow) == fstMtim|fstMtimNow || fl&^15 != 0 {
+		return atim, mtim, false
+	}
+	now := time.Now()
+	switch {
+	case fl&fstAtimNow != 0:
+		atim = now
+	case fl&fstAtim != 0:
+		atim = time.Unix(0, int64(a))
+	}
+	switch {
+	case fl&fstMtimNow != 0:
+		mtim = now
+	case fl&fstMtim != 0:
+		mtim = time.Unix(0, int64(m))
+	}
+	return atim, mtim, true
+}
+
+// setTimes is futimens(2) with WASI's flags.
+func setTimes(f *os.File, b []byte) uint16 {
+	if len(b) < 18 {
+		return errnoInval
+	}
+	a := binary.LittleEndian.Uint64(b[0:])
+	m := binary.LittleEndian.Uint64(b[8:])
+	fl := binary.LittleEndian.Uint16(b[16:])
+	if fl&(fstAtim|fstAtimNow) == fstAtim|fstAtimNow || fl&(fstMtim|fstMtimNow) == fstMtim|fstMtimNow || fl&^15 != 0 {
+		return errnoInval
+	}
+	ts := [2]unix.Timespec{{Nsec: unix.UTIME_OMIT}, {Nsec: unix.UTIME_OMIT}}
+	switch {
+	case fl&fstAtimNow != 0:
+		ts[0].Nsec = unix.UTIME_NOW
+	case fl&fstAtim != 0:
+		ts[0] = unix.NsecToTimespec(int64(a))
+	}
+	switch {
+	case fl&fstMtimNow != 0:
+		ts[1].Nsec = unix.UTIME_NOW
+	case fl&fstMtim != 0:
+		ts[1] = unix.NsecToTimespec(int64(m))
+	}
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return fsErrno(err)
+	}
+	var errno syscall.Errno
+	if err := rc.Control(func(fd uintptr) {
+		// utimensat(fd, NULL, ts, 0) is futimens(fd, ts).
+		_, _, errno = unix.Syscall6(unix.SYS_UTIMENSAT, fd, 0, uintptr(unsafe.Pointer(&ts[0])), 0, 0, 0)
+	}); err != nil {
+		return fsErrno(err)
+	}
+	if errno != 0 {
+		return fsErrno(errno)
+	}
+	return 0
+}
+
+func pwrite(f *os.File, b []byte, off int64) (int, error) {
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return 0, err
+	}
+	var n int
+	var werr error
+	if err := rc.Write(func(fd uintptr) bool {
+		n, werr = unix.Pwrite(int(fd), b, off)
+		return werr != unix.EAGAIN
+	}); err != nil {
+		return 0, err
+	}
+	return n, werr
+}
+
+func setAppend(f *os.File, on bool) uint16 {
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return fsErrno(err)
+	}
+	var ferr error
+	if err := rc.Control(func(fd uintptr) {
+		var fl int
+		fl, ferr = unix.FcntlInt(fd, unix.F_GETFL, 0)
+		if ferr != nil {
+			return
+		}
+		if on {
+			fl |= unix.O_APPEND
+		} else {
+			fl &^= unix.O_APPEND
+		}
+		_, ferr = unix.FcntlInt(fd, unix.F_SETFL, fl)
+	}); err != nil {
+		return fsErrno(err)
+	}
+	return errnoOf(ferr)
+}

@@ -1,0 +1,127 @@
+package service
+
+import (
+	"errors"
+	"io/fs"
+	"os"
+	"strings"
+	"syscall"
+)
+
+// WASI errno values the file-system service returns. They are WASI's
+// numbers (wasi.Errno); a test in package wasi checks that they agree.
+const (
+	errnoAcces       = 2
+	errnoAgain       = 6
+	errnoBusy        = 10
+	errnoDquot       = 19
+	errnoExist       = 20
+	errnoFault       = 21
+	errnoFbig        = 22
+	errnoIsdir       = 31
+	errnoLoop        = 32
+	errnoMlink       = 34
+	errnoNametoolong = 37
+	errnoNoent       = 44
+	errnoNomem       = 48
+	errnoNospc       = 51
+	errnoNosys       = 52
+	errnoNotdir      = 54
+	errnoNotempty    = 55
+	errnoNotsup      = 58
+	errnoOverflow    = 61
+	errnoPerm        = 63
+	errnoRofs        = 69
+	errnoSpipe       = 70
+	errnoTxtbsy      = 74
+	errnoXdev        = 75
+)
+
+// Errnos lists the errno constants above by name, for the test that checks
+// them against package wasi.
+func Errnos() map[string]uint16 {
+	return map[string]uint16{
+		"EACCES": errnoAcces, "EAGAIN": errnoAgain, "EBADF": errnoBadf, "EBUSY": errnoBusy,
+		"EDQUOT": errnoDquot, "EEXIST": errnoExist, "EFAULT": errnoFault, "EFBIG": errnoFbig,
+		"EINVAL": errnoInval, "EIO": errnoIO, "EISDIR": errnoIsdir, "ELOOP": errnoLoop,
+		"EMLINK": errnoMlink, "ENAMETOOLONG": errnoNametoolong, "ENOENT": errnoNoent,
+		"ENOMEM": errnoNomem, "ENOSPC": errnoNospc, "ENOSYS": errnoNosys, "ENOTDIR": errnoNotdir,
+		"ENOTEMPTY": errnoNotempty, "ENOTSUP": errnoNotsup, "EOVERFLOW": errnoOverflow,
+		"EPERM": errnoPerm, "EPIPE": errnoPipe, "EROFS": errnoRofs, "ESPIPE": errnoSpipe,
+		"ETXTBSY": errnoTxtbsy, "EXDEV": errnoXdev,
+	}
+}
+
+// hostErrnos maps the host's errno to WASI's.
+var hostErrnos = map[syscall.Errno]uint16{
+	syscall.EACCES:       errnoAcces,
+	syscall.EAGAIN:       errnoAgain,
+	syscall.EBADF:        errnoBadf,
+	syscall.EBUSY:        errnoBusy,
+	syscall.EDQUOT:       errnoDquot,
+	syscall.EEXIST:       errnoExist,
+	syscall.EFAULT:       errnoFault,
+	syscall.EFBIG:        errnoFbig,
+	syscall.EINVAL:       errnoInval,
+	syscall.EIO:          errnoIO,
+	syscall.EISDIR:       errnoIsdir,
+	syscall.ELOOP:        errnoLoop,
+	syscall.EMLINK:       errnoMlink,
+	syscall.ENAMETOOLONG: errnoNametoolong,
+	syscall.ENOENT:       errnoNoent,
+	syscall.ENOMEM:       errnoNomem,
+	syscall.ENOSPC:       errnoNospc,
+	syscall.ENOSYS:       errnoNosys,
+	syscall.ENOTDIR:      errnoNotdir,
+	syscall.ENOTEMPTY:    errnoNotempty,
+	syscall.ENOTSUP:      errnoNotsup,
+	syscall.EOVERFLOW:    errnoOverflow,
+	syscall.EPERM:        errnoPerm,
+	syscall.EPIPE:        errnoPipe,
+	syscall.EROFS:        errnoRofs,
+	syscall.ESPIPE:       errnoSpipe,
+	syscall.ETXTBSY:      errnoTxtbsy,
+	syscall.EXDEV:        errnoXdev,
+}
+
+// fsErrno turns a host error into a WASI errno. A path that os.Root refuses
+// because it leaves the preopen (through "..", an absolute path or a
+// symlink) is EPERM, as wasmtime answers (docs/wasi.md, "Escapes").
+func fsErrno(err error) uint16 {
+	var en syscall.Errno
+	if errors.As(err, &en) {
+		if e, ok := hostErrnos[en]; ok {
+			return e
+		}
+		return errnoIO
+	}
+	switch {
+	case isEscape(err):
+		return errnoPerm
+	case errors.Is(err, fs.ErrNotExist):
+		return errnoNoent
+	case errors.Is(err, fs.ErrExist):
+		return errnoExist
+	case errors.Is(err, fs.ErrPermission):
+		return errnoAcces
+	case errors.Is(err, os.ErrClosed):
+		return errnoBadf
+	case errors.Is(err, fs.ErrInvalid):
+		return errnoInval
+	}
+	return errnoIO
+}
+
+// isEscape reports whether err is os.Root's refusal of a path that leads
+// outside the root. os does not export that error; its text is stable.
+func isEscape(err error) bool {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		err = pe.Err
+	}
+	var le *os.LinkError
+	if errors.As(err, &le) {
+		err = le.Err
+	}
+	return err != nil && strings.Contains(err.Error(), "path escapes from parent")
+}

@@ -1,0 +1,118 @@
+package wasi
+
+// The per-SIP fd table.
+//
+// Rules:
+//   - The table lives in Proc and is touched only on the SIP's coroutine.
+//   - fds 0, 1 and 2 are the console streams; 3 … 3+len(Preopens)-1 the
+//     preopened directories (Go's runtime and wasi-libc walk them from 3
+//     until fd_prestat_get says EBADF); then files and directories the
+//     program opens, at the lowest free number, as POSIX does.
+//   - A file or directory entry names a handle in the SIP's file-system
+//     worker (Proc.FS[pid % len]); the worker owns the host file. Closing an
+//     fd closes the handle; closing a preopen only forgets the fd.
+//   - Rights are recorded as asked for, reported by fd_fdstat_get and may
+//     only shrink (fd_fdstat_set_rights); reads and writes need fd_read and
+//     fd_write, as wasmtime checks, or the call is EBADF as in POSIX.
+
+import (
+	"isle/internal/kernel"
+	"isle/internal/service"
+)
+
+// Rights bits of WASI preview 1 used here.
+const (
+	rightFdRead  = 1 << 1
+	rightFdWrite = 1 << 6
+)
+
+// maxFds is how many fds a SIP may hold.
+const maxFds = 4096
+
+// fdEntry is one open fd.
+type fdEntry struct {
+	typ     uint8  // WASI filetype
+	stream  int8   // 0, 1, 2: a console stream; -1: a file-system handle
+	handle  int32  // the file-system worker's handle
+	flags   uint16 // fdflags
+	base    uint64 // rights
+	inh     uint64 // inheriting rights
+	ro      bool   // under a read-only preopen
+	preopen int    // index in Proc.Preopens, or -1
+}
+
+func (e *fdEntry) isDir() bool { return e.typ == filetypeDirectory }
+
+// table returns the fd table, setting it up on first use.
+func (p *Proc) table(s *kernel.SIP) []*fdEntry {
+	if p.fds != nil {
+		return p.fds
+	}
+	for i := 0; i < 3; i++ {
+		p.fds = append(p.fds, &fdEntry{typ: filetypeCharacterDevice, stream: int8(i), base: allRights, preopen: -1})
+	}
+	for i, pre := range p.Preopens {
+		p.fds = append(p.fds, &fdEntry{typ: filetypeDirectory, stream: -1, handle: int32(i),
+			base: allRights, inh: allRights, ro: pre.ReadOnly, preopen: i})
+	}
+	if len(p.FS) > 0 {
+		p.fs = p.FS[int(uint64(s.PID())%uint64(len(p.FS)))]
+	}
+	return p.fds
+}
+
+// fd returns the entry of fd, or nil.
+func (p *Proc) fd(s *kernel.SIP, fd uint32) *fdEntry {
+	t := p.table(s)
+	if uint64(fd) >= uint64(len(t)) {
+		return nil
+	}
+	return t[fd]
+}
+
+// install puts e at the lowest free fd.
+func (p *Proc) install(s *kernel.SIP, e *fdEntry) (uint32, Errno) {
+	t := p.table(s)
+	for i, x := range t {
+		if x == nil {
+			t[i] = e
+			return uint32(i), ESUCCESS
+		}
+	}
+	if len(t) >= maxFds {
+		return 0, EMFILE
+	}
+	p.fds = append(t, e)
+	return uint32(len(t)), ESUCCESS
+}
+
+// release closes e's host handle, unless it is a preopen's (shared).
+func (p *Proc) release(s *kernel.SIP, e *fdEntry) {
+	if e.stream >= 0 || e.preopen >= 0 {
+		return
+	}
+	req := s.Request()
+	req.Op = service.FSClose
+	req.Fd = e.handle
+	p.fsCall(s)
+}
+
+// fsCall sends the SIP's filled-in request to its file-system worker.
+func (p *Proc) fsCall(s *kernel.SIP) *kernel.Request {
+	if len(p.FS) == 0 {
+		r := s.Request()
+		r.Errno = uint16(EBADF)
+		return r
+	}
+	return s.Call(p.fs)
+}
+
+// fileEntry returns fd's entry if it names a file-system handle; EBADF if it
+// is not open, ESPIPE-like answers are the caller's.
+func (p *Proc) fileEntry(s *kernel.SIP, fd uint32) (*fdEntry, Errno) {
+	e := p.fd(s, fd)
+	if e == nil {
+		return nil, EBADF
+	}
+	return e, ESUCCESS
+}

@@ -1,0 +1,450 @@
+package wasi
+
+// Calls on files and directories: each decodes its arguments, checks the
+// guest's pointers, and sends one request to the SIP's file-system worker
+// (internal/service/fs.go), which does the host I/O.
+
+import (
+	"encoding/binary"
+
+	"isle/internal/kernel"
+	"isle/internal/sandbox"
+	"isle/internal/service"
+)
+
+// Limits in one place (see also proc.go).
+const (
+	maxFileChunk = 1 << 20 // bytes one fd_read asks the file-system service for
+	maxPath      = 4096    // bytes of a path argument
+)
+
+const lookupSymlinkFollow = 1
+
+// pathArg reads a path argument.
+func pathArg(m sandbox.Memory, ptr, n uint32) (string, Errno) {
+	if n > maxPath {
+		if _, ok := m.Read(ptr, n); !ok {
+			return "", EFAULT
+		}
+		return "", ENAMETOOLONG
+	}
+	b, ok := m.Read(ptr, n)
+	if !ok {
+		return "", EFAULT
+	}
+	return string(b), ESUCCESS
+}
+
+// dirEntry returns the directory entry fd names: EBADF if none, ENOTDIR if
+// it is not a directory.
+func (p *Proc) dirEntry(s *kernel.SIP, fd uint32) (*fdEntry, Errno) {
+	e := p.fd(s, fd)
+	switch {
+	case e == nil:
+		return nil, EBADF
+	case !e.isDir():
+		return nil, ENOTDIR
+	}
+	return e, ESUCCESS
+}
+
+// fsEntry returns the entry of fd if it is a file or directory; stdio is
+// answered by the caller.
+func (p *Proc) fsEntry(s *kernel.SIP, fd uint32) (*fdEntry, Errno) {
+	e := p.fd(s, fd)
+	if e == nil {
+		return nil, EBADF
+	}
+	return e, ESUCCESS
+}
+
+// simple sends op on fd's handle with off and n, for calls that return
+// only an errno.
+func (p *Proc) simple(s *kernel.SIP, e *fdEntry, op uint32, off, n int64) Errno {
+	req := s.Request()
+	req.Op = op
+	req.Fd = e.handle
+	req.Off = off
+	req.N = n
+	return Errno(p.fsCall(s).Errno)
+}
+
+// fdFilestatGet(fd, buf *filestat)
+func fdFilestatGet(c *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) Errno {
+	e, errno := p.fsEntry(s, u32(a[0]))
+	if errno != ESUCCESS {
+		return errno
+	}
+	m := c.Memory()
+	out := u32(a[1])
+	if _, ok := m.Read(out, service.FilestatSize); !ok {
+		return EFAULT
+	}
+	var st [service.FilestatSize]byte
+	if e.stream >= 0 {
+		st[16] = filetypeCharacterDevice
+		m.Write(out, st[:])
+		return ESUCCESS
+	}
+	req := s.Request()
+	req.Op = service.FSStat
+	req.Fd = e.handle
+	rep := p.fsCall(s)
+	if rep.Errno != 0 {
+		return Errno(rep.Errno)
+	}
+	copy(st[:], rep.Buf)
+	m.Write(out, st[:])
+	return ESUCCESS
+}
+
+// fdFilestatSetSize(fd, size u64)
+func fdFilestatSetSize(_ *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) Errno {
+	e, errno := p.fsEntry(s, u32(a[0]))
+	switch {
+	case errno != ESUCCESS:
+		return errno
+	case e.stream >= 0:
+		return EINVAL
+	case e.isDir():
+		return EISDIR
+	case int64(a[1]) < 0:
+		return EINVAL
+	case e.base&rightFdWrite == 0:
+		return EINVAL // ftruncate(2) on a read-only fd
+	}
+	return p.simple(s, e, service.FSSetSize, int64(a[1]), 0)
+}
+
+// timesBuf encodes set-times arguments for the service.
+func timesBuf(req *kernel.Request, atim, mtim uint64, flags uint64) {
+	var b [18]byte
+	binary.LittleEndian.PutUint64(b[0:], atim)
+	binary.LittleEndian.PutUint64(b[8:], mtim)
+	binary.LittleEndian.PutUint16(b[16:], uint16(flags))
+	req.Buf = append(req.Buf[:0], b[:]...)
+}
+
+func badTimeFlags(fl uint64) bool {
+	const atim, atimNow, mtim, mtimNow = 1, 2, 4, 8
+	return fl&^15 != 0 || fl&(atim|atimNow) == atim|atimNow || fl&(mtim|mtimNow) == mtim|mtimNow
+}
+
+// fdFilestatSetTimes(fd, atim u64, mtim u64, fst_flags u16)
+func fdFilestatSetTimes(_ *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) Errno {
+	e, errno := p.fsEntry(s, u32(a[0]))
+	switch {
+	case errno != ESUCCESS:
+		return errno
+	case badTimeFlags(a[3] & 0xffffffff):
+		return EINVAL
+	case e.stream >= 0:
+		return ESUCCESS // the console has no times to keep
+	}
+	req := s.Request()
+	req.Op = service.FSSetTimes
+	req.Fd = e.handle
+	timesBuf(req, a[1], a[2], a[3])
+	return Errno(p.fsCall(s).Errno)
+}
+
+// fdSync(fd), fdDatasync(fd)
+func fdSync(_ *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) Errno {
+	return sync(s, p, u32(a[0]), service.FSSync)
+}
+
+func fdDatasync(_ *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) Errno {
+	return sync(s, p, u32(a[0]), service.FSDatasync)
+}
+
+func sync(s *kernel.SIP, p *Proc, fd uint32, op uint32) Errno {
+	e, errno := p.fsEntry(s, fd)
+	switch {
+	case errno != ESUCCESS:
+		return errno
+	case e.stream >= 0:
+		return EINVAL // fsync(2) on a terminal or pipe
+	}
+	return p.simple(s, e, op, 0, 0)
+}
+
+// fdAdvise(fd, offset u64, len u64, advice u8): advice is checked and
+// otherwise ignored, which POSIX allows.
+func fdAdvise(_ *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) Errno {
+	e, errno := p.fsEntry(s, u32(a[0]))
+	switch {
+	case errno != ESUCCESS:
+		return errno
+	case u32(a[3]) > 5 || int64(a[1]) < 0 || int64(a[2]) < 0:
+		return EINVAL
+	case e.stream >= 0:
+		return ESPIPE
+	case e.isDir():
+		return EBADF
+	}
+	return ESUCCESS
+}
+
+// fdAllocate(fd, offset u64, len u64)
+func fdAllocate(_ *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) Errno {
+	e, errno := p.fsEntry(s, u32(a[0]))
+	switch {
+	case errno != ESUCCESS:
+		return errno
+	case int64(a[1]) < 0 || int64(a[2]) <= 0 || int64(a[1]+a[2]) < 0:
+		return EINVAL
+	case e.stream >= 0:
+		return ESPIPE
+	case e.isDir():
+		return EBADF
+	case e.base&rightFdWrite == 0:
+		return EBADF
+	}
+	return p.simple(s, e, service.FSAllocate, int64(a[1]), int64(a[2]))
+}
+
+// fdReaddir(fd, buf *u8, buf_len u32, cookie u64, bufused *u32)
+func fdReaddir(c *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) Errno {
+	e, errno := p.fsEntry(s, u32(a[0]))
+	if errno != ESUCCESS {
+		return errno
+	}
+	if !e.isDir() {
+		return ENOTDIR
+	}
+	m := c.Memory()
+	buf, n, used := u32(a[1]), u32(a[2]), u32(a[4])
+	if _, ok := m.Read(buf, n); !ok {
+		return EFAULT
+	}
+	if _, ok := m.Read(used, 4); !ok {
+		return EFAULT
+	}
+	if int64(a[3]) < 0 {
+		return EINVAL
+	}
+	req := s.Request()
+	req.Op = service.FSReaddir
+	req.Fd = e.handle
+	req.Off = int64(a[3])
+	req.N = int64(n)
+	rep := p.fsCall(s)
+	if rep.Errno != 0 {
+		return Errno(rep.Errno)
+	}
+	out := rep.Buf
+	if uint32(len(out)) > n {
+		out = out[:n] // the last entry is cut: the buffer is full, as the spec says
+	}
+	m.Write(buf, out)
+	m.WriteUint32(used, uint32(len(out)))
+	return ESUCCESS
+}
+
+// pathOp sends a path request relative to directory fd; out, if not nil,
+// receives the reply.
+func (p *Proc) pathOp(c *sandbox.Call, s *kernel.SIP, fd, ptr, n uint32, op uint32, off int64) (*kernel.Request, Errno) {
+	e, errno := p.dirEntry(s, fd)
+	if errno != ESUCCESS {
+		return nil, errno
+	}
+	path, errno := pathArg(c.Memory(), ptr, n)
+	if errno != ESUCCESS {
+		return nil, errno
+	}
+	req := s.Request()
+	req.Op = op
+	req.Fd = e.handle
+	req.Str = path
+	req.Off = off
+	rep := p.fsCall(s)
+	return rep, Errno(rep.Errno)
+}
+
+// pathCreateDirectory(fd, path *u8, path_len u32)
+func pathCreateDirectory(c *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) Errno {
+	_, errno := p.pathOp(c, s, u32(a[0]), u32(a[1]), u32(a[2]), service.FSMkdir, 0)
+	return errno
+}
+
+// pathUnlinkFile(fd, path *u8, path_len u32)
+func pathUnlinkFile(c *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) Errno {
+	_, errno := p.pathOp(c, s, u32(a[0]), u32(a[1]), u32(a[2]), service.FSUnlink, 0)
+	return errno
+}
+
+// pathRemoveDirectory(fd, path *u8, path_len u32)
+func pathRemoveDirectory(c *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) Errno {
+	_, errno := p.pathOp(c, s, u32(a[0]), u32(a[1]), u32(a[2]), service.FSRmdir, 0)
+	return errno
+}
+
+// pathFilestatGet(fd, flags u32, path *u8, path_len u32, buf *filestat)
+func pathFilestatGet(c *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) Errno {
+	m := c.Memory()
+	out := u32(a[4])
+	if _, ok := m.Read(out, service.FilestatSize); !ok {
+		return EFAULT
+	}
+	rep, errno := p.pathOp(c, s, u32(a[0]), u32(a[2]), u32(a[3]), service.FSPathStat, int64(a[1]&lookupSymlinkFollow))
+	if errno != ESUCCESS {
+		return errno
+	}
+	var st [service.FilestatSize]byte
+	copy(st[:], rep.Buf)
+	m.Write(out, st[:])
+	return ESUCCESS
+}
+
+// pathFilestatSetTimes(fd, flags u32, path *u8, path_len u32, atim u64, mtim u64, fst_flags u16)
+// The time of a final symlink itself cannot be set: it is always followed.
+func pathFilestatSetTimes(c *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) Errno {
+	if badTimeFlags(a[6] & 0xffffffff) {
+		return EINVAL
+	}
+	e, errno := p.dirEntry(s, u32(a[0]))
+	if errno != ESUCCESS {
+		return errno
+	}
+	path, errno := pathArg(c.Memory(), u32(a[2]), u32(a[3]))
+	if errno != ESUCCESS {
+		return errno
+	}
+	req := s.Request()
+	req.Op = service.FSPathSetTimes
+	req.Fd = e.handle
+	req.Str = path
+	timesBuf(req, a[4], a[5], a[6])
+	return Errno(p.fsCall(s).Errno)
+}
+
+// pathReadlink(fd, path *u8, path_len u32, buf *u8, buf_len u32, bufused *u32)
+// A target longer than the buffer is cut, as readlink(2) does.
+func pathReadlink(c *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) Errno {
+	m := c.Memory()
+	buf, n, used := u32(a[3]), u32(a[4]), u32(a[5])
+	if _, ok := m.Read(buf, n); !ok {
+		return EFAULT
+	}
+	if _, ok := m.Read(used, 4); !ok {
+		return EFAULT
+	}
+	rep, errno := p.pathOp(c, s, u32(a[0]), u32(a[1]), u32(a[2]), service.FSReadlink, 0)
+	if errno != ESUCCESS {
+		return errno
+	}
+	out := rep.Buf
+	if uint32(len(out)) > n {
+		out = out[:n]
+	}
+	m.Write(buf, out)
+	m.WriteUint32(used, uint32(len(out)))
+	return ESUCCESS
+}
+
+// pathSymlink(old_path *u8, old_path_len u32, fd, new_path *u8, new_path_len u32)
+func pathSymlink(c *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) Errno {
+	e, errno := p.dirEntry(s, u32(a[2]))
+	if errno != ESUCCESS {
+		return errno
+	}
+	m := c.Memory()
+	target, errno := pathArg(m, u32(a[0]), u32(a[1]))
+	if errno != ESUCCESS {
+		return errno
+	}
+	link, errno := pathArg(m, u32(a[3]), u32(a[4]))
+	if errno != ESUCCESS {
+		return errno
+	}
+	req := s.Request()
+	req.Op = service.FSSymlink
+	req.Fd = e.handle
+	req.Str = target + "\x00" + link
+	return Errno(p.fsCall(s).Errno)
+}
+
+// pathRename(fd, old_path *u8, old_path_len u32, new_fd, new_path *u8, new_path_len u32)
+func pathRename(c *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) Errno {
+	return twoPaths(c, s, p, service.FSRename, u32(a[0]), u32(a[1]), u32(a[2]), u32(a[3]), u32(a[4]), u32(a[5]))
+}
+
+// pathLink(old_fd, old_flags u32, old_path *u8, old_path_len u32, new_fd, new_path *u8, new_path_len u32)
+// A final symlink in old_path is linked itself, as linkat(2) without
+// AT_SYMLINK_FOLLOW does.
+func pathLink(c *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) Errno {
+	return twoPaths(c, s, p, service.FSLink, u32(a[0]), u32(a[2]), u32(a[3]), u32(a[4]), u32(a[5]), u32(a[6]))
+}
+
+func twoPaths(c *sandbox.Call, s *kernel.SIP, p *Proc, op uint32, ofd, optr, olen, nfd, nptr, nlen uint32) Errno {
+	oe, errno := p.dirEntry(s, ofd)
+	if errno != ESUCCESS {
+		return errno
+	}
+	ne, errno := p.dirEntry(s, nfd)
+	if errno != ESUCCESS {
+		return errno
+	}
+	m := c.Memory()
+	old, errno := pathArg(m, optr, olen)
+	if errno != ESUCCESS {
+		return errno
+	}
+	nw, errno := pathArg(m, nptr, nlen)
+	if errno != ESUCCESS {
+		return errno
+	}
+	if old == "" {
+		return ENOENT
+	}
+	req := s.Request()
+	req.Op = op
+	req.Fd = oe.handle
+	req.Off = int64(ne.handle)
+	req.Str = old + "\x00" + nw
+	return Errno(p.fsCall(s).Errno)
+}
+
+// pathOpen(fd, dirflags u32, path *u8, path_len u32, oflags u16,
+// rights_base u64, rights_inheriting u64, fdflags u16, opened *fd)
+func pathOpen(c *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) Errno {
+	e, errno := p.dirEntry(s, u32(a[0]))
+	if errno != ESUCCESS {
+		return errno
+	}
+	m := c.Memory()
+	path, errno := pathArg(m, u32(a[2]), u32(a[3]))
+	if errno != ESUCCESS {
+		return errno
+	}
+	out := u32(a[8])
+	if _, ok := m.Read(out, 4); !ok {
+		return EFAULT
+	}
+	oflags, fdflags := uint16(a[4]), uint16(a[7])
+	if a[4]&0xffffffff > 0xf || a[7]&0xffffffff > 0x1f {
+		return EINVAL
+	}
+	base, inh := a[5]&allRights, a[6]&allRights
+	req := s.Request()
+	req.Op = service.FSOpen
+	req.Fd = e.handle
+	req.Str = path
+	req.Off = service.OpenFlags(oflags, fdflags, a[1]&lookupSymlinkFollow != 0, base&rightFdRead != 0, base&rightFdWrite != 0)
+	rep := p.fsCall(s)
+	if rep.Errno != 0 {
+		return Errno(rep.Errno)
+	}
+	ne := &fdEntry{typ: uint8(rep.Off), stream: -1, handle: int32(rep.N), flags: fdflags,
+		base: base, inh: inh, ro: rep.Off&service.FSReadOnly != 0, preopen: -1}
+	if ne.typ == filetypeDirectory {
+		ne.flags &^= fdflagAppend
+	}
+	fd, errno := p.install(s, ne)
+	if errno != ESUCCESS {
+		p.release(s, ne)
+		return errno
+	}
+	m.WriteUint32(out, fd)
+	return ESUCCESS
+}

@@ -1,0 +1,148 @@
+package wasi_test
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"isle"
+	"isle/internal/service"
+	"isle/internal/testprog"
+	"isle/internal/wasi"
+)
+
+// runProg runs a program on a fresh two-core machine with the given
+// preopens and returns its standard output and exit status.
+func runProg(t *testing.T, wasm string, dirs []isle.Dir, args ...string) (string, int) {
+	t.Helper()
+	ctx := context.Background()
+	var out, errb bytes.Buffer
+	cfg := isle.NewConfig().WithCores(2).WithOversubscribe(true).WithCacheDir("").
+		WithStdio(bytes.NewReader(nil), &out, &errb)
+	for _, d := range dirs {
+		cfg = cfg.WithDir(d)
+	}
+	m, err := isle.Boot(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Stop(ctx)
+	prog, err := m.Load(ctx, wasm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := m.Spawn(prog, append([]string{filepath.Base(wasm)}, args...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan isle.ExitStatus, 1)
+	go func() { done <- p.Wait() }()
+	select {
+	case st := <-done:
+		if st.Trap != "" {
+			t.Fatalf("trap: %s\nstderr: %s", st.Trap, errb.String())
+		}
+		return out.String(), st.Status()
+	case <-time.After(60 * time.Second):
+		t.Fatal("program did not finish")
+	}
+	return "", 0
+}
+
+func golden(t *testing.T, name, got string) {
+	t.Helper()
+	want, err := os.ReadFile(filepath.Join(testprog.Root(t), "testdata", "wasi", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != string(want) {
+		t.Errorf("output differs from testdata/wasi/%s\ngot:\n%s\nwant:\n%s", name, got, want)
+	}
+}
+
+func cProg(t *testing.T, name string) string {
+	src, err := os.ReadFile(filepath.Join(testprog.Root(t), "testdata", "wasi", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return testprog.C(t, string(src))
+}
+
+// TestCFiles runs testdata/wasi/files.c (wasi-libc) against its expected
+// output: files, directories, links, times and errno values.
+func TestCFiles(t *testing.T) {
+	out, st := runProg(t, cProg(t, "files.c"), []isle.Dir{{Host: t.TempDir(), Guest: "/d"}})
+	if st != 0 {
+		t.Errorf("exit status %d", st)
+	}
+	golden(t, "files.out", out)
+}
+
+// TestGoFiles runs a Go program using os.ReadFile, WriteFile, ReadDir,
+// MkdirAll, Rename, Symlink, Chtimes and RemoveAll in a preopen.
+func TestGoFiles(t *testing.T) {
+	out, st := runProg(t, testprog.Go(t, "./testdata/wasi/gofiles"), []isle.Dir{{Host: t.TempDir(), Guest: "/d"}}, "/d")
+	if st != 0 {
+		t.Errorf("exit status %d", st)
+	}
+	golden(t, "gofiles.out", out)
+}
+
+// TestEscapes checks that "..", absolute paths and symlinks pointing out of
+// a preopen are each refused (EPERM, as wasmtime), and that the file next
+// to the preopen is untouched.
+func TestEscapes(t *testing.T) {
+	top := t.TempDir()
+	pre := filepath.Join(top, "pre")
+	for _, err := range []error{
+		os.MkdirAll(filepath.Join(pre, "sub"), 0o755),
+		os.WriteFile(filepath.Join(top, "outside.txt"), []byte("secret\n"), 0o644),
+		os.WriteFile(filepath.Join(pre, "in.txt"), []byte("in\n"), 0o644),
+		os.Symlink("../outside.txt", filepath.Join(pre, "out")),
+		os.Symlink("/etc/passwd", filepath.Join(pre, "abs")),
+	} {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	out, st := runProg(t, cProg(t, "escape.c"), []isle.Dir{{Host: pre, Guest: "/d"}})
+	if st != 0 {
+		t.Errorf("exit status %d", st)
+	}
+	golden(t, "escape.out", out)
+	if b, _ := os.ReadFile(filepath.Join(top, "outside.txt")); string(b) != "secret\n" {
+		t.Errorf("outside.txt changed: %q", b)
+	}
+	for _, name := range []string{"x", "stolen.txt"} {
+		if _, err := os.Lstat(filepath.Join(top, name)); err == nil {
+			t.Errorf("%s was created outside the preopen", name)
+		}
+	}
+}
+
+// TestServiceErrnos checks that the file-system service's errno numbers are
+// WASI's.
+func TestServiceErrnos(t *testing.T) {
+	want := map[string]wasi.Errno{
+		"EACCES": wasi.EACCES, "EAGAIN": wasi.EAGAIN, "EBADF": wasi.EBADF, "EBUSY": wasi.EBUSY,
+		"EDQUOT": wasi.EDQUOT, "EEXIST": wasi.EEXIST, "EFAULT": wasi.EFAULT, "EFBIG": wasi.EFBIG,
+		"EINVAL": wasi.EINVAL, "EIO": wasi.EIO, "EISDIR": wasi.EISDIR, "ELOOP": wasi.ELOOP,
+		"EMLINK": wasi.EMLINK, "ENAMETOOLONG": wasi.ENAMETOOLONG, "ENOENT": wasi.ENOENT,
+		"ENOMEM": wasi.ENOMEM, "ENOSPC": wasi.ENOSPC, "ENOSYS": wasi.ENOSYS, "ENOTDIR": wasi.ENOTDIR,
+		"ENOTEMPTY": wasi.ENOTEMPTY, "ENOTSUP": wasi.ENOTSUP, "EOVERFLOW": wasi.EOVERFLOW,
+		"EPERM": wasi.EPERM, "EPIPE": wasi.EPIPE, "EROFS": wasi.EROFS, "ESPIPE": wasi.ESPIPE,
+		"ETXTBSY": wasi.ETXTBSY, "EXDEV": wasi.EXDEV,
+	}
+	got := service.Errnos()
+	if len(got) != len(want) {
+		t.Errorf("service lists %d errnos, the test %d", len(got), len(want))
+	}
+	for name, n := range got {
+		if w, ok := want[name]; !ok || uint16(w) != n {
+			t.Errorf("service %s = %d, WASI's is %d", name, n, w)
+		}
+	}
+}
