@@ -110,9 +110,6 @@ func newModule(wasm []byte, opts Options) (*module, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := checkCounts(secs); err != nil {
-		return nil, err
-	}
 	m := &module{opts: opts, secs: secs, typeIndex: map[string]uint32{}, scratchIndex: map[scratchKey]uint32{}}
 	if i := find(secs, secType); i >= 0 {
 		if m.types, m.typeEnts, err = parseTypes(secs[i].data); err != nil {

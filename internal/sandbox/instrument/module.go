@@ -81,6 +81,11 @@ func splitSections(wasm []byte) ([]section, error) {
 			}
 			last = rank(id)
 		}
+		// Checked here, in order, because wazero decodes (and allocates
+		// for) each section before it looks at the next one.
+		if err := checkCounts(section{id: id, data: data}); err != nil {
+			return nil, err
+		}
 		secs = append(secs, section{id: id, data: data})
 	}
 	return secs, nil
@@ -272,11 +277,13 @@ var errTooLarge = errors.New("declared size too large")
 // sizes its slices by these counts before reading the items, so a module
 // of a few bytes could otherwise make it allocate gigabytes; running
 // Instrument first protects it.
-func checkCounts(secs []section) error {
-	for _, s := range secs {
+func checkCounts(s section) error {
+	{
 		switch s.id {
-		case secCustom, secStart, secDataCount:
-			continue
+		case secCustom:
+			return checkCustom(s.data)
+		case secStart, secDataCount:
+			return nil
 		}
 		r := &reader{b: s.data}
 		n, err := r.u32()
@@ -287,6 +294,33 @@ func checkCounts(secs []section) error {
 			return fmt.Errorf("section %d: %w: %d items in %d bytes", s.id, errTooLarge, n, len(r.b)-r.pos)
 		}
 		switch s.id {
+		case secType:
+			_, _, err := parseTypes(s.data)
+			return err
+		case secImport:
+			err := (&module{secs: []section{s}}).scanImports()
+			if errors.Is(err, ErrConflict) { // no hook named here
+				err = nil
+			}
+			return err
+		case secGlobal:
+			_, err := (&module{secs: []section{s}}).rewriteGlobals()
+			return err
+		case secElement:
+			_, err := (&module{secs: []section{s}}).rewriteElements()
+			return err
+		case secExport:
+			for i := uint32(0); i < n; i++ {
+				if _, err := r.name(); err != nil {
+					return err
+				}
+				if _, err := r.byte(); err != nil {
+					return err
+				}
+				if _, err := r.u32(); err != nil {
+					return err
+				}
+			}
 		case secCode:
 			for i := uint32(0); i < n; i++ {
 				size, err := r.u32()
@@ -362,4 +396,59 @@ func skipData(r *reader) error {
 	}
 	_, err = r.bytes(n)
 	return err
+}
+
+// checkCustom checks a custom section's name and, in a "name" section, the
+// counts of the function and local name maps, which wazero also allocates
+// by. Other malformations of a name section are left alone: Instrument
+// drops a name section it cannot parse.
+func checkCustom(data []byte) error {
+	r := &reader{b: data}
+	name, err := r.name()
+	if err != nil || string(name) != "name" {
+		return err
+	}
+	tooMany := func(r *reader, n uint32) bool { return uint64(n) > uint64(len(r.b)-r.pos) }
+	for !r.done() {
+		id, err := r.byte()
+		if err != nil {
+			return nil
+		}
+		sub, err := r.name()
+		if err != nil {
+			return nil
+		}
+		if id != 1 && id != 2 {
+			continue
+		}
+		sr := &reader{b: sub}
+		n, err := sr.u32()
+		if err != nil {
+			return nil
+		}
+		if tooMany(sr, n) {
+			return fmt.Errorf("name section: %w", errTooLarge)
+		}
+		for i := uint32(0); i < n && id == 2; i++ {
+			if _, err := sr.u32(); err != nil {
+				return nil
+			}
+			cnt, err := sr.u32()
+			if err != nil {
+				return nil
+			}
+			if tooMany(sr, cnt) {
+				return fmt.Errorf("name section: %w", errTooLarge)
+			}
+			for c := uint32(0); c < cnt; c++ {
+				if _, err := sr.u32(); err != nil {
+					return nil
+				}
+				if _, err := sr.name(); err != nil {
+					return nil
+				}
+			}
+		}
+	}
+	return nil
 }
