@@ -26,7 +26,6 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"isle/internal/abi"
 	"isle/internal/kernel"
 	"isle/internal/sandbox"
 	"isle/internal/service"
@@ -120,7 +119,6 @@ type Machine struct {
 	console  kernel.ServiceID
 	stdin    kernel.ServiceID
 	preopens []wasi.Preopen
-	ipc      *abi.System // channels, exchange heap and names (module "isle")
 	fs       []kernel.ServiceID // file-system workers
 	fsw      []*service.FS
 	prevProc int
@@ -157,7 +155,7 @@ func Boot(ctx context.Context, cfg Config) (*Machine, error) {
 		}
 		preopens = append(preopens, wasi.Preopen{Guest: d.Guest, Host: abs, ReadOnly: d.ReadOnly})
 	}
-	rt, err := sandbox.NewRuntime(ctx, sandbox.Config{CacheDir: cfg.cacheDir, Preempt: kernel.Preempt}, []sandbox.HostModule{wasi.HostModule(), abi.HostModule()})
+	rt, err := sandbox.NewRuntime(ctx, sandbox.Config{CacheDir: cfg.cacheDir, Preempt: kernel.Preempt}, []sandbox.HostModule{wasi.HostModule()})
 	if err != nil {
 		return nil, err
 	}
@@ -167,7 +165,6 @@ func Boot(ctx context.Context, cfg Config) (*Machine, error) {
 		return nil, err
 	}
 	m := &Machine{cfg: cfg, cores: cores, hostCPUs: host, k: k, rt: rt, preopens: preopens}
-	m.ipc = abi.New(cores)
 	m.console = k.AddService("console", &service.ConsoleOut{Stdout: orDiscard(cfg.stdout), Stderr: orDiscard(cfg.stderr)})
 	m.stdin = k.AddService("stdin", &service.ConsoleIn{Stdin: cfg.stdin})
 	// File-system workers: one per core, so one slow host call holds up only
@@ -271,7 +268,6 @@ func (m *Machine) SpawnOn(prog *Program, args []string, core int) (*Process, err
 	s.Args = append([]string(nil), args...)
 	s.Env = append([]string(nil), m.cfg.env...)
 	s.Ext = &wasi.Proc{Args: s.Args, Env: s.Env, Preopens: m.preopens, Console: m.console, Stdin: m.stdin, FS: m.fs}
-	s.IPC = m.ipc.NewProc(s)
 	if err := m.k.Spawn(s, core); err != nil {
 		return nil, err
 	}
