@@ -3,6 +3,7 @@ package instrument
 import (
 	"context"
 	"errors"
+	"os/exec"
 	"testing"
 
 	"github.com/tetratelabs/wazero"
@@ -17,6 +18,9 @@ func FuzzInstrument(f *testing.F) {
 		f.Add(k.mod.bytes())
 	}
 	f.Add(testModule{types: []string{"->"}, funcs: []testFunc{{typ: 0, body: "loop br 0 end", export: "spin"}}}.bytes())
+	if _, err := exec.LookPath("clang"); err == nil {
+		f.Add(buildCKernels(f))
+	}
 	f.Add([]byte{})
 	f.Add(append([]byte(nil), magic...))
 	ctx := context.Background()
