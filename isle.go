@@ -26,6 +26,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"isle/internal/abi"
 	"isle/internal/kernel"
 	"isle/internal/sandbox"
 	"isle/internal/service"
@@ -122,6 +123,8 @@ type Machine struct {
 	fs       []kernel.ServiceID // file-system workers
 	fsw      []*service.FS
 	prevProc int
+
+	ipc *abi.System // channels, exchange heap and names (module "isle")
 }
 
 // Boot checks cfg and starts a machine.
@@ -155,7 +158,7 @@ func Boot(ctx context.Context, cfg Config) (*Machine, error) {
 		}
 		preopens = append(preopens, wasi.Preopen{Guest: d.Guest, Host: abs, ReadOnly: d.ReadOnly})
 	}
-	rt, err := sandbox.NewRuntime(ctx, sandbox.Config{CacheDir: cfg.cacheDir, Preempt: kernel.Preempt}, []sandbox.HostModule{wasi.HostModule()})
+	rt, err := sandbox.NewRuntime(ctx, sandbox.Config{CacheDir: cfg.cacheDir, Preempt: kernel.Preempt}, []sandbox.HostModule{wasi.HostModule(), abi.HostModule()})
 	if err != nil {
 		return nil, err
 	}
@@ -165,6 +168,7 @@ func Boot(ctx context.Context, cfg Config) (*Machine, error) {
 		return nil, err
 	}
 	m := &Machine{cfg: cfg, cores: cores, hostCPUs: host, k: k, rt: rt, preopens: preopens}
+	m.ipc = abi.New(cores)
 	m.console = k.AddService("console", &service.ConsoleOut{Stdout: orDiscard(cfg.stdout), Stderr: orDiscard(cfg.stderr)})
 	m.stdin = k.AddService("stdin", &service.ConsoleIn{Stdin: cfg.stdin})
 	// File-system workers: one per core, so one slow host call holds up only
@@ -268,6 +272,7 @@ func (m *Machine) SpawnOn(prog *Program, args []string, core int) (*Process, err
 	s.Args = append([]string(nil), args...)
 	s.Env = append([]string(nil), m.cfg.env...)
 	s.Ext = &wasi.Proc{Args: s.Args, Env: s.Env, Preopens: m.preopens, Console: m.console, Stdin: m.stdin, FS: m.fs}
+	s.IPC = m.ipc.NewProc(s)
 	if err := m.k.Spawn(s, core); err != nil {
 		return nil, err
 	}
