@@ -356,6 +356,14 @@ func TestDifferentialKernels(t *testing.T) {
 					t.Errorf("fuel 1: the hook was never called")
 				}
 			}
+			// An i32 fuel global: the same code with i32 arithmetic.
+			opts := testOptions(3)
+			opts.Fuel32 = true
+			h.refill = 3
+			got, _ := runKernel(t, h, mustInstrument(t, orig, opts), k.args)
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("i32 fuel: results differ (-original +instrumented):\n%s", diff)
+			}
 		})
 	}
 }

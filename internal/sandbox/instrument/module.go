@@ -298,8 +298,11 @@ func checkCounts(s section) error {
 			_, _, err := parseTypes(s.data)
 			return err
 		case secImport:
-			err := (&module{secs: []section{s}}).scanImports()
-			if errors.Is(err, ErrConflict) { // no hook named here
+			// A hook name that no valid module uses (not UTF-8), so
+			// that the scan reads every import.
+			m := &module{secs: []section{s}, opts: Options{HookModule: "\xff", HookName: "\xff"}}
+			err := m.scanImports()
+			if errors.Is(err, ErrConflict) {
 				err = nil
 			}
 			return err
