@@ -146,3 +146,54 @@ func TestServiceErrnos(t *testing.T) {
 		}
 	}
 }
+
+// TestReadOnly runs testdata/wasi/readonly.c under a read-only preopen:
+// reads work, every change is EACCES, and the host directory is unchanged.
+func TestReadOnly(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.Mkdir(filepath.Join(dir, "dir"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "f.txt"), []byte("hello\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, st := runProg(t, cProg(t, "readonly.c"), []isle.Dir{{Host: dir, Guest: "/r", ReadOnly: true}})
+	if st != 0 {
+		t.Errorf("exit status %d", st)
+	}
+	golden(t, "readonly.out", out)
+	ents, _ := os.ReadDir(dir)
+	if len(ents) != 2 {
+		t.Errorf("the read-only directory now holds %d entries", len(ents))
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, "f.txt")); string(b) != "hello\n" {
+		t.Errorf("f.txt changed: %q", b)
+	}
+}
+
+// TestReaddirAndPoll runs testdata/wasi/readdir.c: a directory listed over
+// many fd_readdir calls, rewinddir, and poll on files.
+func TestReaddirAndPoll(t *testing.T) {
+	out, st := runProg(t, cProg(t, "readdir.c"), []isle.Dir{{Host: t.TempDir(), Guest: "/d"}})
+	if st != 0 {
+		t.Errorf("exit status %d", st)
+	}
+	golden(t, "readdir.out", out)
+}
+
+func TestParseDir(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want isle.Dir
+	}{
+		{"/h", isle.Dir{Host: "/h", Guest: "/h"}},
+		{"/h:/g", isle.Dir{Host: "/h", Guest: "/g"}},
+		{"/h:/g:ro", isle.Dir{Host: "/h", Guest: "/g", ReadOnly: true}},
+		{"/h::ro", isle.Dir{Host: "/h", Guest: "/h", ReadOnly: true}},
+	} {
+		got, err := isle.ParseDir(tc.in)
+		if err != nil || got != tc.want {
+			t.Errorf("ParseDir(%q) = %+v, %v; want %+v", tc.in, got, err, tc.want)
+		}
+	}
+}
