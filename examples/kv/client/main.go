@@ -9,8 +9,8 @@ import (
 	"os"
 	"time"
 
-	guest "isle/guest/go"
 	"isle/examples/kv/kvproto"
+	guest "isle/guest/go"
 )
 
 func must(what string, err error) {

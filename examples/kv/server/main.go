@@ -12,8 +12,8 @@ import (
 	"slices"
 	"strconv"
 
-	guest "isle/guest/go"
 	"isle/examples/kv/kvproto"
+	guest "isle/guest/go"
 )
 
 type entry struct {
