@@ -91,7 +91,8 @@ type Ring struct {
 	// Producer-local: written and read only by the producer.
 	head       uint64 // next position to write; also the number of messages sent
 	cachedRead uint64 // the consumer's read position as last seen
-	_          [len(gap{}) - 16]byte
+	refsHeld   uint64 // entries of refs that are not nil
+	_          [len(gap{}) - 24]byte
 
 	// Consumer-local: written and read only by the consumer.
 	tail      uint64 // next position to read; also the number of messages received
@@ -174,16 +175,30 @@ func (r *Ring) TrySend(typ uint8, payload []byte, ref any) bool {
 		copy(s.data[:], payload)
 	}
 	h := ((pos+1)&seqMask)<<seqShift | uint64(typ)<<lenBits | uint64(n)
-	i := pos & r.mask
-	if ref != nil {
-		r.refs[i] = ref
-		h |= refFlag
-	} else if r.refs[i] != nil {
-		r.refs[i] = nil // drop the last lap's reference; the consumer is done with it
+	if ref != nil || r.refsHeld != 0 {
+		h |= r.putRef(pos&r.mask, ref)
 	}
 	storeRelease(&s.hdr, h)
 	r.head = pos + 1
 	return true
+}
+
+// putRef stores ref in refs[i], where the last lap's reference may still
+// be (the consumer is done with it: dropping it lets the GC have it), and
+// returns the header's ref flag.
+func (r *Ring) putRef(i uint64, ref any) uint64 {
+	old := r.refs[i] != nil
+	r.refs[i] = ref
+	switch {
+	case ref == nil && old:
+		r.refsHeld--
+	case ref != nil && !old:
+		r.refsHeld++
+	}
+	if ref == nil {
+		return 0
+	}
+	return refFlag
 }
 
 // Send publishes one message and rings the doorbell. It reports false when
