@@ -38,7 +38,7 @@ func Table() []Func {
 		{"block_size", n(2), "(h, *size)", blockSize},
 		{"block_read", n(4), "(h, off, buf, len): copy out of a block", blockRead},
 		{"block_write", n(4), "(h, off, buf, len): copy into a block", blockWrite},
-		{"block_free", n(1), "(h): free a block", closeHandle},
+		{"block_free", n(1), "(h): free a block (an endpoint is ErrWrongType)", blockFree},
 		{"register", n(7), "(name, name_len, src, src_len, cname, cname_len, *listener): serve contract cname under name; connections arrive on the listener as Connect(exp<C>)", register},
 		{"lookup", n(7), "(name, name_len, src, src_len, cname, cname_len, *ep): connect to the service called name, which must speak the same contract", lookup},
 	}
@@ -230,6 +230,14 @@ func closeHandle(c *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) error {
 		delete(p.listeners, h)
 	}
 	return nil
+}
+
+func blockFree(c *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) error {
+	h := ipc.Handle(u32(a[0]))
+	if _, err := p.tab.Block(h); err != nil {
+		return err
+	}
+	return p.tab.Close(port{s.Core()}, h)
 }
 
 func blockAlloc(c *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) error {
