@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -18,18 +19,16 @@ type spinConfig struct {
 
 func (c spinConfig) defines() []string {
 	return []string{
-		"-DNP=" + itoa(c.np),
-		"-DMAXLOSS=" + itoa(c.maxLoss),
-		"-DMAXCRASH=" + itoa(c.maxCrash),
-		"-DMAXEARLY=" + itoa(c.maxEarly),
+		"-DNP=" + strconv.Itoa(c.np),
+		"-DMAXLOSS=" + strconv.Itoa(c.maxLoss),
+		"-DMAXCRASH=" + strconv.Itoa(c.maxCrash),
+		"-DMAXEARLY=" + strconv.Itoa(c.maxEarly),
 	}
 }
 
 func (c spinConfig) String() string {
 	return strings.Join(c.defines(), ",")
 }
-
-func itoa(i int) string { return string(rune('0' + i)) }
 
 // The configurations checked by default keep each pan run to a few seconds
 // on a 2-vCPU VM; each fault (a loss, a crash at any of a process's first
