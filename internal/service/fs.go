@@ -68,6 +68,7 @@ const (
 	FSDatasync                         // fdatasync Fd
 	FSSetFlags                         // set Fd's APPEND flag to Off&1
 	FSAllocate                         // make Fd at least Off+N bytes long
+	FSCloseAll                         // close every handle listed in Buf (little-endian int32s); Fd is ignored
 )
 
 // OpenFlags packs path_open's arguments into kernel.Request.Off for FSOpen.
@@ -189,6 +190,17 @@ func (f *FS) Close() {
 	f.nodes = nil
 }
 
+// close closes handle h, unless it is a preopen's: those are shared by
+// every SIP of this worker.
+func (f *FS) close(h int32) {
+	if int(h) < f.npre || f.node(h) == nil {
+		return
+	}
+	f.nodes[h].close()
+	f.nodes[h] = nil
+	f.free = append(f.free, h)
+}
+
 func (n *node) close() {
 	if n.file != nil {
 		n.file.Close()
@@ -225,6 +237,12 @@ func (f *FS) Serve(req *kernel.Request) {
 }
 
 func (f *FS) serve(req *kernel.Request) uint16 {
+	if req.Op == FSCloseAll {
+		for b := req.Buf; len(b) >= 4; b = b[4:] {
+			f.close(int32(binary.LittleEndian.Uint32(b)))
+		}
+		return 0
+	}
 	n := f.node(req.Fd)
 	if n == nil {
 		return errnoBadf
@@ -233,12 +251,7 @@ func (f *FS) serve(req *kernel.Request) uint16 {
 	case FSOpen:
 		return f.open(n, req)
 	case FSClose:
-		if int(req.Fd) < f.npre {
-			return 0 // preopens are shared by every SIP of this worker
-		}
-		n.close()
-		f.nodes[req.Fd] = nil
-		f.free = append(f.free, req.Fd)
+		f.close(req.Fd)
 		return 0
 	case FSStat:
 		fi, err := n.file.Stat()

@@ -16,6 +16,8 @@ package wasi
 //     fd_write, as wasmtime checks, or the call is EBADF as in POSIX.
 
 import (
+	"encoding/binary"
+
 	"isle/internal/kernel"
 	"isle/internal/service"
 )
@@ -95,6 +97,27 @@ func (p *Proc) release(s *kernel.SIP, e *fdEntry) {
 	req.Op = service.FSClose
 	req.Fd = e.handle
 	p.fsCall(s)
+}
+
+// closeAll closes every file and directory the SIP opened, in one request;
+// proc_exit calls it. (A SIP that traps, is killed or returns from _start
+// without proc_exit leaves its handles open in the worker: the kernel has no
+// exit hook for personalities yet.)
+func (p *Proc) closeAll(s *kernel.SIP) {
+	if p.fds == nil || len(p.FS) == 0 {
+		return
+	}
+	req := s.Request()
+	req.Op = service.FSCloseAll
+	for i, e := range p.fds {
+		if e != nil && e.stream < 0 && e.preopen < 0 {
+			req.Buf = binary.LittleEndian.AppendUint32(req.Buf, uint32(e.handle))
+		}
+		p.fds[i] = nil
+	}
+	if len(req.Buf) > 0 {
+		p.fsCall(s)
+	}
 }
 
 // fsCall sends the SIP's filled-in request to its file-system worker.

@@ -146,7 +146,8 @@ func schedYield(_ *sandbox.Call, s *kernel.SIP, _ *Proc, _ []uint64) Errno {
 }
 
 // procExit(code u32): never returns.
-func procExit(c *sandbox.Call, _ *kernel.SIP, _ *Proc, a []uint64) Errno {
+func procExit(c *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) Errno {
+	p.closeAll(s)
 	c.Exit(u32(a[0]))
 	return ESUCCESS
 }

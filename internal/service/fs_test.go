@@ -1,0 +1,124 @@
+package service
+
+import (
+	"encoding/binary"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"isle/internal/kernel"
+)
+
+func newFS(t *testing.T, ro bool) (*FS, string) {
+	t.Helper()
+	top := t.TempDir()
+	dir := filepath.Join(top, "pre")
+	if err := os.MkdirAll(filepath.Join(dir, "sub"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(top, "secret"), []byte("s"), 0o644)
+	os.WriteFile(filepath.Join(dir, "f"), []byte("hello"), 0o644)
+	os.Symlink("../secret", filepath.Join(dir, "out"))
+	os.Symlink("f", filepath.Join(dir, "in"))
+	f, err := NewFS([]FSDir{{Host: dir, ReadOnly: ro}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(f.Close)
+	return f, dir
+}
+
+func do(f *FS, r kernel.Request) kernel.Request {
+	f.Serve(&r)
+	return r
+}
+
+func open(f *FS, dir int32, name string, oflags uint16, follow, write bool) kernel.Request {
+	return do(f, kernel.Request{Op: FSOpen, Fd: dir, Str: name, Off: OpenFlags(oflags, 0, follow, true, write)})
+}
+
+// TestFSEscapes: every path out of the root is EPERM, from the preopen and
+// from a directory opened under it.
+func TestFSEscapes(t *testing.T) {
+	f, _ := newFS(t, false)
+	for _, name := range []string{"../secret", "sub/../../secret", "/etc/passwd", "out", "sub/../out"} {
+		if r := open(f, 0, name, 0, true, false); r.Errno != errnoPerm {
+			t.Errorf("open %q: errno %d, want EPERM (%d)", name, r.Errno, errnoPerm)
+		}
+	}
+	sub := open(f, 0, "sub", oflagDirectory, true, false)
+	if sub.Errno != 0 {
+		t.Fatalf("open sub: errno %d", sub.Errno)
+	}
+	if r := open(f, int32(sub.N), "../f", 0, true, false); r.Errno != errnoPerm {
+		t.Errorf("open ../f from sub: errno %d, want EPERM", r.Errno)
+	}
+	if r := open(f, 0, "in", 0, true, false); r.Errno != 0 {
+		t.Errorf("open a symlink inside: errno %d", r.Errno)
+	}
+	if r := open(f, 0, "in", 0, false, false); r.Errno != errnoLoop {
+		t.Errorf("open a symlink without following: errno %d, want ELOOP", r.Errno)
+	}
+	if r := do(f, kernel.Request{Op: FSRename, Fd: 0, Off: 0, Str: "f\x00../stolen"}); r.Errno != errnoPerm {
+		t.Errorf("rename out: errno %d, want EPERM", r.Errno)
+	}
+	if r := do(f, kernel.Request{Op: FSSymlink, Fd: 0, Str: "/etc/passwd\x00abs"}); r.Errno != errnoPerm {
+		t.Errorf("absolute symlink: errno %d, want EPERM", r.Errno)
+	}
+}
+
+// TestFSHandles: handles are reused after close, preopens survive a close,
+// bad handles are EBADF, and FSCloseAll closes a list.
+func TestFSHandles(t *testing.T) {
+	f, _ := newFS(t, false)
+	a := open(f, 0, "f", 0, true, false)
+	b := open(f, 0, "f", 0, true, false)
+	if a.Errno != 0 || b.Errno != 0 || a.N == b.N || a.N == 0 {
+		t.Fatalf("opens: %+v %+v", a, b)
+	}
+	do(f, kernel.Request{Op: FSClose, Fd: int32(a.N)})
+	c := open(f, 0, "f", 0, true, false)
+	if c.N != a.N {
+		t.Errorf("handle %d not reused (got %d)", a.N, c.N)
+	}
+	do(f, kernel.Request{Op: FSClose, Fd: 0})
+	if r := open(f, 0, "f", 0, true, false); r.Errno != 0 {
+		t.Errorf("the preopen was closed: errno %d", r.Errno)
+	}
+	for _, h := range []int32{-1, 99, int32(a.N) + 100} {
+		if r := do(f, kernel.Request{Op: FSRead, Fd: h, N: 10}); r.Errno != errnoBadf {
+			t.Errorf("read handle %d: errno %d, want EBADF", h, r.Errno)
+		}
+	}
+	var list []byte
+	list = binary.LittleEndian.AppendUint32(list, uint32(b.N))
+	list = binary.LittleEndian.AppendUint32(list, uint32(c.N))
+	list = binary.LittleEndian.AppendUint32(list, 0xffffffff)
+	do(f, kernel.Request{Op: FSCloseAll, Buf: list})
+	if r := do(f, kernel.Request{Op: FSRead, Fd: int32(b.N), N: 10}); r.Errno != errnoBadf {
+		t.Errorf("read after FSCloseAll: errno %d, want EBADF", r.Errno)
+	}
+}
+
+// TestFSReadOnly: a read-only root refuses changes with EACCES.
+func TestFSReadOnly(t *testing.T) {
+	f, dir := newFS(t, true)
+	if r := open(f, 0, "f", 0, true, true); r.Errno != errnoAcces {
+		t.Errorf("open for writing: errno %d", r.Errno)
+	}
+	if r := open(f, 0, "new", oflagCreat, true, false); r.Errno != errnoAcces {
+		t.Errorf("create: errno %d", r.Errno)
+	}
+	for _, op := range []uint32{FSMkdir, FSUnlink, FSRmdir} {
+		if r := do(f, kernel.Request{Op: op, Fd: 0, Str: "sub"}); r.Errno != errnoAcces {
+			t.Errorf("op %d: errno %d", op, r.Errno)
+		}
+	}
+	r := open(f, 0, "f", 0, true, false)
+	if r := do(f, kernel.Request{Op: FSRead, Fd: int32(r.N), N: 10}); r.Errno != 0 || string(r.Buf[:r.N]) != "hello" {
+		t.Errorf("read: %+v", r)
+	}
+	if ents, _ := os.ReadDir(dir); len(ents) != 4 {
+		t.Errorf("the directory changed: %d entries", len(ents))
+	}
+}
