@@ -58,6 +58,7 @@ func TestMeasurementsAgree(t *testing.T) {
 		return float64(s.Total()), err
 	}
 	check("raw", func() (float64, error) { return samples(RawCachelinePingPong(3, 300)) })
+	check("twoline", func() (float64, error) { return samples(RawTwoLinePingPong(3, 300)) })
 	check("urpc", func() (float64, error) { return samples(URPCPingPong(3, 300)) })
 	check("rawstream", func() (float64, error) { return samples(RawStream(3, 3000)) })
 	for _, b := range []int{1, 8, 32} {

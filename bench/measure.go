@@ -107,6 +107,36 @@ func RawCachelinePingPong(chunks, per int) (Samples, error) {
 	return samples(marks, per, err)
 }
 
+// RawTwoLinePingPong is RawCachelinePingPong with one line for each
+// direction: each side writes only its own line and spins on the other's.
+// It is the limit for any protocol that, like urpc, sends each direction
+// through memory of its own.
+func RawTwoLinePingPong(chunks, per int) (Samples, error) {
+	n := chunks * per
+	w := warmup(n)
+	ab, ba := new(paddedWord), new(paddedWord)
+	marks, err := pinnedPair(chunks+1, func(mark func()) {
+		next := w
+		for i := 0; i < w+n; i++ {
+			if i == next {
+				mark()
+				next += per
+			}
+			storeRelease(&ab.v, uint64(i+1))
+			for ba.v.Load() != uint64(i+1) {
+			}
+		}
+		mark()
+	}, func() {
+		for i := 0; i < w+n; i++ {
+			for ab.v.Load() != uint64(i+1) {
+			}
+			storeRelease(&ba.v, uint64(i+1))
+		}
+	})
+	return samples(marks, per, err)
+}
+
 // URPCPingPong sends a message of 8 bytes over one ring and its answer
 // over another, chunks times per round trips. Both sides poll; the doorbells
 // are rung (their flag is read) but nobody sleeps.

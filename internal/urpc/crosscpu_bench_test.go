@@ -33,6 +33,11 @@ func BenchmarkRawCachelineOneway(b *testing.B) {
 	report(b, oneway(s), "raw_cacheline_oneway_ns", err)
 }
 
+func BenchmarkRawTwoLineOneway(b *testing.B) {
+	s, err := bench.RawTwoLinePingPong(1, b.N)
+	report(b, oneway(s), "raw_twoline_oneway_ns", err)
+}
+
 func BenchmarkURPCOneway(b *testing.B) {
 	s, err := bench.URPCPingPong(1, b.N)
 	report(b, oneway(s), "urpc_oneway_ns", err)
