@@ -5,7 +5,8 @@
 // # What the rewritten module does
 //
 // Instrument adds a mutable global, the fuel (i64, or i32 with
-// Options.Fuel32), exported under Options.FuelExport, and imports a hook
+// Options.Fuel32), exported under Options.FuelExport, unexported scratch
+// globals, and imports a hook
 // function of type () -> () (Options.HookModule, Options.HookName; an
 // existing import of that name is reused). Every function entry and every
 // loop header subtracts one from the fuel; when the result is below zero the
@@ -15,11 +16,14 @@
 // check by setting the fuel to zero. The hook must leave the fuel at one or
 // more, or the guest calls it again without making progress.
 //
-// A function entry gets
+// Within a function the fuel is cached in a new local, $c, so that a loop
+// header only decrements a register: $c is loaded from the global at entry
+// and written back before every call (and reloaded after it), before
+// return, return_call and branches to the function's label, at the final
+// end, and around the hook call. A function entry gets
 //
-//	global.get $fuel  i64.const 1  i64.sub  global.set $fuel
-//	global.get $fuel  i64.const 0  i64.lt_s
-//	if  call $hook  end
+//	global.get $fuel  i64.const 1  i64.sub  local.tee $c  i64.const 0  i64.lt_s
+//	if  <save params>  $fuel = $c  call $hook  $c = $fuel  <restore params>  end
 //
 // A loop `loop BT ... end`, where BT has parameters P and results R, becomes
 //
@@ -27,21 +31,24 @@
 //	  loop (P -> [])           ;; $outer: re-entered after the hook with P
 //	    block (P -> P)         ;; $slow: leaves the loop with its current P
 //	      loop BT              ;; $L: the original loop
-//	        <decrement> br_if $slow
+//	        $c -= 1  br_if $slow ($c < 0)
 //	        ...body...         ;; labels outside $L shifted by 3
 //	      end
 //	      br $done             ;; R on the stack
 //	    end
-//	    call $hook
+//	    <save P and the assigned locals in scratch globals>
+//	    $fuel = $c  call $hook  $c = $fuel
+//	    <restore them>
 //	    br $outer
 //	  end
 //	  unreachable
 //	end
 //
 // so the hot path of a loop only decrements and branches forward; the call
-// to the hook, which would make the compiler keep values in memory around
-// it, is outside the loop. docs/preemption.md gives the measurements and
-// the reasons.
+// to the hook is outside the loop, and no loop variable is live across it
+// (wazero's compiler would otherwise store such a variable on every
+// iteration; scratch.go says why). docs/preemption.md gives the
+// measurements and the reasons.
 //
 // # Index renumbering
 //
@@ -50,8 +57,8 @@
 // call, return_call, ref.func (in bodies, globals and element expressions),
 // element segment function lists, function exports, the start function and
 // the function, local and label maps of the "name" section. The fuel global
-// and any block types the wrappers need are appended, so no global or type
-// index moves. DWARF custom sections (".debug_*") are dropped: they name
+// and scratch globals and any block types the wrappers need are appended,
+// so no global or type index moves. DWARF custom sections (".debug_*") are dropped: they name
 // code offsets that have moved; a "name" section that does not parse is
 // dropped too.
 //
@@ -61,7 +68,16 @@
 // wazero v1.12 accepts by default — MVP, sign extension, saturating
 // float-to-int, multi-value, bulk memory, reference types and SIMD — and
 // also tail calls, atomics and the typed-function-reference branches.
-// Exception handling is refused. Instrument never panics: malformed or
-// unsupported input is an error, and for a module that wazero validates the
-// output validates too (FuzzInstrument checks both).
+// Exception handling is refused (ErrUnsupported). Instrument never panics:
+// malformed or unsupported input is an error, and for a module that wazero
+// validates the output validates too (FuzzInstrument checks both).
+//
+// Instrument also checks, section by section in the order wazero decodes
+// them, that no vector count exceeds the bytes left and that no body
+// declares more than MaxLocals locals, because wazero allocates by those
+// counts before reading the items: run Instrument before handing a module
+// to wazero.
+//
+// Instrument is a pure function of its input; it keeps no state between
+// calls and may run on many goroutines at once.
 package instrument
