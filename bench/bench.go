@@ -32,6 +32,7 @@ type Suite struct {
 // Suites returns the registry of suites, sorted by name.
 func Suites() []Suite {
 	s := []Suite{
+		{Name: "ipc", Doc: "channels between SIPs (examples/pingpong) on one core and across two, beside Linux pipes and Unix sockets; exchange-heap block sends", Run: IPC},
 		{Name: "urpc", Doc: "cache-line message passing between pinned threads, against a raw cache line, Go channels and Linux pipes", Run: URPC},
 	}
 	sort.Slice(s, func(i, j int) bool { return s[i].Name < s[j].Name })
