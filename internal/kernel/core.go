@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"isle/internal/sched"
 	"isle/internal/urpc"
 )
 
@@ -20,6 +21,9 @@ const (
 	msgPingStart                  // controller → core: ref *pingRun, start a ping-pong
 	msgRequest                    // core → service: ref *Request, a SIP's call
 	msgDeliver                    // core → core: ref Deliverable, run on the receiving core
+	msgSummary                    // core → core: payload a sched.LoadSummary
+	msgSteal                      // core → core: payload the thief's LoadSummary; "give me work"
+	msgMigrate                    // core → core: ref *SIP, a runnable SIP and its ownership
 )
 
 const fromController = -1 << 20
@@ -34,36 +38,52 @@ type inRing struct {
 // Ownership: every field is core-local (touched only by the core's goroutine)
 // except bell (rung by producers), live (read by the controller) and the
 // rings' producer/consumer sides as urpc defines them. Immutable after Boot:
-// id, m, in, toCore, toSvc.
+// id, m, in, toCore, toSvc, capacity.
 type Core struct {
-	id     int
-	m      *Machine
-	bell   *urpc.Doorbell
-	in     []inRing
-	toCore []*urpc.Ring // toCore[j]: this core → core j; nil for itself
-	toSvc  []*urpc.Ring // toSvc[s]: this core → service s
+	id       int
+	m        *Machine
+	bell     *urpc.Doorbell
+	in       []inRing
+	toCore   []*urpc.Ring // toCore[j]: this core → core j; nil for itself
+	toSvc    []*urpc.Ring // toSvc[s]: this core → service s
+	capacity int64        // 1024 = a full core
 
 	owned   map[*SIP]struct{} // every SIP this core owns, whatever its state
-	runq    fifo
+	rq      *sched.RunQueue   // runnable SIPs (the running one included)
 	timers  timerHeap
 	pending []pendingSend // sends that found their ring full, in order
 	ping    *pingRun
 	stopped bool
 
-	live  atomic.Int64 // SIPs spawned here and not ended: added by the controller, taken by the core
+	bal balancer
+
+	live  atomic.Int64 // SIPs on this core and not ended: kept by the controller and by migrations
 	stats CoreStats
 	turns uint64
 	cpu   int
 }
 
 type pendingSend struct {
-	ring *urpc.Ring
-	typ  uint8
-	ref  any
+	ring    *urpc.Ring
+	typ     uint8
+	ref     any
+	payload [urpc.PayloadSize]byte
+	n       uint8
 }
 
 func newCore(m *Machine, id int) *Core {
-	return &Core{id: id, m: m, bell: urpc.NewDoorbell(), cpu: -1, stats: CoreStats{Core: id}, owned: map[*SIP]struct{}{}}
+	capacity := int64(sched.FullCapacity)
+	if id < len(m.cfg.Capacity) && m.cfg.Capacity[id] > 0 {
+		capacity = m.cfg.Capacity[id]
+	}
+	c := &Core{
+		id: id, m: m, bell: urpc.NewDoorbell(), cpu: -1, capacity: capacity,
+		stats: CoreStats{Core: id, Capacity: capacity},
+		owned: map[*SIP]struct{}{},
+		rq:    sched.NewRunQueue(sched.Config{Slice: sched.Duration(m.cfg.Slice)}),
+	}
+	c.bal.init(c)
+	return c
 }
 
 func (c *Core) loop() {
@@ -77,21 +97,27 @@ func (c *Core) loop() {
 		}
 		worked := c.drain()
 		worked = c.flushPending() || worked
+		now := c.m.Now()
 		if len(c.timers) > 0 {
-			worked = c.fireTimers(c.m.Now()) || worked
+			worked = c.fireTimers(now) || worked
 		}
-		if s := c.runq.pop(); s != nil {
-			c.run(s)
+		c.bal.maybeTick(now)
+		if c.rq.Len() > 0 && !c.bal.throttled(now) {
+			e := c.rq.Pick()
+			c.bal.observe(now, false, c.rq.Len()-1)
+			c.run(sipOf(e), time.Duration(c.rq.SliceLeft(e)))
 			idleSince = time.Time{}
 			continue
 		}
+		c.bal.observe(now, c.rq.Len() == 0, c.rq.Len())
 		if worked {
 			idleSince = time.Time{}
 			continue
 		}
-		// Idle: poll for a window, then sleep.
+		// Idle (or throttled): poll for a window, then sleep.
 		if idleSince.IsZero() {
 			idleSince = time.Now()
+			c.bal.idle(now)
 			continue
 		}
 		if time.Since(idleSince) < c.m.cfg.PollWindow {
@@ -126,12 +152,21 @@ func (c *Core) handle(from int, msg *urpc.Msg) {
 		s.core = c
 		c.owned[s] = struct{}{}
 		c.stats.SIPs++
-		c.runq.push(s)
+		c.enqueue(s)
 	case msgReply:
-		s := msg.Ref.(*Request).sip
-		c.runq.push(s)
+		c.enqueue(msg.Ref.(*Request).sip)
 	case msgDeliver:
 		msg.Ref.(Deliverable).Deliver(c)
+	case msgSummary:
+		c.bal.summary(from, decodeSummary(msg.Payload()))
+	case msgSteal:
+		c.bal.stealRequest(from, decodeSummary(msg.Payload()))
+	case msgMigrate:
+		s := msg.Ref.(*SIP)
+		s.core = c
+		c.owned[s] = struct{}{}
+		c.stats.MigratedIn++
+		c.rq.Enqueue(&s.ent)
 	case msgStop:
 		c.stopped = true
 	case msgPingStart:
@@ -155,6 +190,13 @@ func (c *Core) handle(from int, msg *urpc.Msg) {
 	}
 }
 
+// enqueue makes a SIP this core owns runnable.
+func (c *Core) enqueue(s *SIP) {
+	if !s.ent.Queued() {
+		c.rq.Enqueue(&s.ent)
+	}
+}
+
 // sendCore sends a small message to another core and rings its doorbell.
 func (c *Core) sendCore(to int, typ uint8, v uint64) {
 	var b [8]byte
@@ -165,21 +207,25 @@ func (c *Core) sendCore(to int, typ uint8, v uint64) {
 	c.stats.MsgsSent++
 }
 
-// send sends a reference message, queueing it when the ring is full so the
-// core never blocks.
-func (c *Core) send(r *urpc.Ring, typ uint8, ref any) {
-	if len(c.pending) == 0 && r.Send(typ, nil, ref) {
+// send sends a message, queueing it when the ring is full so that the core
+// never blocks. Messages to one ring keep their order.
+func (c *Core) send(r *urpc.Ring, typ uint8, payload []byte, ref any) {
+	if len(c.pending) == 0 && r.Send(typ, payload, ref) {
 		c.stats.MsgsSent++
 		return
 	}
-	c.pending = append(c.pending, pendingSend{ring: r, typ: typ, ref: ref})
+	p := pendingSend{ring: r, typ: typ, ref: ref, n: uint8(len(payload))}
+	copy(p.payload[:], payload)
+	c.pending = append(c.pending, p)
+	r.Notify() // a full ring's consumer may be asleep: have it drain
 }
 
 func (c *Core) flushPending() bool {
 	n := 0
 	for n < len(c.pending) {
-		p := c.pending[n]
-		if !p.ring.Send(p.typ, nil, p.ref) {
+		p := &c.pending[n]
+		if !p.ring.Send(p.typ, p.payload[:p.n], p.ref) {
+			p.ring.Notify()
 			break
 		}
 		c.stats.MsgsSent++
@@ -190,28 +236,35 @@ func (c *Core) flushPending() bool {
 	return n > 0
 }
 
-// run resumes one SIP until it suspends or ends, and acts on why.
-func (c *Core) run(s *SIP) {
+// run resumes one SIP for at most slice, or until it suspends or ends, and
+// acts on why. The SIP stays in the run queue while it runs.
+func (c *Core) run(s *SIP, slice time.Duration) {
 	start := c.m.Now()
 	s.sliceStart = start
+	s.sliceEnd = start + int64(max(slice, minSlice))
 	reason, done := s.proc.Resume()
-	s.cpuTime += c.m.Now() - start
+	ran := c.m.Now() - start
+	s.cpuTime += ran
+	c.rq.Charge(&s.ent, sched.Duration(ran))
+	c.bal.ran(ran)
 	c.stats.Switches++
 	if done {
+		c.rq.Dequeue(&s.ent)
 		c.exit(s)
 		return
 	}
 	switch reason {
 	case suspendYield:
-		c.runq.push(s)
 	case suspendPreempt:
 		c.stats.Preemptions++
-		c.runq.push(s)
 	case suspendRequest:
-		c.send(c.toSvc[s.svc], msgRequest, &s.req)
+		c.rq.Dequeue(&s.ent)
+		c.send(c.toSvc[s.svc], msgRequest, nil, &s.req)
 	case suspendSleep:
+		c.rq.Dequeue(&s.ent)
 		heap.Push(&c.timers, s)
 	case suspendBlock:
+		c.rq.Dequeue(&s.ent)
 		s.blocked = true
 	default:
 		panic("kernel: SIP suspended for an unknown reason")
@@ -229,14 +282,15 @@ func (c *Core) exit(s *SIP) {
 func (c *Core) fireTimers(now int64) bool {
 	fired := false
 	for len(c.timers) > 0 && c.timers[0].wakeAt <= now {
-		c.runq.push(heap.Pop(&c.timers).(*SIP))
+		c.enqueue(heap.Pop(&c.timers).(*SIP))
 		fired = true
 	}
 	return fired
 }
 
-// sleep blocks the core until a producer rings its doorbell or its next
-// timer is due, following the urpc doorbell protocol.
+// sleep blocks the core until a producer rings its doorbell, its next timer
+// is due, or its capacity lets it run again, following the urpc doorbell
+// protocol.
 func (c *Core) sleep() {
 	c.bell.Arm()
 	for _, in := range c.in {
@@ -251,10 +305,17 @@ func (c *Core) sleep() {
 		runtime.Gosched()
 		return
 	}
+	wake := int64(-1)
+	if len(c.timers) > 0 {
+		wake = c.timers[0].wakeAt
+	}
+	if t, ok := c.bal.wakeAt(); ok && (wake < 0 || t < wake) {
+		wake = t
+	}
 	var timer *time.Timer
 	var fire <-chan time.Time
-	if len(c.timers) > 0 {
-		d := time.Duration(c.timers[0].wakeAt - c.m.Now())
+	if wake >= 0 {
+		d := time.Duration(wake - c.m.Now())
 		if d <= 0 {
 			c.bell.Disarm()
 			return
@@ -277,36 +338,7 @@ func (c *Core) shutdown() {
 		s.proc.Kill()
 		c.exit(s)
 	}
-}
-
-// fifo is a growable ring buffer of SIPs: the run queue until the EEVDF
-// policy of internal/sched is wired in.
-type fifo struct {
-	buf        []*SIP
-	head, size int
-}
-
-func (q *fifo) push(s *SIP) {
-	if q.size == len(q.buf) {
-		nb := make([]*SIP, max(8, 2*len(q.buf)))
-		for i := 0; i < q.size; i++ {
-			nb[i] = q.buf[(q.head+i)%len(q.buf)]
-		}
-		q.buf, q.head = nb, 0
-	}
-	q.buf[(q.head+q.size)%len(q.buf)] = s
-	q.size++
-}
-
-func (q *fifo) pop() *SIP {
-	if q.size == 0 {
-		return nil
-	}
-	s := q.buf[q.head]
-	q.buf[q.head] = nil
-	q.head = (q.head + 1) % len(q.buf)
-	q.size--
-	return s
+	c.bal.finish(c.m.Now())
 }
 
 // timerHeap orders sleeping SIPs by wake-up time.

@@ -23,7 +23,7 @@ func (c *Core) SendTo(to int, d Deliverable) {
 		d.Deliver(c)
 		return
 	}
-	c.send(c.toCore[to], msgDeliver, d)
+	c.send(c.toCore[to], msgDeliver, nil, d)
 }
 
 // Wake makes a SIP that c owns runnable again if it is blocked in Block; a
@@ -35,7 +35,7 @@ func (c *Core) Wake(s *SIP) {
 	}
 	if s.blocked {
 		s.blocked = false
-		c.runq.push(s)
+		c.enqueue(s)
 		return
 	}
 	s.wakePending = true

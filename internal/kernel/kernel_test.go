@@ -4,6 +4,7 @@ import (
 	"context"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"isle/internal/sandbox"
 	"isle/internal/testprog"
@@ -89,7 +90,11 @@ func TestSIPsCallYieldAndSleepOnEveryCore(t *testing.T) {
 		sips = append(sips, s)
 	}
 	for _, s := range sips {
-		<-s.Done()
+		select {
+		case <-s.Done():
+		case <-time.After(5 * time.Second):
+			t.Fatalf("SIP %d did not end", s.PID())
+		}
 		if r := s.Result(); r.Status() != 0 {
 			t.Errorf("SIP %d: %+v", s.PID(), r)
 		}

@@ -39,9 +39,15 @@ type Config struct {
 	// PollWindow is how long an idle core polls its rings before it sleeps;
 	// 0 means DefaultPollWindow.
 	PollWindow time.Duration
-	// Slice is how long a SIP runs before preemption sends it back to the
-	// run queue; 0 means DefaultSlice.
+	// Slice is a SIP's default request size (EEVDF): the longest it runs
+	// before preemption sends it back to the run queue; 0 means DefaultSlice.
 	Slice time.Duration
+	// Capacity[i] is core i's capacity (1024 = a full core; a core of 512
+	// runs SIPs half of each period and idles the rest, standing in for a
+	// slower core). Missing or zero entries are full cores.
+	Capacity []int64
+	// WastedBound is the no-wasted-cores checker's bound; 0 means 10 ms.
+	WastedBound time.Duration
 }
 
 // Limits in one place.
@@ -88,6 +94,14 @@ func New(cfg Config) (*Machine, error) {
 	}
 	if cfg.Slice == 0 {
 		cfg.Slice = DefaultSlice
+	}
+	if len(cfg.Capacity) > cfg.Cores {
+		return nil, fmt.Errorf("%d core capacities for %d cores", len(cfg.Capacity), cfg.Cores)
+	}
+	for i, c := range cfg.Capacity {
+		if c < 0 || c > 1024 {
+			return nil, fmt.Errorf("core %d: capacity %d is not between 1 and 1024", i, c)
+		}
 	}
 	return &Machine{cfg: cfg}, nil
 }
@@ -178,6 +192,7 @@ func (m *Machine) ctlSend(core int, typ uint8, payload []byte, ref any) {
 	m.ctlMu.Lock()
 	defer m.ctlMu.Unlock()
 	for !m.ctl[core].Send(typ, payload, ref) {
+		m.ctl[core].Notify()
 		runtime.Gosched()
 	}
 }
@@ -195,6 +210,8 @@ func (m *Machine) Spawn(s *SIP, core int) error {
 		core = m.pickCore()
 	}
 	s.pid = m.nextPID.Add(1)
+	s.ent.ID = uint64(s.pid)
+	s.ent.Nice = s.Nice
 	s.machine = m
 	s.done = make(chan struct{})
 	m.cores[core].live.Add(1)

@@ -51,7 +51,8 @@ func (sh *serviceHost) run(m *Machine) {
 				req := msg.Ref.(*Request)
 				sh.svc.Serve(req)
 				for !sh.out[i].Send(msgReply, nil, req) {
-					runtime.Gosched() // the core drains its rings every turn
+					sh.out[i].Notify() // wake the core so that it drains
+					runtime.Gosched()
 				}
 			}
 			r.Release()

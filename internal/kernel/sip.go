@@ -1,8 +1,14 @@
 package kernel
 
 import (
+	"unsafe"
+
 	"isle/internal/sandbox"
+	"isle/internal/sched"
 )
+
+// sipOf returns the SIP whose run-queue entity e is.
+func sipOf(e *sched.Entity) *SIP { return (*SIP)(unsafe.Pointer(e)) }
 
 // Why a SIP's coroutine handed control back to its core.
 const (
@@ -21,8 +27,11 @@ const (
 // coroutine). Every other field is owned by the core that owns the SIP and
 // moves with it; done is closed once, by that core, when the SIP ends.
 type SIP struct {
+	ent sched.Entity // first: sipOf turns the run queue's *Entity back into its SIP
+
 	Name string
 	Args []string
+	Nice int // -20 (most CPU) … 19 (least), as Linux; read at Spawn
 	Env  []string
 	// Ext is the personality's per-SIP state (the WASI layer's fd table).
 	Ext any
@@ -38,6 +47,7 @@ type SIP struct {
 	svc         ServiceID
 	wakeAt      int64 // for suspendSleep: machine time to wake at
 	sliceStart  int64 // machine time the SIP was last resumed
+	sliceEnd    int64 // machine time its current slice ends
 	blocked     bool  // suspended in Block, waiting for Wake
 	wakePending bool  // a Wake came while the SIP was not blocked
 	cpuTime     int64 // nanoseconds spent running
@@ -101,7 +111,7 @@ func (s *SIP) Call(svc ServiceID) *Request {
 // that no SIP keeps a core to itself, with or without system calls.
 func Preempt(c *sandbox.Call) {
 	s := SIPOf(c)
-	if s.machine.Now()-s.sliceStart >= int64(s.machine.cfg.Slice) {
+	if s.machine.Now() >= s.sliceEnd {
 		s.proc.Suspend(suspendPreempt)
 	}
 }

@@ -19,9 +19,16 @@ type CoreStats struct {
 	Exits       uint64 // SIPs that ended on the core
 	Switches    uint64 // context switches into a SIP
 	Preemptions uint64 // SIPs suspended because their slice was spent
-	Sleeps      uint64 // times the core slept on its doorbell
-	MsgsSent    uint64 // urpc messages sent to cores and services
-	MsgsRecv    uint64 // urpc messages received
+	Capacity    int64  // the core's capacity (1024 = full)
+	MigratedIn  uint64 // runnable SIPs received from other cores
+	MigratedOut uint64 // runnable SIPs given to other cores
+	StealsAsked uint64 // steal requests sent while idle
+	// WastedIntervals counts intervals longer than the bound during which
+	// this core was idle while another had SIPs waiting the whole time.
+	WastedIntervals uint64
+	Sleeps          uint64 // times the core slept on its doorbell
+	MsgsSent        uint64 // urpc messages sent to cores and services
+	MsgsRecv        uint64 // urpc messages received
 }
 
 // sampleCPU records which host CPU the core's goroutine is on now.

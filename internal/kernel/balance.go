@@ -1,0 +1,222 @@
+package kernel
+
+import (
+	"encoding/binary"
+
+	"isle/internal/sched"
+)
+
+// Balancing between cores, by messages only (DESIGN.md, "Scheduling"): every
+// tick a core sends its load summary to every other core, and acts on
+// sched.Decide: an idle core asks the busiest core for work (msgSteal), a
+// core with work waiting gives a runnable SIP to a less-loaded core
+// (msgMigrate, which carries the SIP and its ownership). The decisions are
+// internal/sched's; this file performs them.
+//
+// The no-wasted-cores checker runs on every core, fed with the core's own
+// state exactly and with the others' from their summaries; each core counts
+// the violations in which it was the idle one, so the machine's count is the
+// sum over its cores.
+
+// Limits in one place.
+const (
+	balanceTick    = 2_000_000  // ns between two summaries of a busy core
+	capacityPeriod = 10_000_000 // ns: a core of capacity c runs c/1024 of each period
+	minSlice       = 100_000    // ns: the shortest run a SIP is given
+)
+
+// balancer is a core's balancing state. Core-local.
+type balancer struct {
+	c        *Core
+	cfg      sched.BalanceConfig
+	seen     []sched.LoadSummary // latest summary of each core; Capacity 0 until one comes
+	others   []sched.LoadSummary // scratch: seen without this core
+	nextTick int64
+	checker  *sched.Checker
+
+	observed    bool
+	lastIdle    bool
+	lastWaiting int
+
+	periodStart int64 // capacity duty cycle
+	busy        int64 // ns run in the current period
+}
+
+func (b *balancer) init(c *Core) {
+	b.c = c
+	n := c.m.cfg.Cores
+	b.seen = make([]sched.LoadSummary, n)
+	b.others = make([]sched.LoadSummary, 0, n)
+	b.checker = sched.NewChecker(sched.Duration(c.m.cfg.WastedBound))
+}
+
+// maybeTick sends the core's summary to every other core and acts on the
+// balancing decision, once per tick.
+func (b *balancer) maybeTick(now int64) {
+	if now < b.nextTick || len(b.seen) == 1 {
+		return
+	}
+	b.nextTick = now + balanceTick
+	self := b.broadcast(now)
+	b.decide(self, now)
+}
+
+// idle is called when the core runs out of work: others learn at once, and
+// the core asks for work.
+func (b *balancer) idle(now int64) {
+	if len(b.seen) == 1 {
+		return
+	}
+	self := b.broadcast(now)
+	b.decide(self, now)
+}
+
+func (b *balancer) broadcast(now int64) sched.LoadSummary {
+	c := b.c
+	self := c.rq.Summary(sched.CoreID(c.id), b.capacityNow(now), sched.Time(now))
+	var p [summarySize]byte
+	encodeSummary(p[:], self)
+	for j, r := range c.toCore {
+		if j == c.id {
+			continue
+		}
+		// Summaries do not ring doorbells: a sleeping core has nothing to
+		// give, and reads them when it wakes. A full ring drops one.
+		if r.TrySend(msgSummary, p[:], nil) {
+			c.stats.MsgsSent++
+		}
+	}
+	return self
+}
+
+// capacityNow is the capacity the core offers: its own, or none while it is
+// throttled for the rest of its period.
+func (b *balancer) capacityNow(now int64) int64 {
+	if b.throttled(now) {
+		return 1 // in use, but with no room now
+	}
+	return b.c.capacity
+}
+
+func (b *balancer) decide(self sched.LoadSummary, now int64) {
+	c := b.c
+	b.others = b.others[:0]
+	for j, s := range b.seen {
+		if j != c.id {
+			b.others = append(b.others, s)
+		}
+	}
+	d := sched.Decide(self, b.others, sched.Time(now), b.cfg)
+	switch d.Action {
+	case sched.Steal:
+		var p [summarySize]byte
+		encodeSummary(p[:], self)
+		c.send(c.toCore[d.Target], msgSteal, p[:], nil)
+		c.stats.StealsAsked++
+	case sched.Push:
+		if e := sched.Choose(c.rq, self, b.seen[d.Target], b.cfg); e != nil {
+			b.migrate(e, int(d.Target))
+		}
+	}
+}
+
+// stealRequest answers an idle core that asks for work.
+func (b *balancer) stealRequest(from int, thief sched.LoadSummary) {
+	c := b.c
+	b.summary(from, thief)
+	now := c.m.Now()
+	self := c.rq.Summary(sched.CoreID(c.id), b.capacityNow(now), sched.Time(now))
+	if e := sched.Choose(c.rq, self, thief, b.cfg); e != nil {
+		b.migrate(e, from)
+	}
+}
+
+// migrate gives a runnable SIP, and its ownership, to another core. It is
+// called between runs, so the SIP is suspended.
+func (b *balancer) migrate(e *sched.Entity, to int) {
+	c := b.c
+	s := sipOf(e)
+	c.rq.Dequeue(e)
+	delete(c.owned, s)
+	c.live.Add(-1)
+	c.m.cores[to].live.Add(1)
+	c.stats.MigratedOut++
+	s.core = nil // owned by nobody while in flight
+	c.send(c.toCore[to], msgMigrate, nil, s)
+}
+
+// summary records another core's summary.
+func (b *balancer) summary(from int, s sched.LoadSummary) {
+	if from < 0 || from >= len(b.seen) {
+		return
+	}
+	b.seen[from] = s
+	// Only this core's own idleness is known exactly, so other cores are
+	// observed as busy: the checker then counts the violations in which
+	// this core was the idle one.
+	b.checker.Observe(s.Core, s.At, false, max(s.Runnable-1, 0))
+}
+
+// observe records this core's own state when it changes.
+func (b *balancer) observe(now int64, idle bool, waiting int) {
+	if b.observed && idle == b.lastIdle && waiting == b.lastWaiting {
+		return
+	}
+	b.observed, b.lastIdle, b.lastWaiting = true, idle, waiting
+	b.checker.Observe(sched.CoreID(b.c.id), sched.Time(now), idle, waiting)
+}
+
+// ran charges run time to the capacity duty cycle.
+func (b *balancer) ran(ns int64) { b.busy += ns }
+
+// throttled reports whether a core of reduced capacity has used its share
+// of the current period.
+func (b *balancer) throttled(now int64) bool {
+	if b.c.capacity >= sched.FullCapacity {
+		return false
+	}
+	if now >= b.periodStart+capacityPeriod {
+		b.periodStart = now - (now-b.periodStart)%capacityPeriod
+		b.busy = 0
+	}
+	return b.busy >= b.c.capacity*capacityPeriod/sched.FullCapacity
+}
+
+// wakeAt returns when a throttled core may run again.
+func (b *balancer) wakeAt() (int64, bool) {
+	if b.c.capacity >= sched.FullCapacity || b.c.rq.Len() == 0 {
+		return 0, false
+	}
+	return b.periodStart + capacityPeriod, true
+}
+
+// finish closes the checker at the end of the machine.
+func (b *balancer) finish(now int64) {
+	b.checker.Advance(sched.Time(now))
+	b.c.stats.WastedIntervals = uint64(b.checker.Count())
+}
+
+const summarySize = 48
+
+func encodeSummary(p []byte, s sched.LoadSummary) {
+	binary.LittleEndian.PutUint64(p[0:], uint64(s.Core))
+	binary.LittleEndian.PutUint64(p[8:], uint64(s.Runnable))
+	binary.LittleEndian.PutUint64(p[16:], uint64(s.Weight))
+	binary.LittleEndian.PutUint64(p[24:], uint64(s.Capacity))
+	binary.LittleEndian.PutUint64(p[32:], uint64(s.At))
+	binary.LittleEndian.PutUint64(p[40:], uint64(s.MinProgress))
+}
+
+func decodeSummary(p []byte) sched.LoadSummary {
+	if len(p) < summarySize {
+		panic("kernel: short load summary")
+	}
+	return sched.LoadSummary{
+		Core:        sched.CoreID(binary.LittleEndian.Uint64(p[0:])),
+		Runnable:    int(binary.LittleEndian.Uint64(p[8:])),
+		Weight:      int64(binary.LittleEndian.Uint64(p[16:])),
+		Capacity:    int64(binary.LittleEndian.Uint64(p[24:])),
+		At:          sched.Time(binary.LittleEndian.Uint64(p[32:])),
+		MinProgress: int64(binary.LittleEndian.Uint64(p[40:])),
+	}
+}
