@@ -54,7 +54,14 @@ func newHarness(t testing.TB, limit int, refill int64) *harness {
 	return h
 }
 
-func (h *harness) instantiate(t testing.TB, wasm []byte) api.Module {
+// fatalT is what the helpers need of a *testing.T, a *testing.B or a
+// *rapid.T.
+type fatalT interface {
+	Helper()
+	Fatalf(format string, args ...any)
+}
+
+func (h *harness) instantiate(t fatalT, wasm []byte) api.Module {
 	t.Helper()
 	cm, err := h.rt.CompileModule(h.ctx, wasm)
 	if err != nil {
@@ -303,13 +310,13 @@ var kernels = []kernel{
 
 // run calls "run" with each argument list and returns the results and the
 // memory after each call.
-func runKernel(t *testing.T, h *harness, wasm []byte, args [][]uint64) (results [][]uint64, mems [][]byte) {
+func runKernel(t fatalT, h *harness, wasm []byte, args [][]uint64) (results [][]uint64, mems [][]byte) {
 	return runExport(t, h, wasm, "run", args)
 }
 
 // runExport calls the export fn with each argument list and returns the
 // results and the memory ("mem" or "memory") after each call.
-func runExport(t *testing.T, h *harness, wasm []byte, fn string, args [][]uint64) (results [][]uint64, mems [][]byte) {
+func runExport(t fatalT, h *harness, wasm []byte, fn string, args [][]uint64) (results [][]uint64, mems [][]byte) {
 	t.Helper()
 	mod := h.instantiate(t, wasm)
 	defer mod.Close(h.ctx)
