@@ -30,7 +30,8 @@ type Endpoint struct {
 	peerCore int    // the core the peer was last known on (routing)
 	sendSeq  uint64 // sequence number of the next packet to the peer
 	recvSeq  uint64 // sequence number of the next packet to admit
-	queue    []*Packet
+	queue    []*Packet // admitted, not yet received: queue[qhead:]
+	qhead    int
 	early    []*Packet // arrived ahead of their turn, by seq
 	closed   bool      // this end is closed: packets to it are dropped
 	peerGone bool      // the peer's close was admitted
@@ -66,7 +67,52 @@ type Packet struct {
 	refs    []contract.EndpointRef // where the endpoint fields are in payload
 	eps     []*Endpoint            // the endpoints moving, in field order
 	blocks  []*Block               // the blocks moving
+	big     []byte                 // payload storage past inline, kept when the packet is reused
 	inline  [48]byte
+}
+
+// maxFreePackets bounds a core's free list of packets.
+const maxFreePackets = 256
+
+// newPacket takes a packet from this core's free list, or makes one.
+func (s *System) newPacket(core int) *Packet {
+	cs := &s.cores[core]
+	if n := len(cs.free); n > 0 {
+		pkt := cs.free[n-1]
+		cs.free[n-1] = nil
+		cs.free = cs.free[:n-1]
+		return pkt
+	}
+	return &Packet{}
+}
+
+// freePacket returns a received packet to this core's free list. Packets
+// move between cores with their messages, so a core that receives more
+// than it sends keeps at most maxFreePackets of them.
+func (s *System) freePacket(core int, pkt *Packet) {
+	cs := &s.cores[core]
+	if len(cs.free) >= maxFreePackets {
+		return
+	}
+	big := pkt.big
+	*pkt = Packet{}
+	if cap(big) <= 4096 {
+		pkt.big = big[:0]
+	}
+	cs.free = append(cs.free, pkt)
+}
+
+// setPayload copies b into the packet's own storage.
+func (pkt *Packet) setPayload(b []byte) {
+	if len(b) <= len(pkt.inline) {
+		pkt.payload = pkt.inline[:len(b)]
+	} else {
+		if cap(pkt.big) < len(b) {
+			pkt.big = make([]byte, len(b))
+		}
+		pkt.payload = pkt.big[:len(b)]
+	}
+	copy(pkt.payload, b)
 }
 
 // sameContract reports whether a and b are the same contract, compiled once
@@ -149,15 +195,11 @@ func (t *Table) Send(p Port, h Handle, msg contract.MsgID, payload []byte, block
 	}
 
 	// Commit: nothing below fails.
-	pkt := &Packet{to: e.peer, seq: e.sendSeq, kind: pktData, msg: msg}
+	pkt := t.sys.newPacket(p.Core())
+	pkt.to, pkt.seq, pkt.kind, pkt.msg = e.peer, e.sendSeq, pktData, msg
 	e.sendSeq++
 	e.state = next
-	if len(payload) <= len(pkt.inline) {
-		pkt.payload = pkt.inline[:len(payload)]
-	} else {
-		pkt.payload = make([]byte, len(payload))
-	}
-	copy(pkt.payload, payload)
+	pkt.setPayload(payload)
 	dest := e.peerCore
 	if len(refs) > 0 {
 		pkt.refs = append([]contract.EndpointRef(nil), refs...)
@@ -267,17 +309,18 @@ func (e *Endpoint) close(p Port) {
 		return
 	}
 	e.closed = true
-	for _, q := range e.queue {
+	for _, q := range e.queue[e.qhead:] {
 		q.destroy(p)
 	}
 	for _, q := range e.early {
 		q.destroy(p)
 	}
-	e.queue, e.early = nil, nil
+	e.queue, e.qhead, e.early = nil, 0, nil
 	if e.peer == nil || e.peerGone {
 		return
 	}
-	pkt := &Packet{to: e.peer, seq: e.sendSeq, kind: pktClose, final: e.c.Final(e.state)}
+	pkt := e.sys.newPacket(p.Core())
+	pkt.to, pkt.seq, pkt.kind, pkt.final = e.peer, e.sendSeq, pktClose, e.c.Final(e.state)
 	e.sendSeq++
 	e.sys.route(p, e.peerCore, pkt)
 }
@@ -291,7 +334,7 @@ type RecvInfo struct {
 }
 
 // ready reports whether a receive on e would return at once.
-func (e *Endpoint) ready() bool { return len(e.queue) > 0 || e.peerGone }
+func (e *Endpoint) ready() bool { return e.qhead < len(e.queue) || e.peerGone }
 
 // Recv takes the next message on endpoint h: its payload is copied into buf
 // (with endpoint fields rewritten to new handles in t), the handles of its
@@ -304,17 +347,17 @@ func (t *Table) Recv(p Port, h Handle, buf []byte, blocks []Handle) (RecvInfo, e
 	if err != nil {
 		return RecvInfo{}, err
 	}
-	return t.recv(e, buf, blocks)
+	return t.recv(p, e, buf, blocks)
 }
 
-func (t *Table) recv(e *Endpoint, buf []byte, blocks []Handle) (RecvInfo, error) {
-	if len(e.queue) == 0 {
+func (t *Table) recv(p Port, e *Endpoint, buf []byte, blocks []Handle) (RecvInfo, error) {
+	if e.qhead == len(e.queue) {
 		if e.peerGone {
 			return RecvInfo{Msg: MsgClosed, Breach: e.breach}, nil
 		}
 		return RecvInfo{}, ErrAgain
 	}
-	pkt := e.queue[0]
+	pkt := e.queue[e.qhead]
 	info := RecvInfo{Msg: pkt.msg, Len: len(pkt.payload), Blocks: len(pkt.blocks)}
 	if len(buf) < len(pkt.payload) || len(blocks) < len(pkt.blocks) {
 		return info, ErrTooBig
@@ -335,10 +378,10 @@ func (t *Table) recv(e *Endpoint, buf []byte, blocks []Handle) (RecvInfo, error)
 		panic("ipc: a received message breaks the contract the sender was checked against")
 	}
 	e.state = next
-	e.queue[0] = nil
-	e.queue = e.queue[1:]
-	if len(e.queue) == 0 {
-		e.queue = e.queue[:0:0]
+	e.queue[e.qhead] = nil
+	e.qhead++
+	if e.qhead == len(e.queue) {
+		e.queue, e.qhead = e.queue[:0], 0
 	}
 	copy(buf, pkt.payload)
 	for i, ce := range pkt.eps {
@@ -348,6 +391,7 @@ func (t *Table) recv(e *Endpoint, buf []byte, blocks []Handle) (RecvInfo, error)
 	for i, b := range pkt.blocks {
 		blocks[i] = t.put(nil, b)
 	}
+	t.sys.freePacket(p.Core(), pkt)
 	return info, nil
 }
 
@@ -365,7 +409,7 @@ func (t *Table) RecvAny(p Port, hs []Handle, start int, buf []byte, blocks []Han
 		i := (start + k) % n
 		e, _ := t.endpoint(hs[i])
 		if e.ready() {
-			info, err := t.recv(e, buf, blocks)
+			info, err := t.recv(p, e, buf, blocks)
 			return i, info, err
 		}
 	}

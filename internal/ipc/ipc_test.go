@@ -43,6 +43,7 @@ contract Stream {
 // cores, delivered when the test says.
 type fakeMachine struct {
 	sys   *System
+	ports []*fakePort
 	rings map[[2]int][]*Packet
 	woken map[*Table]int
 }
@@ -52,8 +53,8 @@ type fakePort struct {
 	core int
 }
 
-func (p fakePort) Core() int { return p.core }
-func (p fakePort) Send(to int, pkt *Packet) {
+func (p *fakePort) Core() int { return p.core }
+func (p *fakePort) Send(to int, pkt *Packet) {
 	if to == p.core {
 		Deliver(p, pkt)
 		return
@@ -61,13 +62,17 @@ func (p fakePort) Send(to int, pkt *Packet) {
 	k := [2]int{p.core, to}
 	p.m.rings[k] = append(p.m.rings[k], pkt)
 }
-func (p fakePort) Wake(t *Table) { p.m.woken[t]++ }
+func (p *fakePort) Wake(t *Table) { p.m.woken[t]++ }
 
 func newFake(cores int) *fakeMachine {
-	return &fakeMachine{sys: NewSystem(cores, DefaultLimits()), rings: map[[2]int][]*Packet{}, woken: map[*Table]int{}}
+	m := &fakeMachine{sys: NewSystem(cores, DefaultLimits()), rings: map[[2]int][]*Packet{}, woken: map[*Table]int{}}
+	for i := range cores {
+		m.ports = append(m.ports, &fakePort{m, i})
+	}
+	return m
 }
 
-func (m *fakeMachine) port(core int) Port { return fakePort{m, core} }
+func (m *fakeMachine) port(core int) Port { return m.ports[core] }
 
 // deliverOne delivers the head of one nonempty ring chosen by rng (or the
 // first in a fixed order when rng is nil); false when every ring is empty.

@@ -50,8 +50,9 @@ type System struct {
 type coreState struct {
 	// fwd: endpoints that left this core inside a packet, and the core the
 	// packet went to. Packets for them that arrive here follow that way.
-	fwd map[*Endpoint]int
-	_   [48]byte // keep cores' entries off each other's cache lines
+	fwd  map[*Endpoint]int
+	free []*Packet // packets to reuse
+	_    [64]byte  // keep cores' entries off each other's cache lines
 }
 
 // NewSystem returns the channel layer of a machine of cores cores.
