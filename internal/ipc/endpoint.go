@@ -24,12 +24,12 @@ type Endpoint struct {
 	peer *Endpoint // nil for a listener
 
 	state    contract.StateID
-	table    *Table // the owner; nil while in a packet
-	handle   Handle // the handle in table
-	watched  bool   // the owner's SIP waits for this endpoint
-	peerCore int    // the core the peer was last known on (routing)
-	sendSeq  uint64 // sequence number of the next packet to the peer
-	recvSeq  uint64 // sequence number of the next packet to admit
+	table    *Table    // the owner; nil while in a packet
+	handle   Handle    // the handle in table
+	watched  bool      // the owner's SIP waits for this endpoint
+	peerCore int       // the core the peer was last known on (routing)
+	sendSeq  uint64    // sequence number of the next packet to the peer
+	recvSeq  uint64    // sequence number of the next packet to admit
 	queue    []*Packet // admitted, not yet received: queue[qhead:]
 	qhead    int
 	early    []*Packet // arrived ahead of their turn, by seq
