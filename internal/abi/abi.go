@@ -115,6 +115,14 @@ func (p *Proc) Exit(c *kernel.Core) {
 	p.tab.CloseAll(port{c})
 }
 
+// Leave must be called on core c when the kernel hands the SIP to core to
+// (migration), before the SIP is sent: packets for its endpoints that reach
+// c afterwards follow it.
+func (p *Proc) Leave(c *kernel.Core, to int) { p.tab.Leave(port{c}, to) }
+
+// Arrive must be called on core c when c takes over a migrated SIP.
+func (p *Proc) Arrive(c *kernel.Core) { p.tab.Arrive(port{c}) }
+
 // port is the ipc.Port of the core a call runs on.
 type port struct{ c *kernel.Core }
 

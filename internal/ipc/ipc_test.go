@@ -3,6 +3,7 @@ package ipc
 import (
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"math/rand"
 	"testing"
 
@@ -44,6 +45,11 @@ contract Stream {
 type fakeMachine struct {
 	sys   *System
 	ports []*fakePort
+	// where, when set for a table, is the core that owns it (-1: in
+	// flight); deliver checks that packets for its endpoints are admitted
+	// only there.
+	where map[*Table]int
+	bad   string
 	rings map[[2]int][]*Packet
 	woken map[*Table]int
 }
@@ -56,7 +62,7 @@ type fakePort struct {
 func (p *fakePort) Core() int { return p.core }
 func (p *fakePort) Send(to int, pkt *Packet) {
 	if to == p.core {
-		Deliver(p, pkt)
+		p.m.deliver(p, pkt)
 		return
 	}
 	k := [2]int{p.core, to}
@@ -65,7 +71,7 @@ func (p *fakePort) Send(to int, pkt *Packet) {
 func (p *fakePort) Wake(t *Table) { p.m.woken[t]++ }
 
 func newFake(cores int) *fakeMachine {
-	m := &fakeMachine{sys: NewSystem(cores, DefaultLimits()), rings: map[[2]int][]*Packet{}, woken: map[*Table]int{}}
+	m := &fakeMachine{sys: NewSystem(cores, DefaultLimits()), rings: map[[2]int][]*Packet{}, woken: map[*Table]int{}, where: map[*Table]int{}}
 	for i := range cores {
 		m.ports = append(m.ports, &fakePort{m, i})
 	}
@@ -94,8 +100,27 @@ func (m *fakeMachine) deliverOne(rng *rand.Rand) bool {
 	}
 	pkt := m.rings[k][0]
 	m.rings[k] = m.rings[k][1:]
-	Deliver(m.port(k[1]), pkt)
+	m.deliver(m.ports[k[1]], pkt)
 	return true
+}
+
+// deliver is Deliver, checking where packets are admitted.
+func (m *fakeMachine) deliver(p *fakePort, pkt *Packet) {
+	tab := pkt.to.table
+	w, watched := m.where[tab]
+	before := m.queued()
+	Deliver(p, pkt)
+	if watched && m.queued() == before && w != p.core && m.bad == "" {
+		m.bad = fmt.Sprintf("a packet admitted on core %d for a table on core %d", p.core, w)
+	}
+}
+
+func (m *fakeMachine) queued() int {
+	n := 0
+	for _, q := range m.rings {
+		n += len(q)
+	}
+	return n
 }
 
 func (m *fakeMachine) settle() {
@@ -316,7 +341,7 @@ func TestClosedAfterQueuedMessages(t *testing.T) {
 
 // moveTo moves endpoint h of table from (on core fc) to table to (core tc)
 // the way a packet would, for tests that set up placements.
-func moveTo(t *testing.T, m *fakeMachine, from, to *Table, h Handle, fc, tc int) {
+func moveTo(t *testing.T, m *fakeMachine, from, to *Table, h Handle, fc, tc int) Handle {
 	t.Helper()
 	e, err := from.endpoint(h)
 	if err != nil {
@@ -327,7 +352,7 @@ func moveTo(t *testing.T, m *fakeMachine, from, to *Table, h Handle, fc, tc int)
 		// Tell the peer where e went, as a route update would.
 		e.peer.peerCore = tc
 	}
-	to.put(e, nil)
+	return to.put(e, nil)
 }
 
 func onlyEndpoint(t *testing.T, tab *Table, c *contract.Contract) Handle {
@@ -549,4 +574,87 @@ func findExp(tab *Table, car *contract.Contract, carriers map[[2]int]Handle, fro
 		}
 	}
 	return 0
+}
+
+// TestMigration moves a receiving SIP's table between cores the way the
+// kernel's balancer moves a runnable SIP (Leave on the old core, the SIP in
+// the ring, Arrive on the new one) while its peer keeps sending: nothing is
+// lost, reordered or admitted on a core that no longer owns the endpoint.
+func TestMigration(t *testing.T) {
+	total := 0
+	defer func() {
+		if total < 300 {
+			t.Errorf("only %d items received over all seeds", total)
+		}
+	}()
+	for seed := int64(0); seed < 100; seed++ {
+		rng := rand.New(rand.NewSource(seed))
+		const cores = 3
+		m := newFake(cores)
+		a, b := m.sys.NewTable("a"), m.sys.NewTable("b")
+		st := set.Lookup("Stream")
+		simp, sexp, _ := a.NewChannel(m.port(0), st)
+		sexp = moveTo(t, m, a, b, sexp, 0, 0) // b sends from core 0
+		where := 0
+		m.where[a] = 0
+		inFlight := false
+		arrive := func() {}
+		var got []uint64
+		sent := uint64(0)
+		for step := 0; step < 400; step++ {
+			switch r := rng.Intn(10); {
+			case r < 4:
+				if b.Send(m.port(0), sexp, 0, enc(t, st, "Item", sent), nil) == nil {
+					sent++
+				}
+			case r < 5 && !inFlight:
+				to := (where + 1 + rng.Intn(cores-1)) % cores
+				a.Leave(m.port(where), to)
+				m.where[a] = -1
+				// The SIP travels in the ring where→to, behind nothing
+				// the forwarded packets could overtake.
+				from := where
+				k := [2]int{from, to}
+				marker := &Packet{kind: 0xFF}
+				m.rings[k] = append(m.rings[k], marker)
+				inFlight = true
+				arrive = func() { a.Arrive(m.port(to)); where = to; m.where[a] = to; inFlight = false }
+			case r < 8:
+				// Deliver one packet, or the SIP's arrival.
+				for k, q := range m.rings {
+					if len(q) == 0 || rng.Intn(2) == 0 {
+						continue
+					}
+					pkt := q[0]
+					m.rings[k] = q[1:]
+					if pkt.kind == 0xFF {
+						arrive()
+					} else {
+						m.deliver(m.ports[k[1]], pkt)
+					}
+					break
+				}
+			default:
+				if inFlight {
+					continue
+				}
+				buf := make([]byte, 8)
+				for {
+					if _, err := a.Recv(m.port(where), simp, buf, nil); err != nil {
+						break
+					}
+					got = append(got, binary.LittleEndian.Uint64(buf))
+				}
+			}
+		}
+		if m.bad != "" {
+			t.Fatalf("seed %d: %s", seed, m.bad)
+		}
+		total += len(got)
+		for k, v := range got {
+			if v != uint64(k) {
+				t.Fatalf("seed %d: item %d is %d", seed, k, v)
+			}
+		}
+	}
 }

@@ -255,3 +255,33 @@ func (t *Table) Alloc(size int64) (Handle, error) {
 
 // Block returns the block h names, for reading and writing its bytes.
 func (t *Table) Block(h Handle) (*Block, error) { return t.block(h) }
+
+// Leave is called on the core a SIP is leaving, before the SIP is handed
+// to core to: packets for the table's endpoints that reach this core from
+// now on are forwarded there. (A SIP migrates only while runnable, so none
+// of its endpoints is watched.)
+func (t *Table) Leave(p Port, to int) {
+	if to == p.Core() {
+		return
+	}
+	fwd := t.sys.cores[p.Core()].fwd
+	for i := range t.slots {
+		if e := t.slots[i].ep; e != nil {
+			fwd[e] = to
+		}
+	}
+}
+
+// Arrive is called on the core a SIP has migrated to, when it takes the SIP
+// over: the table's endpoints live here now.
+func (t *Table) Arrive(p Port) {
+	fwd := t.sys.cores[p.Core()].fwd
+	if len(fwd) == 0 {
+		return
+	}
+	for i := range t.slots {
+		if e := t.slots[i].ep; e != nil {
+			delete(fwd, e)
+		}
+	}
+}
