@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
@@ -85,6 +88,12 @@ func TestToolchainGo(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds a Go program for wasip1")
 	}
+	checkToolchainModule(t, buildGoProg(t))
+}
+
+// buildGoProg builds testdata/prog.go.txt with GOOS=wasip1 GOARCH=wasm.
+func buildGoProg(t testing.TB) []byte {
+	t.Helper()
 	dir := t.TempDir()
 	src, err := os.ReadFile("testdata/prog.go.txt")
 	if err != nil {
@@ -106,7 +115,49 @@ func TestToolchainGo(t *testing.T) {
 	}
 	wasm, err := os.ReadFile(wasmPath)
 	must(err)
-	checkToolchainModule(t, wasm)
+	return wasm
+}
+
+// BenchmarkOverheadGo runs the Go program's _start, original and
+// instrumented (default fuel, a hook that only refills) alternately, and
+// reports the fastest run of each and their ratio, as the interleaved rows
+// of BenchmarkOverhead do.
+func BenchmarkOverheadGo(b *testing.B) {
+	wasm := buildGoProg(b)
+	inst := mustInstrument(b, wasm, DefaultOptions())
+	ctx := context.Background()
+	rt := wazero.NewRuntime(ctx)
+	defer rt.Close(ctx)
+	wasi_snapshot_preview1.MustInstantiate(ctx, rt)
+	_, err := rt.NewHostModuleBuilder(DefaultHookModule).NewFunctionBuilder().
+		WithGoModuleFunction(api.GoModuleFunc(func(ctx context.Context, mod api.Module, _ []uint64) {
+			mod.ExportedGlobal(DefaultFuelExport).(api.MutableGlobal).Set(DefaultFuel)
+		}), nil, nil).Export(DefaultHookName).Instantiate(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var cms [2]wazero.CompiledModule
+	for i, w := range [][]byte{wasm, inst} {
+		if cms[i], err = rt.CompileModule(ctx, w); err != nil {
+			b.Fatal(err)
+		}
+	}
+	best := [2]time.Duration{math.MaxInt64, math.MaxInt64}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		for j, cm := range cms {
+			start := time.Now()
+			_, err := rt.InstantiateModule(ctx, cm, wazero.NewModuleConfig().WithName("").WithStdout(io.Discard).WithStderr(io.Discard))
+			var exit *sys.ExitError
+			if err != nil && !errors.As(err, &exit) {
+				b.Fatal(err)
+			}
+			best[j] = min(best[j], time.Since(start))
+		}
+	}
+	b.ReportMetric(float64(best[0].Nanoseconds()), "min-orig-ns")
+	b.ReportMetric(float64(best[1].Nanoseconds()), "min-instr-ns")
+	b.ReportMetric(float64(best[1])/float64(best[0]), "min-x-orig")
 }
 
 func TestToolchainC(t *testing.T) {
