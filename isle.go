@@ -23,6 +23,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -43,6 +44,8 @@ type Config struct {
 	stdout        io.Writer
 	stderr        io.Writer
 	cacheDir      string
+	capacity      map[int]int64 // core → capacity (1024 = full)
+	wastedBound   time.Duration
 }
 
 // Dir is a host directory offered to programs as a preopened directory.
@@ -81,6 +84,22 @@ func (c Config) WithStdio(stdin io.Reader, stdout, stderr io.Writer) Config {
 	c.stdin, c.stdout, c.stderr = stdin, stdout, stderr
 	return c
 }
+
+// WithCoreCapacity sets a core's capacity: 1024 is a full core; a core of
+// capacity 512 runs SIPs half of each period and idles the rest, standing in
+// for a slower core. Placement weighs load by capacity.
+func (c Config) WithCoreCapacity(core int, capacity int64) Config {
+	m := make(map[int]int64, len(c.capacity)+1)
+	for k, v := range c.capacity {
+		m[k] = v
+	}
+	m[core] = capacity
+	c.capacity = m
+	return c
+}
+
+// WithWastedBound sets the no-wasted-cores checker's bound (default 10 ms).
+func (c Config) WithWastedBound(d time.Duration) Config { c.wastedBound = d; return c }
 
 // WithCacheDir keeps compiled code in dir between runs.
 func (c Config) WithCacheDir(dir string) Config { c.cacheDir = dir; return c }
@@ -162,7 +181,20 @@ func Boot(ctx context.Context, cfg Config) (*Machine, error) {
 	if err != nil {
 		return nil, err
 	}
-	k, err := kernel.New(kernel.Config{Cores: cores})
+	kc := kernel.Config{Cores: cores, WastedBound: cfg.wastedBound}
+	for core, capacity := range cfg.capacity {
+		if core < 0 || core >= cores {
+			return nil, fmt.Errorf("--core-capacity: no core %d on a %d-core machine", core, cores)
+		}
+		if capacity < 1 || capacity > 1024 {
+			return nil, fmt.Errorf("--core-capacity: core %d: capacity %d is not between 1 and 1024", core, capacity)
+		}
+		if kc.Capacity == nil {
+			kc.Capacity = make([]int64, cores)
+		}
+		kc.Capacity[core] = capacity
+	}
+	k, err := kernel.New(kc)
 	if err != nil {
 		rt.Close(ctx)
 		return nil, err
@@ -267,7 +299,23 @@ func (m *Machine) Spawn(prog *Program, args []string) (*Process, error) {
 
 // SpawnOn is Spawn on a given core (core < 0: the least-loaded one).
 func (m *Machine) SpawnOn(prog *Program, args []string, core int) (*Process, error) {
+	return m.SpawnWith(prog, args, SpawnOptions{Core: core})
+}
+
+// AnyCore lets the machine place a new SIP.
+const AnyCore = -1
+
+// SpawnOptions are the knobs of SpawnWith.
+type SpawnOptions struct {
+	Core int // the core to start on; AnyCore for the least-loaded one
+	Nice int // -20 (most CPU) … 19 (least), weighted as Linux does
+}
+
+// SpawnWith starts prog as a new SIP with args and options.
+func (m *Machine) SpawnWith(prog *Program, args []string, opt SpawnOptions) (*Process, error) {
+	core := opt.Core
 	s := kernel.NewSIP(prog.mod)
+	s.Nice = opt.Nice
 	s.Name = prog.name
 	s.Args = append([]string(nil), args...)
 	s.Env = append([]string(nil), m.cfg.env...)
@@ -297,6 +345,12 @@ func (p *Process) Wait() ExitStatus {
 	<-p.sip.Done()
 	r := p.sip.Result()
 	return ExitStatus{Code: int(r.ExitCode), Trap: r.Trap, Killed: r.Killed}
+}
+
+// CPUTime returns the CPU time the process has received; final once Wait returns.
+func (p *Process) CPUTime() time.Duration {
+	<-p.sip.Done()
+	return time.Duration(p.sip.CPUTime())
 }
 
 // PID returns the process id.

@@ -8,7 +8,9 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"time"
 
 	"isle"
 )
@@ -41,8 +43,11 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	over := fs.Bool("oversubscribe", false, "allow more cores than host CPUs")
 	stats := fs.Bool("stats", false, "print each core's counters on stderr at exit")
 	cacheDir := fs.String("cache-dir", defaultCacheDir(), "directory for compiled code (empty: no cache)")
-	var dirs, envs listFlag
+	capacities := fs.String("core-capacity", "", "capacities of slower cores: CORE=CAP,... (1024 = a full core)")
+	wasted := fs.Duration("wasted-bound", 10*time.Millisecond, "report intervals longer than this in which a core idled while SIPs waited elsewhere")
+	var dirs, envs, listens listFlag
 	fs.Var(&dirs, "dir", "offer host directory HOST to the program as GUEST: HOST[:GUEST][:ro] (repeatable; :ro refuses every change with EACCES)")
+	fs.Var(&listens, "listen", "listen on TCP address ADDR (host:port) and offer the socket to the program after the preopens (repeatable)")
 	fs.Var(&envs, "env", "set an environment variable for the program: KEY=VALUE (repeatable)")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: isle run [flags] PROGRAM.wasm [ARGS...]\n\nflags:")
@@ -62,6 +67,23 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	cfg := isle.NewConfig().WithStdio(os.Stdin, stdout, stderr).WithCores(*cores).WithOversubscribe(*over).WithCacheDir(*cacheDir)
+	if *wasted <= 0 {
+		fmt.Fprintf(stderr, "isle run: --wasted-bound %v: must be positive\n", *wasted)
+		return exitUsage
+	}
+	cfg = cfg.WithWastedBound(*wasted)
+	if *capacities != "" {
+		for _, kv := range strings.Split(*capacities, ",") {
+			k, v, ok := strings.Cut(kv, "=")
+			core, err1 := strconv.Atoi(k)
+			capacity, err2 := strconv.ParseInt(v, 10, 64)
+			if !ok || err1 != nil || err2 != nil {
+				fmt.Fprintf(stderr, "isle run: --core-capacity %q: want CORE=CAP,... (e.g. 1=512)\n", *capacities)
+				return exitUsage
+			}
+			cfg = cfg.WithCoreCapacity(core, capacity)
+		}
+	}
 	for _, d := range dirs {
 		dir, err := isle.ParseDir(d)
 		if err != nil {
@@ -69,6 +91,9 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 			return exitUsage
 		}
 		cfg = cfg.WithDir(dir)
+	}
+	for _, l := range listens {
+		cfg = cfg.WithListen(l)
 	}
 	for _, e := range envs {
 		if k, _, ok := strings.Cut(e, "="); !ok || k == "" {
@@ -103,8 +128,9 @@ func printStats(w io.Writer, cs []isle.CoreStats) {
 		for i, n := range c.CPUs {
 			cpus[i] = fmt.Sprint(n)
 		}
-		fmt.Fprintf(w, "core %d: cpus=%s moves=%d sips=%d switches=%d preempted=%d sent=%d recv=%d sleeps=%d\n",
-			c.Core, strings.Join(cpus, ","), c.Moves, c.SIPs, c.Switches, c.Preemptions, c.MsgsSent, c.MsgsRecv, c.Sleeps)
+		fmt.Fprintf(w, "core %d: capacity=%d cpus=%s moves=%d sips=%d switches=%d preempted=%d migrated-in=%d migrated-out=%d steals=%d wasted=%d sent=%d recv=%d sleeps=%d\n",
+			c.Core, c.Capacity, strings.Join(cpus, ","), c.Moves, c.SIPs, c.Switches, c.Preemptions,
+			c.MigratedIn, c.MigratedOut, c.StealsAsked, c.WastedIntervals, c.MsgsSent, c.MsgsRecv, c.Sleeps)
 	}
 }
 

@@ -89,14 +89,11 @@ func (b *balancer) broadcast(now int64) sched.LoadSummary {
 	return self
 }
 
-// capacityNow is the capacity the core offers: its own, or none while it is
-// throttled for the rest of its period.
-func (b *balancer) capacityNow(now int64) int64 {
-	if b.throttled(now) {
-		return 1 // in use, but with no room now
-	}
-	return b.c.capacity
-}
+// capacityNow is the capacity the core offers. A core of reduced capacity
+// reports it even while it idles out the rest of its period: its share over a
+// period is what placement weighs (reporting none while throttled made it
+// give its SIPs away every period).
+func (b *balancer) capacityNow(int64) int64 { return b.c.capacity }
 
 func (b *balancer) decide(self sched.LoadSummary, now int64) {
 	c := b.c
@@ -175,11 +172,16 @@ func (b *balancer) throttled(now int64) bool {
 	if b.c.capacity >= sched.FullCapacity {
 		return false
 	}
+	budget := b.c.capacity * capacityPeriod / sched.FullCapacity
 	if now >= b.periodStart+capacityPeriod {
-		b.periodStart = now - (now-b.periodStart)%capacityPeriod
-		b.busy = 0
+		// A token bucket: each period that passes pays off one budget of the
+		// time run, so a run longer than the budget is paid for by idling
+		// in the periods after it.
+		periods := (now - b.periodStart) / capacityPeriod
+		b.periodStart += periods * capacityPeriod
+		b.busy = max(0, b.busy-periods*budget)
 	}
-	return b.busy >= b.c.capacity*capacityPeriod/sched.FullCapacity
+	return b.busy >= budget
 }
 
 // wakeAt returns when a throttled core may run again.
@@ -194,6 +196,9 @@ func (b *balancer) wakeAt() (int64, bool) {
 func (b *balancer) finish(now int64) {
 	b.checker.Advance(sched.Time(now))
 	b.c.stats.WastedIntervals = uint64(b.checker.Count())
+	for _, iv := range b.checker.Intervals() {
+		b.c.stats.Wasted = append(b.c.stats.Wasted, WastedInterval{Busy: int(iv.Busy), Start: int64(iv.Start), End: int64(iv.End)})
+	}
 }
 
 const summarySize = 48

@@ -26,9 +26,18 @@ type CoreStats struct {
 	// WastedIntervals counts intervals longer than the bound during which
 	// this core was idle while another had SIPs waiting the whole time.
 	WastedIntervals uint64
-	Sleeps          uint64 // times the core slept on its doorbell
-	MsgsSent        uint64 // urpc messages sent to cores and services
-	MsgsRecv        uint64 // urpc messages received
+	// Wasted lists the first of those intervals (machine time, ns).
+	Wasted   []WastedInterval
+	Sleeps   uint64 // times the core slept on its doorbell
+	MsgsSent uint64 // urpc messages sent to cores and services
+	MsgsRecv uint64 // urpc messages received
+}
+
+// WastedInterval is one violation of the no-wasted-cores invariant seen by a
+// core: it was idle from Start to End while core Busy had SIPs waiting.
+type WastedInterval struct {
+	Busy       int
+	Start, End int64
 }
 
 // sampleCPU records which host CPU the core's goroutine is on now.
