@@ -181,3 +181,17 @@ func TestToolchainC(t *testing.T) {
 		t.Run(opt, func(t *testing.T) { checkToolchainModule(t, wasm) })
 	}
 }
+
+// BenchmarkInstrument measures the rewriting itself on the Go program (a
+// load-time cost, paid once per module thanks to the compilation cache).
+func BenchmarkInstrument(b *testing.B) {
+	wasm := buildGoProg(b)
+	b.SetBytes(int64(len(wasm)))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := Instrument(wasm, DefaultOptions()); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
