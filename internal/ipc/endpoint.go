@@ -225,13 +225,32 @@ func (t *Table) Send(p Port, h Handle, msg contract.MsgID, payload []byte, block
 // route sends pkt toward core dest, recording that the endpoints it carries
 // went that way.
 func (s *System) route(p Port, dest int, pkt *Packet) {
-	if here := p.Core(); dest != here {
+	if here := p.Core(); dest != here && len(pkt.eps) > 0 {
 		fwd := s.cores[here].fwd
-		for _, ce := range pkt.eps {
-			fwd[ce] = dest
-		}
+		pkt.carried(func(ce *Endpoint) { fwd[ce] = dest })
 	}
 	p.Send(dest, pkt)
+}
+
+// carried calls fn for every endpoint that travels with pkt: those in its
+// fields and, recursively, those in packets queued on them. Ownership is
+// linear, so each is visited once.
+func (pkt *Packet) carried(fn func(*Endpoint)) {
+	for _, ce := range pkt.eps {
+		fn(ce)
+		ce.carried(fn)
+	}
+}
+
+// carried calls fn for every endpoint in the packets queued on e,
+// recursively: they live wherever e lives.
+func (e *Endpoint) carried(fn func(*Endpoint)) {
+	for _, q := range e.queue[e.qhead:] {
+		q.carried(fn)
+	}
+	for _, q := range e.early {
+		q.carried(fn)
+	}
 }
 
 // Deliver is called by the core that a packet was sent to. It forwards the
@@ -245,8 +264,8 @@ func Deliver(p Port, pkt *Packet) {
 			s.route(p, to, pkt)
 			return
 		}
-		for _, ce := range pkt.eps {
-			delete(fwd, ce) // they live here now
+		if len(pkt.eps) > 0 {
+			pkt.carried(func(ce *Endpoint) { delete(fwd, ce) }) // they live here now
 		}
 	}
 	e.admit(p, pkt)

@@ -27,10 +27,12 @@ contract Carrier {
   msg Give(ep exp<Stream>)
   msg GiveImp(ep imp<Stream>)
   msg Data(n u32)
+  msg GiveCarrier(ep exp<Carrier>)
   initial final state Open {
     imp Give -> Open
     imp GiveImp -> Open
     imp Data -> Open
+    imp GiveCarrier -> Open
   }
 }
 
@@ -656,5 +658,49 @@ func TestMigration(t *testing.T) {
 				t.Fatalf("seed %d: item %d is %d", seed, k, v)
 			}
 		}
+	}
+}
+
+// TestNestedEndpointsFollow: an endpoint inside a packet queued on an
+// endpoint goes wherever that endpoint goes, so moving the outer one (in a
+// packet, or with its SIP) must record where the inner one went too.
+func TestNestedEndpointsFollow(t *testing.T) {
+	m := newFake(3)
+	a, b := m.sys.NewTable("a"), m.sys.NewTable("b")
+	car, st := set.Lookup("Carrier"), set.Lookup("Stream")
+	// inner: a Stream whose importer's end is sent, unreceived, on carrier 1.
+	_, sexp, _ := a.NewChannel(m.port(0), st)
+	c1i, c1e, _ := a.NewChannel(m.port(0), car)
+	c2i, c2e, _ := a.NewChannel(m.port(0), car)
+	inner, _ := a.endpoint(sexp)
+	if err := a.Send(m.port(0), c1i, msgID(car, "Give"), enc(t, car, "Give", sexp), nil); err != nil {
+		t.Fatal(err)
+	}
+	outer, _ := a.endpoint(c1e)
+	// Send the carrier's receiving end (with the stream queued on it) to core 1.
+	c2e2 := moveTo(t, m, a, b, c2e, 0, 1)
+	_ = c2e2
+	if err := a.Send(m.port(0), c2i, msgID(car, "GiveCarrier"), enc(t, car, "GiveCarrier", c1e), nil); err != nil {
+		t.Fatal(err)
+	}
+	if got := m.sys.cores[0].fwd[inner]; got != 1 || m.sys.cores[0].fwd[outer] != 1 {
+		t.Fatalf("after the send: fwd[inner]=%d fwd[outer]=%d on core 0, want 1", got, m.sys.cores[0].fwd[outer])
+	}
+	m.settle()
+	if _, ok := m.sys.cores[1].fwd[inner]; ok {
+		t.Fatal("core 1 forwards an endpoint that lives there")
+	}
+	// Migrate b (holding the carrier, with the stream inside) to core 2.
+	buf := make([]byte, 8)
+	if _, err := b.Recv(m.port(1), c2e2, buf, nil); err != nil {
+		t.Fatal(err)
+	}
+	b.Leave(m.port(1), 2)
+	if m.sys.cores[1].fwd[inner] != 2 {
+		t.Fatal("Leave did not record the endpoint inside a queued packet")
+	}
+	b.Arrive(m.port(2))
+	if _, ok := m.sys.cores[2].fwd[inner]; ok {
+		t.Fatal("Arrive left a forwarding entry for a nested endpoint")
 	}
 }

@@ -265,9 +265,11 @@ func (t *Table) Leave(p Port, to int) {
 		return
 	}
 	fwd := t.sys.cores[p.Core()].fwd
+	leave := func(e *Endpoint) { fwd[e] = to }
 	for i := range t.slots {
 		if e := t.slots[i].ep; e != nil {
-			fwd[e] = to
+			leave(e)
+			e.carried(leave)
 		}
 	}
 }
@@ -279,9 +281,11 @@ func (t *Table) Arrive(p Port) {
 	if len(fwd) == 0 {
 		return
 	}
+	arrive := func(e *Endpoint) { delete(fwd, e) }
 	for i := range t.slots {
 		if e := t.slots[i].ep; e != nil {
-			delete(fwd, e)
+			arrive(e)
+			e.carried(arrive)
 		}
 	}
 }
