@@ -5,12 +5,14 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"isle"
+	"isle/internal/testprog"
 )
 
 // spinners runs n copies of testdata/spin.c for ms milliseconds each, all
@@ -131,4 +133,73 @@ func shareRun(t *testing.T, cfg isle.Config, nices []int, cores int) []string {
 		problems = append(problems, "nothing migrated off the core everything was spawned on")
 	}
 	return problems
+}
+
+// TestWakeupsAndBursts: SIPs that wake up every millisecond on one core
+// (Lozi et al.'s overload-on-wake-up) and a burst of short-lived SIPs, beside
+// long-running ones, leave no core idle while work waits elsewhere.
+func TestWakeupsAndBursts(t *testing.T) {
+	ctx := context.Background()
+	var problems []string
+	for attempt := 1; attempt <= 3; attempt++ {
+		problems = nil
+		m, err := isle.Boot(ctx, config().WithCores(2).WithOversubscribe(true).WithStdio(nil, &bytes.Buffer{}, &bytes.Buffer{}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		napper, err := m.Load(ctx, testdataC(t, "napper"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		spin, err := m.Load(ctx, testdataC(t, "spin"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		hello, err := m.Load(ctx, filepath.Join(testprog.Root(t), "examples", "hello-c", "hello-c.wasm"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var procs []*isle.Process
+		for i := 0; i < 4; i++ {
+			p, _ := m.SpawnWith(napper, []string{"napper", "1000"}, isle.SpawnOptions{Core: 0})
+			procs = append(procs, p)
+		}
+		for i := 0; i < 2; i++ {
+			p, _ := m.SpawnWith(spin, []string{"spin", "1000"}, isle.SpawnOptions{Core: 0})
+			procs = append(procs, p)
+		}
+		for i := 0; i < 50; i++ {
+			p, _ := m.SpawnWith(hello, []string{"hello", "--exit", "1"}, isle.SpawnOptions{Core: 0})
+			procs = append(procs, p)
+		}
+		for i, p := range procs {
+			want := 0
+			if i >= 6 {
+				want = 1
+			}
+			if st := p.Wait(); st.Status() != want {
+				t.Fatalf("SIP %d: %+v", i, st)
+			}
+		}
+		m.Stop(ctx)
+		var migrations uint64
+		for _, s := range m.Stats() {
+			migrations += s.MigratedIn
+			for _, iv := range s.Wasted {
+				problems = append(problems, fmt.Sprintf("core %d idle while core %d had SIPs waiting from %v to %v",
+					s.Core, iv.Busy, time.Duration(iv.Start), time.Duration(iv.End)))
+			}
+		}
+		t.Logf("run %d: %d migrations, CPU ms of nappers %v and spinners %v", attempt, migrations,
+			[]int64{procs[0].CPUTime().Milliseconds(), procs[1].CPUTime().Milliseconds(), procs[2].CPUTime().Milliseconds(), procs[3].CPUTime().Milliseconds()},
+			[]int64{procs[4].CPUTime().Milliseconds(), procs[5].CPUTime().Milliseconds()})
+		if migrations == 0 {
+			problems = append(problems, "nothing migrated off core 0")
+		}
+		if len(problems) == 0 {
+			return
+		}
+		t.Logf("run %d: %s", attempt, strings.Join(problems, "; "))
+	}
+	t.Error(strings.Join(problems, "; "))
 }
