@@ -1,0 +1,185 @@
+package abi_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"math/rand"
+	"testing"
+	"time"
+
+	"isle"
+	"isle/internal/abi"
+	"isle/internal/sandbox"
+)
+
+// fuzzSrc sits at address 0 of the generated programs' memory, so that
+// channel_create(0, len, …) and friends sometimes name a real contract.
+const fuzzSrc = "contract B { msg P(e exp<B>, n u32) initial final state S { imp P -> S } }"
+
+// callsModule assembles a program whose _start calls functions of module
+// "isle" as script says: per call, one byte (the table row, modulo its
+// length) then 4 bytes for each parameter. recv and recv_any always get
+// the non-blocking flag, so that the program ends. Its one page of memory
+// starts with mem.
+func callsModule(script, mem []byte) []byte {
+	table := abi.Table()
+	var types, imports, body []byte
+	for i, f := range table {
+		types = append(types, 0x60)
+		types = uleb(types, len(f.Params))
+		for _, p := range f.Params {
+			types = append(types, byte(p))
+		}
+		types = append(types, 1, byte(sandbox.I32))
+		imports = name(name(imports, abi.ModuleName), f.Name)
+		imports = append(imports, 0)
+		imports = uleb(imports, i)
+	}
+	for len(script) > 0 {
+		idx := int(script[0]) % len(table)
+		script = script[1:]
+		f := table[idx]
+		for j := range f.Params {
+			var v uint32
+			if len(script) >= 4 {
+				v = binary.LittleEndian.Uint32(script)
+				script = script[4:]
+			} else {
+				script = nil
+			}
+			if j == len(f.Params)-1 && (f.Name == "recv" || f.Name == "recv_any") {
+				v |= abi.RecvNonblock
+			}
+			body = append(body, 0x41) // i32.const
+			body = sleb(body, int64(int32(v)))
+		}
+		body = append(body, 0x10) // call
+		body = uleb(body, idx)
+		body = append(body, 0x1A) // drop
+	}
+	n := len(table)
+	m := []byte("\x00asm\x01\x00\x00\x00")
+	m = section(m, 1, append(append(uleb(nil, n+1), types...), 0x60, 0, 0))
+	m = section(m, 2, append(uleb(nil, n), imports...))
+	m = section(m, 3, append(uleb(nil, 1), uleb(nil, n)...))
+	m = section(m, 5, []byte{1, 0, 1})
+	m = section(m, 7, append(append(name([]byte{2}, "_start"), 0), append(uleb(nil, n), append(name(nil, "memory"), 2, 0)...)...))
+	fn := append(append([]byte{0}, body...), 0x0B)
+	m = section(m, 10, append(uleb(uleb(nil, 1), len(fn)), fn...))
+	mem = append([]byte(fuzzSrc+"B"), mem...)
+	data := append([]byte{1, 0, 0x41, 0, 0x0B}, uleb(nil, len(mem))...)
+	return section(m, 11, append(data, mem...))
+}
+
+func section(b []byte, id byte, c []byte) []byte {
+	return append(append(append(b, id), uleb(nil, len(c))...), c...)
+}
+func name(b []byte, s string) []byte { return append(uleb(b, len(s)), s...) }
+func uleb(b []byte, v int) []byte {
+	for {
+		c := byte(v & 0x7f)
+		v >>= 7
+		if v == 0 {
+			return append(b, c)
+		}
+		b = append(b, c|0x80)
+	}
+}
+func sleb(b []byte, v int64) []byte {
+	for {
+		c := byte(v & 0x7f)
+		v >>= 7
+		if (v == 0 && c&0x40 == 0) || (v == -1 && c&0x40 != 0) {
+			return append(b, c)
+		}
+		b = append(b, c|0x80)
+	}
+}
+
+// runCalls runs one generated program and checks that every call came back
+// to the guest: no trap (a Go panic in a host function shows as one) and
+// the SIP ends.
+func runCalls(t *testing.T, m *isle.Machine, script, mem []byte) {
+	t.Helper()
+	ctx := context.Background()
+	if len(mem) > 60000 {
+		mem = mem[:60000]
+	}
+	prog, err := m.LoadBytes(ctx, "calls.wasm", callsModule(script, mem))
+	if err != nil {
+		t.Fatalf("generated module does not load: %v", err)
+	}
+	p, err := m.Spawn(prog, []string{"calls.wasm"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan isle.ExitStatus, 1)
+	go func() { done <- p.Wait() }()
+	select {
+	case st := <-done:
+		if st.Trap != "" || st.Killed {
+			t.Fatalf("script %x: %+v", script, st)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatalf("script %x: the SIP did not end", script)
+	}
+}
+
+func boot(t testing.TB) *isle.Machine {
+	m, err := isle.Boot(context.Background(), isle.NewConfig().WithCores(2).WithOversubscribe(true).
+		WithCacheDir("").WithStdio(bytes.NewReader(nil), &bytes.Buffer{}, &bytes.Buffer{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// TestRandomCalls drives every function of module "isle" with random
+// arguments — pointers, lengths and handles among them — from a fixed seed.
+func TestRandomCalls(t *testing.T) {
+	m := boot(t)
+	defer m.Stop(context.Background())
+	rng := rand.New(rand.NewSource(1))
+	n := 200
+	if testing.Short() {
+		n = 40
+	}
+	interesting := []uint32{0, 1, 2, 3, 4, 8, 16, uint32(len(fuzzSrc)), uint32(len(fuzzSrc)), 64, 100, 1 << 20, 0xFFFFFFFF, 0xFFFFFFF0, 65535, 65536}
+	for i := 0; i < n; i++ {
+		var script []byte
+		for range 1 + rng.Intn(60) {
+			if rng.Intn(4) == 0 { // a channel that compiles, so that later calls find handles
+				script = append(script, 0)
+				for _, v := range []uint32{0, uint32(len(fuzzSrc)), uint32(len(fuzzSrc)), 1, 200, 204, 0} {
+					script = binary.LittleEndian.AppendUint32(script, v)
+				}
+				continue
+			}
+			script = append(script, byte(rng.Intn(256)))
+			for range 7 {
+				v := interesting[rng.Intn(len(interesting))]
+				if rng.Intn(4) == 0 {
+					v = rng.Uint32()
+				}
+				script = binary.LittleEndian.AppendUint32(script, v)
+			}
+		}
+		mem := make([]byte, rng.Intn(512))
+		rng.Read(mem)
+		runCalls(t, m, script, mem)
+	}
+}
+
+func FuzzCalls(f *testing.F) {
+	f.Add([]byte{0, 0, 0, 0, 0, 75, 0, 0, 0, 75, 0, 0, 0, 1, 0, 0, 0, 8, 0, 0, 0, 12, 0, 0, 0}, []byte{})
+	f.Add([]byte{5, 16, 0, 0, 0, 8, 0, 0, 0}, []byte{1, 2, 3})
+	m := boot(f)
+	f.Cleanup(func() { m.Stop(context.Background()) })
+	f.Fuzz(func(t *testing.T, script, mem []byte) {
+		if len(script) > 4096 {
+			return
+		}
+		runCalls(t, m, script, mem)
+	})
+}
