@@ -15,7 +15,7 @@ import (
 // carries out each node's Ready. A crashed core stops: it is never ticked
 // or stepped again and messages to it vanish.
 type simNet struct {
-	t        testing.TB
+	t        failer
 	rng      *rand.Rand
 	cfg      Config
 	nodes    []*Node[int]
@@ -41,7 +41,14 @@ type simMsg struct {
 	m  Message[int]
 }
 
-func newSimNet(t testing.TB, seed uint64, cfg Config) *simNet {
+// failer is what simNet needs of a *testing.T or a *rapid.T.
+type failer interface {
+	Helper()
+	Fatal(args ...any)
+	Fatalf(format string, args ...any)
+}
+
+func newSimNet(t failer, seed uint64, cfg Config) *simNet {
 	s := &simNet{
 		t:         t,
 		rng:       rand.New(rand.NewPCG(seed, 0x2bc)),

@@ -30,22 +30,6 @@ func (c spinConfig) String() string {
 	return strings.Join(c.defines(), ",")
 }
 
-// The configurations checked by default keep each pan run to a few seconds
-// on a 2-vCPU VM; each fault (a loss, a crash at any of a process's first
-// steps, an early query) is exercised in one of them, and every mutant of
-// the protocol we tried (docs/replica.md) is caught by at least one.
-// ISLE_SPIN_DEEP=1 adds the larger budgets (minutes, several GiB).
-var spinConfigs = []spinConfig{
-	{np: 2, maxLoss: 1, maxCrash: 1, maxEarly: 0, liveness: true},
-	{np: 2, maxLoss: 1, maxCrash: 0, maxEarly: 1, liveness: true},
-	{np: 3, maxLoss: 1, maxCrash: 0, maxEarly: 0, liveness: false},
-}
-
-var spinDeepConfigs = []spinConfig{
-	{np: 2, maxLoss: 2, maxCrash: 1, maxEarly: 1, liveness: true},
-	{np: 3, maxLoss: 1, maxCrash: 1, maxEarly: 0, liveness: false},
-}
-
 // TestSpinModel model-checks models/twopc.pml with SPIN: agreement and
 // visibility (assertions), no invalid end states (every round ends), and
 // the LTL property "ends" (<>[] round over) for acceptance cycles.
@@ -65,12 +49,25 @@ func TestSpinModel(t *testing.T) {
 	if _, err := os.Stat(model); err != nil {
 		t.Fatal(err)
 	}
-	configs := spinConfigs
+	// The configurations checked by default keep each pan run to a few
+	// seconds on a 2-vCPU VM; each fault (a loss, a crash at any of a
+	// process's first steps, an early query) is exercised in one of them,
+	// and every mutant of the protocol tried (docs/replica.md) is caught by
+	// at least one. -short keeps the first; ISLE_SPIN_DEEP=1 adds larger
+	// budgets (minutes, several GiB).
+	configs := []spinConfig{
+		{np: 2, maxLoss: 1, maxCrash: 1, maxEarly: 0, liveness: true},
+		{np: 2, maxLoss: 1, maxCrash: 0, maxEarly: 1, liveness: true},
+		{np: 3, maxLoss: 1, maxCrash: 0, maxEarly: 0, liveness: false},
+	}
 	if testing.Short() {
 		configs = configs[:1]
 	}
 	if os.Getenv("ISLE_SPIN_DEEP") != "" {
-		configs = append(configs, spinDeepConfigs...)
+		configs = append(configs,
+			spinConfig{np: 2, maxLoss: 2, maxCrash: 1, maxEarly: 1, liveness: true},
+			spinConfig{np: 3, maxLoss: 1, maxCrash: 1, maxEarly: 0, liveness: false},
+		)
 	}
 	for _, c := range configs {
 		t.Run(c.String(), func(t *testing.T) {
