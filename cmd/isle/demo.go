@@ -41,13 +41,16 @@ func cmdDemo(args []string, stdout, stderr io.Writer) int {
 	defer os.RemoveAll(work)
 
 	goWasm := filepath.Join(work, "hello.wasm")
-	fmt.Fprintf(stdout, "== building examples/hello with GOOS=wasip1 GOARCH=wasm\n")
-	build := exec.Command("go", "build", "-o", goWasm, "./examples/hello")
-	build.Dir = root
-	build.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
-	if out, err := build.CombinedOutput(); err != nil {
-		fmt.Fprintf(stderr, "isle demo: go build ./examples/hello: %v\n%s", err, out)
-		return exitError
+	spinWasm := filepath.Join(work, "spin.wasm")
+	for _, b := range [][2]string{{"./examples/hello", goWasm}, {"./examples/spin", spinWasm}} {
+		fmt.Fprintf(stdout, "== building %s with GOOS=wasip1 GOARCH=wasm\n", b[0])
+		build := exec.Command("go", "build", "-o", b[1], b[0])
+		build.Dir = root
+		build.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
+		if out, err := build.CombinedOutput(); err != nil {
+			fmt.Fprintf(stderr, "isle demo: go build %s: %v\n%s", b[0], err, out)
+			return exitError
+		}
 	}
 	cWasm := filepath.Join(root, "examples", "hello-c", "hello-c.wasm")
 
@@ -100,10 +103,39 @@ func cmdDemo(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "== the %s program (pid %d) exited with status %d\n", r.title, r.proc.PID(), st.Status())
 	}
 	ran := time.Since(start) - loaded
-	m.Stop(ctx)
-	fmt.Fprintf(stdout, "== validating and compiling both took %v (compiled code is cached in %s), running both %v\n== per-core counters:\n",
+	fmt.Fprintf(stdout, "== validating and compiling both took %v (compiled code is cached in %s), running both %v\n",
 		loaded.Round(time.Millisecond), defaultCacheDir(), ran.Round(time.Millisecond))
+
+	// Four spinners that never make a system call, all started on core 0:
+	// preemption shares each core, balancing spreads them over the cores.
+	spin, err := m.Load(ctx, spinWasm)
+	if err != nil {
+		m.Stop(ctx)
+		fmt.Fprintf(stderr, "isle demo: %v\n", err)
+		return exitError
+	}
+	fmt.Fprintf(stdout, "== four CPU-bound spinners, all started on core 0, for 1s each:\n")
+	var spinners []*isle.Process
+	for i := 0; i < 4; i++ {
+		p, err := m.SpawnOn(spin, []string{"spin.wasm", "1s", fmt.Sprintf("spinner %d", i)}, 0)
+		if err != nil {
+			m.Stop(ctx)
+			fmt.Fprintf(stderr, "isle demo: %v\n", err)
+			return exitError
+		}
+		spinners = append(spinners, p)
+	}
+	for _, p := range spinners {
+		p.Wait()
+	}
+	for i, p := range spinners {
+		fmt.Fprintf(stdout, "   spinner %d had %v of CPU\n", i, p.CPUTime().Round(time.Millisecond))
+	}
+	m.Stop(ctx)
+	fmt.Fprintf(stdout, "== per-core counters:\n")
 	printStats(stdout, m.Stats())
+	fmt.Fprintln(stdout, "\n(migrated-in/out: spinners moved by messages between cores; wasted: intervals over 10 ms in which a")
+	fmt.Fprintln(stdout, " core idled while SIPs waited elsewhere; preempted: slices ended by isle, not by the program)")
 	fmt.Fprintln(stdout, "\nnext: isle run --stats --env GREETING=hi examples/hello-c/hello-c.wasm a b --exit 3")
 	return 0
 }
