@@ -22,26 +22,37 @@ const (
 	ErrNoSys      Error = 14 // the SIP has no channel layer
 )
 
-var errorText = [...]string{
-	ErrBadHandle:  "bad handle",
-	ErrWrongType:  "handle of the wrong type",
-	ErrNotAllowed: "message not allowed in this state",
-	ErrBadFields:  "payload does not match the message's fields",
-	ErrClosed:     "channel closed",
-	ErrQuota:      "quota exceeded",
-	ErrTooBig:     "too big",
-	ErrAgain:      "nothing to receive",
-	ErrNoName:     "no such name",
-	ErrExists:     "name already registered",
-	ErrMismatch:   "contracts differ",
-	ErrFault:      "bad pointer or length",
-	ErrInvalid:    "invalid argument",
-	ErrNoSys:      "no channel layer",
-}
 
 func (e Error) Error() string {
-	if int(e) < len(errorText) && errorText[e] != "" {
-		return "ipc: " + errorText[e]
+	switch e {
+	case ErrBadHandle:
+		return "ipc: bad handle"
+	case ErrWrongType:
+		return "ipc: handle of the wrong type"
+	case ErrNotAllowed:
+		return "ipc: message not allowed in this state"
+	case ErrBadFields:
+		return "ipc: payload does not match the message's fields"
+	case ErrClosed:
+		return "ipc: channel closed"
+	case ErrQuota:
+		return "ipc: quota exceeded"
+	case ErrTooBig:
+		return "ipc: too big"
+	case ErrAgain:
+		return "ipc: nothing to receive"
+	case ErrNoName:
+		return "ipc: no such name"
+	case ErrExists:
+		return "ipc: name already registered"
+	case ErrMismatch:
+		return "ipc: contracts differ"
+	case ErrFault:
+		return "ipc: bad pointer or length"
+	case ErrInvalid:
+		return "ipc: invalid argument"
+	case ErrNoSys:
+		return "ipc: no channel layer"
 	}
 	return "ipc: unknown error"
 }
