@@ -22,7 +22,6 @@ const (
 	ErrNoSys      Error = 14 // the SIP has no channel layer
 )
 
-
 func (e Error) Error() string {
 	switch e {
 	case ErrBadHandle:
