@@ -156,7 +156,24 @@ func (r *Ring) Bell() *Doorbell { return r.bell }
 // TrySend publishes one message without ringing the doorbell. It reports
 // false, sending nothing, when the ring is full. Payloads longer than
 // PayloadSize are a caller bug.
+//
+// The common case — a full-line payload, no reference to place or clear,
+// room known from the cached read position — takes a path with no call, so
+// the compiler spills nothing; everything else goes to trySend.
 func (r *Ring) TrySend(typ uint8, payload []byte, ref any) bool {
+	pos := r.head
+	if len(payload) != PayloadSize || ref != nil || r.refsHeld != 0 || pos-r.cachedRead >= r.size {
+		return r.trySend(typ, payload, ref)
+	}
+	s := r.slot(pos)
+	s.data = [PayloadSize]byte(payload)
+	storeRelease(&s.hdr, ((pos+1)&seqMask)<<seqShift|uint64(typ)<<lenBits|PayloadSize)
+	r.head = pos + 1
+	return true
+}
+
+// trySend is TrySend for any message.
+func (r *Ring) trySend(typ uint8, payload []byte, ref any) bool {
 	n := len(payload)
 	if n > PayloadSize {
 		panic("urpc: payload larger than a slot")
