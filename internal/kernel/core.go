@@ -54,6 +54,7 @@ type Core struct {
 	pending []pendingSend // sends that found their ring full, in order
 	ping    *pingRun
 	stopped bool
+	tickers []*ticker
 
 	bal balancer
 
@@ -89,6 +90,9 @@ func newCore(m *Machine, id int) *Core {
 func (c *Core) loop() {
 	defer c.m.coresWG.Done()
 	c.sampleCPU()
+	if c.m.cfg.Init != nil {
+		c.m.cfg.Init(c)
+	}
 	idleSince := time.Time{}
 	for !c.stopped {
 		c.turns++
@@ -102,6 +106,9 @@ func (c *Core) loop() {
 			worked = c.fireTimers(now) || worked
 		}
 		c.bal.maybeTick(now)
+		if len(c.tickers) > 0 {
+			c.runTickers(now)
+		}
 		if c.rq.Len() > 0 && !c.bal.throttled(now) {
 			e := c.rq.Pick()
 			c.bal.observe(now, false, c.rq.Len()-1)
@@ -310,6 +317,9 @@ func (c *Core) sleep() {
 		wake = c.timers[0].wakeAt
 	}
 	if t, ok := c.bal.wakeAt(); ok && (wake < 0 || t < wake) {
+		wake = t
+	}
+	if t, ok := c.tickerWake(); ok && (wake < 0 || t < wake) {
 		wake = t
 	}
 	var timer *time.Timer

@@ -48,6 +48,10 @@ type Config struct {
 	Capacity []int64
 	// WastedBound is the no-wasted-cores checker's bound; 0 means 10 ms.
 	WastedBound time.Duration
+	// Init, when set, runs on each core's goroutine before its loop starts:
+	// mechanisms above the kernel (replicated tables) set up their per-core
+	// state there and register tickers (Core.Every).
+	Init func(c *Core)
 }
 
 // Limits in one place.
