@@ -704,3 +704,65 @@ func TestNestedEndpointsFollow(t *testing.T) {
 		t.Fatal("Arrive left a forwarding entry for a nested endpoint")
 	}
 }
+
+// TestCloseAllAtExit: when a SIP ends, every endpoint it held is closed
+// (peers see Closed, after what was sent before), its blocks are freed,
+// and nothing can be installed in its table any more.
+func TestCloseAllAtExit(t *testing.T) {
+	m := newFake(2)
+	a, b := m.sys.NewTable("a"), m.sys.NewTable("b")
+	st := set.Lookup("Stream")
+	var peers []Handle
+	for range 3 {
+		i, e, _ := a.NewChannel(m.port(0), st)
+		peers = append(peers, moveTo(t, m, a, b, i, 0, 1))
+		a.Send(m.port(0), e, 0, enc(t, st, "Item", uint64(1)), nil)
+	}
+	a.Alloc(100)
+	a.CloseAll(m.port(0))
+	m.settle()
+	if a.Handles() != 0 || a.HeapBytes() != 0 {
+		t.Fatalf("after CloseAll: %d handles, %d bytes", a.Handles(), a.HeapBytes())
+	}
+	for _, h := range peers {
+		if info, _ := recvOK(t, b, m.port(1), h); info.Msg != 0 {
+			t.Fatalf("the item sent before the exit is lost: %v", info)
+		}
+		if info, _ := recvOK(t, b, m.port(1), h); info.Msg != MsgClosed || info.Breach {
+			t.Fatalf("got %v, want a clean Closed", info)
+		}
+	}
+	if _, _, err := a.NewChannel(m.port(0), st); err != ErrQuota {
+		t.Fatalf("a dead table made a channel: %v", err)
+	}
+}
+
+// TestWaitSetFairness: a receive over a wait set serves the endpoint after
+// the one it served last, so one busy peer cannot starve the others.
+func TestWaitSetFairness(t *testing.T) {
+	m := newFake(1)
+	p := m.port(0)
+	a := m.sys.NewTable("a")
+	st := set.Lookup("Stream")
+	var hs []Handle
+	for range 3 {
+		i, e, _ := a.NewChannel(p, st)
+		hs = append(hs, i)
+		for k := range 5 {
+			a.Send(p, e, 0, enc(t, st, "Item", uint64(k)), nil)
+		}
+	}
+	start := 0
+	var order []int
+	for range 6 {
+		i, _, err := a.RecvAny(p, hs, start, make([]byte, 8), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		order = append(order, i)
+		start = i + 1
+	}
+	if fmt.Sprint(order) != "[0 1 2 0 1 2]" {
+		t.Fatalf("served %v", order)
+	}
+}
