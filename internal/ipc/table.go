@@ -218,7 +218,7 @@ func (t *Table) Close(p Port, h Handle) error {
 // CloseAll closes every endpoint and frees every block of the table, and
 // marks it dead: the SIP has ended. Peers see Closed.
 func (t *Table) CloseAll(p Port) {
-	t.dead = true
+	t.dead, t.blocked = true, false // a killed SIP may have died waiting: never wake it
 	for i := range t.slots {
 		sl := &t.slots[i]
 		if sl.ep == nil && sl.blk == nil {
