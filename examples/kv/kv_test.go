@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -110,6 +111,49 @@ func TestKV(t *testing.T) {
 				t.Errorf("C client and server printed:\n%s\nwant:\n%s", got, cClientOut)
 			}
 		})
+	}
+}
+
+// TestKVConcurrentClients runs both clients at once, each on its own core,
+// against the server on core 0, which serves them with one wait set. Their
+// lines interleave, so the output is compared as a sorted list of lines.
+func TestKVConcurrentClients(t *testing.T) {
+	root := testprog.Root(t)
+	server := testprog.Go(t, "./examples/kv/server")
+	goClient := testprog.Go(t, "./examples/kv/client")
+	cClient := filepath.Join(t.TempDir(), "client.wasm")
+	testprog.CFile(t, filepath.Join(root, "examples", "kv", "c", "client.c"), cClient,
+		"-I", filepath.Join(root, "guest", "c"), "-I", filepath.Join(root, "examples", "kv", "c"))
+	ctx := context.Background()
+	var out, errs console
+	m, err := isle.Boot(ctx, isle.NewConfig().WithCores(3).WithOversubscribe(true).WithCacheDir(t.TempDir()).WithStdio(strings.NewReader(""), &out, &errs))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Stop(ctx)
+	var ps []*isle.Process
+	for i, path := range []string{server, goClient, cClient} {
+		prog, err := m.Load(ctx, path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := m.SpawnOn(prog, []string{"p", "2"}, i)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ps = append(ps, p)
+	}
+	for i, p := range ps {
+		if st := p.Wait(); st.Status() != 0 {
+			t.Fatalf("program %d: %+v; stderr %s", i, st, errs.buf.String())
+		}
+	}
+	got := strings.Split(strings.TrimSpace(out.buf.String()), "\n")
+	want := strings.Split(strings.TrimSpace(goClientOut+cClientOut+"kv server: served 2 clients\n"), "\n")
+	slices.Sort(got)
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Errorf("printed (sorted):\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
 
