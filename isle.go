@@ -19,6 +19,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -39,6 +40,7 @@ type Config struct {
 	cores         int // 0: one per CPU of the process's affinity mask
 	oversubscribe bool
 	dirs          []Dir
+	listen        []string // TCP addresses to listen on, offered as sockets after the preopens
 	env           []string
 	stdin         io.Reader
 	stdout        io.Writer
@@ -70,6 +72,13 @@ func (c Config) WithOversubscribe(ok bool) Config { c.oversubscribe = ok; return
 // WithDir adds a preopened directory.
 func (c Config) WithDir(d Dir) Config {
 	c.dirs = append(append([]Dir(nil), c.dirs...), d)
+	return c
+}
+
+// WithListen adds a TCP listener on addr (host:port), offered to programs
+// as a socket fd after the preopened directories (sock_accept).
+func (c Config) WithListen(addr string) Config {
+	c.listen = append(append([]string(nil), c.listen...), addr)
 	return c
 }
 
@@ -141,6 +150,9 @@ type Machine struct {
 	preopens []wasi.Preopen
 	fs       []kernel.ServiceID // file-system workers
 	fsw      []*service.FS
+	net      []kernel.ServiceID // network workers
+	netw     []*service.Net
+	lns      []*net.TCPListener
 	prevProc int
 
 	ipc *abi.System // channels, exchange heap and names (module "isle")
@@ -219,6 +231,22 @@ func Boot(ctx context.Context, cfg Config) (*Machine, error) {
 		m.fsw = append(m.fsw, w)
 		m.fs = append(m.fs, k.AddService(fmt.Sprintf("fs%d", i), w))
 	}
+	for _, addr := range cfg.listen {
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			m.closeFS()
+			rt.Close(ctx)
+			return nil, fmt.Errorf("--listen %s: %v", addr, unwrapOpError(err))
+		}
+		m.lns = append(m.lns, ln.(*net.TCPListener))
+	}
+	if len(m.lns) > 0 {
+		for i := 0; i < min(cores, maxFSWorkers); i++ {
+			w := service.NewNet(m.lns)
+			m.netw = append(m.netw, w)
+			m.net = append(m.net, k.AddService(fmt.Sprintf("net%d", i), w))
+		}
+	}
 	// Cores + 1 processors: services, timers and the garbage collector always
 	// find one while every core runs a SIP (DESIGN.md, "The machine").
 	m.prevProc = runtime.GOMAXPROCS(cores + 1)
@@ -236,6 +264,30 @@ func (m *Machine) closeFS() {
 	for _, w := range m.fsw {
 		w.Close()
 	}
+	for _, w := range m.netw {
+		w.Close()
+	}
+	for _, ln := range m.lns {
+		ln.Close()
+	}
+}
+
+// ListenAddrs returns the addresses the machine listens on (--listen), in
+// order; a port 0 in the configuration shows here as the port chosen.
+func (m *Machine) ListenAddrs() []string {
+	var a []string
+	for _, ln := range m.lns {
+		a = append(a, ln.Addr().String())
+	}
+	return a
+}
+
+func unwrapOpError(err error) error {
+	var oe *net.OpError
+	if errors.As(err, &oe) {
+		return oe.Err
+	}
+	return err
 }
 
 func orDiscard(w io.Writer) io.Writer {
@@ -319,7 +371,7 @@ func (m *Machine) SpawnWith(prog *Program, args []string, opt SpawnOptions) (*Pr
 	s.Name = prog.name
 	s.Args = append([]string(nil), args...)
 	s.Env = append([]string(nil), m.cfg.env...)
-	s.Ext = &wasi.Proc{Args: s.Args, Env: s.Env, Preopens: m.preopens, Console: m.console, Stdin: m.stdin, FS: m.fs}
+	s.Ext = &wasi.Proc{Args: s.Args, Env: s.Env, Preopens: m.preopens, Console: m.console, Stdin: m.stdin, FS: m.fs, Net: m.net, Listeners: len(m.lns)}
 	s.IPC = m.ipc.NewProc(s)
 	if err := m.k.Spawn(s, core); err != nil {
 		return nil, err

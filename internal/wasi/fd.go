@@ -13,6 +13,7 @@ const (
 	filetypeCharacterDevice = 2
 	filetypeDirectory       = 3
 	filetypeRegularFile     = 4
+	filetypeSocketStream    = 6
 )
 
 // allRights is every fd right of WASI preview 1 (bits 0–28).
@@ -56,7 +57,7 @@ func fdFdstatSetFlags(_ *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) Errno
 	if uint64(fl) != a[1]&0xffffffff || fl&^(fdflagAppend|fdflagDsync|fdflagNonblock|fdflagRsync|fdflagSync) != 0 {
 		return EINVAL
 	}
-	if e.stream < 0 && (fl^e.flags)&fdflagAppend != 0 {
+	if !e.notFile() && (fl^e.flags)&fdflagAppend != 0 {
 		req := s.Request()
 		req.Op = service.FSSetFlags
 		req.Fd = e.handle
@@ -206,6 +207,17 @@ func write(c *sandbox.Call, s *kernel.SIP, p *Proc, fd, iovs, niovs uint32, off 
 		svc = p.Console
 	case e.stream == 0:
 		return EBADF
+	case e.sock:
+		if off >= 0 {
+			return ESPIPE
+		}
+		if e.listen {
+			return ENOTCONN
+		}
+		req.Op = service.NetSend
+		req.Fd = e.handle
+		req.Off = int64(e.flags&fdflagNonblock) >> 2
+		svc = p.net
 	case e.isDir():
 		return EISDIR
 	case e.base&rightFdWrite == 0:
@@ -228,9 +240,12 @@ func write(c *sandbox.Call, s *kernel.SIP, p *Proc, fd, iovs, niovs uint32, off 
 	n := int64(0)
 	if len(req.Buf) > 0 {
 		var rep *kernel.Request
-		if svc == p.Console {
+		switch {
+		case e.sock:
+			rep = p.netCall(s)
+		case e.stream >= 0:
 			rep = s.Call(svc)
-		} else {
+		default:
 			rep = p.fsCall(s)
 		}
 		if rep.Errno != 0 {
@@ -272,6 +287,13 @@ func read(c *sandbox.Call, s *kernel.SIP, p *Proc, fd, iovs, niovs uint32, off i
 		limit = maxReadChunk
 	case e.stream > 0:
 		return EBADF
+	case e.sock:
+		if off >= 0 {
+			return ESPIPE
+		}
+		if e.listen {
+			return ENOTCONN
+		}
 	case e.isDir():
 		return EISDIR
 	case e.base&rightFdRead == 0:
@@ -297,6 +319,12 @@ func read(c *sandbox.Call, s *kernel.SIP, p *Proc, fd, iovs, niovs uint32, off i
 			req.Fd = 0
 			req.Off = int64(want)
 			rep = s.Call(p.Stdin)
+		} else if e.sock {
+			req.Op = service.NetRecv
+			req.Fd = e.handle
+			req.Off = int64(e.flags&fdflagNonblock) >> 2
+			req.N = int64(want)
+			rep = p.netCall(s)
 		} else {
 			req.Op = service.FSRead
 			if off >= 0 {
@@ -343,7 +371,7 @@ func seek(c *sandbox.Call, s *kernel.SIP, p *Proc, fd uint32, off int64, whence 
 	switch {
 	case e == nil:
 		return EBADF
-	case e.stream >= 0:
+	case e.stream >= 0 || e.sock:
 		return ESPIPE
 	case e.isDir():
 		return EISDIR

@@ -41,9 +41,15 @@ type fdEntry struct {
 	inh     uint64 // inheriting rights
 	ro      bool   // under a read-only preopen
 	preopen int    // index in Proc.Preopens, or -1
+	sock    bool   // a socket: handle is the network worker's
+	listen  bool   // a listener given with --listen (shared; never closed on the host)
 }
 
 func (e *fdEntry) isDir() bool { return e.typ == filetypeDirectory }
+
+// notFile reports whether e is a console stream or a socket: no handle of
+// the file-system service.
+func (e *fdEntry) notFile() bool { return e.stream >= 0 || e.sock }
 
 // table returns the fd table, setting it up on first use.
 func (p *Proc) table(s *kernel.SIP) []*fdEntry {
@@ -56,6 +62,13 @@ func (p *Proc) table(s *kernel.SIP) []*fdEntry {
 	for i, pre := range p.Preopens {
 		p.fds = append(p.fds, &fdEntry{typ: filetypeDirectory, stream: -1, handle: int32(i),
 			base: allRights, inh: allRights, ro: pre.ReadOnly, preopen: i})
+	}
+	for i := 0; i < p.Listeners; i++ {
+		p.fds = append(p.fds, &fdEntry{typ: filetypeSocketStream, stream: -1, handle: int32(i),
+			base: allRights, inh: allRights, preopen: -1, sock: true, listen: true})
+	}
+	if len(p.Net) > 0 {
+		p.net = p.Net[int(uint64(s.PID())%uint64(len(p.Net)))]
 	}
 	if len(p.FS) > 0 {
 		p.fs = p.FS[int(uint64(s.PID())%uint64(len(p.FS)))]
@@ -90,10 +103,16 @@ func (p *Proc) install(s *kernel.SIP, e *fdEntry) (uint32, Errno) {
 
 // release closes e's host handle, unless it is a preopen's (shared).
 func (p *Proc) release(s *kernel.SIP, e *fdEntry) {
-	if e.stream >= 0 || e.preopen >= 0 {
+	if e.stream >= 0 || e.preopen >= 0 || e.listen {
 		return
 	}
 	req := s.Request()
+	if e.sock {
+		req.Op = service.NetClose
+		req.Fd = e.handle
+		p.netCall(s)
+		return
+	}
 	req.Op = service.FSClose
 	req.Fd = e.handle
 	p.fsCall(s)
@@ -104,13 +123,18 @@ func (p *Proc) release(s *kernel.SIP, e *fdEntry) {
 // without proc_exit leaves its handles open in the worker: the kernel has no
 // exit hook for personalities yet.)
 func (p *Proc) closeAll(s *kernel.SIP) {
-	if p.fds == nil || len(p.FS) == 0 {
+	if p.fds == nil {
 		return
 	}
+	var socks []byte
 	req := s.Request()
 	req.Op = service.FSCloseAll
 	for i, e := range p.fds {
-		if e != nil && e.stream < 0 && e.preopen < 0 {
+		switch {
+		case e == nil || e.stream >= 0 || e.preopen >= 0 || e.listen:
+		case e.sock:
+			socks = binary.LittleEndian.AppendUint32(socks, uint32(e.handle))
+		default:
 			req.Buf = binary.LittleEndian.AppendUint32(req.Buf, uint32(e.handle))
 		}
 		p.fds[i] = nil
@@ -118,6 +142,22 @@ func (p *Proc) closeAll(s *kernel.SIP) {
 	if len(req.Buf) > 0 {
 		p.fsCall(s)
 	}
+	if len(socks) > 0 {
+		req := s.Request()
+		req.Op = service.NetCloseAll
+		req.Buf = append(req.Buf, socks...)
+		p.netCall(s)
+	}
+}
+
+// netCall sends the SIP's filled-in request to its network worker.
+func (p *Proc) netCall(s *kernel.SIP) *kernel.Request {
+	if len(p.Net) == 0 {
+		r := s.Request()
+		r.Errno = uint16(EBADF)
+		return r
+	}
+	return s.Call(p.net)
 }
 
 // fsCall sends the SIP's filled-in request to its file-system worker.

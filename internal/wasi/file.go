@@ -81,8 +81,8 @@ func fdFilestatGet(c *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) Errno {
 		return EFAULT
 	}
 	var st [service.FilestatSize]byte
-	if e.stream >= 0 {
-		st[16] = filetypeCharacterDevice
+	if e.notFile() {
+		st[16] = e.typ
 		m.Write(out, st[:])
 		return ESUCCESS
 	}
@@ -104,7 +104,7 @@ func fdFilestatSetSize(_ *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) Errn
 	switch {
 	case errno != ESUCCESS:
 		return errno
-	case e.stream >= 0:
+	case e.notFile():
 		return EINVAL
 	case e.isDir():
 		return EISDIR
@@ -138,7 +138,7 @@ func fdFilestatSetTimes(_ *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) Err
 		return errno
 	case badTimeFlags(a[3] & 0xffffffff):
 		return EINVAL
-	case e.stream >= 0:
+	case e.notFile():
 		return ESUCCESS // the console has no times to keep
 	}
 	req := s.Request()
@@ -162,7 +162,7 @@ func sync(s *kernel.SIP, p *Proc, fd uint32, op uint32) Errno {
 	switch {
 	case errno != ESUCCESS:
 		return errno
-	case e.stream >= 0:
+	case e.notFile():
 		return EINVAL // fsync(2) on a terminal or pipe
 	}
 	return p.simple(s, e, op, 0, 0)
@@ -177,7 +177,7 @@ func fdAdvise(_ *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) Errno {
 		return errno
 	case u32(a[3]) > 5 || int64(a[1]) < 0 || int64(a[2]) < 0:
 		return EINVAL
-	case e.stream >= 0:
+	case e.notFile():
 		return ESPIPE
 	case e.isDir():
 		return EBADF
@@ -193,7 +193,7 @@ func fdAllocate(_ *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) Errno {
 		return errno
 	case int64(a[1]) < 0 || int64(a[2]) <= 0 || int64(a[1]+a[2]) < 0:
 		return EINVAL
-	case e.stream >= 0:
+	case e.notFile():
 		return ESPIPE
 	case e.isDir():
 		return EBADF

@@ -6,6 +6,7 @@ import (
 
 	"isle/internal/kernel"
 	"isle/internal/sandbox"
+	"isle/internal/service"
 )
 
 // Subscription and event layouts of poll_oneoff.
@@ -44,6 +45,7 @@ func pollOneoff(c *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) Errno {
 	deadline := int64(-1) // earliest clock deadline, machine time
 	ready := 0
 	events := make([]byte, 0, n*eventSize)
+	var socks []uint32 // subscriptions on sockets, by index
 	for i := uint32(0); i < n; i++ {
 		sub := subs[i*subscriptionSize:]
 		tag := sub[8]
@@ -68,6 +70,9 @@ func pollOneoff(c *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) Errno {
 				events = appendEvent(events, sub, tag, ESUCCESS, 1)
 			case e.stream >= 0:
 				events = appendEvent(events, sub, tag, EBADF, 0)
+			case e.sock:
+				socks = append(socks, i)
+				continue
 			default:
 				// Files are always ready, as in POSIX poll(2); a directory
 				// is ready too (reads then say EISDIR).
@@ -77,6 +82,12 @@ func pollOneoff(c *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) Errno {
 		default:
 			return EINVAL
 		}
+	}
+	if len(socks) > 0 {
+		var got int
+		events, got = pollSockets(s, p, subs, socks, events, ready > 0, deadline)
+		ready += got
+		now = s.Machine().Now()
 	}
 	if ready == 0 && deadline >= 0 {
 		if deadline > now {
@@ -130,4 +141,66 @@ func appendEvent(events, sub []byte, typ byte, errno Errno, nbytes uint64) []byt
 	ev[10] = typ
 	binary.LittleEndian.PutUint64(ev[16:], nbytes)
 	return append(events, ev[:]...)
+}
+
+// maxSocketWait bounds one wait of the network service in poll_oneoff, so
+// that a SIP polling sockets holds its network worker for at most that long
+// at a time.
+const maxSocketWait = 50 * time.Millisecond
+
+// pollSockets asks the SIP's network worker which of the socket
+// subscriptions are ready, waiting (at most maxSocketWait at a time) until
+// one is or the deadline (machine time; -1: none) passes, unless others are
+// ready already. It returns the events with the ready ones appended.
+func pollSockets(s *kernel.SIP, p *Proc, subs []byte, socks []uint32, events []byte, now bool, deadline int64) ([]byte, int) {
+	for {
+		wait := int64(0)
+		if !now {
+			wait = int64(maxSocketWait)
+			if deadline >= 0 {
+				wait = min(wait, max(deadline-s.Machine().Now(), 0))
+			}
+		}
+		req := s.Request()
+		req.Op = service.NetPoll
+		req.Off = wait
+		for _, i := range socks {
+			sub := subs[i*subscriptionSize:]
+			e := p.fd(s, binary.LittleEndian.Uint32(sub[16:]))
+			ev := uint16(1)
+			if sub[8] == eventFdWrite {
+				ev = 2
+			}
+			req.Buf = binary.LittleEndian.AppendUint32(req.Buf, uint32(e.handle))
+			req.Buf = binary.LittleEndian.AppendUint16(req.Buf, ev)
+			req.Buf = append(req.Buf, 0, 0)
+		}
+		rep := p.netCall(s)
+		if rep.Errno != 0 {
+			for _, i := range socks {
+				sub := subs[i*subscriptionSize:]
+				events = appendEvent(events, sub, sub[8], Errno(rep.Errno), 0)
+			}
+			return events, len(socks)
+		}
+		got := 0
+		for k, i := range socks {
+			if 2*k+2 > len(rep.Buf) {
+				break
+			}
+			ev := binary.LittleEndian.Uint16(rep.Buf[2*k:])
+			sub := subs[i*subscriptionSize:]
+			switch {
+			case ev == 0xffff:
+				events = appendEvent(events, sub, sub[8], EBADF, 0)
+				got++
+			case ev != 0:
+				events = appendEvent(events, sub, sub[8], ESUCCESS, 1)
+				got++
+			}
+		}
+		if got > 0 || now || (deadline >= 0 && s.Machine().Now() >= deadline) {
+			return events, got
+		}
+	}
 }

@@ -11,15 +11,18 @@ import (
 // Proc is a SIP's WASI state. It is set as kernel.SIP.Ext before the SIP is
 // spawned and is then touched only on the SIP's coroutine.
 type Proc struct {
-	Args     []string
-	Env      []string // "KEY=value"
-	Preopens []Preopen
-	Console  kernel.ServiceID   // writes to stdout and stderr
-	Stdin    kernel.ServiceID   // reads from stdin
-	FS       []kernel.ServiceID // the file-system workers; the SIP uses one (fdtable.go)
+	Args      []string
+	Env       []string // "KEY=value"
+	Preopens  []Preopen
+	Console   kernel.ServiceID   // writes to stdout and stderr
+	Stdin     kernel.ServiceID   // reads from stdin
+	FS        []kernel.ServiceID // the file-system workers; the SIP uses one (fdtable.go)
+	Net       []kernel.ServiceID // the network workers; the SIP uses one
+	Listeners int                // listeners given with --listen: fds after the preopens
 
 	fds []*fdEntry       // the fd table, by fd; nil: closed (fdtable.go)
 	fs  kernel.ServiceID // the file-system worker of this SIP
+	net kernel.ServiceID // the network worker of this SIP
 }
 
 // Preopen is a host directory offered to the SIP at fd 3+i.

@@ -102,15 +102,15 @@ func Table() []Syscall {
 		{"path_rename", p(i32, i32, i32, i32, i32, i32), false, Full, "", pathRename},
 		{"path_symlink", p(i32, i32, i32, i32, i32), false, Full, "an absolute target is refused (EPERM): it could only lead out", pathSymlink},
 		{"path_unlink_file", p(i32, i32, i32), false, Full, "", pathUnlinkFile},
-		{"poll_oneoff", p(i32, i32, i32, i32), false, Full, "clock subscriptions sleep the SIP (its core runs others); files and stdio are always ready", pollOneoff},
+		{"poll_oneoff", p(i32, i32, i32, i32), false, Full, "clock subscriptions sleep the SIP (its core runs others); files and stdio are always ready; sockets are polled by the network service, 50 ms at a time", pollOneoff},
 		{"proc_exit", p(i32), true, Full, "", procExit},
 		{"proc_raise", p(i32), false, None, "", nil},
 		{"sched_yield", p(), false, Full, "the SIP goes back on its core's run queue", schedYield},
 		{"random_get", p(i32, i32), false, Full, "from the host's crypto/rand", randomGet},
-		{"sock_accept", p(i32, i32, i32), false, None, "", nil},
-		{"sock_recv", p(i32, i32, i32, i32, i32, i32), false, None, "", nil},
-		{"sock_send", p(i32, i32, i32, i32, i32), false, None, "", nil},
-		{"sock_shutdown", p(i32, i32), false, None, "", nil},
+		{"sock_accept", p(i32, i32, i32), false, Full, "on listeners given with --listen (fds after the preopens), through the network service", sockAccept},
+		{"sock_recv", p(i32, i32, i32, i32, i32, i32), false, Partial, "RECV_PEEK; RECV_WAITALL is not honoured", sockRecv},
+		{"sock_send", p(i32, i32, i32, i32, i32), false, Full, "", sockSend},
+		{"sock_shutdown", p(i32, i32), false, Full, "", sockShutdown},
 	}
 }
 

@@ -1,0 +1,168 @@
+package wasi
+
+// Sockets: the listeners given with --listen (fds after the preopens) and
+// the connections accepted on them, served by the network service
+// (internal/service/net.go).
+
+import (
+	"isle/internal/kernel"
+	"isle/internal/sandbox"
+	"isle/internal/service"
+)
+
+// sockEntry returns fd's entry if it is a connection: EBADF if fd is not
+// open, ENOTSOCK if it is not a socket, ENOTCONN for a listener.
+func (p *Proc) sockEntry(s *kernel.SIP, fd uint32) (*fdEntry, Errno) {
+	e := p.fd(s, fd)
+	switch {
+	case e == nil:
+		return nil, EBADF
+	case !e.sock:
+		return nil, ENOTSOCK
+	case e.listen:
+		return nil, ENOTCONN
+	}
+	return e, ESUCCESS
+}
+
+func nonblock(e *fdEntry) int64 { return int64(e.flags&fdflagNonblock) >> 2 }
+
+// sockAccept(fd, flags u16, result *fd)
+func sockAccept(c *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) Errno {
+	e := p.fd(s, u32(a[0]))
+	switch {
+	case e == nil:
+		return EBADF
+	case !e.sock:
+		return ENOTSOCK
+	case !e.listen:
+		return EINVAL
+	}
+	flags := uint16(a[1])
+	if a[1]&0xffffffff&^fdflagNonblock != 0 {
+		return EINVAL
+	}
+	m := c.Memory()
+	out := u32(a[2])
+	if _, ok := m.Read(out, 4); !ok {
+		return EFAULT
+	}
+	req := s.Request()
+	req.Op = service.NetAccept
+	req.Fd = e.handle
+	req.Off = nonblock(e)
+	rep := p.netCall(s)
+	if rep.Errno != 0 {
+		return Errno(rep.Errno)
+	}
+	ne := &fdEntry{typ: filetypeSocketStream, stream: -1, handle: int32(rep.N), flags: flags,
+		base: allRights, inh: allRights, preopen: -1, sock: true}
+	fd, errno := p.install(s, ne)
+	if errno != ESUCCESS {
+		p.release(s, ne)
+		return errno
+	}
+	m.WriteUint32(out, fd)
+	return ESUCCESS
+}
+
+// sockRecv(fd, ri_data *iovec, ri_data_len u32, ri_flags u16, ro_datalen *u32, ro_flags *u16)
+// RECV_PEEK peeks; RECV_WAITALL is not honoured (a short read may come back).
+func sockRecv(c *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) Errno {
+	e, errno := p.sockEntry(s, u32(a[0]))
+	if errno != ESUCCESS {
+		return errno
+	}
+	if a[3]&0xffffffff&^3 != 0 {
+		return EINVAL
+	}
+	m := c.Memory()
+	iovs, niovs, outLen, outFlags := u32(a[1]), u32(a[2]), u32(a[4]), u32(a[5])
+	if _, ok := m.Read(outFlags, 2); !ok {
+		return EFAULT
+	}
+	if _, ok := m.Read(outLen, 4); !ok {
+		return EFAULT
+	}
+	want := uint64(0)
+	if !iovecs(m, iovs, niovs, func(b []byte) bool {
+		want += uint64(len(b))
+		return want < maxFileChunk
+	}) {
+		return EFAULT
+	}
+	want = min(want, maxFileChunk)
+	n := 0
+	if want > 0 {
+		req := s.Request()
+		req.Op = service.NetRecv
+		req.Fd = e.handle
+		req.Off = nonblock(e)
+		if a[3]&1 != 0 {
+			req.Off |= 2
+		}
+		req.N = int64(want)
+		rep := p.netCall(s)
+		if rep.Errno != 0 {
+			return Errno(rep.Errno)
+		}
+		data := rep.Buf[:min(int(rep.N), len(rep.Buf))]
+		iovecs(m, iovs, niovs, func(b []byte) bool {
+			n += copy(b, data[n:])
+			return n < len(data)
+		})
+	}
+	m.WriteUint32(outLen, uint32(n))
+	m.Write(outFlags, []byte{0, 0})
+	return ESUCCESS
+}
+
+// sockSend(fd, si_data *ciovec, si_data_len u32, si_flags u16, so_datalen *u32)
+func sockSend(c *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) Errno {
+	e, errno := p.sockEntry(s, u32(a[0]))
+	if errno != ESUCCESS {
+		return errno
+	}
+	if a[3]&0xffffffff != 0 {
+		return EINVAL
+	}
+	m := c.Memory()
+	out := u32(a[4])
+	if _, ok := m.Read(out, 4); !ok {
+		return EFAULT
+	}
+	req := s.Request()
+	req.Op = service.NetSend
+	req.Fd = e.handle
+	req.Off = nonblock(e)
+	if !gather(m, req, u32(a[1]), u32(a[2])) {
+		return EFAULT
+	}
+	n := int64(0)
+	if len(req.Buf) > 0 {
+		rep := p.netCall(s)
+		if rep.Errno != 0 {
+			return Errno(rep.Errno)
+		}
+		n = rep.N
+	}
+	m.WriteUint32(out, uint32(n))
+	return ESUCCESS
+}
+
+// sockShutdown(fd, how u8): SHUT_RD 1, SHUT_WR 2.
+func sockShutdown(_ *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) Errno {
+	e, errno := p.sockEntry(s, u32(a[0]))
+	if errno != ESUCCESS {
+		return errno
+	}
+	how := a[1] & 0xffffffff
+	if how == 0 || how > 3 {
+		return EINVAL
+	}
+	req := s.Request()
+	req.Op = service.NetShutdown
+	req.Fd = e.handle
+	req.N = int64(how)
+	return Errno(p.netCall(s).Errno)
+}
