@@ -197,3 +197,17 @@ func TestParseDir(t *testing.T) {
 		}
 	}
 }
+
+// TestBadArgs runs testdata/wasi/badargs.c: bad pointers, lengths and flags
+// passed straight to the imports come back as errnos.
+func TestBadArgs(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "f"), []byte("hello"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, st := runProg(t, cProg(t, "badargs.c"), []isle.Dir{{Host: dir, Guest: "/d"}})
+	if st != 0 {
+		t.Errorf("exit status %d", st)
+	}
+	golden(t, "badargs.out", out)
+}
