@@ -136,14 +136,7 @@ func (w *bodyWriter) body(dst, code []byte, params [][]byte) ([]byte, error) {
 	dst = appendU32(dst, groups+1)
 	dst = append(dst, code[first:r.pos]...)
 	dst = append(dst, 1, w.fuelType())
-	if w.m.opts.loopCallInBody || !startsWithLoop(code[r.pos:]) {
-		dst = w.entryCheck(dst)
-	} else {
-		// The first loop header's check runs before anything can call or
-		// branch, so it is the entry check (Go's functions all open with
-		// their dispatch loop).
-		dst = w.load(dst)
-	}
+	dst = w.entryCheck(dst)
 
 	w.frames = append(w.frames[:0], frame{})
 	in := &w.in
@@ -402,27 +395,4 @@ func (w *bodyWriter) loopTail(dst []byte, params [][]byte) []byte {
 		dst = appendU32(dst, g)
 	}
 	return append(dst, opBr, 0, opEnd, opUnreachable, opEnd)
-}
-
-// startsWithLoop reports whether expr reaches a loop header before any
-// instruction that calls, branches, returns or may skip code: only then is
-// an entry check redundant with the loop's.
-func startsWithLoop(expr []byte) bool {
-	r := &reader{b: expr}
-	var in instr
-	for !r.done() {
-		if next(r, &in) != nil {
-			return false
-		}
-		switch in.op {
-		case opLoop:
-			return true
-		case opBlock, 0x01, 0x1a, 0x1b, 0x1c, 0x20, 0x21, 0x22, opGlobalGet, opGlobalSet,
-			opI32Const, opI64Const, 0x43, 0x44, opRefFunc, 0xd0:
-			// block, nop, drop, select, locals, globals, constants
-		default:
-			return false
-		}
-	}
-	return false
 }
