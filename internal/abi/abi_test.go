@@ -4,11 +4,14 @@ import (
 	"bytes"
 	"context"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"isle"
+	"isle/internal/kernel"
 	"isle/internal/testprog"
 )
 
@@ -129,5 +132,53 @@ func TestBadInput(t *testing.T) {
 	o := strings.Join(others, "")
 	if !strings.Contains(o, "client: 200 rounds of 0 bytes") || !strings.Contains(o, "server: 201 pings from 2 clients") {
 		t.Errorf("the others printed:\n%s", o)
+	}
+}
+
+// TestPeerExit: a SIP that ends without closing its endpoints — here a
+// server in the middle of a request — closes them all, so its client sees
+// Closed with the breach flag instead of waiting forever, and its name is
+// gone. It needs the kernel to report a SIP's end (kernel.Config.OnExit,
+// wired to abi.Proc.Exit in isle.Boot) and is skipped until it does.
+func TestPeerExit(t *testing.T) {
+	if _, ok := reflect.TypeOf(kernel.Config{}).FieldByName("OnExit"); !ok {
+		t.Skip("the kernel does not report a SIP's end yet (kernel.Config.OnExit)")
+	}
+	quitter := buildC(t, "internal/abi/testdata/quitter.c")
+	orphan := buildC(t, "internal/abi/testdata/orphan.c")
+	ctx := context.Background()
+	var out, errs console
+	m, err := isle.Boot(ctx, isle.NewConfig().WithCores(2).WithOversubscribe(true).WithCacheDir(t.TempDir()).WithStdio(strings.NewReader(""), &out, &errs))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Stop(ctx)
+	var ps []*isle.Process
+	for i, path := range []string{quitter, orphan} {
+		prog, err := m.Load(ctx, path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := m.SpawnOn(prog, []string{"p"}, i)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ps = append(ps, p)
+	}
+	done := make(chan struct{})
+	go func() {
+		for _, p := range ps {
+			p.Wait()
+		}
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		t.Fatalf("the client still waits after its server ended; output:\n%s", out.String())
+	}
+	want := "orphan: message Closed, breach 1\norphan: lookup after the exit: no such name\n"
+	if !strings.Contains(out.String(), want) {
+		t.Errorf("output:\n%s\nwant it to hold:\n%s", out.String(), want)
 	}
 }
