@@ -31,6 +31,7 @@ func TestInstrumentErrors(t *testing.T) {
 		{"hook type", wrongHook.bytes(), DefaultOptions(), ErrConflict},
 		{"fuel export taken", fuelTaken.bytes(), DefaultOptions(), ErrConflict},
 		{"exception handling", badOpcode, DefaultOptions(), ErrUnsupported},
+		{"instrumented twice", mustInstrument(t, valid, DefaultOptions()), DefaultOptions(), ErrConflict},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := Instrument(tc.wasm, tc.opts)
