@@ -280,6 +280,9 @@ func (c *Core) run(s *SIP, slice time.Duration) {
 
 func (c *Core) exit(s *SIP) {
 	s.result = s.proc.Result()
+	if c.m.cfg.OnExit != nil {
+		c.m.cfg.OnExit(c, s)
+	}
 	delete(c.owned, s)
 	c.live.Add(-1)
 	c.stats.Exits++

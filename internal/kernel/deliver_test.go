@@ -92,3 +92,42 @@ func TestStopKillsBlockedSIPs(t *testing.T) {
 		t.Fatalf("%+v", s.Result())
 	}
 }
+
+// TestOnExitRunsOnTheOwningCore: the exit hook sees every SIP end, on the
+// core that owned it, before Done closes.
+func TestOnExitRunsOnTheOwningCore(t *testing.T) {
+	ctx := context.Background()
+	rt, _ := sandbox.NewRuntime(ctx, sandbox.Config{}, nil)
+	defer rt.Close(ctx)
+	mod, err := rt.Load(ctx, testprog.Module(nil, []byte{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[int64]int{}
+	var mu = make(chan struct{}, 1)
+	m, _ := New(Config{Cores: 2, OnExit: func(c *Core, s *SIP) {
+		mu <- struct{}{}
+		seen[s.PID()] = c.ID()
+		<-mu
+		if s.Core() != c {
+			t.Errorf("SIP %d ended on core %d, which does not own it", s.PID(), c.ID())
+		}
+	}})
+	m.Boot()
+	var sips []*SIP
+	for i := 0; i < 10; i++ {
+		s := NewSIP(mod)
+		m.Spawn(s, i%2)
+		sips = append(sips, s)
+	}
+	for _, s := range sips {
+		<-s.Done()
+		mu <- struct{}{}
+		_, ok := seen[s.PID()]
+		<-mu
+		if !ok {
+			t.Errorf("SIP %d ended without the exit hook", s.PID())
+		}
+	}
+	m.Stop()
+}

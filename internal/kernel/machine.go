@@ -52,6 +52,11 @@ type Config struct {
 	// mechanisms above the kernel (replicated tables) set up their per-core
 	// state there and register tickers (Core.Every).
 	Init func(c *Core)
+	// OnExit, when set, runs on the owning core's goroutine when a SIP ends
+	// (exit, trap or kill), before its Done channel closes: the channel
+	// layer closes the SIP's endpoints there, tables record the exit.
+	// Several hooks can be chained by the embedder.
+	OnExit func(c *Core, s *SIP)
 }
 
 // Limits in one place.
