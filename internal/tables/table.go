@@ -242,6 +242,11 @@ func (t *Table[V]) tick(c *kernel.Core) bool {
 	return t.busy(ct)
 }
 
+// busyOn reports whether core c has a write of t in flight or waiting.
+func (t *Table[V]) busyOn(c *kernel.Core) bool {
+	return t.kind == Replicated && t.busy(t.local(c))
+}
+
 func (t *Table[V]) busy(ct *coreTable[V]) bool {
 	coord, prepared := ct.node.InFlight()
 	return coord > 0 || prepared > 0 || len(ct.retry) > 0

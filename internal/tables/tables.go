@@ -203,6 +203,7 @@ type Tables struct {
 // Any is a Table[V] of any V: what Start needs of it.
 type Any interface {
 	initCore(c *kernel.Core)
+	busyOn(c *kernel.Core) bool
 	tick(c *kernel.Core) bool
 }
 
@@ -331,23 +332,42 @@ func (t *Tables) Do(core int, fn func(c *kernel.Core)) error {
 // Call it after kernel.Machine.Stop has returned.
 func (t *Tables) Stop() { t.stopped.Store(true) }
 
-// Processes returns the process table as core reads it, sorted by pid: on the
-// core's goroutine while the machine runs (waiting at most timeout), directly
-// once Stop has been called.
-func (t *Tables) Processes(core int, timeout time.Duration) ([]Proc, error) {
-	read := func(all iter.Seq2[string, Proc]) []Proc {
-		var ps []Proc
-		for _, p := range all {
-			ps = append(ps, p)
-		}
-		sort.Slice(ps, func(i, j int) bool { return ps[i].PID < ps[j].PID })
-		return ps
+// The process table holds two write-once rows per process, so that the order
+// in which a spawn and an exit are recorded (from different cores, perhaps
+// concurrently) does not matter: the spawn row under PIDKey, written by the
+// embedder through Do when it spawns, and the exit row under ExitKey, written
+// by the core that owned the process when it ended (kernel.Config.OnExit).
+// Processes merges them.
+
+// ExitKey returns the process table's key for pid's exit row.
+func ExitKey(pid int64) string { return fmt.Sprintf("exit/%d", pid) }
+
+// RecordSpawn writes p's spawn row (and its program name in the name table)
+// from core c, on c's goroutine. The outcome is not waited for: a write
+// that fails after every retry is lost, and counted as Aborted.
+func (t *Tables) RecordSpawn(c *kernel.Core, p Proc) {
+	p.State = Running
+	t.procs.Put(c, PIDKey(p.PID), p, nil)
+	if p.Name != "" {
+		t.names.Put(c, p.Name, Name{PID: p.PID}, nil)
 	}
+}
+
+// OnExit records that s ended on core c; it has kernel.Config.OnExit's
+// signature and runs on c's goroutine.
+func (t *Tables) OnExit(c *kernel.Core, s *kernel.SIP) {
+	t.procs.Put(c, ExitKey(s.PID()), Proc{PID: s.PID(), Name: s.Name, Core: c.ID(), State: Exited, Status: s.Result().Status()}, nil)
+}
+
+// Processes returns the process table as core reads it, one Proc per pid,
+// sorted: on the core's goroutine while the machine runs (waiting at most
+// timeout), directly once Stop has been called.
+func (t *Tables) Processes(core int, timeout time.Duration) ([]Proc, error) {
 	if t.stopped.Load() {
-		return read(t.procs.allOn(core)), nil
+		return merge(t.procs.allOn(core)), nil
 	}
 	ch := make(chan []Proc, 1)
-	if err := t.Do(core, func(c *kernel.Core) { ch <- read(t.procs.All(c)) }); err != nil {
+	if err := t.Do(core, func(c *kernel.Core) { ch <- merge(t.procs.All(c)) }); err != nil {
 		return nil, err
 	}
 	select {
@@ -355,5 +375,72 @@ func (t *Tables) Processes(core int, timeout time.Duration) ([]Proc, error) {
 		return ps, nil
 	case <-time.After(timeout):
 		return nil, fmt.Errorf("tables: core %d did not answer within %v", core, timeout)
+	}
+}
+
+// merge turns spawn and exit rows into one Proc per pid, sorted by pid.
+func merge(rows iter.Seq2[string, Proc]) []Proc {
+	by := map[int64]Proc{}
+	for key, r := range rows {
+		p, seen := by[r.PID]
+		switch {
+		case strings.HasPrefix(key, "exit/"):
+			if seen {
+				p.State, p.Status, p.Core = Exited, r.Status, r.Core
+			} else {
+				p = r
+			}
+		default:
+			if seen { // the exit row came first
+				r.State, r.Status, r.Core = Exited, p.Status, p.Core
+			}
+			p = r
+		}
+		by[r.PID] = p
+	}
+	ps := make([]Proc, 0, len(by))
+	for _, p := range by {
+		ps = append(ps, p)
+	}
+	sort.Slice(ps, func(i, j int) bool { return ps[i].PID < ps[j].PID })
+	return ps
+}
+
+// Settle waits, at most timeout, until no core has a write of any table in
+// flight or waiting for a retry, so that what was written before is visible
+// on every core. The embedder calls it before reading a listing it must
+// trust, or before Stop.
+func (t *Tables) Settle(timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		busy := make(chan bool, t.cores)
+		for core := range t.cores {
+			if err := t.Do(core, func(c *kernel.Core) {
+				b := false
+				for _, tb := range t.all {
+					if tb.busyOn(c) {
+						b = true
+					}
+				}
+				busy <- b
+			}); err != nil {
+				return err
+			}
+		}
+		any := false
+		for range t.cores {
+			select {
+			case b := <-busy:
+				any = any || b
+			case <-time.After(time.Until(deadline)):
+				return fmt.Errorf("tables: not settled within %v", timeout)
+			}
+		}
+		if !any {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("tables: not settled within %v", timeout)
+		}
 	}
 }

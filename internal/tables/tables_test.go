@@ -318,3 +318,28 @@ func TestProcesses(t *testing.T) {
 		t.Fatalf("Processes = %v, %v", ps, err)
 	}
 }
+
+// merge joins spawn and exit rows in either order.
+func TestMerge(t *testing.T) {
+	rows := map[string]Proc{
+		PIDKey(1):  {PID: 1, Name: "a", Core: 0, State: Running},
+		ExitKey(1): {PID: 1, Name: "a", Core: 1, State: Exited, Status: 3},
+		ExitKey(2): {PID: 2, Name: "b", Core: 0, State: Exited, Status: 134},
+		PIDKey(3):  {PID: 3, Name: "c", Core: AnyCore, State: Running},
+	}
+	got := merge(func(yield func(string, Proc) bool) {
+		for k, v := range rows {
+			if !yield(k, v) {
+				return
+			}
+		}
+	})
+	want := []Proc{
+		{PID: 1, Name: "a", Core: 1, State: Exited, Status: 3},
+		{PID: 2, Name: "b", Core: 0, State: Exited, Status: 134},
+		{PID: 3, Name: "c", Core: AnyCore, State: Running},
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("merge = %v, want %v", got, want)
+	}
+}
