@@ -135,6 +135,7 @@ func (b *balancer) migrate(e *sched.Entity, to int) {
 	s := sipOf(e)
 	c.rq.Dequeue(e)
 	delete(c.owned, s)
+	c.forward[s] = to
 	c.live.Add(-1)
 	c.m.cores[to].live.Add(1)
 	c.stats.MigratedOut++

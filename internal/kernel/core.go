@@ -49,6 +49,7 @@ type Core struct {
 	capacity int64        // 1024 = a full core
 
 	owned   map[*SIP]struct{} // every SIP this core owns, whatever its state
+	forward map[*SIP]int      // where this core sent the SIPs it gave away
 	rq      *sched.RunQueue   // runnable SIPs (the running one included)
 	timers  timerHeap
 	pending []pendingSend // sends that found their ring full, in order
@@ -80,8 +81,8 @@ func newCore(m *Machine, id int) *Core {
 	c := &Core{
 		id: id, m: m, bell: urpc.NewDoorbell(), cpu: -1, capacity: capacity,
 		stats: CoreStats{Core: id, Capacity: capacity},
-		owned: map[*SIP]struct{}{},
-		rq:    sched.NewRunQueue(sched.Config{Slice: sched.Duration(m.cfg.Slice)}),
+		owned: map[*SIP]struct{}{}, forward: map[*SIP]int{},
+		rq: sched.NewRunQueue(sched.Config{Slice: sched.Duration(m.cfg.Slice)}),
 	}
 	c.bal.init(c)
 	return c
@@ -163,7 +164,7 @@ func (c *Core) handle(from int, msg *urpc.Msg) {
 	case msgReply:
 		c.enqueue(msg.Ref.(*Request).sip)
 	case msgDeliver:
-		msg.Ref.(Deliverable).Deliver(c)
+		c.deliver(msg.Ref.(Deliverable))
 	case msgSummary:
 		c.bal.summary(from, decodeSummary(msg.Payload()))
 	case msgSteal:
@@ -172,6 +173,7 @@ func (c *Core) handle(from int, msg *urpc.Msg) {
 		s := msg.Ref.(*SIP)
 		s.core = c
 		c.owned[s] = struct{}{}
+		delete(c.forward, s)
 		c.stats.MigratedIn++
 		c.rq.Enqueue(&s.ent)
 	case msgStop:

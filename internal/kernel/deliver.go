@@ -9,6 +9,34 @@ type Deliverable interface {
 	Deliver(c *Core)
 }
 
+// SIPDeliverable is a Deliverable meant for the core that owns a SIP. SIPs
+// move between cores, so the sender addresses it to where it last knew the
+// SIP to be; a core that gave the SIP away forwards it along the SIP's path
+// (each core remembers where it sent the SIPs it gave away, and messages on
+// one ring keep their order, so a forwarded delivery never overtakes the
+// SIP). A core that neither owns nor gave away the SIP (it has ended)
+// delivers it where it is; Deliver must then cope with a SIP that is gone.
+type SIPDeliverable interface {
+	Deliverable
+	Target() *SIP
+}
+
+// deliver runs d here, or forwards it after the SIP it targets.
+func (c *Core) deliver(d Deliverable) {
+	if t, ok := d.(SIPDeliverable); ok {
+		if s := t.Target(); s != nil {
+			if _, mine := c.owned[s]; !mine {
+				if to, moved := c.forward[s]; moved {
+					c.stats.Forwarded++
+					c.send(c.toCore[to], msgDeliver, nil, d)
+					return
+				}
+			}
+		}
+	}
+	d.Deliver(c)
+}
+
 // ID returns the core's index.
 func (c *Core) ID() int { return c.id }
 
@@ -20,7 +48,7 @@ func (c *Core) Machine() *Machine { return c.m }
 // is c itself, d is delivered at once. The sender must not touch d again.
 func (c *Core) SendTo(to int, d Deliverable) {
 	if to == c.id {
-		d.Deliver(c)
+		c.deliver(d)
 		return
 	}
 	c.send(c.toCore[to], msgDeliver, nil, d)

@@ -131,3 +131,59 @@ func TestOnExitRunsOnTheOwningCore(t *testing.T) {
 	}
 	m.Stop()
 }
+
+type fnDeliver func(c *Core)
+
+func (f fnDeliver) Deliver(c *Core) { f(c) }
+
+type wakeTarget struct {
+	s  *SIP
+	at chan int
+}
+
+func (w wakeTarget) Target() *SIP { return w.s }
+func (w wakeTarget) Deliver(c *Core) {
+	w.at <- c.ID()
+	c.Wake(w.s)
+}
+
+// TestDeliveryFollowsAMovedSIP: a SIPDeliverable sent to a core that gave
+// the SIP away is forwarded to where the SIP went.
+func TestDeliveryFollowsAMovedSIP(t *testing.T) {
+	ctx := context.Background()
+	blocked := make(chan *SIP, 1)
+	go1 := make(chan struct{})
+	at := make(chan int, 1)
+	host := sandbox.HostModule{Name: "env", Funcs: []sandbox.HostFunc{
+		{Name: "block", Fn: func(c *sandbox.Call, _ []uint64) { s := SIPOf(c); blocked <- s; s.Block() }},
+		{Name: "send", Fn: func(c *sandbox.Call, _ []uint64) {
+			core := SIPOf(c).Core()
+			x := <-blocked
+			// Pretend core 0 (this core) gave x to core 1, where it is.
+			core.SendTo(0, fnDeliver(func(c *Core) { c.forward[x] = 1 }))
+			<-go1
+			core.SendTo(0, wakeTarget{s: x, at: at})
+		}},
+	}}
+	rt, _ := sandbox.NewRuntime(ctx, sandbox.Config{}, []sandbox.HostModule{host})
+	defer rt.Close(ctx)
+	imports := [][2]string{{"env", "block"}, {"env", "send"}}
+	blocker, _ := rt.Load(ctx, testprog.Module(imports, []byte{0x10, 0}))
+	sender, _ := rt.Load(ctx, testprog.Module(imports, []byte{0x10, 1}))
+	m, _ := New(Config{Cores: 2})
+	m.Boot()
+	defer m.Stop()
+	x, y := NewSIP(blocker), NewSIP(sender)
+	m.Spawn(x, 1)
+	m.Spawn(y, 0)
+	close(go1)
+	<-x.Done()
+	<-y.Done()
+	if got := <-at; got != 1 {
+		t.Errorf("delivered on core %d, want core 1 where the SIP is", got)
+	}
+	m.Stop()
+	if f := m.Stats()[0].Forwarded; f != 1 {
+		t.Errorf("core 0 forwarded %d deliveries, want 1", f)
+	}
+}

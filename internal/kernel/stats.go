@@ -23,6 +23,7 @@ type CoreStats struct {
 	MigratedIn  uint64 // runnable SIPs received from other cores
 	MigratedOut uint64 // runnable SIPs given to other cores
 	StealsAsked uint64 // steal requests sent while idle
+	Forwarded   uint64 // deliveries passed on after a SIP that had moved
 	// WastedIntervals counts intervals longer than the bound during which
 	// this core was idle while another had SIPs waiting the whole time.
 	WastedIntervals uint64
