@@ -194,6 +194,11 @@ func Boot(ctx context.Context, cfg Config) (*Machine, error) {
 		return nil, err
 	}
 	kc := kernel.Config{Cores: cores, WastedBound: cfg.wastedBound}
+	kc.OnExit = chainExit(kc.OnExit, func(c *kernel.Core, s *kernel.SIP) {
+		if p, ok := s.IPC.(*abi.Proc); ok {
+			p.Exit(c) // close the SIP's endpoints (peers see Closed) and drop its names
+		}
+	})
 	for core, capacity := range cfg.capacity {
 		if core < 0 || core >= cores {
 			return nil, fmt.Errorf("--core-capacity: no core %d on a %d-core machine", core, cores)
@@ -288,6 +293,14 @@ func unwrapOpError(err error) error {
 		return oe.Err
 	}
 	return err
+}
+
+// chainExit runs both exit hooks, first then next.
+func chainExit(first, next func(*kernel.Core, *kernel.SIP)) func(*kernel.Core, *kernel.SIP) {
+	if first == nil {
+		return next
+	}
+	return func(c *kernel.Core, s *kernel.SIP) { first(c, s); next(c, s) }
 }
 
 func orDiscard(w io.Writer) io.Writer {
