@@ -26,7 +26,13 @@ if [ -n "$unformatted" ]; then
 fi
 echo "== go vet"
 go vet ./...
+# The scheduling tests measure CPU shares and idle cores in real time on the
+# host's CPUs, so they run alone, after the others, rather than beside other
+# packages' tests competing for the same two CPUs.
+sched_tests='TestBalancingSharesCores|TestWakeupsAndBursts'
 echo "== go test"
-go test -count=1 ./...
+go test -count=1 -skip "$sched_tests" ./...
+echo "== go test (scheduling, alone)"
+go test -count=1 -run "$sched_tests" -v . | grep -E '^(=== RUN|--- |PASS|FAIL|ok)|shares|run [0-9]'
 echo "== go test -race (concurrent packages)"
-go test -count=1 -race -short ./internal/urpc/... ./internal/kernel/... ./internal/replica/... ./internal/percpu/... .
+go test -count=1 -race -short -skip "$sched_tests" ./internal/urpc/... ./internal/kernel/... ./internal/replica/... ./internal/percpu/... .
