@@ -82,7 +82,7 @@ func runSpin(t *testing.T, model string, defines []string) (int, string) {
 	}
 	run("spin", append(append([]string{"-a"}, defines...), "urpc.pml")...)
 	run("cc", "-o", "pan", "pan.c")
-	out := run("./pan")
+	out := run("./pan", "-w20") // 2^20 hash slots: ~10^5 states, little memory
 	m := spinErrors.FindStringSubmatch(out)
 	if m == nil {
 		t.Fatalf("pan printed no error count:\n%s", out)

@@ -119,7 +119,7 @@ wait:
 	}
 }
 
-const stressStall = 5 * time.Second
+const stressStall = 20 * time.Second
 
 // stressPayload fills p with the message of position seq on ring src→dst
 // and returns its length (8 to 56 bytes).
