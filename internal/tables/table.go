@@ -25,6 +25,7 @@ type Table[V any] struct {
 	committed *percpu.Counter // writes committed, by writing core
 	aborted   *percpu.Counter // writes reported Aborted after every attempt
 	retries   *percpu.Counter // proposals after the first
+	timeouts  *percpu.Counter // attempts aborted because a vote came too late
 }
 
 // coreTable is one core's state of a replicated table: its replica, the
@@ -65,6 +66,7 @@ func NewTable[V any](name string, kind Kind, cores int) *Table[V] {
 		committed: percpu.NewCounter(cores),
 		aborted:   percpu.NewCounter(cores),
 		retries:   percpu.NewCounter(cores),
+		timeouts:  percpu.NewCounter(cores),
 	}
 	if kind == Shared {
 		t.shared = replica.NewShared[V]()
@@ -82,7 +84,7 @@ func (t *Table[V]) initCore(c *kernel.Core) {
 	if t.kind != Replicated {
 		return
 	}
-	n, err := replica.NewNode[V](replica.Config{ID: replica.CoreID(c.ID()), Cores: len(t.cores)})
+	n, err := replica.NewNode[V](replica.Config{ID: replica.CoreID(c.ID()), Cores: len(t.cores), PrepareTimeout: PrepareTimeout, ResendInterval: ResendInterval, QueryInterval: QueryInterval})
 	if err != nil {
 		panic(fmt.Sprintf("tables: %s: core %d: %v", t.name, c.ID(), err))
 	}
@@ -275,6 +277,9 @@ func (t *Table[V]) process(c *kernel.Core, ct *coreTable[V]) {
 				panic(fmt.Sprintf("tables: %s: core %d: decision for unknown %v", t.name, c.ID(), d.Tx))
 			}
 			delete(ct.waiting, d.Tx)
+			if d.Reason == replica.ReasonTimeout {
+				t.timeouts.Inc(c.ID())
+			}
 			ds = append(ds, decided[V]{w, d.Outcome})
 		}
 		ct.node.Advance()
@@ -307,6 +312,7 @@ type Counts struct {
 	Aborted   uint64 // writes reported Aborted after MaxAttempts
 	Retries   uint64 // proposals after a write's first
 	Messages  uint64 // 2PC messages sent between cores
+	Timeouts  uint64 // attempts aborted because a vote came too late (the rest of the retries were conflicts)
 }
 
 // Counts returns the table's counters (exact once the writers are idle).
@@ -316,5 +322,6 @@ func (t *Table[V]) Counts() Counts {
 		Aborted:   uint64(t.aborted.Sum()),
 		Retries:   uint64(t.retries.Sum()),
 		Messages:  uint64(t.sent.Sum()),
+		Timeouts:  uint64(t.timeouts.Sum()),
 	}
 }

@@ -131,8 +131,19 @@ func (c Config) String() string {
 // Limits in one place.
 const (
 	// TickPeriod is how often a core ticks its replicated tables while a 2PC
-	// round is in flight or a retry waits (one replica tick).
-	TickPeriod = 200 * time.Microsecond
+	// round is in flight or a retry waits (one replica tick). The 2PC timers
+	// below are counted in these ticks.
+	TickPeriod = time.Millisecond
+	// PrepareTimeout, ResendInterval and QueryInterval (in ticks) configure
+	// every replica.Node. The prepare timeout is 50 ms, well past the Go
+	// scheduler's 10 ms time slice: with more cores than CPUs a core that
+	// has a message waiting may not run for a slice or two, and a shorter
+	// timeout (replica's default, 10 ticks of 200 µs) aborted most writes
+	// at 3 and 4 cores on 2 CPUs (docs/tables.md). A core that has really
+	// stopped is a kernel bug; 50 ms to notice it is cheap.
+	PrepareTimeout = 50
+	ResendInterval = 10
+	QueryInterval  = 20
 	// PollPeriod is how often a core looks for work handed to it by Do while
 	// the kernel offers no controller-to-core delivery (see Do).
 	PollPeriod = 2 * time.Millisecond
@@ -303,6 +314,9 @@ func (f doFunc) Deliver(c *kernel.Core) { f(c) }
 // ErrNotBooted is returned by Do before the machine's first core has started.
 var ErrNotBooted = errors.New("tables: machine not booted")
 
+// ErrStopped is returned by Do and Settle once Stop has been called.
+var ErrStopped = errors.New("tables: machine stopped")
+
 // Do runs fn on core's goroutine, from anywhere (the embedding API), and
 // returns without waiting for it. If the kernel offers a controller-to-core
 // delivery it is used; otherwise fn waits in the core's inbox until the
@@ -310,6 +324,9 @@ var ErrNotBooted = errors.New("tables: machine not booted")
 func (t *Tables) Do(core int, fn func(c *kernel.Core)) error {
 	if core < 0 || core >= t.cores {
 		return fmt.Errorf("tables: no core %d on a %d-core machine", core, t.cores)
+	}
+	if t.stopped.Load() {
+		return ErrStopped
 	}
 	m := t.machine.Load()
 	if m == nil {

@@ -1,0 +1,35 @@
+package bench
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// TestReplicaRun measures a two-core machine once: every figure is positive,
+// each replicated write costs exactly 4 messages (Prepare, Vote, Commit, Ack)
+// when nothing times out, and the plot is written.
+func TestReplicaRun(t *testing.T) {
+	if testing.Short() {
+		t.Skip("boots machines for about two seconds")
+	}
+	r, err := replicaRun(2, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, v := range map[string]float64{"replicated reads": r.repReads, "shared reads": r.shReads, "replicated latency": r.repLat, "shared latency": r.shLat, "sloppy": r.sloppy, "atomic": r.atomic, "one-way": r.oneWay} {
+		if v <= 0 {
+			t.Errorf("%s = %v", name, v)
+		}
+	}
+	if r.repTimeouts == 0 && r.msgsPerWrite != 4 {
+		t.Errorf("%v messages per write on 2 cores, want 4", r.msgsPerWrite)
+	}
+	path := filepath.Join(t.TempDir(), "replica.png")
+	if err := replicaPlot(path, []float64{1, 2}, []float64{1, 1.5}, []float64{0.1, 3}, []float64{0.2, 0.3}); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := os.Stat(path); err != nil || st.Size() == 0 {
+		t.Fatalf("plot: %v", err)
+	}
+}
