@@ -32,6 +32,7 @@ import (
 	"isle/internal/kernel"
 	"isle/internal/sandbox"
 	"isle/internal/service"
+	"isle/internal/tables"
 	"isle/internal/wasi"
 )
 
@@ -48,6 +49,7 @@ type Config struct {
 	cacheDir      string
 	capacity      map[int]int64 // core → capacity (1024 = full)
 	wastedBound   time.Duration
+	tables        *tables.Config // nil: no kernel tables (WithTables)
 }
 
 // Dir is a host directory offered to programs as a preopened directory.
@@ -110,6 +112,25 @@ func (c Config) WithCoreCapacity(core int, capacity int64) Config {
 // WithWastedBound sets the no-wasted-cores checker's bound (default 10 ms).
 func (c Config) WithWastedBound(d time.Duration) Config { c.wastedBound = d; return c }
 
+// TablesConfig is the kind of each kernel table (see internal/tables).
+type TablesConfig = tables.Config
+
+// ParseTables parses NAME=replicated|shared,... (tables: names, procs).
+func ParseTables(s string) (TablesConfig, error) { return tables.ParseConfig(s) }
+
+// WithTables gives the machine its kernel tables (the process table and the
+// name table), each replicated on every core or shared as cfg says (a table
+// it does not name is replicated); see internal/tables. Without it the
+// machine keeps no tables and Processes reports none.
+func (c Config) WithTables(cfg TablesConfig) Config {
+	cp := tables.Config{}
+	for k, v := range cfg {
+		cp[k] = v
+	}
+	c.tables = &cp
+	return c
+}
+
 // WithCacheDir keeps compiled code in dir between runs.
 func (c Config) WithCacheDir(dir string) Config { c.cacheDir = dir; return c }
 
@@ -156,6 +177,8 @@ type Machine struct {
 	prevProc int
 
 	ipc *abi.System // channels, exchange heap and names (module "isle")
+
+	tables *tables.Tables // nil without WithTables
 }
 
 // Boot checks cfg and starts a machine.
@@ -211,12 +234,21 @@ func Boot(ctx context.Context, cfg Config) (*Machine, error) {
 		}
 		kc.Capacity[core] = capacity
 	}
+	var tbs *tables.Tables
+	if cfg.tables != nil {
+		if tbs, err = tables.New(cores, *cfg.tables); err != nil {
+			rt.Close(ctx)
+			return nil, fmt.Errorf("--tables: %v", err)
+		}
+		kc.Init = chainInit(kc.Init, tbs.Init)
+		kc.OnExit = chainExit(kc.OnExit, tbs.OnExit)
+	}
 	k, err := kernel.New(kc)
 	if err != nil {
 		rt.Close(ctx)
 		return nil, err
 	}
-	m := &Machine{cfg: cfg, cores: cores, hostCPUs: host, k: k, rt: rt, preopens: preopens}
+	m := &Machine{cfg: cfg, cores: cores, hostCPUs: host, k: k, rt: rt, preopens: preopens, tables: tbs}
 	m.ipc = abi.New(cores)
 	m.console = k.AddService("console", &service.ConsoleOut{Stdout: orDiscard(cfg.stdout), Stderr: orDiscard(cfg.stderr)})
 	m.stdin = k.AddService("stdin", &service.ConsoleIn{Stdin: cfg.stdin})
@@ -389,6 +421,9 @@ func (m *Machine) SpawnWith(prog *Program, args []string, opt SpawnOptions) (*Pr
 	if err := m.k.Spawn(s, core); err != nil {
 		return nil, err
 	}
+	if m.tables != nil {
+		m.recordSpawn(s, core)
+	}
 	return &Process{sip: s}, nil
 }
 
@@ -427,6 +462,9 @@ type CoreStats = kernel.CoreStats
 // Stop ends the machine: SIPs still running are killed.
 func (m *Machine) Stop(ctx context.Context) {
 	m.k.Stop()
+	if m.tables != nil {
+		m.tables.Stop()
+	}
 	m.closeFS()
 	m.rt.Close(ctx)
 	runtime.GOMAXPROCS(m.prevProc)
@@ -438,21 +476,65 @@ func (m *Machine) Stats() []CoreStats { return m.k.Stats() }
 // Run boots a machine, runs one program to its end, stops the machine and
 // returns the program's exit status and the cores' counters.
 func Run(ctx context.Context, cfg Config, path string, args []string) (ExitStatus, []CoreStats, error) {
+	st, cs, _, err := RunListing(ctx, cfg, path, args)
+	return st, cs, err
+}
+
+// RunListing is Run that also returns the process table as it stood when the
+// program had ended (nil without WithTables, or if it could not be read).
+func RunListing(ctx context.Context, cfg Config, path string, args []string) (ExitStatus, []CoreStats, []Proc, error) {
 	m, err := Boot(ctx, cfg)
 	if err != nil {
-		return ExitStatus{}, nil, err
+		return ExitStatus{}, nil, nil, err
 	}
 	prog, err := m.Load(ctx, path)
 	if err != nil {
 		m.Stop(ctx)
-		return ExitStatus{}, nil, err
+		return ExitStatus{}, nil, nil, err
 	}
 	p, err := m.Spawn(prog, append([]string{path}, args...))
 	if err != nil {
 		m.Stop(ctx)
-		return ExitStatus{}, nil, err
+		return ExitStatus{}, nil, nil, err
 	}
 	st := p.Wait()
+	procs, _ := m.Processes()
 	m.Stop(ctx)
-	return st, m.Stats(), nil
+	return st, m.Stats(), procs, nil
+}
+
+// chainInit runs both per-core init hooks, first then next.
+func chainInit(first, next func(*kernel.Core)) func(*kernel.Core) {
+	if first == nil {
+		return next
+	}
+	return func(c *kernel.Core) { first(c); next(c) }
+}
+
+// Proc is one row of the process table (see internal/tables).
+type Proc = tables.Proc
+
+// recordSpawn writes s's spawn row from the core it was sent to (core 0 when
+// the machine placed it: the row's Core then says AnyCore).
+func (m *Machine) recordSpawn(s *kernel.SIP, core int) {
+	p := Proc{PID: s.PID(), Name: s.Name, Core: core}
+	at := core
+	if core < 0 {
+		p.Core, at = tables.AnyCore, 0
+	}
+	m.tables.Do(at, func(c *kernel.Core) { m.tables.RecordSpawn(c, p) })
+}
+
+// Processes returns the process table as core 0's replica holds it, one row
+// per process spawned on this machine, sorted by pid; nil without WithTables.
+// It first waits (at most a second) for the writes in flight to commit.
+// After Stop it reads the replica as the cores left it.
+func (m *Machine) Processes() ([]Proc, error) {
+	if m.tables == nil {
+		return nil, nil
+	}
+	if err := m.tables.Settle(time.Second); err != nil && !errors.Is(err, tables.ErrStopped) {
+		return nil, err
+	}
+	return m.tables.Processes(0, time.Second)
 }

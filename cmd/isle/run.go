@@ -45,6 +45,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	cacheDir := fs.String("cache-dir", defaultCacheDir(), "directory for compiled code (empty: no cache)")
 	capacities := fs.String("core-capacity", "", "capacities of slower cores: CORE=CAP,... (1024 = a full core)")
 	wasted := fs.Duration("wasted-bound", 10*time.Millisecond, "report intervals longer than this in which a core idled while SIPs waited elsewhere")
+	tablesFlag := fs.String("tables", "", "keep the kernel tables, each replicated on every core or shared: NAME=replicated|shared,... (tables: names, procs; --stats then lists the process table)")
 	var dirs, envs, listens listFlag
 	fs.Var(&dirs, "dir", "offer host directory HOST to the program as GUEST: HOST[:GUEST][:ro] (repeatable; :ro refuses every change with EACCES)")
 	fs.Var(&listens, "listen", "listen on TCP address ADDR (host:port) and offer the socket to the program after the preopens (repeatable)")
@@ -102,9 +103,17 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 		}
 		cfg = cfg.WithEnv(e)
 	}
+	if set["tables"] {
+		tc, err := isle.ParseTables(*tablesFlag)
+		if err != nil {
+			fmt.Fprintf(stderr, "isle run: --tables: %v\n", err)
+			return exitUsage
+		}
+		cfg = cfg.WithTables(tc)
+	}
 	prog := fs.Arg(0)
 	ctx := context.Background()
-	st, cs, err := isle.Run(ctx, cfg, prog, fs.Args()[1:])
+	st, cs, procs, err := isle.RunListing(ctx, cfg, prog, fs.Args()[1:])
 	if err != nil {
 		fmt.Fprintf(stderr, "isle: %v\n", err)
 		return exitError
@@ -114,6 +123,12 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	}
 	if *stats {
 		printStats(stderr, cs)
+		if set["tables"] {
+			fmt.Fprintf(stderr, "isle: process table: %d processes\n", len(procs))
+			for _, p := range procs {
+				fmt.Fprintf(stderr, "pid %d: %s core=%d parent=%d state=%v status=%d\n", p.PID, p.Name, p.Core, p.Parent, p.State, p.Status)
+			}
+		}
 	}
 	return st.Status()
 }
