@@ -182,3 +182,52 @@ func TestPeerExit(t *testing.T) {
 		t.Errorf("output:\n%s\nwant it to hold:\n%s", out.String(), want)
 	}
 }
+
+// TestMigratingPeers crowds four ping-pong pairs onto core 0 of a 2-core
+// machine, so that the balancer moves some of their SIPs to core 1 while
+// they talk: every round must still complete. It needs the kernel to tell
+// the channel layer when it migrates a SIP (kernel.Config.OnMigrate and
+// OnArrive, wired to abi.Proc.Leave and Arrive) and is skipped until then.
+func TestMigratingPeers(t *testing.T) {
+	if _, ok := reflect.TypeOf(kernel.Config{}).FieldByName("OnMigrate"); !ok {
+		t.Skip("the kernel does not report migrations to the channel layer yet (kernel.Config.OnMigrate)")
+	}
+	server := buildC(t, "examples/pingpong/c/server.c")
+	client := buildC(t, "examples/pingpong/c/client.c")
+	ctx := context.Background()
+	var out, errs console
+	m, err := isle.Boot(ctx, isle.NewConfig().WithCores(2).WithOversubscribe(true).WithCacheDir(t.TempDir()).WithStdio(strings.NewReader(""), &out, &errs))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sp, _ := m.Load(ctx, server)
+	cp, _ := m.Load(ctx, client)
+	const pairs, rounds = 4, "3000"
+	var ps []*isle.Process
+	for i := range pairs {
+		name := "pp" + string(rune('0'+i))
+		s, err := m.SpawnOn(sp, []string{"server", "1", name}, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := m.SpawnOn(cp, []string{"client", rounds, "8", name}, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ps = append(ps, s, c)
+	}
+	for i, p := range ps {
+		if st := p.Wait(); st.Status() != 0 {
+			t.Fatalf("program %d: %+v; stderr %s", i, st, errs.String())
+		}
+	}
+	m.Stop(ctx)
+	if n := strings.Count(out.String(), "client: "+rounds+" rounds"); n != pairs {
+		t.Errorf("%d clients finished:\n%s", n, out.String())
+	}
+	moved := 0
+	for _, st := range m.Stats() {
+		moved += int(st.MigratedOut)
+	}
+	t.Logf("%d migrations", moved)
+}
