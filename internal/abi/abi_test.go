@@ -92,7 +92,8 @@ func TestBadInput(t *testing.T) {
 	bad := buildC(t, "internal/abi/testdata/bad.c")
 	ctx := context.Background()
 	var out, errs console
-	m, err := isle.Boot(ctx, isle.NewConfig().WithCores(2).WithOversubscribe(true).WithCacheDir(t.TempDir()).WithStdio(strings.NewReader(""), &out, &errs))
+	// One SIP per core: see TestMigratingPeers.
+	m, err := isle.Boot(ctx, isle.NewConfig().WithCores(3).WithOversubscribe(true).WithCacheDir(t.TempDir()).WithStdio(strings.NewReader(""), &out, &errs))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,7 +103,7 @@ func TestBadInput(t *testing.T) {
 		path string
 		args []string
 		core int
-	}{{server, []string{"server", "2"}, 0}, {client, []string{"client", "200"}, 1}, {bad, []string{"bad"}, 0}} {
+	}{{server, []string{"server", "2"}, 0}, {client, []string{"client", "200"}, 1}, {bad, []string{"bad"}, 2}} {
 		prog, err := m.Load(ctx, r.path)
 		if err != nil {
 			t.Fatal(err)
