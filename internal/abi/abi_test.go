@@ -83,7 +83,7 @@ quit: ok
 `
 
 // TestBadInput runs every bad input of the ABI (testdata/bad.c) beside
-// examples/pingpong's server and an honest client on the other core: the
+// examples/pingpong's server and an honest client, each on its own core: the
 // bad SIP gets an error for each, and the server and the honest client
 // finish their work as if it were not there.
 func TestBadInput(t *testing.T) {
