@@ -13,7 +13,7 @@ func TestReplicaRun(t *testing.T) {
 	if testing.Short() {
 		t.Skip("boots machines for about two seconds")
 	}
-	r, err := replicaRun(2, true)
+	r, err := replicaRun(2)
 	if err != nil {
 		t.Fatal(err)
 	}
