@@ -147,8 +147,6 @@ type node struct {
 	file *os.File // the file, or the directory opened for stat and sync
 	root *os.Root // directories: paths are resolved in it
 	ro   bool
-	pre  int    // the preopen it lies under
-	rel  string // its path in that preopen, as opened
 	list []dirent
 }
 
@@ -161,7 +159,7 @@ type dirent struct {
 // NewFS opens dirs (in order: handle i is dirs[i]) for a new worker.
 func NewFS(dirs []FSDir) (*FS, error) {
 	f := &FS{}
-	for i, d := range dirs {
+	for _, d := range dirs {
 		r, err := os.OpenRoot(d.Host)
 		if err != nil {
 			f.Close()
@@ -173,7 +171,7 @@ func NewFS(dirs []FSDir) (*FS, error) {
 			f.Close()
 			return nil, err
 		}
-		f.nodes = append(f.nodes, &node{file: dir, root: r, ro: d.ReadOnly, pre: i, rel: "."})
+		f.nodes = append(f.nodes, &node{file: dir, root: r, ro: d.ReadOnly})
 	}
 	f.npre = len(dirs)
 	return f, nil
@@ -497,82 +495,76 @@ func (f *FS) serveDir(n *node, req *kernel.Request) uint16 {
 		if dst.ro {
 			return errnoAcces
 		}
-		do := r.Rename
-		if req.Op == FSLink {
-			do = r.Link
-		}
-		if dst != n {
-			// Two directories: both lie under preopens; resolve both
-			// paths in the preopen's root, refusing any that climbs out
-			// of its own directory first.
-			if dst.pre != n.pre {
-				return errnoXdev
-			}
-			o, ok1 := under(n.rel, old)
-			w, ok2 := under(dst.rel, nw)
-			if !ok1 || !ok2 {
-				return errnoPerm
-			}
-			old, nw = o, w
-			pr := f.nodes[n.pre].root
-			do = pr.Rename
-			if req.Op == FSLink {
-				do = pr.Link
-			}
-		}
-		if req.Op == FSRename {
-			if e := renameCheck(r, old, dst, nw, n == dst, f.nodes[n.pre].root); e != 0 {
-				return e
-			}
-		}
-		return errnoOf(do(old, nw))
+		return renameOrLink(req.Op, r, old, dst.root, nw)
 	}
 	return errnoInval
 }
 
-// renameCheck gives POSIX's answers that os.Root.Rename would not: renaming
-// a directory over a file is ENOTDIR, a file over a directory EISDIR.
-func renameCheck(r *os.Root, old string, dst *node, nw string, same bool, pre *os.Root) uint16 {
-	rr := r
-	if !same {
-		rr = pre
+// renameOrLink is renameat(2) or linkat(2) between two roots, which may be
+// the same. Each path's parent is opened inside its root (so it cannot lead
+// out), and the call names only a last component, never "..", in it; a final
+// symlink is renamed or linked itself, as the host calls do. The host gives
+// POSIX's answers: EXDEV between file systems, ENOTDIR, EISDIR, ENOTEMPTY.
+func renameOrLink(op uint32, r *os.Root, old string, dr *os.Root, nw string) uint16 {
+	od, ob, e := parentOf(r, old)
+	if e != 0 {
+		return e
 	}
-	ofi, err := rr.Lstat(old)
+	defer od.Close()
+	nd, nb, e := parentOf(dr, nw)
+	if e != 0 {
+		return e
+	}
+	defer nd.Close()
+	orc, err := od.SyscallConn()
 	if err != nil {
 		return fsErrno(err)
 	}
-	dr := dst.root
-	if !same {
-		dr = pre
-	}
-	nfi, err := dr.Lstat(nw)
+	nrc, err := nd.SyscallConn()
 	if err != nil {
-		return 0
+		return fsErrno(err)
 	}
-	switch {
-	case ofi.IsDir() && !nfi.IsDir():
-		return errnoNotdir
-	case !ofi.IsDir() && nfi.IsDir():
-		return errnoIsdir
+	var cerr error
+	err = orc.Control(func(ofd uintptr) {
+		err := nrc.Control(func(nfd uintptr) {
+			if op == FSRename {
+				cerr = unix.Renameat(int(ofd), ob, int(nfd), nb)
+			} else {
+				cerr = unix.Linkat(int(ofd), ob, int(nfd), nb, 0)
+			}
+		})
+		if cerr == nil {
+			cerr = err
+		}
+	})
+	if err == nil {
+		err = cerr
 	}
-	return 0
+	return errnoOf(err)
 }
 
-// under joins p to dir (a path inside a preopen) and reports false if p
-// climbs out of dir or is absolute.
-func under(dir, p string) (string, bool) {
-	if strings.HasPrefix(p, "/") {
-		return "", false
+// parentOf opens, inside r, the directory that holds name's last component
+// and returns it with that component (a trailing slash kept).
+func parentOf(r *os.Root, name string) (*os.File, string, uint16) {
+	trimmed := strings.TrimRight(name, "/")
+	if trimmed == "" {
+		return nil, "", errnoPerm
 	}
-	c := path.Clean(p)
-	if c == ".." || strings.HasPrefix(c, "../") {
-		return "", false
+	dir, base := path.Split(trimmed)
+	if base == "." || base == ".." {
+		return nil, "", errnoInval
 	}
-	j := path.Join(dir, c)
-	if strings.HasSuffix(p, "/") {
-		j += "/"
+	if dir == "" {
+		dir = "."
 	}
-	return j, true
+	d, err := r.Open(dir)
+	if err != nil {
+		return nil, "", fsErrno(err)
+	}
+	if len(trimmed) < len(name) {
+		base += "/"
+	}
+	return d, base, 0
 }
 
 // dirErr finds why removing the directory name failed: ENOTEMPTY if it has
@@ -660,8 +652,7 @@ func (f *FS) open(n *node, req *kernel.Request) uint16 {
 			sub.Close()
 			return fsErrno(err)
 		}
-		rel, _ := under(n.rel, name)
-		h, ok := f.add(&node{file: d, root: sub, ro: n.ro, pre: n.pre, rel: path.Clean(rel)})
+		h, ok := f.add(&node{file: d, root: sub, ro: n.ro})
 		if !ok {
 			sub.Close()
 			d.Close()
@@ -712,7 +703,7 @@ func (f *FS) open(n *node, req *kernel.Request) uint16 {
 	if st, err := file.Stat(); err == nil {
 		typ = filetype(st.Mode())
 	}
-	h, ok := f.add(&node{file: file, ro: n.ro, pre: n.pre})
+	h, ok := f.add(&node{file: file, ro: n.ro})
 	if !ok {
 		file.Close()
 		return errnoNfile

@@ -122,3 +122,41 @@ func TestFSReadOnly(t *testing.T) {
 		t.Errorf("the directory changed: %d entries", len(ents))
 	}
 }
+
+// TestFSRenameBetweenDirs: rename and link between two directory handles,
+// also after one of them was moved on the host; a last component of ".." and
+// a path out of either root are refused.
+func TestFSRenameBetweenDirs(t *testing.T) {
+	f, dir := newFS(t, false)
+	sub := open(f, 0, "sub", oflagDirectory, true, false)
+	if sub.Errno != 0 {
+		t.Fatal(sub.Errno)
+	}
+	h := sub.N
+	if r := do(f, kernel.Request{Op: FSRename, Fd: 0, Off: h, Str: "f\x00g"}); r.Errno != 0 {
+		t.Fatalf("rename f to sub/g: errno %d", r.Errno)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "sub", "g")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(filepath.Join(dir, "sub"), filepath.Join(dir, "moved")); err != nil {
+		t.Fatal(err)
+	}
+	if r := do(f, kernel.Request{Op: FSLink, Fd: int32(h), Off: 0, Str: "g\x00back"}); r.Errno != 0 {
+		t.Fatalf("link moved/g to back: errno %d", r.Errno)
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, "back")); err != nil || string(b) != "hello" {
+		t.Errorf("back: %q, %v", b, err)
+	}
+	for _, s := range []string{"g\x00..", "..\x00x", "g\x00../../x", "../secret\x00x"} {
+		if r := do(f, kernel.Request{Op: FSRename, Fd: int32(h), Off: 0, Str: s}); r.Errno == 0 {
+			t.Errorf("rename %q was allowed", s)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(filepath.Dir(dir), "x")); err == nil {
+		t.Error("a file was renamed out of the root")
+	}
+	if r := do(f, kernel.Request{Op: FSRename, Fd: 0, Off: 0, Str: "moved\x00back"}); r.Errno != errnoNotdir {
+		t.Errorf("rename a directory over a file: errno %d, want ENOTDIR", r.Errno)
+	}
+}
