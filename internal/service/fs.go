@@ -55,7 +55,7 @@ const (
 	FSPathStat                         // Buf = filestat of Str; Off 1: follow a final symlink
 	FSSetSize                          // truncate or extend Fd to Off bytes
 	FSSetTimes                         // Buf: atim u64, mtim u64, fstflags u16 (WASI's); of Fd
-	FSPathSetTimes                     // as FSSetTimes, of Str
+	FSPathSetTimes                     // as FSSetTimes, of Str; Off 1: follow a final symlink
 	FSMkdir                            // create directory Str
 	FSUnlink                           // remove file Str (EISDIR for a directory)
 	FSRmdir                            // remove empty directory Str (ENOTDIR for a file)
@@ -427,11 +427,7 @@ func (f *FS) serveDir(n *node, req *kernel.Request) uint16 {
 	}
 	switch req.Op {
 	case FSPathSetTimes:
-		atim, mtim, ok := times(req.Buf)
-		if !ok {
-			return errnoInval
-		}
-		return errnoOf(r.Chtimes(name, atim, mtim))
+		return pathSetTimes(r, name, req.Off&1 != 0, req.Buf)
 	case FSMkdir:
 		return errnoOf(r.Mkdir(name, 0o777))
 	case FSUnlink:
@@ -845,17 +841,58 @@ func times(b []byte) (atim, mtim time.Time, ok bool) {
 }
 
 // setTimes is futimens(2) with WASI's flags.
-func setTimes(f *os.File, b []byte) uint16 {
-	if len(b) < 18 {
+// pathSetTimes sets the times of name in r: through an fd opened inside r
+// when a final symlink is followed (so it cannot lead out), with
+// utimensat(AT_SYMLINK_NOFOLLOW) on the parent otherwise.
+func pathSetTimes(r *os.Root, name string, follow bool, b []byte) uint16 {
+	ts, ok := timespecs(b)
+	if !ok {
 		return errnoInval
+	}
+	if follow {
+		f, err := r.OpenFile(name, os.O_RDONLY|syscall.O_NONBLOCK, 0) // NONBLOCK: a FIFO must not hold the worker
+		if err != nil {
+			// No read permission: os.Root.Chtimes needs none (it cannot
+			// leave times as they are, so only when both are given).
+			atim, mtim, ok := times(b)
+			if !ok || ts[0].Nsec == unix.UTIME_OMIT || ts[1].Nsec == unix.UTIME_OMIT {
+				return fsErrno(err)
+			}
+			return errnoOf(r.Chtimes(name, atim, mtim))
+		}
+		defer f.Close()
+		return setTimes(f, b)
+	}
+	d, base, e := parentOf(r, name)
+	if e != 0 {
+		return e
+	}
+	defer d.Close()
+	rc, err := d.SyscallConn()
+	if err != nil {
+		return fsErrno(err)
+	}
+	var uerr error
+	if err := rc.Control(func(fd uintptr) {
+		uerr = unix.UtimesNanoAt(int(fd), base, ts[:], unix.AT_SYMLINK_NOFOLLOW)
+	}); err != nil {
+		return fsErrno(err)
+	}
+	return errnoOf(uerr)
+}
+
+// timespecs decodes a set-times request for utimensat(2).
+func timespecs(b []byte) ([2]unix.Timespec, bool) {
+	ts := [2]unix.Timespec{{Nsec: unix.UTIME_OMIT}, {Nsec: unix.UTIME_OMIT}}
+	if len(b) < 18 {
+		return ts, false
 	}
 	a := binary.LittleEndian.Uint64(b[0:])
 	m := binary.LittleEndian.Uint64(b[8:])
 	fl := binary.LittleEndian.Uint16(b[16:])
 	if fl&(fstAtim|fstAtimNow) == fstAtim|fstAtimNow || fl&(fstMtim|fstMtimNow) == fstMtim|fstMtimNow || fl&^15 != 0 {
-		return errnoInval
+		return ts, false
 	}
-	ts := [2]unix.Timespec{{Nsec: unix.UTIME_OMIT}, {Nsec: unix.UTIME_OMIT}}
 	switch {
 	case fl&fstAtimNow != 0:
 		ts[0].Nsec = unix.UTIME_NOW
@@ -867,6 +904,14 @@ func setTimes(f *os.File, b []byte) uint16 {
 		ts[1].Nsec = unix.UTIME_NOW
 	case fl&fstMtim != 0:
 		ts[1] = unix.NsecToTimespec(int64(m))
+	}
+	return ts, true
+}
+
+func setTimes(f *os.File, b []byte) uint16 {
+	ts, ok := timespecs(b)
+	if !ok {
+		return errnoInval
 	}
 	rc, err := f.SyscallConn()
 	if err != nil {

@@ -160,3 +160,35 @@ func TestFSRenameBetweenDirs(t *testing.T) {
 		t.Errorf("rename a directory over a file: errno %d, want ENOTDIR", r.Errno)
 	}
 }
+
+// TestFSPathSetTimes: following a symlink sets its target's times; without
+// following, the link's own; OMIT leaves a time as it is.
+func TestFSPathSetTimes(t *testing.T) {
+	f, dir := newFS(t, false)
+	tb := func(a, m int64, fl uint16) []byte {
+		b := binary.LittleEndian.AppendUint64(nil, uint64(a))
+		b = binary.LittleEndian.AppendUint64(b, uint64(m))
+		return binary.LittleEndian.AppendUint16(b, fl)
+	}
+	if r := do(f, kernel.Request{Op: FSPathSetTimes, Fd: 0, Str: "in", Off: 1, Buf: tb(1e9, 2e9, fstAtim|fstMtim)}); r.Errno != 0 {
+		t.Fatalf("follow: errno %d", r.Errno)
+	}
+	if fi, _ := os.Stat(filepath.Join(dir, "f")); fi.ModTime().UnixNano() != 2e9 {
+		t.Errorf("target mtime %v", fi.ModTime())
+	}
+	if r := do(f, kernel.Request{Op: FSPathSetTimes, Fd: 0, Str: "in", Off: 0, Buf: tb(0, 3e9, fstMtim)}); r.Errno != 0 {
+		t.Fatalf("nofollow: errno %d", r.Errno)
+	}
+	if fi, _ := os.Lstat(filepath.Join(dir, "in")); fi.ModTime().UnixNano() != 3e9 {
+		t.Errorf("link mtime %v", fi.ModTime())
+	}
+	if fi, _ := os.Stat(filepath.Join(dir, "f")); fi.ModTime().UnixNano() != 2e9 {
+		t.Errorf("target mtime changed to %v", fi.ModTime())
+	}
+	if r := do(f, kernel.Request{Op: FSPathSetTimes, Fd: 0, Str: "out", Off: 1, Buf: tb(0, 3e9, fstMtim)}); r.Errno != errnoPerm {
+		t.Errorf("through a symlink out: errno %d, want EPERM", r.Errno)
+	}
+	if r := do(f, kernel.Request{Op: FSPathSetTimes, Fd: 0, Str: "f", Off: 1, Buf: tb(0, 0, fstAtim|fstAtimNow)}); r.Errno != errnoInval {
+		t.Errorf("ATIM with ATIM_NOW: errno %d, want EINVAL", r.Errno)
+	}
+}

@@ -297,7 +297,6 @@ func pathFilestatGet(c *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) Errno 
 }
 
 // pathFilestatSetTimes(fd, flags u32, path *u8, path_len u32, atim u64, mtim u64, fst_flags u16)
-// The time of a final symlink itself cannot be set: it is always followed.
 func pathFilestatSetTimes(c *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) Errno {
 	if badTimeFlags(a[6] & 0xffffffff) {
 		return EINVAL
@@ -314,6 +313,7 @@ func pathFilestatSetTimes(c *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) E
 	req.Op = service.FSPathSetTimes
 	req.Fd = e.handle
 	req.Str = path
+	req.Off = int64(a[1] & lookupSymlinkFollow)
 	timesBuf(req, a[4], a[5], a[6])
 	return Errno(p.fsCall(s).Errno)
 }

@@ -94,7 +94,7 @@ func Table() []Syscall {
 		{"fd_write", p(i32, i32, i32, i32), false, Full, "stdout and stderr through the console service; files through the file-system service; sockets through the network service", fdWrite},
 		{"path_create_directory", p(i32, i32, i32), false, Full, "", pathCreateDirectory},
 		{"path_filestat_get", p(i32, i32, i32, i32, i32), false, Full, "", pathFilestatGet},
-		{"path_filestat_set_times", p(i32, i32, i32, i32, i64, i64, i32), false, Partial, "a final symlink is always followed", pathFilestatSetTimes},
+		{"path_filestat_set_times", p(i32, i32, i32, i32, i64, i64, i32), false, Full, "without SYMLINK_FOLLOW, the times of a final symlink itself", pathFilestatSetTimes},
 		{"path_link", p(i32, i32, i32, i32, i32, i32, i32), false, Partial, "a final symlink in the old path is linked itself (lookup flags ignored)", pathLink},
 		{"path_open", p(i32, i32, i32, i32, i32, i64, i64, i32, i32), false, Full, "every oflag, fdflag and lookup flag; no path leaves its directory (EPERM)", pathOpen},
 		{"path_readlink", p(i32, i32, i32, i32, i32, i32), false, Full, "", pathReadlink},
