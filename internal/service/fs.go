@@ -23,7 +23,7 @@ package service
 //     panics on a request's contents: a bad handle is EBADF, a bad argument
 //     EINVAL.
 //   - A read-only preopen (and everything opened under it) refuses every
-//     change with EACCES (docs/wasi.md, "Read-only preopens").
+//     change with EACCES (docs/wasi.md, "Errno choices").
 
 import (
 	"encoding/binary"
