@@ -3,6 +3,7 @@ package bench
 import (
 	"fmt"
 	"io"
+	"isle/internal/urpc/urpcbench"
 	"runtime"
 	"slices"
 )
@@ -36,25 +37,25 @@ func URPC(log io.Writer) ([]Row, error) {
 	batch := make([][]float64, len(batches))
 	for range urpcSessions {
 		runtime.GC()
-		s, err := RawCachelinePingPong(pingPongChunks, pingPongPer)
+		s, err := urpcbench.RawCachelinePingPong(pingPongChunks, pingPongPer)
 		if err != nil {
 			return nil, fmt.Errorf("raw cache line: %w", err)
 		}
 		raw = append(raw, s.NsPerOp()...)
-		if s, err = RawTwoLinePingPong(pingPongChunks, pingPongPer); err != nil {
+		if s, err = urpcbench.RawTwoLinePingPong(pingPongChunks, pingPongPer); err != nil {
 			return nil, fmt.Errorf("raw two lines: %w", err)
 		}
 		two = append(two, s.NsPerOp()...)
-		if s, err = URPCPingPong(pingPongChunks, pingPongPer); err != nil {
+		if s, err = urpcbench.URPCPingPong(pingPongChunks, pingPongPer); err != nil {
 			return nil, fmt.Errorf("urpc ping-pong: %w", err)
 		}
 		ring = append(ring, s.NsPerOp()...)
-		if s, err = RawStream(streamChunks, streamPer); err != nil {
+		if s, err = urpcbench.RawStream(streamChunks, streamPer); err != nil {
 			return nil, fmt.Errorf("raw stream: %w", err)
 		}
 		stream = append(stream, s.OpsPerSec()...)
 		for i, b := range batches {
-			if s, err = URPCStream(streamChunks, streamPer, b); err != nil {
+			if s, err = urpcbench.URPCStream(streamChunks, streamPer, b); err != nil {
 				return nil, fmt.Errorf("urpc batch %d: %w", b, err)
 			}
 			batch[i] = append(batch[i], s.OpsPerSec()...)
@@ -70,7 +71,7 @@ func URPC(log io.Writer) ([]Row, error) {
 	for i := range ring {
 		ring[i] /= 2
 	}
-	gochan := float64(GoChanPingPong(goChanRounds).Nanoseconds()) / goChanRounds
+	gochan := float64(urpcbench.GoChanPingPong(goChanRounds).Nanoseconds()) / goChanRounds
 	pipeD, err := LinuxPipePingPong(pipeRounds)
 	if err != nil {
 		return nil, fmt.Errorf("linux pipe: %w", err)

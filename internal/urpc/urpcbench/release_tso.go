@@ -1,6 +1,6 @@
 //go:build (amd64 || 386) && !race
 
-package bench
+package urpcbench
 
 import (
 	"sync/atomic"
