@@ -115,14 +115,6 @@ func (p *Proc) Exit(c *kernel.Core) {
 	p.tab.CloseAll(port{c})
 }
 
-// Leave must be called on core c when the kernel hands the SIP to core to
-// (migration), before the SIP is sent: packets for its endpoints that reach
-// c afterwards follow it.
-func (p *Proc) Leave(c *kernel.Core, to int) { p.tab.Leave(port{c}, to) }
-
-// Arrive must be called on core c when c takes over a migrated SIP.
-func (p *Proc) Arrive(c *kernel.Core) { p.tab.Arrive(port{c}) }
-
 // port is the ipc.Port of the core a call runs on.
 type port struct{ c *kernel.Core }
 
@@ -132,10 +124,18 @@ func (p port) Send(to int, pkt *ipc.Packet) { p.c.SendTo(to, (*delivery)(pkt)) }
 
 func (p port) Wake(t *ipc.Table) { p.c.Wake(t.Owner.(*kernel.SIP)) }
 
-// delivery is a packet as the kernel carries it between cores.
+// delivery is a packet as the kernel carries it between cores: a
+// SIPDeliverable for the SIP of the packet's destination table, so that the
+// kernel follows that SIP if it migrates.
 type delivery ipc.Packet
 
 func (d *delivery) Deliver(c *kernel.Core) { ipc.Deliver(port{c}, (*ipc.Packet)(d)) }
+
+// Target is the SIP whose table the packet is addressed to. Table.Owner is
+// immutable, so any core may read it.
+func (d *delivery) Target() *kernel.SIP { return (*ipc.Packet)(d).Dest().Owner.(*kernel.SIP) }
+
+var _ kernel.SIPDeliverable = (*delivery)(nil)
 
 // compile returns the contract called name in src, compiled once per core.
 func (s *System) compile(core int, src, name []byte) (*contract.Contract, error) {

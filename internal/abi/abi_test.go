@@ -92,7 +92,6 @@ func TestBadInput(t *testing.T) {
 	bad := buildC(t, "internal/abi/testdata/bad.c")
 	ctx := context.Background()
 	var out, errs console
-	// One SIP per core: see TestMigratingPeers.
 	m, err := isle.Boot(ctx, isle.NewConfig().WithCores(3).WithOversubscribe(true).WithCacheDir(t.TempDir()).WithStdio(strings.NewReader(""), &out, &errs))
 	if err != nil {
 		t.Fatal(err)
@@ -186,13 +185,11 @@ func TestPeerExit(t *testing.T) {
 
 // TestMigratingPeers crowds four ping-pong pairs onto core 0 of a 2-core
 // machine, so that the balancer moves some of their SIPs to core 1 while
-// they talk: every round must still complete. It needs the kernel to tell
-// the channel layer when it migrates a SIP (kernel.Config.OnMigrate and
-// OnArrive, wired to abi.Proc.Leave and Arrive) and is skipped until then.
+// they talk: every round must still complete, each packet delivered on the
+// core that owns its destination's SIP (the kernel follows a migrated SIP
+// for a SIPDeliverable; before packets were, the kernel panicked here on
+// "Wake of a SIP another core owns").
 func TestMigratingPeers(t *testing.T) {
-	if _, ok := reflect.TypeOf(kernel.Config{}).FieldByName("OnMigrate"); !ok {
-		t.Skip("the kernel does not report migrations to the channel layer yet (kernel.Config.OnMigrate)")
-	}
 	server := buildC(t, "examples/pingpong/c/server.c")
 	client := buildC(t, "examples/pingpong/c/client.c")
 	ctx := context.Background()

@@ -340,7 +340,7 @@ func register(c *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) error {
 	if err != nil {
 		return err
 	}
-	if err := p.sys.names.Register(name, names.Entry{Contract: ct, Listener: l, Core: core.ID(), Owner: s.PID()}); err != nil {
+	if err := p.sys.names.Register(name, names.Entry{Contract: ct, Listener: l, Home: p.tab, Core: core.ID(), Owner: s.PID()}); err != nil {
 		p.tab.Close(port{core}, h)
 		return err
 	}
@@ -358,7 +358,7 @@ func lookup(c *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) error {
 	if err != nil {
 		return err
 	}
-	h, err := p.tab.Connect(port{s.Core()}, e.Listener, e.Core)
+	h, err := p.tab.Connect(port{s.Core()}, e.Listener, e.Home, e.Core)
 	if err != nil {
 		return err
 	}

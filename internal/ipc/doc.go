@@ -36,14 +36,15 @@
 // cores through the Port the caller supplies (the kernel's SendTo), and
 // ownership of everything a packet carries moves with it.
 //
-// Routing. A sending endpoint keeps peerCore, the core its peer was last known
-// to live on. When an endpoint leaves a core inside a packet, that core
-// records where the packet went (coreState.fwd) and forwards later packets for
-// the endpoint along the same way. Packets carry a per-direction sequence
-// number, and an endpoint admits them in order, so a packet that took a longer
-// path is never overtaken. This is the one place that knows where endpoints
-// live; SIP migration will add forwarding entries for a moving SIP's
-// endpoints here.
+// Routing. A packet is addressed to a table — the one its endpoint was last
+// known to live in — and handed to the kernel, which delivers it on the core
+// that owns that table's SIP, following the SIP if it migrates
+// (kernel.SIPDeliverable). When an endpoint leaves a table inside a packet,
+// the table records where the packet went (Table.gone) and forwards later
+// packets for it the same way. Packets carry a per-direction sequence
+// number, and an endpoint admits them in order, so a packet that took a
+// longer path is never overtaken. This is the one place that knows where
+// endpoints live.
 //
 // The package imports neither the kernel nor wazero: the kernel's side is the
 // Port interface, implemented by internal/abi.

@@ -27,7 +27,7 @@ type Endpoint struct {
 	table    *Table    // the owner; nil while in a packet
 	handle   Handle    // the handle in table
 	watched  bool      // the owner's SIP waits for this endpoint
-	peerCore int       // the core the peer was last known on (routing)
+	peerAt   hop       // where the peer was last known to live (routing)
 	sendSeq  uint64    // sequence number of the next packet to the peer
 	recvSeq  uint64    // sequence number of the next packet to admit
 	queue    []*Packet // admitted, not yet received: queue[qhead:]
@@ -59,6 +59,7 @@ const (
 // by the receiving endpoint's core.
 type Packet struct {
 	to      *Endpoint
+	dest    *Table // where to is believed to live; forwarded from there
 	seq     uint64
 	kind    uint8
 	final   bool // pktClose: the closer was in a final state
@@ -127,13 +128,14 @@ func (t *Table) NewChannel(p Port, c *contract.Contract) (imp, exp Handle, err e
 	if t.dead || !t.room(2, 0) {
 		return 0, 0, ErrQuota
 	}
-	ie, ee := newPair(t.sys, c, p.Core())
+	ie, ee := newPair(t.sys, c, t, p.Core())
 	return t.put(ie, nil), t.put(ee, nil), nil
 }
 
-func newPair(sys *System, c *contract.Contract, core int) (imp, exp *Endpoint) {
-	imp = &Endpoint{sys: sys, c: c, side: contract.Importer, state: c.Initial(), peerCore: core}
-	exp = &Endpoint{sys: sys, c: c, side: contract.Exporter, state: c.Initial(), peerCore: core}
+func newPair(sys *System, c *contract.Contract, t *Table, core int) (imp, exp *Endpoint) {
+	at := hop{table: t, core: core}
+	imp = &Endpoint{sys: sys, c: c, side: contract.Importer, state: c.Initial(), peerAt: at}
+	exp = &Endpoint{sys: sys, c: c, side: contract.Exporter, state: c.Initial(), peerAt: at}
 	imp.peer, exp.peer = exp, imp
 	return imp, exp
 }
@@ -200,7 +202,7 @@ func (t *Table) Send(p Port, h Handle, msg contract.MsgID, payload []byte, block
 	e.sendSeq++
 	e.state = next
 	pkt.setPayload(payload)
-	dest := e.peerCore
+	dest := e.peerAt
 	if len(refs) > 0 {
 		pkt.refs = append([]contract.EndpointRef(nil), refs...)
 		pkt.eps = make([]*Endpoint, len(refs))
@@ -218,18 +220,30 @@ func (t *Table) Send(p Port, h Handle, msg contract.MsgID, payload []byte, block
 			pkt.blocks[i] = b
 		}
 	}
-	t.sys.route(p, dest, pkt)
+	route(p, t, dest, pkt)
 	return nil
 }
 
-// route sends pkt toward core dest, recording that the endpoints it carries
-// went that way.
-func (s *System) route(p Port, dest int, pkt *Packet) {
-	if here := p.Core(); dest != here && len(pkt.eps) > 0 {
-		fwd := s.cores[here].fwd
-		pkt.carried(func(ce *Endpoint) { fwd[ce] = dest })
+// hop is where an endpoint lives, as far as a sender knows: the table
+// that holds it (directly, or in a packet queued on one of its endpoints),
+// and a core that table's SIP has been on. The kernel carries a packet to
+// the core that owns the table's SIP now, following the SIP's migrations
+// (kernel.SIPDeliverable); the table says where endpoints that left it went.
+type hop struct {
+	table *Table
+	core  int
+}
+
+// route sends pkt toward the table of hop to, from table from (nil for a
+// packet that carries no endpoints), recording in from that the endpoints
+// it carries went that way.
+func route(p Port, from *Table, to hop, pkt *Packet) {
+	pkt.dest = to.table
+	if from != nil && from != to.table && len(pkt.eps) > 0 {
+		gone := from.goneMap()
+		pkt.carried(func(ce *Endpoint) { gone[ce] = to })
 	}
-	p.Send(dest, pkt)
+	p.Send(to.core, pkt)
 }
 
 // carried calls fn for every endpoint that travels with pkt: those in its
@@ -253,23 +267,27 @@ func (e *Endpoint) carried(fn func(*Endpoint)) {
 	}
 }
 
-// Deliver is called by the core that a packet was sent to. It forwards the
-// packet if its endpoint has left this core, and otherwise admits it in
-// sequence, waking the owner's SIP if it waits for the endpoint.
+// Deliver is called by the core that owns the SIP of the packet's
+// destination table (Packet.Dest). It forwards the packet if its endpoint
+// has left that table, and otherwise admits it in sequence, waking the
+// table's SIP if it waits for the endpoint.
 func Deliver(p Port, pkt *Packet) {
 	e := pkt.to
-	s := e.sys
-	if fwd := s.cores[p.Core()].fwd; len(fwd) > 0 {
-		if to, ok := fwd[e]; ok {
-			s.route(p, to, pkt)
+	if t := pkt.dest; t != nil && len(t.gone) > 0 {
+		if to, ok := t.gone[e]; ok {
+			route(p, t, to, pkt)
 			return
 		}
 		if len(pkt.eps) > 0 {
-			pkt.carried(func(ce *Endpoint) { delete(fwd, ce) }) // they live here now
+			pkt.carried(func(ce *Endpoint) { delete(t.gone, ce) }) // they live here now
 		}
 	}
 	e.admit(p, pkt)
 }
+
+// Dest returns the table the packet is addressed to: the kernel delivers
+// it on the core that owns that table's SIP.
+func (pkt *Packet) Dest() *Table { return pkt.dest }
 
 func (e *Endpoint) admit(p Port, pkt *Packet) {
 	switch {
@@ -341,7 +359,7 @@ func (e *Endpoint) close(p Port) {
 	pkt := e.sys.newPacket(p.Core())
 	pkt.to, pkt.seq, pkt.kind, pkt.final = e.peer, e.sendSeq, pktClose, e.c.Final(e.state)
 	e.sendSeq++
-	e.sys.route(p, e.peerCore, pkt)
+	route(p, nil, e.peerAt, pkt)
 }
 
 // RecvInfo describes a received message.

@@ -47,13 +47,16 @@ contract Stream {
 type fakeMachine struct {
 	sys   *System
 	ports []*fakePort
-	// where, when set for a table, is the core that owns it (-1: in
-	// flight); deliver checks that packets for its endpoints are admitted
-	// only there.
-	where map[*Table]int
-	bad   string
-	rings map[[2]int][]*Packet
-	woken map[*Table]int
+	// where, when set for a table, is the core that owns its SIP (or the
+	// core it is migrating to, while inFlight): deliver plays the kernel,
+	// carrying packets for the table there and holding them until the SIP
+	// has arrived (kernel.SIPDeliverable never overtakes its SIP), and
+	// checks that packets are admitted only there.
+	where    map[*Table]int
+	inFlight map[*Table][]*Packet
+	bad      string
+	rings    map[[2]int][]*Packet
+	woken    map[*Table]int
 }
 
 type fakePort struct {
@@ -73,7 +76,7 @@ func (p *fakePort) Send(to int, pkt *Packet) {
 func (p *fakePort) Wake(t *Table) { p.m.woken[t]++ }
 
 func newFake(cores int) *fakeMachine {
-	m := &fakeMachine{sys: NewSystem(cores, DefaultLimits()), rings: map[[2]int][]*Packet{}, woken: map[*Table]int{}, where: map[*Table]int{}}
+	m := &fakeMachine{sys: NewSystem(cores, DefaultLimits()), rings: map[[2]int][]*Packet{}, woken: map[*Table]int{}, where: map[*Table]int{}, inFlight: map[*Table][]*Packet{}}
 	for i := range cores {
 		m.ports = append(m.ports, &fakePort{m, i})
 	}
@@ -106,14 +109,39 @@ func (m *fakeMachine) deliverOne(rng *rand.Rand) bool {
 	return true
 }
 
-// deliver is Deliver, checking where packets are admitted.
+// deliver plays the kernel's part (follow the destination table's SIP),
+// then Deliver, checking where packets are admitted.
 func (m *fakeMachine) deliver(p *fakePort, pkt *Packet) {
+	dest := pkt.Dest()
+	if q, ok := m.inFlight[dest]; ok {
+		m.inFlight[dest] = append(q, pkt)
+		return
+	}
+	if w, ok := m.where[dest]; ok && w != p.core {
+		k := [2]int{p.core, w}
+		m.rings[k] = append(m.rings[k], pkt)
+		return
+	}
 	tab := pkt.to.table
 	w, watched := m.where[tab]
 	before := m.queued()
 	Deliver(p, pkt)
 	if watched && m.queued() == before && w != p.core && m.bad == "" {
 		m.bad = fmt.Sprintf("a packet admitted on core %d for a table on core %d", p.core, w)
+	}
+}
+
+// migrate moves table t's SIP to core to: packets for it wait until arrive.
+func (m *fakeMachine) migrate(t *Table, to int) {
+	m.where[t] = to
+	m.inFlight[t] = nil
+}
+
+func (m *fakeMachine) arrive(t *Table) {
+	q := m.inFlight[t]
+	delete(m.inFlight, t)
+	for _, pkt := range q {
+		m.deliver(m.ports[m.where[t]], pkt)
 	}
 }
 
@@ -350,9 +378,9 @@ func moveTo(t *testing.T, m *fakeMachine, from, to *Table, h Handle, fc, tc int)
 		t.Fatal(err)
 	}
 	from.remove(h)
-	if fc != tc {
-		// Tell the peer where e went, as a route update would.
-		e.peer.peerCore = tc
+	// Tell the peer where e went, as a route update would.
+	if e.peer != nil {
+		e.peer.peerAt = hop{table: to, core: tc}
 	}
 	return to.put(e, nil)
 }
@@ -458,7 +486,7 @@ func TestListenConnect(t *testing.T) {
 		t.Fatal(err)
 	}
 	lh, l, _ := srv.Listen(p0, lc)
-	ch, err := cli.Connect(p1, l, 0)
+	ch, err := cli.Connect(p1, l, srv, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -475,7 +503,7 @@ func TestListenConnect(t *testing.T) {
 	wantErr(t, srv.Send(p0, lh, 0, buf, nil), ErrWrongType)
 	// A closed listener: a new client sees Closed.
 	srv.Close(p0, lh)
-	ch2, _ := cli.Connect(p1, l, 0)
+	ch2, _ := cli.Connect(p1, l, srv, 0)
 	m.settle()
 	if info, _ := recvOK(t, cli, p1, ch2); info.Msg != MsgClosed {
 		t.Fatalf("got %v", info)
@@ -571,7 +599,7 @@ func TestOrderUnderMovesAndReordering(t *testing.T) {
 // from core from to core to.
 func findExp(tab *Table, car *contract.Contract, carriers map[[2]int]Handle, from, to int) Handle {
 	for i, sl := range tab.slots {
-		if sl.ep != nil && sl.ep.c == car && sl.ep.side == contract.Exporter && sl.ep.peerCore == from {
+		if sl.ep != nil && sl.ep.c == car && sl.ep.side == contract.Exporter && sl.ep.peerAt.core == from {
 			return makeHandle(uint32(i), sl.gen)
 		}
 	}
@@ -611,8 +639,7 @@ func TestMigration(t *testing.T) {
 				}
 			case r < 5 && !inFlight:
 				to := (where + 1 + rng.Intn(cores-1)) % cores
-				a.Leave(m.port(where), to)
-				m.where[a] = -1
+				m.migrate(a, to)
 				// The SIP travels in the ring where→to, behind nothing
 				// the forwarded packets could overtake.
 				from := where
@@ -620,7 +647,7 @@ func TestMigration(t *testing.T) {
 				marker := &Packet{kind: 0xFF}
 				m.rings[k] = append(m.rings[k], marker)
 				inFlight = true
-				arrive = func() { a.Arrive(m.port(to)); where = to; m.where[a] = to; inFlight = false }
+				arrive = func() { where = to; inFlight = false; m.arrive(a) }
 			case r < 8:
 				// Deliver one packet, or the SIP's arrival.
 				for k, q := range m.rings {
@@ -662,14 +689,15 @@ func TestMigration(t *testing.T) {
 }
 
 // TestNestedEndpointsFollow: an endpoint inside a packet queued on an
-// endpoint goes wherever that endpoint goes, so moving the outer one (in a
-// packet, or with its SIP) must record where the inner one went too.
+// endpoint goes wherever that endpoint goes, so sending the outer one must
+// record where the inner one went too, and packets for the inner one that
+// reach the old table follow it.
 func TestNestedEndpointsFollow(t *testing.T) {
 	m := newFake(3)
 	a, b := m.sys.NewTable("a"), m.sys.NewTable("b")
 	car, st := set.Lookup("Carrier"), set.Lookup("Stream")
-	// inner: a Stream whose importer's end is sent, unreceived, on carrier 1.
-	_, sexp, _ := a.NewChannel(m.port(0), st)
+	// inner: a Stream's exporter's end, sent, unreceived, on carrier 1.
+	simp, sexp, _ := a.NewChannel(m.port(0), st)
 	c1i, c1e, _ := a.NewChannel(m.port(0), car)
 	c2i, c2e, _ := a.NewChannel(m.port(0), car)
 	inner, _ := a.endpoint(sexp)
@@ -677,31 +705,26 @@ func TestNestedEndpointsFollow(t *testing.T) {
 		t.Fatal(err)
 	}
 	outer, _ := a.endpoint(c1e)
-	// Send the carrier's receiving end (with the stream queued on it) to core 1.
-	c2e2 := moveTo(t, m, a, b, c2e, 0, 1)
-	_ = c2e2
+	// Send the carrier's receiving end, with the stream queued on it, to b
+	// on core 1.
+	moveTo(t, m, a, b, c2e, 0, 1)
+	m.where[b] = 1
 	if err := a.Send(m.port(0), c2i, msgID(car, "GiveCarrier"), enc(t, car, "GiveCarrier", c1e), nil); err != nil {
 		t.Fatal(err)
 	}
-	if got := m.sys.cores[0].fwd[inner]; got != 1 || m.sys.cores[0].fwd[outer] != 1 {
-		t.Fatalf("after the send: fwd[inner]=%d fwd[outer]=%d on core 0, want 1", got, m.sys.cores[0].fwd[outer])
+	if a.gone[inner].table != b || a.gone[outer].table != b {
+		t.Fatalf("after the send: a.gone[inner]=%v a.gone[outer]=%v, want b", a.gone[inner], a.gone[outer])
 	}
 	m.settle()
-	if _, ok := m.sys.cores[1].fwd[inner]; ok {
-		t.Fatal("core 1 forwards an endpoint that lives there")
+	// The stream's importer closes: its notice goes to a, where the
+	// exporter's end was, and must follow it to b.
+	a.Close(m.port(0), simp)
+	m.settle()
+	if !inner.peerGone {
+		t.Fatal("the close notice did not follow the nested endpoint")
 	}
-	// Migrate b (holding the carrier, with the stream inside) to core 2.
-	buf := make([]byte, 8)
-	if _, err := b.Recv(m.port(1), c2e2, buf, nil); err != nil {
-		t.Fatal(err)
-	}
-	b.Leave(m.port(1), 2)
-	if m.sys.cores[1].fwd[inner] != 2 {
-		t.Fatal("Leave did not record the endpoint inside a queued packet")
-	}
-	b.Arrive(m.port(2))
-	if _, ok := m.sys.cores[2].fwd[inner]; ok {
-		t.Fatal("Arrive left a forwarding entry for a nested endpoint")
+	if _, ok := b.gone[inner]; ok {
+		t.Fatal("b forwards an endpoint that lives in it")
 	}
 }
 

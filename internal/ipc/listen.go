@@ -71,24 +71,24 @@ func (t *Table) Listen(p Port, lc *contract.Contract) (Handle, *Endpoint, error)
 	if t.dead || !t.room(1, 0) {
 		return 0, nil, ErrQuota
 	}
-	l := &Endpoint{sys: t.sys, c: lc, side: contract.Exporter, state: lc.Initial(), peerCore: p.Core()}
+	l := &Endpoint{sys: t.sys, c: lc, side: contract.Exporter, state: lc.Initial()}
 	return t.put(l, nil), l, nil
 }
 
-// Connect creates a channel for the service listening on l (last known on
-// core), keeps the importer's end in t and sends the exporter's end to l as
-// a Connect message. If the listener is closed, the importer's end sees
-// Closed.
-func (t *Table) Connect(p Port, l *Endpoint, core int) (Handle, error) {
+// Connect creates a channel for the service listening on l (made in table
+// home, on core), keeps the importer's end in t and sends the exporter's end
+// to l as a Connect message. If the listener is closed, the importer's end
+// sees Closed.
+func (t *Table) Connect(p Port, l *Endpoint, home *Table, core int) (Handle, error) {
 	if t.dead || !t.room(1, 0) {
 		return 0, ErrQuota
 	}
 	f := l.c.Message(0).Field(0)
-	imp, exp := newPair(t.sys, f.Contract, p.Core())
-	imp.peerCore = core
+	imp, exp := newPair(t.sys, f.Contract, t, p.Core())
+	imp.peerAt = hop{table: home, core: core}
 	h := t.put(imp, nil)
 	pkt := &Packet{to: l, kind: pktConnect, msg: 0, eps: []*Endpoint{exp}, refs: []contract.EndpointRef{{Field: 0, Offset: 0}}}
 	pkt.payload = pkt.inline[:4]
-	t.sys.route(p, core, pkt)
+	route(p, t, hop{table: home, core: core}, pkt)
 	return h, nil
 }

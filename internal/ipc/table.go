@@ -46,22 +46,15 @@ type System struct {
 	cores  []coreState
 }
 
-// coreState is one core's routing state.
+// coreState is one core's free packets.
 type coreState struct {
-	// fwd: endpoints that left this core inside a packet, and the core the
-	// packet went to. Packets for them that arrive here follow that way.
-	fwd  map[*Endpoint]int
 	free []*Packet // packets to reuse
 	_    [64]byte  // keep cores' entries off each other's cache lines
 }
 
 // NewSystem returns the channel layer of a machine of cores cores.
 func NewSystem(cores int, lim Limits) *System {
-	s := &System{limits: lim, cores: make([]coreState, cores)}
-	for i := range s.cores {
-		s.cores[i].fwd = map[*Endpoint]int{}
-	}
-	return s
+	return &System{limits: lim, cores: make([]coreState, cores)}
 }
 
 // Limits returns the system's limits.
@@ -71,8 +64,11 @@ func (s *System) Limits() Limits { return s.limits }
 type Port interface {
 	// Core returns the core's index.
 	Core() int
-	// Send hands p to core to (delivering it at once when to is this core);
-	// the receiving core calls Deliver. The caller never touches p again.
+	// Send hands p to the core that owns the SIP of table p.Dest() now,
+	// starting at core to, a core that SIP has been on (the kernel follows
+	// the SIP's migrations: kernel.SIPDeliverable); that core calls Deliver.
+	// It delivers at once when the SIP is on this core. The caller never
+	// touches p again.
 	Send(to int, p *Packet)
 	// Wake makes the SIP that owns t runnable if it is blocked.
 	Wake(t *Table)
@@ -91,6 +87,10 @@ type Table struct {
 	free  []uint32 // indexes of free slots
 	live  int      // handles in use
 	heap  int64    // bytes of blocks owned
+
+	// gone: endpoints that left this table inside a packet, and where the
+	// packet went. Packets for them that reach the table follow that way.
+	gone map[*Endpoint]hop
 
 	blocked bool // the SIP waits for a message on a watched endpoint
 	dead    bool // the SIP has ended: nothing may be installed any more
@@ -256,36 +256,9 @@ func (t *Table) Alloc(size int64) (Handle, error) {
 // Block returns the block h names, for reading and writing its bytes.
 func (t *Table) Block(h Handle) (*Block, error) { return t.block(h) }
 
-// Leave is called on the core a SIP is leaving, before the SIP is handed
-// to core to: packets for the table's endpoints that reach this core from
-// now on are forwarded there. (A SIP migrates only while runnable, so none
-// of its endpoints is watched.)
-func (t *Table) Leave(p Port, to int) {
-	if to == p.Core() {
-		return
+func (t *Table) goneMap() map[*Endpoint]hop {
+	if t.gone == nil {
+		t.gone = map[*Endpoint]hop{}
 	}
-	fwd := t.sys.cores[p.Core()].fwd
-	leave := func(e *Endpoint) { fwd[e] = to }
-	for i := range t.slots {
-		if e := t.slots[i].ep; e != nil {
-			leave(e)
-			e.carried(leave)
-		}
-	}
-}
-
-// Arrive is called on the core a SIP has migrated to, when it takes the SIP
-// over: the table's endpoints live here now.
-func (t *Table) Arrive(p Port) {
-	fwd := t.sys.cores[p.Core()].fwd
-	if len(fwd) == 0 {
-		return
-	}
-	arrive := func(e *Endpoint) { delete(fwd, e) }
-	for i := range t.slots {
-		if e := t.slots[i].ep; e != nil {
-			arrive(e)
-			e.carried(arrive)
-		}
-	}
+	return t.gone
 }

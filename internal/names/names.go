@@ -22,7 +22,8 @@ import (
 type Entry struct {
 	Contract *contract.Contract // what the service speaks
 	Listener *ipc.Endpoint      // where connections go
-	Core     int                // the core the listener was made on (routing starts there)
+	Home     *ipc.Table         // the table the listener was made in
+	Core     int                // the core it was made on (routing starts there)
 	Owner    int64              // the registering SIP's pid
 }
 
