@@ -3,6 +3,8 @@ package wasi_test
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"testing"
@@ -210,4 +212,41 @@ func TestBadArgs(t *testing.T) {
 		t.Errorf("exit status %d", st)
 	}
 	golden(t, "badargs.out", out)
+}
+
+// TestConcurrentFiles runs eight copies of the Go file program at once on
+// four cores, each in its own directory of one preopen: the SIPs spread
+// over several file-system workers and must not see each other's files.
+func TestConcurrentFiles(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	m, err := isle.Boot(ctx, isle.NewConfig().WithCores(4).WithOversubscribe(true).WithCacheDir("").
+		WithStdio(nil, io.Discard, io.Discard).WithDir(isle.Dir{Host: dir, Guest: "/d"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Stop(ctx)
+	prog, err := m.Load(ctx, testprog.Go(t, "./testdata/wasi/gofiles"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ps []*isle.Process
+	for i := 0; i < 8; i++ {
+		p, err := m.Spawn(prog, []string{"gofiles", fmt.Sprintf("/d/s%d", i)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ps = append(ps, p)
+	}
+	for i, p := range ps {
+		if st := p.Wait(); st.Status() != 0 {
+			t.Errorf("copy %d: %+v", i, st)
+		}
+	}
+	for i := 0; i < 8; i++ {
+		ents, err := os.ReadDir(filepath.Join(dir, fmt.Sprintf("s%d", i)))
+		if err != nil || len(ents) != 0 {
+			t.Errorf("s%d: %d entries left, %v", i, len(ents), err)
+		}
+	}
 }
