@@ -343,3 +343,23 @@ func TestMerge(t *testing.T) {
 		t.Errorf("merge = %v, want %v", got, want)
 	}
 }
+
+// Reads are a kernel hot path: they allocate nothing, on either kind.
+func TestReadsAllocateNothing(t *testing.T) {
+	for _, kind := range []Kind{Replicated, Shared} {
+		t.Run(kind.String(), func(t *testing.T) {
+			tb := boot(t, 2, kind)
+			put(t, tb, 0, "x", 1)
+			allocs := on(t, tb, 0, func(c *kernel.Core) float64 {
+				return testing.AllocsPerRun(1000, func() {
+					if _, ok := tb.Procs().Get(c, "x"); !ok {
+						panic("x is gone")
+					}
+				})
+			})
+			if allocs != 0 {
+				t.Errorf("Get allocates %v times", allocs)
+			}
+		})
+	}
+}
