@@ -250,8 +250,14 @@ func New(cores int, cfg Config) (*Tables, error) {
 	return t, nil
 }
 
-// Config returns the kind of every table.
-func (t *Tables) Config() Config { return t.cfg }
+// Config returns the kind of every table (a copy).
+func (t *Tables) Config() Config {
+	c := Config{}
+	for n, k := range t.cfg {
+		c[n] = k
+	}
+	return c
+}
 
 // Procs returns the process table.
 func (t *Tables) Procs() *Table[Proc] { return t.procs }
