@@ -137,74 +137,74 @@ static inline int KV_imp_recv(KV_imp e, KV_msg *m, uint8_t *buf, uint32_t cap) {
 }
 
 /* msg Get(key string) */
-static inline int KV_imp_send_Get(KV_imp e, isle_str key) {
-	uint32_t n = 0 + 4 + key.len;
-	uint8_t sbuf[ISLE_SEND_BUF];
-	uint8_t *buf = n <= sizeof sbuf ? sbuf : (uint8_t *)malloc(n);
-	uint8_t *p = buf;
-	if (!buf) return ISLE_ETOOBIG;
-	p = isle_put_mem(p, key.ptr, key.len);
-	(void)p;
-	int err = isle_send(e.h, KV_Get_ID, buf, n, 0, 0);
-	if (buf != sbuf) free(buf);
-	return err;
+static inline int KV_imp_send_Get(KV_imp isle_ep_, isle_str key) {
+	uint32_t isle_n_ = 0 + 4 + key.len;
+	uint8_t isle_sbuf_[ISLE_SEND_BUF];
+	uint8_t *isle_buf_ = isle_n_ <= sizeof isle_sbuf_ ? isle_sbuf_ : (uint8_t *)malloc(isle_n_);
+	uint8_t *isle_p_ = isle_buf_;
+	if (!isle_buf_) return ISLE_ETOOBIG;
+	isle_p_ = isle_put_mem(isle_p_, key.ptr, key.len);
+	(void)isle_p_;
+	int isle_err_ = isle_send(isle_ep_.h, KV_Get_ID, isle_buf_, isle_n_, 0, 0);
+	if (isle_buf_ != isle_sbuf_) free(isle_buf_);
+	return isle_err_;
 }
 
 /* msg Put(key string, value bytes) */
-static inline int KV_imp_send_Put(KV_imp e, isle_str key, isle_bytes value) {
-	uint32_t n = 0 + 4 + key.len + 4 + value.len;
-	uint8_t sbuf[ISLE_SEND_BUF];
-	uint8_t *buf = n <= sizeof sbuf ? sbuf : (uint8_t *)malloc(n);
-	uint8_t *p = buf;
-	if (!buf) return ISLE_ETOOBIG;
-	p = isle_put_mem(p, key.ptr, key.len);
-	p = isle_put_mem(p, value.ptr, value.len);
-	(void)p;
-	int err = isle_send(e.h, KV_Put_ID, buf, n, 0, 0);
-	if (buf != sbuf) free(buf);
-	return err;
+static inline int KV_imp_send_Put(KV_imp isle_ep_, isle_str key, isle_bytes value) {
+	uint32_t isle_n_ = 0 + 4 + key.len + 4 + value.len;
+	uint8_t isle_sbuf_[ISLE_SEND_BUF];
+	uint8_t *isle_buf_ = isle_n_ <= sizeof isle_sbuf_ ? isle_sbuf_ : (uint8_t *)malloc(isle_n_);
+	uint8_t *isle_p_ = isle_buf_;
+	if (!isle_buf_) return ISLE_ETOOBIG;
+	isle_p_ = isle_put_mem(isle_p_, key.ptr, key.len);
+	isle_p_ = isle_put_mem(isle_p_, value.ptr, value.len);
+	(void)isle_p_;
+	int isle_err_ = isle_send(isle_ep_.h, KV_Put_ID, isle_buf_, isle_n_, 0, 0);
+	if (isle_buf_ != isle_sbuf_) free(isle_buf_);
+	return isle_err_;
 }
 
 /* msg Delete(key string) */
-static inline int KV_imp_send_Delete(KV_imp e, isle_str key) {
-	uint32_t n = 0 + 4 + key.len;
-	uint8_t sbuf[ISLE_SEND_BUF];
-	uint8_t *buf = n <= sizeof sbuf ? sbuf : (uint8_t *)malloc(n);
-	uint8_t *p = buf;
-	if (!buf) return ISLE_ETOOBIG;
-	p = isle_put_mem(p, key.ptr, key.len);
-	(void)p;
-	int err = isle_send(e.h, KV_Delete_ID, buf, n, 0, 0);
-	if (buf != sbuf) free(buf);
-	return err;
+static inline int KV_imp_send_Delete(KV_imp isle_ep_, isle_str key) {
+	uint32_t isle_n_ = 0 + 4 + key.len;
+	uint8_t isle_sbuf_[ISLE_SEND_BUF];
+	uint8_t *isle_buf_ = isle_n_ <= sizeof isle_sbuf_ ? isle_sbuf_ : (uint8_t *)malloc(isle_n_);
+	uint8_t *isle_p_ = isle_buf_;
+	if (!isle_buf_) return ISLE_ETOOBIG;
+	isle_p_ = isle_put_mem(isle_p_, key.ptr, key.len);
+	(void)isle_p_;
+	int isle_err_ = isle_send(isle_ep_.h, KV_Delete_ID, isle_buf_, isle_n_, 0, 0);
+	if (isle_buf_ != isle_sbuf_) free(isle_buf_);
+	return isle_err_;
 }
 
 /* msg Watch(key string, changes exp<KVWatch>) */
-static inline int KV_imp_send_Watch(KV_imp e, isle_str key, KVWatch_exp changes) {
-	uint32_t n = 0 + 4 + key.len + 4;
-	uint8_t sbuf[ISLE_SEND_BUF];
-	uint8_t *buf = n <= sizeof sbuf ? sbuf : (uint8_t *)malloc(n);
-	uint8_t *p = buf;
-	if (!buf) return ISLE_ETOOBIG;
-	p = isle_put_mem(p, key.ptr, key.len);
-	p = isle_put_u32(p, changes.h);
-	(void)p;
-	int err = isle_send(e.h, KV_Watch_ID, buf, n, 0, 0);
-	if (buf != sbuf) free(buf);
-	return err;
+static inline int KV_imp_send_Watch(KV_imp isle_ep_, isle_str key, KVWatch_exp changes) {
+	uint32_t isle_n_ = 0 + 4 + key.len + 4;
+	uint8_t isle_sbuf_[ISLE_SEND_BUF];
+	uint8_t *isle_buf_ = isle_n_ <= sizeof isle_sbuf_ ? isle_sbuf_ : (uint8_t *)malloc(isle_n_);
+	uint8_t *isle_p_ = isle_buf_;
+	if (!isle_buf_) return ISLE_ETOOBIG;
+	isle_p_ = isle_put_mem(isle_p_, key.ptr, key.len);
+	isle_p_ = isle_put_u32(isle_p_, changes.h);
+	(void)isle_p_;
+	int isle_err_ = isle_send(isle_ep_.h, KV_Watch_ID, isle_buf_, isle_n_, 0, 0);
+	if (isle_buf_ != isle_sbuf_) free(isle_buf_);
+	return isle_err_;
 }
 
 /* msg Bye() */
-static inline int KV_imp_send_Bye(KV_imp e) {
-	uint32_t n = 0;
-	uint8_t sbuf[ISLE_SEND_BUF];
-	uint8_t *buf = n <= sizeof sbuf ? sbuf : (uint8_t *)malloc(n);
-	uint8_t *p = buf;
-	if (!buf) return ISLE_ETOOBIG;
-	(void)p;
-	int err = isle_send(e.h, KV_Bye_ID, buf, n, 0, 0);
-	if (buf != sbuf) free(buf);
-	return err;
+static inline int KV_imp_send_Bye(KV_imp isle_ep_) {
+	uint32_t isle_n_ = 0;
+	uint8_t isle_sbuf_[ISLE_SEND_BUF];
+	uint8_t *isle_buf_ = isle_n_ <= sizeof isle_sbuf_ ? isle_sbuf_ : (uint8_t *)malloc(isle_n_);
+	uint8_t *isle_p_ = isle_buf_;
+	if (!isle_buf_) return ISLE_ETOOBIG;
+	(void)isle_p_;
+	int isle_err_ = isle_send(isle_ep_.h, KV_Bye_ID, isle_buf_, isle_n_, 0, 0);
+	if (isle_buf_ != isle_sbuf_) free(isle_buf_);
+	return isle_err_;
 }
 
 static inline int KV_exp_close(KV_exp e) { return isle_close(e.h); }
@@ -219,46 +219,46 @@ static inline int KV_exp_recv(KV_exp e, KV_msg *m, uint8_t *buf, uint32_t cap) {
 }
 
 /* msg Value(found bool, value bytes) */
-static inline int KV_exp_send_Value(KV_exp e, int found, isle_bytes value) {
-	uint32_t n = 0 + 1 + 4 + value.len;
-	uint8_t sbuf[ISLE_SEND_BUF];
-	uint8_t *buf = n <= sizeof sbuf ? sbuf : (uint8_t *)malloc(n);
-	uint8_t *p = buf;
-	if (!buf) return ISLE_ETOOBIG;
-	p = isle_put_bool(p, found);
-	p = isle_put_mem(p, value.ptr, value.len);
-	(void)p;
-	int err = isle_send(e.h, KV_Value_ID, buf, n, 0, 0);
-	if (buf != sbuf) free(buf);
-	return err;
+static inline int KV_exp_send_Value(KV_exp isle_ep_, int found, isle_bytes value) {
+	uint32_t isle_n_ = 0 + 1 + 4 + value.len;
+	uint8_t isle_sbuf_[ISLE_SEND_BUF];
+	uint8_t *isle_buf_ = isle_n_ <= sizeof isle_sbuf_ ? isle_sbuf_ : (uint8_t *)malloc(isle_n_);
+	uint8_t *isle_p_ = isle_buf_;
+	if (!isle_buf_) return ISLE_ETOOBIG;
+	isle_p_ = isle_put_bool(isle_p_, found);
+	isle_p_ = isle_put_mem(isle_p_, value.ptr, value.len);
+	(void)isle_p_;
+	int isle_err_ = isle_send(isle_ep_.h, KV_Value_ID, isle_buf_, isle_n_, 0, 0);
+	if (isle_buf_ != isle_sbuf_) free(isle_buf_);
+	return isle_err_;
 }
 
 /* msg Done(ok bool) */
-static inline int KV_exp_send_Done(KV_exp e, int ok) {
-	uint32_t n = 0 + 1;
-	uint8_t sbuf[ISLE_SEND_BUF];
-	uint8_t *buf = n <= sizeof sbuf ? sbuf : (uint8_t *)malloc(n);
-	uint8_t *p = buf;
-	if (!buf) return ISLE_ETOOBIG;
-	p = isle_put_bool(p, ok);
-	(void)p;
-	int err = isle_send(e.h, KV_Done_ID, buf, n, 0, 0);
-	if (buf != sbuf) free(buf);
-	return err;
+static inline int KV_exp_send_Done(KV_exp isle_ep_, int ok) {
+	uint32_t isle_n_ = 0 + 1;
+	uint8_t isle_sbuf_[ISLE_SEND_BUF];
+	uint8_t *isle_buf_ = isle_n_ <= sizeof isle_sbuf_ ? isle_sbuf_ : (uint8_t *)malloc(isle_n_);
+	uint8_t *isle_p_ = isle_buf_;
+	if (!isle_buf_) return ISLE_ETOOBIG;
+	isle_p_ = isle_put_bool(isle_p_, ok);
+	(void)isle_p_;
+	int isle_err_ = isle_send(isle_ep_.h, KV_Done_ID, isle_buf_, isle_n_, 0, 0);
+	if (isle_buf_ != isle_sbuf_) free(isle_buf_);
+	return isle_err_;
 }
 
 /* msg Fail(reason string) */
-static inline int KV_exp_send_Fail(KV_exp e, isle_str reason) {
-	uint32_t n = 0 + 4 + reason.len;
-	uint8_t sbuf[ISLE_SEND_BUF];
-	uint8_t *buf = n <= sizeof sbuf ? sbuf : (uint8_t *)malloc(n);
-	uint8_t *p = buf;
-	if (!buf) return ISLE_ETOOBIG;
-	p = isle_put_mem(p, reason.ptr, reason.len);
-	(void)p;
-	int err = isle_send(e.h, KV_Fail_ID, buf, n, 0, 0);
-	if (buf != sbuf) free(buf);
-	return err;
+static inline int KV_exp_send_Fail(KV_exp isle_ep_, isle_str reason) {
+	uint32_t isle_n_ = 0 + 4 + reason.len;
+	uint8_t isle_sbuf_[ISLE_SEND_BUF];
+	uint8_t *isle_buf_ = isle_n_ <= sizeof isle_sbuf_ ? isle_sbuf_ : (uint8_t *)malloc(isle_n_);
+	uint8_t *isle_p_ = isle_buf_;
+	if (!isle_buf_) return ISLE_ETOOBIG;
+	isle_p_ = isle_put_mem(isle_p_, reason.ptr, reason.len);
+	(void)isle_p_;
+	int isle_err_ = isle_send(isle_ep_.h, KV_Fail_ID, isle_buf_, isle_n_, 0, 0);
+	if (isle_buf_ != isle_sbuf_) free(isle_buf_);
+	return isle_err_;
 }
 
 /* A new KV channel; both ends are the caller's. */
@@ -350,47 +350,47 @@ static inline int KVWatch_exp_recv(KVWatch_exp e, KVWatch_msg *m, uint8_t *buf, 
 }
 
 /* msg Changed(key string, value bytes, version u64) */
-static inline int KVWatch_exp_send_Changed(KVWatch_exp e, isle_str key, isle_bytes value, uint64_t version) {
-	uint32_t n = 0 + 4 + key.len + 4 + value.len + 8;
-	uint8_t sbuf[ISLE_SEND_BUF];
-	uint8_t *buf = n <= sizeof sbuf ? sbuf : (uint8_t *)malloc(n);
-	uint8_t *p = buf;
-	if (!buf) return ISLE_ETOOBIG;
-	p = isle_put_mem(p, key.ptr, key.len);
-	p = isle_put_mem(p, value.ptr, value.len);
-	p = isle_put_u64(p, (uint64_t)version);
-	(void)p;
-	int err = isle_send(e.h, KVWatch_Changed_ID, buf, n, 0, 0);
-	if (buf != sbuf) free(buf);
-	return err;
+static inline int KVWatch_exp_send_Changed(KVWatch_exp isle_ep_, isle_str key, isle_bytes value, uint64_t version) {
+	uint32_t isle_n_ = 0 + 4 + key.len + 4 + value.len + 8;
+	uint8_t isle_sbuf_[ISLE_SEND_BUF];
+	uint8_t *isle_buf_ = isle_n_ <= sizeof isle_sbuf_ ? isle_sbuf_ : (uint8_t *)malloc(isle_n_);
+	uint8_t *isle_p_ = isle_buf_;
+	if (!isle_buf_) return ISLE_ETOOBIG;
+	isle_p_ = isle_put_mem(isle_p_, key.ptr, key.len);
+	isle_p_ = isle_put_mem(isle_p_, value.ptr, value.len);
+	isle_p_ = isle_put_u64(isle_p_, (uint64_t)version);
+	(void)isle_p_;
+	int isle_err_ = isle_send(isle_ep_.h, KVWatch_Changed_ID, isle_buf_, isle_n_, 0, 0);
+	if (isle_buf_ != isle_sbuf_) free(isle_buf_);
+	return isle_err_;
 }
 
 /* msg Deleted(key string, version u64) */
-static inline int KVWatch_exp_send_Deleted(KVWatch_exp e, isle_str key, uint64_t version) {
-	uint32_t n = 0 + 4 + key.len + 8;
-	uint8_t sbuf[ISLE_SEND_BUF];
-	uint8_t *buf = n <= sizeof sbuf ? sbuf : (uint8_t *)malloc(n);
-	uint8_t *p = buf;
-	if (!buf) return ISLE_ETOOBIG;
-	p = isle_put_mem(p, key.ptr, key.len);
-	p = isle_put_u64(p, (uint64_t)version);
-	(void)p;
-	int err = isle_send(e.h, KVWatch_Deleted_ID, buf, n, 0, 0);
-	if (buf != sbuf) free(buf);
-	return err;
+static inline int KVWatch_exp_send_Deleted(KVWatch_exp isle_ep_, isle_str key, uint64_t version) {
+	uint32_t isle_n_ = 0 + 4 + key.len + 8;
+	uint8_t isle_sbuf_[ISLE_SEND_BUF];
+	uint8_t *isle_buf_ = isle_n_ <= sizeof isle_sbuf_ ? isle_sbuf_ : (uint8_t *)malloc(isle_n_);
+	uint8_t *isle_p_ = isle_buf_;
+	if (!isle_buf_) return ISLE_ETOOBIG;
+	isle_p_ = isle_put_mem(isle_p_, key.ptr, key.len);
+	isle_p_ = isle_put_u64(isle_p_, (uint64_t)version);
+	(void)isle_p_;
+	int isle_err_ = isle_send(isle_ep_.h, KVWatch_Deleted_ID, isle_buf_, isle_n_, 0, 0);
+	if (isle_buf_ != isle_sbuf_) free(isle_buf_);
+	return isle_err_;
 }
 
 /* msg Stop() */
-static inline int KVWatch_exp_send_Stop(KVWatch_exp e) {
-	uint32_t n = 0;
-	uint8_t sbuf[ISLE_SEND_BUF];
-	uint8_t *buf = n <= sizeof sbuf ? sbuf : (uint8_t *)malloc(n);
-	uint8_t *p = buf;
-	if (!buf) return ISLE_ETOOBIG;
-	(void)p;
-	int err = isle_send(e.h, KVWatch_Stop_ID, buf, n, 0, 0);
-	if (buf != sbuf) free(buf);
-	return err;
+static inline int KVWatch_exp_send_Stop(KVWatch_exp isle_ep_) {
+	uint32_t isle_n_ = 0;
+	uint8_t isle_sbuf_[ISLE_SEND_BUF];
+	uint8_t *isle_buf_ = isle_n_ <= sizeof isle_sbuf_ ? isle_sbuf_ : (uint8_t *)malloc(isle_n_);
+	uint8_t *isle_p_ = isle_buf_;
+	if (!isle_buf_) return ISLE_ETOOBIG;
+	(void)isle_p_;
+	int isle_err_ = isle_send(isle_ep_.h, KVWatch_Stop_ID, isle_buf_, isle_n_, 0, 0);
+	if (isle_buf_ != isle_sbuf_) free(isle_buf_);
+	return isle_err_;
 }
 
 /* A new KVWatch channel; both ends are the caller's. */

@@ -80,31 +80,31 @@ static inline int PingPong_imp_recv(PingPong_imp e, PingPong_msg *m, uint8_t *bu
 }
 
 /* msg Ping(seq u64, payload bytes) */
-static inline int PingPong_imp_send_Ping(PingPong_imp e, uint64_t seq, isle_bytes payload) {
-	uint32_t n = 0 + 8 + 4 + payload.len;
-	uint8_t sbuf[ISLE_SEND_BUF];
-	uint8_t *buf = n <= sizeof sbuf ? sbuf : (uint8_t *)malloc(n);
-	uint8_t *p = buf;
-	if (!buf) return ISLE_ETOOBIG;
-	p = isle_put_u64(p, (uint64_t)seq);
-	p = isle_put_mem(p, payload.ptr, payload.len);
-	(void)p;
-	int err = isle_send(e.h, PingPong_Ping_ID, buf, n, 0, 0);
-	if (buf != sbuf) free(buf);
-	return err;
+static inline int PingPong_imp_send_Ping(PingPong_imp isle_ep_, uint64_t seq, isle_bytes payload) {
+	uint32_t isle_n_ = 0 + 8 + 4 + payload.len;
+	uint8_t isle_sbuf_[ISLE_SEND_BUF];
+	uint8_t *isle_buf_ = isle_n_ <= sizeof isle_sbuf_ ? isle_sbuf_ : (uint8_t *)malloc(isle_n_);
+	uint8_t *isle_p_ = isle_buf_;
+	if (!isle_buf_) return ISLE_ETOOBIG;
+	isle_p_ = isle_put_u64(isle_p_, (uint64_t)seq);
+	isle_p_ = isle_put_mem(isle_p_, payload.ptr, payload.len);
+	(void)isle_p_;
+	int isle_err_ = isle_send(isle_ep_.h, PingPong_Ping_ID, isle_buf_, isle_n_, 0, 0);
+	if (isle_buf_ != isle_sbuf_) free(isle_buf_);
+	return isle_err_;
 }
 
 /* msg Quit() */
-static inline int PingPong_imp_send_Quit(PingPong_imp e) {
-	uint32_t n = 0;
-	uint8_t sbuf[ISLE_SEND_BUF];
-	uint8_t *buf = n <= sizeof sbuf ? sbuf : (uint8_t *)malloc(n);
-	uint8_t *p = buf;
-	if (!buf) return ISLE_ETOOBIG;
-	(void)p;
-	int err = isle_send(e.h, PingPong_Quit_ID, buf, n, 0, 0);
-	if (buf != sbuf) free(buf);
-	return err;
+static inline int PingPong_imp_send_Quit(PingPong_imp isle_ep_) {
+	uint32_t isle_n_ = 0;
+	uint8_t isle_sbuf_[ISLE_SEND_BUF];
+	uint8_t *isle_buf_ = isle_n_ <= sizeof isle_sbuf_ ? isle_sbuf_ : (uint8_t *)malloc(isle_n_);
+	uint8_t *isle_p_ = isle_buf_;
+	if (!isle_buf_) return ISLE_ETOOBIG;
+	(void)isle_p_;
+	int isle_err_ = isle_send(isle_ep_.h, PingPong_Quit_ID, isle_buf_, isle_n_, 0, 0);
+	if (isle_buf_ != isle_sbuf_) free(isle_buf_);
+	return isle_err_;
 }
 
 static inline int PingPong_exp_close(PingPong_exp e) { return isle_close(e.h); }
@@ -119,18 +119,18 @@ static inline int PingPong_exp_recv(PingPong_exp e, PingPong_msg *m, uint8_t *bu
 }
 
 /* msg Pong(seq u64, payload bytes) */
-static inline int PingPong_exp_send_Pong(PingPong_exp e, uint64_t seq, isle_bytes payload) {
-	uint32_t n = 0 + 8 + 4 + payload.len;
-	uint8_t sbuf[ISLE_SEND_BUF];
-	uint8_t *buf = n <= sizeof sbuf ? sbuf : (uint8_t *)malloc(n);
-	uint8_t *p = buf;
-	if (!buf) return ISLE_ETOOBIG;
-	p = isle_put_u64(p, (uint64_t)seq);
-	p = isle_put_mem(p, payload.ptr, payload.len);
-	(void)p;
-	int err = isle_send(e.h, PingPong_Pong_ID, buf, n, 0, 0);
-	if (buf != sbuf) free(buf);
-	return err;
+static inline int PingPong_exp_send_Pong(PingPong_exp isle_ep_, uint64_t seq, isle_bytes payload) {
+	uint32_t isle_n_ = 0 + 8 + 4 + payload.len;
+	uint8_t isle_sbuf_[ISLE_SEND_BUF];
+	uint8_t *isle_buf_ = isle_n_ <= sizeof isle_sbuf_ ? isle_sbuf_ : (uint8_t *)malloc(isle_n_);
+	uint8_t *isle_p_ = isle_buf_;
+	if (!isle_buf_) return ISLE_ETOOBIG;
+	isle_p_ = isle_put_u64(isle_p_, (uint64_t)seq);
+	isle_p_ = isle_put_mem(isle_p_, payload.ptr, payload.len);
+	(void)isle_p_;
+	int isle_err_ = isle_send(isle_ep_.h, PingPong_Pong_ID, isle_buf_, isle_n_, 0, 0);
+	if (isle_buf_ != isle_sbuf_) free(isle_buf_);
+	return isle_err_;
 }
 
 /* A new PingPong channel; both ends are the caller's. */

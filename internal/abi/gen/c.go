@@ -132,7 +132,7 @@ func cContract(w func(string, ...any), c *contract.Contract, prefix string) {
 		}
 		for j := 0; j < m.NumFields(); j++ {
 			f := m.Field(j)
-			w(" %s %s;", cType(f), f.Name)
+			w(" %s %s;", cType(f), cName(f.Name))
 		}
 		w(" } %s_%s;\n", C, m.Name())
 	}
@@ -150,9 +150,9 @@ func cContract(w func(string, ...any), c *contract.Contract, prefix string) {
 		for j := 0; j < m.NumFields(); j++ {
 			f := m.Field(j)
 			if f.Kind == contract.KindEndpoint {
-				w("\t\tm->u.%s.%s.h = isle_get_u32(&p);\n", m.Name(), f.Name)
+				w("\t\tm->u.%s.%s.h = isle_get_u32(&p);\n", m.Name(), cName(f.Name))
 			} else {
-				w("\t\tm->u.%s.%s = %s;\n", m.Name(), f.Name, cGet(f))
+				w("\t\tm->u.%s.%s = %s;\n", m.Name(), cName(f.Name), cGet(f))
 			}
 		}
 		w("\t\tbreak;\n\t}\n")
@@ -165,27 +165,42 @@ func cContract(w func(string, ...any), c *contract.Contract, prefix string) {
 		}
 		w("static inline int %s_close(%s e) { return isle_close(e.h); }\n\n", E, E)
 		w("/* Wait for the next message from the other end; buf holds its payload. */\nstatic inline int %s_recv(%s e, %s_msg *m, uint8_t *buf, uint32_t cap) {\n\tisle_recv_info info;\n\tint err = isle_recv(e.h, buf, cap, &info, 0);\n\tif (err) return err;\n\t%s_decode_(&info, buf, m);\n\treturn 0;\n}\n\n", E, E, C, C)
+		// In the senders, locals and the endpoint are named isle_*_ so that
+		// no field name can shadow them.
 		for _, m := range sends(c, side) {
 			var params []string
 			size := []string{"0"}
 			for j := 0; j < m.NumFields(); j++ {
 				f := m.Field(j)
-				params = append(params, cType(f)+" "+f.Name)
-				size = append(size, cSize(f, f.Name))
+				v := cName(f.Name)
+				params = append(params, cType(f)+" "+v)
+				size = append(size, cSize(f, v))
 			}
-			w("/* %s */\nstatic inline int %s_send_%s(%s e%s) {\n", m.String(), E, m.Name(), E, prefixComma(params))
-			w("\tuint32_t n = %s;\n\tuint8_t sbuf[ISLE_SEND_BUF];\n\tuint8_t *buf = n <= sizeof sbuf ? sbuf : (uint8_t *)malloc(n);\n\tuint8_t *p = buf;\n\tif (!buf) return ISLE_ETOOBIG;\n", strings.Join(size, " + "))
+			w("/* %s */\nstatic inline int %s_send_%s(%s isle_ep_%s) {\n", m.String(), E, m.Name(), E, prefixComma(params))
+			w("\tuint32_t isle_n_ = %s;\n\tuint8_t isle_sbuf_[ISLE_SEND_BUF];\n\tuint8_t *isle_buf_ = isle_n_ <= sizeof isle_sbuf_ ? isle_sbuf_ : (uint8_t *)malloc(isle_n_);\n\tuint8_t *isle_p_ = isle_buf_;\n\tif (!isle_buf_) return ISLE_ETOOBIG;\n", strings.Join(size, " + "))
 			for j := 0; j < m.NumFields(); j++ {
 				f := m.Field(j)
-				w("\tp = %s;\n", cPut(f, f.Name))
+				w("\tisle_p_ = %s;\n", strings.Replace(cPut(f, cName(f.Name)), "(p, ", "(isle_p_, ", 1))
 			}
-			w("\t(void)p;\n\tint err = isle_send(e.h, %s_%s_ID, buf, n, 0, 0);\n\tif (buf != sbuf) free(buf);\n\treturn err;\n}\n\n", C, m.Name())
+			w("\t(void)isle_p_;\n\tint isle_err_ = isle_send(isle_ep_.h, %s_%s_ID, isle_buf_, isle_n_, 0, 0);\n\tif (isle_buf_ != isle_sbuf_) free(isle_buf_);\n\treturn isle_err_;\n}\n\n", C, m.Name())
 		}
 	}
 	w("/* A new %s channel; both ends are the caller's. */\nstatic inline int %s_new(%s_imp *imp, %s_exp *exp) {\n\treturn isle_channel_create(%s_source, sizeof %s_source - 1, \"%s\", %d, &imp->h, &exp->h);\n}\n\n", C, C, C, C, prefix, prefix, C, len(C))
 	w("/* Connect to the %s service registered under name. */\nstatic inline int %s_lookup(const char *name, %s_imp *out) {\n\treturn isle_lookup(name, strlen(name), %s_source, sizeof %s_source - 1, \"%s\", %d, &out->h);\n}\n\n", C, C, C, prefix, prefix, C, len(C))
 	w("/* Serve %s under name; connections arrive on *listener (%s_accept). */\nstatic inline int %s_register(const char *name, isle_handle *listener) {\n\treturn isle_register(name, strlen(name), %s_source, sizeof %s_source - 1, \"%s\", %d, listener);\n}\n\n", C, C, C, prefix, prefix, C, len(C))
 	w("static inline int %s_accept(isle_handle listener, %s_exp *out) { return isle_accept(listener, &out->h); }\n", C, C)
+}
+
+// cName is a field's name in C: a C keyword gets a trailing underscore.
+func cName(name string) string {
+	switch name {
+	case "auto", "break", "case", "char", "const", "continue", "default", "do", "double", "else", "enum",
+		"extern", "float", "for", "goto", "if", "inline", "int", "long", "register", "restrict", "return",
+		"short", "signed", "sizeof", "static", "struct", "switch", "typedef", "union", "unsigned", "void",
+		"volatile", "while", "bool", "true", "false":
+		return name + "_"
+	}
+	return name
 }
 
 func prefixComma(params []string) string {

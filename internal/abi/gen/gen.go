@@ -18,6 +18,7 @@ package gen
 import (
 	"fmt"
 	"go/format"
+	"go/token"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -209,7 +210,7 @@ func goContract(w func(string, ...any), c *contract.Contract) {
 			for j := 0; j < m.NumFields(); j++ {
 				f := m.Field(j)
 				v := f.Name
-				if v == "e" || v == "guest" || v == "buf" {
+				if v == "e" || v == "guest" || v == "buf" || token.IsKeyword(v) {
 					v += "_"
 				}
 				params = append(params, v+" "+goType(f))
