@@ -81,6 +81,13 @@ func Replica(log io.Writer) ([]Row, error) {
 				Row{"core_message_one_way_us_" + sfx, r.oneWay, "µs"},
 				Row{"replicated_read_scaling_" + sfx, r.repReads / (float64(n) * repReads[0]), "× (N × 1-core)"},
 				Row{"shared_read_scaling_" + sfx, r.shReads / (float64(n) * shReads[0]), "× (N × 1-core)"},
+				// The same ratio against one reader on this machine, its
+				// windows alternating with the all-core ones, so that load
+				// from outside drifting between machine sizes cancels out.
+				Row{"replicated_reads_per_s_1of" + sfx, r.repOne, "reads/s"},
+				Row{"shared_reads_per_s_1of" + sfx, r.shOne, "reads/s"},
+				Row{"replicated_read_scaling_vs_1of" + sfx, r.repReads / (float64(n) * r.repOne), "× (N × 1 reader)"},
+				Row{"shared_read_scaling_vs_1of" + sfx, r.shReads / (float64(n) * r.shOne), "× (N × 1 reader)"},
 			)
 		}
 		rows = append(rows,
@@ -126,6 +133,7 @@ func coresSuffix(n int) string {
 // replicaResult is one machine size's figures.
 type replicaResult struct {
 	repReads, shReads float64 // reads/s, all cores
+	repOne, shOne     float64 // reads/s, core 0 alone, windows alternating with the above
 	repLat, shLat     float64 // µs per write, one writer
 	msgsPerWrite      float64
 	oneWay            float64 // µs: one kernel message between cores 0 and 1 (the 2PC's unit of latency)
@@ -143,6 +151,8 @@ const (
 	cmdSloppy
 	cmdAtomic
 	cmdFill
+	cmdReadReplicatedOne // core 0 alone reads: the 1-core base of the scaling rows, on the same machine
+	cmdReadSharedOne
 )
 
 // command is what every core does next: it runs once per core, on the core's
@@ -203,16 +213,21 @@ func replicaRun(n int) (replicaResult, error) {
 	}
 	for range replicaRounds {
 		runtime.GC()
-		for _, op := range []int{cmdReadReplicated, cmdReadShared} {
+		for _, op := range []int{cmdReadReplicated, cmdReadShared, cmdReadReplicatedOne, cmdReadSharedOne} {
 			per, err := rm.run(op, replicaWindow)
 			if err != nil {
 				return res, err
 			}
 			v := sum(per) / replicaWindow.Seconds()
-			if op == cmdReadReplicated {
+			switch op {
+			case cmdReadReplicated:
 				res.repReads = max(res.repReads, v)
-			} else {
+			case cmdReadShared:
 				res.shReads = max(res.shReads, v)
+			case cmdReadReplicatedOne:
+				res.repOne = max(res.repOne, v)
+			case cmdReadSharedOne:
+				res.shOne = max(res.shOne, v)
 			}
 		}
 	}
@@ -347,9 +362,14 @@ func (rm *replicaMachine) exec(c *kernel.Core, cmd *command) {
 			return
 		}
 		rm.fill(c, 0, answer)
-	case cmdReadReplicated, cmdReadShared:
+	case cmdReadReplicated, cmdReadShared, cmdReadReplicatedOne, cmdReadSharedOne:
+		one := cmd.op == cmdReadReplicatedOne || cmd.op == cmdReadSharedOne
+		if one && id != 0 {
+			answer(0)
+			return
+		}
 		tb := rm.rep
-		if cmd.op == cmdReadShared {
+		if cmd.op == cmdReadShared || cmd.op == cmdReadSharedOne {
 			tb = rm.sh
 		}
 		mask := len(rm.keys) - 1
