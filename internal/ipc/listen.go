@@ -89,6 +89,6 @@ func (t *Table) Connect(p Port, l *Endpoint, home *Table, core int) (Handle, err
 	h := t.put(imp, nil)
 	pkt := &Packet{to: l, kind: pktConnect, msg: 0, eps: []*Endpoint{exp}, refs: []contract.EndpointRef{{Field: 0, Offset: 0}}}
 	pkt.payload = pkt.inline[:4]
-	route(p, t, hop{table: home, core: core}, pkt)
+	route(p, nil, hop{table: home, core: core}, pkt) // exp never lived in t: nothing to forward from t
 	return h, nil
 }
