@@ -94,3 +94,31 @@ int use(All_imp i, All_exp e, Other_exp o) {
 		t.Fatalf("clang: %v\n%s", err, out)
 	}
 }
+
+// TestGoStubsCompile builds the Go stubs of allTypes, for GOOS=wasip1 and
+// for the host, as a package of this module that exists only in an overlay.
+func TestGoStubsCompile(t *testing.T) {
+	set := contract.MustCompile("all.contract", allTypes)
+	root, _ := filepath.Abs("../../..")
+	dir := t.TempDir()
+	file := filepath.Join(dir, "all.go")
+	if err := os.WriteFile(file, []byte(Go(set, "allproto", "all.contract")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	overlay := filepath.Join(dir, "overlay.json")
+	virtual := filepath.Join(root, "internal", "abi", "gen", "internal", "stubcheck", "all.go")
+	if err := os.WriteFile(overlay, []byte(`{"Replace":{"`+virtual+`":"`+file+`"}}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, goos := range []string{"wasip1", ""} {
+		cmd := exec.Command("go", "build", "-overlay="+overlay, "./internal/abi/gen/internal/stubcheck")
+		cmd.Dir = root
+		cmd.Env = os.Environ()
+		if goos != "" {
+			cmd.Env = append(cmd.Env, "GOOS="+goos, "GOARCH=wasm")
+		}
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Errorf("go build (GOOS=%s): %v\n%s", goos, err, out)
+		}
+	}
+}
