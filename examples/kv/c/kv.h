@@ -81,11 +81,15 @@ typedef struct {
 		KV_Done Done;
 		KV_Fail Fail;
 	} u;
+	uint32_t nblocks; /* exchange-heap blocks that came with the message, now this SIP's */
+	isle_handle blocks[ISLE_MAX_BLOCKS];
 } KV_msg;
 
 static inline void KV_decode_(const isle_recv_info *info, const uint8_t *p, KV_msg *m) {
 	m->id = info->msg;
 	m->flags = info->flags;
+	m->nblocks = info->nblocks;
+	memcpy(m->blocks, info->blocks, sizeof m->blocks);
 	switch (info->msg) {
 	case 0: {
 		m->u.Get.key = isle_get_str(&p);
@@ -137,7 +141,12 @@ static inline int KV_imp_recv(KV_imp e, KV_msg *m, uint8_t *buf, uint32_t cap) {
 }
 
 /* msg Get(key string) */
+static inline int KV_imp_send_Get_with(KV_imp isle_ep_, isle_str key, const isle_handle *isle_blocks_, uint32_t isle_nblocks_);
 static inline int KV_imp_send_Get(KV_imp isle_ep_, isle_str key) {
+	return KV_imp_send_Get_with(isle_ep_, key, 0, 0);
+}
+/* ... with exchange-heap blocks attached (they move to the receiver). */
+static inline int KV_imp_send_Get_with(KV_imp isle_ep_, isle_str key, const isle_handle *isle_blocks_, uint32_t isle_nblocks_) {
 	uint32_t isle_n_ = 0 + 4 + key.len;
 	uint8_t isle_sbuf_[ISLE_SEND_BUF];
 	uint8_t *isle_buf_ = isle_n_ <= sizeof isle_sbuf_ ? isle_sbuf_ : (uint8_t *)malloc(isle_n_);
@@ -145,13 +154,18 @@ static inline int KV_imp_send_Get(KV_imp isle_ep_, isle_str key) {
 	if (!isle_buf_) return ISLE_ETOOBIG;
 	isle_p_ = isle_put_mem(isle_p_, key.ptr, key.len);
 	(void)isle_p_;
-	int isle_err_ = isle_send(isle_ep_.h, KV_Get_ID, isle_buf_, isle_n_, 0, 0);
+	int isle_err_ = isle_send(isle_ep_.h, KV_Get_ID, isle_buf_, isle_n_, isle_blocks_, isle_nblocks_);
 	if (isle_buf_ != isle_sbuf_) free(isle_buf_);
 	return isle_err_;
 }
 
 /* msg Put(key string, value bytes) */
+static inline int KV_imp_send_Put_with(KV_imp isle_ep_, isle_str key, isle_bytes value, const isle_handle *isle_blocks_, uint32_t isle_nblocks_);
 static inline int KV_imp_send_Put(KV_imp isle_ep_, isle_str key, isle_bytes value) {
+	return KV_imp_send_Put_with(isle_ep_, key, value, 0, 0);
+}
+/* ... with exchange-heap blocks attached (they move to the receiver). */
+static inline int KV_imp_send_Put_with(KV_imp isle_ep_, isle_str key, isle_bytes value, const isle_handle *isle_blocks_, uint32_t isle_nblocks_) {
 	uint32_t isle_n_ = 0 + 4 + key.len + 4 + value.len;
 	uint8_t isle_sbuf_[ISLE_SEND_BUF];
 	uint8_t *isle_buf_ = isle_n_ <= sizeof isle_sbuf_ ? isle_sbuf_ : (uint8_t *)malloc(isle_n_);
@@ -160,13 +174,18 @@ static inline int KV_imp_send_Put(KV_imp isle_ep_, isle_str key, isle_bytes valu
 	isle_p_ = isle_put_mem(isle_p_, key.ptr, key.len);
 	isle_p_ = isle_put_mem(isle_p_, value.ptr, value.len);
 	(void)isle_p_;
-	int isle_err_ = isle_send(isle_ep_.h, KV_Put_ID, isle_buf_, isle_n_, 0, 0);
+	int isle_err_ = isle_send(isle_ep_.h, KV_Put_ID, isle_buf_, isle_n_, isle_blocks_, isle_nblocks_);
 	if (isle_buf_ != isle_sbuf_) free(isle_buf_);
 	return isle_err_;
 }
 
 /* msg Delete(key string) */
+static inline int KV_imp_send_Delete_with(KV_imp isle_ep_, isle_str key, const isle_handle *isle_blocks_, uint32_t isle_nblocks_);
 static inline int KV_imp_send_Delete(KV_imp isle_ep_, isle_str key) {
+	return KV_imp_send_Delete_with(isle_ep_, key, 0, 0);
+}
+/* ... with exchange-heap blocks attached (they move to the receiver). */
+static inline int KV_imp_send_Delete_with(KV_imp isle_ep_, isle_str key, const isle_handle *isle_blocks_, uint32_t isle_nblocks_) {
 	uint32_t isle_n_ = 0 + 4 + key.len;
 	uint8_t isle_sbuf_[ISLE_SEND_BUF];
 	uint8_t *isle_buf_ = isle_n_ <= sizeof isle_sbuf_ ? isle_sbuf_ : (uint8_t *)malloc(isle_n_);
@@ -174,13 +193,18 @@ static inline int KV_imp_send_Delete(KV_imp isle_ep_, isle_str key) {
 	if (!isle_buf_) return ISLE_ETOOBIG;
 	isle_p_ = isle_put_mem(isle_p_, key.ptr, key.len);
 	(void)isle_p_;
-	int isle_err_ = isle_send(isle_ep_.h, KV_Delete_ID, isle_buf_, isle_n_, 0, 0);
+	int isle_err_ = isle_send(isle_ep_.h, KV_Delete_ID, isle_buf_, isle_n_, isle_blocks_, isle_nblocks_);
 	if (isle_buf_ != isle_sbuf_) free(isle_buf_);
 	return isle_err_;
 }
 
 /* msg Watch(key string, changes exp<KVWatch>) */
+static inline int KV_imp_send_Watch_with(KV_imp isle_ep_, isle_str key, KVWatch_exp changes, const isle_handle *isle_blocks_, uint32_t isle_nblocks_);
 static inline int KV_imp_send_Watch(KV_imp isle_ep_, isle_str key, KVWatch_exp changes) {
+	return KV_imp_send_Watch_with(isle_ep_, key, changes, 0, 0);
+}
+/* ... with exchange-heap blocks attached (they move to the receiver). */
+static inline int KV_imp_send_Watch_with(KV_imp isle_ep_, isle_str key, KVWatch_exp changes, const isle_handle *isle_blocks_, uint32_t isle_nblocks_) {
 	uint32_t isle_n_ = 0 + 4 + key.len + 4;
 	uint8_t isle_sbuf_[ISLE_SEND_BUF];
 	uint8_t *isle_buf_ = isle_n_ <= sizeof isle_sbuf_ ? isle_sbuf_ : (uint8_t *)malloc(isle_n_);
@@ -189,20 +213,25 @@ static inline int KV_imp_send_Watch(KV_imp isle_ep_, isle_str key, KVWatch_exp c
 	isle_p_ = isle_put_mem(isle_p_, key.ptr, key.len);
 	isle_p_ = isle_put_u32(isle_p_, changes.h);
 	(void)isle_p_;
-	int isle_err_ = isle_send(isle_ep_.h, KV_Watch_ID, isle_buf_, isle_n_, 0, 0);
+	int isle_err_ = isle_send(isle_ep_.h, KV_Watch_ID, isle_buf_, isle_n_, isle_blocks_, isle_nblocks_);
 	if (isle_buf_ != isle_sbuf_) free(isle_buf_);
 	return isle_err_;
 }
 
 /* msg Bye() */
+static inline int KV_imp_send_Bye_with(KV_imp isle_ep_, const isle_handle *isle_blocks_, uint32_t isle_nblocks_);
 static inline int KV_imp_send_Bye(KV_imp isle_ep_) {
+	return KV_imp_send_Bye_with(isle_ep_, 0, 0);
+}
+/* ... with exchange-heap blocks attached (they move to the receiver). */
+static inline int KV_imp_send_Bye_with(KV_imp isle_ep_, const isle_handle *isle_blocks_, uint32_t isle_nblocks_) {
 	uint32_t isle_n_ = 0;
 	uint8_t isle_sbuf_[ISLE_SEND_BUF];
 	uint8_t *isle_buf_ = isle_n_ <= sizeof isle_sbuf_ ? isle_sbuf_ : (uint8_t *)malloc(isle_n_);
 	uint8_t *isle_p_ = isle_buf_;
 	if (!isle_buf_) return ISLE_ETOOBIG;
 	(void)isle_p_;
-	int isle_err_ = isle_send(isle_ep_.h, KV_Bye_ID, isle_buf_, isle_n_, 0, 0);
+	int isle_err_ = isle_send(isle_ep_.h, KV_Bye_ID, isle_buf_, isle_n_, isle_blocks_, isle_nblocks_);
 	if (isle_buf_ != isle_sbuf_) free(isle_buf_);
 	return isle_err_;
 }
@@ -219,7 +248,12 @@ static inline int KV_exp_recv(KV_exp e, KV_msg *m, uint8_t *buf, uint32_t cap) {
 }
 
 /* msg Value(found bool, value bytes) */
+static inline int KV_exp_send_Value_with(KV_exp isle_ep_, int found, isle_bytes value, const isle_handle *isle_blocks_, uint32_t isle_nblocks_);
 static inline int KV_exp_send_Value(KV_exp isle_ep_, int found, isle_bytes value) {
+	return KV_exp_send_Value_with(isle_ep_, found, value, 0, 0);
+}
+/* ... with exchange-heap blocks attached (they move to the receiver). */
+static inline int KV_exp_send_Value_with(KV_exp isle_ep_, int found, isle_bytes value, const isle_handle *isle_blocks_, uint32_t isle_nblocks_) {
 	uint32_t isle_n_ = 0 + 1 + 4 + value.len;
 	uint8_t isle_sbuf_[ISLE_SEND_BUF];
 	uint8_t *isle_buf_ = isle_n_ <= sizeof isle_sbuf_ ? isle_sbuf_ : (uint8_t *)malloc(isle_n_);
@@ -228,13 +262,18 @@ static inline int KV_exp_send_Value(KV_exp isle_ep_, int found, isle_bytes value
 	isle_p_ = isle_put_bool(isle_p_, found);
 	isle_p_ = isle_put_mem(isle_p_, value.ptr, value.len);
 	(void)isle_p_;
-	int isle_err_ = isle_send(isle_ep_.h, KV_Value_ID, isle_buf_, isle_n_, 0, 0);
+	int isle_err_ = isle_send(isle_ep_.h, KV_Value_ID, isle_buf_, isle_n_, isle_blocks_, isle_nblocks_);
 	if (isle_buf_ != isle_sbuf_) free(isle_buf_);
 	return isle_err_;
 }
 
 /* msg Done(ok bool) */
+static inline int KV_exp_send_Done_with(KV_exp isle_ep_, int ok, const isle_handle *isle_blocks_, uint32_t isle_nblocks_);
 static inline int KV_exp_send_Done(KV_exp isle_ep_, int ok) {
+	return KV_exp_send_Done_with(isle_ep_, ok, 0, 0);
+}
+/* ... with exchange-heap blocks attached (they move to the receiver). */
+static inline int KV_exp_send_Done_with(KV_exp isle_ep_, int ok, const isle_handle *isle_blocks_, uint32_t isle_nblocks_) {
 	uint32_t isle_n_ = 0 + 1;
 	uint8_t isle_sbuf_[ISLE_SEND_BUF];
 	uint8_t *isle_buf_ = isle_n_ <= sizeof isle_sbuf_ ? isle_sbuf_ : (uint8_t *)malloc(isle_n_);
@@ -242,13 +281,18 @@ static inline int KV_exp_send_Done(KV_exp isle_ep_, int ok) {
 	if (!isle_buf_) return ISLE_ETOOBIG;
 	isle_p_ = isle_put_bool(isle_p_, ok);
 	(void)isle_p_;
-	int isle_err_ = isle_send(isle_ep_.h, KV_Done_ID, isle_buf_, isle_n_, 0, 0);
+	int isle_err_ = isle_send(isle_ep_.h, KV_Done_ID, isle_buf_, isle_n_, isle_blocks_, isle_nblocks_);
 	if (isle_buf_ != isle_sbuf_) free(isle_buf_);
 	return isle_err_;
 }
 
 /* msg Fail(reason string) */
+static inline int KV_exp_send_Fail_with(KV_exp isle_ep_, isle_str reason, const isle_handle *isle_blocks_, uint32_t isle_nblocks_);
 static inline int KV_exp_send_Fail(KV_exp isle_ep_, isle_str reason) {
+	return KV_exp_send_Fail_with(isle_ep_, reason, 0, 0);
+}
+/* ... with exchange-heap blocks attached (they move to the receiver). */
+static inline int KV_exp_send_Fail_with(KV_exp isle_ep_, isle_str reason, const isle_handle *isle_blocks_, uint32_t isle_nblocks_) {
 	uint32_t isle_n_ = 0 + 4 + reason.len;
 	uint8_t isle_sbuf_[ISLE_SEND_BUF];
 	uint8_t *isle_buf_ = isle_n_ <= sizeof isle_sbuf_ ? isle_sbuf_ : (uint8_t *)malloc(isle_n_);
@@ -256,7 +300,7 @@ static inline int KV_exp_send_Fail(KV_exp isle_ep_, isle_str reason) {
 	if (!isle_buf_) return ISLE_ETOOBIG;
 	isle_p_ = isle_put_mem(isle_p_, reason.ptr, reason.len);
 	(void)isle_p_;
-	int isle_err_ = isle_send(isle_ep_.h, KV_Fail_ID, isle_buf_, isle_n_, 0, 0);
+	int isle_err_ = isle_send(isle_ep_.h, KV_Fail_ID, isle_buf_, isle_n_, isle_blocks_, isle_nblocks_);
 	if (isle_buf_ != isle_sbuf_) free(isle_buf_);
 	return isle_err_;
 }
@@ -303,11 +347,15 @@ typedef struct {
 		KVWatch_Deleted Deleted;
 		KVWatch_Stop Stop;
 	} u;
+	uint32_t nblocks; /* exchange-heap blocks that came with the message, now this SIP's */
+	isle_handle blocks[ISLE_MAX_BLOCKS];
 } KVWatch_msg;
 
 static inline void KVWatch_decode_(const isle_recv_info *info, const uint8_t *p, KVWatch_msg *m) {
 	m->id = info->msg;
 	m->flags = info->flags;
+	m->nblocks = info->nblocks;
+	memcpy(m->blocks, info->blocks, sizeof m->blocks);
 	switch (info->msg) {
 	case 0: {
 		m->u.Changed.key = isle_get_str(&p);
@@ -350,7 +398,12 @@ static inline int KVWatch_exp_recv(KVWatch_exp e, KVWatch_msg *m, uint8_t *buf, 
 }
 
 /* msg Changed(key string, value bytes, version u64) */
+static inline int KVWatch_exp_send_Changed_with(KVWatch_exp isle_ep_, isle_str key, isle_bytes value, uint64_t version, const isle_handle *isle_blocks_, uint32_t isle_nblocks_);
 static inline int KVWatch_exp_send_Changed(KVWatch_exp isle_ep_, isle_str key, isle_bytes value, uint64_t version) {
+	return KVWatch_exp_send_Changed_with(isle_ep_, key, value, version, 0, 0);
+}
+/* ... with exchange-heap blocks attached (they move to the receiver). */
+static inline int KVWatch_exp_send_Changed_with(KVWatch_exp isle_ep_, isle_str key, isle_bytes value, uint64_t version, const isle_handle *isle_blocks_, uint32_t isle_nblocks_) {
 	uint32_t isle_n_ = 0 + 4 + key.len + 4 + value.len + 8;
 	uint8_t isle_sbuf_[ISLE_SEND_BUF];
 	uint8_t *isle_buf_ = isle_n_ <= sizeof isle_sbuf_ ? isle_sbuf_ : (uint8_t *)malloc(isle_n_);
@@ -360,13 +413,18 @@ static inline int KVWatch_exp_send_Changed(KVWatch_exp isle_ep_, isle_str key, i
 	isle_p_ = isle_put_mem(isle_p_, value.ptr, value.len);
 	isle_p_ = isle_put_u64(isle_p_, (uint64_t)version);
 	(void)isle_p_;
-	int isle_err_ = isle_send(isle_ep_.h, KVWatch_Changed_ID, isle_buf_, isle_n_, 0, 0);
+	int isle_err_ = isle_send(isle_ep_.h, KVWatch_Changed_ID, isle_buf_, isle_n_, isle_blocks_, isle_nblocks_);
 	if (isle_buf_ != isle_sbuf_) free(isle_buf_);
 	return isle_err_;
 }
 
 /* msg Deleted(key string, version u64) */
+static inline int KVWatch_exp_send_Deleted_with(KVWatch_exp isle_ep_, isle_str key, uint64_t version, const isle_handle *isle_blocks_, uint32_t isle_nblocks_);
 static inline int KVWatch_exp_send_Deleted(KVWatch_exp isle_ep_, isle_str key, uint64_t version) {
+	return KVWatch_exp_send_Deleted_with(isle_ep_, key, version, 0, 0);
+}
+/* ... with exchange-heap blocks attached (they move to the receiver). */
+static inline int KVWatch_exp_send_Deleted_with(KVWatch_exp isle_ep_, isle_str key, uint64_t version, const isle_handle *isle_blocks_, uint32_t isle_nblocks_) {
 	uint32_t isle_n_ = 0 + 4 + key.len + 8;
 	uint8_t isle_sbuf_[ISLE_SEND_BUF];
 	uint8_t *isle_buf_ = isle_n_ <= sizeof isle_sbuf_ ? isle_sbuf_ : (uint8_t *)malloc(isle_n_);
@@ -375,20 +433,25 @@ static inline int KVWatch_exp_send_Deleted(KVWatch_exp isle_ep_, isle_str key, u
 	isle_p_ = isle_put_mem(isle_p_, key.ptr, key.len);
 	isle_p_ = isle_put_u64(isle_p_, (uint64_t)version);
 	(void)isle_p_;
-	int isle_err_ = isle_send(isle_ep_.h, KVWatch_Deleted_ID, isle_buf_, isle_n_, 0, 0);
+	int isle_err_ = isle_send(isle_ep_.h, KVWatch_Deleted_ID, isle_buf_, isle_n_, isle_blocks_, isle_nblocks_);
 	if (isle_buf_ != isle_sbuf_) free(isle_buf_);
 	return isle_err_;
 }
 
 /* msg Stop() */
+static inline int KVWatch_exp_send_Stop_with(KVWatch_exp isle_ep_, const isle_handle *isle_blocks_, uint32_t isle_nblocks_);
 static inline int KVWatch_exp_send_Stop(KVWatch_exp isle_ep_) {
+	return KVWatch_exp_send_Stop_with(isle_ep_, 0, 0);
+}
+/* ... with exchange-heap blocks attached (they move to the receiver). */
+static inline int KVWatch_exp_send_Stop_with(KVWatch_exp isle_ep_, const isle_handle *isle_blocks_, uint32_t isle_nblocks_) {
 	uint32_t isle_n_ = 0;
 	uint8_t isle_sbuf_[ISLE_SEND_BUF];
 	uint8_t *isle_buf_ = isle_n_ <= sizeof isle_sbuf_ ? isle_sbuf_ : (uint8_t *)malloc(isle_n_);
 	uint8_t *isle_p_ = isle_buf_;
 	if (!isle_buf_) return ISLE_ETOOBIG;
 	(void)isle_p_;
-	int isle_err_ = isle_send(isle_ep_.h, KVWatch_Stop_ID, isle_buf_, isle_n_, 0, 0);
+	int isle_err_ = isle_send(isle_ep_.h, KVWatch_Stop_ID, isle_buf_, isle_n_, isle_blocks_, isle_nblocks_);
 	if (isle_buf_ != isle_sbuf_) free(isle_buf_);
 	return isle_err_;
 }

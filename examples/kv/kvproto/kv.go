@@ -206,42 +206,54 @@ func (e KVImp) Close() error { return guest.Close(e.H) }
 
 // Recv waits for the next message from the other end.
 func (e KVImp) Recv() (KVMsg, error) {
+	m, _, err := e.RecvInfo()
+	return m, err
+}
+
+// RecvInfo is Recv that also returns the message's Info, whose Blocks are
+// the exchange-heap blocks that came with it, now this SIP's.
+func (e KVImp) RecvInfo() (KVMsg, guest.Info, error) {
 	var buf [256]byte
 	info, p, err := guest.Recv(e.H, buf[:])
 	if err != nil {
-		return nil, err
+		return nil, info, err
 	}
-	return DecodeKV(info, p), nil
+	return DecodeKV(info, p), info, nil
 }
 
-// SendGet sends `msg Get(key string)`.
-func (e KVImp) SendGet(key string) error {
+// SendGet sends `msg Get(key string)`, with the exchange-heap blocks given (they move to
+// the receiver).
+func (e KVImp) SendGet(key string, blocks ...guest.Handle) error {
 	var buf [128]byte
-	return guest.Send(e.H, KV_Get_ID, (&KV_Get{Key: key}).encode(buf[:0]))
+	return guest.Send(e.H, KV_Get_ID, (&KV_Get{Key: key}).encode(buf[:0]), blocks...)
 }
 
-// SendPut sends `msg Put(key string, value bytes)`.
-func (e KVImp) SendPut(key string, value []byte) error {
+// SendPut sends `msg Put(key string, value bytes)`, with the exchange-heap blocks given (they move to
+// the receiver).
+func (e KVImp) SendPut(key string, value []byte, blocks ...guest.Handle) error {
 	var buf [128]byte
-	return guest.Send(e.H, KV_Put_ID, (&KV_Put{Key: key, Value: value}).encode(buf[:0]))
+	return guest.Send(e.H, KV_Put_ID, (&KV_Put{Key: key, Value: value}).encode(buf[:0]), blocks...)
 }
 
-// SendDelete sends `msg Delete(key string)`.
-func (e KVImp) SendDelete(key string) error {
+// SendDelete sends `msg Delete(key string)`, with the exchange-heap blocks given (they move to
+// the receiver).
+func (e KVImp) SendDelete(key string, blocks ...guest.Handle) error {
 	var buf [128]byte
-	return guest.Send(e.H, KV_Delete_ID, (&KV_Delete{Key: key}).encode(buf[:0]))
+	return guest.Send(e.H, KV_Delete_ID, (&KV_Delete{Key: key}).encode(buf[:0]), blocks...)
 }
 
-// SendWatch sends `msg Watch(key string, changes exp<KVWatch>)`.
-func (e KVImp) SendWatch(key string, changes KVWatchExp) error {
+// SendWatch sends `msg Watch(key string, changes exp<KVWatch>)`, with the exchange-heap blocks given (they move to
+// the receiver).
+func (e KVImp) SendWatch(key string, changes KVWatchExp, blocks ...guest.Handle) error {
 	var buf [128]byte
-	return guest.Send(e.H, KV_Watch_ID, (&KV_Watch{Key: key, Changes: changes}).encode(buf[:0]))
+	return guest.Send(e.H, KV_Watch_ID, (&KV_Watch{Key: key, Changes: changes}).encode(buf[:0]), blocks...)
 }
 
-// SendBye sends `msg Bye()`.
-func (e KVImp) SendBye() error {
+// SendBye sends `msg Bye()`, with the exchange-heap blocks given (they move to
+// the receiver).
+func (e KVImp) SendBye(blocks ...guest.Handle) error {
 	var buf [128]byte
-	return guest.Send(e.H, KV_Bye_ID, (&KV_Bye{}).encode(buf[:0]))
+	return guest.Send(e.H, KV_Bye_ID, (&KV_Bye{}).encode(buf[:0]), blocks...)
 }
 
 // KVExp is the exporter's end of a KV channel.
@@ -252,30 +264,40 @@ func (e KVExp) Close() error { return guest.Close(e.H) }
 
 // Recv waits for the next message from the other end.
 func (e KVExp) Recv() (KVMsg, error) {
+	m, _, err := e.RecvInfo()
+	return m, err
+}
+
+// RecvInfo is Recv that also returns the message's Info, whose Blocks are
+// the exchange-heap blocks that came with it, now this SIP's.
+func (e KVExp) RecvInfo() (KVMsg, guest.Info, error) {
 	var buf [256]byte
 	info, p, err := guest.Recv(e.H, buf[:])
 	if err != nil {
-		return nil, err
+		return nil, info, err
 	}
-	return DecodeKV(info, p), nil
+	return DecodeKV(info, p), info, nil
 }
 
-// SendValue sends `msg Value(found bool, value bytes)`.
-func (e KVExp) SendValue(found bool, value []byte) error {
+// SendValue sends `msg Value(found bool, value bytes)`, with the exchange-heap blocks given (they move to
+// the receiver).
+func (e KVExp) SendValue(found bool, value []byte, blocks ...guest.Handle) error {
 	var buf [128]byte
-	return guest.Send(e.H, KV_Value_ID, (&KV_Value{Found: found, Value: value}).encode(buf[:0]))
+	return guest.Send(e.H, KV_Value_ID, (&KV_Value{Found: found, Value: value}).encode(buf[:0]), blocks...)
 }
 
-// SendDone sends `msg Done(ok bool)`.
-func (e KVExp) SendDone(ok bool) error {
+// SendDone sends `msg Done(ok bool)`, with the exchange-heap blocks given (they move to
+// the receiver).
+func (e KVExp) SendDone(ok bool, blocks ...guest.Handle) error {
 	var buf [128]byte
-	return guest.Send(e.H, KV_Done_ID, (&KV_Done{Ok: ok}).encode(buf[:0]))
+	return guest.Send(e.H, KV_Done_ID, (&KV_Done{Ok: ok}).encode(buf[:0]), blocks...)
 }
 
-// SendFail sends `msg Fail(reason string)`.
-func (e KVExp) SendFail(reason string) error {
+// SendFail sends `msg Fail(reason string)`, with the exchange-heap blocks given (they move to
+// the receiver).
+func (e KVExp) SendFail(reason string, blocks ...guest.Handle) error {
 	var buf [128]byte
-	return guest.Send(e.H, KV_Fail_ID, (&KV_Fail{Reason: reason}).encode(buf[:0]))
+	return guest.Send(e.H, KV_Fail_ID, (&KV_Fail{Reason: reason}).encode(buf[:0]), blocks...)
 }
 
 // NewKV creates a KV channel; both ends are the caller's.
@@ -397,12 +419,19 @@ func (e KVWatchImp) Close() error { return guest.Close(e.H) }
 
 // Recv waits for the next message from the other end.
 func (e KVWatchImp) Recv() (KVWatchMsg, error) {
+	m, _, err := e.RecvInfo()
+	return m, err
+}
+
+// RecvInfo is Recv that also returns the message's Info, whose Blocks are
+// the exchange-heap blocks that came with it, now this SIP's.
+func (e KVWatchImp) RecvInfo() (KVWatchMsg, guest.Info, error) {
 	var buf [256]byte
 	info, p, err := guest.Recv(e.H, buf[:])
 	if err != nil {
-		return nil, err
+		return nil, info, err
 	}
-	return DecodeKVWatch(info, p), nil
+	return DecodeKVWatch(info, p), info, nil
 }
 
 // KVWatchExp is the exporter's end of a KVWatch channel.
@@ -413,30 +442,40 @@ func (e KVWatchExp) Close() error { return guest.Close(e.H) }
 
 // Recv waits for the next message from the other end.
 func (e KVWatchExp) Recv() (KVWatchMsg, error) {
+	m, _, err := e.RecvInfo()
+	return m, err
+}
+
+// RecvInfo is Recv that also returns the message's Info, whose Blocks are
+// the exchange-heap blocks that came with it, now this SIP's.
+func (e KVWatchExp) RecvInfo() (KVWatchMsg, guest.Info, error) {
 	var buf [256]byte
 	info, p, err := guest.Recv(e.H, buf[:])
 	if err != nil {
-		return nil, err
+		return nil, info, err
 	}
-	return DecodeKVWatch(info, p), nil
+	return DecodeKVWatch(info, p), info, nil
 }
 
-// SendChanged sends `msg Changed(key string, value bytes, version u64)`.
-func (e KVWatchExp) SendChanged(key string, value []byte, version uint64) error {
+// SendChanged sends `msg Changed(key string, value bytes, version u64)`, with the exchange-heap blocks given (they move to
+// the receiver).
+func (e KVWatchExp) SendChanged(key string, value []byte, version uint64, blocks ...guest.Handle) error {
 	var buf [128]byte
-	return guest.Send(e.H, KVWatch_Changed_ID, (&KVWatch_Changed{Key: key, Value: value, Version: version}).encode(buf[:0]))
+	return guest.Send(e.H, KVWatch_Changed_ID, (&KVWatch_Changed{Key: key, Value: value, Version: version}).encode(buf[:0]), blocks...)
 }
 
-// SendDeleted sends `msg Deleted(key string, version u64)`.
-func (e KVWatchExp) SendDeleted(key string, version uint64) error {
+// SendDeleted sends `msg Deleted(key string, version u64)`, with the exchange-heap blocks given (they move to
+// the receiver).
+func (e KVWatchExp) SendDeleted(key string, version uint64, blocks ...guest.Handle) error {
 	var buf [128]byte
-	return guest.Send(e.H, KVWatch_Deleted_ID, (&KVWatch_Deleted{Key: key, Version: version}).encode(buf[:0]))
+	return guest.Send(e.H, KVWatch_Deleted_ID, (&KVWatch_Deleted{Key: key, Version: version}).encode(buf[:0]), blocks...)
 }
 
-// SendStop sends `msg Stop()`.
-func (e KVWatchExp) SendStop() error {
+// SendStop sends `msg Stop()`, with the exchange-heap blocks given (they move to
+// the receiver).
+func (e KVWatchExp) SendStop(blocks ...guest.Handle) error {
 	var buf [128]byte
-	return guest.Send(e.H, KVWatch_Stop_ID, (&KVWatch_Stop{}).encode(buf[:0]))
+	return guest.Send(e.H, KVWatch_Stop_ID, (&KVWatch_Stop{}).encode(buf[:0]), blocks...)
 }
 
 // NewKVWatch creates a KVWatch channel; both ends are the caller's.

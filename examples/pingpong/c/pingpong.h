@@ -45,11 +45,15 @@ typedef struct {
 		PingPong_Pong Pong;
 		PingPong_Quit Quit;
 	} u;
+	uint32_t nblocks; /* exchange-heap blocks that came with the message, now this SIP's */
+	isle_handle blocks[ISLE_MAX_BLOCKS];
 } PingPong_msg;
 
 static inline void PingPong_decode_(const isle_recv_info *info, const uint8_t *p, PingPong_msg *m) {
 	m->id = info->msg;
 	m->flags = info->flags;
+	m->nblocks = info->nblocks;
+	memcpy(m->blocks, info->blocks, sizeof m->blocks);
 	switch (info->msg) {
 	case 0: {
 		m->u.Ping.seq = isle_get_u64(&p);
@@ -80,7 +84,12 @@ static inline int PingPong_imp_recv(PingPong_imp e, PingPong_msg *m, uint8_t *bu
 }
 
 /* msg Ping(seq u64, payload bytes) */
+static inline int PingPong_imp_send_Ping_with(PingPong_imp isle_ep_, uint64_t seq, isle_bytes payload, const isle_handle *isle_blocks_, uint32_t isle_nblocks_);
 static inline int PingPong_imp_send_Ping(PingPong_imp isle_ep_, uint64_t seq, isle_bytes payload) {
+	return PingPong_imp_send_Ping_with(isle_ep_, seq, payload, 0, 0);
+}
+/* ... with exchange-heap blocks attached (they move to the receiver). */
+static inline int PingPong_imp_send_Ping_with(PingPong_imp isle_ep_, uint64_t seq, isle_bytes payload, const isle_handle *isle_blocks_, uint32_t isle_nblocks_) {
 	uint32_t isle_n_ = 0 + 8 + 4 + payload.len;
 	uint8_t isle_sbuf_[ISLE_SEND_BUF];
 	uint8_t *isle_buf_ = isle_n_ <= sizeof isle_sbuf_ ? isle_sbuf_ : (uint8_t *)malloc(isle_n_);
@@ -89,20 +98,25 @@ static inline int PingPong_imp_send_Ping(PingPong_imp isle_ep_, uint64_t seq, is
 	isle_p_ = isle_put_u64(isle_p_, (uint64_t)seq);
 	isle_p_ = isle_put_mem(isle_p_, payload.ptr, payload.len);
 	(void)isle_p_;
-	int isle_err_ = isle_send(isle_ep_.h, PingPong_Ping_ID, isle_buf_, isle_n_, 0, 0);
+	int isle_err_ = isle_send(isle_ep_.h, PingPong_Ping_ID, isle_buf_, isle_n_, isle_blocks_, isle_nblocks_);
 	if (isle_buf_ != isle_sbuf_) free(isle_buf_);
 	return isle_err_;
 }
 
 /* msg Quit() */
+static inline int PingPong_imp_send_Quit_with(PingPong_imp isle_ep_, const isle_handle *isle_blocks_, uint32_t isle_nblocks_);
 static inline int PingPong_imp_send_Quit(PingPong_imp isle_ep_) {
+	return PingPong_imp_send_Quit_with(isle_ep_, 0, 0);
+}
+/* ... with exchange-heap blocks attached (they move to the receiver). */
+static inline int PingPong_imp_send_Quit_with(PingPong_imp isle_ep_, const isle_handle *isle_blocks_, uint32_t isle_nblocks_) {
 	uint32_t isle_n_ = 0;
 	uint8_t isle_sbuf_[ISLE_SEND_BUF];
 	uint8_t *isle_buf_ = isle_n_ <= sizeof isle_sbuf_ ? isle_sbuf_ : (uint8_t *)malloc(isle_n_);
 	uint8_t *isle_p_ = isle_buf_;
 	if (!isle_buf_) return ISLE_ETOOBIG;
 	(void)isle_p_;
-	int isle_err_ = isle_send(isle_ep_.h, PingPong_Quit_ID, isle_buf_, isle_n_, 0, 0);
+	int isle_err_ = isle_send(isle_ep_.h, PingPong_Quit_ID, isle_buf_, isle_n_, isle_blocks_, isle_nblocks_);
 	if (isle_buf_ != isle_sbuf_) free(isle_buf_);
 	return isle_err_;
 }
@@ -119,7 +133,12 @@ static inline int PingPong_exp_recv(PingPong_exp e, PingPong_msg *m, uint8_t *bu
 }
 
 /* msg Pong(seq u64, payload bytes) */
+static inline int PingPong_exp_send_Pong_with(PingPong_exp isle_ep_, uint64_t seq, isle_bytes payload, const isle_handle *isle_blocks_, uint32_t isle_nblocks_);
 static inline int PingPong_exp_send_Pong(PingPong_exp isle_ep_, uint64_t seq, isle_bytes payload) {
+	return PingPong_exp_send_Pong_with(isle_ep_, seq, payload, 0, 0);
+}
+/* ... with exchange-heap blocks attached (they move to the receiver). */
+static inline int PingPong_exp_send_Pong_with(PingPong_exp isle_ep_, uint64_t seq, isle_bytes payload, const isle_handle *isle_blocks_, uint32_t isle_nblocks_) {
 	uint32_t isle_n_ = 0 + 8 + 4 + payload.len;
 	uint8_t isle_sbuf_[ISLE_SEND_BUF];
 	uint8_t *isle_buf_ = isle_n_ <= sizeof isle_sbuf_ ? isle_sbuf_ : (uint8_t *)malloc(isle_n_);
@@ -128,7 +147,7 @@ static inline int PingPong_exp_send_Pong(PingPong_exp isle_ep_, uint64_t seq, is
 	isle_p_ = isle_put_u64(isle_p_, (uint64_t)seq);
 	isle_p_ = isle_put_mem(isle_p_, payload.ptr, payload.len);
 	(void)isle_p_;
-	int isle_err_ = isle_send(isle_ep_.h, PingPong_Pong_ID, isle_buf_, isle_n_, 0, 0);
+	int isle_err_ = isle_send(isle_ep_.h, PingPong_Pong_ID, isle_buf_, isle_n_, isle_blocks_, isle_nblocks_);
 	if (isle_buf_ != isle_sbuf_) free(isle_buf_);
 	return isle_err_;
 }

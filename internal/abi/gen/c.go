@@ -141,9 +141,9 @@ func cContract(w func(string, ...any), c *contract.Contract, prefix string) {
 		m := c.Message(contract.MsgID(i))
 		w("\t\t%s_%s %s;\n", C, m.Name(), m.Name())
 	}
-	w("\t} u;\n} %s_msg;\n\n", C)
+	w("\t} u;\n\tuint32_t nblocks; /* exchange-heap blocks that came with the message, now this SIP's */\n\tisle_handle blocks[ISLE_MAX_BLOCKS];\n} %s_msg;\n\n", C)
 	// Decoder.
-	w("static inline void %s_decode_(const isle_recv_info *info, const uint8_t *p, %s_msg *m) {\n\tm->id = info->msg;\n\tm->flags = info->flags;\n\tswitch (info->msg) {\n", C, C)
+	w("static inline void %s_decode_(const isle_recv_info *info, const uint8_t *p, %s_msg *m) {\n\tm->id = info->msg;\n\tm->flags = info->flags;\n\tm->nblocks = info->nblocks;\n\tmemcpy(m->blocks, info->blocks, sizeof m->blocks);\n\tswitch (info->msg) {\n", C, C)
 	for i := 0; i < c.NumMessages(); i++ {
 		m := c.Message(contract.MsgID(i))
 		w("\tcase %d: {\n", i)
@@ -176,13 +176,19 @@ func cContract(w func(string, ...any), c *contract.Contract, prefix string) {
 				params = append(params, cType(f)+" "+v)
 				size = append(size, cSize(f, v))
 			}
-			w("/* %s */\nstatic inline int %s_send_%s(%s isle_ep_%s) {\n", m.String(), E, m.Name(), E, prefixComma(params))
+			var names []string
+			for j := 0; j < m.NumFields(); j++ {
+				names = append(names, cName(m.Field(j).Name))
+			}
+			w("/* %s */\nstatic inline int %s_send_%s_with(%s isle_ep_%s, const isle_handle *isle_blocks_, uint32_t isle_nblocks_);\n", m.String(), E, m.Name(), E, prefixComma(params))
+			w("static inline int %s_send_%s(%s isle_ep_%s) {\n\treturn %s_send_%s_with(isle_ep_%s, 0, 0);\n}\n", E, m.Name(), E, prefixComma(params), E, m.Name(), prefixComma(names))
+			w("/* ... with exchange-heap blocks attached (they move to the receiver). */\nstatic inline int %s_send_%s_with(%s isle_ep_%s, const isle_handle *isle_blocks_, uint32_t isle_nblocks_) {\n", E, m.Name(), E, prefixComma(params))
 			w("\tuint32_t isle_n_ = %s;\n\tuint8_t isle_sbuf_[ISLE_SEND_BUF];\n\tuint8_t *isle_buf_ = isle_n_ <= sizeof isle_sbuf_ ? isle_sbuf_ : (uint8_t *)malloc(isle_n_);\n\tuint8_t *isle_p_ = isle_buf_;\n\tif (!isle_buf_) return ISLE_ETOOBIG;\n", strings.Join(size, " + "))
 			for j := 0; j < m.NumFields(); j++ {
 				f := m.Field(j)
 				w("\tisle_p_ = %s;\n", strings.Replace(cPut(f, cName(f.Name)), "(p, ", "(isle_p_, ", 1))
 			}
-			w("\t(void)isle_p_;\n\tint isle_err_ = isle_send(isle_ep_.h, %s_%s_ID, isle_buf_, isle_n_, 0, 0);\n\tif (isle_buf_ != isle_sbuf_) free(isle_buf_);\n\treturn isle_err_;\n}\n\n", C, m.Name())
+			w("\t(void)isle_p_;\n\tint isle_err_ = isle_send(isle_ep_.h, %s_%s_ID, isle_buf_, isle_n_, isle_blocks_, isle_nblocks_);\n\tif (isle_buf_ != isle_sbuf_) free(isle_buf_);\n\treturn isle_err_;\n}\n\n", C, m.Name())
 		}
 	}
 	w("/* A new %s channel; both ends are the caller's. */\nstatic inline int %s_new(%s_imp *imp, %s_exp *exp) {\n\treturn isle_channel_create(%s_source, sizeof %s_source - 1, \"%s\", %d, &imp->h, &exp->h);\n}\n\n", C, C, C, C, prefix, prefix, C, len(C))

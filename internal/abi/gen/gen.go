@@ -203,20 +203,22 @@ func goContract(w func(string, ...any), c *contract.Contract) {
 		E := endName(c, side)
 		w("// %s is the %s's end of a %s channel.\ntype %s struct{ H guest.Handle }\n\n", E, map[contract.Side]string{contract.Importer: "importer", contract.Exporter: "exporter"}[side], C, E)
 		w("// Close closes the end; the peer receives %sClosed.\nfunc (e %s) Close() error { return guest.Close(e.H) }\n\n", C, E)
-		w("// Recv waits for the next message from the other end.\nfunc (e %s) Recv() (%sMsg, error) {\n\tvar buf [256]byte\n\tinfo, p, err := guest.Recv(e.H, buf[:])\n\tif err != nil {\n\t\treturn nil, err\n\t}\n\treturn Decode%s(info, p), nil\n}\n\n", E, C, C)
+		w("// Recv waits for the next message from the other end.\nfunc (e %s) Recv() (%sMsg, error) {\n\tm, _, err := e.RecvInfo()\n\treturn m, err\n}\n\n", E, C)
+		w("// RecvInfo is Recv that also returns the message's Info, whose Blocks are\n// the exchange-heap blocks that came with it, now this SIP's.\nfunc (e %s) RecvInfo() (%sMsg, guest.Info, error) {\n\tvar buf [256]byte\n\tinfo, p, err := guest.Recv(e.H, buf[:])\n\tif err != nil {\n\t\treturn nil, info, err\n\t}\n\treturn Decode%s(info, p), info, nil\n}\n\n", E, C, C)
 		for _, m := range sends(c, side) {
 			T := C + "_" + m.Name()
 			var params, fields []string
 			for j := 0; j < m.NumFields(); j++ {
 				f := m.Field(j)
 				v := f.Name
-				if v == "e" || v == "guest" || v == "buf" || token.IsKeyword(v) {
+				if v == "e" || v == "guest" || v == "buf" || v == "blocks" || token.IsKeyword(v) {
 					v += "_"
 				}
 				params = append(params, v+" "+goType(f))
 				fields = append(fields, export(f.Name)+": "+v)
 			}
-			w("// Send%s sends `%s`.\nfunc (e %s) Send%s(%s) error {\n\tvar buf [128]byte\n\treturn guest.Send(e.H, %s_ID, (&%s{%s}).encode(buf[:0]))\n}\n\n",
+			params = append(params, "blocks ...guest.Handle")
+			w("// Send%s sends `%s`, with the exchange-heap blocks given (they move to\n// the receiver).\nfunc (e %s) Send%s(%s) error {\n\tvar buf [128]byte\n\treturn guest.Send(e.H, %s_ID, (&%s{%s}).encode(buf[:0]), blocks...)\n}\n\n",
 				m.Name(), m.String(), E, m.Name(), strings.Join(params, ", "), T, T, strings.Join(fields, ", "))
 		}
 	}

@@ -38,11 +38,11 @@ func TestGoStubs(t *testing.T) {
 	set := contract.MustCompile("all.contract", allTypes)
 	src := Go(set, "allproto", "all.contract") // Go runs gofmt on its output: it parses
 	for _, want := range []string{
-		"func (e AllImp) SendScalars(a int32, b int64, c uint32, d uint64, e_ float64, f bool) error",
-		"func (e AllImp) SendTexts(s string, buf_ []byte, guest_ string) error",
-		"func (e AllImp) SendEnds(mine AllImp, theirs OtherExp) error",
-		"func (e AllExp) SendReply(ok bool) error",
-		"func (e OtherExp) SendTick(n uint64) error",
+		"func (e AllImp) SendScalars(a int32, b int64, c uint32, d uint64, e_ float64, f bool, blocks ...guest.Handle) error",
+		"func (e AllImp) SendTexts(s string, buf_ []byte, guest_ string, blocks ...guest.Handle) error",
+		"func (e AllImp) SendEnds(mine AllImp, theirs OtherExp, blocks ...guest.Handle) error",
+		"func (e AllExp) SendReply(ok bool, blocks ...guest.Handle) error",
+		"func (e OtherExp) SendTick(n uint64, blocks ...guest.Handle) error",
 		"All_Nothing_ID uint32 = 3",
 		"func DecodeAll(info guest.Info, p []byte) AllMsg",
 		"func LookupAll(name string) (AllImp, error)",
@@ -76,7 +76,10 @@ int use(All_imp i, All_exp e, Other_exp o) {
 	err |= All_imp_send_Ends(i, i, o);
 	err |= All_imp_send_Nothing(i);
 	err |= All_exp_send_Reply(e, 1);
+	isle_handle blk[1] = {7};
+	err |= All_exp_send_Reply_with(e, 0, blk, 1);
 	err |= All_exp_recv(e, &m, buf, sizeof buf);
+	if (m.nblocks) return (int)m.blocks[0];
 	if (m.id == All_Scalars_ID) return m.u.Scalars.a + (int)m.u.Scalars.d;
 	if (m.id == All_Texts_ID) return (int)m.u.Texts.s.len + m.u.Texts.buf.ptr[0];
 	if (m.id == All_Ends_ID) return (int)m.u.Ends.mine.h + (int)m.u.Ends.theirs.h;
