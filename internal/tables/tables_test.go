@@ -363,3 +363,71 @@ func TestReadsAllocateNothing(t *testing.T) {
 		})
 	}
 }
+
+// A hammer: every core writes and deletes random keys of a small set at once,
+// each write chained from the previous one's decision. The order of
+// conflicting writes is the protocol's to choose, so there is no reference
+// map; what must hold is that every write ends Committed and that, once the
+// machine is quiet, every core's replica is the same.
+func TestHammerReplicasAgree(t *testing.T) {
+	const cores, perCore = 3, 40
+	tb := boot(t, cores, Replicated)
+	outcomes := make(chan replica.Outcome, cores*perCore)
+	for core := range cores {
+		on(t, tb, core, func(c *kernel.Core) bool {
+			rng := rand.New(rand.NewPCG(uint64(core), 9))
+			n := 0
+			var next func(o replica.Outcome)
+			next = func(o replica.Outcome) {
+				for {
+					if o != replica.Pending {
+						outcomes <- o
+					}
+					if n == perCore {
+						return
+					}
+					n++
+					key := fmt.Sprintf("k%d", rng.IntN(4))
+					if rng.IntN(3) == 0 {
+						o = tb.Procs().Delete(c, key, next)
+					} else {
+						o = tb.Procs().Put(c, key, Proc{PID: int64(core*1000 + n)}, next)
+					}
+					if o == replica.Pending {
+						return
+					}
+				}
+			}
+			next(replica.Pending)
+			return true
+		})
+	}
+	for range cores * perCore {
+		select {
+		case o := <-outcomes:
+			if o != replica.Committed {
+				t.Fatalf("a write ended %v", o)
+			}
+		case <-time.After(30 * time.Second):
+			t.Fatal("writes never decided")
+		}
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		first := snapshot(t, tb, 0)
+		same := true
+		for core := 1; core < cores; core++ {
+			if !equal(first, snapshot(t, tb, core)) {
+				same = false
+			}
+		}
+		if same {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("replicas still differ")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	t.Logf("%+v", tb.Procs().Counts())
+}
