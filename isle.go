@@ -30,6 +30,7 @@ import (
 
 	"isle/internal/abi"
 	"isle/internal/kernel"
+	"isle/internal/procapi"
 	"isle/internal/sandbox"
 	"isle/internal/service"
 	"isle/internal/tables"
@@ -212,16 +213,24 @@ func Boot(ctx context.Context, cfg Config) (*Machine, error) {
 		}
 		preopens = append(preopens, wasi.Preopen{Guest: d.Guest, Host: abs, ReadOnly: d.ReadOnly})
 	}
-	rt, err := sandbox.NewRuntime(ctx, sandbox.Config{CacheDir: cfg.cacheDir, Preempt: kernel.Preempt}, []sandbox.HostModule{wasi.HostModule(), abi.HostModule()})
+	var procPre []procapi.Preopen
+	for _, p := range preopens {
+		procPre = append(procPre, procapi.Preopen{Guest: p.Guest, Host: p.Host})
+	}
+	papi := procapi.New(procPre)
+	rt, err := sandbox.NewRuntime(ctx, sandbox.Config{CacheDir: cfg.cacheDir, Preempt: kernel.Preempt},
+		[]sandbox.HostModule{wasi.HostModule(), abi.HostModule(), papi.HostModule()})
 	if err != nil {
 		return nil, err
 	}
+	papi.SetRuntime(rt)
 	kc := kernel.Config{Cores: cores, WastedBound: cfg.wastedBound}
 	kc.OnExit = chainExit(kc.OnExit, func(c *kernel.Core, s *kernel.SIP) {
 		if p, ok := s.IPC.(*abi.Proc); ok {
 			p.Exit(c) // close the SIP's endpoints (peers see Closed) and drop its names
 		}
 	})
+	kc.OnExit = chainExit(kc.OnExit, procapi.OnExit) // tell parents their children ended
 	for core, capacity := range cfg.capacity {
 		if core < 0 || core >= cores {
 			return nil, fmt.Errorf("--core-capacity: no core %d on a %d-core machine", core, cores)
@@ -252,6 +261,10 @@ func Boot(ctx context.Context, cfg Config) (*Machine, error) {
 	m.ipc = abi.New(cores)
 	m.console = k.AddService("console", &service.ConsoleOut{Stdout: orDiscard(cfg.stdout), Stderr: orDiscard(cfg.stderr)})
 	m.stdin = k.AddService("stdin", &service.ConsoleIn{Stdin: cfg.stdin})
+	papi.SetLoader(k.AddService("loader", papi.Loader()))
+	papi.SetNewChild(func(parent *kernel.SIP, mod *sandbox.Module, name string, args []string, nice int) *kernel.SIP {
+		return m.newSIP(mod, name, args, nice)
+	})
 	// File-system workers: one per core, so one slow host call holds up only
 	// the SIPs that share its worker (internal/service/fs.go).
 	var fsDirs []service.FSDir
@@ -411,13 +424,8 @@ type SpawnOptions struct {
 // SpawnWith starts prog as a new SIP with args and options.
 func (m *Machine) SpawnWith(prog *Program, args []string, opt SpawnOptions) (*Process, error) {
 	core := opt.Core
-	s := kernel.NewSIP(prog.mod)
-	s.Nice = opt.Nice
-	s.Name = prog.name
-	s.Args = append([]string(nil), args...)
-	s.Env = append([]string(nil), m.cfg.env...)
-	s.Ext = &wasi.Proc{Args: s.Args, Env: s.Env, Preopens: m.preopens, Console: m.console, Stdin: m.stdin, FS: m.fs, Net: m.net, Listeners: len(m.lns)}
-	s.IPC = m.ipc.NewProc(s)
+	s := m.newSIP(prog.mod, prog.name, args, opt.Nice)
+	procapi.Attach(s)
 	if err := m.k.Spawn(s, core); err != nil {
 		return nil, err
 	}
@@ -425,6 +433,18 @@ func (m *Machine) SpawnWith(prog *Program, args []string, opt SpawnOptions) (*Pr
 		m.recordSpawn(s, core)
 	}
 	return &Process{sip: s}, nil
+}
+
+// newSIP builds a SIP of mod with its personalities' state, not yet started.
+func (m *Machine) newSIP(mod *sandbox.Module, name string, args []string, nice int) *kernel.SIP {
+	s := kernel.NewSIP(mod)
+	s.Nice = nice
+	s.Name = name
+	s.Args = append([]string(nil), args...)
+	s.Env = append([]string(nil), m.cfg.env...)
+	s.Ext = &wasi.Proc{Args: s.Args, Env: s.Env, Preopens: m.preopens, Console: m.console, Stdin: m.stdin, FS: m.fs, Net: m.net, Listeners: len(m.lns)}
+	s.IPC = m.ipc.NewProc(s)
+	return s
 }
 
 // ExitStatus is how a process ended.

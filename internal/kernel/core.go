@@ -162,7 +162,13 @@ func (c *Core) handle(from int, msg *urpc.Msg) {
 		c.stats.SIPs++
 		c.enqueue(s)
 	case msgReply:
-		c.enqueue(msg.Ref.(*Request).sip)
+		s := msg.Ref.(*Request).sip
+		s.waiting = false
+		if s.killPending {
+			c.Kill(s)
+			return
+		}
+		c.enqueue(s)
 	case msgDeliver:
 		c.deliver(msg.Ref.(Deliverable))
 	case msgSummary:
@@ -268,6 +274,7 @@ func (c *Core) run(s *SIP, slice time.Duration) {
 		c.stats.Preemptions++
 	case suspendRequest:
 		c.rq.Dequeue(&s.ent)
+		s.waiting = true
 		c.send(c.toSvc[s.svc], msgRequest, nil, &s.req)
 	case suspendSleep:
 		c.rq.Dequeue(&s.ent)

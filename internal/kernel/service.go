@@ -16,6 +16,7 @@ type Request struct {
 	Off int64  // an offset or size argument
 	Buf []byte // data in (e.g. to write) and out (e.g. read); reused
 	Str string // a name argument (a path)
+	Ref any    // a result the service hands over (e.g. a compiled module); moves to the SIP
 
 	N     int64  // result: a count or value
 	Errno uint16 // result: 0, or a WASI errno

@@ -37,6 +37,11 @@ type SIP struct {
 	Ext any
 	// IPC is the channel layer's per-SIP state (handle table, quotas).
 	IPC any
+	// Proc is the process API's per-SIP state (its children).
+	Proc any
+	// Parent is the SIP that spawned this one, nil for a SIP the embedder
+	// spawned. Immutable.
+	Parent *SIP
 
 	proc    *sandbox.Process
 	machine *Machine
@@ -49,6 +54,8 @@ type SIP struct {
 	sliceStart  int64 // machine time the SIP was last resumed
 	sliceEnd    int64 // machine time its current slice ends
 	blocked     bool  // suspended in Block, waiting for Wake
+	waiting     bool  // its request is with a service
+	killPending bool  // killed while waiting: ends when the reply comes
 	wakePending bool  // a Wake came while the SIP was not blocked
 	cpuTime     int64 // nanoseconds spent running
 	result      sandbox.Result

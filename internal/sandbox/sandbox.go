@@ -119,6 +119,11 @@ func NewRuntime(ctx context.Context, cfg Config, hosts []HostModule) (*Runtime, 
 	if cfg.Preempt != nil {
 		hosts = append(hosts[:len(hosts):len(hosts)], HostModule{Name: hookModule, Funcs: []HostFunc{{Name: hookName, Fn: r.preempt}}})
 	}
+	hosts, err := mergeHosts(hosts)
+	if err != nil {
+		r.rt.Close(ctx)
+		return nil, err
+	}
 	for _, h := range hosts {
 		b := r.rt.NewHostModuleBuilder(h.Name)
 		names := map[string]bool{}
@@ -142,6 +147,30 @@ func NewRuntime(ctx context.Context, cfg Config, hosts []HostModule) (*Runtime, 
 		r.exports[h.Name] = names
 	}
 	return r, nil
+}
+
+// mergeHosts joins host modules of the same name (several packages offer
+// functions of module "isle"), refusing a function defined twice.
+func mergeHosts(hosts []HostModule) ([]HostModule, error) {
+	var out []HostModule
+	index := map[string]int{}
+	for _, h := range hosts {
+		i, ok := index[h.Name]
+		if !ok {
+			index[h.Name] = len(out)
+			out = append(out, HostModule{Name: h.Name, Funcs: append([]HostFunc(nil), h.Funcs...)})
+			continue
+		}
+		for _, f := range h.Funcs {
+			for _, g := range out[i].Funcs {
+				if g.Name == f.Name {
+					return nil, fmt.Errorf("host function %s.%s defined twice", h.Name, f.Name)
+				}
+			}
+			out[i].Funcs = append(out[i].Funcs, f)
+		}
+	}
+	return out, nil
 }
 
 // Close releases the runtime and everything compiled or instantiated by it.

@@ -1,0 +1,59 @@
+//go:build wasip1
+
+// Package proc is the process part of isle's host ABI for Go programs built
+// with GOOS=wasip1: spawn a child SIP from a module file, wait for it, kill
+// it. Errors are WASI errno values, as syscall.Errno.
+package proc
+
+import (
+	"syscall"
+	"unsafe"
+)
+
+//go:wasmimport isle proc_spawn
+func procSpawn(path unsafe.Pointer, pathLen uint32, argv unsafe.Pointer, argvLen uint32, nice int32, pid unsafe.Pointer) uint32
+
+//go:wasmimport isle proc_wait
+func procWait(pid uint32, status unsafe.Pointer, cputime unsafe.Pointer) uint32
+
+//go:wasmimport isle proc_kill
+func procKill(pid uint32) uint32
+
+// Spawn starts the module at path (under a directory given to isle with
+// --dir) as a child with args (args[0] first) and a nice value.
+func Spawn(path string, args []string, nice int) (uint32, error) {
+	var buf []byte
+	for _, a := range args {
+		buf = append(append(buf, a...), 0)
+	}
+	p := []byte(path)
+	var pid uint32
+	var pp, ap unsafe.Pointer
+	if len(p) > 0 {
+		pp = unsafe.Pointer(&p[0])
+	}
+	if len(buf) > 0 {
+		ap = unsafe.Pointer(&buf[0])
+	}
+	if e := procSpawn(pp, uint32(len(p)), ap, uint32(len(buf)), int32(nice), unsafe.Pointer(&pid)); e != 0 {
+		return 0, syscall.Errno(e)
+	}
+	return pid, nil
+}
+
+// Wait waits for a child to end and returns its exit status and the CPU
+// time it received, in nanoseconds.
+func Wait(pid uint32) (status uint32, cpuNanos uint64, err error) {
+	if e := procWait(pid, unsafe.Pointer(&status), unsafe.Pointer(&cpuNanos)); e != 0 {
+		return 0, 0, syscall.Errno(e)
+	}
+	return status, cpuNanos, nil
+}
+
+// Kill ends a child within one time slice.
+func Kill(pid uint32) error {
+	if e := procKill(pid); e != 0 {
+		return syscall.Errno(e)
+	}
+	return nil
+}

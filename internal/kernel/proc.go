@@ -1,0 +1,74 @@
+package kernel
+
+import (
+	"container/heap"
+	"errors"
+)
+
+// Process control from inside the machine: a SIP spawning, killing and
+// waiting for others. These run on a core's goroutine (a host function of a
+// SIP that core runs, or a Deliverable).
+
+// SpawnHere starts a new SIP on core c, which owns it from now on; balancing
+// may move it later. The caller fills in Name, Args, Env, Nice and the
+// personalities' state first, as for Machine.Spawn.
+func (c *Core) SpawnHere(s *SIP) error {
+	m := c.m
+	if m.stopped.Load() {
+		return errors.New("machine is stopping")
+	}
+	s.pid = m.nextPID.Add(1)
+	s.ent.ID = uint64(s.pid)
+	s.ent.Nice = s.Nice
+	s.machine = m
+	s.done = make(chan struct{})
+	s.core = c
+	c.live.Add(1)
+	c.owned[s] = struct{}{}
+	c.stats.SIPs++
+	c.enqueue(s)
+	return nil
+}
+
+// Kill ends a SIP that core c owns, whatever it is doing: runnable,
+// sleeping, blocked, or waiting for a service (then it ends when the reply
+// comes back, since the request is lent to the service until then). It
+// reports false if c does not own s (it has moved on, or ended). A SIP
+// cannot kill itself this way: it exits.
+func (c *Core) Kill(s *SIP) bool {
+	if _, mine := c.owned[s]; !mine || s.proc.Done() {
+		return false
+	}
+	if s.waiting {
+		s.killPending = true
+		return true
+	}
+	if s.ent.Queued() {
+		c.rq.Dequeue(&s.ent)
+	}
+	for i, t := range c.timers {
+		if t == s {
+			heap.Remove(&c.timers, i)
+			break
+		}
+	}
+	s.blocked = false
+	s.proc.Kill()
+	c.exit(s)
+	return true
+}
+
+// Owns reports whether core c owns s now. Called on c's goroutine.
+func (c *Core) Owns(s *SIP) bool {
+	_, mine := c.owned[s]
+	return mine
+}
+
+// KillSIP carries a kill to whichever core owns s (following it if it moves).
+type KillSIP struct{ S *SIP }
+
+// Target implements SIPDeliverable.
+func (k KillSIP) Target() *SIP { return k.S }
+
+// Deliver implements Deliverable.
+func (k KillSIP) Deliver(c *Core) { c.Kill(k.S) }

@@ -1,0 +1,409 @@
+// Package procapi is the process part of isle's host ABI (import module
+// "isle"): a SIP spawns a child SIP from a module file, waits for it and
+// kills it.
+//
+// The rules of the interface:
+//
+//   - A module file is named by a path in the parent's own namespace: it must
+//     lie under one of the machine's preopened directories (by guest name),
+//     and is opened through os.Root, so no "..", absolute path or symlink
+//     reaches outside. Reading and compiling happen in the loader service's
+//     worker, never on a core; the parent SIP waits, its core does not.
+//   - A child starts on its parent's core (balancing moves it as it moves any
+//     SIP), with its own arguments, the machine's environment and preopens,
+//     and a nice value.
+//   - Only a parent may wait for or kill its children (ECHILD otherwise); a
+//     kill is carried by message to whichever core owns the child and takes
+//     effect when that core next runs its loop, within one slice.
+//   - Errors are WASI errno values, as for wasi_snapshot_preview1.
+package procapi
+
+import (
+	"context"
+	"errors"
+	"io/fs"
+	"os"
+	"path"
+	"strings"
+	"sync"
+
+	"isle/internal/kernel"
+	"isle/internal/sandbox"
+)
+
+// ModuleName is the import module of isle's host ABI.
+const ModuleName = "isle"
+
+// WASI errno values used here.
+const (
+	errnoSuccess = 0
+	errnoAcces   = 2
+	errnoChild   = 12
+	errnoFault   = 21
+	errnoInval   = 28
+	errnoIO      = 29
+	errnoNoent   = 44
+	errnoNoexec  = 45
+	errnoNomem   = 48
+	errnoPerm    = 63
+)
+
+// Limits in one place.
+const (
+	maxModuleBytes = 256 << 20 // a module file larger than this is refused (ENOMEM)
+	maxArgBytes    = 1 << 20   // the argument buffer of a spawn
+	maxChildren    = 1024      // live children per SIP
+)
+
+// Preopen maps a guest directory name to a host directory.
+type Preopen struct {
+	Guest string
+	Host  string
+}
+
+// NewChild builds a child SIP of parent for mod (personality state
+// included) without starting it; the root package supplies it.
+type NewChild func(parent *kernel.SIP, mod *sandbox.Module, name string, args []string, nice int) *kernel.SIP
+
+// API is one machine's process API: its host functions, its loader service
+// and each SIP's children. Create it with New, register Loader as a kernel
+// service, then pass the returned ServiceID to SetLoader before Boot.
+type API struct {
+	rt       *sandbox.Runtime
+	preopens []Preopen
+	newChild NewChild
+	loader   kernel.ServiceID
+}
+
+// New returns the process API of a machine. Its host module may be built
+// before the runtime exists; SetRuntime and SetNewChild complete it before
+// the machine boots.
+func New(preopens []Preopen) *API {
+	return &API{preopens: preopens}
+}
+
+// SetRuntime gives the API the runtime that compiles children's modules.
+func (a *API) SetRuntime(rt *sandbox.Runtime) { a.rt = rt }
+
+// SetNewChild gives the API the root package's SIP builder.
+func (a *API) SetNewChild(f NewChild) { a.newChild = f }
+
+// SetLoader records the id under which the loader service was registered.
+func (a *API) SetLoader(id kernel.ServiceID) { a.loader = id }
+
+// State is a SIP's process-API state: its children. It is touched only on
+// the goroutine of the core that owns the SIP (its host functions and the
+// Deliverables sent to it).
+type State struct {
+	children   map[int64]*child
+	waiting    int64 // pid the SIP is blocked waiting for; 0 none
+	parentCore int   // the core the parent was on when it spawned this SIP
+}
+
+type child struct {
+	s      *kernel.SIP
+	ended  bool
+	status int
+	cpu    int64
+}
+
+// Attach gives a SIP its process-API state; call before spawning it.
+func Attach(s *kernel.SIP) { s.Proc = &State{children: map[int64]*child{}} }
+
+func stateOf(s *kernel.SIP) *State {
+	st, _ := s.Proc.(*State)
+	return st
+}
+
+// OnExit is the kernel exit hook: it tells the parent, wherever it is, that
+// its child has ended.
+func OnExit(c *kernel.Core, s *kernel.SIP) {
+	parent := s.Parent
+	if parent == nil {
+		return
+	}
+	r := s.Result()
+	// The message goes to the core the parent was on when it spawned the
+	// child; the kernel forwards it along the parent's moves since.
+	to := c.ID()
+	if st := stateOf(s); st != nil {
+		to = st.parentCore
+	}
+	c.SendTo(to, childEnded{parent: parent, pid: s.PID(), status: r.Status(), cpu: s.CPUTime()})
+}
+
+type childEnded struct {
+	parent *kernel.SIP
+	pid    int64
+	status int
+	cpu    int64
+}
+
+func (e childEnded) Target() *kernel.SIP { return e.parent }
+
+func (e childEnded) Deliver(c *kernel.Core) {
+	st := stateOf(e.parent)
+	if st == nil || !c.Owns(e.parent) {
+		return // the parent has ended
+	}
+	ch := st.children[e.pid]
+	if ch == nil {
+		return
+	}
+	ch.ended, ch.status, ch.cpu = true, e.status, e.cpu
+	if st.waiting == e.pid {
+		c.Wake(e.parent)
+	}
+}
+
+// HostModule returns the process functions of module "isle".
+func (a *API) HostModule() sandbox.HostModule {
+	i32 := sandbox.I32
+	return sandbox.HostModule{Name: ModuleName, Funcs: []sandbox.HostFunc{
+		{Name: "proc_spawn", Params: []sandbox.ValType{i32, i32, i32, i32, i32, i32}, Results: []sandbox.ValType{i32}, Fn: a.spawn},
+		{Name: "proc_wait", Params: []sandbox.ValType{i32, i32, i32}, Results: []sandbox.ValType{i32}, Fn: a.wait},
+		{Name: "proc_kill", Params: []sandbox.ValType{i32}, Results: []sandbox.ValType{i32}, Fn: a.kill},
+	}}
+}
+
+// spawn(path, path_len, argv, argv_len, nice, *pid): argv is argv_len bytes
+// of NUL-terminated strings (argv[0] first).
+func (a *API) spawn(c *sandbox.Call, r []uint64) {
+	r[0] = uint64(a.doSpawn(c, uint32(r[0]), uint32(r[1]), uint32(r[2]), uint32(r[3]), int32(r[4]), uint32(r[5])))
+}
+
+func (a *API) doSpawn(c *sandbox.Call, pathPtr, pathLen, argvPtr, argvLen uint32, nice int32, pidPtr uint32) uint16 {
+	s := kernel.SIPOf(c)
+	st := stateOf(s)
+	mem := c.Memory()
+	if st == nil {
+		return errnoPerm
+	}
+	if len(st.children) >= maxChildren {
+		return errnoNomem
+	}
+	if argvLen > maxArgBytes || pathLen > 4096 {
+		return errnoInval
+	}
+	p, ok := mem.Read(pathPtr, pathLen)
+	if !ok {
+		return errnoFault
+	}
+	b, ok := mem.Read(argvPtr, argvLen)
+	if !ok {
+		return errnoFault
+	}
+	if _, ok := mem.Read(pidPtr, 4); !ok {
+		return errnoFault
+	}
+	if nice < -20 || nice > 19 {
+		return errnoInval
+	}
+	name := string(p)
+	var args []string
+	if len(b) > 0 {
+		if b[len(b)-1] != 0 {
+			return errnoInval
+		}
+		args = strings.Split(string(b[:len(b)-1]), "\x00")
+	}
+	if len(args) == 0 {
+		args = []string{name}
+	}
+	req := s.Request()
+	req.Op = opLoad
+	req.Str = name
+	rep := s.Call(a.loader)
+	if rep.Errno != 0 {
+		return rep.Errno
+	}
+	mod := rep.Ref.(*sandbox.Module)
+	rep.Ref = nil
+	kid := a.newChild(s, mod, name, args, int(nice))
+	Attach(kid)
+	stateOf(kid).parentCore = s.Core().ID()
+	kid.Parent = s
+	if err := s.Core().SpawnHere(kid); err != nil {
+		return errnoIO
+	}
+	st.children[kid.PID()] = &child{s: kid}
+	mem.WriteUint32(pidPtr, uint32(kid.PID()))
+	return errnoSuccess
+}
+
+// wait(pid, *status, *cputime_ns): blocks until the child ends; the child
+// is then reaped.
+func (a *API) wait(c *sandbox.Call, r []uint64) {
+	s := kernel.SIPOf(c)
+	st := stateOf(s)
+	pid := int64(uint32(r[0]))
+	mem := c.Memory()
+	if st == nil || st.children[pid] == nil {
+		r[0] = errnoChild
+		return
+	}
+	if _, ok := mem.Read(uint32(r[1]), 4); !ok {
+		r[0] = errnoFault
+		return
+	}
+	if _, ok := mem.Read(uint32(r[2]), 8); !ok {
+		r[0] = errnoFault
+		return
+	}
+	ch := st.children[pid]
+	for !ch.ended {
+		st.waiting = pid
+		s.Block()
+		st.waiting = 0
+	}
+	delete(st.children, pid)
+	mem.WriteUint32(uint32(r[1]), uint32(ch.status))
+	mem.WriteUint64(uint32(r[2]), uint64(ch.cpu))
+	r[0] = errnoSuccess
+}
+
+// kill(pid): ends a child; its status becomes 137.
+func (a *API) kill(c *sandbox.Call, r []uint64) {
+	s := kernel.SIPOf(c)
+	st := stateOf(s)
+	pid := int64(uint32(r[0]))
+	if st == nil || st.children[pid] == nil {
+		r[0] = errnoChild
+		return
+	}
+	ch := st.children[pid]
+	if !ch.ended {
+		s.Core().SendTo(s.Core().ID(), kernel.KillSIP{S: ch.s})
+	}
+	r[0] = errnoSuccess
+}
+
+// Loader operations.
+const opLoad uint32 = 1
+
+// Loader is the service that reads and compiles module files for spawn.
+// It runs on its own worker goroutine; compiled modules are kept by host
+// path, size and modification time.
+type Loader struct {
+	api   *API
+	mu    sync.Mutex // guards cache; Serve runs on one goroutine, Close may not
+	cache map[string]cached
+	roots map[string]*os.Root
+}
+
+type cached struct {
+	size  int64
+	mtime int64
+	mod   *sandbox.Module
+}
+
+// Loader returns the loader service of the API.
+func (a *API) Loader() *Loader {
+	return &Loader{api: a, cache: map[string]cached{}, roots: map[string]*os.Root{}}
+}
+
+// Serve implements kernel.Service.
+func (l *Loader) Serve(req *kernel.Request) {
+	if req.Op != opLoad {
+		req.Errno = errnoInval
+		return
+	}
+	mod, errno := l.load(req.Str)
+	req.Errno = errno
+	if errno == 0 {
+		req.Ref = mod
+	}
+}
+
+func (l *Loader) load(p string) (*sandbox.Module, uint16) {
+	clean := path.Clean("/" + p)
+	var pre Preopen
+	var rel string
+	found := false
+	for _, po := range l.api.preopens {
+		g := path.Clean("/" + po.Guest)
+		if clean == g {
+			return nil, errnoAcces // a directory
+		}
+		prefix := strings.TrimSuffix(g, "/") + "/"
+		if strings.HasPrefix(clean, prefix) && path.Clean("/"+po.Guest) != "" {
+			pre, rel, found = po, strings.TrimPrefix(clean, prefix), true
+			break
+		}
+	}
+	if !found || strings.Contains(p, "..") {
+		return nil, errnoNoent
+	}
+	root, err := l.root(pre.Host)
+	if err != nil {
+		return nil, errnoIO
+	}
+	f, err := root.Open(rel)
+	if err != nil {
+		return nil, errnoFromOS(err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, errnoIO
+	}
+	if fi.IsDir() {
+		return nil, errnoAcces
+	}
+	if fi.Size() > maxModuleBytes {
+		return nil, errnoNomem
+	}
+	key := pre.Host + "\x00" + rel
+	l.mu.Lock()
+	if c, ok := l.cache[key]; ok && c.size == fi.Size() && c.mtime == fi.ModTime().UnixNano() {
+		l.mu.Unlock()
+		return c.mod, 0
+	}
+	l.mu.Unlock()
+	wasm := make([]byte, fi.Size())
+	if _, err := ioReadFull(f, wasm); err != nil {
+		return nil, errnoIO
+	}
+	mod, err := l.api.rt.Load(context.Background(), wasm)
+	if err != nil {
+		return nil, errnoNoexec
+	}
+	l.mu.Lock()
+	l.cache[key] = cached{size: fi.Size(), mtime: fi.ModTime().UnixNano(), mod: mod}
+	l.mu.Unlock()
+	return mod, 0
+}
+
+func (l *Loader) root(host string) (*os.Root, error) {
+	if r, ok := l.roots[host]; ok {
+		return r, nil
+	}
+	r, err := os.OpenRoot(host)
+	if err != nil {
+		return nil, err
+	}
+	l.roots[host] = r
+	return r, nil
+}
+
+func errnoFromOS(err error) uint16 {
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return errnoNoent
+	case errors.Is(err, fs.ErrPermission):
+		return errnoAcces
+	}
+	return errnoNoent // an escape attempt through a symlink reads as not there
+}
+
+func ioReadFull(f *os.File, b []byte) (int, error) {
+	n := 0
+	for n < len(b) {
+		k, err := f.Read(b[n:])
+		n += k
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
