@@ -517,6 +517,15 @@ func RunListing(ctx context.Context, cfg Config, path string, args []string) (Ex
 		m.Stop(ctx)
 		return ExitStatus{}, nil, nil, err
 	}
+	// The program ends, or the caller cancels ctx (a signal to the command):
+	// then the machine stops, killing every SIP within a slice.
+	done := make(chan struct{})
+	go func() { p.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		m.Stop(ctx)
+	}
 	st := p.Wait()
 	procs, _ := m.Processes()
 	m.Stop(ctx)

@@ -7,9 +7,12 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
+	"syscall"
 	"time"
 
 	"isle"
@@ -112,7 +115,23 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 		cfg = cfg.WithTables(tc)
 	}
 	prog := fs.Arg(0)
-	ctx := context.Background()
+	// SIGINT and SIGTERM stop the machine (every SIP is killed within a
+	// slice, even one spinning without system calls) and isle exits as a
+	// shell expects of a command killed by them: 130 or 143.
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	var caught atomic.Int32
+	go func() {
+		select {
+		case sig := <-sigs:
+			caught.Store(int32(sig.(syscall.Signal)))
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
 	st, cs, procs, err := isle.RunListing(ctx, cfg, prog, fs.Args()[1:])
 	if err != nil {
 		fmt.Fprintf(stderr, "isle: %v\n", err)
@@ -120,6 +139,13 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	}
 	if st.Trap != "" {
 		fmt.Fprintf(stderr, "isle: %s: trap: %s\n", prog, st.Trap)
+	}
+	if sig := caught.Load(); sig != 0 {
+		fmt.Fprintf(stderr, "isle: %v: machine stopped\n", syscall.Signal(sig))
+		if *stats {
+			printStats(stderr, cs)
+		}
+		return 128 + int(sig)
 	}
 	if *stats {
 		printStats(stderr, cs)

@@ -83,3 +83,14 @@ func (s *SIP) Block() {
 	}
 	s.proc.Suspend(suspendBlock)
 }
+
+// Deliver hands d to core from outside the machine (the embedding API): it
+// travels on the controller ring like a spawn, and the core runs it on its
+// goroutine. It reports false, delivering nothing, once the machine stops.
+func (m *Machine) Deliver(core int, d Deliverable) bool {
+	if !m.booted || m.stopped.Load() || core < 0 || core >= len(m.cores) {
+		return false
+	}
+	m.ctlSend(core, msgDeliver, nil, d)
+	return true
+}
