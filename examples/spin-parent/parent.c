@@ -1,7 +1,7 @@
 // parent spawns CPU-bound children with different nice values and prints
 // each one's share of the CPU they received together.
 //
-//	clang --target=wasm32-wasi -O2 -I guest/c -o parent.wasm examples/spin/parent.c
+//	clang --target=wasm32-wasi -O2 -I guest/c -o parent.wasm examples/spin-parent/parent.c
 //	GOOS=wasip1 GOARCH=wasm go build -o dir/spin.wasm ./examples/spin
 //	isle run --dir dir:/bin parent.wasm /bin/spin.wasm 1s -5 0 5
 #include <stdio.h>
