@@ -270,6 +270,7 @@ func (c *Core) run(s *SIP, slice time.Duration) {
 	}
 	switch reason {
 	case suspendYield:
+		c.rq.Yield(&s.ent)
 	case suspendPreempt:
 		c.stats.Preemptions++
 	case suspendRequest:

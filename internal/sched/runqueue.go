@@ -433,3 +433,17 @@ func mix64(x uint64) uint64 {
 	x = (x ^ (x >> 27)) * 0x94d049bb133111eb
 	return x ^ (x >> 31)
 }
+
+// Yield gives up the rest of e's current request (sched_yield): its virtual
+// deadline moves one slice later, as Linux's yield_task_fair does under
+// EEVDF, so that an eligible entity with an earlier deadline runs next. A
+// lone entity keeps running.
+func (q *RunQueue) Yield(e *Entity) {
+	if e.rq != q {
+		panic(fmt.Sprintf("sched: Yield of entity %d that is not in this queue", e.ID))
+	}
+	q.root = removeNode(q.root, e)
+	e.deadline += e.vslice()
+	q.insert(e)
+	q.rebase()
+}
