@@ -49,6 +49,7 @@ type Config struct {
 	stderr        io.Writer
 	cacheDir      string
 	capacity      map[int]int64 // core → capacity (1024 = full)
+	noPreempt     bool          // load modules as they are (benchmarks of the rewriting's cost)
 	wastedBound   time.Duration
 	tables        *tables.Config // nil: no kernel tables (WithTables)
 }
@@ -109,6 +110,11 @@ func (c Config) WithCoreCapacity(core int, capacity int64) Config {
 	c.capacity = m
 	return c
 }
+
+// WithPreemption(false) loads modules without the rewriting that makes them
+// preemptible: a SIP then keeps its core until it makes a system call that
+// suspends it. Only for measuring what preemption costs (isle bench sched).
+func (c Config) WithPreemption(on bool) Config { c.noPreempt = !on; return c }
 
 // WithWastedBound sets the no-wasted-cores checker's bound (default 10 ms).
 func (c Config) WithWastedBound(d time.Duration) Config { c.wastedBound = d; return c }
@@ -218,7 +224,11 @@ func Boot(ctx context.Context, cfg Config) (*Machine, error) {
 		procPre = append(procPre, procapi.Preopen{Guest: p.Guest, Host: p.Host})
 	}
 	papi := procapi.New(procPre)
-	rt, err := sandbox.NewRuntime(ctx, sandbox.Config{CacheDir: cfg.cacheDir, Preempt: kernel.Preempt},
+	preempt := kernel.Preempt
+	if cfg.noPreempt {
+		preempt = nil
+	}
+	rt, err := sandbox.NewRuntime(ctx, sandbox.Config{CacheDir: cfg.cacheDir, Preempt: preempt},
 		[]sandbox.HostModule{wasi.HostModule(), abi.HostModule(), papi.HostModule()})
 	if err != nil {
 		return nil, err
