@@ -1,6 +1,7 @@
 package isle_test
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -33,5 +34,41 @@ func TestProcessAPI(t *testing.T) {
 		if st.Status() != 0 || strings.Contains(out, "FAIL") || strings.Count(out, "ok ") != 13 {
 			t.Errorf("%d cores: status %d\n%s%s", cores, st.Status(), out, errs)
 		}
+	}
+}
+
+// TestSpinParent runs examples/spin-parent: a C parent spawns Go spinners
+// with nice -5, 0 and 5 and prints their shares, which must fall in that
+// order. (Each child spins for a second from its own start, and the parent
+// spawns them one after another through the loader service, so the last one
+// runs alone for a few milliseconds at the end: the printed shares lean
+// towards the late children. The weight-exact shares are checked in
+// sched_test.go, where the SIPs start together.)
+func TestSpinParent(t *testing.T) {
+	root := testprog.Root(t)
+	bin := t.TempDir()
+	spin, err := os.ReadFile(testprog.Go(t, "./examples/spin"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(bin, "spin.wasm"), spin, 0o644)
+	src, _ := os.ReadFile(filepath.Join(root, "examples", "spin-parent", "parent.c"))
+	parent := testprog.C(t, string(src), "-I", filepath.Join(root, "guest", "c"))
+	cfg := config().WithCores(1).WithDir(isle.Dir{Host: bin, Guest: "/bin"})
+	st, out, errs := run(t, cfg, parent, "", "/bin/spin.wasm", "1s", "-5", "0", "5")
+	t.Logf("\n%s", out)
+	if st.Status() != 0 {
+		t.Fatalf("status %d: %s", st.Status(), errs)
+	}
+	var shares []float64
+	for _, line := range strings.Split(out, "\n") {
+		var i, pid, nice int
+		var share float64
+		if n, _ := fmt.Sscanf(line, "child %d (pid %d, nice %d): %f%% of the CPU", &i, &pid, &nice, &share); n == 4 {
+			shares = append(shares, share)
+		}
+	}
+	if len(shares) != 3 || !(shares[0] > shares[1] && shares[1] > shares[2]) {
+		t.Errorf("shares %v: want three, decreasing with nice", shares)
 	}
 }
