@@ -35,4 +35,4 @@ go test -count=1 -skip "$sched_tests" ./...
 echo "== go test (scheduling, alone)"
 go test -count=1 -run "$sched_tests" -v . | grep -E '^(=== RUN|--- |PASS|FAIL|ok)|shares|run [0-9]'
 echo "== go test -race (concurrent packages)"
-go test -count=1 -race -short -skip "$sched_tests" ./internal/urpc/... ./internal/kernel/... ./internal/replica/... ./internal/percpu/... .
+go test -count=1 -race -short -skip "$sched_tests" ./internal/urpc/... ./internal/kernel/... ./internal/replica/... ./internal/percpu/... ./internal/tables/... ./internal/ipc/... .
