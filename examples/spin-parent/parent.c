@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include "isle_proc.h"
 
 int main(int argc, char **argv) {
@@ -16,13 +17,18 @@ int main(int argc, char **argv) {
 	}
 	const char *child = argv[1], *duration = argv[2];
 	int n = argc - 3;
+	// The children sleep until a common start, half a second from now (time
+	// enough to load and start them all), then spin over the same interval.
+	struct timespec now;
+	clock_gettime(CLOCK_REALTIME, &now);
+	long long start = now.tv_sec * 1000000000LL + now.tv_nsec + 500000000LL;
 	uint32_t pids[64];
 	int nices[64];
 	if (n > 64) n = 64;
 	for (int i = 0; i < n; i++) {
 		nices[i] = atoi(argv[3 + i]);
 		char args[256];
-		int len = snprintf(args, sizeof args, "spin%c%s%cchild %d (nice %d)", 0, duration, 0, i, nices[i]);
+		int len = snprintf(args, sizeof args, "spin%c%s%cchild %d (nice %d)%c%lld", 0, duration, 0, i, nices[i], 0, start);
 		int err = isle_proc_spawn(child, strlen(child), args, len + 1, nices[i], &pids[i]);
 		if (err) {
 			fprintf(stderr, "parent: spawn %s: errno %d\n", child, err);

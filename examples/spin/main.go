@@ -1,6 +1,7 @@
 // spin burns CPU for the duration given as its first argument without ever
 // making a system call in its inner loop, then prints how many rounds of work
-// it did. isle preempts it at the end of each slice all the same, and moves
+// it did. A second argument names it; a third, a start time in Unix ns, makes
+// it sleep until then first. isle preempts it at the end of each slice all the same, and moves
 // spinners between cores to share them fairly.
 //
 //	isle run --stats --cores 2 spin.wasm 1s
@@ -24,6 +25,16 @@ func main() {
 	name := "spin"
 	if len(os.Args) > 2 {
 		name = os.Args[2]
+	}
+	// An optional start time (Unix ns) lets siblings spin over the same
+	// interval: each sleeps until then, freeing its core.
+	if len(os.Args) > 3 {
+		var ns int64
+		if _, err := fmt.Sscan(os.Args[3], &ns); err != nil {
+			fmt.Fprintln(os.Stderr, "spin: bad start time:", err)
+			os.Exit(2)
+		}
+		time.Sleep(time.Until(time.Unix(0, ns)))
 	}
 	end := time.Now().Add(d)
 	rounds := 0
