@@ -154,15 +154,20 @@ func TestDeliveryFollowsAMovedSIP(t *testing.T) {
 	blocked := make(chan *SIP, 1)
 	go1 := make(chan struct{})
 	at := make(chan int, 1)
+	homeCh := make(chan int, 1)
 	host := sandbox.HostModule{Name: "env", Funcs: []sandbox.HostFunc{
 		{Name: "block", Fn: func(c *sandbox.Call, _ []uint64) { s := SIPOf(c); blocked <- s; s.Block() }},
 		{Name: "send", Fn: func(c *sandbox.Call, _ []uint64) {
 			core := SIPOf(c).Core()
 			x := <-blocked
-			// Pretend core 0 (this core) gave x to core 1, where it is.
-			core.SendTo(0, fnDeliver(func(c *Core) { c.forward[x] = 1 }))
+			// x is blocked, so it stays where it is (balancing moves only
+			// runnable SIPs). Pretend the other core gave it away to there.
+			home := x.Core().ID()
+			other := 1 - home
+			homeCh <- home
+			core.SendTo(other, fnDeliver(func(c *Core) { c.forward[x] = home }))
 			<-go1
-			core.SendTo(0, wakeTarget{s: x, at: at})
+			core.SendTo(other, wakeTarget{s: x, at: at})
 		}},
 	}}
 	rt, _ := sandbox.NewRuntime(ctx, sandbox.Config{}, []sandbox.HostModule{host})
@@ -179,11 +184,12 @@ func TestDeliveryFollowsAMovedSIP(t *testing.T) {
 	close(go1)
 	<-x.Done()
 	<-y.Done()
-	if got := <-at; got != 1 {
-		t.Errorf("delivered on core %d, want core 1 where the SIP is", got)
+	home := <-homeCh
+	if got := <-at; got != home {
+		t.Errorf("delivered on core %d, want core %d where the SIP is", got, home)
 	}
 	m.Stop()
-	if f := m.Stats()[0].Forwarded; f != 1 {
-		t.Errorf("core 0 forwarded %d deliveries, want 1", f)
+	if f := m.Stats()[1-home].Forwarded; f != 1 {
+		t.Errorf("core %d forwarded %d deliveries, want 1", 1-home, f)
 	}
 }
