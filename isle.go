@@ -241,6 +241,11 @@ func Boot(ctx context.Context, cfg Config) (*Machine, error) {
 		}
 	})
 	kc.OnExit = chainExit(kc.OnExit, procapi.OnExit) // tell parents their children ended
+	kc.OnExit = chainExit(kc.OnExit, func(c *kernel.Core, s *kernel.SIP) {
+		if p, ok := s.Ext.(*wasi.Proc); ok {
+			p.Release(c) // host files of a SIP that trapped or was killed
+		}
+	})
 	for core, capacity := range cfg.capacity {
 		if core < 0 || core >= cores {
 			return nil, fmt.Errorf("--core-capacity: no core %d on a %d-core machine", core, cores)

@@ -163,6 +163,9 @@ func (c *Core) handle(from int, msg *urpc.Msg) {
 		c.enqueue(s)
 	case msgReply:
 		s := msg.Ref.(*Request).sip
+		if s == nil {
+			return // a Post: nobody waits for it
+		}
 		s.waiting = false
 		if s.killPending {
 			c.Kill(s)

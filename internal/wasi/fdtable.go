@@ -179,3 +179,31 @@ func (p *Proc) fileEntry(s *kernel.SIP, fd uint32) (*fdEntry, Errno) {
 	}
 	return e, ESUCCESS
 }
+
+// Release closes, by requests that nobody waits for, every host file and
+// socket a SIP still holds. The kernel's exit hook calls it on the core that
+// owned the SIP, so a SIP that trapped or was killed (and never reached
+// proc_exit) does not leave host handles open until the machine stops.
+func (p *Proc) Release(c *kernel.Core) {
+	if p.fds == nil {
+		return
+	}
+	files := &kernel.Request{Op: service.FSCloseAll}
+	socks := &kernel.Request{Op: service.NetCloseAll}
+	for i, e := range p.fds {
+		switch {
+		case e == nil || e.stream >= 0 || e.preopen >= 0 || e.listen:
+		case e.sock:
+			socks.Buf = binary.LittleEndian.AppendUint32(socks.Buf, uint32(e.handle))
+		default:
+			files.Buf = binary.LittleEndian.AppendUint32(files.Buf, uint32(e.handle))
+		}
+		p.fds[i] = nil
+	}
+	if len(files.Buf) > 0 && len(p.FS) > 0 {
+		c.Post(p.fs, files)
+	}
+	if len(socks.Buf) > 0 && len(p.Net) > 0 {
+		c.Post(p.net, socks)
+	}
+}
