@@ -231,7 +231,15 @@ func write(c *sandbox.Call, s *kernel.SIP, p *Proc, fd, iovs, niovs uint32, off 
 		req.Fd = e.handle
 		svc = p.fs
 	}
-	if !gather(m, req, iovs, niovs) {
+	// A large write from one buffer to a file goes from the guest's memory
+	// to the host with no copy in between: the SIP is suspended, so its
+	// memory neither changes nor grows until the worker has replied (a kill
+	// waits for the reply too).
+	own := req.Buf
+	if view, ok := zeroCopyView(m, iovs, niovs, maxWriteChunk); ok && !e.sock && e.stream < 0 {
+		req.Buf = view
+		defer func() { req.Buf = own[:0] }()
+	} else if !gather(m, req, iovs, niovs) {
 		return EFAULT
 	}
 	if _, ok := m.Read(nwritten, 4); !ok {
@@ -257,6 +265,30 @@ func write(c *sandbox.Call, s *kernel.SIP, p *Proc, fd, iovs, niovs uint32, off 
 		return EFAULT
 	}
 	return ESUCCESS
+}
+
+// zeroCopyMin is the smallest buffer worth lending to a worker rather than
+// copying.
+const zeroCopyMin = 4096
+
+// zeroCopyView returns the guest's buffer when an iovec array has exactly one
+// non-empty buffer of at least zeroCopyMin bytes, cut to limit, capacity
+// included, so that a worker can never reach past it.
+func zeroCopyView(m sandbox.Memory, iovs, n uint32, limit int) ([]byte, bool) {
+	var view []byte
+	count := 0
+	ok := iovecs(m, iovs, n, func(b []byte) bool {
+		if len(b) > 0 {
+			view = b
+			count++
+		}
+		return count <= 1
+	})
+	if !ok || count != 1 || len(view) < zeroCopyMin {
+		return nil, false
+	}
+	view = view[:min(len(view), limit)]
+	return view[:len(view):len(view)], true
 }
 
 // fdRead(fd, iovs *iovec, iovs_len u32, nread *u32)
@@ -333,6 +365,24 @@ func read(c *sandbox.Call, s *kernel.SIP, p *Proc, fd, iovs, niovs uint32, off i
 			}
 			req.Fd = e.handle
 			req.N = int64(want)
+			// A large read into one buffer goes straight into the guest's
+			// memory (see write); the copy below is then skipped.
+			if view, ok := zeroCopyView(m, iovs, niovs, int(want)); ok {
+				own := req.Buf
+				req.Buf = view
+				rep = p.fsCall(s)
+				if rep.Errno == 0 {
+					n = int(min(rep.N, int64(len(view))))
+				}
+				rep.Buf = own[:0]
+				if rep.Errno != 0 {
+					return Errno(rep.Errno)
+				}
+				if !m.WriteUint32(nread, uint32(n)) {
+					return EFAULT
+				}
+				return ESUCCESS
+			}
 			rep = p.fsCall(s)
 		}
 		if rep.Errno != 0 {
