@@ -280,6 +280,11 @@ func Boot(ctx context.Context, cfg Config) (*Machine, error) {
 	papi.SetNewChild(func(parent *kernel.SIP, mod *sandbox.Module, name string, args []string, nice int) *kernel.SIP {
 		return m.newSIP(mod, name, args, nice)
 	})
+	if tbs != nil {
+		papi.SetOnSpawn(func(c *kernel.Core, kid *kernel.SIP) {
+			tbs.RecordSpawn(c, tables.Proc{PID: kid.PID(), Name: kid.Name, Core: c.ID(), Parent: kid.Parent.PID()})
+		})
+	}
 	// File-system workers: one per core, so one slow host call holds up only
 	// the SIPs that share its worker (internal/service/fs.go).
 	var fsDirs []service.FSDir

@@ -1,7 +1,9 @@
 package isle_test
 
 import (
+	"context"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -67,5 +69,46 @@ func TestSpinParent(t *testing.T) {
 	}
 	if len(shares) != 3 || !(shares[0] > shares[1] && shares[1] > shares[2]) {
 		t.Errorf("shares %v: want three, decreasing with nice", shares)
+	}
+}
+
+// TestProcessTableRecordsChildren: with the process table on, children
+// spawned through module "isle" are listed with their parent.
+func TestProcessTableRecordsChildren(t *testing.T) {
+	root := testprog.Root(t)
+	bin := t.TempDir()
+	b, _ := os.ReadFile(filepath.Join(root, "bench", "testdata", "true.wasm"))
+	os.WriteFile(filepath.Join(bin, "true.wasm"), b, 0o644)
+	parent := testprog.C(t, `#include <string.h>
+#include "isle_proc.h"
+int main(void) {
+	for (int i = 0; i < 3; i++) {
+		uint32_t pid, st; uint64_t cpu;
+		if (isle_proc_spawn("/bin/true.wasm", 14, "true", 5, 0, &pid)) return 1;
+		if (isle_proc_wait(pid, &st, &cpu) || st) return 2;
+	}
+	return 0;
+}
+`, "-I", filepath.Join(root, "guest", "c"))
+	for _, mode := range []string{"procs=replicated", "procs=shared"} {
+		tc, err := isle.ParseTables(mode)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg := config().WithCores(2).WithOversubscribe(true).WithTables(tc).
+			WithDir(isle.Dir{Host: bin, Guest: "/bin"}).WithStdio(nil, io.Discard, io.Discard)
+		st, _, procs, err := isle.RunListing(context.Background(), cfg, parent, nil)
+		if err != nil || st.Status() != 0 {
+			t.Fatalf("%s: %v %+v", mode, err, st)
+		}
+		children := 0
+		for _, p := range procs {
+			if p.Parent == 1 {
+				children++
+			}
+		}
+		if len(procs) != 4 || children != 3 {
+			t.Errorf("%s: process table %+v: want the parent and its 3 children", mode, procs)
+		}
 	}
 }

@@ -73,6 +73,7 @@ type API struct {
 	preopens []Preopen
 	newChild NewChild
 	loader   kernel.ServiceID
+	onSpawn  func(c *kernel.Core, child *kernel.SIP) // optional: the process table
 }
 
 // New returns the process API of a machine. Its host module may be built
@@ -84,6 +85,10 @@ func New(preopens []Preopen) *API {
 
 // SetRuntime gives the API the runtime that compiles children's modules.
 func (a *API) SetRuntime(rt *sandbox.Runtime) { a.rt = rt }
+
+// SetOnSpawn registers a function run on the parent's core after each
+// spawn, with the child started (the machine records it in its process table).
+func (a *API) SetOnSpawn(f func(c *kernel.Core, child *kernel.SIP)) { a.onSpawn = f }
 
 // SetNewChild gives the API the root package's SIP builder.
 func (a *API) SetNewChild(f NewChild) { a.newChild = f }
@@ -227,6 +232,9 @@ func (a *API) doSpawn(c *sandbox.Call, pathPtr, pathLen, argvPtr, argvLen uint32
 		return errnoIO
 	}
 	st.children[kid.PID()] = &child{s: kid}
+	if a.onSpawn != nil {
+		a.onSpawn(s.Core(), kid)
+	}
 	mem.WriteUint32(pidPtr, uint32(kid.PID()))
 	return errnoSuccess
 }

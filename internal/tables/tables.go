@@ -310,7 +310,7 @@ func Start(c *kernel.Core, ts ...Any) {
 // deliverer is the controller-to-core delivery a kernel.Machine may offer:
 // d.Deliver runs on core's goroutine.
 type deliverer interface {
-	Deliver(core int, d kernel.Deliverable)
+	Deliver(core int, d kernel.Deliverable) bool
 }
 
 type doFunc func(c *kernel.Core)
@@ -339,7 +339,9 @@ func (t *Tables) Do(core int, fn func(c *kernel.Core)) error {
 		return ErrNotBooted
 	}
 	if d, ok := any(m).(deliverer); ok {
-		d.Deliver(core, doFunc(fn))
+		if !d.Deliver(core, doFunc(fn)) {
+			return ErrStopped
+		}
 		return nil
 	}
 	in := &t.inbox[core]
