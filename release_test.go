@@ -48,3 +48,26 @@ func TestTrapReleasesHostFiles(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// TestReusedMemoryIsZero: linear memories are pooled between processes; each
+// new process must still find its memory, and memory it grows into, zeroed.
+func TestReusedMemoryIsZero(t *testing.T) {
+	ctx := context.Background()
+	var out bytes.Buffer
+	m, err := isle.Boot(ctx, config().WithCores(2).WithOversubscribe(true).WithStdio(nil, &out, &out))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Stop(ctx)
+	prog, err := m.Load(ctx, testdataC(t, "dirty"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 20; i++ {
+		out.Reset()
+		p, _ := m.Spawn(prog, []string{"dirty"})
+		if st := p.Wait(); st.Status() != 0 || out.String() != "clean\n" {
+			t.Fatalf("run %d: status %d: %s", i, st.Status(), out.String())
+		}
+	}
+}

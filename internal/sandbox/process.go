@@ -9,6 +9,7 @@ import (
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/experimental"
 	"github.com/tetratelabs/wazero/sys"
 )
 
@@ -103,6 +104,7 @@ func (p *Process) Result() Result { return p.result }
 func (p *Process) run(yield func(uint32) bool) {
 	p.yield = yield
 	ctx := context.WithValue(context.Background(), processKey{}, p)
+	ctx = experimental.WithMemoryAllocator(ctx, &p.mod.rt.mems)
 	inst, err := p.mod.rt.rt.InstantiateModule(ctx, p.mod.compiled,
 		wazero.NewModuleConfig().WithName("").WithStartFunctions().
 			// isle's WASI serves random_get itself; without a source of its

@@ -91,6 +91,7 @@ const (
 
 // Runtime compiles modules and instantiates processes.
 type Runtime struct {
+	mems    memPool // linear memories of ended processes, for the next ones
 	cfg     Config
 	rt      wazero.Runtime
 	cache   wazero.CompilationCache
