@@ -30,6 +30,7 @@ import (
 
 	"isle/internal/abi"
 	"isle/internal/kernel"
+	"isle/internal/names"
 	"isle/internal/procapi"
 	"isle/internal/sandbox"
 	"isle/internal/service"
@@ -241,6 +242,17 @@ func Boot(ctx context.Context, cfg Config) (*Machine, error) {
 		}
 	})
 	kc.OnExit = chainExit(kc.OnExit, procapi.OnExit) // tell parents their children ended
+	// The name service's registry is the machine's name table: replicated on
+	// every core (lookups are local reads, registrations commit by 2PC) or
+	// shared, as --tables names=… chooses; shared by default.
+	nameKind := tables.Shared
+	if cfg.tables != nil {
+		if k, ok := (*cfg.tables)[tables.Names]; ok {
+			nameKind = k
+		}
+	}
+	nameTable := tables.NewTable[names.Entry](tables.Names, nameKind, cores)
+	kc.Init = chainInit(kc.Init, func(c *kernel.Core) { tables.Start(c, nameTable) })
 	kc.OnExit = chainExit(kc.OnExit, func(c *kernel.Core, s *kernel.SIP) {
 		if p, ok := s.Ext.(*wasi.Proc); ok {
 			p.Release(c) // host files of a SIP that trapped or was killed
@@ -274,6 +286,7 @@ func Boot(ctx context.Context, cfg Config) (*Machine, error) {
 	}
 	m := &Machine{cfg: cfg, cores: cores, hostCPUs: host, k: k, rt: rt, preopens: preopens, tables: tbs}
 	m.ipc = abi.New(cores)
+	m.ipc.UseNames(names.OnTable(nameTable))
 	m.console = k.AddService("console", &service.ConsoleOut{Stdout: orDiscard(cfg.stdout), Stderr: orDiscard(cfg.stderr)})
 	m.stdin = k.AddService("stdin", &service.ConsoleIn{Stdin: cfg.stdin})
 	papi.SetLoader(k.AddService("loader", papi.Loader()))

@@ -68,11 +68,19 @@ func TestKV(t *testing.T) {
 	testprog.CFile(t, filepath.Join(root, "examples", "kv", "c", "client.c"), cClient,
 		"-I", filepath.Join(root, "guest", "c"), "-I", filepath.Join(root, "examples", "kv", "c"))
 	cache := t.TempDir()
-	for _, cores := range []int{1, 3} {
-		t.Run(fmt.Sprintf("cores=%d", cores), func(t *testing.T) {
+	for _, tc := range []struct {
+		cores int
+		names string // how the name table is kept
+	}{{1, "shared"}, {3, "shared"}, {3, "replicated"}} {
+		cores := tc.cores
+		t.Run(fmt.Sprintf("cores=%d,names=%s", cores, tc.names), func(t *testing.T) {
 			ctx := context.Background()
 			var out, errs console
-			m, err := isle.Boot(ctx, isle.NewConfig().WithCores(cores).WithOversubscribe(true).WithCacheDir(cache).WithStdio(strings.NewReader(""), &out, &errs))
+			tcfg, err := isle.ParseTables("names=" + tc.names)
+			if err != nil {
+				t.Fatal(err)
+			}
+			m, err := isle.Boot(ctx, isle.NewConfig().WithCores(cores).WithOversubscribe(true).WithCacheDir(cache).WithTables(tcfg).WithStdio(strings.NewReader(""), &out, &errs))
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -66,6 +66,10 @@ type coreCache struct {
 // limits.
 func New(cores int) *System { return NewWithLimits(cores, ipc.DefaultLimits()) }
 
+// UseNames keeps the name registry in n (the machine's name table) instead
+// of a table of its own. Call it before the machine boots.
+func (s *System) UseNames(n *names.Service) { s.names = n }
+
 // NewWithLimits is New with limits lim.
 func NewWithLimits(cores int, lim ipc.Limits) *System {
 	s := &System{ipc: ipc.NewSystem(cores, lim), names: names.New(), cores: make([]coreCache, cores)}
@@ -109,7 +113,7 @@ func (p *Proc) Table() *ipc.Table { return p.tab }
 // the SIP has ended.
 func (p *Proc) Exit(c *kernel.Core) {
 	for _, l := range p.listeners {
-		p.sys.names.Unregister(l.name, l.ep)
+		p.sys.names.Unregister(c, l.name, l.ep)
 	}
 	clear(p.listeners)
 	p.tab.CloseAll(port{c})

@@ -226,7 +226,7 @@ func closeHandle(c *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) error {
 		return err
 	}
 	if l, ok := p.listeners[h]; ok {
-		p.sys.names.Unregister(l.name, l.ep)
+		p.sys.names.Unregister(s.Core(), l.name, l.ep)
 		delete(p.listeners, h)
 	}
 	return nil
@@ -328,7 +328,7 @@ func register(c *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) error {
 	if err != nil {
 		return err
 	}
-	if _, err := p.sys.names.Lookup(name, nil); err == nil {
+	if _, err := p.sys.names.Lookup(s.Core(), name, nil); err == nil {
 		return ipc.ErrExists
 	}
 	lc, err := ipc.ListenerContract(ct)
@@ -340,7 +340,7 @@ func register(c *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) error {
 	if err != nil {
 		return err
 	}
-	if err := p.sys.names.Register(name, names.Entry{Contract: ct, Listener: l, Home: p.tab, Core: core.ID(), Owner: s.PID()}); err != nil {
+	if err := p.sys.names.Register(s, name, names.Entry{Contract: ct, Listener: l, Home: p.tab, Core: core.ID(), Owner: s.PID()}); err != nil {
 		p.tab.Close(port{core}, h)
 		return err
 	}
@@ -354,7 +354,7 @@ func lookup(c *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) error {
 	if err != nil {
 		return err
 	}
-	e, err := p.sys.names.Lookup(name, ct)
+	e, err := p.sys.names.Lookup(s.Core(), name, ct)
 	if err != nil {
 		return err
 	}

@@ -6,16 +6,21 @@
 // was not handed an endpoint for, and what it yields is one endpoint: there
 // is no ambient authority.
 //
-// The registry is a kernel table (internal/replica) of immutable Entries,
-// shared by every core: lookups read it without a lock or a message;
-// registrations write it. It is used through replica.Table, so that it can
-// become a replicated table whose writes commit by two-phase commit.
+// The registry is a kernel table of immutable Entries. On a machine it is the
+// machine's name table (internal/tables), replicated on every core by
+// two-phase commit or shared, as chosen at boot (`--tables names=…`): a lookup
+// is a local read on the caller's core, without a lock or a message; a
+// registration writes through the table, and the registering SIP waits
+// (Block) for a replicated write's decision. New, without a machine, keeps a
+// shared table of its own (tests).
 package names
 
 import (
 	"isle/internal/contract"
 	"isle/internal/ipc"
+	"isle/internal/kernel"
 	"isle/internal/replica"
+	"isle/internal/tables"
 )
 
 // Entry is one registered name. Immutable once stored.
@@ -29,11 +34,23 @@ type Entry struct {
 
 // Service is a machine's name registry.
 type Service struct {
-	t replica.Table[Entry]
+	t  replica.Table[Entry] // without a machine table
+	mt *tables.Table[Entry] // the machine's name table, when given
 }
 
-// New returns an empty registry backed by a shared table.
+// New returns an empty registry backed by a shared table of its own.
 func New() *Service { return &Service{t: replica.NewShared[Entry]()} }
+
+// OnTable returns a registry kept in a machine's table, which the machine
+// starts on every core (tables.Start in kernel.Config.Init).
+func OnTable(t *tables.Table[Entry]) *Service { return &Service{mt: t} }
+
+func (s *Service) get(c *kernel.Core, name string) (Entry, bool) {
+	if s.mt != nil {
+		return s.mt.Get(c, name)
+	}
+	return s.t.Get(name)
+}
 
 // MaxName is the longest name, in bytes.
 const MaxName = 256
@@ -42,23 +59,49 @@ const MaxName = 256
 // (With the shared table, two registrations of one name racing on two cores
 // may both pass the check and the later write wins; a replicated table's
 // conflicting writes abort instead.)
-func (s *Service) Register(name string, e Entry) error {
+// With a machine table, Register runs in a host function of sip, on its
+// core; a write that must wait for two-phase commit blocks sip (not the core)
+// until the decision. sip and c may be nil without a machine table.
+func (s *Service) Register(sip *kernel.SIP, name string, e Entry) error {
 	if name == "" || len(name) > MaxName {
 		return ipc.ErrInvalid
 	}
-	if _, ok := s.t.Get(name); ok {
+	var c *kernel.Core
+	if sip != nil {
+		c = sip.Core()
+	}
+	if _, ok := s.get(c, name); ok {
 		return ipc.ErrExists
 	}
-	if r := s.t.Put(name, e); r.Outcome != replica.Committed {
-		return ipc.ErrExists
+	if s.mt == nil {
+		if r := s.t.Put(name, e); r.Outcome != replica.Committed {
+			return ipc.ErrExists
+		}
+		return nil
+	}
+	var decided bool
+	var outcome replica.Outcome
+	o := s.mt.Put(c, name, e, func(r replica.Outcome) {
+		outcome, decided = r, true
+		c.Wake(sip) // sip is blocked on c: blocked SIPs do not migrate
+	})
+	if o == replica.Pending {
+		for !decided {
+			sip.Block()
+		}
+		o = outcome
+	}
+	if o != replica.Committed {
+		return ipc.ErrExists // a conflicting registration won
 	}
 	return nil
 }
 
 // Lookup returns the entry of name and checks that the client's contract c
 // is the one registered (by fingerprint): ErrNoName, ErrMismatch.
-func (s *Service) Lookup(name string, c *contract.Contract) (Entry, error) {
-	e, ok := s.t.Get(name)
+// With a machine table it reads core's replica (core may be nil without one).
+func (s *Service) Lookup(core *kernel.Core, name string, c *contract.Contract) (Entry, error) {
+	e, ok := s.get(core, name)
 	if !ok {
 		return Entry{}, ipc.ErrNoName
 	}
@@ -68,9 +111,16 @@ func (s *Service) Lookup(name string, c *contract.Contract) (Entry, error) {
 	return e, nil
 }
 
-// Unregister removes name if it is still served by listener l.
-func (s *Service) Unregister(name string, l *ipc.Endpoint) {
-	if e, ok := s.t.Get(name); ok && e.Listener == l {
-		s.t.Delete(name)
+// Unregister removes name if it is still served by listener l; with a
+// machine table it runs on core c and does not wait for the decision.
+func (s *Service) Unregister(c *kernel.Core, name string, l *ipc.Endpoint) {
+	e, ok := s.get(c, name)
+	if !ok || e.Listener != l {
+		return
 	}
+	if s.mt != nil {
+		s.mt.Delete(c, name, nil)
+		return
+	}
+	s.t.Delete(name)
 }

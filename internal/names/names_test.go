@@ -16,32 +16,32 @@ func TestRegisterLookupUnregister(t *testing.T) {
 	a, b := set.Lookup("A"), set.Lookup("B")
 	s := New()
 	l1, l2 := &ipc.Endpoint{}, &ipc.Endpoint{}
-	if err := s.Register("svc", Entry{Contract: a, Listener: l1, Core: 1}); err != nil {
+	if err := s.Register(nil, "svc", Entry{Contract: a, Listener: l1, Core: 1}); err != nil {
 		t.Fatal(err)
 	}
 	for _, tc := range []struct {
 		name string
 		err  error
 	}{{"", ipc.ErrInvalid}, {"svc", ipc.ErrExists}} {
-		if err := s.Register(tc.name, Entry{Contract: a, Listener: l2}); err != tc.err {
+		if err := s.Register(nil, tc.name, Entry{Contract: a, Listener: l2}); err != tc.err {
 			t.Errorf("Register(%q) = %v, want %v", tc.name, err, tc.err)
 		}
 	}
-	if e, err := s.Lookup("svc", again.Lookup("A")); err != nil || e.Listener != l1 || e.Core != 1 {
+	if e, err := s.Lookup(nil, "svc", again.Lookup("A")); err != nil || e.Listener != l1 || e.Core != 1 {
 		t.Errorf("Lookup with a copy of the contract: %+v, %v", e, err)
 	}
-	if _, err := s.Lookup("svc", b); err != ipc.ErrMismatch {
+	if _, err := s.Lookup(nil, "svc", b); err != ipc.ErrMismatch {
 		t.Errorf("Lookup with another contract: %v", err)
 	}
-	if _, err := s.Lookup("nobody", a); err != ipc.ErrNoName {
+	if _, err := s.Lookup(nil, "nobody", a); err != ipc.ErrNoName {
 		t.Errorf("Lookup of an unregistered name: %v", err)
 	}
-	s.Unregister("svc", l2) // not its listener: no effect
-	if _, err := s.Lookup("svc", a); err != nil {
+	s.Unregister(nil, "svc", l2) // not its listener: no effect
+	if _, err := s.Lookup(nil, "svc", a); err != nil {
 		t.Errorf("Unregister by another listener removed the name: %v", err)
 	}
-	s.Unregister("svc", l1)
-	if _, err := s.Lookup("svc", a); err != ipc.ErrNoName {
+	s.Unregister(nil, "svc", l1)
+	if _, err := s.Lookup(nil, "svc", a); err != ipc.ErrNoName {
 		t.Errorf("after Unregister: %v", err)
 	}
 }
