@@ -523,6 +523,12 @@ func (m *Machine) Stop(ctx context.Context) {
 	runtime.GOMAXPROCS(m.prevProc)
 }
 
+// Totals returns the machine's context switches and messages so far, from
+// sloppy counters that cores update without sharing a cache line: while the
+// machine runs they may be short by up to maxError each; after Stop they are
+// exact (maxError 0).
+func (m *Machine) Totals() (switches, messages, maxError int64) { return m.k.Totals() }
+
 // Stats returns each core's counters; valid after Stop.
 func (m *Machine) Stats() []CoreStats { return m.k.Stats() }
 

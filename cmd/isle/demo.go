@@ -131,6 +131,8 @@ func cmdDemo(args []string, stdout, stderr io.Writer) int {
 	for i, p := range spinners {
 		fmt.Fprintf(stdout, "   spinner %d had %v of CPU\n", i, p.CPUTime().Round(time.Millisecond))
 	}
+	sw, msgs, maxErr := m.Totals()
+	fmt.Fprintf(stdout, "== machine totals, read while it runs from per-core sloppy counters (each may be short by up to %d): %d switches, %d messages\n", maxErr, sw, msgs)
 	m.Stop(ctx)
 	fmt.Fprintf(stdout, "== per-core counters:\n")
 	printStats(stdout, m.Stats())

@@ -146,6 +146,7 @@ func (c *Core) drain() bool {
 		for k := 0; k < drainBatch && r.Recv(&msg); k++ {
 			worked = true
 			c.stats.MsgsRecv++
+			c.m.messages.Inc(c.id)
 			c.handle(in.from, &msg)
 		}
 		r.Release()
@@ -266,6 +267,7 @@ func (c *Core) run(s *SIP, slice time.Duration) {
 	c.rq.Charge(&s.ent, sched.Duration(ran))
 	c.bal.ran(ran)
 	c.stats.Switches++
+	c.m.switches.Inc(c.id)
 	if done {
 		c.rq.Dequeue(&s.ent)
 		c.exit(s)

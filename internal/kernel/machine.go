@@ -29,6 +29,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"isle/internal/percpu"
 	"isle/internal/urpc"
 )
 
@@ -66,6 +67,7 @@ const (
 	DefaultSlice      = 3 * time.Millisecond // Linux's base slice, as internal/sched
 	drainBatch        = 64                   // messages taken from one ring per loop turn
 	cpuSampleEvery    = 64                   // loop turns between getcpu samples
+	sloppyThreshold   = 64                   // counts a core keeps before adding to a machine-wide total
 )
 
 // Machine is a set of cores connected by urpc rings, and its services.
@@ -78,10 +80,29 @@ type Machine struct {
 	ctlMu sync.Mutex   // serialises the controller (producer of ctl rings)
 	ctl   []*urpc.Ring // ctl[i]: controller → core i
 
+	// Machine-wide totals, readable while the machine runs: sloppy counters
+	// (internal/percpu), so a core's increment touches only its own cache
+	// line and the shared value only every sloppyThreshold counts.
+	switches *percpu.Sloppy
+	messages *percpu.Sloppy
+
 	booted  bool
 	stopped atomic.Bool
 	coresWG sync.WaitGroup
 	nextPID atomic.Int64
+}
+
+// Totals returns the machine's context switches and received messages so
+// far. While the machine runs they are approximate (each core may hold up to
+// MaxError uncounted); after Stop they are exact.
+func (m *Machine) Totals() (switches, messages int64, maxError int64) {
+	if m.switches == nil {
+		return 0, 0, 0
+	}
+	if m.stopped.Load() {
+		return m.switches.Sum(), m.messages.Sum(), 0
+	}
+	return m.switches.Value(), m.messages.Value(), m.switches.MaxError()
 }
 
 // ServiceID names a service of a machine.
@@ -150,6 +171,8 @@ func (m *Machine) Boot() error {
 	m.booted = true
 	m.epoch = time.Now()
 	n := m.cfg.Cores
+	m.switches = percpu.NewSloppy(n, sloppyThreshold)
+	m.messages = percpu.NewSloppy(n, sloppyThreshold)
 	slots := m.cfg.RingSlots
 	m.cores = make([]*Core, n)
 	for i := range m.cores {

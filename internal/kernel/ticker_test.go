@@ -27,3 +27,21 @@ func TestTickersWakeIdleCoresOnlyWhenArmed(t *testing.T) {
 		}
 	}
 }
+
+// TestTotalsMatchCoreStats: the machine-wide sloppy totals, exact after
+// Stop, equal the sum of the cores' own counters.
+func TestTotalsMatchCoreStats(t *testing.T) {
+	m, _ := New(Config{Cores: 3})
+	m.Boot()
+	m.PingPong(0, 1, 500)
+	m.PingPong(2, 1, 300)
+	m.Stop()
+	_, msgs, maxErr := m.Totals()
+	var want int64
+	for _, c := range m.Stats() {
+		want += int64(c.MsgsRecv)
+	}
+	if msgs != want || maxErr != 0 {
+		t.Errorf("machine total %d messages (max error %d), cores' sum %d", msgs, maxErr, want)
+	}
+}
