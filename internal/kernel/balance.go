@@ -33,6 +33,10 @@ type balancer struct {
 	others   []sched.LoadSummary // scratch: seen without this core
 	nextTick int64
 	checker  *sched.Checker
+	idleSent bool  // idle has broadcast at least once
+	idleAt   int64 // when idle last broadcast
+	// announced: the last summary sent says idle; cleared when the core runs
+	announced bool
 
 	observed    bool
 	lastIdle    bool
@@ -67,6 +71,27 @@ func (b *balancer) idle(now int64) {
 	if len(b.seen) == 1 {
 		return
 	}
+	// A core that goes idle and busy again every few microseconds (a SIP
+	// ping-ponging with one on another core) says so at most once a tick:
+	// a summary and a steal request at every idle moment cost more than the
+	// hop they would balance.
+	if b.idleSent && now-b.idleAt < balanceTick {
+		return
+	}
+	b.announceIdle(now)
+}
+
+// beforeSleep makes sure the others know this core is idle before it
+// sleeps: an idle moment whose announcement idle skipped is announced now,
+// or a busy core would keep its waiting SIPs from a core that sleeps.
+func (b *balancer) beforeSleep(now int64) {
+	if len(b.seen) > 1 && !b.announced && b.c.rq.Len() == 0 {
+		b.announceIdle(now)
+	}
+}
+
+func (b *balancer) announceIdle(now int64) {
+	b.idleSent, b.idleAt, b.announced = true, now, true
 	self := b.broadcast(now)
 	b.decide(self, now)
 }
@@ -165,7 +190,10 @@ func (b *balancer) observe(now int64, idle bool, waiting int) {
 }
 
 // ran charges run time to the capacity duty cycle.
-func (b *balancer) ran(ns int64) { b.busy += ns }
+func (b *balancer) ran(ns int64) {
+	b.busy += ns
+	b.announced = false
+}
 
 // throttled reports whether a core of reduced capacity has used its share
 // of the current period.

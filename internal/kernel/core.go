@@ -131,6 +131,7 @@ func (c *Core) loop() {
 		if time.Since(idleSince) < c.m.cfg.PollWindow {
 			continue
 		}
+		c.bal.beforeSleep(c.m.Now())
 		c.sleep()
 		idleSince = time.Time{}
 	}
