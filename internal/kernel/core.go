@@ -94,15 +94,20 @@ func (c *Core) loop() {
 	if c.m.cfg.Init != nil {
 		c.m.cfg.Init(c)
 	}
-	idleSince := time.Time{}
+	// One clock read a turn serves the timers, the balancer, the tickers,
+	// the poll window and the getcpu samples: on this VM a clock read is a
+	// good part of an idle turn, and getcpu a system call.
+	idleSince := int64(-1)
+	nextSample := int64(0)
 	for !c.stopped {
 		c.turns++
-		if c.turns%cpuSampleEvery == 0 {
-			c.sampleCPU()
-		}
 		worked := c.drain()
 		worked = c.flushPending() || worked
 		now := c.m.Now()
+		if now >= nextSample {
+			c.sampleCPU()
+			nextSample = now + cpuSamplePeriod
+		}
 		if len(c.timers) > 0 {
 			worked = c.fireTimers(now) || worked
 		}
@@ -114,26 +119,26 @@ func (c *Core) loop() {
 			e := c.rq.Pick()
 			c.bal.observe(now, false, c.rq.Len()-1)
 			c.run(sipOf(e), time.Duration(c.rq.SliceLeft(e)))
-			idleSince = time.Time{}
+			idleSince = -1
 			continue
 		}
 		c.bal.observe(now, c.rq.Len() == 0, c.rq.Len())
 		if worked {
-			idleSince = time.Time{}
+			idleSince = -1
 			continue
 		}
 		// Idle (or throttled): poll for a window, then sleep.
-		if idleSince.IsZero() {
-			idleSince = time.Now()
+		if idleSince < 0 {
+			idleSince = now
 			c.bal.idle(now)
 			continue
 		}
-		if time.Since(idleSince) < c.m.cfg.PollWindow {
+		if now-idleSince < int64(c.m.cfg.PollWindow) {
 			continue
 		}
-		c.bal.beforeSleep(c.m.Now())
+		c.bal.beforeSleep(now)
 		c.sleep()
-		idleSince = time.Time{}
+		idleSince = -1
 	}
 	c.shutdown()
 }

@@ -66,7 +66,7 @@ const (
 	DefaultPollWindow = 50 * time.Microsecond
 	DefaultSlice      = 3 * time.Millisecond // Linux's base slice, as internal/sched
 	drainBatch        = 64                   // messages taken from one ring per loop turn
-	cpuSampleEvery    = 64                   // loop turns between getcpu samples
+	cpuSamplePeriod   = 1_000_000            // ns between getcpu samples of a core
 	sloppyThreshold   = 64                   // counts a core keeps before adding to a machine-wide total
 )
 
