@@ -26,17 +26,20 @@ func main() {
 	if len(os.Args) > 2 {
 		name = os.Args[2]
 	}
+	end := time.Now().Add(d)
 	// An optional start time (Unix ns) lets siblings spin over the same
-	// interval: each sleeps until then, freeing its core.
+	// interval: each sleeps until then, freeing its core, and all stop at
+	// start+duration, whenever the scheduler first ran each of them.
 	if len(os.Args) > 3 {
 		var ns int64
 		if _, err := fmt.Sscan(os.Args[3], &ns); err != nil {
 			fmt.Fprintln(os.Stderr, "spin: bad start time:", err)
 			os.Exit(2)
 		}
-		time.Sleep(time.Until(time.Unix(0, ns)))
+		start := time.Unix(0, ns)
+		time.Sleep(time.Until(start))
+		end = start.Add(d)
 	}
-	end := time.Now().Add(d)
 	rounds := 0
 	x := uint64(1)
 	for time.Now().Before(end) {
