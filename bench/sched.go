@@ -1,7 +1,6 @@
 package bench
 
 import (
-	"bytes"
 	"context"
 	_ "embed"
 	"fmt"
@@ -15,6 +14,7 @@ import (
 	"time"
 
 	"isle"
+	"isle/internal/wasmbin"
 )
 
 //go:embed linux/yield_pingpong.c
@@ -225,67 +225,24 @@ func runC(dir, name string, src []byte, flags []string, args ...string) (float64
 // yieldModule assembles a WASI command that calls sched_yield 200,000 times
 // (Sched's yields) and exits.
 func yieldModule() []byte {
-	var b bytes.Buffer
-	b.WriteString("\x00asm\x01\x00\x00\x00")
-	sec := func(id byte, c []byte) {
-		b.WriteByte(id)
-		b.Write(uleb(uint32(len(c))))
-		b.Write(c)
-	}
+	m := []byte(wasmbin.Header)
 	// types: 0 () -> i32 (sched_yield), 1 () -> ()
-	sec(1, []byte{2, 0x60, 0, 1, 0x7F, 0x60, 0, 0})
-	imp := []byte{1}
-	imp = append(imp, byte(len("wasi_snapshot_preview1")))
-	imp = append(imp, "wasi_snapshot_preview1"...)
-	imp = append(imp, byte(len("sched_yield")))
-	imp = append(imp, "sched_yield"...)
-	imp = append(imp, 0, 0)
-	sec(2, imp)
-	sec(3, []byte{1, 1})
-	sec(5, []byte{1, 0, 1})
-	exp := []byte{2, 6}
-	exp = append(exp, "_start"...)
-	exp = append(exp, 0, 1, 6)
-	exp = append(exp, "memory"...)
-	exp = append(exp, 2, 0)
-	sec(7, exp)
-	// _start: local i32; loop { call yield; drop; local = local+1; br_if local < 200000 }
-	body := []byte{1, 1, 0x7F, // one i32 local
+	m = wasmbin.Section(m, 1, []byte{2, 0x60, 0, 1, wasmbin.I32, 0x60, 0, 0})
+	imp := wasmbin.Name(wasmbin.Name([]byte{1}, "wasi_snapshot_preview1"), "sched_yield")
+	m = wasmbin.Section(m, 2, append(imp, 0, 0))
+	m = wasmbin.Section(m, 3, []byte{1, 1})
+	m = wasmbin.Section(m, 5, []byte{1, 0, 1})
+	exp := append(wasmbin.Name([]byte{2}, "_start"), 0, 1)
+	m = wasmbin.Section(m, 7, append(wasmbin.Name(exp, "memory"), 2, 0))
+	// _start: local i32; loop { call yield; drop; local += 1; br_if local < 200000 }
+	body := []byte{1, 1, wasmbin.I32,
 		0x03, 0x40,
 		0x10, 0x00, 0x1A,
 		0x20, 0x00, 0x41, 0x01, 0x6A, 0x22, 0x00,
 		0x41}
-	body = append(body, sleb(200_000)...)
+	body = wasmbin.SLEB(body, 200_000)
 	body = append(body, 0x48, 0x0D, 0x00, 0x0B, 0x0B)
-	code := []byte{1}
-	code = append(code, uleb(uint32(len(body)))...)
-	code = append(code, body...)
-	sec(10, code)
-	return b.Bytes()
-}
-
-func uleb(v uint32) []byte {
-	var out []byte
-	for {
-		c := byte(v & 0x7f)
-		v >>= 7
-		if v == 0 {
-			return append(out, c)
-		}
-		out = append(out, c|0x80)
-	}
-}
-
-func sleb(v int64) []byte {
-	var out []byte
-	for {
-		c := byte(v & 0x7f)
-		v >>= 7
-		if (v == 0 && c&0x40 == 0) || (v == -1 && c&0x40 != 0) {
-			return append(out, c)
-		}
-		out = append(out, c|0x80)
-	}
+	return wasmbin.Section(m, 10, append(wasmbin.ULEB([]byte{1}, uint64(len(body))), body...))
 }
 
 func round3(v float64) float64 { return math.Round(v*1000) / 1000 }

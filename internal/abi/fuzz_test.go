@@ -10,7 +10,7 @@ import (
 
 	"isle"
 	"isle/internal/abi"
-	"isle/internal/sandbox"
+	"isle/internal/wasmbin"
 )
 
 // fuzzSrc sits at address 0 of the generated programs' memory, so that
@@ -24,22 +24,15 @@ const fuzzSrc = "contract B { msg P(e exp<B>, n u32) initial final state S { imp
 // starts with mem.
 func callsModule(script, mem []byte) []byte {
 	table := abi.Table()
-	var types, imports, body []byte
+	funcs := make([]wasmbin.Import, len(table))
 	for i, f := range table {
-		types = append(types, 0x60)
-		types = uleb(types, len(f.Params))
-		for _, p := range f.Params {
-			types = append(types, byte(p))
-		}
-		types = append(types, 1, byte(sandbox.I32))
-		imports = name(name(imports, abi.ModuleName), f.Name)
-		imports = append(imports, 0)
-		imports = uleb(imports, i)
+		funcs[i] = wasmbin.Import{Name: f.Name, Params: []byte(f.Params), Result: true}
 	}
+	var calls []wasmbin.Call
 	for len(script) > 0 {
-		idx := int(script[0]) % len(table)
+		c := wasmbin.Call{Func: int(script[0]) % len(table)}
 		script = script[1:]
-		f := table[idx]
+		f := table[c.Func]
 		for j := range f.Params {
 			var v uint32
 			if len(script) >= 4 {
@@ -51,50 +44,11 @@ func callsModule(script, mem []byte) []byte {
 			if j == len(f.Params)-1 && (f.Name == "recv" || f.Name == "recv_any") {
 				v |= abi.RecvNonblock
 			}
-			body = append(body, 0x41) // i32.const
-			body = sleb(body, int64(int32(v)))
+			c.Args = append(c.Args, uint64(v))
 		}
-		body = append(body, 0x10) // call
-		body = uleb(body, idx)
-		body = append(body, 0x1A) // drop
+		calls = append(calls, c)
 	}
-	n := len(table)
-	m := []byte("\x00asm\x01\x00\x00\x00")
-	m = section(m, 1, append(append(uleb(nil, n+1), types...), 0x60, 0, 0))
-	m = section(m, 2, append(uleb(nil, n), imports...))
-	m = section(m, 3, append(uleb(nil, 1), uleb(nil, n)...))
-	m = section(m, 5, []byte{1, 0, 1})
-	m = section(m, 7, append(append(name([]byte{2}, "_start"), 0), append(uleb(nil, n), append(name(nil, "memory"), 2, 0)...)...))
-	fn := append(append([]byte{0}, body...), 0x0B)
-	m = section(m, 10, append(uleb(uleb(nil, 1), len(fn)), fn...))
-	mem = append([]byte(fuzzSrc+"B"), mem...)
-	data := append([]byte{1, 0, 0x41, 0, 0x0B}, uleb(nil, len(mem))...)
-	return section(m, 11, append(data, mem...))
-}
-
-func section(b []byte, id byte, c []byte) []byte {
-	return append(append(append(b, id), uleb(nil, len(c))...), c...)
-}
-func name(b []byte, s string) []byte { return append(uleb(b, len(s)), s...) }
-func uleb(b []byte, v int) []byte {
-	for {
-		c := byte(v & 0x7f)
-		v >>= 7
-		if v == 0 {
-			return append(b, c)
-		}
-		b = append(b, c|0x80)
-	}
-}
-func sleb(b []byte, v int64) []byte {
-	for {
-		c := byte(v & 0x7f)
-		v >>= 7
-		if (v == 0 && c&0x40 == 0) || (v == -1 && c&0x40 != 0) {
-			return append(b, c)
-		}
-		b = append(b, c|0x80)
-	}
+	return wasmbin.CallsModule(abi.ModuleName, funcs, calls, append([]byte(fuzzSrc+"B"), mem...))
 }
 
 // runCalls runs one generated program and checks that every call came back

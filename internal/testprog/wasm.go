@@ -1,5 +1,12 @@
 package testprog
 
+import "isle/internal/wasmbin"
+
+// The encodings come from package wasmbin.
+func section(b []byte, id byte, c []byte) []byte { return wasmbin.Section(b, id, c) }
+func name(b []byte, s string) []byte             { return wasmbin.Name(b, s) }
+func uleb(b []byte, v uint32) []byte             { return wasmbin.ULEB(b, uint64(v)) }
+
 // Module assembles a small WebAssembly module by hand, for tests that need a
 // precise module (a trap, an unknown import) rather than a toolchain's output.
 // Every function has type () -> (); imports come first in the function index
@@ -55,26 +62,3 @@ var (
 
 // CallSelf returns a body calling function idx (itself: unbounded recursion).
 func CallSelf(idx uint32) []byte { return uleb([]byte{0x10}, idx) }
-
-func section(b []byte, id byte, content []byte) []byte {
-	b = append(b, id)
-	b = uleb(b, uint32(len(content)))
-	return append(b, content...)
-}
-
-func name(b []byte, s string) []byte {
-	b = uleb(b, uint32(len(s)))
-	return append(b, s...)
-}
-
-func uleb(b []byte, v uint32) []byte {
-	for {
-		c := byte(v & 0x7f)
-		v >>= 7
-		if v != 0 {
-			b = append(b, c|0x80)
-			continue
-		}
-		return append(b, c)
-	}
-}

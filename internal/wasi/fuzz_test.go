@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"isle"
-	"isle/internal/sandbox"
 	"isle/internal/wasi"
+	"isle/internal/wasmbin"
 )
 
 // callsModule assembles a program whose _start makes the calls script
@@ -19,27 +19,15 @@ import (
 // modulo its length) then 8 bytes for each parameter.
 func callsModule(script, mem []byte) []byte {
 	table := wasi.Table()
-	var types, imports, body []byte
+	funcs := make([]wasmbin.Import, len(table))
 	for i, sc := range table {
-		types = append(types, 0x60)
-		types = uleb(types, len(sc.Params))
-		for _, p := range sc.Params {
-			types = append(types, byte(p))
-		}
-		if sc.NoErrno {
-			types = append(types, 0)
-		} else {
-			types = append(types, 1, byte(sandbox.I32))
-		}
-		imports = name(name(imports, wasi.ModuleName), sc.Name)
-		imports = append(imports, 0)
-		imports = uleb(imports, i)
+		funcs[i] = wasmbin.Import{Name: sc.Name, Params: []byte(sc.Params), Result: !sc.NoErrno}
 	}
+	var calls []wasmbin.Call
 	for len(script) > 0 {
-		idx := int(script[0]) % len(table)
+		c := wasmbin.Call{Func: int(script[0]) % len(table)}
 		script = script[1:]
-		sc := table[idx]
-		for _, p := range sc.Params {
+		for range table[c.Func].Params {
 			var v uint64
 			if len(script) >= 8 {
 				v = binary.LittleEndian.Uint64(script)
@@ -47,56 +35,11 @@ func callsModule(script, mem []byte) []byte {
 			} else {
 				script = nil
 			}
-			if p == sandbox.I32 {
-				body = append(body, 0x41) // i32.const
-				body = sleb(body, int64(int32(v)))
-			} else {
-				body = append(body, 0x42) // i64.const
-				body = sleb(body, int64(v))
-			}
+			c.Args = append(c.Args, v)
 		}
-		body = append(body, 0x10) // call
-		body = uleb(body, idx)
-		if !sc.NoErrno {
-			body = append(body, 0x1A) // drop
-		}
+		calls = append(calls, c)
 	}
-	n := len(table)
-	m := []byte("\x00asm\x01\x00\x00\x00")
-	m = section(m, 1, append(append(uleb(nil, n+1), types...), 0x60, 0, 0))
-	m = section(m, 2, append(uleb(nil, n), imports...))
-	m = section(m, 3, append(uleb(nil, 1), uleb(nil, n)...))
-	m = section(m, 5, []byte{1, 0, 1})
-	m = section(m, 7, append(append(name([]byte{2}, "_start"), 0), append(uleb(nil, n), append(name(nil, "memory"), 2, 0)...)...))
-	fn := append(append([]byte{0}, body...), 0x0B)
-	m = section(m, 10, append(uleb(uleb(nil, 1), len(fn)), fn...))
-	data := append([]byte{1, 0, 0x41, 0, 0x0B}, uleb(nil, len(mem))...)
-	return section(m, 11, append(data, mem...))
-}
-
-func section(b []byte, id byte, c []byte) []byte {
-	return append(append(append(b, id), uleb(nil, len(c))...), c...)
-}
-func name(b []byte, s string) []byte { return append(uleb(b, len(s)), s...) }
-func uleb(b []byte, v int) []byte {
-	for {
-		c := byte(v & 0x7f)
-		v >>= 7
-		if v == 0 {
-			return append(b, c)
-		}
-		b = append(b, c|0x80)
-	}
-}
-func sleb(b []byte, v int64) []byte {
-	for {
-		c := byte(v & 0x7f)
-		v >>= 7
-		if (v == 0 && c&0x40 == 0) || (v == -1 && c&0x40 != 0) {
-			return append(b, c)
-		}
-		b = append(b, c|0x80)
-	}
+	return wasmbin.CallsModule(wasi.ModuleName, funcs, calls, mem)
 }
 
 // runCalls runs one generated program on m and checks that every call came
