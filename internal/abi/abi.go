@@ -126,6 +126,10 @@ func (p port) Core() int { return p.c.ID() }
 
 func (p port) Send(to int, pkt *ipc.Packet) { p.c.SendTo(to, (*delivery)(pkt)) }
 
+func (p port) SendInline(to int, r *ipc.Route, data []byte) {
+	p.c.SendData(to, (*inlineDelivery)(r), data)
+}
+
 func (p port) Wake(t *ipc.Table) { p.c.Wake(t.Owner.(*kernel.SIP)) }
 
 // delivery is a packet as the kernel carries it between cores: a
@@ -140,6 +144,22 @@ func (d *delivery) Deliver(c *kernel.Core) { ipc.Deliver(port{c}, (*ipc.Packet)(
 func (d *delivery) Target() *kernel.SIP { return (*ipc.Packet)(d).Dest().Owner.(*kernel.SIP) }
 
 var _ kernel.SIPDeliverable = (*delivery)(nil)
+
+// inlineDelivery is an inline message's route as the kernel carries it: a
+// DataDeliverable that follows the SIP of the route's table.
+type inlineDelivery ipc.Route
+
+func (d *inlineDelivery) DeliverData(c *kernel.Core, data []byte) {
+	ipc.DeliverInline(port{c}, (*ipc.Route)(d), data)
+}
+
+// Target is the SIP whose table the route leads to.
+func (d *inlineDelivery) Target() *kernel.SIP { return (*ipc.Route)(d).Dest().Owner.(*kernel.SIP) }
+
+var _ kernel.DataDeliverable = (*inlineDelivery)(nil)
+
+// An inline message fits a kernel message's data.
+var _ [kernel.DataSize - ipc.InlineData]struct{}
 
 // compile returns the contract called name in src, compiled once per core.
 func (s *System) compile(core int, src, name []byte) (*contract.Contract, error) {

@@ -2,6 +2,7 @@ package ipc
 
 import (
 	"testing"
+	"unsafe"
 )
 
 // sendRecvSameCore is one ping-pong round on one core: the importer sends
@@ -48,5 +49,19 @@ func BenchmarkPingPongSameCore(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		round()
+	}
+}
+
+// TestLineSized checks that the structures that cores write on every
+// message fill whole cache lines (their size classes are then made of whole
+// lines): see lineFill.
+func TestLineSized(t *testing.T) {
+	for name, size := range map[string]uintptr{
+		"Endpoint": unsafe.Sizeof(Endpoint{}),
+		"Table":    unsafe.Sizeof(Table{}),
+	} {
+		if size%64 != 0 {
+			t.Errorf("%s is %d bytes, not a multiple of 64", name, size)
+		}
 	}
 }

@@ -28,6 +28,7 @@ type Endpoint struct {
 	handle   Handle    // the handle in table
 	watched  bool      // the owner's SIP waits for this endpoint
 	peerAt   hop       // where the peer was last known to live (routing)
+	route    *Route    // peerAt as inline messages carry it; made on first use
 	sendSeq  uint64    // sequence number of the next packet to the peer
 	recvSeq  uint64    // sequence number of the next packet to admit
 	queue    []*Packet // admitted, not yet received: queue[qhead:]
@@ -36,6 +37,12 @@ type Endpoint struct {
 	closed   bool      // this end is closed: packets to it are dropped
 	peerGone bool      // the peer's close was admitted
 	breach   bool      // the peer closed in a state that is not final
+
+	// Padding to 192 bytes, a multiple of a cache line (see lineFill): the
+	// two endpoints of a channel are made together, so they would share a
+	// line that the sending core writes (sendSeq, state) and the receiving
+	// core writes (queue, recvSeq) on every message.
+	_ [32]byte
 }
 
 // Contract returns the endpoint's contract.
@@ -197,6 +204,11 @@ func (t *Table) Send(p Port, h Handle, msg contract.MsgID, payload []byte, block
 	}
 
 	// Commit: nothing below fails.
+	if len(refs) == 0 && len(blocks) == 0 && len(payload) <= MaxInlinePayload {
+		e.state = next
+		e.sendInline(p, pktData, false, msg, payload)
+		return nil
+	}
 	pkt := t.sys.newPacket(p.Core())
 	pkt.to, pkt.seq, pkt.kind, pkt.msg = e.peer, e.sendSeq, pktData, msg
 	e.sendSeq++
@@ -356,10 +368,7 @@ func (e *Endpoint) close(p Port) {
 	if e.peer == nil || e.peerGone {
 		return
 	}
-	pkt := e.sys.newPacket(p.Core())
-	pkt.to, pkt.seq, pkt.kind, pkt.final = e.peer, e.sendSeq, pktClose, e.c.Final(e.state)
-	e.sendSeq++
-	route(p, nil, e.peerAt, pkt)
+	e.sendInline(p, pktClose, e.c.Final(e.state), 0, nil)
 }
 
 // RecvInfo describes a received message.

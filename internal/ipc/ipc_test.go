@@ -75,6 +75,18 @@ func (p *fakePort) Send(to int, pkt *Packet) {
 }
 func (p *fakePort) Wake(t *Table) { p.m.woken[t]++ }
 
+// SendInline builds the packet from the receiving core's free list, as the
+// kernel's receiving core does, and carries it like any other.
+func (p *fakePort) SendInline(to int, r *Route, data []byte) {
+	pkt := r.packet(to, data)
+	if to == p.core {
+		p.m.deliver(p, pkt)
+		return
+	}
+	k := [2]int{p.core, to}
+	p.m.rings[k] = append(p.m.rings[k], pkt)
+}
+
 func newFake(cores int) *fakeMachine {
 	m := &fakeMachine{sys: NewSystem(cores, DefaultLimits()), rings: map[[2]int][]*Packet{}, woken: map[*Table]int{}, where: map[*Table]int{}, inFlight: map[*Table][]*Packet{}}
 	for i := range cores {

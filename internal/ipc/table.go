@@ -46,10 +46,13 @@ type System struct {
 	cores  []coreState
 }
 
-// coreState is one core's free packets.
+// coreState is one core's free packets, and its scratch for encoding an
+// inline message (passed to Port.SendInline, an interface call, a local
+// array would be allocated each time).
 type coreState struct {
-	free []*Packet // packets to reuse
-	_    [64]byte  // keep cores' entries off each other's cache lines
+	free   []*Packet // packets to reuse
+	inline [InlineData]byte
+	_      [64]byte // keep cores' entries off each other's cache lines
 }
 
 // NewSystem returns the channel layer of a machine of cores cores.
@@ -70,6 +73,11 @@ type Port interface {
 	// It delivers at once when the SIP is on this core. The caller never
 	// touches p again.
 	Send(to int, p *Packet)
+	// SendInline is Send for an inline message (inline.go): data, at most
+	// InlineData bytes, is copied into the message, which carries r by
+	// reference; the core that owns the SIP of table r.Dest() calls
+	// DeliverInline.
+	SendInline(to int, r *Route, data []byte)
 	// Wake makes the SIP that owns t runnable if it is blocked.
 	Wake(t *Table)
 }
@@ -94,7 +102,17 @@ type Table struct {
 
 	blocked bool // the SIP waits for a message on a watched endpoint
 	dead    bool // the SIP has ended: nothing may be installed any more
+
+	_ [lineFill]byte
 }
+
+// lineFill brings a Table to 128 bytes. Tables are written on every receive
+// that blocks, by the core that owns their SIP; a Table whose size is a
+// multiple of a cache line gets a size class that keeps it on lines of its
+// own, where two Tables made one after the other (SIPs spawned together)
+// would otherwise share a line and two cores would bounce it between them.
+// TestLineSized checks the sizes.
+const lineFill = 24
 
 type slot struct {
 	gen uint32

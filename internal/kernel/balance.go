@@ -146,6 +146,9 @@ func (b *balancer) decide(self sched.LoadSummary, now int64) {
 func (b *balancer) stealRequest(from int, thief sched.LoadSummary) {
 	c := b.c
 	b.summary(from, thief)
+	if c.polling != nil {
+		return // the only SIP here is running (blocked, polling): none to give
+	}
 	now := c.m.Now()
 	self := c.rq.Summary(sched.CoreID(c.id), b.capacityNow(now), sched.Time(now))
 	if e := sched.Choose(c.rq, self, thief, b.cfg); e != nil {
@@ -166,6 +169,17 @@ func (b *balancer) migrate(e *sched.Entity, to int) {
 	c.stats.MigratedOut++
 	s.core = nil // owned by nobody while in flight
 	c.send(c.toCore[to], msgMigrate, nil, s)
+}
+
+// othersWaiting reports whether, by their latest summaries, other cores
+// have runnable SIPs waiting for a core.
+func (b *balancer) othersWaiting() bool {
+	for j, s := range b.seen {
+		if j != b.c.id && s.Runnable > 1 {
+			return true
+		}
+	}
+	return false
 }
 
 // summary records another core's summary.

@@ -13,17 +13,18 @@ import (
 
 // Kernel message types on urpc rings.
 const (
-	msgSpawn     uint8 = iota + 1 // controller → core: ref *SIP, a new SIP to own
-	msgStop                       // controller → core: end the loop
-	msgReply                      // service → core: ref *Request, a completed request
-	msgPing                       // core → core: payload [8]byte rounds left; answered by msgPong
-	msgPong                       // core → core: the answer
-	msgPingStart                  // controller → core: ref *pingRun, start a ping-pong
-	msgRequest                    // core → service: ref *Request, a SIP's call
-	msgDeliver                    // core → core: ref Deliverable, run on the receiving core
-	msgSummary                    // core → core: payload a sched.LoadSummary
-	msgSteal                      // core → core: payload the thief's LoadSummary; "give me work"
-	msgMigrate                    // core → core: ref *SIP, a runnable SIP and its ownership
+	msgSpawn       uint8 = iota + 1 // controller → core: ref *SIP, a new SIP to own
+	msgStop                         // controller → core: end the loop
+	msgReply                        // service → core: ref *Request, a completed request
+	msgPing                         // core → core: payload [8]byte rounds left; answered by msgPong
+	msgPong                         // core → core: the answer
+	msgPingStart                    // controller → core: ref *pingRun, start a ping-pong
+	msgRequest                      // core → service: ref *Request, a SIP's call
+	msgDeliver                      // core → core: ref Deliverable, run on the receiving core
+	msgSummary                      // core → core: payload a sched.LoadSummary
+	msgSteal                        // core → core: payload the thief's LoadSummary; "give me work"
+	msgMigrate                      // core → core: ref *SIP, a runnable SIP and its ownership
+	msgDeliverData                  // core → core: ref DataDeliverable, payload its data
 )
 
 const fromController = -1 << 20
@@ -58,6 +59,10 @@ type Core struct {
 	tickers []*ticker
 
 	bal balancer
+
+	data    [urpc.PayloadSize]byte // a msgDeliverData's data while it is delivered
+	polling *SIP                   // the SIP whose Block is polling the rings (poll.go)
+	polled  int64                  // ns polled in the current run: the core's idle time, not the SIP's
 
 	live  atomic.Int64 // SIPs on this core and not ended: kept by the controller and by migrations
 	stats CoreStats
@@ -181,6 +186,11 @@ func (c *Core) handle(from int, msg *urpc.Msg) {
 		c.enqueue(s)
 	case msgDeliver:
 		c.deliver(msg.Ref.(Deliverable))
+	case msgDeliverData:
+		// Through a copy: handing msg's own bytes to an interface method
+		// would move every drain's msg to the heap.
+		c.data = msg.Data
+		c.deliverData(msg.Ref.(DataDeliverable), c.data[:msg.Len])
 	case msgSummary:
 		c.bal.summary(from, decodeSummary(msg.Payload()))
 	case msgSteal:
@@ -268,7 +278,8 @@ func (c *Core) run(s *SIP, slice time.Duration) {
 	s.sliceStart = start
 	s.sliceEnd = start + int64(max(slice, minSlice))
 	reason, done := s.proc.Resume()
-	ran := c.m.Now() - start
+	ran := c.m.Now() - start - c.polled
+	c.polled = 0
 	s.cpuTime += ran
 	c.rq.Charge(&s.ent, sched.Duration(ran))
 	c.bal.ran(ran)
@@ -294,6 +305,10 @@ func (c *Core) run(s *SIP, slice time.Duration) {
 	case suspendBlock:
 		c.rq.Dequeue(&s.ent)
 		s.blocked = true
+		if s.killPending { // killed while its Block polled
+			s.killPending = false
+			c.Kill(s)
+		}
 	default:
 		panic("kernel: SIP suspended for an unknown reason")
 	}

@@ -1,5 +1,7 @@
 package kernel
 
+import "isle/internal/urpc"
+
 // Deliverable is work that a core hands to another core by message: the
 // message carries the value (and ownership of whatever it holds), and the
 // receiving core calls Deliver on its own goroutine. Mechanisms above the
@@ -21,20 +23,59 @@ type SIPDeliverable interface {
 	Target() *SIP
 }
 
+// DataDeliverable is a Deliverable whose data travels in the message slot
+// itself rather than behind its reference: the sender writes up to DataSize
+// bytes into the slot, and the reference is to something the sender does
+// not write again (so the receiving core keeps it in its cache). It is how
+// small messages cross cores without moving any other cache line. A
+// DataDeliverable that also has a Target method (SIPDeliverable's) follows
+// that SIP as a SIPDeliverable does.
+type DataDeliverable interface {
+	// DeliverData runs on the receiving core; data is valid only during
+	// the call.
+	DeliverData(c *Core, data []byte)
+}
+
+// DataSize is the most data SendData carries.
+const DataSize = urpc.PayloadSize
+
 // deliver runs d here, or forwards it after the SIP it targets.
 func (c *Core) deliver(d Deliverable) {
-	if t, ok := d.(SIPDeliverable); ok {
-		if s := t.Target(); s != nil {
-			if _, mine := c.owned[s]; !mine {
-				if to, moved := c.forward[s]; moved {
-					c.stats.Forwarded++
-					c.send(c.toCore[to], msgDeliver, nil, d)
-					return
-				}
-			}
-		}
+	if to, ok := c.forwardTo(d); ok {
+		c.send(c.toCore[to], msgDeliver, nil, d)
+		return
 	}
 	d.Deliver(c)
+}
+
+// deliverData is deliver for a DataDeliverable.
+func (c *Core) deliverData(d DataDeliverable, data []byte) {
+	if to, ok := c.forwardTo(d); ok {
+		c.send(c.toCore[to], msgDeliverData, data, d)
+		return
+	}
+	d.DeliverData(c, data)
+}
+
+// forwardTo reports where to forward d: the core c gave d's target SIP to,
+// if d has a target that c gave away.
+func (c *Core) forwardTo(d any) (int, bool) {
+	t, ok := d.(interface{ Target() *SIP })
+	if !ok {
+		return 0, false
+	}
+	s := t.Target()
+	if s == nil {
+		return 0, false
+	}
+	if _, mine := c.owned[s]; mine {
+		return 0, false
+	}
+	to, moved := c.forward[s]
+	if moved {
+		c.stats.Forwarded++
+	}
+	return to, moved
 }
 
 // ID returns the core's index.
@@ -52,6 +93,19 @@ func (c *Core) SendTo(to int, d Deliverable) {
 		return
 	}
 	c.send(c.toCore[to], msgDeliver, nil, d)
+}
+
+// SendData hands d and data (at most DataSize bytes) to core to, as SendTo
+// does; data is copied into the message.
+func (c *Core) SendData(to int, d DataDeliverable, data []byte) {
+	if len(data) > DataSize {
+		panic("kernel: SendData of more than DataSize bytes")
+	}
+	if to == c.id {
+		c.deliverData(d, data)
+		return
+	}
+	c.send(c.toCore[to], msgDeliverData, data, d)
 }
 
 // Wake makes a SIP that c owns runnable again if it is blocked in Block; a
@@ -79,6 +133,9 @@ func (s *SIP) Core() *Core { return s.core }
 func (s *SIP) Block() {
 	if s.wakePending {
 		s.wakePending = false
+		return
+	}
+	if s.core.pollBlocked(s) {
 		return
 	}
 	s.proc.Suspend(suspendBlock)

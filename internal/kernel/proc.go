@@ -39,7 +39,10 @@ func (c *Core) Kill(s *SIP) bool {
 	if _, mine := c.owned[s]; !mine || s.proc.Done() {
 		return false
 	}
-	if s.waiting {
+	if s.waiting || s == c.polling {
+		// Lent to a service, or running: polling the rings in its Block
+		// (poll.go), on the coroutine that Kill would have to end. It ends
+		// when the reply comes, or as soon as the poll returns.
 		s.killPending = true
 		return true
 	}

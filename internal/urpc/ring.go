@@ -23,7 +23,11 @@
 //     header says there is one, so messages without a reference never touch
 //     that array. It carries ownership: after sending, the producer must not
 //     touch the referenced object again. The array keeps the object reachable
-//     until the producer reuses the slot, one lap later.
+//     until the producer reuses the slot, one lap later. A reference that is
+//     the one sent last on the ring is not written again: the header says
+//     "the same", and the consumer takes the one it read last. A stream of
+//     messages for one object then moves one cache line each, not two; each
+//     side keeps the last reference reachable until another replaces it.
 //   - Batching: a producer may send many messages with TrySend and ring the
 //     consumer's doorbell once (Notify). A consumer that is about to sleep
 //     follows the Doorbell protocol, so no wake-up is lost. A message sent
@@ -47,7 +51,9 @@ const LineSize = 64
 // PayloadSize is the number of payload bytes in one slot.
 const PayloadSize = LineSize - 8
 
-// Header word layout: | seq (48 bits) | type (8 bits) | ref (1 bit) | len (7 bits) |.
+// Header word layout: | seq (48 bits) | type (8 bits) | ref (1 bit) | same (1 bit) | len (6 bits) |.
+// ref: a reference is in the refs array; same: the reference is the last one
+// that was in it.
 // seq is the slot's position+1 modulo 2^48; a slot whose header holds any
 // other sequence number is empty for the consumer at that position. A ring
 // would need 2^48 messages in flight to confuse two laps, and it holds at
@@ -57,7 +63,8 @@ const (
 	typeBits = 8
 	seqShift = lenBits + typeBits
 	seqMask  = 1<<(64-seqShift) - 1
-	lenMask  = 0x7f
+	lenMask  = 0x3f
+	sameFlag = 0x40 // the message's reference is the last one that travelled
 	refFlag  = 0x80
 )
 
@@ -92,12 +99,14 @@ type Ring struct {
 	head       uint64 // next position to write; also the number of messages sent
 	cachedRead uint64 // the consumer's read position as last seen
 	refsHeld   uint64 // entries of refs that are not nil
-	_          [len(gap{}) - 24]byte
+	sentRef    any    // the last reference written to refs
+	_          [len(gap{}) - 40]byte
 
 	// Consumer-local: written and read only by the consumer.
 	tail      uint64 // next position to read; also the number of messages received
 	published uint64 // tail as last published in read
-	_         [len(gap{}) - 16]byte
+	recvRef   any    // the last reference read from refs
+	_         [len(gap{}) - 32]byte
 
 	// Written by the consumer, read by the producer: its own cache line.
 	read atomic.Uint64
@@ -192,8 +201,21 @@ func (r *Ring) trySend(typ uint8, payload []byte, ref any) bool {
 		copy(s.data[:], payload)
 	}
 	h := ((pos+1)&seqMask)<<seqShift | uint64(typ)<<lenBits | uint64(n)
-	if ref != nil || r.refsHeld != 0 {
+	switch {
+	case ref != nil && sameRef(ref, r.sentRef):
+		// The consumer has it already: the slot's header says so, and the
+		// refs line, which the consumer would have to fetch, is not
+		// written (a stream of messages for one object moves one line
+		// each, not two).
+		h |= sameFlag
+		if r.refsHeld != 0 {
+			r.putRef(pos&r.mask, nil)
+		}
+	case ref != nil:
 		h |= r.putRef(pos&r.mask, ref)
+		r.sentRef = ref
+	case r.refsHeld != 0:
+		r.putRef(pos&r.mask, nil)
 	}
 	storeRelease(&s.hdr, h)
 	r.head = pos + 1
@@ -203,6 +225,16 @@ func (r *Ring) trySend(typ uint8, payload []byte, ref any) bool {
 // putRef stores ref in refs[i], where the last lap's reference may still
 // be (the consumer is done with it: dropping it lets the GC have it), and
 // returns the header's ref flag.
+// sameRef reports whether interface values a and b are the same value: the
+// same dynamic type and the same data word. It compares the words rather
+// than the values, so it never panics on an uncomparable type; for pointer
+// types, which references are, it is identity.
+func sameRef(a, b any) bool {
+	wa := (*[2]unsafe.Pointer)(unsafe.Pointer(&a))
+	wb := (*[2]unsafe.Pointer)(unsafe.Pointer(&b))
+	return wa[0] == wb[0] && wa[1] == wb[1]
+}
+
 func (r *Ring) putRef(i uint64, ref any) uint64 {
 	old := r.refs[i] != nil
 	r.refs[i] = ref
@@ -245,9 +277,13 @@ func (r *Ring) Recv(m *Msg) bool {
 	m.Type = uint8(h >> lenBits)
 	m.Len = uint8(h) & lenMask
 	m.Data = s.data
-	if h&refFlag != 0 {
+	switch {
+	case h&refFlag != 0:
 		m.Ref = r.refs[pos&r.mask]
-	} else if m.Ref != nil {
+		r.recvRef = m.Ref
+	case h&sameFlag != 0:
+		m.Ref = r.recvRef
+	case m.Ref != nil:
 		m.Ref = nil
 	}
 	r.tail = pos + 1

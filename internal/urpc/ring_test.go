@@ -125,3 +125,52 @@ func TestRingSendRecvDoNotAllocate(t *testing.T) {
 		t.Fatalf("send+recv allocated %v times", allocs)
 	}
 }
+
+// TestRingRepeatedReference: a reference sent again right after itself
+// travels in the header only (sameFlag); every message still arrives with
+// its own reference, through nil ones, other ones, values that cannot be
+// compared, full payloads and laps of the ring.
+func TestRingRepeatedReference(t *testing.T) {
+	r := NewRing(4, NewDoorbell())
+	a, b := new(int), new(int)
+	s1 := []int{1} // boxed anew at each conversion: never the same word
+	refs := []any{a, a, a, nil, a, b, b, a, nil, nil, b, s1, s1, a, a, a, a, a, a, nil, b}
+	var m Msg
+	full := make([]byte, PayloadSize)
+	same := 0
+	for i, ref := range refs {
+		p := []byte{byte(i)}
+		if i%3 == 0 {
+			full[0] = byte(i)
+			p = full
+		}
+		if !r.TrySend(1, p, ref) {
+			t.Fatalf("message %d: ring full", i)
+		}
+		if r.slot(r.head-1).hdr.Load()&sameFlag != 0 {
+			same++
+		}
+		if !r.Recv(&m) {
+			t.Fatalf("message %d not received", i)
+		}
+		r.Release()
+		if m.Data[0] != byte(i) {
+			t.Fatalf("message %d: got payload %d", i, m.Data[0])
+		}
+		switch want := ref.(type) {
+		case []int:
+			if got, ok := m.Ref.([]int); !ok || &got[0] != &want[0] {
+				t.Fatalf("message %d: got ref %v, want the slice %p", i, m.Ref, want)
+			}
+		default:
+			if m.Ref != ref {
+				t.Fatalf("message %d: got ref %v, want %v", i, m.Ref, ref)
+			}
+		}
+	}
+	// a a a . a b b a . . b s s a a a a a a . b: the repeats after a first
+	// sending are 2 (a a) + 1 (a after nil) + 1 (b) + 5 (a×5) = 9.
+	if same != 9 {
+		t.Errorf("%d messages sent their reference as a repeat, want 9", same)
+	}
+}

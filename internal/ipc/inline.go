@@ -1,0 +1,83 @@
+package ipc
+
+import (
+	"encoding/binary"
+
+	"isle/internal/contract"
+)
+
+// Inline messages. A packet is written by the sending core and read by the
+// receiving one: for every message, each of its cache lines crosses between
+// the cores twice (the sender's write takes the line from the receiver's
+// cache, the receiver's read takes it back), and those transfers, not the
+// checks, were most of a cross-core round trip. So a message that carries
+// no endpoints and no blocks, and whose payload is small, travels in the
+// kernel's message slot itself: its sequence number, ID, kind and payload
+// in the slot's bytes, and by reference the sending endpoint's Route, which
+// is immutable and so stays in the receiving core's cache. The receiving
+// core builds the packet from its own free list.
+
+// InlineData is the size of an inline message (header and payload): a
+// Port's SendInline must carry this many bytes.
+const InlineData = 56
+
+const inlineHeader = 12 // seq u64, msg u16, kind u8, final u8
+
+// MaxInlinePayload is the largest payload sent inline.
+const MaxInlinePayload = InlineData - inlineHeader
+
+// Route is where an endpoint's peer is, as the endpoint knows it: the peer
+// and the table believed to hold it. It is made once per endpoint and never
+// written again, so a core may read one that another core made.
+type Route struct {
+	to   *Endpoint
+	dest *Table
+}
+
+// Dest returns the table the route's messages are addressed to: the kernel
+// delivers them on the core that owns that table's SIP.
+func (r *Route) Dest() *Table { return r.dest }
+
+// routeToPeer returns e's route to its peer.
+func (e *Endpoint) routeToPeer() *Route {
+	if e.route == nil || e.route.dest != e.peerAt.table {
+		e.route = &Route{to: e.peer, dest: e.peerAt.table}
+	}
+	return e.route
+}
+
+// sendInline sends a message or close to e's peer inline.
+func (e *Endpoint) sendInline(p Port, kind uint8, final bool, msg contract.MsgID, payload []byte) {
+	b := &e.sys.cores[p.Core()].inline
+	binary.LittleEndian.PutUint64(b[0:], e.sendSeq)
+	binary.LittleEndian.PutUint16(b[8:], uint16(msg))
+	b[10] = kind
+	b[11] = 0
+	if final {
+		b[11] = 1
+	}
+	n := copy(b[inlineHeader:], payload)
+	e.sendSeq++
+	p.SendInline(e.peerAt.core, e.routeToPeer(), b[:inlineHeader+n])
+}
+
+// DeliverInline is Deliver for an inline message: data is what the sender
+// gave SendInline (valid only during the call).
+func DeliverInline(p Port, r *Route, data []byte) {
+	Deliver(p, r.packet(p.Core(), data))
+}
+
+// packet builds, on core, the packet that an inline message stands for.
+func (r *Route) packet(core int, data []byte) *Packet {
+	if len(data) < inlineHeader {
+		panic("ipc: short inline message")
+	}
+	pkt := r.to.sys.newPacket(core)
+	pkt.to, pkt.dest = r.to, r.dest
+	pkt.seq = binary.LittleEndian.Uint64(data[0:])
+	pkt.msg = contract.MsgID(binary.LittleEndian.Uint16(data[8:]))
+	pkt.kind = data[10]
+	pkt.final = data[11] != 0
+	pkt.setPayload(data[inlineHeader:])
+	return pkt
+}

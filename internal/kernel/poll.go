@@ -1,0 +1,73 @@
+package kernel
+
+import (
+	"isle/internal/sched"
+	"isle/internal/urpc"
+)
+
+// Polling while blocked: Barrelfish's dispatchers poll their URPC channels
+// from user space, and a message reaches a waiting thread without the CPU
+// driver's help. A SIP that blocks while it is alone on its core gets the
+// same: instead of switching back to the kernel loop, which would do nothing
+// but poll the core's rings, Block polls them on the SIP's own coroutine,
+// handling every message as the loop would, and returns as soon as the SIP
+// is woken. That saves a coroutine switch out and one back in, and the
+// loop's turn between them, on the path of every cross-core reply.
+//
+// The poll stands in for the loop only while the loop would have nothing
+// else to do; it gives up, and the SIP blocks as usual, as soon as that is
+// no longer so: another SIP is runnable, a timer, ticker or balancing tick
+// is due, a send waits for room, the machine stops, the SIP is killed, or
+// the poll window has passed (the loop then goes on polling and sleeps).
+// It is not tried when another core has SIPs waiting (this core, idle,
+// should announce it and take one), nor on a core of reduced capacity
+// (whose idling is its duty cycle). The time spent polling is the core's
+// idle time, not the SIP's: run takes it off the SIP's charge.
+
+// pollClockEvery is how many turns of the poll share one clock read.
+const pollClockEvery = 8
+
+// pollBlocked is Block's fast path for s, which c is running. It reports
+// whether s was woken.
+func (c *Core) pollBlocked(s *SIP) bool {
+	if c.polling != nil || c.rq.Len() != 1 || c.stopped || len(c.pending) > 0 ||
+		c.capacity < sched.FullCapacity || c.bal.othersWaiting() {
+		return false
+	}
+	start := c.m.Now()
+	deadline := start + int64(c.m.cfg.PollWindow)
+	if len(c.timers) > 0 {
+		deadline = min(deadline, c.timers[0].wakeAt)
+	}
+	for _, t := range c.tickers {
+		deadline = min(deadline, t.next)
+	}
+	if len(c.m.cores) > 1 {
+		deadline = min(deadline, c.bal.nextTick)
+	}
+	c.polling = s
+	s.blocked = true
+	c.bal.observe(start, true, 0)
+	now := start
+	for n := 1; s.blocked && !s.killPending && !c.stopped && c.rq.Len() == 1 && now < deadline; n++ {
+		if !c.drain() {
+			urpc.Pause()
+		}
+		if len(c.pending) > 0 && !c.flushPending() {
+			break
+		}
+		// A clock read costs as much as a turn of polling here: read it
+		// every few turns. The poll's length, and the idle time it
+		// stands for, are then known to within those few turns.
+		if n%pollClockEvery == 0 {
+			now = c.m.Now()
+		}
+	}
+	woken := !s.blocked
+	s.blocked = false
+	c.polling = nil
+	c.polled += now - start
+	s.sliceEnd += now - start
+	c.bal.observe(now, false, c.rq.Len()-1)
+	return woken && !s.killPending
+}
