@@ -140,15 +140,16 @@ func leU32(b []byte) uint32 {
 func recv(c *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) error {
 	h := ipc.Handle(u32(a[0]))
 	bufPtr, capacity, infoPtr, flags := u32(a[1]), u32(a[2]), u32(a[3]), u32(a[4])
+	// The guest's memory cannot change size while it waits in this call.
+	buf, err := read(c, bufPtr, capacity)
+	if err != nil {
+		return err
+	}
+	info, err := read(c, infoPtr, InfoSize)
+	if err != nil {
+		return err
+	}
 	for {
-		buf, err := read(c, bufPtr, capacity)
-		if err != nil {
-			return err
-		}
-		info, err := read(c, infoPtr, InfoSize)
-		if err != nil {
-			return err
-		}
 		var blocks [MaxBlocks]ipc.Handle
 		ri, err := p.tab.Recv(port{s.Core()}, h, buf, blocks[:])
 		if err == ipc.ErrAgain && flags&RecvNonblock == 0 {

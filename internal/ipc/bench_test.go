@@ -59,6 +59,7 @@ func TestLineSized(t *testing.T) {
 	for name, size := range map[string]uintptr{
 		"Endpoint": unsafe.Sizeof(Endpoint{}),
 		"Table":    unsafe.Sizeof(Table{}),
+		"Route":    unsafe.Sizeof(Route{}),
 	} {
 		if size%64 != 0 {
 			t.Errorf("%s is %d bytes, not a multiple of 64", name, size)

@@ -32,6 +32,10 @@ const MaxInlinePayload = InlineData - inlineHeader
 type Route struct {
 	to   *Endpoint
 	dest *Table
+	// The receiving core reads a route on every message: a line of its
+	// own keeps it from sharing one with small objects the sending core
+	// writes (see lineFill).
+	_ [48]byte
 }
 
 // Dest returns the table the route's messages are addressed to: the kernel

@@ -159,6 +159,12 @@ func (c *Core) drain() bool {
 			c.stats.MsgsRecv++
 			c.m.messages.Inc(c.id)
 			c.handle(in.from, &msg)
+			if c.polling != nil && !c.polling.blocked {
+				// The SIP polling in its Block is woken: let it run
+				// now, before the other rings (poll.go).
+				r.Release()
+				return true
+			}
 		}
 		r.Release()
 	}
