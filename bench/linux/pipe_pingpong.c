@@ -2,9 +2,11 @@
  * pipe_pingpong: the Linux baseline for isle's urpc benchmark.
  *
  * Two processes, pinned to two different CPUs, bounce one byte through a
- * pair of pipes. Prints the mean round trip in nanoseconds.
+ * pair of pipes. Prints the mean round trip in nanoseconds; with BATCH, also
+ * the median over batches of BATCH rounds (a typical round trip, which the
+ * rare long stalls of a shared machine do not move).
  *
- * usage: pipe_pingpong ROUNDS CPU_A CPU_B
+ * usage: pipe_pingpong ROUNDS CPU_A CPU_B [BATCH]
  */
 #define _GNU_SOURCE
 #include <sched.h>
@@ -24,6 +26,11 @@ static void pin(int cpu) {
 	}
 }
 
+static int cmp(const void *a, const void *b) {
+	double x = *(const double *)a, y = *(const double *)b;
+	return (x > y) - (x < y);
+}
+
 static void xread(int fd, char *c) {
 	if (read(fd, c, 1) != 1) {
 		perror("read");
@@ -39,11 +46,18 @@ static void xwrite(int fd, char c) {
 }
 
 int main(int argc, char **argv) {
-	if (argc != 4) {
-		fprintf(stderr, "usage: %s ROUNDS CPU_A CPU_B\n", argv[0]);
+	if (argc != 4 && argc != 5) {
+		fprintf(stderr, "usage: %s ROUNDS CPU_A CPU_B [BATCH]\n", argv[0]);
 		return 2;
 	}
 	long rounds = atol(argv[1]);
+	long batch = argc == 5 ? atol(argv[4]) : 0;
+	long nb = batch > 0 ? rounds / batch : 0;
+	double *bt = nb > 0 ? malloc(nb * sizeof *bt) : 0;
+	if (nb > 0 && !bt) {
+		perror("malloc");
+		return 1;
+	}
 	long warm = rounds / 8 + 1;
 	int ab[2], ba[2];
 	if (pipe(ab) != 0 || pipe(ba) != 0) {
@@ -65,17 +79,30 @@ int main(int argc, char **argv) {
 		_exit(0);
 	}
 	pin(atoi(argv[2]));
-	struct timespec t0, t1;
+	struct timespec t0 = {0}, t1, b0 = {0}, b1;
 	for (long i = 0; i < warm + rounds; i++) {
-		if (i == warm)
+		if (i == warm) {
 			clock_gettime(CLOCK_MONOTONIC, &t0);
+			b0 = t0;
+		}
 		xwrite(ab[1], c);
 		xread(ba[0], &c);
+		long k = i - warm + 1; /* rounds timed so far */
+		if (nb > 0 && k > 0 && k % batch == 0 && k / batch <= nb) {
+			clock_gettime(CLOCK_MONOTONIC, &b1);
+			bt[k / batch - 1] = (b1.tv_sec - b0.tv_sec) * 1e9 + (b1.tv_nsec - b0.tv_nsec);
+			b0 = b1;
+		}
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	int status;
 	waitpid(pid, &status, 0);
 	double ns = (t1.tv_sec - t0.tv_sec) * 1e9 + (t1.tv_nsec - t0.tv_nsec);
-	printf("%.1f\n", ns / rounds);
+	if (nb > 0) {
+		qsort(bt, nb, sizeof *bt, cmp);
+		printf("%.1f %.1f\n", ns / rounds, bt[nb / 2] / batch);
+	} else {
+		printf("%.1f\n", ns / rounds);
+	}
 	return 0;
 }
