@@ -139,16 +139,11 @@ func leU32(b []byte) uint32 {
 
 func recv(c *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) error {
 	h := ipc.Handle(u32(a[0]))
-	bufPtr, capacity, infoPtr, flags := u32(a[1]), u32(a[2]), u32(a[3]), u32(a[4])
-	// The guest's memory cannot change size while it waits in this call.
-	buf, err := read(c, bufPtr, capacity)
+	buf, info, err := recvBuffers(c, a[1], a[2], a[3])
 	if err != nil {
 		return err
 	}
-	info, err := read(c, infoPtr, InfoSize)
-	if err != nil {
-		return err
-	}
+	flags := u32(a[4])
 	for {
 		var blocks [MaxBlocks]ipc.Handle
 		ri, err := p.tab.Recv(port{s.Core()}, h, buf, blocks[:])
@@ -168,23 +163,19 @@ func recvAny(c *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) error {
 	if cnt == 0 || cnt > maxWaitSet {
 		return ipc.ErrInvalid
 	}
-	bufPtr, capacity, infoPtr, flags := u32(a[2]), u32(a[3]), u32(a[4]), u32(a[5])
+	raw, err := read(c, u32(a[0]), 4*cnt)
+	if err != nil {
+		return err
+	}
+	buf, info, err := recvBuffers(c, a[2], a[3], a[4])
+	if err != nil {
+		return err
+	}
+	flags := u32(a[5])
 	for {
-		raw, err := read(c, u32(a[0]), 4*cnt)
-		if err != nil {
-			return err
-		}
 		p.hs = p.hs[:0]
 		for i := range cnt {
 			p.hs = append(p.hs, ipc.Handle(leU32(raw[4*i:])))
-		}
-		buf, err := read(c, bufPtr, capacity)
-		if err != nil {
-			return err
-		}
-		info, err := read(c, infoPtr, InfoSize)
-		if err != nil {
-			return err
 		}
 		var blocks [MaxBlocks]ipc.Handle
 		i, ri, err := p.tab.RecvAny(port{s.Core()}, p.hs, p.start%len(p.hs), buf, blocks[:])
@@ -200,6 +191,19 @@ func recvAny(c *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) error {
 		writeInfo(info, ri, uint32(max(i, 0)), blocks[:])
 		return err
 	}
+}
+
+// recvBuffers returns the guest's receive buffer and its info record. They
+// are read once per call: the guest's memory cannot change size while it
+// waits in the call.
+func recvBuffers(c *sandbox.Call, bufPtr, capacity, infoPtr uint64) (buf, info []byte, err error) {
+	if buf, err = read(c, u32(bufPtr), u32(capacity)); err != nil {
+		return nil, nil, err
+	}
+	if info, err = read(c, u32(infoPtr), InfoSize); err != nil {
+		return nil, nil, err
+	}
+	return buf, info, nil
 }
 
 func writeInfo(info []byte, ri ipc.RecvInfo, index uint32, blocks []ipc.Handle) {

@@ -33,6 +33,25 @@ func blockingModule(t *testing.T, blocked chan<- *SIP) (*sandbox.Module, func())
 	return mod, func() { rt.Close(ctx) }
 }
 
+// pollingMachine boots a one-core machine whose poll window outlasts any
+// test and spawns a SIP of mod that blocks at once; it returns when the SIP
+// is about to block.
+func pollingMachine(t *testing.T, mod *sandbox.Module, blocked <-chan *SIP) (*Machine, *SIP) {
+	t.Helper()
+	m, err := New(Config{Cores: 1, PollWindow: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Boot(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(m.Stop)
+	s := NewSIP(mod)
+	m.Spawn(s, 0)
+	<-blocked
+	return m, s
+}
+
 // TestBlockedAlonePolls: a SIP that blocks alone on its core is woken
 // without leaving its coroutine (one switch into it in all), and the time
 // it waited is the core's idle time, not the SIP's CPU time.
@@ -40,12 +59,7 @@ func TestBlockedAlonePolls(t *testing.T) {
 	blocked := make(chan *SIP, 1)
 	mod, done := blockingModule(t, blocked)
 	defer done()
-	m, _ := New(Config{Cores: 1, PollWindow: time.Minute})
-	m.Boot()
-	defer m.Stop()
-	s := NewSIP(mod)
-	m.Spawn(s, 0)
-	<-blocked
+	m, s := pollingMachine(t, mod, blocked)
 	const wait = 30 * time.Millisecond
 	time.Sleep(wait)
 	m.Deliver(0, wakeMsg{s})
@@ -68,12 +82,7 @@ func TestKillWhilePolling(t *testing.T) {
 	blocked := make(chan *SIP, 2)
 	mod, done := blockingModule(t, blocked)
 	defer done()
-	m, _ := New(Config{Cores: 1, PollWindow: time.Minute})
-	m.Boot()
-	defer m.Stop()
-	s := NewSIP(mod)
-	m.Spawn(s, 0)
-	<-blocked
+	m, s := pollingMachine(t, mod, blocked)
 	m.Deliver(0, KillSIP{s})
 	<-s.Done()
 	if !s.Result().Killed {
@@ -102,12 +111,7 @@ func TestPollYieldsToNewWork(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, _ := New(Config{Cores: 1, PollWindow: time.Minute})
-	m.Boot()
-	defer m.Stop()
-	s := NewSIP(mod)
-	m.Spawn(s, 0)
-	<-blocked
+	m, s := pollingMachine(t, mod, blocked)
 	other := NewSIP(empty)
 	m.Spawn(other, 0)
 	select {
