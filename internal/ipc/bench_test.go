@@ -60,6 +60,7 @@ func TestLineSized(t *testing.T) {
 		"Endpoint": unsafe.Sizeof(Endpoint{}),
 		"Table":    unsafe.Sizeof(Table{}),
 		"Route":    unsafe.Sizeof(Route{}),
+		"System":   unsafe.Sizeof(System{}),
 	} {
 		if size%64 != 0 {
 			t.Errorf("%s is %d bytes, not a multiple of 64", name, size)

@@ -27,14 +27,16 @@ const (
 
 // balancer is a core's balancing state. Core-local.
 type balancer struct {
-	c        *Core
-	cfg      sched.BalanceConfig
-	seen     []sched.LoadSummary // latest summary of each core; Capacity 0 until one comes
-	others   []sched.LoadSummary // scratch: seen without this core
-	nextTick int64
-	checker  *sched.Checker
-	idleSent bool  // idle has broadcast at least once
-	idleAt   int64 // when idle last broadcast
+	c    *Core
+	cfg  sched.BalanceConfig
+	seen []sched.LoadSummary // latest summary of each core; Capacity 0 until one comes
+	// busyOthers: other cores whose latest summary shows SIPs waiting
+	busyOthers int
+	others     []sched.LoadSummary // scratch: seen without this core
+	nextTick   int64
+	checker    *sched.Checker
+	idleSent   bool  // idle has broadcast at least once
+	idleAt     int64 // when idle last broadcast
 	// announced: the last summary sent says idle; cleared when the core runs
 	announced bool
 
@@ -173,19 +175,18 @@ func (b *balancer) migrate(e *sched.Entity, to int) {
 
 // othersWaiting reports whether, by their latest summaries, other cores
 // have runnable SIPs waiting for a core.
-func (b *balancer) othersWaiting() bool {
-	for j, s := range b.seen {
-		if j != b.c.id && s.Runnable > 1 {
-			return true
-		}
-	}
-	return false
-}
+func (b *balancer) othersWaiting() bool { return b.busyOthers > 0 }
 
 // summary records another core's summary.
 func (b *balancer) summary(from int, s sched.LoadSummary) {
 	if from < 0 || from >= len(b.seen) {
 		return
+	}
+	if b.seen[from].Runnable > 1 {
+		b.busyOthers--
+	}
+	if s.Runnable > 1 {
+		b.busyOthers++
 	}
 	b.seen[from] = s
 	// Only this core's own idleness is known exactly, so other cores are

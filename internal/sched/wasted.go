@@ -39,6 +39,10 @@ type Checker struct {
 	cores   []coreState
 	count   int
 	kept    []Interval
+	// A kernel runs one Checker per core, made one after another, and
+	// writes it on every change of state: padded to whole cache lines
+	// (128 bytes), so that two cores' checkers never share one.
+	_ [48]byte
 }
 
 type coreState struct {
@@ -49,6 +53,7 @@ type coreState struct {
 	counted  bool // this idle run was counted
 	open     int  // index in kept of this idle run's interval, or -1
 	openBusy CoreID
+	_        [24]byte // to 64 bytes: an array of them fills whole lines
 }
 
 // NewChecker returns a checker with the given bound (≤ 0 means

@@ -2,6 +2,7 @@ package sched
 
 import (
 	"testing"
+	"unsafe"
 
 	"github.com/google/go-cmp/cmp"
 	"pgregory.net/rapid"
@@ -156,5 +157,17 @@ func TestCheckerObserveSummary(t *testing.T) {
 	c.ObserveSummary(LoadSummary{Core: 1, Runnable: 2, Weight: 2048, Capacity: 1024, At: 16 * ms})
 	if c.Count() != 1 || len(c.cores) > 2 && c.cores[2].known {
 		t.Fatalf("Count %d, cores %+v", c.Count(), c.cores)
+	}
+}
+
+// TestCheckerLineSized: a kernel's cores each write their own Checker; the
+// structures fill whole cache lines, so Go's size classes keep two of them
+// off each other's lines.
+func TestCheckerLineSized(t *testing.T) {
+	if n := unsafe.Sizeof(Checker{}); n%64 != 0 {
+		t.Errorf("Checker is %d bytes", n)
+	}
+	if n := unsafe.Sizeof(coreState{}); n != 64 {
+		t.Errorf("coreState is %d bytes", n)
 	}
 }
