@@ -62,6 +62,7 @@ type Core struct {
 
 	data    [urpc.PayloadSize]byte // a msgDeliverData's data while it is delivered
 	polling *SIP                   // the SIP whose Block is polling the rings (poll.go)
+	win     pollWindow             // how long to poll before sleeping (pollwin.go)
 	polled  int64                  // ns polled in the current run: the core's idle time, not the SIP's
 
 	live  atomic.Int64 // SIPs on this core and not ended: kept by the controller and by migrations
@@ -90,6 +91,7 @@ func newCore(m *Machine, id int) *Core {
 		rq: sched.NewRunQueue(sched.Config{Slice: sched.Duration(m.cfg.Slice)}),
 	}
 	c.bal.init(c)
+	c.win = newPollWindow(int64(m.cfg.PollWindow), int64(m.cfg.MaxPollWindow))
 	return c
 }
 
@@ -138,7 +140,7 @@ func (c *Core) loop() {
 			c.bal.idle(now)
 			continue
 		}
-		if now-idleSince < int64(c.m.cfg.PollWindow) {
+		if now-idleSince < c.win.window {
 			continue
 		}
 		c.bal.beforeSleep(now)
@@ -379,10 +381,12 @@ func (c *Core) sleep() {
 		fire = timer.C
 	}
 	c.stats.Sleeps++
-	c.bell.Wait(fire)
+	asleep := c.m.Now()
+	rung := c.bell.Wait(fire)
 	if timer != nil {
 		timer.Stop()
 	}
+	c.win.slept(c.m.Now()-asleep, rung)
 	c.sampleCPU()
 }
 

@@ -37,9 +37,14 @@ import (
 type Config struct {
 	Cores     int // number of cores, ≥ 1
 	RingSlots int // slots per ring (power of two); 0 means DefaultRingSlots
-	// PollWindow is how long an idle core polls its rings before it sleeps;
-	// 0 means DefaultPollWindow.
+	// PollWindow is how long an idle core polls its rings before it sleeps,
+	// at least; 0 means DefaultPollWindow. A core's window adapts between
+	// it and MaxPollWindow (pollwin.go).
 	PollWindow time.Duration
+	// MaxPollWindow bounds a core's adaptive poll window; 0 means
+	// maxPollWindowFactor × PollWindow. A value below PollWindow is
+	// PollWindow (a fixed window).
+	MaxPollWindow time.Duration
 	// Slice is a SIP's default request size (EEVDF): the longest it runs
 	// before preemption sends it back to the run queue; 0 means DefaultSlice.
 	Slice time.Duration
@@ -122,6 +127,10 @@ func New(cfg Config) (*Machine, error) {
 	if cfg.PollWindow == 0 {
 		cfg.PollWindow = DefaultPollWindow
 	}
+	if cfg.MaxPollWindow == 0 {
+		cfg.MaxPollWindow = maxPollWindowFactor * cfg.PollWindow
+	}
+	cfg.MaxPollWindow = max(cfg.MaxPollWindow, cfg.PollWindow)
 	if cfg.Slice == 0 {
 		cfg.Slice = DefaultSlice
 	}

@@ -35,7 +35,7 @@ func (c *Core) pollBlocked(s *SIP) bool {
 		return false
 	}
 	start := c.m.Now()
-	deadline := start + int64(c.m.cfg.PollWindow)
+	deadline := start + c.win.window
 	if len(c.timers) > 0 {
 		deadline = min(deadline, c.timers[0].wakeAt)
 	}
