@@ -61,6 +61,7 @@ func TestLineSized(t *testing.T) {
 		"Table":    unsafe.Sizeof(Table{}),
 		"Route":    unsafe.Sizeof(Route{}),
 		"System":   unsafe.Sizeof(System{}),
+		"Packet":   unsafe.Sizeof(Packet{}),
 	} {
 		if size%64 != 0 {
 			t.Errorf("%s is %d bytes, not a multiple of 64", name, size)

@@ -77,6 +77,7 @@ type Packet struct {
 	blocks  []*Block               // the blocks moving
 	big     []byte                 // payload storage past inline, kept when the packet is reused
 	inline  [48]byte
+	_       [56]byte // to 256 bytes: whole cache lines (lineFill)
 }
 
 // maxFreePackets bounds a core's free list of packets.
@@ -307,7 +308,7 @@ func (e *Endpoint) admit(p Port, pkt *Packet) {
 		pkt.destroy(p)
 		return
 	case pkt.kind == pktConnect:
-		e.queue = append(e.queue, pkt)
+		e.queue = appendPacket(e.queue, pkt)
 	case pkt.seq != e.recvSeq:
 		i := len(e.early)
 		e.early = append(e.early, nil)
@@ -331,6 +332,15 @@ func (e *Endpoint) admit(p Port, pkt *Packet) {
 	}
 }
 
+// appendPacket appends to an endpoint's queue, which starts as a line of
+// its own (lineQueue).
+func appendPacket(q []*Packet, pkt *Packet) []*Packet {
+	if cap(q) == 0 {
+		q = make([]*Packet, 0, lineQueue)
+	}
+	return append(q, pkt)
+}
+
 // take admits the packet whose turn it is.
 func (e *Endpoint) take(pkt *Packet) {
 	e.recvSeq++
@@ -339,7 +349,7 @@ func (e *Endpoint) take(pkt *Packet) {
 		e.breach = !pkt.final
 		return
 	}
-	e.queue = append(e.queue, pkt)
+	e.queue = appendPacket(e.queue, pkt)
 }
 
 // destroy drops a packet nobody will receive: the endpoints it carries are
