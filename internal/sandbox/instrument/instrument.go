@@ -36,6 +36,11 @@ type Options struct {
 	// then truncated to 32 bits.
 	Fuel32 bool
 
+	// PadGlobals appends that many immutable i64 globals after the fuel and
+	// scratch globals. They are never read; they make the instance's
+	// globals take more room (see sandbox.padGlobals).
+	PadGlobals int
+
 	// loopCallInBody selects the simple loop form, `fuel -= 1; if fuel < 0
 	// { call $hook }` at the loop header, for the benchmark that compares
 	// it with the default form.
@@ -390,7 +395,7 @@ func (m *module) rewriteGlobals() ([]byte, error) {
 // globalSection is the global section: the module's globals (body), the
 // fuel global, then the scratch globals.
 func (m *module) globalSection(body []byte) []byte {
-	out := appendU32(nil, m.definedGlobs+1+uint32(len(m.scratch)))
+	out := appendU32(nil, m.definedGlobs+1+uint32(len(m.scratch))+uint32(m.opts.PadGlobals))
 	out = append(out, body...)
 	if m.opts.Fuel32 {
 		out = append(out, 0x7f, 0x01, opI32Const)
@@ -404,6 +409,9 @@ func (m *module) globalSection(body []byte) []byte {
 		out = append(out, g.typ...)
 		out = append(out, 0x01)
 		out = append(out, g.init...)
+	}
+	for range m.opts.PadGlobals {
+		out = append(out, 0x7e, 0x00, opI64Const, 0x00, opEnd) // immutable i64 0
 	}
 	return out
 }

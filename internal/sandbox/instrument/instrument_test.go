@@ -374,3 +374,34 @@ func TestDifferentialKernels(t *testing.T) {
 		})
 	}
 }
+
+// TestPadGlobals: padding globals come after every other global, so the
+// module's own globals and the fuel keep their indices and the program
+// computes the same; they add five bytes each.
+func TestPadGlobals(t *testing.T) {
+	tm := testModule{
+		types:   []string{"-> i32"},
+		globals: []string{"i32 mut 40"},
+		funcs:   []testFunc{{typ: 0, body: "global.get 0 i32.const 1 i32.add global.set 0 global.get 0", export: "inc"}},
+	}
+	plain := mustInstrument(t, tm.bytes(), testOptions(1000))
+	opts := testOptions(1000)
+	opts.PadGlobals = 64
+	padded := mustInstrument(t, tm.bytes(), opts)
+	if d := len(padded) - len(plain); d < 64*5 || d > 64*5+2 {
+		t.Errorf("padding added %d bytes, want 64×5 (and up to 2 for the counts)", d)
+	}
+	for name, wasm := range map[string][]byte{"plain": plain, "padded": padded} {
+		h := newHarness(t, 0, 1000)
+		mod := h.instantiate(t, wasm)
+		for want := uint64(41); want <= 43; want++ {
+			got, err := mod.ExportedFunction("inc").Call(h.ctx)
+			if err != nil || got[0] != want {
+				t.Fatalf("%s: inc = %v, %v; want %d", name, got, err, want)
+			}
+		}
+		if mod.ExportedGlobal(DefaultFuelExport) == nil {
+			t.Fatalf("%s: the fuel global is not exported", name)
+		}
+	}
+}
