@@ -277,7 +277,9 @@ var errKilled = errors.New("killed")
 // its stack-pointer global on every call, so two cores that ran them bounced
 // that line all the time. Whether they did depended on where the buffers
 // fell, so a SIP ping-pong across cores took 0.93 µs in one run and 1.7 µs
-// in the next, and CPU-bound SIPs slowed each other the same way. 64 more
+// in the next. (Loops keep the fuel in a local, so CPU-bound SIPs that
+// make few calls were not measurably slowed: the demo's spinners did the
+// same work with and without the padding.) 64 more
 // globals take the buffer past 1 KiB, where every Go size class is a whole
 // number of cache lines, so each instance's buffer has lines of its own:
 // the ping-pong then took 0.69–0.71 µs in every run. It costs 1 KiB a SIP.
