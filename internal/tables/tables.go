@@ -72,8 +72,11 @@ func ParseKind(s string) (Kind, error) {
 // The machine's tables and the kind each has unless the configuration says
 // otherwise.
 const (
-	Procs = "procs" // pid → Proc
-	Names = "names" // name → Name
+	Procs = "procs" // pid → Proc; kept by Tables
+	// Names is the IPC name registry (internal/names keeps its entries
+	// in a Table[names.Entry] that the machine makes): Config chooses its
+	// kind like any other table's.
+	Names = "names"
 )
 
 // defaultKind returns a table's kind unless the configuration says
@@ -185,11 +188,6 @@ func (s ProcState) String() string {
 	return fmt.Sprintf("ProcState(%d)", s)
 }
 
-// Name is one row of the name table: who registered a name.
-type Name struct {
-	PID int64
-}
-
 // PIDKey returns the process table's key for pid.
 func PIDKey(pid int64) string { return fmt.Sprintf("pid/%d", pid) }
 
@@ -203,7 +201,6 @@ type Tables struct {
 	cores int
 
 	procs *Table[Proc]
-	names *Table[Name]
 	all   []Any // every table, for Init and the ticker
 
 	machine atomic.Pointer[kernel.Machine] // set by the first Init
@@ -245,8 +242,7 @@ func New(cores int, cfg Config) (*Tables, error) {
 	}
 	t := &Tables{cfg: c, cores: cores, inbox: make([]inbox, cores)}
 	t.procs = NewTable[Proc](Procs, c[Procs], cores)
-	t.names = NewTable[Name](Names, c[Names], cores)
-	t.all = []Any{t.procs, t.names}
+	t.all = []Any{t.procs}
 	return t, nil
 }
 
@@ -261,9 +257,6 @@ func (t *Tables) Config() Config {
 
 // Procs returns the process table.
 func (t *Tables) Procs() *Table[Proc] { return t.procs }
-
-// Names returns the name table.
-func (t *Tables) Names() *Table[Name] { return t.names }
 
 // Init sets up core c's replicas and tickers. It must run on c's goroutine
 // before its loop: pass it as kernel.Config.Init, or call it from there.
@@ -367,15 +360,11 @@ func (t *Tables) Stop() { t.stopped.Store(true) }
 // ExitKey returns the process table's key for pid's exit row.
 func ExitKey(pid int64) string { return fmt.Sprintf("exit/%d", pid) }
 
-// RecordSpawn writes p's spawn row (and its program name in the name table)
-// from core c, on c's goroutine. The outcome is not waited for: a write
+// RecordSpawn writes p's spawn row from core c, on c's goroutine. The outcome is not waited for: a write
 // that fails after every retry is lost, and counted as Aborted.
 func (t *Tables) RecordSpawn(c *kernel.Core, p Proc) {
 	p.State = Running
 	t.procs.Put(c, PIDKey(p.PID), p, nil)
-	if p.Name != "" {
-		t.names.Put(c, p.Name, Name{PID: p.PID}, nil)
-	}
 }
 
 // OnExit records that s ended on core c; it has kernel.Config.OnExit's
