@@ -10,19 +10,21 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"time"
 
 	"isle"
 )
 
-// cmdDemo builds the Go example from source (it needs only Go), takes the C
+// cmdDemo builds the Go examples from source (it needs only Go), takes the C
 // example as committed (a test keeps it current with its source), boots a
-// machine and runs both at once, on different cores.
+// machine and runs the hellos at once on different cores, then spinners that
+// balancing spreads, then a ping-pong over a channel across two cores.
 func cmdDemo(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
 	cores := fs.Int("cores", 0, "number of cores (default: one per CPU, at least 2)")
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: isle demo [--cores N]\n\nbuilds examples/hello for GOOS=wasip1 and runs it beside examples/hello-c\n(run it from the isle source tree)\n\nflags:")
+		fmt.Fprintln(fs.Output(), "usage: isle demo [--cores N]\n\nbuilds examples/hello, examples/spin and examples/pingpong for GOOS=wasip1 and runs\nthem beside examples/hello-c (run it from the isle source tree)\n\nflags:")
 		fs.PrintDefaults()
 	}
 	if st, ok := parseFlags(fs, args, stdout, stderr); !ok {
@@ -42,7 +44,12 @@ func cmdDemo(args []string, stdout, stderr io.Writer) int {
 
 	goWasm := filepath.Join(work, "hello.wasm")
 	spinWasm := filepath.Join(work, "spin.wasm")
-	for _, b := range [][2]string{{"./examples/hello", goWasm}, {"./examples/spin", spinWasm}} {
+	ppServer := filepath.Join(work, "pingpong-server.wasm")
+	ppClient := filepath.Join(work, "pingpong-client.wasm")
+	for _, b := range [][2]string{
+		{"./examples/hello", goWasm}, {"./examples/spin", spinWasm},
+		{"./examples/pingpong/server", ppServer}, {"./examples/pingpong/client", ppClient},
+	} {
 		fmt.Fprintf(stdout, "== building %s with GOOS=wasip1 GOARCH=wasm\n", b[0])
 		build := exec.Command("go", "build", "-o", b[1], b[0])
 		build.Dir = root
@@ -131,6 +138,36 @@ func cmdDemo(args []string, stdout, stderr io.Writer) int {
 	for i, p := range spinners {
 		fmt.Fprintf(stdout, "   spinner %d had %v of CPU\n", i, p.CPUTime().Round(time.Millisecond))
 	}
+	// Two SIPs on two cores talk over a channel: every message checked
+	// against the contract, each waiting SIP polling its core's rings.
+	other := 1 % n
+	fmt.Fprintf(stdout, "== a Go SIP on core %d pings one on core %d %d times over a PingPong channel (examples/pingpong):\n", other, 0, demoPings)
+	var pp [2]*isle.Process
+	for i, b := range []struct {
+		path string
+		args []string
+		core int
+	}{
+		{ppServer, []string{"pingpong-server.wasm", "1"}, 0},
+		{ppClient, []string{"pingpong-client.wasm", strconv.Itoa(demoPings)}, other},
+	} {
+		prog, err := m.Load(ctx, b.path)
+		if err == nil {
+			pp[i], err = m.SpawnOn(prog, b.args, b.core)
+		}
+		if err != nil {
+			m.Stop(ctx)
+			fmt.Fprintf(stderr, "isle demo: %v\n", err)
+			return exitError
+		}
+	}
+	for _, p := range pp {
+		if st := p.Wait(); st.Status() != 0 {
+			fmt.Fprintf(stdout, "   (pid %d exited with status %d)\n", p.PID(), st.Status())
+		}
+	}
+	fmt.Fprintf(stdout, "   (isle bench ipc measures this, in C, beside a Linux pipe between two processes)\n")
+
 	sw, msgs, maxErr := m.Totals()
 	fmt.Fprintf(stdout, "== machine totals, read while it runs from per-core sloppy counters (each may be short by up to %d): %d switches, %d messages\n", maxErr, sw, msgs)
 	m.Stop(ctx)
@@ -141,6 +178,9 @@ func cmdDemo(args []string, stdout, stderr io.Writer) int {
 	fmt.Fprintln(stdout, "\nnext: isle run --stats --env GREETING=hi examples/hello-c/hello-c.wasm a b --exit 3")
 	return 0
 }
+
+// demoPings is how many round trips the demo's ping-pong makes.
+const demoPings = 20000
 
 // sourceRoot finds the isle source tree: the working directory or one above
 // it holding go.mod of module isle.

@@ -213,3 +213,28 @@ func TestContractCheck(t *testing.T) {
 		t.Errorf("bad contract: status %d, stdout %q", st, out)
 	}
 }
+
+// TestDemo runs the demo as a new user would and checks that each part did
+// what it says.
+func TestDemo(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds four Go programs")
+	}
+	st, out, errs := isleCmd(t, "demo")
+	if st != 0 {
+		t.Fatalf("isle demo exited %d: %s\n%s", st, errs, out)
+	}
+	for _, want := range []string{
+		"hello from Go",
+		"the Go program (pid 1) exited with status 0",
+		"the C program (pid 2) exited with status 7",
+		"spinner 3 had",
+		"server: 20000 pings from 1 clients",
+		"client: 20000 rounds of 0 bytes",
+		"core 1: capacity=1024",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the demo did not say %q:\n%s", want, out)
+		}
+	}
+}

@@ -4,6 +4,7 @@
 package pingpong_test
 
 //go:generate go run ../../cmd/isle contract gen --lang c --pkg pingpong -o c/pingpong.h ../contracts/pingpong.contract
+//go:generate go run ../../cmd/isle contract gen --lang go --pkg pingpongproto -o pingpongproto/pingpong.go ../contracts/pingpong.contract
 
 import (
 	"bytes"
@@ -31,15 +32,25 @@ func build(t *testing.T, name string) string {
 }
 
 // TestPingPong runs the server on core 0 and a client on core 0 (same core)
-// or core 1 (across cores), with small and block-sized payloads.
+// or core 1 (across cores), with small and block-sized payloads, in C and in
+// Go, and each language's client against the other's server.
 func TestPingPong(t *testing.T) {
-	server, client := build(t, "server"), build(t, "client")
+	progs := map[string]string{
+		"C server": build(t, "server"), "C client": build(t, "client"),
+		"Go server": testprog.Go(t, "./examples/pingpong/server"), "Go client": testprog.Go(t, "./examples/pingpong/client"),
+	}
 	for _, tc := range []struct {
+		lang              [2]string // server's, client's
 		cores, clientCore int
 		size              string
-	}{{1, 0, "0"}, {2, 0, "100"}, {2, 1, "0"}, {2, 1, "5000"}} {
+	}{
+		{[2]string{"C", "C"}, 1, 0, "0"}, {[2]string{"C", "C"}, 2, 0, "100"}, {[2]string{"C", "C"}, 2, 1, "0"}, {[2]string{"C", "C"}, 2, 1, "5000"},
+		{[2]string{"Go", "Go"}, 2, 1, "0"}, {[2]string{"Go", "Go"}, 2, 1, "5000"},
+		{[2]string{"Go", "C"}, 2, 1, "40"}, {[2]string{"C", "Go"}, 1, 0, "100"},
+	} {
+		server, client := progs[tc.lang[0]+" server"], progs[tc.lang[1]+" client"]
 		// Both on core 0 of two: the balancer may move one while they talk.
-		t.Run(fmt.Sprintf("cores=%d/client-on-%d/%sB", tc.cores, tc.clientCore, tc.size), func(t *testing.T) {
+		t.Run(fmt.Sprintf("%s-server/%s-client/cores=%d/client-on-%d/%sB", tc.lang[0], tc.lang[1], tc.cores, tc.clientCore, tc.size), func(t *testing.T) {
 			var out, errs bytes.Buffer
 			cache := t.TempDir()
 			ctx := context.Background()
@@ -73,8 +84,8 @@ func TestPingPong(t *testing.T) {
 	}
 }
 
-// TestStubsUpToDate checks that c/pingpong.h is what
-// `isle contract gen --lang c examples/contracts/pingpong.contract` makes.
+// TestStubsUpToDate checks that c/pingpong.h and pingpongproto/pingpong.go
+// are what `isle contract gen` makes of examples/contracts/pingpong.contract.
 func TestStubsUpToDate(t *testing.T) {
 	root := testprog.Root(t)
 	src, err := os.ReadFile(filepath.Join(root, "examples", "contracts", "pingpong.contract"))
@@ -91,5 +102,12 @@ func TestStubsUpToDate(t *testing.T) {
 	}
 	if string(have) != gen.C(set, "pingpong", "pingpong.contract") {
 		t.Error("c/pingpong.h is stale: run go generate ./examples/pingpong")
+	}
+	have, err = os.ReadFile(filepath.Join(root, "examples", "pingpong", "pingpongproto", "pingpong.go"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(have) != gen.Go(set, "pingpongproto", "pingpong.contract") {
+		t.Error("pingpongproto/pingpong.go is stale: run go generate ./examples/pingpong")
 	}
 }
