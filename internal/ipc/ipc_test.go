@@ -38,9 +38,43 @@ contract Carrier {
 
 contract Stream {
   msg Item(n u64)
-  initial final state S { exp Item -> S }
+  msg Bulk(n u64, pad bytes)
+  initial final state S { exp Item -> S  exp Bulk -> S }
 }
 `
+
+// streamMsg is the stream's message number n: an Item, or a Bulk whose
+// padding makes it an inline message or a packet (MaxInlinePayload), so
+// that one channel carries both kinds in one sequence.
+func streamMsg(t *testing.T, st *contract.Contract, rng *rand.Rand, n uint64) (contract.MsgID, []byte) {
+	t.Helper()
+	if rng.Intn(2) == 0 {
+		return msgID(st, "Item"), enc(t, st, "Item", n)
+	}
+	pad := make([]byte, rng.Intn(2*MaxInlinePayload))
+	for i := range pad {
+		pad[i] = byte(n)
+	}
+	return msgID(st, "Bulk"), enc(t, st, "Bulk", n, pad)
+}
+
+// recvStream takes every message queued on the stream endpoint h and
+// appends their numbers to got, checking each payload against sent.
+func recvStream(t *testing.T, tab *Table, p Port, h Handle, sent map[uint64][]byte, got []uint64) []uint64 {
+	t.Helper()
+	buf := make([]byte, 256)
+	for {
+		info, err := tab.Recv(p, h, buf, nil)
+		if err != nil {
+			return got
+		}
+		n := binary.LittleEndian.Uint64(buf)
+		if want := sent[n]; string(buf[:info.Len]) != string(want) {
+			t.Fatalf("message %d: payload %x, want %x", n, buf[:info.Len], want)
+		}
+		got = append(got, n)
+	}
+}
 
 // fakeMachine is a deterministic transport: a FIFO ring per ordered pair of
 // cores, delivered when the test says.
@@ -57,6 +91,7 @@ type fakeMachine struct {
 	bad      string
 	rings    map[[2]int][]*Packet
 	woken    map[*Table]int
+	inline   map[*Packet]*Route // stand-ins for inline messages in the rings
 }
 
 type fakePort struct {
@@ -75,10 +110,17 @@ func (p *fakePort) Send(to int, pkt *Packet) {
 }
 func (p *fakePort) Wake(t *Table) { p.m.woken[t]++ }
 
-// SendInline builds the packet from the receiving core's free list, as the
-// kernel's receiving core does, and carries it like any other.
+// SendInline carries an inline message like a packet: a stand-in packet of
+// kind fakeInline holds a copy of the data and the route, and the delivering
+// core hands them to DeliverInline, as the kernel's receiving core does.
 func (p *fakePort) SendInline(to int, r *Route, data []byte) {
-	pkt := r.packet(to, data)
+	_, moving := p.m.inFlight[r.dest]
+	if w, placed := p.m.where[r.dest]; to == p.core && !moving && (!placed || w == p.core) {
+		DeliverInline(p, r, data) // at once, allocating nothing, as the kernel does
+		return
+	}
+	pkt := &Packet{kind: fakeInline, to: r.to, dest: r.dest, payload: append([]byte(nil), data...)}
+	p.m.inline[pkt] = r
 	if to == p.core {
 		p.m.deliver(p, pkt)
 		return
@@ -87,8 +129,11 @@ func (p *fakePort) SendInline(to int, r *Route, data []byte) {
 	p.m.rings[k] = append(p.m.rings[k], pkt)
 }
 
+// fakeInline marks the fake transport's stand-ins for inline messages.
+const fakeInline = 0xFE
+
 func newFake(cores int) *fakeMachine {
-	m := &fakeMachine{sys: NewSystem(cores, DefaultLimits()), rings: map[[2]int][]*Packet{}, woken: map[*Table]int{}, where: map[*Table]int{}, inFlight: map[*Table][]*Packet{}}
+	m := &fakeMachine{sys: NewSystem(cores, DefaultLimits()), rings: map[[2]int][]*Packet{}, woken: map[*Table]int{}, where: map[*Table]int{}, inFlight: map[*Table][]*Packet{}, inline: map[*Packet]*Route{}}
 	for i := range cores {
 		m.ports = append(m.ports, &fakePort{m, i})
 	}
@@ -137,7 +182,12 @@ func (m *fakeMachine) deliver(p *fakePort, pkt *Packet) {
 	tab := pkt.to.table
 	w, watched := m.where[tab]
 	before := m.queued()
-	Deliver(p, pkt)
+	if r, ok := m.inline[pkt]; ok {
+		delete(m.inline, pkt)
+		DeliverInline(p, r, pkt.payload)
+	} else {
+		Deliver(p, pkt)
+	}
 	if watched && m.queued() == before && w != p.core && m.bad == "" {
 		m.bad = fmt.Sprintf("a packet admitted on core %d for a table on core %d", p.core, w)
 	}
@@ -554,10 +604,13 @@ func TestOrderUnderMovesAndReordering(t *testing.T) {
 		where, h := 0, simp
 		var got []uint64
 		sent := uint64(0)
+		payloads := map[uint64][]byte{}
 		for step := 0; step < 300; step++ {
 			switch r := rng.Intn(10); {
 			case r < 4:
-				if tabs[0].Send(m.port(0), sexp, 0, enc(t, st, "Item", sent), nil) == nil {
+				id, b := streamMsg(t, st, rng, sent)
+				if tabs[0].Send(m.port(0), sexp, id, b, nil) == nil {
+					payloads[sent] = b
 					sent++
 				}
 			case r < 6 && h != 0:
@@ -583,15 +636,7 @@ func TestOrderUnderMovesAndReordering(t *testing.T) {
 						}
 					}
 				} else {
-					buf := make([]byte, 8)
-					for {
-						info, err := tabs[where].Recv(m.port(where), h, buf, nil)
-						if err != nil {
-							break
-						}
-						got = append(got, binary.LittleEndian.Uint64(buf))
-						_ = info
-					}
+					got = recvStream(t, tabs[where], m.port(where), h, payloads, got)
 				}
 			}
 		}
@@ -643,10 +688,13 @@ func TestMigration(t *testing.T) {
 		arrive := func() {}
 		var got []uint64
 		sent := uint64(0)
+		payloads := map[uint64][]byte{}
 		for step := 0; step < 400; step++ {
 			switch r := rng.Intn(10); {
 			case r < 4:
-				if b.Send(m.port(0), sexp, 0, enc(t, st, "Item", sent), nil) == nil {
+				id, p := streamMsg(t, st, rng, sent)
+				if b.Send(m.port(0), sexp, id, p, nil) == nil {
+					payloads[sent] = p
 					sent++
 				}
 			case r < 5 && !inFlight:
@@ -679,13 +727,7 @@ func TestMigration(t *testing.T) {
 				if inFlight {
 					continue
 				}
-				buf := make([]byte, 8)
-				for {
-					if _, err := a.Recv(m.port(where), simp, buf, nil); err != nil {
-						break
-					}
-					got = append(got, binary.LittleEndian.Uint64(buf))
-				}
+				got = recvStream(t, a, m.port(where), simp, payloads, got)
 			}
 		}
 		if m.bad != "" {
