@@ -193,3 +193,68 @@ func TestDeliveryFollowsAMovedSIP(t *testing.T) {
 		t.Errorf("core %d forwarded %d deliveries, want 1", 1-home, f)
 	}
 }
+
+type dataTarget struct {
+	s  *SIP
+	at chan int
+	// got receives a copy of the data delivered.
+	got chan []byte
+}
+
+func (d dataTarget) Target() *SIP { return d.s }
+func (d dataTarget) DeliverData(c *Core, data []byte) {
+	d.at <- c.ID()
+	d.got <- append([]byte(nil), data...)
+	c.Wake(d.s)
+}
+
+// TestDataDeliveryFollowsAMovedSIP: a DataDeliverable sent to a core that
+// gave the SIP away is forwarded, data and all, to where the SIP went; and
+// one sent to the SIP's own core is delivered at once.
+func TestDataDeliveryFollowsAMovedSIP(t *testing.T) {
+	ctx := context.Background()
+	blocked := make(chan *SIP, 1)
+	go1 := make(chan struct{})
+	at := make(chan int, 2)
+	got := make(chan []byte, 2)
+	homeCh := make(chan int, 1)
+	payload := []byte("fifty-six bytes at most travel in the slot itself, ok?")
+	host := sandbox.HostModule{Name: "env", Funcs: []sandbox.HostFunc{
+		{Name: "block", Fn: func(c *sandbox.Call, _ []uint64) { s := SIPOf(c); blocked <- s; s.Block() }},
+		{Name: "send", Fn: func(c *sandbox.Call, _ []uint64) {
+			core := SIPOf(c).Core()
+			x := <-blocked
+			home := x.Core().ID()
+			other := 1 - home
+			homeCh <- home
+			core.SendTo(other, fnDeliver(func(c *Core) { c.forward[x] = home }))
+			<-go1
+			core.SendData(other, dataTarget{s: x, at: at, got: got}, payload)
+		}},
+	}}
+	rt, _ := sandbox.NewRuntime(ctx, sandbox.Config{}, []sandbox.HostModule{host})
+	defer rt.Close(ctx)
+	imports := [][2]string{{"env", "block"}, {"env", "send"}}
+	blocker, _ := rt.Load(ctx, testprog.Module(imports, []byte{0x10, 0}))
+	sender, _ := rt.Load(ctx, testprog.Module(imports, []byte{0x10, 1}))
+	m, _ := New(Config{Cores: 2})
+	m.Boot()
+	defer m.Stop()
+	x, y := NewSIP(blocker), NewSIP(sender)
+	m.Spawn(x, 1)
+	m.Spawn(y, 0)
+	close(go1)
+	<-x.Done()
+	<-y.Done()
+	home := <-homeCh
+	if c := <-at; c != home {
+		t.Errorf("delivered on core %d, want core %d where the SIP is", c, home)
+	}
+	if d := <-got; string(d) != string(payload) {
+		t.Errorf("delivered %q, want %q", d, payload)
+	}
+	m.Stop()
+	if f := m.Stats()[1-home].Forwarded; f != 1 {
+		t.Errorf("core %d forwarded %d deliveries, want 1", 1-home, f)
+	}
+}
