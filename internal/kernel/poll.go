@@ -51,6 +51,10 @@ func (c *Core) pollBlocked(s *SIP) bool {
 	now := start
 	for n := 1; s.blocked && !s.killPending && !c.stopped && c.rq.Len() == 1 && now < deadline; n++ {
 		if !c.drain() {
+			// A spin-wait hint: with it the cross-core SIP ping-pong's
+			// median was 918-928 ns, without it 969-983 (four runs each,
+			// alternating). In the loop's own idle poll it made no
+			// difference to a core-to-core message.
 			urpc.Pause()
 		}
 		if len(c.pending) > 0 && !c.flushPending() {
