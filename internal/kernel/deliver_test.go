@@ -147,13 +147,16 @@ func (w wakeTarget) Deliver(c *Core) {
 	c.Wake(w.s)
 }
 
-// TestDeliveryFollowsAMovedSIP: a SIPDeliverable sent to a core that gave
-// the SIP away is forwarded to where the SIP went.
-func TestDeliveryFollowsAMovedSIP(t *testing.T) {
+// deliverToMovedSIP runs a SIP that blocks on core 1 and one on core 0 that
+// makes the core the blocked SIP is not on believe it gave that SIP away to
+// the SIP's core, then calls send from there to reach the SIP through that
+// other core. It returns the blocked SIP's core and how many deliveries the
+// other core forwarded.
+func deliverToMovedSIP(t *testing.T, send func(c *Core, other int, x *SIP)) (home int, forwarded uint64) {
+	t.Helper()
 	ctx := context.Background()
 	blocked := make(chan *SIP, 1)
 	go1 := make(chan struct{})
-	at := make(chan int, 1)
 	homeCh := make(chan int, 1)
 	host := sandbox.HostModule{Name: "env", Funcs: []sandbox.HostFunc{
 		{Name: "block", Fn: func(c *sandbox.Call, _ []uint64) { s := SIPOf(c); blocked <- s; s.Block() }},
@@ -167,7 +170,7 @@ func TestDeliveryFollowsAMovedSIP(t *testing.T) {
 			homeCh <- home
 			core.SendTo(other, fnDeliver(func(c *Core) { c.forward[x] = home }))
 			<-go1
-			core.SendTo(other, wakeTarget{s: x, at: at})
+			send(core, other, x)
 		}},
 	}}
 	rt, _ := sandbox.NewRuntime(ctx, sandbox.Config{}, []sandbox.HostModule{host})
@@ -184,13 +187,23 @@ func TestDeliveryFollowsAMovedSIP(t *testing.T) {
 	close(go1)
 	<-x.Done()
 	<-y.Done()
-	home := <-homeCh
+	m.Stop()
+	home = <-homeCh
+	return home, m.Stats()[1-home].Forwarded
+}
+
+// TestDeliveryFollowsAMovedSIP: a SIPDeliverable sent to a core that gave
+// the SIP away is forwarded to where the SIP went.
+func TestDeliveryFollowsAMovedSIP(t *testing.T) {
+	at := make(chan int, 1)
+	home, forwarded := deliverToMovedSIP(t, func(c *Core, other int, x *SIP) {
+		c.SendTo(other, wakeTarget{s: x, at: at})
+	})
 	if got := <-at; got != home {
 		t.Errorf("delivered on core %d, want core %d where the SIP is", got, home)
 	}
-	m.Stop()
-	if f := m.Stats()[1-home].Forwarded; f != 1 {
-		t.Errorf("core %d forwarded %d deliveries, want 1", 1-home, f)
+	if forwarded != 1 {
+		t.Errorf("core %d forwarded %d deliveries, want 1", 1-home, forwarded)
 	}
 }
 
@@ -209,52 +222,20 @@ func (d dataTarget) DeliverData(c *Core, data []byte) {
 }
 
 // TestDataDeliveryFollowsAMovedSIP: a DataDeliverable sent to a core that
-// gave the SIP away is forwarded, data and all, to where the SIP went; and
-// one sent to the SIP's own core is delivered at once.
+// gave the SIP away is forwarded, data and all, to where the SIP went.
 func TestDataDeliveryFollowsAMovedSIP(t *testing.T) {
-	ctx := context.Background()
-	blocked := make(chan *SIP, 1)
-	go1 := make(chan struct{})
-	at := make(chan int, 2)
-	got := make(chan []byte, 2)
-	homeCh := make(chan int, 1)
+	at, got := make(chan int, 1), make(chan []byte, 1)
 	payload := []byte("fifty-six bytes at most travel in the slot itself, ok?")
-	host := sandbox.HostModule{Name: "env", Funcs: []sandbox.HostFunc{
-		{Name: "block", Fn: func(c *sandbox.Call, _ []uint64) { s := SIPOf(c); blocked <- s; s.Block() }},
-		{Name: "send", Fn: func(c *sandbox.Call, _ []uint64) {
-			core := SIPOf(c).Core()
-			x := <-blocked
-			home := x.Core().ID()
-			other := 1 - home
-			homeCh <- home
-			core.SendTo(other, fnDeliver(func(c *Core) { c.forward[x] = home }))
-			<-go1
-			core.SendData(other, dataTarget{s: x, at: at, got: got}, payload)
-		}},
-	}}
-	rt, _ := sandbox.NewRuntime(ctx, sandbox.Config{}, []sandbox.HostModule{host})
-	defer rt.Close(ctx)
-	imports := [][2]string{{"env", "block"}, {"env", "send"}}
-	blocker, _ := rt.Load(ctx, testprog.Module(imports, []byte{0x10, 0}))
-	sender, _ := rt.Load(ctx, testprog.Module(imports, []byte{0x10, 1}))
-	m, _ := New(Config{Cores: 2})
-	m.Boot()
-	defer m.Stop()
-	x, y := NewSIP(blocker), NewSIP(sender)
-	m.Spawn(x, 1)
-	m.Spawn(y, 0)
-	close(go1)
-	<-x.Done()
-	<-y.Done()
-	home := <-homeCh
+	home, forwarded := deliverToMovedSIP(t, func(c *Core, other int, x *SIP) {
+		c.SendData(other, dataTarget{s: x, at: at, got: got}, payload)
+	})
 	if c := <-at; c != home {
 		t.Errorf("delivered on core %d, want core %d where the SIP is", c, home)
 	}
 	if d := <-got; string(d) != string(payload) {
 		t.Errorf("delivered %q, want %q", d, payload)
 	}
-	m.Stop()
-	if f := m.Stats()[1-home].Forwarded; f != 1 {
-		t.Errorf("core %d forwarded %d deliveries, want 1", 1-home, f)
+	if forwarded != 1 {
+		t.Errorf("core %d forwarded %d deliveries, want 1", 1-home, forwarded)
 	}
 }
