@@ -23,10 +23,11 @@ type SIPDeliverable interface {
 	Target() *SIP
 }
 
-// DataDeliverable is a Deliverable whose data travels in the message slot
-// itself rather than behind its reference: the sender writes up to DataSize
-// bytes into the slot, and the reference is to something the sender does
-// not write again (so the receiving core keeps it in its cache). It is how
+// DataDeliverable is like a Deliverable, but its data travels in the
+// message slot itself rather than behind its reference: the sender writes
+// up to DataSize bytes into the slot, and the reference is to something the
+// sender does not write again (so the receiving core keeps it in its
+// cache). It is how
 // small messages cross cores without moving any other cache line. A
 // DataDeliverable that also has a Target method (SIPDeliverable's) follows
 // that SIP as a SIPDeliverable does.
