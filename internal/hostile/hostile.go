@@ -2,16 +2,16 @@
 // honest SIP (testdata/honest.c) on one machine, for the hostile suite of
 // the tests (hostile_test.go) and for `isle bench hostile`.
 //
-// The rules:
+// An attack is one C file. It says what to expect in lines of its first
+// comment, one directive a line:
 //
-//   - An attack is one C file. It says what to expect in lines of its first
-//     comment, one directive a line:
+//	// isle-test: status 0            the attacker's exit status (default 0)
+//	// isle-test: stdout TEXT         its standard output contains TEXT (repeatable)
+//	// isle-test: args A B …          its arguments after argv[0]
+//	// isle-test: cores N             the machine's cores (default 2)
+//	// isle-test: limit KEY=VALUE     a machine limit (ApplyLimit's keys)
 //
-//     // isle-test: status 0            the attacker's exit status (default 0)
-//     // isle-test: stdout TEXT         its standard output contains TEXT (repeatable)
-//     // isle-test: args A B …          its arguments after argv[0]
-//     // isle-test: cores N             the machine's cores (default 2)
-//     // isle-test: limit KEY=VALUE     a machine limit (ApplyLimit's keys)
+// The rules of a run:
 //
 //   - The attacker runs on core 0 and the honest SIP on the last core. Both
 //     see /bin (true.wasm, forever.wasm, spinchild.wasm, hello.wasm, and the
