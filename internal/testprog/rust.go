@@ -2,10 +2,10 @@ package testprog
 
 // Rust and C++ guests. Debian's rustc (1.63, target wasm32-wasi, from
 // libstd-rust-dev-wasm32) and clang++ with libc++-dev-wasm32 are what
-// scripts/test.sh installs. A rustc found first on PATH (rustup's, say) often
-// has no WebAssembly standard library, so RustC looks for one that has it,
-// Debian's first. Without a toolchain these builds skip the test, saying
-// what to install; scripts/test.sh installs it, so CI runs them.
+// scripts/test.sh installs; toolchain.RustC finds a rustc that has the
+// WebAssembly standard library. Without a toolchain these builds skip the
+// test, saying what to install; scripts/test.sh installs it, so CI runs
+// them.
 
 import (
 	"os"
@@ -13,71 +13,59 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-)
 
-// RustFlags are the flags every Rust program is built with (before
-// --target).
-var RustFlags = []string{"--edition", "2021", "-O", "-C", "strip=symbols"}
+	"isle/internal/toolchain"
+)
 
 // CXXFlags are the flags every C++ program is built with: wasm32-wasi's
 // libc++ 14 is built without exceptions (and without std::filesystem).
 var CXXFlags = []string{"--target=wasm32-wasi", "-std=c++17", "-O2", "-fno-exceptions", "-Wl,--strip-all"}
-
-// RustC returns a rustc that can build for WASI preview 1 and the target's
-// name (wasm32-wasi up to Rust 1.83, wasm32-wasip1 since), or ok false.
-func RustC() (rustc, target string, ok bool) {
-	cands := []string{"/usr/bin/rustc"}
-	if p, err := exec.LookPath("rustc"); err == nil {
-		cands = append(cands, p)
-	}
-	for _, c := range cands {
-		out, err := exec.Command(c, "--print", "sysroot").Output()
-		if err != nil {
-			continue
-		}
-		lib := filepath.Join(strings.TrimSpace(string(out)), "lib", "rustlib")
-		for _, t := range []string{"wasm32-wasi", "wasm32-wasip1"} {
-			if _, err := os.Stat(filepath.Join(lib, t, "lib")); err == nil {
-				return c, t, true
-			}
-		}
-	}
-	return "", "", false
-}
 
 // Rust compiles the Rust source file at path (relative to the source tree)
 // for WASI preview 1 and returns the .wasm path; the test is skipped if no
 // rustc with a wasm32-wasi standard library is installed.
 func Rust(t testing.TB, path string) string {
 	t.Helper()
-	rustc, target, ok := RustC()
-	if !ok {
-		t.Skip("no rustc with a wasm32-wasi standard library: apt-get install rustc libstd-rust-dev-wasm32 (scripts/test.sh does)")
-	}
+	rustc, target := needRustC(t)
 	src, err := os.ReadFile(filepath.Join(Root(t), path))
 	if err != nil {
 		t.Fatal(err)
 	}
 	mu.Lock()
 	defer mu.Unlock()
-	args := append(append([]string{}, RustFlags...), "--target", target)
-	key := hash(string(src) + "\x00" + rustc + "\x00" + strings.Join(args, " "))
-	d := cacheDir(t)
-	out := filepath.Join(d, "rs-"+key+".wasm")
+	key := hash(string(src) + "\x00" + rustc + "\x00" + strings.Join(toolchain.RustFlags, " ") + target + path)
+	out := filepath.Join(cacheDir(t), "rs-"+key+".wasm")
 	if _, err := os.Stat(out); err == nil {
 		return out
 	}
-	in := filepath.Join(d, "rs-"+key+".rs")
-	if err := os.WriteFile(in, src, 0o644); err != nil {
-		t.Fatal(err)
+	rustFile(t, rustc, target, path, out)
+	return out
+}
+
+// RustFile compiles the Rust file at path (relative to the source tree) to
+// the wasm file out, from the source tree's root, as examples/hello-rust's
+// header says; the test is skipped if no suitable rustc is installed.
+func RustFile(t testing.TB, path, out string) {
+	t.Helper()
+	rustc, target := needRustC(t)
+	rustFile(t, rustc, target, path, out)
+}
+
+func needRustC(t testing.TB) (string, string) {
+	rustc, target, ok := toolchain.RustC()
+	if !ok {
+		t.Skip("no rustc with a wasm32-wasi standard library: " + toolchain.RustInstall + " (scripts/test.sh does)")
 	}
-	args = append(args, "-o", out, in)
+	return rustc, target
+}
+
+func rustFile(t testing.TB, rustc, target, path, out string) {
+	args := toolchain.RustArgs(target, path, out)
 	cmd := exec.Command(rustc, args...)
-	cmd.Dir = d // rustc leaves nothing else behind, but not in the tree
+	cmd.Dir = Root(t) // a relative source path keeps the binary the same wherever the tree is
 	if b, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("%s %v: %v\n%s", rustc, args, err, b)
 	}
-	return out
 }
 
 // HasCXX reports whether clang++ and wasm32-wasi's libc++ are installed.
