@@ -32,6 +32,7 @@ type langCase struct {
 
 var langCases = []langCase{
 	{name: "fs", dir: true},
+	{name: "dirall", dir: true},
 	{name: "env", args: []string{"7", "two words", ""}, env: []string{"GREETING=hi", "B=2"}, status: 7},
 	{name: "stdin", stdin: "abc\n12\n\n30\nlast"},
 	{name: "time"},
