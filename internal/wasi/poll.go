@@ -42,6 +42,7 @@ func pollOneoff(c *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) Errno {
 	subs = append([]byte(nil), subs...)
 
 	now := s.Machine().Now()
+	start := now          // relative timeouts count from here, also after a sleep
 	deadline := int64(-1) // earliest clock deadline, machine time
 	ready := 0
 	events := make([]byte, 0, n*eventSize)
@@ -101,7 +102,7 @@ func pollOneoff(c *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) Errno {
 			if sub[8] != eventClock {
 				continue
 			}
-			if d, errno := clockDeadline(s, sub, s.Machine().Now()); errno == ESUCCESS && d <= now {
+			if d, errno := clockDeadline(s, sub, start); errno == ESUCCESS && d <= now {
 				events = appendEvent(events, sub, eventClock, ESUCCESS, 0)
 			}
 		}
