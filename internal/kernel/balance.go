@@ -166,6 +166,8 @@ func (b *balancer) migrate(e *sched.Entity, to int) {
 	c.rq.Dequeue(e)
 	delete(c.owned, s)
 	c.forward[s] = to
+	c.forwards.Store(int64(len(c.forward)))
+	s.leftTrail(c.id)
 	c.live.Add(-1)
 	c.m.cores[to].live.Add(1)
 	c.stats.MigratedOut++

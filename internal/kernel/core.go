@@ -25,6 +25,7 @@ const (
 	msgSteal                        // core → core: payload the thief's LoadSummary; "give me work"
 	msgMigrate                      // core → core: ref *SIP, a runnable SIP and its ownership
 	msgDeliverData                  // core → core: ref DataDeliverable, payload its data
+	msgForget                       // core → core: ref *SIP, which has ended: drop its forwarding entry
 )
 
 const fromController = -1 << 20
@@ -37,8 +38,8 @@ type inRing struct {
 // Core is one kernel: a goroutine running the loop below.
 //
 // Ownership: every field is core-local (touched only by the core's goroutine)
-// except bell (rung by producers), live (read by the controller) and the
-// rings' producer/consumer sides as urpc defines them. Immutable after Boot:
+// except bell (rung by producers), live and forwards (read by the
+// controller) and the rings' producer/consumer sides as urpc defines them. Immutable after Boot:
 // id, m, in, toCore, toSvc, capacity.
 type Core struct {
 	id       int
@@ -50,7 +51,8 @@ type Core struct {
 	capacity int64        // 1024 = a full core
 
 	owned   map[*SIP]struct{} // every SIP this core owns, whatever its state
-	forward map[*SIP]int      // where this core sent the SIPs it gave away
+	forward map[*SIP]int      // where this core sent the SIPs it gave away and that live on
+	held    []heldDelivery    // deliveries for SIPs spawned here whose spawn message has not come yet
 	rq      *sched.RunQueue   // runnable SIPs (the running one included)
 	timers  timerHeap
 	pending []pendingSend // sends that found their ring full, in order
@@ -65,10 +67,11 @@ type Core struct {
 	win     pollWindow             // how long to poll before sleeping (pollwin.go)
 	polled  int64                  // ns polled in the current run: the core's idle time, not the SIP's
 
-	live  atomic.Int64 // SIPs on this core and not ended: kept by the controller and by migrations
-	stats CoreStats
-	turns uint64
-	cpu   int
+	live     atomic.Int64 // SIPs on this core and not ended: kept by the controller and by migrations
+	forwards atomic.Int64 // len(forward), kept by the core for Machine.Forwarding
+	stats    CoreStats
+	turns    uint64
+	cpu      int
 }
 
 type pendingSend struct {
@@ -181,6 +184,7 @@ func (c *Core) handle(from int, msg *urpc.Msg) {
 		c.owned[s] = struct{}{}
 		c.stats.SIPs++
 		c.enqueue(s)
+		c.releaseHeld(s)
 	case msgReply:
 		s := msg.Ref.(*Request).sip
 		if s == nil {
@@ -207,9 +211,15 @@ func (c *Core) handle(from int, msg *urpc.Msg) {
 		s := msg.Ref.(*SIP)
 		s.core = c
 		c.owned[s] = struct{}{}
-		delete(c.forward, s)
+		if _, back := c.forward[s]; back {
+			delete(c.forward, s)
+			c.forwards.Store(int64(len(c.forward)))
+			s.backOnTrail(c.id)
+		}
 		c.stats.MigratedIn++
 		c.rq.Enqueue(&s.ent)
+	case msgForget:
+		c.forget(msg.Ref.(*SIP))
 	case msgStop:
 		c.stopped = true
 	case msgPingStart:
@@ -324,12 +334,18 @@ func (c *Core) run(s *SIP, slice time.Duration) {
 
 func (c *Core) exit(s *SIP) {
 	s.result = s.proc.Result()
+	// From now on a delivery for s that reaches a core which does not know
+	// it goes to this one (deliver.go).
+	s.ended.Store(int32(c.id) + 1)
 	if c.m.cfg.OnExit != nil {
 		c.m.cfg.OnExit(c, s)
 	}
 	delete(c.owned, s)
 	c.live.Add(-1)
 	c.stats.Exits++
+	if !c.stopped {
+		c.forgetTrail(s)
+	}
 	close(s.done)
 }
 

@@ -254,6 +254,7 @@ func (m *Machine) Spawn(s *SIP, core int) error {
 	s.ent.ID = uint64(s.pid)
 	s.ent.Nice = s.Nice
 	s.machine = m
+	s.home = core
 	s.done = make(chan struct{})
 	m.cores[core].live.Add(1)
 	m.ctlSend(core, msgSpawn, nil, s)
@@ -285,4 +286,17 @@ func (m *Machine) Stop() {
 		sh.stop.Store(true)
 		sh.bell.Ring()
 	}
+}
+
+// Census returns how many SIPs the cores hold: live (spawned and not ended)
+// and forwarding (entries cores keep for SIPs they gave away). Once every
+// SIP has ended both return to zero; forwarding does so a few messages
+// later, as the exits' forget messages arrive. Readable while the machine
+// runs (each core publishes its own counts).
+func (m *Machine) Census() (live, forwarding int64) {
+	for _, c := range m.cores {
+		live += c.live.Load()
+		forwarding += c.forwards.Load()
+	}
+	return live, forwarding
 }
