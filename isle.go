@@ -532,6 +532,12 @@ func (m *Machine) Totals() (switches, messages, maxError int64) { return m.k.Tot
 // Stats returns each core's counters; valid after Stop.
 func (m *Machine) Stats() []CoreStats { return m.k.Stats() }
 
+// Census returns how many SIPs the machine's cores hold records of: live
+// (spawned and not ended) and forwarding (entries kept for SIPs that moved
+// to another core). Both return to zero a few messages after the last SIP
+// ends. Readable while the machine runs.
+func (m *Machine) Census() (live, forwarding int64) { return m.k.Census() }
+
 // Run boots a machine, runs one program to its end, stops the machine and
 // returns the program's exit status and the cores' counters.
 func Run(ctx context.Context, cfg Config, path string, args []string) (ExitStatus, []CoreStats, error) {

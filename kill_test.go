@@ -47,3 +47,58 @@ func TestKillLoop(t *testing.T) {
 		t.Fatalf("status %d (a kill was lost if the deadline ended it)\n%s%s", st.Status(), out.String(), errb.String())
 	}
 }
+
+// TestNothingLeftAfterShortPrograms runs 300 short programs on two cores,
+// six at a time so that the balancer moves them, and checks that once they
+// have all ended the cores keep no record of them: no live SIP and no
+// forwarding entry (which kept every migrated SIP reachable, with its
+// tables, until the machine stopped).
+func TestNothingLeftAfterShortPrograms(t *testing.T) {
+	ctx := context.Background()
+	m, err := isle.Boot(ctx, config().WithCores(2).WithOversubscribe(true).WithStdio(nil, nil, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Stop(ctx)
+	prog, err := m.Load(ctx, testdataC(t, "spin"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const programs, together = 300, 6
+	var running []*isle.Process
+	for i := 0; i < programs; i++ {
+		p, err := m.Spawn(prog, []string{"spin", "3"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		running = append(running, p)
+		if len(running) == together {
+			for _, p := range running {
+				if st := p.Wait(); st.Status() != 0 {
+					t.Fatalf("status %d", st.Status())
+				}
+			}
+			running = running[:0]
+		}
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		live, fwd := m.Census()
+		if live == 0 && fwd == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d programs ended: the cores still hold %d live SIPs and %d forwarding entries", programs, live, fwd)
+		}
+		time.Sleep(time.Millisecond) // waiting for the exits' forget messages to arrive
+	}
+	m.Stop(ctx)
+	var migrations uint64
+	for _, c := range m.Stats() {
+		migrations += c.MigratedOut
+	}
+	if migrations == 0 {
+		t.Fatal("no program migrated: the test shows nothing")
+	}
+	t.Logf("%d migrations", migrations)
+}
