@@ -199,6 +199,9 @@ func Boot(ctx context.Context, cfg Config) (*Machine, error) {
 	if cores < 1 {
 		return nil, fmt.Errorf("--cores %d: a machine needs at least one core", cores)
 	}
+	if cores > MaxCores {
+		return nil, fmt.Errorf("--cores %d: at most %d cores", cores, MaxCores)
+	}
 	if cores > host && !cfg.oversubscribe {
 		return nil, fmt.Errorf("--cores %d: this process may use only %d CPUs (add --oversubscribe to run more cores than CPUs)", cores, host)
 	}
@@ -447,6 +450,9 @@ func (m *Machine) SpawnOn(prog *Program, args []string, core int) (*Process, err
 
 // AnyCore lets the machine place a new SIP.
 const AnyCore = -1
+
+// MaxCores is the most cores a machine may have (kernel.MaxCores).
+const MaxCores = kernel.MaxCores
 
 // SpawnOptions are the knobs of SpawnWith.
 type SpawnOptions struct {

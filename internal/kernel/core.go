@@ -45,8 +45,9 @@ type Core struct {
 	id       int
 	m        *Machine
 	bell     *urpc.Doorbell
-	in       []inRing
-	toCore   []*urpc.Ring // toCore[j]: this core → core j; nil for itself
+	inbox    *urpc.Inbox  // the rings from other cores, made on their first send
+	in       []inRing     // the rings polled, in the order of inOrder
+	toCore   []*urpc.Ring // toCore[j]: this core → core j, once made (coreRing)
 	toSvc    []*urpc.Ring // toSvc[s]: this core → service s
 	capacity int64        // 1024 = a full core
 
@@ -153,10 +154,55 @@ func (c *Core) loop() {
 	c.shutdown()
 }
 
+// coreRing returns the ring from this core to core j, making it on the
+// first send (urpc.Inbox).
+func (c *Core) coreRing(j int) *urpc.Ring {
+	r := c.toCore[j]
+	if r == nil {
+		if j == c.id {
+			panic("kernel: a core sending to itself")
+		}
+		r = c.m.cores[j].inbox.Ring(c.id)
+		c.toCore[j] = r
+	}
+	return r
+}
+
+// inOrder is the order in which a core polls its rings: other cores by
+// index, then services, then the controller.
+func (c *Core) inOrder(from int) int {
+	switch {
+	case from >= 0:
+		return from
+	case from == fromController:
+		return 1 << 30
+	default:
+		return len(c.m.cores) + (-1 - from)
+	}
+}
+
+// addIn adds a ring to the polled set, keeping it in inOrder.
+func (c *Core) addIn(from int, r *urpc.Ring) {
+	i := len(c.in)
+	for i > 0 && c.inOrder(c.in[i-1].from) > c.inOrder(from) {
+		i--
+	}
+	c.in = append(c.in, inRing{})
+	copy(c.in[i+1:], c.in[i:])
+	c.in[i] = inRing{ring: r, from: from}
+}
+
+// refreshIn takes the rings that other cores have made to this one since
+// the last call into the polled set.
+func (c *Core) refreshIn() {
+	c.inbox.Refresh(c.addIn)
+}
+
 // drain takes a bounded batch from every inbound ring.
 func (c *Core) drain() bool {
 	var msg urpc.Msg
 	worked := false
+	c.refreshIn()
 	for _, in := range c.in {
 		r := in.ring
 		for k := 0; k < drainBatch && r.Recv(&msg); k++ {
@@ -254,7 +300,7 @@ func (c *Core) enqueue(s *SIP) {
 func (c *Core) sendCore(to int, typ uint8, v uint64) {
 	var b [8]byte
 	binary.LittleEndian.PutUint64(b[:], v)
-	for !c.toCore[to].Send(typ, b[:], nil) {
+	for !c.coreRing(to).Send(typ, b[:], nil) {
 		c.drain() // keep our own inbox moving so the peer can make room
 	}
 	c.stats.MsgsSent++
@@ -363,6 +409,7 @@ func (c *Core) fireTimers(now int64) bool {
 // protocol.
 func (c *Core) sleep() {
 	c.bell.Arm()
+	c.refreshIn()
 	for _, in := range c.in {
 		if !in.ring.Empty() {
 			c.bell.Disarm()

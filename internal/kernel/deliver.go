@@ -75,7 +75,7 @@ type heldDelivery struct {
 func (c *Core) deliver(d Deliverable) {
 	switch s, how, to := c.route(d); how {
 	case forward:
-		c.send(c.toCore[to], msgDeliver, nil, d)
+		c.send(c.coreRing(to), msgDeliver, nil, d)
 	case hold:
 		c.held = append(c.held, heldDelivery{s: s, d: d})
 	default:
@@ -87,7 +87,7 @@ func (c *Core) deliver(d Deliverable) {
 func (c *Core) deliverData(d DataDeliverable, data []byte) {
 	switch s, how, to := c.route(d); how {
 	case forward:
-		c.send(c.toCore[to], msgDeliverData, data, d)
+		c.send(c.coreRing(to), msgDeliverData, data, d)
 	case hold:
 		h := heldDelivery{s: s, d: d, n: uint8(len(data))}
 		copy(h.data[:], data)
@@ -161,7 +161,7 @@ func (c *Core) forgetTrail(s *SIP) {
 		for b != 0 {
 			j := w*64 + bits.TrailingZeros64(b)
 			b &= b - 1
-			c.send(c.toCore[j], msgForget, nil, s)
+			c.send(c.coreRing(j), msgForget, nil, s)
 		}
 	}
 	s.trail = nil
@@ -187,7 +187,7 @@ func (c *Core) SendTo(to int, d Deliverable) {
 		c.deliver(d)
 		return
 	}
-	c.send(c.toCore[to], msgDeliver, nil, d)
+	c.send(c.coreRing(to), msgDeliver, nil, d)
 }
 
 // SendData hands d and data (at most DataSize bytes) to core to, as SendTo
@@ -200,7 +200,7 @@ func (c *Core) SendData(to int, d DataDeliverable, data []byte) {
 		c.deliverData(d, data)
 		return
 	}
-	c.send(c.toCore[to], msgDeliverData, data, d)
+	c.send(c.coreRing(to), msgDeliverData, data, d)
 }
 
 // Wake makes a SIP that c owns runnable again if it is blocked in Block; a
