@@ -199,3 +199,69 @@ func TestForwardingReclaimedOnExit(t *testing.T) {
 	}
 	t.Logf("%d forced migrations", migrations)
 }
+
+// gateService holds each request until gate is closed, and says on held
+// when it has one.
+type gateService struct {
+	held chan struct{}
+	gate chan struct{}
+}
+
+func (g *gateService) Serve(*Request) { g.held <- struct{}{}; <-g.gate }
+
+// TestKillWhileWaitingOrSleeping: a kill that comes while the SIP's request
+// is with a service ends it when the reply comes back, once; a kill that
+// comes while it sleeps ends it at once.
+func TestKillWhileWaitingOrSleeping(t *testing.T) {
+	ctx := context.Background()
+	var svc ServiceID
+	host := sandbox.HostModule{Name: "env", Funcs: []sandbox.HostFunc{
+		{Name: "call", Fn: func(c *sandbox.Call, _ []uint64) { s := SIPOf(c); s.Request(); s.Call(svc) }},
+		{Name: "nap", Fn: func(c *sandbox.Call, _ []uint64) { s := SIPOf(c); s.SleepUntil(s.Machine().Now() + int64(time.Hour)) }},
+	}}
+	rt, err := sandbox.NewRuntime(ctx, sandbox.Config{}, []sandbox.HostModule{host})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rt.Close(ctx)
+	imports := [][2]string{{"env", "call"}, {"env", "nap"}}
+	caller, err := rt.Load(ctx, testprog.Module(imports, []byte{0x10, 0x00}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	napper, err := rt.Load(ctx, testprog.Module(imports, []byte{0x10, 0x01}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := New(Config{Cores: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := &gateService{held: make(chan struct{}, 1), gate: make(chan struct{})}
+	svc = m.AddService("gate", g)
+	if err := m.Boot(); err != nil {
+		t.Fatal(err)
+	}
+	defer m.Stop()
+	w := NewSIP(caller)
+	m.Spawn(w, 0)
+	<-g.held
+	m.Deliver(1, KillSIP{S: w}) // from the other core, by w's home
+	m.Deliver(0, KillSIP{S: w}) // twice
+	close(g.gate)
+	waitDone(t, w, "killed while waiting for a service")
+
+	n := NewSIP(napper)
+	m.Spawn(n, 1)
+	// Whether the kill comes before or after the SIP goes to sleep, it ends it.
+	m.Deliver(0, KillSIP{S: n})
+	waitDone(t, n, "killed while sleeping")
+	m.Stop()
+	var exits uint64
+	for _, c := range m.Stats() {
+		exits += c.Exits
+	}
+	if exits != 2 {
+		t.Errorf("%d exits, want 2", exits)
+	}
+}
