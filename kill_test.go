@@ -2,8 +2,10 @@ package isle_test
 
 import (
 	"context"
+	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -101,4 +103,52 @@ func TestNothingLeftAfterShortPrograms(t *testing.T) {
 		t.Fatal("no program migrated: the test shows nothing")
 	}
 	t.Logf("%d migrations", migrations)
+}
+
+// TestEndedProcessesHoldNoInstance: a process handle kept after its program
+// ended (by the embedder here; by a ring's last reference inside the
+// machine) holds its record, not its instance. Before, 150 ended Go
+// programs held on to about 120 MB.
+func TestEndedProcessesHoldNoInstance(t *testing.T) {
+	hello := testprog.Go(t, "./examples/hello")
+	ctx := context.Background()
+	m, err := isle.Boot(ctx, config().WithCores(2).WithOversubscribe(true).WithStdio(nil, io.Discard, io.Discard))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Stop(ctx)
+	prog, err := m.Load(ctx, hello)
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := func(n int) []*isle.Process {
+		var ps []*isle.Process
+		for i := 0; i < n; i++ {
+			p, err := m.Spawn(prog, []string{"hello"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if st := p.Wait(); st.Status() != 0 {
+				t.Fatalf("status %d", st.Status())
+			}
+			ps = append(ps, p)
+		}
+		return ps
+	}
+	heap := func() int64 {
+		var ms runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&ms)
+		return int64(ms.HeapInuse)
+	}
+	run(20) // warm up the memory pool and the rings
+	before := heap()
+	const n = 150
+	kept := run(n)
+	grew := heap() - before
+	runtime.KeepAlive(kept)
+	t.Logf("%d ended programs kept: the heap grew %.1f MB", n, float64(grew)/1e6)
+	if grew > 20e6 {
+		t.Errorf("%d ended programs hold %.1f MB", n, float64(grew)/1e6)
+	}
 }

@@ -392,6 +392,9 @@ func (c *Core) exit(s *SIP) {
 	if !c.stopped {
 		c.forgetTrail(s)
 	}
+	// The SIP record may outlive the SIP (its handle in the embedder, the
+	// last reference a ring carried): the instance must not (docs/kernel.md).
+	s.proc = nil
 	close(s.done)
 }
 

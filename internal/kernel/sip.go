@@ -46,7 +46,7 @@ type SIP struct {
 	// spawned. Immutable.
 	Parent *SIP
 
-	proc    *sandbox.Process
+	proc    *sandbox.Process // nil once the SIP has ended: its instance is released
 	machine *Machine
 	pid     int64
 	core    *Core
