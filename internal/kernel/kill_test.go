@@ -265,3 +265,27 @@ func TestKillWhileWaitingOrSleeping(t *testing.T) {
 		t.Errorf("%d exits, want 2", exits)
 	}
 }
+
+// TestKillBeforeTheSpawnArrives: a kill forwarded to a SIP's home before
+// the controller's spawn message for it has been read there (core 1 is
+// held while the spawn and the kill are sent, and drains the rings from
+// other cores before the controller's) is held until the SIP arrives, then
+// carried out: the SIP never runs.
+func TestKillBeforeTheSpawnArrives(t *testing.T) {
+	release, stalled := make(chan struct{}), make(chan struct{}, 1)
+	spin, _, stall := yieldModules(t, nil, release, stalled)
+	m := bootCores(t, 2)
+	holder := NewSIP(stall)
+	m.Spawn(holder, 1)
+	<-stalled
+	x := NewSIP(spin)
+	m.Spawn(x, 1)
+	sent := make(chan struct{})
+	m.Deliver(0, fnDeliver(func(c *Core) { c.deliver(KillSIP{S: x}); close(sent) }))
+	<-sent
+	close(release)
+	waitDone(t, x, "kill that came before the spawn")
+	if x.CPUTime() != 0 {
+		t.Errorf("the SIP ran for %d ns before the kill", x.CPUTime())
+	}
+}
