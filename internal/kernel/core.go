@@ -39,8 +39,9 @@ type inRing struct {
 //
 // Ownership: every field is core-local (touched only by the core's goroutine)
 // except bell (rung by producers), live and forwards (read by the
-// controller) and the rings' producer/consumer sides as urpc defines them. Immutable after Boot:
-// id, m, in, toCore, toSvc, capacity.
+// controller) and the rings' producer/consumer sides as urpc defines them.
+// Immutable after Boot: id, m, inbox, toSvc, capacity. in and toCore grow,
+// core-locally, as rings between cores are made.
 type Core struct {
 	id       int
 	m        *Machine
@@ -69,7 +70,7 @@ type Core struct {
 	polled  int64                  // ns polled in the current run: the core's idle time, not the SIP's
 
 	live     atomic.Int64 // SIPs on this core and not ended: kept by the controller and by migrations
-	forwards atomic.Int64 // len(forward), kept by the core for Machine.Forwarding
+	forwards atomic.Int64 // len(forward), kept by the core for Machine.Census
 	stats    CoreStats
 	turns    uint64
 	cpu      int
@@ -195,7 +196,9 @@ func (c *Core) addIn(from int, r *urpc.Ring) {
 // refreshIn takes the rings that other cores have made to this one since
 // the last call into the polled set.
 func (c *Core) refreshIn() {
-	c.inbox.Refresh(c.addIn)
+	if c.inbox.Changed() {
+		c.inbox.Refresh(c.addIn)
+	}
 }
 
 // drain takes a bounded batch from every inbound ring.

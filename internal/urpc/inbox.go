@@ -57,6 +57,10 @@ func (b *Inbox) Ring(i int) *Ring {
 	return r
 }
 
+// Changed reports whether a ring has been published since the last Refresh
+// (consumer only): one load, for the consumer's every poll.
+func (b *Inbox) Changed() bool { return b.added.Load() != b.seen }
+
 // Refresh calls add for every ring published since the last Refresh, with
 // the index of its producer, and reports whether there was one (consumer
 // only).
