@@ -16,9 +16,10 @@ type Deliverable interface {
 }
 
 // SIPDeliverable is a Deliverable meant for the core that owns a SIP. SIPs
-// move between cores, so the sender addresses it to any core the SIP has
-// been on (its home, SIP.Home, is always right); the kernel carries it to
-// the SIP wherever it is or moves to, and it runs exactly once:
+// move between cores, so the sender addresses it to any core (best one the
+// SIP has been on; its home, SIP.Home, is always right), once the SIP has
+// been spawned; the kernel carries it to the SIP wherever it is or moves
+// to, and it runs exactly once:
 //
 //   - a core that owns the SIP runs it;
 //   - a core that gave the SIP away forwards it along the SIP's path (each
