@@ -4,6 +4,8 @@
 // moved the child to, and proc_wait must return 137 each round; a lost kill
 // leaves proc_wait waiting forever beside a spinning child. A second kill of
 // the dead child must be harmless. It prints "killloop: N rounds" and exits 0.
+// isle-test: args /bin/forever.wasm 200
+// isle-test: stdout killloop: 200 rounds
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
