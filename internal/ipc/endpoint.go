@@ -38,11 +38,30 @@ type Endpoint struct {
 	peerGone bool      // the peer's close was admitted
 	breach   bool      // the peer closed in a state that is not final
 
-	// Padding to 192 bytes, a multiple of a cache line (see lineFill): the
-	// two endpoints of a channel are made together, so they would share a
-	// line that the sending core writes (sendSeq, state) and the receiving
-	// core writes (queue, recvSeq) on every message.
-	_ [32]byte
+	// Quotas (quota.go). As a sender: the peer has received every message
+	// before acked; charges are the packets after it that cost something,
+	// summed in queuedBytes and queuedHandles and charged to payer (the
+	// table that holds e, or held it when e closed; nil in flight).
+	acked         uint64
+	charges       []charge
+	queuedBytes   int64
+	queuedHandles int
+	payer         *Table
+	// As a receiver: the acknowledgement last sent, and bytes taken since.
+	credited   uint64
+	uncredited int64
+
+	// Routes (route.go): where e last told its peer it lives, how many
+	// route updates e has sent, and the latest of the peer's e applied.
+	told      hop
+	epoch     uint32
+	peerEpoch uint32
+
+	// The fields above make 256 bytes, a multiple of a cache line (see
+	// lineFill; TestLineSized keeps it so): the two endpoints of a channel
+	// are made together, so they would otherwise share a line that the
+	// sending core writes (sendSeq, state) and the receiving core writes
+	// (queue, recvSeq) on every message.
 }
 
 // Contract returns the endpoint's contract.
@@ -59,6 +78,8 @@ const (
 	pktData    uint8 = iota + 1 // a message
 	pktClose                    // the sender's endpoint closed
 	pktConnect                  // a name service connection to a listener: unsequenced
+	pktCredit                   // an acknowledgement only (quota.go): unsequenced; final: the sender's end is gone
+	pktRoute                    // a route update (route.go): unsequenced, seq is the update's epoch
 )
 
 // Packet is one message between endpoints, with whatever it carries. It is
@@ -69,7 +90,10 @@ type Packet struct {
 	dest    *Table // where to is believed to live; forwarded from there
 	seq     uint64
 	kind    uint8
-	final   bool // pktClose: the closer was in a final state
+	final   bool   // pktClose: the closer was in a final state
+	ack     uint32 // the low bits of the sender's acknowledgement (quota.go)
+	addr    hop    // where the sender addressed it (route.go)
+	at      hop    // pktRoute: where the sender lives now
 	msg     contract.MsgID
 	payload []byte
 	refs    []contract.EndpointRef // where the endpoint fields are in payload
@@ -77,8 +101,11 @@ type Packet struct {
 	blocks  []*Block               // the blocks moving
 	big     []byte                 // payload storage past inline, kept when the packet is reused
 	inline  [48]byte
-	_       [56]byte // to 256 bytes: whole cache lines (lineFill)
+	_       [packetFill]byte // whole cache lines (lineFill)
 }
+
+// packetFill brings a Packet to 256 bytes.
+const packetFill = 16
 
 // maxFreePackets bounds a core's free list of packets.
 const maxFreePackets = 256
@@ -142,8 +169,8 @@ func (t *Table) NewChannel(p Port, c *contract.Contract) (imp, exp Handle, err e
 
 func newPair(sys *System, c *contract.Contract, t *Table, core int) (imp, exp *Endpoint) {
 	at := hop{table: t, core: core}
-	imp = &Endpoint{sys: sys, c: c, side: contract.Importer, state: c.Initial(), peerAt: at}
-	exp = &Endpoint{sys: sys, c: c, side: contract.Exporter, state: c.Initial(), peerAt: at}
+	imp = &Endpoint{sys: sys, c: c, side: contract.Importer, state: c.Initial(), peerAt: at, told: at}
+	exp = &Endpoint{sys: sys, c: c, side: contract.Exporter, state: c.Initial(), peerAt: at, told: at}
 	imp.peer, exp.peer = exp, imp
 	return imp, exp
 }
@@ -203,25 +230,43 @@ func (t *Table) Send(p Port, h Handle, msg contract.MsgID, payload []byte, block
 			}
 		}
 	}
+	// Quotas (quota.go): the queue's bound, and the payload's bytes until
+	// received (blocks and endpoints move from the table to the queue).
+	inline := len(refs) == 0 && len(blocks) == 0 && len(payload) <= MaxInlinePayload
+	if e.queueFull() || !inline && !t.room(0, int64(len(payload))) {
+		return ErrQuota
+	}
 
 	// Commit: nothing below fails.
-	if len(refs) == 0 && len(blocks) == 0 && len(payload) <= MaxInlinePayload {
+	if inline {
 		e.state = next
 		e.sendInline(p, pktData, false, msg, payload)
 		return nil
 	}
+	t.sendPacket(p, e, msg, payload, refs, blocks)
+	e.state = next
+	return nil
+}
+
+// sendPacket is Send's commit for a message that travels as a packet: the
+// endpoints and blocks leave t, and the message is charged to e until the
+// peer receives it.
+func (t *Table) sendPacket(p Port, e *Endpoint, msg contract.MsgID, payload []byte, refs []contract.EndpointRef, blocks []Handle) {
 	pkt := t.sys.newPacket(p.Core())
 	pkt.to, pkt.seq, pkt.kind, pkt.msg = e.peer, e.sendSeq, pktData, msg
+	pkt.ack = e.acked32()
 	e.sendSeq++
-	e.state = next
 	pkt.setPayload(payload)
-	dest := e.peerAt
+	bytes, handles := int64(len(payload)), len(refs)+len(blocks)
 	if len(refs) > 0 {
 		pkt.refs = append([]contract.EndpointRef(nil), refs...)
 		pkt.eps = make([]*Endpoint, len(refs))
 		for i, r := range refs {
 			ce, _ := t.endpoint(r.Handle)
 			t.remove(r.Handle)
+			ce.setPayer(nil) // its charges travel in this message's
+			bytes += ce.queuedBytes
+			handles += ce.queuedHandles
 			pkt.eps[i] = ce
 		}
 	}
@@ -230,11 +275,12 @@ func (t *Table) Send(p Port, h Handle, msg contract.MsgID, payload []byte, block
 		for i, bh := range blocks {
 			b, _ := t.block(bh)
 			t.remove(bh)
+			bytes += int64(len(b.data))
 			pkt.blocks[i] = b
 		}
 	}
-	route(p, t, dest, pkt)
-	return nil
+	e.charge(pkt.seq, bytes, handles)
+	route(p, t, e.peerAt, pkt)
 }
 
 // hop is where an endpoint lives, as far as a sender knows: the table
@@ -251,6 +297,9 @@ type hop struct {
 // packet that carries no endpoints), recording in from that the endpoints
 // it carries went that way.
 func route(p Port, from *Table, to hop, pkt *Packet) {
+	if pkt.dest == nil {
+		pkt.addr = to // where the sender addressed it (a forward keeps it)
+	}
 	pkt.dest = to.table
 	if from != nil && from != to.table && len(pkt.eps) > 0 {
 		gone := from.goneMap()
@@ -303,7 +352,18 @@ func Deliver(p Port, pkt *Packet) {
 func (pkt *Packet) Dest() *Table { return pkt.dest }
 
 func (e *Endpoint) admit(p Port, pkt *Packet) {
+	if pkt.kind != pktConnect {
+		e.admitAck(pkt)
+		e.noteArrival(p, pkt)
+	}
 	switch {
+	case pkt.kind == pktCredit:
+		e.sys.freePacket(p.Core(), pkt)
+		return
+	case pkt.kind == pktRoute:
+		e.admitRoute(pkt)
+		e.sys.freePacket(p.Core(), pkt)
+		return
 	case e.closed:
 		pkt.destroy(p)
 		return
@@ -375,7 +435,15 @@ func (e *Endpoint) close(p Port) {
 		q.destroy(p)
 	}
 	e.queue, e.qhead, e.early = nil, 0, nil
-	if e.peer == nil || e.peerGone {
+	if e.peer == nil {
+		return
+	}
+	if e.peerGone {
+		// The peer closed first and may still be charged for what it sent
+		// here (quota.go): everything is received or dropped now.
+		if e.credited != e.recvSeq {
+			e.sendInline(p, pktCredit, true, 0, nil)
+		}
 		return
 	}
 	e.sendInline(p, pktClose, e.c.Final(e.state), 0, nil)
@@ -408,6 +476,7 @@ func (t *Table) Recv(p Port, h Handle, buf []byte, blocks []Handle) (RecvInfo, e
 
 func (t *Table) recv(p Port, e *Endpoint, buf []byte, blocks []Handle) (RecvInfo, error) {
 	if e.qhead == len(e.queue) {
+		e.creditIfOwed(p) // the receiver may block now: the sender may be waiting for room
 		if e.peerGone {
 			return RecvInfo{Msg: MsgClosed, Breach: e.breach}, nil
 		}
@@ -418,11 +487,16 @@ func (t *Table) recv(p Port, e *Endpoint, buf []byte, blocks []Handle) (RecvInfo
 	if len(buf) < len(pkt.payload) || len(blocks) < len(pkt.blocks) {
 		return info, ErrTooBig
 	}
-	var bytes int64
+	var bytes, carried int64
 	for _, b := range pkt.blocks {
 		bytes += int64(len(b.data))
 	}
-	if t.dead || !t.room(len(pkt.eps)+len(pkt.blocks), bytes) {
+	handles := len(pkt.eps) + len(pkt.blocks)
+	for _, ce := range pkt.eps { // their queued messages become t's charges
+		carried += ce.queuedBytes
+		handles += ce.queuedHandles
+	}
+	if t.dead || !t.room(handles, bytes+carried) {
 		return info, ErrQuota
 	}
 	from := e.side.Peer()
@@ -448,6 +522,7 @@ func (t *Table) recv(p Port, e *Endpoint, buf []byte, blocks []Handle) (RecvInfo
 		blocks[i] = t.put(nil, b)
 	}
 	t.sys.freePacket(p.Core(), pkt)
+	e.received(p, int64(info.Len)+bytes)
 	return info, nil
 }
 
@@ -468,6 +543,10 @@ func (t *Table) RecvAny(p Port, hs []Handle, start int, buf []byte, blocks []Han
 			info, err := t.recv(p, e, buf, blocks)
 			return i, info, err
 		}
+	}
+	for _, h := range hs {
+		e, _ := t.endpoint(h)
+		e.creditIfOwed(p) // the receiver may block now (quota.go)
 	}
 	return -1, RecvInfo{}, ErrAgain
 }

@@ -86,6 +86,7 @@ func (t *Table) Connect(p Port, l *Endpoint, home *Table, core int) (Handle, err
 	f := l.c.Message(0).Field(0)
 	imp, exp := newPair(t.sys, f.Contract, t, p.Core())
 	imp.peerAt = hop{table: home, core: core}
+	exp.told = imp.peerAt
 	h := t.put(imp, nil)
 	pkt := &Packet{to: l, kind: pktConnect, msg: 0, eps: []*Endpoint{exp}, refs: []contract.EndpointRef{{Field: 0, Offset: 0}}}
 	pkt.payload = pkt.inline[:4]
