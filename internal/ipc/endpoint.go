@@ -354,14 +354,13 @@ func (pkt *Packet) Dest() *Table { return pkt.dest }
 func (e *Endpoint) admit(p Port, pkt *Packet) {
 	if pkt.kind != pktConnect {
 		e.admitAck(pkt)
+		if pkt.kind == pktRoute {
+			e.admitRoute(pkt) // first: an update of e's own goes the new way
+		}
 		e.noteArrival(p, pkt)
 	}
 	switch {
-	case pkt.kind == pktCredit:
-		e.sys.freePacket(p.Core(), pkt)
-		return
-	case pkt.kind == pktRoute:
-		e.admitRoute(pkt)
+	case pkt.kind == pktCredit || pkt.kind == pktRoute:
 		e.sys.freePacket(p.Core(), pkt)
 		return
 	case e.closed:

@@ -95,7 +95,7 @@ func (e *Endpoint) acknowledge(ack uint64) {
 	}
 	e.charges = e.charges[n:]
 	if len(e.charges) == 0 {
-		e.charges = e.charges[:0:0] // let the array go
+		e.charges = nil // let the array go
 	}
 	e.queuedBytes -= bytes
 	e.queuedHandles -= handles

@@ -28,6 +28,7 @@ func (e *Endpoint) noteArrival(p Port, pkt *Packet) {
 	e.epoch++
 	u := e.sys.newPacket(p.Core())
 	u.to, u.kind, u.seq, u.at = e.peer, pktRoute, uint64(e.epoch), at
+	u.ack = e.acked32() // every packet from e carries a valid one (quota.go)
 	route(p, nil, e.peerAt, u)
 }
 
