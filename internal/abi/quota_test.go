@@ -7,22 +7,26 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"isle"
 )
 
-// lines is a console that also sends every line matching re to got.
+// lines is a console that also sends the first line matching re to got.
 type lines struct {
 	console
 	re  *regexp.Regexp
-	got chan string
+	got chan string // buffered: one line
+	mu  sync.Mutex
 	buf []byte
 }
 
 func (l *lines) Write(p []byte) (int, error) {
 	l.console.Write(p)
+	l.mu.Lock()
+	defer l.mu.Unlock()
 	l.buf = append(l.buf, p...)
 	for {
 		i := strings.IndexByte(string(l.buf), '\n')
@@ -30,7 +34,10 @@ func (l *lines) Write(p []byte) (int, error) {
 			break
 		}
 		if line := string(l.buf[:i]); l.re.MatchString(line) {
-			l.got <- line
+			select {
+			case l.got <- line:
+			default: // only the first counts
+			}
 		}
 		l.buf = l.buf[i+1:]
 	}

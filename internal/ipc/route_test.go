@@ -159,3 +159,51 @@ func TestRouteUpdateMidStream(t *testing.T) {
 		t.Fatalf("route updates in only %d of 200 seeds", updated)
 	}
 }
+
+// TestRouteFollowsAMovedEndpoint: when the receiving endpoint itself moves
+// to another table (sent in a message), messages addressed to the old table
+// follow it through the table's forwarding entry; the first brings a route
+// update naming the new table, and later ones go there direct.
+func TestRouteFollowsAMovedEndpoint(t *testing.T) {
+	m := newFake(3)
+	a, b, c := m.sys.NewTable("a"), m.sys.NewTable("b"), m.sys.NewTable("c")
+	car, st := set.Lookup("Carrier"), set.Lookup("Stream")
+	simp, sexp, _ := a.NewChannel(m.port(0), st)
+	sexp = moveTo(t, m, a, c, sexp, 0, 2) // the sender, in c on core 2
+	cimp, cexp, _ := a.NewChannel(m.port(0), car)
+	cexp = moveTo(t, m, a, b, cexp, 0, 1)
+	// a gives the stream's receiving end to b; the sender still believes it
+	// is in a.
+	if err := a.Send(m.port(0), cimp, msgID(car, "GiveImp"), enc(t, car, "GiveImp", simp), nil); err != nil {
+		t.Fatal(err)
+	}
+	m.settle()
+	_, buf := recvOK(t, b, m.port(1), cexp)
+	simp = Handle(binary.LittleEndian.Uint32(buf))
+	item := msgID(st, "Item")
+	if err := c.Send(m.port(2), sexp, item, enc(t, st, "Item", uint64(0)), nil); err != nil {
+		t.Fatal(err)
+	}
+	m.settle()
+	e, _ := c.endpoint(sexp)
+	if e.peerAt != (hop{table: b, core: 1}) {
+		t.Fatalf("after the first message the sender's route is %+v, want table b on core 1", e.peerAt)
+	}
+	// Forget a's forwarding entry: a message that still went to a would
+	// be admitted there, on core 0, which the fake transport reports
+	// (m.bad), as b is on core 1.
+	delete(a.gone, e.peer)
+	m.where[a], m.where[b], m.where[c] = 0, 1, 2
+	if err := c.Send(m.port(2), sexp, item, enc(t, st, "Item", uint64(1)), nil); err != nil {
+		t.Fatal(err)
+	}
+	m.settle()
+	if m.bad != "" {
+		t.Fatal(m.bad)
+	}
+	for i := range 2 {
+		if info, body := recvOK(t, b, m.port(1), simp); info.Msg != item || binary.LittleEndian.Uint64(body) != uint64(i) {
+			t.Fatalf("message %d: %v %x", i, info, body)
+		}
+	}
+}
