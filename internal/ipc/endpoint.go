@@ -243,8 +243,8 @@ func (t *Table) Send(p Port, h Handle, msg contract.MsgID, payload []byte, block
 		e.sendInline(p, pktData, false, msg, payload)
 		return nil
 	}
-	t.sendPacket(p, e, msg, payload, refs, blocks)
 	e.state = next
+	t.sendPacket(p, e, msg, payload, refs, blocks)
 	return nil
 }
 
