@@ -273,3 +273,41 @@ func TestReceiverExitReturnsCharges(t *testing.T) {
 		t.Fatalf("after the receiver ended: %d handles, %d bytes queued", h, bytes)
 	}
 }
+
+// TestCreditsFollowAMigratedSender: the sender's SIP moves to another core
+// with messages still charged to it; the receiver's credit, addressed to
+// where the sender was, follows the SIP (as every delivery does) and is
+// applied on the core that owns it now, returning the charges there.
+func TestCreditsFollowAMigratedSender(t *testing.T) {
+	m := newFake(3)
+	a, b := m.sys.NewTable("a"), m.sys.NewTable("b")
+	st := set.Lookup("Stream")
+	simp, sexp, _ := a.NewChannel(m.port(0), st)
+	simp = moveTo(t, m, a, b, simp, 0, 1)
+	m.where[a], m.where[b] = 0, 1
+	pad := make([]byte, 100)
+	for i := range 3 {
+		if err := a.Send(m.port(0), sexp, msgID(st, "Bulk"), enc(t, st, "Bulk", uint64(i), pad), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	m.migrate(a, 2) // the sender's SIP moves to core 2 with its charges
+	m.arrive(a)
+	m.settle()
+	if _, bytes := a.Queued(); bytes != 3*(8+4+100) {
+		t.Fatalf("%d bytes queued before the receiver took them", bytes)
+	}
+	for range 3 {
+		recvOK(t, b, m.port(1), simp)
+	}
+	if _, err := b.Recv(m.port(1), simp, make([]byte, 8), nil); err != ErrAgain {
+		t.Fatal(err) // the receiver's queue is empty: it credits
+	}
+	m.settle()
+	if m.bad != "" {
+		t.Fatal(m.bad)
+	}
+	if h, bytes := a.Queued(); h != 0 || bytes != 0 {
+		t.Fatalf("after the receiver took everything: %d handles, %d bytes queued", h, bytes)
+	}
+}
