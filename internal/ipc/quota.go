@@ -32,7 +32,7 @@ package ipc
 // after this many messages or bytes, so a stream never stalls on a full
 // window while the receiver keeps taking.
 const (
-	creditEvery = 32 // a quarter of the default QueueMessages
+	creditEvery = 32 // or a quarter of Limits.QueueMessages, if less
 	creditBytes = 1 << 20
 )
 
@@ -142,7 +142,8 @@ func (e *Endpoint) unacked32(a uint32) uint64 {
 // when the peer has not heard of enough of them.
 func (e *Endpoint) received(p Port, bytes int64) {
 	e.uncredited += bytes
-	if e.ackSeq()-e.credited >= creditEvery || e.uncredited >= creditBytes {
+	every := uint64(max(1, min(creditEvery, e.sys.limits.QueueMessages/4)))
+	if e.ackSeq()-e.credited >= every || e.uncredited >= creditBytes {
 		e.credit(p)
 	}
 }
