@@ -1,6 +1,7 @@
 package ipc
 
 import (
+	"encoding/binary"
 	"testing"
 
 	"isle/internal/contract"
@@ -309,5 +310,55 @@ func TestCreditsFollowAMigratedSender(t *testing.T) {
 	}
 	if h, bytes := a.Queued(); h != 0 || bytes != 0 {
 		t.Fatalf("after the receiver took everything: %d handles, %d bytes queued", h, bytes)
+	}
+}
+
+// TestConnectionsCharged: a connection queued on a listener that does not
+// accept counts as one of the client's handles, even after the client
+// closes its end, so connecting again and again ends in ErrQuota; accepting
+// (and the server's first receive) returns the charge.
+func TestConnectionsCharged(t *testing.T) {
+	m := newFake(2)
+	m.sys.limits.Handles = 16
+	srv, cli := m.sys.NewTable("srv"), m.sys.NewTable("cli")
+	pp := set.Lookup("PingPong")
+	lc, _ := ListenerContract(pp)
+	lh, l, _ := srv.Listen(m.port(0), lc)
+	n := 0
+	for ; n < 100; n++ {
+		ch, err := cli.Connect(m.port(1), l, srv, 0)
+		if err != nil {
+			wantErr(t, err, ErrQuota)
+			break
+		}
+		cli.Close(m.port(1), ch)
+	}
+	if n != 15 {
+		t.Fatalf("%d connections queued by a client with 16 handles, want 15", n)
+	}
+	m.settle()
+	// The server accepts one and receives on it: that client's charge
+	// returns, and one more connection fits.
+	info, buf := recvOK(t, srv, m.port(0), lh)
+	if info.Msg != 0 {
+		t.Fatalf("accept: %v", info)
+	}
+	sh := Handle(binary.LittleEndian.Uint32(buf))
+	if info, _ := recvOK(t, srv, m.port(0), sh); info.Msg != MsgClosed {
+		t.Fatalf("got %v, want Closed", info)
+	}
+	m.settle()
+	if h, _ := cli.Queued(); h != n-1 {
+		t.Fatalf("%d handles queued after one was accepted, want %d", h, n-1)
+	}
+	if _, err := cli.Connect(m.port(1), l, srv, 0); err != nil {
+		t.Fatalf("connect after an accept: %v", err)
+	}
+	// The listener closes: every queued connection is dropped and every
+	// charge returns.
+	srv.Close(m.port(0), lh)
+	m.settle()
+	if h, _ := cli.Queued(); h != 0 {
+		t.Fatalf("%d handles queued after the listener closed", h)
 	}
 }
