@@ -67,6 +67,7 @@ func TestQueueAttacks(t *testing.T) {
 		{"blocks", "testdata/hostile/queue-blocks.c", "64", 4},
 		{"payloads", "testdata/hostile/queue-payloads.c", "20000", 1024},
 		{"endpoints", "testdata/hostile/queue-endpoints.c", "200000", 1024},
+		{"orphans", "testdata/hostile/queue-orphans.c", "20000", 1024 + 128},
 	} {
 		t.Run(a.name, func(t *testing.T) {
 			attacker := buildC(t, a.path)

@@ -36,6 +36,7 @@ type Endpoint struct {
 	early    []*Packet // arrived ahead of their turn, by seq
 	closed   bool      // this end is closed: packets to it are dropped
 	peerGone bool      // the peer's close was admitted
+	orphaned bool      // the peer closed charged to nobody: e's payer pays for e's queue (quota.go)
 	breach   bool      // the peer closed in a state that is not final
 
 	// Quotas (quota.go). As a sender: the peer has received every message
@@ -91,6 +92,7 @@ type Packet struct {
 	seq     uint64
 	kind    uint8
 	final   bool   // pktClose: the closer was in a final state
+	orphan  bool   // pktClose: nobody is charged any more for what the closer sent (quota.go)
 	ack     uint32 // the low bits of the sender's acknowledgement (quota.go)
 	addr    hop    // where the sender addressed it (route.go)
 	at      hop    // pktRoute: where the sender lives now
@@ -240,7 +242,7 @@ func (t *Table) Send(p Port, h Handle, msg contract.MsgID, payload []byte, block
 	// Commit: nothing below fails.
 	if inline {
 		e.state = next
-		e.sendInline(p, pktData, false, msg, payload)
+		e.sendInline(p, pktData, 0, msg, payload)
 		return nil
 	}
 	e.state = next
@@ -406,6 +408,9 @@ func (e *Endpoint) take(pkt *Packet) {
 	if pkt.kind == pktClose {
 		e.peerGone = true
 		e.breach = !pkt.final
+		if pkt.orphan {
+			e.adopt()
+		}
 		return
 	}
 	e.queue = appendPacket(e.queue, pkt)
@@ -439,13 +444,22 @@ func (e *Endpoint) close(p Port) {
 	}
 	if e.peerGone {
 		// The peer closed first and may still be charged for what it sent
-		// here (quota.go): everything is received or dropped now.
+		// here (quota.go): everything is received or dropped now. What e
+		// sent, the peer dropped; what e adopted, e dropped.
+		e.dropCharges()
 		if e.credited != e.recvSeq {
-			e.sendInline(p, pktCredit, true, 0, nil)
+			e.sendInline(p, pktCredit, flagFinal, 0, nil)
 		}
 		return
 	}
-	e.sendInline(p, pktClose, e.c.Final(e.state), 0, nil)
+	var flags uint8
+	if e.c.Final(e.state) {
+		flags |= flagFinal
+	}
+	if e.payer == nil || e.payer.dead {
+		flags |= flagOrphan // closed in a dropped packet, or its SIP ended
+	}
+	e.sendInline(p, pktClose, flags, 0, nil)
 }
 
 // RecvInfo describes a received message.
@@ -519,6 +533,9 @@ func (t *Table) recv(p Port, e *Endpoint, buf []byte, blocks []Handle) (RecvInfo
 	}
 	for i, b := range pkt.blocks {
 		blocks[i] = t.put(nil, b)
+	}
+	if e.orphaned {
+		e.uncharge(pkt.cost())
 	}
 	t.sys.freePacket(p.Core(), pkt)
 	e.received(p, int64(info.Len)+bytes)

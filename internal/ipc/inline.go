@@ -52,17 +52,20 @@ func (e *Endpoint) routeToPeer() *Route {
 	return e.route
 }
 
+// Flags of an inline message (its byte 11).
+const (
+	flagFinal  = 1 << iota // pktClose: the closer was in a final state; pktCredit: the sender's end is gone
+	flagOrphan             // pktClose: nobody is charged any more for what the closer sent (quota.go)
+)
+
 // sendInline sends a message, close or credit to e's peer inline. Messages
 // and closes take the next sequence number; a credit is unsequenced.
-func (e *Endpoint) sendInline(p Port, kind uint8, final bool, msg contract.MsgID, payload []byte) {
+func (e *Endpoint) sendInline(p Port, kind, flags uint8, msg contract.MsgID, payload []byte) {
 	b := &e.sys.cores[p.Core()].inline
 	binary.LittleEndian.PutUint64(b[0:], e.sendSeq)
 	binary.LittleEndian.PutUint16(b[8:], uint16(msg))
 	b[10] = kind
-	b[11] = 0
-	if final {
-		b[11] = 1
-	}
+	b[11] = flags
 	binary.LittleEndian.PutUint32(b[12:], e.acked32())
 	n := copy(b[inlineHeader:], payload)
 	if kind != pktCredit {
@@ -88,7 +91,8 @@ func (r *Route) packet(core int, data []byte) *Packet {
 	pkt.seq = binary.LittleEndian.Uint64(data[0:])
 	pkt.msg = contract.MsgID(binary.LittleEndian.Uint16(data[8:]))
 	pkt.kind = data[10]
-	pkt.final = data[11] != 0
+	pkt.final = data[11]&flagFinal != 0
+	pkt.orphan = data[11]&flagOrphan != 0
 	pkt.ack = binary.LittleEndian.Uint32(data[12:])
 	pkt.setPayload(data[inlineHeader:])
 	return pkt

@@ -22,6 +22,10 @@ package ipc
 //     empty or has taken creditEvery messages or creditBytes bytes since the
 //     last one. A close, or a close of the receiver after the sender's
 //     (final credit), releases everything.
+//   - A sender that is closed charged to nobody (inside a packet that was
+//     dropped, or because its SIP ended) says so in its close (flagOrphan),
+//     and the receiving end then charges its own payer for its queue
+//     (adopt): whoever holds what nobody pays for any more pays for it.
 //
 // The charge record lives in the sending endpoint (and the sums in its
 // payer table), so it moves with the endpoint and is touched only by the
@@ -66,11 +70,49 @@ func (e *Endpoint) charge(seq uint64, bytes int64, handles int) {
 		return
 	}
 	e.charges = append(e.charges, charge{seq: seq, bytes: bytes, handles: handles})
-	e.queuedBytes += bytes
-	e.queuedHandles += handles
+	e.uncharge(-bytes, -handles)
+}
+
+// uncharge takes bytes and handles off e's account and its payer's.
+func (e *Endpoint) uncharge(bytes int64, handles int) {
+	e.queuedBytes -= bytes
+	e.queuedHandles -= handles
 	if t := e.payer; t != nil {
-		t.queuedBytes += bytes
-		t.queuedHandles += handles
+		t.queuedBytes -= bytes
+		t.queuedHandles -= handles
+	}
+}
+
+// dropCharges clears e's account: the peer is gone and e is closed, so
+// nothing it sent or adopted is queued any more.
+func (e *Endpoint) dropCharges() {
+	e.charges = nil
+	e.uncharge(e.queuedBytes, e.queuedHandles)
+}
+
+// cost is what a queued packet is charged: its payload unless it could
+// have travelled inline, its blocks' bytes, and its endpoints and blocks
+// as handles (what the endpoints carried had queued is theirs).
+func (pkt *Packet) cost() (bytes int64, handles int) {
+	if len(pkt.eps) > 0 || len(pkt.blocks) > 0 || len(pkt.payload) > MaxInlinePayload {
+		bytes = int64(len(pkt.payload))
+	}
+	for _, b := range pkt.blocks {
+		bytes += int64(len(b.data))
+	}
+	return bytes, len(pkt.eps) + len(pkt.blocks)
+}
+
+// adopt makes e's payer pay for e's queue: the peer closed charged to
+// nobody (it was closed inside a dropped packet, or its SIP ended), and
+// what it sent would otherwise stay queued on nobody's account for as long
+// as e's owner likes. Each packet's cost comes off as e receives it, the
+// rest when e closes.
+func (e *Endpoint) adopt() {
+	e.orphaned = true
+	for _, q := range e.queue[e.qhead:] {
+		b, h := q.cost()
+		e.uncharge(-b, -h)
 	}
 }
 
@@ -157,7 +199,7 @@ func (e *Endpoint) creditIfOwed(p Port) {
 }
 
 // credit tells the peer what e has received.
-func (e *Endpoint) credit(p Port) { e.sendInline(p, pktCredit, false, 0, nil) }
+func (e *Endpoint) credit(p Port) { e.sendInline(p, pktCredit, 0, 0, nil) }
 
 // admitAck applies the acknowledgement a packet from the peer carries: all
 // of it for the peer's close or final credit.

@@ -362,3 +362,62 @@ func TestConnectionsCharged(t *testing.T) {
 		t.Fatalf("%d handles queued after the listener closed", h)
 	}
 }
+
+// TestOrphanedQueueAdopted: a SIP fills a stream to an endpoint of its own,
+// sends the stream's sending end into a carrier and closes the carrier's
+// receiving end, so the sending end is closed inside a dropped packet,
+// charged to nobody; round after round, that would queue without limit.
+// The close says so, and the receiving end's table adopts the queue: the
+// rounds end in ErrQuota with at most about the heap quota queued.
+func TestOrphanedQueueAdopted(t *testing.T) {
+	m := newFake(1)
+	m.sys.limits.HeapBytes = 1 << 20
+	p := m.port(0)
+	a := m.sys.NewTable("a")
+	car, st := set.Lookup("Carrier"), set.Lookup("Stream")
+	pad := make([]byte, 1000)
+	var held []Handle
+	rounds := 0
+	for ; rounds < 1000; rounds++ {
+		cimp, cexp, err := a.NewChannel(p, car)
+		if err != nil {
+			break
+		}
+		simp, sexp, err := a.NewChannel(p, st)
+		if err != nil {
+			break
+		}
+		sent := 0
+		for ; sent < 100; sent++ {
+			if a.Send(p, sexp, msgID(st, "Bulk"), enc(t, st, "Bulk", uint64(sent), pad), nil) != nil {
+				break
+			}
+		}
+		if sent == 0 {
+			break // the quota: no room for one more
+		}
+		if err := a.Send(p, cimp, msgID(car, "Give"), enc(t, car, "Give", sexp), nil); err != nil {
+			t.Fatal(err)
+		}
+		a.Close(p, cexp) // drops the packet holding sexp: it closes, charged to nobody
+		a.Close(p, cimp)
+		held = append(held, simp)
+	}
+	var queued int64
+	for _, h := range held {
+		e, _ := a.endpoint(h)
+		for _, q := range e.queue[e.qhead:] {
+			queued += int64(len(q.payload))
+		}
+	}
+	if queued > 2*m.sys.limits.HeapBytes {
+		t.Fatalf("%d rounds queued %d bytes under a heap quota of %d", rounds, queued, m.sys.limits.HeapBytes)
+	}
+	// Receiving (or closing) returns the adopted charges.
+	for _, h := range held {
+		a.Close(p, h)
+	}
+	if h, bytes := a.Queued(); h != 0 || bytes != 0 {
+		t.Fatalf("after closing: %d handles, %d bytes queued", h, bytes)
+	}
+}
