@@ -509,6 +509,11 @@ func (t *Table) recv(p Port, e *Endpoint, buf []byte, blocks []Handle) (RecvInfo
 		carried += ce.queuedBytes
 		handles += ce.queuedHandles
 	}
+	if e.orphaned { // t is charged for this packet already (adopt)
+		ob, oh := pkt.cost()
+		carried -= ob
+		handles -= oh
+	}
 	if t.dead || !t.room(handles, bytes+carried) {
 		return info, ErrQuota
 	}

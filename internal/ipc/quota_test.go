@@ -413,11 +413,42 @@ func TestOrphanedQueueAdopted(t *testing.T) {
 	if queued > 2*m.sys.limits.HeapBytes {
 		t.Fatalf("%d rounds queued %d bytes under a heap quota of %d", rounds, queued, m.sys.limits.HeapBytes)
 	}
-	// Receiving (or closing) returns the adopted charges.
+	// Receiving returns the adopted charges, even with the quota full (the
+	// packet's charge becomes what it brings); closing returns the rest.
+	if _, err := a.Recv(p, held[0], make([]byte, 2000), nil); err != nil {
+		t.Fatalf("receiving an adopted packet with the quota full: %v", err)
+	}
 	for _, h := range held {
 		a.Close(p, h)
 	}
 	if h, bytes := a.Queued(); h != 0 || bytes != 0 {
 		t.Fatalf("after closing: %d handles, %d bytes queued", h, bytes)
+	}
+}
+
+// TestAdoptedBlockReceivable: when the sending SIP ends with a block
+// queued, the receiver adopts its charge, and can still receive it: the
+// charge becomes the block it then owns, not a second one.
+func TestAdoptedBlockReceivable(t *testing.T) {
+	m := newFake(1)
+	m.sys.limits.HeapBytes = 1000
+	p := m.port(0)
+	a, b := m.sys.NewTable("a"), m.sys.NewTable("b")
+	car := set.Lookup("Carrier")
+	cimp, cexp, _ := a.NewChannel(p, car)
+	cexp = moveTo(t, m, a, b, cexp, 0, 0)
+	blk, _ := a.Alloc(600)
+	if err := a.Send(p, cimp, msgID(car, "Data"), enc(t, car, "Data", uint32(1)), []Handle{blk}); err != nil {
+		t.Fatal(err)
+	}
+	a.CloseAll(p) // the sender's SIP ends
+	if h, bytes := b.Queued(); h != 1 || bytes != 604 {
+		t.Fatalf("the receiver adopted %d handles, %d bytes", h, bytes)
+	}
+	if _, err := b.Recv(p, cexp, make([]byte, 8), make([]Handle, 1)); err != nil {
+		t.Fatalf("receiving the adopted block: %v", err)
+	}
+	if h, bytes := b.Queued(); h != 0 || bytes != 0 || b.HeapBytes() != 600 {
+		t.Fatalf("after receiving: %d handles, %d bytes queued, %d owned", h, bytes, b.HeapBytes())
 	}
 }
