@@ -96,6 +96,7 @@ type Packet struct {
 	ack     uint32 // the low bits of the sender's acknowledgement (quota.go)
 	addr    hop    // where the sender addressed it (route.go)
 	at      hop    // pktRoute: where the sender lives now
+	from    *Table // a packet charged to its sender: the sender's table when it was sent
 	msg     contract.MsgID
 	payload []byte
 	refs    []contract.EndpointRef // where the endpoint fields are in payload
@@ -107,7 +108,7 @@ type Packet struct {
 }
 
 // packetFill brings a Packet to 256 bytes.
-const packetFill = 16
+const packetFill = 8
 
 // maxFreePackets bounds a core's free list of packets.
 const maxFreePackets = 256
@@ -255,7 +256,7 @@ func (t *Table) Send(p Port, h Handle, msg contract.MsgID, payload []byte, block
 // peer receives it.
 func (t *Table) sendPacket(p Port, e *Endpoint, msg contract.MsgID, payload []byte, refs []contract.EndpointRef, blocks []Handle) {
 	pkt := t.sys.newPacket(p.Core())
-	pkt.to, pkt.seq, pkt.kind, pkt.msg = e.peer, e.sendSeq, pktData, msg
+	pkt.to, pkt.seq, pkt.kind, pkt.msg, pkt.from = e.peer, e.sendSeq, pktData, msg, t
 	pkt.ack = e.acked32()
 	e.sendSeq++
 	pkt.setPayload(payload)
@@ -509,10 +510,16 @@ func (t *Table) recv(p Port, e *Endpoint, buf []byte, blocks []Handle) (RecvInfo
 		carried += ce.queuedBytes
 		handles += ce.queuedHandles
 	}
-	if e.orphaned { // t is charged for this packet already (adopt)
-		ob, oh := pkt.cost()
-		carried -= ob
-		handles -= oh
+	// t may be charged for this packet already (quota.go): it adopted
+	// it, or sent it from an endpoint that is still here (directly, or in
+	// a packet queued here: no forwarding entry), on this core.
+	sent := pkt.from == t && t.gone[e.peer] == (hop{})
+	switch {
+	case e.orphaned: // taking it turns the adopted charge into what it brings
+		handles -= len(pkt.eps) + len(pkt.blocks)
+		bytes = 0
+	case sent: // taking it moves the charge from queued to owned
+		handles, bytes, carried = 0, 0, 0
 	}
 	if t.dead || !t.room(handles, bytes+carried) {
 		return info, ErrQuota
@@ -543,7 +550,11 @@ func (t *Table) recv(p Port, e *Endpoint, buf []byte, blocks []Handle) (RecvInfo
 		e.uncharge(pkt.cost())
 	}
 	t.sys.freePacket(p.Core(), pkt)
-	e.received(p, int64(info.Len)+bytes)
+	if sent {
+		e.peer.ackHere(e.acked32Full())
+	} else {
+		e.received(p, int64(info.Len)+bytes)
+	}
 	return info, nil
 }
 

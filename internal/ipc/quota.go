@@ -174,6 +174,23 @@ func (e *Endpoint) acked32() uint32 {
 	return uint32(a)
 }
 
+// acked32Full is acked32 in full, for an acknowledgement applied on this
+// core without a message.
+func (e *Endpoint) acked32Full() uint64 {
+	a := e.ackSeq()
+	e.credited, e.uncredited = a, 0
+	return a
+}
+
+// ackHere applies an acknowledgement from e's peer on the core that owns
+// e, without a message: the peer received from the table e is in.
+func (e *Endpoint) ackHere(ack uint64) {
+	if e.closed && (e.payer == nil || e.payer.dead) {
+		return
+	}
+	e.acknowledge(ack)
+}
+
 // unacked32 rebuilds a full acknowledgement from the low 32 bits a message
 // from e's peer carried.
 func (e *Endpoint) unacked32(a uint32) uint64 {

@@ -452,3 +452,30 @@ func TestAdoptedBlockReceivable(t *testing.T) {
 		t.Fatalf("after receiving: %d handles, %d bytes queued, %d owned", h, bytes, b.HeapBytes())
 	}
 }
+
+// TestBigBlockToItself: a SIP may send a block of more than half its heap
+// quota to its own other end, receive it and send it again: the block is
+// charged once, queued or owned, never both (a receive from the same table
+// acknowledges at once, without a message).
+func TestBigBlockToItself(t *testing.T) {
+	m := newFake(1)
+	m.sys.limits.HeapBytes = 1000
+	p := m.port(0)
+	a := m.sys.NewTable("a")
+	car := set.Lookup("Carrier")
+	cimp, cexp, _ := a.NewChannel(p, car)
+	blk, _ := a.Alloc(900)
+	for range 3 {
+		if err := a.Send(p, cimp, msgID(car, "Data"), enc(t, car, "Data", uint32(1)), []Handle{blk}); err != nil {
+			t.Fatal(err)
+		}
+		blocks := make([]Handle, 1)
+		if _, err := a.Recv(p, cexp, make([]byte, 8), blocks); err != nil {
+			t.Fatalf("receiving its own 900-byte block under a 1000-byte quota: %v", err)
+		}
+		blk = blocks[0] // and sends it again at once: its charge is gone
+	}
+	if h, bytes := a.Queued(); h != 0 || bytes != 0 || a.HeapBytes() != 900 {
+		t.Fatalf("%d handles, %d bytes queued, %d owned", h, bytes, a.HeapBytes())
+	}
+}
