@@ -81,6 +81,7 @@ const (
 	pktConnect                  // a name service connection to a listener: unsequenced
 	pktCredit                   // an acknowledgement only (quota.go): unsequenced; final: the sender's end is gone
 	pktRoute                    // a route update (route.go): unsequenced, seq is the update's epoch
+	pktOrphan                   // after a close: nobody is charged any more for what came before (quota.go)
 )
 
 // Packet is one message between endpoints, with whatever it carries. It is
@@ -412,6 +413,10 @@ func (e *Endpoint) take(pkt *Packet) {
 		if pkt.orphan {
 			e.adopt()
 		}
+		return
+	}
+	if pkt.kind == pktOrphan {
+		e.adopt()
 		return
 	}
 	e.queue = appendPacket(e.queue, pkt)

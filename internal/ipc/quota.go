@@ -25,7 +25,9 @@ package ipc
 //   - A sender that is closed charged to nobody (inside a packet that was
 //     dropped, or because its SIP ended) says so in its close (flagOrphan),
 //     and the receiving end then charges its own payer for its queue
-//     (adopt): whoever holds what nobody pays for any more pays for it.
+//     (adopt): whoever holds what nobody pays for any more pays for it. An
+//     endpoint closed earlier and still charged (a ghost, Table.ghosts)
+//     says so when its SIP ends, by a message after its close (pktOrphan).
 //
 // The charge record lives in the sending endpoint (and the sums in its
 // payer table), so it moves with the endpoint and is touched only by the
@@ -109,6 +111,9 @@ func (pkt *Packet) cost() (bytes int64, handles int) {
 // as e's owner likes. Each packet's cost comes off as e receives it, the
 // rest when e closes.
 func (e *Endpoint) adopt() {
+	if e.orphaned {
+		return
+	}
 	e.orphaned = true
 	for _, q := range e.queue[e.qhead:] {
 		b, h := q.cost()
@@ -139,11 +144,9 @@ func (e *Endpoint) acknowledge(ack uint64) {
 	if len(e.charges) == 0 {
 		e.charges = nil // let the array go
 	}
-	e.queuedBytes -= bytes
-	e.queuedHandles -= handles
-	if t := e.payer; t != nil {
-		t.queuedBytes -= bytes
-		t.queuedHandles -= handles
+	e.uncharge(bytes, handles)
+	if e.closed && e.queuedBytes == 0 && e.queuedHandles == 0 && e.payer != nil {
+		delete(e.payer.ghosts, e) // nothing left to charge
 	}
 }
 

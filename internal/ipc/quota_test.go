@@ -479,3 +479,54 @@ func TestBigBlockToItself(t *testing.T) {
 		t.Fatalf("%d handles, %d bytes queued, %d owned", h, bytes, a.HeapBytes())
 	}
 }
+
+// TestDeadSendersQueueAdopted: SIP after SIP fills a stream to an endpoint
+// that one SIP holds and never reads, closes its sending end (which stays
+// charged to it) and ends. Its table is dead, so the charge would count
+// for nobody and the holder could collect without limit; instead the
+// holder adopts each queue when its sender's SIP ends.
+func TestDeadSendersQueueAdopted(t *testing.T) {
+	m := newFake(1)
+	p := m.port(0)
+	holder := m.sys.NewTable("holder")
+	st := set.Lookup("Stream")
+	pad := make([]byte, 1000)
+	const each = 8 + 4 + 1000
+	for round := range 5 {
+		child := m.sys.NewTable(round)
+		simp, sexp, _ := child.NewChannel(p, st)
+		moveTo(t, m, child, holder, simp, 0, 0)
+		for i := range 10 {
+			if err := child.Send(p, sexp, msgID(st, "Bulk"), enc(t, st, "Bulk", uint64(i), pad), nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+		child.Close(p, sexp) // stays charged to child: the holder has not received
+		if _, bytes := child.Queued(); bytes != 10*each {
+			t.Fatalf("round %d: the closed sender is charged %d bytes", round, bytes)
+		}
+		child.CloseAll(p) // the child ends
+		if _, bytes := holder.Queued(); bytes != int64(round+1)*10*each {
+			t.Fatalf("round %d: the holder is charged %d bytes, want %d", round, bytes, (round+1)*10*each)
+		}
+	}
+	// Receiving one takes its share off; closing returns the rest.
+	h := onlyEndpointFirst(holder)
+	if _, err := holder.Recv(p, h, make([]byte, 2000), nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, bytes := holder.Queued(); bytes != 5*10*each-each {
+		t.Fatalf("after one receive the holder is charged %d bytes", bytes)
+	}
+	holder.CloseAll(p)
+}
+
+// onlyEndpointFirst returns the handle of the first endpoint in tab.
+func onlyEndpointFirst(tab *Table) Handle {
+	for i, sl := range tab.slots {
+		if sl.ep != nil {
+			return makeHandle(uint32(i), sl.gen)
+		}
+	}
+	return 0
+}

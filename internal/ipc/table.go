@@ -123,20 +123,22 @@ type Table struct {
 	// gone: endpoints that left this table inside a packet, and where the
 	// packet went. Packets for them that reach the table follow that way.
 	gone map[*Endpoint]hop
+	// ghosts: endpoints closed here that the table is still charged for
+	// (quota.go); when the SIP ends, their peers adopt what they queued.
+	ghosts map[*Endpoint]struct{}
 
 	blocked bool // the SIP waits for a message on a watched endpoint
 	dead    bool // the SIP has ended: nothing may be installed any more
 
-	_ [lineFill]byte
+	// The fields above make 128 bytes (TestLineSized; see lineFill).
 }
 
-// lineFill brings a Table to 128 bytes. Tables are written on every receive
-// that blocks, by the core that owns their SIP; a Table whose size is a
-// multiple of a cache line gets a size class that keeps it on lines of its
-// own, where two Tables made one after the other (SIPs spawned together)
-// would otherwise share a line and two cores would bounce it between them.
-// TestLineSized checks the sizes.
-const lineFill = 8
+// lineFill: Tables are written on every receive that blocks, by the core
+// that owns their SIP; a Table whose size is a multiple of a cache line
+// gets a size class that keeps it on lines of its own, where two Tables
+// made one after the other (SIPs spawned together) would otherwise share a
+// line and two cores would bounce it between them. The same holds for the
+// other structures TestLineSized checks, padded by a fill where needed.
 
 // systemFill brings a System to 128 bytes.
 const systemFill = 48
@@ -274,6 +276,12 @@ func (t *Table) Close(p Port, h Handle) error {
 	if ep := sl.ep; ep != nil {
 		t.remove(h)
 		ep.close(p)
+		if !t.dead && (ep.queuedBytes != 0 || ep.queuedHandles != 0) { // CloseAll's closes say it themselves
+			if t.ghosts == nil {
+				t.ghosts = map[*Endpoint]struct{}{}
+			}
+			t.ghosts[ep] = struct{}{}
+		}
 		return nil
 	}
 	t.remove(h)
@@ -291,6 +299,14 @@ func (t *Table) CloseAll(p Port) {
 		}
 		t.Close(p, makeHandle(uint32(i), sl.gen))
 	}
+	// What the table's closed endpoints still had queued is charged to
+	// nobody now: their peers adopt it.
+	for g := range t.ghosts {
+		if !g.peerGone {
+			g.sendInline(p, pktOrphan, 0, 0, nil)
+		}
+	}
+	t.ghosts = nil
 }
 
 // Block is a block of the exchange heap: bytes owned by one table, or by one
