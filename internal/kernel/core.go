@@ -360,6 +360,11 @@ func (c *Core) run(s *SIP, slice time.Duration) {
 	switch reason {
 	case suspendYield:
 		c.rq.Yield(&s.ent)
+		if s.moveTo != 0 { // MoveTo
+			to := s.moveTo - 1
+			s.moveTo = 0
+			c.bal.migrate(&s.ent, to)
+		}
 	case suspendPreempt:
 		c.stats.Preemptions++
 	case suspendRequest:

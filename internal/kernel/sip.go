@@ -65,6 +65,7 @@ type SIP struct {
 	waiting     bool  // its request is with a service
 	killPending bool  // killed while waiting: ends when the reply comes
 	wakePending bool  // a Wake came while the SIP was not blocked
+	moveTo      int   // MoveTo: the core to hand the SIP to when it yields, plus one; 0 for none
 	cpuTime     int64 // nanoseconds spent running
 	result      sandbox.Result
 	done        chan struct{}
