@@ -13,6 +13,7 @@
  * queued, so a test can measure the machine meanwhile) and exits 0; exits 1
  * on any other error, 2 if every block went without one.
  */
+// isle-test: stdout , then quota exceeded
 #include <stdio.h>
 #include <stdlib.h>
 

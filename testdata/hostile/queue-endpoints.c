@@ -14,6 +14,7 @@
  * close (holding what it queued) and exits 0; exits 1 on any other error, 2
  * if every channel went without one.
  */
+// isle-test: stdout , then quota exceeded
 #include <stdio.h>
 #include <stdlib.h>
 
