@@ -36,6 +36,15 @@ type Preopen struct {
 const (
 	maxWriteChunk = 16 << 20 // bytes one fd_write hands the console; the rest is a short write
 	maxReadChunk  = 64 << 10 // bytes one fd_read asks the console for
+
+	// iovMax is the most iovecs one read or write takes (POSIX's IOV_MAX,
+	// 1024 on Linux): more is EINVAL, as readv(2) answers, before any is
+	// looked at, so no call walks more than 8 KiB of iovec array.
+	iovMax = 1024
+	// maxSubscriptions is the most subscriptions one poll_oneoff takes:
+	// every fd a SIP may hold (maxFds), for reading and for writing. More is
+	// EINVAL, as Linux's poll(2) answers nfds above RLIMIT_NOFILE.
+	maxSubscriptions = 2 * maxFds
 )
 
 func u32(a uint64) uint32 { return uint32(a) }

@@ -102,7 +102,7 @@ func Table() []Syscall {
 		{"path_rename", p(i32, i32, i32, i32, i32, i32), false, Full, "", pathRename},
 		{"path_symlink", p(i32, i32, i32, i32, i32), false, Full, "an absolute target is refused (EPERM): it could only lead out", pathSymlink},
 		{"path_unlink_file", p(i32, i32, i32), false, Full, "", pathUnlinkFile},
-		{"poll_oneoff", p(i32, i32, i32, i32), false, Full, "clock subscriptions sleep the SIP (its core runs others); files and stdio are always ready; sockets are polled by the network service, 50 ms at a time", pollOneoff},
+		{"poll_oneoff", p(i32, i32, i32, i32), false, Full, "realtime and monotonic clocks, relative or absolute, sleep the SIP (its core runs others); at most 8,192 subscriptions; files and stdio are always ready; sockets are polled by the network service, 50 ms at a time", pollOneoff},
 		{"proc_exit", p(i32), true, Full, "", procExit},
 		{"proc_raise", p(i32), false, None, "", nil},
 		{"sched_yield", p(), false, Full, "the SIP goes back on its core's run queue", schedYield},

@@ -1,0 +1,113 @@
+package wasi_test
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"isle"
+	"isle/internal/testprog"
+)
+
+// hostileProg builds testdata/hostile/NAME.c.
+func hostileProg(t *testing.T, name string) string {
+	t.Helper()
+	src, err := os.ReadFile(filepath.Join(testprog.Root(t), "testdata", "hostile", name+".c"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return testprog.C(t, string(src))
+}
+
+// TestSleepsSleep runs testdata/wasi/sleeps.c: nanosleep and clock_nanosleep
+// (relative and absolute, realtime and monotonic) return 0 after at least
+// the time asked for, as the program measures with clock_gettime.
+func TestSleepsSleep(t *testing.T) {
+	out, st := runProg(t, cProg(t, "sleeps.c"), nil)
+	if st != 0 || strings.Contains(out, "FAIL") || strings.Count(out, "ok ") != 12 {
+		t.Errorf("status %d:\n%s", st, out)
+	}
+}
+
+// lineWriter closes ready when the first line has been written.
+type lineWriter struct {
+	mu    sync.Mutex
+	buf   bytes.Buffer
+	ready chan struct{}
+}
+
+func (w *lineWriter) Write(b []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	had := bytes.IndexByte(w.buf.Bytes(), '\n') >= 0
+	w.buf.Write(b)
+	if !had && bytes.IndexByte(w.buf.Bytes(), '\n') >= 0 {
+		close(w.ready)
+	}
+	return len(b), nil
+}
+
+// TestSleepForeverUsesNoCPU runs testdata/hostile/sleep-forever.c, which
+// sleeps in poll_oneoff with relative timeouts of 2^63-1 and 2^64-1 ns in a
+// loop. The deadline must saturate, not overflow into the past: the SIP
+// sleeps, so over 300 ms it gets (almost) no CPU time, and it is still
+// asleep when the machine is stopped and kills it.
+func TestSleepForeverUsesNoCPU(t *testing.T) {
+	wasm := hostileProg(t, "sleep-forever")
+	for _, args := range [][]string{{"sleep-forever"}, {"sleep-forever", "u64"}} {
+		ctx := context.Background()
+		w := &lineWriter{ready: make(chan struct{})}
+		m, err := isle.Boot(ctx, isle.NewConfig().WithCores(1).WithCacheDir("").WithStdio(nil, w, io.Discard))
+		if err != nil {
+			t.Fatal(err)
+		}
+		prog, err := m.Load(ctx, wasm)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := m.Spawn(prog, args)
+		if err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case <-w.ready:
+		case <-time.After(30 * time.Second):
+			t.Fatal("the program did not start")
+		}
+		// Not a synchronisation: the interval over which CPU time is measured.
+		time.Sleep(300 * time.Millisecond)
+		m.Stop(ctx)
+		st, cpu := p.Wait(), p.CPUTime()
+		if !st.Killed || cpu > 30*time.Millisecond {
+			t.Errorf("%v: %+v after %v of CPU time over 300 ms (want killed, ~0 CPU)", args, st, cpu)
+		}
+	}
+}
+
+// TestBoundedIovecs runs testdata/hostile/iovec-count.c: iovec counts past
+// IOV_MAX (1024) are EINVAL (28) at once, 1024 are allowed, an array past
+// memory is EFAULT (21).
+func TestBoundedIovecs(t *testing.T) {
+	out, st := runProg(t, hostileProg(t, "iovec-count"), []isle.Dir{{Host: t.TempDir(), Guest: "/d"}})
+	want := "fd_write 2^32-1 iovecs: 28\nfd_write 1025 iovecs: 28\nfd_read 2^32-1 iovecs: 28\n" +
+		"fd_pwrite 2^32-1 iovecs: 28\nfd_write 1024 iovecs: 0, 1 written\nfd_write array past memory: 21\n"
+	if st != 0 || out != want {
+		t.Errorf("status %d, stdout:\n%s\nwant:\n%s", st, out, want)
+	}
+}
+
+// TestBoundedPoll runs testdata/hostile/poll-many.c: more than 8,192
+// subscriptions (two per fd a SIP may hold) is EINVAL, before any is read.
+func TestBoundedPoll(t *testing.T) {
+	out, st := runProg(t, hostileProg(t, "poll-many"), nil)
+	want := "8192 subscriptions: 0, 8192 events\n8193 subscriptions: 28\n89 million subscriptions: 28\n"
+	if st != 0 || out != want {
+		t.Errorf("status %d, stdout:\n%s\nwant:\n%s", st, out, want)
+	}
+}
