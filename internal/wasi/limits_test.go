@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -109,5 +110,30 @@ func TestBoundedPoll(t *testing.T) {
 	want := "8192 subscriptions: 0, 8192 events\n8193 subscriptions: 28\n89 million subscriptions: 28\n"
 	if st != 0 || out != want {
 		t.Errorf("status %d, stdout:\n%s\nwant:\n%s", st, out, want)
+	}
+}
+
+// TestBadEnvPointers runs testdata/wasi/badenv.c with and without an
+// environment: pointers outside memory are EFAULT, even for an empty list.
+func TestBadEnvPointers(t *testing.T) {
+	wasm := cProg(t, "badenv.c")
+	for _, env := range [][]string{nil, {"A=1", "BB=22"}} {
+		ctx := context.Background()
+		var out bytes.Buffer
+		cfg := isle.NewConfig().WithCores(1).WithCacheDir("").WithStdio(nil, &out, io.Discard)
+		for _, e := range env {
+			cfg = cfg.WithEnv(e)
+		}
+		st, _, err := isle.Run(ctx, cfg, wasm, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := "1 args, " + strconv.Itoa(len(env)) + " env\n" +
+			"args_get pointers out of memory: 21\nargs_get strings out of memory: 21\n" +
+			"environ_get pointers out of memory: 21\nenviron_get strings out of memory: 21\n" +
+			"environ_get strings one byte past the end of memory: 21\n" + "environ_get: 0" + strings.Join(append([]string{""}, env...), " ") + "\n"
+		if st.Status() != 0 || out.String() != want {
+			t.Errorf("env %q: status %d, stdout:\n%s\nwant:\n%s", env, st.Status(), out.String(), want)
+		}
 	}
 }

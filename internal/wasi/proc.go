@@ -2,6 +2,7 @@ package wasi
 
 import (
 	"crypto/rand"
+	"encoding/binary"
 	"time"
 
 	"isle/internal/kernel"
@@ -81,19 +82,25 @@ func stringsSizes(m sandbox.Memory, list []string, countPtr, sizePtr uint32) Err
 }
 
 // stringsGet writes the pointers to list's strings at ptrs and the strings,
-// each NUL-terminated, at buf.
+// each NUL-terminated, at buf. Both ranges are checked first, as wazero
+// does, even when the list is empty: a range outside memory is EFAULT and
+// nothing is written.
 func stringsGet(m sandbox.Memory, list []string, ptrs, buf uint32) Errno {
+	size := 0
+	for _, s := range list {
+		size += len(s) + 1
+	}
+	pv, ok1 := m.Read(ptrs, uint32(4*len(list)))
+	bv, ok2 := m.Read(buf, uint32(size))
+	if !ok1 || !ok2 {
+		return EFAULT
+	}
+	off := 0
 	for i, s := range list {
-		if !m.WriteUint32(ptrs+uint32(4*i), buf) {
-			return EFAULT
-		}
-		dst, ok := m.Read(buf, uint32(len(s)+1))
-		if !ok {
-			return EFAULT
-		}
-		copy(dst, s)
-		dst[len(s)] = 0
-		buf += uint32(len(s) + 1)
+		binary.LittleEndian.PutUint32(pv[4*i:], buf+uint32(off))
+		off += copy(bv[off:], s)
+		bv[off] = 0
+		off++
 	}
 	return ESUCCESS
 }
