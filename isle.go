@@ -484,20 +484,21 @@ func (m *Machine) newSIP(mod *sandbox.Module, name string, args []string, nice i
 type ExitStatus struct {
 	Code   int    // the program's exit code, when it exited
 	Trap   string // the trap that ended it, if one did (e.g. "unreachable")
+	Link   string // why it could not be instantiated, if so (e.g. a data segment out of bounds); it never ran
 	Killed bool   // killed before it ended
 }
 
 // Status is the exit status a command reports: the code, 134 after a trap
-// (as wasmtime), 137 after a kill.
+// (as wasmtime), 137 after a kill, 1 when it could not be instantiated.
 func (e ExitStatus) Status() int {
-	return sandbox.Result{ExitCode: uint32(e.Code), Trap: e.Trap, Killed: e.Killed}.Status()
+	return sandbox.Result{ExitCode: uint32(e.Code), Trap: e.Trap, Link: e.Link, Killed: e.Killed}.Status()
 }
 
 // Wait waits for the process to end.
 func (p *Process) Wait() ExitStatus {
 	<-p.sip.Done()
 	r := p.sip.Result()
-	return ExitStatus{Code: int(r.ExitCode), Trap: r.Trap, Killed: r.Killed}
+	return ExitStatus{Code: int(r.ExitCode), Trap: r.Trap, Link: r.Link, Killed: r.Killed}
 }
 
 // CPUTime returns the CPU time the process has received; final once Wait returns.

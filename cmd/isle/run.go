@@ -137,6 +137,11 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "isle: %v\n", err)
 		return exitError
 	}
+	if st.Link != "" {
+		// Not a trap: the module could not be instantiated, so it never
+		// ran; an error of isle's, as a module that does not load is.
+		fmt.Fprintf(stderr, "isle: %s: %s\n", prog, st.Link)
+	}
 	if st.Trap != "" {
 		fmt.Fprintf(stderr, "isle: %s: trap: %s\n", prog, st.Trap)
 	}
