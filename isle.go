@@ -15,6 +15,7 @@
 package isle
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -408,16 +409,50 @@ type Program struct {
 	mod  *sandbox.Module
 }
 
-// Load reads, validates and compiles a program file.
+// Load reads, validates and compiles a program file of at most
+// sandbox.MaxModuleBytes.
 func (m *Machine) Load(ctx context.Context, path string) (*Program, error) {
-	wasm, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
 			return nil, fmt.Errorf("%s: no such file", path)
 		}
 		return nil, fmt.Errorf("%s: %v", path, unwrapPathError(err))
 	}
+	defer f.Close()
+	tooBig := fmt.Errorf("%s: larger than %d MiB, the most isle loads", path, sandbox.MaxModuleBytes>>20)
+	if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() && fi.Size() > sandbox.MaxModuleBytes {
+		return nil, tooBig // early, for a plain file; readModule checks every kind
+	}
+	wasm, err := readModule(f, sandbox.MaxModuleBytes)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v", path, unwrapPathError(err))
+	}
 	return m.LoadBytes(ctx, path, wasm)
+}
+
+// readModule reads a module of at most limit bytes from r. It trusts no
+// size the file reports (a device or a pipe reports 0) and reads at most
+// limit+1 bytes; a stream that does not start with the WebAssembly magic
+// number is refused after its first 4 bytes, so `isle run /dev/zero` ends at
+// once.
+func readModule(r io.Reader, limit int64) ([]byte, error) {
+	var head [4]byte
+	n, err := io.ReadFull(r, head[:])
+	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
+		return nil, err
+	}
+	if string(head[:n]) != "\x00asm" {
+		return head[:n], nil // Load explains what is wrong with it
+	}
+	buf := bytes.NewBuffer(append(make([]byte, 0, 64<<10), head[:]...))
+	if _, err := buf.ReadFrom(io.LimitReader(r, limit+1-int64(n))); err != nil {
+		return nil, err
+	}
+	if int64(buf.Len()) > limit {
+		return nil, fmt.Errorf("larger than %d MiB, the most isle loads", limit>>20)
+	}
+	return buf.Bytes(), nil
 }
 
 // LoadBytes validates and compiles a program held in memory.

@@ -184,6 +184,12 @@ func (r *Runtime) Close(ctx context.Context) error {
 	return err
 }
 
+// MaxModuleBytes is the largest module isle loads, from a file (`isle run`,
+// Machine.Load) or by proc_spawn: larger ones are refused before they are
+// read whole, so that a device or an endless pipe cannot fill the host's
+// memory. The largest programs seen here (Go test binaries) are ~40 MiB.
+const MaxModuleBytes = 256 << 20
+
 // Module is a validated, compiled program. It is immutable and shared.
 type Module struct {
 	rt       *Runtime
@@ -201,6 +207,9 @@ func (e *LoadError) Error() string { return e.Reason }
 func (r *Runtime) Load(ctx context.Context, wasm []byte) (*Module, error) {
 	if len(wasm) < 4 || string(wasm[:4]) != "\x00asm" {
 		return nil, &LoadError{Reason: "not a WebAssembly module (bad magic number)"}
+	}
+	if len(wasm) > MaxModuleBytes {
+		return nil, &LoadError{Reason: fmt.Sprintf("larger than %d MiB, the most isle loads", MaxModuleBytes>>20)}
 	}
 	if err := precheck(wasm); err != nil {
 		return nil, &LoadError{Reason: "invalid module: " + err.Error()}
