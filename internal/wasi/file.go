@@ -20,6 +20,10 @@ const (
 
 const lookupSymlinkFollow = 1
 
+// badLookupFlags reports undefined lookupflags bits: EINVAL, as wasmtime
+// refuses flags it cannot decode.
+func badLookupFlags(flags uint64) bool { return flags&0xffffffff&^lookupSymlinkFollow != 0 }
+
 // pathArg reads a path argument.
 func pathArg(m sandbox.Memory, ptr, n uint32) (string, Errno) {
 	if n > maxPath {
@@ -281,6 +285,9 @@ func pathRemoveDirectory(c *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) Er
 
 // pathFilestatGet(fd, flags u32, path *u8, path_len u32, buf *filestat)
 func pathFilestatGet(c *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) Errno {
+	if badLookupFlags(a[1]) {
+		return EINVAL
+	}
 	m := c.Memory()
 	out := u32(a[4])
 	if _, ok := m.Read(out, service.FilestatSize); !ok {
@@ -298,7 +305,7 @@ func pathFilestatGet(c *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) Errno 
 
 // pathFilestatSetTimes(fd, flags u32, path *u8, path_len u32, atim u64, mtim u64, fst_flags u16)
 func pathFilestatSetTimes(c *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) Errno {
-	if badTimeFlags(a[6] & 0xffffffff) {
+	if badTimeFlags(a[6]&0xffffffff) || badLookupFlags(a[1]) {
 		return EINVAL
 	}
 	e, errno := p.dirEntry(s, u32(a[0]))
@@ -373,6 +380,9 @@ func pathRename(c *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) Errno {
 // A final symlink in old_path is linked itself, as linkat(2) without
 // AT_SYMLINK_FOLLOW does.
 func pathLink(c *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) Errno {
+	if badLookupFlags(a[1]) {
+		return EINVAL
+	}
 	return twoPaths(c, s, p, service.FSLink, u32(a[0]), u32(a[2]), u32(a[3]), u32(a[4]), u32(a[5]), u32(a[6]))
 }
 
@@ -408,6 +418,9 @@ func twoPaths(c *sandbox.Call, s *kernel.SIP, p *Proc, op uint32, ofd, optr, ole
 // pathOpen(fd, dirflags u32, path *u8, path_len u32, oflags u16,
 // rights_base u64, rights_inheriting u64, fdflags u16, opened *fd)
 func pathOpen(c *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) Errno {
+	if badLookupFlags(a[1]) {
+		return EINVAL
+	}
 	e, errno := p.dirEntry(s, u32(a[0]))
 	if errno != ESUCCESS {
 		return errno

@@ -137,3 +137,22 @@ func TestBadEnvPointers(t *testing.T) {
 		}
 	}
 }
+
+// TestBadFlags runs testdata/wasi/badflags.c: undefined bits of dirflags,
+// lookupflags, oflags, fdflags and fstflags are EINVAL.
+func TestBadFlags(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "f"), []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, st := runProg(t, cProg(t, "badflags.c"), []isle.Dir{{Host: dir, Guest: "/d"}})
+	want := "path_open dirflags 2: 28\npath_open oflags 16: 28\npath_open fdflags 32: 28\n" +
+		"path_filestat_get flags 2: 28\npath_filestat_set_times flags 1<<31: 28\npath_link old_flags 4: 28\n" +
+		"path_open: 0\nfd_fdstat_set_flags 32: 28\nfd_fdstat_set_flags NONBLOCK: 0\npath_filestat_get: 0\npath_link: 0\n"
+	if st != 0 || out != want {
+		t.Errorf("status %d, stdout:\n%s\nwant:\n%s", st, out, want)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "g")); err != nil {
+		t.Errorf("the good path_link made no link: %v", err)
+	}
+}
