@@ -253,6 +253,9 @@ func (p *Proc) pathOp(c *sandbox.Call, s *kernel.SIP, fd, ptr, n uint32, op uint
 		return nil, errno
 	}
 	path, errno := pathArg(c.Memory(), ptr, n)
+	if errno == ESUCCESS {
+		path, errno = p.reducePath(s, e, path)
+	}
 	if errno != ESUCCESS {
 		return nil, errno
 	}
@@ -313,6 +316,9 @@ func pathFilestatSetTimes(c *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) E
 		return errno
 	}
 	path, errno := pathArg(c.Memory(), u32(a[2]), u32(a[3]))
+	if errno == ESUCCESS {
+		path, errno = p.reducePath(s, e, path)
+	}
 	if errno != ESUCCESS {
 		return errno
 	}
@@ -361,6 +367,9 @@ func pathSymlink(c *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) Errno {
 		return errno
 	}
 	link, errno := pathArg(m, u32(a[3]), u32(a[4]))
+	if errno == ESUCCESS {
+		link, errno = p.reducePath(s, e, link) // the target is stored, not resolved
+	}
 	if errno != ESUCCESS {
 		return errno
 	}
@@ -397,10 +406,16 @@ func twoPaths(c *sandbox.Call, s *kernel.SIP, p *Proc, op uint32, ofd, optr, ole
 	}
 	m := c.Memory()
 	old, errno := pathArg(m, optr, olen)
+	if errno == ESUCCESS && old != "" {
+		old, errno = p.reducePath(s, oe, old)
+	}
 	if errno != ESUCCESS {
 		return errno
 	}
 	nw, errno := pathArg(m, nptr, nlen)
+	if errno == ESUCCESS && nw != "" {
+		nw, errno = p.reducePath(s, ne, nw)
+	}
 	if errno != ESUCCESS {
 		return errno
 	}
@@ -437,6 +452,9 @@ func pathOpen(c *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) Errno {
 	oflags, fdflags := uint16(a[4]), uint16(a[7])
 	if a[4]&0xffffffff > 0xf || a[7]&0xffffffff > 0x1f {
 		return EINVAL
+	}
+	if path, errno = p.reducePath(s, e, path); errno != ESUCCESS {
+		return errno
 	}
 	base, inh := a[5]&allRights, a[6]&allRights
 	req := s.Request()

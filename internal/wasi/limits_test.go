@@ -3,6 +3,7 @@ package wasi_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -154,5 +155,29 @@ func TestBadFlags(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "g")); err != nil {
 		t.Errorf("the good path_link made no link: %v", err)
+	}
+}
+
+// TestManyDotDots runs testdata/wasi/dotdot.c: a path with hundreds of ".."
+// components resolves as Linux resolves it, not ENAMETOOLONG.
+func TestManyDotDots(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "f"), []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(filepath.Join(dir, "sub"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	out, st := runProg(t, cProg(t, "dotdot.c"), []isle.Dir{{Host: dir, Guest: "/d"}})
+	var want strings.Builder
+	for _, n := range []int{5, 200, 300} {
+		for _, l := range []string{"sub/.. f: 0", "sub/./.. f: 0", "sub/.. missing: 44", "missing/.. f: 44", "f/.. f: 54", "sub/.. ../f: 63", "sub/.. sub/: 0"} {
+			name, res, _ := strings.Cut(l, ": ")
+			fmt.Fprintf(&want, "%s x%d: %s\n", name, n, res)
+		}
+	}
+	want.WriteString("path_filestat_get sub/.. x200 sub: 0, filetype 3\npath_create_directory sub/.. x200 new: 0\npath_remove_directory new: 0\n")
+	if st != 0 || out != want.String() {
+		t.Errorf("status %d, stdout:\n%s\nwant:\n%s", st, out, want.String())
 	}
 }
