@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -179,5 +180,31 @@ func TestManyDotDots(t *testing.T) {
 	want.WriteString("path_filestat_get sub/.. x200 sub: 0, filetype 3\npath_create_directory sub/.. x200 new: 0\npath_remove_directory new: 0\n")
 	if st != 0 || out != want.String() {
 		t.Errorf("status %d, stdout:\n%s\nwant:\n%s", st, out, want.String())
+	}
+}
+
+// TestGoSleepMaxInt64: Go's time.Sleep(math.MaxInt64) asks poll_oneoff for
+// a relative timeout that overflows machine time; it must sleep, not spin.
+// Over one second the program gets only its start-up's CPU time (~15 ms
+// here; it got the whole second when the deadline overflowed).
+func TestGoSleepMaxInt64(t *testing.T) {
+	wasm := testprog.Go(t, "./testdata/sleep")
+	ctx := context.Background()
+	m, err := isle.Boot(ctx, isle.NewConfig().WithCores(1).WithCacheDir("").WithStdio(nil, io.Discard, io.Discard))
+	if err != nil {
+		t.Fatal(err)
+	}
+	prog, err := m.Load(ctx, wasm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := m.Spawn(prog, []string{"sleep", time.Duration(math.MaxInt64).String()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(time.Second) // the interval measured, not a synchronisation
+	m.Stop(ctx)
+	if st, cpu := p.Wait(), p.CPUTime(); !st.Killed || cpu > 250*time.Millisecond {
+		t.Errorf("%+v after %v of CPU time in 1 s (want killed, little CPU)", st, cpu)
 	}
 }
