@@ -420,11 +420,15 @@ func (m *Machine) Load(ctx context.Context, path string) (*Program, error) {
 		return nil, fmt.Errorf("%s: %v", path, unwrapPathError(err))
 	}
 	defer f.Close()
-	tooBig := fmt.Errorf("%s: larger than %d MiB, the most isle loads", path, sandbox.MaxModuleBytes>>20)
-	if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() && fi.Size() > sandbox.MaxModuleBytes {
-		return nil, tooBig // early, for a plain file; readModule checks every kind
+	size := int64(0) // a hint only: a device or a pipe reports 0
+	if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() {
+		if fi.Size() > sandbox.MaxModuleBytes {
+			// Early, for a plain file; readModule checks every kind.
+			return nil, fmt.Errorf("%s: larger than %d MiB, the most isle loads", path, sandbox.MaxModuleBytes>>20)
+		}
+		size = fi.Size()
 	}
-	wasm, err := readModule(f, sandbox.MaxModuleBytes)
+	wasm, err := readModule(f, sandbox.MaxModuleBytes, size)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %v", path, unwrapPathError(err))
 	}
@@ -432,11 +436,11 @@ func (m *Machine) Load(ctx context.Context, path string) (*Program, error) {
 }
 
 // readModule reads a module of at most limit bytes from r. It trusts no
-// size the file reports (a device or a pipe reports 0) and reads at most
-// limit+1 bytes; a stream that does not start with the WebAssembly magic
-// number is refused after its first 4 bytes, so `isle run /dev/zero` ends at
-// once.
-func readModule(r io.Reader, limit int64) ([]byte, error) {
+// size the file reports (size, a device's or a pipe's 0, only sizes the
+// buffer) and reads at most limit+1 bytes; a stream that does not start
+// with the WebAssembly magic number is refused after its first 4 bytes, so
+// `isle run /dev/zero` ends at once.
+func readModule(r io.Reader, limit, size int64) ([]byte, error) {
 	var head [4]byte
 	n, err := io.ReadFull(r, head[:])
 	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
@@ -445,7 +449,7 @@ func readModule(r io.Reader, limit int64) ([]byte, error) {
 	if string(head[:n]) != "\x00asm" {
 		return head[:n], nil // Load explains what is wrong with it
 	}
-	buf := bytes.NewBuffer(append(make([]byte, 0, 64<<10), head[:]...))
+	buf := bytes.NewBuffer(append(make([]byte, 0, min(max(size+1, 64<<10), limit+1)), head[:]...))
 	if _, err := buf.ReadFrom(io.LimitReader(r, limit+1-int64(n))); err != nil {
 		return nil, err
 	}

@@ -26,7 +26,7 @@ func (e *endless) Read(b []byte) (int, error) {
 // its first 4 bytes; a module of exactly the limit is read whole.
 func TestReadModuleLimit(t *testing.T) {
 	e := &endless{}
-	_, err := readModule(e, 1<<20)
+	_, err := readModule(e, 1<<20, 0)
 	if err == nil || !strings.Contains(err.Error(), "larger than 1 MiB") {
 		t.Errorf("endless stream: %v", err)
 	}
@@ -34,11 +34,11 @@ func TestReadModuleLimit(t *testing.T) {
 		t.Errorf("read %d bytes of an endless stream with a 1 MiB limit", e.off)
 	}
 	zeros := &countingZeros{}
-	if b, err := readModule(zeros, 1<<20); err != nil || len(b) != 4 || zeros.n != 4 {
+	if b, err := readModule(zeros, 1<<20, 0); err != nil || len(b) != 4 || zeros.n != 4 {
 		t.Errorf("/dev/zero: %d bytes, %v, read %d", len(b), err, zeros.n)
 	}
 	exact := io.LimitReader(&endless{}, 1<<20)
-	if b, err := readModule(exact, 1<<20); err != nil || len(b) != 1<<20 {
+	if b, err := readModule(exact, 1<<20, 1<<40); err != nil || len(b) != 1<<20 {
 		t.Errorf("a module of exactly the limit: %d bytes, %v", len(b), err)
 	}
 }
