@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # isle's whole test suite. It installs what the tests need when it is missing
 # (from Debian's packages: clang, lld, wasi-libc and libclang-rt-14-dev-wasm32
-# to build the C test programs, spin and a C compiler for the SPIN models),
+# to build the C test programs, libc++-dev-wasm32 for the C++ ones, rustc and
+# libstd-rust-dev-wasm32 (Rust 1.63, target wasm32-wasi) for the Rust ones,
+# spin and a C compiler for the SPIN models),
 # then vets, runs every test, and runs the concurrent packages under -race.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need=()
-for pkg in clang lld wasi-libc libclang-rt-14-dev-wasm32 spin gcc; do
+for pkg in clang lld wasi-libc libclang-rt-14-dev-wasm32 libc++-dev-wasm32 rustc libstd-rust-dev-wasm32 spin gcc; do
 	dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then

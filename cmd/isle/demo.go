@@ -14,17 +14,19 @@ import (
 	"time"
 
 	"isle"
+	"isle/internal/toolchain"
 )
 
 // cmdDemo builds the Go examples from source (it needs only Go), takes the C
-// example as committed (a test keeps it current with its source), boots a
+// example as committed (a test keeps it current with its source), builds the
+// Rust one if a rustc for wasm32-wasi is there (else takes it as committed), boots a
 // machine and runs the hellos at once on different cores, then spinners that
 // balancing spreads, then a ping-pong over a channel across two cores.
 func cmdDemo(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
 	cores := fs.Int("cores", 0, "number of cores (default: one per CPU, at least 2)")
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: isle demo [--cores N]\n\nbuilds examples/hello, examples/spin and examples/pingpong for GOOS=wasip1 and runs\nthem beside examples/hello-c (run it from the isle source tree)\n\nflags:")
+		fmt.Fprintln(fs.Output(), "usage: isle demo [--cores N]\n\nbuilds examples/hello, examples/spin and examples/pingpong for GOOS=wasip1 (and\nexamples/hello-rust when a rustc for wasm32-wasi is installed) and runs them beside\nexamples/hello-c (run it from the isle source tree)\n\nflags:")
 		fs.PrintDefaults()
 	}
 	if st, ok := parseFlags(fs, args, stdout, stderr); !ok {
@@ -60,6 +62,10 @@ func cmdDemo(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	cWasm := filepath.Join(root, "examples", "hello-c", "hello-c.wasm")
+	rustWasm, ok := buildHelloRust(root, work, stdout, stderr)
+	if !ok {
+		return exitError
+	}
 
 	n := *cores
 	if n == 0 {
@@ -83,9 +89,10 @@ func cmdDemo(args []string, stdout, stderr io.Writer) int {
 	runs := []*run{
 		{title: "Go", path: goWasm, args: []string{"hello.wasm", "from", "a", "Go", "SIP", "--exit", "0"}, core: 0},
 		{title: "C", path: cWasm, args: []string{"hello-c.wasm", "from", "a", "C", "SIP", "--exit", "7"}, core: 1 % n},
+		{title: "Rust", path: rustWasm, args: []string{"hello-rust.wasm", "from", "a", "Rust", "SIP", "--exit", "5"}, core: 2 % n},
 	}
-	fmt.Fprintf(stdout, "== booting a %d-core machine; the Go program runs on core %d and the C program on core %d, at once\n",
-		n, runs[0].core, runs[1].core)
+	fmt.Fprintf(stdout, "== booting a %d-core machine; the Go program runs on core %d, the C program on core %d and the Rust program on core %d, at once\n",
+		n, runs[0].core, runs[1].core, runs[2].core)
 	start := time.Now()
 	progs := make([]*isle.Program, len(runs))
 	for i, r := range runs {
@@ -110,7 +117,7 @@ func cmdDemo(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "== the %s program (pid %d) exited with status %d\n", r.title, r.proc.PID(), st.Status())
 	}
 	ran := time.Since(start) - loaded
-	fmt.Fprintf(stdout, "== validating and compiling both took %v (compiled code is cached in %s), running both %v\n",
+	fmt.Fprintf(stdout, "== validating and compiling the three took %v (compiled code is cached in %s), running them %v\n",
 		loaded.Round(time.Millisecond), defaultCacheDir(), ran.Round(time.Millisecond))
 
 	// Four spinners that never make a system call, all started on core 0:
@@ -177,6 +184,26 @@ func cmdDemo(args []string, stdout, stderr io.Writer) int {
 	fmt.Fprintln(stdout, " core idled while SIPs waited elsewhere; preempted: slices ended by isle, not by the program)")
 	fmt.Fprintln(stdout, "\nnext: isle run --stats --env GREETING=hi examples/hello-c/hello-c.wasm a b --exit 3")
 	return 0
+}
+
+// buildHelloRust builds examples/hello-rust with a rustc that has the
+// wasm32-wasi standard library (Debian's), or, without one, takes the
+// committed hello-rust.wasm (a test keeps it current with its source).
+func buildHelloRust(root, work string, stdout, stderr io.Writer) (string, bool) {
+	rustc, target, ok := toolchain.RustC()
+	if !ok {
+		fmt.Fprintf(stdout, "== no rustc with wasm32-wasi (%s): taking the committed examples/hello-rust/hello-rust.wasm\n", toolchain.RustInstall)
+		return filepath.Join(root, "examples", "hello-rust", "hello-rust.wasm"), true
+	}
+	out := filepath.Join(work, "hello-rust.wasm")
+	fmt.Fprintf(stdout, "== building examples/hello-rust with %s --target %s\n", rustc, target)
+	build := exec.Command(rustc, toolchain.RustArgs(target, filepath.Join("examples", "hello-rust", "hello.rs"), out)...)
+	build.Dir = root
+	if b, err := build.CombinedOutput(); err != nil {
+		fmt.Fprintf(stderr, "isle demo: %s: %v\n%s", rustc, err, b)
+		return "", false
+	}
+	return out, true
 }
 
 // demoPings is how many round trips the demo's ping-pong makes.

@@ -235,6 +235,8 @@ func TestDemo(t *testing.T) {
 		"hello from Go",
 		"the Go program (pid 1) exited with status 0",
 		"the C program (pid 2) exited with status 7",
+		"hello from Rust",
+		"the Rust program (pid 3) exited with status 5",
 		"spinner 3 had",
 		"server: 20000 pings from 1 clients",
 		"client: 20000 rounds of 0 bytes",

@@ -31,6 +31,7 @@ import (
 	"io/fs"
 	"os"
 	"path"
+	"strconv"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -57,7 +58,7 @@ const (
 	FSUnlink                           // remove file Str (EISDIR for a directory)
 	FSRmdir                            // remove empty directory Str (ENOTDIR for a file)
 	FSRename                           // Str "old\x00new": old in Fd, new in directory handle Off
-	FSLink                             // Str "old\x00new": old in Fd, new in directory handle Off
+	FSLink                             // Str "old\x00new": old in Fd, new in directory handle Off; N&1: follow a final symlink in old
 	FSSymlink                          // Str "target\x00path": make path (in Fd) a symlink to target
 	FSReadlink                         // Buf = the target of symlink Str
 	FSReaddir                          // Buf = WASI dirents from cookie Off, at least N bytes of them if there are
@@ -488,6 +489,9 @@ func (f *FS) serveDir(n *node, req *kernel.Request) uint16 {
 		if dst.ro {
 			return errnoAcces
 		}
+		if req.Op == FSLink && req.N&1 != 0 {
+			return linkFollow(r, old, dst.root, nw)
+		}
 		return renameOrLink(req.Op, r, old, dst.root, nw)
 	}
 	return errnoInval
@@ -529,6 +533,38 @@ func renameOrLink(op uint32, r *os.Root, old string, dr *os.Root, nw string) uin
 		if cerr == nil {
 			cerr = err
 		}
+	})
+	if err == nil {
+		err = cerr
+	}
+	return errnoOf(err)
+}
+
+// linkFollow is linkat(2) with AT_SYMLINK_FOLLOW between two roots: old is
+// resolved inside r, symlinks and all (so it cannot lead out), by opening
+// it, and the file opened is linked through /proc/self/fd, the way open(2)
+// documents for linking an open file. Linking a directory is EPERM, as
+// link(2) answers; a file the host will not open for reading cannot be
+// linked this way (EACCES).
+func linkFollow(r *os.Root, old string, dr *os.Root, nw string) uint16 {
+	src, err := r.OpenFile(old, os.O_RDONLY|unix.O_NONBLOCK|unix.O_NOCTTY, 0)
+	if err != nil {
+		return fsErrno(err)
+	}
+	defer src.Close()
+	nd, nb, e := parentOf(dr, nw)
+	if e != 0 {
+		return e
+	}
+	defer nd.Close()
+	nrc, err := nd.SyscallConn()
+	if err != nil {
+		return fsErrno(err)
+	}
+	var cerr error
+	err = nrc.Control(func(nfd uintptr) {
+		proc := "/proc/self/fd/" + strconv.Itoa(int(src.Fd()))
+		cerr = unix.Linkat(unix.AT_FDCWD, proc, int(nfd), nb, unix.AT_SYMLINK_FOLLOW)
 	})
 	if err == nil {
 		err = cerr
@@ -633,7 +669,11 @@ func (f *FS) open(n *node, req *kernel.Request) uint16 {
 	case err == nil && creat && excl:
 		return errnoExist
 	case err == nil && fi.IsDir():
-		if write {
+		// The rights asked for were reduced to a directory's by the
+		// personality; what is left that would write to the directory as
+		// a file is EISDIR, as open(2) answers: fd_write (O_WRONLY,
+		// O_RDWR), O_TRUNC, APPEND, and O_CREAT of an existing directory.
+		if write || creat {
 			return errnoIsdir
 		}
 		sub, err := r.OpenRoot(name)

@@ -16,9 +16,6 @@ const (
 	filetypeSocketStream    = 6
 )
 
-// allRights is every fd right of WASI preview 1 (bits 0–28).
-const allRights = 1<<29 - 1
-
 // fdflags of WASI preview 1.
 const (
 	fdflagAppend   = 1
@@ -70,16 +67,19 @@ func fdFdstatSetFlags(_ *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) Errno
 	return ESUCCESS
 }
 
-// fdFdstatSetRights(fd, base u64, inheriting u64): rights only shrink.
+// fdFdstatSetRights(fd, base u64, inheriting u64): rights only shrink;
+// rights the object cannot hold are dropped first (rights.go).
 func fdFdstatSetRights(_ *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) Errno {
 	e := p.fd(s, u32(a[0]))
 	if e == nil {
 		return EBADF
 	}
-	if a[1]&^e.base != 0 || a[2]&^e.inh != 0 {
-		return ENOTCAPABLE
+	bm, im := e.rightsMasks()
+	base, inh, errno := setRights(e.base, e.inh, bm, im, a[1], a[2])
+	if errno != ESUCCESS {
+		return errno
 	}
-	e.base, e.inh = a[1], a[2]
+	e.base, e.inh = base, inh
 	return ESUCCESS
 }
 

@@ -11,21 +11,17 @@ package wasi
 //   - A file or directory entry names a handle in the SIP's file-system
 //     worker (Proc.FS[pid % len]); the worker owns the host file. Closing an
 //     fd closes the handle; closing a preopen only forgets the fd.
-//   - Rights are recorded as asked for, reported by fd_fdstat_get and may
-//     only shrink (fd_fdstat_set_rights); reads and writes need fd_read and
-//     fd_write, as wasmtime checks, or the call is EBADF as in POSIX.
+//   - Rights follow rights.go: a preopen holds wasmtime's directory rights,
+//     an opened fd what it asked for reduced to what its object supports;
+//     they are reported by fd_fdstat_get and may only shrink
+//     (fd_fdstat_set_rights); reads and writes need fd_read and fd_write, as
+//     wasmtime checks, or the call is EBADF as in POSIX.
 
 import (
 	"encoding/binary"
 
 	"isle/internal/kernel"
 	"isle/internal/service"
-)
-
-// Rights bits of WASI preview 1 used here.
-const (
-	rightFdRead  = 1 << 1
-	rightFdWrite = 1 << 6
 )
 
 // maxFds is how many fds a SIP may hold.
@@ -37,8 +33,8 @@ type fdEntry struct {
 	stream  int8   // 0, 1, 2: a console stream; -1: a file-system handle
 	handle  int32  // the file-system worker's handle
 	flags   uint16 // fdflags
-	base    uint64 // rights
-	inh     uint64 // inheriting rights
+	base    uint64 // rights (rights.go)
+	inh     uint64 // inheriting rights: the most a path_open under it may ask for
 	ro      bool   // under a read-only preopen
 	preopen int    // index in Proc.Preopens, or -1
 	sock    bool   // a socket: handle is the network worker's
@@ -61,7 +57,7 @@ func (p *Proc) table(s *kernel.SIP) []*fdEntry {
 	}
 	for i, pre := range p.Preopens {
 		p.fds = append(p.fds, &fdEntry{typ: filetypeDirectory, stream: -1, handle: int32(i),
-			base: allRights, inh: allRights, ro: pre.ReadOnly, preopen: i})
+			base: preopenBase, inh: preopenInh, ro: pre.ReadOnly, preopen: i})
 	}
 	for i := 0; i < p.Listeners; i++ {
 		p.fds = append(p.fds, &fdEntry{typ: filetypeSocketStream, stream: -1, handle: int32(i),

@@ -382,20 +382,32 @@ func pathSymlink(c *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) Errno {
 
 // pathRename(fd, old_path *u8, old_path_len u32, new_fd, new_path *u8, new_path_len u32)
 func pathRename(c *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) Errno {
-	return twoPaths(c, s, p, service.FSRename, u32(a[0]), u32(a[1]), u32(a[2]), u32(a[3]), u32(a[4]), u32(a[5]))
+	return twoPaths(c, s, p, service.FSRename, u32(a[0]), u32(a[1]), u32(a[2]), u32(a[3]), u32(a[4]), u32(a[5]), 0)
 }
 
 // pathLink(old_fd, old_flags u32, old_path *u8, old_path_len u32, new_fd, new_path *u8, new_path_len u32)
-// A final symlink in old_path is linked itself, as linkat(2) without
-// AT_SYMLINK_FOLLOW does.
+// Without LOOKUP_SYMLINK_FOLLOW a final symlink in old_path is linked
+// itself, as linkat(2) without AT_SYMLINK_FOLLOW does; with it, the file the
+// symlink leads to (inside the directory) is linked, as the specification
+// and linkat(2) with AT_SYMLINK_FOLLOW say (wasmtime answers EINVAL).
+// The old directory needs path_link_source, the new one path_link_target.
 func pathLink(c *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) Errno {
-	if badLookupFlags(a[1]) {
+	if a[1]&0xffffffff&^lookupSymlinkFollow != 0 {
 		return EINVAL
 	}
-	return twoPaths(c, s, p, service.FSLink, u32(a[0]), u32(a[2]), u32(a[3]), u32(a[4]), u32(a[5]), u32(a[6]))
+	for _, x := range []struct {
+		fd    uint32
+		right uint64
+	}{{u32(a[0]), rightPathLinkSource}, {u32(a[4]), rightPathLinkTarget}} {
+		if e := p.fd(s, x.fd); e != nil && e.isDir() && e.base&x.right == 0 {
+			return ENOTCAPABLE
+		}
+	}
+	follow := int64(a[1] & lookupSymlinkFollow)
+	return twoPaths(c, s, p, service.FSLink, u32(a[0]), u32(a[2]), u32(a[3]), u32(a[4]), u32(a[5]), u32(a[6]), follow)
 }
 
-func twoPaths(c *sandbox.Call, s *kernel.SIP, p *Proc, op uint32, ofd, optr, olen, nfd, nptr, nlen uint32) Errno {
+func twoPaths(c *sandbox.Call, s *kernel.SIP, p *Proc, op uint32, ofd, optr, olen, nfd, nptr, nlen uint32, n int64) Errno {
 	oe, errno := p.dirEntry(s, ofd)
 	if errno != ESUCCESS {
 		return errno
@@ -426,12 +438,19 @@ func twoPaths(c *sandbox.Call, s *kernel.SIP, p *Proc, op uint32, ofd, optr, ole
 	req.Op = op
 	req.Fd = oe.handle
 	req.Off = int64(ne.handle)
+	req.N = n
 	req.Str = old + "\x00" + nw
 	return Errno(p.fsCall(s).Errno)
 }
 
 // pathOpen(fd, dirflags u32, path *u8, path_len u32, oflags u16,
 // rights_base u64, rights_inheriting u64, fdflags u16, opened *fd)
+// The rights asked for are an upper bound (rights.go): checked against the
+// directory's inheriting rights, then reduced to what the opened object
+// supports. Under O_DIRECTORY the file rights (fd_write among them) simply do
+// not apply; without it, fd_write on a directory is EISDIR, as open(2) with
+// O_WRONLY, wasmtime and wazero answer (and Go's os tests expect), as are
+// O_TRUNC, APPEND and O_CREAT: the file-system service decides.
 func pathOpen(c *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) Errno {
 	if badLookupFlags(a[1]) {
 		return EINVAL
@@ -453,20 +472,32 @@ func pathOpen(c *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) Errno {
 	if a[4]&0xffffffff > 0xf || a[7]&0xffffffff > 0x1f {
 		return EINVAL
 	}
+	if oflags&oflagDirectory != 0 && oflags&(oflagCreat|oflagExcl|oflagTrunc) != 0 {
+		return EINVAL // as wasmtime: O_DIRECTORY opens, never creates or truncates
+	}
+	base, inh, errno := openRights(e.base, e.inh, a[5], a[6], oflags)
+	if errno != ESUCCESS {
+		return errno
+	}
 	if path, errno = p.reducePath(s, e, path); errno != ESUCCESS {
 		return errno
 	}
-	base, inh := a[5]&allRights, a[6]&allRights
+	write := base&rightFdWrite != 0
+	if oflags&oflagDirectory != 0 {
+		write = false // only a directory can be opened: file rights do not apply
+	}
 	req := s.Request()
 	req.Op = service.FSOpen
 	req.Fd = e.handle
 	req.Str = path
-	req.Off = service.OpenFlags(oflags, fdflags, a[1]&lookupSymlinkFollow != 0, base&rightFdRead != 0, base&rightFdWrite != 0)
+	req.Off = service.OpenFlags(oflags, fdflags, a[1]&lookupSymlinkFollow != 0, base&rightFdRead != 0, write)
 	rep := p.fsCall(s)
 	if rep.Errno != 0 {
 		return Errno(rep.Errno)
 	}
-	ne := &fdEntry{typ: uint8(rep.Off), stream: -1, handle: int32(rep.N), flags: fdflags,
+	typ := uint8(rep.Off)
+	base, inh = openedRights(typ, base, inh)
+	ne := &fdEntry{typ: typ, stream: -1, handle: int32(rep.N), flags: fdflags,
 		base: base, inh: inh, ro: rep.Off&service.FSReadOnly != 0, preopen: -1}
 	if ne.typ == filetypeDirectory {
 		ne.flags &^= fdflagAppend

@@ -28,6 +28,10 @@ static void say(const char *what, int err) { printf("%s: %s\n", what, isle_strer
 int main(void) {
 	PingPong_imp srv;
 	int err;
+	/* One write a line, so that the other SIPs' lines, which share the
+	 * machine's stdout, never land inside one of ours (a full buffer is
+	 * written when it fills, in the middle of a line). */
+	setvbuf(stdout, 0, _IOLBF, 0);
 	say("lookup of a name nobody registered", PingPong_lookup("nobody", &srv));
 	isle_handle h;
 	say("lookup with another contract", isle_lookup("pingpong", 8, other_src, sizeof other_src - 1, "PingPong", 8, &h));
