@@ -58,12 +58,13 @@ func (w *lineWriter) Write(b []byte) (int, error) {
 
 // TestSleepForeverUsesNoCPU runs testdata/hostile/sleep-forever.c, which
 // sleeps in poll_oneoff with relative timeouts of 2^63-1 and 2^64-1 ns in a
-// loop. The deadline must saturate, not overflow into the past: the SIP
+// loop ("forever"), and in its default mode checks each beside a 200 ms
+// clock. The deadline must saturate, not overflow into the past: the SIP
 // sleeps, so over 300 ms it gets (almost) no CPU time, and it is still
 // asleep when the machine is stopped and kills it.
 func TestSleepForeverUsesNoCPU(t *testing.T) {
 	wasm := hostileProg(t, "sleep-forever")
-	for _, args := range [][]string{{"sleep-forever"}, {"sleep-forever", "u64"}} {
+	for _, args := range [][]string{{"sleep-forever", "forever"}, {"sleep-forever", "forever", "u64"}} {
 		ctx := context.Background()
 		w := &lineWriter{ready: make(chan struct{})}
 		m, err := isle.Boot(ctx, isle.NewConfig().WithCores(1).WithCacheDir("").WithStdio(nil, w, io.Discard))
@@ -91,13 +92,17 @@ func TestSleepForeverUsesNoCPU(t *testing.T) {
 			t.Errorf("%v: %+v after %v of CPU time over 300 ms (want killed, ~0 CPU)", args, st, cpu)
 		}
 	}
+	out, st := runProg(t, wasm, nil)
+	if st != 0 || strings.Count(out, ": ok (") != 2 {
+		t.Errorf("beside a 200 ms clock: status %d, stdout:\n%s", st, out)
+	}
 }
 
 // TestBoundedIovecs runs testdata/hostile/iovec-count.c: iovec counts past
 // IOV_MAX (1024) are EINVAL (28) at once, 1024 are allowed, an array past
 // memory is EFAULT (21).
 func TestBoundedIovecs(t *testing.T) {
-	out, st := runProg(t, hostileProg(t, "iovec-count"), []isle.Dir{{Host: t.TempDir(), Guest: "/d"}})
+	out, st := runProg(t, hostileProg(t, "iovec-count"), []isle.Dir{{Host: t.TempDir(), Guest: "/tmp"}})
 	want := "fd_write 2^32-1 iovecs: 28\nfd_write 1025 iovecs: 28\nfd_read 2^32-1 iovecs: 28\n" +
 		"fd_pwrite 2^32-1 iovecs: 28\nfd_write 1024 iovecs: 0, 1 written\nfd_write array past memory: 21\n"
 	if st != 0 || out != want {

@@ -4,6 +4,12 @@
 // ring again). isle must refuse a source past 16 KiB with "too big" at once,
 // in channel_create and lookup, still compile a ring that fits, and refuse
 // undefined recv flags with "invalid argument". One line per call; it exits.
+// isle-test: status 0
+// isle-test: stdout channel_create with it: too big
+// isle-test: stdout lookup with it: too big
+// isle-test: stdout channel_create with it: ok
+// isle-test: stdout recv with NONBLOCK|2: invalid argument
+// isle-test: stdout recv_any with NONBLOCK|2: invalid argument
 #include <stdio.h>
 #include <string.h>
 
