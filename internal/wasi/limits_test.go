@@ -213,3 +213,30 @@ func TestGoSleepMaxInt64(t *testing.T) {
 		t.Errorf("%+v after %v of CPU time in 1 s (want killed, little CPU)", st, cpu)
 	}
 }
+
+// TestRandomGetYields runs testdata/hostile/random-huge.c: random_get of
+// 64 MiB fills every slice and gives its core back between 64 KiB slices,
+// so the core switches at least 1,023 times more during that one call (it
+// switched a handful of times when one call filled it all).
+func TestRandomGetYields(t *testing.T) {
+	ctx := context.Background()
+	var out bytes.Buffer
+	m, err := isle.Boot(ctx, isle.NewConfig().WithCores(1).WithCacheDir("").WithStdio(nil, &out, io.Discard))
+	if err != nil {
+		t.Fatal(err)
+	}
+	prog, err := m.Load(ctx, hostileProg(t, "random-huge"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := m.Spawn(prog, []string{"random-huge"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := p.Wait()
+	m.Stop(ctx)
+	sw := m.Stats()[0].Switches
+	if st.Status() != 0 || out.String() != "random_get 64 MiB: 0, every slice filled\n" || sw < 1024 {
+		t.Errorf("status %d, %d switches, stdout %q", st.Status(), sw, out.String())
+	}
+}

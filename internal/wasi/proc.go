@@ -46,6 +46,9 @@ const (
 	// every fd a SIP may hold (maxFds), for reading and for writing. More is
 	// EINVAL, as Linux's poll(2) answers nfds above RLIMIT_NOFILE.
 	maxSubscriptions = 2 * maxFds
+	// randomChunk is what random_get fills between two yields of the core:
+	// ~1 ms of crypto/rand here.
+	randomChunk = 64 << 10
 )
 
 func u32(a uint64) uint32 { return uint32(a) }
@@ -148,13 +151,25 @@ func clockNow(s *kernel.SIP, id uint32) (int64, bool) {
 	return 0, false
 }
 
-// randomGet(buf *u8, len u32)
-func randomGet(c *sandbox.Call, _ *kernel.SIP, _ *Proc, a []uint64) Errno {
-	b, ok := c.Memory().Read(u32(a[0]), u32(a[1]))
-	if !ok {
+// randomGet(buf *u8, len u32): filled randomChunk bytes at a time, the SIP
+// yielding its core between chunks, so that a 1 GiB request (16 s of
+// crypto/rand on this VM) does not hold the core or delay a kill.
+func randomGet(c *sandbox.Call, s *kernel.SIP, _ *Proc, a []uint64) Errno {
+	ptr, n := u32(a[0]), u32(a[1])
+	if _, ok := c.Memory().Read(ptr, n); !ok {
 		return EFAULT
 	}
-	rand.Read(b) // never fails on Linux (crypto/rand's documented guarantee)
+	for off := uint32(0); off < n; {
+		if off > 0 {
+			s.Yield()
+		}
+		k := min(n-off, randomChunk)
+		// Read again after a yield: the memory has not changed size (only
+		// the guest grows it), but the view is taken fresh all the same.
+		b, _ := c.Memory().Read(ptr+off, k)
+		rand.Read(b) // never fails on Linux (crypto/rand's documented guarantee)
+		off += k
+	}
 	return ESUCCESS
 }
 

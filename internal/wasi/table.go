@@ -106,7 +106,7 @@ func Table() []Syscall {
 		{"proc_exit", p(i32), true, Full, "", procExit},
 		{"proc_raise", p(i32), false, None, "", nil},
 		{"sched_yield", p(), false, Full, "the SIP goes back on its core's run queue", schedYield},
-		{"random_get", p(i32, i32), false, Full, "from the host's crypto/rand", randomGet},
+		{"random_get", p(i32, i32), false, Full, "from the host's crypto/rand, 64 KiB at a time, yielding the core between slices", randomGet},
 		{"sock_accept", p(i32, i32, i32), false, Full, "on listeners given with --listen (fds after the preopens), through the network service", sockAccept},
 		{"sock_recv", p(i32, i32, i32, i32, i32, i32), false, Partial, "RECV_PEEK; RECV_WAITALL is not honoured", sockRecv},
 		{"sock_send", p(i32, i32, i32, i32, i32), false, Full, "", sockSend},
