@@ -200,6 +200,9 @@ func Boot(ctx context.Context, cfg Config) (*Machine, error) {
 	if cores < 1 {
 		return nil, fmt.Errorf("--cores %d: a machine needs at least one core", cores)
 	}
+	if cores > MaxCores {
+		return nil, fmt.Errorf("--cores %d: at most %d cores", cores, MaxCores)
+	}
 	if cores > host && !cfg.oversubscribe {
 		return nil, fmt.Errorf("--cores %d: this process may use only %d CPUs (add --oversubscribe to run more cores than CPUs)", cores, host)
 	}
@@ -487,6 +490,9 @@ func (m *Machine) SpawnOn(prog *Program, args []string, core int) (*Process, err
 // AnyCore lets the machine place a new SIP.
 const AnyCore = -1
 
+// MaxCores is the most cores a machine may have (kernel.MaxCores).
+const MaxCores = kernel.MaxCores
+
 // SpawnOptions are the knobs of SpawnWith.
 type SpawnOptions struct {
 	Core int // the core to start on; AnyCore for the least-loaded one
@@ -571,6 +577,12 @@ func (m *Machine) Totals() (switches, messages, maxError int64) { return m.k.Tot
 
 // Stats returns each core's counters; valid after Stop.
 func (m *Machine) Stats() []CoreStats { return m.k.Stats() }
+
+// Census returns how many SIPs the machine's cores hold records of: live
+// (spawned and not ended) and forwarding (entries kept for SIPs that moved
+// to another core). Both return to zero a few messages after the last SIP
+// ends. Readable while the machine runs.
+func (m *Machine) Census() (live, forwarding int64) { return m.k.Census() }
 
 // Run boots a machine, runs one program to its end, stops the machine and
 // returns the program's exit status and the cores' counters.

@@ -70,6 +70,10 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "isle run: --cores %d: a machine needs at least one core\n", *cores)
 		return exitUsage
 	}
+	if *cores > isle.MaxCores {
+		fmt.Fprintf(stderr, "isle run: --cores %d: at most %d cores\n", *cores, isle.MaxCores)
+		return exitUsage
+	}
 	cfg := isle.NewConfig().WithStdio(os.Stdin, stdout, stderr).WithCores(*cores).WithOversubscribe(*over).WithCacheDir(*cacheDir)
 	if *wasted <= 0 {
 		fmt.Fprintf(stderr, "isle run: --wasted-bound %v: must be positive\n", *wasted)

@@ -41,6 +41,7 @@ func Table() []Func {
 		{"block_free", n(1), "(h): free a block (an endpoint is ErrWrongType)", blockFree},
 		{"register", n(7), "(name, name_len, src, src_len, cname, cname_len, *listener): serve contract cname under name; connections arrive on the listener as Connect(exp<C>)", register},
 		{"lookup", n(7), "(name, name_len, src, src_len, cname, cname_len, *ep): connect to the service called name, which must speak the same contract", lookup},
+		{"move", n(1), "(core): yield, and go on running on that core (for benchmarks and tests that need a SIP placed after a migration; the balancer may move it again); ErrInvalid past the machine's cores", move},
 	}
 }
 
@@ -225,6 +226,14 @@ func writeInfo(info []byte, ri ipc.RecvInfo, index uint32, blocks []ipc.Handle) 
 		}
 		le32(info, InfoBlocks+4*i, v)
 	}
+}
+
+// move is kernel.SIP.MoveTo for the guest.
+func move(_ *sandbox.Call, s *kernel.SIP, _ *Proc, a []uint64) error {
+	if !s.MoveTo(int(u32(a[0]))) {
+		return ipc.ErrInvalid
+	}
+	return nil
 }
 
 func closeHandle(c *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) error {

@@ -36,13 +36,33 @@ type Endpoint struct {
 	early    []*Packet // arrived ahead of their turn, by seq
 	closed   bool      // this end is closed: packets to it are dropped
 	peerGone bool      // the peer's close was admitted
+	orphaned bool      // the peer closed charged to nobody: e's payer pays for e's queue (quota.go)
 	breach   bool      // the peer closed in a state that is not final
 
-	// Padding to 192 bytes, a multiple of a cache line (see lineFill): the
-	// two endpoints of a channel are made together, so they would share a
-	// line that the sending core writes (sendSeq, state) and the receiving
-	// core writes (queue, recvSeq) on every message.
-	_ [32]byte
+	// Quotas (quota.go). As a sender: the peer has received every message
+	// before acked; charges are the packets after it that cost something,
+	// summed in queuedBytes and queuedHandles and charged to payer (the
+	// table that holds e, or held it when e closed; nil in flight).
+	acked         uint64
+	charges       []charge
+	queuedBytes   int64
+	queuedHandles int
+	payer         *Table
+	// As a receiver: the acknowledgement last sent, and bytes taken since.
+	credited   uint64
+	uncredited int64
+
+	// Routes (route.go): where e last told its peer it lives, how many
+	// route updates e has sent, and the latest of the peer's e applied.
+	told      hop
+	epoch     uint32
+	peerEpoch uint32
+
+	// The fields above make 256 bytes, a multiple of a cache line (see
+	// lineFill; TestLineSized keeps it so): the two endpoints of a channel
+	// are made together, so they would otherwise share a line that the
+	// sending core writes (sendSeq, state) and the receiving core writes
+	// (queue, recvSeq) on every message.
 }
 
 // Contract returns the endpoint's contract.
@@ -59,6 +79,9 @@ const (
 	pktData    uint8 = iota + 1 // a message
 	pktClose                    // the sender's endpoint closed
 	pktConnect                  // a name service connection to a listener: unsequenced
+	pktCredit                   // an acknowledgement only (quota.go): unsequenced; final: the sender's end is gone
+	pktRoute                    // a route update (route.go): unsequenced, seq is the update's epoch
+	pktOrphan                   // after a close: nobody is charged any more for what came before (quota.go)
 )
 
 // Packet is one message between endpoints, with whatever it carries. It is
@@ -69,7 +92,12 @@ type Packet struct {
 	dest    *Table // where to is believed to live; forwarded from there
 	seq     uint64
 	kind    uint8
-	final   bool // pktClose: the closer was in a final state
+	final   bool   // pktClose: the closer was in a final state
+	orphan  bool   // pktClose: nobody is charged any more for what the closer sent (quota.go)
+	ack     uint32 // the low bits of the sender's acknowledgement (quota.go)
+	addr    hop    // where the sender addressed it (route.go)
+	at      hop    // pktRoute: where the sender lives now
+	from    *Table // a packet charged to its sender: the sender's table when it was sent
 	msg     contract.MsgID
 	payload []byte
 	refs    []contract.EndpointRef // where the endpoint fields are in payload
@@ -77,8 +105,11 @@ type Packet struct {
 	blocks  []*Block               // the blocks moving
 	big     []byte                 // payload storage past inline, kept when the packet is reused
 	inline  [48]byte
-	_       [56]byte // to 256 bytes: whole cache lines (lineFill)
+	_       [packetFill]byte // whole cache lines (lineFill)
 }
+
+// packetFill brings a Packet to 256 bytes.
+const packetFill = 8
 
 // maxFreePackets bounds a core's free list of packets.
 const maxFreePackets = 256
@@ -142,8 +173,8 @@ func (t *Table) NewChannel(p Port, c *contract.Contract) (imp, exp Handle, err e
 
 func newPair(sys *System, c *contract.Contract, t *Table, core int) (imp, exp *Endpoint) {
 	at := hop{table: t, core: core}
-	imp = &Endpoint{sys: sys, c: c, side: contract.Importer, state: c.Initial(), peerAt: at}
-	exp = &Endpoint{sys: sys, c: c, side: contract.Exporter, state: c.Initial(), peerAt: at}
+	imp = &Endpoint{sys: sys, c: c, side: contract.Importer, state: c.Initial(), peerAt: at, told: at}
+	exp = &Endpoint{sys: sys, c: c, side: contract.Exporter, state: c.Initial(), peerAt: at, told: at}
 	imp.peer, exp.peer = exp, imp
 	return imp, exp
 }
@@ -203,25 +234,43 @@ func (t *Table) Send(p Port, h Handle, msg contract.MsgID, payload []byte, block
 			}
 		}
 	}
+	// Quotas (quota.go): the queue's bound, and the payload's bytes until
+	// received (blocks and endpoints move from the table to the queue).
+	inline := len(refs) == 0 && len(blocks) == 0 && len(payload) <= MaxInlinePayload
+	if e.queueFull() || !inline && !t.room(0, int64(len(payload))) {
+		return ErrQuota
+	}
 
 	// Commit: nothing below fails.
-	if len(refs) == 0 && len(blocks) == 0 && len(payload) <= MaxInlinePayload {
+	if inline {
 		e.state = next
-		e.sendInline(p, pktData, false, msg, payload)
+		e.sendInline(p, pktData, 0, msg, payload)
 		return nil
 	}
-	pkt := t.sys.newPacket(p.Core())
-	pkt.to, pkt.seq, pkt.kind, pkt.msg = e.peer, e.sendSeq, pktData, msg
-	e.sendSeq++
 	e.state = next
+	t.sendPacket(p, e, msg, payload, refs, blocks)
+	return nil
+}
+
+// sendPacket is Send's commit for a message that travels as a packet: the
+// endpoints and blocks leave t, and the message is charged to e until the
+// peer receives it.
+func (t *Table) sendPacket(p Port, e *Endpoint, msg contract.MsgID, payload []byte, refs []contract.EndpointRef, blocks []Handle) {
+	pkt := t.sys.newPacket(p.Core())
+	pkt.to, pkt.seq, pkt.kind, pkt.msg, pkt.from = e.peer, e.sendSeq, pktData, msg, t
+	pkt.ack = e.acked32()
+	e.sendSeq++
 	pkt.setPayload(payload)
-	dest := e.peerAt
+	bytes, handles := int64(len(payload)), len(refs)+len(blocks)
 	if len(refs) > 0 {
 		pkt.refs = append([]contract.EndpointRef(nil), refs...)
 		pkt.eps = make([]*Endpoint, len(refs))
 		for i, r := range refs {
 			ce, _ := t.endpoint(r.Handle)
 			t.remove(r.Handle)
+			ce.setPayer(nil) // its charges travel in this message's
+			bytes += ce.queuedBytes
+			handles += ce.queuedHandles
 			pkt.eps[i] = ce
 		}
 	}
@@ -230,11 +279,12 @@ func (t *Table) Send(p Port, h Handle, msg contract.MsgID, payload []byte, block
 		for i, bh := range blocks {
 			b, _ := t.block(bh)
 			t.remove(bh)
+			bytes += int64(len(b.data))
 			pkt.blocks[i] = b
 		}
 	}
-	route(p, t, dest, pkt)
-	return nil
+	e.charge(pkt.seq, bytes, handles)
+	route(p, t, e.peerAt, pkt)
 }
 
 // hop is where an endpoint lives, as far as a sender knows: the table
@@ -251,6 +301,9 @@ type hop struct {
 // packet that carries no endpoints), recording in from that the endpoints
 // it carries went that way.
 func route(p Port, from *Table, to hop, pkt *Packet) {
+	if pkt.dest == nil {
+		pkt.addr = to // where the sender addressed it (a forward keeps it)
+	}
 	pkt.dest = to.table
 	if from != nil && from != to.table && len(pkt.eps) > 0 {
 		gone := from.goneMap()
@@ -303,7 +356,17 @@ func Deliver(p Port, pkt *Packet) {
 func (pkt *Packet) Dest() *Table { return pkt.dest }
 
 func (e *Endpoint) admit(p Port, pkt *Packet) {
+	if pkt.kind != pktConnect {
+		e.admitAck(pkt)
+		if pkt.kind == pktRoute {
+			e.admitRoute(pkt) // first: an update of e's own goes the new way
+		}
+		e.noteArrival(p, pkt)
+	}
 	switch {
+	case pkt.kind == pktCredit || pkt.kind == pktRoute:
+		e.sys.freePacket(p.Core(), pkt)
+		return
 	case e.closed:
 		pkt.destroy(p)
 		return
@@ -347,6 +410,13 @@ func (e *Endpoint) take(pkt *Packet) {
 	if pkt.kind == pktClose {
 		e.peerGone = true
 		e.breach = !pkt.final
+		if pkt.orphan {
+			e.adopt()
+		}
+		return
+	}
+	if pkt.kind == pktOrphan {
+		e.adopt()
 		return
 	}
 	e.queue = appendPacket(e.queue, pkt)
@@ -375,10 +445,27 @@ func (e *Endpoint) close(p Port) {
 		q.destroy(p)
 	}
 	e.queue, e.qhead, e.early = nil, 0, nil
-	if e.peer == nil || e.peerGone {
+	if e.peer == nil {
 		return
 	}
-	e.sendInline(p, pktClose, e.c.Final(e.state), 0, nil)
+	if e.peerGone {
+		// The peer closed first and may still be charged for what it sent
+		// here (quota.go): everything is received or dropped now. What e
+		// sent, the peer dropped; what e adopted, e dropped.
+		e.dropCharges()
+		if e.credited != e.recvSeq {
+			e.sendInline(p, pktCredit, flagFinal, 0, nil)
+		}
+		return
+	}
+	var flags uint8
+	if e.c.Final(e.state) {
+		flags |= flagFinal
+	}
+	if e.payer == nil || e.payer.dead {
+		flags |= flagOrphan // closed in a dropped packet, or its SIP ended
+	}
+	e.sendInline(p, pktClose, flags, 0, nil)
 }
 
 // RecvInfo describes a received message.
@@ -408,6 +495,7 @@ func (t *Table) Recv(p Port, h Handle, buf []byte, blocks []Handle) (RecvInfo, e
 
 func (t *Table) recv(p Port, e *Endpoint, buf []byte, blocks []Handle) (RecvInfo, error) {
 	if e.qhead == len(e.queue) {
+		e.creditIfOwed(p) // the receiver may block now: the sender may be waiting for room
 		if e.peerGone {
 			return RecvInfo{Msg: MsgClosed, Breach: e.breach}, nil
 		}
@@ -418,11 +506,27 @@ func (t *Table) recv(p Port, e *Endpoint, buf []byte, blocks []Handle) (RecvInfo
 	if len(buf) < len(pkt.payload) || len(blocks) < len(pkt.blocks) {
 		return info, ErrTooBig
 	}
-	var bytes int64
+	var bytes, carried int64
 	for _, b := range pkt.blocks {
 		bytes += int64(len(b.data))
 	}
-	if t.dead || !t.room(len(pkt.eps)+len(pkt.blocks), bytes) {
+	handles := len(pkt.eps) + len(pkt.blocks)
+	for _, ce := range pkt.eps { // their queued messages become t's charges
+		carried += ce.queuedBytes
+		handles += ce.queuedHandles
+	}
+	// t may be charged for this packet already (quota.go): it adopted
+	// it, or sent it from an endpoint that is still here (directly, or in
+	// a packet queued here: no forwarding entry), on this core.
+	sent := pkt.from == t && t.gone[e.peer] == (hop{})
+	switch {
+	case e.orphaned: // taking it turns the adopted charge into what it brings
+		handles -= len(pkt.eps) + len(pkt.blocks)
+		bytes = 0
+	case sent: // taking it moves the charge from queued to owned
+		handles, bytes, carried = 0, 0, 0
+	}
+	if t.dead || !t.room(handles, bytes+carried) {
 		return info, ErrQuota
 	}
 	from := e.side.Peer()
@@ -447,7 +551,15 @@ func (t *Table) recv(p Port, e *Endpoint, buf []byte, blocks []Handle) (RecvInfo
 	for i, b := range pkt.blocks {
 		blocks[i] = t.put(nil, b)
 	}
+	if e.orphaned {
+		e.uncharge(pkt.cost())
+	}
 	t.sys.freePacket(p.Core(), pkt)
+	if sent {
+		e.peer.ackHere(e.acked32Full())
+	} else {
+		e.received(p, int64(info.Len)+bytes)
+	}
 	return info, nil
 }
 
@@ -468,6 +580,10 @@ func (t *Table) RecvAny(p Port, hs []Handle, start int, buf []byte, blocks []Han
 			info, err := t.recv(p, e, buf, blocks)
 			return i, info, err
 		}
+	}
+	for _, h := range hs {
+		e, _ := t.endpoint(h)
+		e.creditIfOwed(p) // the receiver may block now (quota.go)
 	}
 	return -1, RecvInfo{}, ErrAgain
 }

@@ -21,7 +21,7 @@ import (
 // Port's SendInline must carry this many bytes.
 const InlineData = 56
 
-const inlineHeader = 12 // seq u64, msg u16, kind u8, final u8
+const inlineHeader = 16 // seq u64, msg u16, kind u8, final u8, ack u32 (quota.go)
 
 // MaxInlinePayload is the largest payload sent inline.
 const MaxInlinePayload = InlineData - inlineHeader
@@ -32,36 +32,45 @@ const MaxInlinePayload = InlineData - inlineHeader
 type Route struct {
 	to   *Endpoint
 	dest *Table
+	core int // the core the sender sends to (route.go: a stale one is noticed)
 	// The receiving core reads a route on every message: a line of its
 	// own keeps it from sharing one with small objects the sending core
 	// writes (see lineFill).
-	_ [48]byte
+	_ [40]byte
 }
 
 // Dest returns the table the route's messages are addressed to: the kernel
 // delivers them on the core that owns that table's SIP.
 func (r *Route) Dest() *Table { return r.dest }
 
-// routeToPeer returns e's route to its peer.
+// routeToPeer returns e's route to its peer. A route is never written
+// again: when the peer moves (a route update, route.go), e makes a new one.
 func (e *Endpoint) routeToPeer() *Route {
-	if e.route == nil || e.route.dest != e.peerAt.table {
-		e.route = &Route{to: e.peer, dest: e.peerAt.table}
+	if r := e.route; r == nil || r.dest != e.peerAt.table || r.core != e.peerAt.core {
+		e.route = &Route{to: e.peer, dest: e.peerAt.table, core: e.peerAt.core}
 	}
 	return e.route
 }
 
-// sendInline sends a message or close to e's peer inline.
-func (e *Endpoint) sendInline(p Port, kind uint8, final bool, msg contract.MsgID, payload []byte) {
+// Flags of an inline message (its byte 11).
+const (
+	flagFinal  = 1 << iota // pktClose: the closer was in a final state; pktCredit: the sender's end is gone
+	flagOrphan             // pktClose: nobody is charged any more for what the closer sent (quota.go)
+)
+
+// sendInline sends a message, close or credit to e's peer inline. Messages
+// and closes take the next sequence number; a credit is unsequenced.
+func (e *Endpoint) sendInline(p Port, kind, flags uint8, msg contract.MsgID, payload []byte) {
 	b := &e.sys.cores[p.Core()].inline
 	binary.LittleEndian.PutUint64(b[0:], e.sendSeq)
 	binary.LittleEndian.PutUint16(b[8:], uint16(msg))
 	b[10] = kind
-	b[11] = 0
-	if final {
-		b[11] = 1
-	}
+	b[11] = flags
+	binary.LittleEndian.PutUint32(b[12:], e.acked32())
 	n := copy(b[inlineHeader:], payload)
-	e.sendSeq++
+	if kind != pktCredit {
+		e.sendSeq++
+	}
 	p.SendInline(e.peerAt.core, e.routeToPeer(), b[:inlineHeader+n])
 }
 
@@ -78,10 +87,13 @@ func (r *Route) packet(core int, data []byte) *Packet {
 	}
 	pkt := r.to.sys.newPacket(core)
 	pkt.to, pkt.dest = r.to, r.dest
+	pkt.addr = hop{table: r.dest, core: r.core}
 	pkt.seq = binary.LittleEndian.Uint64(data[0:])
 	pkt.msg = contract.MsgID(binary.LittleEndian.Uint16(data[8:]))
 	pkt.kind = data[10]
-	pkt.final = data[11] != 0
+	pkt.final = data[11]&flagFinal != 0
+	pkt.orphan = data[11]&flagOrphan != 0
+	pkt.ack = binary.LittleEndian.Uint32(data[12:])
 	pkt.setPayload(data[inlineHeader:])
 	return pkt
 }

@@ -79,14 +79,23 @@ func (t *Table) Listen(p Port, lc *contract.Contract) (Handle, *Endpoint, error)
 // home, on core), keeps the importer's end in t and sends the exporter's end
 // to l as a Connect message. If the listener is closed, the importer's end
 // sees Closed.
+//
+// The queued exporter's end is charged to t (quota.go) as if the importer's
+// end had sent it as its message 0: it counts as one of t's handles until
+// the service accepts it and the exporter's end acknowledges message 0, so
+// a client that connects again and again to a service that does not accept
+// fills its own quota, not the listener's queue without limit.
 func (t *Table) Connect(p Port, l *Endpoint, home *Table, core int) (Handle, error) {
-	if t.dead || !t.room(1, 0) {
+	if t.dead || !t.room(2, 0) {
 		return 0, ErrQuota
 	}
 	f := l.c.Message(0).Field(0)
 	imp, exp := newPair(t.sys, f.Contract, t, p.Core())
 	imp.peerAt = hop{table: home, core: core}
+	exp.told = imp.peerAt
+	imp.sendSeq, exp.recvSeq = 1, 1 // message 0 is the connection
 	h := t.put(imp, nil)
+	imp.charge(0, 0, 1)
 	pkt := &Packet{to: l, kind: pktConnect, msg: 0, eps: []*Endpoint{exp}, refs: []contract.EndpointRef{{Field: 0, Offset: 0}}}
 	pkt.payload = pkt.inline[:4]
 	route(p, nil, hop{table: home, core: core}, pkt) // exp never lived in t: nothing to forward from t

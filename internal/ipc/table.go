@@ -17,13 +17,20 @@ const (
 )
 
 // Limits in one place.
+//
+// Handles and HeapBytes count what a table holds and what its endpoints
+// have sent that their peers have not yet received (quota.go): a message
+// stays charged to its sender until the receiver takes it.
 type Limits struct {
-	Handles     int   // handles one table may hold
-	HeapBytes   int64 // bytes of exchange-heap blocks one table may own
+	Handles     int   // handles one table may hold, plus endpoints and blocks it sent that are not yet received
+	HeapBytes   int64 // bytes of blocks one table owns, plus blocks and packet payloads it sent that are not yet received
 	MaxPayload  int   // bytes in one message's payload (bigger data goes in blocks)
 	MaxBlocks   int   // blocks attached to one message
 	MaxBlock    int64 // bytes in one block
 	InlineBytes int   // payloads up to this size travel inside the packet
+	// QueueMessages is how many messages one endpoint may have sent that
+	// its peer has not yet received; a send past it is ErrQuota.
+	QueueMessages int
 }
 
 // DefaultLimits are the limits of a SIP unless the machine says otherwise.
@@ -35,6 +42,10 @@ func DefaultLimits() Limits {
 		MaxBlocks:   8,
 		MaxBlock:    16 << 20,
 		InlineBytes: 48,
+		// Enough that a stream never waits for a credit in steady state
+		// (the receiver credits every creditEvery), few enough that a
+		// SIP's 512 channels queue at most 64 Ki packets (~20 MiB).
+		QueueMessages: 128,
 	}
 }
 
@@ -104,26 +115,33 @@ type Table struct {
 	live  int      // handles in use
 	heap  int64    // bytes of blocks owned
 
+	// What this table's endpoints sent that is not yet received (quota.go):
+	// the sum of the charges of the endpoints whose payer is this table.
+	queuedHandles int
+	queuedBytes   int64
+
 	// gone: endpoints that left this table inside a packet, and where the
 	// packet went. Packets for them that reach the table follow that way.
 	gone map[*Endpoint]hop
+	// ghosts: endpoints closed here that the table is still charged for
+	// (quota.go); when the SIP ends, their peers adopt what they queued.
+	ghosts map[*Endpoint]struct{}
 
 	blocked bool // the SIP waits for a message on a watched endpoint
 	dead    bool // the SIP has ended: nothing may be installed any more
 
-	_ [lineFill]byte
+	// The fields above make 128 bytes (TestLineSized; see lineFill).
 }
 
-// lineFill brings a Table to 128 bytes. Tables are written on every receive
-// that blocks, by the core that owns their SIP; a Table whose size is a
-// multiple of a cache line gets a size class that keeps it on lines of its
-// own, where two Tables made one after the other (SIPs spawned together)
-// would otherwise share a line and two cores would bounce it between them.
-// TestLineSized checks the sizes.
-const lineFill = 24
+// lineFill: Tables are written on every receive that blocks, by the core
+// that owns their SIP; a Table whose size is a multiple of a cache line
+// gets a size class that keeps it on lines of its own, where two Tables
+// made one after the other (SIPs spawned together) would otherwise share a
+// line and two cores would bounce it between them. The same holds for the
+// other structures TestLineSized checks, padded by a fill where needed.
 
 // systemFill brings a System to 128 bytes.
-const systemFill = 56
+const systemFill = 48
 
 // The same for the arrays a core writes on every message: a Go heap object
 // whose size is a multiple of 64 bytes has a size class of whole lines, and
@@ -154,6 +172,11 @@ func (t *Table) Handles() int { return t.live }
 
 // HeapBytes returns the bytes of blocks the table owns.
 func (t *Table) HeapBytes() int64 { return t.heap }
+
+// Queued returns what the table's endpoints sent that their peers have not
+// yet received, as charged to its quotas: endpoints and blocks, and bytes
+// of blocks and packet payloads.
+func (t *Table) Queued() (handles int, bytes int64) { return t.queuedHandles, t.queuedBytes }
 
 func makeHandle(idx, gen uint32) Handle {
 	return Handle((gen << HandleIndexBits) | (idx + 1))
@@ -195,9 +218,10 @@ func (t *Table) block(h Handle) (*Block, error) {
 	return sl.blk, nil
 }
 
-// room reports whether n more handles and bytes more heap fit the quotas.
+// room reports whether n more handles and bytes more heap fit the quotas,
+// beside what the table holds and what it sent that is not yet received.
 func (t *Table) room(n int, bytes int64) bool {
-	return t.live+n <= t.sys.limits.Handles && t.heap+bytes <= t.sys.limits.HeapBytes
+	return t.live+t.queuedHandles+n <= t.sys.limits.Handles && t.heap+t.queuedBytes+bytes <= t.sys.limits.HeapBytes
 }
 
 // put installs an endpoint or a block; the caller has checked room.
@@ -219,6 +243,7 @@ func (t *Table) put(ep *Endpoint, blk *Block) Handle {
 	h := makeHandle(idx, sl.gen)
 	if ep != nil {
 		ep.table, ep.handle = t, h
+		ep.setPayer(t)
 	} else {
 		blk.table = t
 		t.heap += int64(len(blk.data))
@@ -231,7 +256,7 @@ func (t *Table) remove(h Handle) {
 	idx := uint32(h)&handleIndexMask - 1
 	sl := &t.slots[idx]
 	if sl.ep != nil {
-		sl.ep.table, sl.ep.handle, sl.ep.watched = nil, 0, false
+		sl.ep.table, sl.ep.handle, sl.ep.watched = nil, 0, false // its payer stays (quota.go)
 	} else {
 		sl.blk.table = nil
 		t.heap -= int64(len(sl.blk.data))
@@ -251,6 +276,12 @@ func (t *Table) Close(p Port, h Handle) error {
 	if ep := sl.ep; ep != nil {
 		t.remove(h)
 		ep.close(p)
+		if !t.dead && (ep.queuedBytes != 0 || ep.queuedHandles != 0) { // CloseAll's closes say it themselves
+			if t.ghosts == nil {
+				t.ghosts = map[*Endpoint]struct{}{}
+			}
+			t.ghosts[ep] = struct{}{}
+		}
 		return nil
 	}
 	t.remove(h)
@@ -268,6 +299,14 @@ func (t *Table) CloseAll(p Port) {
 		}
 		t.Close(p, makeHandle(uint32(i), sl.gen))
 	}
+	// What the table's closed endpoints still had queued is charged to
+	// nobody now: their peers adopt it.
+	for g := range t.ghosts {
+		if !g.peerGone {
+			g.sendInline(p, pktOrphan, 0, 0, nil)
+		}
+	}
+	t.ghosts = nil
 }
 
 // Block is a block of the exchange heap: bytes owned by one table, or by one

@@ -23,6 +23,7 @@ const (
 	balanceTick    = 2_000_000  // ns between two summaries of a busy core
 	capacityPeriod = 10_000_000 // ns: a core of capacity c runs c/1024 of each period
 	minSlice       = 100_000    // ns: the shortest run a SIP is given
+	balanceAll     = 16         // cores up to which every core balances with every other (peersOf)
 )
 
 // balancer is a core's balancing state. Core-local.
@@ -30,6 +31,9 @@ type balancer struct {
 	c    *Core
 	cfg  sched.BalanceConfig
 	seen []sched.LoadSummary // latest summary of each core; Capacity 0 until one comes
+	// peers: the cores this one sends its summaries to and balances with
+	// (every other core, or a hypercube's neighbours on a large machine)
+	peers []int
 	// busyOthers: other cores whose latest summary shows SIPs waiting
 	busyOthers int
 	others     []sched.LoadSummary // scratch: seen without this core
@@ -52,7 +56,8 @@ func (b *balancer) init(c *Core) {
 	b.c = c
 	n := c.m.cfg.Cores
 	b.seen = make([]sched.LoadSummary, n)
-	b.others = make([]sched.LoadSummary, 0, n)
+	b.peers = peersOf(c.id, n)
+	b.others = make([]sched.LoadSummary, 0, len(b.peers))
 	b.checker = sched.NewChecker(sched.Duration(c.m.cfg.WastedBound))
 }
 
@@ -103,13 +108,10 @@ func (b *balancer) broadcast(now int64) sched.LoadSummary {
 	self := c.rq.Summary(sched.CoreID(c.id), b.capacityNow(now), sched.Time(now))
 	var p [summarySize]byte
 	encodeSummary(p[:], self)
-	for j, r := range c.toCore {
-		if j == c.id {
-			continue
-		}
+	for _, j := range b.peers {
 		// Summaries do not ring doorbells: a sleeping core has nothing to
 		// give, and reads them when it wakes. A full ring drops one.
-		if r.TrySend(msgSummary, p[:], nil) {
+		if c.coreRing(j).TrySend(msgSummary, p[:], nil) {
 			c.stats.MsgsSent++
 		}
 	}
@@ -125,17 +127,15 @@ func (b *balancer) capacityNow(int64) int64 { return b.c.capacity }
 func (b *balancer) decide(self sched.LoadSummary, now int64) {
 	c := b.c
 	b.others = b.others[:0]
-	for j, s := range b.seen {
-		if j != c.id {
-			b.others = append(b.others, s)
-		}
+	for _, j := range b.peers {
+		b.others = append(b.others, b.seen[j])
 	}
 	d := sched.Decide(self, b.others, sched.Time(now), b.cfg)
 	switch d.Action {
 	case sched.Steal:
 		var p [summarySize]byte
 		encodeSummary(p[:], self)
-		c.send(c.toCore[d.Target], msgSteal, p[:], nil)
+		c.send(c.coreRing(int(d.Target)), msgSteal, p[:], nil)
 		c.stats.StealsAsked++
 	case sched.Push:
 		if e := sched.Choose(c.rq, self, b.seen[d.Target], b.cfg); e != nil {
@@ -166,11 +166,45 @@ func (b *balancer) migrate(e *sched.Entity, to int) {
 	c.rq.Dequeue(e)
 	delete(c.owned, s)
 	c.forward[s] = to
+	c.forwards.Store(int64(len(c.forward)))
+	s.leftTrail(c.id)
 	c.live.Add(-1)
 	c.m.cores[to].live.Add(1)
 	c.stats.MigratedOut++
 	s.core = nil // owned by nobody while in flight
-	c.send(c.toCore[to], msgMigrate, nil, s)
+	c.send(c.coreRing(to), msgMigrate, nil, s)
+}
+
+// peersOf returns the cores that core id of an n-core machine balances
+// with. Up to balanceAll cores, every other core: each knows every other's
+// load, as the no-wasted-cores checker wants. Beyond, a summary to every
+// core each tick would cost n² messages a tick and a ring for every pair of
+// cores, so a core balances with its neighbours in a hypercube (the cores
+// whose index differs from its own in one bit) and the next core: about
+// log₂ n peers, and work spreads across the machine in log₂ n hops.
+func peersOf(id, n int) []int {
+	var peers []int
+	if n <= balanceAll {
+		for j := 0; j < n; j++ {
+			if j != id {
+				peers = append(peers, j)
+			}
+		}
+		return peers
+	}
+	seen := map[int]bool{id: true}
+	add := func(j int) {
+		if j >= 0 && j < n && !seen[j] {
+			seen[j] = true
+			peers = append(peers, j)
+		}
+	}
+	for bit := 1; bit < n; bit <<= 1 {
+		add(id ^ bit)
+	}
+	add((id + 1) % n)
+	add((id + n - 1) % n)
+	return peers
 }
 
 // othersWaiting reports whether, by their latest summaries, other cores

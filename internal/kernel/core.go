@@ -25,6 +25,7 @@ const (
 	msgSteal                        // core → core: payload the thief's LoadSummary; "give me work"
 	msgMigrate                      // core → core: ref *SIP, a runnable SIP and its ownership
 	msgDeliverData                  // core → core: ref DataDeliverable, payload its data
+	msgForget                       // core → core: ref *SIP, which has ended: drop its forwarding entry
 )
 
 const fromController = -1 << 20
@@ -37,20 +38,23 @@ type inRing struct {
 // Core is one kernel: a goroutine running the loop below.
 //
 // Ownership: every field is core-local (touched only by the core's goroutine)
-// except bell (rung by producers), live (read by the controller) and the
-// rings' producer/consumer sides as urpc defines them. Immutable after Boot:
-// id, m, in, toCore, toSvc, capacity.
+// except bell (rung by producers), live and forwards (read by the
+// controller) and the rings' producer/consumer sides as urpc defines them.
+// Immutable after Boot: id, m, inbox, toSvc, capacity. in and toCore grow,
+// core-locally, as rings between cores are made.
 type Core struct {
 	id       int
 	m        *Machine
 	bell     *urpc.Doorbell
-	in       []inRing
-	toCore   []*urpc.Ring // toCore[j]: this core → core j; nil for itself
+	inbox    *urpc.Inbox  // the rings from other cores, made on their first send
+	in       []inRing     // the rings polled, in the order of inOrder
+	toCore   []*urpc.Ring // toCore[j]: this core → core j, once made (coreRing)
 	toSvc    []*urpc.Ring // toSvc[s]: this core → service s
 	capacity int64        // 1024 = a full core
 
 	owned   map[*SIP]struct{} // every SIP this core owns, whatever its state
-	forward map[*SIP]int      // where this core sent the SIPs it gave away
+	forward map[*SIP]int      // where this core sent the SIPs it gave away and that live on
+	held    []heldDelivery    // deliveries for SIPs spawned here whose spawn message has not come yet
 	rq      *sched.RunQueue   // runnable SIPs (the running one included)
 	timers  timerHeap
 	pending []pendingSend // sends that found their ring full, in order
@@ -65,10 +69,11 @@ type Core struct {
 	win     pollWindow             // how long to poll before sleeping (pollwin.go)
 	polled  int64                  // ns polled in the current run: the core's idle time, not the SIP's
 
-	live  atomic.Int64 // SIPs on this core and not ended: kept by the controller and by migrations
-	stats CoreStats
-	turns uint64
-	cpu   int
+	live     atomic.Int64 // SIPs on this core and not ended: kept by the controller and by migrations
+	forwards atomic.Int64 // len(forward), kept by the core for Machine.Census
+	stats    CoreStats
+	turns    uint64
+	cpu      int
 }
 
 type pendingSend struct {
@@ -150,10 +155,57 @@ func (c *Core) loop() {
 	c.shutdown()
 }
 
+// coreRing returns the ring from this core to core j, making it on the
+// first send (urpc.Inbox).
+func (c *Core) coreRing(j int) *urpc.Ring {
+	r := c.toCore[j]
+	if r == nil {
+		if j == c.id {
+			panic("kernel: a core sending to itself")
+		}
+		r = c.m.cores[j].inbox.Ring(c.id)
+		c.toCore[j] = r
+	}
+	return r
+}
+
+// inOrder is the order in which a core polls its rings: other cores by
+// index, then services, then the controller.
+func (c *Core) inOrder(from int) int {
+	switch {
+	case from >= 0:
+		return from
+	case from == fromController:
+		return 1 << 30
+	default:
+		return len(c.m.cores) + (-1 - from)
+	}
+}
+
+// addIn adds a ring to the polled set, keeping it in inOrder.
+func (c *Core) addIn(from int, r *urpc.Ring) {
+	i := len(c.in)
+	for i > 0 && c.inOrder(c.in[i-1].from) > c.inOrder(from) {
+		i--
+	}
+	c.in = append(c.in, inRing{})
+	copy(c.in[i+1:], c.in[i:])
+	c.in[i] = inRing{ring: r, from: from}
+}
+
+// refreshIn takes the rings that other cores have made to this one since
+// the last call into the polled set.
+func (c *Core) refreshIn() {
+	if c.inbox.Changed() {
+		c.inbox.Refresh(c.addIn)
+	}
+}
+
 // drain takes a bounded batch from every inbound ring.
 func (c *Core) drain() bool {
 	var msg urpc.Msg
 	worked := false
+	c.refreshIn()
 	for _, in := range c.in {
 		r := in.ring
 		for k := 0; k < drainBatch && r.Recv(&msg); k++ {
@@ -181,6 +233,7 @@ func (c *Core) handle(from int, msg *urpc.Msg) {
 		c.owned[s] = struct{}{}
 		c.stats.SIPs++
 		c.enqueue(s)
+		c.releaseHeld(s)
 	case msgReply:
 		s := msg.Ref.(*Request).sip
 		if s == nil {
@@ -207,9 +260,15 @@ func (c *Core) handle(from int, msg *urpc.Msg) {
 		s := msg.Ref.(*SIP)
 		s.core = c
 		c.owned[s] = struct{}{}
-		delete(c.forward, s)
+		if _, back := c.forward[s]; back {
+			delete(c.forward, s)
+			c.forwards.Store(int64(len(c.forward)))
+			s.backOnTrail(c.id)
+		}
 		c.stats.MigratedIn++
 		c.rq.Enqueue(&s.ent)
+	case msgForget:
+		c.forget(msg.Ref.(*SIP))
 	case msgStop:
 		c.stopped = true
 	case msgPingStart:
@@ -244,7 +303,7 @@ func (c *Core) enqueue(s *SIP) {
 func (c *Core) sendCore(to int, typ uint8, v uint64) {
 	var b [8]byte
 	binary.LittleEndian.PutUint64(b[:], v)
-	for !c.toCore[to].Send(typ, b[:], nil) {
+	for !c.coreRing(to).Send(typ, b[:], nil) {
 		c.drain() // keep our own inbox moving so the peer can make room
 	}
 	c.stats.MsgsSent++
@@ -301,6 +360,11 @@ func (c *Core) run(s *SIP, slice time.Duration) {
 	switch reason {
 	case suspendYield:
 		c.rq.Yield(&s.ent)
+		if s.moveTo != 0 { // MoveTo
+			to := s.moveTo - 1
+			s.moveTo = 0
+			c.bal.migrate(&s.ent, to)
+		}
 	case suspendPreempt:
 		c.stats.Preemptions++
 	case suspendRequest:
@@ -324,12 +388,21 @@ func (c *Core) run(s *SIP, slice time.Duration) {
 
 func (c *Core) exit(s *SIP) {
 	s.result = s.proc.Result()
+	// From now on a delivery for s that reaches a core which does not know
+	// it goes to this one (deliver.go).
+	s.ended.Store(int32(c.id) + 1)
 	if c.m.cfg.OnExit != nil {
 		c.m.cfg.OnExit(c, s)
 	}
 	delete(c.owned, s)
 	c.live.Add(-1)
 	c.stats.Exits++
+	if !c.stopped {
+		c.forgetTrail(s)
+	}
+	// The SIP record may outlive the SIP (its handle in the embedder, the
+	// last reference a ring carried): the instance must not (docs/kernel.md).
+	s.proc = nil
 	close(s.done)
 }
 
@@ -347,6 +420,7 @@ func (c *Core) fireTimers(now int64) bool {
 // protocol.
 func (c *Core) sleep() {
 	c.bell.Arm()
+	c.refreshIn()
 	for _, in := range c.in {
 		if !in.ring.Empty() {
 			c.bell.Disarm()

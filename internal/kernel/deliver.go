@@ -1,6 +1,10 @@
 package kernel
 
-import "isle/internal/urpc"
+import (
+	"math/bits"
+
+	"isle/internal/urpc"
+)
 
 // Deliverable is work that a core hands to another core by message: the
 // message carries the value (and ownership of whatever it holds), and the
@@ -12,12 +16,25 @@ type Deliverable interface {
 }
 
 // SIPDeliverable is a Deliverable meant for the core that owns a SIP. SIPs
-// move between cores, so the sender addresses it to where it last knew the
-// SIP to be; a core that gave the SIP away forwards it along the SIP's path
-// (each core remembers where it sent the SIPs it gave away, and messages on
-// one ring keep their order, so a forwarded delivery never overtakes the
-// SIP). A core that neither owns nor gave away the SIP (it has ended)
-// delivers it where it is; Deliver must then cope with a SIP that is gone.
+// move between cores, so the sender addresses it to any core (best one the
+// SIP has been on; its home, SIP.Home, is always right), once the SIP has
+// been spawned; the kernel carries it to the SIP wherever it is or moves
+// to, and it runs exactly once:
+//
+//   - a core that owns the SIP runs it;
+//   - a core that gave the SIP away forwards it along the SIP's path (each
+//     core remembers where it sent the SIPs it gave away, and messages on
+//     one ring keep their order, so a forwarded delivery never overtakes
+//     the SIP);
+//   - a core that does not know a live SIP (it is on its way there, or was
+//     never there) forwards it to the SIP's home, which always knows;
+//   - a delivery for a SIP that has ended runs on the core it ended on (its
+//     exit hook ran there), where Deliver must cope with a SIP that is gone.
+//
+// A deliverable may also have a method Forwarded(c *Core, to int): the
+// kernel then calls it on core c each time it forwards the deliverable to
+// core to, before sending it on (the channel layer can learn there that its
+// route is stale). It must not send anything itself.
 type SIPDeliverable interface {
 	Deliverable
 	Target() *SIP
@@ -40,43 +57,121 @@ type DataDeliverable interface {
 // DataSize is the most data SendData carries.
 const DataSize = urpc.PayloadSize
 
+// Where a delivery goes, as route decides.
+const (
+	runHere = iota // the SIP is here, or has ended here (or d has no target)
+	forward        // to another core
+	hold           // until the SIP's spawn message comes (releaseHeld)
+)
+
+// heldDelivery is a delivery that came to a SIP's home before the SIP did.
+type heldDelivery struct {
+	s    *SIP
+	d    any // a Deliverable or a DataDeliverable
+	data [urpc.PayloadSize]byte
+	n    uint8
+}
+
 // deliver runs d here, or forwards it after the SIP it targets.
 func (c *Core) deliver(d Deliverable) {
-	if to, ok := c.forwardTo(d); ok {
-		c.send(c.toCore[to], msgDeliver, nil, d)
-		return
+	switch s, how, to := c.route(d); how {
+	case forward:
+		c.send(c.coreRing(to), msgDeliver, nil, d)
+	case hold:
+		c.held = append(c.held, heldDelivery{s: s, d: d})
+	default:
+		d.Deliver(c)
 	}
-	d.Deliver(c)
 }
 
 // deliverData is deliver for a DataDeliverable.
 func (c *Core) deliverData(d DataDeliverable, data []byte) {
-	if to, ok := c.forwardTo(d); ok {
-		c.send(c.toCore[to], msgDeliverData, data, d)
-		return
+	switch s, how, to := c.route(d); how {
+	case forward:
+		c.send(c.coreRing(to), msgDeliverData, data, d)
+	case hold:
+		h := heldDelivery{s: s, d: d, n: uint8(len(data))}
+		copy(h.data[:], data)
+		c.held = append(c.held, h)
+	default:
+		d.DeliverData(c, data)
 	}
-	d.DeliverData(c, data)
 }
 
-// forwardTo reports where to forward d: the core c gave d's target SIP to,
-// if d has a target that c gave away.
-func (c *Core) forwardTo(d any) (int, bool) {
+// route decides where d goes: runHere, hold, or forward to core to.
+func (c *Core) route(d any) (s *SIP, how int, to int) {
 	t, ok := d.(interface{ Target() *SIP })
 	if !ok {
-		return 0, false
+		return nil, runHere, 0
 	}
-	s := t.Target()
+	s = t.Target()
 	if s == nil {
-		return 0, false
+		return nil, runHere, 0
 	}
 	if _, mine := c.owned[s]; mine {
-		return 0, false
+		return s, runHere, 0
 	}
 	to, moved := c.forward[s]
-	if moved {
-		c.stats.Forwarded++
+	switch e := int(s.ended.Load()) - 1; {
+	case moved:
+	case e == c.id:
+		return s, runHere, 0
+	case e >= 0:
+		to = e // it ended there, and its forwarding entries are going
+	case s.home != c.id:
+		to = s.home // on its way here, or never here: home knows
+	default:
+		// Home, and not known yet: the controller's spawn message is still
+		// on its ring (a delivery that another core forwarded here can
+		// overtake it).
+		return s, hold, 0
 	}
-	return to, moved
+	c.stats.Forwarded++
+	if f, ok := d.(interface{ Forwarded(c *Core, to int) }); ok {
+		f.Forwarded(c, to)
+	}
+	return s, forward, to
+}
+
+// releaseHeld delivers what was held for s, which has just come.
+func (c *Core) releaseHeld(s *SIP) {
+	if len(c.held) == 0 {
+		return
+	}
+	held := c.held
+	c.held = nil
+	for i := range held {
+		h := &held[i]
+		if h.s != s {
+			c.held = append(c.held, *h)
+			continue
+		}
+		switch d := h.d.(type) {
+		case Deliverable:
+			c.deliver(d)
+		case DataDeliverable:
+			c.deliverData(d, h.data[:h.n])
+		}
+	}
+}
+
+// forgetTrail tells every core that forwards deliveries for s, which has
+// ended on c, to drop its entry (docs/kernel.md argues why nothing is lost).
+func (c *Core) forgetTrail(s *SIP) {
+	for w, b := range s.trail {
+		for b != 0 {
+			j := w*64 + bits.TrailingZeros64(b)
+			b &= b - 1
+			c.send(c.coreRing(j), msgForget, nil, s)
+		}
+	}
+	s.trail = nil
+}
+
+// forget drops the forwarding entry of s, which has ended elsewhere.
+func (c *Core) forget(s *SIP) {
+	delete(c.forward, s)
+	c.forwards.Store(int64(len(c.forward)))
 }
 
 // ID returns the core's index.
@@ -93,7 +188,7 @@ func (c *Core) SendTo(to int, d Deliverable) {
 		c.deliver(d)
 		return
 	}
-	c.send(c.toCore[to], msgDeliver, nil, d)
+	c.send(c.coreRing(to), msgDeliver, nil, d)
 }
 
 // SendData hands d and data (at most DataSize bytes) to core to, as SendTo
@@ -106,7 +201,7 @@ func (c *Core) SendData(to int, d DataDeliverable, data []byte) {
 		c.deliverData(d, data)
 		return
 	}
-	c.send(c.toCore[to], msgDeliverData, data, d)
+	c.send(c.coreRing(to), msgDeliverData, data, d)
 }
 
 // Wake makes a SIP that c owns runnable again if it is blocked in Block; a

@@ -72,7 +72,13 @@ const (
 	DefaultSlice      = 3 * time.Millisecond // Linux's base slice, as internal/sched
 	drainBatch        = 64                   // messages taken from one ring per loop turn
 	cpuSamplePeriod   = 1_000_000            // ns between getcpu samples of a core
-	sloppyThreshold   = 64                   // counts a core keeps before adding to a machine-wide total
+	// MaxCores is the most cores a machine may have. Rings between cores
+	// are made lazily, but every core keeps a table with a pointer for each
+	// other core, each core is a goroutine that Go may have to give a
+	// thread (Go's default limit is 10,000 threads), and past about a
+	// thousand cores the hosts isle runs on have far fewer CPUs than cores.
+	MaxCores        = 1024
+	sloppyThreshold = 64 // counts a core keeps before adding to a machine-wide total
 )
 
 // Machine is a set of cores connected by urpc rings, and its services.
@@ -117,6 +123,9 @@ type ServiceID int
 func New(cfg Config) (*Machine, error) {
 	if cfg.Cores < 1 {
 		return nil, fmt.Errorf("a machine needs at least one core, not %d", cfg.Cores)
+	}
+	if cfg.Cores > MaxCores {
+		return nil, fmt.Errorf("%d cores: at most %d cores", cfg.Cores, MaxCores)
 	}
 	if cfg.RingSlots == 0 {
 		cfg.RingSlots = DefaultRingSlots
@@ -187,17 +196,12 @@ func (m *Machine) Boot() error {
 	for i := range m.cores {
 		m.cores[i] = newCore(m, i)
 	}
-	// A ring for every ordered pair of cores.
-	for i, from := range m.cores {
-		from.toCore = make([]*urpc.Ring, n)
-		for j, to := range m.cores {
-			if i == j {
-				continue
-			}
-			r := urpc.NewRing(slots, to.bell)
-			from.toCore[j] = r
-			to.in = append(to.in, inRing{ring: r, from: i})
-		}
+	// A ring for each ordered pair of cores, made when the first core of
+	// the pair first sends to the second (urpc.Inbox): a table of n²
+	// pointers, not n² rings.
+	for _, c := range m.cores {
+		c.toCore = make([]*urpc.Ring, n)
+		c.inbox = urpc.NewInbox(n, slots, c.bell)
 	}
 	// A ring each way between every core and every service.
 	for s, sh := range m.services {
@@ -254,6 +258,7 @@ func (m *Machine) Spawn(s *SIP, core int) error {
 	s.ent.ID = uint64(s.pid)
 	s.ent.Nice = s.Nice
 	s.machine = m
+	s.home = core
 	s.done = make(chan struct{})
 	m.cores[core].live.Add(1)
 	m.ctlSend(core, msgSpawn, nil, s)
@@ -285,4 +290,27 @@ func (m *Machine) Stop() {
 		sh.stop.Store(true)
 		sh.bell.Ring()
 	}
+}
+
+// Rings returns how many rings between cores the machine has made so far
+// (they are made on first use; a machine of n cores may make n×(n-1)).
+func (m *Machine) Rings() int {
+	n := 0
+	for _, c := range m.cores {
+		n += c.inbox.Rings()
+	}
+	return n
+}
+
+// Census returns how many SIPs the cores hold: live (spawned and not ended)
+// and forwarding (entries cores keep for SIPs they gave away). Once every
+// SIP has ended both return to zero; forwarding does so a few messages
+// later, as the exits' forget messages arrive. Readable while the machine
+// runs (each core publishes its own counts).
+func (m *Machine) Census() (live, forwarding int64) {
+	for _, c := range m.cores {
+		live += c.live.Load()
+		forwarding += c.forwards.Load()
+	}
+	return live, forwarding
 }

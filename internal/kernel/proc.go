@@ -23,6 +23,7 @@ func (c *Core) SpawnHere(s *SIP) error {
 	s.machine = m
 	s.done = make(chan struct{})
 	s.core = c
+	s.home = c.id
 	c.live.Add(1)
 	c.owned[s] = struct{}{}
 	c.stats.SIPs++
@@ -67,7 +68,9 @@ func (c *Core) Owns(s *SIP) bool {
 	return mine
 }
 
-// KillSIP carries a kill to whichever core owns s (following it if it moves).
+// KillSIP carries a kill to whichever core owns s, following it if it
+// moves; sent to any core (best: s.Home()), it reaches s wherever it is, and
+// a kill of a SIP that has ended does nothing.
 type KillSIP struct{ S *SIP }
 
 // Target implements SIPDeliverable.

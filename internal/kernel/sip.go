@@ -1,6 +1,7 @@
 package kernel
 
 import (
+	"sync/atomic"
 	"unsafe"
 
 	"isle/internal/sandbox"
@@ -24,8 +25,10 @@ const (
 //
 // Ownership: Name, Args, Env and Ext are set by the creator before Spawn and
 // are then owned by the SIP's personality (they are read only on the SIP's
-// coroutine). Every other field is owned by the core that owns the SIP and
-// moves with it; done is closed once, by that core, when the SIP ends.
+// coroutine). home is immutable after Spawn, and ended is written once, by
+// the core the SIP ends on, and read by any core (atomic). Every other field
+// is owned by the core that owns the SIP and moves with it; done is closed
+// once, by that core, when the SIP ends.
 type SIP struct {
 	ent sched.Entity // first: sipOf turns the run queue's *Entity back into its SIP
 
@@ -43,10 +46,15 @@ type SIP struct {
 	// spawned. Immutable.
 	Parent *SIP
 
-	proc    *sandbox.Process
+	proc    *sandbox.Process // nil once the SIP has ended: its instance is released
 	machine *Machine
 	pid     int64
 	core    *Core
+	home    int          // the core it was spawned on; immutable after Spawn
+	ended   atomic.Int32 // 0 while it lives; then 1 + the core it ended on
+	// trail: the cores that hold a forwarding entry for the SIP (one bit a
+	// core), so that its exit can have them drop it (docs/kernel.md).
+	trail []uint64
 
 	req         Request // the SIP's one outstanding service request
 	svc         ServiceID
@@ -57,6 +65,7 @@ type SIP struct {
 	waiting     bool  // its request is with a service
 	killPending bool  // killed while waiting: ends when the reply comes
 	wakePending bool  // a Wake came while the SIP was not blocked
+	moveTo      int   // MoveTo: the core to hand the SIP to when it yields, plus one; 0 for none
 	cpuTime     int64 // nanoseconds spent running
 	result      sandbox.Result
 	done        chan struct{}
@@ -75,6 +84,11 @@ func SIPOf(c *sandbox.Call) *SIP { return c.Owner().(*SIP) }
 
 // PID returns the SIP's process id (set by Spawn).
 func (s *SIP) PID() int64 { return s.pid }
+
+// Home returns the core the SIP was spawned on. That core knows where the
+// SIP is for as long as it lives (it owns it, or forwards to where it sent
+// it), so it is where a message for the SIP can always be addressed.
+func (s *SIP) Home() int { return s.home }
 
 // Machine returns the machine the SIP was spawned on.
 func (s *SIP) Machine() *Machine { return s.machine }
@@ -128,4 +142,22 @@ func Preempt(c *sandbox.Call) {
 func (s *SIP) SleepUntil(t int64) {
 	s.wakeAt = t
 	s.proc.Suspend(suspendSleep)
+}
+
+// leftTrail records that core id now forwards deliveries for the SIP.
+// Called by the core that owns it, as it gives it away.
+func (s *SIP) leftTrail(id int) {
+	w := id / 64
+	if w >= len(s.trail) {
+		s.trail = append(s.trail, make([]uint64, w+1-len(s.trail))...)
+	}
+	s.trail[w] |= 1 << (id % 64)
+}
+
+// backOnTrail records that core id, which had given the SIP away, owns it
+// again and forwards nothing for it.
+func (s *SIP) backOnTrail(id int) {
+	if w := id / 64; w < len(s.trail) {
+		s.trail[w] &^= 1 << (id % 64)
+	}
 }

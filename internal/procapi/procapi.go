@@ -13,8 +13,9 @@
 //     SIP), with its own arguments, the machine's environment and preopens,
 //     and a nice value.
 //   - Only a parent may wait for or kill its children (ECHILD otherwise); a
-//     kill is carried by message to whichever core owns the child and takes
-//     effect when that core next runs its loop, within one slice.
+//     kill is carried by message to whichever core owns the child, wherever
+//     the balancer has moved either of them, and takes effect when that core
+//     next runs its loop, within one slice.
 //   - Errors are WASI errno values, as for wasi_snapshot_preview1.
 package procapi
 
@@ -281,7 +282,10 @@ func (a *API) kill(c *sandbox.Call, r []uint64) {
 	}
 	ch := st.children[pid]
 	if !ch.ended {
-		s.Core().SendTo(s.Core().ID(), kernel.KillSIP{S: ch.s})
+		// To the core the child was spawned on, which knows where it is
+		// for as long as it lives; the kernel carries the kill from there
+		// (a kill of a child that has just ended does nothing).
+		s.Core().SendTo(ch.s.Home(), kernel.KillSIP{S: ch.s})
 	}
 	r[0] = errnoSuccess
 }

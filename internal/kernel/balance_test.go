@@ -1,0 +1,58 @@
+package kernel
+
+import (
+	"math/bits"
+	"testing"
+)
+
+// TestPeersOf: up to balanceAll cores every core balances with every
+// other; beyond, with at most log₂ n + 2 peers, symmetrically (a core
+// answers the steal requests of the cores it sends summaries to), and every
+// core is reached from core 0 in at most log₂ n hops.
+func TestPeersOf(t *testing.T) {
+	for _, n := range []int{1, 2, 3, 16, 17, 64, 100, 1000, MaxCores} {
+		peers := make([]map[int]bool, n)
+		for i := range peers {
+			peers[i] = map[int]bool{}
+			for _, j := range peersOf(i, n) {
+				if j == i || j < 0 || j >= n || peers[i][j] {
+					t.Fatalf("n=%d: core %d has peer %d (self, out of range or twice)", n, i, j)
+				}
+				peers[i][j] = true
+			}
+			if n <= balanceAll && len(peers[i]) != n-1 {
+				t.Errorf("n=%d: core %d has %d peers, want all %d others", n, i, len(peers[i]), n-1)
+			}
+			if most := bits.Len(uint(n-1)) + 2; n > balanceAll && len(peers[i]) > most {
+				t.Errorf("n=%d: core %d has %d peers, want at most %d", n, i, len(peers[i]), most)
+			}
+		}
+		for i := range peers {
+			for j := range peers[i] {
+				if !peers[j][i] {
+					t.Errorf("n=%d: %d is a peer of %d but not the reverse", n, j, i)
+				}
+			}
+		}
+		dist := map[int]int{0: 0}
+		for frontier := []int{0}; len(frontier) > 0; {
+			var next []int
+			for _, i := range frontier {
+				for j := range peers[i] {
+					if _, ok := dist[j]; !ok {
+						dist[j] = dist[i] + 1
+						next = append(next, j)
+					}
+				}
+			}
+			frontier = next
+		}
+		far := 0
+		for _, d := range dist {
+			far = max(far, d)
+		}
+		if len(dist) != n || far > max(bits.Len(uint(n-1)), 1) {
+			t.Errorf("n=%d: %d cores reached from core 0, the farthest in %d hops", n, len(dist), far)
+		}
+	}
+}
