@@ -15,6 +15,7 @@
 package isle
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -411,16 +412,54 @@ type Program struct {
 	mod  *sandbox.Module
 }
 
-// Load reads, validates and compiles a program file.
+// Load reads, validates and compiles a program file of at most
+// sandbox.MaxModuleBytes.
 func (m *Machine) Load(ctx context.Context, path string) (*Program, error) {
-	wasm, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
 			return nil, fmt.Errorf("%s: no such file", path)
 		}
 		return nil, fmt.Errorf("%s: %v", path, unwrapPathError(err))
 	}
+	defer f.Close()
+	size := int64(0) // a hint only: a device or a pipe reports 0
+	if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() {
+		if fi.Size() > sandbox.MaxModuleBytes {
+			// Early, for a plain file; readModule checks every kind.
+			return nil, fmt.Errorf("%s: larger than %d MiB, the most isle loads", path, sandbox.MaxModuleBytes>>20)
+		}
+		size = fi.Size()
+	}
+	wasm, err := readModule(f, sandbox.MaxModuleBytes, size)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v", path, unwrapPathError(err))
+	}
 	return m.LoadBytes(ctx, path, wasm)
+}
+
+// readModule reads a module of at most limit bytes from r. It trusts no
+// size the file reports (size, a device's or a pipe's 0, only sizes the
+// buffer) and reads at most limit+1 bytes; a stream that does not start
+// with the WebAssembly magic number is refused after its first 4 bytes, so
+// `isle run /dev/zero` ends at once.
+func readModule(r io.Reader, limit, size int64) ([]byte, error) {
+	var head [4]byte
+	n, err := io.ReadFull(r, head[:])
+	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
+		return nil, err
+	}
+	if string(head[:n]) != "\x00asm" {
+		return head[:n], nil // Load explains what is wrong with it
+	}
+	buf := bytes.NewBuffer(append(make([]byte, 0, min(max(size+1, 64<<10), limit+1)), head[:]...))
+	if _, err := buf.ReadFrom(io.LimitReader(r, limit+1-int64(n))); err != nil {
+		return nil, err
+	}
+	if int64(buf.Len()) > limit {
+		return nil, fmt.Errorf("larger than %d MiB, the most isle loads", limit>>20)
+	}
+	return buf.Bytes(), nil
 }
 
 // LoadBytes validates and compiles a program held in memory.
@@ -490,20 +529,21 @@ func (m *Machine) newSIP(mod *sandbox.Module, name string, args []string, nice i
 type ExitStatus struct {
 	Code   int    // the program's exit code, when it exited
 	Trap   string // the trap that ended it, if one did (e.g. "unreachable")
+	Link   string // why it could not be instantiated, if so (e.g. a data segment out of bounds); it never ran
 	Killed bool   // killed before it ended
 }
 
 // Status is the exit status a command reports: the code, 134 after a trap
-// (as wasmtime), 137 after a kill.
+// (as wasmtime), 137 after a kill, 1 when it could not be instantiated.
 func (e ExitStatus) Status() int {
-	return sandbox.Result{ExitCode: uint32(e.Code), Trap: e.Trap, Killed: e.Killed}.Status()
+	return sandbox.Result{ExitCode: uint32(e.Code), Trap: e.Trap, Link: e.Link, Killed: e.Killed}.Status()
 }
 
 // Wait waits for the process to end.
 func (p *Process) Wait() ExitStatus {
 	<-p.sip.Done()
 	r := p.sip.Result()
-	return ExitStatus{Code: int(r.ExitCode), Trap: r.Trap, Killed: r.Killed}
+	return ExitStatus{Code: int(r.ExitCode), Trap: r.Trap, Link: r.Link, Killed: r.Killed}
 }
 
 // CPUTime returns the CPU time the process has received; final once Wait returns.

@@ -134,6 +134,10 @@ func TestBadInput(t *testing.T) {
 	overflow := write("overflow.wasm", testprog.Module(nil, testprog.CallSelf(0)))
 	hello := filepath.Join(testprog.Root(t), "examples", "hello-c", "hello-c.wasm")
 	file := write("plainfile", []byte("x"))
+	huge := write("huge.wasm", []byte("\x00asm\x01\x00\x00\x00"))
+	if err := os.Truncate(huge, 257<<20); err != nil { // sparse: no disk used
+		t.Fatal(err)
+	}
 
 	cases := []struct {
 		name   string
@@ -144,6 +148,9 @@ func TestBadInput(t *testing.T) {
 		{"missing file", []string{"run", "nope.wasm"}, 1, "nope.wasm: no such file"},
 		{"not wasm", []string{"run", notWasm}, 1, "not a WebAssembly module"},
 		{"fails validation", []string{"run", invalid}, 1, "invalid module"},
+		{"a device", []string{"run", "/dev/zero"}, 1, "/dev/zero: not a WebAssembly module"},
+		{"a directory", []string{"run", dir}, 1, "is a directory"},
+		{"larger than 256 MiB", []string{"run", huge}, 1, "huge.wasm: larger than 256 MiB, the most isle loads"},
 		{"unknown import", []string{"run", badImport}, 1, "env.launch_missiles, which isle does not provide"},
 		{"zero cores", []string{"run", "--cores", "0", hello}, 2, "--cores 0"},
 		{"negative cores", []string{"run", "--cores", "-3", hello}, 2, "--cores -3"},

@@ -127,6 +127,14 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
 	defer signal.Stop(sigs)
+	// A write to a closed stdout or stderr (`isle run prog | head -1`) must
+	// fail with EPIPE, which the console service hands the program as
+	// WASI's EPIPE, as wasmtime does: without a handler, Go's runtime
+	// kills the process with SIGPIPE (exit 141) for writes to fds 1 and 2.
+	// A channel nobody reads is enough: Notify never blocks on it.
+	pipes := make(chan os.Signal, 1)
+	signal.Notify(pipes, syscall.SIGPIPE)
+	defer signal.Stop(pipes)
 	var caught atomic.Int32
 	go func() {
 		select {
@@ -140,6 +148,11 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		fmt.Fprintf(stderr, "isle: %v\n", err)
 		return exitError
+	}
+	if st.Link != "" {
+		// Not a trap: the module could not be instantiated, so it never
+		// ran; an error of isle's, as a module that does not load is.
+		fmt.Fprintf(stderr, "isle: %s: %s\n", prog, st.Link)
 	}
 	if st.Trap != "" {
 		fmt.Fprintf(stderr, "isle: %s: trap: %s\n", prog, st.Trap)

@@ -44,8 +44,12 @@ const (
 	FlagBreach   = 1 // Closed: the peer closed in a state that is not final
 	RecvNonblock = 1 // recv flag: return ErrAgain instead of blocking
 
-	maxWaitSet       = 64 // endpoints in one recv_any
-	maxContractSrc   = 64 << 10
+	maxWaitSet = 64 // endpoints in one recv_any
+	// maxContractSrc bounds a contract source handed to channel_create,
+	// register or lookup (ErrTooBig past it), so that compiling a source
+	// the core has not seen takes milliseconds, not seconds: the largest
+	// contracts of the examples are under 2 KiB.
+	maxContractSrc   = 16 << 10
 	contractCacheMax = 256 // compiled sources kept per core
 )
 

@@ -140,11 +140,14 @@ func leU32(b []byte) uint32 {
 
 func recv(c *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) error {
 	h := ipc.Handle(u32(a[0]))
+	flags := u32(a[4])
+	if flags&^RecvNonblock != 0 {
+		return ipc.ErrInvalid
+	}
 	buf, info, err := recvBuffers(c, a[1], a[2], a[3])
 	if err != nil {
 		return err
 	}
-	flags := u32(a[4])
 	for {
 		var blocks [MaxBlocks]ipc.Handle
 		ri, err := p.tab.Recv(port{s.Core()}, h, buf, blocks[:])
@@ -160,8 +163,8 @@ func recv(c *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) error {
 }
 
 func recvAny(c *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) error {
-	cnt := u32(a[1])
-	if cnt == 0 || cnt > maxWaitSet {
+	cnt, flags := u32(a[1]), u32(a[5])
+	if cnt == 0 || cnt > maxWaitSet || flags&^RecvNonblock != 0 {
 		return ipc.ErrInvalid
 	}
 	raw, err := read(c, u32(a[0]), 4*cnt)
@@ -172,7 +175,6 @@ func recvAny(c *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) error {
 	if err != nil {
 		return err
 	}
-	flags := u32(a[5])
 	for {
 		p.hs = p.hs[:0]
 		for i := range cnt {

@@ -26,8 +26,20 @@ func Compile(f *File) (*Set, []Diagnostic) {
 	for i, cd := range f.Contracts {
 		compileContract(set.contracts[i], cd, byName)
 	}
+	// Each contract's source is normalised and hashed once, and the set is
+	// sorted by name once: a fingerprint combines digests in that order, so
+	// a file of n contracts that each reach all the others costs n² cheap
+	// steps, not n² normalisations and n sorts (a 75 KB file of 1,000
+	// contracts in a ring took 2 s to compile when each was redone).
+	fp := fingerprinter{index: make(map[*Contract]int, len(set.contracts))}
+	fp.byName = slices.Clone(set.contracts)
+	slices.SortFunc(fp.byName, func(a, b *Contract) int { return strings.Compare(a.name, b.name) })
+	for i, c := range fp.byName {
+		fp.index[c] = i
+		fp.digests = append(fp.digests, sha256.Sum256([]byte(c.String())))
+	}
 	for _, c := range set.contracts {
-		c.fingerprint = fingerprint(c)
+		c.fingerprint = fp.fingerprint(c)
 	}
 	return set, nil
 }
@@ -134,31 +146,39 @@ func compileContract(c *Contract, cd *ContractDecl, byName map[string]*Contract)
 	}
 }
 
-// fingerprint hashes c's normalised source, then the normalised source of
+// fingerprinter computes the fingerprints of one Set's contracts.
+type fingerprinter struct {
+	byName  []*Contract       // the Set's contracts, sorted by name
+	index   map[*Contract]int // index in byName
+	digests [][32]byte        // SHA-256 of each one's String, by index
+}
+
+// fingerprint hashes the digest of c's normalised source, then the digest of
 // each contract c reaches through endpoint fields (transitively), in name
 // order; names are unique in a Set, so the order is well defined.
-func fingerprint(c *Contract) [32]byte {
-	seen := map[*Contract]bool{c: true}
+func (fp *fingerprinter) fingerprint(c *Contract) [32]byte {
+	seen := make([]bool, len(fp.byName))
+	self := fp.index[c]
+	seen[self] = true
 	work := []*Contract{c}
-	var reached []*Contract
 	for len(work) > 0 {
 		x := work[len(work)-1]
 		work = work[:len(work)-1]
 		for i := range x.msgs {
 			for _, f := range x.msgs[i].fields {
-				if f.Kind == KindEndpoint && !seen[f.Contract] {
-					seen[f.Contract] = true
+				if j, ok := fp.index[f.Contract]; f.Kind == KindEndpoint && ok && !seen[j] {
+					seen[j] = true
 					work = append(work, f.Contract)
-					reached = append(reached, f.Contract)
 				}
 			}
 		}
 	}
-	slices.SortFunc(reached, func(a, b *Contract) int { return strings.Compare(a.name, b.name) })
 	h := sha256.New()
-	h.Write([]byte(c.String()))
-	for _, x := range reached {
-		h.Write([]byte(x.String()))
+	h.Write(fp.digests[self][:])
+	for i, reached := range seen {
+		if reached && i != self {
+			h.Write(fp.digests[i][:])
+		}
 	}
 	return [32]byte(h.Sum(nil))
 }

@@ -166,8 +166,9 @@ type Transition struct {
 // Name returns the contract's name.
 func (c *Contract) Name() string { return c.name }
 
-// Fingerprint is a SHA-256 of the contract's normalised source (String)
-// and of every contract reachable from it through endpoint fields. Two
+// Fingerprint is a SHA-256 over the SHA-256s of the contract's normalised
+// source (String) and of every contract reachable from it through endpoint
+// fields. Two
 // contracts with equal fingerprints have the same names, message and state
 // numbering, field layouts and transitions, wherever they were compiled: a
 // name service can compare a client's contract (or the one its generated

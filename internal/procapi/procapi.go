@@ -51,9 +51,9 @@ const (
 
 // Limits in one place.
 const (
-	maxModuleBytes = 256 << 20 // a module file larger than this is refused (ENOMEM)
-	maxArgBytes    = 1 << 20   // the argument buffer of a spawn
-	maxChildren    = 1024      // live children per SIP
+	maxModuleBytes = sandbox.MaxModuleBytes // a module file larger than this is refused (ENOMEM)
+	maxArgBytes    = 1 << 20                // the argument buffer of a spawn
+	maxChildren    = 1024                   // live children per SIP
 )
 
 // Preopen maps a guest directory name to a host directory.

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"iter"
+	"reflect"
 	"strings"
 
 	"github.com/tetratelabs/wazero"
@@ -30,6 +31,8 @@ type Process struct {
 
 	call   Call
 	fuel   api.MutableGlobal // the instrumented module's fuel, found at the first preemption
+	mem    api.Memory        // the instance's memory, found at the first host call that needs it
+	noMem  bool              // the instance has no memory
 	result Result
 	killed bool
 	done   bool
@@ -37,19 +40,23 @@ type Process struct {
 
 // Result is how a Process ended.
 type Result struct {
-	ExitCode uint32 // valid when Trap is empty and Killed is false
+	ExitCode uint32 // valid when Trap and Link are empty and Killed is false
 	Trap     string // the trap's reason, e.g. "unreachable"; empty if none
+	Link     string // why the module could not be instantiated (e.g. a data segment out of bounds); no guest code ran
 	Killed   bool   // stopped by its owner
 }
 
 // Status is the exit status a command reports for r: the exit code, 134 for a
-// trap (128+SIGABRT, as wasmtime does), 137 for a kill (128+SIGKILL).
+// trap (128+SIGABRT, as wasmtime does), 137 for a kill (128+SIGKILL), 1 when
+// the module could not be instantiated (an error, as a load error is).
 func (r Result) Status() int {
 	switch {
 	case r.Killed:
 		return 137
 	case r.Trap != "":
 		return 134
+	case r.Link != "":
+		return 1
 	}
 	return int(r.ExitCode)
 }
@@ -112,7 +119,13 @@ func (p *Process) run(yield func(uint32) bool) {
 			// (~8% of a spawn).
 			WithRandSource(rand.Reader))
 	if err != nil {
+		// No guest code has run: wazero instantiates without start
+		// functions. This is a link error (an out-of-bounds data or element
+		// segment), not a trap.
 		p.result = p.classify(err)
+		if !p.result.Killed {
+			p.result = Result{Link: "cannot instantiate: " + p.result.Trap}
+		}
 		return
 	}
 	_, err = inst.ExportedFunction("_start").Call(ctx)
@@ -150,8 +163,28 @@ type Call struct {
 // Owner returns the owner given to NewProcess.
 func (c *Call) Owner() any { return c.p.owner }
 
-// Memory returns the caller's linear memory.
-func (c *Call) Memory() Memory { return Memory{m: c.mod.Memory()} }
+// errNoMemory ends a Process whose module has no memory when a host call
+// needs one, as wasmtime traps with "missing required memory export".
+var errNoMemory = errors.New("missing required memory: the module has none, and a host call needs it")
+
+// Memory returns the caller's linear memory. A module without one traps
+// (errNoMemory): no host call can take pointers from it.
+func (c *Call) Memory() Memory {
+	p := c.p
+	if p.mem == nil && !p.noMem {
+		// wazero returns a typed nil (*MemoryInstance) for a module
+		// without memory, which a nil check would let through.
+		m := c.mod.Memory()
+		p.noMem = m == nil || reflect.ValueOf(m).IsNil()
+		if !p.noMem {
+			p.mem = m
+		}
+	}
+	if p.noMem {
+		panic(errNoMemory)
+	}
+	return Memory{m: p.mem}
+}
 
 // Suspend hands control back to the Process's owner, which sees reason as
 // Resume's result, and returns when the owner resumes the Process. If the

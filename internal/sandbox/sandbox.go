@@ -23,6 +23,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -95,7 +96,7 @@ type Runtime struct {
 	cfg     Config
 	rt      wazero.Runtime
 	cache   wazero.CompilationCache
-	exports map[string]map[string]bool // host module → function names; immutable
+	exports map[string]map[string]signature // host module → function name → its type; immutable
 }
 
 // NewRuntime creates a runtime offering the given host modules.
@@ -116,7 +117,7 @@ func NewRuntime(ctx context.Context, cfg Config, hosts []HostModule) (*Runtime, 
 	if cfg.Fuel <= 0 {
 		cfg.Fuel = DefaultFuel
 	}
-	r := &Runtime{cfg: cfg, rt: wazero.NewRuntimeWithConfig(ctx, rc), cache: cache, exports: map[string]map[string]bool{}}
+	r := &Runtime{cfg: cfg, rt: wazero.NewRuntimeWithConfig(ctx, rc), cache: cache, exports: map[string]map[string]signature{}}
 	if cfg.Preempt != nil {
 		hosts = append(hosts[:len(hosts):len(hosts)], HostModule{Name: hookModule, Funcs: []HostFunc{{Name: hookName, Fn: r.preempt}}})
 	}
@@ -127,7 +128,7 @@ func NewRuntime(ctx context.Context, cfg Config, hosts []HostModule) (*Runtime, 
 	}
 	for _, h := range hosts {
 		b := r.rt.NewHostModuleBuilder(h.Name)
-		names := map[string]bool{}
+		names := map[string]signature{}
 		for _, f := range h.Funcs {
 			fn := f.Fn
 			b.NewFunctionBuilder().
@@ -139,7 +140,7 @@ func NewRuntime(ctx context.Context, cfg Config, hosts []HostModule) (*Runtime, 
 				}), f.Params, f.Results).
 				WithName(f.Name).
 				Export(f.Name)
-			names[f.Name] = true
+			names[f.Name] = signature{f.Params, f.Results}
 		}
 		if _, err := b.Instantiate(ctx); err != nil {
 			r.Close(ctx)
@@ -183,6 +184,12 @@ func (r *Runtime) Close(ctx context.Context) error {
 	return err
 }
 
+// MaxModuleBytes is the largest module isle loads, from a file (`isle run`,
+// Machine.Load) or by proc_spawn: larger ones are refused before they are
+// read whole, so that a device or an endless pipe cannot fill the host's
+// memory. The largest programs seen here (Go test binaries) are ~40 MiB.
+const MaxModuleBytes = 256 << 20
+
 // Module is a validated, compiled program. It is immutable and shared.
 type Module struct {
 	rt       *Runtime
@@ -201,6 +208,9 @@ func (r *Runtime) Load(ctx context.Context, wasm []byte) (*Module, error) {
 	if len(wasm) < 4 || string(wasm[:4]) != "\x00asm" {
 		return nil, &LoadError{Reason: "not a WebAssembly module (bad magic number)"}
 	}
+	if len(wasm) > MaxModuleBytes {
+		return nil, &LoadError{Reason: fmt.Sprintf("larger than %d MiB, the most isle loads", MaxModuleBytes>>20)}
+	}
 	if err := precheck(wasm); err != nil {
 		return nil, &LoadError{Reason: "invalid module: " + err.Error()}
 	}
@@ -218,28 +228,67 @@ func (r *Runtime) Load(ctx context.Context, wasm []byte) (*Module, error) {
 	if err != nil {
 		return nil, &LoadError{Reason: "invalid module: " + firstLine(err.Error())}
 	}
-	var missing []string
-	for _, f := range cm.ImportedFunctions() {
-		mod, name, _ := f.Import()
-		if !r.exports[mod][name] {
-			missing = append(missing, mod+"."+name)
-		}
-	}
-	if len(missing) > 0 {
+	if err := r.checkImports(cm); err != nil {
 		cm.Close(ctx)
-		sort.Strings(missing)
-		return nil, &LoadError{Reason: "module imports " + strings.Join(missing, ", ") + ", which isle does not provide"}
+		return nil, err
 	}
 	for _, m := range cm.ImportedMemories() {
 		mod, name, _ := m.Import()
 		cm.Close(ctx)
 		return nil, &LoadError{Reason: fmt.Sprintf("module imports memory %s.%s, which isle does not provide", mod, name)}
 	}
-	if _, ok := cm.ExportedFunctions()["_start"]; !ok {
+	start, ok := cm.ExportedFunctions()["_start"]
+	if !ok {
 		cm.Close(ctx)
 		return nil, &LoadError{Reason: "module exports no _start function (not a WASI command)"}
 	}
+	if len(start.ParamTypes()) > 0 || len(start.ResultTypes()) > 0 {
+		cm.Close(ctx)
+		return nil, &LoadError{Reason: "module's _start has type " + signature{start.ParamTypes(), start.ResultTypes()}.String() + ", want () -> () (a WASI command's _start takes and returns nothing)"}
+	}
 	return &Module{rt: r, compiled: cm}, nil
+}
+
+// signature is a function's type.
+type signature struct{ params, results []ValType }
+
+func (s signature) String() string {
+	list := func(ts []ValType) string {
+		names := make([]string, len(ts))
+		for i, t := range ts {
+			names[i] = api.ValueTypeName(t)
+		}
+		return "(" + strings.Join(names, ", ") + ")"
+	}
+	return list(s.params) + " -> " + list(s.results)
+}
+
+func (s signature) equal(params, results []ValType) bool {
+	return slices.Equal(s.params, params) && slices.Equal(s.results, results)
+}
+
+// checkImports refuses a module that imports a function no host module
+// provides, or one with another type than the host's: wazero would refuse
+// it only when instantiating.
+func (r *Runtime) checkImports(cm wazero.CompiledModule) error {
+	var missing []string
+	for _, f := range cm.ImportedFunctions() {
+		mod, name, _ := f.Import()
+		sig, ok := r.exports[mod][name]
+		if !ok {
+			missing = append(missing, mod+"."+name)
+			continue
+		}
+		if !sig.equal(f.ParamTypes(), f.ResultTypes()) {
+			return &LoadError{Reason: fmt.Sprintf("module imports %s.%s with type %s, but isle's has type %s",
+				mod, name, signature{f.ParamTypes(), f.ResultTypes()}, sig)}
+		}
+	}
+	if len(missing) > 0 {
+		sort.Strings(missing)
+		return &LoadError{Reason: "module imports " + strings.Join(missing, ", ") + ", which isle does not provide"}
+	}
+	return nil
 }
 
 // Close releases the compiled code.

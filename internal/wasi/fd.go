@@ -144,28 +144,34 @@ func fdRenumber(_ *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) Errno {
 }
 
 // iovecs walks an iovec array (buf u32, len u32 each), calling f for each
-// buffer view until f returns false. It reports false on a bad pointer.
-func iovecs(m sandbox.Memory, iovs, n uint32, f func(b []byte) bool) bool {
+// buffer view until f returns false. More than iovMax iovecs is EINVAL; an
+// array or a buffer outside memory is EFAULT. The array's bounds are checked
+// once, before the walk.
+func iovecs(m sandbox.Memory, iovs, n uint32, f func(b []byte) bool) Errno {
+	if n > iovMax {
+		return EINVAL
+	}
+	arr, ok := m.Read(iovs, 8*n)
+	if !ok {
+		return EFAULT
+	}
 	for i := uint32(0); i < n; i++ {
-		ptr, ok1 := m.ReadUint32(iovs + 8*i)
-		l, ok2 := m.ReadUint32(iovs + 8*i + 4)
-		if !ok1 || !ok2 || iovs+8*i < iovs {
-			return false
-		}
+		ptr := binary.LittleEndian.Uint32(arr[8*i:])
+		l := binary.LittleEndian.Uint32(arr[8*i+4:])
 		b, ok := m.Read(ptr, l)
 		if !ok {
-			return false
+			return EFAULT
 		}
 		if !f(b) {
-			return true
+			return ESUCCESS
 		}
 	}
-	return true
+	return ESUCCESS
 }
 
 // gather copies the bytes of an iovec array into req.Buf, at most
 // maxWriteChunk of them.
-func gather(m sandbox.Memory, req *kernel.Request, iovs, n uint32) bool {
+func gather(m sandbox.Memory, req *kernel.Request, iovs, n uint32) Errno {
 	return iovecs(m, iovs, n, func(b []byte) bool {
 		room := maxWriteChunk - len(req.Buf)
 		if len(b) > room {
@@ -239,8 +245,8 @@ func write(c *sandbox.Call, s *kernel.SIP, p *Proc, fd, iovs, niovs uint32, off 
 	if view, ok := zeroCopyView(m, iovs, niovs, maxWriteChunk); ok && !e.sock && e.stream < 0 {
 		req.Buf = view
 		defer func() { req.Buf = own[:0] }()
-	} else if !gather(m, req, iovs, niovs) {
-		return EFAULT
+	} else if errno := gather(m, req, iovs, niovs); errno != ESUCCESS {
+		return errno
 	}
 	if _, ok := m.Read(nwritten, 4); !ok {
 		return EFAULT
@@ -277,14 +283,14 @@ const zeroCopyMin = 4096
 func zeroCopyView(m sandbox.Memory, iovs, n uint32, limit int) ([]byte, bool) {
 	var view []byte
 	count := 0
-	ok := iovecs(m, iovs, n, func(b []byte) bool {
+	errno := iovecs(m, iovs, n, func(b []byte) bool {
 		if len(b) > 0 {
 			view = b
 			count++
 		}
 		return count <= 1
 	})
-	if !ok || count != 1 || len(view) < zeroCopyMin {
+	if errno != ESUCCESS || count != 1 || len(view) < zeroCopyMin {
 		return nil, false
 	}
 	view = view[:min(len(view), limit)]
@@ -332,11 +338,11 @@ func read(c *sandbox.Call, s *kernel.SIP, p *Proc, fd, iovs, niovs uint32, off i
 		return EBADF
 	}
 	want := uint64(0)
-	if !iovecs(m, iovs, niovs, func(b []byte) bool {
+	if errno := iovecs(m, iovs, niovs, func(b []byte) bool {
 		want += uint64(len(b))
 		return want < limit
-	}) {
-		return EFAULT
+	}); errno != ESUCCESS {
+		return errno
 	}
 	if _, ok := m.Read(nread, 4); !ok {
 		return EFAULT

@@ -20,6 +20,10 @@ const (
 
 const lookupSymlinkFollow = 1
 
+// badLookupFlags reports undefined lookupflags bits: EINVAL, as wasmtime
+// refuses flags it cannot decode.
+func badLookupFlags(flags uint64) bool { return flags&0xffffffff&^lookupSymlinkFollow != 0 }
+
 // pathArg reads a path argument.
 func pathArg(m sandbox.Memory, ptr, n uint32) (string, Errno) {
 	if n > maxPath {
@@ -249,6 +253,9 @@ func (p *Proc) pathOp(c *sandbox.Call, s *kernel.SIP, fd, ptr, n uint32, op uint
 		return nil, errno
 	}
 	path, errno := pathArg(c.Memory(), ptr, n)
+	if errno == ESUCCESS {
+		path, errno = p.reducePath(s, e, path)
+	}
 	if errno != ESUCCESS {
 		return nil, errno
 	}
@@ -281,6 +288,9 @@ func pathRemoveDirectory(c *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) Er
 
 // pathFilestatGet(fd, flags u32, path *u8, path_len u32, buf *filestat)
 func pathFilestatGet(c *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) Errno {
+	if badLookupFlags(a[1]) {
+		return EINVAL
+	}
 	m := c.Memory()
 	out := u32(a[4])
 	if _, ok := m.Read(out, service.FilestatSize); !ok {
@@ -298,7 +308,7 @@ func pathFilestatGet(c *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) Errno 
 
 // pathFilestatSetTimes(fd, flags u32, path *u8, path_len u32, atim u64, mtim u64, fst_flags u16)
 func pathFilestatSetTimes(c *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) Errno {
-	if badTimeFlags(a[6] & 0xffffffff) {
+	if badTimeFlags(a[6]&0xffffffff) || badLookupFlags(a[1]) {
 		return EINVAL
 	}
 	e, errno := p.dirEntry(s, u32(a[0]))
@@ -306,6 +316,9 @@ func pathFilestatSetTimes(c *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) E
 		return errno
 	}
 	path, errno := pathArg(c.Memory(), u32(a[2]), u32(a[3]))
+	if errno == ESUCCESS {
+		path, errno = p.reducePath(s, e, path)
+	}
 	if errno != ESUCCESS {
 		return errno
 	}
@@ -354,6 +367,9 @@ func pathSymlink(c *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) Errno {
 		return errno
 	}
 	link, errno := pathArg(m, u32(a[3]), u32(a[4]))
+	if errno == ESUCCESS {
+		link, errno = p.reducePath(s, e, link) // the target is stored, not resolved
+	}
 	if errno != ESUCCESS {
 		return errno
 	}
@@ -402,10 +418,16 @@ func twoPaths(c *sandbox.Call, s *kernel.SIP, p *Proc, op uint32, ofd, optr, ole
 	}
 	m := c.Memory()
 	old, errno := pathArg(m, optr, olen)
+	if errno == ESUCCESS && old != "" {
+		old, errno = p.reducePath(s, oe, old)
+	}
 	if errno != ESUCCESS {
 		return errno
 	}
 	nw, errno := pathArg(m, nptr, nlen)
+	if errno == ESUCCESS && nw != "" {
+		nw, errno = p.reducePath(s, ne, nw)
+	}
 	if errno != ESUCCESS {
 		return errno
 	}
@@ -430,6 +452,9 @@ func twoPaths(c *sandbox.Call, s *kernel.SIP, p *Proc, op uint32, ofd, optr, ole
 // O_WRONLY, wasmtime and wazero answer (and Go's os tests expect), as are
 // O_TRUNC, APPEND and O_CREAT: the file-system service decides.
 func pathOpen(c *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) Errno {
+	if badLookupFlags(a[1]) {
+		return EINVAL
+	}
 	e, errno := p.dirEntry(s, u32(a[0]))
 	if errno != ESUCCESS {
 		return errno
@@ -452,6 +477,9 @@ func pathOpen(c *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) Errno {
 	}
 	base, inh, errno := openRights(e.base, e.inh, a[5], a[6], oflags)
 	if errno != ESUCCESS {
+		return errno
+	}
+	if path, errno = p.reducePath(s, e, path); errno != ESUCCESS {
 		return errno
 	}
 	write := base&rightFdWrite != 0

@@ -2,6 +2,7 @@ package wasi
 
 import (
 	"encoding/binary"
+	"math"
 	"time"
 
 	"isle/internal/kernel"
@@ -22,14 +23,15 @@ const (
 )
 
 // pollOneoff(in *subscription, out *event, nsubscriptions u32, nevents *u32)
+//
+// Every clock subscription's deadline is computed once, against one clock
+// reading at entry, so a relative timeout is measured from the call, not
+// from each look at the clock (which would push it back for ever).
 func pollOneoff(c *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) Errno {
 	in, out, n := u32(a[0]), u32(a[1]), u32(a[2])
 	m := c.Memory()
-	if n == 0 {
+	if n == 0 || n > maxSubscriptions {
 		return EINVAL
-	}
-	if uint64(n)*subscriptionSize > uint64(m.Size()) {
-		return EFAULT
 	}
 	subs, ok := m.Read(in, n*subscriptionSize)
 	if !ok {
@@ -42,47 +44,53 @@ func pollOneoff(c *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) Errno {
 	subs = append([]byte(nil), subs...)
 
 	now := s.Machine().Now()
-	start := now          // relative timeouts count from here, also after a sleep
-	deadline := int64(-1) // earliest clock deadline, machine time
+	deadlines := make([]int64, n) // a clock subscription's deadline, machine time; -1: not a clock
+	deadline := int64(-1)         // the earliest of them
+	for i := range deadlines {
+		sub := subs[i*subscriptionSize:]
+		deadlines[i] = -1
+		switch sub[8] {
+		case eventClock:
+			d, errno := clockDeadline(sub, now, time.Now().UnixNano())
+			if errno != ESUCCESS {
+				return errno
+			}
+			deadlines[i] = d
+			if deadline < 0 || d < deadline {
+				deadline = d
+			}
+		case eventFdRead, eventFdWrite:
+		default:
+			return EINVAL
+		}
+	}
 	ready := 0
 	events := make([]byte, 0, n*eventSize)
 	var socks []uint32 // subscriptions on sockets, by index
 	for i := uint32(0); i < n; i++ {
 		sub := subs[i*subscriptionSize:]
 		tag := sub[8]
-		switch tag {
-		case eventClock:
-			d, errno := clockDeadline(s, sub, now)
-			if errno != ESUCCESS {
-				events = appendEvent(events, sub, tag, errno, 0)
-				ready++
-				continue
-			}
-			if deadline < 0 || d < deadline {
-				deadline = d
-			}
-		case eventFdRead, eventFdWrite:
-			fd := binary.LittleEndian.Uint32(sub[16:])
-			e := p.fd(s, fd)
-			switch {
-			case e == nil:
-				events = appendEvent(events, sub, tag, EBADF, 0)
-			case tag == eventFdRead && e.stream == 0, tag == eventFdWrite && e.stream > 0:
-				events = appendEvent(events, sub, tag, ESUCCESS, 1)
-			case e.stream >= 0:
-				events = appendEvent(events, sub, tag, EBADF, 0)
-			case e.sock:
-				socks = append(socks, i)
-				continue
-			default:
-				// Files are always ready, as in POSIX poll(2); a directory
-				// is ready too (reads then say EISDIR).
-				events = appendEvent(events, sub, tag, ESUCCESS, 0)
-			}
-			ready++
-		default:
-			return EINVAL
+		if tag == eventClock {
+			continue
 		}
+		fd := binary.LittleEndian.Uint32(sub[16:])
+		e := p.fd(s, fd)
+		switch {
+		case e == nil:
+			events = appendEvent(events, sub, tag, EBADF, 0)
+		case tag == eventFdRead && e.stream == 0, tag == eventFdWrite && e.stream > 0:
+			events = appendEvent(events, sub, tag, ESUCCESS, 1)
+		case e.stream >= 0:
+			events = appendEvent(events, sub, tag, EBADF, 0)
+		case e.sock:
+			socks = append(socks, i)
+			continue
+		default:
+			// Files are always ready, as in POSIX poll(2); a directory
+			// is ready too (reads then say EISDIR).
+			events = appendEvent(events, sub, tag, ESUCCESS, 0)
+		}
+		ready++
 	}
 	if len(socks) > 0 {
 		var got int
@@ -90,21 +98,15 @@ func pollOneoff(c *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) Errno {
 		ready += got
 		now = s.Machine().Now()
 	}
-	if ready == 0 && deadline >= 0 {
-		if deadline > now {
-			s.SleepUntil(deadline)
-		}
+	if ready == 0 && deadline > now {
+		// A deadline past the machine's lifetime (math.MaxInt64) sleeps
+		// until the SIP is killed: the core runs others meanwhile.
+		s.SleepUntil(deadline)
 		now = s.Machine().Now()
 	}
-	if ready == 0 || deadline >= 0 {
-		for i := uint32(0); i < n; i++ {
-			sub := subs[i*subscriptionSize:]
-			if sub[8] != eventClock {
-				continue
-			}
-			if d, errno := clockDeadline(s, sub, start); errno == ESUCCESS && d <= now {
-				events = appendEvent(events, sub, eventClock, ESUCCESS, 0)
-			}
+	for i, d := range deadlines {
+		if d >= 0 && d <= now {
+			events = appendEvent(events, subs[i*subscriptionSize:], eventClock, ESUCCESS, 0)
 		}
 	}
 	// The output buffer was checked above; the SIP may have slept, but a
@@ -115,24 +117,36 @@ func pollOneoff(c *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) Errno {
 	return ESUCCESS
 }
 
-// clockDeadline returns when a clock subscription fires, in machine time.
-func clockDeadline(s *kernel.SIP, sub []byte, now int64) (int64, Errno) {
+// clockDeadline returns when a clock subscription fires, in machine time
+// (now is the machine's monotonic clock, wall the realtime clock, both read
+// once at the call's entry). As in wasmtime, the realtime and monotonic
+// clocks may be waited on, relative or absolute (ABSTIME); another clock or
+// an unknown flag is EINVAL; the precision is ignored. A deadline that does
+// not fit in machine time saturates at math.MaxInt64: never.
+func clockDeadline(sub []byte, now, wall int64) (int64, Errno) {
 	id := binary.LittleEndian.Uint32(sub[16:])
-	timeout := int64(binary.LittleEndian.Uint64(sub[24:]))
+	timeout := binary.LittleEndian.Uint64(sub[24:])
 	flags := binary.LittleEndian.Uint16(sub[40:])
-	if flags&subclockAbstime == 0 {
-		if timeout < 0 {
-			timeout = 1<<63 - 1 - now
-		}
-		return now + timeout, ESUCCESS
+	if flags&^subclockAbstime != 0 || (id != clockRealtime && id != clockMonotonic) {
+		return 0, EINVAL
 	}
-	switch id {
-	case clockMonotonic:
-		return timeout, ESUCCESS
-	case clockRealtime:
-		return now + (timeout - time.Now().UnixNano()), ESUCCESS
+	switch {
+	case flags&subclockAbstime == 0:
+		return after(now, timeout), ESUCCESS
+	case id == clockMonotonic:
+		return int64(min(timeout, math.MaxInt64)), ESUCCESS
+	case timeout <= uint64(wall):
+		return now, ESUCCESS
 	}
-	return 0, ENOTSUP
+	return after(now, timeout-uint64(wall)), ESUCCESS
+}
+
+// after returns now+d, saturating at math.MaxInt64 (now is never negative).
+func after(now int64, d uint64) int64 {
+	if d > uint64(math.MaxInt64-now) {
+		return math.MaxInt64
+	}
+	return now + int64(d)
 }
 
 func appendEvent(events, sub []byte, typ byte, errno Errno, nbytes uint64) []byte {

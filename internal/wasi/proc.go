@@ -2,6 +2,7 @@ package wasi
 
 import (
 	"crypto/rand"
+	"encoding/binary"
 	"time"
 
 	"isle/internal/kernel"
@@ -36,6 +37,18 @@ type Preopen struct {
 const (
 	maxWriteChunk = 16 << 20 // bytes one fd_write hands the console; the rest is a short write
 	maxReadChunk  = 64 << 10 // bytes one fd_read asks the console for
+
+	// iovMax is the most iovecs one read or write takes (POSIX's IOV_MAX,
+	// 1024 on Linux): more is EINVAL, as readv(2) answers, before any is
+	// looked at, so no call walks more than 8 KiB of iovec array.
+	iovMax = 1024
+	// maxSubscriptions is the most subscriptions one poll_oneoff takes:
+	// every fd a SIP may hold (maxFds), for reading and for writing. More is
+	// EINVAL, as Linux's poll(2) answers nfds above RLIMIT_NOFILE.
+	maxSubscriptions = 2 * maxFds
+	// randomChunk is what random_get fills between two yields of the core:
+	// ~1 ms of crypto/rand here.
+	randomChunk = 64 << 10
 )
 
 func u32(a uint64) uint32 { return uint32(a) }
@@ -72,19 +85,25 @@ func stringsSizes(m sandbox.Memory, list []string, countPtr, sizePtr uint32) Err
 }
 
 // stringsGet writes the pointers to list's strings at ptrs and the strings,
-// each NUL-terminated, at buf.
+// each NUL-terminated, at buf. Both ranges are checked first, as wazero
+// does, even when the list is empty: a range outside memory is EFAULT and
+// nothing is written.
 func stringsGet(m sandbox.Memory, list []string, ptrs, buf uint32) Errno {
+	size := 0
+	for _, s := range list {
+		size += len(s) + 1
+	}
+	pv, ok1 := m.Read(ptrs, uint32(4*len(list)))
+	bv, ok2 := m.Read(buf, uint32(size))
+	if !ok1 || !ok2 {
+		return EFAULT
+	}
+	off := 0
 	for i, s := range list {
-		if !m.WriteUint32(ptrs+uint32(4*i), buf) {
-			return EFAULT
-		}
-		dst, ok := m.Read(buf, uint32(len(s)+1))
-		if !ok {
-			return EFAULT
-		}
-		copy(dst, s)
-		dst[len(s)] = 0
-		buf += uint32(len(s) + 1)
+		binary.LittleEndian.PutUint32(pv[4*i:], buf+uint32(off))
+		off += copy(bv[off:], s)
+		bv[off] = 0
+		off++
 	}
 	return ESUCCESS
 }
@@ -132,13 +151,25 @@ func clockNow(s *kernel.SIP, id uint32) (int64, bool) {
 	return 0, false
 }
 
-// randomGet(buf *u8, len u32)
-func randomGet(c *sandbox.Call, _ *kernel.SIP, _ *Proc, a []uint64) Errno {
-	b, ok := c.Memory().Read(u32(a[0]), u32(a[1]))
-	if !ok {
+// randomGet(buf *u8, len u32): filled randomChunk bytes at a time, the SIP
+// yielding its core between chunks, so that a 1 GiB request (16 s of
+// crypto/rand on this VM) does not hold the core or delay a kill.
+func randomGet(c *sandbox.Call, s *kernel.SIP, _ *Proc, a []uint64) Errno {
+	ptr, n := u32(a[0]), u32(a[1])
+	if _, ok := c.Memory().Read(ptr, n); !ok {
 		return EFAULT
 	}
-	rand.Read(b) // never fails on Linux (crypto/rand's documented guarantee)
+	for off := uint32(0); off < n; {
+		if off > 0 {
+			s.Yield()
+		}
+		k := min(n-off, randomChunk)
+		// Read again after a yield: the memory has not changed size (only
+		// the guest grows it), but the view is taken fresh all the same.
+		b, _ := c.Memory().Read(ptr+off, k)
+		rand.Read(b) // never fails on Linux (crypto/rand's documented guarantee)
+		off += k
+	}
 	return ESUCCESS
 }
 

@@ -85,11 +85,11 @@ func sockRecv(c *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) Errno {
 		return EFAULT
 	}
 	want := uint64(0)
-	if !iovecs(m, iovs, niovs, func(b []byte) bool {
+	if errno := iovecs(m, iovs, niovs, func(b []byte) bool {
 		want += uint64(len(b))
 		return want < maxFileChunk
-	}) {
-		return EFAULT
+	}); errno != ESUCCESS {
+		return errno
 	}
 	want = min(want, maxFileChunk)
 	n := 0
@@ -135,8 +135,8 @@ func sockSend(c *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) Errno {
 	req.Op = service.NetSend
 	req.Fd = e.handle
 	req.Off = nonblock(e)
-	if !gather(m, req, u32(a[1]), u32(a[2])) {
-		return EFAULT
+	if errno := gather(m, req, u32(a[1]), u32(a[2])); errno != ESUCCESS {
+		return errno
 	}
 	n := int64(0)
 	if len(req.Buf) > 0 {
