@@ -305,13 +305,15 @@ func (s *Setup) run(ctx context.Context, a *Attack, wasm string, alone time.Dura
 	if st := h.Wait(); st.Status() != 0 {
 		return fail("the honest SIP exited %d", st.Status())
 	}
+	var honest, others strings.Builder
 	for _, l := range strings.SplitAfter(out.String(), "\n") {
 		if strings.HasPrefix(l, "honest:") {
-			r.Honest += l
+			honest.WriteString(l)
 		} else {
-			r.Out += l
+			others.WriteString(l)
 		}
 	}
+	r.Honest, r.Out = honest.String(), others.String()
 	return r, nil
 }
 
