@@ -343,6 +343,8 @@ func Boot(ctx context.Context, cfg Config) (*Machine, error) {
 // maxFSWorkers bounds the file-system workers of a machine.
 const maxFSWorkers = 8
 
+// closeFS closes the workers' host files before the machine booted (after
+// Boot each worker closes its own, at Stop).
 func (m *Machine) closeFS() {
 	for _, w := range m.fsw {
 		w.Close()
@@ -513,12 +515,19 @@ func (p *Process) PID() int64 { return p.sip.PID() }
 type CoreStats = kernel.CoreStats
 
 // Stop ends the machine: SIPs still running are killed.
+//
+// The kernel stops the services after the cores (so after every SIP's
+// release) and the file-system and network workers close their own host
+// files and sockets on their goroutines; only the listeners, shared by the
+// network workers, are closed here, once those workers have ended.
 func (m *Machine) Stop(ctx context.Context) {
 	m.k.Stop()
 	if m.tables != nil {
 		m.tables.Stop()
 	}
-	m.closeFS()
+	for _, ln := range m.lns {
+		ln.Close()
+	}
 	m.rt.Close(ctx)
 	runtime.GOMAXPROCS(m.prevProc)
 }

@@ -25,6 +25,7 @@ const (
 	msgSteal                        // core → core: payload the thief's LoadSummary; "give me work"
 	msgMigrate                      // core → core: ref *SIP, a runnable SIP and its ownership
 	msgDeliverData                  // core → core: ref DataDeliverable, payload its data
+	msgCancel                       // core → service: ref *Request, cut the wait of a killed SIP short
 )
 
 const fromController = -1 << 20

@@ -42,7 +42,12 @@ func (c *Core) Kill(s *SIP) bool {
 	if s.waiting || s == c.polling {
 		// Lent to a service, or running: polling the rings in its Block
 		// (poll.go), on the coroutine that Kill would have to end. It ends
-		// when the reply comes, or as soon as the poll returns.
+		// when the reply comes, or as soon as the poll returns. A service
+		// is asked to cut its wait short, so that the reply comes at once
+		// (service.go, "Cancel").
+		if s.waiting && !s.killPending {
+			c.send(c.toSvc[s.svc], msgCancel, nil, &s.req)
+		}
 		s.killPending = true
 		return true
 	}

@@ -1,0 +1,262 @@
+package isle_test
+
+// Tests of the services' robustness (issue 11, items 2, 5, 8, 9): the order
+// of shutdown, waits that do not hold a shared worker, kills that cut waits
+// short, fd quotas and no host fd left behind.
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"isle"
+	"isle/internal/testprog"
+)
+
+// watch is an output that a test can wait on: it records what is written
+// and wakes waiters at each write.
+type watch struct {
+	mu   sync.Mutex
+	buf  bytes.Buffer
+	wake chan struct{} // closed and replaced at each write
+}
+
+func newWatch() *watch { return &watch{wake: make(chan struct{})} }
+
+func (w *watch) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.buf.Write(p)
+	close(w.wake)
+	w.wake = make(chan struct{})
+	return len(p), nil
+}
+
+func (w *watch) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.buf.String()
+}
+
+// waitFor waits until the output holds s, failing the test at the deadline.
+func (w *watch) waitFor(t *testing.T, s string, deadline time.Time) {
+	t.Helper()
+	timer := time.NewTimer(time.Until(deadline))
+	defer timer.Stop()
+	for {
+		w.mu.Lock()
+		has, wake := strings.Contains(w.buf.String(), s), w.wake
+		w.mu.Unlock()
+		if has {
+			return
+		}
+		select {
+		case <-wake:
+		case <-timer.C:
+			t.Fatalf("no %q in the output by the deadline; output:\n%s", s, w.String())
+		}
+	}
+}
+
+// waitDone waits for p to end, failing the test at the deadline.
+func waitDone(t *testing.T, p *isle.Process, deadline time.Time, what string) isle.ExitStatus {
+	t.Helper()
+	done := make(chan isle.ExitStatus, 1)
+	go func() { done <- p.Wait() }()
+	select {
+	case st := <-done:
+		return st
+	case <-time.After(time.Until(deadline)):
+		t.Fatalf("%s: the process had not ended by the deadline", what)
+	}
+	return isle.ExitStatus{}
+}
+
+// TestStopAfterReleasingManyFiles: a program that opens 500 files and
+// returns from main (no proc_exit: the exit hook releases the files by a
+// message to the file-system worker) ends cleanly, run after run: stopping
+// the machine waits for the worker to serve that release and closes the
+// worker's files on its own goroutine (under -race, this raced and
+// sometimes panicked with an index out of range).
+func TestStopAfterReleasingManyFiles(t *testing.T) {
+	prog := testdataC(t, "openmany")
+	runs := 50
+	if testing.Short() {
+		runs = 10
+	}
+	for i := 0; i < runs; i++ {
+		dir := t.TempDir()
+		st, out, errs := run(t, config().WithCores(2).WithOversubscribe(true).
+			WithDir(isle.Dir{Host: dir, Guest: "/d"}), prog, "", "500")
+		if st.Status() != 0 {
+			t.Fatalf("run %d: status %d: %s%s", i, st.Status(), out, errs)
+		}
+	}
+}
+
+// TestStopAfterReleasingManySockets: the same with 200 accepted connections
+// left open at the end of main, released through the network worker.
+func TestStopAfterReleasingManySockets(t *testing.T) {
+	prog := testdataC(t, "sockwait")
+	runs := 10
+	if testing.Short() {
+		runs = 3
+	}
+	const conns = 200
+	for i := 0; i < runs; i++ {
+		ctx := context.Background()
+		out := newWatch()
+		m, err := isle.Boot(ctx, config().WithCores(2).WithOversubscribe(true).
+			WithListen("127.0.0.1:0").WithStdio(nil, out, out))
+		if err != nil {
+			t.Fatal(err)
+		}
+		pg, err := m.Load(ctx, prog)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, _ := m.Spawn(pg, []string{"sockwait", "hold", fmt.Sprint(conns)})
+		var cs []net.Conn
+		for k := 0; k < conns; k++ {
+			c, err := net.Dial("tcp", m.ListenAddrs()[0])
+			if err != nil {
+				t.Fatal(err)
+			}
+			cs = append(cs, c)
+		}
+		st := waitDone(t, p, time.Now().Add(60*time.Second), "hold")
+		m.Stop(ctx)
+		for _, c := range cs {
+			c.Close()
+		}
+		if st.Status() != 0 || out.String() != fmt.Sprintf("held %d\n", conns) {
+			t.Fatalf("run %d: status %d: %s", i, st.Status(), out.String())
+		}
+	}
+}
+
+// procBin copies compiled programs into a fresh directory, as name.wasm, for
+// a parent to spawn from /bin.
+func procBin(t *testing.T, progs map[string]string) string {
+	t.Helper()
+	bin := t.TempDir()
+	for name, path := range progs {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(bin, name+".wasm"), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return bin
+}
+
+func killwait(t *testing.T) string {
+	t.Helper()
+	root := testprog.Root(t)
+	src, err := os.ReadFile(filepath.Join(root, "testdata", "killwait.c"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return testprog.C(t, string(src), "-I", filepath.Join(root, "guest", "c"))
+}
+
+// TestIdleRecvHoldsNoWorker: on one core (so one network worker), a SIP
+// blocked in sock_recv on an idle connection does not stop another SIP from
+// accepting and serving 20 connections promptly.
+func TestIdleRecvHoldsNoWorker(t *testing.T) {
+	ctx := context.Background()
+	out := newWatch()
+	m, err := isle.Boot(ctx, config().WithCores(1).WithListen("127.0.0.1:0").WithStdio(nil, out, out))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Stop(ctx)
+	prog, err := m.Load(ctx, testdataC(t, "sockwait"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	idle, _ := m.Spawn(prog, []string{"sockwait", "recv", "idle: "})
+	addr := m.ListenAddrs()[0]
+	quiet, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer quiet.Close()
+	out.waitFor(t, "idle: accepted\n", deadline)
+	const n = 20
+	server, _ := m.Spawn(prog, []string{"sockwait", "serve", fmt.Sprint(n), "server: "})
+	for i := 0; i < n; i++ {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.SetDeadline(deadline)
+		msg := fmt.Sprintf("hello %d\n", i)
+		io.WriteString(c, msg)
+		got, err := io.ReadAll(c)
+		c.Close()
+		if err != nil || string(got) != strings.ToUpper(msg) {
+			t.Fatalf("connection %d: got %q, %v (the server is held up); output:\n%s", i, got, err, out.String())
+		}
+	}
+	if st := waitDone(t, server, deadline, "server"); st.Status() != 0 {
+		t.Fatalf("server: status %d; output:\n%s", st.Status(), out.String())
+	}
+	quiet.Close()
+	if st := waitDone(t, idle, deadline, "idle"); st.Status() != 0 {
+		t.Fatalf("idle: status %d; output:\n%s", st.Status(), out.String())
+	}
+}
+
+// TestKillCutsSocketWaits: a parent kills a child blocked in sock_recv on
+// an idle connection, or in sock_accept with no client coming; the kill
+// cuts the wait short and the parent's wait returns at once.
+func TestKillCutsSocketWaits(t *testing.T) {
+	parent := killwait(t)
+	bin := procBin(t, map[string]string{"sockwait": testdataC(t, "sockwait")})
+	for _, mode := range []string{"recv", "accept"} {
+		t.Run(mode, func(t *testing.T) {
+			ctx := context.Background()
+			out := newWatch()
+			stdin, feed := io.Pipe()
+			defer feed.Close()
+			m, err := isle.Boot(ctx, config().WithCores(2).WithOversubscribe(true).WithListen("127.0.0.1:0").
+				WithDir(isle.Dir{Host: bin, Guest: "/bin"}).WithStdio(stdin, out, out))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer m.Stop(ctx)
+			prog, err := m.Load(ctx, parent)
+			if err != nil {
+				t.Fatal(err)
+			}
+			deadline := time.Now().Add(20 * time.Second)
+			p, _ := m.Spawn(prog, []string{"killwait", "/bin/sockwait.wasm", "sockwait", mode})
+			if mode == "recv" {
+				c, err := net.Dial("tcp", m.ListenAddrs()[0])
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer c.Close()
+				out.waitFor(t, "accepted\n", deadline)
+			} else {
+				out.waitFor(t, "accepting\n", deadline)
+			}
+			io.WriteString(feed, "kill\n")
+			if st := waitDone(t, p, deadline, "killwait"); st.Status() != 0 || !strings.Contains(out.String(), "killed: status 137\n") {
+				t.Fatalf("status %d; output:\n%s", st.Status(), out.String())
+			}
+		})
+	}
+}
