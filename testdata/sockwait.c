@@ -1,4 +1,5 @@
-// sockwait waits on the listener at fd 3 (given with --listen), in one of
+// sockwait waits on the listener (given with --listen: the first socket
+// fd after the preopens), in one of
 // three ways, chosen by argv[1]:
 //   accept      blocks in sock_accept (it says "accepting" first);
 //   recv        accepts one connection, says "accepted", then blocks in
@@ -24,22 +25,33 @@ static void say(const char *tag, const char *what) {
 	fflush(stdout);
 }
 
+// listener returns the first socket fd from 3 on.
+static int listener(void) {
+	for (int fd = 3; fd < 64; fd++) {
+		__wasi_fdstat_t st;
+		if (__wasi_fd_fdstat_get(fd, &st) == 0 && st.fs_filetype == __WASI_FILETYPE_SOCKET_STREAM)
+			return fd;
+	}
+	return -1;
+}
+
 int main(int argc, char **argv) {
 	if (argc < 2)
 		return 2;
+	int l = listener();
 	__wasi_fd_t conn;
 	__wasi_errno_t e;
 	char buf[256];
 	if (strcmp(argv[1], "accept") == 0) {
 		const char *tag = argc > 2 ? argv[2] : "";
 		say(tag, "accepting");
-		e = __wasi_sock_accept(3, 0, &conn);
+		e = __wasi_sock_accept(l, 0, &conn);
 		printf("%saccept: errno %d\n", tag, e);
 		return 0;
 	}
 	if (strcmp(argv[1], "recv") == 0) {
 		const char *tag = argc > 2 ? argv[2] : "";
-		if ((e = __wasi_sock_accept(3, 0, &conn)) != 0) {
+		if ((e = __wasi_sock_accept(l, 0, &conn)) != 0) {
 			printf("%saccept: errno %d\n", tag, e);
 			return 1;
 		}
@@ -52,7 +64,7 @@ int main(int argc, char **argv) {
 		int n = atoi(argv[2]);
 		const char *tag = argc > 3 ? argv[3] : "";
 		for (int i = 0; i < n; i++) {
-			if ((e = __wasi_sock_accept(3, 0, &conn)) != 0) {
+			if ((e = __wasi_sock_accept(l, 0, &conn)) != 0) {
 				printf("%saccept: errno %d\n", tag, e);
 				return 1;
 			}
@@ -64,7 +76,7 @@ int main(int argc, char **argv) {
 		int n = atoi(argv[2]);
 		const char *tag = argc > 3 ? argv[3] : "";
 		for (int i = 0; i < n; i++) {
-			if ((e = __wasi_sock_accept(3, 0, &conn)) != 0) {
+			if ((e = __wasi_sock_accept(l, 0, &conn)) != 0) {
 				printf("%saccept: errno %d\n", tag, e);
 				return 1;
 			}

@@ -26,6 +26,7 @@ const (
 	msgMigrate                      // core → core: ref *SIP, a runnable SIP and its ownership
 	msgDeliverData                  // core → core: ref DataDeliverable, payload its data
 	msgCancel                       // core → service: ref *Request, cut the wait of a killed SIP short
+	msgAbandon                      // core → service: ref *Request, a reply its killed SIP never saw
 )
 
 const fromController = -1 << 20
@@ -189,6 +190,9 @@ func (c *Core) handle(from int, msg *urpc.Msg) {
 		}
 		s.waiting = false
 		if s.killPending {
+			// The SIP never sees this reply: the service takes back what
+			// it handed over in it (service.go, "Abandon").
+			c.send(c.toSvc[s.svc], msgAbandon, nil, &s.req)
 			c.Kill(s)
 			return
 		}

@@ -18,6 +18,11 @@ package kernel
 //     implements Canceler gets Cancel(req) on the worker's goroutine, if the
 //     request is still deferred, and must then Finish it promptly (with any
 //     errno): the kill takes effect when the reply reaches the core.
+//   - Abandon: a reply that reaches a killed SIP's core is never seen by the
+//     SIP, so what the service gave it there (a new file handle, an accepted
+//     connection) would stay open for nobody. The core sends the request
+//     back (msgAbandon); a service that implements Abandoner gets
+//     Abandon(req), with the results it had filled in, and releases them.
 //   - Stop: Machine.Stop stops the services only after every core has ended,
 //     so after every SIP's exit hook ran and posted its release requests.
 //     The worker then serves what is left in its rings (replies to the ended
@@ -80,6 +85,13 @@ type Service interface {
 // the SIP waiting for it is killed. The service must Finish it promptly.
 type Canceler interface {
 	Cancel(req *Request)
+}
+
+// Abandoner is a service whose replies can hand a SIP something to
+// release: Abandon runs on the worker's goroutine with a request whose
+// reply came after its SIP was killed (so the SIP never saw it).
+type Abandoner interface {
+	Abandon(req *Request)
 }
 
 // Closer is a service holding host resources: Close runs once, on the
@@ -206,11 +218,17 @@ func (sh *serviceHost) drain() bool {
 		for k := 0; k < drainBatch && r.Recv(&msg); k++ {
 			worked = true
 			req := msg.Ref.(*Request)
-			if msg.Type == msgCancel {
+			switch msg.Type {
+			case msgCancel:
 				if req.deferred && req.host == sh {
 					if c, ok := sh.svc.(Canceler); ok {
 						c.Cancel(req)
 					}
+				}
+				continue
+			case msgAbandon:
+				if a, ok := sh.svc.(Abandoner); ok {
+					a.Abandon(req)
 				}
 				continue
 			}
