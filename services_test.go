@@ -260,3 +260,59 @@ func TestKillCutsSocketWaits(t *testing.T) {
 		})
 	}
 }
+
+// TestKillMidOpenLeavesNoHostFD: a parent kills 500 children in the middle
+// of an open/close loop; the host's fd count does not grow (a kill while
+// the child waited for its open's reply left that file open for nobody).
+// One core, so one file-system worker and one ring to it: the parent's last
+// file call comes back only after its children's requests were served.
+func TestKillMidOpenLeavesNoHostFD(t *testing.T) {
+	root := testprog.Root(t)
+	src, err := os.ReadFile(filepath.Join(root, "testdata", "killloop.c"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	parent := testprog.C(t, string(src), "-I", filepath.Join(root, "guest", "c"))
+	bin := procBin(t, map[string]string{"openclose": testdataC(t, "openclose")})
+	ctx := context.Background()
+	out := newWatch()
+	m, err := isle.Boot(ctx, config().WithCores(1).WithDir(isle.Dir{Host: bin, Guest: "/bin"}).
+		WithDir(isle.Dir{Host: t.TempDir(), Guest: "/d"}).WithStdio(nil, out, out))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Stop(ctx)
+	prog, err := m.Load(ctx, parent)
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(120 * time.Second)
+	spawn := func(rounds int) {
+		t.Helper()
+		out.mu.Lock()
+		out.buf.Reset()
+		out.mu.Unlock()
+		p, _ := m.Spawn(prog, []string{"killloop", "/bin/openclose.wasm", fmt.Sprint(rounds)})
+		if st := waitDone(t, p, deadline, "killloop"); st.Status() != 0 || out.String() != fmt.Sprintf("rounds %d\n", rounds) {
+			t.Fatalf("status %d; output:\n%s", st.Status(), out.String())
+		}
+	}
+	spawn(4) // the loader's and the worker's own descriptors
+	before := openFDs(t)
+	spawn(500)
+	if after := openFDs(t); after > before {
+		t.Errorf("%d host fds before 500 kills mid-loop, %d after: %v", before, after, fdTargets(t))
+	}
+}
+
+// fdTargets lists what the process's open descriptors name, for a failure
+// message.
+func fdTargets(t *testing.T) []string {
+	ents, _ := os.ReadDir("/proc/self/fd")
+	var names []string
+	for _, e := range ents {
+		l, _ := os.Readlink(filepath.Join("/proc/self/fd", e.Name()))
+		names = append(names, e.Name()+"→"+filepath.Base(l))
+	}
+	return names
+}

@@ -196,6 +196,7 @@ func (c *Core) handle(from int, msg *urpc.Msg) {
 			c.Kill(s)
 			return
 		}
+		s.unseen = true
 		c.enqueue(s)
 	case msgDeliver:
 		c.deliver(msg.Ref.(Deliverable))
@@ -290,6 +291,7 @@ func (c *Core) run(s *SIP, slice time.Duration) {
 	start := c.m.Now()
 	s.sliceStart = start
 	s.sliceEnd = start + int64(max(slice, minSlice))
+	s.unseen = false
 	reason, done := s.proc.Resume()
 	ran := c.m.Now() - start - c.polled
 	c.polled = 0

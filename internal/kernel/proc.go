@@ -60,6 +60,12 @@ func (c *Core) Kill(s *SIP) bool {
 			break
 		}
 	}
+	if s.unseen {
+		// Killed between its reply and its next run: it never sees the
+		// reply (service.go, "Abandon").
+		s.unseen = false
+		c.send(c.toSvc[s.svc], msgAbandon, nil, &s.req)
+	}
 	s.blocked = false
 	s.proc.Kill()
 	c.exit(s)

@@ -174,8 +174,9 @@ func NewFS(dirs []FSDir) (*FS, error) {
 	return f, nil
 }
 
-// Close closes every host file the worker holds. Call it only once the
-// machine has stopped.
+// Close implements kernel.Closer: it closes every host file the worker
+// holds. The kernel calls it on the worker's goroutine once the machine's
+// cores have ended; before Boot, anyone may.
 func (f *FS) Close() {
 	for _, n := range f.nodes {
 		if n != nil {
@@ -183,6 +184,15 @@ func (f *FS) Close() {
 		}
 	}
 	f.nodes = nil
+}
+
+// Abandon implements kernel.Abandoner: the SIP that asked for req was
+// killed before it saw the reply, so a file or directory opened for it
+// would stay open for nobody; it is closed.
+func (f *FS) Abandon(req *kernel.Request) {
+	if req.Op == FSOpen && req.Errno == 0 {
+		f.close(int32(req.N))
+	}
 }
 
 // close closes handle h, unless it is a preopen's: those are shared by
