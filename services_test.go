@@ -316,3 +316,55 @@ func fdTargets(t *testing.T) []string {
 	}
 	return names
 }
+
+// slowModule is a module whose one function nests n blocks: wazero's
+// compile time grows with n² (20,000 take about 4 s here, 60,000 about 40).
+func slowModule(n int) []byte {
+	body := append(bytes.Repeat([]byte{0x02, 0x40}, n), bytes.Repeat([]byte{0x0B}, n)...)
+	return testprog.Module(nil, body)
+}
+
+// TestSlowCompileHoldsNoSpawn: while the loader compiles a module that takes
+// seconds, another SIP's spawn of a small module completes; then the
+// machine stops without waiting for the compile.
+func TestSlowCompileHoldsNoSpawn(t *testing.T) {
+	root := testprog.Root(t)
+	src, err := os.ReadFile(filepath.Join(root, "testdata", "spawnone.c"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	parent := testprog.C(t, string(src), "-I", filepath.Join(root, "guest", "c"))
+	bin := procBin(t, map[string]string{"hello": filepath.Join(root, "examples", "hello-c", "hello-c.wasm")})
+	if err := os.WriteFile(filepath.Join(bin, "slow.wasm"), slowModule(20000), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	out := newWatch()
+	// No compilation cache: the slow module must be compiled in this run.
+	m, err := isle.Boot(ctx, isle.NewConfig().WithCacheDir("").WithCores(2).WithOversubscribe(true).
+		WithDir(isle.Dir{Host: bin, Guest: "/bin"}).WithStdio(nil, out, out))
+	if err != nil {
+		t.Fatal(err)
+	}
+	prog, err := m.Load(ctx, parent)
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(120 * time.Second)
+	m.Spawn(prog, []string{"spawnone", "slow", "/bin/slow.wasm"})
+	out.waitFor(t, "slow spawning\n", deadline)
+	small, _ := m.Spawn(prog, []string{"spawnone", "small", "/bin/hello.wasm"})
+	if st := waitDone(t, small, deadline, "small"); st.Status() != 0 || !strings.Contains(out.String(), "small exited 0\n") {
+		t.Fatalf("small: status %d; output:\n%s", st.Status(), out.String())
+	}
+	if strings.Contains(out.String(), "slow spawned") {
+		t.Fatalf("the small spawn completed only after the slow compile; output:\n%s", out.String())
+	}
+	stopped := make(chan struct{})
+	go func() { m.Stop(ctx); close(stopped) }()
+	select {
+	case <-stopped:
+	case <-time.After(time.Until(deadline)):
+		t.Fatal("Stop waited for the slow compile")
+	}
+}

@@ -24,8 +24,10 @@ import (
 	"io/fs"
 	"os"
 	"path"
+	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"isle/internal/kernel"
 	"isle/internal/sandbox"
@@ -40,6 +42,7 @@ const (
 	errnoAcces   = 2
 	errnoChild   = 12
 	errnoFault   = 21
+	errnoIntr    = 27
 	errnoInval   = 28
 	errnoIO      = 29
 	errnoNoent   = 44
@@ -290,13 +293,40 @@ func (a *API) kill(c *sandbox.Call, r []uint64) {
 const opLoad uint32 = 1
 
 // Loader is the service that reads and compiles module files for spawn.
-// It runs on its own worker goroutine; compiled modules are kept by host
-// path, size and modification time.
+// Compiled modules are kept by host path, size and modification time.
+//
+// The rules of the service:
+//
+//   - No load holds the loader's worker: each runs on a goroutine of its
+//     own (the request is deferred, kernel.Request.Defer), at most
+//     runtime.GOMAXPROCS at once, so one slow compile (a module of 60,000
+//     nested blocks takes wazero tens of seconds) holds up only itself.
+//   - A kill of the spawning SIP answers its request at once (EINTR, never
+//     seen) and cancels the load's context; Close (at machine stop) cancels
+//     every load and does not wait for them. wazero looks at the context
+//     only between functions, so a compile inside one huge function runs
+//     to its end on its goroutine, and its result is dropped.
+//
+// Ownership: api is immutable; cache and roots are guarded by mu (loads
+// run on their own goroutines); waits is owned by the worker's goroutine;
+// ctx is cancelled once, by Close.
 type Loader struct {
-	api   *API
-	mu    sync.Mutex // guards cache; Serve runs on one goroutine, Close may not
-	cache map[string]cached
-	roots map[string]*os.Root
+	api    *API
+	mu     sync.Mutex
+	cache  map[string]cached
+	roots  map[string]*os.Root // nil once closed
+	slots  chan struct{}       // one per compile running
+	waits  map[*kernel.Request]*loadWait
+	ctx    context.Context
+	cancel context.CancelFunc
+}
+
+// loadWait is one deferred load; whoever answers it first (the load, or a
+// cancel) sets done.
+type loadWait struct {
+	d      kernel.Deferred
+	done   atomic.Bool
+	cancel context.CancelFunc
 }
 
 type cached struct {
@@ -307,7 +337,10 @@ type cached struct {
 
 // Loader returns the loader service of the API.
 func (a *API) Loader() *Loader {
-	return &Loader{api: a, cache: map[string]cached{}, roots: map[string]*os.Root{}}
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Loader{api: a, cache: map[string]cached{}, roots: map[string]*os.Root{},
+		slots: make(chan struct{}, runtime.GOMAXPROCS(0)), waits: map[*kernel.Request]*loadWait{},
+		ctx: ctx, cancel: cancel}
 }
 
 // Serve implements kernel.Service.
@@ -316,14 +349,59 @@ func (l *Loader) Serve(req *kernel.Request) {
 		req.Errno = errnoInval
 		return
 	}
-	mod, errno := l.load(req.Str)
-	req.Errno = errno
-	if errno == 0 {
-		req.Ref = mod
-	}
+	ctx, cancel := context.WithCancel(l.ctx)
+	w := &loadWait{d: req.Defer(), cancel: cancel}
+	l.waits[req] = w
+	name := req.Str
+	go func() {
+		defer cancel()
+		var mod *sandbox.Module
+		errno := uint16(errnoIntr)
+		select {
+		case l.slots <- struct{}{}:
+			mod, errno = l.load(ctx, name)
+			<-l.slots
+		case <-ctx.Done():
+		}
+		if !w.done.CompareAndSwap(false, true) {
+			return // cancelled: answered already
+		}
+		w.d.Finish(func() {
+			delete(l.waits, req)
+			req.Errno = errno
+			if errno == 0 {
+				req.Ref = mod
+			}
+		})
+	}()
 }
 
-func (l *Loader) load(p string) (*sandbox.Module, uint16) {
+// Cancel implements kernel.Canceler: the spawning SIP was killed.
+func (l *Loader) Cancel(req *kernel.Request) {
+	w := l.waits[req]
+	if w == nil || !w.done.CompareAndSwap(false, true) {
+		return
+	}
+	w.cancel()
+	w.d.Finish(func() {
+		delete(l.waits, req)
+		req.Errno = errnoIntr
+	})
+}
+
+// Close implements kernel.Closer: it cancels every load (without waiting
+// for a compile that does not look at its context) and closes the roots.
+func (l *Loader) Close() {
+	l.cancel()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, r := range l.roots {
+		r.Close()
+	}
+	l.roots = nil
+}
+
+func (l *Loader) load(ctx context.Context, p string) (*sandbox.Module, uint16) {
 	clean := path.Clean("/" + p)
 	var pre Preopen
 	var rel string
@@ -372,8 +450,11 @@ func (l *Loader) load(p string) (*sandbox.Module, uint16) {
 	if _, err := ioReadFull(f, wasm); err != nil {
 		return nil, errnoIO
 	}
-	mod, err := l.api.rt.Load(context.Background(), wasm)
+	mod, err := l.api.rt.Load(ctx, wasm)
 	if err != nil {
+		if ctx.Err() != nil {
+			return nil, errnoIntr
+		}
 		return nil, errnoNoexec
 	}
 	l.mu.Lock()
@@ -383,6 +464,11 @@ func (l *Loader) load(p string) (*sandbox.Module, uint16) {
 }
 
 func (l *Loader) root(host string) (*os.Root, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.roots == nil {
+		return nil, os.ErrClosed
+	}
 	if r, ok := l.roots[host]; ok {
 		return r, nil
 	}
