@@ -300,12 +300,15 @@ func Boot(ctx context.Context, cfg Config) (*Machine, error) {
 	}
 	// File-system workers: one per core, so one slow host call holds up only
 	// the SIPs that share its worker (internal/service/fs.go).
+	// Every file-system and network worker draws on one budget of host
+	// descriptors, which leaves the machine a reserve (service/hostfds.go).
+	fds := service.MachineHostFDs()
 	var fsDirs []service.FSDir
 	for _, p := range preopens {
 		fsDirs = append(fsDirs, service.FSDir{Host: p.Host, ReadOnly: p.ReadOnly})
 	}
 	for i := 0; i < min(cores, maxFSWorkers); i++ {
-		w, err := service.NewFS(fsDirs)
+		w, err := service.NewFS(fsDirs, fds)
 		if err != nil {
 			m.closeFS()
 			rt.Close(ctx)
@@ -325,7 +328,7 @@ func Boot(ctx context.Context, cfg Config) (*Machine, error) {
 	}
 	if len(m.lns) > 0 {
 		for i := 0; i < min(cores, maxFSWorkers); i++ {
-			w := service.NewNet(m.lns)
+			w := service.NewNet(m.lns, fds)
 			m.netw = append(m.netw, w)
 			m.net = append(m.net, k.AddService(fmt.Sprintf("net%d", i), w))
 		}

@@ -17,7 +17,10 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"isle"
+	"isle/internal/service"
 	"isle/internal/testprog"
 )
 
@@ -367,4 +370,158 @@ func TestSlowCompileHoldsNoSpawn(t *testing.T) {
 	case <-time.After(time.Until(deadline)):
 		t.Fatal("Stop waited for the slow compile")
 	}
+}
+
+func fdhog(t *testing.T) string {
+	t.Helper()
+	src, err := os.ReadFile(filepath.Join(testprog.Root(t), "testdata", "hostile", "fdhog.c"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return testprog.C(t, string(src))
+}
+
+// TestFDHogsMeetTheirQuota: six SIPs open files until an open fails; each
+// stops at its quota with EMFILE (before: the host's limit, with EIO), and
+// while they hold their files an honest SIP opens a file and spawns.
+func TestFDHogsMeetTheirQuota(t *testing.T) {
+	ctx := context.Background()
+	out := newWatch()
+	stdin, feed := io.Pipe()
+	defer feed.Close()
+	root := testprog.Root(t)
+	bin := procBin(t, map[string]string{"hello": filepath.Join(root, "examples", "hello-c", "hello-c.wasm")})
+	m, err := isle.Boot(ctx, config().WithCores(2).WithOversubscribe(true).
+		WithDir(isle.Dir{Host: t.TempDir(), Guest: "/d"}).WithDir(isle.Dir{Host: bin, Guest: "/bin"}).
+		WithStdio(stdin, out, out))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Stop(ctx)
+	hog, err := m.Load(ctx, fdhog(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	var hogs []*isle.Process
+	for i := 0; i < 6; i++ {
+		p, _ := m.Spawn(hog, []string{"fdhog", fmt.Sprint(i)})
+		hogs = append(hogs, p)
+	}
+	for i := 0; i < 6; i++ {
+		out.waitFor(t, fmt.Sprintf("fdhog %d: opened ", i), deadline)
+	}
+	for i := 0; i < 6; i++ {
+		if want := fmt.Sprintf("fdhog %d: opened %d, then EMFILE\n", i, service.MaxFilesPerSIP); !strings.Contains(out.String(), want) {
+			t.Errorf("no %q in the output:\n%s", want, out.String())
+		}
+	}
+	honestOpen(t, m, deadline, 0)
+	honestSpawn(t, m, deadline)
+	feed.Close()
+	for _, p := range hogs {
+		waitDone(t, p, deadline, "fdhog")
+	}
+}
+
+// honestOpen runs openmany: it must open one file and end with want.
+func honestOpen(t *testing.T, m *isle.Machine, deadline time.Time, want int) {
+	t.Helper()
+	prog, err := m.Load(context.Background(), testdataC(t, "openmany"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, _ := m.Spawn(prog, []string{"openmany", "1"})
+	if st := waitDone(t, p, deadline, "openmany"); st.Status() != want {
+		t.Errorf("an honest open: status %d, want %d", st.Status(), want)
+	}
+}
+
+// honestSpawn runs spawnone: it must spawn /bin/hello.wasm.
+func honestSpawn(t *testing.T, m *isle.Machine, deadline time.Time) {
+	t.Helper()
+	root := testprog.Root(t)
+	src, err := os.ReadFile(filepath.Join(root, "testdata", "spawnone.c"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	prog, err := m.Load(context.Background(), testprog.C(t, string(src), "-I", filepath.Join(root, "guest", "c")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, _ := m.Spawn(prog, []string{"spawnone", "honest", "/bin/hello.wasm"})
+	if st := waitDone(t, p, deadline, "spawnone"); st.Status() != 0 {
+		t.Errorf("an honest spawn: status %d", st.Status())
+	}
+}
+
+// TestFDHogsMeetTheMachineBudget: with the host's limit lowered to 1,800
+// descriptors, the services' budget is 1,800 − HostFDReserve: two hogs
+// share it and the last open of each fails with EMFILE (its quota) or
+// ENFILE (the budget), at least one ENFILE; an honest SIP can still spawn
+// (the reserve), and open a file once the hogs are gone.
+func TestFDHogsMeetTheMachineBudget(t *testing.T) {
+	var old unix.Rlimit
+	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &old); err != nil {
+		t.Fatal(err)
+	}
+	const limit = 1800
+	if old.Cur < limit {
+		t.Skipf("the host allows %d descriptors", old.Cur)
+	}
+	low := old
+	low.Cur = limit
+	if err := unix.Setrlimit(unix.RLIMIT_NOFILE, &low); err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Setrlimit(unix.RLIMIT_NOFILE, &old)
+	ctx := context.Background()
+	out := newWatch()
+	stdin, feed := io.Pipe()
+	defer feed.Close()
+	root := testprog.Root(t)
+	bin := procBin(t, map[string]string{"hello": filepath.Join(root, "examples", "hello-c", "hello-c.wasm")})
+	m, err := isle.Boot(ctx, config().WithCores(2).WithOversubscribe(true).
+		WithDir(isle.Dir{Host: t.TempDir(), Guest: "/d"}).WithDir(isle.Dir{Host: bin, Guest: "/bin"}).
+		WithStdio(stdin, out, out))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Stop(ctx)
+	hog, err := m.Load(ctx, fdhog(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	var hogs []*isle.Process
+	for i := 0; i < 2; i++ {
+		p, _ := m.Spawn(hog, []string{"fdhog", fmt.Sprint(i)})
+		hogs = append(hogs, p)
+	}
+	total, enfile := 0, 0
+	for i := 0; i < 2; i++ {
+		out.waitFor(t, fmt.Sprintf("fdhog %d: opened ", i), deadline)
+	}
+	for i := 0; i < 2; i++ {
+		var tag, n int
+		var errno string
+		line := out.String()[strings.Index(out.String(), fmt.Sprintf("fdhog %d:", i)):]
+		if k, _ := fmt.Sscanf(line, "fdhog %d: opened %d, then %s", &tag, &n, &errno); k != 3 || (errno != "EMFILE" && errno != "ENFILE") {
+			t.Fatalf("hog %d: %q", i, line)
+		}
+		total += n
+		if errno == "ENFILE" {
+			enfile++
+		}
+	}
+	if want := limit - service.HostFDReserve; total != want || enfile == 0 {
+		t.Errorf("the hogs opened %d files (%d ENFILE), want %d and an ENFILE; output:\n%s", total, enfile, want, out.String())
+	}
+	honestSpawn(t, m, deadline)
+	honestOpen(t, m, deadline, 1) // ENFILE: the budget is spent
+	feed.Close()
+	for _, p := range hogs {
+		waitDone(t, p, deadline, "fdhog")
+	}
+	honestOpen(t, m, deadline, 0)
 }

@@ -28,6 +28,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 
 	"isle/internal/kernel"
 	"isle/internal/sandbox"
@@ -46,6 +47,7 @@ const (
 	errnoInval   = 28
 	errnoIO      = 29
 	errnoNoent   = 44
+	errnoNfile   = 41
 	errnoNoexec  = 45
 	errnoNomem   = 48
 	errnoPerm    = 63
@@ -422,6 +424,9 @@ func (l *Loader) load(ctx context.Context, p string) (*sandbox.Module, uint16) {
 	}
 	root, err := l.root(pre.Host)
 	if err != nil {
+		if errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE) {
+			return nil, errnoNfile
+		}
 		return nil, errnoIO
 	}
 	f, err := root.Open(rel)
@@ -482,6 +487,8 @@ func (l *Loader) root(host string) (*os.Root, error) {
 
 func errnoFromOS(err error) uint16 {
 	switch {
+	case errors.Is(err, syscall.EMFILE), errors.Is(err, syscall.ENFILE):
+		return errnoNfile // the host's limit: the machine's, not the SIP's
 	case errors.Is(err, fs.ErrNotExist):
 		return errnoNoent
 	case errors.Is(err, fs.ErrPermission):

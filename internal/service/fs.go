@@ -133,18 +133,32 @@ type FSDir struct {
 
 // FS is one file-system worker: a kernel.Service with its own handles.
 // Every field is owned by the worker's goroutine once the machine runs.
+//
+// fds is the machine's budget (shared by every worker, hostfds.go); quota
+// counts each SIP's handles here.
 type FS struct {
 	nodes []*node // by handle; nil: free
 	free  []int32
 	npre  int // handles below it are the preopens
+	fds   *HostFDs
+	quota quota
 }
 
 // node is an open file or directory.
 type node struct {
-	file *os.File // the file, or the directory opened for stat and sync
-	root *os.Root // directories: paths are resolved in it
-	ro   bool
-	list []dirent
+	file  *os.File // the file, or the directory opened for stat and sync
+	root  *os.Root // directories: paths are resolved in it
+	ro    bool
+	list  []dirent
+	owner int64 // the SIP that opened it (0: a preopen)
+}
+
+// hostFDs is the host descriptors n holds: a directory has its root's too.
+func (n *node) hostFDs() int {
+	if n.root != nil {
+		return 2
+	}
+	return 1
 }
 
 type dirent struct {
@@ -153,9 +167,11 @@ type dirent struct {
 	typ  uint8
 }
 
-// NewFS opens dirs (in order: handle i is dirs[i]) for a new worker.
-func NewFS(dirs []FSDir) (*FS, error) {
-	f := &FS{}
+// NewFS opens dirs (in order: handle i is dirs[i]) for a new worker. Its
+// SIPs' files are charged to fds (nil: no machine budget) and to each SIP's
+// quota (MaxFilesPerSIP).
+func NewFS(dirs []FSDir, fds *HostFDs) (*FS, error) {
+	f := &FS{fds: fds, quota: quota{}}
 	for _, d := range dirs {
 		r, err := os.OpenRoot(d.Host)
 		if err != nil {
@@ -178,9 +194,12 @@ func NewFS(dirs []FSDir) (*FS, error) {
 // holds. The kernel calls it on the worker's goroutine once the machine's
 // cores have ended; before Boot, anyone may.
 func (f *FS) Close() {
-	for _, n := range f.nodes {
+	for h, n := range f.nodes {
 		if n != nil {
 			n.close()
+			if h >= f.npre {
+				f.quota.release(f.fds, n.owner, n.hostFDs())
+			}
 		}
 	}
 	f.nodes = nil
@@ -201,7 +220,9 @@ func (f *FS) close(h int32) {
 	if int(h) < f.npre || f.node(h) == nil {
 		return
 	}
-	f.nodes[h].close()
+	n := f.nodes[h]
+	n.close()
+	f.quota.release(f.fds, n.owner, n.hostFDs())
 	f.nodes[h] = nil
 	f.free = append(f.free, h)
 }
@@ -646,19 +667,26 @@ func (f *FS) open(n *node, req *kernel.Request) uint16 {
 		if write {
 			return errnoIsdir
 		}
+		pid := req.PID()
+		if e := f.quota.admit(f.fds, pid, 2); e != 0 {
+			return e
+		}
 		sub, err := r.OpenRoot(name)
 		if err != nil {
+			f.quota.release(f.fds, pid, 2)
 			return fsErrno(err)
 		}
 		d, err := sub.Open(".")
 		if err != nil {
 			sub.Close()
+			f.quota.release(f.fds, pid, 2)
 			return fsErrno(err)
 		}
-		h, ok := f.add(&node{file: d, root: sub, ro: n.ro})
+		h, ok := f.add(&node{file: d, root: sub, ro: n.ro, owner: pid})
 		if !ok {
 			sub.Close()
 			d.Close()
+			f.quota.release(f.fds, pid, 2)
 			return errnoNfile
 		}
 		req.N = int64(h)
@@ -698,25 +726,29 @@ func (f *FS) open(n *node, req *kernel.Request) uint16 {
 	if fdflags&fdflagAppend != 0 {
 		flag |= os.O_APPEND
 	}
+	pid := req.PID()
+	if e := f.quota.admit(f.fds, pid, 1); e != 0 {
+		return e
+	}
 	file, err := r.OpenFile(name, flag, 0o666)
 	if err != nil {
+		f.quota.release(f.fds, pid, 1)
 		return fsErrno(err)
 	}
 	typ := uint8(FiletypeRegular)
 	if st, err := file.Stat(); err == nil {
 		typ = filetype(st.Mode())
 	}
-	h, ok := f.add(&node{file: file, ro: n.ro})
+	h, ok := f.add(&node{file: file, ro: n.ro, owner: pid})
 	if !ok {
 		file.Close()
+		f.quota.release(f.fds, pid, 1)
 		return errnoNfile
 	}
 	req.N = int64(h)
 	req.Off = int64(typ) | roBit(n.ro)
 	return 0
 }
-
-const errnoNfile = 41
 
 func roBit(ro bool) int64 {
 	if ro {

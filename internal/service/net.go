@@ -51,22 +51,29 @@ const (
 
 // Net is one network worker.
 //
-// Ownership: listeners are shared by every worker and immutable; conns,
-// next, waits and closed are owned by the worker's goroutine; wg counts the
-// wait goroutines (netwait.go), which touch only what their wait names.
+// Ownership: listeners are shared by every worker and immutable, and so is
+// fds, the machine's budget (safe for concurrent use, hostfds.go); conns,
+// owner, quota, next, waits and closed are owned by the worker's goroutine;
+// wg counts the wait goroutines (netwait.go), which touch only what their
+// wait names.
 type Net struct {
 	listeners []*net.TCPListener
+	fds       *HostFDs
 	conns     map[int32]*net.TCPConn
+	owner     map[int32]int64 // the SIP that accepted each connection
+	quota     quota
 	next      int32
 	waits     map[*kernel.Request]func() // deferred requests → what cancels their wait
 	wg        sync.WaitGroup
 	closed    bool
 }
 
-// NewNet returns a worker serving listeners.
-func NewNet(listeners []*net.TCPListener) *Net {
-	return &Net{listeners: listeners, conns: map[int32]*net.TCPConn{}, next: int32(len(listeners)),
-		waits: map[*kernel.Request]func(){}}
+// NewNet returns a worker serving listeners. Its SIPs' connections are
+// charged to fds (nil: no machine budget) and to each SIP's quota
+// (MaxFilesPerSIP).
+func NewNet(listeners []*net.TCPListener, fds *HostFDs) *Net {
+	return &Net{listeners: listeners, fds: fds, conns: map[int32]*net.TCPConn{}, owner: map[int32]int64{},
+		quota: quota{}, next: int32(len(listeners)), waits: map[*kernel.Request]func(){}}
 }
 
 // Close implements kernel.Closer: it ends every wait, closes the worker's
@@ -78,9 +85,8 @@ func (n *Net) Close() {
 	for _, cancel := range n.waits {
 		cancel()
 	}
-	for h, c := range n.conns {
-		c.Close()
-		delete(n.conns, h)
+	for h := range n.conns {
+		n.closeConn(h)
 	}
 	n.wg.Wait()
 }
@@ -96,12 +102,15 @@ func (n *Net) Abandon(req *kernel.Request) {
 func (n *Net) closeConn(h int32) {
 	if c := n.conns[h]; c != nil {
 		c.Close()
+		n.quota.release(n.fds, n.owner[h], 1)
 		delete(n.conns, h)
+		delete(n.owner, h)
 	}
 }
 
-// install gives c the next free handle.
-func (n *Net) install(c *net.TCPConn) int32 {
+// install gives c, accepted for pid (and charged to it), the next free
+// handle.
+func (n *Net) install(c *net.TCPConn, pid int64) int32 {
 	h := n.next
 	for n.conns[h] != nil || h < int32(len(n.listeners)) {
 		h++
@@ -111,6 +120,7 @@ func (n *Net) install(c *net.TCPConn) int32 {
 	}
 	n.next = h + 1
 	n.conns[h] = c
+	n.owner[h] = pid
 	return h
 }
 
@@ -206,16 +216,25 @@ func (n *Net) accept(req *kernel.Request, nonblock bool) uint16 {
 	if len(n.conns) >= maxConns {
 		return errnoNfile
 	}
+	// The connection is charged before it is accepted, so that a SIP past
+	// its quota leaves it waiting for another.
+	pid := req.PID()
+	if e := n.quota.admit(n.fds, pid, 1); e != 0 {
+		return e
+	}
 	l := n.listeners[req.Fd]
 	c, err := acceptNow(l)
 	if err != nil {
 		e := netErrno(err)
 		if e == errnoAgain && !nonblock {
-			return n.acceptLater(req, l)
+			if e = n.acceptLater(req, l); e == 0 {
+				return 0
+			}
 		}
+		n.quota.release(n.fds, pid, 1)
 		return e
 	}
-	req.N = int64(n.install(c))
+	req.N = int64(n.install(c, pid))
 	return 0
 }
 

@@ -132,6 +132,9 @@ func (n *Net) acceptLater(req *kernel.Request, l *net.TCPListener) uint16 {
 			default:
 				req.Errno = n.adopt(req, nfd)
 			}
+			if req.Errno != 0 {
+				n.quota.release(n.fds, req.PID(), 1) // charged by accept
+			}
 		}
 	})
 	return 0
@@ -159,7 +162,8 @@ func dupFile(l *net.TCPListener) (*os.File, error) {
 }
 
 // adopt makes the accepted descriptor nfd a connection of this worker and
-// req's result; once the worker is closed it closes nfd instead.
+// req's result (accept charged it to the SIP); once the worker is closed it
+// closes nfd instead.
 func (n *Net) adopt(req *kernel.Request, nfd int) uint16 {
 	if n.closed {
 		unix.Close(nfd)
@@ -169,7 +173,7 @@ func (n *Net) adopt(req *kernel.Request, nfd int) uint16 {
 	if err != nil {
 		return netErrno(err)
 	}
-	req.N = int64(n.install(c))
+	req.N = int64(n.install(c, req.PID()))
 	return 0
 }
 
