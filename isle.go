@@ -174,6 +174,7 @@ type Machine struct {
 	hostCPUs int
 	k        *kernel.Machine
 	rt       *sandbox.Runtime
+	loader   *procapi.Loader // closed by its worker at Stop; the runtime outlives its compiles
 	console  kernel.ServiceID
 	stdin    kernel.ServiceID
 	preopens []wasi.Preopen
@@ -289,7 +290,8 @@ func Boot(ctx context.Context, cfg Config) (*Machine, error) {
 	m.ipc.UseNames(names.OnTable(nameTable))
 	m.console = k.AddService("console", &service.ConsoleOut{Stdout: orDiscard(cfg.stdout), Stderr: orDiscard(cfg.stderr)})
 	m.stdin = k.AddService("stdin", &service.ConsoleIn{Stdin: cfg.stdin})
-	papi.SetLoader(k.AddService("loader", papi.Loader()))
+	m.loader = papi.Loader()
+	papi.SetLoader(k.AddService("loader", m.loader))
 	papi.SetNewChild(func(parent *kernel.SIP, mod *sandbox.Module, name string, args []string, nice int) *kernel.SIP {
 		return m.newSIP(mod, name, args, nice)
 	})
@@ -531,7 +533,10 @@ func (m *Machine) Stop(ctx context.Context) {
 	for _, ln := range m.lns {
 		ln.Close()
 	}
-	m.rt.Close(ctx)
+	// A compile that does not look at its context (one huge function) may
+	// still run: Stop does not wait for it, and the runtime is closed when
+	// it ends (wazero panics compiling on a closed runtime).
+	m.loader.WhenIdle(func() { m.rt.Close(context.WithoutCancel(ctx)) })
 	runtime.GOMAXPROCS(m.prevProc)
 }
 

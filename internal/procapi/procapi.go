@@ -307,7 +307,9 @@ const opLoad uint32 = 1
 //     seen) and cancels the load's context; Close (at machine stop) cancels
 //     every load and does not wait for them. wazero looks at the context
 //     only between functions, so a compile inside one huge function runs
-//     to its end on its goroutine, and its result is dropped.
+//     to its end on its goroutine, and its result is dropped. The runtime
+//     must outlive it (wazero panics compiling on a closed runtime): the
+//     machine closes its runtime through WhenIdle.
 //
 // Ownership: api is immutable; cache and roots are guarded by mu (loads
 // run on their own goroutines); waits is owned by the worker's goroutine;
@@ -317,6 +319,9 @@ type Loader struct {
 	mu     sync.Mutex
 	cache  map[string]cached
 	roots  map[string]*os.Root // nil once closed
+	closed bool                // no load starts once set
+	loads  int                 // loads that may still compile
+	idle   []func()            // to run when loads falls to 0 after Close
 	slots  chan struct{}       // one per compile running
 	waits  map[*kernel.Request]*loadWait
 	ctx    context.Context
@@ -355,7 +360,20 @@ func (l *Loader) Serve(req *kernel.Request) {
 	w := &loadWait{d: req.Defer(), cancel: cancel}
 	l.waits[req] = w
 	name := req.Str
+	l.mu.Lock()
+	if l.closed {
+		l.mu.Unlock()
+		cancel()
+		req.Errno = errnoIntr
+		w.done.Store(true)
+		delete(l.waits, req)
+		w.d.Finish(nil)
+		return
+	}
+	l.loads++
+	l.mu.Unlock()
 	go func() {
+		defer l.loadEnded()
 		defer cancel()
 		var mod *sandbox.Module
 		errno := uint16(errnoIntr)
@@ -397,10 +415,42 @@ func (l *Loader) Close() {
 	l.cancel()
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	l.closed = true
 	for _, r := range l.roots {
 		r.Close()
 	}
 	l.roots = nil
+}
+
+// WhenIdle runs f once no load can compile any more: at once if none is
+// running, else on the goroutine of the last to end. Call it after Close.
+func (l *Loader) WhenIdle(f func()) {
+	l.mu.Lock()
+	if !l.closed {
+		l.mu.Unlock()
+		panic("procapi: WhenIdle before Close")
+	}
+	if l.loads > 0 {
+		l.idle = append(l.idle, f)
+		l.mu.Unlock()
+		return
+	}
+	l.mu.Unlock()
+	f()
+}
+
+// loadEnded counts a load out, and runs what waited for the last.
+func (l *Loader) loadEnded() {
+	l.mu.Lock()
+	l.loads--
+	var run []func()
+	if l.loads == 0 {
+		run, l.idle = l.idle, nil
+	}
+	l.mu.Unlock()
+	for _, f := range run {
+		f()
+	}
 }
 
 func (l *Loader) load(ctx context.Context, p string) (*sandbox.Module, uint16) {
