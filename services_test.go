@@ -525,3 +525,44 @@ func TestFDHogsMeetTheMachineBudget(t *testing.T) {
 	}
 	honestOpen(t, m, deadline, 0)
 }
+
+// TestKillCutsASlowLoad: a parent kills a child whose proc_spawn waits for
+// the loader to compile a slow module (40,000 nested blocks: about 17 s
+// here); the kill answers the child's request at once instead of after the
+// compile. Not in -short: the compile still runs to its end on its
+// goroutine (wazero does not look at the context inside a function).
+func TestKillCutsASlowLoad(t *testing.T) {
+	if testing.Short() {
+		t.Skip("leaves a long compile running")
+	}
+	root := testprog.Root(t)
+	src, err := os.ReadFile(filepath.Join(root, "testdata", "spawnone.c"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mid := testprog.C(t, string(src), "-I", filepath.Join(root, "guest", "c"))
+	bin := procBin(t, map[string]string{"spawnone": mid})
+	if err := os.WriteFile(filepath.Join(bin, "slow.wasm"), slowModule(40000), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	out := newWatch()
+	stdin, feed := io.Pipe()
+	defer feed.Close()
+	m, err := isle.Boot(ctx, isle.NewConfig().WithCacheDir("").WithCores(2).WithOversubscribe(true).
+		WithDir(isle.Dir{Host: bin, Guest: "/bin"}).WithStdio(stdin, out, out))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Stop(ctx)
+	prog, err := m.Load(ctx, killwait(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, _ := m.Spawn(prog, []string{"killwait", "/bin/spawnone.wasm", "spawnone", "mid", "/bin/slow.wasm"})
+	out.waitFor(t, "mid spawning\n", time.Now().Add(60*time.Second))
+	io.WriteString(feed, "kill\n")
+	if st := waitDone(t, p, time.Now().Add(5*time.Second), "killwait"); st.Status() != 0 || !strings.Contains(out.String(), "killed: status 137\n") {
+		t.Fatalf("status %d; output:\n%s", st.Status(), out.String())
+	}
+}
