@@ -566,3 +566,40 @@ func TestKillCutsASlowLoad(t *testing.T) {
 		t.Fatalf("status %d; output:\n%s", st.Status(), out.String())
 	}
 }
+
+// TestSlowSpawnAttack: testdata/hostile/slowspawn.c builds a module that
+// takes seconds to compile and spawns it; meanwhile an honest SIP spawns
+// and opens a file, and the attacker ends by itself.
+func TestSlowSpawnAttack(t *testing.T) {
+	root := testprog.Root(t)
+	src, err := os.ReadFile(filepath.Join(root, "testdata", "hostile", "slowspawn.c"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	attacker := testprog.C(t, string(src), "-I", filepath.Join(root, "guest", "c"))
+	bin := procBin(t, map[string]string{"hello": filepath.Join(root, "examples", "hello-c", "hello-c.wasm")})
+	ctx := context.Background()
+	out := newWatch()
+	m, err := isle.Boot(ctx, isle.NewConfig().WithCacheDir("").WithCores(2).WithOversubscribe(true).
+		WithDir(isle.Dir{Host: t.TempDir(), Guest: "/d"}).WithDir(isle.Dir{Host: bin, Guest: "/bin"}).
+		WithStdio(nil, out, out))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Stop(ctx)
+	prog, err := m.Load(ctx, attacker)
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(120 * time.Second)
+	p, _ := m.Spawn(prog, []string{"slowspawn"})
+	out.waitFor(t, "slowspawn: compiling\n", deadline)
+	honestSpawn(t, m, deadline)
+	honestOpen(t, m, deadline, 0)
+	if strings.Contains(out.String(), "slowspawn: spawned") {
+		t.Fatalf("the honest SIP finished only after the slow compile; output:\n%s", out.String())
+	}
+	if st := waitDone(t, p, deadline, "slowspawn"); st.Status() != 0 || !strings.Contains(out.String(), "slowspawn: spawned\n") {
+		t.Fatalf("slowspawn: status %d; output:\n%s", st.Status(), out.String())
+	}
+}
