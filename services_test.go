@@ -603,3 +603,45 @@ func TestSlowSpawnAttack(t *testing.T) {
 		t.Fatalf("slowspawn: status %d; output:\n%s", st.Status(), out.String())
 	}
 }
+
+// TestKillCutsAStdinRead: a parent kills a child blocked reading stdin
+// (nothing comes); the kill takes effect at once, and what the machine's
+// stdin brings later goes to the next reader.
+func TestKillCutsAStdinRead(t *testing.T) {
+	root := testprog.Root(t)
+	src, err := os.ReadFile(filepath.Join(root, "testdata", "killready.c"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	parent := testprog.C(t, string(src), "-I", filepath.Join(root, "guest", "c"))
+	bin := procBin(t, map[string]string{"stdinread": testdataC(t, "stdinread")})
+	ctx := context.Background()
+	out := newWatch()
+	stdin, feed := io.Pipe()
+	defer feed.Close()
+	m, err := isle.Boot(ctx, config().WithCores(2).WithOversubscribe(true).WithDir(isle.Dir{Host: bin, Guest: "/bin"}).
+		WithDir(isle.Dir{Host: t.TempDir(), Guest: "/d"}).WithStdio(stdin, out, out))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Stop(ctx)
+	prog, err := m.Load(ctx, parent)
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	p, _ := m.Spawn(prog, []string{"killready", "/bin/stdinread.wasm"})
+	if st := waitDone(t, p, deadline, "killready"); st.Status() != 0 || out.String() != "killed: status 137\n" {
+		t.Fatalf("status %d; output:\n%s", st.Status(), out.String())
+	}
+	cat, err := m.Load(ctx, testdataC(t, "cat"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, _ := m.Spawn(cat, []string{"cat"})
+	io.WriteString(feed, "late\n")
+	feed.Close()
+	if st := waitDone(t, c, deadline, "cat"); st.Status() != 0 || !strings.Contains(out.String(), "LATE\nread 5 bytes\n") {
+		t.Fatalf("cat: status %d; output:\n%s", st.Status(), out.String())
+	}
+}
