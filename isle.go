@@ -175,6 +175,7 @@ type Machine struct {
 	hostCPUs int
 	k        *kernel.Machine
 	rt       *sandbox.Runtime
+	loader   *procapi.Loader // closed by its worker at Stop; the runtime outlives its compiles
 	console  kernel.ServiceID
 	stdin    kernel.ServiceID
 	preopens []wasi.Preopen
@@ -293,7 +294,8 @@ func Boot(ctx context.Context, cfg Config) (*Machine, error) {
 	m.ipc.UseNames(names.OnTable(nameTable))
 	m.console = k.AddService("console", &service.ConsoleOut{Stdout: orDiscard(cfg.stdout), Stderr: orDiscard(cfg.stderr)})
 	m.stdin = k.AddService("stdin", &service.ConsoleIn{Stdin: cfg.stdin})
-	papi.SetLoader(k.AddService("loader", papi.Loader()))
+	m.loader = papi.Loader()
+	papi.SetLoader(k.AddService("loader", m.loader))
 	papi.SetNewChild(func(parent *kernel.SIP, mod *sandbox.Module, name string, args []string, nice int) *kernel.SIP {
 		return m.newSIP(mod, name, args, nice)
 	})
@@ -304,12 +306,15 @@ func Boot(ctx context.Context, cfg Config) (*Machine, error) {
 	}
 	// File-system workers: one per core, so one slow host call holds up only
 	// the SIPs that share its worker (internal/service/fs.go).
+	// Every file-system and network worker draws on one budget of host
+	// descriptors, which leaves the machine a reserve (service/hostfds.go).
+	fds := service.MachineHostFDs()
 	var fsDirs []service.FSDir
 	for _, p := range preopens {
 		fsDirs = append(fsDirs, service.FSDir{Host: p.Host, ReadOnly: p.ReadOnly})
 	}
 	for i := 0; i < min(cores, maxFSWorkers); i++ {
-		w, err := service.NewFS(fsDirs)
+		w, err := service.NewFS(fsDirs, fds)
 		if err != nil {
 			m.closeFS()
 			rt.Close(ctx)
@@ -329,7 +334,7 @@ func Boot(ctx context.Context, cfg Config) (*Machine, error) {
 	}
 	if len(m.lns) > 0 {
 		for i := 0; i < min(cores, maxFSWorkers); i++ {
-			w := service.NewNet(m.lns)
+			w := service.NewNet(m.lns, fds)
 			m.netw = append(m.netw, w)
 			m.net = append(m.net, k.AddService(fmt.Sprintf("net%d", i), w))
 		}
@@ -347,6 +352,8 @@ func Boot(ctx context.Context, cfg Config) (*Machine, error) {
 // maxFSWorkers bounds the file-system workers of a machine.
 const maxFSWorkers = 8
 
+// closeFS closes the workers' host files before the machine booted (after
+// Boot each worker closes its own, at Stop).
 func (m *Machine) closeFS() {
 	for _, w := range m.fsw {
 		w.Close()
@@ -559,13 +566,23 @@ func (p *Process) PID() int64 { return p.sip.PID() }
 type CoreStats = kernel.CoreStats
 
 // Stop ends the machine: SIPs still running are killed.
+//
+// The kernel stops the services after the cores (so after every SIP's
+// release) and the file-system and network workers close their own host
+// files and sockets on their goroutines; only the listeners, shared by the
+// network workers, are closed here, once those workers have ended.
 func (m *Machine) Stop(ctx context.Context) {
 	m.k.Stop()
 	if m.tables != nil {
 		m.tables.Stop()
 	}
-	m.closeFS()
-	m.rt.Close(ctx)
+	for _, ln := range m.lns {
+		ln.Close()
+	}
+	// A compile that does not look at its context (one huge function) may
+	// still run: Stop does not wait for it, and the runtime is closed when
+	// it ends (wazero panics compiling on a closed runtime).
+	m.loader.WhenIdle(func() { m.rt.Close(context.WithoutCancel(ctx)) })
 	runtime.GOMAXPROCS(m.prevProc)
 }
 

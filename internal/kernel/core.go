@@ -26,6 +26,8 @@ const (
 	msgMigrate                      // core → core: ref *SIP, a runnable SIP and its ownership
 	msgDeliverData                  // core → core: ref DataDeliverable, payload its data
 	msgForget                       // core → core: ref *SIP, which has ended: drop its forwarding entry
+	msgCancel                       // core → service: ref *Request, cut the wait of a killed SIP short
+	msgAbandon                      // core → service: ref *Request, a reply its killed SIP never saw
 )
 
 const fromController = -1 << 20
@@ -241,9 +243,13 @@ func (c *Core) handle(from int, msg *urpc.Msg) {
 		}
 		s.waiting = false
 		if s.killPending {
+			// The SIP never sees this reply: the service takes back what
+			// it handed over in it (service.go, "Abandon").
+			c.send(c.toSvc[s.svc], msgAbandon, nil, &s.req)
 			c.Kill(s)
 			return
 		}
+		s.unseen = true
 		c.enqueue(s)
 	case msgDeliver:
 		c.deliver(msg.Ref.(Deliverable))
@@ -344,6 +350,7 @@ func (c *Core) run(s *SIP, slice time.Duration) {
 	start := c.m.Now()
 	s.sliceStart = start
 	s.sliceEnd = start + int64(max(slice, minSlice))
+	s.unseen = false
 	reason, done := s.proc.Resume()
 	ran := c.m.Now() - start - c.polled
 	c.polled = 0

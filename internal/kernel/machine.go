@@ -159,7 +159,7 @@ func (m *Machine) AddService(name string, svc Service) ServiceID {
 	if m.booted {
 		panic("kernel: AddService after Boot")
 	}
-	m.services = append(m.services, &serviceHost{name: name, svc: svc, bell: urpc.NewDoorbell()})
+	m.services = append(m.services, &serviceHost{name: name, svc: svc, bell: urpc.NewDoorbell(), done: make(chan struct{})})
 	return ServiceID(len(m.services) - 1)
 }
 
@@ -276,8 +276,12 @@ func (m *Machine) pickCore() int {
 	return best
 }
 
-// Stop ends every core loop (killing SIPs still on them) and every service
-// worker, and waits for the cores.
+// Stop ends every core loop (killing SIPs still on them) and then every
+// service worker, and waits for the cores and for the workers of services
+// that hold host resources (Closer). The order matters: the SIPs' exit hooks
+// post release requests to services, so the workers stop only once no core
+// runs, serve what is left and close on their own goroutines (service.go).
+// Other workers (a console read waiting for input) are not waited for.
 func (m *Machine) Stop() {
 	if !m.booted || m.stopped.Swap(true) {
 		return
@@ -289,6 +293,11 @@ func (m *Machine) Stop() {
 	for _, sh := range m.services {
 		sh.stop.Store(true)
 		sh.bell.Ring()
+	}
+	for _, sh := range m.services {
+		if _, ok := sh.svc.(Closer); ok {
+			<-sh.done
+		}
 	}
 }
 

@@ -43,7 +43,12 @@ func (c *Core) Kill(s *SIP) bool {
 	if s.waiting || s == c.polling {
 		// Lent to a service, or running: polling the rings in its Block
 		// (poll.go), on the coroutine that Kill would have to end. It ends
-		// when the reply comes, or as soon as the poll returns.
+		// when the reply comes, or as soon as the poll returns. A service
+		// is asked to cut its wait short, so that the reply comes at once
+		// (service.go, "Cancel").
+		if s.waiting && !s.killPending {
+			c.send(c.toSvc[s.svc], msgCancel, nil, &s.req)
+		}
 		s.killPending = true
 		return true
 	}
@@ -55,6 +60,12 @@ func (c *Core) Kill(s *SIP) bool {
 			heap.Remove(&c.timers, i)
 			break
 		}
+	}
+	if s.unseen {
+		// Killed between its reply and its next run: it never sees the
+		// reply (service.go, "Abandon").
+		s.unseen = false
+		c.send(c.toSvc[s.svc], msgAbandon, nil, &s.req)
 	}
 	s.blocked = false
 	s.proc.Kill()

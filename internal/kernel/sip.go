@@ -63,6 +63,7 @@ type SIP struct {
 	sliceEnd    int64 // machine time its current slice ends
 	blocked     bool  // suspended in Block, waiting for Wake
 	waiting     bool  // its request is with a service
+	unseen      bool  // the reply came back and the SIP has not run since
 	killPending bool  // killed while waiting: ends when the reply comes
 	wakePending bool  // a Wake came while the SIP was not blocked
 	moveTo      int   // MoveTo: the core to hand the SIP to when it yields, plus one; 0 for none

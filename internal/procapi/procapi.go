@@ -25,8 +25,11 @@ import (
 	"io/fs"
 	"os"
 	"path"
+	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"syscall"
 
 	"isle/internal/kernel"
 	"isle/internal/sandbox"
@@ -41,9 +44,11 @@ const (
 	errnoAcces   = 2
 	errnoChild   = 12
 	errnoFault   = 21
+	errnoIntr    = 27
 	errnoInval   = 28
 	errnoIO      = 29
 	errnoNoent   = 44
+	errnoNfile   = 41
 	errnoNoexec  = 45
 	errnoNomem   = 48
 	errnoPerm    = 63
@@ -294,13 +299,45 @@ func (a *API) kill(c *sandbox.Call, r []uint64) {
 const opLoad uint32 = 1
 
 // Loader is the service that reads and compiles module files for spawn.
-// It runs on its own worker goroutine; compiled modules are kept by host
-// path, size and modification time.
+// Compiled modules are kept by host path, size and modification time.
+//
+// The rules of the service:
+//
+//   - No load holds the loader's worker: each runs on a goroutine of its
+//     own (the request is deferred, kernel.Request.Defer), at most
+//     runtime.GOMAXPROCS at once, so one slow compile (a module of 60,000
+//     nested blocks takes wazero tens of seconds) holds up only itself.
+//   - A kill of the spawning SIP answers its request at once (EINTR, never
+//     seen) and cancels the load's context; Close (at machine stop) cancels
+//     every load and does not wait for them. wazero looks at the context
+//     only between functions, so a compile inside one huge function runs
+//     to its end on its goroutine, and its result is dropped. The runtime
+//     must outlive it (wazero panics compiling on a closed runtime): the
+//     machine closes its runtime through WhenIdle.
+//
+// Ownership: api is immutable; cache and roots are guarded by mu (loads
+// run on their own goroutines); waits is owned by the worker's goroutine;
+// ctx is cancelled once, by Close.
 type Loader struct {
-	api   *API
-	mu    sync.Mutex // guards cache; Serve runs on one goroutine, Close may not
-	cache map[string]cached
-	roots map[string]*os.Root
+	api    *API
+	mu     sync.Mutex
+	cache  map[string]cached
+	roots  map[string]*os.Root // nil once closed
+	closed bool                // no load starts once set
+	loads  int                 // loads that may still compile
+	idle   []func()            // to run when loads falls to 0 after Close
+	slots  chan struct{}       // one per compile running
+	waits  map[*kernel.Request]*loadWait
+	ctx    context.Context
+	cancel context.CancelFunc
+}
+
+// loadWait is one deferred load; whoever answers it first (the load, or a
+// cancel) sets done.
+type loadWait struct {
+	d      kernel.Deferred
+	done   atomic.Bool
+	cancel context.CancelFunc
 }
 
 type cached struct {
@@ -311,7 +348,10 @@ type cached struct {
 
 // Loader returns the loader service of the API.
 func (a *API) Loader() *Loader {
-	return &Loader{api: a, cache: map[string]cached{}, roots: map[string]*os.Root{}}
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Loader{api: a, cache: map[string]cached{}, roots: map[string]*os.Root{},
+		slots: make(chan struct{}, runtime.GOMAXPROCS(0)), waits: map[*kernel.Request]*loadWait{},
+		ctx: ctx, cancel: cancel}
 }
 
 // Serve implements kernel.Service.
@@ -320,14 +360,104 @@ func (l *Loader) Serve(req *kernel.Request) {
 		req.Errno = errnoInval
 		return
 	}
-	mod, errno := l.load(req.Str)
-	req.Errno = errno
-	if errno == 0 {
-		req.Ref = mod
+	ctx, cancel := context.WithCancel(l.ctx)
+	w := &loadWait{d: req.Defer(), cancel: cancel}
+	l.waits[req] = w
+	name := req.Str
+	l.mu.Lock()
+	if l.closed {
+		l.mu.Unlock()
+		cancel()
+		req.Errno = errnoIntr
+		w.done.Store(true)
+		delete(l.waits, req)
+		w.d.Finish(nil)
+		return
+	}
+	l.loads++
+	l.mu.Unlock()
+	go func() {
+		defer l.loadEnded()
+		defer cancel()
+		var mod *sandbox.Module
+		errno := uint16(errnoIntr)
+		select {
+		case l.slots <- struct{}{}:
+			mod, errno = l.load(ctx, name)
+			<-l.slots
+		case <-ctx.Done():
+		}
+		if !w.done.CompareAndSwap(false, true) {
+			return // cancelled: answered already
+		}
+		w.d.Finish(func() {
+			delete(l.waits, req)
+			req.Errno = errno
+			if errno == 0 {
+				req.Ref = mod
+			}
+		})
+	}()
+}
+
+// Cancel implements kernel.Canceler: the spawning SIP was killed.
+func (l *Loader) Cancel(req *kernel.Request) {
+	w := l.waits[req]
+	if w == nil || !w.done.CompareAndSwap(false, true) {
+		return
+	}
+	w.cancel()
+	w.d.Finish(func() {
+		delete(l.waits, req)
+		req.Errno = errnoIntr
+	})
+}
+
+// Close implements kernel.Closer: it cancels every load (without waiting
+// for a compile that does not look at its context) and closes the roots.
+func (l *Loader) Close() {
+	l.cancel()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.closed = true
+	for _, r := range l.roots {
+		r.Close()
+	}
+	l.roots = nil
+}
+
+// WhenIdle runs f once no load can compile any more: at once if none is
+// running, else on the goroutine of the last to end. Call it after Close.
+func (l *Loader) WhenIdle(f func()) {
+	l.mu.Lock()
+	if !l.closed {
+		l.mu.Unlock()
+		panic("procapi: WhenIdle before Close")
+	}
+	if l.loads > 0 {
+		l.idle = append(l.idle, f)
+		l.mu.Unlock()
+		return
+	}
+	l.mu.Unlock()
+	f()
+}
+
+// loadEnded counts a load out, and runs what waited for the last.
+func (l *Loader) loadEnded() {
+	l.mu.Lock()
+	l.loads--
+	var run []func()
+	if l.loads == 0 {
+		run, l.idle = l.idle, nil
+	}
+	l.mu.Unlock()
+	for _, f := range run {
+		f()
 	}
 }
 
-func (l *Loader) load(p string) (*sandbox.Module, uint16) {
+func (l *Loader) load(ctx context.Context, p string) (*sandbox.Module, uint16) {
 	clean := path.Clean("/" + p)
 	var pre Preopen
 	var rel string
@@ -348,6 +478,9 @@ func (l *Loader) load(p string) (*sandbox.Module, uint16) {
 	}
 	root, err := l.root(pre.Host)
 	if err != nil {
+		if errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE) {
+			return nil, errnoNfile
+		}
 		return nil, errnoIO
 	}
 	f, err := root.Open(rel)
@@ -376,8 +509,11 @@ func (l *Loader) load(p string) (*sandbox.Module, uint16) {
 	if _, err := ioReadFull(f, wasm); err != nil {
 		return nil, errnoIO
 	}
-	mod, err := l.api.rt.Load(context.Background(), wasm)
+	mod, err := l.api.rt.Load(ctx, wasm)
 	if err != nil {
+		if ctx.Err() != nil {
+			return nil, errnoIntr
+		}
 		return nil, errnoNoexec
 	}
 	l.mu.Lock()
@@ -387,6 +523,11 @@ func (l *Loader) load(p string) (*sandbox.Module, uint16) {
 }
 
 func (l *Loader) root(host string) (*os.Root, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.roots == nil {
+		return nil, os.ErrClosed
+	}
 	if r, ok := l.roots[host]; ok {
 		return r, nil
 	}
@@ -400,6 +541,8 @@ func (l *Loader) root(host string) (*os.Root, error) {
 
 func errnoFromOS(err error) uint16 {
 	switch {
+	case errors.Is(err, syscall.EMFILE), errors.Is(err, syscall.ENFILE):
+		return errnoNfile // the host's limit: the machine's, not the SIP's
 	case errors.Is(err, fs.ErrNotExist):
 		return errnoNoent
 	case errors.Is(err, fs.ErrPermission):

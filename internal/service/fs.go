@@ -134,18 +134,32 @@ type FSDir struct {
 
 // FS is one file-system worker: a kernel.Service with its own handles.
 // Every field is owned by the worker's goroutine once the machine runs.
+//
+// fds is the machine's budget (shared by every worker, hostfds.go); quota
+// counts each SIP's handles here.
 type FS struct {
 	nodes []*node // by handle; nil: free
 	free  []int32
 	npre  int // handles below it are the preopens
+	fds   *HostFDs
+	quota quota
 }
 
 // node is an open file or directory.
 type node struct {
-	file *os.File // the file, or the directory opened for stat and sync
-	root *os.Root // directories: paths are resolved in it
-	ro   bool
-	list []dirent
+	file  *os.File // the file, or the directory opened for stat and sync
+	root  *os.Root // directories: paths are resolved in it
+	ro    bool
+	list  []dirent
+	owner int64 // the SIP that opened it (0: a preopen)
+}
+
+// hostFDs is the host descriptors n holds: a directory has its root's too.
+func (n *node) hostFDs() int {
+	if n.root != nil {
+		return 2
+	}
+	return 1
 }
 
 type dirent struct {
@@ -154,9 +168,11 @@ type dirent struct {
 	typ  uint8
 }
 
-// NewFS opens dirs (in order: handle i is dirs[i]) for a new worker.
-func NewFS(dirs []FSDir) (*FS, error) {
-	f := &FS{}
+// NewFS opens dirs (in order: handle i is dirs[i]) for a new worker. Its
+// SIPs' files are charged to fds (nil: no machine budget) and to each SIP's
+// quota (MaxFilesPerSIP).
+func NewFS(dirs []FSDir, fds *HostFDs) (*FS, error) {
+	f := &FS{fds: fds, quota: quota{}}
 	for _, d := range dirs {
 		r, err := os.OpenRoot(d.Host)
 		if err != nil {
@@ -175,15 +191,28 @@ func NewFS(dirs []FSDir) (*FS, error) {
 	return f, nil
 }
 
-// Close closes every host file the worker holds. Call it only once the
-// machine has stopped.
+// Close implements kernel.Closer: it closes every host file the worker
+// holds. The kernel calls it on the worker's goroutine once the machine's
+// cores have ended; before Boot, anyone may.
 func (f *FS) Close() {
-	for _, n := range f.nodes {
+	for h, n := range f.nodes {
 		if n != nil {
 			n.close()
+			if h >= f.npre {
+				f.quota.release(f.fds, n.owner, n.hostFDs())
+			}
 		}
 	}
 	f.nodes = nil
+}
+
+// Abandon implements kernel.Abandoner: the SIP that asked for req was
+// killed before it saw the reply, so a file or directory opened for it
+// would stay open for nobody; it is closed.
+func (f *FS) Abandon(req *kernel.Request) {
+	if req.Op == FSOpen && req.Errno == 0 {
+		f.close(int32(req.N))
+	}
 }
 
 // close closes handle h, unless it is a preopen's: those are shared by
@@ -192,7 +221,9 @@ func (f *FS) close(h int32) {
 	if int(h) < f.npre || f.node(h) == nil {
 		return
 	}
-	f.nodes[h].close()
+	n := f.nodes[h]
+	n.close()
+	f.quota.release(f.fds, n.owner, n.hostFDs())
 	f.nodes[h] = nil
 	f.free = append(f.free, h)
 }
@@ -620,137 +651,6 @@ func checkPath(p string) uint16 {
 		return errnoInval
 	case strings.HasPrefix(p, "/"):
 		return errnoPerm
-	}
-	return 0
-}
-
-func (f *FS) open(n *node, req *kernel.Request) uint16 {
-	if n.root == nil {
-		return errnoNotdir
-	}
-	name := req.Str
-	if bad := checkPath(name); bad != 0 {
-		return bad
-	}
-	v := req.Off
-	oflags := uint16(v)
-	fdflags := uint16(v >> 16)
-	follow := v&(1<<32) != 0
-	read := v&(1<<33) != 0
-	write := v&(1<<34) != 0
-	if oflags&^(oflagCreat|oflagDirectory|oflagExcl|oflagTrunc) != 0 {
-		return errnoInval
-	}
-	creat := oflags&oflagCreat != 0
-	excl := oflags&oflagExcl != 0
-	trunc := oflags&oflagTrunc != 0
-	wantDir := oflags&oflagDirectory != 0
-	if fdflags&fdflagAppend != 0 || trunc {
-		write = true
-	}
-	r := n.root
-
-	// A final symlink is not followed without LOOKUP_SYMLINK_FOLLOW: ELOOP,
-	// as open(2) with O_NOFOLLOW (EEXIST under O_CREAT|O_EXCL).
-	lfi, lerr := r.Lstat(name)
-	if lerr == nil && lfi.Mode()&fs.ModeSymlink != 0 {
-		if creat && excl {
-			return errnoExist
-		}
-		if !follow {
-			if wantDir {
-				return errnoNotdir
-			}
-			return errnoLoop
-		}
-	}
-	fi, err := r.Stat(name)
-	switch {
-	case err == nil && creat && excl:
-		return errnoExist
-	case err == nil && fi.IsDir():
-		// The rights asked for were reduced to a directory's by the
-		// personality; what is left that would write to the directory as
-		// a file is EISDIR, as open(2) answers: fd_write (O_WRONLY,
-		// O_RDWR), O_TRUNC, APPEND, and O_CREAT of an existing directory.
-		if write || creat {
-			return errnoIsdir
-		}
-		sub, err := r.OpenRoot(name)
-		if err != nil {
-			return fsErrno(err)
-		}
-		d, err := sub.Open(".")
-		if err != nil {
-			sub.Close()
-			return fsErrno(err)
-		}
-		h, ok := f.add(&node{file: d, root: sub, ro: n.ro})
-		if !ok {
-			sub.Close()
-			d.Close()
-			return errnoNfile
-		}
-		req.N = int64(h)
-		req.Off = FiletypeDirectory | roBit(n.ro)
-		return 0
-	case err == nil && wantDir:
-		return errnoNotdir
-	case err != nil && !creat:
-		return fsErrno(err)
-	case err != nil && wantDir:
-		if e := fsErrno(err); e != errnoNoent {
-			return e
-		}
-		return errnoNoent // O_CREAT|O_DIRECTORY does not make directories
-	case err != nil && strings.HasSuffix(name, "/"):
-		return errnoIsdir // open("new/", O_CREAT) is EISDIR on Linux
-	}
-	if n.ro && (write || (creat && err != nil)) {
-		return errnoAcces
-	}
-	flag := os.O_RDONLY
-	switch {
-	case read && write:
-		flag = os.O_RDWR
-	case write:
-		flag = os.O_WRONLY
-	}
-	if creat {
-		flag |= os.O_CREATE
-	}
-	if excl {
-		flag |= os.O_EXCL
-	}
-	if trunc {
-		flag |= os.O_TRUNC
-	}
-	if fdflags&fdflagAppend != 0 {
-		flag |= os.O_APPEND
-	}
-	file, err := r.OpenFile(name, flag, 0o666)
-	if err != nil {
-		return fsErrno(err)
-	}
-	typ := uint8(FiletypeRegular)
-	if st, err := file.Stat(); err == nil {
-		typ = filetype(st.Mode())
-	}
-	h, ok := f.add(&node{file: file, ro: n.ro})
-	if !ok {
-		file.Close()
-		return errnoNfile
-	}
-	req.N = int64(h)
-	req.Off = int64(typ) | roBit(n.ro)
-	return 0
-}
-
-const errnoNfile = 41
-
-func roBit(ro bool) int64 {
-	if ro {
-		return FSReadOnly
 	}
 	return 0
 }

@@ -20,7 +20,7 @@ func newFS(t *testing.T, ro bool) (*FS, string) {
 	os.WriteFile(filepath.Join(dir, "f"), []byte("hello"), 0o644)
 	os.Symlink("../secret", filepath.Join(dir, "out"))
 	os.Symlink("f", filepath.Join(dir, "in"))
-	f, err := NewFS([]FSDir{{Host: dir, ReadOnly: ro}})
+	f, err := NewFS([]FSDir{{Host: dir, ReadOnly: ro}}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

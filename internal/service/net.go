@@ -11,10 +11,10 @@ package service
 //     a SIP; the others are connections accepted by this worker, owned by
 //     the SIP that accepted them.
 //   - Like the file-system service, a machine runs several workers (NewNet
-//     per worker) and a SIP uses one. A blocking accept or receive holds up
-//     its worker until it completes, so a SIP that must not wait sets
-//     NONBLOCK (the request then says EAGAIN at once) and waits in
-//     poll_oneoff, which asks NetPoll with a bounded timeout.
+//     per worker) and a SIP uses one. No request holds its worker: a call
+//     that would block (accept, receive, send, a poll with a timeout) waits
+//     on a goroutine of its own in Go's netpoller and replies when ready,
+//     and a kill of the waiting SIP ends the wait at once (netwait.go).
 
 import (
 	"encoding/binary"
@@ -22,6 +22,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"sync"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -41,29 +42,87 @@ const (
 	NetCloseAll                     // close every connection listed in Buf (little-endian int32s)
 )
 
-// Net is one network worker. Every field but listeners is owned by the
-// worker's goroutine.
+// Limits in one place.
+const (
+	maxConns     = 1 << 16 // connections per worker
+	maxPollFds   = 4096    // handles in one NetPoll
+	maxPollMilli = 1000    // longest wait of one NetPoll, in milliseconds
+)
+
+// Net is one network worker.
+//
+// Ownership: listeners are shared by every worker and immutable, and so is
+// fds, the machine's budget (safe for concurrent use, hostfds.go); conns,
+// owner, quota, next, waits and closed are owned by the worker's goroutine;
+// wg counts the wait goroutines (netwait.go), which touch only what their
+// wait names.
 type Net struct {
-	listeners []*net.TCPListener // shared by every worker; immutable
+	listeners []*net.TCPListener
+	fds       *HostFDs
 	conns     map[int32]*net.TCPConn
+	owner     map[int32]int64 // the SIP that accepted each connection
+	quota     quota
 	next      int32
+	waits     map[*kernel.Request]func() // deferred requests → what cancels their wait
+	wg        sync.WaitGroup
+	closed    bool
 }
 
-// NewNet returns a worker serving listeners.
-func NewNet(listeners []*net.TCPListener) *Net {
-	return &Net{listeners: listeners, conns: map[int32]*net.TCPConn{}, next: int32(len(listeners))}
+// NewNet returns a worker serving listeners. Its SIPs' connections are
+// charged to fds (nil: no machine budget) and to each SIP's quota
+// (MaxFilesPerSIP).
+func NewNet(listeners []*net.TCPListener, fds *HostFDs) *Net {
+	return &Net{listeners: listeners, fds: fds, conns: map[int32]*net.TCPConn{}, owner: map[int32]int64{},
+		quota: quota{}, next: int32(len(listeners)), waits: map[*kernel.Request]func(){}}
 }
 
-// Close closes the worker's connections (not the listeners, which the
-// machine closes). Call it only once the machine has stopped.
+// Close implements kernel.Closer: it ends every wait, closes the worker's
+// connections (not the listeners, which the machine closes) and waits for
+// the wait goroutines. The kernel calls it on the worker's goroutine once
+// the machine's cores have ended; before Boot, anyone may.
 func (n *Net) Close() {
-	for h, c := range n.conns {
-		c.Close()
-		delete(n.conns, h)
+	n.closed = true
+	for _, cancel := range n.waits {
+		cancel()
+	}
+	for h := range n.conns {
+		n.closeConn(h)
+	}
+	n.wg.Wait()
+}
+
+// Abandon implements kernel.Abandoner: the SIP that asked for req was
+// killed before it saw the reply; a connection it accepted is closed.
+func (n *Net) Abandon(req *kernel.Request) {
+	if req.Op == NetAccept && req.Errno == 0 {
+		n.closeConn(int32(req.N))
 	}
 }
 
-const maxConns = 1 << 16
+func (n *Net) closeConn(h int32) {
+	if c := n.conns[h]; c != nil {
+		c.Close()
+		n.quota.release(n.fds, n.owner[h], 1)
+		delete(n.conns, h)
+		delete(n.owner, h)
+	}
+}
+
+// install gives c, accepted for pid (and charged to it), the next free
+// handle.
+func (n *Net) install(c *net.TCPConn, pid int64) int32 {
+	h := n.next
+	for n.conns[h] != nil || h < int32(len(n.listeners)) {
+		h++
+		if h < 0 {
+			h = int32(len(n.listeners))
+		}
+	}
+	n.next = h + 1
+	n.conns[h] = c
+	n.owner[h] = pid
+	return h
+}
 
 // Serve implements kernel.Service.
 func (n *Net) Serve(req *kernel.Request) {
@@ -77,45 +136,11 @@ func (n *Net) serve(req *kernel.Request) uint16 {
 		return n.poll(req)
 	case NetCloseAll:
 		for b := req.Buf; len(b) >= 4; b = b[4:] {
-			h := int32(binary.LittleEndian.Uint32(b))
-			if c := n.conns[h]; c != nil {
-				c.Close()
-				delete(n.conns, h)
-			}
+			n.closeConn(int32(binary.LittleEndian.Uint32(b)))
 		}
 		return 0
 	case NetAccept:
-		if req.Fd < 0 || int(req.Fd) >= len(n.listeners) {
-			if n.conns[req.Fd] != nil {
-				return errnoInval // accept on a connection
-			}
-			return errnoBadf
-		}
-		if len(n.conns) >= maxConns {
-			return errnoNfile
-		}
-		l := n.listeners[req.Fd]
-		var c *net.TCPConn
-		var err error
-		if nonblock {
-			c, err = acceptNow(l)
-		} else {
-			c, err = l.AcceptTCP()
-		}
-		if err != nil {
-			return netErrno(err)
-		}
-		h := n.next
-		for n.conns[h] != nil || h < int32(len(n.listeners)) {
-			h++
-			if h < 0 {
-				h = int32(len(n.listeners))
-			}
-		}
-		n.next = h + 1
-		n.conns[h] = c
-		req.N = int64(h)
-		return 0
+		return n.accept(req, nonblock)
 	}
 	c := n.conns[req.Fd]
 	if c == nil {
@@ -131,42 +156,31 @@ func (n *Net) serve(req *kernel.Request) uint16 {
 			req.Buf = make([]byte, want)
 		}
 		req.Buf = req.Buf[:want]
+		var got int
+		var errno uint16
 		if req.Off&2 != 0 {
-			return peek(c, req, nonblock)
-		}
-		var got int
-		var err error
-		if nonblock {
+			got, errno = peek(c, req.Buf, true)
+		} else {
+			var err error
 			got, err = now(c, true, req.Buf)
-		} else {
-			got, err = c.Read(req.Buf)
+			errno = recvErrno(got, err)
+		}
+		if errno == errnoAgain && !nonblock && want > 0 {
+			n.recvLater(req, c, req.Off&2 != 0)
+			return 0
 		}
 		req.N = int64(got)
-		if err != nil && got == 0 {
-			if errors.Is(err, os.ErrDeadlineExceeded) {
-				return errnoAgain
-			}
-			if errors.Is(err, io.EOF) {
-				return 0
-			}
-			return netErrno(err)
-		}
-		return 0
+		return errno
 	case NetSend:
-		var got int
-		var err error
-		if nonblock {
-			got, err = now(c, false, req.Buf)
-		} else {
-			got, err = c.Write(req.Buf)
+		got, err := now(c, false, req.Buf)
+		if err != nil && got == 0 {
+			if e := netErrno(err); e != errnoAgain || nonblock {
+				return e
+			}
+			n.sendLater(req, c)
+			return 0
 		}
 		req.N = int64(got)
-		if err != nil && got == 0 {
-			if errors.Is(err, os.ErrDeadlineExceeded) {
-				return errnoAgain
-			}
-			return netErrno(err)
-		}
 		return 0
 	case NetShutdown:
 		var err error
@@ -184,48 +198,78 @@ func (n *Net) serve(req *kernel.Request) uint16 {
 		}
 		return netErrnoOf(err)
 	case NetClose:
-		c.Close()
-		delete(n.conns, req.Fd)
+		n.closeConn(req.Fd)
 		return 0
 	}
 	return errnoInval
 }
 
-// peek is recv(MSG_PEEK).
-func peek(c *net.TCPConn, req *kernel.Request, nonblock bool) uint16 {
+// accept takes a connection waiting on listener Fd, or waits for one
+// (netwait.go) unless the call is non-blocking.
+func (n *Net) accept(req *kernel.Request, nonblock bool) uint16 {
+	if req.Fd < 0 || int(req.Fd) >= len(n.listeners) {
+		if n.conns[req.Fd] != nil {
+			return errnoInval // accept on a connection
+		}
+		return errnoBadf
+	}
+	if len(n.conns) >= maxConns {
+		return errnoNfile
+	}
+	// The connection is charged before it is accepted, so that a SIP past
+	// its quota leaves it waiting for another.
+	pid := req.PID()
+	if e := n.quota.admit(n.fds, pid, 1); e != 0 {
+		return e
+	}
+	l := n.listeners[req.Fd]
+	c, err := acceptNow(l)
+	if err != nil {
+		e := netErrno(err)
+		if e == errnoAgain && !nonblock {
+			if e = n.acceptLater(req, l); e == 0 {
+				return 0
+			}
+		}
+		n.quota.release(n.fds, pid, 1)
+		return e
+	}
+	req.N = int64(n.install(c, pid))
+	return 0
+}
+
+// peek is recv(MSG_PEEK): at once if nonblock (EAGAIN if nothing), else
+// waiting in the netpoller.
+func peek(c *net.TCPConn, buf []byte, nonblock bool) (int, uint16) {
 	rc, err := c.SyscallConn()
 	if err != nil {
-		return netErrno(err)
+		return 0, netErrno(err)
 	}
 	var got int
 	var rerr error
-	flags := unix.MSG_PEEK
-	if nonblock {
-		flags |= unix.MSG_DONTWAIT
-	}
 	err = rc.Read(func(fd uintptr) bool {
-		got, _, rerr = unix.Recvfrom(int(fd), req.Buf, flags)
+		got, _, rerr = unix.Recvfrom(int(fd), buf, unix.MSG_PEEK|unix.MSG_DONTWAIT)
 		return nonblock || rerr != unix.EAGAIN
 	})
 	if err == nil {
 		err = rerr
 	}
 	if err != nil {
-		return netErrno(err)
+		return 0, netErrno(err)
 	}
-	req.N = int64(got)
-	return 0
+	return got, 0
 }
 
-// poll waits until one of the listed handles is ready or Off nanoseconds
-// have passed, with poll(2) on the host sockets.
+// poll says which of the listed handles are ready, with poll(2) on the
+// host sockets; if none is and Off allows a wait, it waits on a goroutine of
+// its own (netwait.go).
 func (n *Net) poll(req *kernel.Request) uint16 {
 	b := req.Buf
 	k := len(b) / 8
-	if k == 0 || k > 4096 {
+	if k == 0 || k > maxPollFds {
 		return errnoInval
 	}
-	pfds := make([]unix.PollFd, k)
+	pfds := make([]unix.PollFd, k, k+1)
 	for i := 0; i < k; i++ {
 		h := int32(binary.LittleEndian.Uint32(b[8*i:]))
 		ev := binary.LittleEndian.Uint16(b[8*i+4:])
@@ -250,30 +294,47 @@ func (n *Net) poll(req *kernel.Request) uint16 {
 			pfds[i].Events |= unix.POLLOUT
 		}
 	}
-	ms := int(min(max(req.Off, 0)/1e6, 1000))
 	for {
-		_, err := unix.Poll(pfds, ms)
+		_, err := unix.Poll(pfds, 0)
 		if err != unix.EINTR {
 			break
 		}
 	}
-	out := req.Buf[:0]
-	for i := 0; i < k; i++ {
+	ms := int(min(max(req.Off, 0)/1e6, maxPollMilli))
+	if ms > 0 && !anyReady(pfds) {
+		return n.pollLater(req, pfds, ms)
+	}
+	req.Buf = pollEvents(req.Buf[:0], pfds)
+	return 0
+}
+
+func anyReady(pfds []unix.PollFd) bool {
+	for _, p := range pfds {
+		if p.Fd < 0 || p.Revents != 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// pollEvents appends the ready events of each entry: 1 read, 2 write,
+// 0xffff not a socket of this worker.
+func pollEvents(out []byte, pfds []unix.PollFd) []byte {
+	for _, p := range pfds {
 		var ev uint16
-		r := pfds[i].Revents
+		r := p.Revents
 		if r&(unix.POLLIN|unix.POLLHUP|unix.POLLERR) != 0 {
 			ev |= 1
 		}
 		if r&(unix.POLLOUT|unix.POLLERR) != 0 {
 			ev |= 2
 		}
-		if pfds[i].Fd < 0 {
-			ev = 0xffff // not a socket of this worker
+		if p.Fd < 0 {
+			ev = 0xffff
 		}
 		out = binary.LittleEndian.AppendUint16(out, ev)
 	}
-	req.Buf = out
-	return 0
+	return out
 }
 
 const errnoNotconn = 53
@@ -345,9 +406,10 @@ func acceptNow(l *net.TCPListener) (*net.TCPConn, error) {
 	}
 	nfd := -1
 	var aerr error
-	err = rc.Read(func(fd uintptr) bool {
+	// A listener's RawConn refuses Read (EINVAL); its descriptor is
+	// non-blocking, so accept4 under Control says EAGAIN at once.
+	err = rc.Control(func(fd uintptr) {
 		nfd, _, aerr = unix.Accept4(int(fd), unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC)
-		return true
 	})
 	if err != nil {
 		return nil, err
@@ -355,16 +417,5 @@ func acceptNow(l *net.TCPListener) (*net.TCPConn, error) {
 	if aerr != nil {
 		return nil, aerr
 	}
-	f := os.NewFile(uintptr(nfd), "conn")
-	defer f.Close()
-	fc, err := net.FileConn(f)
-	if err != nil {
-		return nil, err
-	}
-	tc, ok := fc.(*net.TCPConn)
-	if !ok {
-		fc.Close()
-		return nil, syscall.EPROTOTYPE
-	}
-	return tc, nil
+	return connOf(nfd)
 }

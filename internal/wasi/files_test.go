@@ -132,7 +132,7 @@ func TestServiceErrnos(t *testing.T) {
 		"EACCES": wasi.EACCES, "EAGAIN": wasi.EAGAIN, "EBADF": wasi.EBADF, "EBUSY": wasi.EBUSY,
 		"EDQUOT": wasi.EDQUOT, "EEXIST": wasi.EEXIST, "EFAULT": wasi.EFAULT, "EFBIG": wasi.EFBIG,
 		"EINVAL": wasi.EINVAL, "EIO": wasi.EIO, "EISDIR": wasi.EISDIR, "ELOOP": wasi.ELOOP,
-		"EMLINK": wasi.EMLINK, "ENAMETOOLONG": wasi.ENAMETOOLONG, "ENOENT": wasi.ENOENT,
+		"EMFILE": wasi.EMFILE, "EMLINK": wasi.EMLINK, "ENFILE": wasi.ENFILE, "ENAMETOOLONG": wasi.ENAMETOOLONG, "ENOENT": wasi.ENOENT,
 		"ENOMEM": wasi.ENOMEM, "ENOSPC": wasi.ENOSPC, "ENOSYS": wasi.ENOSYS, "ENOTDIR": wasi.ENOTDIR,
 		"ENOTEMPTY": wasi.ENOTEMPTY, "ENOTSUP": wasi.ENOTSUP, "EOVERFLOW": wasi.EOVERFLOW,
 		"EPERM": wasi.EPERM, "EPIPE": wasi.EPIPE, "EROFS": wasi.EROFS, "ESPIPE": wasi.ESPIPE,

@@ -1,0 +1,132 @@
+package kernel
+
+import (
+	"context"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"isle/internal/sandbox"
+	"isle/internal/testprog"
+)
+
+// holdService defers every request and answers it only when it is
+// cancelled (EINTR) or the service closes.
+type holdService struct {
+	served    chan *Request // each request, as Serve gets it
+	waits     map[*Request]Deferred
+	cancelled atomic.Int64
+	abandoned atomic.Int64
+	closed    atomic.Bool
+}
+
+func (h *holdService) Serve(r *Request) {
+	h.waits[r] = r.Defer()
+	h.served <- r
+}
+
+func (h *holdService) Cancel(r *Request) {
+	h.cancelled.Add(1)
+	d := h.waits[r]
+	delete(h.waits, r)
+	go d.Finish(func() { r.Errno = 27 }) // from another goroutine, as a real wait's
+}
+
+func (h *holdService) Abandon(r *Request) {
+	if r.Errno == 27 {
+		h.abandoned.Add(1)
+	}
+}
+
+func (h *holdService) Close() {
+	for r, d := range h.waits {
+		delete(h.waits, r)
+		d.Finish(nil)
+	}
+	h.closed.Store(true)
+}
+
+func holdMachine(t *testing.T) (*Machine, *holdService, *sandbox.Module, func()) {
+	t.Helper()
+	ctx := context.Background()
+	var svcID ServiceID
+	var bad atomic.Int64
+	rt, err := sandbox.NewRuntime(ctx, sandbox.Config{}, []sandbox.HostModule{testHost(&svcID, &bad)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mod, err := rt.Load(ctx, withOneLocal(testprog.Module([][2]string{{"env", "req"}}, loopCalling(0, 1))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := New(Config{Cores: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &holdService{served: make(chan *Request, 8), waits: map[*Request]Deferred{}}
+	svcID = m.AddService("hold", h)
+	if err := m.Boot(); err != nil {
+		t.Fatal(err)
+	}
+	return m, h, mod, func() { m.Stop(); rt.Close(ctx) }
+}
+
+// TestKillCancelsADeferredRequest: a SIP waiting for a request that its
+// service has deferred is killed: the service gets the cancel, answers, the
+// SIP ends, and the reply it never saw goes back to the service.
+func TestKillCancelsADeferredRequest(t *testing.T) {
+	m, h, mod, stop := holdMachine(t)
+	defer stop()
+	s := NewSIP(mod)
+	if err := m.Spawn(s, 0); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.After(10 * time.Second)
+	select {
+	case <-h.served:
+	case <-deadline:
+		t.Fatal("the request never reached the service")
+	}
+	m.Deliver(0, KillSIP{S: s})
+	select {
+	case <-s.Done():
+	case <-deadline:
+		t.Fatal("the killed SIP did not end: its deferred request was not cancelled")
+	}
+	if r := s.Result(); r.Status() != 137 {
+		t.Errorf("status %d, want 137", r.Status())
+	}
+	if h.cancelled.Load() != 1 {
+		t.Errorf("%d cancels, want 1", h.cancelled.Load())
+	}
+	stop() // the abandon was sent before the kill; the worker has served it once stopped
+	if h.abandoned.Load() != 1 {
+		t.Errorf("%d abandoned replies, want 1", h.abandoned.Load())
+	}
+}
+
+// TestStopClosesServicesAfterTheCores: Stop kills a SIP whose request is
+// deferred, then closes the service on its worker (which ends the wait),
+// and returns only after Close.
+func TestStopClosesServicesAfterTheCores(t *testing.T) {
+	m, h, mod, stop := holdMachine(t)
+	defer stop()
+	s := NewSIP(mod)
+	if err := m.Spawn(s, 1); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-h.served:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the request never reached the service")
+	}
+	m.Stop()
+	if !h.closed.Load() {
+		t.Error("Stop returned before the service's Close")
+	}
+	select {
+	case <-s.Done():
+	default:
+		t.Error("Stop returned with the SIP still alive")
+	}
+}
