@@ -29,6 +29,7 @@ type Process struct {
 	yield func(uint32) bool
 
 	call   Call
+	mem    pooledMemory      // the linear memory, and its allocator
 	fuel   api.MutableGlobal // the instrumented module's fuel, found at the first preemption
 	result Result
 	killed bool
@@ -59,6 +60,7 @@ func (r Result) Status() int {
 func (m *Module) NewProcess(owner any) *Process {
 	p := &Process{mod: m, owner: owner}
 	p.call.p = p
+	p.mem.pool, p.mem.budget = &m.rt.mems, m.rt.cfg.Budget
 	return p
 }
 
@@ -104,7 +106,12 @@ func (p *Process) Result() Result { return p.result }
 func (p *Process) run(yield func(uint32) bool) {
 	p.yield = yield
 	ctx := context.WithValue(context.Background(), processKey{}, p)
-	ctx = experimental.WithMemoryAllocator(ctx, &p.mod.rt.mems)
+	ctx = experimental.WithMemoryAllocator(ctx, &p.mem)
+	defer p.mem.Free() // after a failed instantiation too; Free is idempotent
+	if !p.mem.precharge(uint64(p.mod.memMin) << 16) {
+		p.result = Result{Trap: errBudget}
+		return
+	}
 	inst, err := p.mod.rt.rt.InstantiateModule(ctx, p.mod.compiled,
 		wazero.NewModuleConfig().WithName("").WithStartFunctions().
 			// isle's WASI serves random_get itself; without a source of its
@@ -140,6 +147,10 @@ func (p *Process) classify(err error) Result {
 	}
 	return Result{Trap: msg}
 }
+
+// errBudget is the trap of a process whose initial memory does not fit in
+// what is left of the machine's memory budget.
+const errBudget = "out of memory: the module's initial memory does not fit in the machine's memory budget"
 
 // Call is what a host function knows of its caller.
 type Call struct {

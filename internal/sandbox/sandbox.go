@@ -64,8 +64,14 @@ type Config struct {
 	// CacheDir, when set, keeps compiled code on disk between runs.
 	CacheDir string
 	// MemoryLimitPages caps each SIP's linear memory (64 KiB pages); 0 means
-	// wazero's default of 65536 pages (4 GiB).
+	// wazero's default of 65536 pages (4 GiB), the most a wasm32 memory can
+	// have. A module whose declared maximum is larger gets this one; a module
+	// whose minimum is larger fails to load. A memory.grow past it returns -1.
 	MemoryLimitPages uint32
+	// Budget, when set, is the machine's memory budget shared by every
+	// process of the runtime: a memory.grow that would pass it returns -1
+	// (see MemoryBudget).
+	Budget *MemoryBudget
 	// Preempt, when set, makes every module preemptible: Load rewrites it
 	// (package instrument) so that function entries and loop headers spend
 	// fuel, and when the fuel runs out the guest calls a hook that refills
@@ -76,6 +82,9 @@ type Config struct {
 	// between two calls of Preempt; 0 means DefaultFuel.
 	Fuel int64
 }
+
+// maxMemoryPages is the most pages a wasm32 memory can have (4 GiB).
+const maxMemoryPages = 65536
 
 // DefaultFuel is the number of checks between two calls of the preemption
 // hook: with a check costing a few ns in a tight loop, the hook runs every
@@ -101,6 +110,9 @@ type Runtime struct {
 // NewRuntime creates a runtime offering the given host modules.
 func NewRuntime(ctx context.Context, cfg Config, hosts []HostModule) (*Runtime, error) {
 	rc := wazero.NewRuntimeConfig().WithCloseOnContextDone(false)
+	if cfg.MemoryLimitPages > maxMemoryPages {
+		return nil, fmt.Errorf("memory limit of %d pages: a wasm32 memory has at most %d", cfg.MemoryLimitPages, maxMemoryPages)
+	}
 	if cfg.MemoryLimitPages > 0 {
 		rc = rc.WithMemoryLimitPages(cfg.MemoryLimitPages)
 	}
@@ -187,6 +199,7 @@ func (r *Runtime) Close(ctx context.Context) error {
 type Module struct {
 	rt       *Runtime
 	compiled wazero.CompiledModule
+	memMin   uint32 // pages of the memory it defines, at instantiation
 }
 
 // LoadError says why bytes could not be loaded as a program.
@@ -239,7 +252,7 @@ func (r *Runtime) Load(ctx context.Context, wasm []byte) (*Module, error) {
 		cm.Close(ctx)
 		return nil, &LoadError{Reason: "module exports no _start function (not a WASI command)"}
 	}
-	return &Module{rt: r, compiled: cm}, nil
+	return &Module{rt: r, compiled: cm, memMin: memoryMin(wasm)}, nil
 }
 
 // Close releases the compiled code.
