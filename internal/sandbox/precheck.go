@@ -134,38 +134,3 @@ func precheckCode(sec *reader, n uint32) error {
 	}
 	return nil
 }
-
-// memoryMin returns the minimum size in pages of the memory a module defines
-// (0 if it defines none, or if its memory section is malformed: wazero then
-// refuses the module). A module has at most one memory: wazero has no
-// multi-memory.
-func memoryMin(wasm []byte) uint32 {
-	r := &reader{b: wasm, off: 8}
-	for r.off < len(wasm) {
-		id, err := r.byte()
-		if err != nil {
-			return 0
-		}
-		size, err := r.u32()
-		if err != nil || uint64(r.off)+uint64(size) > uint64(len(wasm)) {
-			return 0
-		}
-		sec := &reader{b: wasm[r.off : r.off+int(size)]}
-		r.off += int(size)
-		if id != 5 {
-			continue
-		}
-		if n, err := sec.u32(); err != nil || n == 0 {
-			return 0
-		}
-		if _, err := sec.byte(); err != nil { // limits flags
-			return 0
-		}
-		min, err := sec.u32()
-		if err != nil {
-			return 0
-		}
-		return min
-	}
-	return 0
-}

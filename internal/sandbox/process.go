@@ -29,7 +29,7 @@ type Process struct {
 	yield func(uint32) bool
 
 	call   Call
-	mem    pooledMemory      // the linear memory, and its allocator
+	mem    linearMemory      // the linear memory, and its allocator
 	fuel   api.MutableGlobal // the instrumented module's fuel, found at the first preemption
 	result Result
 	killed bool
@@ -108,8 +108,11 @@ func (p *Process) run(yield func(uint32) bool) {
 	ctx := context.WithValue(context.Background(), processKey{}, p)
 	ctx = experimental.WithMemoryAllocator(ctx, &p.mem)
 	defer p.mem.Free() // after a failed instantiation too; Free is idempotent
-	if !p.mem.precharge(uint64(p.mod.memMin) << 16) {
-		p.result = Result{Trap: errBudget}
+	if ok, budget := p.mem.reserve(p.mod.memMin, p.mod.memMax); !ok {
+		p.result = Result{Trap: errReserve}
+		if budget {
+			p.result = Result{Trap: errBudget}
+		}
 		return
 	}
 	inst, err := p.mod.rt.rt.InstantiateModule(ctx, p.mod.compiled,
@@ -148,9 +151,13 @@ func (p *Process) classify(err error) Result {
 	return Result{Trap: msg}
 }
 
-// errBudget is the trap of a process whose initial memory does not fit in
-// what is left of the machine's memory budget.
-const errBudget = "out of memory: the module's initial memory does not fit in the machine's memory budget"
+// The traps of a process whose memory cannot be made: its initial size does
+// not fit in what is left of the machine's budget, or its address space
+// cannot be reserved.
+const (
+	errBudget  = "out of memory: the module's initial memory does not fit in the machine's memory budget"
+	errReserve = "out of memory: cannot reserve address space for the module's memory"
+)
 
 // Call is what a host function knows of its caller.
 type Call struct {

@@ -100,7 +100,7 @@ const (
 
 // Runtime compiles modules and instantiates processes.
 type Runtime struct {
-	mems    memPool // linear memories of ended processes, for the next ones
+	mems    memPool // reserved regions of ended processes' memories, for the next ones
 	cfg     Config
 	rt      wazero.Runtime
 	cache   wazero.CompilationCache
@@ -189,6 +189,7 @@ func mergeHosts(hosts []HostModule) ([]HostModule, error) {
 // Close releases the runtime and everything compiled or instantiated by it.
 func (r *Runtime) Close(ctx context.Context) error {
 	err := r.rt.Close(ctx)
+	r.mems.drain()
 	if r.cache != nil {
 		r.cache.Close(ctx)
 	}
@@ -199,7 +200,10 @@ func (r *Runtime) Close(ctx context.Context) error {
 type Module struct {
 	rt       *Runtime
 	compiled wazero.CompiledModule
-	memMin   uint32 // pages of the memory it defines, at instantiation
+	// The memory it defines, in bytes: its size at instantiation and the
+	// most it may grow to (declared maximum, clamped to the per-SIP limit);
+	// both 0 without a memory.
+	memMin, memMax uint64
 }
 
 // LoadError says why bytes could not be loaded as a program.
@@ -252,7 +256,18 @@ func (r *Runtime) Load(ctx context.Context, wasm []byte) (*Module, error) {
 		cm.Close(ctx)
 		return nil, &LoadError{Reason: "module exports no _start function (not a WASI command)"}
 	}
-	return &Module{rt: r, compiled: cm, memMin: memoryMin(wasm)}, nil
+	mod := &Module{rt: r, compiled: cm}
+	if has, min, max, hasMax := memoryLimits(wasm); has {
+		limit := r.cfg.MemoryLimitPages
+		if limit == 0 {
+			limit = maxMemoryPages
+		}
+		if !hasMax || max > limit {
+			max = limit
+		}
+		mod.memMin, mod.memMax = uint64(min)*pageBytes, uint64(max)*pageBytes
+	}
+	return mod, nil
 }
 
 // Close releases the compiled code.

@@ -1,0 +1,149 @@
+package isle
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+
+	"isle/internal/kernel"
+)
+
+// Listing and killing SIPs from outside the machine. The command has no
+// control socket yet: a running machine is listed (Live, Processes) and its
+// SIPs killed (Kill, Process.Kill) through this embedding API.
+
+// registry is the machine's index of live SIPs by pid, for the embedder.
+//
+// Ownership: shared by the embedder's goroutines and every core, behind mu.
+// A core touches it twice in a SIP's life: when the SIP is spawned (on the
+// parent's core, before the child can run) and when it ends (the exit
+// hook); the embedder adds the SIPs it spawns. Neither is a hot path, and
+// the index is the embedder's, as the controller's rings are: no core reads
+// it. An entry added by the embedder after its SIP already ended (it can
+// end before Spawn returns) is dropped when next seen, since its Done is
+// closed.
+type registry struct {
+	mu   sync.Mutex
+	sips map[int64]*kernel.SIP
+}
+
+func (r *registry) init() { r.sips = map[int64]*kernel.SIP{} }
+
+func (r *registry) add(s *kernel.SIP) {
+	r.mu.Lock()
+	r.sips[s.PID()] = s
+	r.mu.Unlock()
+}
+
+func (r *registry) remove(s *kernel.SIP) {
+	r.mu.Lock()
+	if r.sips[s.PID()] == s {
+		delete(r.sips, s.PID())
+	}
+	r.mu.Unlock()
+}
+
+func ended(s *kernel.SIP) bool {
+	select {
+	case <-s.Done():
+		return true
+	default:
+		return false
+	}
+}
+
+// lookup returns the live SIP of pid, or nil.
+func (r *registry) lookup(pid int64) *kernel.SIP {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	s := r.sips[pid]
+	if s != nil && ended(s) {
+		delete(r.sips, pid)
+		return nil
+	}
+	return s
+}
+
+// live returns the live SIPs' pids, sorted, and one of them (nil if none).
+func (r *registry) live() ([]int64, *kernel.SIP) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var pids []int64
+	var any *kernel.SIP
+	for pid, s := range r.sips {
+		if ended(s) {
+			delete(r.sips, pid)
+			continue
+		}
+		pids = append(pids, pid)
+		any = s
+	}
+	slices.Sort(pids)
+	return pids, any
+}
+
+// ErrNoProcess is Kill's error for a pid that names no live SIP.
+var ErrNoProcess = errors.New("no such process")
+
+// Live returns the pids of the machine's live SIPs (those the embedder
+// spawned and all their descendants), sorted.
+func (m *Machine) Live() []int64 {
+	pids, _ := m.procs.live()
+	return pids
+}
+
+// WaitIdle waits until no SIP is live on the machine, or ctx is done.
+func (m *Machine) WaitIdle(ctx context.Context) error {
+	for {
+		_, s := m.procs.live()
+		if s == nil {
+			return nil
+		}
+		select {
+		case <-s.Done():
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// Kill kills the live SIP pid, wherever it runs; its status becomes 137 and
+// its children end with it. It returns once the kill is sent; the SIP ends
+// within a slice of its core (Process.Wait waits for that).
+func (m *Machine) Kill(pid int64) error {
+	s := m.procs.lookup(pid)
+	if s == nil {
+		return fmt.Errorf("kill %d: %w", pid, ErrNoProcess)
+	}
+	return m.kill(s)
+}
+
+// kill sends the kill to every core: the embedder does not know where a SIP
+// runs now, and each core acts on it only if it owns the SIP, or forwards
+// it after the SIP if it gave it away (a SIP in flight between two cores is
+// reached through the core that sent it); a kill is idempotent.
+func (m *Machine) kill(s *kernel.SIP) error {
+	for core := 0; core < m.cores; core++ {
+		if !m.k.Deliver(core, kernel.KillSIP{S: s}) {
+			return fmt.Errorf("kill %d: the machine has stopped", s.PID())
+		}
+	}
+	return nil
+}
+
+// Kill kills the process (see Machine.Kill); killing one that has ended
+// returns an error wrapping ErrNoProcess.
+func (p *Process) Kill() error {
+	if ended(p.sip) {
+		return fmt.Errorf("kill %d: %w", p.sip.PID(), ErrNoProcess)
+	}
+	return p.m.kill(p.sip)
+}
+
+// MemoryInUse returns the bytes of linear memory charged to the machine's
+// memory budget now, and the budget.
+func (m *Machine) MemoryInUse() (used, budget uint64) {
+	return m.budget.Used(), m.budget.Limit()
+}
