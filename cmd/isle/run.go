@@ -161,9 +161,9 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	if *stats {
 		printStats(stderr, cs)
 		if cfg, ok = budgetFlags(cfg, *memLimit, *machineMem, *maxProcs, stderr); !ok {
-		return exitUsage
-	}
-	if set["tables"] {
+			return exitUsage
+		}
+		if set["tables"] {
 			fmt.Fprintf(stderr, "isle: process table: %d processes\n", len(procs))
 			for _, p := range procs {
 				fmt.Fprintf(stderr, "pid %d: %s core=%d parent=%d state=%v status=%d\n", p.PID, p.Name, p.Core, p.Parent, p.State, p.Status)
