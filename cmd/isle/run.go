@@ -78,7 +78,6 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	cfg := isle.NewConfig().WithStdio(os.Stdin, stdout, stderr).WithCores(*cores).WithOversubscribe(*over).WithCacheDir(*cacheDir)
-	ok := true
 	if *wasted <= 0 {
 		fmt.Fprintf(stderr, "isle run: --wasted-bound %v: must be positive\n", *wasted)
 		return exitUsage
@@ -114,7 +113,8 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 		}
 		cfg = cfg.WithEnv(e)
 	}
-	if cfg, ok = budgetFlags(cfg, *memLimit, *machineMem, *maxProcs, stderr); !ok {
+	cfg, ok := budgetFlags(cfg, *memLimit, *machineMem, *maxProcs, stderr)
+	if !ok {
 		return exitUsage
 	}
 	if set["tables"] {
@@ -160,9 +160,6 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	}
 	if *stats {
 		printStats(stderr, cs)
-		if cfg, ok = budgetFlags(cfg, *memLimit, *machineMem, *maxProcs, stderr); !ok {
-			return exitUsage
-		}
 		if set["tables"] {
 			fmt.Fprintf(stderr, "isle: process table: %d processes\n", len(procs))
 			for _, p := range procs {
