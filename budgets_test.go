@@ -379,3 +379,27 @@ func TestKillAnySIP(t *testing.T) {
 		t.Errorf("Kill of a killed SIP: %v, want ErrNoProcess", err)
 	}
 }
+
+// TestMemoryBudgetsAtLoadAndStart: a module whose initial memory (300 MiB
+// of static data) passes the per-SIP limit does not load; one whose initial
+// memory does not fit in the machine's budget traps at its start with "out
+// of memory" (the first allocation of a memory cannot be refused inside
+// wazero, so it is charged before instantiation); with room, it runs.
+func TestMemoryBudgetsAtLoadAndStart(t *testing.T) {
+	big := testprog.C(t, `#include <stdio.h>
+static volatile char big[300 << 20];
+int main(int argc, char **argv) { big[argc << 20] = 1; printf("big %d\n", big[argc << 20]); return 0; }
+`)
+	ctx := context.Background()
+	if _, _, err := isle.Run(ctx, config().WithCores(1).WithMemoryLimit(256<<20).WithStdio(nil, io.Discard, io.Discard), big, nil); err == nil || !strings.Contains(err.Error(), "over limit") {
+		t.Errorf("a 300 MiB module under a 256 MiB limit: %v, want a load error", err)
+	}
+	st, _, _ := run(t, config().WithCores(1).WithMachineMemory(256<<20), big, "")
+	if !strings.HasPrefix(st.Trap, "out of memory") || st.Status() != 134 {
+		t.Errorf("a 300 MiB module under a 256 MiB machine budget: %+v, want an out-of-memory trap", st)
+	}
+	st, out, _ := run(t, config().WithCores(1).WithMachineMemory(512<<20), big, "")
+	if st.Status() != 0 || out != "big 1\n" {
+		t.Errorf("a 300 MiB module under a 512 MiB budget: %+v %q", st, out)
+	}
+}
