@@ -89,11 +89,11 @@ func TestFreedMemoryIsZeroForTheNext(t *testing.T) {
 			buf[i] = 0xa5
 		}
 	}
-	bigBase, smallBase := &big.region[0], &small.region[0]
+	bigBase, smallBase := &big.region.mem[0], &small.region.mem[0]
 	big.Free()
 	small.Free()
 	next, _ := newMem(nil, pool, 0, 32*page)
-	if &next.region[0] != smallBase || &next.region[0] == bigBase {
+	if &next.region.mem[0] != smallBase || &next.region.mem[0] == bigBase {
 		t.Fatal("the pool did not hand out the smallest region that fits")
 	}
 	buf := next.Reallocate(32 * page)

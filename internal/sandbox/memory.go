@@ -9,13 +9,15 @@ import (
 
 // A SIP's linear memory is a region of address space reserved once, at its
 // maximum size (the module's declared maximum, or the per-SIP limit), with
-// mmap(MAP_NORESERVE): Linux commits a page only when the guest first
-// touches it. A memory.grow then only lengthens the slice wazero sees; it
-// never copies the memory to a larger buffer. (Growing a Go slice did: a
-// guest that grew to 4 GiB made isle's RSS reach 8.3 GB, the old buffer, the
-// new one, and garbage the collector had not yet returned.) So what a SIP
-// has grown to bounds what it holds of the host, and that is what the
-// machine's budget counts (MemoryBudget).
+// mmap(PROT_NONE, MAP_NORESERVE); a memory.grow makes the new pages readable
+// and writable (mprotect) and lengthens the slice wazero sees, and never
+// copies the memory to a larger buffer. (Growing a Go slice did: a guest that
+// grew to 4 GiB made isle's RSS reach 8.3 GB, the old buffer, the new one,
+// and garbage the collector had not yet returned.) Linux commits a page only
+// when the guest first touches it, and counts only the writable part against
+// its commit limit (vm.overcommit_memory=2 included), so what a SIP has grown
+// to bounds what it holds of the host, and that is what the machine's budget
+// counts (MemoryBudget).
 //
 // The regions of ended processes are kept for the next ones (profiling the
 // spawn of a small C program found allocating, zeroing and collecting its
@@ -23,8 +25,8 @@ import (
 // zeroed as it is freed: its first warmBytes with a plain clear, so that
 // those pages stay committed for the next process, and the rest with
 // madvise(MADV_DONTNEED), which gives the pages back to the host and makes
-// them read as zero. The pool thus holds at most poolRegions × warmBytes
-// committed bytes, charged to no SIP.
+// them read as zero, and is made inaccessible again. The pool thus holds at
+// most poolRegions × warmBytes committed bytes, charged to no SIP.
 
 // Limits in one place.
 const (
@@ -33,19 +35,26 @@ const (
 	pageBytes   = 64 << 10
 )
 
+// region is reserved address space: mem is all of it, its first rw bytes
+// readable and writable, the rest inaccessible.
+type region struct {
+	mem []byte
+	rw  uint64
+}
+
 // memPool keeps the reserved regions of ended processes.
 type memPool struct {
 	mu   sync.Mutex
-	free [][]byte // whole regions (len = reserved size), every byte zero
+	free []region // every byte zero
 }
 
 // get returns the smallest pooled region of at least n bytes, or a new one;
-// nil if the address space cannot be reserved.
-func (p *memPool) get(n uint64) []byte {
+// false if the address space cannot be reserved.
+func (p *memPool) get(n uint64) (region, bool) {
 	p.mu.Lock()
 	best := -1
 	for i, r := range p.free {
-		if uint64(len(r)) >= n && (best < 0 || len(r) < len(p.free[best])) {
+		if uint64(len(r.mem)) >= n && (best < 0 || len(r.mem) < len(p.free[best].mem)) {
 			best = i
 		}
 	}
@@ -54,34 +63,36 @@ func (p *memPool) get(n uint64) []byte {
 		p.free[best] = p.free[len(p.free)-1]
 		p.free = p.free[:len(p.free)-1]
 		p.mu.Unlock()
-		return r
+		return r, true
 	}
 	p.mu.Unlock()
-	r, err := unix.Mmap(-1, 0, int(n), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANON|unix.MAP_NORESERVE)
+	mem, err := unix.Mmap(-1, 0, int(n), unix.PROT_NONE, unix.MAP_PRIVATE|unix.MAP_ANON|unix.MAP_NORESERVE)
 	if err != nil {
-		return nil
+		return region{}, false
 	}
-	return r
+	return region{mem: mem}, true
 }
 
-// put zeroes the first used bytes of region r and keeps it, or unmaps it.
-func (p *memPool) put(r []byte, used uint64) {
+// put zeroes the first used bytes of r and keeps it, or unmaps it.
+func (p *memPool) put(r region, used uint64) {
 	warm := min(used, warmBytes)
-	clear(r[:warm])
-	if used > warm {
-		end := min((used+4095)&^4095, uint64(len(r)))
-		if unix.Madvise(r[warm:end], unix.MADV_DONTNEED) != nil {
-			clear(r[warm:used]) // cannot happen on Linux; stay correct anyway
+	clear(r.mem[:warm])
+	if r.rw > warm {
+		tail := r.mem[warm:r.rw]
+		if unix.Madvise(tail, unix.MADV_DONTNEED) != nil || unix.Mprotect(tail, unix.PROT_NONE) != nil {
+			unix.Munmap(r.mem) // cannot happen on Linux; do not keep it
+			return
 		}
+		r.rw = warm
 	}
 	p.mu.Lock()
 	if len(p.free) < poolRegions {
 		p.free = append(p.free, r)
-		r = nil
+		r.mem = nil
 	}
 	p.mu.Unlock()
-	if r != nil {
-		unix.Munmap(r)
+	if r.mem != nil {
+		unix.Munmap(r.mem)
 	}
 }
 
@@ -92,7 +103,7 @@ func (p *memPool) drain() {
 	p.free = nil
 	p.mu.Unlock()
 	for _, r := range free {
-		unix.Munmap(r)
+		unix.Munmap(r.mem)
 	}
 }
 
@@ -103,18 +114,20 @@ func (p *memPool) drain() {
 // Ownership: touched on the process's coroutine (reserve, grows) and by
 // whoever ends the process (Free, once the guest can no longer run).
 type linearMemory struct {
-	pool    *memPool
-	budget  *MemoryBudget // nil: no machine budget
-	region  []byte        // reserved address space; nil before reserve
-	size    uint64        // bytes the guest has grown to
-	max     uint64        // the memory's maximum as wazero gives it
-	charged uint64        // bytes taken from budget
+	pool     *memPool
+	budget   *MemoryBudget // nil: no machine budget
+	region   region        // reserved address space; none before reserve
+	reserved bool
+	size     uint64 // bytes the guest has grown to
+	max      uint64 // the memory's maximum as wazero gives it
+	charged  uint64 // bytes taken from budget
 }
 
 // reserve prepares the memory before instantiation, where a refusal can
 // still be reported (wazero cannot see its first allocation refused): it
 // charges min bytes to the budget and reserves max bytes of address space.
-// It reports false, holding nothing, if either fails.
+// It reports false, holding nothing, if either fails, and whether it was
+// the budget that did.
 func (m *linearMemory) reserve(min, max uint64) (ok, budget bool) {
 	if !m.budget.charge(min) {
 		return false, true
@@ -123,8 +136,7 @@ func (m *linearMemory) reserve(min, max uint64) (ok, budget bool) {
 	if max == 0 {
 		return true, false
 	}
-	m.region = m.pool.get(max)
-	if m.region == nil {
+	if m.region, m.reserved = m.pool.get(max); !m.reserved {
 		m.Free()
 		return false, false
 	}
@@ -142,24 +154,34 @@ func (m *linearMemory) Allocate(_, max uint64) experimental.LinearMemory {
 // nil, and memory.grow returns -1, when size passes the memory's maximum,
 // its reservation or the machine's budget.
 func (m *linearMemory) Reallocate(size uint64) []byte {
-	if size > m.max || size > uint64(len(m.region)) {
+	r := &m.region
+	if size > m.max || size > uint64(len(r.mem)) {
 		return nil
 	}
-	if size > m.charged {
-		if !m.budget.charge(size - m.charged) {
+	charged := m.charged
+	if size > charged {
+		if !m.budget.charge(size - charged) {
 			return nil
 		}
 		m.charged = size
 	}
+	if size > r.rw {
+		if unix.Mprotect(r.mem[r.rw:size], unix.PROT_READ|unix.PROT_WRITE) != nil {
+			m.budget.release(m.charged - charged) // the host's commit limit refused
+			m.charged = charged
+			return nil
+		}
+		r.rw = size
+	}
 	m.size = max(m.size, size)
-	return m.region[:size:size]
+	return r.mem[:size:size]
 }
 
 // Free implements experimental.LinearMemory; it may be called more than once.
 func (m *linearMemory) Free() {
-	if m.region != nil {
+	if m.reserved {
 		m.pool.put(m.region, m.size)
-		m.region, m.size = nil, 0
+		m.region, m.reserved, m.size = region{}, false, 0
 	}
 	m.budget.release(m.charged)
 	m.charged = 0
