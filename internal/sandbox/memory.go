@@ -27,6 +27,13 @@ import (
 // madvise(MADV_DONTNEED), which gives the pages back to the host and makes
 // them read as zero, and is made inaccessible again. The pool thus holds at
 // most poolRegions × warmBytes committed bytes, charged to no SIP.
+//
+// A region is unmapped (or made inaccessible) only when no guest can run in
+// it. A service worker may still hold a view of it then in one case: the
+// machine stopped while the SIP waited for a zero-copy file read or write
+// (internal/wasi's zeroCopyView; a kill otherwise waits for the reply). Such
+// views go only to read(2) and write(2), which report EFAULT for memory
+// that is gone; no Go code touches their bytes.
 
 // Limits in one place.
 const (
