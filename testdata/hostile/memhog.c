@@ -10,6 +10,8 @@
 // memory.grow returns -1, malloc returns NULL, the program ends by itself
 // and every other SIP and the host go on. It must never be the host that
 // runs out of memory.
+// isle-test: limit memory-limit=256M
+// isle-test: stdout memhog: 3 chunks of 64 MiB
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -9,7 +9,9 @@
 // status 137), so the machine is idle soon after the first SIP exits.
 // With "wait", the first SIP prints each child's pid, then waits for each
 // and prints its status (for a test that kills them from outside, with
-// Machine.Kill), and exits 0.
+// Machine.Kill), and exits 0. (The suite checks that the machine survives
+// them; TestOrphansEndWithTheirParent that they end.)
+// isle-test: args /bin/self.wasm
 #include <stdio.h>
 #include <string.h>
 #include "isle_proc.h"

@@ -16,6 +16,9 @@
 // SIP prints "spawnbomb: EAGAIN at the limit" and exits 0 if any SIP got
 // EAGAIN, and "spawnbomb: never limited" with status 1 if none did; any other
 // spawn error prints it and exits 2.
+// isle-test: args /bin/self.wasm 3 500
+// isle-test: limit max-procs=200
+// isle-test: stdout spawnbomb: EAGAIN at the limit
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
