@@ -81,10 +81,11 @@ func TestMemoryLimitIsTheReservation(t *testing.T) {
 func TestFreedMemoryIsZeroForTheNext(t *testing.T) {
 	pool := &memPool{}
 	defer pool.drain()
-	big, _ := newMem(nil, pool, 0, 64*page)
-	small, _ := newMem(nil, pool, 0, 40*page)
+	const used = warmBytes + 40*page // past the part zeroed by clear
+	big, _ := newMem(nil, pool, 0, used+64*page)
+	small, _ := newMem(nil, pool, 0, used)
 	for _, m := range []*linearMemory{big, small} {
-		buf := m.Reallocate(40 * page)
+		buf := m.Reallocate(used)
 		for i := range buf {
 			buf[i] = 0xa5
 		}
@@ -92,11 +93,14 @@ func TestFreedMemoryIsZeroForTheNext(t *testing.T) {
 	bigBase, smallBase := &big.region.mem[0], &small.region.mem[0]
 	big.Free()
 	small.Free()
-	next, _ := newMem(nil, pool, 0, 32*page)
+	next, _ := newMem(nil, pool, 0, used)
 	if &next.region.mem[0] != smallBase || &next.region.mem[0] == bigBase {
 		t.Fatal("the pool did not hand out the smallest region that fits")
 	}
-	buf := next.Reallocate(32 * page)
+	buf := next.Reallocate(used)
+	if len(buf) != used {
+		t.Fatalf("the reused memory grew to %d bytes, want %d", len(buf), used)
+	}
 	for i, v := range buf {
 		if v != 0 {
 			t.Fatalf("byte %d of a reused memory is %#x, want 0", i, v)
