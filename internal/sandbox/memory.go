@@ -40,7 +40,7 @@ import (
 
 // Limits in one place.
 const (
-	poolRegions = 64      // regions kept for reuse
+	poolRegions = 64       // regions kept for reuse
 	warmBytes   = 16 << 20 // bytes of a freed region kept committed (zeroed by clear)
 	pageBytes   = 64 << 10
 )
