@@ -120,15 +120,12 @@ func (m *Machine) Kill(pid int64) error {
 	return m.kill(s)
 }
 
-// kill sends the kill to every core: the embedder does not know where a SIP
-// runs now, and each core acts on it only if it owns the SIP, or forwards
-// it after the SIP if it gave it away (a SIP in flight between two cores is
-// reached through the core that sent it); a kill is idempotent.
+// kill sends the kill to the SIP's home, the core it was spawned on, which
+// knows where it is for as long as it lives (it owns it, or forwards the
+// kill after it); a kill of a SIP that has just ended does nothing.
 func (m *Machine) kill(s *kernel.SIP) error {
-	for core := 0; core < m.cores; core++ {
-		if !m.k.Deliver(core, kernel.KillSIP{S: s}) {
-			return fmt.Errorf("kill %d: the machine has stopped", s.PID())
-		}
+	if !m.k.Deliver(s.Home(), kernel.KillSIP{S: s}) {
+		return fmt.Errorf("kill %d: the machine has stopped", s.PID())
 	}
 	return nil
 }

@@ -141,7 +141,6 @@ type tree struct {
 
 type child struct {
 	s      *kernel.SIP
-	core   int // the core it was spawned on (the parent's then): kills go there and follow it
 	ended  bool
 	status int
 	cpu    int64
@@ -182,8 +181,9 @@ func OnExit(c *kernel.Core, s *kernel.SIP) {
 }
 
 // endChildren kills every child of an ending SIP that has not ended yet. A
-// kill goes to the core the child was spawned on, which forwards it after
-// the child if it has moved; a child that ended meanwhile ignores it. Each
+// kill goes to the child's home (the core it was spawned on), which knows
+// where it is for as long as it lives, as proc_kill's does; a child that
+// ended meanwhile ignores it. Each
 // killed child's own exit ends its children in turn. Reports of children
 // ending that arrive after this are dropped (the SIP has no children left).
 func endChildren(c *kernel.Core, st *State) {
@@ -191,7 +191,7 @@ func endChildren(c *kernel.Core, st *State) {
 	st.children, st.waiting = nil, 0
 	for _, ch := range kids {
 		if !ch.ended {
-			c.SendTo(ch.core, kernel.KillSIP{S: ch.s})
+			c.SendTo(ch.s.Home(), kernel.KillSIP{S: ch.s})
 		}
 	}
 }
@@ -316,7 +316,7 @@ func (a *API) start(s *kernel.SIP, name string, args []string, nice int) (*kerne
 	if err := s.Core().SpawnHere(kid); err != nil {
 		return nil, errnoIO
 	}
-	st.children[kid.PID()] = &child{s: kid, core: core}
+	st.children[kid.PID()] = &child{s: kid}
 	if a.onSpawn != nil {
 		a.onSpawn(s.Core(), kid)
 	}
