@@ -39,7 +39,9 @@ func (c Config) WithMemoryLimit(n uint64) Config { c.memoryLimit = n; return c }
 
 // WithMachineMemory caps the sum of every SIP's linear memory at n bytes. 0
 // restores the default: half of the host's memory (MemTotal), or of the
-// memory limit of isle's cgroup when that is lower.
+// memory limit of isle's cgroup when that is lower. The budget is the
+// machine's: an embedder that runs several machines at once should share
+// the host's memory out between them.
 func (c Config) WithMachineMemory(n uint64) Config { c.machineMemory = n; return c }
 
 // WithMaxDescendants caps the live SIPs below the root of each SIP tree (a
