@@ -21,28 +21,35 @@ import (
 // parent's core, before the child can run) and when it ends (the exit
 // hook); the embedder adds the SIPs it spawns. Neither is a hot path, and
 // the index is the embedder's, as the controller's rings are: no core reads
-// it. An entry added by the embedder after its SIP already ended (it can
-// end before Spawn returns) is dropped when next seen, since its Done is
-// closed.
+// it. The embedder adds a SIP once Spawn has returned, and by then it may
+// have ended: its exit then leaves a mark in gone, and the add takes the
+// mark instead of an entry.
 type registry struct {
 	mu   sync.Mutex
 	sips map[int64]*kernel.SIP
+	gone map[int64]struct{} // ended before they were added
 }
 
-func (r *registry) init() { r.sips = map[int64]*kernel.SIP{} }
+func (r *registry) init() { r.sips, r.gone = map[int64]*kernel.SIP{}, map[int64]struct{}{} }
 
 func (r *registry) add(s *kernel.SIP) {
 	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, ended := r.gone[s.PID()]; ended {
+		delete(r.gone, s.PID())
+		return
+	}
 	r.sips[s.PID()] = s
-	r.mu.Unlock()
 }
 
 func (r *registry) remove(s *kernel.SIP) {
 	r.mu.Lock()
-	if r.sips[s.PID()] == s {
-		delete(r.sips, s.PID())
+	defer r.mu.Unlock()
+	if r.sips[s.PID()] != s {
+		r.gone[s.PID()] = struct{}{}
+		return
 	}
-	r.mu.Unlock()
+	delete(r.sips, s.PID())
 }
 
 func ended(s *kernel.SIP) bool {
@@ -58,12 +65,7 @@ func ended(s *kernel.SIP) bool {
 func (r *registry) lookup(pid int64) *kernel.SIP {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	s := r.sips[pid]
-	if s != nil && ended(s) {
-		delete(r.sips, pid)
-		return nil
-	}
-	return s
+	return r.sips[pid]
 }
 
 // live returns the live SIPs' pids, sorted, and one of them (nil if none).
@@ -73,10 +75,6 @@ func (r *registry) live() ([]int64, *kernel.SIP) {
 	var pids []int64
 	var any *kernel.SIP
 	for pid, s := range r.sips {
-		if ended(s) {
-			delete(r.sips, pid)
-			continue
-		}
 		pids = append(pids, pid)
 		any = s
 	}
