@@ -382,24 +382,93 @@ func TestKillAnySIP(t *testing.T) {
 
 // TestMemoryBudgetsAtLoadAndStart: a module whose initial memory (300 MiB
 // of static data) passes the per-SIP limit does not load; one whose initial
-// memory does not fit in the machine's budget traps at its start with "out
-// of memory" (the first allocation of a memory cannot be refused inside
-// wazero, so it is charged before instantiation); with room, it runs.
+// memory does not fit in what is left of the machine's budget is refused at
+// its spawn, or, if the budget was spent between its spawn and its start,
+// traps at its start with "out of memory" (wazero cannot see the first
+// allocation of a memory refused, so it is charged before instantiation).
+// With room, it runs.
 func TestMemoryBudgetsAtLoadAndStart(t *testing.T) {
 	big := testprog.C(t, `#include <stdio.h>
+#include <stdlib.h>
+#include <sched.h>
+#include <time.h>
 static volatile char big[300 << 20];
-int main(int argc, char **argv) { big[argc << 20] = 1; printf("big %d\n", big[argc << 20]); return 0; }
+int main(int argc, char **argv) {
+	big[argc << 20] = 1;
+	printf("big %d\n", big[argc << 20]);
+	fflush(stdout);
+	long long until = argc > 1 ? atoll(argv[1]) : 0; // hold the memory until then
+	for (;;) {
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		if (ts.tv_sec * 1000000000LL + ts.tv_nsec >= until) return 0;
+		sched_yield();
+	}
+}
 `)
 	ctx := context.Background()
 	if _, _, err := isle.Run(ctx, config().WithCores(1).WithMemoryLimit(256<<20).WithStdio(nil, io.Discard, io.Discard), big, nil); err == nil || !strings.Contains(err.Error(), "over limit") {
 		t.Errorf("a 300 MiB module under a 256 MiB limit: %v, want a load error", err)
 	}
-	st, _, _ := run(t, config().WithCores(1).WithMachineMemory(256<<20), big, "")
-	if !strings.HasPrefix(st.Trap, "out of memory") || st.Status() != 134 {
-		t.Errorf("a 300 MiB module under a 256 MiB machine budget: %+v, want an out-of-memory trap", st)
+	if _, _, err := isle.Run(ctx, config().WithCores(1).WithMachineMemory(256<<20).WithStdio(nil, io.Discard, io.Discard), big, nil); err == nil || !strings.Contains(err.Error(), "out of memory") {
+		t.Errorf("a 300 MiB module under a 256 MiB machine budget: %v, want out of memory", err)
 	}
-	st, out, _ := run(t, config().WithCores(1).WithMachineMemory(512<<20), big, "")
-	if st.Status() != 0 || out != "big 1\n" {
-		t.Errorf("a 300 MiB module under a 512 MiB budget: %+v %q", st, out)
+	out := newLines()
+	m, err := isle.Boot(ctx, config().WithCores(1).WithMachineMemory(512<<20).WithStdio(nil, out, out))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Stop(ctx)
+	prog, err := m.Load(ctx, big)
+	if err != nil {
+		t.Fatal(err)
+	}
+	holder, err := m.Spawn(prog, []string{"big", strconv.FormatInt(time.Now().Add(time.Second).UnixNano(), 10)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A second one while the first holds its 300 MiB: refused at the spawn
+	// if the first has started, else at its own start.
+	if second, err := m.Spawn(prog, []string{"big"}); err == nil {
+		if st := second.Wait(); !strings.HasPrefix(st.Trap, "out of memory") {
+			t.Errorf("a second 300 MiB SIP under a 512 MiB budget: %+v, want an out-of-memory trap", st)
+		}
+	} else if !strings.Contains(err.Error(), "out of memory") {
+		t.Errorf("a second 300 MiB SIP under a 512 MiB budget: %v, want out of memory", err)
+	}
+	if st := holder.Wait(); st.Status() != 0 {
+		t.Errorf("the first 300 MiB SIP: %+v", st)
+	}
+	third, err := m.Spawn(prog, []string{"big"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := third.Wait(); st.Status() != 0 || strings.Count(out.String(), "big 1\n") != 2 {
+		t.Errorf("a 300 MiB SIP once the budget is free again: %+v; output %q", st, out.String())
+	}
+}
+
+// TestSpawnOfAModuleThatDoesNotFitIsENOMEM: proc_spawn of a module whose
+// initial memory (300 MiB) does not fit in the machine's budget fails with
+// ENOMEM (48), as fork does without memory, and the parent goes on.
+func TestSpawnOfAModuleThatDoesNotFitIsENOMEM(t *testing.T) {
+	big := testprog.C(t, `static volatile char big[300 << 20];
+int main(int argc, char **argv) { big[argc << 20] = 1; return big[argc << 20] - 1; }
+`)
+	bin := binDir(t, map[string]string{"big.wasm": big})
+	parent := testprog.C(t, `#include <stdio.h>
+#include "isle_proc.h"
+int main(void) {
+	uint32_t pid;
+	printf("spawn: %d\n", isle_proc_spawn("/bin/big.wasm", 13, "big", 4, 0, &pid));
+	return 0;
+}
+`, "-I", filepath.Join(testprog.Root(t), "guest", "c"))
+	cfg := config().WithCores(1).WithDir(isle.Dir{Host: bin, Guest: "/bin"})
+	if st, out, errs := run(t, cfg.WithMachineMemory(256<<20), parent, ""); st.Status() != 0 || out != "spawn: 48\n" {
+		t.Errorf("under a 256 MiB budget: status %d, stdout %q, stderr %q; want ENOMEM (48)", st.Status(), out, errs)
+	}
+	if st, out, errs := run(t, cfg.WithMachineMemory(512<<20), parent, ""); st.Status() != 0 || out != "spawn: 0\n" {
+		t.Errorf("under a 512 MiB budget: status %d, stdout %q, stderr %q; want 0", st.Status(), out, errs)
 	}
 }

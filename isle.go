@@ -480,6 +480,9 @@ type SpawnOptions struct {
 // SpawnWith starts prog as a new SIP with args and options.
 func (m *Machine) SpawnWith(prog *Program, args []string, opt SpawnOptions) (*Process, error) {
 	core := opt.Core
+	if !prog.mod.Fits() {
+		return nil, fmt.Errorf("%s: out of memory: its initial memory does not fit in the machine's memory budget", prog.name)
+	}
 	s := m.newSIP(prog.mod, prog.name, args, opt.Nice)
 	procapi.Attach(s)
 	if err := m.k.Spawn(s, core); err != nil {

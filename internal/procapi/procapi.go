@@ -309,6 +309,9 @@ func (a *API) start(s *kernel.SIP, name string, args []string, nice int) (*kerne
 	}
 	mod := rep.Ref.(*sandbox.Module)
 	rep.Ref = nil
+	if !mod.Fits() {
+		return nil, errnoNomem // its initial memory does not fit in the machine's budget
+	}
 	kid := a.newChild(s, mod, name, args, nice)
 	core := s.Core().ID()
 	kid.Proc = &State{children: map[int64]*child{}, tree: st.tree, counted: true, parentCore: core}

@@ -270,6 +270,15 @@ func (r *Runtime) Load(ctx context.Context, wasm []byte) (*Module, error) {
 	return mod, nil
 }
 
+// Fits reports whether the module's initial memory fits in what is left of
+// the machine's memory budget now. It is a hint for refusing a spawn early
+// (ENOMEM): the memory is charged when the process starts, and a process
+// whose memory no longer fits by then traps (errBudget).
+func (m *Module) Fits() bool {
+	b := m.rt.cfg.Budget
+	return b == nil || m.memMin <= b.limit-min(b.Used(), b.limit)
+}
+
 // Close releases the compiled code.
 func (m *Module) Close(ctx context.Context) error { return m.compiled.Close(ctx) }
 
