@@ -59,7 +59,12 @@ func TestHostileDirectives(t *testing.T) {
 	if err != nil || a.Status != 134 || len(a.Stdout) != 1 || a.Stdout[0] != "a b" || len(a.Args) != 2 || a.Cores != 2 {
 		t.Errorf("%+v, %v", a, err)
 	}
-	for _, bad := range []string{"// isle-test: statuss 1", "// isle-test: status x", "// isle-test: limit nosuch=1"} {
+	a, err = hostile.Parse("x", "// isle-test: limit memory-limit=256M\n// isle-test: limit machine-memory=1G\n// isle-test: limit max-procs=200\n")
+	if err != nil || len(a.Limits) != 3 {
+		t.Errorf("the budget limits: %+v, %v", a, err)
+	}
+	for _, bad := range []string{"// isle-test: statuss 1", "// isle-test: status x", "// isle-test: limit nosuch=1",
+		"// isle-test: limit memory-limit=lots", "// isle-test: limit max-procs=0"} {
 		if _, err := hostile.Parse("x", bad); err == nil {
 			t.Errorf("%q: no error", bad)
 		}

@@ -54,6 +54,10 @@ type Config struct {
 	noPreempt     bool          // load modules as they are (benchmarks of the rewriting's cost)
 	wastedBound   time.Duration
 	tables        *tables.Config // nil: no kernel tables (WithTables)
+	// Budgets (limits.go); 0: the default.
+	memoryLimit    uint64 // bytes of one SIP's linear memory
+	machineMemory  uint64 // bytes of all SIPs' linear memories
+	maxDescendants int    // live SIPs below a tree's root
 }
 
 // Dir is a host directory offered to programs as a preopened directory.
@@ -189,6 +193,8 @@ type Machine struct {
 	ipc *abi.System // channels, exchange heap and names (module "isle")
 
 	tables *tables.Tables // nil without WithTables
+	budget *sandbox.MemoryBudget
+	procs  registry // live SIPs by pid, for Kill and Live (control.go)
 }
 
 // Boot checks cfg and starts a machine.
@@ -229,12 +235,18 @@ func Boot(ctx context.Context, cfg Config) (*Machine, error) {
 	for _, p := range preopens {
 		procPre = append(procPre, procapi.Preopen{Guest: p.Guest, Host: p.Host})
 	}
+	lim, err := cfg.budgets(hostMemory())
+	if err != nil {
+		return nil, err
+	}
 	papi := procapi.New(procPre)
+	papi.SetMaxDescendants(lim.maxDescendants)
 	preempt := kernel.Preempt
 	if cfg.noPreempt {
 		preempt = nil
 	}
-	rt, err := sandbox.NewRuntime(ctx, sandbox.Config{CacheDir: cfg.cacheDir, Preempt: preempt},
+	budget := sandbox.NewMemoryBudget(lim.machineMemory)
+	rt, err := sandbox.NewRuntime(ctx, sandbox.Config{CacheDir: cfg.cacheDir, Preempt: preempt, MemoryLimitPages: lim.memoryPages, Budget: budget},
 		[]sandbox.HostModule{wasi.HostModule(), abi.HostModule(), papi.HostModule()})
 	if err != nil {
 		return nil, err
@@ -284,12 +296,15 @@ func Boot(ctx context.Context, cfg Config) (*Machine, error) {
 		kc.Init = chainInit(kc.Init, tbs.Init)
 		kc.OnExit = chainExit(kc.OnExit, tbs.OnExit)
 	}
+	m := &Machine{cfg: cfg, cores: cores, hostCPUs: host, rt: rt, preopens: preopens, tables: tbs, budget: budget}
+	m.procs.init()
+	kc.OnExit = chainExit(kc.OnExit, func(_ *kernel.Core, s *kernel.SIP) { m.procs.remove(s) })
 	k, err := kernel.New(kc)
 	if err != nil {
 		rt.Close(ctx)
 		return nil, err
 	}
-	m := &Machine{cfg: cfg, cores: cores, hostCPUs: host, k: k, rt: rt, preopens: preopens, tables: tbs}
+	m.k = k
 	m.ipc = abi.New(cores)
 	m.ipc.UseNames(names.OnTable(nameTable))
 	m.console = k.AddService("console", &service.ConsoleOut{Stdout: orDiscard(cfg.stdout), Stderr: orDiscard(cfg.stderr)})
@@ -299,11 +314,12 @@ func Boot(ctx context.Context, cfg Config) (*Machine, error) {
 	papi.SetNewChild(func(parent *kernel.SIP, mod *sandbox.Module, name string, args []string, nice int) *kernel.SIP {
 		return m.newSIP(mod, name, args, nice)
 	})
-	if tbs != nil {
-		papi.SetOnSpawn(func(c *kernel.Core, kid *kernel.SIP) {
+	papi.SetOnSpawn(func(c *kernel.Core, kid *kernel.SIP) {
+		m.procs.add(kid)
+		if tbs != nil {
 			tbs.RecordSpawn(c, tables.Proc{PID: kid.PID(), Name: kid.Name, Core: c.ID(), Parent: kid.Parent.PID()})
-		})
-	}
+		}
+	})
 	// File-system workers: one per core, so one slow host call holds up only
 	// the SIPs that share its worker (internal/service/fs.go).
 	// Every file-system and network worker draws on one budget of host
@@ -481,6 +497,7 @@ func (m *Machine) LoadBytes(ctx context.Context, name string, wasm []byte) (*Pro
 // Process is a running SIP as the embedder sees it.
 type Process struct {
 	sip *kernel.SIP
+	m   *Machine
 }
 
 // Spawn starts prog as a new SIP with args (args[0] is the program's name)
@@ -509,15 +526,19 @@ type SpawnOptions struct {
 // SpawnWith starts prog as a new SIP with args and options.
 func (m *Machine) SpawnWith(prog *Program, args []string, opt SpawnOptions) (*Process, error) {
 	core := opt.Core
+	if !prog.mod.Fits() {
+		return nil, fmt.Errorf("%s: out of memory: its initial memory does not fit in the machine's memory budget", prog.name)
+	}
 	s := m.newSIP(prog.mod, prog.name, args, opt.Nice)
 	procapi.Attach(s)
 	if err := m.k.Spawn(s, core); err != nil {
 		return nil, err
 	}
+	m.procs.add(s)
 	if m.tables != nil {
 		m.recordSpawn(s, core)
 	}
-	return &Process{sip: s}, nil
+	return &Process{sip: s, m: m}, nil
 }
 
 // newSIP builds a SIP of mod with its personalities' state, not yet started.

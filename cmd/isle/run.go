@@ -49,6 +49,9 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	capacities := fs.String("core-capacity", "", "capacities of slower cores: CORE=CAP,... (1024 = a full core)")
 	wasted := fs.Duration("wasted-bound", 10*time.Millisecond, "report intervals longer than this in which a core idled while SIPs waited elsewhere")
 	tablesFlag := fs.String("tables", "", "keep the kernel tables, each replicated on every core or shared: NAME=replicated|shared,... (tables: names, procs; --stats then lists the process table)")
+	memLimit := fs.String("memory-limit", "4G", "cap each SIP's linear memory at SIZE (e.g. 512M; at most 4G): memory.grow past it returns -1")
+	machineMem := fs.String("machine-memory", "", "cap the sum of all SIPs' linear memories at SIZE (default: half of the host's memory or of isle's cgroup limit)")
+	maxProcs := fs.Int("max-procs", isle.DefaultMaxDescendants, "cap the live SIPs below the program (its whole subtree) at N: a spawn past it fails with EAGAIN")
 	var dirs, envs, listens listFlag
 	fs.Var(&dirs, "dir", "offer host directory HOST to the program as GUEST: HOST[:GUEST][:ro] (repeatable; :ro refuses every change with EACCES)")
 	fs.Var(&listens, "listen", "listen on TCP address ADDR (host:port) and offer the socket to the program after the preopens (repeatable)")
@@ -109,6 +112,10 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 			return exitUsage
 		}
 		cfg = cfg.WithEnv(e)
+	}
+	cfg, ok := budgetFlags(cfg, *memLimit, *machineMem, *maxProcs, stderr)
+	if !ok {
+		return exitUsage
 	}
 	if set["tables"] {
 		tc, err := isle.ParseTables(*tablesFlag)
@@ -200,4 +207,28 @@ func defaultCacheDir() string {
 		return ""
 	}
 	return filepath.Join(d, "isle", "wazero")
+}
+
+// budgetFlags applies --memory-limit, --machine-memory and --max-procs to
+// cfg, reporting a bad value in one line.
+func budgetFlags(cfg isle.Config, memLimit, machineMem string, maxProcs int, stderr io.Writer) (isle.Config, bool) {
+	n, err := isle.ParseSize(memLimit)
+	if err != nil || n < 64<<10 || n > isle.DefaultMemoryLimit {
+		fmt.Fprintf(stderr, "isle run: --memory-limit %s: want a size between 64K and 4G (e.g. 512M)\n", memLimit)
+		return cfg, false
+	}
+	cfg = cfg.WithMemoryLimit(n)
+	if machineMem != "" {
+		n, err := isle.ParseSize(machineMem)
+		if err != nil || n < 64<<10 {
+			fmt.Fprintf(stderr, "isle run: --machine-memory %s: want a size of at least 64K (e.g. 8G)\n", machineMem)
+			return cfg, false
+		}
+		cfg = cfg.WithMachineMemory(n)
+	}
+	if maxProcs < 1 {
+		fmt.Fprintf(stderr, "isle run: --max-procs %d: must be at least 1\n", maxProcs)
+		return cfg, false
+	}
+	return cfg.WithMaxDescendants(maxProcs), true
 }

@@ -1,7 +1,10 @@
 // isle_proc.h: the process part of isle's host ABI (import module "isle"),
 // for C programs built with clang --target=wasm32-wasi. Each call returns 0
 // or a WASI errno (ENOENT, EACCES, ENOEXEC for a module that does not load,
-// ECHILD for a pid that is not the caller's child, EFAULT, EINVAL).
+// ECHILD for a pid that is not the caller's child, EFAULT, EINVAL; EAGAIN
+// from a spawn past the machine's limit on a SIP tree's live descendants,
+// --max-procs; ENOMEM from one whose initial memory does not fit in the
+// machine's memory budget). A SIP's children end with it (killed) when it ends.
 #ifndef ISLE_PROC_H
 #define ISLE_PROC_H
 

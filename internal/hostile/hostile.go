@@ -97,8 +97,26 @@ func Parse(name, src string) (Attack, error) {
 // ApplyLimit sets the machine limit named by a `limit` directive. Attacks
 // on a budget name the budget they test, so that the suite checks it at a
 // size the test machine can afford.
+//
+// Keys are the flags of isle run: memory-limit=SIZE, machine-memory=SIZE,
+// max-procs=N.
 func ApplyLimit(cfg isle.Config, key, val string) (isle.Config, error) {
 	switch key {
+	case "memory-limit", "machine-memory":
+		n, err := isle.ParseSize(val)
+		if err != nil {
+			return cfg, fmt.Errorf("limit %s: %v", key, err)
+		}
+		if key == "memory-limit" {
+			return cfg.WithMemoryLimit(n), nil
+		}
+		return cfg.WithMachineMemory(n), nil
+	case "max-procs":
+		n, err := strconv.Atoi(val)
+		if err != nil || n < 1 {
+			return cfg, fmt.Errorf("limit max-procs: %q is not a count of at least 1", val)
+		}
+		return cfg.WithMaxDescendants(n), nil
 	}
 	return cfg, fmt.Errorf("unknown limit %q", key)
 }

@@ -16,6 +16,15 @@
 //     kill is carried by message to whichever core owns the child, wherever
 //     the balancer has moved either of them, and takes effect when that core
 //     next runs its loop, within one slice.
+//   - A SIP's children end with it: when a SIP ends (exit, trap or kill),
+//     every child it has not reaped and that still runs is killed, and so on
+//     down its subtree, as a process group is hung up or a Linux child with
+//     PR_SET_PDEATHSIG is signalled. isle has no init SIP that could reap
+//     orphans, so none is left running (docs/processes.md).
+//   - A SIP tree (a SIP the embedder spawned and everything below it) has at
+//     most MaxDescendants live SIPs below its root; a spawn past that fails
+//     with EAGAIN, as fork does past RLIMIT_NPROC. The count is one atomic
+//     counter per tree, shared by its SIPs on every core.
 //   - Errors are WASI errno values, as for wasi_snapshot_preview1.
 package procapi
 
@@ -42,6 +51,7 @@ const ModuleName = "isle"
 const (
 	errnoSuccess = 0
 	errnoAcces   = 2
+	errnoAgain   = 6
 	errnoChild   = 12
 	errnoFault   = 21
 	errnoIntr    = 27
@@ -59,6 +69,10 @@ const (
 	maxModuleBytes = sandbox.MaxModuleBytes // a module file larger than this is refused (ENOMEM)
 	maxArgBytes    = 1 << 20                // the argument buffer of a spawn
 	maxChildren    = 1024                   // live children per SIP
+
+	// DefaultMaxDescendants is the default bound on the live SIPs below a
+	// tree's root: a spawn bomb stops there, far below what exhausts a host.
+	DefaultMaxDescendants = 4096
 )
 
 // Preopen maps a guest directory name to a host directory.
@@ -80,14 +94,19 @@ type API struct {
 	newChild NewChild
 	loader   kernel.ServiceID
 	onSpawn  func(c *kernel.Core, child *kernel.SIP) // optional: the process table
+	maxDesc  int64                                   // live SIPs below a tree's root; immutable after Boot
 }
 
 // New returns the process API of a machine. Its host module may be built
 // before the runtime exists; SetRuntime and SetNewChild complete it before
 // the machine boots.
 func New(preopens []Preopen) *API {
-	return &API{preopens: preopens}
+	return &API{preopens: preopens, maxDesc: DefaultMaxDescendants}
 }
+
+// SetMaxDescendants bounds the live SIPs below the root of each SIP tree
+// (n ≥ 1); call before the machine boots.
+func (a *API) SetMaxDescendants(n int) { a.maxDesc = int64(n) }
 
 // SetRuntime gives the API the runtime that compiles children's modules.
 func (a *API) SetRuntime(rt *sandbox.Runtime) { a.rt = rt }
@@ -104,11 +123,24 @@ func (a *API) SetLoader(id kernel.ServiceID) { a.loader = id }
 
 // State is a SIP's process-API state: its children. It is touched only on
 // the goroutine of the core that owns the SIP (its host functions and the
-// Deliverables sent to it).
+// Deliverables sent to it), except tree, which is shared (atomically) by
+// the SIP's whole tree.
 type State struct {
 	children   map[int64]*child
 	waiting    int64 // pid the SIP is blocked waiting for; 0 none
 	parentCore int   // the core the parent was on when it spawned this SIP
+	tree       *tree // immutable after Attach
+	counted    bool  // counted in tree.live (a descendant, not the root); immutable
+}
+
+// tree counts the live SIPs below a tree's root. Ownership: shared by every
+// SIP of the tree, on whatever cores they run; changed only by atomic adds
+// at spawn and exit. It is a budget, not state that a core must own: an
+// exact count on every core needs one shared counter, and spawns and exits
+// are not hot paths.
+type tree struct {
+	live atomic.Int64
+	_    [56]byte // its own cache line: not beside another tree's counter
 }
 
 type child struct {
@@ -118,17 +150,26 @@ type child struct {
 	cpu    int64
 }
 
-// Attach gives a SIP its process-API state; call before spawning it.
-func Attach(s *kernel.SIP) { s.Proc = &State{children: map[int64]*child{}} }
+// Attach gives a SIP that the embedder spawns its process-API state (the
+// root of a new tree); call before spawning it.
+func Attach(s *kernel.SIP) { s.Proc = &State{children: map[int64]*child{}, tree: &tree{}} }
 
 func stateOf(s *kernel.SIP) *State {
 	st, _ := s.Proc.(*State)
 	return st
 }
 
-// OnExit is the kernel exit hook: it tells the parent, wherever it is, that
-// its child has ended.
+// OnExit is the kernel exit hook: it kills the children the SIP leaves
+// running (they end with it), gives its place in its tree back and tells
+// its parent, wherever it is, that it has ended.
 func OnExit(c *kernel.Core, s *kernel.SIP) {
+	st := stateOf(s)
+	if st != nil {
+		endChildren(c, st)
+		if st.counted {
+			st.tree.live.Add(-1)
+		}
+	}
 	parent := s.Parent
 	if parent == nil {
 		return
@@ -137,10 +178,26 @@ func OnExit(c *kernel.Core, s *kernel.SIP) {
 	// The message goes to the core the parent was on when it spawned the
 	// child; the kernel forwards it along the parent's moves since.
 	to := c.ID()
-	if st := stateOf(s); st != nil {
+	if st != nil {
 		to = st.parentCore
 	}
 	c.SendTo(to, childEnded{parent: parent, pid: s.PID(), status: r.Status(), cpu: s.CPUTime()})
+}
+
+// endChildren kills every child of an ending SIP that has not ended yet. A
+// kill goes to the child's home (the core it was spawned on), which knows
+// where it is for as long as it lives, as proc_kill's does; a child that
+// ended meanwhile ignores it. Each
+// killed child's own exit ends its children in turn. Reports of children
+// ending that arrive after this are dropped (the SIP has no children left).
+func endChildren(c *kernel.Core, st *State) {
+	kids := st.children
+	st.children, st.waiting = nil, 0
+	for _, ch := range kids {
+		if !ch.ended {
+			c.SendTo(ch.s.Home(), kernel.KillSIP{S: ch.s})
+		}
+	}
 }
 
 type childEnded struct {
@@ -221,28 +278,56 @@ func (a *API) doSpawn(c *sandbox.Call, pathPtr, pathLen, argvPtr, argvLen uint32
 	if len(args) == 0 {
 		args = []string{name}
 	}
+	// The child's place in the tree is taken before the module is loaded,
+	// so that a bomb's spawns fail at once, and given back if the spawn
+	// fails, or if the parent is killed while the loader works (the kill
+	// unwinds this call).
+	if st.tree.live.Add(1) > a.maxDesc {
+		st.tree.live.Add(-1)
+		return errnoAgain
+	}
+	var kid *kernel.SIP
+	errno := uint16(errnoIO)
+	defer func() {
+		if kid == nil {
+			st.tree.live.Add(-1)
+		}
+	}()
+	kid, errno = a.start(s, name, args, int(nice))
+	if kid == nil {
+		return errno
+	}
+	mem.WriteUint32(pidPtr, uint32(kid.PID()))
+	return errnoSuccess
+}
+
+// start loads the module and starts the child on the parent's core.
+func (a *API) start(s *kernel.SIP, name string, args []string, nice int) (*kernel.SIP, uint16) {
+	st := stateOf(s)
 	req := s.Request()
 	req.Op = opLoad
 	req.Str = name
 	rep := s.Call(a.loader)
 	if rep.Errno != 0 {
-		return rep.Errno
+		return nil, rep.Errno
 	}
 	mod := rep.Ref.(*sandbox.Module)
 	rep.Ref = nil
-	kid := a.newChild(s, mod, name, args, int(nice))
-	Attach(kid)
-	stateOf(kid).parentCore = s.Core().ID()
+	if !mod.Fits() {
+		return nil, errnoNomem // its initial memory does not fit in the machine's budget
+	}
+	kid := a.newChild(s, mod, name, args, nice)
+	core := s.Core().ID()
+	kid.Proc = &State{children: map[int64]*child{}, tree: st.tree, counted: true, parentCore: core}
 	kid.Parent = s
 	if err := s.Core().SpawnHere(kid); err != nil {
-		return errnoIO
+		return nil, errnoIO
 	}
 	st.children[kid.PID()] = &child{s: kid}
 	if a.onSpawn != nil {
 		a.onSpawn(s.Core(), kid)
 	}
-	mem.WriteUint32(pidPtr, uint32(kid.PID()))
-	return errnoSuccess
+	return kid, errnoSuccess
 }
 
 // wait(pid, *status, *cputime_ns): blocks until the child ends; the child

@@ -30,8 +30,9 @@ type Process struct {
 	yield func(uint32) bool
 
 	call   Call
+	mem    linearMemory      // the linear memory, and its allocator
 	fuel   api.MutableGlobal // the instrumented module's fuel, found at the first preemption
-	mem    api.Memory        // the instance's memory, found at the first host call that needs it
+	view   api.Memory        // the instance's memory as wazero shows it, found at the first host call that needs it
 	noMem  bool              // the instance has no memory
 	result Result
 	killed bool
@@ -66,6 +67,7 @@ func (r Result) Status() int {
 func (m *Module) NewProcess(owner any) *Process {
 	p := &Process{mod: m, owner: owner}
 	p.call.p = p
+	p.mem.pool, p.mem.budget = &m.rt.mems, m.rt.cfg.Budget
 	return p
 }
 
@@ -111,7 +113,15 @@ func (p *Process) Result() Result { return p.result }
 func (p *Process) run(yield func(uint32) bool) {
 	p.yield = yield
 	ctx := context.WithValue(context.Background(), processKey{}, p)
-	ctx = experimental.WithMemoryAllocator(ctx, &p.mod.rt.mems)
+	ctx = experimental.WithMemoryAllocator(ctx, &p.mem)
+	defer p.mem.Free() // after a failed instantiation too; Free is idempotent
+	if ok, budget := p.mem.reserve(p.mod.memMin, p.mod.memMax); !ok {
+		p.result = Result{Trap: errReserve}
+		if budget {
+			p.result = Result{Trap: errBudget}
+		}
+		return
+	}
 	inst, err := p.mod.rt.rt.InstantiateModule(ctx, p.mod.compiled,
 		wazero.NewModuleConfig().WithName("").WithStartFunctions().
 			// isle's WASI serves random_get itself; without a source of its
@@ -154,6 +164,14 @@ func (p *Process) classify(err error) Result {
 	return Result{Trap: msg}
 }
 
+// The traps of a process whose memory cannot be made: its initial size does
+// not fit in what is left of the machine's budget, or its address space
+// cannot be reserved.
+const (
+	errBudget  = "out of memory: the module's initial memory does not fit in the machine's memory budget"
+	errReserve = "out of memory: cannot reserve address space for the module's memory"
+)
+
 // Call is what a host function knows of its caller.
 type Call struct {
 	p   *Process
@@ -171,19 +189,19 @@ var errNoMemory = errors.New("missing required memory: the module has none, and 
 // (errNoMemory): no host call can take pointers from it.
 func (c *Call) Memory() Memory {
 	p := c.p
-	if p.mem == nil && !p.noMem {
+	if p.view == nil && !p.noMem {
 		// wazero returns a typed nil (*MemoryInstance) for a module
 		// without memory, which a nil check would let through.
 		m := c.mod.Memory()
 		p.noMem = m == nil || reflect.ValueOf(m).IsNil()
 		if !p.noMem {
-			p.mem = m
+			p.view = m
 		}
 	}
 	if p.noMem {
 		panic(errNoMemory)
 	}
-	return Memory{m: p.mem}
+	return Memory{m: p.view}
 }
 
 // Suspend hands control back to the Process's owner, which sees reason as

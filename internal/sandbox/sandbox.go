@@ -65,8 +65,14 @@ type Config struct {
 	// CacheDir, when set, keeps compiled code on disk between runs.
 	CacheDir string
 	// MemoryLimitPages caps each SIP's linear memory (64 KiB pages); 0 means
-	// wazero's default of 65536 pages (4 GiB).
+	// wazero's default of 65536 pages (4 GiB), the most a wasm32 memory can
+	// have. A module whose declared maximum is larger gets this one; a module
+	// whose minimum is larger fails to load. A memory.grow past it returns -1.
 	MemoryLimitPages uint32
+	// Budget, when set, is the machine's memory budget shared by every
+	// process of the runtime: a memory.grow that would pass it returns -1
+	// (see MemoryBudget).
+	Budget *MemoryBudget
 	// Preempt, when set, makes every module preemptible: Load rewrites it
 	// (package instrument) so that function entries and loop headers spend
 	// fuel, and when the fuel runs out the guest calls a hook that refills
@@ -77,6 +83,9 @@ type Config struct {
 	// between two calls of Preempt; 0 means DefaultFuel.
 	Fuel int64
 }
+
+// maxMemoryPages is the most pages a wasm32 memory can have (4 GiB).
+const maxMemoryPages = 65536
 
 // DefaultFuel is the number of checks between two calls of the preemption
 // hook: with a check costing a few ns in a tight loop, the hook runs every
@@ -92,7 +101,7 @@ const (
 
 // Runtime compiles modules and instantiates processes.
 type Runtime struct {
-	mems    memPool // linear memories of ended processes, for the next ones
+	mems    memPool // reserved regions of ended processes' memories, for the next ones
 	cfg     Config
 	rt      wazero.Runtime
 	cache   wazero.CompilationCache
@@ -102,6 +111,9 @@ type Runtime struct {
 // NewRuntime creates a runtime offering the given host modules.
 func NewRuntime(ctx context.Context, cfg Config, hosts []HostModule) (*Runtime, error) {
 	rc := wazero.NewRuntimeConfig().WithCloseOnContextDone(false)
+	if cfg.MemoryLimitPages > maxMemoryPages {
+		return nil, fmt.Errorf("memory limit of %d pages: a wasm32 memory has at most %d", cfg.MemoryLimitPages, maxMemoryPages)
+	}
 	if cfg.MemoryLimitPages > 0 {
 		rc = rc.WithMemoryLimitPages(cfg.MemoryLimitPages)
 	}
@@ -178,6 +190,7 @@ func mergeHosts(hosts []HostModule) ([]HostModule, error) {
 // Close releases the runtime and everything compiled or instantiated by it.
 func (r *Runtime) Close(ctx context.Context) error {
 	err := r.rt.Close(ctx)
+	r.mems.drain()
 	if r.cache != nil {
 		r.cache.Close(ctx)
 	}
@@ -194,6 +207,10 @@ const MaxModuleBytes = 256 << 20
 type Module struct {
 	rt       *Runtime
 	compiled wazero.CompiledModule
+	// The memory it defines, in bytes: its size at instantiation and the
+	// most it may grow to (declared maximum, clamped to the per-SIP limit);
+	// both 0 without a memory.
+	memMin, memMax uint64
 }
 
 // LoadError says why bytes could not be loaded as a program.
@@ -246,7 +263,27 @@ func (r *Runtime) Load(ctx context.Context, wasm []byte) (*Module, error) {
 		cm.Close(ctx)
 		return nil, &LoadError{Reason: "module's _start has type " + signature{start.ParamTypes(), start.ResultTypes()}.String() + ", want () -> () (a WASI command's _start takes and returns nothing)"}
 	}
-	return &Module{rt: r, compiled: cm}, nil
+	mod := &Module{rt: r, compiled: cm}
+	if has, min, max, hasMax := memoryLimits(wasm); has {
+		limit := r.cfg.MemoryLimitPages
+		if limit == 0 {
+			limit = maxMemoryPages
+		}
+		if !hasMax || max > limit {
+			max = limit
+		}
+		mod.memMin, mod.memMax = uint64(min)*pageBytes, uint64(max)*pageBytes
+	}
+	return mod, nil
+}
+
+// Fits reports whether the module's initial memory fits in what is left of
+// the machine's memory budget now. It is a hint for refusing a spawn early
+// (ENOMEM): the memory is charged when the process starts, and a process
+// whose memory no longer fits by then traps (errBudget).
+func (m *Module) Fits() bool {
+	b := m.rt.cfg.Budget
+	return b == nil || m.memMin <= b.limit-min(b.Used(), b.limit)
 }
 
 // signature is a function's type.

@@ -2,7 +2,9 @@
 
 // Package proc is the process part of isle's host ABI for Go programs built
 // with GOOS=wasip1: spawn a child SIP from a module file, wait for it, kill
-// it. Errors are WASI errno values, as syscall.Errno.
+// it. Errors are WASI errno values, as syscall.Errno: EAGAIN from a spawn
+// past the machine's limit on a SIP tree's live descendants (--max-procs).
+// A SIP's children end with it (killed) when it ends.
 package proc
 
 import (
