@@ -14,8 +14,9 @@
 // The rules of a run:
 //
 //   - The attacker runs on core 0 and the honest SIP on the last core. Both
-//     see /bin (true.wasm, forever.wasm, spinchild.wasm, hello.wasm, and the
-//     attacker itself as self.wasm; read-only) and /tmp (a fresh directory).
+//     see /tmp (a fresh directory, the first preopen: fd 3) and /bin
+//     (true.wasm, forever.wasm, spinchild.wasm, hello.wasm, and the attacker
+//     itself as self.wasm; read-only).
 //   - The honest SIP works in rounds until /tmp/stop exists, each round
 //     touching the file-system service, the clock and (every 16th) the
 //     loader and process API; it publishes its count in /tmp/rounds. A run
@@ -256,8 +257,8 @@ func (s *Setup) run(ctx context.Context, a *Attack, wasm string, alone time.Dura
 	}
 	var out, errs syncBuffer
 	cfg = cfg.WithCores(cores).WithOversubscribe(true).
-		WithDir(isle.Dir{Host: s.bin, Guest: "/bin", ReadOnly: true}).
 		WithDir(isle.Dir{Host: tmp, Guest: "/tmp"}).
+		WithDir(isle.Dir{Host: s.bin, Guest: "/bin", ReadOnly: true}).
 		WithStdio(strings.NewReader(""), &out, &errs)
 	m, err := isle.Boot(ctx, cfg)
 	if err != nil {

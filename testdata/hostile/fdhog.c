@@ -8,6 +8,7 @@
 // host descriptors so that an honest SIP beside it can still spawn (and,
 // below the budget, open files). Six of them used to exhaust the host's
 // limit: they got EIO and every other SIP's proc_spawn failed with ENOENT.
+// isle-test: stdout then EMFILE
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>

@@ -8,6 +8,7 @@
 // every other SIP's proc_spawn completes meanwhile (one slow compile used
 // to hold every other spawn for 17 s, and SIGINT while it compiled); a kill
 // of this SIP, or the machine's stop, must not wait for the compile.
+// isle-test: stdout slowspawn: spawned
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
