@@ -482,9 +482,12 @@ func (m *Machine) newSIP(mod *sandbox.Module, name string, args []string, nice i
 
 // ExitStatus is how a process ended.
 type ExitStatus struct {
-	Code   int    // the program's exit code, when it exited
-	Trap   string // the trap that ended it, if one did (e.g. "unreachable")
-	Killed bool   // killed before it ended
+	Code int    // the program's exit code, when it exited
+	Trap string // the trap that ended it, if one did (e.g. "unreachable")
+	// Stack is the guest's call stack at the trap, innermost frame first,
+	// one a line ("main.inner()"), named from the module's name section.
+	Stack  string
+	Killed bool // killed before it ended
 }
 
 // Status is the exit status a command reports: the code, 134 after a trap
@@ -497,7 +500,7 @@ func (e ExitStatus) Status() int {
 func (p *Process) Wait() ExitStatus {
 	<-p.sip.Done()
 	r := p.sip.Result()
-	return ExitStatus{Code: int(r.ExitCode), Trap: r.Trap, Killed: r.Killed}
+	return ExitStatus{Code: int(r.ExitCode), Trap: r.Trap, Stack: r.Stack, Killed: r.Killed}
 }
 
 // CPUTime returns the CPU time the process has received; final once Wait returns.

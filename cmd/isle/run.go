@@ -137,9 +137,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "isle: %v\n", err)
 		return exitError
 	}
-	if st.Trap != "" {
-		fmt.Fprintf(stderr, "isle: %s: trap: %s\n", prog, st.Trap)
-	}
+	printTrap(stderr, prog, st)
 	if sig := caught.Load(); sig != 0 {
 		fmt.Fprintf(stderr, "isle: %v: machine stopped\n", syscall.Signal(sig))
 		if *stats {
@@ -157,6 +155,18 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	return st.Status()
+}
+
+// printTrap reports a trap: one line `isle: PROGRAM: trap: REASON`, then
+// the guest's stack, innermost frame first, as wazero's "wasm stack trace".
+func printTrap(w io.Writer, prog string, st isle.ExitStatus) {
+	if st.Trap == "" {
+		return
+	}
+	fmt.Fprintf(w, "isle: %s: trap: %s\n", prog, st.Trap)
+	if st.Stack != "" {
+		fmt.Fprintf(w, "wasm stack trace:\n\t%s\n", strings.ReplaceAll(st.Stack, "\n", "\n\t"))
+	}
 }
 
 func printStats(w io.Writer, cs []isle.CoreStats) {

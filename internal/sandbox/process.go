@@ -39,7 +39,12 @@ type Process struct {
 type Result struct {
 	ExitCode uint32 // valid when Trap is empty and Killed is false
 	Trap     string // the trap's reason, e.g. "unreachable"; empty if none
-	Killed   bool   // stopped by its owner
+	// Stack is the guest's call stack when it trapped, innermost frame
+	// first, one frame a line ("inner(i32)"), named from the module's
+	// "name" section (wazero's "$3" where a function has no name), at most
+	// wazero's 30 frames; empty if the Process did not trap.
+	Stack  string
+	Killed bool // stopped by its owner
 }
 
 // Status is the exit status a command reports for r: the exit code, 134 for a
@@ -138,7 +143,7 @@ func (p *Process) classify(err error) Result {
 	if msg == "" {
 		msg = "unknown trap"
 	}
-	return Result{Trap: msg}
+	return Result{Trap: msg, Stack: trapStack(err.Error(), p.mod.funcShift)}
 }
 
 // Call is what a host function knows of its caller.

@@ -187,6 +187,10 @@ func (r *Runtime) Close(ctx context.Context) error {
 type Module struct {
 	rt       *Runtime
 	compiled wazero.CompiledModule
+	// funcShift is how many functions instrumenting imported (the
+	// preemption hook), so a trap's stack numbers unnamed functions as the
+	// module loaded did (trapStack). Immutable.
+	funcShift uint32
 }
 
 // LoadError says why bytes could not be loaded as a program.
@@ -204,7 +208,9 @@ func (r *Runtime) Load(ctx context.Context, wasm []byte) (*Module, error) {
 	if err := precheck(wasm); err != nil {
 		return nil, &LoadError{Reason: "invalid module: " + err.Error()}
 	}
+	var before uint32
 	if r.cfg.Preempt != nil {
+		before, _ = funcImports(wasm)
 		opts := instrument.DefaultOptions()
 		opts.HookModule, opts.HookName, opts.FuelExport, opts.InitialFuel = hookModule, hookName, fuelExport, r.cfg.Fuel
 		opts.PadGlobals = padGlobals
@@ -239,7 +245,11 @@ func (r *Runtime) Load(ctx context.Context, wasm []byte) (*Module, error) {
 		cm.Close(ctx)
 		return nil, &LoadError{Reason: "module exports no _start function (not a WASI command)"}
 	}
-	return &Module{rt: r, compiled: cm}, nil
+	var shift uint32
+	if r.cfg.Preempt != nil {
+		shift = uint32(len(cm.ImportedFunctions())) - before
+	}
+	return &Module{rt: r, compiled: cm, funcShift: shift}, nil
 }
 
 // Close releases the compiled code.
