@@ -53,6 +53,7 @@ type Config struct {
 	noPreempt     bool          // load modules as they are (benchmarks of the rewriting's cost)
 	wastedBound   time.Duration
 	tables        *tables.Config // nil: no kernel tables (WithTables)
+	argv0         string         // argv[0] that Run gives its program; "": the base name of its path
 }
 
 // Dir is a host directory offered to programs as a preopened directory.
@@ -139,6 +140,11 @@ func (c Config) WithTables(cfg TablesConfig) Config {
 	return c
 }
 
+// WithArgv0 sets the argv[0] that Run and RunListing give the program. By
+// default it is the base name of the program's path, as wasmtime and
+// wazero give it (a host path says nothing a program needs).
+func (c Config) WithArgv0(name string) Config { c.argv0 = name; return c }
+
 // WithCacheDir keeps compiled code in dir between runs.
 func (c Config) WithCacheDir(dir string) Config { c.cacheDir = dir; return c }
 
@@ -165,6 +171,31 @@ func ParseDir(s string) (Dir, error) {
 		guest = host
 	}
 	return Dir{Host: host, Guest: guest, ReadOnly: ro}, nil
+}
+
+// GuestName is the name a preopen given as guest is offered under: "/"
+// for a name that says only "this directory" ("." , "./", "" or "/"), as
+// wazero's -mount does, since Go's runtime resolves every path against an
+// absolute working directory and finds no preopen named "." (EBADF); C and
+// Rust (wasi-libc) resolve a relative path against "/" and find it too.
+// Every other name is offered as it is (docs/wasi.md, "Preopen names").
+func GuestName(guest string) string {
+	g := guest
+	for {
+		switch {
+		case strings.HasPrefix(g, "/"):
+			g = g[1:]
+		case strings.HasPrefix(g, "./"):
+			g = g[2:]
+		case g == ".":
+			g = ""
+		default:
+			if g == "" {
+				return "/"
+			}
+			return guest
+		}
+	}
 }
 
 // Machine is a booted isle machine.
@@ -218,7 +249,7 @@ func Boot(ctx context.Context, cfg Config) (*Machine, error) {
 		if err != nil {
 			return nil, fmt.Errorf("--dir %s: %v", d.Host, err)
 		}
-		preopens = append(preopens, wasi.Preopen{Guest: d.Guest, Host: abs, ReadOnly: d.ReadOnly})
+		preopens = append(preopens, wasi.Preopen{Guest: GuestName(d.Guest), Host: abs, ReadOnly: d.ReadOnly})
 	}
 	var procPre []procapi.Preopen
 	for _, p := range preopens {
@@ -554,7 +585,11 @@ func RunListing(ctx context.Context, cfg Config, path string, args []string) (Ex
 		m.Stop(ctx)
 		return ExitStatus{}, nil, nil, err
 	}
-	p, err := m.Spawn(prog, append([]string{path}, args...))
+	argv0 := cfg.argv0
+	if argv0 == "" {
+		argv0 = filepath.Base(path)
+	}
+	p, err := m.Spawn(prog, append([]string{argv0}, args...))
 	if err != nil {
 		m.Stop(ctx)
 		return ExitStatus{}, nil, nil, err

@@ -63,7 +63,7 @@ func TestExamplesRunOnEveryMachineSize(t *testing.T) {
 					args = append(args, "--env", "GREETING=hi there", "--env", "OTHER=x", p.path, "a b", "--exit", status)
 					st, out, errs := isleCmd(t, args...)
 					want := p.hello + "\n" +
-						"argv[0] = " + p.path + "\n" +
+						"argv[0] = " + filepath.Base(p.path) + "\n" +
 						"argv[1] = a b\n" +
 						"argv[2] = --exit\n" +
 						"argv[3] = " + status + "\n" +

@@ -53,6 +53,8 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	fs.Var(&dirs, "dir", "offer host directory HOST to the program as GUEST: HOST[:GUEST][:ro] (repeatable; :ro refuses every change with EACCES)")
 	fs.Var(&listens, "listen", "listen on TCP address ADDR (host:port) and offer the socket to the program after the preopens (repeatable)")
 	fs.Var(&envs, "env", "set an environment variable for the program: KEY=VALUE (repeatable)")
+	envInherit := fs.Bool("env-inherit", false, "pass isle's own environment to the program (--env overrides a variable)")
+	argv0 := fs.String("argv0", "", "the program's argv[0] (default: the base name of PROGRAM.wasm)")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: isle run [flags] PROGRAM.wasm [ARGS...]\n\nflags:")
 		fs.PrintDefaults()
@@ -104,7 +106,20 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "isle run: --env %q: want KEY=VALUE\n", e)
 			return exitUsage
 		}
+	}
+	var inherited []string
+	if *envInherit {
+		inherited = os.Environ()
+	}
+	for _, e := range mergeEnv(inherited, envs) {
 		cfg = cfg.WithEnv(e)
+	}
+	if set["argv0"] {
+		if *argv0 == "" {
+			fmt.Fprintln(stderr, "isle run: --argv0: empty name")
+			return exitUsage
+		}
+		cfg = cfg.WithArgv0(*argv0)
 	}
 	if set["tables"] {
 		tc, err := isle.ParseTables(*tablesFlag)
@@ -155,6 +170,26 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	return st.Status()
+}
+
+// mergeEnv returns the program's environment: the inherited variables
+// (--env-inherit) without those that set (--env) names, then set, in order.
+// A program sees each variable once: Go's runtime keeps the first of two
+// definitions and wasi-libc's getenv finds the first, so an override placed
+// after an inherited one would be ignored.
+func mergeEnv(inherited, set []string) []string {
+	names := map[string]bool{}
+	for _, e := range set {
+		k, _, _ := strings.Cut(e, "=")
+		names[k] = true
+	}
+	var out []string
+	for _, e := range inherited {
+		if k, _, _ := strings.Cut(e, "="); !names[k] {
+			out = append(out, e)
+		}
+	}
+	return append(out, set...)
 }
 
 // printTrap reports a trap: one line `isle: PROGRAM: trap: REASON`, then
