@@ -101,25 +101,9 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	for _, l := range listens {
 		cfg = cfg.WithListen(l)
 	}
-	for _, e := range envs {
-		if k, _, ok := strings.Cut(e, "="); !ok || k == "" {
-			fmt.Fprintf(stderr, "isle run: --env %q: want KEY=VALUE\n", e)
-			return exitUsage
-		}
-	}
-	var inherited []string
-	if *envInherit {
-		inherited = os.Environ()
-	}
-	for _, e := range mergeEnv(inherited, envs) {
-		cfg = cfg.WithEnv(e)
-	}
-	if set["argv0"] {
-		if *argv0 == "" {
-			fmt.Fprintln(stderr, "isle run: --argv0: empty name")
-			return exitUsage
-		}
-		cfg = cfg.WithArgv0(*argv0)
+	cfg, ok := withProgramEnv(cfg, envs, *envInherit, *argv0, set["argv0"], stderr)
+	if !ok {
+		return exitUsage
 	}
 	if set["tables"] {
 		tc, err := isle.ParseTables(*tablesFlag)
@@ -170,6 +154,33 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	return st.Status()
+}
+
+// withProgramEnv gives cfg the program's environment (--env, checked, and
+// --env-inherit) and its argv[0] (--argv0, when set); it returns false
+// after printing what is wrong.
+func withProgramEnv(cfg isle.Config, envs []string, inherit bool, argv0 string, argv0Set bool, stderr io.Writer) (isle.Config, bool) {
+	for _, e := range envs {
+		if k, _, ok := strings.Cut(e, "="); !ok || k == "" {
+			fmt.Fprintf(stderr, "isle run: --env %q: want KEY=VALUE\n", e)
+			return cfg, false
+		}
+	}
+	var inherited []string
+	if inherit {
+		inherited = os.Environ()
+	}
+	for _, e := range mergeEnv(inherited, envs) {
+		cfg = cfg.WithEnv(e)
+	}
+	if argv0Set {
+		if argv0 == "" {
+			fmt.Fprintln(stderr, "isle run: --argv0: empty name")
+			return cfg, false
+		}
+		cfg = cfg.WithArgv0(argv0)
+	}
+	return cfg, true
 }
 
 // mergeEnv returns the program's environment: the inherited variables
