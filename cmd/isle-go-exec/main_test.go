@@ -28,7 +28,14 @@ func goTest(t *testing.T, wrapper string, env []string, args ...string) (string,
 	t.Helper()
 	cmd := exec.Command("go", append([]string{"test", "-count=1", "-exec", wrapper}, args...)...)
 	cmd.Dir = testprog.Root(t)
-	cmd.Env = append(append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm", "XDG_CACHE_HOME="+cacheHome(t)), env...)
+	// isle's compilation cache goes to a directory of this test (through
+	// XDG_CACHE_HOME), the go command's build cache stays where it was.
+	gocache, err := exec.Command("go", "env", "GOCACHE").Output()
+	if err != nil {
+		t.Fatalf("go env GOCACHE: %v", err)
+	}
+	cmd.Env = append(append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm", "XDG_CACHE_HOME="+cacheHome(t),
+		"GOCACHE="+strings.TrimSpace(string(gocache))), env...)
 	b, err := cmd.CombinedOutput()
 	return string(b), err
 }
