@@ -50,7 +50,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	wasted := fs.Duration("wasted-bound", 10*time.Millisecond, "report intervals longer than this in which a core idled while SIPs waited elsewhere")
 	tablesFlag := fs.String("tables", "", "keep the kernel tables, each replicated on every core or shared: NAME=replicated|shared,... (tables: names, procs; --stats then lists the process table)")
 	var dirs, envs, listens listFlag
-	fs.Var(&dirs, "dir", "offer host directory HOST to the program as GUEST: HOST[:GUEST][:ro] (repeatable; :ro refuses every change with EACCES)")
+	fs.Var(&dirs, "dir", "offer host directory HOST to the program as GUEST: HOST[:GUEST][:ro] (repeatable; :ro refuses every change with EACCES; a GUEST of \".\" is offered as \"/\")")
 	fs.Var(&listens, "listen", "listen on TCP address ADDR (host:port) and offer the socket to the program after the preopens (repeatable)")
 	fs.Var(&envs, "env", "set an environment variable for the program: KEY=VALUE (repeatable)")
 	envInherit := fs.Bool("env-inherit", false, "pass isle's own environment to the program (--env overrides a variable)")
