@@ -173,13 +173,15 @@ func ParseDir(s string) (Dir, error) {
 	return Dir{Host: host, Guest: guest, ReadOnly: ro}, nil
 }
 
-// guestName is the name a preopen given as guest is offered under: "/"
-// for a name that says only "this directory" ("." , "./", "" or "/"), as
-// wazero's -mount does, since Go's runtime resolves every path against an
-// absolute working directory and finds no preopen named "." (EBADF); C and
-// Rust (wasi-libc) resolve a relative path against "/" and find it too.
-// Every other name is offered as it is (docs/wasi.md, "Preopen names" under "What a program is given").
-func guestName(guest string) string {
+// GuestName is the name the program sees the directory under: Guest, or
+// "/" for a name that says only "this directory" (".", "./", "" or "/"),
+// as wazero's -mount does, since Go's runtime resolves every path against
+// an absolute working directory and finds no preopen named "." (EBADF); C
+// and Rust (wasi-libc) resolve a relative path against "/" and find it
+// too. Every other name is offered as it is (docs/wasi.md, "What a program
+// is given").
+func (d Dir) GuestName() string {
+	guest := d.Guest
 	g := guest
 	for {
 		switch {
@@ -249,7 +251,7 @@ func Boot(ctx context.Context, cfg Config) (*Machine, error) {
 		if err != nil {
 			return nil, fmt.Errorf("--dir %s: %v", d.Host, err)
 		}
-		preopens = append(preopens, wasi.Preopen{Guest: guestName(d.Guest), Host: abs, ReadOnly: d.ReadOnly})
+		preopens = append(preopens, wasi.Preopen{Guest: d.GuestName(), Host: abs, ReadOnly: d.ReadOnly})
 	}
 	var procPre []procapi.Preopen
 	for _, p := range preopens {

@@ -68,6 +68,48 @@ func TestDirDot(t *testing.T) {
 	}
 }
 
+// TestDirEnvInherit: with --env-inherit, the inherited PWD (a host path)
+// is rewritten as the program names the same directory, so a Go program,
+// which takes its working directory from PWD, still finds its files by
+// relative paths: under --dir . it is "/"; under a parent preopened as /up
+// it is /up/sub; under the host's / it stays the host path; an --env PWD
+// wins over it.
+func TestDirEnvInherit(t *testing.T) {
+	prog := testprog.Go(t, "./testdata/dotdir")
+	parent := t.TempDir()
+	wd := filepath.Join(parent, "sub")
+	if err := os.Mkdir(wd, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(wd)
+	t.Setenv("PWD", wd)
+	for _, c := range []struct {
+		name string
+		args []string
+	}{
+		{"dot", []string{"--dir", "."}},
+		{"parent", []string{"--dir", parent + ":/up"}},
+		{"parent and dot", []string{"--dir", parent + ":/up", "--dir", "."}},
+		{"root", []string{"--dir", "/"}},
+		{"env wins", []string{"--dir", parent + ":/up", "--env", "PWD=/up/sub"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			os.Remove(filepath.Join(wd, "out.txt"))
+			if err := os.WriteFile(filepath.Join(wd, "hello.txt"), []byte("hi there\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			args := append(append([]string{"run", "--cache-dir", testCache, "--env-inherit"}, c.args...), prog)
+			st, out, errs := isleCmd(t, args...)
+			if want := "read: hi there\nls: [hello.txt]\n"; st != 0 || out != want || errs != "" {
+				t.Errorf("status %d, stdout %q, stderr %q; want %q", st, out, errs, want)
+			}
+			if b, err := os.ReadFile(filepath.Join(wd, "out.txt")); err != nil || string(b) != "written\n" {
+				t.Errorf("out.txt: %q, %v", b, err)
+			}
+		})
+	}
+}
+
 // TestEnvInherit: --env-inherit passes isle's environment to the program,
 // --env overrides one of its variables (the program sees it once), and
 // without --env-inherit nothing is inherited.

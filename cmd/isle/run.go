@@ -90,6 +90,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 			cfg = cfg.WithCoreCapacity(core, capacity)
 		}
 	}
+	var preopens []isle.Dir
 	for _, d := range dirs {
 		dir, err := isle.ParseDir(d)
 		if err != nil {
@@ -97,11 +98,12 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 			return exitUsage
 		}
 		cfg = cfg.WithDir(dir)
+		preopens = append(preopens, dir)
 	}
 	for _, l := range listens {
 		cfg = cfg.WithListen(l)
 	}
-	cfg, ok := withProgramEnv(cfg, envs, *envInherit, *argv0, set["argv0"], stderr)
+	cfg, ok := withProgramEnv(cfg, envs, *envInherit, preopens, *argv0, set["argv0"], stderr)
 	if !ok {
 		return exitUsage
 	}
@@ -159,7 +161,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 // withProgramEnv gives cfg the program's environment (--env, checked, and
 // --env-inherit) and its argv[0] (--argv0, when set); it returns false
 // after printing what is wrong.
-func withProgramEnv(cfg isle.Config, envs []string, inherit bool, argv0 string, argv0Set bool, stderr io.Writer) (isle.Config, bool) {
+func withProgramEnv(cfg isle.Config, envs []string, inherit bool, preopens []isle.Dir, argv0 string, argv0Set bool, stderr io.Writer) (isle.Config, bool) {
 	for _, e := range envs {
 		if k, _, ok := strings.Cut(e, "="); !ok || k == "" {
 			fmt.Fprintf(stderr, "isle run: --env %q: want KEY=VALUE\n", e)
@@ -169,6 +171,9 @@ func withProgramEnv(cfg isle.Config, envs []string, inherit bool, argv0 string, 
 	var inherited []string
 	if inherit {
 		inherited = os.Environ()
+		if wd, err := os.Getwd(); err == nil {
+			inherited = guestPWD(inherited, wd, preopens)
+		}
 	}
 	for _, e := range mergeEnv(inherited, envs) {
 		cfg = cfg.WithEnv(e)
@@ -181,6 +186,39 @@ func withProgramEnv(cfg isle.Config, envs []string, inherit bool, argv0 string, 
 		cfg = cfg.WithArgv0(argv0)
 	}
 	return cfg, true
+}
+
+// guestPWD rewrites the inherited PWD, a host path, as the program names
+// the same directory: wd (isle's working directory) under the preopen whose
+// host directory holds it most closely, with that preopen's guest name in
+// place of the host's prefix. `isle run --dir . --env-inherit` so gives
+// the program PWD=/, and Go's runtime, which takes its working directory
+// from PWD, finds its files by relative paths. When no preopen with an
+// absolute guest name holds wd, PWD is left as it was.
+func guestPWD(env []string, wd string, preopens []isle.Dir) []string {
+	best, guest := -1, ""
+	for _, d := range preopens {
+		host, err := filepath.Abs(d.Host)
+		name := d.GuestName()
+		if err != nil || !strings.HasPrefix(name, "/") {
+			continue
+		}
+		rel, err := filepath.Rel(host, wd)
+		if err != nil || rel == ".." || strings.HasPrefix(rel, "../") || len(host) <= best {
+			continue
+		}
+		best, guest = len(host), filepath.Join(name, rel)
+	}
+	if best < 0 {
+		return env
+	}
+	out := make([]string, 0, len(env))
+	for _, e := range env {
+		if !strings.HasPrefix(e, "PWD=") {
+			out = append(out, e)
+		}
+	}
+	return append(out, "PWD="+guest)
 }
 
 // mergeEnv returns the program's environment: the inherited variables
