@@ -209,8 +209,9 @@ func (r *Runtime) Load(ctx context.Context, wasm []byte) (*Module, error) {
 		return nil, &LoadError{Reason: "invalid module: " + err.Error()}
 	}
 	var before uint32
+	counted := false // before is the module's own function imports
 	if r.cfg.Preempt != nil {
-		before, _ = funcImports(wasm)
+		before, counted = funcImports(wasm)
 		opts := instrument.DefaultOptions()
 		opts.HookModule, opts.HookName, opts.FuelExport, opts.InitialFuel = hookModule, hookName, fuelExport, r.cfg.Fuel
 		opts.PadGlobals = padGlobals
@@ -246,8 +247,8 @@ func (r *Runtime) Load(ctx context.Context, wasm []byte) (*Module, error) {
 		return nil, &LoadError{Reason: "module exports no _start function (not a WASI command)"}
 	}
 	var shift uint32
-	if r.cfg.Preempt != nil {
-		shift = uint32(len(cm.ImportedFunctions())) - before
+	if after := uint32(len(cm.ImportedFunctions())); counted && after > before {
+		shift = after - before
 	}
 	return &Module{rt: r, compiled: cm, funcShift: shift}, nil
 }
