@@ -23,3 +23,31 @@ func TestTrapStack(t *testing.T) {
 		}
 	}
 }
+
+// TestFuncImports counts function imports, and refuses, without a panic,
+// an import section cut short anywhere.
+func TestFuncImports(t *testing.T) {
+	none := []byte("\x00asm\x01\x00\x00\x00")
+	// Imports: env.f (function, type 0), env.mem (memory, min 1 max 2),
+	// env.g (global i32 const), env.h (function, type 0).
+	sec := []byte{4,
+		3, 'e', 'n', 'v', 1, 'f', 0, 0,
+		3, 'e', 'n', 'v', 3, 'm', 'e', 'm', 2, 1, 1, 2,
+		3, 'e', 'n', 'v', 1, 'g', 3, 0x7f, 0,
+		3, 'e', 'n', 'v', 1, 'h', 0, 0,
+	}
+	mod := append(append(append([]byte{}, none...), 2, byte(len(sec))), sec...)
+	if n, ok := funcImports(none); n != 0 || !ok {
+		t.Errorf("no imports: %d, %v", n, ok)
+	}
+	if n, ok := funcImports(mod); n != 2 || !ok {
+		t.Errorf("two function imports among four: %d, %v", n, ok)
+	}
+	for cut := len(none) + 2; cut < len(mod); cut++ {
+		short := append(append([]byte{}, mod[:len(none)]...), 2, byte(cut-len(none)-2))
+		short = append(short, mod[len(none)+2:cut]...)
+		if _, ok := funcImports(short); ok {
+			t.Errorf("section cut to %d bytes: counted", cut-len(none)-2)
+		}
+	}
+}
