@@ -62,3 +62,32 @@ func tabbed(frames []string) []string {
 	}
 	return out
 }
+
+// TestRustPanicPrintsGuestStack: a Rust program that panics prints its
+// message, then traps; isle prints the trap and the stack with Rust's paths
+// (legacy-mangled names demangled, as Rust's own backtraces show them).
+func TestRustPanicPrintsGuestStack(t *testing.T) {
+	prog := rustProg(t, "panicstack.rs")
+	st, out, errs := isleCmd(t, "run", "--cache-dir", testCache, prog)
+	if st != 134 || out != "" {
+		t.Errorf("exit status %d, stdout %q; want 134 and nothing", st, out)
+	}
+	head := "thread 'main' panicked at 'index out of bounds: the len is 3 but the index is 6'"
+	trap := "\nisle: " + prog + ": trap: unreachable\nwasm stack trace:\n"
+	if !strings.HasPrefix(errs, head) || !strings.Contains(errs, trap) {
+		t.Fatalf("stderr:\n%s\nwant the panic message, then %q", errs, trap)
+	}
+	_, stack, _ := strings.Cut(errs, trap)
+	var inner, main int
+	for i, l := range strings.Split(stack, "\n") {
+		switch {
+		case strings.HasPrefix(l, "\tpanicstack::inner("):
+			inner = i + 1
+		case strings.HasPrefix(l, "\tpanicstack::main("):
+			main = i + 1
+		}
+	}
+	if inner == 0 || main <= inner {
+		t.Errorf("stack lacks panicstack::inner above panicstack::main:\n%s", stack)
+	}
+}

@@ -30,7 +30,7 @@ func trapStack(text string, shift uint32) string {
 		if !strings.HasPrefix(frame, "...") { // not wazero's "... maybe followed by omitted frames"
 			frame = strings.TrimPrefix(frame, ".")
 		}
-		frame = renumber(frame, shift)
+		frame = demangleRust(renumber(frame, shift))
 		b.WriteString(frame)
 		b.WriteByte('\n')
 	}
@@ -53,6 +53,100 @@ func renumber(frame string, shift uint32) string {
 		return frame
 	}
 	return "$" + strconv.FormatUint(n-uint64(shift), 10) + rest[i:]
+}
+
+// demangleRust turns a frame of a function named by Rust's legacy mangling
+// ("_ZN3std9panicking11begin_panic17h0123456789abcdefE(i32)") into its
+// path ("std::panicking::begin_panic(i32)"), without the hash and any
+// ".llvm.N" suffix, as Rust's own backtraces print it. A name that does
+// not end where its last path component does (a C++ name, whose
+// parameter types follow the "E") is left as it is.
+func demangleRust(frame string) string {
+	name, sig := frame, ""
+	if i := strings.IndexByte(frame, '('); i >= 0 {
+		name, sig = frame[:i], frame[i:]
+	}
+	s, ok := strings.CutPrefix(name, "_ZN")
+	if !ok {
+		return frame
+	}
+	var parts []string
+	for !strings.HasPrefix(s, "E") {
+		n := 0
+		for n < len(s) && s[n] >= '0' && s[n] <= '9' {
+			n++
+		}
+		l, err := strconv.Atoi(s[:n])
+		if err != nil || l == 0 || n+l > len(s) {
+			return frame
+		}
+		parts = append(parts, s[n:n+l])
+		s = s[n+l:]
+	}
+	if rest := s[1:]; (rest != "" && !strings.HasPrefix(rest, ".llvm.")) || len(parts) == 0 {
+		return frame
+	}
+	if last := parts[len(parts)-1]; len(parts) > 1 && isRustHash(last) {
+		parts = parts[:len(parts)-1]
+	}
+	for i, p := range parts {
+		parts[i] = rustUnescape(p)
+	}
+	return strings.Join(parts, "::") + sig
+}
+
+// isRustHash reports whether a path component is the "h" and 16 hex
+// digits that legacy mangling puts last.
+func isRustHash(c string) bool {
+	if len(c) != 17 || c[0] != 'h' {
+		return false
+	}
+	for _, r := range c[1:] {
+		if !strings.ContainsRune("0123456789abcdef", r) {
+			return false
+		}
+	}
+	return true
+}
+
+// rustUnescape decodes legacy mangling's escapes in one path component:
+// "$LT$" for "<", "$u7b$" for "{", ".." for "::", and so on.
+func rustUnescape(c string) string {
+	if strings.HasPrefix(c, "_$") {
+		c = c[1:]
+	}
+	named := map[string]string{"SP": "@", "BP": "*", "RF": "&", "LT": "<", "GT": ">", "LP": "(", "RP": ")", "C": ","}
+	var b strings.Builder
+	for len(c) > 0 {
+		switch {
+		case c[0] == '$':
+			end := strings.IndexByte(c[1:], '$')
+			if end < 0 {
+				b.WriteString(c)
+				return b.String()
+			}
+			code := c[1 : 1+end]
+			if v, ok := named[code]; ok {
+				b.WriteString(v)
+			} else if h, ok := strings.CutPrefix(code, "u"); ok {
+				if r, err := strconv.ParseUint(h, 16, 32); err == nil {
+					b.WriteRune(rune(r))
+				} else {
+					b.WriteString("$" + code + "$")
+				}
+			} else {
+				b.WriteString("$" + code + "$")
+			}
+			c = c[end+2:]
+		case strings.HasPrefix(c, ".."):
+			b.WriteString("::")
+			c = c[2:]
+		default:
+			b.WriteByte(c[0])
+			c = c[1:]
+		}
+	}
+	return b.String()
 }
 
 // funcImports counts the functions a module imports (its import section's
