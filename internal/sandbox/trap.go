@@ -77,7 +77,7 @@ func demangleRust(frame string) string {
 			n++
 		}
 		l, err := strconv.Atoi(s[:n])
-		if err != nil || l == 0 || n+l > len(s) {
+		if err != nil || l <= 0 || l > len(s)-n {
 			return frame
 		}
 		parts = append(parts, s[n:n+l])

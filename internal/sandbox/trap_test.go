@@ -61,15 +61,26 @@ func TestDemangleRust(t *testing.T) {
 		{"_ZN3std9panicking19begin_panic_handler28_$u7b$$u7b$closure$u7d$$u7d$17h8ef066ac4d1e7406E(i32)", "std::panicking::begin_panic_handler::{{closure}}(i32)"},
 		{"_ZN3std2rt10lang_start28_$u7b$$u7b$closure$u7d$$u7d$17hd4eb2a6ec3c6bb9fE.llvm.3867044214843891278(i32) i32", "std::rt::lang_start::{{closure}}(i32) i32"},
 		{"_ZN4core3ptr85drop_in_place$LT$std..rt..lang_start$LT$$LP$$RP$$GT$..$u7b$$u7b$closure$u7d$$u7d$$GT$17h0000000000000000E()", "core::ptr::drop_in_place<std::rt::lang_start<()>::{{closure}}>()"},
-		{"_ZN3foo3barEv()", "_ZN3foo3barEv()"},             // C++: parameters after the E
-		{"_ZN3fooE()", "foo()"},                            // one component, no hash
-		{"_ZN99fooE()", "_ZN99fooE()"},                     // a length past the end
-		{"main.main(i32) i32", "main.main(i32) i32"},       // Go
-		{"__original_main() i32", "__original_main() i32"}, // C
+		{"_ZN3foo3barEv()", "_ZN3foo3barEv()"},                           // C++: parameters after the E
+		{"_ZN3fooE()", "foo()"},                                          // one component, no hash
+		{"_ZN99fooE()", "_ZN99fooE()"},                                   // a length past the end
+		{"_ZN9223372036854775807fooE()", "_ZN9223372036854775807fooE()"}, // a length that would overflow
+		{"main.main(i32) i32", "main.main(i32) i32"},                     // Go
+		{"__original_main() i32", "__original_main() i32"},               // C
 	}
 	for _, c := range cases {
 		if got := demangleRust(c.in); got != c.want {
 			t.Errorf("%s: got %q, want %q", c.in, got, c.want)
 		}
 	}
+}
+
+// FuzzTrapStack: whatever names a module gives its functions, and whatever
+// wazero's text holds, making the stack never panics.
+func FuzzTrapStack(f *testing.F) {
+	f.Add("wasm error: x\nwasm stack trace:\n\t._ZN3std9panicking19begin_panic_handler28_$u7b$$u7b$closure$u7d$$u7d$17h8ef066ac4d1e7406E(i32)\n\t.$3()", uint32(1))
+	f.Add("wasm error: x\nwasm stack trace:\n\t._ZN1$E()\n\t.$u()\n\t._ZN2_$E", uint32(0))
+	f.Fuzz(func(t *testing.T, text string, shift uint32) {
+		trapStack(text, shift)
+	})
 }
