@@ -58,6 +58,7 @@ type Config struct {
 	memoryLimit    uint64 // bytes of one SIP's linear memory
 	machineMemory  uint64 // bytes of all SIPs' linear memories
 	maxDescendants int    // live SIPs below a tree's root
+	argv0          string // argv[0] that Run gives its program; "": the base name of its path
 }
 
 // Dir is a host directory offered to programs as a preopened directory.
@@ -144,6 +145,11 @@ func (c Config) WithTables(cfg TablesConfig) Config {
 	return c
 }
 
+// WithArgv0 sets the argv[0] that Run and RunListing give the program. By
+// default it is the base name of the program's path, as wasmtime and
+// wazero give it (a host path says nothing a program needs).
+func (c Config) WithArgv0(name string) Config { c.argv0 = name; return c }
+
 // WithCacheDir keeps compiled code in dir between runs.
 func (c Config) WithCacheDir(dir string) Config { c.cacheDir = dir; return c }
 
@@ -170,6 +176,33 @@ func ParseDir(s string) (Dir, error) {
 		guest = host
 	}
 	return Dir{Host: host, Guest: guest, ReadOnly: ro}, nil
+}
+
+// GuestName is the name the program sees the directory under: Guest, or
+// "/" for a name that says only "this directory" (".", "./", "" or "/"),
+// as wazero's -mount does, since Go's runtime resolves every path against
+// an absolute working directory and finds no preopen named "." (EBADF); C
+// and Rust (wasi-libc) resolve a relative path against "/" and find it
+// too. Every other name is offered as it is (docs/wasi.md, "What a program
+// is given").
+func (d Dir) GuestName() string {
+	guest := d.Guest
+	g := guest
+	for {
+		switch {
+		case strings.HasPrefix(g, "/"):
+			g = g[1:]
+		case strings.HasPrefix(g, "./"):
+			g = g[2:]
+		case g == ".":
+			g = ""
+		default:
+			if g == "" {
+				return "/"
+			}
+			return guest
+		}
+	}
 }
 
 // Machine is a booted isle machine.
@@ -229,7 +262,7 @@ func Boot(ctx context.Context, cfg Config) (*Machine, error) {
 		if err != nil {
 			return nil, fmt.Errorf("--dir %s: %v", d.Host, err)
 		}
-		preopens = append(preopens, wasi.Preopen{Guest: d.Guest, Host: abs, ReadOnly: d.ReadOnly})
+		preopens = append(preopens, wasi.Preopen{Guest: d.GuestName(), Host: abs, ReadOnly: d.ReadOnly})
 	}
 	var procPre []procapi.Preopen
 	for _, p := range preopens {
@@ -555,10 +588,13 @@ func (m *Machine) newSIP(mod *sandbox.Module, name string, args []string, nice i
 
 // ExitStatus is how a process ended.
 type ExitStatus struct {
-	Code   int    // the program's exit code, when it exited
-	Trap   string // the trap that ended it, if one did (e.g. "unreachable")
-	Link   string // why it could not be instantiated, if so (e.g. a data segment out of bounds); it never ran
-	Killed bool   // killed before it ended
+	Code int    // the program's exit code, when it exited
+	Trap string // the trap that ended it, if one did (e.g. "unreachable")
+	Link string // why it could not be instantiated, if so (e.g. a data segment out of bounds); it never ran
+	// Stack is the guest's call stack at the trap, innermost frame first,
+	// one a line ("main.inner()"), named from the module's name section.
+	Stack  string
+	Killed bool // killed before it ended
 }
 
 // Status is the exit status a command reports: the code, 134 after a trap
@@ -571,7 +607,7 @@ func (e ExitStatus) Status() int {
 func (p *Process) Wait() ExitStatus {
 	<-p.sip.Done()
 	r := p.sip.Result()
-	return ExitStatus{Code: int(r.ExitCode), Trap: r.Trap, Link: r.Link, Killed: r.Killed}
+	return ExitStatus{Code: int(r.ExitCode), Trap: r.Trap, Link: r.Link, Stack: r.Stack, Killed: r.Killed}
 }
 
 // CPUTime returns the CPU time the process has received; final once Wait returns.
@@ -641,7 +677,11 @@ func RunListing(ctx context.Context, cfg Config, path string, args []string) (Ex
 		m.Stop(ctx)
 		return ExitStatus{}, nil, nil, err
 	}
-	p, err := m.Spawn(prog, append([]string{path}, args...))
+	argv0 := cfg.argv0
+	if argv0 == "" {
+		argv0 = filepath.Base(path)
+	}
+	p, err := m.Spawn(prog, append([]string{argv0}, args...))
 	if err != nil {
 		m.Stop(ctx)
 		return ExitStatus{}, nil, nil, err

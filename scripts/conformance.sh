@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # conformance.sh: run Go standard-library package tests built for
-# GOOS=wasip1 GOARCH=wasm through `go test -exec`, with isle as the runner
-# and, for comparison, wazero's command line.
+# GOOS=wasip1 GOARCH=wasm through `go test -exec`, with isle's shipped
+# wrapper (cmd/isle-go-exec) as the runner and, for comparison, wazero's
+# command line as go_wasip1_wasm_exec runs it.
 #
 #   scripts/conformance.sh [-r isle|wazero|both] [-o RESULTS] [PACKAGE...]
 #
-# The runner gets what $(go env GOROOT)/lib/wasm/go_wasip1_wasm_exec gives
+# Each runner gets what $(go env GOROOT)/lib/wasm/go_wasip1_wasm_exec gives
 # the known runtimes: the test binary (named pkg.test, no .wasm suffix), its
-# -test.* flags, the host's root directory preopened as "/", and PWD and PATH
-# in the environment. Tests run with -short and one package at a time.
+# -test.* flags, the host's root directory preopened as "/", and the
+# environment with PWD. Tests run with -short and one package at a time.
 # Prints one line per package and runtime (PASS, FAIL, TIMEOUT or ERROR), then a
 # summary; every package that passes under wazero must pass under isle, or
 # the script exits 1. Logs go to RESULTS (default: a temporary directory).
@@ -43,13 +44,8 @@ mkdir -p "$out"
 bin="$out/bin"
 mkdir -p "$bin"
 
-echo "building isle" >&2
-go build -o "$bin/isle" ./cmd/isle || exit 1
-cat > "$bin/isle-exec" <<EOX
-#!/bin/sh
-exec "$bin/isle" run --dir=/ --env PWD="\$PWD" --env PATH="\$PATH" "\$@"
-EOX
-chmod +x "$bin/isle-exec"
+echo "building isle-go-exec" >&2
+go build -o "$bin/isle-exec" ./cmd/isle-go-exec || exit 1
 
 if [ "$runtimes" != isle ]; then
 	if ! command -v wazero >/dev/null && [ ! -x "$bin/wazero" ]; then

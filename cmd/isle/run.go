@@ -53,9 +53,11 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	machineMem := fs.String("machine-memory", "", "cap the sum of all SIPs' linear memories at SIZE (default: half of the host's memory or of isle's cgroup limit)")
 	maxProcs := fs.Int("max-procs", isle.DefaultMaxDescendants, "cap the live SIPs below the program (its whole subtree) at N: a spawn past it fails with EAGAIN")
 	var dirs, envs, listens listFlag
-	fs.Var(&dirs, "dir", "offer host directory HOST to the program as GUEST: HOST[:GUEST][:ro] (repeatable; :ro refuses every change with EACCES)")
+	fs.Var(&dirs, "dir", "offer host directory HOST to the program as GUEST: HOST[:GUEST][:ro] (repeatable; :ro refuses every change with EACCES; a GUEST of \".\" is offered as \"/\")")
 	fs.Var(&listens, "listen", "listen on TCP address ADDR (host:port) and offer the socket to the program after the preopens (repeatable)")
 	fs.Var(&envs, "env", "set an environment variable for the program: KEY=VALUE (repeatable)")
+	envInherit := fs.Bool("env-inherit", false, "pass isle's own environment to the program (--env overrides a variable)")
+	argv0 := fs.String("argv0", "", "the program's argv[0] (default: the base name of PROGRAM.wasm)")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: isle run [flags] PROGRAM.wasm [ARGS...]\n\nflags:")
 		fs.PrintDefaults()
@@ -95,6 +97,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 			cfg = cfg.WithCoreCapacity(core, capacity)
 		}
 	}
+	var preopens []isle.Dir
 	for _, d := range dirs {
 		dir, err := isle.ParseDir(d)
 		if err != nil {
@@ -102,18 +105,16 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 			return exitUsage
 		}
 		cfg = cfg.WithDir(dir)
+		preopens = append(preopens, dir)
 	}
 	for _, l := range listens {
 		cfg = cfg.WithListen(l)
 	}
-	for _, e := range envs {
-		if k, _, ok := strings.Cut(e, "="); !ok || k == "" {
-			fmt.Fprintf(stderr, "isle run: --env %q: want KEY=VALUE\n", e)
-			return exitUsage
-		}
-		cfg = cfg.WithEnv(e)
+	cfg, ok := withProgramEnv(cfg, envs, *envInherit, preopens, *argv0, set["argv0"], stderr)
+	if !ok {
+		return exitUsage
 	}
-	cfg, ok := budgetFlags(cfg, *memLimit, *machineMem, *maxProcs, stderr)
+	cfg, ok = budgetFlags(cfg, *memLimit, *machineMem, *maxProcs, stderr)
 	if !ok {
 		return exitUsage
 	}
@@ -161,9 +162,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 		// ran; an error of isle's, as a module that does not load is.
 		fmt.Fprintf(stderr, "isle: %s: %s\n", prog, st.Link)
 	}
-	if st.Trap != "" {
-		fmt.Fprintf(stderr, "isle: %s: trap: %s\n", prog, st.Trap)
-	}
+	printTrap(stderr, prog, st)
 	if sig := caught.Load(); sig != 0 {
 		fmt.Fprintf(stderr, "isle: %v: machine stopped\n", syscall.Signal(sig))
 		if *stats {
@@ -181,6 +180,101 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	return st.Status()
+}
+
+// withProgramEnv gives cfg the program's environment (--env, checked, and
+// --env-inherit) and its argv[0] (--argv0, when set); it returns false
+// after printing what is wrong.
+func withProgramEnv(cfg isle.Config, envs []string, inherit bool, preopens []isle.Dir, argv0 string, argv0Set bool, stderr io.Writer) (isle.Config, bool) {
+	for _, e := range envs {
+		if k, _, ok := strings.Cut(e, "="); !ok || k == "" {
+			fmt.Fprintf(stderr, "isle run: --env %q: want KEY=VALUE\n", e)
+			return cfg, false
+		}
+	}
+	var inherited []string
+	if inherit {
+		inherited = os.Environ()
+		if wd, err := os.Getwd(); err == nil {
+			inherited = guestPWD(inherited, wd, preopens)
+		}
+	}
+	for _, e := range mergeEnv(inherited, envs) {
+		cfg = cfg.WithEnv(e)
+	}
+	if argv0Set {
+		if argv0 == "" {
+			fmt.Fprintln(stderr, "isle run: --argv0: empty name")
+			return cfg, false
+		}
+		cfg = cfg.WithArgv0(argv0)
+	}
+	return cfg, true
+}
+
+// guestPWD rewrites the inherited PWD, a host path, as the program names
+// the same directory: wd (isle's working directory) under the preopen whose
+// host directory holds it most closely, with that preopen's guest name in
+// place of the host's prefix. `isle run --dir . --env-inherit` so gives
+// the program PWD=/, and Go's runtime, which takes its working directory
+// from PWD, finds its files by relative paths. When no preopen with an
+// absolute guest name holds wd, PWD is left as it was.
+func guestPWD(env []string, wd string, preopens []isle.Dir) []string {
+	best, guest := -1, ""
+	for _, d := range preopens {
+		host, err := filepath.Abs(d.Host)
+		name := d.GuestName()
+		if err != nil || !strings.HasPrefix(name, "/") {
+			continue
+		}
+		rel, err := filepath.Rel(host, wd)
+		if err != nil || rel == ".." || strings.HasPrefix(rel, "../") || len(host) <= best {
+			continue
+		}
+		best, guest = len(host), filepath.Join(name, rel)
+	}
+	if best < 0 {
+		return env
+	}
+	out := make([]string, 0, len(env))
+	for _, e := range env {
+		if !strings.HasPrefix(e, "PWD=") {
+			out = append(out, e)
+		}
+	}
+	return append(out, "PWD="+guest)
+}
+
+// mergeEnv returns the program's environment: the inherited variables
+// (--env-inherit) without those that set (--env) names, then set, in order.
+// A program sees each variable once: Go's runtime keeps the first of two
+// definitions and wasi-libc's getenv finds the first, so an override placed
+// after an inherited one would be ignored.
+func mergeEnv(inherited, set []string) []string {
+	names := map[string]bool{}
+	for _, e := range set {
+		k, _, _ := strings.Cut(e, "=")
+		names[k] = true
+	}
+	var out []string
+	for _, e := range inherited {
+		if k, _, _ := strings.Cut(e, "="); !names[k] {
+			out = append(out, e)
+		}
+	}
+	return append(out, set...)
+}
+
+// printTrap reports a trap: one line `isle: PROGRAM: trap: REASON`, then
+// the guest's stack, innermost frame first, as wazero's "wasm stack trace".
+func printTrap(w io.Writer, prog string, st isle.ExitStatus) {
+	if st.Trap == "" {
+		return
+	}
+	fmt.Fprintf(w, "isle: %s: trap: %s\n", prog, st.Trap)
+	if st.Stack != "" {
+		fmt.Fprintf(w, "wasm stack trace:\n\t%s\n", strings.ReplaceAll(st.Stack, "\n", "\n\t"))
+	}
 }
 
 func printStats(w io.Writer, cs []isle.CoreStats) {

@@ -98,6 +98,15 @@ func (s *SIP) Machine() *Machine { return s.machine }
 // SIP's own host functions, it is exact up to the current slice.
 func (s *SIP) CPUTime() int64 { return s.cpuTime }
 
+// CPUTimeNow returns the nanoseconds the SIP has run, counting its current
+// slice up to now: what CPUTime says plus the time since the slice began,
+// less what its core spent polling in it (that is the core's idle time).
+// Only the SIP's own host functions may call it, on its coroutine, while
+// its core runs it: the fields it reads are then its core's, and still.
+func (s *SIP) CPUTimeNow() int64 {
+	return s.cpuTime + s.machine.Now() - s.sliceStart - s.core.polled
+}
+
 // Done is closed when the SIP has ended.
 func (s *SIP) Done() <-chan struct{} { return s.done }
 

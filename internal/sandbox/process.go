@@ -44,7 +44,12 @@ type Result struct {
 	ExitCode uint32 // valid when Trap and Link are empty and Killed is false
 	Trap     string // the trap's reason, e.g. "unreachable"; empty if none
 	Link     string // why the module could not be instantiated (e.g. a data segment out of bounds); no guest code ran
-	Killed   bool   // stopped by its owner
+	// Stack is the guest's call stack when it trapped, innermost frame
+	// first, one frame a line ("inner(i32)"), named from the module's
+	// "name" section (wazero's "$3" where a function has no name), at most
+	// wazero's 30 frames; empty if the Process did not trap.
+	Stack  string
+	Killed bool // stopped by its owner
 }
 
 // Status is the exit status a command reports for r: the exit code, 134 for a
@@ -161,7 +166,7 @@ func (p *Process) classify(err error) Result {
 	if msg == "" {
 		msg = "unknown trap"
 	}
-	return Result{Trap: msg}
+	return Result{Trap: msg, Stack: trapStack(err.Error(), p.mod.funcShift)}
 }
 
 // The traps of a process whose memory cannot be made: its initial size does

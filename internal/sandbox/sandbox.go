@@ -211,6 +211,10 @@ type Module struct {
 	// most it may grow to (declared maximum, clamped to the per-SIP limit);
 	// both 0 without a memory.
 	memMin, memMax uint64
+	// funcShift is how many functions instrumenting imported (the
+	// preemption hook), so a trap's stack numbers unnamed functions as the
+	// module loaded did (trapStack). Immutable.
+	funcShift uint32
 }
 
 // LoadError says why bytes could not be loaded as a program.
@@ -231,7 +235,10 @@ func (r *Runtime) Load(ctx context.Context, wasm []byte) (*Module, error) {
 	if err := precheck(wasm); err != nil {
 		return nil, &LoadError{Reason: "invalid module: " + err.Error()}
 	}
+	var before uint32
+	counted := false // before is the module's own function imports
 	if r.cfg.Preempt != nil {
+		before, counted = funcImports(wasm)
 		opts := instrument.DefaultOptions()
 		opts.HookModule, opts.HookName, opts.FuelExport, opts.InitialFuel = hookModule, hookName, fuelExport, r.cfg.Fuel
 		opts.PadGlobals = padGlobals
@@ -263,7 +270,11 @@ func (r *Runtime) Load(ctx context.Context, wasm []byte) (*Module, error) {
 		cm.Close(ctx)
 		return nil, &LoadError{Reason: "module's _start has type " + signature{start.ParamTypes(), start.ResultTypes()}.String() + ", want () -> () (a WASI command's _start takes and returns nothing)"}
 	}
-	mod := &Module{rt: r, compiled: cm}
+	var shift uint32
+	if after := uint32(len(cm.ImportedFunctions())); counted && after > before {
+		shift = after - before
+	}
+	mod := &Module{rt: r, compiled: cm, funcShift: shift}
 	if has, min, max, hasMax := memoryLimits(wasm); has {
 		limit := r.cfg.MemoryLimitPages
 		if limit == 0 {

@@ -70,9 +70,21 @@ var CFlags = []string{"--target=wasm32-wasi", "-O2", "-Wl,--strip-all"}
 // C compiles C source text with clang for wasm32-wasi and returns the .wasm path.
 func C(t testing.TB, src string, extra ...string) string {
 	t.Helper()
+	return cBuild(t, src, CFlags, extra)
+}
+
+// CWithNames is C without --strip-all: the module keeps its "name" section,
+// so a trap's stack names the program's functions.
+func CWithNames(t testing.TB, src string) string {
+	t.Helper()
+	return cBuild(t, src, []string{"--target=wasm32-wasi", "-O1"}, nil)
+}
+
+func cBuild(t testing.TB, src string, flags, extra []string) string {
+	t.Helper()
 	mu.Lock()
 	defer mu.Unlock()
-	key := hash(src + "\x00" + filepath.Join(extra...))
+	key := hash(src + "\x00" + filepath.Join(flags...) + "\x00" + filepath.Join(extra...))
 	d := cacheDir(t)
 	out := filepath.Join(d, "c-"+key+".wasm")
 	if _, err := os.Stat(out); err == nil {
@@ -82,17 +94,22 @@ func C(t testing.TB, src string, extra ...string) string {
 	if err := os.WriteFile(in, []byte(src), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	CFile(t, in, out, extra...)
+	cFile(t, in, out, flags, extra)
 	return out
 }
 
 // CFile compiles the C file in to the wasm file out.
 func CFile(t testing.TB, in, out string, extra ...string) {
 	t.Helper()
+	cFile(t, in, out, CFlags, extra)
+}
+
+func cFile(t testing.TB, in, out string, flags, extra []string) {
+	t.Helper()
 	if _, err := exec.LookPath("clang"); err != nil {
 		t.Fatal("clang not installed: run scripts/test.sh, which installs clang, lld, wasi-libc and libclang-rt-14-dev-wasm32")
 	}
-	args := append(append(append([]string{}, CFlags...), extra...), "-o", out, in)
+	args := append(append(append([]string{}, flags...), extra...), "-o", out, in)
 	if b, err := exec.Command("clang", args...).CombinedOutput(); err != nil {
 		t.Fatalf("clang %v: %v\n%s", args, err, b)
 	}

@@ -70,7 +70,7 @@ func Table() []Syscall {
 		{"environ_get", p(i32, i32), false, Full, "", environGet},
 		{"environ_sizes_get", p(i32, i32), false, Full, "", environSizesGet},
 		{"clock_res_get", p(i32, i32), false, Full, "realtime, monotonic, process and thread CPU time", clockResGet},
-		{"clock_time_get", p(i32, i64, i32), false, Full, "CPU-time clocks count the SIP's time on its cores", clockTimeGet},
+		{"clock_time_get", p(i32, i64, i32), false, Full, "CPU-time clocks count the SIP's time on its cores, to the nanosecond", clockTimeGet},
 		{"fd_advise", p(i32, i64, i64, i32), false, Full, "advice checked, then ignored (POSIX allows it)", fdAdvise},
 		{"fd_allocate", p(i32, i64, i64), false, Full, "extends the file to offset+len; blocks are not reserved", fdAllocate},
 		{"fd_close", p(i32), false, Full, "closing a preopen forgets the fd; the directory stays open for other SIPs", fdClose},
