@@ -83,17 +83,19 @@ func TestLinkErrors(t *testing.T) {
 		prog   string
 		status int
 		want   string // the whole stderr line after "isle: PROGRAM: "
+		stack  string // what follows it: a trap's guest stack
 	}{
-		{"_start with a parameter", startParams, 1, "module's _start has type (i32) -> (), want () -> () (a WASI command's _start takes and returns nothing)"},
-		{"_start with a result", startResult, 1, "module's _start has type () -> (i32), want () -> () (a WASI command's _start takes and returns nothing)"},
-		{"import of another type", wrongImport, 1, "module imports wasi_snapshot_preview1.fd_write with type () -> (), but isle's has type (i32, i32, i32, i32) -> (i32)"},
-		{"data segment out of bounds", dataOOB, 1, "cannot instantiate: data[0]: out of bounds memory access"},
-		{"no memory", noMemory, 134, "trap: missing required memory: the module has none, and a host call needs it"},
+		{"_start with a parameter", startParams, 1, "module's _start has type (i32) -> (), want () -> () (a WASI command's _start takes and returns nothing)", ""},
+		{"_start with a result", startResult, 1, "module's _start has type () -> (i32), want () -> () (a WASI command's _start takes and returns nothing)", ""},
+		{"import of another type", wrongImport, 1, "module imports wasi_snapshot_preview1.fd_write with type () -> (), but isle's has type (i32, i32, i32, i32) -> (i32)", ""},
+		{"data segment out of bounds", dataOOB, 1, "cannot instantiate: data[0]: out of bounds memory access", ""},
+		{"no memory", noMemory, 134, "trap: missing required memory: the module has none, and a host call needs it",
+			"wasm stack trace:\n\twasi_snapshot_preview1.fd_write(i32,i32,i32,i32) i32\n\t$1()\n"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			st, _, errs := isleCmd(t, "run", "--cache-dir", "", c.prog)
-			line := "isle: " + c.prog + ": " + c.want + "\n"
+			line := "isle: " + c.prog + ": " + c.want + "\n" + c.stack
 			if st != c.status || errs != line {
 				t.Errorf("exit %d, stderr %q: want %d, %q", st, errs, c.status, line)
 			}
