@@ -246,3 +246,15 @@ func TestPreemption(t *testing.T) {
 		t.Error("no preemption counted")
 	}
 }
+
+// guestC compiles a C program of the source tree (its path's elements
+// under the root) with isle's guest headers, and returns the .wasm path.
+func guestC(t *testing.T, elem ...string) string {
+	t.Helper()
+	root := testprog.Root(t)
+	src, err := os.ReadFile(filepath.Join(append([]string{root}, elem...)...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return testprog.C(t, string(src), "-I", filepath.Join(root, "guest", "c"))
+}
