@@ -25,6 +25,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -464,8 +465,21 @@ func (m *Machine) Oversubscribed() bool { return m.cores > m.hostCPUs }
 
 // Program is a validated, compiled WebAssembly module, shared by every core.
 type Program struct {
-	name string
-	mod  *sandbox.Module
+	name   string
+	mod    *sandbox.Module
+	closed atomic.Bool // set once by Close; read by SpawnWith
+}
+
+// Close frees the program's compiled code. SIPs already running it run on
+// to their end (wazero keeps what an instance uses); a later Spawn of it
+// fails. A second Close does nothing. Spawning it while it is being closed
+// may start a process that fails to instantiate (its ExitStatus.Link says
+// so). The machine's Stop frees every program it loaded.
+func (p *Program) Close(ctx context.Context) error {
+	if p.closed.Swap(true) {
+		return nil
+	}
+	return p.mod.Close(ctx)
 }
 
 // Load reads, validates and compiles a program file of at most
@@ -559,6 +573,9 @@ type SpawnOptions struct {
 // SpawnWith starts prog as a new SIP with args and options.
 func (m *Machine) SpawnWith(prog *Program, args []string, opt SpawnOptions) (*Process, error) {
 	core := opt.Core
+	if prog.closed.Load() {
+		return nil, fmt.Errorf("%s: program closed", prog.name)
+	}
 	if !prog.mod.Fits() {
 		return nil, fmt.Errorf("%s: out of memory: its initial memory does not fit in the machine's memory budget", prog.name)
 	}
