@@ -1,6 +1,9 @@
 package isle_test
 
 import (
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -233,4 +236,124 @@ func sameExample(a, b string) bool {
 		return name
 	}
 	return first(a) == first(b)
+}
+
+// TestLocksListed: docs/design.md's table of locks names, as `Type.field`
+// (or `package.var`), every sync.Mutex and sync.RWMutex and every atomic
+// declared in the root package and internal/ outside tests; internal/urpc's
+// atomics are its ring protocol, described there as a whole.
+func TestLocksListed(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("docs", "design.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := string(b)
+	var files []string
+	root, _ := filepath.Glob("*.go")
+	files = append(files, root...)
+	filepath.WalkDir("internal", func(path string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && strings.HasSuffix(path, ".go") {
+			files = append(files, path)
+		}
+		return err
+	})
+	n := 0
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		for _, name := range syncDecls(t, f) {
+			if strings.HasPrefix(f, filepath.Join("internal", "urpc")+string(filepath.Separator)) && !name.lock {
+				continue
+			}
+			n++
+			if !strings.Contains(doc, "`"+name.name+"`") {
+				t.Errorf("%s: %s (%s) is not in docs/design.md's table of locks", f, name.name, name.typ)
+			}
+		}
+	}
+	if n < 20 {
+		t.Errorf("found %d locks and atomics; the scan is broken", n)
+	}
+}
+
+type syncDecl struct {
+	name, typ string
+	lock      bool // a mutex, not an atomic
+}
+
+// syncDecls returns the mutexes and atomics that file declares as struct
+// fields (Type.field) or package variables (package.var).
+func syncDecls(t *testing.T, file string) []syncDecl {
+	t.Helper()
+	fset := token.NewFileSet()
+	f, err := parser.ParseFile(fset, file, nil, parser.SkipObjectResolution)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kind := func(e ast.Expr) (string, bool, bool) {
+		if ix, ok := e.(*ast.IndexExpr); ok { // atomic.Pointer[T]
+			e = ix.X
+		}
+		if ar, ok := e.(*ast.ArrayType); ok { // []atomic.Pointer[T]
+			return kindOf(ar.Elt)
+		}
+		return kindOf(e)
+	}
+	var out []syncDecl
+	for _, d := range f.Decls {
+		g, ok := d.(*ast.GenDecl)
+		if !ok {
+			continue
+		}
+		for _, spec := range g.Specs {
+			switch s := spec.(type) {
+			case *ast.TypeSpec:
+				st, ok := s.Type.(*ast.StructType)
+				if !ok {
+					continue
+				}
+				for _, fl := range st.Fields.List {
+					if typ, lock, ok := kind(fl.Type); ok {
+						for _, n := range fl.Names {
+							out = append(out, syncDecl{s.Name.Name + "." + n.Name, typ, lock})
+						}
+					}
+				}
+			case *ast.ValueSpec:
+				if s.Type == nil {
+					continue
+				}
+				if typ, lock, ok := kind(s.Type); ok {
+					for _, n := range s.Names {
+						out = append(out, syncDecl{f.Name.Name + "." + n.Name, typ, lock})
+					}
+				}
+			}
+		}
+	}
+	return out
+}
+
+// kindOf reports whether e is sync.Mutex, sync.RWMutex or an atomic type.
+func kindOf(e ast.Expr) (string, bool, bool) {
+	if ix, ok := e.(*ast.IndexExpr); ok {
+		e = ix.X
+	}
+	sel, ok := e.(*ast.SelectorExpr)
+	if !ok {
+		return "", false, false
+	}
+	pkg, ok := sel.X.(*ast.Ident)
+	if !ok {
+		return "", false, false
+	}
+	typ := pkg.Name + "." + sel.Sel.Name
+	switch {
+	case typ == "sync.Mutex" || typ == "sync.RWMutex":
+		return typ, true, true
+	case pkg.Name == "atomic":
+		return typ, false, true
+	}
+	return "", false, false
 }
