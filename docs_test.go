@@ -171,7 +171,8 @@ func designLayers(t *testing.T) (map[string]int, map[string]int) {
 // TestImportLayers: docs/design.md's table of rooms is the direction of
 // imports. Every package of the module is in it; each imports isle's
 // packages only from lower layers (guest programs only guest packages and
-// their own example's); only internal/sandbox imports wazero.
+// their own example's); only internal/sandbox imports wazero, and only
+// bench gonum's plot.
 func TestImportLayers(t *testing.T) {
 	exact, prefix := designLayers(t)
 	layerOf := func(p string) (int, bool) {
@@ -202,6 +203,9 @@ func TestImportLayers(t *testing.T) {
 		for _, imp := range imports {
 			if strings.HasPrefix(imp, "github.com/tetratelabs/wazero") && pkg != "isle/internal/sandbox" {
 				t.Errorf("%s imports %s: only internal/sandbox may import wazero", pkg, imp)
+			}
+			if strings.HasPrefix(imp, "gonum.org/") && pkg != "isle/bench" {
+				t.Errorf("%s imports %s: only bench may import the plotting library", pkg, imp)
 			}
 			if imp != "isle" && !strings.HasPrefix(imp, "isle/") {
 				continue
