@@ -262,11 +262,16 @@ func TestLocksListed(t *testing.T) {
 		return err
 	})
 	n := 0
+	declared := map[string]bool{}
 	for _, f := range files {
 		if strings.HasSuffix(f, "_test.go") {
 			continue
 		}
-		for _, name := range syncDecls(t, f) {
+		decls, all := syncDecls(t, f)
+		for _, name := range all {
+			declared[name] = true
+		}
+		for _, name := range decls {
 			if strings.HasPrefix(f, filepath.Join("internal", "urpc")+string(filepath.Separator)) && !name.lock {
 				continue
 			}
@@ -279,7 +284,30 @@ func TestLocksListed(t *testing.T) {
 	if n < 20 {
 		t.Errorf("found %d locks and atomics; the scan is broken", n)
 	}
+	// And the table names nothing that is gone: each `Type.field` of its
+	// first column is declared.
+	_, section, _ := strings.Cut(doc, "\n## Every lock")
+	section, _, _ = strings.Cut(section, "\n## ")
+	rows := 0
+	for _, line := range strings.Split(section, "\n") {
+		cells := strings.Split(line, "|")
+		if len(cells) != 6 || !strings.Contains(cells[1], "`") {
+			continue // not a row of the four-column table, or its header
+		}
+		rows++
+		for _, c := range codeSpan.FindAllString(cells[1], -1) {
+			if name := strings.Trim(c, "`"); declaredName.MatchString(name) && !declared[name] {
+				t.Errorf("docs/design.md's table of locks names %s, which no longer exists", name)
+			}
+		}
+	}
+	if rows < 15 {
+		t.Errorf("read %d rows of docs/design.md's table of locks; its form changed?", rows)
+	}
 }
+
+// declaredName is a `Type.field` or `package.var` of the table of locks.
+var declaredName = regexp.MustCompile(`^[A-Za-z_]\w*\.[A-Za-z_]\w*$`)
 
 type syncDecl struct {
 	name, typ string
@@ -287,8 +315,9 @@ type syncDecl struct {
 }
 
 // syncDecls returns the mutexes and atomics that file declares as struct
-// fields (Type.field) or package variables (package.var).
-func syncDecls(t *testing.T, file string) []syncDecl {
+// fields (Type.field) or package variables (package.var), and the names of
+// all its struct fields and package variables.
+func syncDecls(t *testing.T, file string) ([]syncDecl, []string) {
 	t.Helper()
 	fset := token.NewFileSet()
 	f, err := parser.ParseFile(fset, file, nil, parser.SkipObjectResolution)
@@ -305,6 +334,7 @@ func syncDecls(t *testing.T, file string) []syncDecl {
 		return kindOf(e)
 	}
 	var out []syncDecl
+	var all []string
 	for _, d := range f.Decls {
 		g, ok := d.(*ast.GenDecl)
 		if !ok {
@@ -318,6 +348,9 @@ func syncDecls(t *testing.T, file string) []syncDecl {
 					continue
 				}
 				for _, fl := range st.Fields.List {
+					for _, n := range fl.Names {
+						all = append(all, s.Name.Name+"."+n.Name)
+					}
 					if typ, lock, ok := kind(fl.Type); ok {
 						for _, n := range fl.Names {
 							out = append(out, syncDecl{s.Name.Name + "." + n.Name, typ, lock})
@@ -325,6 +358,9 @@ func syncDecls(t *testing.T, file string) []syncDecl {
 					}
 				}
 			case *ast.ValueSpec:
+				for _, n := range s.Names {
+					all = append(all, f.Name.Name+"."+n.Name)
+				}
 				if s.Type == nil {
 					continue
 				}
@@ -336,7 +372,7 @@ func syncDecls(t *testing.T, file string) []syncDecl {
 			}
 		}
 	}
-	return out
+	return out, all
 }
 
 // kindOf reports whether e is sync.Mutex, sync.RWMutex or an atomic type.
