@@ -25,6 +25,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -126,21 +127,12 @@ func (c Config) WithPreemption(on bool) Config { c.noPreempt = !on; return c }
 // WithWastedBound sets the no-wasted-cores checker's bound (default 10 ms).
 func (c Config) WithWastedBound(d time.Duration) Config { c.wastedBound = d; return c }
 
-// TablesConfig is the kind of each kernel table (see internal/tables).
-type TablesConfig = tables.Config
-
-// ParseTables parses NAME=replicated|shared,... (tables: names, procs).
-func ParseTables(s string) (TablesConfig, error) { return tables.ParseConfig(s) }
-
 // WithTables gives the machine its kernel tables (the process table and the
 // name table), each replicated on every core or shared as cfg says (a table
 // it does not name is replicated); see internal/tables. Without it the
 // machine keeps no tables and Processes reports none.
 func (c Config) WithTables(cfg TablesConfig) Config {
-	cp := tables.Config{}
-	for k, v := range cfg {
-		cp[k] = v
-	}
+	cp := cfg.internal()
 	c.tables = &cp
 	return c
 }
@@ -464,8 +456,21 @@ func (m *Machine) Oversubscribed() bool { return m.cores > m.hostCPUs }
 
 // Program is a validated, compiled WebAssembly module, shared by every core.
 type Program struct {
-	name string
-	mod  *sandbox.Module
+	name   string
+	mod    *sandbox.Module
+	closed atomic.Bool // set once by Close; read by SpawnWith
+}
+
+// Close frees the program's compiled code. SIPs already running it run on
+// to their end (wazero keeps what an instance uses); a later Spawn of it
+// fails. A second Close does nothing. Spawning it while it is being closed
+// may start a process that fails to instantiate (its ExitStatus.Link says
+// so). The machine's Stop frees every program it loaded.
+func (p *Program) Close(ctx context.Context) error {
+	if p.closed.Swap(true) {
+		return nil
+	}
+	return p.mod.Close(ctx)
 }
 
 // Load reads, validates and compiles a program file of at most
@@ -559,6 +564,9 @@ type SpawnOptions struct {
 // SpawnWith starts prog as a new SIP with args and options.
 func (m *Machine) SpawnWith(prog *Program, args []string, opt SpawnOptions) (*Process, error) {
 	core := opt.Core
+	if prog.closed.Load() {
+		return nil, fmt.Errorf("%s: program closed", prog.name)
+	}
 	if !prog.mod.Fits() {
 		return nil, fmt.Errorf("%s: out of memory: its initial memory does not fit in the machine's memory budget", prog.name)
 	}
@@ -619,9 +627,6 @@ func (p *Process) CPUTime() time.Duration {
 // PID returns the process id.
 func (p *Process) PID() int64 { return p.sip.PID() }
 
-// CoreStats are one core's counters (see kernel.CoreStats).
-type CoreStats = kernel.CoreStats
-
 // Stop ends the machine: SIPs still running are killed.
 //
 // The kernel stops the services after the cores (so after every SIP's
@@ -650,7 +655,7 @@ func (m *Machine) Stop(ctx context.Context) {
 func (m *Machine) Totals() (switches, messages, maxError int64) { return m.k.Totals() }
 
 // Stats returns each core's counters; valid after Stop.
-func (m *Machine) Stats() []CoreStats { return m.k.Stats() }
+func (m *Machine) Stats() []CoreStats { return coreStatsOf(m.k.Stats()) }
 
 // Census returns how many SIPs the machine's cores hold records of: live
 // (spawned and not ended) and forwarding (entries kept for SIPs that moved
@@ -709,13 +714,10 @@ func chainInit(first, next func(*kernel.Core)) func(*kernel.Core) {
 	return func(c *kernel.Core) { first(c); next(c) }
 }
 
-// Proc is one row of the process table (see internal/tables).
-type Proc = tables.Proc
-
 // recordSpawn writes s's spawn row from the core it was sent to (core 0 when
 // the machine placed it: the row's Core then says AnyCore).
 func (m *Machine) recordSpawn(s *kernel.SIP, core int) {
-	p := Proc{PID: s.PID(), Name: s.Name, Core: core}
+	p := tables.Proc{PID: s.PID(), Name: s.Name, Core: core}
 	at := core
 	if core < 0 {
 		p.Core, at = tables.AnyCore, 0
@@ -734,5 +736,6 @@ func (m *Machine) Processes() ([]Proc, error) {
 	if err := m.tables.Settle(time.Second); err != nil && !errors.Is(err, tables.ErrStopped) {
 		return nil, err
 	}
-	return m.tables.Processes(0, time.Second)
+	ps, err := m.tables.Processes(0, time.Second)
+	return procsOf(ps), err
 }
