@@ -381,7 +381,7 @@ func Boot(ctx context.Context, cfg Config) (*Machine, error) {
 		}
 	}
 	// Cores + 1 processors: services, timers and the garbage collector always
-	// find one while every core runs a SIP (DESIGN.md, "The machine").
+	// find one while every core runs a SIP (docs/design.md, "The machine").
 	m.prevProc = runtime.GOMAXPROCS(cores + 1)
 	if err := k.Boot(); err != nil {
 		rt.Close(ctx)

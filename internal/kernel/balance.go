@@ -6,7 +6,7 @@ import (
 	"isle/internal/sched"
 )
 
-// Balancing between cores, by messages only (DESIGN.md, "Scheduling"): every
+// Balancing between cores, by messages only (docs/scheduler.md): every
 // tick a core sends its load summary to every other core, and acts on
 // sched.Decide: an idle core asks the busiest core for work (msgSteal), a
 // core with work waiting gives a runnable SIP to a less-loaded core
