@@ -1,0 +1,75 @@
+package isle_test
+
+import (
+	"context"
+	"io"
+	"strings"
+	"testing"
+	"time"
+
+	"isle"
+	"isle/internal/testprog"
+)
+
+// runFedLater runs prog (args[0] its name) on a machine of the given cores
+// whose stdin is a pipe that stays empty until the output holds mark; then
+// the test writes line to it and closes it. It returns the output once the
+// program has ended.
+func runFedLater(t *testing.T, cores int, path string, args []string, mark, line string) string {
+	t.Helper()
+	ctx := context.Background()
+	out := newWatch()
+	stdin, feed := io.Pipe()
+	defer feed.Close()
+	m, err := isle.Boot(ctx, config().WithCores(cores).WithOversubscribe(true).WithStdio(stdin, out, out))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Stop(ctx)
+	prog, err := m.Load(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := m.Spawn(prog, args)
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	out.waitFor(t, mark, deadline)
+	io.WriteString(feed, line)
+	feed.Close()
+	if st := waitDone(t, p, deadline, args[0]); st.Status() != 0 {
+		t.Fatalf("status %d; output:\n%s", st.Status(), out.String())
+	}
+	return out.String()
+}
+
+// A Go program whose goroutine is blocked reading stdin goes on running:
+// a select with a timeout times out, and a ticker ticks, while no input
+// comes (poll_oneoff reports stdin's real readiness; a non-blocking read
+// of stdin says EAGAIN).
+func TestGoStdinWaitLeavesTheProgramRunning(t *testing.T) {
+	prog := testprog.Go(t, "./testdata/stdinwait")
+	for _, cores := range []int{1, 2} {
+		out := runFedLater(t, cores, prog, []string{"stdinwait", "select"}, "timeout\n", "hello\n")
+		if out != "timeout\nline: hello\neof\n" {
+			t.Errorf("select, %d cores: output %q", cores, out)
+		}
+		out = runFedLater(t, cores, prog, []string{"stdinwait", "ticks"}, "tick 3\n", "hello\n")
+		if !strings.HasPrefix(out, "tick 1\ntick 2\ntick 3\n") || !strings.HasSuffix(out, "\nline: hello\neof\n") {
+			t.Errorf("ticks, %d cores: output %q", cores, out)
+		}
+	}
+}
+
+// poll(2) on stdin in C: it times out while no input has come, then says
+// POLLIN when a line comes, and again at the end of input.
+func TestCPollStdin(t *testing.T) {
+	prog := testdataC(t, "pollstdin")
+	for _, cores := range []int{1, 2} {
+		out := runFedLater(t, cores, prog, []string{"pollstdin"}, "timeout\n", "hello\n")
+		if want := "timeout\npoll: 1 in 1\nread: hello\nend: poll 1 read 0\n"; out != want {
+			t.Errorf("%d cores: output %q, want %q", cores, out, want)
+		}
+	}
+}
