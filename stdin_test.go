@@ -2,6 +2,7 @@ package isle_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"strings"
 	"testing"
@@ -51,14 +52,55 @@ func runFedLater(t *testing.T, cores int, path string, args []string, mark, line
 func TestGoStdinWaitLeavesTheProgramRunning(t *testing.T) {
 	prog := testprog.Go(t, "./testdata/stdinwait")
 	for _, cores := range []int{1, 2} {
-		out := runFedLater(t, cores, prog, []string{"stdinwait", "select"}, "timeout\n", "hello\n")
-		if out != "timeout\nline: hello\neof\n" {
-			t.Errorf("select, %d cores: output %q", cores, out)
-		}
-		out = runFedLater(t, cores, prog, []string{"stdinwait", "ticks"}, "tick 3\n", "hello\n")
-		if !strings.HasPrefix(out, "tick 1\ntick 2\ntick 3\n") || !strings.HasSuffix(out, "\nline: hello\neof\n") {
-			t.Errorf("ticks, %d cores: output %q", cores, out)
-		}
+		t.Run(fmt.Sprintf("select/%d", cores), func(t *testing.T) {
+			out := runFedLater(t, cores, prog, []string{"stdinwait", "select"}, "timeout\n", "hello\n")
+			if out != "timeout\nline: hello\neof\n" {
+				t.Errorf("output %q", out)
+			}
+		})
+		t.Run(fmt.Sprintf("ticks/%d", cores), func(t *testing.T) {
+			out := runFedLater(t, cores, prog, []string{"stdinwait", "ticks"}, "tick 3\n", "hello\n")
+			if !strings.HasPrefix(out, "tick 1\ntick 2\ntick 3\n") || !strings.HasSuffix(out, "\nline: hello\neof\n") {
+				t.Errorf("output %q", out)
+			}
+		})
+		t.Run(fmt.Sprintf("wait/%d", cores), func(t *testing.T) {
+			out := runFedLater(t, cores, prog, []string{"stdinwait", "wait"}, "waiting\n", "hello\n")
+			if out != "waiting\nline: hello\neof\n" {
+				t.Errorf("output %q", out)
+			}
+		})
+	}
+}
+
+// A SIP waiting in poll_oneoff for stdin with no deadline is killed at
+// once: the console service answers its readiness request.
+func TestKillWhileWaitingForStdin(t *testing.T) {
+	prog := testprog.Go(t, "./testdata/stdinwait")
+	ctx := context.Background()
+	out := newWatch()
+	stdin, feed := io.Pipe()
+	defer feed.Close()
+	m, err := isle.Boot(ctx, config().WithCores(1).WithStdio(stdin, out, out))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Stop(ctx)
+	loaded, err := m.Load(ctx, prog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := m.Spawn(loaded, []string{"stdinwait", "wait"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	out.waitFor(t, "waiting\n", deadline)
+	if err := p.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	if st := waitDone(t, p, deadline, "stdinwait"); !st.Killed || st.Status() != 137 {
+		t.Fatalf("status %d (killed %v); output:\n%s", st.Status(), st.Killed, out.String())
 	}
 }
 

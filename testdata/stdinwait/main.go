@@ -2,7 +2,9 @@
 // that a goroutine blocked on stdin leaves the rest of a Go program
 // running. With "select", main waits for a line or 50 ms, whichever comes
 // first, and says "timeout" if no line came; with "ticks", main prints a
-// tick every 5 ms until a line comes. Then it prints every line and "eof".
+// tick every 5 ms until a line comes; with "wait", main says "waiting" and
+// waits with no timer (the runtime then polls stdin with no deadline).
+// Then it prints every line and "eof".
 package main
 
 import (
@@ -22,6 +24,8 @@ func main() {
 		close(lines)
 	}()
 	switch os.Args[1] {
+	case "wait":
+		fmt.Println("waiting")
 	case "select":
 		select {
 		case l := <-lines:
