@@ -25,6 +25,12 @@ const (
 // (one started by OpReady or a non-blocking OpRead) asks the host for.
 const stdinChunk = 64 << 10
 
+// stdinAhead bounds what the console reads ahead of a non-blocking reader
+// (Go's runtime reads stdin so): reading on while the reader copies out
+// what came keeps a non-blocking read from meeting EAGAIN, and a wait in
+// poll_oneoff, at every chunk.
+const stdinAhead = 4 * stdinChunk
+
 // WASI errno values the console returns.
 const (
 	errnoBadf  = 8
@@ -90,6 +96,7 @@ type ConsoleIn struct {
 	waiters []stdinWaiter // deferred reads, oldest first
 	ready   []readyWaiter // deferred readiness requests
 	nextID  uint64        // names the next readiness request (see readyWaiter.id)
+	ahead   bool          // a non-blocking reader came: read ahead, up to stdinAhead buffered
 	left    []byte        // read with no reader left to take it: the next reads get it first
 	end     error         // an end of input or error that no reader has seen yet
 	rbuf    []byte        // the read goroutine's buffer (one goroutine at a time)
@@ -138,9 +145,16 @@ func (c *ConsoleIn) serveRead(req *kernel.Request) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if len(c.waiters) == 0 && c.take(req) {
+		if nonblock {
+			c.ahead = true
+			if c.end == nil && len(c.left) < stdinAhead {
+				c.startRead(stdinChunk)
+			}
+		}
 		return
 	}
 	if nonblock {
+		c.ahead = true
 		req.Errno = errnoAgain
 		c.startRead(n)
 		return
@@ -251,7 +265,7 @@ func (c *ConsoleIn) read(n int) {
 			c.waiters = c.waiters[1:]
 		}
 		done = c.answerReady(done)
-		more := len(c.waiters) > 0 || len(c.ready) > 0
+		more := len(c.waiters) > 0 || len(c.ready) > 0 || (c.ahead && c.end == nil && len(c.left) < stdinAhead)
 		n = stdinChunk
 		if len(c.waiters) > 0 {
 			n = int(c.waiters[0].req.Off)
