@@ -12,17 +12,17 @@ import (
 	"isle/internal/testprog"
 )
 
-// runFedLater runs prog (args[0] its name) on a machine of the given cores
+// runFedLater runs prog (args[0] its name) on a machine configured by cfg
 // whose stdin is a pipe that stays empty until the output holds mark; then
 // the test writes line to it and closes it. It returns the output once the
 // program has ended.
-func runFedLater(t *testing.T, cores int, path string, args []string, mark, line string) string {
+func runFedLater(t *testing.T, cfg isle.Config, path string, args []string, mark, line string) string {
 	t.Helper()
 	ctx := context.Background()
 	out := newWatch()
 	stdin, feed := io.Pipe()
 	defer feed.Close()
-	m, err := isle.Boot(ctx, config().WithCores(cores).WithOversubscribe(true).WithStdio(stdin, out, out))
+	m, err := isle.Boot(ctx, cfg.WithStdio(stdin, out, out))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,20 +52,27 @@ func runFedLater(t *testing.T, cores int, path string, args []string, mark, line
 func TestGoStdinWaitLeavesTheProgramRunning(t *testing.T) {
 	prog := testprog.Go(t, "./testdata/stdinwait")
 	for _, cores := range []int{1, 2} {
+		cfg := config().WithCores(cores).WithOversubscribe(true)
 		t.Run(fmt.Sprintf("select/%d", cores), func(t *testing.T) {
-			out := runFedLater(t, cores, prog, []string{"stdinwait", "select"}, "timeout\n", "hello\n")
+			out := runFedLater(t, cfg, prog, []string{"stdinwait", "select"}, "timeout\n", "hello\n")
 			if out != "timeout\nline: hello\neof\n" {
 				t.Errorf("output %q", out)
 			}
 		})
 		t.Run(fmt.Sprintf("ticks/%d", cores), func(t *testing.T) {
-			out := runFedLater(t, cores, prog, []string{"stdinwait", "ticks"}, "tick 3\n", "hello\n")
+			out := runFedLater(t, cfg, prog, []string{"stdinwait", "ticks"}, "tick 3\n", "hello\n")
 			if !strings.HasPrefix(out, "tick 1\ntick 2\ntick 3\n") || !strings.HasSuffix(out, "\nline: hello\neof\n") {
 				t.Errorf("output %q", out)
 			}
 		})
 		t.Run(fmt.Sprintf("wait/%d", cores), func(t *testing.T) {
-			out := runFedLater(t, cores, prog, []string{"stdinwait", "wait"}, "waiting\n", "hello\n")
+			out := runFedLater(t, cfg, prog, []string{"stdinwait", "wait"}, "waiting\n", "hello\n")
+			if out != "waiting\nline: hello\neof\n" {
+				t.Errorf("output %q", out)
+			}
+		})
+		t.Run(fmt.Sprintf("net/%d", cores), func(t *testing.T) {
+			out := runFedLater(t, cfg.WithListen("127.0.0.1:0"), prog, []string{"stdinwait", "net"}, "waiting\n", "hello\n")
 			if out != "waiting\nline: hello\neof\n" {
 				t.Errorf("output %q", out)
 			}
@@ -105,13 +112,19 @@ func TestKillWhileWaitingForStdin(t *testing.T) {
 }
 
 // poll(2) on stdin in C: it times out while no input has come, then says
-// POLLIN when a line comes, and again at the end of input.
+// POLLIN when a line comes, and again at the end of input; also with a
+// listening socket polled beside stdin.
 func TestCPollStdin(t *testing.T) {
 	prog := testdataC(t, "pollstdin")
+	const want = "timeout\npoll: 1 in 1\nread: hello\nend: poll 1 read 0\n"
 	for _, cores := range []int{1, 2} {
-		out := runFedLater(t, cores, prog, []string{"pollstdin"}, "timeout\n", "hello\n")
-		if want := "timeout\npoll: 1 in 1\nread: hello\nend: poll 1 read 0\n"; out != want {
+		cfg := config().WithCores(cores).WithOversubscribe(true)
+		if out := runFedLater(t, cfg, prog, []string{"pollstdin"}, "timeout\n", "hello\n"); out != want {
 			t.Errorf("%d cores: output %q, want %q", cores, out, want)
+		}
+		cfg = cfg.WithListen("127.0.0.1:0")
+		if out := runFedLater(t, cfg, prog, []string{"pollstdin", "net"}, "timeout\n", "hello\n"); out != want {
+			t.Errorf("%d cores, with a socket: output %q, want %q", cores, out, want)
 		}
 	}
 }

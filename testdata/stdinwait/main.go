@@ -3,14 +3,18 @@
 // running. With "select", main waits for a line or 50 ms, whichever comes
 // first, and says "timeout" if no line came; with "ticks", main prints a
 // tick every 5 ms until a line comes; with "wait", main says "waiting" and
-// waits with no timer (the runtime then polls stdin with no deadline).
+// waits with no timer (the runtime then polls stdin with no deadline); with
+// "net", likewise while another goroutine waits to accept a connection on
+// the listener at fd 3 (the runtime then polls stdin and a socket at once).
 // Then it prints every line and "eof".
 package main
 
 import (
 	"bufio"
 	"fmt"
+	"net"
 	"os"
+	"syscall"
 	"time"
 )
 
@@ -24,6 +28,21 @@ func main() {
 		close(lines)
 	}()
 	switch os.Args[1] {
+	case "net":
+		// NONBLOCK first, so that os.NewFile puts the listener in the
+		// runtime's poller (else Accept blocks the whole program).
+		syscall.SetNonblock(3, true)
+		l, err := net.FileListener(os.NewFile(3, "listener"))
+		if err != nil {
+			fmt.Println("FileListener:", err)
+			os.Exit(1)
+		}
+		go func() {
+			if _, err := l.Accept(); err == nil {
+				fmt.Println("accepted")
+			}
+		}()
+		fallthrough
 	case "wait":
 		fmt.Println("waiting")
 	case "select":
