@@ -128,3 +128,44 @@ func TestCPollStdin(t *testing.T) {
 		}
 	}
 }
+
+// Stopping the machine ends a SIP waiting in poll_oneoff for stdin, with
+// no deadline, and one polling stdin beside a ticker.
+func TestStopWhileWaitingForStdin(t *testing.T) {
+	prog := testprog.Go(t, "./testdata/stdinwait")
+	ctx := context.Background()
+	out := newWatch()
+	stdin, feed := io.Pipe()
+	defer feed.Close()
+	m, err := isle.Boot(ctx, config().WithCores(2).WithStdio(stdin, out, out))
+	if err != nil {
+		t.Fatal(err)
+	}
+	loaded, err := m.Load(ctx, prog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	var ps []*isle.Process
+	for _, mode := range []string{"wait", "ticks"} {
+		p, err := m.Spawn(loaded, []string{"stdinwait", mode})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ps = append(ps, p)
+	}
+	out.waitFor(t, "waiting\n", deadline)
+	out.waitFor(t, "tick 1\n", deadline)
+	stopped := make(chan struct{})
+	go func() { m.Stop(ctx); close(stopped) }()
+	select {
+	case <-stopped:
+	case <-time.After(time.Until(deadline)):
+		t.Fatal("Stop had not returned by the deadline")
+	}
+	for _, p := range ps {
+		if st := waitDone(t, p, deadline, "stdinwait"); !st.Killed {
+			t.Errorf("status %d, not killed; output:\n%s", st.Status(), out.String())
+		}
+	}
+}
