@@ -113,7 +113,8 @@ func TestKillWhileWaitingForStdin(t *testing.T) {
 
 // poll(2) on stdin in C: it times out while no input has come, then says
 // POLLIN when a line comes, and again at the end of input; also with a
-// listening socket polled beside stdin.
+// listening socket polled beside stdin, and on a non-blocking stdin, whose
+// read says EAGAIN while no input has come.
 func TestCPollStdin(t *testing.T) {
 	prog := testdataC(t, "pollstdin")
 	const want = "timeout\npoll: 1 in 1\nread: hello\nend: poll 1 read 0\n"
@@ -125,6 +126,10 @@ func TestCPollStdin(t *testing.T) {
 		cfg = cfg.WithListen("127.0.0.1:0")
 		if out := runFedLater(t, cfg, prog, []string{"pollstdin", "net"}, "timeout\n", "hello\n"); out != want {
 			t.Errorf("%d cores, with a socket: output %q, want %q", cores, out, want)
+		}
+		cfg = config().WithCores(cores).WithOversubscribe(true)
+		if out := runFedLater(t, cfg, prog, []string{"pollstdin", "nonblock"}, "timeout\n", "hello\n"); out != "eagain\n"+want {
+			t.Errorf("%d cores, non-blocking: output %q, want %q", cores, out, "eagain\n"+want)
 		}
 	}
 }
