@@ -11,8 +11,12 @@
 //	clang --target=wasm32-wasi -O2 -Wl,--strip-all -o examples/httpd/c/httpd.wasm examples/httpd/c/httpd.c
 //	isle run --listen 127.0.0.1:8080 --dir examples/httpd/www:/www examples/httpd/c/httpd.wasm /www
 //
-// Files are read whole when a request names them, up to maxFile bytes; the
-// server keeps no cache, so a file changed on disk is served changed.
+// Files are kept in a small cache, read whole (up to maxFile bytes) the
+// first time a request names them; every request stats its file, and a file
+// whose size, inode or modification time changed is read again, so a file
+// changed on disk is served changed. The stat is one system call where an
+// open, fstat, read and close would be four: on isle each is a message to
+// the file-system service.
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -30,24 +34,44 @@ enum {
 	maxHeader = 8192,       // bytes of a request's line and headers
 	maxPath = 1024,         // bytes of a file's path
 	maxFile = 64 << 20,     // bytes of a file served
-	chunk = 256 << 10,      // bytes handed to one send
+	cacheFiles = 64,        // files kept in the cache
+	cacheBytes = 64 << 20,  // bytes kept in the cache (one larger file is still served)
+};
+
+// file is a cached file's contents, shared by the responses sending it.
+struct file {
+	char path[maxPath];
+	ino_t ino;
+	off_t size;
+	struct timespec mtim;
+	char *data;
+	int refs;   // the cache's reference (while cached) and each response's
+	int cached; // in cache[]
 };
 
 // conn is one client connection. in holds the bytes received and not yet
-// consumed; out is the response being sent (head then body), sent bytes
-// counted by off.
+// consumed; a response is being sent while sending is set: head, then the
+// body (a cached file's, or an error message), off bytes of both sent.
 struct conn {
 	int fd;
 	char in[maxHeader];
 	size_t inLen;
-	char *out;
-	size_t outLen, off;
-	int closeAfter; // close once out is sent
+	int sending;
+	char head[512];
+	size_t headLen;
+	struct file *file;  // the body, when it is a file's (one reference held)
+	char msg[64];       // the body of an error response
+	const char *body;
+	size_t bodyLen, off;
+	int closeAfter; // close once the response is sent
 };
 
 static const char *root;
 static struct conn *conns[maxConns];
 static int nconns;
+static struct file *cache[cacheFiles];
+static int ncache;
+static size_t cachedBytes;
 
 // listener returns the first socket fd from 3 on (the preopens come first).
 static int listener(void) {
@@ -90,61 +114,106 @@ static const char *mimeType(const char *path) {
 	return "application/octet-stream";
 }
 
-// respond sets c's response: a head with status, and body (len bytes,
-// owned by the response from now on) unless head is set.
-static void respond(struct conn *c, int status, const char *type, char *body, size_t len, int headOnly) {
-	char head[512];
-	int n = snprintf(head, sizeof head,
+// respond sets c's response: status, and a body of len bytes (not sent
+// for HEAD).
+static void respond(struct conn *c, int status, const char *type, const char *body, size_t len, int headOnly) {
+	c->headLen = snprintf(c->head, sizeof c->head,
 		"HTTP/1.1 %d %s\r\nServer: isle-httpd\r\nContent-Type: %s\r\nContent-Length: %zu\r\n%s\r\n",
 		status, reason(status), type, len, c->closeAfter ? "Connection: close\r\n" : "");
-	size_t bodyLen = headOnly ? 0 : len;
-	c->out = malloc(n + bodyLen);
-	if (c->out == NULL) {
-		c->closeAfter = 1;
-		c->outLen = c->off = 0;
-		free(body);
-		return;
-	}
-	memcpy(c->out, head, n);
-	if (bodyLen > 0)
-		memcpy(c->out + n, body, bodyLen);
-	free(body);
-	c->outLen = n + bodyLen;
+	c->body = body;
+	c->bodyLen = headOnly ? 0 : len;
 	c->off = 0;
+	c->sending = 1;
 }
 
 static void respondError(struct conn *c, int status, int headOnly) {
-	char *body = malloc(128);
-	int n = body ? snprintf(body, 128, "%d %s\n", status, reason(status)) : 0;
-	respond(c, status, "text/plain; charset=utf-8", body, n, headOnly);
+	int n = snprintf(c->msg, sizeof c->msg, "%d %s\n", status, reason(status));
+	respond(c, status, "text/plain; charset=utf-8", c->msg, n, headOnly);
 }
 
-// readFile reads path whole; it returns the status to answer with.
-static int readFile(const char *path, char **data, size_t *len) {
+static void unref(struct file *f) {
+	if (--f->refs == 0) {
+		free(f->data);
+		free(f);
+	}
+}
+
+static void uncache(int i) {
+	struct file *f = cache[i];
+	cachedBytes -= f->size;
+	f->cached = 0;
+	cache[i] = cache[--ncache];
+	unref(f);
+}
+
+// load reads path whole into a new file, stat'ed as st.
+static int load(const char *path, const struct stat *st, struct file **out) {
 	int fd = open(path, O_RDONLY);
 	if (fd < 0)
 		return errno == ENOMEM || errno == EMFILE || errno == ENFILE || errno == EIO ? 500 : 404;
-	struct stat st;
-	int status = fstat(fd, &st) < 0 ? 500 : !S_ISREG(st.st_mode) ? 404 : st.st_size > maxFile ? 500 : 200;
-	if (status != 200) {
-		close(fd);
-		return status;
-	}
-	char *buf = malloc(st.st_size > 0 ? st.st_size : 1);
+	struct file *f = calloc(1, sizeof *f);
+	char *buf = f ? malloc(st->st_size > 0 ? st->st_size : 1) : NULL;
 	size_t got = 0;
-	while (buf != NULL && got < (size_t)st.st_size) {
-		ssize_t n = read(fd, buf + got, st.st_size - got);
+	while (buf != NULL && got < (size_t)st->st_size) {
+		ssize_t n = read(fd, buf + got, st->st_size - got);
 		if (n <= 0)
 			break;
 		got += n;
 	}
 	close(fd);
-	if (buf == NULL || got != (size_t)st.st_size) {
+	if (buf == NULL || got != (size_t)st->st_size) {
 		free(buf);
+		free(f);
 		return 500;
 	}
-	*data = buf;
-	*len = got;
+	snprintf(f->path, sizeof f->path, "%s", path);
+	f->ino = st->st_ino;
+	f->size = st->st_size;
+	f->mtim = st->st_mtim;
+	f->data = buf;
+	f->refs = 1;
+	*out = f;
+	return 200;
+}
+
+// lookup returns path's contents (with a reference for the caller), from
+// the cache if the file is unchanged, or the status to answer with.
+static int lookup(const char *path, struct file **out) {
+	struct stat st;
+	if (stat(path, &st) < 0)
+		return errno == ENOMEM || errno == EIO ? 500 : 404;
+	if (!S_ISREG(st.st_mode))
+		return 404;
+	if (st.st_size > maxFile)
+		return 500;
+	for (int i = 0; i < ncache; i++) {
+		struct file *f = cache[i];
+		if (strcmp(f->path, path) != 0)
+			continue;
+		if (f->ino == st.st_ino && f->size == st.st_size && f->mtim.tv_sec == st.st_mtim.tv_sec &&
+			f->mtim.tv_nsec == st.st_mtim.tv_nsec) {
+			f->refs++;
+			*out = f;
+			return 200;
+		}
+		uncache(i);
+		break;
+	}
+	struct file *f;
+	int status = load(path, &st, &f);
+	if (status != 200)
+		return status;
+	// Make room, oldest-placed first; a file larger than the cache is
+	// served without being kept.
+	while (ncache > 0 && (ncache == cacheFiles || cachedBytes + f->size > cacheBytes))
+		uncache(0);
+	if (cachedBytes + f->size <= cacheBytes) {
+		f->refs++;
+		f->cached = 1;
+		cache[ncache++] = f;
+		cachedBytes += f->size;
+	}
+	*out = f;
 	return 200;
 }
 
@@ -284,14 +353,14 @@ static void parse(struct conn *c, size_t hlen) {
 		respondError(c, 404, head);
 		return;
 	}
-	char *data = NULL;
-	size_t len = 0;
-	int status = readFile(path, &data, &len);
+	struct file *f;
+	int status = lookup(path, &f);
 	if (status != 200) {
 		respondError(c, status, head);
 		return;
 	}
-	respond(c, 200, mimeType(path), data, len, head);
+	c->file = f;
+	respond(c, 200, mimeType(path), f->data, f->size, head);
 }
 
 // next parses the next complete request in c->in, if one is there, and
@@ -325,30 +394,55 @@ static int next(struct conn *c) {
 static void drop(int i) {
 	struct conn *c = conns[i];
 	close(c->fd);
-	free(c->out);
+	if (c->file != NULL)
+		unref(c->file);
 	free(c);
 	conns[i] = conns[--nconns];
 }
 
+// sendSome sends what it can of c's response without blocking: 1 when
+// all of it is sent, 0 when the socket is full, -1 on an error.
+static int sendSome(struct conn *c) {
+	while (c->off < c->headLen + c->bodyLen) {
+		__wasi_ciovec_t iov[2];
+		size_t n = 0;
+		if (c->off < c->headLen)
+			iov[n++] = (__wasi_ciovec_t){(const uint8_t *)c->head + c->off, c->headLen - c->off};
+		size_t boff = c->off > c->headLen ? c->off - c->headLen : 0;
+		if (c->bodyLen > boff)
+			iov[n++] = (__wasi_ciovec_t){(const uint8_t *)c->body + boff, c->bodyLen - boff};
+		__wasi_size_t sent;
+		__wasi_errno_t e = __wasi_sock_send(c->fd, iov, n, 0, &sent);
+		if (e == __WASI_ERRNO_AGAIN)
+			return 0;
+		if (e != 0 || sent == 0)
+			return -1;
+		c->off += sent;
+	}
+	return 1;
+}
+
 // serve moves connection i on as far as it can without blocking; it
-// returns 0 if the connection was closed (and removed).
+// returns 0 if the connection was closed (and removed). After a response
+// it goes back to poll rather than try a receive that a client waiting for
+// the response would make fail with EAGAIN.
 static int serve(int i) {
 	struct conn *c = conns[i];
+	int received = 0;
 	for (;;) {
-		if (c->out != NULL) {
-			while (c->off < c->outLen) {
-				size_t want = c->outLen - c->off;
-				ssize_t n = send(c->fd, c->out + c->off, want < chunk ? want : chunk, 0);
-				if (n < 0 && errno == EAGAIN)
-					return 1;
-				if (n <= 0) {
-					drop(i);
-					return 0;
-				}
-				c->off += n;
+		if (c->sending) {
+			int r = sendSome(c);
+			if (r == 0)
+				return 1;
+			if (r < 0) {
+				drop(i);
+				return 0;
 			}
-			free(c->out);
-			c->out = NULL;
+			c->sending = 0;
+			if (c->file != NULL) {
+				unref(c->file);
+				c->file = NULL;
+			}
 			if (c->closeAfter) {
 				shutdown(c->fd, SHUT_WR);
 				drop(i);
@@ -357,6 +451,8 @@ static int serve(int i) {
 		}
 		if (next(c))
 			continue;
+		if (received)
+			return 1;
 		ssize_t n = recv(c->fd, c->in + c->inLen, sizeof c->in - c->inLen, 0);
 		if (n < 0 && errno == EAGAIN)
 			return 1;
@@ -365,6 +461,7 @@ static int serve(int i) {
 			return 0;
 		}
 		c->inLen += n;
+		received = 1;
 	}
 }
 
@@ -386,7 +483,6 @@ static void acceptAll(int l) {
 		}
 		c->fd = fd;
 		conns[nconns++] = c;
-		serve(nconns - 1);
 	}
 }
 
@@ -419,7 +515,7 @@ int main(int argc, char **argv) {
 			fds[n++] = (struct pollfd){.fd = l, .events = POLLIN};
 		int first = n;
 		for (int i = 0; i < nconns; i++)
-			fds[n++] = (struct pollfd){.fd = conns[i]->fd, .events = conns[i]->out ? POLLOUT : POLLIN};
+			fds[n++] = (struct pollfd){.fd = conns[i]->fd, .events = conns[i]->sending ? POLLOUT : POLLIN};
 		if (poll(fds, n, -1) < 0) {
 			if (errno == EINTR)
 				continue;
