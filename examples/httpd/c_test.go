@@ -173,6 +173,20 @@ func TestCServerHTTP(t *testing.T) {
 			t.Errorf("GET %s: status %d, body %q, Content-Length %d", path, resp.StatusCode, body, resp.ContentLength)
 		}
 	}
+	// The cache serves a file changed on disk changed (a new size, then
+	// the same size with new bytes and a new modification time).
+	for _, content := range []string{"changed\n", "CHANGED\n"} {
+		if err := os.WriteFile(filepath.Join(dir, "hello.txt"), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		future := time.Now().Add(time.Duration(len(content)+int(content[0])) * time.Second)
+		if err := os.Chtimes(filepath.Join(dir, "hello.txt"), future, future); err != nil {
+			t.Fatal(err)
+		}
+		if resp, body = get(t, c, "GET", base+"/hello.txt"); string(body) != content {
+			t.Errorf("GET /hello.txt after it changed: status %d, body %q, want %q", resp.StatusCode, body, content)
+		}
+	}
 	if n := dials.Load(); n != 1 {
 		t.Errorf("the client dialled %d connections; keep-alive should have kept one", n)
 	}
