@@ -1,6 +1,13 @@
 package bench
 
 import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -68,5 +75,58 @@ func TestWebRows(t *testing.T) {
 		if strings.HasPrefix(r.Name, "go_") {
 			t.Errorf("a Go row without the Go server: %+v", r)
 		}
+	}
+}
+
+// TestWebServers starts the suite's servers as it does, the C server on
+// isle and nginx, and fetches both files from each: the bytes of the site,
+// so that every server is measured serving the same thing.
+func TestWebServers(t *testing.T) {
+	root, err := sourceRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Not t.TempDir, whose parent only root may enter: nginx's workers
+	// run as nobody.
+	dir, err := os.MkdirTemp("", "isle-bench-web-test-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	site, err := webSite(root, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	starts := map[string]func() (webServer, error){
+		"isle_httpd": func() (webServer, error) {
+			return isleServer(context.Background(), "isle_httpd", filepath.Join(root, "examples", "httpd", "c", "httpd.wasm"), site, 2)
+		},
+	}
+	if nginx, err := exec.LookPath("nginx"); err == nil || isExecutable("/usr/sbin/nginx") {
+		if err != nil {
+			nginx = "/usr/sbin/nginx"
+		}
+		starts["nginx"] = func() (webServer, error) { return nginxServer(nginx, dir, site, 2) }
+	} else {
+		t.Log("nginx not installed: the isle server alone (isle bench web installs nginx)")
+	}
+	for name, start := range starts {
+		srv, err := start()
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		for path, file := range map[string]string{"/": "index.html", "/big.bin": "big.bin"} {
+			want, _ := os.ReadFile(filepath.Join(site, file))
+			resp, err := http.Get("http://" + srv.addr + path)
+			if err != nil {
+				t.Fatalf("%s: GET %s: %v", name, path, err)
+			}
+			got, err := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if err != nil || resp.StatusCode != 200 || !bytes.Equal(got, want) {
+				t.Errorf("%s: GET %s: status %d, %d bytes (want %d), %v", name, path, resp.StatusCode, len(got), len(want), err)
+			}
+		}
+		srv.stop()
 	}
 }
