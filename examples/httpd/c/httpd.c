@@ -36,6 +36,7 @@ enum {
 	maxFile = 64 << 20,     // bytes of a file served
 	cacheFiles = 64,        // files kept in the cache
 	cacheBytes = 64 << 20,  // bytes kept in the cache (one larger file is still served)
+	retryMillis = 100,      // wait before accepting again after a failed accept, no connection open
 };
 
 // file is a cached file's contents, shared by the responses sending it.
@@ -391,8 +392,15 @@ static int next(struct conn *c) {
 	return 0;
 }
 
+// acceptPaused is set when accept failed (for want of a resource: the
+// SIP's descriptors, the machine's, memory): the listener is left out of
+// poll, which would otherwise say it is ready again at once, until a
+// connection closes or, with none open, for retryMillis.
+static int acceptPaused;
+
 static void drop(int i) {
 	struct conn *c = conns[i];
+	acceptPaused = 0;
 	close(c->fd);
 	if (c->file != NULL)
 		unref(c->file);
@@ -472,13 +480,17 @@ static void acceptAll(int l) {
 		__wasi_errno_t e = __wasi_sock_accept(l, __WASI_FDFLAGS_NONBLOCK, &fd);
 		if (e == __WASI_ERRNO_AGAIN)
 			return;
+		if (e == __WASI_ERRNO_CONNABORTED || e == __WASI_ERRNO_CONNRESET || e == __WASI_ERRNO_INTR)
+			continue;
 		if (e != 0) {
-			fprintf(stderr, "httpd: accept: %s\n", strerror(e));
+			acceptPaused = 1;
+			fprintf(stderr, "httpd: accept: %s (trying again later)\n", strerror(e));
 			return;
 		}
 		struct conn *c = calloc(1, sizeof *c);
 		if (c == NULL) {
 			close(fd);
+			acceptPaused = 1;
 			return;
 		}
 		c->fd = fd;
@@ -511,12 +523,15 @@ int main(int argc, char **argv) {
 	static struct pollfd fds[maxConns + 1];
 	for (;;) {
 		int n = 0;
-		if (nconns < maxConns)
+		if (nconns < maxConns && !acceptPaused)
 			fds[n++] = (struct pollfd){.fd = l, .events = POLLIN};
 		int first = n;
 		for (int i = 0; i < nconns; i++)
 			fds[n++] = (struct pollfd){.fd = conns[i]->fd, .events = conns[i]->sending ? POLLOUT : POLLIN};
-		if (poll(fds, n, -1) < 0) {
+		int timeout = -1;
+		if (acceptPaused && nconns == 0)
+			timeout = retryMillis;
+		if (poll(fds, n, timeout) < 0) {
 			if (errno == EINTR)
 				continue;
 			fprintf(stderr, "httpd: poll: %s\n", strerror(errno));
@@ -529,5 +544,7 @@ int main(int argc, char **argv) {
 				serve(k - first);
 		if (first == 1 && fds[0].revents != 0)
 			acceptAll(l);
+		else if (timeout >= 0)
+			acceptPaused = 0;
 	}
 }
