@@ -14,6 +14,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -285,5 +286,34 @@ func TestCServerConcurrent(t *testing.T) {
 				t.Fatalf("round %d, connection %d: status %d, %d bytes, close %v, %v", round, i, resp.StatusCode, len(body), resp.Close, err)
 			}
 		}
+	}
+}
+
+// TestCServerCurl: curl, where it is installed, fetches two files over one
+// kept-alive connection, and a HEAD's Content-Length is the file's.
+func TestCServerCurl(t *testing.T) {
+	curl, err := exec.LookPath("curl")
+	if err != nil {
+		t.Skip("curl not installed")
+	}
+	dir, _ := site(t)
+	addr, _ := serve(t, dir)
+	index, _ := os.ReadFile(filepath.Join(dir, "index.html"))
+	out := filepath.Join(t.TempDir(), "index.html")
+	cmd := exec.Command(curl, "-sS", "-v", "--max-time", "30", "-o", out, "http://"+addr+"/", "-o", os.DevNull, "http://"+addr+"/hello.txt")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("curl: %v\n%s", err, stderr.String())
+	}
+	if got, _ := os.ReadFile(out); !bytes.Equal(got, index) {
+		t.Errorf("curl fetched %d bytes of index.html, want %d", len(got), len(index))
+	}
+	if !strings.Contains(stderr.String(), "Re-using existing connection") {
+		t.Errorf("curl did not reuse its connection:\n%s", stderr.String())
+	}
+	head, err := exec.Command(curl, "-sS", "-I", "--max-time", "30", "http://"+addr+"/index.html").Output()
+	if err != nil || !strings.Contains(string(head), fmt.Sprintf("Content-Length: %d\r\n", len(index))) {
+		t.Errorf("curl -I: %v\n%s", err, head)
 	}
 }

@@ -310,7 +310,8 @@ static void parse(struct conn *c, size_t hlen) {
 		respondError(c, 400, 0);
 		return;
 	}
-	// Headers: only Connection matters here; each must be name ':' value.
+	// Headers: each must be name ':' value; Connection, Content-Length and
+	// Transfer-Encoding decide whether the connection is kept.
 	int keep = minor == 1;
 	for (char *h = eol + 1; h < req + hlen;) {
 		char *e = memchr(h, '\n', req + hlen - h);
