@@ -51,7 +51,7 @@ type wrkResult struct {
 
 // Web measures static-file serving under wrk (-t2 -c32 -d5s --latency): the
 // C web server of examples/httpd/c on isle (every core booted, one server
-// SIP), nginx with as many workers as the machine's CPUs, and, when the
+// SIP on each core sharing the listener, and one server SIP alone), nginx with as many workers as the machine's CPUs, and, when the
 // source tree has examples/httpd/go, Go's net/http server on isle and built
 // natively, pinned to as many CPUs with taskset. Each serves the same two
 // files, a small page (examples/httpd/www/index.html, about 5.5 KB) and 1 MiB
@@ -84,6 +84,7 @@ func Web(log io.Writer) ([]Row, error) {
 		return nil, err
 	}
 	ctx := context.Background()
+	cWasm := filepath.Join(root, "examples", "httpd", "c", "httpd.wasm")
 
 	// A target that is optional may fail without failing the suite: its
 	// rows are left out and the log says why.
@@ -93,9 +94,8 @@ func Web(log io.Writer) ([]Row, error) {
 		optional bool
 	}
 	targets := []target{
-		{"isle_httpd", func() (webServer, error) {
-			return isleServer(ctx, "isle_httpd", filepath.Join(root, "examples", "httpd", "c", "httpd.wasm"), site, len(cpus))
-		}, false},
+		{"isle_httpd", func() (webServer, error) { return isleServer(ctx, "isle_httpd", cWasm, site, len(cpus), len(cpus)) }, false},
+		{"isle_httpd_1sip", func() (webServer, error) { return isleServer(ctx, "isle_httpd_1sip", cWasm, site, len(cpus), 1) }, false},
 		{"nginx", func() (webServer, error) { return nginxServer(nginx, dir, site, len(cpus)) }, false},
 	}
 	goSrc := filepath.Join(root, "examples", "httpd", "go")
@@ -105,7 +105,7 @@ func Web(log io.Writer) ([]Row, error) {
 			return nil, err
 		}
 		targets = append(targets,
-			target{"go_isle", func() (webServer, error) { return isleServer(ctx, "go_isle", wasm, site, len(cpus)) }, true},
+			target{"go_isle", func() (webServer, error) { return isleServer(ctx, "go_isle", wasm, site, len(cpus), len(cpus)) }, true},
 			target{"go_native", func() (webServer, error) { return nativeServer(native, site, cpus) }, true})
 	} else {
 		logf(log, "web: no examples/httpd/go in the source tree: no go_ rows")
@@ -161,7 +161,7 @@ func loadServer(log io.Writer, wrk string, srv webServer) (map[string]wrkResult,
 func webRows(got map[string]map[string]wrkResult, notes map[string]string) []Row {
 	var rows []Row
 	mbps := func(r wrkResult) float64 { return round3(r.reqPerS * webBigSize / 1e6) }
-	for _, name := range []string{"isle_httpd", "nginx", "go_isle", "go_native"} {
+	for _, name := range []string{"isle_httpd", "isle_httpd_1sip", "nginx", "go_isle", "go_native"} {
 		res, ok := got[name]
 		if !ok {
 			continue
@@ -185,6 +185,7 @@ func webRows(got map[string]map[string]wrkResult, notes map[string]string) []Row
 	}
 	ratio("isle_httpd_over_nginx_small", "isle_httpd", "nginx", "small", "x (target >= 0.7)")
 	ratio("isle_httpd_over_nginx_1mib", "isle_httpd", "nginx", "1mib", "x (target >= 0.5)")
+	ratio("isle_httpd_1sip_over_nginx_small", "isle_httpd_1sip", "nginx", "small", "x")
 	ratio("go_isle_over_native_small", "go_isle", "go_native", "small", "x (target >= 0.5)")
 	ratio("go_isle_over_native_1mib", "go_isle", "go_native", "1mib", "x")
 	return rows
@@ -218,8 +219,10 @@ func webSite(root, dir string) (string, error) {
 }
 
 // isleServer boots a machine with cores cores, listening on a free loopback
-// port, and runs one SIP of wasm serving site as /www.
-func isleServer(ctx context.Context, name, wasm, site string, cores int) (webServer, error) {
+// port, and runs instances SIPs of wasm serving site as /www, instance i on
+// core i mod cores, all offered the same listener (as isle run --instances
+// does): a connection goes to the instance whose accept takes it.
+func isleServer(ctx context.Context, name, wasm, site string, cores, instances int) (webServer, error) {
 	var out lockedBuffer
 	m, err := isle.Boot(ctx, isle.NewConfig().WithCores(cores).WithListen("127.0.0.1:0").
 		WithDir(isle.Dir{Host: site, Guest: "/www"}).WithStdio(nil, &out, &out).WithCacheDir(""))
@@ -232,19 +235,26 @@ func isleServer(ctx context.Context, name, wasm, site string, cores int) (webSer
 		stop()
 		return webServer{}, err
 	}
-	p, err := m.Spawn(prog, []string{"httpd", "/www"})
-	if err != nil {
-		stop()
-		return webServer{}, err
+	exited := make(chan struct{}) // closed when an instance ends
+	var once sync.Once
+	for i := 0; i < instances; i++ {
+		p, err := m.SpawnOn(prog, []string{"httpd", "/www"}, i%cores)
+		if err != nil {
+			stop()
+			return webServer{}, err
+		}
+		go func() { p.Wait(); once.Do(func() { close(exited) }) }()
 	}
 	addr := m.ListenAddrs()[0]
-	exited := make(chan struct{})
-	go func() { p.Wait(); close(exited) }()
 	if err := waitHTTP(addr, closed(exited)); err != nil {
 		stop()
 		return webServer{}, fmt.Errorf("%v; output: %s", err, out.String())
 	}
-	return webServer{name: name, addr: addr, note: fmt.Sprintf("1 SIP, %d cores", cores), stop: stop}, nil
+	note := fmt.Sprintf("%d SIPs, one per core", instances)
+	if instances == 1 {
+		note = fmt.Sprintf("1 SIP, %d cores", cores)
+	}
+	return webServer{name: name, addr: addr, note: note, stop: stop}, nil
 }
 
 // nginxConf is the configuration the suite starts nginx with: %[1]d worker

@@ -99,7 +99,7 @@ func TestWebServers(t *testing.T) {
 	}
 	starts := map[string]func() (webServer, error){
 		"isle_httpd": func() (webServer, error) {
-			return isleServer(context.Background(), "isle_httpd", filepath.Join(root, "examples", "httpd", "c", "httpd.wasm"), site, 2)
+			return isleServer(context.Background(), "isle_httpd", filepath.Join(root, "examples", "httpd", "c", "httpd.wasm"), site, 2, 2)
 		},
 	}
 	if nginx, err := exec.LookPath("nginx"); err == nil || isExecutable("/usr/sbin/nginx") {

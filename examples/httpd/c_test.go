@@ -90,6 +90,13 @@ func site(t *testing.T) (dir string, big []byte) {
 // returns its address; the machine stops when the test ends.
 func serve(t *testing.T, dir string) (string, *output) {
 	t.Helper()
+	return serveN(t, dir, 1)
+}
+
+// serveN is serve with n instances of the server, instance i on core i mod
+// 2, all offered the same listener.
+func serveN(t *testing.T, dir string, n int) (string, *output) {
+	t.Helper()
 	ctx := context.Background()
 	out := &output{}
 	m, err := isle.Boot(ctx, isle.NewConfig().WithCores(2).WithOversubscribe(true).WithCacheDir("").
@@ -102,8 +109,10 @@ func serve(t *testing.T, dir string) (string, *output) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := m.Spawn(prog, []string{"httpd", "/www"}); err != nil {
-		t.Fatal(err)
+	for i := 0; i < n; i++ {
+		if _, err := m.SpawnOn(prog, []string{"httpd", "/www"}, i%2); err != nil {
+			t.Fatal(err)
+		}
 	}
 	return m.ListenAddrs()[0], out
 }
@@ -248,10 +257,18 @@ func TestCServerRaw(t *testing.T) {
 // TestCServerConcurrent: 32 connections open at once, each with a request
 // in flight, answered in the reverse order of their opening, for several
 // rounds on the same connections. A server that served one connection at a
-// time would wait on the first one's next request for ever.
+// time would wait on the first one's next request for ever. Then the same
+// with two instances on two cores sharing the listener, each accept racing
+// the other's (the loser gets EAGAIN and goes back to poll).
 func TestCServerConcurrent(t *testing.T) {
+	for _, n := range []int{1, 2} {
+		t.Run(fmt.Sprintf("%d instances", n), func(t *testing.T) { concurrent(t, n) })
+	}
+}
+
+func concurrent(t *testing.T, instances int) {
 	dir, _ := site(t)
-	addr, out := serve(t, dir)
+	addr, out := serveN(t, dir, instances)
 	index, _ := os.ReadFile(filepath.Join(dir, "index.html"))
 	const conns, rounds = 32, 5
 	type client struct {
