@@ -150,7 +150,7 @@ func loadServer(log io.Writer, wrk string, srv webServer) (map[string]wrkResult,
 		if r.errors != "" {
 			logf(log, "web: %s %s: %s", srv.name, f, r.errors)
 		}
-		logf(log, "web: %-10s %-5s %10.0f req/s  p50 %.3g ms  p99 %.3g ms", srv.name, f, r.reqPerS, r.p50, r.p99)
+		logf(log, "web: %-16s %-5s %8.0f req/s  p50 %.3g ms  p99 %.3g ms", srv.name, f, r.reqPerS, r.p50, r.p99)
 		res[f] = r
 	}
 	return res, nil
