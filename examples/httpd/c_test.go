@@ -334,3 +334,50 @@ func TestCServerCurl(t *testing.T) {
 		t.Errorf("curl -I: %v\n%s", err, head)
 	}
 }
+
+// TestCServerSlowClients: a connection that sends nothing and one that has
+// sent half a request head hold nothing up; a client that resets in the
+// middle of a 1 MiB response leaves the server serving.
+func TestCServerSlowClients(t *testing.T) {
+	dir, big := site(t)
+	addr, out := serve(t, dir)
+	deadline := time.Now().Add(30 * time.Second)
+	idle, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer idle.Close()
+	half, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer half.Close()
+	io.WriteString(half, "GET /index.html HTTP/1.1\r\nHost: x\r\n")
+	reset, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.WriteString(reset, "GET /big.bin HTTP/1.1\r\n\r\n")
+	reset.SetDeadline(deadline)
+	if _, err := io.ReadFull(reset, make([]byte, 4096)); err != nil {
+		t.Fatal(err)
+	}
+	reset.(*net.TCPConn).SetLinger(0)
+	reset.Close() // an RST, with most of the response unsent
+	var dials atomic.Int32
+	c := countingClient(&dials)
+	for i := 0; i < 5; i++ {
+		resp, body := get(t, c, "GET", "http://"+addr+"/big.bin")
+		if resp.StatusCode != 200 || !bytes.Equal(body, big) {
+			t.Fatalf("GET /big.bin beside slow clients: status %d, %d bytes; output:\n%s", resp.StatusCode, len(body), out)
+		}
+	}
+	// The half-sent request is still answered when it is finished.
+	half.SetDeadline(deadline)
+	io.WriteString(half, "\r\n")
+	resp, err := http.ReadResponse(bufio.NewReader(half), nil)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("the finished slow request: %v, %v", resp, err)
+	}
+	resp.Body.Close()
+}
