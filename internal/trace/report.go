@@ -46,10 +46,10 @@ type Summary struct {
 
 type taskState struct {
 	TaskStats
-	in       int64 // switched in at (on cpu), or -1
-	cpu      int
-	ready    int64 // runnable since, or -1
-	lastCPU  int
+	in      int64 // switched in at (on cpu), or -1
+	cpu     int
+	ready   int64 // runnable since, or -1
+	lastCPU int
 }
 
 // Summarise computes the report's figures.

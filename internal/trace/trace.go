@@ -35,17 +35,17 @@ type Kind uint8
 // The kinds of event. PID is the SIP concerned; Core a peer core (or, when
 // negative, Service(s) or Controller); Arg and Why as each says.
 const (
-	SwitchIn  Kind = iota + 1 // PID starts running on the core
-	SwitchOut                 // PID stops running; Why a Reason; Arg its exit status (Exited) or service (Request)
-	Spawn                     // PID is given to the core to run first; Arg its parent's pid (0: none)
-	Wakeup                    // PID becomes runnable; Core where the cause came from (a core, a service, the controller; the core itself for a timer or a local wake)
-	MigrateOut                // PID, runnable, is handed to core Core; Why a Migration
-	MigrateIn                 // PID arrives from core Core
-	MsgSend                   // a urpc message of type Arg sent to Core
-	MsgRecv                   // a urpc message of type Arg received from Core
-	IdlePoll                  // the core has nothing to run and polls its rings
-	Sleep                     // the core sleeps on its doorbell
-	Awake                     // the core woke from its sleep
+	SwitchIn   Kind = iota + 1 // PID starts running on the core
+	SwitchOut                  // PID stops running; Why a Reason; Arg its exit status (Exited) or service (Request)
+	Spawn                      // PID is given to the core to run first; Arg its parent's pid (0: none)
+	Wakeup                     // PID becomes runnable; Core where the cause came from (a core, a service, the controller; the core itself for a timer or a local wake)
+	MigrateOut                 // PID, runnable, is handed to core Core; Why a Migration
+	MigrateIn                  // PID arrives from core Core
+	MsgSend                    // a urpc message of type Arg sent to Core
+	MsgRecv                    // a urpc message of type Arg received from Core
+	IdlePoll                   // the core has nothing to run and polls its rings
+	Sleep                      // the core sleeps on its doorbell
+	Awake                      // the core woke from its sleep
 	maxKind
 )
 
