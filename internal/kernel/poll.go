@@ -47,6 +47,7 @@ func (c *Core) pollBlocked(s *SIP) bool {
 	}
 	c.polling = s
 	s.blocked = true
+	c.tracePoll(s, start, true)
 	c.bal.observe(start, true, 0)
 	now := start
 	for n := 1; s.blocked && !s.killPending && !c.stopped && c.rq.Len() == 1 && now < deadline; n++ {
@@ -69,6 +70,7 @@ func (c *Core) pollBlocked(s *SIP) bool {
 	}
 	woken := !s.blocked
 	s.blocked = false
+	c.tracePoll(s, now, false)
 	c.polling = nil
 	c.polled += now - start
 	s.sliceEnd += now - start
