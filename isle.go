@@ -56,10 +56,10 @@ type Config struct {
 	wastedBound   time.Duration
 	tables        *tables.Config // nil: no kernel tables (WithTables)
 	// Budgets (limits.go); 0: the default.
-	memoryLimit    uint64 // bytes of one SIP's linear memory
-	machineMemory  uint64 // bytes of all SIPs' linear memories
-	maxDescendants int    // live SIPs below a tree's root
-	argv0          string // argv[0] that Run gives its program; "": the base name of its path
+	memoryLimit    uint64    // bytes of one SIP's linear memory
+	machineMemory  uint64    // bytes of all SIPs' linear memories
+	maxDescendants int       // live SIPs below a tree's root
+	argv0          string    // argv[0] that Run gives its program; "": the base name of its path
 	traceOut       io.Writer // nil: no tracing (WithTrace)
 	traceEvents    int       // events a core's trace ring holds
 }

@@ -37,4 +37,3 @@ func cmdTrace(args []string, stdout, stderr io.Writer) int {
 	trace.Report(stdout, d)
 	return 0
 }
-
