@@ -2,6 +2,7 @@ package trace
 
 import (
 	"io"
+	"path"
 	"sort"
 
 	"google.golang.org/protobuf/encoding/protowire"
@@ -237,14 +238,15 @@ func (x *exporter) appendSwitch(m []byte, prev int64, state int64, next int64) [
 	return appendVarint(m, fSwitchNextPrio, uint64(x.prio(next)))
 }
 
-// comm is a thread's name: the SIP's, "swapper" for a core's idle loop as
+// comm is a thread's name: the base name of the SIP's (its program's path;
+// the process's cmdline keeps it whole), "swapper" for a core's idle loop as
 // on Linux (pid 0).
 func (x *exporter) comm(pid int64) string {
 	if pid == 0 {
 		return "swapper"
 	}
 	if p, ok := x.procs[pid]; ok && p.Name != "" {
-		return p.Name
+		return path.Base(p.Name)
 	}
 	return "sip"
 }
@@ -264,7 +266,7 @@ func (x *exporter) processTree() []byte {
 		m = appendVarint(m, fProcPID, uint64(p.PID))
 		m = appendVarint(m, fProcPPID, uint64(p.Parent))
 		m = protowire.AppendTag(m, fProcCmdline, protowire.BytesType)
-		m = protowire.AppendString(m, x.comm(p.PID))
+		m = protowire.AppendString(m, p.Name)
 		tree = protowire.AppendTag(tree, fTreeProcesses, protowire.BytesType)
 		tree = protowire.AppendBytes(tree, m)
 	}
