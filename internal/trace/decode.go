@@ -50,7 +50,10 @@ func Decode(b []byte) (*Decoded, error) {
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 || num != fTracePacket || typ != protowire.BytesType {
-			return nil, fmt.Errorf("%w (byte %d)", ErrNotTrace, packets)
+			if packets == 0 {
+				return nil, ErrNotTrace
+			}
+			return nil, fmt.Errorf("%w: what follows packet %d is not a packet", ErrNotTrace, packets)
 		}
 		b = b[n:]
 		pkt, n := protowire.ConsumeBytes(b)
