@@ -114,6 +114,7 @@ func (b *balancer) broadcast(now int64) sched.LoadSummary {
 		// give, and reads them when it wakes. A full ring drops one.
 		if c.coreRing(j).TrySend(msgSummary, p[:], nil) {
 			c.stats.MsgsSent++
+			c.traceSend(c.coreRing(j), msgSummary)
 		}
 	}
 	return self

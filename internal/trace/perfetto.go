@@ -107,6 +107,13 @@ type exporter struct {
 	// running[c]: the switches of core c as (time, pid now running), to
 	// find the thread that ran on a core at a given time.
 	running [][]transition
+	// sends[{j, c}]: the times core j sent core c a message, in order.
+	// Messages on one ring keep their order, so the k-th message core c
+	// received from j is the k-th j sent it: a wake-up that a message
+	// from j caused was sent by whoever ran on j at that send.
+	sends map[[2]int][]int64
+	recvs map[[2]int]int // messages from j that core c received so far
+	cause []int64        // cause[j]: when the last message c received from j was sent; -1 unknown
 }
 
 type transition struct {
@@ -116,7 +123,8 @@ type transition struct {
 
 // Export writes d as a Perfetto trace.
 func Export(w io.Writer, d Data) error {
-	x := &exporter{d: d, procs: map[int64]Proc{}, running: make([][]transition, len(d.Cores))}
+	x := &exporter{d: d, procs: map[int64]Proc{}, running: make([][]transition, len(d.Cores)),
+		sends: map[[2]int][]int64{}, recvs: map[[2]int]int{}, cause: make([]int64, len(d.Cores))}
 	for _, p := range d.Procs {
 		x.procs[p.PID] = p
 	}
@@ -127,11 +135,19 @@ func Export(w io.Writer, d Data) error {
 				x.running[c] = append(x.running[c], transition{e.Time, e.PID})
 			case SwitchOut:
 				x.running[c] = append(x.running[c], transition{e.Time, 0})
+			case MsgSend:
+				if e.Core >= 0 {
+					k := [2]int{c, int(e.Core)}
+					x.sends[k] = append(x.sends[k], e.Time)
+				}
 			}
 		}
 	}
 	bundles := make([][]out, len(d.Cores))
 	for c, evs := range d.Cores {
+		for j := range x.cause {
+			x.cause[j] = -1
+		}
 		for _, e := range evs {
 			to, o, ok := x.event(c, e)
 			if ok {
@@ -170,7 +186,11 @@ func (x *exporter) event(c int, e Event) (int, out, bool) {
 	var m []byte
 	field := 0
 	bundle := c
+	waker := int64(-1) // -1: whoever ran on the bundle's core then
 	switch e.Kind {
+	case MsgRecv:
+		x.received(c, e)
+		return 0, out{}, false
 	case SwitchIn:
 		field = fEventSchedSwitch
 		m = x.appendSwitch(m, 0, stateRunnable, e.PID)
@@ -181,8 +201,11 @@ func (x *exporter) event(c int, e Event) (int, out, bool) {
 		// Drawn where the cause came from: a wake-up sent by another
 		// core is that core's event, as Linux's sched_wakeup is the
 		// waker's CPU's; it targets the core that runs the SIP.
-		if e.Core >= 0 && int(e.Core) < len(x.d.Cores) {
-			bundle = int(e.Core)
+		if j := int(e.Core); j >= 0 && j < len(x.d.Cores) && j != c {
+			bundle, waker = j, 0
+			if t := x.cause[j]; t >= 0 {
+				waker = x.runningAt(j, t, MsgSend)
+			}
 		}
 		field = fEventSchedWakeup
 		p := x.procs[e.PID]
@@ -205,10 +228,30 @@ func (x *exporter) event(c int, e Event) (int, out, bool) {
 	}
 	var ev []byte
 	ev = appendVarint(ev, fEventTimestamp, uint64(e.Time))
-	ev = appendVarint(ev, fEventPID, uint64(x.runningAt(bundle, e.Time, e.Kind)))
+	if waker < 0 {
+		waker = x.runningAt(bundle, e.Time, e.Kind)
+	}
+	ev = appendVarint(ev, fEventPID, uint64(waker))
 	ev = protowire.AppendTag(ev, protowire.Number(field), protowire.BytesType)
 	ev = protowire.AppendBytes(ev, m)
 	return bundle, out{t: e.Time, buf: ev}, true
+}
+
+// received pairs a message core c received with its send (sends).
+func (x *exporter) received(c int, e Event) {
+	j := int(e.Core)
+	if j < 0 || j >= len(x.d.Cores) {
+		return
+	}
+	k := [2]int{j, c}
+	n := x.recvs[k]
+	x.recvs[k] = n + 1
+	x.cause[j] = -1
+	// A ring that dropped events lost the first sends or receives: the
+	// pairing by count no longer holds, and the waker is not named.
+	if x.d.Dropped[j] == 0 && x.d.Dropped[c] == 0 && n < len(x.sends[k]) {
+		x.cause[j] = x.sends[k][n]
+	}
 }
 
 // runningAt returns the pid running on core c at time t (0: idle). A

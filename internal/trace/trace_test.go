@@ -51,6 +51,7 @@ func sample() Data {
 		{Time: 100, Kind: Spawn, PID: a},
 		{Time: 100, Kind: Wakeup, PID: a, Core: Controller},
 		{Time: 110, Kind: SwitchIn, PID: a},
+		{Time: 120, Kind: MsgSend, Core: 1, Arg: 3}, // a asks core 1 to run b
 		{Time: 3110, Kind: SwitchOut, PID: a, Why: uint8(Preempted)},
 		{Time: 3120, Kind: SwitchIn, PID: a},
 		{Time: 3200, Kind: SwitchOut, PID: a, Why: uint8(Blocked)},
@@ -60,6 +61,7 @@ func sample() Data {
 		{Time: 4010, Kind: MigrateOut, PID: a, Core: 1, Why: uint8(Steal)},
 	}
 	c1 := []Event{
+		{Time: 145, Kind: MsgRecv, Core: 0, Arg: 3},
 		{Time: 150, Kind: Spawn, PID: b, Arg: a},
 		{Time: 150, Kind: Wakeup, PID: b, Core: 0},
 		{Time: 200, Kind: SwitchIn, PID: b},
@@ -71,7 +73,7 @@ func sample() Data {
 	}
 	return Data{
 		Cores:   [][]Event{c0, c1},
-		Dropped: []uint64{0, 7},
+		Dropped: []uint64{0, 0},
 		Procs:   []Proc{{PID: a, Name: "spin"}, {PID: b, Parent: a, Nice: 5, Name: "kid"}},
 	}
 }
@@ -140,6 +142,27 @@ func TestExportDecodesToGolden(t *testing.T) {
 	var rep strings.Builder
 	Report(&rep, d)
 	golden(t, "sample-report.golden", rep.String())
+}
+
+func TestExportCarriesDropped(t *testing.T) {
+	d := sample()
+	d.Dropped[1] = 7
+	var b bytes.Buffer
+	if err := Export(&b, d); err != nil {
+		t.Fatal(err)
+	}
+	dec, err := Decode(b.Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if dec.Lost[0] != 0 || dec.Lost[1] != 7 {
+		t.Fatalf("lost %v, want core 1: 7", dec.Lost)
+	}
+	var rep strings.Builder
+	Report(&rep, dec)
+	if !strings.Contains(rep.String(), "core 1: its trace ring overflowed: 7 oldest events dropped") {
+		t.Errorf("report:\n%s", rep.String())
+	}
 }
 
 func TestSummariseDelays(t *testing.T) {
