@@ -124,6 +124,7 @@ func (c *Core) loop() {
 		worked := c.drain()
 		worked = c.flushPending() || worked
 		now := c.m.Now()
+		c.traceClock(now)
 		if now >= nextSample {
 			c.sampleCPU()
 			nextSample = now + cpuSamplePeriod

@@ -19,9 +19,17 @@ type tracer struct {
 	// or the controller); the core itself outside a message. A wake-up
 	// names it as its cause.
 	from int32
+	// last: the core's latest clock reading that tracing saw. Messages
+	// are stamped with it rather than with a clock read of their own: on
+	// the cross-core ping-pong, clock reads were most of what tracing
+	// cost (docs/trace.md).
+	last int64
 }
 
-func (t *tracer) add(e trace.Event) { t.ring.Add(e) }
+func (t *tracer) add(e trace.Event) {
+	t.last = max(t.last, e.Time)
+	t.ring.Add(e)
+}
 
 // Trace returns each core's trace, once the machine has stopped; false
 // when tracing is off (Config.TraceEvents) or the machine still runs.
@@ -72,11 +80,15 @@ func (c *Core) traceOut(s *SIP, reason uint32, done bool) {
 // blocked, from start; and back in when the poll ends.
 func (c *Core) tracePoll(s *SIP, now int64, starts bool) {
 	if c.tr.ring != nil {
-		if starts {
-			c.tr.add(trace.Event{Time: now, Kind: trace.SwitchOut, PID: s.pid, Why: uint8(trace.Blocked)})
-		} else {
-			c.tr.add(trace.Event{Time: now, Kind: trace.SwitchIn, PID: s.pid})
-		}
+		c.tracePolled(s, now, starts)
+	}
+}
+
+func (c *Core) tracePolled(s *SIP, now int64, starts bool) {
+	if starts {
+		c.tr.add(trace.Event{Time: now, Kind: trace.SwitchOut, PID: s.pid, Why: uint8(trace.Blocked)})
+	} else {
+		c.tr.add(trace.Event{Time: now, Kind: trace.SwitchIn, PID: s.pid})
 	}
 }
 
@@ -126,14 +138,15 @@ func (c *Core) traceSent(r *urpc.Ring, typ uint8) {
 	for j, to := range c.toCore {
 		if to == r {
 			peer = int32(j)
+			break
 		}
 	}
 	for s, to := range c.toSvc {
-		if to == r {
+		if to == r && peer == trace.Controller {
 			peer = trace.Service(s)
 		}
 	}
-	c.traceEvent(trace.MsgSend, 0, peer, int64(typ), 0)
+	c.tr.add(trace.Event{Time: c.tr.last, Kind: trace.MsgSend, Core: peer, Arg: int64(typ)})
 }
 
 // traceEvent records an event stamped now: the body of the trace points
@@ -147,13 +160,20 @@ func (c *Core) traceEvent(k trace.Kind, pid int64, core int32, arg int64, why ui
 func (c *Core) traceRecv(from int, typ uint8) {
 	if c.tr.ring != nil {
 		c.tr.from = int32(from)
-		c.traceEvent(trace.MsgRecv, 0, int32(from), int64(typ), 0)
+		c.tr.add(trace.Event{Time: c.tr.last, Kind: trace.MsgRecv, Core: int32(from), Arg: int64(typ)})
 	}
 }
 
 func (c *Core) traceHandled() {
 	if c.tr.ring != nil {
 		c.tr.from = int32(c.id)
+	}
+}
+
+// traceClock hands tracing the loop's clock reading of this turn.
+func (c *Core) traceClock(now int64) {
+	if c.tr.ring != nil {
+		c.tr.last = now
 	}
 }
 
