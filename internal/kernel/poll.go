@@ -66,6 +66,7 @@ func (c *Core) pollBlocked(s *SIP) bool {
 		// stands for, are then known to within those few turns.
 		if n%pollClockEvery == 0 {
 			now = c.m.Now()
+			c.traceClock(now)
 		}
 	}
 	woken := !s.blocked

@@ -26,6 +26,9 @@ type tracer struct {
 	last int64
 }
 
+// Spawns, migrations, switches out and sleeps read the clock; messages and
+// wake-ups, the events of every cross-core round trip, do not.
+
 func (t *tracer) add(e trace.Event) {
 	t.last = max(t.last, e.Time)
 	t.ring.Add(e)
@@ -107,10 +110,13 @@ func (c *Core) traceSpawned(s *SIP) {
 }
 
 // traceWake records that s became runnable, caused by the message being
-// handled (or by this core).
+// handled (or by this core). It is stamped, as messages are, with the
+// core's latest clock reading: the loop reads the clock every turn, and
+// a polling SIP's Block every few turns, so the stamp is early by at most
+// a turn.
 func (c *Core) traceWake(s *SIP) {
 	if c.tr.ring != nil {
-		c.traceEvent(trace.Wakeup, s.pid, c.tr.from, 0, 0)
+		c.tr.add(trace.Event{Time: c.tr.last, Kind: trace.Wakeup, PID: s.pid, Core: c.tr.from})
 	}
 }
 
