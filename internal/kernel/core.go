@@ -66,7 +66,6 @@ type Core struct {
 	tickers []*ticker
 
 	bal balancer
-	tr  tracer
 
 	data    [urpc.PayloadSize]byte // a msgDeliverData's data while it is delivered
 	polling *SIP                   // the SIP whose Block is polling the rings (poll.go)
@@ -78,6 +77,8 @@ type Core struct {
 	stats    CoreStats
 	turns    uint64
 	cpu      int
+
+	tr tracer // last: the fields above keep the layout they had without it
 }
 
 type pendingSend struct {
