@@ -39,6 +39,10 @@ type Decoded struct {
 	CPUs    int // 1 + the highest cpu seen
 }
 
+// maxCPUs bounds the cpu numbers a trace may name: a hostile file must not
+// make the report allocate a table of four billion cores.
+const maxCPUs = 1 << 16
+
 // ErrNotTrace is returned for input that is not a Perfetto trace.
 var ErrNotTrace = errors.New("not a Perfetto trace")
 
@@ -158,6 +162,9 @@ func (d *Decoded) bundle(m []byte) error {
 	err := fields(m, func(num protowire.Number, typ protowire.Type, v uint64, sub []byte) error {
 		switch num {
 		case fBundleCPU:
+			if v >= maxCPUs {
+				return fmt.Errorf("%w: cpu %d", ErrNotTrace, v)
+			}
 			cpu = int(v)
 		case fBundleEvent:
 			events = append(events, sub)

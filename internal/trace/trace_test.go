@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"unsafe"
+
+	"google.golang.org/protobuf/encoding/protowire"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files")
@@ -205,6 +207,7 @@ func TestDecodeRefusesBadInput(t *testing.T) {
 		"text":      []byte("hello, this is not a trace\n"),
 		"truncated": good[:len(good)-5],
 		"elf":       []byte("\x7fELF\x02\x01\x01"),
+		"huge cpu":  hugeCPU(),
 	} {
 		if _, err := Decode(in); err == nil {
 			t.Errorf("%s: no error", name)
@@ -212,4 +215,31 @@ func TestDecodeRefusesBadInput(t *testing.T) {
 			t.Errorf("%s: %v, want ErrNotTrace", name, err)
 		}
 	}
+}
+
+// hugeCPU is a trace whose one bundle names cpu 2⁴⁰.
+func hugeCPU() []byte {
+	bundle := appendVarint(nil, fBundleCPU, 1<<40)
+	pkt := protowire.AppendBytes(protowire.AppendTag(nil, fPacketFtrace, protowire.BytesType), bundle)
+	return protowire.AppendBytes(protowire.AppendTag(nil, fTracePacket, protowire.BytesType), pkt)
+}
+
+// FuzzDecode: whatever the bytes, Decode returns an error or a trace that
+// Report can print; it never panics.
+func FuzzDecode(f *testing.F) {
+	var b bytes.Buffer
+	if err := Export(&b, sample()); err != nil {
+		f.Fatal(err)
+	}
+	f.Add(b.Bytes())
+	f.Add([]byte("\x0a\x05\x0a\x03\x08\xff\x7f"))
+	f.Add([]byte("\x0a\x0c\x0a\x0a\x08\xff\xff\xff\xff\xff\xff\xff\xff\x01"))
+	f.Fuzz(func(t *testing.T, in []byte) {
+		d, err := Decode(in)
+		if err != nil {
+			return
+		}
+		var w strings.Builder
+		Report(&w, d)
+	})
 }
