@@ -26,6 +26,7 @@ type TaskStats struct {
 	Delays     int   // delays measured
 	DelaySum   int64
 	DelayMax   int64
+	DelayMaxAt int64 // when the longest delay ended (its switch in), ns from the trace's start
 }
 
 // CoreTime is one core's figures over the trace's span.
@@ -105,7 +106,9 @@ func Summarise(d *Decoded) Summary {
 					delay := r.Time - t.ready
 					t.Delays++
 					t.DelaySum += delay
-					t.DelayMax = max(t.DelayMax, delay)
+					if delay > t.DelayMax || t.Delays == 1 {
+						t.DelayMax, t.DelayMaxAt = delay, r.Time-first
+					}
 					t.ready = -1
 				}
 			}
@@ -155,9 +158,9 @@ func ms(ns int64) string { return fmt.Sprintf("%.3f", float64(ns)/1e6) }
 // Report writes the summary of d.
 func Report(w io.Writer, d *Decoded) {
 	s := Summarise(d)
-	line := strings.Repeat("-", 101)
+	line := strings.Repeat("-", 121)
 	fmt.Fprintln(w, line)
-	fmt.Fprintf(w, " %-26s | %13s | %9s | %10s | %15s | %15s |\n", "Task", "Runtime ms", "Switches", "Migrations", "Avg delay ms", "Max delay ms")
+	fmt.Fprintf(w, " %-26s | %13s | %9s | %10s | %15s | %15s | %17s |\n", "Task", "Runtime ms", "Switches", "Migrations", "Avg delay ms", "Max delay ms", "Max delay at ms")
 	fmt.Fprintln(w, line)
 	var run int64
 	switches := 0
@@ -167,7 +170,7 @@ func Report(w io.Writer, d *Decoded) {
 			avg = t.DelaySum / int64(t.Delays)
 		}
 		name := fmt.Sprintf("%s:%d", t.Name, t.PID)
-		fmt.Fprintf(w, " %-26s | %13s | %9d | %10d | avg: %10s | max: %10s |\n", name, ms(t.Runtime), t.Switches, t.Migrations, ms(avg), ms(t.DelayMax))
+		fmt.Fprintf(w, " %-26s | %13s | %9d | %10d | avg: %10s | max: %10s | max at: %9s |\n", name, ms(t.Runtime), t.Switches, t.Migrations, ms(avg), ms(t.DelayMax), ms(t.DelayMaxAt))
 		run += t.Runtime
 		switches += t.Switches
 	}

@@ -188,6 +188,9 @@ func TestSummariseDelays(t *testing.T) {
 	if a.Switches != 3 || a.Migrations != 1 || a.Delays != 3 || a.DelayMax != 530 || a.DelaySum != 550 {
 		t.Errorf("a: %+v", a)
 	}
+	if a.DelayMaxAt != 4030-100 {
+		t.Errorf("a's longest delay ended at %d ns, want %d", a.DelayMaxAt, 4030-100)
+	}
 	if a.Runtime != 3000+80+470 {
 		t.Errorf("a ran %d ns, want %d", a.Runtime, 3000+80+470)
 	}
