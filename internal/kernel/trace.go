@@ -140,19 +140,22 @@ func (c *Core) traceSend(r *urpc.Ring, typ uint8) {
 }
 
 func (c *Core) traceSent(r *urpc.Ring, typ uint8) {
-	peer := int32(trace.Controller)
+	c.tr.add(trace.Event{Time: c.tr.last, Kind: trace.MsgSend, Core: c.peerOf(r), Arg: int64(typ)})
+}
+
+// peerOf names the receiver of ring r, one of the core's outbound rings.
+func (c *Core) peerOf(r *urpc.Ring) int32 {
 	for j, to := range c.toCore {
 		if to == r {
-			peer = int32(j)
-			break
+			return int32(j)
 		}
 	}
 	for s, to := range c.toSvc {
-		if to == r && peer == trace.Controller {
-			peer = trace.Service(s)
+		if to == r {
+			return trace.Service(s)
 		}
 	}
-	c.tr.add(trace.Event{Time: c.tr.last, Kind: trace.MsgSend, Core: peer, Arg: int64(typ)})
+	return trace.Controller
 }
 
 // traceEvent records an event stamped now: the body of the trace points
