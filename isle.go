@@ -25,6 +25,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -56,10 +57,12 @@ type Config struct {
 	wastedBound   time.Duration
 	tables        *tables.Config // nil: no kernel tables (WithTables)
 	// Budgets (limits.go); 0: the default.
-	memoryLimit    uint64 // bytes of one SIP's linear memory
-	machineMemory  uint64 // bytes of all SIPs' linear memories
-	maxDescendants int    // live SIPs below a tree's root
-	argv0          string // argv[0] that Run gives its program; "": the base name of its path
+	memoryLimit    uint64    // bytes of one SIP's linear memory
+	machineMemory  uint64    // bytes of all SIPs' linear memories
+	maxDescendants int       // live SIPs below a tree's root
+	argv0          string    // argv[0] that Run gives its program; "": the base name of its path
+	traceOut       io.Writer // nil: no tracing (WithTrace)
+	traceEvents    int       // events a core's trace ring holds
 }
 
 // Dir is a host directory offered to programs as a preopened directory.
@@ -142,6 +145,16 @@ func (c Config) WithTables(cfg TablesConfig) Config {
 // wazero give it (a host path says nothing a program needs).
 func (c Config) WithArgv0(name string) Config { c.argv0 = name; return c }
 
+// WithTrace records what every core does (switches and their reasons,
+// wake-ups, migrations, messages, idling) in a ring of eventsPerCore events
+// per core (0: trace.DefaultEvents; when a ring fills, its oldest events
+// are dropped and counted), and writes the trace to w in Perfetto's format
+// when the machine stops (docs/trace.md). Off by default.
+func (c Config) WithTrace(w io.Writer, eventsPerCore int) Config {
+	c.traceOut, c.traceEvents = w, eventsPerCore
+	return c
+}
+
 // WithCacheDir keeps compiled code in dir between runs.
 func (c Config) WithCacheDir(dir string) Config { c.cacheDir = dir; return c }
 
@@ -220,6 +233,9 @@ type Machine struct {
 	tables *tables.Tables // nil without WithTables
 	budget *sandbox.MemoryBudget
 	procs  registry // live SIPs by pid, for Kill and Live (control.go)
+
+	traceOnce sync.Once // the trace is written by the first Stop
+	traceErr  error     // why it could not be written
 }
 
 // Boot checks cfg and starts a machine.
@@ -278,6 +294,10 @@ func Boot(ctx context.Context, cfg Config) (*Machine, error) {
 	}
 	papi.SetRuntime(rt)
 	kc := kernel.Config{Cores: cores, WastedBound: cfg.wastedBound}
+	if kc.TraceEvents, err = cfg.traceRing(); err != nil {
+		rt.Close(ctx)
+		return nil, err
+	}
 	kc.OnExit = chainExit(kc.OnExit, func(c *kernel.Core, s *kernel.SIP) {
 		if p, ok := s.IPC.(*abi.Proc); ok {
 			p.Exit(c) // close the SIP's endpoints (peers see Closed) and drop its names
@@ -646,6 +666,7 @@ func (m *Machine) Stop(ctx context.Context) {
 	// it ends (wazero panics compiling on a closed runtime).
 	m.loader.WhenIdle(func() { m.rt.Close(context.WithoutCancel(ctx)) })
 	runtime.GOMAXPROCS(m.prevProc)
+	m.writeTrace()
 }
 
 // Totals returns the machine's context switches and messages so far, from
@@ -703,6 +724,9 @@ func RunListing(ctx context.Context, cfg Config, path string, args []string) (Ex
 	st := p.Wait()
 	procs, _ := m.Processes()
 	m.Stop(ctx)
+	if err := m.TraceErr(); err != nil {
+		return st, m.Stats(), procs, err
+	}
 	return st, m.Stats(), procs, nil
 }
 
