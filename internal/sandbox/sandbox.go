@@ -63,7 +63,8 @@ type HostModule struct {
 
 // Config configures a Runtime. The zero value is usable.
 type Config struct {
-	// CacheDir, when set, keeps compiled code on disk between runs.
+	// CacheDir, when set, keeps compiled code on disk between runs, and
+	// modules rewritten for preemption (rewritten.go).
 	CacheDir string
 	// MemoryLimitPages caps each SIP's linear memory (64 KiB pages); 0 means
 	// wazero's default of 65536 pages (4 GiB), the most a wasm32 memory can
