@@ -147,3 +147,29 @@ func TestRewrittenCacheDamaged(t *testing.T) {
 		t.Fatalf("the cache was not repaired: rewrote %d", rewrites)
 	}
 }
+
+// TestRewrittenCacheKeepsFuncShift: a module from the cache numbers its
+// functions as the freshly rewritten one does, so a trap's stack names the
+// same functions (trapStack).
+func TestRewrittenCacheKeepsFuncShift(t *testing.T) {
+	wasm := cachedWasm(t)
+	dir := t.TempDir()
+	ctx := context.Background()
+	hm := HostModule{Name: "env", Funcs: []HostFunc{{Name: "out", Params: []ValType{I64}, Fn: func(*Call, []uint64) {}}}}
+	var shifts []uint32
+	for range 2 {
+		rt, err := NewRuntime(ctx, Config{CacheDir: dir, Preempt: func(*Call) {}}, []HostModule{hm})
+		if err != nil {
+			t.Fatal(err)
+		}
+		mod, err := rt.Load(ctx, wasm)
+		if err != nil {
+			t.Fatal(err)
+		}
+		shifts = append(shifts, mod.funcShift)
+		rt.Close(ctx)
+	}
+	if shifts[0] != 1 || shifts[1] != shifts[0] {
+		t.Fatalf("function shifts %v, want 1 both times (the hook import)", shifts)
+	}
+}
