@@ -35,8 +35,6 @@ const (
 	svgMarginB = 50
 )
 
-var svgColors = []string{"#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e"}
-
 // writeSVG draws the charts one above the other into path.
 func writeSVG(path string, charts []chart) error {
 	var b strings.Builder
@@ -50,6 +48,7 @@ func writeSVG(path string, charts []chart) error {
 }
 
 func (c chart) draw(b *strings.Builder, top float64) {
+	colors := [...]string{"#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e"}
 	n, ymax := 0, 0.0
 	for _, l := range c.lines {
 		n = max(n, len(l.ys))
@@ -78,7 +77,7 @@ func (c chart) draw(b *strings.Builder, top float64) {
 	fmt.Fprintf(b, `<text x="%g" y="%g" text-anchor="middle">%s</text>`+"\n", (x0+x1)/2, y0+36, html.EscapeString(c.xLabel))
 	fmt.Fprintf(b, `<text transform="translate(%g %g) rotate(-90)" text-anchor="middle">%s</text>`+"\n", x0-50, (y0+y1)/2, html.EscapeString(c.yLabel))
 	for i, l := range c.lines {
-		color := svgColors[i%len(svgColors)]
+		color := colors[i%len(colors)]
 		var d strings.Builder
 		for j, y := range l.ys {
 			cmd := "L"
