@@ -240,6 +240,31 @@ type Machine struct {
 
 // Boot checks cfg and starts a machine.
 func Boot(ctx context.Context, cfg Config) (*Machine, error) {
+	m, err := newMachine(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := m.start(ctx); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// start starts the cores and services of a machine that newMachine made.
+func (m *Machine) start(ctx context.Context) error {
+	// Cores + 1 processors: services, timers and the garbage collector always
+	// find one while every core runs a SIP (docs/design.md, "The machine").
+	m.prevProc = runtime.GOMAXPROCS(m.cores + 1)
+	if err := m.k.Boot(); err != nil {
+		m.rt.Close(ctx)
+		return err
+	}
+	return nil
+}
+
+// newMachine checks cfg and makes a machine whose cores have not started:
+// it can load programs (Load), and start starts it.
+func newMachine(ctx context.Context, cfg Config) (*Machine, error) {
 	host := HostCPUs()
 	cores := cfg.cores
 	if cores == 0 {
@@ -400,13 +425,6 @@ func Boot(ctx context.Context, cfg Config) (*Machine, error) {
 			m.net = append(m.net, k.AddService(fmt.Sprintf("net%d", i), w))
 		}
 	}
-	// Cores + 1 processors: services, timers and the garbage collector always
-	// find one while every core runs a SIP (docs/design.md, "The machine").
-	m.prevProc = runtime.GOMAXPROCS(cores + 1)
-	if err := k.Boot(); err != nil {
-		rt.Close(ctx)
-		return nil, err
-	}
 	return m, nil
 }
 
@@ -533,7 +551,10 @@ func readModule(r io.Reader, limit, size int64) ([]byte, error) {
 	if string(head[:n]) != "\x00asm" {
 		return head[:n], nil // Load explains what is wrong with it
 	}
-	buf := bytes.NewBuffer(append(make([]byte, 0, min(max(size+1, 64<<10), limit+1)), head[:]...))
+	// Room for bytes.MinRead past the size: ReadFrom grows the buffer (a
+	// copy to one twice as large, 5 MiB of page faults for a Go program)
+	// whenever less is free before its last read, the one that sees EOF.
+	buf := bytes.NewBuffer(append(make([]byte, 0, min(max(size+bytes.MinRead, 64<<10), limit+1+bytes.MinRead)), head[:]...))
 	if _, err := buf.ReadFrom(io.LimitReader(r, limit+1-int64(n))); err != nil {
 		return nil, err
 	}
@@ -694,14 +715,19 @@ func Run(ctx context.Context, cfg Config, path string, args []string) (ExitStatu
 // RunListing is Run that also returns the process table as it stood when the
 // program had ended (nil without WithTables, or if it could not be read).
 func RunListing(ctx context.Context, cfg Config, path string, args []string) (ExitStatus, []CoreStats, []Proc, error) {
-	m, err := Boot(ctx, cfg)
+	// The program is loaded before the cores start, so that they do not
+	// poll and sleep beside the compilation (docs/startup.md).
+	m, err := newMachine(ctx, cfg)
 	if err != nil {
 		return ExitStatus{}, nil, nil, err
 	}
-	prog, err := m.Load(ctx, path)
-	if err != nil {
-		m.Stop(ctx)
+	prog, loadErr := m.Load(ctx, path)
+	if err := m.start(ctx); err != nil {
 		return ExitStatus{}, nil, nil, err
+	}
+	if loadErr != nil {
+		m.Stop(ctx)
+		return ExitStatus{}, nil, nil, loadErr
 	}
 	argv0 := cfg.argv0
 	if argv0 == "" {

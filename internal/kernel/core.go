@@ -95,7 +95,7 @@ func newCore(m *Machine, id int) *Core {
 		capacity = m.cfg.Capacity[id]
 	}
 	c := &Core{
-		id: id, m: m, bell: urpc.NewDoorbell(), cpu: -1, capacity: capacity,
+		id: id, m: m, bell: urpc.NewDoorbellWith(m.barrier), cpu: -1, capacity: capacity,
 		stats: CoreStats{Core: id, Capacity: capacity},
 		owned: map[*SIP]struct{}{}, forward: map[*SIP]int{},
 		rq: sched.NewRunQueue(sched.Config{Slice: sched.Duration(m.cfg.Slice)}),

@@ -83,6 +83,12 @@ const (
 	// thousand cores the hosts isle runs on have far fewer CPUs than cores.
 	MaxCores        = 1024
 	sloppyThreshold = 64 // counts a core keeps before adding to a machine-wide total
+	// membarrierDelay is how long a machine runs before it registers for
+	// membarrier (urpc.RegisterMembarrier): the registration waits for a
+	// grace period (5–20 ms) that a program ending sooner never pays; a
+	// program that lives through it pays its fences (a few ns a send) for
+	// this long, then none. docs/urpc.md has the measurements.
+	membarrierDelay = 200 * time.Millisecond
 )
 
 // Machine is a set of cores connected by urpc rings, and its services.
@@ -90,7 +96,8 @@ type Machine struct {
 	cfg      Config
 	cores    []*Core
 	services []*serviceHost
-	epoch    time.Time // monotonic zero of the machine's clock
+	epoch    time.Time        // monotonic zero of the machine's clock
+	barrier  *urpc.Membarrier // the process's membarrier registration, shared by every doorbell; immutable
 
 	ctlMu sync.Mutex   // serialises the controller (producer of ctl rings)
 	ctl   []*urpc.Ring // ctl[i]: controller → core i
@@ -155,7 +162,10 @@ func New(cfg Config) (*Machine, error) {
 			return nil, fmt.Errorf("core %d: capacity %d is not between 1 and 1024", i, c)
 		}
 	}
-	return &Machine{cfg: cfg}, nil
+	// Registering for membarrier waits for a grace period, which a short
+	// program should not wait for; the doorbells use fences until it is
+	// done (urpc.Doorbell).
+	return &Machine{cfg: cfg, barrier: urpc.RegisterMembarrier(membarrierDelay)}, nil
 }
 
 // AddService registers a service before Boot and returns its id.
@@ -163,7 +173,7 @@ func (m *Machine) AddService(name string, svc Service) ServiceID {
 	if m.booted {
 		panic("kernel: AddService after Boot")
 	}
-	m.services = append(m.services, &serviceHost{name: name, svc: svc, bell: urpc.NewDoorbell(), done: make(chan struct{})})
+	m.services = append(m.services, &serviceHost{name: name, svc: svc, bell: urpc.NewDoorbellWith(m.barrier), done: make(chan struct{})})
 	return ServiceID(len(m.services) - 1)
 }
 
@@ -287,6 +297,7 @@ func (m *Machine) pickCore() int {
 // runs, serve what is left and close on their own goroutines (service.go).
 // Other workers (a console read waiting for input) are not waited for.
 func (m *Machine) Stop() {
+	m.barrier.Cancel()
 	if !m.booted || m.stopped.Swap(true) {
 		return
 	}

@@ -1,6 +1,12 @@
 package sandbox
 
-import "testing"
+import (
+	"os"
+	"testing"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
 
 const page = pageBytes
 
@@ -118,4 +124,43 @@ func TestMemoryLimits(t *testing.T) {
 	if has, _, _, _ := memoryLimits([]byte("\x00asm\x01\x00\x00\x00")); has {
 		t.Fatal("memoryLimits of a module without memory reports one")
 	}
+}
+
+// TestFreeFaultsNoUntouchedPage: freeing a memory whose guest grew it but
+// touched only some pages zeroes those and leaves the others unfaulted (a
+// plain clear had faulted in every page of the warm prefix), and the next
+// process still reads zero everywhere.
+func TestFreeFaultsNoUntouchedPage(t *testing.T) {
+	pool := &memPool{}
+	defer pool.drain()
+	const used = 64 * page
+	m, _ := newMem(nil, pool, 0, used)
+	buf := m.Reallocate(used)
+	ps := os.Getpagesize()
+	for i := 0; i < used; i += 8 * ps {
+		buf[i] = 0xa5 // every eighth host page
+	}
+	base := m.region.mem
+	m.Free()
+	vec := make([]byte, used/ps)
+	if _, _, e := unix.Syscall(unix.SYS_MINCORE, uintptr(unsafe.Pointer(&base[0])), uintptr(used), uintptr(unsafe.Pointer(&vec[0]))); e != 0 {
+		t.Fatal(e)
+	}
+	resident := 0
+	for _, v := range vec {
+		resident += int(v & 1)
+	}
+	if want := len(vec) / 8; resident > want {
+		t.Fatalf("%d pages resident after Free, want at most the %d the guest touched", resident, want)
+	}
+	next, _ := newMem(nil, pool, 0, used)
+	if &next.region.mem[0] != &base[0] {
+		t.Fatal("the pool did not hand the region on")
+	}
+	for i, v := range next.Reallocate(used) {
+		if v != 0 {
+			t.Fatalf("byte %d of a reused memory is %#x, want 0", i, v)
+		}
+	}
+	next.Free()
 }

@@ -26,6 +26,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync/atomic"
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
@@ -62,7 +63,8 @@ type HostModule struct {
 
 // Config configures a Runtime. The zero value is usable.
 type Config struct {
-	// CacheDir, when set, keeps compiled code on disk between runs.
+	// CacheDir, when set, keeps compiled code on disk between runs, and
+	// modules rewritten for preemption (rewritten.go).
 	CacheDir string
 	// MemoryLimitPages caps each SIP's linear memory (64 KiB pages); 0 means
 	// wazero's default of 65536 pages (4 GiB), the most a wasm32 memory can
@@ -106,6 +108,9 @@ type Runtime struct {
 	rt      wazero.Runtime
 	cache   wazero.CompilationCache
 	exports map[string]map[string]signature // host module → function name → its type; immutable
+
+	rewriterVersion int          // instrument.Version, part of a rewritten module's cache key; immutable (tests change it before loading)
+	rewrites        atomic.Int64 // modules rewritten so far (not found in the cache), for tests
 }
 
 // NewRuntime creates a runtime offering the given host modules.
@@ -129,7 +134,7 @@ func NewRuntime(ctx context.Context, cfg Config, hosts []HostModule) (*Runtime, 
 	if cfg.Fuel <= 0 {
 		cfg.Fuel = DefaultFuel
 	}
-	r := &Runtime{cfg: cfg, rt: wazero.NewRuntimeWithConfig(ctx, rc), cache: cache, exports: map[string]map[string]signature{}}
+	r := &Runtime{cfg: cfg, rt: wazero.NewRuntimeWithConfig(ctx, rc), cache: cache, exports: map[string]map[string]signature{}, rewriterVersion: instrument.Version}
 	if cfg.Preempt != nil {
 		hosts = append(hosts[:len(hosts):len(hosts)], HostModule{Name: hookModule, Funcs: []HostFunc{{Name: hookName, Fn: r.preempt}}})
 	}
@@ -224,7 +229,8 @@ type LoadError struct {
 
 func (e *LoadError) Error() string { return e.Reason }
 
-// Load validates and compiles a module.
+// Load validates and compiles a module. With Config.Preempt set it first
+// rewrites the module, or finds it rewritten in the cache (rewritten.go).
 func (r *Runtime) Load(ctx context.Context, wasm []byte) (*Module, error) {
 	if len(wasm) < 4 || string(wasm[:4]) != "\x00asm" {
 		return nil, &LoadError{Reason: "not a WebAssembly module (bad magic number)"}
@@ -232,26 +238,11 @@ func (r *Runtime) Load(ctx context.Context, wasm []byte) (*Module, error) {
 	if len(wasm) > MaxModuleBytes {
 		return nil, &LoadError{Reason: fmt.Sprintf("larger than %d MiB, the most isle loads", MaxModuleBytes>>20)}
 	}
-	if err := precheck(wasm); err != nil {
-		return nil, &LoadError{Reason: "invalid module: " + err.Error()}
-	}
-	var before uint32
-	counted := false // before is the module's own function imports
-	if r.cfg.Preempt != nil {
-		before, counted = funcImports(wasm)
-		opts := instrument.DefaultOptions()
-		opts.HookModule, opts.HookName, opts.FuelExport, opts.InitialFuel = hookModule, hookName, fuelExport, r.cfg.Fuel
-		opts.PadGlobals = padGlobals
-		w, err := instrument.Instrument(wasm, opts)
-		if err != nil {
-			return nil, &LoadError{Reason: "invalid module: " + firstLine(err.Error())}
-		}
-		wasm = w
-	}
-	cm, err := r.rt.CompileModule(ctx, wasm)
+	cm, rw, err := r.compile(ctx, wasm)
 	if err != nil {
-		return nil, &LoadError{Reason: "invalid module: " + firstLine(err.Error())}
+		return nil, err
 	}
+	wasm = rw.wasm
 	if err := r.checkImports(cm); err != nil {
 		cm.Close(ctx)
 		return nil, err
@@ -270,11 +261,8 @@ func (r *Runtime) Load(ctx context.Context, wasm []byte) (*Module, error) {
 		cm.Close(ctx)
 		return nil, &LoadError{Reason: "module's _start has type " + signature{start.ParamTypes(), start.ResultTypes()}.String() + ", want () -> () (a WASI command's _start takes and returns nothing)"}
 	}
-	var shift uint32
-	if after := uint32(len(cm.ImportedFunctions())); counted && after > before {
-		shift = after - before
-	}
-	mod := &Module{rt: r, compiled: cm, funcShift: shift}
+	rw.store()
+	mod := &Module{rt: r, compiled: cm, funcShift: rw.shift}
 	if has, min, max, hasMax := memoryLimits(wasm); has {
 		limit := r.cfg.MemoryLimitPages
 		if limit == 0 {
@@ -286,6 +274,35 @@ func (r *Runtime) Load(ctx context.Context, wasm []byte) (*Module, error) {
 		mod.memMin, mod.memMax = uint64(min)*pageBytes, uint64(max)*pageBytes
 	}
 	return mod, nil
+}
+
+// compile compiles a module, first rewritten for preemption when the
+// runtime preempts: rw.wasm is what wazero compiled.
+func (r *Runtime) compile(ctx context.Context, wasm []byte) (wazero.CompiledModule, rewritten, error) {
+	rw := rewritten{wasm: wasm}
+	if r.cfg.Preempt == nil {
+		if err := precheck(wasm); err != nil {
+			return nil, rw, &LoadError{Reason: "invalid module: " + err.Error()}
+		}
+	} else {
+		path := r.cachePath(wasm)
+		var ok bool
+		if rw, ok = cachedRewrite(path); ok {
+			if cm, err := r.rt.CompileModule(ctx, rw.wasm); err == nil {
+				return cm, rw, nil
+			}
+			rw.forget() // a damaged cache file: rewrite the original again
+		}
+		var err error
+		if rw, err = r.rewrite(wasm, path); err != nil {
+			return nil, rw, err
+		}
+	}
+	cm, err := r.rt.CompileModule(ctx, rw.wasm)
+	if err != nil {
+		return nil, rw, &LoadError{Reason: "invalid module: " + firstLine(err.Error())}
+	}
+	return cm, rw, nil
 }
 
 // Fits reports whether the module's initial memory fits in what is left of
