@@ -9,6 +9,13 @@ import (
 	"sync/atomic"
 	"time"
 
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/plotutil"
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+	"gonum.org/v1/plot/vg/vgimg"
+
 	"isle/internal/kernel"
 	"isle/internal/percpu"
 	"isle/internal/replica"
@@ -30,8 +37,8 @@ const (
 
 // Environment knobs (Main takes no flags but --json): ISLE_BENCH_CORES is the
 // largest machine measured (default: the host's CPUs; more oversubscribes,
-// and the suite says so); ISLE_BENCH_PLOT is where the SVG goes (default
-// replica.svg in the working directory; "-" for none).
+// and the suite says so); ISLE_BENCH_PLOT is where the PNG goes (default
+// replica.png in the working directory; "-" for none).
 const (
 	envCores = "ISLE_BENCH_CORES"
 	envPlot  = "ISLE_BENCH_PLOT"
@@ -105,7 +112,7 @@ func Replica(log io.Writer) ([]Row, error) {
 	}
 	path := os.Getenv(envPlot)
 	if path == "" {
-		path = "replica.svg"
+		path = "replica.png"
 	}
 	if path != "-" {
 		if err := replicaPlot(path, repReads, shReads, repLat, shLat); err != nil {
@@ -448,6 +455,34 @@ func (rm *replicaMachine) fill(c *kernel.Core, i int, answer func(int64)) {
 
 // replicaPlot draws read throughput and write latency against cores.
 func replicaPlot(path string, repReads, shReads, repLat, shLat []float64) error {
+	line := func(p *plot.Plot, name string, ys []float64, i int) error {
+		pts := make(plotter.XYs, len(ys))
+		for j, y := range ys {
+			pts[j].X, pts[j].Y = float64(j+1), y
+		}
+		l, s, err := plotter.NewLinePoints(pts)
+		if err != nil {
+			return err
+		}
+		l.Color = plotutil.Color(i)
+		s.Color = plotutil.Color(i)
+		s.Shape = draw.CircleGlyph{}
+		p.Add(l, s)
+		p.Legend.Add(name, l, s)
+		return nil
+	}
+	reads := plot.New()
+	reads.Title.Text = "isle bench replica: reads on every core"
+	reads.X.Label.Text = "cores"
+	reads.Y.Label.Text = "million reads/s (all cores)"
+	reads.Legend.Top = true
+	reads.Legend.Left = true
+	writes := plot.New()
+	writes.Title.Text = "write latency, one writer"
+	writes.X.Label.Text = "cores"
+	writes.Y.Label.Text = "µs per write"
+	writes.Legend.Top = true
+	writes.Legend.Left = true
 	scale := func(v []float64) []float64 {
 		o := make([]float64, len(v))
 		for i, x := range v {
@@ -459,10 +494,40 @@ func replicaPlot(path string, repReads, shReads, repLat, shLat []float64) error 
 	for i := range ideal {
 		ideal[i] = float64(i+1) * repReads[0]
 	}
-	return writeSVG(path, []chart{
-		{title: "isle bench replica: reads on every core", xLabel: "cores", yLabel: "million reads/s (all cores)",
-			lines: []series{{"replicated", scale(repReads)}, {"shared (COW)", scale(shReads)}, {"N × replicated 1-core", scale(ideal)}}},
-		{title: "write latency, one writer", xLabel: "cores", yLabel: "µs per write",
-			lines: []series{{"replicated (2PC)", repLat}, {"shared (COW)", shLat}}},
-	})
+	for _, e := range []error{
+		line(reads, "replicated", scale(repReads), 0),
+		line(reads, "shared (COW)", scale(shReads), 1),
+		line(reads, "N × replicated 1-core", scale(ideal), 2),
+		line(writes, "replicated (2PC)", repLat, 0),
+		line(writes, "shared (COW)", shLat, 1),
+	} {
+		if e != nil {
+			return e
+		}
+	}
+	var ticks []plot.Tick
+	for i := range repReads {
+		ticks = append(ticks, plot.Tick{Value: float64(i + 1), Label: strconv.Itoa(i + 1)})
+	}
+	for _, p := range []*plot.Plot{reads, writes} {
+		p.X.Tick.Marker = plot.ConstantTicks(ticks)
+		p.X.Min = 0.5
+		p.X.Max = float64(len(repReads)) + 0.5
+		p.Y.Min = 0
+	}
+	img := vgimg.New(16*vg.Centimeter, 20*vg.Centimeter)
+	dc := draw.New(img)
+	tiles := draw.Tiles{Rows: 2, Cols: 1, PadX: vg.Millimeter * 4, PadY: vg.Millimeter * 4, PadTop: vg.Millimeter * 2, PadBottom: vg.Millimeter * 2, PadLeft: vg.Millimeter * 2, PadRight: vg.Millimeter * 2}
+	canvases := plot.Align([][]*plot.Plot{{reads}, {writes}}, tiles, dc)
+	reads.Draw(canvases[0][0])
+	writes.Draw(canvases[1][0])
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if _, err := (vgimg.PngCanvas{Canvas: img}).WriteTo(f); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }

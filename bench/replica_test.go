@@ -3,7 +3,6 @@ package bench
 import (
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 )
 
@@ -26,17 +25,11 @@ func TestReplicaRun(t *testing.T) {
 	if r.repTimeouts == 0 && r.msgsPerWrite != 4 {
 		t.Errorf("%v messages per write on 2 cores, want 4", r.msgsPerWrite)
 	}
-	path := filepath.Join(t.TempDir(), "replica.svg")
+	path := filepath.Join(t.TempDir(), "replica.png")
 	if err := replicaPlot(path, []float64{1, 2}, []float64{1, 1.5}, []float64{0.1, 3}, []float64{0.2, 0.3}); err != nil {
 		t.Fatal(err)
 	}
-	b, err := os.ReadFile(path)
-	if err != nil {
+	if st, err := os.Stat(path); err != nil || st.Size() == 0 {
 		t.Fatalf("plot: %v", err)
-	}
-	for _, want := range []string{"<svg ", "replicated (2PC)", "N × replicated 1-core", `stroke-width="2"`, "</svg>"} {
-		if !strings.Contains(string(b), want) {
-			t.Errorf("plot lacks %q", want)
-		}
 	}
 }

@@ -14,8 +14,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-
-	"isle/bench"
 )
 
 // Exit statuses of the command itself (a program's own status is passed on).
@@ -34,7 +32,7 @@ func commands() []command {
 	return []command{
 		{"run", "run a WebAssembly program: isle run [flags] PROGRAM.wasm [ARGS...]", cmdRun},
 		{"demo", "build the example programs and run them on a booted machine", cmdDemo},
-		{"bench", "measure a mechanism beside its baselines: isle bench SUITE [--json]", bench.Main},
+		{"bench", "measure a mechanism beside its baselines: isle bench SUITE [--json]", cmdBench},
 		{"contract", "check channel contracts: isle contract check FILE...", cmdContract},
 		{"trace", "report a trace written by isle run --trace, in perf sched latency's columns: isle trace FILE", cmdTrace},
 		{"wasi", "print the wasi_snapshot_preview1 table with each call's support level", cmdWasi},
