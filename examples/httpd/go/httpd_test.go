@@ -48,9 +48,9 @@ func site(t *testing.T) (string, map[string][]byte) {
 	t.Helper()
 	dir := t.TempDir()
 	files := map[string][]byte{
-		"page.html":  []byte(strings.Repeat("<p>hello from isle</p>\n", 240)),
-		"big.bin":    bytes.Repeat([]byte("0123456789abcdef"), 64<<10), // 1 MiB
-		"a/b.txt":    []byte("nested\n"),
+		"page.html": []byte(strings.Repeat("<p>hello from isle</p>\n", 240)),
+		"big.bin":   bytes.Repeat([]byte("0123456789abcdef"), 64<<10), // 1 MiB
+		"a/b.txt":   []byte("nested\n"),
 	}
 	for name, b := range files {
 		p := filepath.Join(dir, name)
