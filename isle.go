@@ -59,6 +59,7 @@ type Config struct {
 	machineMemory  uint64 // bytes of all SIPs' linear memories
 	maxDescendants int    // live SIPs below a tree's root
 	argv0          string // argv[0] that Run gives its program; "": the base name of its path
+	instances      int    // instances of the program that Run starts, one per core; 0: one
 }
 
 // Dir is a host directory offered to programs as a preopened directory.
@@ -149,6 +150,17 @@ func (c Config) WithTables(cfg TablesConfig) Config {
 // default it is the base name of the program's path, as wasmtime and
 // wazero give it (a host path says nothing a program needs).
 func (c Config) WithArgv0(name string) Config { c.argv0 = name; return c }
+
+// WithInstances has Run start n instances of its program, instance i on core
+// i mod the machine's cores, each with ISLE_INSTANCE=i and ISLE_INSTANCES=n
+// in its environment and all offered the same --listen sockets: a
+// connection goes to the instance whose accept takes it (docs/net.md). Run
+// returns when every instance has ended, with the status of the first that
+// failed, or of instance 0.
+func (c Config) WithInstances(n int) Config { c.instances = n; return c }
+
+// MaxInstances is the most instances WithInstances takes.
+const MaxInstances = 1024
 
 // WithCacheDir keeps compiled code in dir between runs.
 func (c Config) WithCacheDir(dir string) Config { c.cacheDir = dir; return c }
@@ -552,8 +564,9 @@ const MaxCores = kernel.MaxCores
 
 // SpawnOptions are the knobs of SpawnWith.
 type SpawnOptions struct {
-	Core int // the core to start on; AnyCore for the least-loaded one
-	Nice int // -20 (most CPU) … 19 (least), weighted as Linux does
+	Core int      // the core to start on; AnyCore for the least-loaded one
+	Nice int      // -20 (most CPU) … 19 (least), weighted as Linux does
+	Env  []string // KEY=value pairs added to the machine's environment
 }
 
 // SpawnWith starts prog as a new SIP with args and options.
@@ -563,6 +576,10 @@ func (m *Machine) SpawnWith(prog *Program, args []string, opt SpawnOptions) (*Pr
 		return nil, fmt.Errorf("%s: out of memory: its initial memory does not fit in the machine's memory budget", prog.name)
 	}
 	s := m.newSIP(prog.mod, prog.name, args, opt.Nice)
+	if len(opt.Env) > 0 {
+		s.Env = append(s.Env, opt.Env...)
+		s.Ext.(*wasi.Proc).Env = s.Env
+	}
 	procapi.Attach(s)
 	if err := m.k.Spawn(s, core); err != nil {
 		return nil, err
@@ -681,24 +698,61 @@ func RunListing(ctx context.Context, cfg Config, path string, args []string) (Ex
 	if argv0 == "" {
 		argv0 = filepath.Base(path)
 	}
-	p, err := m.Spawn(prog, append([]string{argv0}, args...))
+	ps, err := m.SpawnInstances(prog, append([]string{argv0}, args...), max(cfg.instances, 1))
 	if err != nil {
 		m.Stop(ctx)
 		return ExitStatus{}, nil, nil, err
 	}
-	// The program ends, or the caller cancels ctx (a signal to the command):
-	// then the machine stops, killing every SIP within a slice.
-	done := make(chan struct{})
-	go func() { p.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-ctx.Done():
-		m.Stop(ctx)
+	// The instances end, or the caller cancels ctx (a signal to the
+	// command): then the machine stops, killing every SIP within a slice.
+	// One instance that fails leaves the others running.
+	done := make(chan ExitStatus, len(ps))
+	for _, p := range ps {
+		go func() { done <- p.Wait() }()
 	}
-	st := p.Wait()
+	var failed *ExitStatus
+	for range ps {
+		var e ExitStatus
+		select {
+		case e = <-done:
+		case <-ctx.Done():
+			m.Stop(ctx)
+			e = <-done
+		}
+		if failed == nil && e.Status() != 0 {
+			failed = &e
+		}
+	}
+	st := ps[0].Wait()
+	if failed != nil {
+		st = *failed
+	}
 	procs, _ := m.Processes()
 	m.Stop(ctx)
 	return st, m.Stats(), procs, nil
+}
+
+// SpawnInstances starts n instances of prog, instance i on core i mod the
+// machine's cores with ISLE_INSTANCE=i and ISLE_INSTANCES=n in its
+// environment (one instance: Spawn, wherever the machine places it).
+func (m *Machine) SpawnInstances(prog *Program, args []string, n int) ([]*Process, error) {
+	if n > MaxInstances {
+		return nil, fmt.Errorf("--instances %d: at most %d", n, MaxInstances)
+	}
+	if n == 1 {
+		p, err := m.Spawn(prog, args)
+		return []*Process{p}, err
+	}
+	var ps []*Process
+	for i := 0; i < n; i++ {
+		p, err := m.SpawnWith(prog, args, SpawnOptions{Core: i % m.cores,
+			Env: []string{fmt.Sprintf("ISLE_INSTANCE=%d", i), fmt.Sprintf("ISLE_INSTANCES=%d", n)}})
+		if err != nil {
+			return nil, err // the caller stops the machine, which kills the others
+		}
+		ps = append(ps, p)
+	}
+	return ps, nil
 }
 
 // chainInit runs both per-core init hooks, first then next.

@@ -57,6 +57,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	fs.Var(&listens, "listen", "listen on TCP address ADDR (host:port) and offer the socket to the program after the preopens (repeatable)")
 	fs.Var(&envs, "env", "set an environment variable for the program: KEY=VALUE (repeatable)")
 	envInherit := fs.Bool("env-inherit", false, "pass isle's own environment to the program (--env overrides a variable)")
+	instances := fs.Int("instances", 1, "run N instances of the program, instance i on core i mod the cores, all offered the same --listen sockets (ISLE_INSTANCE=i in each one's environment); isle exits when all have ended")
 	argv0 := fs.String("argv0", "", "the program's argv[0] (default: the base name of PROGRAM.wasm)")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: isle run [flags] PROGRAM.wasm [ARGS...]\n\nflags:")
@@ -75,6 +76,10 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "isle run: --cores %d: a machine needs at least one core\n", *cores)
 		return exitUsage
 	}
+	if *instances < 1 || *instances > isle.MaxInstances {
+		fmt.Fprintf(stderr, "isle run: --instances %d: want 1 to %d\n", *instances, isle.MaxInstances)
+		return exitUsage
+	}
 	if *cores > isle.MaxCores {
 		fmt.Fprintf(stderr, "isle run: --cores %d: at most %d cores\n", *cores, isle.MaxCores)
 		return exitUsage
@@ -84,7 +89,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "isle run: --wasted-bound %v: must be positive\n", *wasted)
 		return exitUsage
 	}
-	cfg = cfg.WithWastedBound(*wasted)
+	cfg = cfg.WithWastedBound(*wasted).WithInstances(*instances)
 	if *capacities != "" {
 		for _, kv := range strings.Split(*capacities, ",") {
 			k, v, ok := strings.Cut(kv, "=")

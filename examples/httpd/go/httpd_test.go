@@ -64,10 +64,10 @@ func site(t *testing.T) (string, map[string][]byte) {
 	return dir, files
 }
 
-// serve boots a machine of cores cores listening on a free port, runs the
-// server on it and returns the address; the machine stops at the end of
-// the test.
-func serve(t *testing.T, cores int, dir string, cfg func(isle.Config) isle.Config) (string, *isle.Machine, *output) {
+// serve boots a machine of cores cores listening on a free port, runs
+// instances instances of the server on it and returns the address; the
+// machine stops at the end of the test.
+func serve(t *testing.T, cores, instances int, dir string, cfg func(isle.Config) isle.Config) (string, *isle.Machine, *output) {
 	t.Helper()
 	wasm := testprog.Go(t, "./examples/httpd/go")
 	ctx := context.Background()
@@ -87,7 +87,7 @@ func serve(t *testing.T, cores int, dir string, cfg func(isle.Config) isle.Confi
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := m.Spawn(prog, []string{"httpd", "/www"}); err != nil {
+	if _, err := m.SpawnInstances(prog, []string{"httpd", "/www"}, instances); err != nil {
 		t.Fatal(err)
 	}
 	return m.ListenAddrs()[0], m, out
@@ -98,7 +98,7 @@ func serve(t *testing.T, cores int, dir string, cfg func(isle.Config) isle.Confi
 // connections reused (at most 32 accepted).
 func TestNetHTTPKeepAlive(t *testing.T) {
 	dir, files := site(t)
-	addr, _, out := serve(t, 2, dir, nil)
+	addr, _, out := serve(t, 2, 1, dir, nil)
 	const conns, requests = 32, 1000
 	var dials atomic.Int32
 	tr := &http.Transport{
@@ -174,7 +174,7 @@ func TestNetHTTPCurl(t *testing.T) {
 		t.Skip("curl is not installed")
 	}
 	dir, files := site(t)
-	addr, _, out := serve(t, 1, dir, nil)
+	addr, _, out := serve(t, 1, 1, dir, nil)
 	b, err := exec.Command(curl, "-sS", "-m", "20", "http://"+addr+"/page.html").Output()
 	if err != nil || !bytes.Equal(b, files["page.html"]) {
 		t.Fatalf("curl: %v, %d bytes; output:\n%s", err, len(b), out.String())
@@ -183,4 +183,52 @@ func TestNetHTTPCurl(t *testing.T) {
 	if err != nil || string(code) != "404" {
 		t.Fatalf("curl /nope: %v, %q", err, code)
 	}
+}
+
+// TestInstancesShareListener: four instances of the server on four cores,
+// all offered one listener; 200 connections, one request each, are served
+// (every answer checked) by more than one instance.
+func TestInstancesShareListener(t *testing.T) {
+	dir, files := site(t)
+	const instances, requests = 4, 200
+	addr, _, out := serve(t, instances, instances, dir, nil)
+	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: 30 * time.Second}
+	var mu sync.Mutex
+	served := map[string]int{}
+	var wg sync.WaitGroup
+	errs := make(chan error, requests)
+	for i := 0; i < requests; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			resp, err := client.Get("http://" + addr + "/a/b.txt")
+			if err != nil {
+				errs <- err
+				return
+			}
+			body, err := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if err != nil || !bytes.Equal(body, files["a/b.txt"]) {
+				errs <- fmt.Errorf("request %d: %q, %v", i, body, err)
+				return
+			}
+			mu.Lock()
+			served[resp.Header.Get("X-Isle-Instance")]++
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatalf("%v; output:\n%s", err, out.String())
+	}
+	for k := range served {
+		if n, err := fmt.Sscan(k, new(int)); n != 1 || err != nil {
+			t.Fatalf("an answer from instance %q", k)
+		}
+	}
+	if len(served) < 2 {
+		t.Fatalf("one instance served every connection: %v", served)
+	}
+	t.Logf("connections served by each instance: %v", served)
 }

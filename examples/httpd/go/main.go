@@ -5,6 +5,9 @@
 //	GOOS=wasip1 GOARCH=wasm go build -o httpd.wasm ./examples/httpd/go
 //	isle run --dir ./www:/www --listen 127.0.0.1:8080 httpd.wasm /www
 //
+// Under isle run --instances N, every instance serves the same listener and
+// says which it is in an X-Isle-Instance header.
+//
 // Arguments: the directory to serve (default /www) and the listener's fd
 // (default: the first socket from fd 3 on, which is the first fd after the
 // preopens).
@@ -44,7 +47,15 @@ func main() {
 		os.Exit(1)
 	}
 	fmt.Printf("httpd: serving %s on fd %d\n", dir, fd)
-	err = http.Serve(l, http.FileServer(http.Dir(dir)))
+	files := http.FileServer(http.Dir(dir))
+	// Under isle run --instances N, each instance says which it is.
+	instance := os.Getenv("ISLE_INSTANCE")
+	err = http.Serve(l, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if instance != "" {
+			w.Header().Set("X-Isle-Instance", instance)
+		}
+		files.ServeHTTP(w, r)
+	}))
 	fmt.Fprintf(os.Stderr, "httpd: %v\n", err)
 	os.Exit(1)
 }
