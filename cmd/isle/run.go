@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -113,6 +114,12 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 		preopens = append(preopens, dir)
 	}
 	for _, l := range listens {
+		// An empty address would listen on a random port of every
+		// interface; a taken or unknown one fails at boot, in one line.
+		if _, port, err := net.SplitHostPort(l); err != nil || port == "" {
+			fmt.Fprintf(stderr, "isle run: --listen %q: want HOST:PORT (e.g. 127.0.0.1:8080)\n", l)
+			return exitUsage
+		}
 		cfg = cfg.WithListen(l)
 	}
 	cfg, ok := withProgramEnv(cfg, envs, *envInherit, preopens, *argv0, set["argv0"], stderr)
