@@ -45,7 +45,7 @@ const (
 // Limits in one place.
 const (
 	maxConns     = 1 << 16 // connections per worker
-	maxPollFds   = 4096    // handles in one NetPoll
+	maxPollFds   = 8192    // handles in one NetPoll: as many as poll_oneoff takes subscriptions (wasi maxSubscriptions)
 	maxPollMilli = 1000    // longest wait of one NetPoll, in milliseconds
 )
 

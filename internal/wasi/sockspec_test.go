@@ -72,6 +72,7 @@ recv on the listener: 53
 accept with bad flags: 28
 shutdown how 0: 28
 poll nothing: 28
+poll 4999 sockets and a clock: 0, 1 events, first 1 error 0
 waiting
 listener: errno 0, 1 events, first 1 error 0 hangup 0
 accept: 0

@@ -3,7 +3,8 @@
 // sockspec_test.go) plays the client, moving on when it sees each line.
 //   1. the listener is non-blocking; sock_accept says EAGAIN; socket calls
 //      on stdio and on the listener say ENOTSOCK and ENOTCONN; bad flags
-//      EINVAL; poll_oneoff with no subscription EINVAL;
+//      EINVAL; poll_oneoff with no subscription EINVAL, with 4,999 socket
+//      subscriptions and a clock the clock;
 //   2. "waiting": poll_oneoff on the listener until a client connects;
 //      accept it non-blocking; recv says EAGAIN ("empty");
 //   3. poll for reading until the client's "ping"; peek it; a blocking
@@ -59,6 +60,7 @@ static void waitfor(const char *what, __wasi_fd_t fd, __wasi_eventtype_t ev) {
 int main(void) {
 	setvbuf(stdout, NULL, _IOLBF, 0); // each line as it comes: the client waits on them
 	__wasi_fd_t l = 3, c, c2;
+	__wasi_errno_t e;
 	__wasi_fdstat_t st;
 	if (__wasi_fd_fdstat_get(l, &st) != 0)
 		return 1;
@@ -76,6 +78,19 @@ int main(void) {
 	__wasi_event_t ev;
 	__wasi_size_t n;
 	printf("poll nothing: %d\n", __wasi_poll_oneoff(NULL, &ev, 0, &n));
+	static __wasi_subscription_t many[5000];
+	static __wasi_event_t manyev[5000];
+	for (int i = 0; i < 4999; i++) {
+		many[i].userdata = 10 + i;
+		many[i].u.tag = __WASI_EVENTTYPE_FD_READ;
+		many[i].u.u.fd_read.file_descriptor = l;
+	}
+	many[4999].userdata = 1;
+	many[4999].u.tag = __WASI_EVENTTYPE_CLOCK;
+	many[4999].u.u.clock.id = __WASI_CLOCKID_MONOTONIC;
+	e = __wasi_poll_oneoff(many, manyev, 5000, &n);
+	printf("poll 4999 sockets and a clock: %d, %u events, first %llu error %d\n", e, (unsigned)n,
+	       (unsigned long long)manyev[0].userdata, manyev[0].error);
 	say("waiting");
 	waitfor("listener", l, __WASI_EVENTTYPE_FD_READ);
 	printf("accept: %d\n", __wasi_sock_accept(l, __WASI_FDFLAGS_NONBLOCK, &c));
@@ -86,7 +101,7 @@ int main(void) {
 	printf("recv now: %d\n", recvn(c, buf, 4, 0, &got));
 	say("empty");
 	waitfor("readable", c, __WASI_EVENTTYPE_FD_READ);
-	__wasi_errno_t e = recvn(c, buf, 4, __WASI_RIFLAGS_RECV_PEEK, &got);
+	e = recvn(c, buf, 4, __WASI_RIFLAGS_RECV_PEEK, &got);
 	printf("peek: %d %.*s\n", e, (int)got, buf);
 	say("peeked");
 	if (__wasi_fd_fdstat_set_flags(c, 0) != 0)
