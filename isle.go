@@ -152,8 +152,9 @@ func (c Config) WithTables(cfg TablesConfig) Config {
 func (c Config) WithArgv0(name string) Config { c.argv0 = name; return c }
 
 // WithInstances has Run start n instances of its program, instance i on core
-// i mod the machine's cores, each with ISLE_INSTANCE=i and ISLE_INSTANCES=n
-// in its environment and all offered the same --listen sockets: a
+// i mod the machine's cores, each (when n > 1) with ISLE_INSTANCE=i and
+// ISLE_INSTANCES=n in its environment, and all offered the same --listen
+// sockets: a
 // connection goes to the instance whose accept takes it (docs/net.md). Run
 // returns when every instance has ended, with the status of the first that
 // failed, or of instance 0.

@@ -52,3 +52,26 @@ func TestInstancesRunsEach(t *testing.T) {
 		t.Errorf("status %d, stdout %q, stderr %q: want three greetings", st, out, errs)
 	}
 }
+
+// TestInstancesFirstFailure: one instance of three fails; the others run to
+// their end and isle exits with the failure's status.
+func TestInstancesFirstFailure(t *testing.T) {
+	prog := testprog.C(t, `#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+int main(void) {
+	const char *i = getenv("ISLE_INSTANCE"), *n = getenv("ISLE_INSTANCES");
+	printf("instance %s of %s\n", i ? i : "?", n ? n : "?");
+	return i && strcmp(i, "1") == 0 ? 3 : 0;
+}
+`)
+	st, out, errs := isleCmd(t, "run", "--cache-dir", "", "--cores", "2", "--instances", "3", prog)
+	for _, want := range []string{"instance 0 of 3\n", "instance 1 of 3\n", "instance 2 of 3\n"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("stdout %q: no %q", out, want)
+		}
+	}
+	if st != 3 || errs != "" {
+		t.Errorf("status %d, stderr %q: want 3", st, errs)
+	}
+}
