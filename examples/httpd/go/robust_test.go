@@ -23,15 +23,22 @@ import (
 	"isle/internal/testprog"
 )
 
-// hostFDs counts the test process's open descriptors (isle's host sockets
-// among them).
+// hostFDs counts the sockets among the test process's open descriptors
+// (isle's host sockets and the test's clients; not the eventfds that the
+// network service's poll waits come and go with).
 func hostFDs(t *testing.T) int {
 	t.Helper()
 	es, err := os.ReadDir("/proc/self/fd")
 	if err != nil {
 		t.Skip("no /proc/self/fd")
 	}
-	return len(es)
+	n := 0
+	for _, e := range es {
+		if l, err := os.Readlink("/proc/self/fd/" + e.Name()); err == nil && strings.HasPrefix(l, "socket:") {
+			n++
+		}
+	}
+	return n
 }
 
 // fdsBecome waits until the process holds want descriptors, or fails at
@@ -44,7 +51,7 @@ func fdsBecome(t *testing.T, want int, deadline time.Time, what string) {
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%s: %d descriptors open, want %d", what, got, want)
+			t.Fatalf("%s: %d sockets open, want %d", what, got, want)
 		}
 		time.Sleep(10 * time.Millisecond) // polling a count: nothing to wake us
 	}
@@ -63,6 +70,25 @@ func fetch(addr, path string, want []byte) error {
 		return fmt.Errorf("%s: status %d, %d bytes, %v", path, resp.StatusCode, len(b), err)
 	}
 	return nil
+}
+
+// fetchToEnd gets path with Connection: close and reads until the server
+// closes: once it returns, the server-side socket is closed (a peer reads
+// the end only after the last descriptor of the socket is), so a count of
+// descriptors taken then is exact.
+func fetchToEnd(t *testing.T, addr, path string, want []byte) {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(20 * time.Second))
+	io.WriteString(c, "GET /"+path+" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+	b, err := io.ReadAll(c)
+	if err != nil || !strings.HasPrefix(string(b), "HTTP/1.1 200 OK") || !strings.HasSuffix(string(b), string(want)) {
+		t.Fatalf("%s: %q, %v", path, b, err)
+	}
 }
 
 // TestIdleAndSlowClients: on one core, ten clients that connect and send
@@ -119,9 +145,7 @@ func TestIdleAndSlowClients(t *testing.T) {
 func TestResetMidResponse(t *testing.T) {
 	dir, files := site(t)
 	addr, _, out := serve(t, 2, 1, dir, nil)
-	if err := fetch(addr, "a/b.txt", files["a/b.txt"]); err != nil {
-		t.Fatal(err)
-	}
+	fetchToEnd(t, addr, "a/b.txt", files["a/b.txt"])
 	base := hostFDs(t)
 	for i := 0; i < 20; i++ {
 		c, err := net.Dial("tcp", addr)
@@ -206,9 +230,7 @@ func TestServerExitClosesSockets(t *testing.T) {
 		t.Fatal(err)
 	}
 	web := m.ListenAddrs()[1]
-	if err := fetch(web, "a/b.txt", files["a/b.txt"]); err != nil {
-		t.Fatalf("%v; output:\n%s", err, out.String())
-	}
+	fetchToEnd(t, web, "a/b.txt", files["a/b.txt"])
 	src, err := os.ReadFile(filepath.Join(testprog.Root(t), "testdata", "sockwait.c"))
 	if err != nil {
 		t.Fatal(err)
@@ -244,7 +266,7 @@ func TestServerExitClosesSockets(t *testing.T) {
 	// A client reads the end only once the last descriptor of its
 	// server-side socket is closed, so the count is final now.
 	if got := hostFDs(t); got != base+n { // the clients' own n remain
-		t.Fatalf("after the holder ended: %d descriptors open, want %d", got, base+n)
+		t.Fatalf("after the holder ended: %d sockets open, want %d", got, base+n)
 	}
 	if err := fetch(web, "big.bin", files["big.bin"]); err != nil {
 		t.Fatalf("the server after the holder ended: %v; output:\n%s", err, out.String())
@@ -288,5 +310,78 @@ func TestPastTheConnectionQuota(t *testing.T) {
 	b, err := io.ReadAll(c)
 	if err != nil || !strings.HasPrefix(string(b), "HTTP/1.1 200 OK") || !strings.HasSuffix(string(b), string(files["a/b.txt"])) {
 		t.Fatalf("after idle clients left: %q, %v; output:\n%s", b, err, out.String())
+	}
+}
+
+// TestKilledInstanceLeavesOthers: two instances of the server share the
+// listener; clients hold keep-alive connections to both; one instance is
+// killed while it waits in poll_oneoff. Its wait ends at once, its clients
+// read the end, its host sockets close, and the other instance serves on.
+func TestKilledInstanceLeavesOthers(t *testing.T) {
+	dir, files := site(t)
+	addr, m, out := serve(t, 2, 0, dir, nil)
+	ctx := context.Background()
+	prog, err := m.Load(ctx, testprog.Go(t, "./examples/httpd/go"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ps, err := m.SpawnInstances(prog, []string{"httpd", "/www"}, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fetchToEnd(t, addr, "a/b.txt", files["a/b.txt"])
+	base := hostFDs(t)
+	// Keep-alive connections until each instance holds some.
+	held := map[string][]*bufio.Reader{}
+	var conns []net.Conn
+	for i := 0; i < 200 && (len(held["0"]) == 0 || len(held["1"]) == 0); i++ {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		conns = append(conns, c)
+		c.SetDeadline(time.Now().Add(20 * time.Second))
+		io.WriteString(c, "GET /a/b.txt HTTP/1.1\r\nHost: x\r\n\r\n")
+		r := bufio.NewReader(c)
+		resp, err := http.ReadResponse(r, nil)
+		if err != nil {
+			t.Fatalf("connection %d: %v; output:\n%s", i, err, out.String())
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		k := resp.Header.Get("X-Isle-Instance")
+		held[k] = append(held[k], r)
+	}
+	if len(held["0"]) == 0 || len(held["1"]) == 0 {
+		t.Skipf("200 connections all went to one instance: %d, %d", len(held["0"]), len(held["1"]))
+	}
+	if err := ps[1].Kill(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan isle.ExitStatus, 1)
+	go func() { done <- ps[1].Wait() }()
+	select {
+	case st := <-done:
+		if !st.Killed {
+			t.Fatalf("instance 1 ended %+v, not killed", st)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the killed instance had not ended after 10 s")
+	}
+	for i, r := range held["1"] {
+		if b, err := io.ReadAll(r); err != nil || len(b) != 0 {
+			t.Fatalf("client %d of the killed instance: %q, %v", i, b, err)
+		}
+	}
+	// The killed instance's sockets are closed (its clients read the end);
+	// the test's clients and instance 0's connections remain.
+	if got, want := hostFDs(t), base+len(conns)+len(held["0"]); got != want {
+		t.Fatalf("%d sockets open after the kill, want %d", got, want)
+	}
+	for i := 0; i < 20; i++ {
+		if err := fetch(addr, "page.html", files["page.html"]); err != nil {
+			t.Fatalf("after the kill, request %d: %v; output:\n%s", i, err, out.String())
+		}
 	}
 }
