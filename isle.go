@@ -25,6 +25,8 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -55,11 +57,13 @@ type Config struct {
 	wastedBound   time.Duration
 	tables        *tables.Config // nil: no kernel tables (WithTables)
 	// Budgets (limits.go); 0: the default.
-	memoryLimit    uint64 // bytes of one SIP's linear memory
-	machineMemory  uint64 // bytes of all SIPs' linear memories
-	maxDescendants int    // live SIPs below a tree's root
-	argv0          string // argv[0] that Run gives its program; "": the base name of its path
-	instances      int    // instances of the program that Run starts, one per core; 0: one
+	memoryLimit    uint64    // bytes of one SIP's linear memory
+	machineMemory  uint64    // bytes of all SIPs' linear memories
+	maxDescendants int       // live SIPs below a tree's root
+	argv0          string    // argv[0] that Run gives its program; "": the base name of its path
+	traceOut       io.Writer // nil: no tracing (WithTrace)
+	traceEvents    int       // events a core's trace ring holds
+	instances      int       // instances of the program that Run starts, one per core; 0: one
 }
 
 // Dir is a host directory offered to programs as a preopened directory.
@@ -127,21 +131,12 @@ func (c Config) WithPreemption(on bool) Config { c.noPreempt = !on; return c }
 // WithWastedBound sets the no-wasted-cores checker's bound (default 10 ms).
 func (c Config) WithWastedBound(d time.Duration) Config { c.wastedBound = d; return c }
 
-// TablesConfig is the kind of each kernel table (see internal/tables).
-type TablesConfig = tables.Config
-
-// ParseTables parses NAME=replicated|shared,... (tables: names, procs).
-func ParseTables(s string) (TablesConfig, error) { return tables.ParseConfig(s) }
-
 // WithTables gives the machine its kernel tables (the process table and the
 // name table), each replicated on every core or shared as cfg says (a table
 // it does not name is replicated); see internal/tables. Without it the
 // machine keeps no tables and Processes reports none.
 func (c Config) WithTables(cfg TablesConfig) Config {
-	cp := tables.Config{}
-	for k, v := range cfg {
-		cp[k] = v
-	}
+	cp := cfg.internal()
 	c.tables = &cp
 	return c
 }
@@ -150,6 +145,16 @@ func (c Config) WithTables(cfg TablesConfig) Config {
 // default it is the base name of the program's path, as wasmtime and
 // wazero give it (a host path says nothing a program needs).
 func (c Config) WithArgv0(name string) Config { c.argv0 = name; return c }
+
+// WithTrace records what every core does (switches and their reasons,
+// wake-ups, migrations, messages, idling) in a ring of eventsPerCore events
+// per core (0: trace.DefaultEvents; when a ring fills, its oldest events
+// are dropped and counted), and writes the trace to w in Perfetto's format
+// when the machine stops (docs/trace.md). Off by default.
+func (c Config) WithTrace(w io.Writer, eventsPerCore int) Config {
+	c.traceOut, c.traceEvents = w, eventsPerCore
+	return c
+}
 
 // WithCacheDir keeps compiled code in dir between runs.
 func (c Config) WithCacheDir(dir string) Config { c.cacheDir = dir; return c }
@@ -229,6 +234,9 @@ type Machine struct {
 	tables *tables.Tables // nil without WithTables
 	budget *sandbox.MemoryBudget
 	procs  registry // live SIPs by pid, for Kill and Live (control.go)
+
+	traceOnce sync.Once // the trace is written by the first Stop
+	traceErr  error     // why it could not be written
 }
 
 // Boot checks cfg and starts a machine.
@@ -287,6 +295,10 @@ func Boot(ctx context.Context, cfg Config) (*Machine, error) {
 	}
 	papi.SetRuntime(rt)
 	kc := kernel.Config{Cores: cores, WastedBound: cfg.wastedBound}
+	if kc.TraceEvents, err = cfg.traceRing(); err != nil {
+		rt.Close(ctx)
+		return nil, err
+	}
 	kc.OnExit = chainExit(kc.OnExit, func(c *kernel.Core, s *kernel.SIP) {
 		if p, ok := s.IPC.(*abi.Proc); ok {
 			p.Exit(c) // close the SIP's endpoints (peers see Closed) and drop its names
@@ -390,7 +402,7 @@ func Boot(ctx context.Context, cfg Config) (*Machine, error) {
 		}
 	}
 	// Cores + 1 processors: services, timers and the garbage collector always
-	// find one while every core runs a SIP (DESIGN.md, "The machine").
+	// find one while every core runs a SIP (docs/design.md, "The machine").
 	m.prevProc = runtime.GOMAXPROCS(cores + 1)
 	if err := k.Boot(); err != nil {
 		rt.Close(ctx)
@@ -465,8 +477,21 @@ func (m *Machine) Oversubscribed() bool { return m.cores > m.hostCPUs }
 
 // Program is a validated, compiled WebAssembly module, shared by every core.
 type Program struct {
-	name string
-	mod  *sandbox.Module
+	name   string
+	mod    *sandbox.Module
+	closed atomic.Bool // set once by Close; read by SpawnWith
+}
+
+// Close frees the program's compiled code. SIPs already running it run on
+// to their end (wazero keeps what an instance uses); a later Spawn of it
+// fails. A second Close does nothing. Spawning it while it is being closed
+// may start a process that fails to instantiate (its ExitStatus.Link says
+// so). The machine's Stop frees every program it loaded.
+func (p *Program) Close(ctx context.Context) error {
+	if p.closed.Swap(true) {
+		return nil
+	}
+	return p.mod.Close(ctx)
 }
 
 // Load reads, validates and compiles a program file of at most
@@ -561,6 +586,9 @@ type SpawnOptions struct {
 // SpawnWith starts prog as a new SIP with args and options.
 func (m *Machine) SpawnWith(prog *Program, args []string, opt SpawnOptions) (*Process, error) {
 	core := opt.Core
+	if prog.closed.Load() {
+		return nil, fmt.Errorf("%s: program closed", prog.name)
+	}
 	if !prog.mod.Fits() {
 		return nil, fmt.Errorf("%s: out of memory: its initial memory does not fit in the machine's memory budget", prog.name)
 	}
@@ -625,9 +653,6 @@ func (p *Process) CPUTime() time.Duration {
 // PID returns the process id.
 func (p *Process) PID() int64 { return p.sip.PID() }
 
-// CoreStats are one core's counters (see kernel.CoreStats).
-type CoreStats = kernel.CoreStats
-
 // Stop ends the machine: SIPs still running are killed.
 //
 // The kernel stops the services after the cores (so after every SIP's
@@ -647,6 +672,7 @@ func (m *Machine) Stop(ctx context.Context) {
 	// it ends (wazero panics compiling on a closed runtime).
 	m.loader.WhenIdle(func() { m.rt.Close(context.WithoutCancel(ctx)) })
 	runtime.GOMAXPROCS(m.prevProc)
+	m.writeTrace()
 }
 
 // Totals returns the machine's context switches and messages so far, from
@@ -656,7 +682,7 @@ func (m *Machine) Stop(ctx context.Context) {
 func (m *Machine) Totals() (switches, messages, maxError int64) { return m.k.Totals() }
 
 // Stats returns each core's counters; valid after Stop.
-func (m *Machine) Stats() []CoreStats { return m.k.Stats() }
+func (m *Machine) Stats() []CoreStats { return coreStatsOf(m.k.Stats()) }
 
 // Census returns how many SIPs the machine's cores hold records of: live
 // (spawned and not ended) and forwarding (entries kept for SIPs that moved
@@ -695,6 +721,9 @@ func RunListing(ctx context.Context, cfg Config, path string, args []string) (Ex
 	st := m.waitInstances(ctx, ps)
 	procs, _ := m.Processes()
 	m.Stop(ctx)
+	if err := m.TraceErr(); err != nil {
+		return st, m.Stats(), procs, err
+	}
 	return st, m.Stats(), procs, nil
 }
 
@@ -706,13 +735,10 @@ func chainInit(first, next func(*kernel.Core)) func(*kernel.Core) {
 	return func(c *kernel.Core) { first(c); next(c) }
 }
 
-// Proc is one row of the process table (see internal/tables).
-type Proc = tables.Proc
-
 // recordSpawn writes s's spawn row from the core it was sent to (core 0 when
 // the machine placed it: the row's Core then says AnyCore).
 func (m *Machine) recordSpawn(s *kernel.SIP, core int) {
-	p := Proc{PID: s.PID(), Name: s.Name, Core: core}
+	p := tables.Proc{PID: s.PID(), Name: s.Name, Core: core}
 	at := core
 	if core < 0 {
 		p.Core, at = tables.AnyCore, 0
@@ -731,5 +757,6 @@ func (m *Machine) Processes() ([]Proc, error) {
 	if err := m.tables.Settle(time.Second); err != nil && !errors.Is(err, tables.ErrStopped) {
 		return nil, err
 	}
-	return m.tables.Processes(0, time.Second)
+	ps, err := m.tables.Processes(0, time.Second)
+	return procsOf(ps), err
 }

@@ -170,10 +170,13 @@ func TestManySIPsOnManyCores(t *testing.T) {
 	}
 }
 
+// TestStopKillsRunningSIPs: Stop kills a SIP asleep in poll_oneoff; it
+// ends as killed (137).
 func TestStopKillsRunningSIPs(t *testing.T) {
 	sleeper := testprog.Go(t, "./testdata/sleep")
 	ctx := context.Background()
-	m, err := isle.Boot(ctx, config().WithCores(2).WithOversubscribe(true).WithStdio(nil, nil, nil))
+	out := newLineWriter("sleeping for 1h0m0s\n")
+	m, err := isle.Boot(ctx, config().WithCores(2).WithOversubscribe(true).WithStdio(nil, out, nil))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -181,10 +184,12 @@ func TestStopKillsRunningSIPs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, _ := m.Spawn(prog, []string{"sleep", "1h"})
-	// Give it time to start and go to sleep (if it has not, Stop kills it
-	// before it starts, which must end it the same way).
-	time.Sleep(300 * time.Millisecond)
+	p, err := m.Spawn(prog, []string{"sleep", "1h"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Stop while it sleeps: it has said so, and its next call is the sleep.
+	awaitLine(t, out, 30*time.Second)
 	m.Stop(ctx)
 	if st := p.Wait(); !st.Killed || st.Status() != 137 {
 		t.Errorf("after Stop: %+v", st)
@@ -245,4 +250,16 @@ func TestPreemption(t *testing.T) {
 	if preempted == 0 {
 		t.Error("no preemption counted")
 	}
+}
+
+// guestC compiles a C program of the source tree (its path's elements
+// under the root) with isle's guest headers, and returns the .wasm path.
+func guestC(t *testing.T, elem ...string) string {
+	t.Helper()
+	root := testprog.Root(t)
+	src, err := os.ReadFile(filepath.Join(append([]string{root}, elem...)...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return testprog.C(t, string(src), "-I", filepath.Join(root, "guest", "c"))
 }

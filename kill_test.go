@@ -20,15 +20,13 @@ import (
 // Every kill must reach the child wherever it is (a lost one leaves the
 // parent waiting forever: the test's deadline ends the machine).
 func TestKillLoop(t *testing.T) {
-	root := testprog.Root(t)
 	bin := t.TempDir()
 	spin, err := os.ReadFile(testdataC(t, "forever"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	os.WriteFile(filepath.Join(bin, "spin.wasm"), spin, 0o644)
-	src, _ := os.ReadFile(filepath.Join(root, "testdata", "hostile", "killloop.c"))
-	parent := testprog.C(t, string(src), "-I", filepath.Join(root, "guest", "c"))
+	parent := guestC(t, "testdata", "hostile", "killloop.c")
 	rounds := "1000"
 	if testing.Short() {
 		rounds = "200"

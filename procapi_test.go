@@ -28,8 +28,7 @@ func TestProcessAPI(t *testing.T) {
 	link(filepath.Join(root, "examples", "hello-c", "hello-c.wasm"), "child.wasm")
 	link(testdataC(t, "forever"), "forever.wasm")
 	os.WriteFile(filepath.Join(bin, "notwasm.wasm"), []byte("#!/bin/sh\n"), 0o644)
-	src, _ := os.ReadFile(filepath.Join(root, "testdata", "procs.c"))
-	parent := testprog.C(t, string(src), "-I", filepath.Join(root, "guest", "c"))
+	parent := guestC(t, "testdata", "procs.c")
 	for _, cores := range []int{1, 3} {
 		cfg := config().WithCores(cores).WithOversubscribe(true).WithDir(isle.Dir{Host: bin, Guest: "/bin"})
 		st, out, errs := run(t, cfg, parent, "", "/bin/child.wasm", "/bin/notwasm.wasm", "/bin/forever.wasm")
@@ -46,15 +45,13 @@ func TestProcessAPI(t *testing.T) {
 // C: Go spinners (examples/spin) get shares off their weights in some runs,
 // which is not understood yet (see the issue notes).
 func TestSpinParent(t *testing.T) {
-	root := testprog.Root(t)
 	bin := t.TempDir()
 	spin, err := os.ReadFile(testdataC(t, "spinchild"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	os.WriteFile(filepath.Join(bin, "spin.wasm"), spin, 0o644)
-	src, _ := os.ReadFile(filepath.Join(root, "examples", "spin-parent", "parent.c"))
-	parent := testprog.C(t, string(src), "-I", filepath.Join(root, "guest", "c"))
+	parent := guestC(t, "examples", "spin-parent", "parent.c")
 	cfg := config().WithCores(1).WithDir(isle.Dir{Host: bin, Guest: "/bin"})
 	st, out, errs := run(t, cfg, parent, "", "/bin/spin.wasm", "1000", "-5", "0", "5")
 	t.Logf("\n%s", out)

@@ -270,12 +270,7 @@ func TestKillCutsSocketWaits(t *testing.T) {
 // One core, so one file-system worker and one ring to it: the parent's last
 // file call comes back only after its children's requests were served.
 func TestKillMidOpenLeavesNoHostFD(t *testing.T) {
-	root := testprog.Root(t)
-	src, err := os.ReadFile(filepath.Join(root, "testdata", "killloop.c"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	parent := testprog.C(t, string(src), "-I", filepath.Join(root, "guest", "c"))
+	parent := guestC(t, "testdata", "killchildren.c")
 	bin := procBin(t, map[string]string{"openclose": testdataC(t, "openclose")})
 	ctx := context.Background()
 	out := newWatch()
@@ -332,11 +327,7 @@ func slowModule(n int) []byte {
 // machine stops without waiting for the compile.
 func TestSlowCompileHoldsNoSpawn(t *testing.T) {
 	root := testprog.Root(t)
-	src, err := os.ReadFile(filepath.Join(root, "testdata", "spawnone.c"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	parent := testprog.C(t, string(src), "-I", filepath.Join(root, "guest", "c"))
+	parent := guestC(t, "testdata", "spawnone.c")
 	bin := procBin(t, map[string]string{"hello": filepath.Join(root, "examples", "hello-c", "hello-c.wasm")})
 	if err := os.WriteFile(filepath.Join(bin, "slow.wasm"), slowModule(20000), 0o644); err != nil {
 		t.Fatal(err)
@@ -535,12 +526,7 @@ func TestKillCutsASlowLoad(t *testing.T) {
 	if testing.Short() {
 		t.Skip("leaves a long compile running")
 	}
-	root := testprog.Root(t)
-	src, err := os.ReadFile(filepath.Join(root, "testdata", "spawnone.c"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	mid := testprog.C(t, string(src), "-I", filepath.Join(root, "guest", "c"))
+	mid := guestC(t, "testdata", "spawnone.c")
 	bin := procBin(t, map[string]string{"spawnone": mid})
 	if err := os.WriteFile(filepath.Join(bin, "slow.wasm"), slowModule(40000), 0o644); err != nil {
 		t.Fatal(err)
@@ -572,11 +558,7 @@ func TestKillCutsASlowLoad(t *testing.T) {
 // and opens a file, and the attacker ends by itself.
 func TestSlowSpawnAttack(t *testing.T) {
 	root := testprog.Root(t)
-	src, err := os.ReadFile(filepath.Join(root, "testdata", "hostile", "slowspawn.c"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	attacker := testprog.C(t, string(src), "-I", filepath.Join(root, "guest", "c"))
+	attacker := guestC(t, "testdata", "hostile", "slowspawn.c")
 	bin := procBin(t, map[string]string{"hello": filepath.Join(root, "examples", "hello-c", "hello-c.wasm")})
 	ctx := context.Background()
 	out := newWatch()
@@ -608,12 +590,7 @@ func TestSlowSpawnAttack(t *testing.T) {
 // (nothing comes); the kill takes effect at once, and what the machine's
 // stdin brings later goes to the next reader.
 func TestKillCutsAStdinRead(t *testing.T) {
-	root := testprog.Root(t)
-	src, err := os.ReadFile(filepath.Join(root, "testdata", "killready.c"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	parent := testprog.C(t, string(src), "-I", filepath.Join(root, "guest", "c"))
+	parent := guestC(t, "testdata", "killready.c")
 	bin := procBin(t, map[string]string{"stdinread": testdataC(t, "stdinread")})
 	ctx := context.Background()
 	out := newWatch()

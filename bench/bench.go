@@ -33,10 +33,11 @@ type Suite struct {
 func Suites() []Suite {
 	s := []Suite{
 		{Name: "hostile", Doc: "every attack of testdata/hostile/ beside an honest SIP: the honest SIP's rate beside each, as a share of its rate alone in the same run", Run: Hostile},
-		{Name: "ipc", Doc: "channels between SIPs (examples/pingpong) on one core and across two, beside Linux pipes and Unix sockets; exchange-heap block sends", Run: IPC},
+		{Name: "ipc", Doc: "channels between SIPs (examples/pingpong) on one core and across two (and across two with tracing on), beside Linux pipes and Unix sockets; exchange-heap block sends", Run: IPC},
 		{Name: "replica", Doc: "kernel tables on a booted machine: replicated (2PC) and shared reads per second from 1 to all cores, write latency, 2PC messages per write, sloppy vs atomic counter (ISLE_BENCH_CORES, ISLE_BENCH_PLOT)", Run: Replica},
 		{Name: "sched", Doc: "preemption's cost on compute kernels, a yield between two SIPs on one core, spawning a SIP to its exit; beside sched_yield and fork+exec+wait on Linux", Run: Sched},
 		{Name: "wasi", Doc: "file read/write MB/s and small-file open+read+close, isle beside wazero's CLI", Run: WASI},
+		{Name: "web", Doc: "wrk -t2 -c32 -d5s against examples/httpd/c on isle, nginx, and Go's net/http on isle and natively (when examples/httpd/go is there): req/s, p50/p99, a 5.5 KB page and a 1 MiB file (installs wrk and nginx)", Run: Web},
 		{Name: "urpc", Doc: "cache-line message passing between pinned threads, against a raw cache line, Go channels and Linux pipes", Run: URPC},
 	}
 	sort.Slice(s, func(i, j int) bool { return s[i].Name < s[j].Name })

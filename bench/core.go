@@ -9,7 +9,7 @@ const coreSessions = 5
 // CoreMessageOneway measures a message between the kernel loops of two
 // cores of a booted machine, one way, in nanoseconds: what the rest of isle
 // gets from urpc. The cores are goroutines that the Go runtime and Linux
-// place (they are not pinned; see DESIGN.md), so on a busy machine this row
+// place (they are not pinned; see docs/design.md), so on a busy machine this row
 // is noisier than the pinned ones. It reports false when the kernel does not
 // offer the measurement (it always does now).
 func CoreMessageOneway(rounds int) (float64, bool, error) {

@@ -83,6 +83,7 @@ func IPC(log io.Writer) ([]Row, error) {
 		{median("linux_pipe_pingpong_same_ns"), linux("pipe", cpus[0], cpus[0], linuxSameRounds)},
 		{[]string{"linux_unix_socket_pingpong_same_ns"}, linux("unix", cpus[0], cpus[0], linuxSameRounds)},
 		{median("sip_pingpong_cross_core_ns"), sip(2, 1, sipCrossRounds)},
+		{median("sip_pingpong_cross_core_traced_ns"), func() ([]float64, error) { return sipPingPongTraced(dir, progs, sipCrossRounds) }},
 		{median("sip_pingpong_cross_core_after_migration_ns"), func() ([]float64, error) { return sipPingPongMoved(dir, progs, sipCrossRounds) }},
 		{median("linux_pipe_pingpong_cross_ns"), linux("pipe", cpus[0], cpus[1], linuxCrossRound)},
 		{[]string{"block_send_4k_ns"}, block(4<<10, blockRounds4K, false)},
@@ -119,6 +120,8 @@ func IPC(log io.Writer) ([]Row, error) {
 		Row{Name: "pipe_same_over_sip_same", Value: best["linux_pipe_pingpong_same_ns"] / best["sip_pingpong_same_core_ns"], Unit: "x (target >= 5)"},
 		Row{Name: "pipe_cross_over_sip_cross", Value: best["linux_pipe_pingpong_cross_ns"] / best["sip_pingpong_cross_core_ns"], Unit: "x (target >= 20)"},
 		Row{Name: "pipe_cross_over_sip_cross_median", Value: best["linux_pipe_pingpong_cross_median_ns"] / best["sip_pingpong_cross_core_median_ns"], Unit: "x (medians)"},
+		Row{Name: "traced_over_cross", Value: best["sip_pingpong_cross_core_traced_ns"] / best["sip_pingpong_cross_core_ns"], Unit: "x (target <= 1.05)"},
+		Row{Name: "traced_over_cross_median", Value: best["sip_pingpong_cross_core_traced_median_ns"] / best["sip_pingpong_cross_core_median_ns"], Unit: "x (medians)"},
 		Row{Name: "after_migration_over_cross", Value: best["sip_pingpong_cross_core_after_migration_ns"] / best["sip_pingpong_cross_core_ns"], Unit: "x (target <= 1.2)"},
 		Row{Name: "after_migration_over_cross_median", Value: best["sip_pingpong_cross_core_after_migration_median_ns"] / best["sip_pingpong_cross_core_median_ns"], Unit: "x (medians)"},
 	)
@@ -201,7 +204,19 @@ var nsPerRound = regexp.MustCompile(`(\d+) ns/round \(median of batches of \d+: 
 // its client on clientCore, and returns the client's mean round trip and its
 // median over batches.
 func sipPingPong(dir string, progs map[string]string, cores, clientCore, rounds int) ([]float64, error) {
-	out, err := runSIPs(dir, cores, []sipRun{
+	return sipPingPongWith(dir, progs, nil, cores, clientCore, rounds)
+}
+
+// sipPingPongTraced is the cross-core sipPingPong with tracing on (docs/trace.md):
+// every core records its events in its ring, and the trace is written, to
+// nowhere, when the machine stops, after the client has timed its rounds.
+func sipPingPongTraced(dir string, progs map[string]string, rounds int) ([]float64, error) {
+	on := func(c isle.Config) isle.Config { return c.WithTrace(io.Discard, 0) }
+	return sipPingPongWith(dir, progs, on, 2, 1, rounds)
+}
+
+func sipPingPongWith(dir string, progs map[string]string, cfg func(isle.Config) isle.Config, cores, clientCore, rounds int) ([]float64, error) {
+	out, err := runSIPsWith(dir, cfg, cores, []sipRun{
 		{progs["server"], []string{"server", "1"}, 0},
 		{progs["client"], []string{"client", strconv.Itoa(rounds)}, clientCore},
 	})
@@ -260,10 +275,19 @@ type sipRun struct {
 }
 
 func runSIPs(dir string, cores int, runs []sipRun) (string, error) {
+	return runSIPsWith(dir, nil, cores, runs)
+}
+
+// runSIPsWith is runSIPs on a machine whose config cfg (when not nil) changes.
+func runSIPsWith(dir string, cfg func(isle.Config) isle.Config, cores int, runs []sipRun) (string, error) {
 	ctx := context.Background()
 	var out, errs bytes.Buffer
-	m, err := isle.Boot(ctx, isle.NewConfig().WithCores(cores).WithOversubscribe(true).
-		WithCacheDir(filepath.Join(dir, "cache")).WithStdio(strings.NewReader(""), &out, &errs))
+	c := isle.NewConfig().WithCores(cores).WithOversubscribe(true).
+		WithCacheDir(filepath.Join(dir, "cache")).WithStdio(strings.NewReader(""), &out, &errs)
+	if cfg != nil {
+		c = cfg(c)
+	}
+	m, err := isle.Boot(ctx, c)
 	if err != nil {
 		return "", err
 	}

@@ -76,10 +76,12 @@ func cmdContractGen(args []string, stdout, stderr io.Writer) int {
 	}
 	set, diags := contract.CompileSource(file, src)
 	if len(diags) > 0 {
+		// On stderr: stdout is where the stubs go (often a file, by
+		// redirection), and it must not receive diagnostics instead.
 		for _, d := range diags {
-			fmt.Fprintln(stdout, d.String())
+			fmt.Fprintln(stderr, d.String())
 		}
-		return 1
+		return exitError
 	}
 	name := *pkg
 	if name == "" {

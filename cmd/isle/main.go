@@ -4,6 +4,7 @@
 //	isle run [flags] PROGRAM.wasm [ARGS...]   run a WASI program
 //	isle demo                                  build and run the examples
 //	isle wasi                                  print the WASI syscall table
+//	isle version                               print isle's and wazero's versions
 //
 // Flags come before the program; everything after it belongs to the program,
 // as with wasmtime and wazero.
@@ -35,7 +36,9 @@ func commands() []command {
 		{"demo", "build the example programs and run them on a booted machine", cmdDemo},
 		{"bench", "measure a mechanism beside its baselines: isle bench SUITE [--json]", bench.Main},
 		{"contract", "check channel contracts: isle contract check FILE...", cmdContract},
+		{"trace", "report a trace written by isle run --trace, in perf sched latency's columns: isle trace FILE", cmdTrace},
 		{"wasi", "print the wasi_snapshot_preview1 table with each call's support level", cmdWasi},
+		{"version", "print the versions of isle, wazero and Go this binary was built from", cmdVersion},
 	}
 }
 

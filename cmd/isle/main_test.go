@@ -231,6 +231,23 @@ func TestContractCheck(t *testing.T) {
 	}
 }
 
+// TestContractGenDiagnostics: gen prints a bad contract's diagnostics on
+// stderr, never on stdout where the stubs go, and exits with 1.
+func TestContractGenDiagnostics(t *testing.T) {
+	bad := filepath.Join(t.TempDir(), "bad.contract")
+	os.WriteFile(bad, []byte("contract C {\n  msg A(x u16)\n  initial state S { imp A -> S }\n}\n"), 0o644)
+	for _, lang := range []string{"go", "c"} {
+		st, out, errs := isleCmd(t, "contract", "gen", "--lang", lang, bad)
+		if st != 1 || out != "" || !strings.HasPrefix(errs, bad+":2:") {
+			t.Errorf("gen --lang %s of a bad contract: status %d, stdout %q, stderr %q", lang, st, out, errs)
+		}
+	}
+	good := filepath.Join(testprog.Root(t), "examples", "contracts", "kv.contract")
+	if st, out, errs := isleCmd(t, "contract", "gen", "--lang", "go", good); st != 0 || !strings.Contains(out, "package kv") || errs != "" {
+		t.Errorf("gen of a good contract: status %d, stderr %q, stdout begins %.80q", st, errs, out)
+	}
+}
+
 // TestDemo runs the demo as a new user would and checks that each part did
 // what it says.
 func TestDemo(t *testing.T) {

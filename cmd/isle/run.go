@@ -60,6 +60,8 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	envInherit := fs.Bool("env-inherit", false, "pass isle's own environment to the program (--env overrides a variable)")
 	instances := fs.Int("instances", 1, "run N instances of the program, instance i on core i mod the cores, all offered the same --listen sockets (ISLE_INSTANCE=i in each one's environment, N > 1); isle exits when all have ended")
 	argv0 := fs.String("argv0", "", "the program's argv[0] (default: the base name of PROGRAM.wasm)")
+	traceFile := fs.String("trace", "", "record every core's scheduling events and write them to FILE at exit (and on SIGINT/SIGTERM), in Perfetto's format (read it with isle trace FILE, or open it at ui.perfetto.dev)")
+	traceEvents := fs.Int("trace-events", 0, "events each core's trace ring holds (default 65536); the oldest are dropped, and counted, past it")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: isle run [flags] PROGRAM.wasm [ARGS...]\n\nflags:")
 		fs.PrintDefaults()
@@ -137,6 +139,21 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 			return exitUsage
 		}
 		cfg = cfg.WithTables(tc)
+	}
+	if set["trace-events"] && (*traceEvents < 1 || *traceEvents > isle.MaxTraceEvents) {
+		fmt.Fprintf(stderr, "isle run: --trace-events %d: want between 1 and %d\n", *traceEvents, isle.MaxTraceEvents)
+		return exitUsage
+	}
+	if *traceFile != "" {
+		// Created before the machine boots, so that a path that cannot
+		// be written is said at once, not after the program ran.
+		f, err := os.Create(*traceFile)
+		if err != nil {
+			fmt.Fprintf(stderr, "isle run: --trace %v\n", unwrapPath(err))
+			return exitError
+		}
+		defer f.Close()
+		cfg = cfg.WithTrace(f, *traceEvents)
 	}
 	prog := fs.Arg(0)
 	// SIGINT and SIGTERM stop the machine (every SIP is killed within a

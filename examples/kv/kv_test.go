@@ -60,13 +60,20 @@ func (c *console) Write(p []byte) (int, error) {
 	return c.buf.Write(p)
 }
 
-func TestKV(t *testing.T) {
+// buildKV builds the server, the Go client and the C client.
+func buildKV(t *testing.T) (server, goClient, cClient string) {
+	t.Helper()
 	root := testprog.Root(t)
-	server := testprog.Go(t, "./examples/kv/server")
-	goClient := testprog.Go(t, "./examples/kv/client")
-	cClient := filepath.Join(t.TempDir(), "client.wasm")
+	server = testprog.Go(t, "./examples/kv/server")
+	goClient = testprog.Go(t, "./examples/kv/client")
+	cClient = filepath.Join(t.TempDir(), "client.wasm")
 	testprog.CFile(t, filepath.Join(root, "examples", "kv", "c", "client.c"), cClient,
 		"-I", filepath.Join(root, "guest", "c"), "-I", filepath.Join(root, "examples", "kv", "c"))
+	return server, goClient, cClient
+}
+
+func TestKV(t *testing.T) {
+	server, goClient, cClient := buildKV(t)
 	cache := t.TempDir()
 	for _, tc := range []struct {
 		cores int
@@ -130,12 +137,7 @@ func TestKV(t *testing.T) {
 // against the server on core 0, which serves them with one wait set. Their
 // lines interleave, so the output is compared as a sorted list of lines.
 func TestKVConcurrentClients(t *testing.T) {
-	root := testprog.Root(t)
-	server := testprog.Go(t, "./examples/kv/server")
-	goClient := testprog.Go(t, "./examples/kv/client")
-	cClient := filepath.Join(t.TempDir(), "client.wasm")
-	testprog.CFile(t, filepath.Join(root, "examples", "kv", "c", "client.c"), cClient,
-		"-I", filepath.Join(root, "guest", "c"), "-I", filepath.Join(root, "examples", "kv", "c"))
+	server, goClient, cClient := buildKV(t)
 	ctx := context.Background()
 	var out, errs console
 	m, err := isle.Boot(ctx, isle.NewConfig().WithCores(3).WithOversubscribe(true).WithCacheDir(t.TempDir()).WithStdio(strings.NewReader(""), &out, &errs))

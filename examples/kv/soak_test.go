@@ -3,7 +3,6 @@ package kv_test
 import (
 	"context"
 	"os"
-	"path/filepath"
 	"runtime"
 	"runtime/debug"
 	"strconv"
@@ -13,7 +12,6 @@ import (
 	"time"
 
 	"isle"
-	"isle/internal/testprog"
 )
 
 // TestSoak is the soak test of scripts/soak.sh, skipped unless ISLE_SOAK
@@ -33,12 +31,7 @@ func TestSoak(t *testing.T) {
 	if length < 2*warm {
 		t.Fatalf("ISLE_SOAK=%v: at least %v", length, 2*warm)
 	}
-	root := testprog.Root(t)
-	server := testprog.Go(t, "./examples/kv/server")
-	goClient := testprog.Go(t, "./examples/kv/client")
-	cClient := filepath.Join(t.TempDir(), "client.wasm")
-	testprog.CFile(t, filepath.Join(root, "examples", "kv", "c", "client.c"), cClient,
-		"-I", filepath.Join(root, "guest", "c"), "-I", filepath.Join(root, "examples", "kv", "c"))
+	server, goClient, cClient := buildKV(t)
 	ctx := context.Background()
 	var out countingWriter
 	var errs console

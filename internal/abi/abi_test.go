@@ -4,14 +4,12 @@ import (
 	"bytes"
 	"context"
 	"path/filepath"
-	"reflect"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"isle"
-	"isle/internal/kernel"
 	"isle/internal/testprog"
 )
 
@@ -138,12 +136,9 @@ func TestBadInput(t *testing.T) {
 // TestPeerExit: a SIP that ends without closing its endpoints — here a
 // server in the middle of a request — closes them all, so its client sees
 // Closed with the breach flag instead of waiting forever, and its name is
-// gone. It needs the kernel to report a SIP's end (kernel.Config.OnExit,
-// wired to abi.Proc.Exit in isle.Boot) and is skipped until it does.
+// gone: the kernel reports a SIP's end to its exit hooks, and isle.Boot
+// hands it to the SIP's abi.Proc.
 func TestPeerExit(t *testing.T) {
-	if _, ok := reflect.TypeOf(kernel.Config{}).FieldByName("OnExit"); !ok {
-		t.Skip("the kernel does not report a SIP's end yet (kernel.Config.OnExit)")
-	}
 	quitter := buildC(t, "internal/abi/testdata/quitter.c")
 	orphan := buildC(t, "internal/abi/testdata/orphan.c")
 	ctx := context.Background()

@@ -34,7 +34,7 @@ func sendRecvSameCore(tb testing.TB) func() {
 	}
 }
 
-// The kernel's hot path allocates nothing (DESIGN.md): a steady ping-pong
+// The kernel's hot path allocates nothing (docs/design.md): a steady ping-pong
 // reuses its packets and queues.
 func TestSendRecvAllocatesNothing(t *testing.T) {
 	round := sendRecvSameCore(t)

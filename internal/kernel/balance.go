@@ -4,9 +4,10 @@ import (
 	"encoding/binary"
 
 	"isle/internal/sched"
+	"isle/internal/trace"
 )
 
-// Balancing between cores, by messages only (DESIGN.md, "Scheduling"): every
+// Balancing between cores, by messages only (docs/scheduler.md): every
 // tick a core sends its load summary to every other core, and acts on
 // sched.Decide: an idle core asks the busiest core for work (msgSteal), a
 // core with work waiting gives a runnable SIP to a less-loaded core
@@ -113,6 +114,7 @@ func (b *balancer) broadcast(now int64) sched.LoadSummary {
 		// give, and reads them when it wakes. A full ring drops one.
 		if c.coreRing(j).TrySend(msgSummary, p[:], nil) {
 			c.stats.MsgsSent++
+			c.traceSend(c.coreRing(j), msgSummary)
 		}
 	}
 	return self
@@ -139,6 +141,7 @@ func (b *balancer) decide(self sched.LoadSummary, now int64) {
 		c.stats.StealsAsked++
 	case sched.Push:
 		if e := sched.Choose(c.rq, self, b.seen[d.Target], b.cfg); e != nil {
+			c.traceMigrate(sipOf(e), int(d.Target), trace.Push)
 			b.migrate(e, int(d.Target))
 		}
 	}
@@ -154,6 +157,7 @@ func (b *balancer) stealRequest(from int, thief sched.LoadSummary) {
 	now := c.m.Now()
 	self := c.rq.Summary(sched.CoreID(c.id), b.capacityNow(now), sched.Time(now))
 	if e := sched.Choose(c.rq, self, thief, b.cfg); e != nil {
+		c.traceMigrate(sipOf(e), from, trace.Steal)
 		b.migrate(e, from)
 	}
 }

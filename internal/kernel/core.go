@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"isle/internal/sched"
+	"isle/internal/trace"
 	"isle/internal/urpc"
 )
 
@@ -76,6 +77,8 @@ type Core struct {
 	stats    CoreStats
 	turns    uint64
 	cpu      int
+
+	tr tracer // last: the fields above keep the layout they had without it
 }
 
 type pendingSend struct {
@@ -98,6 +101,10 @@ func newCore(m *Machine, id int) *Core {
 		rq: sched.NewRunQueue(sched.Config{Slice: sched.Duration(m.cfg.Slice)}),
 	}
 	c.bal.init(c)
+	c.tr.from = int32(id)
+	if m.cfg.TraceEvents > 0 {
+		c.tr.ring = trace.NewRing(m.cfg.TraceEvents)
+	}
 	c.win = newPollWindow(int64(m.cfg.PollWindow), int64(m.cfg.MaxPollWindow))
 	return c
 }
@@ -118,6 +125,7 @@ func (c *Core) loop() {
 		worked := c.drain()
 		worked = c.flushPending() || worked
 		now := c.m.Now()
+		c.traceClock(now)
 		if now >= nextSample {
 			c.sampleCPU()
 			nextSample = now + cpuSamplePeriod
@@ -144,6 +152,7 @@ func (c *Core) loop() {
 		// Idle (or throttled): poll for a window, then sleep.
 		if idleSince < 0 {
 			idleSince = now
+			c.traceIdle(now)
 			c.bal.idle(now)
 			continue
 		}
@@ -214,7 +223,9 @@ func (c *Core) drain() bool {
 			worked = true
 			c.stats.MsgsRecv++
 			c.m.messages.Inc(c.id)
+			c.traceRecv(in.from, msg.Type)
 			c.handle(in.from, &msg)
+			c.traceHandled()
 			if c.polling != nil && !c.polling.blocked {
 				// The SIP polling in its Block is woken: let it run
 				// now, before the other rings (poll.go).
@@ -234,6 +245,8 @@ func (c *Core) handle(from int, msg *urpc.Msg) {
 		s.core = c
 		c.owned[s] = struct{}{}
 		c.stats.SIPs++
+		c.traceSpawn(s)
+		c.traceWake(s)
 		c.enqueue(s)
 		c.releaseHeld(s)
 	case msgReply:
@@ -250,6 +263,7 @@ func (c *Core) handle(from int, msg *urpc.Msg) {
 			return
 		}
 		s.unseen = true
+		c.traceWake(s)
 		c.enqueue(s)
 	case msgDeliver:
 		c.deliver(msg.Ref.(Deliverable))
@@ -272,6 +286,7 @@ func (c *Core) handle(from int, msg *urpc.Msg) {
 			s.backOnTrail(c.id)
 		}
 		c.stats.MigratedIn++
+		c.traceMigrateIn(s, from)
 		c.rq.Enqueue(&s.ent)
 	case msgForget:
 		c.forget(msg.Ref.(*SIP))
@@ -312,6 +327,7 @@ func (c *Core) sendCore(to int, typ uint8, v uint64) {
 	for !c.coreRing(to).Send(typ, b[:], nil) {
 		c.drain() // keep our own inbox moving so the peer can make room
 	}
+	c.traceSend(c.coreRing(to), typ)
 	c.stats.MsgsSent++
 }
 
@@ -320,6 +336,7 @@ func (c *Core) sendCore(to int, typ uint8, v uint64) {
 func (c *Core) send(r *urpc.Ring, typ uint8, payload []byte, ref any) {
 	if len(c.pending) == 0 && r.Send(typ, payload, ref) {
 		c.stats.MsgsSent++
+		c.traceSend(r, typ)
 		return
 	}
 	p := pendingSend{ring: r, typ: typ, ref: ref, n: uint8(len(payload))}
@@ -337,6 +354,7 @@ func (c *Core) flushPending() bool {
 			break
 		}
 		c.stats.MsgsSent++
+		c.traceSend(p.ring, p.typ)
 		c.pending[n] = pendingSend{}
 		n++
 	}
@@ -351,7 +369,9 @@ func (c *Core) run(s *SIP, slice time.Duration) {
 	s.sliceStart = start
 	s.sliceEnd = start + int64(max(slice, minSlice))
 	s.unseen = false
+	c.traceSwitchIn(s, start)
 	reason, done := s.proc.Resume()
+	c.traceSwitchOut(s, reason, done)
 	ran := c.m.Now() - start - c.polled
 	c.polled = 0
 	s.cpuTime += ran
@@ -370,6 +390,7 @@ func (c *Core) run(s *SIP, slice time.Duration) {
 		if s.moveTo != 0 { // MoveTo
 			to := s.moveTo - 1
 			s.moveTo = 0
+			c.traceMigrate(s, to, trace.Move)
 			c.bal.migrate(&s.ent, to)
 		}
 	case suspendPreempt:
@@ -416,6 +437,7 @@ func (c *Core) exit(s *SIP) {
 func (c *Core) fireTimers(now int64) bool {
 	fired := false
 	for len(c.timers) > 0 && c.timers[0].wakeAt <= now {
+		c.traceWake(c.timers[0])
 		c.enqueue(heap.Pop(&c.timers).(*SIP))
 		fired = true
 	}
@@ -463,11 +485,14 @@ func (c *Core) sleep() {
 	}
 	c.stats.Sleeps++
 	asleep := c.m.Now()
+	c.traceSleep(asleep, true)
 	rung := c.bell.Wait(fire)
 	if timer != nil {
 		timer.Stop()
 	}
-	c.win.slept(c.m.Now()-asleep, rung)
+	woke := c.m.Now()
+	c.traceSleep(woke, false)
+	c.win.slept(woke-asleep, rung)
 	c.sampleCPU()
 }
 

@@ -212,6 +212,7 @@ func (c *Core) Wake(s *SIP) {
 		panic("kernel: Wake of a SIP another core owns")
 	}
 	if s.blocked {
+		c.traceWake(s)
 		s.blocked = false
 		c.enqueue(s)
 		return

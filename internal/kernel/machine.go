@@ -63,6 +63,10 @@ type Config struct {
 	// layer closes the SIP's endpoints there, tables record the exit.
 	// Several hooks can be chained by the embedder.
 	OnExit func(c *Core, s *SIP)
+	// TraceEvents, when positive, turns tracing on: each core records
+	// its events in a ring of that many (internal/trace), read with
+	// Machine.Trace after Stop. 0: off.
+	TraceEvents int
 }
 
 // Limits in one place.

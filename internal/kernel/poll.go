@@ -47,6 +47,7 @@ func (c *Core) pollBlocked(s *SIP) bool {
 	}
 	c.polling = s
 	s.blocked = true
+	c.tracePoll(s, start, true)
 	c.bal.observe(start, true, 0)
 	now := start
 	for n := 1; s.blocked && !s.killPending && !c.stopped && c.rq.Len() == 1 && now < deadline; n++ {
@@ -65,10 +66,12 @@ func (c *Core) pollBlocked(s *SIP) bool {
 		// stands for, are then known to within those few turns.
 		if n%pollClockEvery == 0 {
 			now = c.m.Now()
+			c.traceClock(now)
 		}
 	}
 	woken := !s.blocked
 	s.blocked = false
+	c.tracePoll(s, now, false)
 	c.polling = nil
 	c.polled += now - start
 	s.sliceEnd += now - start

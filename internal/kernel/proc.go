@@ -27,6 +27,8 @@ func (c *Core) SpawnHere(s *SIP) error {
 	c.live.Add(1)
 	c.owned[s] = struct{}{}
 	c.stats.SIPs++
+	c.traceSpawn(s)
+	c.traceWake(s)
 	c.enqueue(s)
 	return nil
 }

@@ -10,20 +10,39 @@ import (
 // core; once it answers false, the core sleeps through its periods until
 // something arms it again.
 func TestTickersWakeIdleCoresOnlyWhenArmed(t *testing.T) {
+	const armedRuns = 5
 	var runs [2]atomic.Int64
-	var cores [2]*Core
+	var disarmed [2]chan struct{}
+	for i := range disarmed {
+		disarmed[i] = make(chan struct{})
+	}
 	m, _ := New(Config{Cores: 2, Init: func(c *Core) {
-		cores[c.ID()] = c
+		id := c.ID()
 		c.Every(time.Millisecond, func(int64) bool {
-			return runs[c.ID()].Add(1) < 5 // armed for the first five ticks
+			n := runs[id].Add(1)
+			if n == armedRuns {
+				close(disarmed[id]) // its answer disarms it
+			}
+			return n < armedRuns
 		})
 	}})
 	m.Boot()
-	time.Sleep(100 * time.Millisecond)
-	m.Stop()
+	defer m.Stop()
+	deadline := time.After(10 * time.Second)
+	for i := range disarmed {
+		select {
+		case <-disarmed[i]:
+		case <-deadline:
+			t.Fatalf("core %d ran its armed ticker %d times in 10 s; want %d", i, runs[i].Load(), armedRuns)
+		}
+	}
+	// Disarmed, over 50 periods of an idle core it runs only when the
+	// core wakes for something else: nothing here (armed, it would run
+	// about 50 times). The interval is what is measured, not a wait.
+	time.Sleep(50 * time.Millisecond)
 	for i := range runs {
-		if n := runs[i].Load(); n < 5 || n > 20 {
-			t.Errorf("core %d ran its ticker %d times in 100 ms; want 5 armed runs and few after", i, n)
+		if n := runs[i].Load() - armedRuns; n > 5 {
+			t.Errorf("core %d ran its disarmed ticker %d times in 50 periods; want few", i, n)
 		}
 	}
 }

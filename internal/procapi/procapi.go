@@ -40,6 +40,8 @@ import (
 	"sync/atomic"
 	"syscall"
 
+	"golang.org/x/sys/unix"
+
 	"isle/internal/kernel"
 	"isle/internal/sandbox"
 )
@@ -69,6 +71,7 @@ const (
 	maxModuleBytes = sandbox.MaxModuleBytes // a module file larger than this is refused (ENOMEM)
 	maxArgBytes    = 1 << 20                // the argument buffer of a spawn
 	maxChildren    = 1024                   // live children per SIP
+	compileNice    = 19                     // the host priority (nice) of a module's compile
 
 	// DefaultMaxDescendants is the default bound on the live SIPs below a
 	// tree's root: a spawn bomb stops there, far below what exhausts a host.
@@ -594,7 +597,11 @@ func (l *Loader) load(ctx context.Context, p string) (*sandbox.Module, uint16) {
 	if _, err := ioReadFull(f, wasm); err != nil {
 		return nil, errnoIO
 	}
-	mod, err := l.api.rt.Load(ctx, wasm)
+	// The compile runs at the lowest host priority: a SIP's core outranks
+	// it on a busy host, so one slow compile (minutes of wazero's time for
+	// a module built to be slow) takes spare CPU rather than its
+	// neighbours' (compileNiced).
+	mod, err := compileNiced(func() (*sandbox.Module, error) { return l.api.rt.Load(ctx, wasm) })
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, errnoIntr
@@ -646,4 +653,26 @@ func ioReadFull(f *os.File, b []byte) (int, error) {
 		}
 	}
 	return n, nil
+}
+
+// compileNiced runs compile on a host thread of its own at nice 19, the
+// lowest priority, and returns what it returned. The thread is locked to
+// the calling goroutine and never unlocked, so Go discards it when the
+// goroutine ends (raising a thread's priority back needs a privilege that
+// isle may not have). A host that refuses the change compiles at the
+// normal priority.
+func compileNiced(compile func() (*sandbox.Module, error)) (*sandbox.Module, error) {
+	type result struct {
+		mod *sandbox.Module
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		runtime.LockOSThread() // never unlocked: the niced thread ends with this goroutine
+		unix.Setpriority(unix.PRIO_PROCESS, unix.Gettid(), compileNice)
+		mod, err := compile()
+		done <- result{mod, err}
+	}()
+	r := <-done
+	return r.mod, r.err
 }

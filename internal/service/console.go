@@ -9,6 +9,7 @@ import (
 	"os"
 	"sync"
 	"syscall"
+	"time"
 
 	"isle/internal/kernel"
 )
@@ -16,8 +17,19 @@ import (
 // Console operations (kernel.Request.Op).
 const (
 	OpWrite uint32 = iota + 1 // Fd 1 or 2: write Buf; N = bytes written
-	OpRead                    // Fd 0: read at most Off bytes into Buf; N = bytes read, 0 at end of input
+	OpRead                    // Fd 0: read at most Off bytes into Buf; N = bytes read, 0 at end of input. N 1 on entry: do not wait (EAGAIN when nothing is buffered)
+	OpReady                   // Fd 0: wait at most Off ns (< 0: no limit) for input; N = bytes buffered, -1 at the end of input, 0 if none came in time
 )
+
+// stdinChunk is how much a read of stdin that no blocking reader sized
+// (one started by OpReady or a non-blocking OpRead) asks the host for.
+const stdinChunk = 64 << 10
+
+// stdinAhead bounds what the console reads ahead of a non-blocking reader
+// (Go's runtime reads stdin so): reading on while the reader copies out
+// what came keeps a non-blocking read from meeting EAGAIN, and a wait in
+// poll_oneoff, at every chunk.
+const stdinAhead = 4 * stdinChunk
 
 // WASI errno values the console returns.
 const (
@@ -66,14 +78,25 @@ func (c *ConsoleOut) Serve(req *kernel.Request) {
 // the order they came; at most one read goroutine runs at a time. The
 // machine does not wait for it at stop.
 //
+// Readiness (poll_oneoff on stdin): OpReady answers at once when input is
+// buffered or its end has come; otherwise it starts the read goroutine and
+// is deferred until that brings something, or until its wait runs out (a
+// timer), whichever is first. A non-blocking read that finds nothing
+// buffered answers EAGAIN and starts the read goroutine too, so that what
+// it brings makes stdin ready. Readiness is level-triggered and shared: a
+// SIP told that input is ready may find that another SIP read it first.
+//
 // Ownership: Stdin is set before Boot; the other fields are guarded by mu
-// (the worker and the read goroutine share them).
+// (the worker, the read goroutine and the readiness timers share them).
 type ConsoleIn struct {
 	Stdin io.Reader
 
 	mu      sync.Mutex
 	reading bool          // a read goroutine is running
 	waiters []stdinWaiter // deferred reads, oldest first
+	ready   []readyWaiter // deferred readiness requests
+	nextID  uint64        // names the next readiness request (see readyWaiter.id)
+	ahead   bool          // a non-blocking reader came: read ahead, up to stdinAhead buffered
 	left    []byte        // read with no reader left to take it: the next reads get it first
 	end     error         // an end of input or error that no reader has seen yet
 	rbuf    []byte        // the read goroutine's buffer (one goroutine at a time)
@@ -84,12 +107,32 @@ type stdinWaiter struct {
 	d   kernel.Deferred
 }
 
+// readyWaiter is a deferred OpReady. id names it for its timer: a SIP's
+// request record is reused, so a timer that fires late must not take a
+// later request in the same record for its own.
+type readyWaiter struct {
+	req   *kernel.Request
+	d     kernel.Deferred
+	id    uint64
+	timer *time.Timer // nil: no limit
+}
+
 // Serve implements kernel.Service.
 func (c *ConsoleIn) Serve(req *kernel.Request) {
-	if req.Op != OpRead || req.Fd != 0 {
+	switch {
+	case req.Fd != 0:
 		req.Errno = errnoBadf
-		return
+	case req.Op == OpRead:
+		c.serveRead(req)
+	case req.Op == OpReady:
+		c.serveReady(req)
+	default:
+		req.Errno = errnoInval
 	}
+}
+
+func (c *ConsoleIn) serveRead(req *kernel.Request) {
+	nonblock := req.N == 1
 	n := int(req.Off)
 	if cap(req.Buf) < n {
 		req.Buf = make([]byte, n)
@@ -102,13 +145,86 @@ func (c *ConsoleIn) Serve(req *kernel.Request) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if len(c.waiters) == 0 && c.take(req) {
+		if nonblock {
+			c.ahead = true
+			if c.end == nil && len(c.left) < stdinAhead {
+				c.startRead(stdinChunk)
+			}
+		}
+		return
+	}
+	if nonblock {
+		c.ahead = true
+		req.Errno = errnoAgain
+		c.startRead(n)
 		return
 	}
 	c.waiters = append(c.waiters, stdinWaiter{req: req, d: req.Defer()})
+	c.startRead(n)
+}
+
+func (c *ConsoleIn) serveReady(req *kernel.Request) {
+	wait := req.Off
+	req.N = 0
+	if c.Stdin == nil {
+		req.N = -1 // no input: its end has come
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.readiness(req) {
+		return
+	}
+	c.startRead(stdinChunk)
+	if wait == 0 {
+		return
+	}
+	w := readyWaiter{req: req, d: req.Defer(), id: c.nextID}
+	c.nextID++
+	if wait > 0 {
+		id := w.id
+		w.timer = time.AfterFunc(time.Duration(wait), func() { c.expire(id) })
+	}
+	c.ready = append(c.ready, w)
+}
+
+// startRead starts the read goroutine, reading n bytes, unless it runs.
+// Called with mu held.
+func (c *ConsoleIn) startRead(n int) {
 	if !c.reading {
 		c.reading = true
 		go c.read(n)
 	}
+}
+
+// readiness fills in req's answer to OpReady, if stdin is ready. Called
+// with mu held.
+func (c *ConsoleIn) readiness(req *kernel.Request) bool {
+	switch {
+	case len(c.left) > 0:
+		req.N = int64(len(c.left))
+	case c.end != nil:
+		req.N = -1
+	default:
+		return false
+	}
+	return true
+}
+
+// expire answers the readiness request named id, if it still waits: its
+// wait ran out. It runs on the timer's goroutine.
+func (c *ConsoleIn) expire(id uint64) {
+	c.mu.Lock()
+	for i, w := range c.ready {
+		if w.id == id {
+			c.ready = append(c.ready[:i], c.ready[i+1:]...)
+			c.mu.Unlock()
+			w.req.N = 0
+			w.d.Finish(nil)
+			return
+		}
+	}
+	c.mu.Unlock()
 }
 
 // take answers req from what was read before, if anything was. Called
@@ -148,8 +264,10 @@ func (c *ConsoleIn) read(n int) {
 			done = append(done, c.waiters[0].d)
 			c.waiters = c.waiters[1:]
 		}
-		more := len(c.waiters) > 0
-		if more {
+		done = c.answerReady(done)
+		more := len(c.waiters) > 0 || len(c.ready) > 0 || (c.ahead && c.end == nil && len(c.left) < stdinAhead)
+		n = stdinChunk
+		if len(c.waiters) > 0 {
 			n = int(c.waiters[0].req.Off)
 		}
 		c.reading = more
@@ -163,9 +281,39 @@ func (c *ConsoleIn) read(n int) {
 	}
 }
 
-// Cancel implements kernel.Canceler: the reading SIP was killed.
+// answerReady answers every readiness request if stdin is ready, adding
+// them to done. Called with mu held.
+func (c *ConsoleIn) answerReady(done []kernel.Deferred) []kernel.Deferred {
+	if len(c.ready) == 0 || !c.readiness(c.ready[0].req) {
+		return done
+	}
+	for _, w := range c.ready {
+		c.readiness(w.req)
+		if w.timer != nil {
+			w.timer.Stop() // one that fired already finds its request gone
+		}
+		done = append(done, w.d)
+	}
+	c.ready = c.ready[:0]
+	return done
+}
+
+// Cancel implements kernel.Canceler: the reading (or waiting) SIP was
+// killed.
 func (c *ConsoleIn) Cancel(req *kernel.Request) {
 	c.mu.Lock()
+	for i, w := range c.ready {
+		if w.req == req {
+			c.ready = append(c.ready[:i], c.ready[i+1:]...)
+			c.mu.Unlock()
+			if w.timer != nil {
+				w.timer.Stop()
+			}
+			req.Errno = errnoIntr
+			w.d.Finish(nil)
+			return
+		}
+	}
 	for i, w := range c.waiters {
 		if w.req == req {
 			c.waiters = append(c.waiters[:i], c.waiters[i+1:]...)

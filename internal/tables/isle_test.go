@@ -6,7 +6,6 @@ import (
 	"testing"
 
 	"isle"
-	"isle/internal/tables"
 )
 
 // Through the embedding API: SIPs spawned on every core are listed by
@@ -50,7 +49,7 @@ func TestMachineProcesses(t *testing.T) {
 				t.Fatalf("Processes = %+v, want 3 rows", procs)
 			}
 			for i, p := range procs {
-				if p.PID != ps[i].PID() || p.State != tables.Exited || p.Status != 0 || p.Name == "" {
+				if p.PID != ps[i].PID() || p.State != isle.ProcExited || p.Status != 0 || p.Name == "" {
 					t.Errorf("row %d = %+v", i, p)
 				}
 			}

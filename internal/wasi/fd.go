@@ -356,6 +356,9 @@ func read(c *sandbox.Call, s *kernel.SIP, p *Proc, fd, iovs, niovs uint32, off i
 			req.Op = service.OpRead
 			req.Fd = 0
 			req.Off = int64(want)
+			if e.flags&fdflagNonblock != 0 {
+				req.N = 1 // EAGAIN when nothing is buffered (Go's runtime then waits in poll_oneoff)
+			}
 			rep = s.Call(p.Stdin)
 		} else if e.sock {
 			req.Op = service.NetRecv

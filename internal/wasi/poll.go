@@ -69,6 +69,7 @@ func pollOneoff(c *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) Errno {
 	ready := 0
 	events := make([]byte, 0, n*eventSize)
 	var socks []uint32 // subscriptions on sockets, by index
+	var stdin []uint32 // fd_read subscriptions on stdin, by index
 	for i := uint32(0); i < n; i++ {
 		sub := subs[i*subscriptionSize:]
 		tag := sub[8]
@@ -80,7 +81,11 @@ func pollOneoff(c *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) Errno {
 		switch {
 		case e == nil:
 			events = appendEvent(events, sub, tag, EBADF, 0)
-		case tag == eventFdRead && e.stream == 0, tag == eventFdWrite && e.stream > 0:
+		case tag == eventFdRead && e.stream == 0:
+			stdin = append(stdin, i)
+			continue
+		case tag == eventFdWrite && e.stream > 0:
+			// stdout and stderr: the console service takes every write.
 			events = appendEvent(events, sub, tag, ESUCCESS, 1)
 		case e.stream >= 0:
 			events = appendEvent(events, sub, tag, EBADF, 0)
@@ -94,7 +99,16 @@ func pollOneoff(c *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) Errno {
 		}
 		ready++
 	}
-	if len(socks) > 0 {
+	if len(stdin) > 0 {
+		var got int
+		events, got = pollStdin(s, p, subs, stdin, events, ready == 0 && len(socks) == 0, deadline)
+		ready += got
+		now = s.Machine().Now()
+	}
+	if len(socks) > 0 && len(stdin) > 0 && ready == 0 {
+		events, ready = pollStdinSockets(s, p, subs, stdin, socks, events, deadline)
+		now = s.Machine().Now()
+	} else if len(socks) > 0 {
 		var got int
 		events, got = pollSockets(s, p, subs, socks, events, ready > 0, deadline)
 		ready += got

@@ -1,5 +1,6 @@
 // sleep sleeps for the duration given as its argument with time.Sleep (the Go
-// runtime sleeps with poll_oneoff) and prints how long it slept.
+// runtime sleeps with poll_oneoff): it says "sleeping for D" before it
+// sleeps, then prints how long it slept.
 package main
 
 import (
@@ -14,6 +15,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(2)
 	}
+	fmt.Printf("sleeping for %v\n", d)
 	start := time.Now()
 	time.Sleep(d)
 	fmt.Printf("slept at least %v: %v\n", d, time.Since(start) >= d)

@@ -1,4 +1,4 @@
-// killloop spawns the module argv[1] (as argv[1] with no arguments) argv[2]
+// killchildren spawns the module argv[1] (as argv[1] with no arguments) argv[2]
 // times, each time letting it run a few turns, killing it and waiting for
 // it; then it opens and closes /d/done (so that every request its children
 // left with the file-system worker has been served) and says "rounds N".

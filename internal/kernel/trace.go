@@ -1,0 +1,203 @@
+package kernel
+
+import (
+	"isle/internal/trace"
+	"isle/internal/urpc"
+)
+
+// Trace points (internal/trace). Each is a one-line call at its place in
+// the kernel: a small function that tests the core's ring and, only when
+// tracing is on, calls the body that builds and records the event. Off, a
+// trace point costs that one branch on a nil pointer, always taken the
+// same way. Events are stamped with the machine's clock (Now); a point that
+// already has the time is given it.
+
+// tracer is a core's tracing state. Core-local.
+type tracer struct {
+	ring *trace.Ring // nil: tracing is off
+	// from: where the message being handled came from (a core, a service
+	// or the controller); the core itself outside a message. A wake-up
+	// names it as its cause.
+	from int32
+	// last: the core's latest clock reading that tracing saw. Messages
+	// are stamped with it rather than with a clock read of their own: on
+	// the cross-core ping-pong, clock reads were most of what tracing
+	// cost (docs/trace.md).
+	last int64
+}
+
+// Spawns, migrations, switches out and sleeps read the clock; messages and
+// wake-ups, the events of every cross-core round trip, do not.
+
+func (t *tracer) add(e trace.Event) {
+	t.last = max(t.last, e.Time)
+	t.ring.Add(e)
+}
+
+// Trace returns each core's trace, once the machine has stopped; false
+// when tracing is off (Config.TraceEvents) or the machine still runs.
+func (m *Machine) Trace() (trace.Data, bool) {
+	if !m.stopped.Load() || m.cfg.TraceEvents <= 0 {
+		return trace.Data{}, false
+	}
+	rings := make([]*trace.Ring, len(m.cores))
+	for i, c := range m.cores {
+		rings[i] = c.tr.ring
+	}
+	return trace.Collect(rings), true
+}
+
+func (c *Core) traceSwitchIn(s *SIP, now int64) {
+	if c.tr.ring != nil {
+		c.tr.add(trace.Event{Time: now, Kind: trace.SwitchIn, PID: s.pid})
+	}
+}
+
+// traceSwitchOut records why s, just suspended or ended, left the core.
+func (c *Core) traceSwitchOut(s *SIP, reason uint32, done bool) {
+	if c.tr.ring != nil {
+		c.traceOut(s, reason, done)
+	}
+}
+
+func (c *Core) traceOut(s *SIP, reason uint32, done bool) {
+	e := trace.Event{Time: c.m.Now(), Kind: trace.SwitchOut, PID: s.pid}
+	switch {
+	case done:
+		e.Why, e.Arg = uint8(trace.Exited), int64(s.proc.Result().Status())
+	case reason == suspendPreempt:
+		e.Why = uint8(trace.Preempted)
+	case reason == suspendYield:
+		e.Why = uint8(trace.Yielded)
+	case reason == suspendRequest:
+		e.Why, e.Arg = uint8(trace.Request), int64(s.svc)
+	case reason == suspendSleep:
+		e.Why = uint8(trace.Sleeping)
+	default:
+		e.Why = uint8(trace.Blocked)
+	}
+	c.tr.add(e)
+}
+
+// tracePoll records a SIP polling in its Block (poll.go) as switched out,
+// blocked, from start; and back in when the poll ends.
+func (c *Core) tracePoll(s *SIP, now int64, starts bool) {
+	if c.tr.ring != nil {
+		c.tracePolled(s, now, starts)
+	}
+}
+
+func (c *Core) tracePolled(s *SIP, now int64, starts bool) {
+	if starts {
+		c.tr.add(trace.Event{Time: now, Kind: trace.SwitchOut, PID: s.pid, Why: uint8(trace.Blocked)})
+	} else {
+		c.tr.add(trace.Event{Time: now, Kind: trace.SwitchIn, PID: s.pid})
+	}
+}
+
+func (c *Core) traceSpawn(s *SIP) {
+	if c.tr.ring != nil {
+		c.traceSpawned(s)
+	}
+}
+
+func (c *Core) traceSpawned(s *SIP) {
+	p := trace.Proc{PID: s.pid, Nice: s.Nice, Name: s.Name}
+	if s.Parent != nil {
+		p.Parent = s.Parent.pid
+	}
+	c.tr.ring.Spawned(c.m.Now(), p)
+}
+
+// traceWake records that s became runnable, caused by the message being
+// handled (or by this core). It is stamped, as messages are, with the
+// core's latest clock reading: the loop reads the clock every turn, and
+// a polling SIP's Block every few turns, so the stamp is early by at most
+// a turn.
+func (c *Core) traceWake(s *SIP) {
+	if c.tr.ring != nil {
+		c.tr.add(trace.Event{Time: c.tr.last, Kind: trace.Wakeup, PID: s.pid, Core: c.tr.from})
+	}
+}
+
+func (c *Core) traceMigrate(s *SIP, to int, why trace.Migration) {
+	if c.tr.ring != nil {
+		c.traceEvent(trace.MigrateOut, s.pid, int32(to), 0, uint8(why))
+	}
+}
+
+func (c *Core) traceMigrateIn(s *SIP, from int) {
+	if c.tr.ring != nil {
+		c.traceEvent(trace.MigrateIn, s.pid, int32(from), 0, 0)
+	}
+}
+
+// traceSend records a message sent on r, to a core or a service.
+func (c *Core) traceSend(r *urpc.Ring, typ uint8) {
+	if c.tr.ring != nil {
+		c.traceSent(r, typ)
+	}
+}
+
+func (c *Core) traceSent(r *urpc.Ring, typ uint8) {
+	c.tr.add(trace.Event{Time: c.tr.last, Kind: trace.MsgSend, Core: c.peerOf(r), Arg: int64(typ)})
+}
+
+// peerOf names the receiver of ring r, one of the core's outbound rings.
+func (c *Core) peerOf(r *urpc.Ring) int32 {
+	for j, to := range c.toCore {
+		if to == r {
+			return int32(j)
+		}
+	}
+	for s, to := range c.toSvc {
+		if to == r {
+			return trace.Service(s)
+		}
+	}
+	return trace.Controller
+}
+
+// traceEvent records an event stamped now: the body of the trace points
+// that have no time at hand.
+func (c *Core) traceEvent(k trace.Kind, pid int64, core int32, arg int64, why uint8) {
+	c.tr.add(trace.Event{Time: c.m.Now(), Kind: k, PID: pid, Core: core, Arg: arg, Why: why})
+}
+
+// traceRecv records a message received from peer from, which is then
+// handled; traceHandled marks the end of its handling.
+func (c *Core) traceRecv(from int, typ uint8) {
+	if c.tr.ring != nil {
+		c.tr.from = int32(from)
+		c.tr.add(trace.Event{Time: c.tr.last, Kind: trace.MsgRecv, Core: int32(from), Arg: int64(typ)})
+	}
+}
+
+func (c *Core) traceHandled() {
+	if c.tr.ring != nil {
+		c.tr.from = int32(c.id)
+	}
+}
+
+// traceClock hands tracing the loop's clock reading of this turn.
+func (c *Core) traceClock(now int64) {
+	if c.tr.ring != nil {
+		c.tr.last = now
+	}
+}
+
+func (c *Core) traceIdle(now int64) {
+	if c.tr.ring != nil {
+		c.tr.add(trace.Event{Time: now, Kind: trace.IdlePoll})
+	}
+}
+
+func (c *Core) traceSleep(now int64, asleep bool) {
+	if c.tr.ring != nil {
+		k := trace.Awake
+		if asleep {
+			k = trace.Sleep
+		}
+		c.tr.add(trace.Event{Time: now, Kind: k})
+	}
+}

@@ -1,0 +1,146 @@
+package kernel
+
+import (
+	"bytes"
+	"context"
+	"testing"
+
+	"isle/internal/sandbox"
+	"isle/internal/testprog"
+	"isle/internal/trace"
+)
+
+// TestTracePointsAllocateNothing: with tracing on, recording an event
+// allocates nothing (issue 15's target), whichever trace point records it.
+func TestTracePointsAllocateNothing(t *testing.T) {
+	m := &Machine{cfg: Config{Cores: 1, TraceEvents: 64}}
+	c := newCore(m, 0)
+	s := &SIP{pid: 7}
+	n := testing.AllocsPerRun(1000, func() {
+		c.traceSwitchIn(s, 1)
+		c.traceSwitchOut(s, suspendYield, false)
+		c.tracePoll(s, 2, true)
+		c.traceWake(s)
+		c.traceRecv(0, msgDeliver)
+		c.traceHandled()
+		c.traceSend(nil, msgDeliver)
+		c.traceMigrate(s, 0, trace.Push)
+		c.traceMigrateIn(s, 0)
+		c.traceIdle(3)
+		c.traceSleep(4, true)
+	})
+	if n != 0 {
+		t.Fatalf("%v allocations a round of trace points", n)
+	}
+	if c.tr.ring.Dropped() == 0 {
+		t.Fatal("the 64-event ring never filled: the trace points recorded nothing")
+	}
+	off := newCore(&Machine{cfg: Config{Cores: 1}}, 0)
+	off.traceWake(s)
+	if off.tr.ring != nil {
+		t.Fatal("tracing is on without TraceEvents")
+	}
+}
+
+// TestTraceCrossCoreWakeAndMove: a SIP on core 0 blocks and is woken by a
+// message from core 1, then moves itself to core 2. Core 0's ring names
+// core 1 as the wake-up's cause and core 2 as the migration's target, core
+// 2's names core 0; the export draws the wake-up from core 1's CPU track
+// to core 0.
+func TestTraceCrossCoreWakeAndMove(t *testing.T) {
+	ctx := context.Background()
+	waiters := make(chan *SIP, 1)
+	host := sandbox.HostModule{Name: "env", Funcs: []sandbox.HostFunc{
+		{Name: "block", Fn: func(c *sandbox.Call, _ []uint64) {
+			s := SIPOf(c)
+			waiters <- s
+			s.Block()
+			s.MoveTo(2)
+		}},
+		{Name: "poke", Fn: func(c *sandbox.Call, _ []uint64) {
+			w := <-waiters
+			SIPOf(c).Core().SendTo(0, wakeMsg{w})
+		}},
+	}}
+	rt, err := sandbox.NewRuntime(ctx, sandbox.Config{}, []sandbox.HostModule{host})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rt.Close(ctx)
+	imports := [][2]string{{"env", "block"}, {"env", "poke"}}
+	load := func(body []byte) *sandbox.Module {
+		mod, err := rt.Load(ctx, testprog.Module(imports, body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return mod
+	}
+	m, _ := New(Config{Cores: 3, TraceEvents: 1 << 12})
+	if err := m.Boot(); err != nil {
+		t.Fatal(err)
+	}
+	a, b := NewSIP(load([]byte{0x10, 0})), NewSIP(load([]byte{0x10, 1}))
+	a.Name, b.Name = "blocker", "poker"
+	m.Spawn(a, 0)
+	m.Spawn(b, 1)
+	<-a.Done()
+	<-b.Done()
+	m.Stop()
+	d, ok := m.Trace()
+	if !ok {
+		t.Fatal("no trace")
+	}
+	has := func(core int, want trace.Event) bool {
+		for _, e := range d.Cores[core] {
+			if e.Kind == want.Kind && e.PID == want.PID && e.Core == want.Core && e.Why == want.Why {
+				return true
+			}
+		}
+		return false
+	}
+	for _, c := range []struct {
+		core int
+		e    trace.Event
+	}{
+		{0, trace.Event{Kind: trace.Wakeup, PID: a.PID(), Core: 1}},
+		{0, trace.Event{Kind: trace.MsgRecv, Core: 1}},
+		{1, trace.Event{Kind: trace.MsgSend, Core: 0}},
+		{0, trace.Event{Kind: trace.MigrateOut, PID: a.PID(), Core: 2, Why: uint8(trace.Move)}},
+		{2, trace.Event{Kind: trace.MigrateIn, PID: a.PID(), Core: 0}},
+		{2, trace.Event{Kind: trace.SwitchOut, PID: a.PID(), Why: uint8(trace.Exited)}},
+		{1, trace.Event{Kind: trace.SwitchOut, PID: b.PID(), Why: uint8(trace.Exited)}},
+	} {
+		if !has(c.core, c.e) {
+			t.Errorf("core %d has no %+v; it has %+v", c.core, c.e, d.Cores[c.core])
+		}
+	}
+	var buf bytes.Buffer
+	if err := trace.Export(&buf, d); err != nil {
+		t.Fatal(err)
+	}
+	dec, err := trace.Decode(buf.Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	drawn := false
+	for _, r := range dec.Records {
+		if r.Kind == "sched_wakeup" && r.WakePID == a.PID() && r.CPU == 1 && r.TargetCPU == 0 {
+			drawn = true
+			if r.PID != b.PID() {
+				t.Errorf("the wake-up's waker is pid %d, want the poker %d", r.PID, b.PID())
+			}
+		}
+	}
+	if !drawn {
+		t.Errorf("no sched_wakeup of the blocker from cpu 1 to cpu 0: %+v", dec.Records)
+	}
+	if s := trace.Summarise(dec); len(s.Tasks) != 2 {
+		t.Errorf("tasks %+v", s.Tasks)
+	} else {
+		for _, ts := range s.Tasks {
+			if ts.PID == a.PID() && ts.Migrations != 1 {
+				t.Errorf("blocker migrated %d times, want 1", ts.Migrations)
+			}
+		}
+	}
+}

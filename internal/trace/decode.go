@@ -1,0 +1,253 @@
+package trace
+
+import (
+	"errors"
+	"fmt"
+
+	"google.golang.org/protobuf/encoding/protowire"
+)
+
+// Decode reads back what Export writes (and the same messages from any
+// Perfetto trace: other packets and fields are skipped). It is what `isle
+// trace` reports from, and what the export's tests check the encoding with.
+
+// Record is one decoded ftrace event.
+type Record struct {
+	CPU  int
+	Time int64
+	PID  int64  // FtraceEvent.pid: the thread running when it happened
+	Kind string // "sched_switch", "sched_wakeup", "sched_wakeup_new", "cpu_idle"
+
+	PrevComm, NextComm string // sched_switch
+	PrevPID, NextPID   int64
+	PrevPrio, NextPrio int64
+	PrevState          int64
+
+	Comm      string // sched_wakeup
+	WakePID   int64
+	Prio      int64
+	TargetCPU int
+
+	IdleState uint64 // cpu_idle
+}
+
+// Decoded is a decoded trace.
+type Decoded struct {
+	Procs   []Proc   // from ProcessTree (Name: the thread's name, or else the cmdline)
+	Records []Record // in file order
+	Lost    map[int]uint64
+	CPUs    int // 1 + the highest cpu seen
+}
+
+// maxCPUs bounds the cpu numbers a trace may name: a hostile file must not
+// make the report allocate a table of four billion cores.
+const maxCPUs = 1 << 16
+
+// ErrNotTrace is returned for input that is not a Perfetto trace.
+var ErrNotTrace = errors.New("not a Perfetto trace")
+
+// Decode parses a trace.
+func Decode(b []byte) (*Decoded, error) {
+	d := &Decoded{Lost: map[int]uint64{}}
+	names := map[int64]int{} // pid → index in Procs
+	packets := 0
+	for len(b) > 0 {
+		num, typ, n := protowire.ConsumeTag(b)
+		if n < 0 || num != fTracePacket || typ != protowire.BytesType {
+			if packets == 0 {
+				return nil, ErrNotTrace
+			}
+			return nil, fmt.Errorf("%w: what follows packet %d is not a packet", ErrNotTrace, packets)
+		}
+		b = b[n:]
+		pkt, n := protowire.ConsumeBytes(b)
+		if n < 0 {
+			return nil, errors.New("truncated trace: a packet runs past the end of the file")
+		}
+		b = b[n:]
+		if err := d.packet(pkt, names); err != nil {
+			return nil, err
+		}
+		packets++
+	}
+	if packets == 0 {
+		return nil, fmt.Errorf("%w: empty", ErrNotTrace)
+	}
+	return d, nil
+}
+
+// fields calls f for each field of message m.
+func fields(m []byte, f func(num protowire.Number, typ protowire.Type, v uint64, bytes []byte) error) error {
+	for len(m) > 0 {
+		num, typ, n := protowire.ConsumeTag(m)
+		if n < 0 {
+			return fmt.Errorf("%w: bad field tag", ErrNotTrace)
+		}
+		m = m[n:]
+		var v uint64
+		var bytes []byte
+		switch typ {
+		case protowire.VarintType:
+			v, n = protowire.ConsumeVarint(m)
+		case protowire.BytesType:
+			bytes, n = protowire.ConsumeBytes(m)
+		default:
+			n = protowire.ConsumeFieldValue(num, typ, m)
+		}
+		if n < 0 {
+			return fmt.Errorf("%w: bad field %d", ErrNotTrace, num)
+		}
+		m = m[n:]
+		if err := f(num, typ, v, bytes); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (d *Decoded) packet(pkt []byte, names map[int64]int) error {
+	return fields(pkt, func(num protowire.Number, typ protowire.Type, _ uint64, m []byte) error {
+		switch {
+		case num == fPacketFtrace && typ == protowire.BytesType:
+			return d.bundle(m)
+		case num == fPacketProcessTree && typ == protowire.BytesType:
+			return d.tree(m, names)
+		}
+		return nil
+	})
+}
+
+func (d *Decoded) tree(m []byte, names map[int64]int) error {
+	return fields(m, func(num protowire.Number, typ protowire.Type, _ uint64, sub []byte) error {
+		if typ != protowire.BytesType || (num != fTreeProcesses && num != fTreeThreads) {
+			return nil
+		}
+		var p Proc
+		var name string
+		err := fields(sub, func(f protowire.Number, _ protowire.Type, v uint64, s []byte) error {
+			switch {
+			case f == fProcPID: // = fThreadTID
+				p.PID = int64(int32(v))
+			case num == fTreeProcesses && f == fProcPPID:
+				p.Parent = int64(int32(v))
+			case num == fTreeProcesses && f == fProcCmdline && name == "":
+				name = string(s)
+			case num == fTreeThreads && f == fThreadName:
+				name = string(s)
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		i, ok := names[p.PID]
+		if !ok {
+			names[p.PID] = len(d.Procs)
+			d.Procs = append(d.Procs, Proc{PID: p.PID, Name: name, Parent: p.Parent})
+			return nil
+		}
+		if name != "" {
+			d.Procs[i].Name = name
+		}
+		if num == fTreeProcesses {
+			d.Procs[i].Parent = p.Parent
+		}
+		return nil
+	})
+}
+
+func (d *Decoded) bundle(m []byte) error {
+	cpu := 0
+	var events [][]byte
+	err := fields(m, func(num protowire.Number, typ protowire.Type, v uint64, sub []byte) error {
+		switch num {
+		case fBundleCPU:
+			if v >= maxCPUs {
+				return fmt.Errorf("%w: cpu %d", ErrNotTrace, v)
+			}
+			cpu = int(v)
+		case fBundleEvent:
+			events = append(events, sub)
+		case fBundleLost:
+			d.Lost[cpu] += v
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	d.CPUs = max(d.CPUs, cpu+1)
+	for _, e := range events {
+		r := Record{CPU: cpu}
+		if err := r.decode(e); err != nil {
+			return err
+		}
+		if r.Kind != "" {
+			d.Records = append(d.Records, r)
+		}
+	}
+	return nil
+}
+
+func (r *Record) decode(e []byte) error {
+	return fields(e, func(num protowire.Number, typ protowire.Type, v uint64, sub []byte) error {
+		switch num {
+		case fEventTimestamp:
+			r.Time = int64(v)
+		case fEventPID:
+			r.PID = int64(v)
+		case fEventSchedSwitch:
+			r.Kind = "sched_switch"
+			return fields(sub, r.switchField)
+		case fEventSchedWakeup, fEventWakeupNew:
+			r.Kind = "sched_wakeup"
+			if num == fEventWakeupNew {
+				r.Kind = "sched_wakeup_new"
+			}
+			return fields(sub, r.wakeupField)
+		case fEventCPUIdle:
+			r.Kind = "cpu_idle"
+			return fields(sub, func(f protowire.Number, _ protowire.Type, v uint64, _ []byte) error {
+				if f == fIdleState {
+					r.IdleState = v
+				}
+				return nil
+			})
+		}
+		return nil
+	})
+}
+
+func (r *Record) switchField(f protowire.Number, _ protowire.Type, v uint64, s []byte) error {
+	switch f {
+	case fSwitchPrevComm:
+		r.PrevComm = string(s)
+	case fSwitchPrevPID:
+		r.PrevPID = int64(int32(v))
+	case fSwitchPrevPrio:
+		r.PrevPrio = int64(int32(v))
+	case fSwitchPrevState:
+		r.PrevState = int64(v)
+	case fSwitchNextComm:
+		r.NextComm = string(s)
+	case fSwitchNextPID:
+		r.NextPID = int64(int32(v))
+	case fSwitchNextPrio:
+		r.NextPrio = int64(int32(v))
+	}
+	return nil
+}
+
+func (r *Record) wakeupField(f protowire.Number, _ protowire.Type, v uint64, s []byte) error {
+	switch f {
+	case fWakeupComm:
+		r.Comm = string(s)
+	case fWakeupPID:
+		r.WakePID = int64(int32(v))
+	case fWakeupPrio:
+		r.Prio = int64(int32(v))
+	case fWakeupTargetCPU:
+		r.TargetCPU = int(int32(v))
+	}
+	return nil
+}

@@ -1,0 +1,176 @@
+// Package trace is isle's per-core event tracing: a ring of fixed-size
+// events for each core, written only by that core, and the export of the
+// rings to a trace that Perfetto draws as a scheduler view (perfetto.go),
+// read back by Decode and summarised by Report (report.go).
+//
+// The rules of the interface:
+//
+//   - A Ring belongs to one core. Only that core's goroutine calls Add and
+//     Spawned; there is no lock and no atomic. Events, Dropped and Procs are
+//     read once the core has stopped (the kernel hands the rings over after
+//     its cores' goroutines have ended, which orders every write before the
+//     read).
+//   - Add never blocks and never allocates: a full ring overwrites its
+//     oldest event and counts it as dropped.
+//   - Every event is stamped by the caller from one monotonic clock, the
+//     machine's Now (ns since boot), so events of different cores compare.
+//   - Tracing is off unless the machine was given a ring size; off, the
+//     kernel's trace points cost one branch on a nil pointer.
+package trace
+
+// Limits in one place.
+const (
+	// DefaultEvents is the events a core's ring holds when tracing is on
+	// and no size is given: 32 bytes each, 2 MiB a core.
+	DefaultEvents = 1 << 16
+	// MaxEvents bounds one core's ring (64 MiB of events).
+	MaxEvents = 1 << 21
+	// bundleEvents is the most ftrace events written in one bundle.
+	bundleEvents = 4096
+)
+
+// Kind is what an event records.
+type Kind uint8
+
+// The kinds of event. PID is the SIP concerned; Core a peer core (or, when
+// negative, Service(s) or Controller); Arg and Why as each says.
+const (
+	SwitchIn   Kind = iota + 1 // PID starts running on the core
+	SwitchOut                  // PID stops running; Why a Reason; Arg its exit status (Exited) or service (Request)
+	Spawn                      // PID is given to the core to run first; Arg its parent's pid (0: none)
+	Wakeup                     // PID becomes runnable; Core where the cause came from (a core, a service, the controller; the core itself for a timer or a local wake)
+	MigrateOut                 // PID, runnable, is handed to core Core; Why a Migration
+	MigrateIn                  // PID arrives from core Core
+	MsgSend                    // a urpc message of type Arg sent to Core
+	MsgRecv                    // a urpc message of type Arg received from Core
+	IdlePoll                   // the core has nothing to run and polls its rings
+	Sleep                      // the core sleeps on its doorbell
+	Awake                      // the core woke from its sleep
+	maxKind
+)
+
+// Reason is why a SIP switched out (SwitchOut's Why).
+type Reason uint8
+
+// The reasons.
+const (
+	Preempted Reason = iota + 1 // its slice was spent; still runnable
+	Yielded                     // it gave up the core; still runnable
+	Blocked                     // it waits for a wake-up (a channel, a child)
+	Sleeping                    // it waits for a timer
+	Request                     // it waits for a service's reply (Arg: the service)
+	Exited                      // it ended (Arg: its exit status)
+)
+
+// Migration is why a SIP moved (MigrateOut's Why).
+type Migration uint8
+
+// The migrations.
+const (
+	Steal Migration = iota + 1 // an idle core asked for work
+	Push                       // a loaded core gave work away
+	Move                       // the SIP asked to move (MoveTo)
+)
+
+// Peers that are not cores, in an event's Core field.
+const (
+	Controller = -1 << 20 // the embedder's controller rings
+)
+
+// Service returns the Core field that names service s.
+func Service(s int) int32 { return int32(-1 - s) }
+
+// Event is one trace record: 32 bytes, no pointers.
+type Event struct {
+	Time int64 // machine clock, ns since boot
+	PID  int64 // the SIP concerned; 0 for none
+	Arg  int64 // as the Kind says
+	Core int32 // a peer as the Kind says
+	Kind Kind
+	Why  uint8
+	_    [2]byte
+}
+
+// Proc names a SIP in the trace: what Perfetto shows for its thread.
+type Proc struct {
+	PID    int64
+	Parent int64 // 0: spawned by the embedder
+	Nice   int
+	Name   string
+}
+
+// Ring is one core's trace buffer.
+//
+// Ownership: written only by its core; read after the core stopped.
+type Ring struct {
+	ev    []Event // len a power of two
+	mask  uint64
+	n     uint64 // events added so far; ev[n&mask] is the next slot
+	procs []Proc // SIPs spawned on this core, in order
+}
+
+// NewRing returns a ring of at least events slots (rounded up to a power of
+// two, at most MaxEvents).
+func NewRing(events int) *Ring {
+	size := 1
+	for size < events && size < MaxEvents {
+		size <<= 1
+	}
+	return &Ring{ev: make([]Event, size), mask: uint64(size - 1)}
+}
+
+// Add records e, overwriting the oldest event when the ring is full.
+func (r *Ring) Add(e Event) {
+	r.ev[r.n&r.mask] = e
+	r.n++
+}
+
+// Spawned records a Spawn event for p at time t and keeps p's name. The
+// name table grows (an allocation now and then, as a spawn itself makes
+// many); the event does not.
+func (r *Ring) Spawned(t int64, p Proc) {
+	r.Add(Event{Time: t, Kind: Spawn, PID: p.PID, Arg: p.Parent})
+	r.procs = append(r.procs, p)
+}
+
+// Dropped returns how many events were overwritten.
+func (r *Ring) Dropped() uint64 {
+	if size := uint64(len(r.ev)); r.n > size {
+		return r.n - size
+	}
+	return 0
+}
+
+// Events returns the events the ring holds, oldest first (a copy).
+func (r *Ring) Events() []Event {
+	size := uint64(len(r.ev))
+	if r.n <= size {
+		return append([]Event(nil), r.ev[:r.n]...)
+	}
+	out := make([]Event, 0, size)
+	start := r.n & r.mask
+	out = append(out, r.ev[start:]...)
+	return append(out, r.ev[:start]...)
+}
+
+// Procs returns the SIPs spawned on the ring's core.
+func (r *Ring) Procs() []Proc { return r.procs }
+
+// Data is a whole machine's trace: each core's events and what each ring
+// dropped, and the SIPs' names.
+type Data struct {
+	Cores   [][]Event
+	Dropped []uint64
+	Procs   []Proc
+}
+
+// Collect gathers the rings of a stopped machine, ring i being core i's.
+func Collect(rings []*Ring) Data {
+	d := Data{Cores: make([][]Event, len(rings)), Dropped: make([]uint64, len(rings))}
+	for i, r := range rings {
+		d.Cores[i] = r.Events()
+		d.Dropped[i] = r.Dropped()
+		d.Procs = append(d.Procs, r.procs...)
+	}
+	return d
+}

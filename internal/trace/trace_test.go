@@ -1,0 +1,248 @@
+package trace
+
+import (
+	"bytes"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"unsafe"
+
+	"google.golang.org/protobuf/encoding/protowire"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files")
+
+func TestRingDropsOldest(t *testing.T) {
+	r := NewRing(4)
+	for i := 1; i <= 6; i++ {
+		r.Add(Event{Time: int64(i), Kind: IdlePoll})
+	}
+	if got := r.Dropped(); got != 2 {
+		t.Fatalf("Dropped = %d, want 2", got)
+	}
+	evs := r.Events()
+	if len(evs) != 4 || evs[0].Time != 3 || evs[3].Time != 6 {
+		t.Fatalf("Events = %v, want times 3..6", evs)
+	}
+}
+
+func TestRingAddAllocatesNothing(t *testing.T) {
+	r := NewRing(8)
+	e := Event{Time: 1, Kind: SwitchIn, PID: 2}
+	if n := testing.AllocsPerRun(1000, func() { r.Add(e) }); n != 0 {
+		t.Fatalf("Add allocates %v times a call", n)
+	}
+}
+
+func TestEventSize(t *testing.T) {
+	// Fixed-size binary events: 32 bytes, two to a cache line.
+	if n := unsafe.Sizeof(Event{}); n != 32 {
+		t.Fatalf("an Event is %d bytes, want 32", n)
+	}
+}
+
+// sample is a two-core run: a on core 0 is preempted, b spawned on core 1
+// wakes a after a's request, a migrates to core 1 and exits.
+func sample() Data {
+	const a, b = 1, 2
+	c0 := []Event{
+		{Time: 100, Kind: Spawn, PID: a},
+		{Time: 100, Kind: Wakeup, PID: a, Core: Controller},
+		{Time: 110, Kind: SwitchIn, PID: a},
+		{Time: 120, Kind: MsgSend, Core: 1, Arg: 3}, // a asks core 1 to run b
+		{Time: 3110, Kind: SwitchOut, PID: a, Why: uint8(Preempted)},
+		{Time: 3120, Kind: SwitchIn, PID: a},
+		{Time: 3200, Kind: SwitchOut, PID: a, Why: uint8(Blocked)},
+		{Time: 3210, Kind: IdlePoll},
+		{Time: 3300, Kind: Sleep},
+		{Time: 4000, Kind: Awake},
+		{Time: 4010, Kind: MigrateOut, PID: a, Core: 1, Why: uint8(Steal)},
+	}
+	c1 := []Event{
+		{Time: 145, Kind: MsgRecv, Core: 0, Arg: 3},
+		{Time: 150, Kind: Spawn, PID: b, Arg: a},
+		{Time: 150, Kind: Wakeup, PID: b, Core: 0},
+		{Time: 200, Kind: SwitchIn, PID: b},
+		{Time: 3500, Kind: Wakeup, PID: a, Core: 1}, // b wakes a (delivered on core 0 in truth; drawn here)
+		{Time: 3600, Kind: SwitchOut, PID: b, Why: uint8(Exited), Arg: 0},
+		{Time: 4020, Kind: MigrateIn, PID: a, Core: 0},
+		{Time: 4030, Kind: SwitchIn, PID: a},
+		{Time: 4500, Kind: SwitchOut, PID: a, Why: uint8(Exited), Arg: 3},
+	}
+	return Data{
+		Cores:   [][]Event{c0, c1},
+		Dropped: []uint64{0, 0},
+		Procs:   []Proc{{PID: a, Name: "spin"}, {PID: b, Parent: a, Nice: 5, Name: "kid"}},
+	}
+}
+
+// dump writes a decoded trace one event a line, timestamps relative to the
+// first (Normalise replaces them where a run's timing varies).
+func dump(d *Decoded, normalise bool) string {
+	var w strings.Builder
+	for _, p := range d.Procs {
+		fmt.Fprintf(&w, "proc pid=%d ppid=%d name=%s\n", p.PID, p.Parent, p.Name)
+	}
+	for c := 0; c < d.CPUs; c++ {
+		if d.Lost[c] > 0 {
+			fmt.Fprintf(&w, "cpu %d lost=%d\n", c, d.Lost[c])
+		}
+	}
+	var t0 int64 = -1
+	for _, r := range d.Records {
+		if t0 < 0 {
+			t0 = r.Time
+		}
+		ts := fmt.Sprint(r.Time - t0)
+		if normalise {
+			ts = "T"
+		}
+		switch r.Kind {
+		case "sched_switch":
+			fmt.Fprintf(&w, "cpu %d %s pid=%d sched_switch %s:%d [%d] state=%d ==> %s:%d [%d]\n", r.CPU, ts, r.PID,
+				r.PrevComm, r.PrevPID, r.PrevPrio, r.PrevState, r.NextComm, r.NextPID, r.NextPrio)
+		case "sched_wakeup", "sched_wakeup_new":
+			fmt.Fprintf(&w, "cpu %d %s pid=%d %s %s:%d [%d] target_cpu=%d\n", r.CPU, ts, r.PID, r.Kind, r.Comm, r.WakePID, r.Prio, r.TargetCPU)
+		case "cpu_idle":
+			fmt.Fprintf(&w, "cpu %d %s pid=%d cpu_idle state=%d\n", r.CPU, ts, r.PID, r.IdleState)
+		}
+	}
+	return w.String()
+}
+
+func golden(t *testing.T, name, got string) {
+	t.Helper()
+	path := filepath.Join("..", "..", "testdata", "trace", name)
+	if *update {
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (go test -update writes it)", err)
+	}
+	if got != string(want) {
+		t.Errorf("%s differs:\n--- got\n%s--- want\n%s", name, got, want)
+	}
+}
+
+func TestExportDecodesToGolden(t *testing.T) {
+	var b bytes.Buffer
+	if err := Export(&b, sample()); err != nil {
+		t.Fatal(err)
+	}
+	d, err := Decode(b.Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "sample.golden", dump(d, false))
+	var rep strings.Builder
+	Report(&rep, d)
+	golden(t, "sample-report.golden", rep.String())
+}
+
+func TestExportCarriesDropped(t *testing.T) {
+	d := sample()
+	d.Dropped[1] = 7
+	var b bytes.Buffer
+	if err := Export(&b, d); err != nil {
+		t.Fatal(err)
+	}
+	dec, err := Decode(b.Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if dec.Lost[0] != 0 || dec.Lost[1] != 7 {
+		t.Fatalf("lost %v, want core 1: 7", dec.Lost)
+	}
+	var rep strings.Builder
+	Report(&rep, dec)
+	if !strings.Contains(rep.String(), "core 1: its trace ring overflowed: 7 oldest events dropped") {
+		t.Errorf("report:\n%s", rep.String())
+	}
+}
+
+func TestSummariseDelays(t *testing.T) {
+	var b bytes.Buffer
+	if err := Export(&b, sample()); err != nil {
+		t.Fatal(err)
+	}
+	d, err := Decode(b.Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := Summarise(d)
+	var a TaskStats
+	for _, ts := range s.Tasks {
+		if ts.PID == 1 {
+			a = ts
+		}
+	}
+	// a: woken at 100, in at 110 (10); preempted at 3110, in at 3120 (10);
+	// woken at 3500, in at 4030 (530).
+	if a.Switches != 3 || a.Migrations != 1 || a.Delays != 3 || a.DelayMax != 530 || a.DelaySum != 550 {
+		t.Errorf("a: %+v", a)
+	}
+	if a.DelayMaxAt != 4030-100 {
+		t.Errorf("a's longest delay ended at %d ns, want %d", a.DelayMaxAt, 4030-100)
+	}
+	if a.Runtime != 3000+80+470 {
+		t.Errorf("a ran %d ns, want %d", a.Runtime, 3000+80+470)
+	}
+	if s.Cores[0].Slept != 700 {
+		t.Errorf("core 0 slept %d ns, want 700", s.Cores[0].Slept)
+	}
+}
+
+func TestDecodeRefusesBadInput(t *testing.T) {
+	var b bytes.Buffer
+	if err := Export(&b, sample()); err != nil {
+		t.Fatal(err)
+	}
+	good := b.Bytes()
+	for name, in := range map[string][]byte{
+		"empty":     nil,
+		"text":      []byte("hello, this is not a trace\n"),
+		"truncated": good[:len(good)-5],
+		"elf":       []byte("\x7fELF\x02\x01\x01"),
+		"huge cpu":  hugeCPU(),
+	} {
+		if _, err := Decode(in); err == nil {
+			t.Errorf("%s: no error", name)
+		} else if name != "truncated" && !errors.Is(err, ErrNotTrace) {
+			t.Errorf("%s: %v, want ErrNotTrace", name, err)
+		}
+	}
+}
+
+// hugeCPU is a trace whose one bundle names cpu 2⁴⁰.
+func hugeCPU() []byte {
+	bundle := appendVarint(nil, fBundleCPU, 1<<40)
+	pkt := protowire.AppendBytes(protowire.AppendTag(nil, fPacketFtrace, protowire.BytesType), bundle)
+	return protowire.AppendBytes(protowire.AppendTag(nil, fTracePacket, protowire.BytesType), pkt)
+}
+
+// FuzzDecode: whatever the bytes, Decode returns an error or a trace that
+// Report can print; it never panics.
+func FuzzDecode(f *testing.F) {
+	var b bytes.Buffer
+	if err := Export(&b, sample()); err != nil {
+		f.Fatal(err)
+	}
+	f.Add(b.Bytes())
+	f.Add([]byte("\x0a\x05\x0a\x03\x08\xff\x7f"))
+	f.Add([]byte("\x0a\x0c\x0a\x0a\x08\xff\xff\xff\xff\xff\xff\xff\xff\x01"))
+	f.Fuzz(func(t *testing.T, in []byte) {
+		d, err := Decode(in)
+		if err != nil {
+			return
+		}
+		var w strings.Builder
+		Report(&w, d)
+	})
+}

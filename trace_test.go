@@ -1,0 +1,128 @@
+package isle_test
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"isle"
+	"isle/internal/testprog"
+	"isle/internal/trace"
+)
+
+var updateGolden = flag.Bool("update", false, "rewrite testdata/trace/*.golden")
+
+// traceRun runs testdata/trace/yield.c on one core with tracing on and
+// returns the decoded trace.
+func traceRun(t *testing.T, events int) *trace.Decoded {
+	t.Helper()
+	src, err := os.ReadFile(filepath.Join(testprog.Root(t), "testdata", "trace", "yield.c"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Under a name of its own: the trace names the SIP by its program.
+	wasm, err := os.ReadFile(testprog.C(t, string(src)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	prog := filepath.Join(t.TempDir(), "yield.wasm")
+	if err := os.WriteFile(prog, wasm, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var tr, out bytes.Buffer
+	// No preemption: a slice that a loaded host stretches past its end
+	// would add a switch, and the golden file wants the same run each time.
+	cfg := config().WithCores(1).WithPreemption(false).WithStdio(strings.NewReader(""), &out, &out).WithTrace(&tr, events)
+	st, _, err := isle.Run(context.Background(), cfg, prog, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Status() != 3 || out.String() != "traced\n" {
+		t.Fatalf("status %d, output %q", st.Status(), out.String())
+	}
+	d, err := trace.Decode(tr.Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+// schedText is the trace's scheduling events, one a line, without their
+// timestamps (a run's timing varies; its order of events does not). The
+// idle events are left out: whether an idle core sleeps or only polls
+// depends on how fast the console answers.
+func schedText(d *trace.Decoded) string {
+	var w strings.Builder
+	for _, p := range d.Procs {
+		fmt.Fprintf(&w, "proc pid=%d ppid=%d name=%s\n", p.PID, p.Parent, p.Name)
+	}
+	var last int64
+	for _, r := range d.Records {
+		if r.Time < last {
+			fmt.Fprintf(&w, "OUT OF ORDER: %d after %d\n", r.Time, last)
+		}
+		last = r.Time
+		switch r.Kind {
+		case "sched_switch":
+			fmt.Fprintf(&w, "cpu %d pid=%d sched_switch %s:%d [%d] state=%d ==> %s:%d [%d]\n", r.CPU, r.PID,
+				r.PrevComm, r.PrevPID, r.PrevPrio, r.PrevState, r.NextComm, r.NextPID, r.NextPrio)
+		case "sched_wakeup":
+			fmt.Fprintf(&w, "cpu %d pid=%d sched_wakeup %s:%d [%d] target_cpu=%d\n", r.CPU, r.PID, r.Comm, r.WakePID, r.Prio, r.TargetCPU)
+		}
+	}
+	return w.String()
+}
+
+func TestTraceOfADeterministicRun(t *testing.T) {
+	d := traceRun(t, 0)
+	got := schedText(d)
+	path := filepath.Join("testdata", "trace", "yield.golden")
+	if *updateGolden {
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != string(want) {
+		t.Errorf("trace differs from %s:\n--- got\n%s--- want\n%s", path, got, want)
+	}
+	if len(d.Lost) != 0 {
+		t.Errorf("events lost: %v", d.Lost)
+	}
+	// Idle events pair up: every sleep ends before the next begins.
+	asleep := false
+	for _, r := range d.Records {
+		if r.Kind != "cpu_idle" {
+			continue
+		}
+		enter := r.IdleState != 4294967295
+		if enter == asleep {
+			t.Fatalf("cpu_idle state %d while asleep=%v", r.IdleState, asleep)
+		}
+		asleep = enter
+	}
+	s := trace.Summarise(d)
+	if len(s.Tasks) != 1 || s.Tasks[0].Switches != 5 || s.Tasks[0].Runtime <= 0 || s.Tasks[0].Runtime > s.Span {
+		t.Errorf("summary: %+v (span %d)", s.Tasks, s.Span)
+	}
+}
+
+func TestTraceRingOverflowIsCounted(t *testing.T) {
+	d := traceRun(t, 4)
+	if d.Lost[0] == 0 {
+		t.Fatalf("a 4-event ring lost nothing: %v", d.Lost)
+	}
+	var rep strings.Builder
+	trace.Report(&rep, d)
+	if want := fmt.Sprintf("core 0: its trace ring overflowed: %d oldest events dropped", d.Lost[0]); !strings.Contains(rep.String(), want) {
+		t.Errorf("report does not say %q:\n%s", want, rep.String())
+	}
+}
