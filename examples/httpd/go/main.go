@@ -19,6 +19,7 @@ import (
 	"net/http"
 	"os"
 	"strconv"
+	"time"
 )
 
 func main() {
@@ -50,12 +51,30 @@ func main() {
 	files := http.FileServer(http.Dir(dir))
 	// Under isle run --instances N, each instance says which it is.
 	instance := os.Getenv("ISLE_INSTANCE")
-	err = http.Serve(l, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if instance != "" {
-			w.Header().Set("X-Isle-Instance", instance)
+	// A client that connects and sends nothing, or trickles its request,
+	// holds one of the SIP's connections (1,024 at most, docs/net.md) until
+	// these timeouts drop it (HTTPD_HEADER_TIMEOUT, a Go duration, sets the
+	// first).
+	headerTimeout := 30 * time.Second
+	if v := os.Getenv("HTTPD_HEADER_TIMEOUT"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			fmt.Fprintf(os.Stderr, "httpd: HTTPD_HEADER_TIMEOUT %q: want a positive duration\n", v)
+			os.Exit(2)
 		}
-		files.ServeHTTP(w, r)
-	}))
+		headerTimeout = d
+	}
+	srv := &http.Server{
+		ReadHeaderTimeout: headerTimeout,
+		IdleTimeout:       2 * time.Minute,
+		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if instance != "" {
+				w.Header().Set("X-Isle-Instance", instance)
+			}
+			files.ServeHTTP(w, r)
+		}),
+	}
+	err = srv.Serve(l)
 	fmt.Fprintf(os.Stderr, "httpd: %v\n", err)
 	os.Exit(1)
 }

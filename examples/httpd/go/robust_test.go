@@ -385,3 +385,42 @@ func TestKilledInstanceLeavesOthers(t *testing.T) {
 		}
 	}
 }
+
+// TestHeaderTimeoutDropsIdleClients: with a header timeout of 200 ms
+// (HTTPD_HEADER_TIMEOUT), Go's server drops a client that sends nothing and
+// one that stops half-way through its head: the timers of its netpoller
+// (poll_oneoff with clock and socket subscriptions, and read deadlines) work
+// on isle, and a client that behaves is served meanwhile.
+func TestHeaderTimeoutDropsIdleClients(t *testing.T) {
+	dir, files := site(t)
+	addr, _, out := serve(t, 1, 1, dir, func(c isle.Config) isle.Config { return c.WithEnv("HTTPD_HEADER_TIMEOUT=200ms") })
+	start := time.Now()
+	var cs []net.Conn
+	for _, send := range []string{"", "GET /a/b.txt HTTP/1.1\r\nHo"} {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		io.WriteString(c, send)
+		cs = append(cs, c)
+	}
+	if err := fetch(addr, "page.html", files["page.html"]); err != nil {
+		t.Fatalf("%v; output:\n%s", err, out.String())
+	}
+	for i, c := range cs {
+		c.SetReadDeadline(time.Now().Add(20 * time.Second))
+		b, err := io.ReadAll(c)
+		if err != nil {
+			t.Fatalf("client %d was not dropped: %v; output:\n%s", i, err, out.String())
+		}
+		// As natively: nothing for the silent client; a 400 for the one
+		// whose head was cut short.
+		if (i == 0 && len(b) != 0) || (i == 1 && !strings.HasPrefix(string(b), "HTTP/1.1 400 ")) {
+			t.Fatalf("client %d got %q", i, b)
+		}
+	}
+	if d := time.Since(start); d < 200*time.Millisecond {
+		t.Fatalf("dropped after %v, before the timeout", d)
+	}
+}
