@@ -63,6 +63,7 @@ type Config struct {
 	argv0          string    // argv[0] that Run gives its program; "": the base name of its path
 	traceOut       io.Writer // nil: no tracing (WithTrace)
 	traceEvents    int       // events a core's trace ring holds
+	instances      int       // instances of the program that Run starts, one per core; 0: one
 }
 
 // Dir is a host directory offered to programs as a preopened directory.
@@ -598,8 +599,9 @@ const MaxCores = kernel.MaxCores
 
 // SpawnOptions are the knobs of SpawnWith.
 type SpawnOptions struct {
-	Core int // the core to start on; AnyCore for the least-loaded one
-	Nice int // -20 (most CPU) … 19 (least), weighted as Linux does
+	Core int      // the core to start on; AnyCore for the least-loaded one
+	Nice int      // -20 (most CPU) … 19 (least), weighted as Linux does
+	Env  []string // KEY=value pairs added to the machine's environment
 }
 
 // SpawnWith starts prog as a new SIP with args and options.
@@ -612,6 +614,10 @@ func (m *Machine) SpawnWith(prog *Program, args []string, opt SpawnOptions) (*Pr
 		return nil, fmt.Errorf("%s: out of memory: its initial memory does not fit in the machine's memory budget", prog.name)
 	}
 	s := m.newSIP(prog.mod, prog.name, args, opt.Nice)
+	if len(opt.Env) > 0 {
+		s.Env = append(s.Env, opt.Env...)
+		s.Ext.(*wasi.Proc).Env = s.Env
+	}
 	procapi.Attach(s)
 	if err := m.k.Spawn(s, core); err != nil {
 		return nil, err
@@ -733,21 +739,12 @@ func RunListing(ctx context.Context, cfg Config, path string, args []string) (Ex
 	if argv0 == "" {
 		argv0 = filepath.Base(path)
 	}
-	p, err := m.Spawn(prog, append([]string{argv0}, args...))
+	ps, err := m.SpawnInstances(prog, append([]string{argv0}, args...), max(cfg.instances, 1))
 	if err != nil {
 		m.Stop(ctx)
 		return ExitStatus{}, nil, nil, err
 	}
-	// The program ends, or the caller cancels ctx (a signal to the command):
-	// then the machine stops, killing every SIP within a slice.
-	done := make(chan struct{})
-	go func() { p.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-ctx.Done():
-		m.Stop(ctx)
-	}
-	st := p.Wait()
+	st := m.waitInstances(ctx, ps)
 	procs, _ := m.Processes()
 	m.Stop(ctx)
 	if err := m.TraceErr(); err != nil {

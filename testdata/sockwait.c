@@ -39,6 +39,8 @@ int main(int argc, char **argv) {
 	if (argc < 2)
 		return 2;
 	int l = listener();
+	// A listener starts non-blocking (as in wasmtime); these waits block.
+	__wasi_fd_fdstat_set_flags(l, 0);
 	__wasi_fd_t conn;
 	__wasi_errno_t e;
 	char buf[256];

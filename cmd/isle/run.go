@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -57,6 +58,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	fs.Var(&listens, "listen", "listen on TCP address ADDR (host:port) and offer the socket to the program after the preopens (repeatable)")
 	fs.Var(&envs, "env", "set an environment variable for the program: KEY=VALUE (repeatable)")
 	envInherit := fs.Bool("env-inherit", false, "pass isle's own environment to the program (--env overrides a variable)")
+	instances := fs.Int("instances", 1, "run N instances of the program, instance i on core i mod the cores, all offered the same --listen sockets (ISLE_INSTANCE=i in each one's environment, N > 1); isle exits when all have ended")
 	argv0 := fs.String("argv0", "", "the program's argv[0] (default: the base name of PROGRAM.wasm)")
 	traceFile := fs.String("trace", "", "record every core's scheduling events and write them to FILE at exit (and on SIGINT/SIGTERM), in Perfetto's format (read it with isle trace FILE, or open it at ui.perfetto.dev)")
 	traceEvents := fs.Int("trace-events", 0, "events each core's trace ring holds (default 65536); the oldest are dropped, and counted, past it")
@@ -77,6 +79,10 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "isle run: --cores %d: a machine needs at least one core\n", *cores)
 		return exitUsage
 	}
+	if *instances < 1 || *instances > isle.MaxInstances {
+		fmt.Fprintf(stderr, "isle run: --instances %d: want 1 to %d\n", *instances, isle.MaxInstances)
+		return exitUsage
+	}
 	if *cores > isle.MaxCores {
 		fmt.Fprintf(stderr, "isle run: --cores %d: at most %d cores\n", *cores, isle.MaxCores)
 		return exitUsage
@@ -86,7 +92,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "isle run: --wasted-bound %v: must be positive\n", *wasted)
 		return exitUsage
 	}
-	cfg = cfg.WithWastedBound(*wasted)
+	cfg = cfg.WithWastedBound(*wasted).WithInstances(*instances)
 	if *capacities != "" {
 		for _, kv := range strings.Split(*capacities, ",") {
 			k, v, ok := strings.Cut(kv, "=")
@@ -110,6 +116,12 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 		preopens = append(preopens, dir)
 	}
 	for _, l := range listens {
+		// An empty address would listen on a random port of every
+		// interface; a taken or unknown one fails at boot, in one line.
+		if _, port, err := net.SplitHostPort(l); err != nil || port == "" {
+			fmt.Fprintf(stderr, "isle run: --listen %q: want HOST:PORT (e.g. 127.0.0.1:8080)\n", l)
+			return exitUsage
+		}
 		cfg = cfg.WithListen(l)
 	}
 	cfg, ok := withProgramEnv(cfg, envs, *envInherit, preopens, *argv0, set["argv0"], stderr)

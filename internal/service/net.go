@@ -38,14 +38,14 @@ const (
 	NetSend                         // send Buf; N = bytes sent
 	NetShutdown                     // shut down Fd: N 1 read side, 2 write side, 3 both
 	NetClose                        // close connection Fd
-	NetPoll                         // Buf: (handle i32, events u16 1 read 2 write) pairs, 8 bytes each; wait at most Off ns; Buf = ready events u16 per pair
+	NetPoll                         // Buf: (handle i32, events u16 1 read 2 write) pairs, 8 bytes each; wait at most Off ns; Buf = ready events u16 per pair (| 4 hung up; 0xffff not a socket)
 	NetCloseAll                     // close every connection listed in Buf (little-endian int32s)
 )
 
 // Limits in one place.
 const (
 	maxConns     = 1 << 16 // connections per worker
-	maxPollFds   = 4096    // handles in one NetPoll
+	maxPollFds   = 8192    // handles in one NetPoll: as many as poll_oneoff takes subscriptions (wasi maxSubscriptions)
 	maxPollMilli = 1000    // longest wait of one NetPoll, in milliseconds
 )
 
@@ -317,8 +317,10 @@ func anyReady(pfds []unix.PollFd) bool {
 	return false
 }
 
-// pollEvents appends the ready events of each entry: 1 read, 2 write,
-// 0xffff not a socket of this worker.
+// pollEvents appends the ready events of each entry: 1 read, 2 write, 4
+// hung up (both directions closed: POLLHUP; a peer that only shut down its
+// side is readable, not hung up, so a server still answers it), 0xffff not
+// a socket of this worker.
 func pollEvents(out []byte, pfds []unix.PollFd) []byte {
 	for _, p := range pfds {
 		var ev uint16
@@ -328,6 +330,9 @@ func pollEvents(out []byte, pfds []unix.PollFd) []byte {
 		}
 		if r&(unix.POLLOUT|unix.POLLERR) != 0 {
 			ev |= 2
+		}
+		if r&unix.POLLHUP != 0 {
+			ev |= 4
 		}
 		if p.Fd < 0 {
 			ev = 0xffff

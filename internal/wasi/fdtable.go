@@ -59,8 +59,12 @@ func (p *Proc) table(s *kernel.SIP) []*fdEntry {
 		p.fds = append(p.fds, &fdEntry{typ: filetypeDirectory, stream: -1, handle: int32(i),
 			base: preopenBase, inh: preopenInh, ro: pre.ReadOnly, preopen: i})
 	}
+	// A listener starts non-blocking, as wasmtime's --tcplisten sockets
+	// do: Go's net.FileListener registers it in its netpoller only if
+	// fd_fdstat_get says NONBLOCK, and a blocking accept would stop every
+	// goroutine of the program (docs/net.md).
 	for i := 0; i < p.Listeners; i++ {
-		p.fds = append(p.fds, &fdEntry{typ: filetypeSocketStream, stream: -1, handle: int32(i),
+		p.fds = append(p.fds, &fdEntry{typ: filetypeSocketStream, stream: -1, handle: int32(i), flags: fdflagNonblock,
 			base: allRights, inh: allRights, preopen: -1, sock: true, listen: true})
 	}
 	if len(p.Net) > 0 {

@@ -20,6 +20,8 @@ const (
 	eventFdWrite = 2
 
 	subclockAbstime = 1
+
+	eventrwflagsHangup = 1 // the peer closed the connection (event flags @24)
 )
 
 // pollOneoff(in *subscription, out *event, nsubscriptions u32, nevents *u32)
@@ -225,6 +227,9 @@ func pollSockets(s *kernel.SIP, p *Proc, subs []byte, socks []uint32, events []b
 				got++
 			case ev != 0:
 				events = appendEvent(events, sub, sub[8], ESUCCESS, 1)
+				if ev&4 != 0 {
+					binary.LittleEndian.PutUint16(events[len(events)-eventSize+24:], eventrwflagsHangup)
+				}
 				got++
 			}
 		}

@@ -66,14 +66,23 @@ func sockAccept(c *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) Errno {
 	return ESUCCESS
 }
 
+// Flags of sock_recv.
+const (
+	riflagRecvPeek    = 1
+	riflagRecvWaitall = 2
+)
+
 // sockRecv(fd, ri_data *iovec, ri_data_len u32, ri_flags u16, ro_datalen *u32, ro_flags *u16)
-// RECV_PEEK peeks; RECV_WAITALL is not honoured (a short read may come back).
+// RECV_PEEK leaves the bytes in the socket; RECV_WAITALL, on a blocking
+// socket, waits until the buffers are full, the peer ends its side or an
+// error comes after some bytes (which are returned), as recv(2) does.
 func sockRecv(c *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) Errno {
 	e, errno := p.sockEntry(s, u32(a[0]))
 	if errno != ESUCCESS {
 		return errno
 	}
-	if a[3]&0xffffffff&^3 != 0 {
+	flags := a[3] & 0xffffffff
+	if flags&^(riflagRecvPeek|riflagRecvWaitall) != 0 {
 		return EINVAL
 	}
 	m := c.Memory()
@@ -92,25 +101,39 @@ func sockRecv(c *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) Errno {
 		return errno
 	}
 	want = min(want, maxFileChunk)
+	waitall := flags&riflagRecvWaitall != 0 && flags&riflagRecvPeek == 0 && nonblock(e) == 0
 	n := 0
-	if want > 0 {
+	for uint64(n) < want {
 		req := s.Request()
 		req.Op = service.NetRecv
 		req.Fd = e.handle
 		req.Off = nonblock(e)
-		if a[3]&1 != 0 {
+		if flags&riflagRecvPeek != 0 {
 			req.Off |= 2
 		}
-		req.N = int64(want)
+		req.N = int64(want) - int64(n)
 		rep := p.netCall(s)
 		if rep.Errno != 0 {
+			if n > 0 {
+				break // the error comes again on the next call
+			}
 			return Errno(rep.Errno)
 		}
 		data := rep.Buf[:min(int(rep.N), len(rep.Buf))]
+		skip, k := n, 0
 		iovecs(m, iovs, niovs, func(b []byte) bool {
-			n += copy(b, data[n:])
-			return n < len(data)
+			if skip >= len(b) {
+				skip -= len(b)
+				return true
+			}
+			k += copy(b[skip:], data[k:])
+			skip = 0
+			return k < len(data)
 		})
+		n += k
+		if !waitall || len(data) == 0 {
+			break
+		}
 	}
 	m.WriteUint32(outLen, uint32(n))
 	m.Write(outFlags, []byte{0, 0})
@@ -150,15 +173,23 @@ func sockSend(c *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) Errno {
 	return ESUCCESS
 }
 
-// sockShutdown(fd, how u8): SHUT_RD 1, SHUT_WR 2.
+// sockShutdown(fd, how u8): SHUT_RD 1, SHUT_WR 2. As in Linux, a bad how
+// is EINVAL before a listener is ENOTCONN; a socket whose connection has
+// ended is ENOTCONN too (the host's answer).
 func sockShutdown(_ *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) Errno {
-	e, errno := p.sockEntry(s, u32(a[0]))
-	if errno != ESUCCESS {
-		return errno
+	e := p.fd(s, u32(a[0]))
+	switch {
+	case e == nil:
+		return EBADF
+	case !e.sock:
+		return ENOTSOCK
 	}
 	how := a[1] & 0xffffffff
 	if how == 0 || how > 3 {
 		return EINVAL
+	}
+	if e.listen {
+		return ENOTCONN
 	}
 	req := s.Request()
 	req.Op = service.NetShutdown

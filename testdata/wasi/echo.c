@@ -11,6 +11,8 @@
 
 int main(void) {
 	__wasi_fd_t conn;
+	// A listener starts non-blocking (as in wasmtime); this accept blocks.
+	__wasi_fd_fdstat_set_flags(3, 0);
 	__wasi_errno_t e = __wasi_sock_accept(3, 0, &conn);
 	if (e != 0) {
 		printf("accept: errno %d\n", e);
