@@ -319,7 +319,7 @@ func newMachine(ctx context.Context, cfg Config) (*Machine, error) {
 		return nil, err
 	}
 	papi.SetRuntime(rt)
-	kc := kernel.Config{Cores: cores, WastedBound: cfg.wastedBound}
+	kc := kernel.Config{Cores: cores, WastedBound: cfg.wastedBound, SpareCPUs: host - cores}
 	if kc.TraceEvents, err = cfg.traceRing(); err != nil {
 		rt.Close(ctx)
 		return nil, err

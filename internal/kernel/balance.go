@@ -37,6 +37,8 @@ type balancer struct {
 	peers []int
 	// busyOthers: other cores whose latest summary shows SIPs waiting
 	busyOthers int
+	// idleOthers: other cores whose latest summary shows nothing to run
+	idleOthers int
 	others     []sched.LoadSummary // scratch: seen without this core
 	nextTick   int64
 	checker    *sched.Checker
@@ -215,6 +217,13 @@ func peersOf(id, n int) []int {
 // have runnable SIPs waiting for a core.
 func (b *balancer) othersWaiting() bool { return b.busyOthers > 0 }
 
+// othersIdle reports whether, by their latest summaries, some other core
+// has nothing to run (and so, asleep or soon, leaves its host CPU free).
+func (b *balancer) othersIdle() bool { return b.idleOthers > 0 }
+
+// idleSummary reports whether s is the summary of a core with nothing to run.
+func idleSummary(s sched.LoadSummary) bool { return s.Capacity > 0 && s.Runnable == 0 }
+
 // summary records another core's summary.
 func (b *balancer) summary(from int, s sched.LoadSummary) {
 	if from < 0 || from >= len(b.seen) {
@@ -225,6 +234,12 @@ func (b *balancer) summary(from int, s sched.LoadSummary) {
 	}
 	if s.Runnable > 1 {
 		b.busyOthers++
+	}
+	if idleSummary(b.seen[from]) {
+		b.idleOthers--
+	}
+	if idleSummary(s) {
+		b.idleOthers++
 	}
 	b.seen[from] = s
 	// Only this core's own idleness is known exactly, so other cores are

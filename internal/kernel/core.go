@@ -67,10 +67,11 @@ type Core struct {
 
 	bal balancer
 
-	data    [urpc.PayloadSize]byte // a msgDeliverData's data while it is delivered
-	polling *SIP                   // the SIP whose Block is polling the rings (poll.go)
-	win     pollWindow             // how long to poll before sleeping (pollwin.go)
-	polled  int64                  // ns polled in the current run: the core's idle time, not the SIP's
+	data     [urpc.PayloadSize]byte // a msgDeliverData's data while it is delivered
+	polling  *SIP                   // the SIP whose Block is polling the rings (poll.go)
+	win      pollWindow             // how long to poll before sleeping (pollwin.go)
+	svcWaits int                    // this core's SIPs whose request is with a service
+	polled   int64                  // ns polled in the current run: the core's idle time, not the SIP's
 
 	live     atomic.Int64 // SIPs on this core and not ended: kept by the controller and by migrations
 	forwards atomic.Int64 // len(forward), kept by the core for Machine.Census
@@ -156,7 +157,7 @@ func (c *Core) loop() {
 			c.bal.idle(now)
 			continue
 		}
-		if now-idleSince < c.win.window {
+		if now-idleSince < c.win.window && !c.waitsOnlyForWorkers() {
 			continue
 		}
 		c.bal.beforeSleep(now)
@@ -164,6 +165,22 @@ func (c *Core) loop() {
 		idleSince = -1
 	}
 	c.shutdown()
+}
+
+// waitsOnlyForWorkers reports whether an idle core should sleep at once
+// rather than poll: some of its SIPs wait for a service's reply, the host
+// has no CPU to spare beyond the cores (Config.SpareCPUs), and no other
+// core is idle (by the balancer's latest summaries: an idle core leaves
+// its CPU to the workers, and then polling costs nobody). The reply
+// comes from a service worker, a goroutine that needs a host CPU to make
+// it; a core that polled for it would take that CPU from the worker (or
+// from the worker of the SIP beside it), and on a host with as many CPUs
+// as cores it did: a web server's cores spent 70% of their time polling
+// for replies that came every 100 µs, and a SIP doing file I/O beside a
+// busy neighbour kept a quarter of its rate. A core waiting for another
+// core (a channel message) still polls: the other core has its own CPU.
+func (c *Core) waitsOnlyForWorkers() bool {
+	return c.svcWaits > 0 && c.m.cfg.SpareCPUs <= 0 && !c.bal.othersIdle()
 }
 
 // coreRing returns the ring from this core to core j, making it on the
@@ -255,6 +272,7 @@ func (c *Core) handle(from int, msg *urpc.Msg) {
 			return // a Post: nobody waits for it
 		}
 		s.waiting = false
+		c.svcWaits--
 		if s.killPending {
 			// The SIP never sees this reply: the service takes back what
 			// it handed over in it (service.go, "Abandon").
@@ -398,6 +416,7 @@ func (c *Core) run(s *SIP, slice time.Duration) {
 	case suspendRequest:
 		c.rq.Dequeue(&s.ent)
 		s.waiting = true
+		c.svcWaits++
 		c.send(c.toSvc[s.svc], msgRequest, nil, &s.req)
 	case suspendSleep:
 		c.rq.Dequeue(&s.ent)

@@ -52,6 +52,11 @@ type Config struct {
 	// runs SIPs half of each period and idles the rest, standing in for a
 	// slower core). Missing or zero entries are full cores.
 	Capacity []int64
+	// SpareCPUs is how many host CPUs the machine may use beyond one per
+	// core (for its service workers); 0 or less means none, and then an
+	// idle core whose SIPs wait for a service sleeps rather than polls
+	// (Core.waitsOnlyForWorkers).
+	SpareCPUs int
 	// WastedBound is the no-wasted-cores checker's bound; 0 means 10 ms.
 	WastedBound time.Duration
 	// Init, when set, runs on each core's goroutine before its loop starts:

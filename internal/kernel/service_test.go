@@ -48,6 +48,11 @@ func (h *holdService) Close() {
 
 func holdMachine(t *testing.T) (*Machine, *holdService, *sandbox.Module, func()) {
 	t.Helper()
+	return holdMachineWith(t, Config{Cores: 2})
+}
+
+func holdMachineWith(t *testing.T, cfg Config) (*Machine, *holdService, *sandbox.Module, func()) {
+	t.Helper()
 	ctx := context.Background()
 	var svcID ServiceID
 	var bad atomic.Int64
@@ -59,7 +64,7 @@ func holdMachine(t *testing.T) (*Machine, *holdService, *sandbox.Module, func())
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := New(Config{Cores: 2})
+	m, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -128,5 +133,34 @@ func TestStopClosesServicesAfterTheCores(t *testing.T) {
 	case <-s.Done():
 	default:
 		t.Error("Stop returned with the SIP still alive")
+	}
+}
+
+// TestWaitingForAServiceSleeps: an idle core whose SIP waits for a
+// service's reply, on a host with no CPU to spare, sleeps at once rather
+// than poll (the worker making the reply needs that CPU); with CPUs to
+// spare, or beside another core that is idle (and so leaves its CPU), it
+// polls its window. The window here is 10 s, so a core that polled would
+// not sleep before the test's deadline.
+func TestWaitingForAServiceSleeps(t *testing.T) {
+	for _, tc := range []struct {
+		cores, spare int
+		sleep        bool
+	}{{1, 0, true}, {1, 1, false}, {2, 0, false}} {
+		m, h, mod, stop := holdMachineWith(t, Config{Cores: tc.cores, SpareCPUs: tc.spare, PollWindow: 10 * time.Second})
+		s := NewSIP(mod)
+		if err := m.Spawn(s, 0); err != nil {
+			t.Fatal(err)
+		}
+		<-h.served // the SIP waits for the reply; its core is idle
+		bell := m.cores[0].bell
+		deadline := time.Now().Add(2 * time.Second)
+		for !bell.Armed() && time.Now().Before(deadline) {
+			time.Sleep(100 * time.Microsecond) // watching a flag the core sets: no event to wait on
+		}
+		if slept := bell.Armed(); slept != tc.sleep {
+			t.Errorf("%d cores, %d spare CPUs: the core slept %v, want %v", tc.cores, tc.spare, slept, tc.sleep)
+		}
+		stop()
 	}
 }

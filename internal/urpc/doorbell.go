@@ -164,6 +164,11 @@ func (d *Doorbell) Arm() {
 // Disarm cancels Arm when the re-check found work.
 func (d *Doorbell) Disarm() { d.sleeping.Store(0) }
 
+// Armed reports whether the consumer has armed the doorbell and not yet
+// woken: it sleeps, or is about to. For tests and statistics; a producer
+// uses Ring.
+func (d *Doorbell) Armed() bool { return d.sleeping.Load() == 1 }
+
 // Wait sleeps until a producer rings, or until timer fires when timer is not
 // nil. It reports whether it was woken by a producer.
 func (d *Doorbell) Wait(timer <-chan time.Time) bool {
