@@ -109,6 +109,7 @@ func (b *balancer) announceIdle(now int64) {
 func (b *balancer) broadcast(now int64) sched.LoadSummary {
 	c := b.c
 	self := c.rq.Summary(sched.CoreID(c.id), b.capacityNow(now), sched.Time(now))
+	self.Waiting = c.svcWaits
 	var p [summarySize]byte
 	encodeSummary(p[:], self)
 	for _, j := range b.peers {
@@ -218,11 +219,16 @@ func peersOf(id, n int) []int {
 func (b *balancer) othersWaiting() bool { return b.busyOthers > 0 }
 
 // othersIdle reports whether, by their latest summaries, some other core
-// has nothing to run (and so, asleep or soon, leaves its host CPU free).
+// has nothing to run and nothing it waits for (and so, asleep or soon,
+// leaves its host CPU free).
 func (b *balancer) othersIdle() bool { return b.idleOthers > 0 }
 
-// idleSummary reports whether s is the summary of a core with nothing to run.
-func idleSummary(s sched.LoadSummary) bool { return s.Capacity > 0 && s.Runnable == 0 }
+// idleSummary reports whether s is the summary of a core with nothing to
+// run and no SIP waiting for a service (a core with such a SIP may poll for
+// its reply).
+func idleSummary(s sched.LoadSummary) bool {
+	return s.Capacity > 0 && s.Runnable == 0 && s.Waiting == 0
+}
 
 // summary records another core's summary.
 func (b *balancer) summary(from int, s sched.LoadSummary) {
@@ -298,7 +304,7 @@ func (b *balancer) finish(now int64) {
 	}
 }
 
-const summarySize = 48
+const summarySize = 56
 
 func encodeSummary(p []byte, s sched.LoadSummary) {
 	binary.LittleEndian.PutUint64(p[0:], uint64(s.Core))
@@ -307,6 +313,7 @@ func encodeSummary(p []byte, s sched.LoadSummary) {
 	binary.LittleEndian.PutUint64(p[24:], uint64(s.Capacity))
 	binary.LittleEndian.PutUint64(p[32:], uint64(s.At))
 	binary.LittleEndian.PutUint64(p[40:], uint64(s.MinProgress))
+	binary.LittleEndian.PutUint64(p[48:], uint64(s.Waiting))
 }
 
 func decodeSummary(p []byte) sched.LoadSummary {
@@ -320,5 +327,6 @@ func decodeSummary(p []byte) sched.LoadSummary {
 		Capacity:    int64(binary.LittleEndian.Uint64(p[24:])),
 		At:          sched.Time(binary.LittleEndian.Uint64(p[32:])),
 		MinProgress: int64(binary.LittleEndian.Uint64(p[40:])),
+		Waiting:     int(binary.LittleEndian.Uint64(p[48:])),
 	}
 }

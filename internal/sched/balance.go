@@ -84,6 +84,11 @@ type LoadSummary struct {
 	// MinProgress is the least progress (CPU time·1024/weight, ns) among
 	// the queued entities, 0 if none.
 	MinProgress int64
+	// Waiting is how many of the core's SIPs wait for a service's reply:
+	// a core with none runnable but some waiting is not idle in the sense
+	// that it leaves its host CPU to others. The kernel fills it in; the
+	// balancing policy does not read it.
+	Waiting int
 }
 
 // NormLoad returns the summary's normalized load, Weight·1024/Capacity (0
