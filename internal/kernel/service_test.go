@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"isle/internal/sandbox"
+	"isle/internal/sched"
 	"isle/internal/testprog"
 )
 
@@ -139,14 +140,15 @@ func TestStopClosesServicesAfterTheCores(t *testing.T) {
 // TestWaitingForAServiceSleeps: an idle core whose SIP waits for a
 // service's reply, on a host with no CPU to spare, sleeps at once rather
 // than poll (the worker making the reply needs that CPU); with CPUs to
-// spare, or beside another core that is idle (and so leaves its CPU), it
-// polls its window. The window here is 10 s, so a core that polled would
-// not sleep before the test's deadline.
+// spare it polls its window. The window here is 10 s, so a core that
+// polled would not sleep before the test's deadline. (Beside an idle core
+// it polls too: TestIdleOthersFromSummaries, since when another core's
+// summary arrives is a matter of timing.)
 func TestWaitingForAServiceSleeps(t *testing.T) {
 	for _, tc := range []struct {
 		cores, spare int
 		sleep        bool
-	}{{1, 0, true}, {1, 1, false}, {2, 0, false}} {
+	}{{1, 0, true}, {1, 1, false}} {
 		m, h, mod, stop := holdMachineWith(t, Config{Cores: tc.cores, SpareCPUs: tc.spare, PollWindow: 10 * time.Second})
 		s := NewSIP(mod)
 		if err := m.Spawn(s, 0); err != nil {
@@ -162,5 +164,37 @@ func TestWaitingForAServiceSleeps(t *testing.T) {
 			t.Errorf("%d cores, %d spare CPUs: the core slept %v, want %v", tc.cores, tc.spare, slept, tc.sleep)
 		}
 		stop()
+	}
+}
+
+// TestIdleOthersFromSummaries: a core counts another as idle, leaving its
+// host CPU to the service workers, only while that core's latest summary
+// shows nothing to run and no SIP waiting for a service.
+func TestIdleOthersFromSummaries(t *testing.T) {
+	b := &balancer{seen: make([]sched.LoadSummary, 3), checker: sched.NewChecker(sched.Duration(time.Millisecond))}
+	steps := []struct {
+		from     int
+		runnable int
+		waiting  int
+		idle     bool // othersIdle after the summary
+	}{
+		{1, 0, 0, true},  // core 1 idle
+		{2, 2, 0, true},  // core 2 busy; core 1 still idle
+		{1, 0, 1, false}, // core 1 waits for a service: it may poll
+		{2, 0, 0, true},  // core 2 idle now
+		{2, 1, 0, false}, // and busy again
+		{1, 0, 0, true},  // core 1's reply came
+	}
+	for i, st := range steps {
+		b.summary(st.from, sched.LoadSummary{Core: sched.CoreID(st.from), Runnable: st.runnable, Waiting: st.waiting, Capacity: 1024})
+		if got := b.othersIdle(); got != st.idle {
+			t.Errorf("step %d: othersIdle %v, want %v", i, got, st.idle)
+		}
+	}
+	var p [summarySize]byte
+	want := sched.LoadSummary{Core: 2, Runnable: 3, Weight: 7, Capacity: 512, At: 9, MinProgress: 11, Waiting: 5}
+	encodeSummary(p[:], want)
+	if got := decodeSummary(p[:]); got != want {
+		t.Errorf("summary %+v came back %+v", want, got)
 	}
 }
