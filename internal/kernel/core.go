@@ -157,7 +157,7 @@ func (c *Core) loop() {
 			c.bal.idle(now)
 			continue
 		}
-		if now-idleSince < c.win.window && !c.waitsOnlyForWorkers() {
+		if now-idleSince < c.pollFor() {
 			continue
 		}
 		c.bal.beforeSleep(now)
@@ -167,20 +167,26 @@ func (c *Core) loop() {
 	c.shutdown()
 }
 
-// waitsOnlyForWorkers reports whether an idle core should sleep at once
-// rather than poll: some of its SIPs wait for a service's reply, the host
-// has no CPU to spare beyond the cores (Config.SpareCPUs), and no other
-// core is idle (by the balancer's latest summaries: an idle core leaves
-// its CPU to the workers, and then polling costs nobody). The reply
-// comes from a service worker, a goroutine that needs a host CPU to make
-// it; a core that polled for it would take that CPU from the worker (or
-// from the worker of the SIP beside it), and on a host with as many CPUs
-// as cores it did: a web server's cores spent 70% of their time polling
-// for replies that came every 100 µs, and a SIP doing file I/O beside a
-// busy neighbour kept a quarter of its rate. A core waiting for another
-// core (a channel message) still polls: the other core has its own CPU.
-func (c *Core) waitsOnlyForWorkers() bool {
-	return c.svcWaits > 0 && c.m.cfg.SpareCPUs <= 0 && !c.bal.othersIdle()
+// pollFor is how long an idle core polls before it sleeps: its adaptive
+// window (pollwin.go), unless some of its SIPs wait for a service's reply
+// and the host has no CPU to spare beyond the cores (Config.SpareCPUs).
+// The reply comes from a service worker, a goroutine that needs a host CPU
+// to make it, and a core that polled for it took that CPU from the worker
+// (or from whatever else the host runs: a web server's cores spent 70% of
+// their time polling for replies that came every 100 µs, while wrk and the
+// network worker waited for a CPU). Then the core polls only the base
+// window, which a short host call's reply beats, and only while another
+// core is idle (its CPU is free); with none idle it sleeps at once. A core
+// waiting for a channel message from another core polls its whole window:
+// the other core has a CPU of its own.
+func (c *Core) pollFor() int64 {
+	if c.svcWaits == 0 || c.m.cfg.SpareCPUs > 0 {
+		return c.win.window
+	}
+	if !c.bal.othersIdle() {
+		return 0
+	}
+	return c.win.min
 }
 
 // coreRing returns the ring from this core to core j, making it on the
