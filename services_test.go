@@ -372,14 +372,13 @@ func fdhog(t *testing.T) string {
 	return testprog.C(t, string(src))
 }
 
-// TestFDHogsMeetTheirQuota: six SIPs open files until an open fails; each
-// stops at its quota with EMFILE (before: the host's limit, with EIO), and
-// while they hold their files an honest SIP opens a file and spawns.
-func TestFDHogsMeetTheirQuota(t *testing.T) {
+// fdHogs boots a 2-core machine with /d (a fresh directory) and /bin (the C
+// hello) and starts n fdhog SIPs, which hold their files until feed closes.
+func fdHogs(t *testing.T, n int) (*isle.Machine, *watch, *io.PipeWriter, []*isle.Process) {
+	t.Helper()
 	ctx := context.Background()
 	out := newWatch()
 	stdin, feed := io.Pipe()
-	defer feed.Close()
 	root := testprog.Root(t)
 	bin := procBin(t, map[string]string{"hello": filepath.Join(root, "examples", "hello-c", "hello-c.wasm")})
 	m, err := isle.Boot(ctx, config().WithCores(2).WithOversubscribe(true).
@@ -388,17 +387,31 @@ func TestFDHogsMeetTheirQuota(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer m.Stop(ctx)
 	hog, err := m.Load(ctx, fdhog(t))
 	if err != nil {
+		m.Stop(ctx)
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(60 * time.Second)
 	var hogs []*isle.Process
-	for i := 0; i < 6; i++ {
-		p, _ := m.Spawn(hog, []string{"fdhog", fmt.Sprint(i)})
+	for i := 0; i < n; i++ {
+		p, err := m.Spawn(hog, []string{"fdhog", fmt.Sprint(i)})
+		if err != nil {
+			m.Stop(ctx)
+			t.Fatal(err)
+		}
 		hogs = append(hogs, p)
 	}
+	return m, out, feed, hogs
+}
+
+// TestFDHogsMeetTheirQuota: six SIPs open files until an open fails; each
+// stops at its quota with EMFILE (before: the host's limit, with EIO), and
+// while they hold their files an honest SIP opens a file and spawns.
+func TestFDHogsMeetTheirQuota(t *testing.T) {
+	m, out, feed, hogs := fdHogs(t, 6)
+	defer feed.Close()
+	defer m.Stop(context.Background())
+	deadline := time.Now().Add(60 * time.Second)
 	for i := 0; i < 6; i++ {
 		out.waitFor(t, fmt.Sprintf("fdhog %d: opened ", i), deadline)
 	}
@@ -466,29 +479,10 @@ func TestFDHogsMeetTheMachineBudget(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer unix.Setrlimit(unix.RLIMIT_NOFILE, &old)
-	ctx := context.Background()
-	out := newWatch()
-	stdin, feed := io.Pipe()
+	m, out, feed, hogs := fdHogs(t, 2)
 	defer feed.Close()
-	root := testprog.Root(t)
-	bin := procBin(t, map[string]string{"hello": filepath.Join(root, "examples", "hello-c", "hello-c.wasm")})
-	m, err := isle.Boot(ctx, config().WithCores(2).WithOversubscribe(true).
-		WithDir(isle.Dir{Host: t.TempDir(), Guest: "/d"}).WithDir(isle.Dir{Host: bin, Guest: "/bin"}).
-		WithStdio(stdin, out, out))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Stop(ctx)
-	hog, err := m.Load(ctx, fdhog(t))
-	if err != nil {
-		t.Fatal(err)
-	}
+	defer m.Stop(context.Background())
 	deadline := time.Now().Add(60 * time.Second)
-	var hogs []*isle.Process
-	for i := 0; i < 2; i++ {
-		p, _ := m.Spawn(hog, []string{"fdhog", fmt.Sprint(i)})
-		hogs = append(hogs, p)
-	}
 	total, enfile := 0, 0
 	for i := 0; i < 2; i++ {
 		out.waitFor(t, fmt.Sprintf("fdhog %d: opened ", i), deadline)
