@@ -3,6 +3,7 @@ package sandbox
 import (
 	"strconv"
 	"strings"
+	"unicode"
 )
 
 // trapStack returns the frames of the "wasm stack trace:" that wazero
@@ -129,7 +130,10 @@ func rustUnescape(c string) string {
 			if v, ok := named[code]; ok {
 				b.WriteString(v)
 			} else if h, ok := strings.CutPrefix(code, "u"); ok {
-				if r, err := strconv.ParseUint(h, 16, 32); err == nil {
+				// A character a guest names is printed only if printable: a
+				// name is the guest's text, and "$u0a$" would otherwise put a
+				// line of its choosing in isle's own stderr.
+				if r, err := strconv.ParseUint(h, 16, 32); err == nil && unicode.IsPrint(rune(r)) {
 					b.WriteRune(rune(r))
 				} else {
 					b.WriteString("$" + code + "$")

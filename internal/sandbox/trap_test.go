@@ -1,6 +1,9 @@
 package sandbox
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 // TestTrapStack: the frames of wazero's error text, and nothing else: no
 // source positions, no Go runtime stack after a host function's panic.
@@ -81,6 +84,14 @@ func FuzzTrapStack(f *testing.F) {
 	f.Add("wasm error: x\nwasm stack trace:\n\t._ZN3std9panicking19begin_panic_handler28_$u7b$$u7b$closure$u7d$$u7d$17h8ef066ac4d1e7406E(i32)\n\t.$3()", uint32(1))
 	f.Add("wasm error: x\nwasm stack trace:\n\t._ZN1$E()\n\t.$u()\n\t._ZN2_$E", uint32(0))
 	f.Fuzz(func(t *testing.T, text string, shift uint32) {
-		trapStack(text, shift)
+		st := trapStack(text, shift)
+		_, trace, ok := strings.Cut(text, "\nwasm stack trace:\n")
+		if !ok && st != "" {
+			t.Fatalf("a stack %q from text with no stack trace", st)
+		}
+		// One line of stack at most for each line of wazero's trace.
+		if st != "" && strings.Count(st, "\n")+1 > strings.Count(trace, "\n")+1 {
+			t.Fatalf("%d stack lines from %d trace lines", strings.Count(st, "\n")+1, strings.Count(trace, "\n")+1)
+		}
 	})
 }

@@ -244,5 +244,15 @@ func FuzzDecode(f *testing.F) {
 		}
 		var w strings.Builder
 		Report(&w, d)
+		// Decoding is a function of its input: the same bytes, the same report.
+		d2, err := Decode(in)
+		if err != nil {
+			t.Fatalf("decoded once, then failed: %v", err)
+		}
+		var w2 strings.Builder
+		Report(&w2, d2)
+		if w.String() != w2.String() {
+			t.Fatalf("two decodings of one input report differently:\n%s\nthen:\n%s", w.String(), w2.String())
+		}
 	})
 }
