@@ -19,6 +19,14 @@ import (
 // callee spends fuel too and the hook refills it), before return,
 // return_call and branches to the function's own label, and at the body's
 // final end.
+//
+// The analysis (analysis.go) leaves out what a function does not need: a
+// function with no check of its own (no loop that needs one, not
+// recursive) gets no $c and no code at all; one that is not recursive
+// loads $c at its entry without a check; a call writes $c back and reloads
+// it only when the callee may spend fuel (a call to an import never does:
+// the hook is called only from the slow paths, which do it themselves); a
+// loop whose trip count is bounded by constants has no check (bounded.go).
 
 // loopLabels is how many labels the wrapper of a loop adds around it.
 const loopLabels = 3
@@ -57,7 +65,13 @@ func (m *module) rewriteCode() ([]byte, error) {
 			return nil, fmt.Errorf("function %d: type %d out of range", j, ti)
 		}
 		w.buf = w.buf[:0]
-		if w.buf, err = w.body(w.buf, code, m.types[ti].params); err != nil {
+		w.info, w.loops = &m.funcs[j], 0
+		if !w.info.checks {
+			w.buf, err = w.copyBody(w.buf, code)
+		} else {
+			w.buf, err = w.body(w.buf, code, m.types[ti].params)
+		}
+		if err != nil {
 			return nil, fmt.Errorf("body %d: %w", j, err)
 		}
 		out = appendU32(out, uint32(len(w.buf)))
@@ -83,6 +97,8 @@ type bodyWriter struct {
 	// frames holds the open control frames, the function's own block first.
 	frames []frame
 	local  uint32 // index of $c, the function's cached fuel
+	info   *funcInfo
+	loops  int // loop instructions seen so far in the body: the index into info.bounded
 
 	localTypes [][]byte       // type of each local, parameters first
 	assigned   []uint32       // locals the body assigns, in order
@@ -136,7 +152,11 @@ func (w *bodyWriter) body(dst, code []byte, params [][]byte) ([]byte, error) {
 	dst = appendU32(dst, groups+1)
 	dst = append(dst, code[first:r.pos]...)
 	dst = append(dst, 1, w.fuelType())
-	dst = w.entryCheck(dst)
+	if w.info.recursive {
+		dst = w.entryCheck(dst)
+	} else {
+		dst = w.load(dst)
+	}
 
 	w.frames = append(w.frames[:0], frame{})
 	in := &w.in
@@ -149,6 +169,13 @@ func (w *bodyWriter) body(dst, code []byte, params [][]byte) ([]byte, error) {
 			w.frames = append(w.frames, frame{})
 			dst = append(dst, code[in.start:in.end]...)
 		case opLoop:
+			bounded := w.loops < len(w.info.bounded) && w.info.bounded[w.loops]
+			w.loops++
+			if bounded { // no check, no wrapper
+				w.frames = append(w.frames, frame{})
+				dst = append(dst, code[in.start:in.end]...)
+				break
+			}
 			if w.m.opts.loopCallInBody {
 				dst = append(dst, code[in.start:in.end]...)
 				dst = w.decrement(dst, false)
@@ -192,10 +219,15 @@ func (w *bodyWriter) body(dst, code []byte, params [][]byte) ([]byte, error) {
 				dst = appendU32(dst, w.depth(l))
 			}
 		case opCall:
-			dst = w.store(dst)
+			spends := w.spends(in.idx)
+			if spends {
+				dst = w.store(dst)
+			}
 			dst = append(dst, opCall)
 			dst = appendU32(dst, w.m.funcIndex(in.idx))
-			dst = w.load(dst)
+			if spends {
+				dst = w.load(dst)
+			}
 		case 0x11, 0x14: // call_indirect, call_ref
 			dst = w.store(dst)
 			dst = append(dst, code[in.start:in.end]...)
@@ -216,6 +248,40 @@ func (w *bodyWriter) body(dst, code []byte, params [][]byte) ([]byte, error) {
 	}
 	if !r.done() {
 		return nil, errors.New("bytes after the end of the body")
+	}
+	return dst, nil
+}
+
+// spends reports whether a call to function f (an index of the original
+// module) may spend fuel, so that $c must be written back around it.
+func (w *bodyWriter) spends(f uint32) bool {
+	if f < w.m.funcImports {
+		return false // a host function: it does not touch the fuel
+	}
+	d := uint64(f - w.m.funcImports)
+	return d >= uint64(len(w.m.funcs)) || w.m.funcs[d].spends
+}
+
+// copyBody copies the body of a function that needs no check, renumbering
+// the functions it names.
+func (w *bodyWriter) copyBody(dst, code []byte) ([]byte, error) {
+	r := &reader{b: code}
+	if err := skipLocals(r); err != nil {
+		return nil, err
+	}
+	dst = append(dst, code[:r.pos]...)
+	in := &w.in
+	for !r.done() {
+		if err := next(r, in); err != nil {
+			return nil, err
+		}
+		switch in.op {
+		case opCall, opReturnCall, opRefFunc:
+			dst = append(dst, in.op)
+			dst = appendU32(dst, w.m.funcIndex(in.idx))
+		default:
+			dst = append(dst, code[in.start:in.end]...)
+		}
 	}
 	return dst, nil
 }
