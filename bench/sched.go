@@ -50,6 +50,7 @@ func Sched(log io.Writer) ([]Row, error) {
 	logf(log, "sched: preemption overhead on compute kernels")
 	logSum := 0.0
 	names := []string{"sort", "sha", "matmul", "fib", "sieve"}
+	var goRatios []float64
 	for _, k := range names {
 		var best [2]time.Duration
 		for rep := 0; rep < 3; rep++ {
@@ -66,9 +67,15 @@ func Sched(log io.Writer) ([]Row, error) {
 		ratio := float64(best[1]) / float64(best[0])
 		logf(log, "  %-7s original %v, preemptible %v: ×%.3f", k, best[0].Round(time.Millisecond), best[1].Round(time.Millisecond), ratio)
 		logSum += math.Log(ratio)
+		goRatios = append(goRatios, ratio)
 		rows = append(rows, Row{Name: "preempt_ratio_" + k, Value: round3(ratio), Unit: "x"})
 	}
 	rows = append(rows, Row{Name: "preempt_overhead_pct", Value: round3(100 * (math.Exp(logSum/float64(len(names))) - 1)), Unit: "%"})
+	more, err := preemptRows(ctx, dir, log, goRatios)
+	if err != nil {
+		return nil, err
+	}
+	rows = append(rows, more...)
 
 	// A yield round trip between two SIPs on one core.
 	yielder := filepath.Join(dir, "yield.wasm")
