@@ -25,7 +25,8 @@ import "fmt"
 // funcInfo is what the analysis learned about one module-defined function.
 type funcInfo struct {
 	recursive bool   // on a cycle of the call graph (or makes an indirect call): a check at its entry
-	checks    bool   // recursive, or has a loop that needs a check: it keeps the fuel in $c
+	checks    bool   // recursive, or has a loop that needs a check
+	loops     bool   // has a loop that needs a check: it keeps the fuel in $c
 	spends    bool   // it, or a function it may call, has a check: a caller writes $c back around a call to it
 	bounded   []bool // by loop instruction, in order: the loop needs no check (bounded.go)
 }
@@ -77,7 +78,7 @@ func (m *module) analyze() ([]funcInfo, error) {
 			case opLoop:
 				b := !m.opts.checkAll && !m.opts.loopCallInBody && boundedLoop(code, br.pos, in.bt, &known)
 				info.bounded = append(info.bounded, b)
-				info.checks = info.checks || !b
+				info.loops = info.loops || !b
 			case opCall, opReturnCall:
 				if in.idx >= m.funcImports && uint64(in.idx-m.funcImports) < uint64(n) {
 					edges = append(edges, int32(in.idx-m.funcImports))
@@ -95,7 +96,8 @@ func (m *module) analyze() ([]funcInfo, error) {
 	for f := range out {
 		info := &out[f]
 		info.recursive = info.recursive || onCycle[f] || m.opts.checkAll
-		info.checks = info.checks || info.recursive
+		info.loops = info.loops || m.opts.checkAll
+		info.checks = info.loops || info.recursive
 		info.spends = info.checks
 	}
 	// A function spends if a function it calls does: propagate backwards

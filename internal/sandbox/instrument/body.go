@@ -66,8 +66,8 @@ func (m *module) rewriteCode() ([]byte, error) {
 		}
 		w.buf = w.buf[:0]
 		w.info, w.loops = &m.funcs[j], 0
-		if !w.info.checks {
-			w.buf, err = w.copyBody(w.buf, code)
+		if !w.info.loops {
+			w.buf, err = w.copyBody(w.buf, code, m.types[ti].params)
 		} else {
 			w.buf, err = w.body(w.buf, code, m.types[ti].params)
 		}
@@ -262,14 +262,31 @@ func (w *bodyWriter) spends(f uint32) bool {
 	return d >= uint64(len(w.m.funcs)) || w.m.funcs[d].spends
 }
 
-// copyBody copies the body of a function that needs no check, renumbering
-// the functions it names.
-func (w *bodyWriter) copyBody(dst, code []byte) ([]byte, error) {
+// copyBody copies the body of a function that has no loop that needs a
+// check, renumbering the functions it names. If it is recursive, it gets a
+// check at its entry that spends the fuel global itself: with no loop to
+// keep $c in a register there is nothing to cache, and its calls need no
+// write-back.
+func (w *bodyWriter) copyBody(dst, code []byte, params [][]byte) ([]byte, error) {
 	r := &reader{b: code}
 	if err := skipLocals(r); err != nil {
 		return nil, err
 	}
 	dst = append(dst, code[:r.pos]...)
+	if w.info.recursive {
+		w.entrySaves = w.entrySaves[:0]
+		if w.slots == nil {
+			w.slots = map[string]int{}
+		}
+		clear(w.slots)
+		for l, t := range params {
+			if g, ok := w.m.scratchGlobal(t, w.slots[string(t)]); ok {
+				w.slots[string(t)]++
+				w.entrySaves = append(w.entrySaves, saved{local: uint32(l), global: g})
+			}
+		}
+		dst = w.globalEntryCheck(dst)
+	}
 	in := &w.in
 	for !r.done() {
 		if err := next(r, in); err != nil {
@@ -362,6 +379,29 @@ func (w *bodyWriter) entryCheck(dst []byte) []byte {
 	dst = append(dst, opIf, blockEmpty)
 	dst = w.saveLocals(dst, w.entrySaves)
 	dst = w.callHook(dst)
+	dst = w.restoreLocals(dst, w.entrySaves)
+	return append(dst, opEnd)
+}
+
+// globalEntryCheck emits the entry check of a function without $c:
+//
+//	fuel = fuel - 1
+//	if fuel < 0 { save params; call $hook; restore params }
+func (w *bodyWriter) globalEntryCheck(dst []byte) []byte {
+	sub, lt, konst := byte(opI64Sub), byte(opI64LtS), byte(opI64Const)
+	if w.m.opts.Fuel32 {
+		sub, lt, konst = opI32Sub, opI32LtS, opI32Const
+	}
+	dst = append(dst, opGlobalGet)
+	dst = appendU32(dst, w.m.fuel)
+	dst = append(dst, konst, 1, sub, opGlobalSet)
+	dst = appendU32(dst, w.m.fuel)
+	dst = append(dst, opGlobalGet)
+	dst = appendU32(dst, w.m.fuel)
+	dst = append(dst, konst, 0, lt, opIf, blockEmpty)
+	dst = w.saveLocals(dst, w.entrySaves)
+	dst = append(dst, opCall)
+	dst = appendU32(dst, w.m.hook)
 	dst = w.restoreLocals(dst, w.entrySaves)
 	return append(dst, opEnd)
 }
