@@ -1,35 +1,28 @@
-// driver runs a WASI command under wazero, as it is or rewritten for
-// preemption, for isle bench sched's instruction counts: the suite runs it
-// under valgrind --tool=cachegrind, once with -startonly (compile and
-// instantiate, no _start) and once in full, and subtracts.
+// driver runs a WASI command on a one-core isle machine, rewritten for
+// preemption or not, for isle bench sched's instruction counts: the suite
+// runs it under valgrind --tool=cachegrind, once with -startonly (boot and
+// load: compile and, with -rewrite, rewrite; no spawn) and once in full,
+// and subtracts.
 //
 //	driver [-rewrite] [-startonly] prog.wasm [args...]
 //
-// With -rewrite the module is rewritten with isle's options and a hook that
-// refills the fuel, as isle's sandbox does (sandbox.DefaultFuel); the
-// program's output is discarded, and a non-zero exit status is an error.
+// The program's output is discarded; a non-zero exit status is an error.
 package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 
-	"github.com/tetratelabs/wazero"
-	"github.com/tetratelabs/wazero/api"
-	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
-	"github.com/tetratelabs/wazero/sys"
-
-	"isle/internal/sandbox"
-	"isle/internal/sandbox/instrument"
+	"isle"
 )
 
 func main() {
-	rewrite := flag.Bool("rewrite", false, "rewrite the module for preemption first")
-	startOnly := flag.Bool("startonly", false, "compile and instantiate only; do not run _start")
+	rewrite := flag.Bool("rewrite", false, "rewrite the module for preemption (isle's default)")
+	startOnly := flag.Bool("startonly", false, "boot and load only; do not run the program")
 	flag.Parse()
 	if flag.NArg() < 1 {
 		fmt.Fprintln(os.Stderr, "usage: driver [-rewrite] [-startonly] prog.wasm [args...]")
@@ -42,48 +35,25 @@ func main() {
 }
 
 func run(path string, args []string, rewrite, startOnly bool) error {
-	wasm, err := os.ReadFile(path)
-	if err != nil {
-		return err
-	}
-	opts := instrument.DefaultOptions()
-	opts.InitialFuel = sandbox.DefaultFuel
-	if rewrite {
-		if wasm, err = instrument.Instrument(wasm, opts); err != nil {
-			return err
-		}
-	}
 	ctx := context.Background()
-	rt := wazero.NewRuntime(ctx)
-	defer rt.Close(ctx)
-	wasi_snapshot_preview1.MustInstantiate(ctx, rt)
-	_, err = rt.NewHostModuleBuilder(opts.HookModule).NewFunctionBuilder().
-		WithGoModuleFunction(api.GoModuleFunc(func(ctx context.Context, mod api.Module, _ []uint64) {
-			mod.ExportedGlobal(opts.FuelExport).(api.MutableGlobal).Set(uint64(opts.InitialFuel))
-		}), nil, nil).Export(opts.HookName).Instantiate(ctx)
+	m, err := isle.Boot(ctx, isle.NewConfig().WithCores(1).WithPreemption(rewrite).WithStdio(nil, io.Discard, os.Stderr))
 	if err != nil {
 		return err
 	}
-	cm, err := rt.CompileModule(ctx, wasm)
-	if err != nil {
-		return err
-	}
-	cfg := wazero.NewModuleConfig().WithStdout(io.Discard).WithStderr(os.Stderr).
-		WithArgs(append([]string{path}, args...)...).WithStartFunctions()
-	mod, err := rt.InstantiateModule(ctx, cm, cfg)
+	defer m.Stop(ctx)
+	prog, err := m.Load(ctx, path)
 	if err != nil {
 		return err
 	}
 	if startOnly {
 		return nil
 	}
-	_, err = mod.ExportedFunction("_start").Call(ctx)
-	var exit *sys.ExitError
-	if errors.As(err, &exit) {
-		if exit.ExitCode() != 0 {
-			return fmt.Errorf("exit status %d", exit.ExitCode())
-		}
-		return nil
+	p, err := m.SpawnOn(prog, append([]string{filepath.Base(path)}, args...), 0)
+	if err != nil {
+		return err
 	}
-	return err
+	if st := p.Wait(); st.Status() != 0 {
+		return fmt.Errorf("exit status %d", st.Status())
+	}
+	return nil
 }
