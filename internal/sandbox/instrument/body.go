@@ -87,6 +87,7 @@ func (m *module) rewriteCode() ([]byte, error) {
 type frame struct {
 	extra  int      // labels the rewriter added just outside it
 	params [][]byte // a wrapped loop's parameter types
+	saves  []saved  // what a wrapped loop's slow path saves (loopSaves)
 }
 
 // bodyWriter rewrites one body at a time; its slices are reused.
@@ -189,7 +190,7 @@ func (w *bodyWriter) body(dst, code []byte, params [][]byte) ([]byte, error) {
 			if dst, params, err = w.loopHead(dst, code[in.start:in.end]); err != nil {
 				return nil, err
 			}
-			w.frames = append(w.frames, frame{extra: loopLabels, params: params})
+			w.frames = append(w.frames, frame{extra: loopLabels, params: params, saves: w.loopSaves(code, r.pos)})
 		case opEnd:
 			f := w.frames[len(w.frames)-1]
 			w.frames = w.frames[:len(w.frames)-1]
@@ -198,7 +199,7 @@ func (w *bodyWriter) body(dst, code []byte, params [][]byte) ([]byte, error) {
 			}
 			dst = append(dst, opEnd)
 			if f.extra == loopLabels {
-				dst = w.loopTail(dst, f.params)
+				dst = w.loopTail(dst, f.params, f.saves)
 			}
 		case opBr, opBrIf, 0xd5, 0xd6: // br, br_if, br_on_null, br_on_non_null
 			if w.returns(in.idx) {
@@ -475,7 +476,7 @@ func (w *bodyWriter) loopHead(dst, loop []byte) ([]byte, [][]byte, error) {
 //	  end
 //	  unreachable
 //	end
-func (w *bodyWriter) loopTail(dst []byte, params [][]byte) []byte {
+func (w *bodyWriter) loopTail(dst []byte, params [][]byte, saves []saved) []byte {
 	dst = append(dst, opBr, 2, opEnd)
 	// The parameters take the scratch slots after the locals' ones.
 	var pg []uint32
@@ -493,9 +494,9 @@ func (w *bodyWriter) loopTail(dst []byte, params [][]byte) []byte {
 		dst = append(dst, opGlobalSet)
 		dst = appendU32(dst, pg[i])
 	}
-	dst = w.saveLocals(dst, w.saves)
+	dst = w.saveLocals(dst, saves)
 	dst = w.callHook(dst)
-	dst = w.restoreLocals(dst, w.saves)
+	dst = w.restoreLocals(dst, saves)
 	for _, g := range pg {
 		dst = append(dst, opGlobalGet)
 		dst = appendU32(dst, g)
