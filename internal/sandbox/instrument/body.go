@@ -107,6 +107,7 @@ type bodyWriter struct {
 	saves      []saved        // what a loop's slow path saves: the assigned locals
 	entrySaves []saved        // what the entry's slow path saves: the parameters
 	slots      map[string]int // scratch slots the saves use, by type
+	loopState  []uint8        // loopSaves's scratch, by local
 }
 
 func (w *bodyWriter) body(dst, code []byte, params [][]byte) ([]byte, error) {

@@ -125,7 +125,9 @@ func (w *bodyWriter) restoreLocals(dst []byte, saves []saved) []byte {
 // out that is live across the loop keeps its value across the hook call;
 // it was defined outside the loop, so it is spilled there. The loop's
 // body starts at code[pos]; a malformed body keeps every save (the
-// rewriting reports the error).
+// rewriting reports the error). A loop longer than maxBoundedScan
+// instructions saves every local too, so that nested loops cannot make the
+// scans quadratic in a body's length.
 func (w *bodyWriter) loopSaves(code []byte, pos int) []saved {
 	if len(w.saves) == 0 {
 		return nil
@@ -135,13 +137,17 @@ func (w *bodyWriter) loopSaves(code []byte, pos int) []saved {
 		live      // read in the loop, or written after a read or a branch
 		dead      // written first in the loop's straight-line head
 	)
-	state := make([]uint8, w.local)
+	if cap(w.loopState) < int(w.local) {
+		w.loopState = make([]uint8, w.local)
+	}
+	state := w.loopState[:w.local]
+	clear(state)
 	r := &reader{b: code, pos: pos}
 	var in instr
 	depth, head := 0, true
-	for depth >= 0 {
-		if next(r, &in) != nil {
-			return w.saves
+	for n := 0; depth >= 0; n++ {
+		if n == maxBoundedScan || next(r, &in) != nil {
+			return w.saves // a long loop (or a malformed one) saves everything
 		}
 		switch in.op {
 		case opLocalGet:
