@@ -182,3 +182,19 @@ func TestLoopSavesOnlyWhatItUses(t *testing.T) {
 		t.Fatalf("run(10) = %v, %v with %d hook calls; want 30 and some calls", res, err, h.calls)
 	}
 }
+
+// TestHostCallLoopCallsHook: a loop that only calls a host function (which
+// spends no fuel and is no edge of the call graph) is still stopped by its
+// own check.
+func TestHostCallLoopCallsHook(t *testing.T) {
+	tm := testModule{
+		types:   []string{"->"},
+		imports: []testImport{{"env", "dummy", 0}},
+		funcs:   []testFunc{{typ: 0, export: "spin", body: "loop call 0 br 0 end"}},
+	}
+	h := newHarness(t, 3, 1000)
+	mod := h.instantiate(t, mustInstrument(t, tm.bytes(), testOptions(1000)))
+	if _, err := mod.ExportedFunction("spin").Call(h.ctx); !errors.Is(err, errStop) {
+		t.Fatalf("spin returned %v, want the hook's error", err)
+	}
+}
