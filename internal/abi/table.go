@@ -131,7 +131,14 @@ func send(c *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) error {
 	if msg > 0xFFFF {
 		return ipc.ErrNotAllowed
 	}
-	return p.tab.Send(port{s.Core()}, ipc.Handle(u32(a[0])), contract.MsgID(msg), payload, blocks[:nb])
+	if err := p.tab.Send(port{s.Core()}, ipc.Handle(u32(a[0])), contract.MsgID(msg), payload, blocks[:nb]); err != nil {
+		return err
+	}
+	// A receiver on this core that the message woke runs now, straight
+	// from here (kernel's direct switch); the send is complete, and the
+	// guest sees its result when the receiver suspends.
+	s.HandOff()
+	return nil
 }
 
 func leU32(b []byte) uint32 {
