@@ -75,38 +75,7 @@ func Table1(log io.Writer) ([]Row, error) {
 	if err != nil {
 		return nil, err
 	}
-	cpu := strconv.Itoa(cpus[0])
-	measures := map[string]func() (float64, error){
-		"isle_call": func() (float64, error) { return sipCall(dir, progs, table1Calls) },
-		"linux_call": func() (float64, error) {
-			return first(runNs(progs["getpid"], strconv.Itoa(table1Calls)))
-		},
-		"isle_yield": func() (float64, error) {
-			d, err := yieldPair(ctx, progs["yield"], table1Yields)
-			return float64(d.Nanoseconds()) / (2 * table1Yields), err
-		},
-		"linux_yield": func() (float64, error) {
-			v, err := first(runNs(progs["yield_pingpong"], strconv.Itoa(table1Yields), cpu))
-			return v / 2, err // it prints a round trip: two yields
-		},
-		// The ping-pongs' medians over batches of 16 rounds, on both
-		// sides: the typical round trip, which the host's stalls (docs/ipc.md)
-		// do not move.
-		"isle_pingpong": func() (float64, error) {
-			return second(sipPingPong(dir, progs, 1, 0, table1Rounds))
-		},
-		"linux_pingpong": func() (float64, error) {
-			return second(runNs(progs["pipe"], strconv.Itoa(table1Rounds/2), cpu, cpu, strconv.Itoa(pingpongBatch)))
-		},
-		"isle_spawn": func() (float64, error) {
-			us, err := spawnExit(ctx, table1Spawns)
-			return us * 1000, err
-		},
-		"linux_spawn": func() (float64, error) {
-			us, err := first(runNs(progs["fork_exec_wait"], strconv.Itoa(table1Spawns)))
-			return us * 1000, err
-		},
-	}
+	measures := table1Measures(ctx, dir, progs, cpus[0])
 	order := []string{"isle_call", "linux_call", "isle_yield", "linux_yield", "isle_pingpong", "linux_pingpong", "isle_spawn", "linux_spawn"}
 	best := map[string]float64{}
 	for s := range table1Sessions {
@@ -140,6 +109,43 @@ func Table1(log io.Writer) ([]Row, error) {
 	}
 	writeTable1(log, rows, hz)
 	return rows, nil
+}
+
+// table1Measures returns the suite's measurements by row stem, each
+// returning ns per operation; Linux's run on CPU cpu.
+func table1Measures(ctx context.Context, dir string, progs map[string]string, cpu0 int) map[string]func() (float64, error) {
+	cpu := strconv.Itoa(cpu0)
+	return map[string]func() (float64, error){
+		"isle_call": func() (float64, error) { return sipCall(dir, progs, table1Calls) },
+		"linux_call": func() (float64, error) {
+			return first(runNs(progs["getpid"], strconv.Itoa(table1Calls)))
+		},
+		"isle_yield": func() (float64, error) {
+			d, err := yieldPair(ctx, progs["yield"], table1Yields)
+			return float64(d.Nanoseconds()) / (2 * table1Yields), err
+		},
+		"linux_yield": func() (float64, error) {
+			v, err := first(runNs(progs["yield_pingpong"], strconv.Itoa(table1Yields), cpu))
+			return v / 2, err // it prints a round trip: two yields
+		},
+		// The ping-pongs' medians over batches of 16 rounds, on both
+		// sides: the typical round trip, which the host's stalls (docs/ipc.md)
+		// do not move.
+		"isle_pingpong": func() (float64, error) {
+			return second(sipPingPong(dir, progs, 1, 0, table1Rounds))
+		},
+		"linux_pingpong": func() (float64, error) {
+			return second(runNs(progs["pipe"], strconv.Itoa(table1Rounds/2), cpu, cpu, strconv.Itoa(pingpongBatch)))
+		},
+		"isle_spawn": func() (float64, error) {
+			us, err := spawnExit(ctx, table1Spawns)
+			return us * 1000, err
+		},
+		"linux_spawn": func() (float64, error) {
+			us, err := first(runNs(progs["fork_exec_wait"], strconv.Itoa(table1Spawns)))
+			return us * 1000, err
+		},
+	}
 }
 
 // first returns the first of a program's numbers.
