@@ -11,23 +11,19 @@ import (
 // CoreStats are one core's counters. They are core-local while the machine
 // runs; Machine.Stats returns them after Stop.
 type CoreStats struct {
-	Core     int
-	CPUs     []int  // host CPUs the core's goroutine was seen on (getcpu samples)
-	Moves    uint64 // samples that found the core on another CPU than the last
-	Samples  uint64 // getcpu samples taken
-	SIPs     uint64 // SIPs the core received to run
-	Exits    uint64 // SIPs that ended on the core
-	Switches uint64 // context switches into a SIP
-	// DirectSwitches counts the switches (among Switches) made straight
-	// from a sender to the receiver it woke, with no turn of the loop
-	// (handoff.go).
-	DirectSwitches uint64
-	Preemptions    uint64 // SIPs suspended because their slice was spent
-	Capacity       int64  // the core's capacity (1024 = full)
-	MigratedIn     uint64 // runnable SIPs received from other cores
-	MigratedOut    uint64 // runnable SIPs given to other cores
-	StealsAsked    uint64 // steal requests sent while idle
-	Forwarded      uint64 // deliveries passed on after a SIP that had moved
+	Core        int
+	CPUs        []int  // host CPUs the core's goroutine was seen on (getcpu samples)
+	Moves       uint64 // samples that found the core on another CPU than the last
+	Samples     uint64 // getcpu samples taken
+	SIPs        uint64 // SIPs the core received to run
+	Exits       uint64 // SIPs that ended on the core
+	Switches    uint64 // context switches into a SIP
+	Preemptions uint64 // SIPs suspended because their slice was spent
+	Capacity    int64  // the core's capacity (1024 = full)
+	MigratedIn  uint64 // runnable SIPs received from other cores
+	MigratedOut uint64 // runnable SIPs given to other cores
+	StealsAsked uint64 // steal requests sent while idle
+	Forwarded   uint64 // deliveries passed on after a SIP that had moved
 	// WastedIntervals counts intervals longer than the bound during which
 	// this core was idle while another had SIPs waiting the whole time.
 	WastedIntervals uint64
@@ -36,6 +32,11 @@ type CoreStats struct {
 	Sleeps   uint64 // times the core slept on its doorbell
 	MsgsSent uint64 // urpc messages sent to cores and services
 	MsgsRecv uint64 // urpc messages received
+
+	// DirectSwitches counts the switches (among Switches) made straight
+	// from a sender to the receiver it woke, with no turn of the loop
+	// (handoff.go).
+	DirectSwitches uint64
 }
 
 // WastedInterval is one violation of the no-wasted-cores invariant seen by a
