@@ -35,6 +35,7 @@ func commands() []command {
 		{"bench", "measure a mechanism beside its baselines: isle bench SUITE [--json]", cmdBench},
 		{"contract", "check channel contracts: isle contract check FILE...", cmdContract},
 		{"trace", "report a trace written by isle run --trace, in perf sched latency's columns: isle trace FILE", cmdTrace},
+		{"abi", "print module isle's functions, error codes and constants (its one declaration)", cmdAbi},
 		{"wasi", "print the wasi_snapshot_preview1 table with each call's support level", cmdWasi},
 		{"version", "print the versions of isle, wazero and Go this binary was built from", cmdVersion},
 	}
