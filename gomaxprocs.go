@@ -18,11 +18,12 @@ import (
 // machine, from the embedder's goroutines.
 type procClaims struct {
 	mu     sync.Mutex
+	set    func(int) int // runtime.GOMAXPROCS (a fake in tests)
 	claims map[*Machine]int
 	before int // GOMAXPROCS before the first claim
 }
 
-var gomaxprocs procClaims
+var gomaxprocs = procClaims{set: runtime.GOMAXPROCS}
 
 // claim records m's need of n processors and raises GOMAXPROCS to it.
 func (p *procClaims) claim(m *Machine, n int) {
@@ -30,7 +31,7 @@ func (p *procClaims) claim(m *Machine, n int) {
 	defer p.mu.Unlock()
 	if len(p.claims) == 0 {
 		p.claims = map[*Machine]int{}
-		p.before = runtime.GOMAXPROCS(0)
+		p.before = p.set(0)
 	}
 	p.claims[m] = n
 	p.apply()
@@ -52,7 +53,7 @@ func (p *procClaims) apply() {
 	for _, n := range p.claims {
 		want = max(want, n)
 	}
-	if runtime.GOMAXPROCS(0) != want {
-		runtime.GOMAXPROCS(want)
+	if p.set(0) != want {
+		p.set(want)
 	}
 }

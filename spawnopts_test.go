@@ -96,37 +96,3 @@ func TestCPUTimeWhileRunning(t *testing.T) {
 		t.Errorf("final CPU time %v below the %v seen while it ran", final, seen)
 	}
 }
-
-// TestGOMAXPROCSAcrossMachines: while machines run, GOMAXPROCS covers the
-// largest one's cores + 1; stopping one leaves what the other needs; the
-// last Stop restores the value from before the first Boot. Before, each
-// Stop restored what its own Boot had found.
-func TestGOMAXPROCSAcrossMachines(t *testing.T) {
-	ctx := context.Background()
-	before := runtime.GOMAXPROCS(1)
-	defer runtime.GOMAXPROCS(before)
-	boot := func(cores int) *isle.Machine {
-		m, err := isle.Boot(ctx, config().WithCores(cores).WithOversubscribe(true).WithStdio(nil, io.Discard, io.Discard))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return m
-	}
-	a := boot(2)
-	if got := runtime.GOMAXPROCS(0); got != 3 {
-		t.Errorf("one 2-core machine: GOMAXPROCS %d, want 3", got)
-	}
-	b := boot(4)
-	if got := runtime.GOMAXPROCS(0); got != 5 {
-		t.Errorf("with a 4-core machine too: GOMAXPROCS %d, want 5", got)
-	}
-	b.Stop(ctx)
-	if got := runtime.GOMAXPROCS(0); got != 3 {
-		t.Errorf("after the 4-core machine stopped: GOMAXPROCS %d, want the 2-core one's 3", got)
-	}
-	a.Stop(ctx)
-	a.Stop(ctx)
-	if got := runtime.GOMAXPROCS(0); got != 1 {
-		t.Errorf("after both stopped: GOMAXPROCS %d, want the 1 from before", got)
-	}
-}
