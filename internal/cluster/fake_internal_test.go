@@ -182,7 +182,9 @@ func (c *testCluster) config(id uint64) Config {
 		Tick: testTick, SnapshotEvery: c.snap}
 }
 
-func (c *testCluster) path(id uint64) string { return filepath.Join(c.dir, fmt.Sprintf("node-%d.db", id)) }
+func (c *testCluster) path(id uint64) string {
+	return filepath.Join(c.dir, fmt.Sprintf("node-%d.db", id))
+}
 
 func (c *testCluster) start(id uint64) *Group {
 	c.t.Helper()
