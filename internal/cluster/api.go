@@ -90,7 +90,7 @@ func (g *Group) wait(ctx context.Context, p queued) error {
 			done <- ErrBusy
 			return
 		}
-		g.waits[p.req] = done
+		g.waits[p.req] = &waiting{done: done, p: p}
 		g.submit(p)
 	}); e != nil {
 		return e

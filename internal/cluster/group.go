@@ -72,8 +72,8 @@ type Group struct {
 	ticks     uint64
 	stats     Stats
 
-	waits   map[uint64]chan error // proposals by request id
-	queued  []queued              // proposals the library dropped (no leader yet)
+	waits   map[uint64]*waiting // proposals by request id
+	queued  []queued            // proposals the library dropped (no leader yet)
 	reads   map[uint64]*pendingRead
 	joining map[uint64]uint64 // node id -> tick its add was proposed (member side)
 	join    *pendingJoin      // this node's own join, while it runs
@@ -83,6 +83,17 @@ type queued struct {
 	req  uint64
 	data []byte
 	cc   *pb.ConfChange // nil: a command
+}
+
+// waiting is a proposal whose caller waits for its entry. A proposal the
+// library accepted may be lost with a deposed or unreachable leader, and
+// nothing says so: it is proposed again every ElectionTicks ticks until
+// applied. The state machine applies a request id once (State.Done), so a
+// retry that finds its first copy committed answers with the first outcome.
+type waiting struct {
+	done chan error
+	p    queued
+	sent uint64 // tick of the last proposal
 }
 
 type pendingRead struct {
@@ -130,7 +141,7 @@ func Start(cfg Config) (*Group, error) {
 		return nil, err
 	}
 	g := &Group{cfg: cfg, log: ls, in: make(chan func(), Inbox), stop: make(chan struct{}), done: make(chan struct{}),
-		waits: map[uint64]chan error{}, reads: map[uint64]*pendingRead{}, joining: map[uint64]uint64{}}
+		waits: map[uint64]*waiting{}, reads: map[uint64]*pendingRead{}, joining: map[uint64]uint64{}}
 	if err := g.boot(); err != nil {
 		ls.close()
 		return nil, err
@@ -209,20 +220,32 @@ func (g *Group) loop() {
 		g.cfg.OnMembers(maps.Clone(g.state.Members))
 	}
 	for g.err == nil {
-		select {
-		case <-g.stop:
-			g.err = ErrStopped
-		case <-t.C:
-			g.tick()
-		case fn := <-g.in:
-			fn()
-		}
-		for g.err == nil && g.rn.HasReady() {
-			g.ready()
-		}
+		g.turn(t.C)
 	}
 	g.failAll(g.err)
 	g.log.close()
+}
+
+// turn is one pass of the loop. The library panics on a state it cannot
+// continue from (a peer claiming more of this node's log than it holds);
+// that ends this group with an error, not the process.
+func (g *Group) turn(tick <-chan time.Time) {
+	defer func() {
+		if r := recover(); r != nil {
+			g.err = fmt.Errorf("cluster: node %d stopped: raft: %v", g.cfg.ID, r)
+		}
+	}()
+	select {
+	case <-g.stop:
+		g.err = ErrStopped
+	case <-tick:
+		g.tick()
+	case fn := <-g.in:
+		fn()
+	}
+	for g.err == nil && g.rn.HasReady() {
+		g.ready()
+	}
 }
 
 func (g *Group) tick() {
@@ -232,6 +255,11 @@ func (g *Group) tick() {
 	g.queued = nil
 	for _, p := range q {
 		g.submit(p)
+	}
+	for _, w := range g.waits {
+		if g.ticks-w.sent >= uint64(g.cfg.ElectionTicks) {
+			g.submit(w.p)
+		}
 	}
 	for id, r := range g.reads {
 		if !r.known && g.ticks-r.asked >= RetryTicks {
@@ -332,9 +360,20 @@ func (g *Group) step(from uint64, p []byte) {
 		g.stats.DroppedForged++
 	case g.state.Removed[from]:
 		g.stats.DroppedRemoved++
+	case m.GetType() == pb.MsgHeartbeat && m.GetCommit() > g.lastIndex():
+		// The leader believes this node holds entries it does not: its log
+		// was lost, or another node used its id. Following would panic the
+		// library; refusing leaves the join to be refused, or the operator
+		// to restore the log.
+		g.stats.DroppedBad++
 	default:
 		g.rn.Step(m) // an error is a message for a stale term or a dropped proposal: nothing to do
 	}
+}
+
+func (g *Group) lastIndex() uint64 {
+	i, _ := g.log.mem.LastIndex()
+	return i
 }
 
 func (g *Group) applyEntry(e *pb.Entry) {
@@ -347,7 +386,7 @@ func (g *Group) applyEntry(e *pb.Entry) {
 		var c command
 		err := json.Unmarshal(e.GetData(), &c)
 		if err == nil {
-			err = g.state.apply(c)
+			err = g.state.applyOnce(c, e.GetIndex())
 		} else {
 			err = fmt.Errorf("%w: entry %d does not decode", ErrInvalid, e.GetIndex())
 		}
@@ -405,12 +444,17 @@ func (g *Group) answer(by, req uint64, err error) {
 		return
 	}
 	if w := g.waits[req]; w != nil {
-		w <- err
+		w.done <- err
 		delete(g.waits, req)
 	}
 }
 
 func (g *Group) answerReads() {
+	for _, w := range g.waits {
+		if g.ticks-w.sent >= uint64(g.cfg.ElectionTicks) {
+			g.submit(w.p)
+		}
+	}
 	for id, r := range g.reads {
 		if !r.known || r.index > g.applied {
 			continue
@@ -428,7 +472,7 @@ func (g *Group) answerReads() {
 
 func (g *Group) failAll(err error) {
 	for req, w := range g.waits {
-		w <- err
+		w.done <- err
 		delete(g.waits, req)
 	}
 	for id := range g.reads {
@@ -444,8 +488,12 @@ func (g *Group) failAll(err error) {
 // known) waits for the next tick. One it accepted may still be lost with a
 // deposed leader: its caller's deadline answers then.
 func (g *Group) submit(p queued) {
-	if _, waiting := g.waits[p.req]; !waiting && p.req != 0 {
+	w := g.waits[p.req]
+	if w == nil && p.req != 0 {
 		return // its caller gave up
+	}
+	if w != nil {
+		w.sent = g.ticks
 	}
 	var err error
 	if p.cc != nil {

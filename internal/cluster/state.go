@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"strings"
 )
 
 // Errors a group's callers see. Those of the state machine (ErrExists,
@@ -41,10 +42,24 @@ type State struct {
 	Members map[uint64]string `json:"members"` // node id -> peer address
 	Removed map[uint64]bool   `json:"removed"` // ids removed once; never reused
 	Names   map[string]Name   `json:"names"`
+	// Done records the outcome of each request applied in the last
+	// DedupWindow entries, so that a proposal retried after its first copy
+	// committed is answered, not applied twice. Pruned by log index, the
+	// same on every node.
+	Done map[uint64]done `json:"done"`
 }
 
+type done struct {
+	Index uint64 `json:"i"`
+	Code  string `json:"c,omitempty"` // "" (applied), or an outcome code
+	Msg   string `json:"m,omitempty"` // ErrInvalid's detail
+}
+
+// DedupWindow is how many log entries a request id is remembered for.
+const DedupWindow = 10000
+
 func newState() *State {
-	return &State{Members: map[uint64]string{}, Removed: map[uint64]bool{}, Names: map[string]Name{}}
+	return &State{Members: map[uint64]string{}, Removed: map[uint64]bool{}, Names: map[string]Name{}, Done: map[uint64]done{}}
 }
 
 // Operations of a command entry.
@@ -88,6 +103,55 @@ func validAddr(addr string) error {
 		return fmt.Errorf("%w: a peer address has 1 to %d bytes", ErrInvalid, MaxAddr)
 	}
 	return nil
+}
+
+// applyOnce applies the command of entry index unless its request was
+// applied before, in which case it returns that first outcome.
+func (s *State) applyOnce(c command, index uint64) error {
+	if d, ok := s.Done[c.Req]; ok && c.Req != 0 {
+		return d.err()
+	}
+	err := s.apply(c)
+	if c.Req != 0 {
+		s.Done[c.Req] = doneOf(index, err)
+	}
+	if index%1024 == 0 {
+		for req, d := range s.Done {
+			if d.Index+DedupWindow < index {
+				delete(s.Done, req)
+			}
+		}
+	}
+	return err
+}
+
+var outcomes = []error{ErrExists, ErrNotFound, ErrNotOwner}
+
+func doneOf(index uint64, err error) done {
+	d := done{Index: index}
+	if err == nil {
+		return d
+	}
+	for _, o := range outcomes {
+		if errors.Is(err, o) {
+			d.Code = o.Error()
+			return d
+		}
+	}
+	d.Code, d.Msg = "invalid", err.Error()
+	return d
+}
+
+func (d done) err() error {
+	if d.Code == "" {
+		return nil
+	}
+	for _, o := range outcomes {
+		if d.Code == o.Error() {
+			return o
+		}
+	}
+	return fmt.Errorf("%w: %s", ErrInvalid, strings.TrimPrefix(d.Msg, ErrInvalid.Error()+": "))
 }
 
 // apply applies one command and returns its outcome (nil: done).
@@ -183,9 +247,12 @@ func unmarshalState(b []byte) (*State, error) {
 	if s.Names == nil {
 		s.Names = map[string]Name{}
 	}
+	if s.Done == nil {
+		s.Done = map[uint64]done{}
+	}
 	return s, nil
 }
 
 func (s *State) clone() *State {
-	return &State{Members: maps.Clone(s.Members), Removed: maps.Clone(s.Removed), Names: maps.Clone(s.Names)}
+	return &State{Members: maps.Clone(s.Members), Removed: maps.Clone(s.Removed), Names: maps.Clone(s.Names), Done: maps.Clone(s.Done)}
 }
