@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -150,6 +151,7 @@ func (e *fakeEnd) OnPeerDown(fn func(uint64)) {
 // testCluster is a set of groups over one fakeNet, each with its log in the
 // test's directory.
 type testCluster struct {
+	mu     sync.Mutex // groups, for tests whose clients run beside the faults
 	t      testing.TB
 	net    *fakeNet
 	dir    string
@@ -192,7 +194,9 @@ func (c *testCluster) start(id uint64) *Group {
 	if err != nil {
 		c.t.Fatalf("start node %d: %v", id, err)
 	}
+	c.mu.Lock()
 	c.groups[id] = g
+	c.mu.Unlock()
 	return g
 }
 
@@ -200,20 +204,45 @@ func (c *testCluster) start(id uint64) *Group {
 // it was after its last Ready (every Ready is committed to the file first).
 func (c *testCluster) kill(id uint64) {
 	c.net.crash(id)
-	if g := c.groups[id]; g != nil {
+	c.mu.Lock()
+	g := c.groups[id]
+	delete(c.groups, id)
+	c.mu.Unlock()
+	if g != nil {
 		g.Stop()
-		delete(c.groups, id)
 	}
 }
 
 func (c *testCluster) stopAll() {
-	for id := range c.groups {
+	for _, id := range c.running() {
 		c.kill(id)
 	}
+}
+
+// group returns node id's running group, or nil.
+func (c *testCluster) group(id uint64) *Group {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.groups[id]
+}
+
+func (c *testCluster) running() []uint64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	ids := make([]uint64, 0, len(c.groups))
+	for id := range c.groups {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	return ids
 }
 
 func ctxFor(t testing.TB, d time.Duration) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	t.Cleanup(cancel)
 	return ctx
+}
+
+func contextWithTimeout(d time.Duration) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.Background(), d)
 }
