@@ -90,7 +90,7 @@ func (g *Group) wait(ctx context.Context, p queued) error {
 			done <- ErrBusy
 			return
 		}
-		g.waits[p.req] = &waiting{done: done, p: p}
+		g.waits[p.req] = &waiting{ctx: ctx, done: done, p: p}
 		g.submit(p)
 	}); e != nil {
 		return e
@@ -121,7 +121,7 @@ func (g *Group) Members(ctx context.Context) (map[uint64]string, error) {
 }
 
 func (g *Group) read(ctx context.Context, r *pendingRead) (readResult, error) {
-	r.reply = make(chan readResult, 1)
+	r.ctx, r.reply = ctx, make(chan readResult, 1)
 	id := newReq()
 	busy := make(chan error, 1)
 	if err := g.post(ctx, func() {
@@ -160,7 +160,7 @@ func (g *Group) Join(ctx context.Context, via []uint64) error {
 			reply <- nil
 			return
 		}
-		g.join = &pendingJoin{via: via, reply: reply}
+		g.join = &pendingJoin{ctx: ctx, via: via, reply: reply}
 		g.askJoin()
 	}); err != nil {
 		return err

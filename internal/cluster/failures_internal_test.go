@@ -259,3 +259,35 @@ func TestJoin(t *testing.T) {
 		t.Log(err)
 	})
 }
+
+// TestConfChangeRefused: a conf change that reaches the log but breaks the
+// membership's rules (a member's id at another address, a removed id, a
+// removal of a stranger) is refused by every node alike, and the group goes on.
+func TestConfChangeRefused(t *testing.T) {
+	c := newCluster(t, 3, 8)
+	c.startAll()
+	g := c.groups[1]
+	ctx := ctxFor(t, 10*time.Second)
+	if err := g.AddMember(ctx, 2, "10.0.0.2:1"); !errors.Is(err, ErrRefused) || !strings.Contains(err.Error(), "duplicate node id 2") {
+		t.Fatalf("add of a member's id elsewhere: %v", err)
+	}
+	if err := g.RemoveMember(ctx, 9); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("removal of a stranger: %v", err)
+	}
+	if err := g.RemoveMember(ctx, 3); err != nil {
+		t.Fatalf("remove node 3: %v", err)
+	}
+	if err := g.AddMember(ctx, 3, addrOf(3)); !errors.Is(err, ErrRefused) || !strings.Contains(err.Error(), "removed") {
+		t.Fatalf("add of a removed id: %v", err)
+	}
+	for _, id := range []uint64{1, 2} {
+		if err := c.groups[id].Err(); err != nil {
+			t.Fatalf("node %d stopped: %v", id, err)
+		}
+		c.mustRegister(c.groups[id], fmt.Sprintf("after-%d", id))
+	}
+	members, err := c.groups[2].Members(ctx)
+	if err != nil || len(members) != 2 || members[2] != addrOf(2) {
+		t.Fatalf("members: %v %v", members, err)
+	}
+}

@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/binary"
 	"encoding/json"
@@ -91,12 +92,14 @@ type queued struct {
 // applied. The state machine applies a request id once (State.Done), so a
 // retry that finds its first copy committed answers with the first outcome.
 type waiting struct {
+	ctx  context.Context // the caller's: once it ends, the wait is dropped
 	done chan error
 	p    queued
 	sent uint64 // tick of the last proposal
 }
 
 type pendingRead struct {
+	ctx   context.Context
 	name  string
 	all   bool // Members, not Lookup
 	index uint64
@@ -112,6 +115,7 @@ type readResult struct {
 }
 
 type pendingJoin struct {
+	ctx   context.Context
 	via   []uint64
 	asked uint64
 	reply chan error
@@ -256,18 +260,28 @@ func (g *Group) tick() {
 	for _, p := range q {
 		g.submit(p)
 	}
-	for _, w := range g.waits {
+	for req, w := range g.waits {
+		if w.ctx.Err() != nil {
+			delete(g.waits, req) // its caller has gone
+			continue
+		}
 		if g.ticks-w.sent >= uint64(g.cfg.ElectionTicks) {
 			g.submit(w.p)
 		}
 	}
 	for id, r := range g.reads {
+		if r.ctx.Err() != nil {
+			delete(g.reads, id)
+			continue
+		}
 		if !r.known && g.ticks-r.asked >= RetryTicks {
 			r.asked = g.ticks
 			g.rn.ReadIndex(reqBytes(id))
 		}
 	}
-	if j := g.join; j != nil && g.ticks-j.asked >= RetryTicks {
+	if j := g.join; j != nil && j.ctx.Err() != nil {
+		g.join = nil
+	} else if j != nil && g.ticks-j.asked >= RetryTicks {
 		g.askJoin()
 	}
 }
@@ -394,15 +408,16 @@ func (g *Group) applyEntry(e *pb.Entry) {
 	case pb.EntryConfChange:
 		cc := &pb.ConfChange{}
 		if err := proto.Unmarshal(e.GetData(), cc); err != nil {
-			g.rn.ApplyConfChange(&pb.ConfChangeV2{}) // refused the same on every node
-			return
+			return // refused the same on every node: see applyConf
 		}
 		g.applyConf(cc)
 	default:
-		g.rn.ApplyConfChange(&pb.ConfChangeV2{}) // this group proposes only V1 changes
+		// This group proposes only V1 changes; a V2 one is refused.
 	}
 }
 
+// applyConf applies a committed conf change that the membership's rules
+// admit (State.admit).
 func (g *Group) applyConf(cc *pb.ConfChange) {
 	var mc memberContext
 	json.Unmarshal(cc.GetContext(), &mc) // an empty or bad context leaves mc empty: the address check refuses it
@@ -413,7 +428,9 @@ func (g *Group) applyConf(cc *pb.ConfChange) {
 		err = fmt.Errorf("%w: conf change %v", ErrInvalid, cc.GetType())
 	}
 	if err != nil {
-		g.conf = g.rn.ApplyConfChange(&pb.ConfChangeV2{})
+		// Refused alike on every node: a refused change is not handed to
+		// ApplyConfChange at all, as the library asks (an empty ConfChangeV2
+		// would mean "leave the joint configuration", and it panics outside one).
 		g.answer(mc.By, mc.Req, err)
 		return
 	}
@@ -450,7 +467,11 @@ func (g *Group) answer(by, req uint64, err error) {
 }
 
 func (g *Group) answerReads() {
-	for _, w := range g.waits {
+	for req, w := range g.waits {
+		if w.ctx.Err() != nil {
+			delete(g.waits, req) // its caller has gone
+			continue
+		}
 		if g.ticks-w.sent >= uint64(g.cfg.ElectionTicks) {
 			g.submit(w.p)
 		}
