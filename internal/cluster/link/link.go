@@ -113,7 +113,7 @@ type Node struct {
 	handlers [256]atomic.Pointer[func(from uint64, payload []byte)]
 
 	mu     sync.Mutex
-	peers  map[uint64]*peer   // guarded by mu
+	peers  map[uint64]*peer    // guarded by mu
 	downs  []func(peer uint64) // guarded by mu
 	closed bool                // guarded by mu
 	conns  map[net.Conn]bool   // guarded by mu: connections still in handshake
