@@ -86,6 +86,9 @@ func start(t *testing.T, cfg Config) *Node {
 	if cfg.Listen == "" {
 		cfg.Listen = "127.0.0.1:0"
 	}
+	if cfg.Logf == nil {
+		cfg.Logf = t.Logf
+	}
 	n, err := Start(cfg)
 	if err != nil {
 		t.Fatal(err)
