@@ -29,7 +29,7 @@ type hello struct {
 	hint        bool
 	id          uint64
 	incarnation uint64
-	epoch       uint64 // data: the dialer's dial number; hint: the last session accepted
+	epoch       uint64 // data: the dialer's dial number; hint: the last session the sender lost
 	addr        string // hint: where to dial the sender
 }
 
@@ -241,9 +241,9 @@ func (n *Node) inboundHint(c net.Conn, remote string, h hello) {
 				return fmt.Sprintf("node %d is linked already at %s (duplicate node id, or a restart whose old link has not timed out yet)", h.id, p.addr)
 			}
 			if h.epoch < p.sess.epoch {
-				return "" // the peer has not seen our latest dial yet
+				return "" // the peer lost an older session, not this one
 			}
-			stale = p.sess
+			stale = p.sess // the peer lost this session; we had not noticed
 		}
 		if addr := hintAddr(h.addr, remote); addr != "" {
 			p.addr = addr
@@ -447,8 +447,11 @@ func (n *Node) dialHint(p *peer, addr string) error {
 	defer n.trackConn(c, false)
 	defer c.Close()
 	n.mu.Lock()
-	epoch := p.epoch
+	up, lost := p.sess != nil, p.lost
 	n.mu.Unlock()
-	_, err = n.exchange(c, p, hello{hint: true, id: n.id, incarnation: n.incarnation, epoch: epoch, addr: n.listen})
+	if up {
+		return nil // the lower node dialed meanwhile
+	}
+	_, err = n.exchange(c, p, hello{hint: true, id: n.id, incarnation: n.incarnation, epoch: lost, addr: n.listen})
 	return err
 }

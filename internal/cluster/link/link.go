@@ -63,8 +63,11 @@ const (
 	pingInterval = 500 * time.Millisecond
 	// deadAfter: a session that reads nothing this long is lost.
 	deadAfter = 3 * time.Second
-	// writeTimeout bounds one batch's write.
+	// writeTimeout bounds one write of at most writeChunk bytes.
 	writeTimeout = 5 * time.Second
+	// writeChunk is the most bytes one write carries (a batch larger than it
+	// takes several).
+	writeChunk = 1 << 20
 	// backoffMin and backoffMax bound the wait between two dials of a peer.
 	backoffMin = 20 * time.Millisecond
 	backoffMax = 2 * time.Second
@@ -146,13 +149,13 @@ type peer struct {
 	sess      *session
 	dialer    bool   // a dialer goroutine runs for this peer
 	epoch     uint64 // lower side: sessions dialed so far; higher side: the last one accepted
+	lost      uint64 // higher side: the epoch of the last session it lost (its hints carry it)
 	lastError string // the last dial or refusal reason logged, so a repeat is not
 
 	// The queue, guarded by qmu; signal (capacity 1) tells the writer.
-	qmu     sync.Mutex
-	pending []byte
-	queued  uint64 // frames in pending
-	signal  chan struct{}
+	qmu    sync.Mutex
+	q      queue
+	signal chan struct{}
 }
 
 // Start listens on cfg.Listen and starts dialing the peers that cfg.Peers names.
@@ -290,16 +293,17 @@ func (n *Node) Send(to uint64, kind byte, payload []byte) error {
 		return ErrUnknownPeer
 	}
 	p.qmu.Lock()
-	if len(p.pending)+headerSize+len(payload) > MaxQueued {
+	if p.q.bytes+headerSize+len(payload) > MaxQueued {
 		p.qmu.Unlock()
 		return ErrQueueFull
 	}
-	p.pending = appendFrame(p.pending, kind, payload)
-	p.queued++
+	wasEmpty := p.q.push(kind, payload)
 	p.qmu.Unlock()
-	select {
-	case p.signal <- struct{}{}:
-	default:
+	if wasEmpty { // else the writer was told already and has not swapped the queue yet
+		select {
+		case p.signal <- struct{}{}:
+		default:
+		}
 	}
 	return nil
 }

@@ -1,7 +1,6 @@
 package link
 
 import (
-	"bufio"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -53,12 +52,12 @@ func (n *Node) endSession(s *session, why error) {
 		if p.sess == s {
 			p.sess = nil
 		}
+		p.lost = max(p.lost, s.epoch)
 		downs := append([]func(uint64){}, n.downs...)
 		closing := n.closed
 		n.mu.Unlock()
 		p.qmu.Lock()
-		p.pending = p.pending[:0]
-		p.queued = 0
+		p.q.drop()
 		p.qmu.Unlock()
 		if !closing {
 			n.logf("link: node %d: lost the link to node %d: %v", n.id, p.id, why)
@@ -83,7 +82,7 @@ func kickPeer(p *peer) {
 func (n *Node) writeLoop(s *session) {
 	defer n.wg.Done()
 	p := s.peer
-	var out []byte
+	var out [][]byte
 	ping := time.NewTimer(pingInterval)
 	defer ping.Stop()
 	for {
@@ -93,26 +92,26 @@ func (n *Node) writeLoop(s *session) {
 		case <-p.signal:
 		case <-ping.C:
 			p.qmu.Lock()
-			if len(p.pending) == 0 {
-				p.pending = appendFrame(p.pending, kindPing, nil)
-				p.queued++
+			if p.q.bytes == 0 {
+				p.q.push(kindPing, nil)
 			}
 			p.qmu.Unlock()
 		}
 		p.qmu.Lock()
-		out, p.pending = p.pending, out[:0]
-		frames := p.queued
-		p.queued = 0
+		var frames uint64
+		out, frames = p.q.take(out[:0])
 		p.qmu.Unlock()
-		if len(out) > 0 {
-			n.framesOut.Add(frames)
-			n.writes.Add(1)
-			s.conn.SetWriteDeadline(time.Now().Add(writeTimeout))
-			if _, err := s.conn.Write(out); err != nil {
+		n.framesOut.Add(frames)
+		for _, c := range out {
+			if err := n.writeBatch(s, c); err != nil {
 				n.endSession(s, err)
 				return
 			}
 		}
+		p.qmu.Lock()
+		p.q.recycle(out)
+		p.qmu.Unlock()
+		clear(out)
 		if !ping.Stop() {
 			select {
 			case <-ping.C:
@@ -123,18 +122,31 @@ func (n *Node) writeLoop(s *session) {
 	}
 }
 
-// readLoop reads frames and hands each to its kind's handler.
+// writeBatch writes out in writes of at most writeChunk bytes, each with
+// its own deadline: a slow reader holds a large batch back without the
+// session being taken for dead.
+func (n *Node) writeBatch(s *session, out []byte) error {
+	for len(out) > 0 {
+		k := min(len(out), writeChunk)
+		s.conn.SetWriteDeadline(time.Now().Add(writeTimeout))
+		if _, err := s.conn.Write(out[:k]); err != nil {
+			return err
+		}
+		n.writes.Add(1)
+		out = out[k:]
+	}
+	return nil
+}
+
+// readLoop reads frames and hands each to its kind's handler. It reads the
+// connection in chunks of up to readBuffer bytes and cuts frames out of them
+// in place; a small payload is copied into a shared arena (one allocation for
+// many frames), a larger one into its own slice.
 func (n *Node) readLoop(s *session) {
 	defer n.wg.Done()
-	r := bufio.NewReaderSize(s.conn, readBuffer)
-	var hdr [headerSize]byte
-	var deadline time.Time
+	fr := frameReader{conn: s.conn, buf: make([]byte, readBuffer)}
 	for {
-		if now := time.Now(); deadline.Sub(now) < deadAfter-time.Second {
-			deadline = now.Add(deadAfter)
-			s.conn.SetReadDeadline(deadline)
-		}
-		kind, payload, err := readFrame(r, hdr[:])
+		kind, payload, err := fr.next()
 		if err != nil {
 			var ne net.Error
 			if errors.As(err, &ne) && ne.Timeout() {
@@ -156,21 +168,74 @@ func (n *Node) readLoop(s *session) {
 	}
 }
 
-// readFrame reads one frame; hdr is scratch of headerSize bytes.
-func readFrame(r io.Reader, hdr []byte) (byte, []byte, error) {
-	if _, err := io.ReadFull(r, hdr[:headerSize]); err != nil {
+// Sizes of the reader's arena for small payloads.
+const (
+	arenaSize     = 32 << 10
+	arenaMaxFrame = 512 // payloads up to this size share an arena
+)
+
+// frameReader cuts frames out of what it reads from a connection.
+type frameReader struct {
+	conn  net.Conn
+	buf   []byte
+	r, w  int    // buf[r:w] is read and not yet cut
+	arena []byte // free room for small payloads
+}
+
+// next returns the next frame. Its payload is the caller's to keep.
+func (f *frameReader) next() (byte, []byte, error) {
+	if err := f.fill(headerSize); err != nil {
 		return 0, nil, err
 	}
-	size := binary.BigEndian.Uint32(hdr)
+	size := int(binary.BigEndian.Uint32(f.buf[f.r:]))
+	kind := f.buf[f.r+4]
 	if size > MaxFrame {
 		return 0, nil, fmt.Errorf("protocol: frame of %d bytes (at most %d)", size, MaxFrame)
 	}
-	payload := make([]byte, size)
-	if _, err := io.ReadFull(r, payload); err != nil {
+	if err := f.fill(headerSize + size); err != nil {
 		if err == io.EOF {
 			err = io.ErrUnexpectedEOF
 		}
 		return 0, nil, err
 	}
-	return hdr[4], payload, nil
+	var payload []byte
+	if size <= arenaMaxFrame {
+		if len(f.arena) < size {
+			f.arena = make([]byte, arenaSize)
+		}
+		payload = f.arena[:size:size]
+		f.arena = f.arena[size:]
+	} else {
+		payload = make([]byte, size)
+	}
+	copy(payload, f.buf[f.r+headerSize:])
+	f.r += headerSize + size
+	return kind, payload, nil
+}
+
+// fill reads until buf[r:w] holds at least k bytes, each read with a
+// deadline of deadAfter.
+func (f *frameReader) fill(k int) error {
+	if f.w-f.r >= k {
+		return nil
+	}
+	if f.r+k > len(f.buf) {
+		if k > len(f.buf) {
+			nb := make([]byte, max(k, 2*len(f.buf)))
+			f.w = copy(nb, f.buf[f.r:f.w])
+			f.buf = nb
+		} else {
+			f.w = copy(f.buf, f.buf[f.r:f.w])
+		}
+		f.r = 0
+	}
+	for f.w-f.r < k {
+		f.conn.SetReadDeadline(time.Now().Add(deadAfter))
+		m, err := f.conn.Read(f.buf[f.w:])
+		f.w += m
+		if err != nil && f.w-f.r < k {
+			return err
+		}
+	}
+	return nil
 }
