@@ -64,6 +64,8 @@ type Config struct {
 	traceOut       io.Writer // nil: no tracing (WithTrace)
 	traceEvents    int       // events a core's trace ring holds
 	instances      int       // instances of the program that Run starts, one per core; 0: one
+
+	nameWatch func(NameEvent) // nil: nobody hears of registrations (WithNameWatcher)
 }
 
 // Dir is a host directory offered to programs as a preopened directory.
@@ -377,7 +379,7 @@ func newMachine(ctx context.Context, cfg Config) (*Machine, error) {
 	}
 	m.k = k
 	m.ipc = abi.New(cores)
-	m.ipc.UseNames(names.OnTable(nameTable))
+	m.ipc.UseNames(watchNames(names.OnTable(nameTable), cfg.nameWatch))
 	m.console = k.AddService("console", &service.ConsoleOut{Stdout: orDiscard(cfg.stdout), Stderr: orDiscard(cfg.stderr)})
 	m.stdin = k.AddService("stdin", &service.ConsoleIn{Stdin: cfg.stdin})
 	m.loader = papi.Loader()
