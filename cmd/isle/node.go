@@ -257,7 +257,7 @@ func (n *nodeCmd) mirror(done chan<- struct{}) {
 			if ev.Registered {
 				err = n.g.Register(ctx, ev.Name, cluster.Name{Node: n.id, Endpoint: uint64(ev.PID), Contract: ev.Contract})
 			} else {
-				err = n.g.Unregister(ctx, ev.Name, n.id)
+				err = n.g.Unregister(ctx, ev.Name)
 			}
 			cancel()
 			switch {

@@ -32,20 +32,22 @@ func (g *Group) postNet(fn func()) {
 // Register adds name -> v to the cluster's name table, returning when the
 // entry is committed and applied here: nil, ErrExists (someone holds the
 // name), ErrInvalid, or ErrTimeout when ctx ends first (the outcome is then
-// unknown).
+// unknown). v.Node is this node: a node registers names for itself only.
 func (g *Group) Register(ctx context.Context, name string, v Name) error {
+	v.Node = g.cfg.ID
 	if err := validName(name, v); err != nil {
 		return err
 	}
 	return g.propose(ctx, command{Op: opRegister, Name: name, Val: v})
 }
 
-// Unregister removes name, which node must hold: ErrNotFound, ErrNotOwner.
-func (g *Group) Unregister(ctx context.Context, name string, node uint64) error {
+// Unregister removes name, which this node must hold: ErrNotFound,
+// ErrNotOwner. (A node's names go with it when it is removed.)
+func (g *Group) Unregister(ctx context.Context, name string) error {
 	if name == "" || len(name) > MaxName {
 		return fmt.Errorf("%w: a name has 1 to %d bytes", ErrInvalid, MaxName)
 	}
-	return g.propose(ctx, command{Op: opUnregister, Name: name, Val: Name{Node: node}})
+	return g.propose(ctx, command{Op: opUnregister, Name: name, Val: Name{Node: g.cfg.ID}})
 }
 
 func (g *Group) propose(ctx context.Context, c command) error {

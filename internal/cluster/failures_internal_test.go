@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -289,5 +290,28 @@ func TestConfChangeRefused(t *testing.T) {
 	members, err := c.groups[2].Members(ctx)
 	if err != nil || len(members) != 2 || members[2] != addrOf(2) {
 		t.Fatalf("members: %v %v", members, err)
+	}
+}
+
+// TestForgedProposalDropped: a node forwards to the leader a proposal made
+// in another node's name (unregister node 1's name); the leader drops it,
+// and node 1's name stays.
+func TestForgedProposalDropped(t *testing.T) {
+	c := newCluster(t, 3, 10)
+	c.startAll()
+	c.mustRegister(c.groups[1], "mine")
+	lead := c.leaderOf(5 * time.Second)
+	var from uint64 = 1
+	for from == lead || from == 1 {
+		from++
+	}
+	data, _ := json.Marshal(command{Op: opUnregister, Req: 42, By: 1, Name: "mine", Val: Name{Node: 1}})
+	prop := &pb.Message{Type: pb.MsgProp.Enum(), From: new(from), To: new(lead), Entries: []*pb.Entry{{Data: data}}}
+	b, _ := proto.Marshal(prop)
+	c.groups[from].cfg.Transport.Send(lead, KindRaft, b)
+	c.mustRegister(c.groups[lead], "after") // committed after the forged entry would have been
+	c.mustFind(c.groups[from], "mine", "after")
+	if n := c.groups[lead].Stats().DroppedForged; n != 1 {
+		t.Fatalf("leader dropped %d forged messages, want 1", n)
 	}
 }

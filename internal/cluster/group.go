@@ -374,6 +374,8 @@ func (g *Group) step(from uint64, p []byte) {
 		g.stats.DroppedForged++
 	case g.state.Removed[from]:
 		g.stats.DroppedRemoved++
+	case m.GetType() == pb.MsgProp && !g.ownProposal(from, m):
+		g.stats.DroppedForged++
 	case m.GetType() == pb.MsgHeartbeat && m.GetCommit() > g.lastIndex():
 		// The leader believes this node holds entries it does not: its log
 		// was lost, or another node used its id. Following would panic the
@@ -383,6 +385,27 @@ func (g *Group) step(from uint64, p []byte) {
 	default:
 		g.rn.Step(m) // an error is a message for a stale term or a dropped proposal: nothing to do
 	}
+}
+
+// ownProposal reports whether every entry of a proposal that from forwarded
+// is its own: a command it makes for itself, or a conf change by a member.
+// The leader appends what it is given, so this is where one node's claim to
+// act for another is refused.
+func (g *Group) ownProposal(from uint64, m *pb.Message) bool {
+	for _, e := range m.GetEntries() {
+		switch e.GetType() {
+		case pb.EntryNormal:
+			var c command
+			if len(e.GetData()) > 0 && (json.Unmarshal(e.GetData(), &c) != nil || c.By != from || c.Val.Node != from) {
+				return false
+			}
+		default:
+			if _, member := g.state.Members[from]; !member {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 func (g *Group) lastIndex() uint64 {

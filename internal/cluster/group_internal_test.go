@@ -29,13 +29,13 @@ func TestRegisterLookup(t *testing.T) {
 	if _, ok, err := g2.Lookup(ctx, "nope"); err != nil || ok {
 		t.Fatalf("lookup of an absent name: %v %v", ok, err)
 	}
-	if err := g2.Unregister(ctx, "kv", 2); !errors.Is(err, ErrNotOwner) {
+	if err := g2.Unregister(ctx, "kv"); !errors.Is(err, ErrNotOwner) {
 		t.Fatalf("unregister by another node: %v", err)
 	}
-	if err := g2.Unregister(ctx, "kv", 1); err != nil {
+	if err := g1.Unregister(ctx, "kv"); err != nil {
 		t.Fatalf("unregister: %v", err)
 	}
-	if err := g1.Unregister(ctx, "kv", 1); !errors.Is(err, ErrNotFound) {
+	if err := g1.Unregister(ctx, "kv"); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("second unregister: %v", err)
 	}
 	start = time.Now()

@@ -127,7 +127,7 @@ func do(h *history, client int, g *Group, rng *rand.Rand, names []string, timeou
 		h.add(client, in, call, nameOut{Code: code})
 	case 1:
 		in.Op = "unregister"
-		code, _ := outcome(g.Unregister(ctx, in.Name, in.Node))
+		code, _ := outcome(g.Unregister(ctx, in.Name))
 		h.add(client, in, call, nameOut{Code: code})
 	default:
 		in.Op = "lookup"

@@ -154,8 +154,13 @@ func (d done) err() error {
 	return fmt.Errorf("%w: %s", ErrInvalid, strings.TrimPrefix(d.Msg, ErrInvalid.Error()+": "))
 }
 
-// apply applies one command and returns its outcome (nil: done).
+// apply applies one command and returns its outcome (nil: done). A node
+// acts for itself only: the name's node is the proposer (which the leader
+// checked against the transport's sender: Group.step).
 func (s *State) apply(c command) error {
+	if c.Val.Node != c.By {
+		return fmt.Errorf("%w: node %d cannot act for node %d", ErrInvalid, c.By, c.Val.Node)
+	}
 	if c.Op == opUnregister {
 		v, ok := s.Names[c.Name]
 		switch {
