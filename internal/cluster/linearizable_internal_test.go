@@ -244,7 +244,7 @@ func fault(c *testCluster, rng *rand.Rand) string {
 }
 
 func TestLinearizableUnderFaults(t *testing.T) {
-	runs, d := 20, 1200*time.Millisecond
+	runs, d := 20, time.Second
 	if testing.Short() {
 		runs, d = 5, 600*time.Millisecond
 	}
