@@ -229,7 +229,6 @@ type Machine struct {
 	net      []kernel.ServiceID // network workers
 	netw     []*service.Net
 	lns      []*net.TCPListener
-	prevProc int
 
 	ipc *abi.System // channels, exchange heap and names (module "isle")
 
@@ -256,9 +255,10 @@ func Boot(ctx context.Context, cfg Config) (*Machine, error) {
 // start starts the cores and services of a machine that newMachine made.
 func (m *Machine) start(ctx context.Context) error {
 	// Cores + 1 processors: services, timers and the garbage collector always
-	// find one while every core runs a SIP (docs/design.md, "The machine").
-	m.prevProc = runtime.GOMAXPROCS(m.cores + 1)
+	// find one while every core runs a SIP (gomaxprocs.go).
+	gomaxprocs.claim(m, m.cores+1)
 	if err := m.k.Boot(); err != nil {
+		gomaxprocs.release(m)
 		m.rt.Close(ctx)
 		return err
 	}
@@ -590,7 +590,7 @@ func (m *Machine) Spawn(prog *Program, args []string) (*Process, error) {
 
 // SpawnOn is Spawn on a given core (core < 0: the least-loaded one).
 func (m *Machine) SpawnOn(prog *Program, args []string, core int) (*Process, error) {
-	return m.SpawnWith(prog, args, SpawnOptions{Core: core})
+	return m.SpawnWith(prog, args, SpawnOptions{Core: OnCore(core)})
 }
 
 // AnyCore lets the machine place a new SIP.
@@ -599,16 +599,35 @@ const AnyCore = -1
 // MaxCores is the most cores a machine may have (kernel.MaxCores).
 const MaxCores = kernel.MaxCores
 
-// SpawnOptions are the knobs of SpawnWith.
+// SpawnOptions are the knobs of SpawnWith. The zero value is Spawn's: the
+// machine places the SIP, at nice 0, with the machine's environment.
 type SpawnOptions struct {
-	Core int      // the core to start on; AnyCore for the least-loaded one
-	Nice int      // -20 (most CPU) … 19 (least), weighted as Linux does
-	Env  []string // KEY=value pairs added to the machine's environment
+	Core Placement // where it starts: the zero value lets the machine choose; OnCore(n) names core n
+	Nice int       // -20 (most CPU) … 19 (least), weighted as Linux does
+	Env  []string  // KEY=value pairs added to the machine's environment
 }
+
+// Placement is the core a new SIP starts on. Its zero value lets the
+// machine place it (on the least-loaded core); the balancer may move it
+// later either way.
+type Placement struct {
+	core int // the core + 1; 0: the machine chooses
+}
+
+// OnCore returns the placement on core n (n < 0: the machine chooses).
+func OnCore(n int) Placement {
+	if n < 0 {
+		return Placement{}
+	}
+	return Placement{core: n + 1}
+}
+
+// Core returns the chosen core, or AnyCore for the machine's choice.
+func (p Placement) Core() int { return p.core - 1 }
 
 // SpawnWith starts prog as a new SIP with args and options.
 func (m *Machine) SpawnWith(prog *Program, args []string, opt SpawnOptions) (*Process, error) {
-	core := opt.Core
+	core := opt.Core.Core()
 	if prog.closed.Load() {
 		return nil, fmt.Errorf("%s: program closed", prog.name)
 	}
@@ -667,10 +686,10 @@ func (p *Process) Wait() ExitStatus {
 	return ExitStatus{Code: int(r.ExitCode), Trap: r.Trap, Link: r.Link, Stack: r.Stack, Killed: r.Killed}
 }
 
-// CPUTime returns the CPU time the process has received; final once Wait returns.
+// CPUTime returns the CPU time the process has received, as of the end of
+// its last time slice; it does not wait, and is final once Wait returns.
 func (p *Process) CPUTime() time.Duration {
-	<-p.sip.Done()
-	return time.Duration(p.sip.CPUTime())
+	return time.Duration(p.sip.CPUTimeSeen())
 }
 
 // PID returns the process id.
@@ -694,7 +713,7 @@ func (m *Machine) Stop(ctx context.Context) {
 	// still run: Stop does not wait for it, and the runtime is closed when
 	// it ends (wazero panics compiling on a closed runtime).
 	m.loader.WhenIdle(func() { m.rt.Close(context.WithoutCancel(ctx)) })
-	runtime.GOMAXPROCS(m.prevProc)
+	gomaxprocs.release(m)
 	m.writeTrace()
 }
 

@@ -37,6 +37,7 @@ func commands() []command {
 		{"cluster", "make a cluster's certificates: isle cluster certs DIR --nodes N", cmdCluster},
 		{"contract", "check channel contracts: isle contract check FILE...", cmdContract},
 		{"trace", "report a trace written by isle run --trace, in perf sched latency's columns: isle trace FILE", cmdTrace},
+		{"abi", "print module isle's functions, error codes and constants (its one declaration)", cmdAbi},
 		{"wasi", "print the wasi_snapshot_preview1 table with each call's support level", cmdWasi},
 		{"version", "print the versions of isle, wazero and Go this binary was built from", cmdVersion},
 	}
