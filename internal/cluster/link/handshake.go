@@ -436,6 +436,12 @@ func (n *Node) dialData(p *peer, addr string) error {
 
 // dialHint asks a lower peer to dial this node.
 func (n *Node) dialHint(p *peer, addr string) error {
+	n.mu.Lock()
+	up := p.sess != nil
+	n.mu.Unlock()
+	if up {
+		return nil // the lower node dialed meanwhile
+	}
 	c, err := n.connect(p.id, addr)
 	if err != nil {
 		return err
