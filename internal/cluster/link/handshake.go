@@ -436,6 +436,12 @@ func (n *Node) dialData(p *peer, addr string) error {
 
 // dialHint asks a lower peer to dial this node.
 func (n *Node) dialHint(p *peer, addr string) error {
+	n.mu.Lock()
+	up := p.sess != nil
+	n.mu.Unlock()
+	if up {
+		return nil // the lower node dialed meanwhile
+	}
 	c, err := n.connect(p.id, addr)
 	if err != nil {
 		return err
@@ -446,12 +452,19 @@ func (n *Node) dialHint(p *peer, addr string) error {
 	}
 	defer n.trackConn(c, false)
 	defer c.Close()
-	n.mu.Lock()
-	up, lost := p.sess != nil, p.lost
-	n.mu.Unlock()
+	h, up := n.hintHello(p)
 	if up {
 		return nil // the lower node dialed meanwhile
 	}
-	_, err = n.exchange(c, p, hello{hint: true, id: n.id, incarnation: n.incarnation, epoch: lost, addr: n.listen})
+	_, err = n.exchange(c, p, h)
 	return err
+}
+
+// hintHello is the hint to p: it carries the epoch of the last session this
+// node lost with p, so that p ends that session if it still holds it, and
+// never a newer one. up reports that a session is live (no hint is due).
+func (n *Node) hintHello(p *peer) (h hello, up bool) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return hello{hint: true, id: n.id, incarnation: n.incarnation, epoch: p.lost, addr: n.listen}, p.sess != nil
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"net"
 	"strings"
 	"sync"
 	"testing"
@@ -247,4 +248,57 @@ func TestUnansweredPeer(t *testing.T) {
 	a := start(t, Config{ID: 1, Logf: l.logf})
 	a.AddPeer(2, "127.0.0.1:1")
 	l.wait(t, "cannot link to node 2 at 127.0.0.1:1", "does not answer")
+}
+
+// TestHintCrossingDial: a hint that node 2 sends while node 1's dial is
+// being accepted (node 2 has not registered it yet) reaches node 1 after
+// the session is up there: it must not end that session. (It did when a
+// hint carried the epoch of the last session accepted rather than lost,
+// and a stream then lost the frames queued on it.) The hint is built as
+// dialHint builds it and sent after the session is up, and a hint for the
+// live session's epoch, which says the peer lost it, does end it.
+func TestHintCrossingDial(t *testing.T) {
+	one := start(t, Config{ID: 1})
+	downs := make(chan uint64, 4)
+	one.OnPeerDown(func(p uint64) { downs <- p })
+	two := start(t, Config{ID: 2, Peers: map[uint64]string{1: one.Addr()}})
+	waitLinked(t, one, 2)
+	waitLinked(t, two, 1)
+	two.mu.Lock()
+	p := two.peers[1]
+	two.mu.Unlock()
+	h, _ := two.hintHello(p)
+	send := func(h hello) {
+		c, err := net.Dial("tcp", one.Addr())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		if refusal := welcomeOf(t, c, h); refusal != "" {
+			t.Fatalf("hint refused: %s", refusal)
+		}
+	}
+	send(h)
+	in := listen(one, 5)
+	if err := two.Send(1, 5, []byte("after the hint")); err != nil {
+		t.Fatal(err)
+	}
+	if f := in.next(t); string(f.payload) != "after the hint" {
+		t.Fatalf("got %q", f.payload)
+	}
+	select {
+	case <-downs:
+		t.Fatal("a hint for an older session ended the live one")
+	default:
+	}
+	one.mu.Lock()
+	epoch := one.peers[2].sess.epoch
+	one.mu.Unlock()
+	h.epoch = epoch
+	send(h)
+	select {
+	case <-downs:
+	case <-time.After(10 * time.Second):
+		t.Fatal("a hint saying the peer lost the live session did not end it")
+	}
 }
