@@ -73,11 +73,12 @@ type Group struct {
 	ticks     uint64
 	stats     Stats
 
-	waits   map[uint64]*waiting // proposals by request id
-	queued  []queued            // proposals the library dropped (no leader yet)
-	reads   map[uint64]*pendingRead
-	joining map[uint64]uint64 // node id -> tick its add was proposed (member side)
-	join    *pendingJoin      // this node's own join, while it runs
+	waits        map[uint64]*waiting // proposals by request id
+	queued       []queued            // proposals the library dropped (no leader yet)
+	reads        map[uint64]*pendingRead
+	joining      map[uint64]uint64 // node id -> tick its add was proposed (member side)
+	membersDirty bool              // the membership changed in this Ready
+	join         *pendingJoin      // this node's own join, while it runs
 }
 
 type queued struct {
@@ -313,6 +314,10 @@ func (g *Group) ready() {
 		}
 	}
 	g.answerReads()
+	if g.membersDirty && g.cfg.OnMembers != nil {
+		g.cfg.OnMembers(maps.Clone(g.state.Members))
+	}
+	g.membersDirty = false
 	g.rn.Advance(rd)
 	if g.applied-g.snapIndex >= g.cfg.SnapshotEvery {
 		if err := g.log.snapshot(g.applied, g.conf, g.state.marshal()); err != nil {
@@ -467,10 +472,11 @@ func (g *Group) applyConf(cc *pb.ConfChange) {
 	}
 }
 
+// membersChanged notes a change of membership: OnMembers hears of it once
+// at the end of the Ready (a restart replays many), a join waiting for this
+// node's admission ends now.
 func (g *Group) membersChanged() {
-	if g.cfg.OnMembers != nil {
-		g.cfg.OnMembers(maps.Clone(g.state.Members))
-	}
+	g.membersDirty = true
 	if j := g.join; j != nil {
 		if _, ok := g.state.Members[g.cfg.ID]; ok {
 			j.reply <- nil
