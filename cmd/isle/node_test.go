@@ -187,6 +187,29 @@ func TestNodeCluster(t *testing.T) {
 			t.Fatalf("want one line:\n%s", out)
 		}
 	})
+	t.Run("mutual TLS", func(t *testing.T) {
+		certs, other := filepath.Join(dir, "certs"), filepath.Join(dir, "other-certs")
+		for _, d := range []string{certs, other} {
+			if out, err := exec.Command(bin, "cluster", "certs", d, "--nodes", "3").CombinedOutput(); err != nil {
+				t.Fatalf("isle cluster certs: %v\n%s", err, out)
+			}
+		}
+		addr := freeAddrs(t, 3)
+		peers := fmt.Sprintf("1=%s,2=%s", addr[0], addr[1])
+		tdata := func(id int) string { return filepath.Join(dir, fmt.Sprintf("tls-%d", id)) }
+		a := startNode(t, bin, "--id", "1", "--listen-peer", addr[0], "--data", tdata(1), "--peers", peers, "--certs", certs,
+			"--", "--cache-dir", "", "--cores", "1", reg, "tls-svc", "wait")
+		b := startNode(t, bin, "--id", "2", "--listen-peer", addr[1], "--data", tdata(2), "--peers", peers, "--certs", certs, "--wait-name", "tls-svc")
+		a.waitLine(t, "tls-svc (contract Svc, pid 1) registered cluster-wide", wait)
+		b.waitLine(t, "tls-svc is registered by node 1", wait)
+		// A node whose certificate is of another cluster's CA is refused.
+		c := startNode(t, bin, "--id", "3", "--listen-peer", addr[2], "--data", tdata(3), "--join", "1="+addr[0], "--certs", other, "--timeout", "2s")
+		c.waitLine(t, "no quorum", wait)
+		if code := c.exitCode(t, wait); code != exitError {
+			t.Fatalf("a foreign certificate's join: exit %d", code)
+		}
+		a.waitLine(t, "certificate", wait) // node 1 says why it refused the link
+	})
 	t.Run("bad command lines", func(t *testing.T) {
 		for _, args := range [][]string{
 			{"--id", "0", "--listen-peer", addr[4]},
