@@ -54,9 +54,9 @@ type Stats struct {
 	LogFirst       uint64 // first index still in the log
 }
 
-// Group is one node's replica of the cluster's Raft group. Everything below
-// in is owned by the loop goroutine; in, done and stop are set at Start and
-// never change.
+// Group is one node's replica of the cluster's Raft group. cfg, in, stop
+// and done are set by Start and never change; every other field is owned by
+// the loop goroutine (err is read by others only once done is closed).
 type Group struct {
 	cfg  Config
 	in   chan func() // work posted to the loop
