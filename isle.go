@@ -32,6 +32,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"isle/internal/abi"
+	"isle/internal/cluster/gateway"
 	"isle/internal/kernel"
 	"isle/internal/names"
 	"isle/internal/procapi"
@@ -57,13 +58,16 @@ type Config struct {
 	wastedBound   time.Duration
 	tables        *tables.Config // nil: no kernel tables (WithTables)
 	// Budgets (limits.go); 0: the default.
-	memoryLimit    uint64    // bytes of one SIP's linear memory
-	machineMemory  uint64    // bytes of all SIPs' linear memories
-	maxDescendants int       // live SIPs below a tree's root
-	argv0          string    // argv[0] that Run gives its program; "": the base name of its path
-	traceOut       io.Writer // nil: no tracing (WithTrace)
-	traceEvents    int       // events a core's trace ring holds
-	instances      int       // instances of the program that Run starts, one per core; 0: one
+	memoryLimit    uint64         // bytes of one SIP's linear memory
+	machineMemory  uint64         // bytes of all SIPs' linear memories
+	maxDescendants int            // live SIPs below a tree's root
+	argv0          string         // argv[0] that Run gives its program; "": the base name of its path
+	traceOut       io.Writer      // nil: no tracing (WithTrace)
+	traceEvents    int            // events a core's trace ring holds
+	instances      int            // instances of the program that Run starts, one per core; 0: one
+	cluster        *ClusterConfig // nil: not a node of a cluster (WithCluster)
+
+	nameWatch func(NameEvent) // nil: nobody hears of registrations (WithNameWatcher)
 }
 
 // Dir is a host directory offered to programs as a preopened directory.
@@ -228,7 +232,8 @@ type Machine struct {
 	netw     []*service.Net
 	lns      []*net.TCPListener
 
-	ipc *abi.System // channels, exchange heap and names (module "isle")
+	ipc *abi.System      // channels, exchange heap and names (module "isle")
+	gw  *gateway.Gateway // the cluster's channels (WithCluster); nil when not a node
 
 	tables *tables.Tables // nil without WithTables
 	budget *sandbox.MemoryBudget
@@ -259,6 +264,12 @@ func (m *Machine) start(ctx context.Context) error {
 		gomaxprocs.release(m)
 		m.rt.Close(ctx)
 		return err
+	}
+	if m.gw != nil {
+		if err := m.startGateway(ctx); err != nil {
+			m.Stop(ctx)
+			return err
+		}
 	}
 	return nil
 }
@@ -313,8 +324,12 @@ func newMachine(ctx context.Context, cfg Config) (*Machine, error) {
 		preempt = nil
 	}
 	budget := sandbox.NewMemoryBudget(lim.machineMemory)
-	rt, err := sandbox.NewRuntime(ctx, sandbox.Config{CacheDir: cfg.cacheDir, Preempt: preempt, MemoryLimitPages: lim.memoryPages, Budget: budget},
-		[]sandbox.HostModule{wasi.HostModule(), abi.HostModule(), papi.HostModule()})
+	hosts := []sandbox.HostModule{wasi.HostModule(), abi.HostModule(), papi.HostModule()}
+	gw := newGateway(cfg)
+	if gw != nil {
+		hosts = append(hosts, gw.HostModule())
+	}
+	rt, err := sandbox.NewRuntime(ctx, sandbox.Config{CacheDir: cfg.cacheDir, Preempt: preempt, MemoryLimitPages: lim.memoryPages, Budget: budget}, hosts)
 	if err != nil {
 		return nil, err
 	}
@@ -367,7 +382,7 @@ func newMachine(ctx context.Context, cfg Config) (*Machine, error) {
 		kc.Init = chainInit(kc.Init, tbs.Init)
 		kc.OnExit = chainExit(kc.OnExit, tbs.OnExit)
 	}
-	m := &Machine{cfg: cfg, cores: cores, hostCPUs: host, rt: rt, preopens: preopens, tables: tbs, budget: budget}
+	m := &Machine{cfg: cfg, cores: cores, hostCPUs: host, rt: rt, preopens: preopens, tables: tbs, budget: budget, gw: gw}
 	m.procs.init()
 	kc.OnExit = chainExit(kc.OnExit, func(_ *kernel.Core, s *kernel.SIP) { m.procs.remove(s) })
 	k, err := kernel.New(kc)
@@ -377,7 +392,7 @@ func newMachine(ctx context.Context, cfg Config) (*Machine, error) {
 	}
 	m.k = k
 	m.ipc = abi.New(cores)
-	m.ipc.UseNames(names.OnTable(nameTable))
+	m.ipc.UseNames(watchNames(names.OnTable(nameTable), cfg.nameWatch))
 	m.console = k.AddService("console", &service.ConsoleOut{Stdout: orDiscard(cfg.stdout), Stderr: orDiscard(cfg.stderr)})
 	m.stdin = k.AddService("stdin", &service.ConsoleIn{Stdin: cfg.stdin})
 	m.loader = papi.Loader()

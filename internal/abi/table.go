@@ -5,7 +5,6 @@ import (
 	"isle/internal/contract"
 	"isle/internal/ipc"
 	"isle/internal/kernel"
-	"isle/internal/names"
 	"isle/internal/sandbox"
 )
 
@@ -365,23 +364,10 @@ func register(c *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) error {
 	if err != nil {
 		return err
 	}
-	if _, err := p.sys.names.Lookup(s.Core(), name, nil); err == nil {
-		return ipc.ErrExists
-	}
-	lc, err := ipc.ListenerContract(ct)
+	h, err := p.Register(s, name, ct)
 	if err != nil {
 		return err
 	}
-	core := s.Core()
-	h, l, err := p.tab.Listen(port{core}, lc)
-	if err != nil {
-		return err
-	}
-	if err := p.sys.names.Register(s, name, names.Entry{Contract: ct, Listener: l, Home: p.tab, Core: core.ID(), Owner: s.PID()}); err != nil {
-		p.tab.Close(port{core}, h)
-		return err
-	}
-	p.listeners[h] = listener{name: name, ep: l}
 	c.Memory().WriteUint32(u32(a[6]), uint32(h))
 	return nil
 }
@@ -391,11 +377,7 @@ func lookup(c *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) error {
 	if err != nil {
 		return err
 	}
-	e, err := p.sys.names.Lookup(s.Core(), name, ct)
-	if err != nil {
-		return err
-	}
-	h, err := p.tab.Connect(port{s.Core()}, e.Listener, e.Home, e.Core)
+	h, err := p.Lookup(s, name, ct)
 	if err != nil {
 		return err
 	}
