@@ -408,6 +408,7 @@ func (c *Core) runFrom(s *SIP, slice time.Duration, start int64) int64 {
 	ran := end - start - c.polled
 	c.polled = 0
 	s.cpuTime += ran
+	s.cpuSeen.Store(s.cpuTime)
 	c.rq.Charge(&s.ent, sched.Duration(ran))
 	c.bal.ran(ran)
 	c.stats.Switches++
