@@ -136,6 +136,7 @@ type replicaResult struct {
 	repOne, shOne     float64 // reads/s, core 0 alone, windows alternating with the above
 	repLat, shLat     float64 // µs per write, one writer
 	msgsPerWrite      float64
+	timerMsgs         uint64  // messages a tick sent (re-sends under load, queries)
 	oneWay            float64 // µs: one kernel message between cores 0 and 1 (the 2PC's unit of latency)
 	repRetries        uint64
 	repTimeouts       uint64
@@ -277,6 +278,7 @@ func (rm *replicaMachine) writes(res *replicaResult, n int) error {
 	after := rm.rep.Counts()
 	if w := after.Committed - before.Committed; w > 0 {
 		res.msgsPerWrite = float64(after.Messages-before.Messages) / float64(w)
+		res.timerMsgs = after.ByTimer - before.ByTimer
 	}
 	res.repRetries = after.Retries - before.Retries
 	res.repTimeouts = after.Timeouts - before.Timeouts
