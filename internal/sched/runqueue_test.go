@@ -508,3 +508,18 @@ func BenchmarkPickCharge8(b *testing.B) {
 		q.Charge(e, 100*Microsecond)
 	}
 }
+
+func TestGroupShare(t *testing.T) {
+	for _, tc := range []struct{ group, w, load, want int64 }{
+		{1024, 1024, 1024, 1024},       // a group of one: its member's weight
+		{1024, 1024, 50 * 1024, 20},    // one of fifty
+		{1024, 3121, 3121 + 1024, 771}, // nice -5 beside a nice-0 sibling
+		{1024, 1024, 0, 1024},          // a stale load below w is taken as w
+		{15, 15, 100 * 15, MinShare},   // never below MinShare
+		{1024, 0, 1024, MinShare},
+	} {
+		if got := GroupShare(tc.group, tc.w, tc.load); got != tc.want {
+			t.Errorf("GroupShare(%d, %d, %d) = %d, want %d", tc.group, tc.w, tc.load, got, tc.want)
+		}
+	}
+}

@@ -40,6 +40,7 @@ type spawnSpec struct {
 	total  Duration // work until exit; 0: never exits
 	wakeTo bool     // wake-ups are aimed at core, not where it last ran
 	tag    string
+	group  string // a group (group.go) of nice 0, "" for none
 }
 
 type simEntity struct {
@@ -133,6 +134,43 @@ type sim struct {
 	nextID  uint64
 	byID    map[uint64]*simEntity
 	bcfg    BalanceConfig
+	// groupLoad: each group's runnable members' own weights, machine-wide
+	// and exact (the kernel keeps it in an atomic).
+	groupLoad map[string]int64
+}
+
+// share gives e its group share (group.go), at once if it is queued on c;
+// entities in no group keep their nice's weight.
+func (s *sim) share(c *simCore, e *simEntity) {
+	if e.spec.group == "" {
+		return
+	}
+	sh := GroupShare(NiceZeroWeight, NiceToWeight(e.spec.nice), s.groupLoad[e.spec.group])
+	if c != nil {
+		c.q.Reweigh(&e.Entity, sh)
+	} else {
+		e.Share = sh
+	}
+}
+
+// reshare refreshes the shares of every entity queued on c, as the kernel
+// does each balancing tick.
+func (s *sim) reshare(c *simCore) {
+	for _, x := range c.q.Entities(nil) {
+		s.share(c, s.byID[x.ID])
+	}
+}
+
+// runnable counts e in (or out of) its group's load.
+func (s *sim) runnable(e *simEntity, yes bool) {
+	if e.spec.group == "" {
+		return
+	}
+	w := NiceToWeight(e.spec.nice)
+	if !yes {
+		w = -w
+	}
+	s.groupLoad[e.spec.group] += w
 }
 
 func newSim(cfg simConfig) *sim {
@@ -148,7 +186,7 @@ func newSim(cfg simConfig) *sim {
 	if cfg.window == [2]Time{} {
 		cfg.window = [2]Time{0, Time(cfg.duration)}
 	}
-	s := &sim{cfg: cfg, checker: NewChecker(0), rng: rand.New(rand.NewPCG(cfg.seed, 1)), byID: map[uint64]*simEntity{},
+	s := &sim{cfg: cfg, checker: NewChecker(0), rng: rand.New(rand.NewPCG(cfg.seed, 1)), byID: map[uint64]*simEntity{}, groupLoad: map[string]int64{},
 		bcfg: BalanceConfig{MaxAge: 20 * Millisecond, RotateAhead: cfg.rotateAhead}}
 	for i, c := range cfg.caps {
 		core := &simCore{id: CoreID(i), cap: c, q: NewRunQueue(Config{Slice: cfg.slice}),
@@ -222,6 +260,7 @@ func (s *sim) run() {
 			// A wake-up or spawn: delivered as a message to the core.
 			e := ev.e
 			e.sleeping = false
+			s.runnable(e, true)
 			target := e.core
 			if e.spec.wakeTo {
 				target = e.spec.core
@@ -272,9 +311,11 @@ func (s *sim) switchPoint(c *simCore) {
 		switch {
 		case e.spec.total > 0 && e.work >= e.spec.total:
 			c.q.Dequeue(&e.Entity)
+			s.runnable(e, false)
 			e.exited = true
 		case e.spec.run > 0 && e.burstLeft <= 0:
 			c.q.Dequeue(&e.Entity)
+			s.runnable(e, false)
 			e.sleeping = true
 			e.burstLeft = e.spec.run
 			s.push(event{at: now + Time(e.spec.sleep), kind: 2, core: c.id, e: e})
@@ -298,12 +339,14 @@ func (s *sim) switchPoint(c *simCore) {
 				e.migr++
 			}
 			e.core = c.id
+			s.share(nil, e)
 			c.q.Enqueue(&e.Entity)
 		case msgWake:
 			e := m.e
 			to := c.id
+			s.share(nil, e)
 			if !s.cfg.noPlace {
-				to = Place(NiceToWeight(e.spec.nice), e.core, s.summary(c), s.others(c), now, s.bcfg)
+				to = Place(e.queueWeight(), e.core, s.summary(c), s.others(c), now, s.bcfg)
 			}
 			if to == c.id {
 				if e.core != c.id {
@@ -313,7 +356,7 @@ func (s *sim) switchPoint(c *simCore) {
 				c.q.Enqueue(&e.Entity)
 				continue
 			}
-			c.seen[to].Weight += NiceToWeight(e.spec.nice)
+			c.seen[to].Weight += e.queueWeight()
 			c.seen[to].Runnable++
 			s.send(c.id, to, message{kind: msgMigrate, e: e})
 		case msgStealReq:
@@ -338,6 +381,7 @@ func (s *sim) switchPoint(c *simCore) {
 	// 3. Ticks: broadcast the summary; balance.
 	idle := c.q.Len() == 0
 	if now >= c.nextTick || idle != c.wasIdle {
+		s.reshare(c)
 		sum := s.summary(c)
 		for _, o := range s.cores {
 			if o.id != c.id && o.online {
