@@ -1,10 +1,13 @@
 package isle_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"math"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -202,4 +205,56 @@ func TestWakeupsAndBursts(t *testing.T) {
 		t.Logf("run %d: %s", attempt, strings.Join(problems, "; "))
 	}
 	t.Error(strings.Join(problems, "; "))
+}
+
+// TestGroupsShareTheMachine: a process tree weighs one SIP, however many
+// children it spawns (docs/scheduler.md, "Groups"). On 2 cores, once a tree
+// of 12 spinners (testdata/spintree.c) runs, a spinner that the embedder
+// spawns spins beside it for 500 ms of wall time: it keeps about a core,
+// and the tree has the other. With every SIP weighed alone it had about
+// 2/13 of a core.
+func TestGroupsShareTheMachine(t *testing.T) {
+	ctx := context.Background()
+	bin := t.TempDir()
+	spinWasm := testdataC(t, "spin")
+	b, err := os.ReadFile(spinWasm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(bin, "spin.wasm"), b, 0o644)
+	pr, pw := io.Pipe()
+	cfg := config().WithCores(2).WithOversubscribe(true).WithDir(isle.Dir{Host: bin, Guest: "/bin"}).
+		WithStdio(nil, pw, io.Discard)
+	m, err := isle.Boot(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Stop(ctx)
+	treeProg, err := m.Load(ctx, guestC(t, "testdata", "spintree.c"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	spin, err := m.Load(ctx, spinWasm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.SpawnOn(treeProg, []string{"spintree", "/bin/spin.wasm", "12", "60000"}, 0); err != nil {
+		t.Fatal(err)
+	}
+	lines := bufio.NewScanner(pr)
+	for lines.Scan() && lines.Text() != "spawned" {
+	}
+	go io.Copy(io.Discard, pr) // the rest of the console, until the machine stops
+	lone, err := m.SpawnOn(spin, []string{"spin", "500"}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := lone.Wait(); st.Status() != 0 {
+		t.Fatalf("the lone spinner: %+v", st)
+	}
+	share := float64(lone.CPUTime().Microseconds()) / 500e3
+	t.Logf("the lone spinner had %.2f of a core beside the tree", share)
+	if share < 0.6 {
+		t.Errorf("the lone spinner had %.2f of a core beside the tree of 12, want at least 0.6 (about 1 with groups)", share)
+	}
 }

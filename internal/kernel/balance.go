@@ -24,7 +24,11 @@ const (
 	balanceTick    = 2_000_000  // ns between two summaries of a busy core
 	capacityPeriod = 10_000_000 // ns: a core of capacity c runs c/1024 of each period
 	minSlice       = 100_000    // ns: the shortest run a SIP is given
-	balanceAll     = 16         // cores up to which every core balances with every other (peersOf)
+	// wakePreemptAfter: a running SIP is preempted for a message waiting in
+	// its core's rings once it has run this long (Preempt): a bound on the
+	// switches that a stream of messages costs it.
+	wakePreemptAfter = 20_000 // ns
+	balanceAll       = 16     // cores up to which every core balances with every other (peersOf)
 )
 
 // balancer is a core's balancing state. Core-local.
@@ -108,6 +112,7 @@ func (b *balancer) announceIdle(now int64) {
 
 func (b *balancer) broadcast(now int64) sched.LoadSummary {
 	c := b.c
+	c.reshareAll()
 	self := c.rq.Summary(sched.CoreID(c.id), b.capacityNow(now), sched.Time(now))
 	self.Waiting = c.svcWaits
 	var p [summarySize]byte

@@ -59,6 +59,7 @@ type Core struct {
 	forward map[*SIP]int      // where this core sent the SIPs it gave away and that live on
 	held    []heldDelivery    // deliveries for SIPs spawned here whose spawn message has not come yet
 	rq      *sched.RunQueue   // runnable SIPs (the running one included)
+	scratch []*sched.Entity   // reshareAll's walk over rq
 	timers  timerHeap
 	pending []pendingSend // sends that found their ring full, in order
 	ping    *pingRun
@@ -235,6 +236,18 @@ func (c *Core) refreshIn() {
 	}
 }
 
+// messageWaiting reports whether a message waits in one of the rings the
+// core polls. Called by Preempt, on the core's goroutine, while it runs a
+// SIP; rings made since the last refresh are seen at the next turn.
+func (c *Core) messageWaiting() bool {
+	for _, in := range c.in {
+		if !in.ring.Empty() {
+			return true
+		}
+	}
+	return false
+}
+
 // drain takes a bounded batch from every inbound ring.
 func (c *Core) drain() bool {
 	var msg urpc.Msg
@@ -311,6 +324,7 @@ func (c *Core) handle(from int, msg *urpc.Msg) {
 		}
 		c.stats.MigratedIn++
 		c.traceMigrateIn(s, from)
+		s.ent.Share = s.share() // still counted in its group: it was runnable all along
 		c.rq.Enqueue(&s.ent)
 	case msgForget:
 		c.forget(msg.Ref.(*SIP))
@@ -334,13 +348,6 @@ func (c *Core) handle(from int, msg *urpc.Msg) {
 		c.sendCore(from, msgPing, left)
 	default:
 		panic("kernel: unknown message type")
-	}
-}
-
-// enqueue makes a SIP this core owns runnable.
-func (c *Core) enqueue(s *SIP) {
-	if !s.ent.Queued() {
-		c.rq.Enqueue(&s.ent)
 	}
 }
 
@@ -404,12 +411,13 @@ func (c *Core) run(s *SIP, slice time.Duration) {
 	c.stats.Switches++
 	c.m.switches.Inc(c.id)
 	if done {
-		c.rq.Dequeue(&s.ent)
+		c.dequeue(s)
 		c.exit(s)
 		return
 	}
 	switch reason {
 	case suspendYield:
+		c.reshare(s)
 		c.rq.Yield(&s.ent)
 		if s.moveTo != 0 { // MoveTo
 			to := s.moveTo - 1
@@ -419,16 +427,17 @@ func (c *Core) run(s *SIP, slice time.Duration) {
 		}
 	case suspendPreempt:
 		c.stats.Preemptions++
+		c.reshare(s)
 	case suspendRequest:
-		c.rq.Dequeue(&s.ent)
+		c.dequeue(s)
 		s.waiting = true
 		c.svcWaits++
 		c.send(c.toSvc[s.svc], msgRequest, nil, &s.req)
 	case suspendSleep:
-		c.rq.Dequeue(&s.ent)
+		c.dequeue(s)
 		heap.Push(&c.timers, s)
 	case suspendBlock:
-		c.rq.Dequeue(&s.ent)
+		c.dequeue(s)
 		s.blocked = true
 		if s.killPending { // killed while its Block polled
 			s.killPending = false
