@@ -406,6 +406,7 @@ func (c *Core) run(s *SIP, slice time.Duration) {
 	ran := c.m.Now() - start - c.polled
 	c.polled = 0
 	s.cpuTime += ran
+	s.burst += ran
 	c.rq.Charge(&s.ent, sched.Duration(ran))
 	c.bal.ran(ran)
 	c.stats.Switches++
@@ -429,15 +430,15 @@ func (c *Core) run(s *SIP, slice time.Duration) {
 		c.stats.Preemptions++
 		c.reshare(s)
 	case suspendRequest:
-		c.dequeue(s)
+		c.wait(s)
 		s.waiting = true
 		c.svcWaits++
 		c.send(c.toSvc[s.svc], msgRequest, nil, &s.req)
 	case suspendSleep:
-		c.dequeue(s)
+		c.wait(s)
 		heap.Push(&c.timers, s)
 	case suspendBlock:
-		c.dequeue(s)
+		c.wait(s)
 		s.blocked = true
 		if s.killPending { // killed while its Block polled
 			s.killPending = false
@@ -446,6 +447,16 @@ func (c *Core) run(s *SIP, slice time.Duration) {
 	default:
 		panic("kernel: SIP suspended for an unknown reason")
 	}
+}
+
+// wait takes a SIP that waits (for a reply, a timer, a wake-up) out of the
+// run queue, and sizes its next request by how long it ran since it last
+// woke (sched.RequestFor): a SIP that runs briefly between waits is picked
+// soon after its next wake-up, ahead of SIPs that run their whole slice.
+func (c *Core) wait(s *SIP) {
+	c.dequeue(s)
+	s.ent.Slice = sched.RequestFor(sched.Duration(s.burst), sched.Duration(c.m.cfg.Slice))
+	s.burst = 0
 }
 
 func (c *Core) exit(s *SIP) {

@@ -70,6 +70,7 @@ type SIP struct {
 	wakePending bool  // a Wake came while the SIP was not blocked
 	moveTo      int   // MoveTo: the core to hand the SIP to when it yields, plus one; 0 for none
 	cpuTime     int64 // nanoseconds spent running
+	burst       int64 // nanoseconds run since it last woke (Core.wait)
 	result      sandbox.Result
 	done        chan struct{}
 }

@@ -480,3 +480,20 @@ func (q *RunQueue) Yield(e *Entity) {
 	q.insert(e)
 	q.rebase()
 }
+
+// MinRequest is the shortest request RequestFor gives: Linux's minimum
+// sched_attr.sched_runtime is 100 µs; a tenth of the default slice keeps the
+// switches that short requests cost within reason.
+const MinRequest = 300 * Microsecond
+
+// RequestFor returns the request size (Entity.Slice) for an entity that
+// ran for burst since it last woke and now waits: twice its burst, within
+// [MinRequest, base]. EEVDF bounds an entity's wake-up latency by its
+// request (docs/scheduler.md), so an entity that runs briefly between
+// waits (a SIP making host calls, a server answering requests) is picked
+// soon after it wakes, ahead of hogs with the full base slice; one that
+// runs long keeps base. Its share of the CPU does not change: a short
+// request renews its deadline more often, nothing more.
+func RequestFor(burst, base Duration) Duration {
+	return min(max(2*burst, MinRequest), base)
+}

@@ -523,3 +523,17 @@ func TestGroupShare(t *testing.T) {
 		}
 	}
 }
+
+func TestRequestFor(t *testing.T) {
+	for _, tc := range []struct{ burst, want Duration }{
+		{0, MinRequest},
+		{50 * Microsecond, MinRequest},
+		{400 * Microsecond, 800 * Microsecond},
+		{Millisecond, 2 * Millisecond},
+		{10 * Millisecond, DefaultSlice},
+	} {
+		if got := RequestFor(tc.burst, DefaultSlice); got != tc.want {
+			t.Errorf("RequestFor(%v) = %v, want %v", tc.burst, got, tc.want)
+		}
+	}
+}
