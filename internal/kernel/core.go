@@ -68,11 +68,12 @@ type Core struct {
 
 	bal balancer
 
-	data     [urpc.PayloadSize]byte // a msgDeliverData's data while it is delivered
-	polling  *SIP                   // the SIP whose Block is polling the rings (poll.go)
-	win      pollWindow             // how long to poll before sleeping (pollwin.go)
-	svcWaits int                    // this core's SIPs whose request is with a service
-	polled   int64                  // ns polled in the current run: the core's idle time, not the SIP's
+	data      [urpc.PayloadSize]byte // a msgDeliverData's data while it is delivered
+	polling   *SIP                   // the SIP whose Block is polling the rings (poll.go)
+	win       pollWindow             // how long to poll before sleeping (pollwin.go)
+	svcWaits  int                    // this core's SIPs whose request is with a service
+	svcWeight int64                  // the sum of their weights (SIP.waitWeight) when they left the queue
+	polled    int64                  // ns polled in the current run: the core's idle time, not the SIP's
 
 	live     atomic.Int64 // SIPs on this core and not ended: kept by the controller and by migrations
 	forwards atomic.Int64 // len(forward), kept by the core for Machine.Census
@@ -292,6 +293,7 @@ func (c *Core) handle(from int, msg *urpc.Msg) {
 		}
 		s.waiting = false
 		c.svcWaits--
+		c.svcWeight -= s.waitWeight
 		if s.killPending {
 			// The SIP never sees this reply: the service takes back what
 			// it handed over in it (service.go, "Abandon").
@@ -403,12 +405,13 @@ func (c *Core) run(s *SIP, slice time.Duration) {
 	c.traceSwitchIn(s, start)
 	reason, done := s.proc.Resume()
 	c.traceSwitchOut(s, reason, done)
-	ran := c.m.Now() - start - c.polled
+	end := c.m.Now()
+	ran := end - start - c.polled
 	c.polled = 0
 	s.cpuTime += ran
 	s.burst += ran
 	c.rq.Charge(&s.ent, sched.Duration(ran))
-	c.bal.ran(ran)
+	c.bal.ran(ran, end)
 	c.stats.Switches++
 	c.m.switches.Inc(c.id)
 	if done {
@@ -430,9 +433,11 @@ func (c *Core) run(s *SIP, slice time.Duration) {
 		c.stats.Preemptions++
 		c.reshare(s)
 	case suspendRequest:
+		s.waitWeight = s.ent.Weight()
 		c.wait(s)
 		s.waiting = true
 		c.svcWaits++
+		c.svcWeight += s.waitWeight
 		c.send(c.toSvc[s.svc], msgRequest, nil, &s.req)
 	case suspendSleep:
 		c.wait(s)

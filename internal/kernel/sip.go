@@ -71,6 +71,7 @@ type SIP struct {
 	moveTo      int   // MoveTo: the core to hand the SIP to when it yields, plus one; 0 for none
 	cpuTime     int64 // nanoseconds spent running
 	burst       int64 // nanoseconds run since it last woke (Core.wait)
+	waitWeight  int64 // its weight when it sent its request (Core.svcWeight)
 	result      sandbox.Result
 	done        chan struct{}
 }
