@@ -26,7 +26,12 @@ type simConfig struct {
 	rotateAhead Duration
 	noPlace     bool // wake-ups and spawns are queued where they are aimed
 	noBalance   bool // no steals, no pushes: the negative control
-	spawn       []spawnSpec
+	// expect: for this long after its last run, a core with nothing
+	// runnable counts the entities that went to sleep from it as expected
+	// back (LoadSummary.Expecting), as the kernel does for SIPs waiting
+	// for a service; 0: never.
+	expect Duration
+	spawn  []spawnSpec
 	// spawner, if set, is called at each of its returned times to spawn more.
 	spawner func(s *sim, now Time) (next Time)
 }
@@ -54,6 +59,8 @@ type simEntity struct {
 	sleeping  bool
 	wakes     int
 	migr      int
+	sleptOn   *simCore // the core it went to sleep from, expecting it back
+	sleptW    int64    // its weight then
 }
 
 type msgKind uint8
@@ -89,6 +96,8 @@ type simCore struct {
 	nextTick  Time
 	nextBal   Time
 	wasIdle   bool
+	lastRun   Time  // when its last run ended
+	expectW   int64 // weight of the entities that went to sleep from it
 }
 
 type event struct {
@@ -260,6 +269,10 @@ func (s *sim) run() {
 			// A wake-up or spawn: delivered as a message to the core.
 			e := ev.e
 			e.sleeping = false
+			if e.sleptOn != nil {
+				e.sleptOn.expectW -= e.sleptW
+				e.sleptOn = nil
+			}
 			s.runnable(e, true)
 			target := e.core
 			if e.spec.wakeTo {
@@ -300,7 +313,13 @@ func (s *sim) account(t Time) {
 	}
 }
 
-func (s *sim) summary(c *simCore) LoadSummary { return c.q.Summary(c.id, c.cap, s.now) }
+func (s *sim) summary(c *simCore) LoadSummary {
+	sum := c.q.Summary(c.id, c.cap, s.now)
+	if c.q.Len() == 0 && c.expectW > 0 && s.now-c.lastRun < Time(s.cfg.expect) {
+		sum.Expecting = c.expectW
+	}
+	return sum
+}
 
 func (s *sim) switchPoint(c *simCore) {
 	now := s.now
@@ -308,12 +327,15 @@ func (s *sim) switchPoint(c *simCore) {
 	if e := c.cur; e != nil {
 		s.account(now)
 		c.cur = nil
+		c.lastRun = now
 		switch {
 		case e.spec.total > 0 && e.work >= e.spec.total:
 			c.q.Dequeue(&e.Entity)
 			s.runnable(e, false)
 			e.exited = true
 		case e.spec.run > 0 && e.burstLeft <= 0:
+			e.sleptOn, e.sleptW = c, e.Weight()
+			c.expectW += e.sleptW
 			c.q.Dequeue(&e.Entity)
 			s.runnable(e, false)
 			e.sleeping = true
