@@ -183,7 +183,7 @@ func (b *balancer) stealRequest(from int, thief sched.LoadSummary) {
 func (b *balancer) migrate(e *sched.Entity, to int) {
 	c := b.c
 	s := sipOf(e)
-	c.rq.Dequeue(e)
+	c.rq.Migrate(e)
 	delete(c.owned, s)
 	c.forward[s] = to
 	c.forwards.Store(int64(len(c.forward)))

@@ -246,6 +246,19 @@ func (q *RunQueue) Dequeue(e *Entity) {
 	}
 }
 
+// Migrate removes e from q to move it to another core's queue: as
+// Dequeue, except that the entity keeps only a debt (negative lag), not a
+// credit. A credit is service owed by the entities of q, which it leaves;
+// carried along, it would be paid by those of the queue it joins, which
+// owe it nothing: a spinner owed 6 ms on a crowded core, stolen by the core
+// of a SIP that blocks often, ran 6 ms ahead of that SIP at its next
+// wake-up, at every steal. A debt travels, so that moving never clears it.
+func (q *RunQueue) Migrate(e *Entity) {
+	q.Dequeue(e)
+	e.vlag = min(e.vlag, 0)
+	e.leftQ = nil // the debt is paid where it is placed, not by sleeping here
+}
+
 // Charge accounts ran ns of CPU time to the queued entity e: its vruntime
 // advances by ran*1024/weight, and its deadline is renewed if reached. The
 // kernel calls it at every switch (and may call it more often). ran must be

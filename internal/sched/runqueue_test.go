@@ -537,3 +537,23 @@ func TestRequestFor(t *testing.T) {
 		}
 	}
 }
+
+// Migrate keeps a debt and drops a credit.
+func TestMigrateKeepsDebtNotCredit(t *testing.T) {
+	q := NewRunQueue(Config{})
+	a, b := &Entity{ID: 1}, &Entity{ID: 2}
+	q.Enqueue(a)
+	q.Enqueue(b)
+	q.Charge(a, 2*Millisecond) // a ahead (a debt), b behind (a credit)
+	q.Migrate(a)
+	q.Migrate(b)
+	if a.vlag >= 0 || b.vlag != 0 {
+		t.Errorf("after Migrate: a's lag %d (want a debt), b's %d (want 0)", a.vlag, b.vlag)
+	}
+	r := NewRunQueue(Config{})
+	r.Enqueue(b)
+	r.Enqueue(a)
+	if r.Lag(a) >= 0 || r.Lag(b) < 0 {
+		t.Errorf("on the new queue: a's lag %d, b's %d", r.Lag(a), r.Lag(b))
+	}
+}

@@ -385,7 +385,7 @@ func (s *sim) switchPoint(c *simCore) {
 			self := s.summary(c)
 			if x := Choose(c.q, self, m.sum, s.bcfg); x != nil {
 				e := s.byID[x.ID]
-				c.q.Dequeue(x)
+				c.q.Migrate(x)
 				s.steals++
 				s.send(c.id, m.from, message{kind: msgMigrate, e: e, sum: s.summary(c)})
 			} else {
@@ -422,7 +422,7 @@ func (s *sim) switchPoint(c *simCore) {
 		if d := Decide(self, others, now, s.bcfg); d.Action == Push {
 			if x := Choose(c.q, self, c.seen[d.Target], s.bcfg); x != nil {
 				e := s.byID[x.ID]
-				c.q.Dequeue(x)
+				c.q.Migrate(x)
 				s.pushes++
 				// Count it in our view of the target until it says.
 				c.seen[d.Target].Weight += e.Weight()
