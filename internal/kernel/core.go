@@ -410,6 +410,7 @@ func (c *Core) run(s *SIP, slice time.Duration) {
 	c.polled = 0
 	s.cpuTime += ran
 	s.burst += ran
+	s.cpuSeen.Store(s.cpuTime)
 	c.rq.Charge(&s.ent, sched.Duration(ran))
 	c.bal.ran(ran, end)
 	c.stats.Switches++
