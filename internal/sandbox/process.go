@@ -72,7 +72,7 @@ func (r Result) Status() int {
 func (m *Module) NewProcess(owner any) *Process {
 	p := &Process{mod: m, owner: owner}
 	p.call.p = p
-	p.mem.pool, p.mem.budget = &m.rt.mems, m.rt.cfg.Budget
+	p.mem.pool, p.mem.budget, p.mem.img = &m.rt.mems, m.rt.cfg.Budget, m.img
 	return p
 }
 
