@@ -33,7 +33,6 @@ import (
 	"errors"
 	"io/fs"
 	"os"
-	"path"
 	"runtime"
 	"strings"
 	"sync"
@@ -98,6 +97,7 @@ type API struct {
 	loader   kernel.ServiceID
 	onSpawn  func(c *kernel.Core, child *kernel.SIP) // optional: the process table
 	maxDesc  int64                                   // live SIPs below a tree's root; immutable after Boot
+	ld       *Loader                                 // the loader service, whose published table spawns read (fastload.go); immutable after Boot
 }
 
 // New returns the process API of a machine. Its host module may be built
@@ -307,15 +307,18 @@ func (a *API) doSpawn(c *sandbox.Call, pathPtr, pathLen, argvPtr, argvLen uint32
 // start loads the module and starts the child on the parent's core.
 func (a *API) start(s *kernel.SIP, name string, args []string, nice int) (*kernel.SIP, uint16) {
 	st := stateOf(s)
-	req := s.Request()
-	req.Op = opLoad
-	req.Str = name
-	rep := s.Call(a.loader)
-	if rep.Errno != 0 {
-		return nil, rep.Errno
+	mod := a.published(name)
+	if mod == nil {
+		req := s.Request()
+		req.Op = opLoad
+		req.Str = name
+		rep := s.Call(a.loader)
+		if rep.Errno != 0 {
+			return nil, rep.Errno
+		}
+		mod = rep.Ref.(*sandbox.Module)
+		rep.Ref = nil
 	}
-	mod := rep.Ref.(*sandbox.Module)
-	rep.Ref = nil
 	if !mod.Fits() {
 		return nil, errnoNomem // its initial memory does not fit in the machine's budget
 	}
@@ -331,6 +334,20 @@ func (a *API) start(s *kernel.SIP, name string, args []string, nice int) (*kerne
 		a.onSpawn(s.Core(), kid)
 	}
 	return kid, errnoSuccess
+}
+
+// published returns the module of a program the loader has loaded and
+// published, unchanged since (fastload.go), or nil: then the loader must
+// load it.
+func (a *API) published(name string) *sandbox.Module {
+	if a.ld == nil {
+		return nil
+	}
+	pre, rel, errno := resolve(a.preopens, name)
+	if errno != 0 {
+		return nil
+	}
+	return a.ld.fast.lookup(cacheKey(pre, rel))
 }
 
 // wait(pid, *status, *cputime_ns): blocks until the child ends; the child
@@ -418,6 +435,7 @@ type Loader struct {
 	waits  map[*kernel.Request]*loadWait
 	ctx    context.Context
 	cancel context.CancelFunc
+	fast   fastTable // programs loaded and unchanged since, for spawns on the cores (fastload.go)
 }
 
 // loadWait is one deferred load; whoever answers it first (the load, or a
@@ -437,9 +455,11 @@ type cached struct {
 // Loader returns the loader service of the API.
 func (a *API) Loader() *Loader {
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Loader{api: a, cache: map[string]cached{}, roots: map[string]*os.Root{},
+	l := &Loader{api: a, cache: map[string]cached{}, roots: map[string]*os.Root{},
 		slots: make(chan struct{}, runtime.GOMAXPROCS(0)), waits: map[*kernel.Request]*loadWait{},
 		ctx: ctx, cancel: cancel}
+	a.ld = l
+	return l
 }
 
 // Serve implements kernel.Service.
@@ -512,6 +532,7 @@ func (l *Loader) Close() {
 		r.Close()
 	}
 	l.roots = nil
+	l.fast.close()
 }
 
 // WhenIdle runs f once no load can compile any more: at once if none is
@@ -546,23 +567,9 @@ func (l *Loader) loadEnded() {
 }
 
 func (l *Loader) load(ctx context.Context, p string) (*sandbox.Module, uint16) {
-	clean := path.Clean("/" + p)
-	var pre Preopen
-	var rel string
-	found := false
-	for _, po := range l.api.preopens {
-		g := path.Clean("/" + po.Guest)
-		if clean == g {
-			return nil, errnoAcces // a directory
-		}
-		prefix := strings.TrimSuffix(g, "/") + "/"
-		if strings.HasPrefix(clean, prefix) && path.Clean("/"+po.Guest) != "" {
-			pre, rel, found = po, strings.TrimPrefix(clean, prefix), true
-			break
-		}
-	}
-	if !found || strings.Contains(p, "..") {
-		return nil, errnoNoent
+	pre, rel, errno := resolve(l.api.preopens, p)
+	if errno != 0 {
+		return nil, errno
 	}
 	root, err := l.root(pre.Host)
 	if err != nil {
@@ -571,6 +578,19 @@ func (l *Loader) load(ctx context.Context, p string) (*sandbox.Module, uint16) {
 		}
 		return nil, errnoIO
 	}
+	// Watched (and the queue drained) before the file is opened, so that
+	// any change after what this load reads unpublishes it (fastload.go).
+	gen, watched := l.fast.begin(root, rel)
+	mod, errno := l.loadFrom(ctx, root, pre, rel)
+	if errno == 0 && watched {
+		l.fast.publish(root, rel, gen, cacheKey(pre, rel), mod)
+	}
+	return mod, errno
+}
+
+// loadFrom opens the file rel of root and returns its module, compiled
+// unless the cache holds it for the file's size and modification time.
+func (l *Loader) loadFrom(ctx context.Context, root *os.Root, pre Preopen, rel string) (*sandbox.Module, uint16) {
 	f, err := root.Open(rel)
 	if err != nil {
 		return nil, errnoFromOS(err)
@@ -586,7 +606,7 @@ func (l *Loader) load(ctx context.Context, p string) (*sandbox.Module, uint16) {
 	if fi.Size() > maxModuleBytes {
 		return nil, errnoNomem
 	}
-	key := pre.Host + "\x00" + rel
+	key := cacheKey(pre, rel)
 	l.mu.Lock()
 	if c, ok := l.cache[key]; ok && c.size == fi.Size() && c.mtime == fi.ModTime().UnixNano() {
 		l.mu.Unlock()
