@@ -1,6 +1,7 @@
 package sandbox
 
 import (
+	"encoding/binary"
 	"os"
 	"sync"
 	"unsafe"
@@ -125,11 +126,11 @@ func (p *memPool) put(r region, used uint64) {
 	if r.img != nil {
 		r.img.restore(r.mem, p.pagemap)
 		if keep > r.img.size {
-			clearTouched(r.mem[r.img.size:keep])
+			p.clearTouched(r.mem[r.img.size:keep])
 		}
 		keep = max(keep, r.img.size)
 	} else {
-		clearTouched(r.mem[:keep])
+		p.clearTouched(r.mem[:keep])
 	}
 	if r.rw > keep {
 		tail := r.mem[keep:r.rw]
@@ -158,8 +159,16 @@ func (p *memPool) put(r region, used uint64) {
 // zero only to keep them zero: 300 faults at the end of a Go hello.
 // Non-resident pages may also be swapped out, not untouched: DONTNEED
 // discards those too.
-func clearTouched(b []byte) {
+//
+// With /proc/self/pagemap, which tells a page never touched (or given back)
+// from one swapped out, the pages that are neither are left alone: they
+// read as zero already, and the madvise calls for them (a system call for
+// each run of them: 2-3 of a small C program's 5 µs of freeing) are saved.
+func (p *memPool) clearTouched(b []byte) {
 	if len(b) == 0 {
+		return
+	}
+	if p.pagemap != nil && p.clearPresent(b) {
 		return
 	}
 	ps := os.Getpagesize()
@@ -179,6 +188,36 @@ func clearTouched(b []byte) {
 		}
 		i = j
 	}
+}
+
+// clearPresent zeroes the pages of b that pagemap says are present or
+// swapped out; false if pagemap could not be read.
+func (p *memPool) clearPresent(b []byte) bool {
+	ps := uint64(os.Getpagesize())
+	pages := (uint64(len(b)) + ps - 1) / ps
+	vec := make([]byte, pages*pagemapEntry)
+	off := int64(uintptr(unsafe.Pointer(&b[0])) / uintptr(ps) * pagemapEntry)
+	if n, err := p.pagemap.ReadAt(vec, off); err != nil || n != len(vec) {
+		return false
+	}
+	for i := uint64(0); i < pages; {
+		j, touched := i, pageTouched(vec, i)
+		for j < pages && pageTouched(vec, j) == touched {
+			j++
+		}
+		if touched {
+			clear(b[i*ps : min(j*ps, uint64(len(b)))])
+		}
+		i = j
+	}
+	return true
+}
+
+// pageTouched reports whether page i of a pagemap read holds data: present
+// or swapped out.
+func pageTouched(vec []byte, i uint64) bool {
+	e := binary.LittleEndian.Uint64(vec[i*pagemapEntry:])
+	return e&(pmPresent|pmSwapped) != 0
 }
 
 // drain unmaps every pooled region (the runtime is closing).

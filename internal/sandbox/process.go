@@ -2,13 +2,11 @@ package sandbox
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"iter"
 	"reflect"
 	"strings"
 
-	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
 	"github.com/tetratelabs/wazero/experimental"
 	"github.com/tetratelabs/wazero/sys"
@@ -127,12 +125,7 @@ func (p *Process) run(yield func(uint32) bool) {
 		}
 		return
 	}
-	inst, err := p.mod.rt.rt.InstantiateModule(ctx, p.mod.compiled,
-		wazero.NewModuleConfig().WithName("").WithStartFunctions().
-			// isle's WASI serves random_get itself; without a source of its
-			// own, wazero would seed a math/rand source for every instance
-			// (~8% of a spawn).
-			WithRandSource(rand.Reader))
+	inst, err := p.mod.rt.rt.InstantiateModule(ctx, p.mod.compiled, p.mod.rt.modConfig)
 	if err != nil {
 		// No guest code has run: wazero instantiates without start
 		// functions. This is a link error (an out-of-bounds data or element

@@ -21,6 +21,7 @@ package sandbox
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"os"
@@ -110,8 +111,9 @@ type Runtime struct {
 	cache   wazero.CompilationCache
 	exports map[string]map[string]signature // host module → function name → its type; immutable
 
-	rewriterVersion int          // instrument.Version, part of a rewritten module's cache key; immutable (tests change it before loading)
-	rewrites        atomic.Int64 // modules rewritten so far (not found in the cache), for tests
+	modConfig       wazero.ModuleConfig // what every process is instantiated with, made once (wazero's configs are immutable); immutable
+	rewriterVersion int                 // instrument.Version, part of a rewritten module's cache key; immutable (tests change it before loading)
+	rewrites        atomic.Int64        // modules rewritten so far (not found in the cache), for tests
 }
 
 // NewRuntime creates a runtime offering the given host modules.
@@ -136,6 +138,11 @@ func NewRuntime(ctx context.Context, cfg Config, hosts []HostModule) (*Runtime, 
 		cfg.Fuel = DefaultFuel
 	}
 	r := &Runtime{cfg: cfg, rt: wazero.NewRuntimeWithConfig(ctx, rc), cache: cache, exports: map[string]map[string]signature{}, rewriterVersion: instrument.Version}
+	r.modConfig = wazero.NewModuleConfig().WithName("").WithStartFunctions().
+		// isle's WASI serves random_get itself; without a source of its
+		// own, wazero would seed a math/rand source for every instance
+		// (~8% of a spawn).
+		WithRandSource(rand.Reader)
 	if f, err := os.Open("/proc/self/pagemap"); err == nil {
 		r.mems.pagemap = f // to restore images in reused memories (image.go); without it they are dropped
 	}
