@@ -221,3 +221,43 @@ func firstDiff(a, b []byte) int {
 	}
 	return -1
 }
+
+// TestCoroutinesAreReused: a process that ended by itself leaves its
+// coroutine to the next process, which runs right; a killed process's
+// coroutine ends with it and is not handed on.
+func TestCoroutinesAreReused(t *testing.T) {
+	rt := imgRuntime(t)
+	mod, err := rt.Load(context.Background(), imgModule(i32Const(imgBase)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	runs := func(v byte) *imgRun {
+		r := &imgRun{val: v}
+		r.p = mod.NewProcess(r)
+		r.step(t)
+		return r
+	}
+	a := runs(1)
+	first := a.p.co
+	a.step(t)
+	a.step(t)
+	a.finish(t)
+	b := runs(2)
+	if b.p.co != first {
+		t.Error("the next process did not get the ended process's coroutine")
+	}
+	if i := firstDiff(b.peeks[0], imgPristine()); i >= 0 {
+		t.Errorf("the process on a reused coroutine sees byte %d as %#x", i, b.peeks[0][i])
+	}
+	b.p.Kill()
+	if !b.p.Done() || !b.p.Result().Killed {
+		t.Fatalf("killed: done %v, %+v", b.p.Done(), b.p.Result())
+	}
+	c := runs(3)
+	if c.p.co == first {
+		t.Error("a killed process's coroutine was handed on")
+	}
+	c.step(t)
+	c.step(t)
+	c.finish(t)
+}

@@ -3,7 +3,6 @@ package sandbox
 import (
 	"context"
 	"errors"
-	"iter"
 	"reflect"
 	"strings"
 
@@ -23,8 +22,7 @@ type Process struct {
 	mod   *Module
 	owner any // the kernel's SIP; immutable
 
-	next  func() (uint32, bool)
-	stop  func()
+	co    *coro // the coroutine it runs on, from the runtime's pool (coro.go); nil before the first Resume and once ended
 	yield func(uint32) bool
 
 	call   Call
@@ -82,12 +80,16 @@ func (p *Process) Resume() (reason uint32, done bool) {
 	if p.done {
 		return 0, true
 	}
-	if p.next == nil {
-		p.next, p.stop = iter.Pull(p.run)
+	if p.co == nil {
+		p.co = p.mod.rt.coros.get(p)
 	}
-	r, ok := p.next()
-	if !ok {
+	r, ok := p.co.next()
+	if !ok || p.co.ended {
 		p.done = true
+		if ok {
+			p.mod.rt.coros.put(p.co) // ended by itself: the coroutine runs the next
+		}
+		p.co = nil
 		return 0, true
 	}
 	return r, false
@@ -100,8 +102,9 @@ func (p *Process) Kill() {
 		return
 	}
 	p.killed = true
-	if p.stop != nil {
-		p.stop()
+	if p.co != nil {
+		p.co.stop() // unwinds the guest; the coroutine ends with it
+		p.co = nil
 	}
 	p.done = true
 	p.result = Result{Killed: true}

@@ -105,7 +105,8 @@ const (
 
 // Runtime compiles modules and instantiates processes.
 type Runtime struct {
-	mems    memPool // reserved regions of ended processes' memories, for the next ones
+	mems    memPool  // reserved regions of ended processes' memories, for the next ones
+	coros   coroPool // coroutines of ended processes, for the next ones (coro.go)
 	cfg     Config
 	rt      wazero.Runtime
 	cache   wazero.CompilationCache
@@ -206,6 +207,7 @@ func mergeHosts(hosts []HostModule) ([]HostModule, error) {
 // Close releases the runtime and everything compiled or instantiated by it.
 func (r *Runtime) Close(ctx context.Context) error {
 	err := r.rt.Close(ctx)
+	r.coros.drain()
 	r.mems.drain()
 	if r.cache != nil {
 		r.cache.Close(ctx)
