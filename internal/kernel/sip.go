@@ -58,16 +58,17 @@ type SIP struct {
 
 	req         Request // the SIP's one outstanding service request
 	svc         ServiceID
-	wakeAt      int64 // for suspendSleep: machine time to wake at
-	sliceStart  int64 // machine time the SIP was last resumed
-	sliceEnd    int64 // machine time its current slice ends
-	blocked     bool  // suspended in Block, waiting for Wake
-	waiting     bool  // its request is with a service
-	unseen      bool  // the reply came back and the SIP has not run since
-	killPending bool  // killed while waiting: ends when the reply comes
-	wakePending bool  // a Wake came while the SIP was not blocked
-	moveTo      int   // MoveTo: the core to hand the SIP to when it yields, plus one; 0 for none
-	cpuTime     int64 // nanoseconds spent running
+	wakeAt      int64        // for suspendSleep: machine time to wake at
+	sliceStart  int64        // machine time the SIP was last resumed
+	sliceEnd    int64        // machine time its current slice ends
+	blocked     bool         // suspended in Block, waiting for Wake
+	waiting     bool         // its request is with a service
+	unseen      bool         // the reply came back and the SIP has not run since
+	killPending bool         // killed while waiting: ends when the reply comes
+	wakePending bool         // a Wake came while the SIP was not blocked
+	moveTo      int          // MoveTo: the core to hand the SIP to when it yields, plus one; 0 for none
+	cpuTime     int64        // nanoseconds spent running
+	cpuSeen     atomic.Int64 // cpuTime as of the last slice's end, for other goroutines (CPUTimeSeen)
 	result      sandbox.Result
 	done        chan struct{}
 }
@@ -97,6 +98,11 @@ func (s *SIP) Machine() *Machine { return s.machine }
 // CPUTime returns the nanoseconds the SIP has run so far. Called from the
 // SIP's own host functions, it is exact up to the current slice.
 func (s *SIP) CPUTime() int64 { return s.cpuTime }
+
+// CPUTimeSeen returns the nanoseconds the SIP had run when its last slice
+// ended. Any goroutine may call it (the embedder's Process.CPUTime): it
+// reads a copy the core publishes at each slice's end.
+func (s *SIP) CPUTimeSeen() int64 { return s.cpuSeen.Load() }
 
 // CPUTimeNow returns the nanoseconds the SIP has run, counting its current
 // slice up to now: what CPUTime says plus the time since the slice began,
