@@ -1,10 +1,13 @@
 package sandbox
 
 import (
+	"cmp"
 	"encoding/binary"
 	"errors"
 	"os"
 	"runtime"
+	"slices"
+	"sort"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -46,6 +49,9 @@ const (
 	// minImageBytes: smaller data is copied by wazero as before, where an
 	// image would cost more (a fault per page touched) than it saves.
 	minImageBytes = 16 << 10
+	// maxImageBytes: a larger span (to the last data byte) gets no image;
+	// restoring a reused memory reads 8 bytes of pagemap a page of it.
+	maxImageBytes = 256 << 20
 	pagemapEntry  = 8 // bytes per page in /proc/self/pagemap
 )
 
@@ -103,12 +109,11 @@ func imageFor(wasm []byte, minBytes uint64) ([]byte, *memImage) {
 			data += len(s.init)
 		}
 	}
-	if data < minImageBytes {
-		return wasm, nil
-	}
 	ps := uint64(os.Getpagesize())
 	size := (last + ps - 1) / ps * ps
-	mem := make([]byte, size)
+	if data < minImageBytes || size > maxImageBytes {
+		return wasm, nil
+	}
 	var sec []byte
 	if keepIndices {
 		sec = binary.AppendUvarint(nil, uint64(len(segs)))
@@ -123,9 +128,8 @@ func imageFor(wasm []byte, minBytes uint64) ([]byte, *memImage) {
 		case keepIndices:
 			sec = append(sec, 0, 0x41, 0, 0x0B, 0) // active, i32.const 0, no bytes
 		}
-		copy(mem[s.offset:], s.init)
 	}
-	img, err := newImage(mem)
+	img, err := newImage(size, imageRuns(segs, ps))
 	if err != nil {
 		return wasm, nil // no memfd here: instantiation copies, as before
 	}
@@ -243,8 +247,52 @@ func constOffset(r *reader) (uint32, error) {
 	return uint32(int32(v)), nil
 }
 
-// newImage puts mem in a sealed memfd.
-func newImage(mem []byte) (*memImage, error) {
+// run is a stretch of the initial memory that holds data: its offset and
+// its bytes, every segment that falls in it applied in order.
+type run struct {
+	off uint64
+	b   []byte
+}
+
+// imageRuns applies the active segments, in order, to the stretches of
+// memory they cover (those less than a page apart joined), so that the
+// image is written where it has data and nowhere else: a module may
+// place a little data far up its memory, and the memfd stays sparse.
+func imageRuns(segs []dataSegment, ps uint64) []run {
+	type span struct{ start, end uint64 }
+	var spans []span
+	for _, s := range segs {
+		if s.active && len(s.init) > 0 {
+			spans = append(spans, span{uint64(s.offset), uint64(s.offset) + uint64(len(s.init))})
+		}
+	}
+	slices.SortFunc(spans, func(a, b span) int { return cmp.Compare(a.start, b.start) })
+	var runs []run
+	var ends []uint64
+	for _, sp := range spans {
+		if n := len(runs); n > 0 && sp.start <= ends[n-1]+ps {
+			ends[n-1] = max(ends[n-1], sp.end)
+			continue
+		}
+		runs = append(runs, run{off: sp.start})
+		ends = append(ends, sp.end)
+	}
+	for i := range runs {
+		runs[i].b = make([]byte, ends[i]-runs[i].off)
+	}
+	for _, s := range segs {
+		if !s.active || len(s.init) == 0 {
+			continue
+		}
+		off := uint64(s.offset)
+		i := sort.Search(len(runs), func(i int) bool { return runs[i].off > off }) - 1
+		copy(runs[i].b[off-runs[i].off:], s.init)
+	}
+	return runs
+}
+
+// newImage makes a sealed memfd of size bytes holding runs, zero elsewhere.
+func newImage(size uint64, runs []run) (*memImage, error) {
 	fd, err := unix.MemfdCreate("isle-image", unix.MFD_CLOEXEC|unix.MFD_ALLOW_SEALING)
 	if err != nil {
 		return nil, err
@@ -253,25 +301,27 @@ func newImage(mem []byte) (*memImage, error) {
 		unix.Close(fd)
 		return nil, err
 	}
-	if err := unix.Ftruncate(fd, int64(len(mem))); err != nil {
+	if err := unix.Ftruncate(fd, int64(size)); err != nil {
 		return fail(err)
 	}
-	for off := 0; off < len(mem); {
-		n, err := unix.Pwrite(fd, mem[off:], int64(off))
-		if err != nil {
-			return fail(err)
+	for _, r := range runs {
+		for done := 0; done < len(r.b); {
+			n, err := unix.Pwrite(fd, r.b[done:], int64(r.off)+int64(done))
+			if err != nil {
+				return fail(err)
+			}
+			done += n
 		}
-		off += n
 	}
 	seals := unix.F_SEAL_SHRINK | unix.F_SEAL_GROW | unix.F_SEAL_WRITE | unix.F_SEAL_SEAL
 	if _, err := unix.FcntlInt(uintptr(fd), unix.F_ADD_SEALS, seals); err != nil {
 		return fail(err)
 	}
-	src, err := unix.Mmap(fd, 0, len(mem), unix.PROT_READ, unix.MAP_SHARED)
+	src, err := unix.Mmap(fd, 0, int(size), unix.PROT_READ, unix.MAP_SHARED)
 	if err != nil {
 		return fail(err)
 	}
-	img := &memImage{fd: fd, size: uint64(len(mem)), src: src}
+	img := &memImage{fd: fd, size: size, src: src}
 	runtime.AddCleanup(img, func(h imageHandle) {
 		unix.Munmap(h.src)
 		unix.Close(h.fd)

@@ -3,7 +3,10 @@ package sandbox
 import (
 	"bytes"
 	"context"
+	"os"
 	"testing"
+
+	"golang.org/x/sys/unix"
 
 	"isle/internal/wasmbin"
 )
@@ -260,4 +263,33 @@ func TestCoroutinesAreReused(t *testing.T) {
 	c.step(t)
 	c.step(t)
 	c.finish(t)
+}
+
+// TestImageIsSparse: data far apart is written where it is, in segment
+// order, and the memfd holds pages only there (a module that puts a little
+// data high in a large memory does not make the host hold that memory).
+func TestImageIsSparse(t *testing.T) {
+	far := uint32(200 << 20)
+	segs := []dataSegment{
+		{active: true, offset: 1024, init: bytes.Repeat([]byte{1}, 20_000)},
+		{active: true, offset: far, init: bytes.Repeat([]byte{2}, 16<<10)},
+		{active: true, offset: 1030, init: []byte{3, 3}},
+		{active: false, init: []byte{4}},
+	}
+	ps := uint64(os.Getpagesize())
+	size := (uint64(far) + 16<<10 + ps - 1) / ps * ps
+	img, err := newImage(size, imageRuns(segs, ps))
+	if err != nil {
+		t.Skip("no memfd:", err)
+	}
+	if img.src[1023] != 0 || img.src[1024] != 1 || img.src[1030] != 3 || img.src[1032] != 1 || img.src[far] != 2 || img.src[far-1] != 0 {
+		t.Error("the image does not hold the segments in order")
+	}
+	var st unix.Stat_t
+	if err := unix.Fstat(img.fd, &st); err != nil {
+		t.Fatal(err)
+	}
+	if held := st.Blocks * 512; held > 1<<20 {
+		t.Errorf("the memfd of a %d MiB image holds %d KiB for 36 KiB of data", size>>20, held>>10)
+	}
 }
