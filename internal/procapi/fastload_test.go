@@ -29,7 +29,7 @@ func fastDir(t *testing.T) (string, *os.Root) {
 // load is what Loader.load does around the file's read: begin, then publish.
 func fastLoad(t *testing.T, ft *fastTable, root *os.Root, rel string, mod *sandbox.Module) {
 	t.Helper()
-	gen, ok := ft.begin(root, rel)
+	gen, ok, _ := ft.begin(root, "h", rel)
 	if !ok {
 		t.Skip("no inotify here")
 	}
@@ -94,12 +94,12 @@ func TestFastTableRefusesStaleLoads(t *testing.T) {
 	var ft fastTable
 	defer ft.close()
 	mod := &sandbox.Module{}
-	gen, ok := ft.begin(root, "sub/prog.wasm")
+	gen, ok, _ := ft.begin(root, "h", "sub/prog.wasm")
 	if !ok {
 		t.Skip("no inotify here")
 	}
 	os.WriteFile(filepath.Join(host, "sub", "prog.wasm"), []byte("two"), 0o644)
-	if _, ok := ft.begin(root, "sub/prog.wasm"); !ok { // another load drains
+	if _, ok, _ := ft.begin(root, "h", "sub/prog.wasm"); !ok { // another load drains
 		t.Fatal("begin failed")
 	}
 	ft.publish(root, "sub/prog.wasm", gen, "sub/prog.wasm", mod)
@@ -138,5 +138,34 @@ func TestResolve(t *testing.T) {
 	}
 	if _, _, errno := resolve(pre[:1], "/etc/x.wasm"); errno != errnoNoent {
 		t.Errorf("outside every preopen: errno %d", errno)
+	}
+}
+
+// TestDrainNamesWhatChanged: the drained events name the file written, or
+// the directory renamed (with everything below it), so that the loader
+// drops exactly the cache entries they may have made stale.
+func TestDrainNamesWhatChanged(t *testing.T) {
+	host, root := fastDir(t)
+	var ft fastTable
+	defer ft.close()
+	if _, ok, _ := ft.begin(root, "h", "sub/prog.wasm"); !ok {
+		t.Skip("no inotify here")
+	}
+	os.WriteFile(filepath.Join(host, "sub", "prog.wasm"), []byte("two"), 0o644)
+	_, _, ch := ft.begin(root, "h", "sub/prog.wasm")
+	if len(ch) == 0 || !ch[0].matches("h\x00sub/prog.wasm") || ch[0].matches("h\x00sub/other.wasm") || ch[0].matches("g\x00sub/prog.wasm") {
+		t.Errorf("a write: changes %+v", ch)
+	}
+	os.Rename(filepath.Join(host, "sub"), filepath.Join(host, "old"))
+	_, _, ch = ft.begin(root, "h", "other.wasm")
+	hit := false
+	for _, c := range ch {
+		hit = hit || c.matches("h\x00sub/prog.wasm")
+	}
+	if !hit {
+		t.Errorf("a directory renamed: changes %+v do not cover the file below it", ch)
+	}
+	if (changed{host: "h", path: ".", tree: true}).matches("g\x00x") || !(changed{}).matches("g\x00x") {
+		t.Error("matches: a preopen's root covers only its own keys; an overflow covers all")
 	}
 }

@@ -36,8 +36,9 @@ const opLoad uint32 = 1
 //     must outlive it (wazero panics compiling on a closed runtime): the
 //     machine closes its runtime through WhenIdle.
 //
-// Ownership: api is immutable; cache and roots are guarded by mu (loads
-// run on their own goroutines); waits is owned by the worker's goroutine;
+// Ownership: api is immutable; cache, roots and fast (but its published
+// table, which cores read) are guarded by mu (loads run on their own
+// goroutines); waits is owned by the worker's goroutine;
 // ctx is cancelled once, by Close.
 type Loader struct {
 	api    *API
@@ -65,6 +66,7 @@ type loadWait struct {
 type cached struct {
 	size  int64
 	mtime int64
+	ino   uint64
 	mod   *sandbox.Module
 }
 
@@ -196,17 +198,36 @@ func (l *Loader) load(ctx context.Context, p string) (*sandbox.Module, uint16) {
 	}
 	// Watched (and the queue drained) before the file is opened, so that
 	// any change after what this load reads unpublishes it (fastload.go).
-	gen, watched := l.fast.begin(root, rel)
-	mod, errno := l.loadFrom(ctx, root, pre, rel)
+	l.mu.Lock()
+	gen, watched, changes := l.fast.begin(root, pre.Host, rel)
+	l.forget(changes)
+	l.mu.Unlock()
+	mod, errno := l.loadFrom(ctx, root, pre, rel, gen)
 	if errno == 0 && watched {
+		l.mu.Lock()
 		l.fast.publish(root, rel, gen, cacheKey(pre, rel), mod)
+		l.mu.Unlock()
 	}
 	return mod, errno
 }
 
+// forget drops the cache's entries that changes may have made stale.
+// Called with mu held.
+func (l *Loader) forget(changes []changed) {
+	for _, c := range changes {
+		for k := range l.cache {
+			if c.matches(k) {
+				delete(l.cache, k)
+			}
+		}
+	}
+}
+
 // loadFrom opens the file rel of root and returns its module, compiled
-// unless the cache holds it for the file's size and modification time.
-func (l *Loader) loadFrom(ctx context.Context, root *os.Root, pre Preopen, rel string) (*sandbox.Module, uint16) {
+// unless the cache holds it for the file's size, modification time and
+// inode; what it compiles is cached unless the event queue was drained
+// after gen (the file may have changed since it was read).
+func (l *Loader) loadFrom(ctx context.Context, root *os.Root, pre Preopen, rel string, gen uint64) (*sandbox.Module, uint16) {
 	f, err := root.Open(rel)
 	if err != nil {
 		return nil, errnoFromOS(err)
@@ -223,8 +244,12 @@ func (l *Loader) loadFrom(ctx context.Context, root *os.Root, pre Preopen, rel s
 		return nil, errnoNomem
 	}
 	key := cacheKey(pre, rel)
+	var ino uint64
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+		ino = st.Ino
+	}
 	l.mu.Lock()
-	if c, ok := l.cache[key]; ok && c.size == fi.Size() && c.mtime == fi.ModTime().UnixNano() {
+	if c, ok := l.cache[key]; ok && c.size == fi.Size() && c.mtime == fi.ModTime().UnixNano() && c.ino == ino {
 		l.mu.Unlock()
 		return c.mod, 0
 	}
@@ -245,7 +270,9 @@ func (l *Loader) loadFrom(ctx context.Context, root *os.Root, pre Preopen, rel s
 		return nil, errnoNoexec
 	}
 	l.mu.Lock()
-	l.cache[key] = cached{size: fi.Size(), mtime: fi.ModTime().UnixNano(), mod: mod}
+	if !l.fast.opened || l.fast.fd < 0 || l.fast.gen == gen {
+		l.cache[key] = cached{size: fi.Size(), mtime: fi.ModTime().UnixNano(), ino: ino, mod: mod}
+	}
 	l.mu.Unlock()
 	return mod, 0
 }
