@@ -8,7 +8,10 @@
 //     lie under one of the machine's preopened directories (by guest name),
 //     and is opened through os.Root, so no "..", absolute path or symlink
 //     reaches outside. Reading and compiling happen in the loader service's
-//     worker, never on a core; the parent SIP waits, its core does not.
+//     worker, never on a core; the parent SIP waits, its core does not. A
+//     program the loader has loaded, and that nothing has changed since (an
+//     inotify watch on its directories says), is taken from the loader's
+//     published table on the parent's core, with no request (fastload.go).
 //   - A child starts on its parent's core (balancing moves it as it moves any
 //     SIP), with its own arguments, the machine's environment and preopens,
 //     and a nice value.
