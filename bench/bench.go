@@ -37,6 +37,7 @@ func Suites() []Suite {
 		{Name: "ipc", Doc: "channels between SIPs (examples/pingpong) on one core and across two (and across two with tracing on), beside Linux pipes and Unix sockets; exchange-heap block sends", Run: IPC},
 		{Name: "replica", Doc: "kernel tables on a booted machine: replicated (2PC) and shared reads per second from 1 to all cores, write latency, 2PC messages per write, sloppy vs atomic counter (ISLE_BENCH_CORES, ISLE_BENCH_PLOT)", Run: Replica},
 		{Name: "sched", Doc: "preemption's cost on compute kernels, a yield between two SIPs on one core, spawning a SIP to its exit; beside sched_yield and fork+exec+wait on Linux", Run: Sched},
+		{Name: "spawn", Doc: "spawn+exit+wait of a tiny C program from the embedding API and from a parent SIP (one core, two), beside fork+exec+wait and posix_spawn+wait of /bin/true, alternating; memory per idle SIP at 1,000 and 10,000 (Pss and RSS growth)", Run: Spawn},
 		{Name: "startup", Doc: "a warm `isle run` of a C and a Go hello world beside a warm `wazero run -cachedir` of the same, whole processes, interleaved (median ms)", Run: Startup},
 		{Name: "wasi", Doc: "file read/write MB/s and small-file open+read+close, isle beside wazero's CLI", Run: WASI},
 		{Name: "web", Doc: "wrk -t2 -c32 -d5s against examples/httpd/c on isle, nginx, and Go's net/http on isle and natively (when examples/httpd/go is there): req/s, p50/p99, a 5.5 KB page and a 1 MiB file (installs wrk and nginx)", Run: Web},

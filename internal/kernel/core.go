@@ -497,6 +497,16 @@ func (c *Core) exit(s *SIP) {
 	// last reference a ring carried): the instance must not (docs/kernel.md).
 	s.proc = nil
 	close(s.done)
+	if s.Parent == nil {
+		// The embedder's goroutine waiting in Process.Wait was just made
+		// runnable on this core's processor, where it would wait behind the
+		// core's own goroutine (polling its rings) until another processor
+		// stole it (a thread woken from a futex: 100-500 µs of a spawn's
+		// 120-560 µs here) or the core slept. Handing it the processor now
+		// runs it at once on this thread, and its next spawn finds the core
+		// awake when the core's goroutine runs again.
+		runtime.Gosched()
+	}
 }
 
 func (c *Core) fireTimers(now int64) bool {
