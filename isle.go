@@ -391,6 +391,9 @@ func newMachine(ctx context.Context, cfg Config) (*Machine, error) {
 		return nil, err
 	}
 	m.k = k
+	if tbs != nil {
+		tbs.Attach(k) // before Boot: Processes may be called as soon as Boot returns
+	}
 	m.ipc = abi.New(cores)
 	m.ipc.UseNames(watchNames(names.OnTable(nameTable), cfg.nameWatch))
 	m.console = k.AddService("console", &service.ConsoleOut{Stdout: orDiscard(cfg.stdout), Stderr: orDiscard(cfg.stderr)})
