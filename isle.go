@@ -57,13 +57,15 @@ type Config struct {
 	wastedBound   time.Duration
 	tables        *tables.Config // nil: no kernel tables (WithTables)
 	// Budgets (limits.go); 0: the default.
-	memoryLimit    uint64    // bytes of one SIP's linear memory
-	machineMemory  uint64    // bytes of all SIPs' linear memories
-	maxDescendants int       // live SIPs below a tree's root
-	argv0          string    // argv[0] that Run gives its program; "": the base name of its path
-	traceOut       io.Writer // nil: no tracing (WithTrace)
-	traceEvents    int       // events a core's trace ring holds
-	instances      int       // instances of the program that Run starts, one per core; 0: one
+	memoryLimit    uint64       // bytes of one SIP's linear memory
+	machineMemory  uint64       // bytes of all SIPs' linear memories
+	maxDescendants int          // live SIPs below a tree's root
+	argv0          string       // argv[0] that Run gives its program; "": the base name of its path
+	traceOut       io.Writer    // nil: no tracing (WithTrace)
+	traceEvents    int          // events a core's trace ring holds
+	instances      int          // instances of the program that Run starts, one per core; 0: one
+	control        net.Listener // nil: no control socket (WithControl)
+	metrics        net.Listener // nil: no /metrics (WithMetrics)
 }
 
 // Dir is a host directory offered to programs as a preopened directory.
@@ -237,6 +239,8 @@ type Machine struct {
 
 	traceOnce sync.Once // the trace is written by the first Stop
 	traceErr  error     // why it could not be written
+
+	servers servers // the control socket's and /metrics' servers (observe.go)
 }
 
 // Boot checks cfg and starts a machine.
@@ -260,6 +264,7 @@ func (m *Machine) start(ctx context.Context) error {
 		m.rt.Close(ctx)
 		return err
 	}
+	m.serve()
 	return nil
 }
 
@@ -681,6 +686,7 @@ func (p *Process) PID() int64 { return p.sip.PID() }
 // files and sockets on their goroutines; only the listeners, shared by the
 // network workers, are closed here, once those workers have ended.
 func (m *Machine) Stop(ctx context.Context) {
+	m.servers.close()
 	m.k.Stop()
 	if m.tables != nil {
 		m.tables.Stop()

@@ -34,6 +34,7 @@ func commands() []command {
 		{"demo", "build the example programs and run them on a booted machine", cmdDemo},
 		{"bench", "measure a mechanism beside its baselines: isle bench SUITE [--json]", cmdBench},
 		{"contract", "check channel contracts: isle contract check FILE...", cmdContract},
+		{"top", "watch a machine started with isle run --control PATH, as htop: isle top PATH", cmdTop},
 		{"trace", "report a trace written by isle run --trace, in perf sched latency's columns: isle trace FILE", cmdTrace},
 		{"wasi", "print the wasi_snapshot_preview1 table with each call's support level", cmdWasi},
 		{"version", "print the versions of isle, wazero and Go this binary was built from", cmdVersion},

@@ -131,7 +131,11 @@ func send(c *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) error {
 	if msg > 0xFFFF {
 		return ipc.ErrNotAllowed
 	}
-	return p.tab.Send(port{s.Core()}, ipc.Handle(u32(a[0])), contract.MsgID(msg), payload, blocks[:nb])
+	err = p.tab.Send(port{s.Core()}, ipc.Handle(u32(a[0])), contract.MsgID(msg), payload, blocks[:nb])
+	if err == nil {
+		s.CountMessage()
+	}
+	return err
 }
 
 func leU32(b []byte) uint32 {
@@ -156,6 +160,9 @@ func recv(c *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) error {
 			s.Block()
 			p.tab.Unwatch(h)
 			continue
+		}
+		if err == nil {
+			s.CountMessage()
 		}
 		writeInfo(info, ri, 0, blocks[:])
 		return err
@@ -190,6 +197,9 @@ func recvAny(c *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) error {
 		}
 		if i >= 0 {
 			p.start = i + 1
+		}
+		if err == nil {
+			s.CountMessage()
 		}
 		writeInfo(info, ri, uint32(max(i, 0)), blocks[:])
 		return err

@@ -399,6 +399,7 @@ func (c *Core) run(s *SIP, slice time.Duration) {
 	ran := c.m.Now() - start - c.polled
 	c.polled = 0
 	s.cpuTime += ran
+	c.stats.Busy += ran
 	c.rq.Charge(&s.ent, sched.Duration(ran))
 	c.bal.ran(ran)
 	c.stats.Switches++

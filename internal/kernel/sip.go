@@ -58,16 +58,17 @@ type SIP struct {
 
 	req         Request // the SIP's one outstanding service request
 	svc         ServiceID
-	wakeAt      int64 // for suspendSleep: machine time to wake at
-	sliceStart  int64 // machine time the SIP was last resumed
-	sliceEnd    int64 // machine time its current slice ends
-	blocked     bool  // suspended in Block, waiting for Wake
-	waiting     bool  // its request is with a service
-	unseen      bool  // the reply came back and the SIP has not run since
-	killPending bool  // killed while waiting: ends when the reply comes
-	wakePending bool  // a Wake came while the SIP was not blocked
-	moveTo      int   // MoveTo: the core to hand the SIP to when it yields, plus one; 0 for none
-	cpuTime     int64 // nanoseconds spent running
+	wakeAt      int64  // for suspendSleep: machine time to wake at
+	sliceStart  int64  // machine time the SIP was last resumed
+	sliceEnd    int64  // machine time its current slice ends
+	blocked     bool   // suspended in Block, waiting for Wake
+	waiting     bool   // its request is with a service
+	unseen      bool   // the reply came back and the SIP has not run since
+	killPending bool   // killed while waiting: ends when the reply comes
+	wakePending bool   // a Wake came while the SIP was not blocked
+	moveTo      int    // MoveTo: the core to hand the SIP to when it yields, plus one; 0 for none
+	cpuTime     int64  // nanoseconds spent running
+	msgs        uint64 // channel messages sent and received (CountMessage)
 	result      sandbox.Result
 	done        chan struct{}
 }
