@@ -239,6 +239,7 @@ type Machine struct {
 
 	traceOnce sync.Once // the trace is written by the first Stop
 	traceErr  error     // why it could not be written
+	calls     []string  // the host functions' names, as a trace's Syscall events number them
 
 	servers servers // the control socket's and /metrics' servers (observe.go)
 }
@@ -319,7 +320,7 @@ func newMachine(ctx context.Context, cfg Config) (*Machine, error) {
 	}
 	budget := sandbox.NewMemoryBudget(lim.machineMemory)
 	rt, err := sandbox.NewRuntime(ctx, sandbox.Config{CacheDir: cfg.cacheDir, Preempt: preempt, MemoryLimitPages: lim.memoryPages, Budget: budget},
-		[]sandbox.HostModule{wasi.HostModule(), abi.HostModule(), papi.HostModule()})
+		tracedModules(cfg.traceOut != nil, []sandbox.HostModule{wasi.HostModule(), abi.HostModule(), papi.HostModule()}))
 	if err != nil {
 		return nil, err
 	}
@@ -373,6 +374,9 @@ func newMachine(ctx context.Context, cfg Config) (*Machine, error) {
 		kc.OnExit = chainExit(kc.OnExit, tbs.OnExit)
 	}
 	m := &Machine{cfg: cfg, cores: cores, hostCPUs: host, rt: rt, preopens: preopens, tables: tbs, budget: budget}
+	if cfg.traceOut != nil {
+		m.calls = callNames([]sandbox.HostModule{wasi.HostModule(), abi.HostModule(), papi.HostModule()})
+	}
 	m.procs.init()
 	kc.OnExit = chainExit(kc.OnExit, func(_ *kernel.Core, s *kernel.SIP) { m.procs.remove(s) })
 	k, err := kernel.New(kc)

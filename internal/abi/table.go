@@ -131,11 +131,31 @@ func send(c *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) error {
 	if msg > 0xFFFF {
 		return ipc.ErrNotAllowed
 	}
-	err = p.tab.Send(port{s.Core()}, ipc.Handle(u32(a[0])), contract.MsgID(msg), payload, blocks[:nb])
+	h := ipc.Handle(u32(a[0]))
+	var con, name string
+	var flow uint64
+	traced := false
+	if s.Traced() {
+		con, name, flow, traced = p.tab.Describe(h, contract.MsgID(msg))
+	}
+	err = p.tab.Send(port{s.Core()}, h, contract.MsgID(msg), payload, blocks[:nb])
 	if err == nil {
 		s.CountMessage()
+		if traced {
+			s.TraceChannel(true, con, name, flow)
+		}
 	}
 	return err
+}
+
+// traceRecv records a message received on h, for a trace.
+func traceRecv(s *kernel.SIP, p *Proc, h ipc.Handle, ri ipc.RecvInfo) {
+	if !s.Traced() || ri.Msg == ipc.MsgClosed {
+		return
+	}
+	if con, name, _, ok := p.tab.Describe(h, ri.Msg); ok {
+		s.TraceChannel(false, con, name, ri.Flow)
+	}
 }
 
 func leU32(b []byte) uint32 {
@@ -163,6 +183,7 @@ func recv(c *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) error {
 		}
 		if err == nil {
 			s.CountMessage()
+			traceRecv(s, p, h, ri)
 		}
 		writeInfo(info, ri, 0, blocks[:])
 		return err
@@ -200,6 +221,7 @@ func recvAny(c *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) error {
 		}
 		if err == nil {
 			s.CountMessage()
+			traceRecv(s, p, p.hs[i], ri)
 		}
 		writeInfo(info, ri, uint32(max(i, 0)), blocks[:])
 		return err

@@ -201,3 +201,35 @@ func (c *Core) traceSleep(now int64, asleep bool) {
 		c.tr.add(trace.Event{Time: now, Kind: k})
 	}
 }
+
+// Trace points of the layers above the kernel (system calls, channel
+// messages), called on the SIP's coroutine while its core runs it: they
+// write the core's ring as the kernel's own points do.
+
+// Traced reports whether the machine records a trace: host functions test
+// it before they gather what an event needs.
+func (s *SIP) Traced() bool { return s.core.tr.ring != nil }
+
+// TraceCall records a system call of the SIP from start (machine time) to
+// now: call indexes the machine's table of calls (trace.Data.Calls), errno
+// is its result (255 for any past it).
+func (s *SIP) TraceCall(call int32, start int64, errno uint64) {
+	if c := s.core; c.tr.ring != nil {
+		c.tr.add(trace.Event{Time: start, Kind: trace.Syscall, PID: s.pid, Core: call,
+			Arg: c.m.Now() - start, Why: uint8(min(errno, 255))})
+	}
+}
+
+// TraceChannel records a channel message the SIP sent or received:
+// message msg of contract con, and the flow id that its send and its
+// receive share.
+func (s *SIP) TraceChannel(send bool, con, msg string, flow uint64) {
+	if c := s.core; c.tr.ring != nil {
+		k := trace.ChanRecv
+		if send {
+			k = trace.ChanSend
+		}
+		c.tr.add(trace.Event{Time: c.m.Now(), Kind: k, PID: s.pid, Core: int32(c.tr.ring.Name(con)),
+			Sub: c.tr.ring.Name(msg), Arg: int64(flow)})
+	}
+}

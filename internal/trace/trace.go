@@ -27,6 +27,9 @@ const (
 	MaxEvents = 1 << 21
 	// bundleEvents is the most ftrace events written in one bundle.
 	bundleEvents = 4096
+	// MaxNames bounds a ring's table of names (contracts and messages):
+	// an index fits an event's Sub. A name past it is recorded as "?".
+	MaxNames = 1 << 16
 )
 
 // Kind is what an event records.
@@ -46,6 +49,14 @@ const (
 	IdlePoll                   // the core has nothing to run and polls its rings
 	Sleep                      // the core sleeps on its doorbell
 	Awake                      // the core woke from its sleep
+	// Syscall: PID made system call Core (an index into Data.Calls),
+	// from Time for Arg ns; Why its errno (at most 255).
+	Syscall
+	// ChanSend and ChanRecv: PID sent or received a channel message of
+	// contract Core and message Sub (both indexes into the ring's names,
+	// Data.Names); Arg the flow id that links a send to its receive.
+	ChanSend
+	ChanRecv
 	maxKind
 )
 
@@ -88,7 +99,7 @@ type Event struct {
 	Core int32 // a peer as the Kind says
 	Kind Kind
 	Why  uint8
-	_    [2]byte
+	Sub  uint16 // as the Kind says
 }
 
 // Proc names a SIP in the trace: what Perfetto shows for its thread.
@@ -107,6 +118,10 @@ type Ring struct {
 	mask  uint64
 	n     uint64 // events added so far; ev[n&mask] is the next slot
 	procs []Proc // SIPs spawned on this core, in order
+	// names: the contract and message names the ring's events index, and
+	// their indexes (a name is added once; a lookup allocates nothing).
+	names []string
+	index map[string]uint16
 }
 
 // NewRing returns a ring of at least events slots (rounded up to a power of
@@ -131,6 +146,24 @@ func (r *Ring) Add(e Event) {
 func (r *Ring) Spawned(t int64, p Proc) {
 	r.Add(Event{Time: t, Kind: Spawn, PID: p.PID, Arg: p.Parent})
 	r.procs = append(r.procs, p)
+}
+
+// Name returns the index of name in the ring's names, adding it on its
+// first use (0, "?", once the table is full).
+func (r *Ring) Name(name string) uint16 {
+	if i, ok := r.index[name]; ok {
+		return i
+	}
+	if r.index == nil {
+		r.index, r.names = map[string]uint16{"?": 0}, []string{"?"}
+	}
+	if len(r.names) >= MaxNames {
+		return 0
+	}
+	i := uint16(len(r.names))
+	r.names = append(r.names, name)
+	r.index[name] = i
+	return i
 }
 
 // Dropped returns how many events were overwritten.
@@ -162,6 +195,8 @@ type Data struct {
 	Cores   [][]Event
 	Dropped []uint64
 	Procs   []Proc
+	Names   [][]string // Names[c]: the names core c's events index
+	Calls   []string   // the system calls' names, as Syscall events index them
 }
 
 // Collect gathers the rings of a stopped machine, ring i being core i's.
@@ -171,6 +206,7 @@ func Collect(rings []*Ring) Data {
 		d.Cores[i] = r.Events()
 		d.Dropped[i] = r.Dropped()
 		d.Procs = append(d.Procs, r.procs...)
+		d.Names = append(d.Names, r.names)
 	}
 	return d
 }

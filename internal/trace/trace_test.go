@@ -53,7 +53,8 @@ func sample() Data {
 		{Time: 100, Kind: Spawn, PID: a},
 		{Time: 100, Kind: Wakeup, PID: a, Core: Controller},
 		{Time: 110, Kind: SwitchIn, PID: a},
-		{Time: 120, Kind: MsgSend, Core: 1, Arg: 3}, // a asks core 1 to run b
+		{Time: 120, Kind: MsgSend, Core: 1, Arg: 3},                  // a asks core 1 to run b
+		{Time: 130, Kind: Syscall, PID: a, Core: 1, Arg: 20, Why: 6}, // fd_write, 20 ns, EAGAIN
 		{Time: 3110, Kind: SwitchOut, PID: a, Why: uint8(Preempted)},
 		{Time: 3120, Kind: SwitchIn, PID: a},
 		{Time: 3200, Kind: SwitchOut, PID: a, Why: uint8(Blocked)},
@@ -67,16 +68,20 @@ func sample() Data {
 		{Time: 150, Kind: Spawn, PID: b, Arg: a},
 		{Time: 150, Kind: Wakeup, PID: b, Core: 0},
 		{Time: 200, Kind: SwitchIn, PID: b},
-		{Time: 3500, Kind: Wakeup, PID: a, Core: 1}, // b wakes a (delivered on core 0 in truth; drawn here)
+		{Time: 3490, Kind: ChanSend, PID: b, Core: 1, Sub: 2, Arg: 77}, // b sends a ping.hello
+		{Time: 3500, Kind: Wakeup, PID: a, Core: 1},                    // b wakes a (delivered on core 0 in truth; drawn here)
 		{Time: 3600, Kind: SwitchOut, PID: b, Why: uint8(Exited), Arg: 0},
 		{Time: 4020, Kind: MigrateIn, PID: a, Core: 0},
 		{Time: 4030, Kind: SwitchIn, PID: a},
+		{Time: 4040, Kind: ChanRecv, PID: a, Core: 1, Sub: 2, Arg: 77},
 		{Time: 4500, Kind: SwitchOut, PID: a, Why: uint8(Exited), Arg: 3},
 	}
 	return Data{
 		Cores:   [][]Event{c0, c1},
 		Dropped: []uint64{0, 0},
 		Procs:   []Proc{{PID: a, Name: "spin"}, {PID: b, Parent: a, Nice: 5, Name: "kid"}},
+		Names:   [][]string{nil, {"?", "ping", "hello"}},
+		Calls:   []string{"sched_yield", "fd_write"},
 	}
 }
 
@@ -111,7 +116,39 @@ func dump(d *Decoded, normalise bool) string {
 			fmt.Fprintf(&w, "cpu %d %s pid=%d cpu_idle state=%d\n", r.CPU, ts, r.PID, r.IdleState)
 		}
 	}
+	dumpTracks(&w, d, func(r TrackRecord) string {
+		if normalise {
+			return "T"
+		}
+		return fmt.Sprint(r.Time - max(t0, 0))
+	})
 	return w.String()
+}
+
+// dumpTracks writes the trace's track events, one a line, each with the
+// name of its track, and its flows.
+func dumpTracks(w *strings.Builder, d *Decoded, ts func(TrackRecord) string) {
+	for _, r := range d.TrackEvents {
+		tr := d.Tracks[r.Track]
+		kind := map[int]string{SliceBegin: "begin", SliceEnd: "end", Instant: "instant", Counter: "counter"}[r.Type]
+		fmt.Fprintf(w, "track %q %s %s", tr.Name, ts(r), kind)
+		if r.Name != "" {
+			fmt.Fprintf(w, " %q", r.Name)
+		}
+		if r.Type == Counter {
+			fmt.Fprintf(w, " %d", r.Value)
+		}
+		if r.Errno != 0 {
+			fmt.Fprintf(w, " errno=%d", r.Errno)
+		}
+		for _, f := range r.Flows {
+			fmt.Fprintf(w, " flow=%x", f)
+		}
+		for _, f := range r.Terms {
+			fmt.Fprintf(w, " ends=%x", f)
+		}
+		w.WriteByte('\n')
+	}
 }
 
 func golden(t *testing.T, name, got string) {
@@ -255,4 +292,21 @@ func FuzzDecode(f *testing.F) {
 			t.Fatalf("two decodings of one input report differently:\n%s\nthen:\n%s", w.String(), w2.String())
 		}
 	})
+}
+
+// TestRingNameAllocatesOnce: a name the ring knows is found without an
+// allocation (a channel message's trace point looks its names up).
+func TestRingNameAllocatesOnce(t *testing.T) {
+	r := NewRing(8)
+	i := r.Name("PingPong")
+	if n := testing.AllocsPerRun(1000, func() {
+		if r.Name("PingPong") != i {
+			t.Fatal("the name moved")
+		}
+	}); n != 0 {
+		t.Fatalf("Name allocates %v times a call for a known name", n)
+	}
+	if r.Name("?") != 0 || r.Name("Ping") == i {
+		t.Fatal("names collide")
+	}
 }
