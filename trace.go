@@ -43,7 +43,7 @@ func tracedModules(on bool, mods []sandbox.HostModule) []sandbox.HostModule {
 			fn, call, errno := f.Fn, id, len(f.Results) > 0
 			f.Fn = func(c *sandbox.Call, a []uint64) {
 				s := kernel.SIPOf(c)
-				start := s.Machine().Now()
+				start := s.TraceCallStart()
 				fn(c, a)
 				var e uint64
 				if errno {

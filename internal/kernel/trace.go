@@ -24,6 +24,9 @@ type tracer struct {
 	// the cross-core ping-pong, clock reads were most of what tracing
 	// cost (docs/trace.md).
 	last int64
+	// call: when the SIP running now entered the system call it is in
+	// (TraceCallStart); its channel events are stamped with it.
+	call int64
 }
 
 // Spawns, migrations, switches out and sleeps read the clock; messages and
@@ -210,6 +213,16 @@ func (c *Core) traceSleep(now int64, asleep bool) {
 // it before they gather what an event needs.
 func (s *SIP) Traced() bool { return s.core.tr.ring != nil }
 
+// TraceCallStart reads the clock as the SIP enters a system call and
+// returns it, for TraceCall; a channel send in the call is stamped with
+// it, which saves it a clock read of its own.
+func (s *SIP) TraceCallStart() int64 {
+	c := s.core
+	c.tr.call = c.m.Now()
+	c.tr.last = max(c.tr.last, c.tr.call)
+	return c.tr.call
+}
+
 // TraceCall records a system call of the SIP from start (machine time) to
 // now: call indexes the machine's table of calls (trace.Data.Calls), errno
 // is its result (255 for any past it).
@@ -225,11 +238,14 @@ func (s *SIP) TraceCall(call int32, start int64, errno uint64) {
 // receive share.
 func (s *SIP) TraceChannel(send bool, con, msg string, flow uint64) {
 	if c := s.core; c.tr.ring != nil {
-		k := trace.ChanRecv
-		if send {
-			k = trace.ChanSend
+		// A send is stamped with its call's start, before the message
+		// left; a receive reads the clock, as the call may have waited
+		// (and a polling Block reads it only every few turns).
+		k, t := trace.ChanSend, c.tr.call
+		if !send {
+			k, t = trace.ChanRecv, c.m.Now()
 		}
-		c.tr.add(trace.Event{Time: c.m.Now(), Kind: k, PID: s.pid, Core: int32(c.tr.ring.Name(con)),
+		c.tr.add(trace.Event{Time: t, Kind: k, PID: s.pid, Core: int32(c.tr.ring.Name(con)),
 			Sub: c.tr.ring.Name(msg), Arg: int64(flow)})
 	}
 }
