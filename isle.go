@@ -63,6 +63,7 @@ type Config struct {
 	argv0          string       // argv[0] that Run gives its program; "": the base name of its path
 	traceOut       io.Writer    // nil: no tracing (WithTrace)
 	traceEvents    int          // events a core's trace ring holds
+	traceCalls     bool         // the trace has every system call (WithTraceCalls)
 	instances      int          // instances of the program that Run starts, one per core; 0: one
 	control        net.Listener // nil: no control socket (WithControl)
 	metrics        net.Listener // nil: no /metrics (WithMetrics)
@@ -157,6 +158,12 @@ func (c Config) WithTrace(w io.Writer, eventsPerCore int) Config {
 	c.traceOut, c.traceEvents = w, eventsPerCore
 	return c
 }
+
+// WithTraceCalls adds every system call (WASI's and module isle's: which,
+// when, how long, its errno) to the trace of WithTrace, drawn as slices on
+// each SIP's track. Off by default: it reads the clock twice a call
+// (docs/trace.md, "What tracing costs").
+func (c Config) WithTraceCalls(on bool) Config { c.traceCalls = on; return c }
 
 // WithCacheDir keeps compiled code in dir between runs.
 func (c Config) WithCacheDir(dir string) Config { c.cacheDir = dir; return c }
@@ -320,7 +327,7 @@ func newMachine(ctx context.Context, cfg Config) (*Machine, error) {
 	}
 	budget := sandbox.NewMemoryBudget(lim.machineMemory)
 	rt, err := sandbox.NewRuntime(ctx, sandbox.Config{CacheDir: cfg.cacheDir, Preempt: preempt, MemoryLimitPages: lim.memoryPages, Budget: budget},
-		tracedModules(cfg.traceOut != nil, []sandbox.HostModule{wasi.HostModule(), abi.HostModule(), papi.HostModule()}))
+		tracedModules(cfg.traceOut != nil && cfg.traceCalls, []sandbox.HostModule{wasi.HostModule(), abi.HostModule(), papi.HostModule()}))
 	if err != nil {
 		return nil, err
 	}
@@ -374,7 +381,7 @@ func newMachine(ctx context.Context, cfg Config) (*Machine, error) {
 		kc.OnExit = chainExit(kc.OnExit, tbs.OnExit)
 	}
 	m := &Machine{cfg: cfg, cores: cores, hostCPUs: host, rt: rt, preopens: preopens, tables: tbs, budget: budget}
-	if cfg.traceOut != nil {
+	if cfg.traceOut != nil && cfg.traceCalls {
 		m.calls = callNames([]sandbox.HostModule{wasi.HostModule(), abi.HostModule(), papi.HostModule()})
 	}
 	m.procs.init()

@@ -37,7 +37,7 @@ func traceRun(t *testing.T, events int) *trace.Decoded {
 	var tr, out bytes.Buffer
 	// No preemption: a slice that a loaded host stretches past its end
 	// would add a switch, and the golden file wants the same run each time.
-	cfg := config().WithCores(1).WithPreemption(false).WithStdio(strings.NewReader(""), &out, &out).WithTrace(&tr, events)
+	cfg := config().WithCores(1).WithPreemption(false).WithStdio(strings.NewReader(""), &out, &out).WithTrace(&tr, events).WithTraceCalls(true)
 	st, _, err := isle.Run(context.Background(), cfg, prog, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -150,8 +150,15 @@ func TestTraceRingOverflowIsCounted(t *testing.T) {
 // (examples/pingpong's C server and client) draws each channel message as
 // a send on the sender's track and a receive on the receiver's, joined by
 // one flow id; the messages' contract and names are PingPong's; the
-// system calls are slices on each SIP's track.
+// system calls are slices on each SIP's track with WithTraceCalls, and
+// absent without it.
 func TestTraceChannelFlows(t *testing.T) {
+	for _, calls := range []bool{true, false} {
+		t.Run(fmt.Sprintf("calls=%v", calls), func(t *testing.T) { traceChannelFlows(t, calls) })
+	}
+}
+
+func traceChannelFlows(t *testing.T, traceCalls bool) {
 	root := testprog.Root(t)
 	build := func(name string) string {
 		out := filepath.Join(t.TempDir(), name+".wasm")
@@ -161,7 +168,7 @@ func TestTraceChannelFlows(t *testing.T) {
 	}
 	var tr, out bytes.Buffer
 	ctx := context.Background()
-	m, err := isle.Boot(ctx, config().WithCores(2).WithOversubscribe(true).WithStdio(strings.NewReader(""), &out, &out).WithTrace(&tr, 0))
+	m, err := isle.Boot(ctx, config().WithCores(2).WithOversubscribe(true).WithStdio(strings.NewReader(""), &out, &out).WithTrace(&tr, 0).WithTraceCalls(traceCalls))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -225,7 +232,7 @@ func TestTraceChannelFlows(t *testing.T) {
 	if names["recv PingPong.Ping"] != 5 || names["recv PingPong.Pong"] != 5 || matched < 11 {
 		t.Errorf("%d messages joined by flows, by name %v", matched, names)
 	}
-	if calls[s.PID()] == 0 || calls[c.PID()] == 0 {
+	if traceCalls && (calls[s.PID()] == 0 || calls[c.PID()] == 0) || !traceCalls && len(calls) != 0 {
 		t.Errorf("system-call slices by pid: %v", calls)
 	}
 }

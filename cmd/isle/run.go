@@ -63,6 +63,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	traceFile := fs.String("trace", "", "record every core's scheduling events and write them to FILE at exit (and on SIGINT/SIGTERM), in Perfetto's format (read it with isle trace FILE, or open it at ui.perfetto.dev)")
 	control := fs.String("control", "", "serve a control socket at PATH (a unix socket) while the machine runs, for isle top PATH")
 	metrics := fs.String("metrics", "", "serve Prometheus metrics at http://ADDR/metrics (host:port) while the machine runs")
+	traceCalls := fs.Bool("trace-calls", false, "with --trace, record every system call too (drawn as slices on each SIP's track; two clock reads a call)")
 	traceEvents := fs.Int("trace-events", 0, "events each core's trace ring holds (default 65536); the oldest are dropped, and counted, past it")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: isle run [flags] PROGRAM.wasm [ARGS...]\n\nflags:")
@@ -155,7 +156,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 			return exitError
 		}
 		defer f.Close()
-		cfg = cfg.WithTrace(f, *traceEvents)
+		cfg = cfg.WithTrace(f, *traceEvents).WithTraceCalls(*traceCalls)
 	}
 	cfg, closeObs, ok := observeFlags(cfg, *control, *metrics, stderr)
 	defer closeObs()

@@ -142,19 +142,20 @@ func send(c *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) error {
 	if err == nil {
 		s.CountMessage()
 		if traced {
-			s.TraceChannel(true, con, name, flow)
+			s.TraceChannel(true, false, con, name, flow)
 		}
 	}
 	return err
 }
 
-// traceRecv records a message received on h, for a trace.
-func traceRecv(s *kernel.SIP, p *Proc, h ipc.Handle, ri ipc.RecvInfo) {
+// traceRecv records a message received on h, for a trace; waited: the
+// receive blocked for it.
+func traceRecv(s *kernel.SIP, p *Proc, h ipc.Handle, ri ipc.RecvInfo, waited bool) {
 	if !s.Traced() || ri.Msg == ipc.MsgClosed {
 		return
 	}
 	if con, name, _, ok := p.tab.Describe(h, ri.Msg); ok {
-		s.TraceChannel(false, con, name, ri.Flow)
+		s.TraceChannel(false, waited, con, name, ri.Flow)
 	}
 }
 
@@ -172,7 +173,7 @@ func recv(c *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) error {
 	if err != nil {
 		return err
 	}
-	for {
+	for waited := false; ; waited = true {
 		var blocks [MaxBlocks]ipc.Handle
 		ri, err := p.tab.Recv(port{s.Core()}, h, buf, blocks[:])
 		if err == ipc.ErrAgain && flags&RecvNonblock == 0 {
@@ -183,7 +184,7 @@ func recv(c *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) error {
 		}
 		if err == nil {
 			s.CountMessage()
-			traceRecv(s, p, h, ri)
+			traceRecv(s, p, h, ri, waited)
 		}
 		writeInfo(info, ri, 0, blocks[:])
 		return err
@@ -203,7 +204,7 @@ func recvAny(c *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) error {
 	if err != nil {
 		return err
 	}
-	for {
+	for waited := false; ; waited = true {
 		p.hs = p.hs[:0]
 		for i := range cnt {
 			p.hs = append(p.hs, ipc.Handle(leU32(raw[4*i:])))
@@ -221,7 +222,7 @@ func recvAny(c *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) error {
 		}
 		if err == nil {
 			s.CountMessage()
-			traceRecv(s, p, p.hs[i], ri)
+			traceRecv(s, p, p.hs[i], ri, waited)
 		}
 		writeInfo(info, ri, uint32(max(i, 0)), blocks[:])
 		return err

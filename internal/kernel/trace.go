@@ -24,9 +24,6 @@ type tracer struct {
 	// the cross-core ping-pong, clock reads were most of what tracing
 	// cost (docs/trace.md).
 	last int64
-	// call: when the SIP running now entered the system call it is in
-	// (TraceCallStart); its channel events are stamped with it.
-	call int64
 }
 
 // Spawns, migrations, switches out and sleeps read the clock; messages and
@@ -214,13 +211,12 @@ func (c *Core) traceSleep(now int64, asleep bool) {
 func (s *SIP) Traced() bool { return s.core.tr.ring != nil }
 
 // TraceCallStart reads the clock as the SIP enters a system call and
-// returns it, for TraceCall; a channel send in the call is stamped with
-// it, which saves it a clock read of its own.
+// returns it, for TraceCall.
 func (s *SIP) TraceCallStart() int64 {
 	c := s.core
-	c.tr.call = c.m.Now()
-	c.tr.last = max(c.tr.last, c.tr.call)
-	return c.tr.call
+	now := c.m.Now()
+	c.tr.last = max(c.tr.last, now)
+	return now
 }
 
 // TraceCall records a system call of the SIP from start (machine time) to
@@ -235,15 +231,22 @@ func (s *SIP) TraceCall(call int32, start int64, errno uint64) {
 
 // TraceChannel records a channel message the SIP sent or received:
 // message msg of contract con, and the flow id that its send and its
-// receive share.
-func (s *SIP) TraceChannel(send bool, con, msg string, flow uint64) {
+// receive share; waited says that the receive blocked for it.
+//
+// Neither reads the clock unless the receive waited: a send is stamped with
+// the core's latest reading (the SIP's switch in, or its call's start when
+// calls are traced), which is before the message left; a receive that did
+// not wait took a message that was queued before the SIP was switched in,
+// so the same stamp is after the send's. A receive that waited reads the
+// clock: the reading of a polling Block may be turns old.
+func (s *SIP) TraceChannel(send, waited bool, con, msg string, flow uint64) {
 	if c := s.core; c.tr.ring != nil {
-		// A send is stamped with its call's start, before the message
-		// left; a receive reads the clock, as the call may have waited
-		// (and a polling Block reads it only every few turns).
-		k, t := trace.ChanSend, c.tr.call
+		k, t := trace.ChanSend, c.tr.last
 		if !send {
-			k, t = trace.ChanRecv, c.m.Now()
+			k = trace.ChanRecv
+			if waited {
+				t = c.m.Now()
+			}
 		}
 		c.tr.add(trace.Event{Time: t, Kind: k, PID: s.pid, Core: int32(c.tr.ring.Name(con)),
 			Sub: c.tr.ring.Name(msg), Arg: int64(flow)})
