@@ -142,20 +142,19 @@ func send(c *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) error {
 	if err == nil {
 		s.CountMessage()
 		if traced {
-			s.TraceChannel(true, false, con, name, flow)
+			s.TraceChannel(true, con, name, flow)
 		}
 	}
 	return err
 }
 
-// traceRecv records a message received on h, for a trace; waited: the
-// receive blocked for it.
-func traceRecv(s *kernel.SIP, p *Proc, h ipc.Handle, ri ipc.RecvInfo, waited bool) {
+// traceRecv records a message received on h, for a trace.
+func traceRecv(s *kernel.SIP, p *Proc, h ipc.Handle, ri ipc.RecvInfo) {
 	if !s.Traced() || ri.Msg == ipc.MsgClosed {
 		return
 	}
 	if con, name, _, ok := p.tab.Describe(h, ri.Msg); ok {
-		s.TraceChannel(false, waited, con, name, ri.Flow)
+		s.TraceChannel(false, con, name, ri.Flow)
 	}
 }
 
@@ -173,7 +172,7 @@ func recv(c *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) error {
 	if err != nil {
 		return err
 	}
-	for waited := false; ; waited = true {
+	for {
 		var blocks [MaxBlocks]ipc.Handle
 		ri, err := p.tab.Recv(port{s.Core()}, h, buf, blocks[:])
 		if err == ipc.ErrAgain && flags&RecvNonblock == 0 {
@@ -184,7 +183,7 @@ func recv(c *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) error {
 		}
 		if err == nil {
 			s.CountMessage()
-			traceRecv(s, p, h, ri, waited)
+			traceRecv(s, p, h, ri)
 		}
 		writeInfo(info, ri, 0, blocks[:])
 		return err
@@ -204,7 +203,7 @@ func recvAny(c *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) error {
 	if err != nil {
 		return err
 	}
-	for waited := false; ; waited = true {
+	for {
 		p.hs = p.hs[:0]
 		for i := range cnt {
 			p.hs = append(p.hs, ipc.Handle(leU32(raw[4*i:])))
@@ -222,7 +221,7 @@ func recvAny(c *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) error {
 		}
 		if err == nil {
 			s.CountMessage()
-			traceRecv(s, p, p.hs[i], ri, waited)
+			traceRecv(s, p, p.hs[i], ri)
 		}
 		writeInfo(info, ri, uint32(max(i, 0)), blocks[:])
 		return err

@@ -484,9 +484,10 @@ type RecvInfo struct {
 // while it lives (Go's heap does not move objects) and the sequence
 // numbers of one endpoint's messages differ; an address reused after an
 // endpoint is freed starts its sequence again, so two ids may meet, which
-// costs a trace a wrong arrow, nothing else.
+// costs a trace a wrong arrow, nothing else. The id has 62 bits and is not
+// 0 (a trace keeps the top two for flows of its own, and 0 for none).
 func flowID(e *Endpoint, seq uint64) uint64 {
-	return uint64(uintptr(unsafe.Pointer(e))) ^ seq*0x9E3779B97F4A7C15
+	return max((uint64(uintptr(unsafe.Pointer(e)))^seq*0x9E3779B97F4A7C15)&(1<<62-1), 1)
 }
 
 // Describe returns, for a trace, the names of endpoint h's contract and of

@@ -231,22 +231,20 @@ func (s *SIP) TraceCall(call int32, start int64, errno uint64) {
 
 // TraceChannel records a channel message the SIP sent or received:
 // message msg of contract con, and the flow id that its send and its
-// receive share; waited says that the receive blocked for it.
+// receive share.
 //
-// Neither reads the clock unless the receive waited: a send is stamped with
-// the core's latest reading (the SIP's switch in, or its call's start when
-// calls are traced), which is before the message left; a receive that did
-// not wait took a message that was queued before the SIP was switched in,
-// so the same stamp is after the send's. A receive that waited reads the
-// clock: the reading of a polling Block may be turns old.
-func (s *SIP) TraceChannel(send, waited bool, con, msg string, flow uint64) {
+// Neither reads the clock: both are stamped with the core's latest reading
+// (the SIP's switch in, or its call's start when calls are traced), as
+// urpc messages are. A send's stamp is then before the message left. A
+// receive that did not wait took a message queued before the SIP was
+// switched in, so its stamp is after the send's; one that waited in a
+// polling Block may have a stamp a few turns old, even older than the
+// send's, and the export moves it up to the send's (docs/trace.md).
+func (s *SIP) TraceChannel(send bool, con, msg string, flow uint64) {
 	if c := s.core; c.tr.ring != nil {
 		k, t := trace.ChanSend, c.tr.last
 		if !send {
 			k = trace.ChanRecv
-			if waited {
-				t = c.m.Now()
-			}
 		}
 		c.tr.add(trace.Event{Time: t, Kind: k, PID: s.pid, Core: int32(c.tr.ring.Name(con)),
 			Sub: c.tr.ring.Name(msg), Arg: int64(flow)})

@@ -18,6 +18,8 @@
 //     kernel's trace points cost one branch on a nil pointer.
 package trace
 
+import "unsafe"
+
 // Limits in one place.
 const (
 	// DefaultEvents is the events a core's ring holds when tracing is on
@@ -54,7 +56,8 @@ const (
 	Syscall
 	// ChanSend and ChanRecv: PID sent or received a channel message of
 	// contract Core and message Sub (both indexes into the ring's names,
-	// Data.Names); Arg the flow id that links a send to its receive.
+	// Data.Names); Arg the flow id that links a send to its receive (62
+	// bits, not 0: the export keeps the top two for its own flows).
 	ChanSend
 	ChanRecv
 	maxKind
@@ -122,6 +125,16 @@ type Ring struct {
 	// their indexes (a name is added once; a lookup allocates nothing).
 	names []string
 	index map[string]uint16
+	// recent: the names last looked up, by where their bytes are: a
+	// channel's trace points pass the same strings (a contract's and its
+	// messages' names) again and again, and a hit costs no hashing.
+	recent [8]recentName
+}
+
+type recentName struct {
+	p *byte
+	n int
+	i uint16
 }
 
 // NewRing returns a ring of at least events slots (rounded up to a power of
@@ -151,6 +164,17 @@ func (r *Ring) Spawned(t int64, p Proc) {
 // Name returns the index of name in the ring's names, adding it on its
 // first use (0, "?", once the table is full).
 func (r *Ring) Name(name string) uint16 {
+	p := unsafe.StringData(name)
+	slot := &r.recent[uintptr(unsafe.Pointer(p))>>3&7]
+	if slot.p == p && slot.n == len(name) && p != nil {
+		return slot.i
+	}
+	i := r.lookup(name)
+	*slot = recentName{p: p, n: len(name), i: i}
+	return i
+}
+
+func (r *Ring) lookup(name string) uint16 {
 	if i, ok := r.index[name]; ok {
 		return i
 	}

@@ -310,3 +310,35 @@ func TestRingNameAllocatesOnce(t *testing.T) {
 		t.Fatal("names collide")
 	}
 }
+
+// TestExportMovesReceiveUpToSend: a channel receive stamped before its
+// send (a polling Block's clock reading was old) is drawn at the send; a
+// receive after its send keeps its time.
+func TestExportMovesReceiveUpToSend(t *testing.T) {
+	d := Data{
+		Cores: [][]Event{
+			{{Time: 500, Kind: ChanSend, PID: 1, Core: 1, Sub: 2, Arg: 7}, {Time: 900, Kind: ChanSend, PID: 1, Core: 1, Sub: 2, Arg: 8}},
+			{{Time: 400, Kind: ChanRecv, PID: 2, Core: 1, Sub: 2, Arg: 7}, {Time: 950, Kind: ChanRecv, PID: 2, Core: 1, Sub: 2, Arg: 8}},
+		},
+		Dropped: []uint64{0, 0},
+		Procs:   []Proc{{PID: 1, Name: "a"}, {PID: 2, Name: "b"}},
+		Names:   [][]string{{"?", "C", "m"}, {"?", "C", "m"}},
+	}
+	var b bytes.Buffer
+	if err := Export(&b, d); err != nil {
+		t.Fatal(err)
+	}
+	dec, err := Decode(b.Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[uint64]int64{}
+	for _, r := range dec.TrackEvents {
+		if len(r.Terms) == 1 {
+			got[r.Terms[0]] = r.Time
+		}
+	}
+	if got[7] != 500 || got[8] != 950 {
+		t.Errorf("receives drawn at %v, want flow 7 at 500 (its send), flow 8 at 950", got)
+	}
+}

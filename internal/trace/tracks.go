@@ -152,6 +152,19 @@ func (x *exporter) tracks() [][]byte {
 			evs[i].term = 0
 		}
 	}
+	// A channel receive stamped before its send (a polling Block's clock
+	// reading is a few turns old) is moved up to the send.
+	sent := map[uint64]int64{}
+	for _, e := range evs {
+		if e.flow != 0 && e.flow&(3<<62) == 0 {
+			sent[e.flow] = e.t
+		}
+	}
+	for i := range evs {
+		if t, ok := sent[evs[i].term]; ok && evs[i].term&(3<<62) == 0 && evs[i].t < t {
+			evs[i].t = t
+		}
+	}
 	sort.SliceStable(evs, func(i, j int) bool { return evs[i].t < evs[j].t })
 	var pkts [][]byte
 	first := true
