@@ -133,7 +133,6 @@ type Ring struct {
 
 type recentName struct {
 	p *byte
-	n int
 	i uint16
 }
 
@@ -166,11 +165,13 @@ func (r *Ring) Spawned(t int64, p Proc) {
 func (r *Ring) Name(name string) uint16 {
 	p := unsafe.StringData(name)
 	slot := &r.recent[uintptr(unsafe.Pointer(p))>>3&7]
-	if slot.p == p && slot.n == len(name) && p != nil {
+	// The comparison makes a hit certain (bytes freed and reused by
+	// another name); on the same bytes it is one pointer compare.
+	if slot.p == p && p != nil && r.names[slot.i] == name {
 		return slot.i
 	}
 	i := r.lookup(name)
-	*slot = recentName{p: p, n: len(name), i: i}
+	*slot = recentName{p: p, i: i}
 	return i
 }
 
