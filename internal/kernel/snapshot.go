@@ -58,6 +58,9 @@ func (r *snapshotReq) Deliver(c *Core) {
 // snapshot copies the core's counters and describes the SIPs it owns.
 func (c *Core) snapshot() CoreSnapshot {
 	st := c.stats
+	// The checker's count of the intervals closed so far: Stats has it
+	// only from Stop on (balancer.finish).
+	st.WastedIntervals = uint64(c.bal.checker.Count())
 	st.CPUs = slices.Clone(st.CPUs)
 	st.Wasted = slices.Clone(st.Wasted)
 	out := CoreSnapshot{At: c.m.Now(), RunQueue: c.rq.Len(), Stats: st}

@@ -44,7 +44,15 @@ func (m *Machine) Trace() (trace.Data, bool) {
 	for i, c := range m.cores {
 		rings[i] = c.tr.ring
 	}
-	return trace.Collect(rings), true
+	d := trace.Collect(rings)
+	for _, c := range m.cores {
+		var ws []trace.Wasted
+		for _, w := range c.stats.Wasted {
+			ws = append(ws, trace.Wasted(w))
+		}
+		d.Wasted = append(d.Wasted, ws)
+	}
+	return d, true
 }
 
 func (c *Core) traceSwitchIn(s *SIP, now int64) {

@@ -222,6 +222,17 @@ type Data struct {
 	Procs   []Proc
 	Names   [][]string // Names[c]: the names core c's events index
 	Calls   []string   // the system calls' names, as Syscall events index them
+	// Wasted[c]: the intervals in which core c idled longer than the
+	// bound while another core had SIPs waiting (the no-wasted-cores
+	// checker's, which the kernel keeps beside the rings).
+	Wasted [][]Wasted
+}
+
+// Wasted is one wasted-core interval: idle from Start to End while core
+// Busy had SIPs waiting.
+type Wasted struct {
+	Busy       int
+	Start, End int64
 }
 
 // Collect gathers the rings of a stopped machine, ring i being core i's.

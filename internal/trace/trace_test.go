@@ -82,6 +82,7 @@ func sample() Data {
 		Procs:   []Proc{{PID: a, Name: "spin"}, {PID: b, Parent: a, Nice: 5, Name: "kid"}},
 		Names:   [][]string{nil, {"?", "ping", "hello"}},
 		Calls:   []string{"sched_yield", "fd_write"},
+		Wasted:  [][]Wasted{{{Busy: 1, Start: 3300, End: 4000}}, nil},
 	}
 }
 

@@ -11,7 +11,8 @@ import (
 // sequence of their own (trackSequence): a track per SIP, the thread's
 // (TrackDescriptor.thread), with its system calls as slices and its
 // channel messages and migrations as instants joined by flows (arrows);
-// a track per core with its urpc messages, a send joined to its receive;
+// a track per core with its urpc messages, a send joined to its receive,
+// and its wasted-core intervals as slices;
 // and two counter tracks per core, its run-queue length and its messages
 // per second. Field numbers, from perfetto's protos/perfetto/trace/:
 const (
@@ -88,6 +89,12 @@ func (x *exporter) tracks() [][]byte {
 	}
 	sips := map[int64]bool{}
 	for c, ces := range x.d.Cores {
+		if c < len(x.d.Wasted) {
+			for _, w := range x.d.Wasted[c] {
+				evs = append(evs, trackEv{t: w.Start, track: uint64(uuidCoreMsgs | c), typ: SliceBegin, name: fmt.Sprintf("wasted: idle while core %d had SIPs waiting", w.Busy)},
+					trackEv{t: max(w.End, w.Start), track: uint64(uuidCoreMsgs | c), typ: SliceEnd})
+			}
+		}
 		evs = append(evs, runQueue(c, ces)...)
 		evs = append(evs, msgRate(c, ces)...)
 		for _, e := range ces {
@@ -188,7 +195,7 @@ func (x *exporter) tracks() [][]byte {
 		desc(protowire.AppendBytes(m, td))
 	}
 	for c := range cores {
-		desc(appendString(appendVarint(nil, fDescUUID, uint64(uuidCoreMsgs|c)), fDescName, fmt.Sprintf("core %d urpc", c)))
+		desc(appendString(appendVarint(nil, fDescUUID, uint64(uuidCoreMsgs|c)), fDescName, fmt.Sprintf("core %d", c)))
 		for _, k := range []struct {
 			uuid uint64
 			name string
