@@ -34,6 +34,22 @@ func (t *tracer) add(e trace.Event) {
 	t.ring.Add(e)
 }
 
+// msgTypeNames names the kernel's urpc message types, by type, for a
+// trace: a steal request, a load summary, a migration are the balancer's
+// decisions on the wire.
+func msgTypeNames() []string {
+	names := make([]string, msgAbandon+1)
+	for t, n := range map[uint8]string{
+		msgSpawn: "spawn", msgStop: "stop", msgReply: "reply", msgPing: "ping", msgPong: "pong",
+		msgPingStart: "ping-start", msgRequest: "request", msgDeliver: "deliver", msgSummary: "load summary",
+		msgSteal: "steal request", msgMigrate: "migrate", msgDeliverData: "deliver data", msgForget: "forget",
+		msgCancel: "cancel", msgAbandon: "abandon",
+	} {
+		names[t] = n
+	}
+	return names
+}
+
 // Trace returns each core's trace, once the machine has stopped; false
 // when tracing is off (Config.TraceEvents) or the machine still runs.
 func (m *Machine) Trace() (trace.Data, bool) {
@@ -45,6 +61,7 @@ func (m *Machine) Trace() (trace.Data, bool) {
 		rings[i] = c.tr.ring
 	}
 	d := trace.Collect(rings)
+	d.MsgTypes = msgTypeNames()
 	for _, c := range m.cores {
 		var ws []trace.Wasted
 		for _, w := range c.stats.Wasted {

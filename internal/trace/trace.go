@@ -217,11 +217,12 @@ func (r *Ring) Procs() []Proc { return r.procs }
 // Data is a whole machine's trace: each core's events and what each ring
 // dropped, and the SIPs' names.
 type Data struct {
-	Cores   [][]Event
-	Dropped []uint64
-	Procs   []Proc
-	Names   [][]string // Names[c]: the names core c's events index
-	Calls   []string   // the system calls' names, as Syscall events index them
+	Cores    [][]Event
+	Dropped  []uint64
+	Procs    []Proc
+	Names    [][]string // Names[c]: the names core c's events index
+	Calls    []string   // the system calls' names, as Syscall events index them
+	MsgTypes []string   // the urpc message types' names, by type
 	// Wasted[c]: the intervals in which core c idled longer than the
 	// bound while another core had SIPs waiting (the no-wasted-cores
 	// checker's, which the kernel keeps beside the rings).

@@ -77,12 +77,13 @@ func sample() Data {
 		{Time: 4500, Kind: SwitchOut, PID: a, Why: uint8(Exited), Arg: 3},
 	}
 	return Data{
-		Cores:   [][]Event{c0, c1},
-		Dropped: []uint64{0, 0},
-		Procs:   []Proc{{PID: a, Name: "spin"}, {PID: b, Parent: a, Nice: 5, Name: "kid"}},
-		Names:   [][]string{nil, {"?", "ping", "hello"}},
-		Calls:   []string{"sched_yield", "fd_write"},
-		Wasted:  [][]Wasted{{{Busy: 1, Start: 3300, End: 4000}}, nil},
+		Cores:    [][]Event{c0, c1},
+		Dropped:  []uint64{0, 0},
+		Procs:    []Proc{{PID: a, Name: "spin"}, {PID: b, Parent: a, Nice: 5, Name: "kid"}},
+		Names:    [][]string{nil, {"?", "ping", "hello"}},
+		Calls:    []string{"sched_yield", "fd_write"},
+		Wasted:   [][]Wasted{{{Busy: 1, Start: 3300, End: 4000}}, nil},
+		MsgTypes: []string{3: "reply"},
 	}
 }
 

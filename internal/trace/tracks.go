@@ -132,15 +132,18 @@ func (x *exporter) tracks() [][]byte {
 					name: fmt.Sprintf("arrive on core %d from %d", c, e.Core)})
 			case MsgSend, MsgRecv:
 				te := trackEv{t: e.Time, track: uint64(uuidCoreMsgs | c), typ: Instant}
-				peer := peerName(int(e.Core))
+				peer, typ := peerName(int(e.Core)), fmt.Sprint(e.Arg)
+				if e.Arg >= 0 && e.Arg < int64(len(x.d.MsgTypes)) && x.d.MsgTypes[e.Arg] != "" {
+					typ = x.d.MsgTypes[e.Arg]
+				}
 				if e.Kind == MsgSend {
-					te.name = fmt.Sprintf("urpc %d -> %s", e.Arg, peer)
+					te.name = fmt.Sprintf("urpc %s -> %s", typ, peer)
 					if k := [2]int{c, int(e.Core)}; e.Core >= 0 && lossless {
 						te.flow = urpcFlow(c, int(e.Core), urpcOut[k])
 						urpcOut[k]++
 					}
 				} else {
-					te.name = fmt.Sprintf("urpc %d <- %s", e.Arg, peer)
+					te.name = fmt.Sprintf("urpc %s <- %s", typ, peer)
 					if k := [2]int{int(e.Core), c}; e.Core >= 0 && lossless {
 						te.term = urpcFlow(int(e.Core), c, urpcIn[k])
 						urpcIn[k]++
