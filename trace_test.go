@@ -236,3 +236,31 @@ func traceChannelFlows(t *testing.T, traceCalls bool) {
 		t.Errorf("system-call slices by pid: %v", calls)
 	}
 }
+
+// TestTrace2PCRounds: with the process table replicated on two cores, a
+// spawn's row is written by 2PC, and the trace has the round on the
+// cores' tracks: the coordinator's propose and prepare, the other core's
+// yes vote, and the decision.
+func TestTrace2PCRounds(t *testing.T) {
+	var tr, out bytes.Buffer
+	cfg := config().WithCores(2).WithOversubscribe(true).WithTables(isle.TablesConfig{isle.TableProcs: isle.TableReplicated}).
+		WithStdio(strings.NewReader(""), &out, &out).WithTrace(&tr, 0)
+	if _, _, err := isle.Run(context.Background(), cfg, testdataC(t, "printenv"), nil); err != nil {
+		t.Fatal(err)
+	}
+	d, err := trace.Decode(tr.Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	steps := map[string]bool{}
+	for _, r := range d.TrackEvents {
+		for _, step := range []string{"propose procs tx ", "prepare procs tx ", "vote yes procs tx ", "decided commit procs tx ", "commit procs tx "} {
+			if strings.HasPrefix(r.Name, step) {
+				steps[step] = true
+			}
+		}
+	}
+	if len(steps) != 5 {
+		t.Errorf("2PC steps in the trace: %v, want propose, prepare, vote yes, commit and the decision", steps)
+	}
+}

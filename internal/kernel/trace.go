@@ -227,6 +227,21 @@ func (c *Core) traceSleep(now int64, asleep bool) {
 	}
 }
 
+// Traced reports whether the core records a trace.
+func (c *Core) Traced() bool { return c.tr.ring != nil }
+
+// TraceMark records a step of a protocol that runs on the core (a 2PC
+// round's: what is "prepare", "vote yes", "decided commit"...; about the
+// table; tx its transaction, the coordinator's core << 40 | its sequence
+// number; to the core it was sent to, or -1). The names are constants
+// or long-lived: the ring keeps an index to each, not a copy.
+func (c *Core) TraceMark(what, about string, tx int64, to int) {
+	if c.tr.ring != nil {
+		c.tr.add(trace.Event{Time: c.m.Now(), Kind: trace.Mark, Core: int32(c.tr.ring.Name(what)),
+			Sub: c.tr.ring.Name(about), Arg: tx, PID: int64(to + 1)})
+	}
+}
+
 // Trace points of the layers above the kernel (system calls, channel
 // messages), called on the SIP's coroutine while its core runs it: they
 // write the core's ring as the kernel's own points do.

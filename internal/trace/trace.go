@@ -60,6 +60,12 @@ const (
 	// bits, not 0: the export keeps the top two for its own flows).
 	ChanSend
 	ChanRecv
+	// Mark: a step of a protocol above the kernel on this core (a 2PC
+	// round's prepare, vote, commit or abort): what (Core) and about what
+	// (Sub), indexes into the ring's names; Arg its transaction (the
+	// coordinator's core << 40 | its sequence number); PID the core it
+	// was sent to plus one, 0 for a step that sends nothing.
+	Mark
 	maxKind
 )
 

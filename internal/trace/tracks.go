@@ -130,6 +130,12 @@ func (x *exporter) tracks() [][]byte {
 				migIn[e.PID] = n + 1
 				evs = append(evs, trackEv{t: e.Time, track: sip, typ: Instant, term: migFlow(e.PID, n),
 					name: fmt.Sprintf("arrive on core %d from %d", c, e.Core)})
+			case Mark:
+				name := fmt.Sprintf("%s %s tx %d.%d", x.name(c, uint16(e.Core)), x.name(c, e.Sub), e.Arg>>40, e.Arg&(1<<40-1))
+				if e.PID > 0 {
+					name += fmt.Sprintf(" -> core %d", e.PID-1)
+				}
+				evs = append(evs, trackEv{t: e.Time, track: uint64(uuidCoreMsgs | c), typ: Instant, name: name})
 			case MsgSend, MsgRecv:
 				te := trackEv{t: e.Time, track: uint64(uuidCoreMsgs | c), typ: Instant}
 				peer, typ := peerName(int(e.Core)), fmt.Sprint(e.Arg)
