@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"math"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -184,13 +185,20 @@ func TestRunControlInUse(t *testing.T) {
 	file := filepath.Join(dir, "file")
 	os.WriteFile(file, []byte("x"), 0o644)
 	prog := testprog.C(t, "int main(void) { return 0; }")
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
 	for _, c := range []struct {
 		args []string
 		want string
 	}{
 		{[]string{"--control", sock}, "in use"},
 		{[]string{"--control", file}, "not a socket"},
+		{[]string{"--metrics", busy.Addr().String()}, "address already in use"},
 		{[]string{"--metrics", "127.0.0.1:1:2"}, "--metrics"},
+		{[]string{"--control", sock, "--metrics", busy.Addr().String()}, "in use"},
 	} {
 		var out, errb strings.Builder
 		st := dispatch(append(append([]string{"run"}, c.args...), prog), &out, &errb)
@@ -198,13 +206,24 @@ func TestRunControlInUse(t *testing.T) {
 			t.Errorf("isle run %v: status %d, stderr %q", c.args, st, errb.String())
 		}
 	}
+	// A busy port after a free control path: the socket opened for it is
+	// closed and removed again.
+	free := filepath.Join(dir, "free")
+	var out, errb strings.Builder
+	if st := dispatch([]string{"run", "--control", free, "--metrics", busy.Addr().String(), prog}, &out, &errb); st != exitError {
+		t.Errorf("free --control, busy --metrics: status %d, %q", st, errb.String())
+	}
+	if _, err := os.Lstat(free); err == nil {
+		t.Errorf("the control socket of a machine that never booted is left at %s", free)
+	}
 	if b, _ := os.ReadFile(file); string(b) != "x" {
 		t.Errorf("--control on a file changed it")
 	}
 	// A stale socket (nobody answers) is replaced.
 	ln.Close()
 	os.WriteFile(file, nil, 0o644)
-	var out, errb strings.Builder
+	out.Reset()
+	errb.Reset()
 	if st := dispatch([]string{"run", "--control", sock, prog}, &out, &errb); st != 0 {
 		t.Errorf("--control on a stale socket: status %d, %q", st, errb.String())
 	}
