@@ -79,15 +79,12 @@ type trackEv struct {
 
 // tracks returns the TrackEvent packets of d: descriptors, then events.
 func (x *exporter) tracks() [][]byte {
-	var evs []trackEv
-	cores := len(x.d.Cores)
-	migOut, migIn := map[int64]int{}, map[int64]int{}
-	urpcOut, urpcIn := map[[2]int]uint64{}, map[[2]int]uint64{}
-	lossless := true
+	p := &pairing{migOut: map[int64]int{}, migIn: map[int64]int{}, urpcOut: map[[2]int]uint64{},
+		urpcIn: map[[2]int]uint64{}, sips: map[int64]bool{}, lossless: true}
 	for _, n := range x.d.Dropped {
-		lossless = lossless && n == 0
+		p.lossless = p.lossless && n == 0
 	}
-	sips := map[int64]bool{}
+	var evs []trackEv
 	for c, ces := range x.d.Cores {
 		if c < len(x.d.Wasted) {
 			for _, w := range x.d.Wasted[c] {
@@ -98,68 +95,95 @@ func (x *exporter) tracks() [][]byte {
 		evs = append(evs, runQueue(c, ces)...)
 		evs = append(evs, msgRate(c, ces)...)
 		for _, e := range ces {
-			sip := uint64(uuidSIP | e.PID)
-			switch e.Kind {
-			case Syscall:
-				sips[e.PID] = true
-				name := "call"
-				if int(e.Core) >= 0 && int(e.Core) < len(x.d.Calls) {
-					name = x.d.Calls[e.Core]
-				}
-				evs = append(evs, trackEv{t: e.Time, track: sip, typ: SliceBegin, name: name, errno: int(e.Why)},
-					trackEv{t: e.Time + max(e.Arg, 0), track: sip, typ: SliceEnd})
-			case ChanSend, ChanRecv:
-				sips[e.PID] = true
-				con, msg := x.name(c, uint16(e.Core)), x.name(c, e.Sub)
-				te := trackEv{t: e.Time, track: sip, typ: Instant}
-				if e.Kind == ChanSend {
-					te.name, te.flow = "send "+con+"."+msg, uint64(e.Arg)
-				} else {
-					te.name, te.term = "recv "+con+"."+msg, uint64(e.Arg)
-				}
-				evs = append(evs, te)
-			case MigrateOut:
-				sips[e.PID] = true
-				n := migOut[e.PID]
-				migOut[e.PID] = n + 1
-				evs = append(evs, trackEv{t: e.Time, track: sip, typ: Instant, flow: migFlow(e.PID, n),
-					name: fmt.Sprintf("migrate core %d -> %d (%s)", c, e.Core, Migration(e.Why))})
-			case MigrateIn:
-				sips[e.PID] = true
-				n := migIn[e.PID]
-				migIn[e.PID] = n + 1
-				evs = append(evs, trackEv{t: e.Time, track: sip, typ: Instant, term: migFlow(e.PID, n),
-					name: fmt.Sprintf("arrive on core %d from %d", c, e.Core)})
-			case Mark:
-				name := fmt.Sprintf("%s %s tx %d.%d", x.name(c, uint16(e.Core)), x.name(c, e.Sub), e.Arg>>40, e.Arg&(1<<40-1))
-				if e.PID > 0 {
-					name += fmt.Sprintf(" -> core %d", e.PID-1)
-				}
-				evs = append(evs, trackEv{t: e.Time, track: uint64(uuidCoreMsgs | c), typ: Instant, name: name})
-			case MsgSend, MsgRecv:
-				te := trackEv{t: e.Time, track: uint64(uuidCoreMsgs | c), typ: Instant}
-				peer, typ := peerName(int(e.Core)), fmt.Sprint(e.Arg)
-				if e.Arg >= 0 && e.Arg < int64(len(x.d.MsgTypes)) && x.d.MsgTypes[e.Arg] != "" {
-					typ = x.d.MsgTypes[e.Arg]
-				}
-				if e.Kind == MsgSend {
-					te.name = fmt.Sprintf("urpc %s -> %s", typ, peer)
-					if k := [2]int{c, int(e.Core)}; e.Core >= 0 && lossless {
-						te.flow = urpcFlow(c, int(e.Core), urpcOut[k])
-						urpcOut[k]++
-					}
-				} else {
-					te.name = fmt.Sprintf("urpc %s <- %s", typ, peer)
-					if k := [2]int{int(e.Core), c}; e.Core >= 0 && lossless {
-						te.term = urpcFlow(int(e.Core), c, urpcIn[k])
-						urpcIn[k]++
-					}
-				}
-				evs = append(evs, te)
-			}
+			evs = x.trackEvent(evs, p, c, e)
 		}
 	}
-	// Migrations pair up by count only when both ends were kept.
+	fixFlows(evs, p.lossless)
+	sort.SliceStable(evs, func(i, j int) bool { return evs[i].t < evs[j].t })
+	pkts := x.descriptors(p.sips)
+	for _, e := range evs {
+		pkts = append(pkts, trackPacket(fPacketTrackEvent, e.encode(), e.t, len(pkts) == 0))
+	}
+	return pkts
+}
+
+// pairing is what the export counts to join the two ends of a flow.
+type pairing struct {
+	migOut, migIn   map[int64]int     // migrations of each pid so far, out and in
+	urpcOut, urpcIn map[[2]int]uint64 // messages on each ring (from, to) so far, sent and received
+	sips            map[int64]bool    // SIPs with a track of their own
+	lossless        bool              // no ring dropped events: counts pair the ends
+}
+
+// trackEvent appends the TrackEvents of core c's event e to out.
+func (x *exporter) trackEvent(out []trackEv, p *pairing, c int, e Event) []trackEv {
+	sip := uint64(uuidSIP | e.PID)
+	switch e.Kind {
+	case Syscall:
+		p.sips[e.PID] = true
+		name := "call"
+		if int(e.Core) >= 0 && int(e.Core) < len(x.d.Calls) {
+			name = x.d.Calls[e.Core]
+		}
+		out = append(out, trackEv{t: e.Time, track: sip, typ: SliceBegin, name: name, errno: int(e.Why)},
+			trackEv{t: e.Time + max(e.Arg, 0), track: sip, typ: SliceEnd})
+	case ChanSend, ChanRecv:
+		p.sips[e.PID] = true
+		con, msg := x.name(c, uint16(e.Core)), x.name(c, e.Sub)
+		te := trackEv{t: e.Time, track: sip, typ: Instant}
+		if e.Kind == ChanSend {
+			te.name, te.flow = "send "+con+"."+msg, uint64(e.Arg)
+		} else {
+			te.name, te.term = "recv "+con+"."+msg, uint64(e.Arg)
+		}
+		out = append(out, te)
+	case MigrateOut:
+		p.sips[e.PID] = true
+		n := p.migOut[e.PID]
+		p.migOut[e.PID] = n + 1
+		out = append(out, trackEv{t: e.Time, track: sip, typ: Instant, flow: migFlow(e.PID, n),
+			name: fmt.Sprintf("migrate core %d -> %d (%s)", c, e.Core, Migration(e.Why))})
+	case MigrateIn:
+		p.sips[e.PID] = true
+		n := p.migIn[e.PID]
+		p.migIn[e.PID] = n + 1
+		out = append(out, trackEv{t: e.Time, track: sip, typ: Instant, term: migFlow(e.PID, n),
+			name: fmt.Sprintf("arrive on core %d from %d", c, e.Core)})
+	case Mark:
+		name := fmt.Sprintf("%s %s tx %d.%d", x.name(c, uint16(e.Core)), x.name(c, e.Sub), e.Arg>>40, e.Arg&(1<<40-1))
+		if e.PID > 0 {
+			name += fmt.Sprintf(" -> core %d", e.PID-1)
+		}
+		out = append(out, trackEv{t: e.Time, track: uint64(uuidCoreMsgs | c), typ: Instant, name: name})
+	case MsgSend, MsgRecv:
+		te := trackEv{t: e.Time, track: uint64(uuidCoreMsgs | c), typ: Instant}
+		peer, typ := peerName(int(e.Core)), fmt.Sprint(e.Arg)
+		if e.Arg >= 0 && e.Arg < int64(len(x.d.MsgTypes)) && x.d.MsgTypes[e.Arg] != "" {
+			typ = x.d.MsgTypes[e.Arg]
+		}
+		if e.Kind == MsgSend {
+			te.name = fmt.Sprintf("urpc %s -> %s", typ, peer)
+			if k := [2]int{c, int(e.Core)}; e.Core >= 0 && p.lossless {
+				te.flow = urpcFlow(c, int(e.Core), p.urpcOut[k])
+				p.urpcOut[k]++
+			}
+		} else {
+			te.name = fmt.Sprintf("urpc %s <- %s", typ, peer)
+			if k := [2]int{int(e.Core), c}; e.Core >= 0 && p.lossless {
+				te.term = urpcFlow(int(e.Core), c, p.urpcIn[k])
+				p.urpcIn[k]++
+			}
+		}
+		out = append(out, te)
+	}
+	return out
+}
+
+// fixFlows leaves out the migrations' flows when a ring dropped events
+// (pairing by count no longer holds), and moves a channel receive stamped
+// before its send (a polling Block's clock reading is a few turns old) up
+// to the send.
+func fixFlows(evs []trackEv, lossless bool) {
 	for i := range evs {
 		if evs[i].flow&(3<<62) == flowMigrate && !lossless {
 			evs[i].flow = 0
@@ -168,8 +192,6 @@ func (x *exporter) tracks() [][]byte {
 			evs[i].term = 0
 		}
 	}
-	// A channel receive stamped before its send (a polling Block's clock
-	// reading is a few turns old) is moved up to the send.
 	sent := map[uint64]int64{}
 	for _, e := range evs {
 		if e.flow != 0 && e.flow&(3<<62) == 0 {
@@ -181,13 +203,14 @@ func (x *exporter) tracks() [][]byte {
 			evs[i].t = t
 		}
 	}
-	sort.SliceStable(evs, func(i, j int) bool { return evs[i].t < evs[j].t })
+}
+
+// descriptors returns the packets that describe the tracks: a thread's for
+// each SIP in sips, and each core's own and its two counters. The first
+// packet clears the sequence's incremental state.
+func (x *exporter) descriptors(sips map[int64]bool) [][]byte {
 	var pkts [][]byte
-	first := true
-	desc := func(m []byte) {
-		pkts = append(pkts, trackPacket(fPacketTrackDesc, m, 0, first))
-		first = false
-	}
+	desc := func(m []byte) { pkts = append(pkts, trackPacket(fPacketTrackDesc, m, 0, len(pkts) == 0)) }
 	var pids []int64
 	for pid := range sips {
 		pids = append(pids, pid)
@@ -203,7 +226,7 @@ func (x *exporter) tracks() [][]byte {
 		m = protowire.AppendTag(m, fDescThread, protowire.BytesType)
 		desc(protowire.AppendBytes(m, td))
 	}
-	for c := range cores {
+	for c := range x.d.Cores {
 		desc(appendString(appendVarint(nil, fDescUUID, uint64(uuidCoreMsgs|c)), fDescName, fmt.Sprintf("core %d", c)))
 		for _, k := range []struct {
 			uuid uint64
@@ -213,10 +236,6 @@ func (x *exporter) tracks() [][]byte {
 			m = protowire.AppendTag(m, fDescCounter, protowire.BytesType)
 			desc(protowire.AppendBytes(m, nil))
 		}
-	}
-	for _, e := range evs {
-		pkts = append(pkts, trackPacket(fPacketTrackEvent, e.encode(), e.t, first))
-		first = false
 	}
 	return pkts
 }
