@@ -148,14 +148,12 @@ func send(c *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) error {
 	return err
 }
 
-// traceRecv records a message received on h, for a trace.
-func traceRecv(s *kernel.SIP, p *Proc, h ipc.Handle, ri ipc.RecvInfo) {
-	if !s.Traced() || ri.Msg == ipc.MsgClosed {
+// traceRecv records a received message, for a trace.
+func traceRecv(s *kernel.SIP, ri ipc.RecvInfo) {
+	if !s.Traced() || ri.Contract == nil || int(ri.Msg) >= ri.Contract.NumMessages() {
 		return
 	}
-	if con, name, _, ok := p.tab.Describe(h, ri.Msg); ok {
-		s.TraceChannel(false, con, name, ri.Flow)
-	}
+	s.TraceChannel(false, ri.Contract.Name(), ri.Contract.Message(ri.Msg).Name(), ri.Flow)
 }
 
 func leU32(b []byte) uint32 {
@@ -183,7 +181,7 @@ func recv(c *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) error {
 		}
 		if err == nil {
 			s.CountMessage()
-			traceRecv(s, p, h, ri)
+			traceRecv(s, ri)
 		}
 		writeInfo(info, ri, 0, blocks[:])
 		return err
@@ -221,7 +219,7 @@ func recvAny(c *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) error {
 		}
 		if err == nil {
 			s.CountMessage()
-			traceRecv(s, p, p.hs[i], ri)
+			traceRecv(s, ri)
 		}
 		writeInfo(info, ri, uint32(max(i, 0)), blocks[:])
 		return err

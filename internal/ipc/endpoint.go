@@ -476,6 +476,8 @@ type RecvInfo struct {
 	Blocks int            // blocks attached (needed room on ErrTooBig)
 	Breach bool           // with MsgClosed: the peer closed in a state that is not final
 	Flow   uint64         // the message's flow id (flowID), as Describe gave its sender
+	// Contract is the endpoint's contract, which names Msg for a trace.
+	Contract *contract.Contract
 }
 
 // flowID names message seq to endpoint e for a trace: the same number at
@@ -530,7 +532,7 @@ func (t *Table) recv(p Port, e *Endpoint, buf []byte, blocks []Handle) (RecvInfo
 		return RecvInfo{}, ErrAgain
 	}
 	pkt := e.queue[e.qhead]
-	info := RecvInfo{Msg: pkt.msg, Len: len(pkt.payload), Blocks: len(pkt.blocks), Flow: flowID(e, pkt.seq)}
+	info := RecvInfo{Msg: pkt.msg, Len: len(pkt.payload), Blocks: len(pkt.blocks), Flow: flowID(e, pkt.seq), Contract: e.c}
 	if len(buf) < len(pkt.payload) || len(blocks) < len(pkt.blocks) {
 		return info, ErrTooBig
 	}
