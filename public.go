@@ -110,6 +110,7 @@ type CoreStats struct {
 	Sleeps   uint64 // times the core slept on its doorbell
 	MsgsSent uint64 // urpc messages sent to cores and services
 	MsgsRecv uint64 // urpc messages received
+	Busy     int64  // ns spent running SIPs (polling in a SIP's Block is idle time)
 }
 
 // WastedInterval is one violation of the no-wasted-cores invariant seen by
@@ -134,7 +135,7 @@ func coreStatsOf(ks []kernel.CoreStats) []CoreStats {
 			Exits: k.Exits, Switches: k.Switches, Preemptions: k.Preemptions, Capacity: k.Capacity,
 			MigratedIn: k.MigratedIn, MigratedOut: k.MigratedOut, StealsAsked: k.StealsAsked,
 			Forwarded: k.Forwarded, WastedIntervals: k.WastedIntervals, Wasted: wasted,
-			Sleeps: k.Sleeps, MsgsSent: k.MsgsSent, MsgsRecv: k.MsgsRecv}
+			Sleeps: k.Sleeps, MsgsSent: k.MsgsSent, MsgsRecv: k.MsgsRecv, Busy: k.Busy}
 	}
 	return out
 }
