@@ -132,17 +132,16 @@ func send(c *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) error {
 		return ipc.ErrNotAllowed
 	}
 	h := ipc.Handle(u32(a[0]))
-	var con, name string
+	var con *contract.Contract
 	var flow uint64
-	traced := false
 	if s.Traced() {
-		con, name, flow, traced = p.tab.Describe(h, contract.MsgID(msg))
+		con, flow, _ = p.tab.Describe(h)
 	}
 	err = p.tab.Send(port{s.Core()}, h, contract.MsgID(msg), payload, blocks[:nb])
 	if err == nil {
 		s.CountMessage()
-		if traced {
-			s.TraceChannel(true, con, name, flow)
+		if con != nil {
+			s.TraceChannel(true, con, contract.MsgID(msg), flow)
 		}
 	}
 	return err
@@ -150,10 +149,9 @@ func send(c *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) error {
 
 // traceRecv records a received message, for a trace.
 func traceRecv(s *kernel.SIP, ri ipc.RecvInfo) {
-	if !s.Traced() || ri.Contract == nil || int(ri.Msg) >= ri.Contract.NumMessages() {
-		return
+	if s.Traced() && ri.Contract != nil && ri.Msg != ipc.MsgClosed {
+		s.TraceChannel(false, ri.Contract, ri.Msg, ri.Flow)
 	}
-	s.TraceChannel(false, ri.Contract.Name(), ri.Contract.Message(ri.Msg).Name(), ri.Flow)
 }
 
 func leU32(b []byte) uint32 {

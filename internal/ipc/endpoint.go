@@ -492,18 +492,18 @@ func flowID(e *Endpoint, seq uint64) uint64 {
 	return max((uint64(uintptr(unsafe.Pointer(e)))^seq*0x9E3779B97F4A7C15)&(1<<62-1), 1)
 }
 
-// Describe returns, for a trace, the names of endpoint h's contract and of
-// its message msg, and the flow id that the next message sent on h will
-// carry; false when h is not an endpoint or msg not one of its messages.
-func (t *Table) Describe(h Handle, msg contract.MsgID) (con, name string, flow uint64, ok bool) {
+// Describe returns, for a trace, endpoint h's contract and the flow id
+// that the next message sent on h will carry; false when h is not an
+// endpoint.
+func (t *Table) Describe(h Handle) (c *contract.Contract, flow uint64, ok bool) {
 	e, err := t.endpoint(h)
-	if err != nil || int(msg) >= e.c.NumMessages() {
-		return "", "", 0, false
+	if err != nil {
+		return nil, 0, false
 	}
 	if e.peer != nil {
 		flow = flowID(e.peer, e.sendSeq)
 	}
-	return e.c.Name(), e.c.Message(msg).Name(), flow, true
+	return e.c, flow, true
 }
 
 // ready reports whether a receive on e would return at once.

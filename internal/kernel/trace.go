@@ -1,6 +1,7 @@
 package kernel
 
 import (
+	"isle/internal/contract"
 	"isle/internal/trace"
 	"isle/internal/urpc"
 )
@@ -24,6 +25,14 @@ type tracer struct {
 	// the cross-core ping-pong, clock reads were most of what tracing
 	// cost (docs/trace.md).
 	last int64
+	// The contract of the last channel event, and the indexes of its
+	// name and its messages' names in the ring's names: a core's channel
+	// events are mostly of one contract, which then costs a pointer
+	// compare. The pointer keeps the contract alive, so it is never
+	// another one at the same address.
+	con      *contract.Contract
+	conName  uint16
+	msgNames []uint16
 }
 
 // Spawns, migrations, switches out and sleeps read the clock; messages and
@@ -280,13 +289,27 @@ func (s *SIP) TraceCall(call int32, start int64, errno uint64) {
 // switched in, so its stamp is after the send's; one that waited in a
 // polling Block may have a stamp a few turns old, even older than the
 // send's, and the export moves it up to the send's (docs/trace.md).
-func (s *SIP) TraceChannel(send bool, con, msg string, flow uint64) {
+func (s *SIP) TraceChannel(send bool, con *contract.Contract, msg contract.MsgID, flow uint64) {
 	if c := s.core; c.tr.ring != nil {
-		k, t := trace.ChanSend, c.tr.last
+		k := trace.ChanSend
 		if !send {
 			k = trace.ChanRecv
 		}
-		c.tr.add(trace.Event{Time: t, Kind: k, PID: s.pid, Core: int32(c.tr.ring.Name(con)),
-			Sub: c.tr.ring.Name(msg), Arg: int64(flow)})
+		if c.tr.con != con {
+			c.tr.names(con)
+		}
+		sub := uint16(0) // "?"
+		if int(msg) < len(c.tr.msgNames) {
+			sub = c.tr.msgNames[msg]
+		}
+		c.tr.add(trace.Event{Time: c.tr.last, Kind: k, PID: s.pid, Core: int32(c.tr.conName), Sub: sub, Arg: int64(flow)})
+	}
+}
+
+// names makes con the tracer's contract: its names' indexes in the ring.
+func (t *tracer) names(con *contract.Contract) {
+	t.con, t.conName, t.msgNames = con, t.ring.Name(con.Name()), t.msgNames[:0]
+	for m := range con.NumMessages() {
+		t.msgNames = append(t.msgNames, t.ring.Name(con.Message(contract.MsgID(m)).Name()))
 	}
 }
