@@ -65,7 +65,10 @@ type Config struct {
 	traceOut       io.Writer      // nil: no tracing (WithTrace)
 	traceEvents    int            // events a core's trace ring holds
 	instances      int            // instances of the program that Run starts, one per core; 0: one
+	traceCalls     bool           // the trace has every system call (WithTraceCalls)
 	cluster        *ClusterConfig // nil: not a node of a cluster (WithCluster)
+	control        net.Listener   // nil: no control socket (WithControl)
+	metrics        net.Listener   // nil: no /metrics (WithMetrics)
 
 	nameWatch func(NameEvent) // nil: nobody hears of registrations (WithNameWatcher)
 }
@@ -160,6 +163,12 @@ func (c Config) WithTrace(w io.Writer, eventsPerCore int) Config {
 	return c
 }
 
+// WithTraceCalls adds every system call (WASI's and module isle's: which,
+// when, how long, its errno) to the trace of WithTrace, drawn as slices on
+// each SIP's track. Off by default: it reads the clock twice a call
+// (docs/trace.md, "What tracing costs").
+func (c Config) WithTraceCalls(on bool) Config { c.traceCalls = on; return c }
+
 // WithCacheDir keeps compiled code in dir between runs.
 func (c Config) WithCacheDir(dir string) Config { c.cacheDir = dir; return c }
 
@@ -241,6 +250,9 @@ type Machine struct {
 
 	traceOnce sync.Once // the trace is written by the first Stop
 	traceErr  error     // why it could not be written
+	calls     []string  // the host functions' names, as a trace's Syscall events number them
+
+	servers servers // the control socket's and /metrics' servers (observe.go)
 }
 
 // Boot checks cfg and starts a machine.
@@ -271,6 +283,7 @@ func (m *Machine) start(ctx context.Context) error {
 			return err
 		}
 	}
+	m.serve()
 	return nil
 }
 
@@ -329,7 +342,8 @@ func newMachine(ctx context.Context, cfg Config) (*Machine, error) {
 	if gw != nil {
 		hosts = append(hosts, gw.HostModule())
 	}
-	rt, err := sandbox.NewRuntime(ctx, sandbox.Config{CacheDir: cfg.cacheDir, Preempt: preempt, MemoryLimitPages: lim.memoryPages, Budget: budget}, hosts)
+	rt, err := sandbox.NewRuntime(ctx, sandbox.Config{CacheDir: cfg.cacheDir, Preempt: preempt, MemoryLimitPages: lim.memoryPages, Budget: budget},
+		tracedModules(cfg.traceOut != nil && cfg.traceCalls, hosts))
 	if err != nil {
 		return nil, err
 	}
@@ -383,6 +397,9 @@ func newMachine(ctx context.Context, cfg Config) (*Machine, error) {
 		kc.OnExit = chainExit(kc.OnExit, tbs.OnExit)
 	}
 	m := &Machine{cfg: cfg, cores: cores, hostCPUs: host, rt: rt, preopens: preopens, tables: tbs, budget: budget, gw: gw}
+	if cfg.traceOut != nil && cfg.traceCalls {
+		m.calls = callNames(hosts)
+	}
 	m.procs.init()
 	kc.OnExit = chainExit(kc.OnExit, func(_ *kernel.Core, s *kernel.SIP) { m.procs.remove(s) })
 	k, err := kernel.New(kc)
@@ -718,6 +735,7 @@ func (p *Process) PID() int64 { return p.sip.PID() }
 // files and sockets on their goroutines; only the listeners, shared by the
 // network workers, are closed here, once those workers have ended.
 func (m *Machine) Stop(ctx context.Context) {
+	m.servers.close()
 	m.k.Stop()
 	if m.tables != nil {
 		m.tables.Stop()

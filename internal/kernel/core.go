@@ -419,6 +419,7 @@ func (c *Core) runFrom(s *SIP, slice time.Duration, start int64) int64 {
 	s.cpuTime += ran
 	s.burst += ran
 	s.cpuSeen.Store(s.cpuTime)
+	c.stats.Busy += ran
 	c.rq.Charge(&s.ent, sched.Duration(ran))
 	c.bal.ran(ran, end)
 	c.stats.Switches++

@@ -73,6 +73,7 @@ type SIP struct {
 	cpuSeen     atomic.Int64 // cpuTime as of the last slice's end, for other goroutines (CPUTimeSeen)
 	burst       int64        // nanoseconds run since it last woke (Core.wait)
 	waitWeight  int64        // its weight when it sent its request (Core.svcWeight)
+	msgs        uint64       // channel messages sent and received (CountMessage)
 	result      sandbox.Result
 	done        chan struct{}
 }

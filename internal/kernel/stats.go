@@ -37,6 +37,7 @@ type CoreStats struct {
 	// from a sender to the receiver it woke, with no turn of the loop
 	// (handoff.go).
 	DirectSwitches uint64
+	Busy           int64 // ns spent running SIPs (polling in a SIP's Block is idle time)
 }
 
 // WastedInterval is one violation of the no-wasted-cores invariant seen by a
