@@ -32,6 +32,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"isle/internal/abi"
+	"isle/internal/cluster/gateway"
 	"isle/internal/kernel"
 	"isle/internal/names"
 	"isle/internal/procapi"
@@ -57,13 +58,19 @@ type Config struct {
 	wastedBound   time.Duration
 	tables        *tables.Config // nil: no kernel tables (WithTables)
 	// Budgets (limits.go); 0: the default.
-	memoryLimit    uint64    // bytes of one SIP's linear memory
-	machineMemory  uint64    // bytes of all SIPs' linear memories
-	maxDescendants int       // live SIPs below a tree's root
-	argv0          string    // argv[0] that Run gives its program; "": the base name of its path
-	traceOut       io.Writer // nil: no tracing (WithTrace)
-	traceEvents    int       // events a core's trace ring holds
-	instances      int       // instances of the program that Run starts, one per core; 0: one
+	memoryLimit    uint64         // bytes of one SIP's linear memory
+	machineMemory  uint64         // bytes of all SIPs' linear memories
+	maxDescendants int            // live SIPs below a tree's root
+	argv0          string         // argv[0] that Run gives its program; "": the base name of its path
+	traceOut       io.Writer      // nil: no tracing (WithTrace)
+	traceEvents    int            // events a core's trace ring holds
+	instances      int            // instances of the program that Run starts, one per core; 0: one
+	traceCalls     bool           // the trace has every system call (WithTraceCalls)
+	cluster        *ClusterConfig // nil: not a node of a cluster (WithCluster)
+	control        net.Listener   // nil: no control socket (WithControl)
+	metrics        net.Listener   // nil: no /metrics (WithMetrics)
+
+	nameWatch func(NameEvent) // nil: nobody hears of registrations (WithNameWatcher)
 }
 
 // Dir is a host directory offered to programs as a preopened directory.
@@ -156,6 +163,12 @@ func (c Config) WithTrace(w io.Writer, eventsPerCore int) Config {
 	return c
 }
 
+// WithTraceCalls adds every system call (WASI's and module isle's: which,
+// when, how long, its errno) to the trace of WithTrace, drawn as slices on
+// each SIP's track. Off by default: it reads the clock twice a call
+// (docs/trace.md, "What tracing costs").
+func (c Config) WithTraceCalls(on bool) Config { c.traceCalls = on; return c }
+
 // WithCacheDir keeps compiled code in dir between runs.
 func (c Config) WithCacheDir(dir string) Config { c.cacheDir = dir; return c }
 
@@ -227,9 +240,9 @@ type Machine struct {
 	net      []kernel.ServiceID // network workers
 	netw     []*service.Net
 	lns      []*net.TCPListener
-	prevProc int
 
-	ipc *abi.System // channels, exchange heap and names (module "isle")
+	ipc *abi.System      // channels, exchange heap and names (module "isle")
+	gw  *gateway.Gateway // the cluster's channels (WithCluster); nil when not a node
 
 	tables *tables.Tables // nil without WithTables
 	budget *sandbox.MemoryBudget
@@ -237,6 +250,9 @@ type Machine struct {
 
 	traceOnce sync.Once // the trace is written by the first Stop
 	traceErr  error     // why it could not be written
+	calls     []string  // the host functions' names, as a trace's Syscall events number them
+
+	servers servers // the control socket's and /metrics' servers (observe.go)
 }
 
 // Boot checks cfg and starts a machine.
@@ -254,12 +270,20 @@ func Boot(ctx context.Context, cfg Config) (*Machine, error) {
 // start starts the cores and services of a machine that newMachine made.
 func (m *Machine) start(ctx context.Context) error {
 	// Cores + 1 processors: services, timers and the garbage collector always
-	// find one while every core runs a SIP (docs/design.md, "The machine").
-	m.prevProc = runtime.GOMAXPROCS(m.cores + 1)
+	// find one while every core runs a SIP (gomaxprocs.go).
+	gomaxprocs.claim(m, m.cores+1)
 	if err := m.k.Boot(); err != nil {
+		gomaxprocs.release(m)
 		m.rt.Close(ctx)
 		return err
 	}
+	if m.gw != nil {
+		if err := m.startGateway(ctx); err != nil {
+			m.Stop(ctx)
+			return err
+		}
+	}
+	m.serve()
 	return nil
 }
 
@@ -313,8 +337,13 @@ func newMachine(ctx context.Context, cfg Config) (*Machine, error) {
 		preempt = nil
 	}
 	budget := sandbox.NewMemoryBudget(lim.machineMemory)
+	hosts := []sandbox.HostModule{wasi.HostModule(), abi.HostModule(), papi.HostModule()}
+	gw := newGateway(cfg)
+	if gw != nil {
+		hosts = append(hosts, gw.HostModule())
+	}
 	rt, err := sandbox.NewRuntime(ctx, sandbox.Config{CacheDir: cfg.cacheDir, Preempt: preempt, MemoryLimitPages: lim.memoryPages, Budget: budget},
-		[]sandbox.HostModule{wasi.HostModule(), abi.HostModule(), papi.HostModule()})
+		tracedModules(cfg.traceOut != nil && cfg.traceCalls, hosts))
 	if err != nil {
 		return nil, err
 	}
@@ -367,7 +396,10 @@ func newMachine(ctx context.Context, cfg Config) (*Machine, error) {
 		kc.Init = chainInit(kc.Init, tbs.Init)
 		kc.OnExit = chainExit(kc.OnExit, tbs.OnExit)
 	}
-	m := &Machine{cfg: cfg, cores: cores, hostCPUs: host, rt: rt, preopens: preopens, tables: tbs, budget: budget}
+	m := &Machine{cfg: cfg, cores: cores, hostCPUs: host, rt: rt, preopens: preopens, tables: tbs, budget: budget, gw: gw}
+	if cfg.traceOut != nil && cfg.traceCalls {
+		m.calls = callNames(hosts)
+	}
 	m.procs.init()
 	kc.OnExit = chainExit(kc.OnExit, func(_ *kernel.Core, s *kernel.SIP) { m.procs.remove(s) })
 	k, err := kernel.New(kc)
@@ -376,8 +408,11 @@ func newMachine(ctx context.Context, cfg Config) (*Machine, error) {
 		return nil, err
 	}
 	m.k = k
+	if tbs != nil {
+		tbs.Attach(k) // before Boot: Processes may be called as soon as Boot returns
+	}
 	m.ipc = abi.New(cores)
-	m.ipc.UseNames(names.OnTable(nameTable))
+	m.ipc.UseNames(watchNames(names.OnTable(nameTable), cfg.nameWatch))
 	m.console = k.AddService("console", &service.ConsoleOut{Stdout: orDiscard(cfg.stdout), Stderr: orDiscard(cfg.stderr)})
 	m.stdin = k.AddService("stdin", &service.ConsoleIn{Stdin: cfg.stdin})
 	m.loader = papi.Loader()
@@ -588,7 +623,7 @@ func (m *Machine) Spawn(prog *Program, args []string) (*Process, error) {
 
 // SpawnOn is Spawn on a given core (core < 0: the least-loaded one).
 func (m *Machine) SpawnOn(prog *Program, args []string, core int) (*Process, error) {
-	return m.SpawnWith(prog, args, SpawnOptions{Core: core})
+	return m.SpawnWith(prog, args, SpawnOptions{Core: OnCore(core)})
 }
 
 // AnyCore lets the machine place a new SIP.
@@ -597,16 +632,35 @@ const AnyCore = -1
 // MaxCores is the most cores a machine may have (kernel.MaxCores).
 const MaxCores = kernel.MaxCores
 
-// SpawnOptions are the knobs of SpawnWith.
+// SpawnOptions are the knobs of SpawnWith. The zero value is Spawn's: the
+// machine places the SIP, at nice 0, with the machine's environment.
 type SpawnOptions struct {
-	Core int      // the core to start on; AnyCore for the least-loaded one
-	Nice int      // -20 (most CPU) … 19 (least), weighted as Linux does
-	Env  []string // KEY=value pairs added to the machine's environment
+	Core Placement // where it starts: the zero value lets the machine choose; OnCore(n) names core n
+	Nice int       // -20 (most CPU) … 19 (least), weighted as Linux does
+	Env  []string  // KEY=value pairs added to the machine's environment
 }
+
+// Placement is the core a new SIP starts on. Its zero value lets the
+// machine place it (on the least-loaded core); the balancer may move it
+// later either way.
+type Placement struct {
+	core int // the core + 1; 0: the machine chooses
+}
+
+// OnCore returns the placement on core n (n < 0: the machine chooses).
+func OnCore(n int) Placement {
+	if n < 0 {
+		return Placement{}
+	}
+	return Placement{core: n + 1}
+}
+
+// Core returns the chosen core, or AnyCore for the machine's choice.
+func (p Placement) Core() int { return p.core - 1 }
 
 // SpawnWith starts prog as a new SIP with args and options.
 func (m *Machine) SpawnWith(prog *Program, args []string, opt SpawnOptions) (*Process, error) {
-	core := opt.Core
+	core := opt.Core.Core()
 	if prog.closed.Load() {
 		return nil, fmt.Errorf("%s: program closed", prog.name)
 	}
@@ -665,10 +719,10 @@ func (p *Process) Wait() ExitStatus {
 	return ExitStatus{Code: int(r.ExitCode), Trap: r.Trap, Link: r.Link, Stack: r.Stack, Killed: r.Killed}
 }
 
-// CPUTime returns the CPU time the process has received; final once Wait returns.
+// CPUTime returns the CPU time the process has received, as of the end of
+// its last time slice; it does not wait, and is final once Wait returns.
 func (p *Process) CPUTime() time.Duration {
-	<-p.sip.Done()
-	return time.Duration(p.sip.CPUTime())
+	return time.Duration(p.sip.CPUTimeSeen())
 }
 
 // PID returns the process id.
@@ -681,6 +735,7 @@ func (p *Process) PID() int64 { return p.sip.PID() }
 // files and sockets on their goroutines; only the listeners, shared by the
 // network workers, are closed here, once those workers have ended.
 func (m *Machine) Stop(ctx context.Context) {
+	m.servers.close()
 	m.k.Stop()
 	if m.tables != nil {
 		m.tables.Stop()
@@ -692,7 +747,7 @@ func (m *Machine) Stop(ctx context.Context) {
 	// still run: Stop does not wait for it, and the runtime is closed when
 	// it ends (wazero panics compiling on a closed runtime).
 	m.loader.WhenIdle(func() { m.rt.Close(context.WithoutCancel(ctx)) })
-	runtime.GOMAXPROCS(m.prevProc)
+	gomaxprocs.release(m)
 	m.writeTrace()
 }
 

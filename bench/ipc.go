@@ -34,6 +34,8 @@ const (
 	linuxSameRounds = 20_000
 	linuxCrossRound = 5_000
 	pingpongBatch   = 16
+	stepRounds      = 100_000 // messages sent and received by steps.c
+	percentiles     = 101     // a ping-pong's percentiles 0 to 100, for the plot
 	blockRounds4K   = 20_000
 	blockRounds1M   = 200
 )
@@ -69,7 +71,7 @@ func IPC(log io.Writer) ([]Row, error) {
 	}
 	linux := func(bin string, a, b, rounds int) func() ([]float64, error) {
 		return func() ([]float64, error) {
-			return runNs(progs[bin], strconv.Itoa(rounds), strconv.Itoa(a), strconv.Itoa(b), strconv.Itoa(pingpongBatch))
+			return runNs(progs[bin], strconv.Itoa(rounds), strconv.Itoa(a), strconv.Itoa(b), strconv.Itoa(pingpongBatch), "percentiles")
 		}
 	}
 	block := func(size, rounds int, copyBytes bool) func() ([]float64, error) {
@@ -80,10 +82,12 @@ func IPC(log io.Writer) ([]Row, error) {
 	}
 	ms := []measure{
 		{median("sip_pingpong_same_core_ns"), sip(1, 0, sipSameRounds)},
+		{[]string{"sip_send_ns", "sip_recv_found_ns"}, func() ([]float64, error) { return sipSteps(dir, progs, stepRounds) }},
 		{median("linux_pipe_pingpong_same_ns"), linux("pipe", cpus[0], cpus[0], linuxSameRounds)},
 		{[]string{"linux_unix_socket_pingpong_same_ns"}, linux("unix", cpus[0], cpus[0], linuxSameRounds)},
 		{median("sip_pingpong_cross_core_ns"), sip(2, 1, sipCrossRounds)},
 		{median("sip_pingpong_cross_core_traced_ns"), func() ([]float64, error) { return sipPingPongTraced(dir, progs, sipCrossRounds) }},
+		{median("sip_pingpong_cross_core_traced_calls_ns"), func() ([]float64, error) { return sipPingPongTracedCalls(dir, progs, sipCrossRounds) }},
 		{median("sip_pingpong_cross_core_after_migration_ns"), func() ([]float64, error) { return sipPingPongMoved(dir, progs, sipCrossRounds) }},
 		{median("linux_pipe_pingpong_cross_ns"), linux("pipe", cpus[0], cpus[1], linuxCrossRound)},
 		{[]string{"block_send_4k_ns"}, block(4<<10, blockRounds4K, false)},
@@ -92,6 +96,9 @@ func IPC(log io.Writer) ([]Row, error) {
 		{[]string{"block_send_copy_1m_ns"}, block(1<<20, blockRounds1M, true)},
 	}
 	best := map[string]float64{}
+	// dist[name]: the percentiles of the ping-pong's batches in the
+	// session whose median was best, for the plot.
+	dist := map[string][]float64{}
 	for s := range ipcSessions {
 		runtime.GC()
 		for _, m := range ms {
@@ -102,6 +109,11 @@ func IPC(log io.Writer) ([]Row, error) {
 			if len(vs) < len(m.names) {
 				return nil, fmt.Errorf("%s: %d values, want %d", m.names[0], len(vs), len(m.names))
 			}
+			if len(m.names) == 2 && len(vs) == 2+percentiles {
+				if v, ok := best[m.names[1]]; !ok || vs[1] < v {
+					dist[m.names[0]] = vs[2:]
+				}
+			}
 			for i, name := range m.names {
 				if v, ok := best[name]; !ok || vs[i] < v {
 					best[name] = vs[i]
@@ -110,18 +122,36 @@ func IPC(log io.Writer) ([]Row, error) {
 		}
 		fmt.Fprintf(log, "ipc: session %d of %d\n", s+1, ipcSessions)
 	}
+	if err := ipcPlot(log, dist); err != nil {
+		return nil, err
+	}
 	var rows []Row
 	for _, m := range ms {
 		for _, name := range m.names {
 			rows = append(rows, Row{Name: name, Value: best[name], Unit: "ns"})
 		}
 	}
+	// One way of the same-core ping-pong is a send, the direct switch to
+	// the receiver (docs/kernel.md) and a receive that finds the message;
+	// the switch is what is left when the send and the receive, measured on
+	// their own (medians, as the ping-pong's), are taken off. What else one
+	// way does counts in it too: the guest's code between the calls (the
+	// stubs' encoding and checks) and the receive that found nothing and
+	// blocked, on the other side, before the switch back.
+	oneway := best["sip_pingpong_same_core_median_ns"] / 2
+	rows = append(rows,
+		Row{Name: "sip_same_core_oneway_median_ns", Value: oneway, Unit: "ns (send + switch + recv)"},
+		Row{Name: "sip_direct_switch_ns", Value: oneway - best["sip_send_ns"] - best["sip_recv_found_ns"], Unit: "ns (derived: oneway - send - recv; with the guest's code and the blocking recv)"},
+	)
 	rows = append(rows,
 		Row{Name: "pipe_same_over_sip_same", Value: best["linux_pipe_pingpong_same_ns"] / best["sip_pingpong_same_core_ns"], Unit: "x (target >= 5)"},
+		Row{Name: "pipe_same_over_sip_same_median", Value: best["linux_pipe_pingpong_same_median_ns"] / best["sip_pingpong_same_core_median_ns"], Unit: "x (medians)"},
 		Row{Name: "pipe_cross_over_sip_cross", Value: best["linux_pipe_pingpong_cross_ns"] / best["sip_pingpong_cross_core_ns"], Unit: "x (target >= 20)"},
 		Row{Name: "pipe_cross_over_sip_cross_median", Value: best["linux_pipe_pingpong_cross_median_ns"] / best["sip_pingpong_cross_core_median_ns"], Unit: "x (medians)"},
 		Row{Name: "traced_over_cross", Value: best["sip_pingpong_cross_core_traced_ns"] / best["sip_pingpong_cross_core_ns"], Unit: "x (target <= 1.05)"},
 		Row{Name: "traced_over_cross_median", Value: best["sip_pingpong_cross_core_traced_median_ns"] / best["sip_pingpong_cross_core_median_ns"], Unit: "x (medians)"},
+		Row{Name: "traced_calls_over_cross", Value: best["sip_pingpong_cross_core_traced_calls_ns"] / best["sip_pingpong_cross_core_ns"], Unit: "x (with --trace-calls)"},
+		Row{Name: "traced_calls_over_cross_median", Value: best["sip_pingpong_cross_core_traced_calls_median_ns"] / best["sip_pingpong_cross_core_median_ns"], Unit: "x (medians)"},
 		Row{Name: "after_migration_over_cross", Value: best["sip_pingpong_cross_core_after_migration_ns"] / best["sip_pingpong_cross_core_ns"], Unit: "x (target <= 1.2)"},
 		Row{Name: "after_migration_over_cross_median", Value: best["sip_pingpong_cross_core_after_migration_median_ns"] / best["sip_pingpong_cross_core_median_ns"], Unit: "x (medians)"},
 	)
@@ -149,7 +179,7 @@ func buildIPCPrograms(dir string) (map[string]string, error) {
 	}
 	progs := map[string]string{}
 	inc := []string{"-I", filepath.Join(root, "guest", "c"), "-I", filepath.Join(root, "examples", "pingpong", "c")}
-	for name, src := range map[string]string{"blocks.c": blocksC, "moved.c": movedServerC} {
+	for name, src := range map[string]string{"blocks.c": blocksC, "moved.c": movedServerC, "steps.c": stepsC} {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(src), 0o644); err != nil {
 			return nil, err
 		}
@@ -159,6 +189,7 @@ func buildIPCPrograms(dir string) (map[string]string, error) {
 		"client": filepath.Join(root, "examples", "pingpong", "c", "client.c"),
 		"blocks": filepath.Join(dir, "blocks.c"),
 		"moved":  filepath.Join(dir, "moved.c"),
+		"steps":  filepath.Join(dir, "steps.c"),
 	} {
 		out := filepath.Join(dir, name+".wasm")
 		args := append([]string{"--target=wasm32-wasi", "-O2", "-Wl,--strip-all", "-o", out, src}, inc...)
@@ -215,10 +246,17 @@ func sipPingPongTraced(dir string, progs map[string]string, rounds int) ([]float
 	return sipPingPongWith(dir, progs, on, 2, 1, rounds)
 }
 
+// sipPingPongTracedCalls is sipPingPongTraced with every system call
+// traced too (--trace-calls).
+func sipPingPongTracedCalls(dir string, progs map[string]string, rounds int) ([]float64, error) {
+	on := func(c isle.Config) isle.Config { return c.WithTrace(io.Discard, 0).WithTraceCalls(true) }
+	return sipPingPongWith(dir, progs, on, 2, 1, rounds)
+}
+
 func sipPingPongWith(dir string, progs map[string]string, cfg func(isle.Config) isle.Config, cores, clientCore, rounds int) ([]float64, error) {
 	out, err := runSIPsWith(dir, cfg, cores, []sipRun{
 		{progs["server"], []string{"server", "1"}, 0},
-		{progs["client"], []string{"client", strconv.Itoa(rounds)}, clientCore},
+		{progs["client"], []string{"client", strconv.Itoa(rounds), "0", "pingpong", "percentiles"}, clientCore},
 	})
 	if err != nil {
 		return nil, err
@@ -229,7 +267,18 @@ func sipPingPongWith(dir string, progs map[string]string, cfg func(isle.Config) 
 	}
 	mean, _ := strconv.ParseFloat(m[1], 64)
 	med, _ := strconv.ParseFloat(m[2], 64)
-	return []float64{mean, med}, nil
+	vs := []float64{mean, med}
+	if _, ps, ok := strings.Cut(out, "(ns/round):"); ok {
+		ps, _, _ = strings.Cut(ps, "\n")
+		for _, f := range strings.Fields(ps) {
+			v, err := strconv.ParseFloat(f, 64)
+			if err != nil {
+				return nil, fmt.Errorf("the client printed %q", out)
+			}
+			vs = append(vs, v)
+		}
+	}
+	return vs, nil
 }
 
 // sipPingPongMoved is sipPingPong with a server that has migrated: on a
@@ -346,6 +395,70 @@ int main(int argc, char **argv) {
 		if (copy && isle_block_read(b, 0, data, size)) return 5;
 	}
 	printf("%lld\n", (now() - t0) / rounds);
+	return 0;
+}
+`
+
+// sipSteps runs steps.c and returns the send and the receive that finds
+// its message, in ns (medians over batches of 64).
+func sipSteps(dir string, progs map[string]string, rounds int) ([]float64, error) {
+	out, err := runSIPs(dir, 1, []sipRun{{progs["steps"], []string{"steps", strconv.Itoa(rounds)}, 0}})
+	if err != nil {
+		return nil, err
+	}
+	var send, recv float64
+	if _, err := fmt.Sscanf(out, "%g %g", &send, &recv); err != nil {
+		return nil, fmt.Errorf("steps printed %q", out)
+	}
+	return []float64{send, recv}, nil
+}
+
+// stepsC times the two halves of a message on one core apart: ROUNDS
+// 8-byte messages from a SIP to its own other end, sent 64 at a time (no
+// receiver is woken, so no switch) and then received 64 at a time (each
+// receive finds its message). It prints the median over the batches of the
+// mean send and of the mean receive in ns (the median, as the ping-pongs'
+// is, so that the host's stalls do not move it); the clock is read once per
+// 64 calls.
+const stepsC = `#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+#include "isle.h"
+
+static const char src[] = "contract Steps {\n msg Item(n u64)\n initial final state S { imp Item -> S }\n}\n";
+
+static long long now(void) {
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static int cmp(const void *a, const void *b) {
+	long long x = *(const long long *)a, y = *(const long long *)b;
+	return (x > y) - (x < y);
+}
+
+int main(int argc, char **argv) {
+	long rounds = atol(argv[1]) / 64;
+	isle_handle imp, exp;
+	isle_recv_info info;
+	uint8_t msg[8] = {0}, buf[8];
+	long long *send = malloc(rounds * sizeof *send), *recv = malloc(rounds * sizeof *recv);
+	if (rounds < 1 || !send || !recv) return 1;
+	if (isle_channel_create(src, sizeof src - 1, "Steps", 5, &imp, &exp)) return 1;
+	for (long r = 0; r < rounds; r++) {
+		long long t0 = now();
+		for (int i = 0; i < 64; i++)
+			if (isle_send(imp, 0, msg, sizeof msg, 0, 0)) return 2;
+		long long t1 = now();
+		for (int i = 0; i < 64; i++)
+			if (isle_recv(exp, buf, sizeof buf, &info, 0) || info.len != 8) return 3;
+		send[r] = t1 - t0;
+		recv[r] = now() - t1;
+	}
+	qsort(send, rounds, sizeof *send, cmp);
+	qsort(recv, rounds, sizeof *recv, cmp);
+	printf("%.1f %.1f\n", send[rounds / 2] / 64.0, recv[rounds / 2] / 64.0);
 	return 0;
 }
 `

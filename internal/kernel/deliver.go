@@ -215,6 +215,7 @@ func (c *Core) Wake(s *SIP) {
 		c.traceWake(s)
 		s.blocked = false
 		c.enqueue(s)
+		c.noteWake(s)
 		return
 	}
 	s.wakePending = true

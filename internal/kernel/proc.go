@@ -20,6 +20,7 @@ func (c *Core) SpawnHere(s *SIP) error {
 	s.pid = m.nextPID.Add(1)
 	s.ent.ID = uint64(s.pid)
 	s.ent.Nice = s.Nice
+	s.group = groupFor(s)
 	s.machine = m
 	s.done = make(chan struct{})
 	s.core = c
@@ -42,10 +43,12 @@ func (c *Core) Kill(s *SIP) bool {
 	if _, mine := c.owned[s]; !mine || s.proc.Done() {
 		return false
 	}
-	if s.waiting || s == c.polling {
+	if s.waiting || s == c.polling || s == c.under {
 		// Lent to a service, or running: polling the rings in its Block
-		// (poll.go), on the coroutine that Kill would have to end. It ends
-		// when the reply comes, or as soon as the poll returns. A service
+		// (poll.go), or under the direct switch to another SIP
+		// (handoff.go), on the coroutine that Kill would have to end. It
+		// ends when the reply comes, or as soon as the poll or the other
+		// SIP's run returns. A service
 		// is asked to cut its wait short, so that the reply comes at once
 		// (service.go, "Cancel").
 		if s.waiting && !s.killPending {
@@ -55,7 +58,7 @@ func (c *Core) Kill(s *SIP) bool {
 		return true
 	}
 	if s.ent.Queued() {
-		c.rq.Dequeue(&s.ent)
+		c.dequeue(s)
 	}
 	for i, t := range c.timers {
 		if t == s {

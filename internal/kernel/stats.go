@@ -32,6 +32,12 @@ type CoreStats struct {
 	Sleeps   uint64 // times the core slept on its doorbell
 	MsgsSent uint64 // urpc messages sent to cores and services
 	MsgsRecv uint64 // urpc messages received
+
+	// DirectSwitches counts the switches (among Switches) made straight
+	// from a sender to the receiver it woke, with no turn of the loop
+	// (handoff.go).
+	DirectSwitches uint64
+	Busy           int64 // ns spent running SIPs (polling in a SIP's Block is idle time)
 }
 
 // WastedInterval is one violation of the no-wasted-cores invariant seen by a

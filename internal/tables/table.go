@@ -26,6 +26,7 @@ type Table[V any] struct {
 	aborted   *percpu.Counter // writes reported Aborted after every attempt
 	retries   *percpu.Counter // proposals after the first
 	timeouts  *percpu.Counter // attempts aborted because a vote came too late
+	timerSent *percpu.Counter // of sent, those a tick sent (re-sends, queries, timeouts' aborts)
 }
 
 // coreTable is one core's state of a replicated table: its replica, the
@@ -67,6 +68,7 @@ func NewTable[V any](name string, kind Kind, cores int) *Table[V] {
 		aborted:   percpu.NewCounter(cores),
 		retries:   percpu.NewCounter(cores),
 		timeouts:  percpu.NewCounter(cores),
+		timerSent: percpu.NewCounter(cores),
 	}
 	if kind == Shared {
 		t.shared = replica.NewShared[V]()
@@ -170,6 +172,24 @@ func (t *Table[V]) write(c *kernel.Core, op replica.Op[V], done func(replica.Out
 	return o
 }
 
+// traceTx records a step of a 2PC round in core c's trace (kernel.TraceMark).
+func traceTx(c *kernel.Core, what, table string, tx replica.TxID, to int) {
+	if c.Traced() {
+		c.TraceMark(what, table, int64(tx.Core)<<40|int64(tx.Seq&(1<<40-1)), to)
+	}
+}
+
+// stepName names a 2PC message for a trace.
+func stepName(t replica.MsgType, yes bool) string {
+	switch {
+	case t == replica.MsgVote && yes:
+		return "vote yes"
+	case t == replica.MsgVote:
+		return "vote no"
+	}
+	return t.String()
+}
+
 // propose makes one attempt of w. It returns Pending while w is in flight or
 // waiting for a retry, else the final outcome (reported by the caller).
 func (t *Table[V]) propose(c *kernel.Core, ct *coreTable[V], w *write[V]) replica.Outcome {
@@ -178,6 +198,7 @@ func (t *Table[V]) propose(c *kernel.Core, ct *coreTable[V], w *write[V]) replic
 		t.retries.Inc(c.ID())
 	}
 	r := ct.node.Propose(w.op)
+	traceTx(c, "propose", t.name, r.Tx, -1)
 	switch r.Outcome {
 	case replica.Pending:
 		ct.waiting[r.Tx] = w
@@ -268,6 +289,12 @@ func (t *Table[V]) process(c *kernel.Core, ct *coreTable[V]) {
 		rd := ct.node.Ready()
 		for _, m := range rd.Messages {
 			t.sent.Inc(c.ID())
+			if m.Timer {
+				t.timerSent.Inc(c.ID())
+			}
+			if c.Traced() {
+				traceTx(c, stepName(m.Type, m.Yes), t.name, m.Tx, int(m.To))
+			}
 			c.SendTo(int(m.To), &delivery[V]{t: t, m: m})
 		}
 		var ds []decided[V]
@@ -279,6 +306,11 @@ func (t *Table[V]) process(c *kernel.Core, ct *coreTable[V]) {
 			delete(ct.waiting, d.Tx)
 			if d.Reason == replica.ReasonTimeout {
 				t.timeouts.Inc(c.ID())
+			}
+			if d.Outcome == replica.Committed {
+				traceTx(c, "decided commit", t.name, d.Tx, -1)
+			} else {
+				traceTx(c, "decided abort", t.name, d.Tx, -1)
 			}
 			ds = append(ds, decided[V]{w, d.Outcome})
 		}
@@ -312,6 +344,7 @@ type Counts struct {
 	Aborted   uint64 // writes reported Aborted after MaxAttempts
 	Retries   uint64 // proposals after a write's first
 	Messages  uint64 // 2PC messages sent between cores
+	ByTimer   uint64 // of Messages, those sent on a tick: re-sent Prepares and Commits, queries, a timeout's aborts
 	Timeouts  uint64 // attempts aborted because a vote came too late (the rest of the retries were conflicts)
 }
 
@@ -322,6 +355,7 @@ func (t *Table[V]) Counts() Counts {
 		Aborted:   uint64(t.aborted.Sum()),
 		Retries:   uint64(t.retries.Sum()),
 		Messages:  uint64(t.sent.Sum()),
+		ByTimer:   uint64(t.timerSent.Sum()),
 		Timeouts:  uint64(t.timeouts.Sum()),
 	}
 }
