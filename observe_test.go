@@ -42,7 +42,7 @@ func observed(t *testing.T) (sock, metrics string, spinner *isle.Process, spinne
 	if err != nil {
 		t.Fatal(err)
 	}
-	spinner, err = m.SpawnWith(prog, []string{"forever"}, isle.SpawnOptions{Core: 1, Nice: 5})
+	spinner, err = m.SpawnWith(prog, []string{"forever"}, isle.SpawnOptions{Core: isle.OnCore(1), Nice: 5})
 	spinnerName = path
 	if err != nil {
 		t.Fatal(err)
