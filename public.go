@@ -110,6 +110,9 @@ type CoreStats struct {
 	Sleeps   uint64 // times the core slept on its doorbell
 	MsgsSent uint64 // urpc messages sent to cores and services
 	MsgsRecv uint64 // urpc messages received
+	// ServiceRequests counts the requests the core's SIPs sent to services
+	// and waited for; calls served on the core add nothing.
+	ServiceRequests uint64
 }
 
 // WastedInterval is one violation of the no-wasted-cores invariant seen by
@@ -134,7 +137,7 @@ func coreStatsOf(ks []kernel.CoreStats) []CoreStats {
 			Exits: k.Exits, Switches: k.Switches, Preemptions: k.Preemptions, Capacity: k.Capacity,
 			MigratedIn: k.MigratedIn, MigratedOut: k.MigratedOut, StealsAsked: k.StealsAsked,
 			Forwarded: k.Forwarded, WastedIntervals: k.WastedIntervals, Wasted: wasted,
-			Sleeps: k.Sleeps, MsgsSent: k.MsgsSent, MsgsRecv: k.MsgsRecv}
+			Sleeps: k.Sleeps, MsgsSent: k.MsgsSent, MsgsRecv: k.MsgsRecv, ServiceRequests: k.ServiceRequests}
 	}
 	return out
 }

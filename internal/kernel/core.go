@@ -282,7 +282,7 @@ func (c *Core) handle(from int, msg *urpc.Msg) {
 		if s.killPending {
 			// The SIP never sees this reply: the service takes back what
 			// it handed over in it (service.go, "Abandon").
-			c.send(c.toSvc[s.svc], msgAbandon, nil, &s.req)
+			c.send(c.toSvc[s.svc], msgAbandon, nil, s.cur)
 			c.Kill(s)
 			return
 		}
@@ -423,7 +423,8 @@ func (c *Core) run(s *SIP, slice time.Duration) {
 		c.rq.Dequeue(&s.ent)
 		s.waiting = true
 		c.svcWaits++
-		c.send(c.toSvc[s.svc], msgRequest, nil, &s.req)
+		c.stats.ServiceRequests++
+		c.send(c.toSvc[s.svc], msgRequest, nil, s.cur)
 	case suspendSleep:
 		c.rq.Dequeue(&s.ent)
 		heap.Push(&c.timers, s)

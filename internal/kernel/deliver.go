@@ -232,6 +232,7 @@ func (s *SIP) Block() {
 		s.wakePending = false
 		return
 	}
+	s.releaseHeld()
 	if s.core.pollBlocked(s) {
 		return
 	}

@@ -17,6 +17,7 @@ func (s *SIP) MoveTo(to int) bool {
 	}
 	if to != c.id {
 		s.moveTo = to + 1
+		s.releaseHeld()
 		s.proc.Suspend(suspendYield)
 	}
 	return true

@@ -32,6 +32,10 @@ type CoreStats struct {
 	Sleeps   uint64 // times the core slept on its doorbell
 	MsgsSent uint64 // urpc messages sent to cores and services
 	MsgsRecv uint64 // urpc messages received
+	// ServiceRequests counts the requests the core's SIPs sent to services
+	// and waited for (Call, CallWith): a call served on the core itself
+	// (docs/wasi.md, "Calls served on the core") adds nothing.
+	ServiceRequests uint64
 }
 
 // WastedInterval is one violation of the no-wasted-cores invariant seen by a

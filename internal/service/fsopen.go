@@ -144,7 +144,21 @@ func (f *FS) open(n *node, req *kernel.Request) uint16 {
 	}
 	req.N = int64(h)
 	req.Off = int64(typ) | roBit(n.ro)
+	if typ == FiletypeRegular {
+		req.Off |= lendFile(file) // inline.go
+	}
 	return 0
+}
+
+// lendFile returns the lent-descriptor bits of f's open result.
+func lendFile(f *os.File) int64 {
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return 0
+	}
+	var v int64
+	rc.Control(func(fd uintptr) { v = lend(int(fd)) })
+	return v
 }
 
 func roBit(ro bool) int64 {

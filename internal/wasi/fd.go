@@ -201,6 +201,12 @@ func write(c *sandbox.Call, s *kernel.SIP, p *Proc, fd, iovs, niovs uint32, off 
 	if e == nil {
 		return EBADF
 	}
+	if e.ownPos {
+		if e.base&rightFdWrite == 0 {
+			return EBADF
+		}
+		return p.writeOwn(m, s, e, iovs, niovs, off, nwritten)
+	}
 	req := s.Request()
 	var svc kernel.ServiceID
 	switch {
@@ -349,6 +355,21 @@ func read(c *sandbox.Call, s *kernel.SIP, p *Proc, fd, iovs, niovs uint32, off i
 	}
 	want = min(want, limit)
 	n := 0
+	if e.ownPos && want > 0 {
+		o := off
+		if o < 0 {
+			o = e.pos
+		}
+		got, errno := p.readRegular(m, s, e, iovs, niovs, o, int(want))
+		if errno != ESUCCESS {
+			return errno
+		}
+		if off < 0 {
+			e.pos = o + int64(got)
+		}
+		n = got
+		want = 0
+	}
 	if want > 0 {
 		req := s.Request()
 		var rep *kernel.Request
@@ -439,6 +460,14 @@ func seek(c *sandbox.Call, s *kernel.SIP, p *Proc, fd uint32, off int64, whence 
 	if _, ok := m.Read(out, 8); !ok {
 		return EFAULT
 	}
+	if e.ownPos {
+		to, errno := p.seekRegular(s, e, off, whence)
+		if errno != ESUCCESS {
+			return errno
+		}
+		m.WriteUint64(out, uint64(to))
+		return ESUCCESS
+	}
 	req := s.Request()
 	req.Op = service.FSSeek
 	req.Fd = e.handle
@@ -449,6 +478,45 @@ func seek(c *sandbox.Call, s *kernel.SIP, p *Proc, fd uint32, off int64, whence 
 		return Errno(rep.Errno)
 	}
 	if !m.WriteUint64(out, uint64(rep.N)) {
+		return EFAULT
+	}
+	return ESUCCESS
+}
+
+// writeOwn is fd_write and fd_pwrite on a regular file, whose offset the
+// entry keeps (inline.go): at off, or, when off < 0, at the fd's offset
+// (the file's end if it appends), which then moves past what was written.
+func (p *Proc) writeOwn(m sandbox.Memory, s *kernel.SIP, e *fdEntry, iovs, niovs uint32, off int64, nwritten uint32) Errno {
+	total := 0
+	if errno := iovecs(m, iovs, niovs, func(b []byte) bool {
+		total += len(b)
+		return total < maxWriteChunk
+	}); errno != ESUCCESS {
+		return errno
+	}
+	total = min(total, maxWriteChunk)
+	if _, ok := m.Read(nwritten, 4); !ok {
+		return EFAULT
+	}
+	n := 0
+	if total > 0 {
+		o := off
+		if o < 0 {
+			o = e.pos
+			if e.flags&fdflagAppend != 0 {
+				o = -1
+			}
+		}
+		got, pos, errno := p.writeRegular(m, s, e, iovs, niovs, o, total)
+		if errno != ESUCCESS {
+			return errno
+		}
+		if off < 0 {
+			e.pos = pos
+		}
+		n = got
+	}
+	if !m.WriteUint32(nwritten, uint32(n)) {
 		return EFAULT
 	}
 	return ESUCCESS

@@ -39,7 +39,29 @@ type fdEntry struct {
 	preopen int    // index in Proc.Preopens, or -1
 	sock    bool   // a socket: handle is the network worker's
 	listen  bool   // a listener given with --listen (shared; never closed on the host)
+
+	// Inline calls (inline.go). lent is the host descriptor that the
+	// worker lends for calls made on the core, plus one (0: none); pos is a
+	// regular file's offset when ownPos, kept here so that fd_seek and
+	// fd_tell never leave the core and reads and writes name their offset;
+	// noWait: the host file refused RWF_NOWAIT for reads (noWaitRead),
+	// writes (noWaitWrite) or both, so those calls go to the worker (ext4
+	// takes it for buffered reads, not writes). All owned by the SIP's
+	// coroutine, like the entry.
+	lent   int32
+	pos    int64
+	ownPos bool
+	noWait uint8
 }
+
+// noWait bits.
+const (
+	noWaitRead  = 1
+	noWaitWrite = 2
+)
+
+// hostFd returns the descriptor lent for inline calls, if one is.
+func (e *fdEntry) hostFd() (int32, bool) { return e.lent - 1, e.lent > 0 }
 
 func (e *fdEntry) isDir() bool { return e.typ == filetypeDirectory }
 

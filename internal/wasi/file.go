@@ -498,7 +498,11 @@ func pathOpen(c *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) Errno {
 	typ := uint8(rep.Off)
 	base, inh = openedRights(typ, base, inh)
 	ne := &fdEntry{typ: typ, stream: -1, handle: int32(rep.N), flags: fdflags,
-		base: base, inh: inh, ro: rep.Off&service.FSReadOnly != 0, preopen: -1}
+		base: base, inh: inh, ro: rep.Off&service.FSReadOnly != 0, preopen: -1,
+		ownPos: typ == filetypeRegularFile}
+	if hfd, ok := service.LentFd(rep.Off); ok {
+		ne.lent = hfd + 1
+	}
 	if ne.typ == filetypeDirectory {
 		ne.flags &^= fdflagAppend
 	}

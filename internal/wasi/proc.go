@@ -24,6 +24,8 @@ type Proc struct {
 	fds []*fdEntry       // the fd table, by fd; nil: closed (fdtable.go)
 	fs  kernel.ServiceID // the file-system worker of this SIP
 	net kernel.ServiceID // the network worker of this SIP
+
+	views [][]byte // the guest's buffers of an inline call (inline.go); reused
 }
 
 // Preopen is a host directory offered to the SIP at fd 3+i.

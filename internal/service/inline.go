@@ -1,0 +1,191 @@
+package service
+
+// Host calls a core may make itself. A core never blocks on the host: that
+// is why the workers exist. But most small file and socket calls would not
+// block, and sending each to a worker costs two ring messages, two
+// coroutine switches and a goroutine hand-off. So the few host calls that
+// are known to end at once are offered here, for the personality to make
+// on the SIP's coroutine; whenever one could wait, it says so (Again) and
+// the personality sends the call to the worker, as before.
+//
+// The rules:
+//
+//   - A regular file's or a connection's host descriptor is lent to the
+//     SIP that owns its handle (FSOpen's and NetAccept's replies carry it).
+//     The worker still owns the descriptor and closes it only on that SIP's
+//     close (FSClose, FSCloseAll, NetClose, NetCloseAll) or after the cores
+//     have ended (Close); the SIP forgets the descriptor before it asks for
+//     the close, so a loan never outlives its file.
+//   - Files: preadv2/pwritev2 with RWF_NOWAIT, which Linux answers with
+//     EAGAIN instead of waiting for the disk (a page-cache miss, a write
+//     that would wait for writeback or a lock), at most InlineIOMax bytes.
+//     A file system that does not take RWF_NOWAIT answers EOPNOTSUPP (or
+//     EINVAL): Never, and the personality stops trying on that fd.
+//   - Sockets: recv and send with MSG_DONTWAIT, and poll(2) with a zero
+//     timeout; EAGAIN (or a poll that finds nothing ready) is Again.
+//   - Nothing here touches a worker's tables; each call is one system call
+//     that allocates nothing.
+
+import (
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// Limits in one place.
+const (
+	// InlineIOMax is the most bytes one inline read or write moves: a
+	// page-cache copy of 64 KiB takes a few microseconds, well inside the
+	// cost of the worker round trip it saves; larger transfers go to the
+	// worker, which moves up to maxFSChunk at a time.
+	InlineIOMax = 64 << 10
+	// InlineIovMax is the most buffers one inline call takes (on the
+	// stack); a call with more goes to the worker.
+	InlineIovMax = 16
+)
+
+// Inline is the outcome of an inline host call.
+type Inline uint8
+
+const (
+	Done  Inline = iota // the call ended; its count and errno are the answer
+	Again               // it would have waited: send it to the worker
+	Never               // the host file does not take RWF_NOWAIT: always send this fd's calls to the worker
+)
+
+// FS open results (FSOpen's Off, above the filetype and FSReadOnly): a
+// regular file's host descriptor, lent to the SIP for inline calls, is in
+// bits 32–62; FSLent says it is there.
+const (
+	FSLent    = 1 << 9
+	lentShift = 32
+)
+
+// LentFd returns the host descriptor an FSOpen or NetAccept reply's Off
+// lends, and whether it lends one.
+func LentFd(off int64) (int32, bool) {
+	if off&FSLent == 0 {
+		return -1, false
+	}
+	return int32(off >> lentShift), true
+}
+
+func lend(fd int) int64 {
+	if fd < 0 || fd > 1<<30 {
+		return 0
+	}
+	return FSLent | int64(fd)<<lentShift
+}
+
+// iovs fills a stack array of host iovecs from bufs (empty ones skipped).
+func iovs(arr *[InlineIovMax]unix.Iovec, bufs [][]byte) int {
+	k := 0
+	for _, b := range bufs {
+		if len(b) == 0 {
+			continue
+		}
+		arr[k].Base = &b[0]
+		arr[k].SetLen(len(b))
+		k++
+	}
+	return k
+}
+
+// PreadNowait reads into bufs (at most InlineIovMax of them, InlineIOMax
+// bytes in all: the caller cuts them) from host file fd at off, or at the
+// file's own offset if off < 0, without waiting for I/O.
+func PreadNowait(fd int32, bufs [][]byte, off int64) (int, uint16, Inline) {
+	return rwNowait(unix.SYS_PREADV2, fd, bufs, off)
+}
+
+// PwriteNowait writes bufs to host file fd at off (at the file's own
+// offset if off < 0; at its end if it was opened to append), without
+// waiting for I/O.
+func PwriteNowait(fd int32, bufs [][]byte, off int64) (int, uint16, Inline) {
+	return rwNowait(unix.SYS_PWRITEV2, fd, bufs, off)
+}
+
+func rwNowait(trap uintptr, fd int32, bufs [][]byte, off int64) (int, uint16, Inline) {
+	if len(bufs) > InlineIovMax {
+		return 0, 0, Again
+	}
+	var arr [InlineIovMax]unix.Iovec
+	k := iovs(&arr, bufs)
+	if k == 0 {
+		return 0, 0, Done
+	}
+	// preadv2(fd, iov, iovcnt, pos_l, pos_h, flags); pos_h is 0 on 64-bit
+	// hosts, and -1 in pos_l asks for the file's own offset.
+	n, _, e := unix.Syscall6(trap, uintptr(fd), uintptr(unsafe.Pointer(&arr[0])), uintptr(k),
+		uintptr(off), 0, unix.RWF_NOWAIT)
+	switch e {
+	case 0:
+		return int(n), 0, Done
+	case unix.EAGAIN:
+		return 0, 0, Again
+	case unix.EOPNOTSUPP, unix.EINVAL, unix.ENOSYS:
+		return 0, 0, Never
+	}
+	return 0, fsErrno(e), Done
+}
+
+// OffsetNow returns host file fd's own offset (lseek SEEK_CUR, which reads
+// a field of the open file and never waits).
+func OffsetNow(fd int32) (int64, bool) {
+	off, err := unix.Seek(int(fd), 0, unix.SEEK_CUR)
+	return off, err == nil
+}
+
+// RecvNow receives into b from connection fd what it holds now (peek:
+// leaving it there). 0 with Done is the end of the stream.
+func RecvNow(fd int32, b []byte, peek bool) (int, uint16, Inline) {
+	if len(b) == 0 {
+		return 0, 0, Again
+	}
+	flags := unix.MSG_DONTWAIT
+	if peek {
+		flags |= unix.MSG_PEEK
+	}
+	n, _, e := unix.Syscall6(unix.SYS_RECVFROM, uintptr(fd), uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)),
+		uintptr(flags), 0, 0)
+	switch e {
+	case 0:
+		return int(n), 0, Done
+	case unix.EAGAIN, unix.EINTR:
+		return 0, 0, Again
+	}
+	return 0, netErrno(e), Done
+}
+
+// SendNow sends what connection fd takes of b now.
+func SendNow(fd int32, b []byte) (int, uint16, Inline) {
+	if len(b) == 0 {
+		return 0, 0, Done
+	}
+	n, _, e := unix.Syscall6(unix.SYS_SENDTO, uintptr(fd), uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)),
+		unix.MSG_DONTWAIT|unix.MSG_NOSIGNAL, 0, 0)
+	switch e {
+	case 0:
+		return int(n), 0, Done
+	case unix.EAGAIN, unix.EINTR:
+		return 0, 0, Again
+	}
+	return 0, netErrno(e), Done
+}
+
+// PollNow reports the events (POLLIN|POLLOUT|POLLHUP|POLLERR, as poll(2)
+// gives them) that host descriptor fd has now, for the events asked.
+func PollNow(fd int32, in, out bool) (int16, bool) {
+	p := unix.PollFd{Fd: fd}
+	if in {
+		p.Events |= unix.POLLIN
+	}
+	if out {
+		p.Events |= unix.POLLOUT
+	}
+	_, _, e := unix.Syscall(unix.SYS_POLL, uintptr(unsafe.Pointer(&p)), 1, 0)
+	if e != 0 {
+		return 0, false
+	}
+	return p.Revents, true
+}
