@@ -227,6 +227,7 @@ type Machine struct {
 	net      []kernel.ServiceID // network workers
 	netw     []*service.Net
 	lns      []*net.TCPListener
+	lnFds    []int32 // the listeners' host descriptors (service.ListenerFd); immutable after Boot
 	prevProc int
 
 	ipc *abi.System // channels, exchange heap and names (module "isle")
@@ -313,7 +314,7 @@ func newMachine(ctx context.Context, cfg Config) (*Machine, error) {
 		preempt = nil
 	}
 	budget := sandbox.NewMemoryBudget(lim.machineMemory)
-	rt, err := sandbox.NewRuntime(ctx, sandbox.Config{CacheDir: cfg.cacheDir, Preempt: preempt, MemoryLimitPages: lim.memoryPages, Budget: budget},
+	rt, err := sandbox.NewRuntime(ctx, sandbox.Config{CacheDir: cfg.cacheDir, Preempt: preempt, AtEnd: kernel.AtEnd, MemoryLimitPages: lim.memoryPages, Budget: budget},
 		[]sandbox.HostModule{wasi.HostModule(), abi.HostModule(), papi.HostModule()})
 	if err != nil {
 		return nil, err
@@ -418,6 +419,7 @@ func newMachine(ctx context.Context, cfg Config) (*Machine, error) {
 			return nil, fmt.Errorf("--listen %s: %v", addr, unwrapOpError(err))
 		}
 		m.lns = append(m.lns, ln.(*net.TCPListener))
+		m.lnFds = append(m.lnFds, service.ListenerFd(ln.(*net.TCPListener)))
 	}
 	if len(m.lns) > 0 {
 		for i := 0; i < min(cores, maxFSWorkers); i++ {
@@ -636,7 +638,8 @@ func (m *Machine) newSIP(mod *sandbox.Module, name string, args []string, nice i
 	s.Name = name
 	s.Args = append([]string(nil), args...)
 	s.Env = append([]string(nil), m.cfg.env...)
-	s.Ext = &wasi.Proc{Args: s.Args, Env: s.Env, Preopens: m.preopens, Console: m.console, Stdin: m.stdin, FS: m.fs, Net: m.net, Listeners: len(m.lns)}
+	wp := &wasi.Proc{Args: s.Args, Env: s.Env, Preopens: m.preopens, Console: m.console, Stdin: m.stdin, FS: m.fs, Net: m.net, Listeners: len(m.lns), ListenerFds: m.lnFds}
+	s.Ext, s.Hold = wp, wp
 	s.IPC = m.ipc.NewProc(s)
 	return s
 }

@@ -16,8 +16,8 @@ func (s *SIP) MoveTo(to int) bool {
 		return false
 	}
 	if to != c.id {
-		s.moveTo = to + 1
 		s.releaseHeld()
+		s.moveTo = to + 1
 		s.proc.Suspend(suspendYield)
 	}
 	return true

@@ -182,11 +182,18 @@ func Preempt(c *sandbox.Call) {
 	}
 }
 
+// AtEnd is the sandbox's end hook (sandbox.Config.AtEnd): what the SIP's
+// personality still holds (Holder) is released before the SIP ends, so its
+// output has been written when Done is closed.
+func AtEnd(c *sandbox.Call) {
+	SIPOf(c).releaseHeld()
+}
+
 // SleepUntil suspends the SIP until the machine's clock reaches t (Now()).
 // A sleeping SIP frees its core.
 func (s *SIP) SleepUntil(t int64) {
-	s.wakeAt = t
 	s.releaseHeld()
+	s.wakeAt = t
 	s.proc.Suspend(suspendSleep)
 }
 

@@ -27,6 +27,7 @@ package service
 //     that allocates nothing.
 
 import (
+	"net"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -173,19 +174,66 @@ func SendNow(fd int32, b []byte) (int, uint16, Inline) {
 	return 0, netErrno(e), Done
 }
 
-// PollNow reports the events (POLLIN|POLLOUT|POLLHUP|POLLERR, as poll(2)
-// gives them) that host descriptor fd has now, for the events asked.
-func PollNow(fd int32, in, out bool) (int16, bool) {
-	p := unix.PollFd{Fd: fd}
-	if in {
-		p.Events |= unix.POLLIN
+// ListenerFd returns a listener's host descriptor, lent to every SIP for
+// inline readiness checks (Poller); the machine closes it only after its
+// cores have ended.
+func ListenerFd(l *net.TCPListener) int32 {
+	rc, err := l.SyscallConn()
+	if err != nil {
+		return -1
 	}
-	if out {
-		p.Events |= unix.POLLOUT
+	fd := int32(-1)
+	rc.Control(func(d uintptr) { fd = int32(d) })
+	return fd
+}
+
+// Poller asks poll(2), with a zero timeout, which of some lent descriptors
+// are ready. Owned by one SIP's coroutine; its array is reused.
+type Poller struct {
+	pfds []unix.PollFd
+}
+
+// Reset starts a new set.
+func (p *Poller) Reset() { p.pfds = p.pfds[:0] }
+
+// Add asks for fd's read (ev&1) or write (ev&2) readiness.
+func (p *Poller) Add(fd int32, ev uint16) {
+	pf := unix.PollFd{Fd: fd}
+	if ev&1 != 0 {
+		pf.Events |= unix.POLLIN
 	}
-	_, _, e := unix.Syscall(unix.SYS_POLL, uintptr(unsafe.Pointer(&p)), 1, 0)
-	if e != 0 {
-		return 0, false
+	if ev&2 != 0 {
+		pf.Events |= unix.POLLOUT
 	}
-	return p.Revents, true
+	p.pfds = append(p.pfds, pf)
+}
+
+// Now polls the set without waiting; false if poll(2) failed.
+func (p *Poller) Now() bool {
+	if len(p.pfds) == 0 {
+		return true
+	}
+	_, _, e := unix.Syscall(unix.SYS_POLL, uintptr(unsafe.Pointer(&p.pfds[0])), uintptr(len(p.pfds)), 0)
+	return e == 0
+}
+
+// Events returns entry i's ready events, as NetPoll reports them (1 read,
+// 2 write, 4 hung up).
+func (p *Poller) Events(i int) uint16 { return readyEvents(p.pfds[i].Revents) }
+
+// readyEvents maps poll(2)'s revents to NetPoll's events: 1 read, 2 write, 4
+// hung up (both directions closed: POLLHUP; a peer that only shut down its
+// side is readable, not hung up, so a server still answers it).
+func readyEvents(r int16) uint16 {
+	var ev uint16
+	if r&(unix.POLLIN|unix.POLLHUP|unix.POLLERR) != 0 {
+		ev |= 1
+	}
+	if r&(unix.POLLOUT|unix.POLLERR) != 0 {
+		ev |= 2
+	}
+	if r&unix.POLLHUP != 0 {
+		ev |= 4
+	}
+	return ev
 }

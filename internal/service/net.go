@@ -337,17 +337,7 @@ func anyReady(pfds []unix.PollFd) bool {
 // a socket of this worker.
 func pollEvents(out []byte, pfds []unix.PollFd) []byte {
 	for _, p := range pfds {
-		var ev uint16
-		r := p.Revents
-		if r&(unix.POLLIN|unix.POLLHUP|unix.POLLERR) != 0 {
-			ev |= 1
-		}
-		if r&(unix.POLLOUT|unix.POLLERR) != 0 {
-			ev |= 2
-		}
-		if r&unix.POLLHUP != 0 {
-			ev |= 4
-		}
+		ev := readyEvents(p.Revents)
 		if p.Fd < 0 {
 			ev = 0xffff
 		}

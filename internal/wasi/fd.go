@@ -214,9 +214,7 @@ func write(c *sandbox.Call, s *kernel.SIP, p *Proc, fd, iovs, niovs uint32, off 
 		if off >= 0 {
 			return ESPIPE
 		}
-		req.Op = service.OpWrite
-		req.Fd = int32(e.stream)
-		svc = p.Console
+		return p.consoleWrite(m, s, int32(e.stream), iovs, niovs, nwritten)
 	case e.stream == 0:
 		return EBADF
 	case e.sock:
@@ -262,7 +260,14 @@ func write(c *sandbox.Call, s *kernel.SIP, p *Proc, fd, iovs, niovs uint32, off 
 		var rep *kernel.Request
 		switch {
 		case e.sock:
-			rep = p.netCall(s)
+			k, errno := p.sendSock(s, e, req)
+			if errno != ESUCCESS {
+				return errno
+			}
+			if !m.WriteUint32(nwritten, uint32(k)) {
+				return EFAULT
+			}
+			return ESUCCESS
 		case e.stream >= 0:
 			rep = s.Call(svc)
 		default:
@@ -381,6 +386,14 @@ func read(c *sandbox.Call, s *kernel.SIP, p *Proc, fd, iovs, niovs uint32, off i
 				req.N = 1 // EAGAIN when nothing is buffered (Go's runtime then waits in poll_oneoff)
 			}
 			rep = s.Call(p.Stdin)
+		} else if k, errno, done := p.recvInline(m, e, iovs, niovs, int(want), false); e.sock && done {
+			if errno != ESUCCESS {
+				return errno
+			}
+			if !m.WriteUint32(nread, uint32(k)) {
+				return EFAULT
+			}
+			return ESUCCESS
 		} else if e.sock {
 			req.Op = service.NetRecv
 			req.Fd = e.handle

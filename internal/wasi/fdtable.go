@@ -86,8 +86,12 @@ func (p *Proc) table(s *kernel.SIP) []*fdEntry {
 	// fd_fdstat_get says NONBLOCK, and a blocking accept would stop every
 	// goroutine of the program (docs/net.md).
 	for i := 0; i < p.Listeners; i++ {
-		p.fds = append(p.fds, &fdEntry{typ: filetypeSocketStream, stream: -1, handle: int32(i), flags: fdflagNonblock,
-			base: allRights, inh: allRights, preopen: -1, sock: true, listen: true})
+		e := &fdEntry{typ: filetypeSocketStream, stream: -1, handle: int32(i), flags: fdflagNonblock,
+			base: allRights, inh: allRights, preopen: -1, sock: true, listen: true}
+		if i < len(p.ListenerFds) && p.ListenerFds[i] >= 0 {
+			e.lent = p.ListenerFds[i] + 1
+		}
+		p.fds = append(p.fds, e)
 	}
 	if len(p.Net) > 0 {
 		p.net = p.Net[int(uint64(s.PID())%uint64(len(p.Net)))]
@@ -207,6 +211,11 @@ func (p *Proc) fileEntry(s *kernel.SIP, fd uint32) (*fdEntry, Errno) {
 // owned the SIP, so a SIP that trapped or was killed (and never reached
 // proc_exit) does not leave host handles open until the machine stops.
 func (p *Proc) Release(c *kernel.Core) {
+	if len(p.out.req.Buf) > 0 {
+		// Held output of a SIP that was killed (AtEnd sent it otherwise).
+		c.Post(p.Console, &kernel.Request{Op: service.OpWrite, Fd: p.out.req.Fd, Buf: p.out.req.Buf})
+		p.out.req.Buf = nil
+	}
 	if p.fds == nil {
 		return
 	}

@@ -12,6 +12,8 @@ package wasi
 // of it, does the call, or its rest, go to the file-system worker as before.
 
 import (
+	"encoding/binary"
+
 	"isle/internal/kernel"
 	"isle/internal/sandbox"
 	"isle/internal/service"
@@ -203,4 +205,119 @@ func (p *Proc) seekRegular(s *kernel.SIP, e *fdEntry, off int64, whence uint32) 
 	}
 	e.pos = to
 	return to, ESUCCESS
+}
+
+// Sockets. A connection's receive and send are tried on the core first,
+// with MSG_DONTWAIT; only when the socket has nothing to give (or no room)
+// does a blocking call go to the network worker, which waits in Go's
+// netpoller; a non-blocking one says EAGAIN without leaving the core.
+
+// recvInline receives what connection e holds now into the guest's first
+// non-empty buffer (at most want bytes; a stream socket may return fewer).
+// done false: nothing is there and the socket blocks, so the worker waits.
+func (p *Proc) recvInline(m sandbox.Memory, e *fdEntry, iovs, niovs uint32, want int, peek bool) (int, Errno, bool) {
+	fd, ok := e.hostFd()
+	if !ok || want == 0 {
+		return 0, ESUCCESS, false
+	}
+	var view []byte
+	iovecs(m, iovs, niovs, func(b []byte) bool {
+		if len(b) == 0 {
+			return true
+		}
+		view = b[:min(len(b), want)]
+		return false
+	})
+	if view == nil {
+		return 0, ESUCCESS, false
+	}
+	n, errno, how := service.RecvNow(fd, view, peek)
+	switch {
+	case how == service.Done:
+		return n, Errno(errno), true
+	case nonblock(e) != 0:
+		return 0, EAGAIN, true
+	}
+	return 0, ESUCCESS, false
+}
+
+// sendInline sends what connection e takes of b now. done false: the
+// socket blocks and took only n bytes (maybe 0), so the worker sends the
+// rest, waiting for room.
+func (p *Proc) sendInline(e *fdEntry, b []byte) (int, Errno, bool) {
+	fd, ok := e.hostFd()
+	if !ok {
+		return 0, ESUCCESS, false
+	}
+	n, errno, how := service.SendNow(fd, b)
+	switch {
+	case how == service.Done && (errno != 0 || n >= len(b) || nonblock(e) != 0):
+		return n, Errno(errno), true
+	case how == service.Again && nonblock(e) != 0:
+		return 0, EAGAIN, true
+	}
+	return n, ESUCCESS, false
+}
+
+// sendSock sends the bytes in req, the SIP's request record (gathered
+// from the guest): on the core if the socket takes them, the rest by the
+// worker.
+func (p *Proc) sendSock(s *kernel.SIP, e *fdEntry, req *kernel.Request) (int64, Errno) {
+	n, errno, done := p.sendInline(e, req.Buf)
+	if done {
+		return int64(n), errno
+	}
+	req.Buf = req.Buf[:copy(req.Buf, req.Buf[n:])]
+	req.Op = service.NetSend
+	req.Fd = e.handle
+	req.Off = nonblock(e)
+	rep := p.netCall(s)
+	if rep.Errno != 0 {
+		if n > 0 {
+			return int64(n), ESUCCESS
+		}
+		return 0, Errno(rep.Errno)
+	}
+	return int64(n) + rep.N, ESUCCESS
+}
+
+// pollInline answers the socket subscriptions of a poll_oneoff on the core,
+// with poll(2) and no wait, when every one names a lent descriptor; ok
+// false if one does not. It appends the ready ones' events.
+func (p *Proc) pollInline(s *kernel.SIP, subs []byte, socks []uint32, events []byte) ([]byte, int, bool) {
+	p.poller.Reset()
+	for _, i := range socks {
+		sub := subs[i*subscriptionSize:]
+		e := p.fd(s, binary.LittleEndian.Uint32(sub[16:]))
+		fd, ok := e.hostFd()
+		if !ok {
+			return events, 0, false
+		}
+		ev := uint16(1)
+		if sub[8] == eventFdWrite {
+			ev = 2
+		}
+		p.poller.Add(fd, ev)
+	}
+	if !p.poller.Now() {
+		return events, 0, false
+	}
+	got := 0
+	for k, i := range socks {
+		if ev := p.poller.Events(k); ev != 0 {
+			events = appendSockEvent(events, subs[i*subscriptionSize:], ev)
+			got++
+		}
+	}
+	return events, got, true
+}
+
+// appendSockEvent appends a ready socket subscription's event (ev as
+// NetPoll reports it).
+func appendSockEvent(events, sub []byte, ev uint16) []byte {
+	events = appendEvent(events, sub, sub[8], ESUCCESS, 1)
+	if ev&4 != 0 {
+		binary.LittleEndian.PutUint16(events[len(events)-eventSize+24:], eventrwflagsHangup)
+	}
+	return events
 }

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"testing"
@@ -133,4 +135,54 @@ func nowaitWrites(t *testing.T, dir string) bool {
 	_, err = unix.Pwritev2(int(f.Fd()), [][]byte{[]byte("x")}, 0, unix.RWF_NOWAIT)
 	t.Logf("RWF_NOWAIT write here: %v", err)
 	return err == nil
+}
+
+// TestSocketCallsStayOnCore: echo.c receives 64 KiB that the client sent at
+// once, 256 bytes a recv, and sends each piece back: about 512 receives and
+// sends that find data (or room) at hand are served on the core, not by
+// the network worker.
+func TestSocketCallsStayOnCore(t *testing.T) {
+	ctx := context.Background()
+	var out bytes.Buffer
+	m, err := isle.Boot(ctx, isle.NewConfig().WithCores(1).WithCacheDir("").
+		WithStdio(nil, &out, io.Discard).WithListen("127.0.0.1:0"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	prog, err := m.Load(ctx, cProg(t, "echo.c"))
+	if err != nil {
+		m.Stop(ctx)
+		t.Fatal(err)
+	}
+	p, err := m.Spawn(prog, []string{"echo"})
+	if err != nil {
+		m.Stop(ctx)
+		t.Fatal(err)
+	}
+	c, err := net.Dial("tcp", m.ListenAddrs()[0])
+	if err != nil {
+		m.Stop(ctx)
+		t.Fatal(err)
+	}
+	c.SetDeadline(time.Now().Add(60 * time.Second))
+	msg := bytes.Repeat([]byte("abcdefghijklmno\n"), 4096)
+	if _, err := c.Write(msg); err != nil {
+		t.Fatal(err)
+	}
+	c.(*net.TCPConn).CloseWrite()
+	got, err := io.ReadAll(c)
+	c.Close()
+	st := p.Wait()
+	m.Stop(ctx)
+	if err != nil || !bytes.Equal(got, bytes.ToUpper(msg)) || st.Status() != 0 {
+		t.Fatalf("echoed %d bytes (%v), status %d, output %q", len(got), err, st.Status(), out.String())
+	}
+	var reqs uint64
+	for _, c := range m.Stats() {
+		reqs += c.ServiceRequests
+	}
+	if reqs > 100 {
+		t.Errorf("%d service requests for ~512 receives and sends with data at hand: they left the core", reqs)
+	}
+	t.Logf("%d service requests", reqs)
 }

@@ -7,6 +7,7 @@ import (
 
 	"isle/internal/kernel"
 	"isle/internal/sandbox"
+	"isle/internal/service"
 )
 
 // Proc is a SIP's WASI state. It is set as kernel.SIP.Ext before the SIP is
@@ -20,12 +21,17 @@ type Proc struct {
 	FS        []kernel.ServiceID // the file-system workers; the SIP uses one (fdtable.go)
 	Net       []kernel.ServiceID // the network workers; the SIP uses one
 	Listeners int                // listeners given with --listen: fds after the preopens
+	// ListenerFds are the listeners' host descriptors, lent for inline
+	// readiness checks (service.ListenerFd); immutable.
+	ListenerFds []int32
 
 	fds []*fdEntry       // the fd table, by fd; nil: closed (fdtable.go)
 	fs  kernel.ServiceID // the file-system worker of this SIP
 	net kernel.ServiceID // the network worker of this SIP
 
-	views [][]byte // the guest's buffers of an inline call (inline.go); reused
+	views  [][]byte       // the guest's buffers of an inline call (inline.go); reused
+	out    consoleOut     // console output held (console.go)
+	poller service.Poller // inline readiness checks of sockets (inline.go)
 }
 
 // Preopen is a host directory offered to the SIP at fd 3+i.
