@@ -27,7 +27,9 @@ package service
 //     that allocates nothing.
 
 import (
+	"io"
 	"net"
+	"os"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -236,4 +238,30 @@ func readyEvents(r int16) uint16 {
 		ev |= 4
 	}
 	return ev
+}
+
+// WriterFd returns the host descriptor of a console writer that is a host
+// file (a pipe, a terminal, a file), lent to every SIP for inline writes
+// with RWF_NOWAIT (PwriteNowait at offset -1); -1 for any other writer. The
+// embedder keeps it open while the machine runs. Writes made on a core and
+// by the console worker for other SIPs may interleave as two processes'
+// writes to one pipe do; one SIP's stay in order, since it sends what it
+// holds before it writes on its own.
+func WriterFd(w io.Writer) int32 { return fileFd(w) }
+
+// WriterFdOf is WriterFd of a reader: stdin's host descriptor, or -1.
+func WriterFdOf(r io.Reader) int32 { return fileFd(r) }
+
+func fileFd(x any) int32 {
+	f, ok := x.(*os.File)
+	if !ok || f == nil {
+		return -1
+	}
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return -1
+	}
+	fd := int32(-1)
+	rc.Control(func(d uintptr) { fd = int32(d) })
+	return fd
 }

@@ -13,7 +13,9 @@ package wasi
 // slice, 3 ms, while the SIP computes), and when it ends (the kernel's
 // Holder and AtEnd hooks). A write the console fails (EPIPE, EIO) is
 // reported by the next write to that stream, as C's stdio reports a
-// failed flush.
+// failed flush. When stdout or stderr is a host file (a pipe, a file),
+// what is sent is first written on the core with RWF_NOWAIT, and only what
+// would wait (a full pipe) goes to the console service.
 
 import (
 	"isle/internal/kernel"
@@ -31,6 +33,27 @@ const consoleHold = 32 << 10
 type consoleOut struct {
 	req    kernel.Request // Buf: the bytes held; Fd: their stream (1 or 2)
 	failed [3]Errno       // a flush's error, for the next write to that stream
+	noWait [3]bool        // the stream's host file refused RWF_NOWAIT (a terminal)
+	one    [1][]byte      // the single buffer of an inline flush
+}
+
+// writeNow writes bufs to stream's host file on the core if it is one and
+// takes them without waiting (service.PwriteNowait); it returns what was
+// written, and whether the call is answered (an error, or all of total).
+func (p *Proc) writeNow(stream int32, bufs [][]byte, total int) (int, Errno, bool) {
+	o := &p.out
+	fd := p.ConsoleFds[stream] - 1
+	if fd < 0 || o.noWait[stream] || total > service.InlineIOMax {
+		return 0, ESUCCESS, false
+	}
+	n, errno, how := service.PwriteNowait(fd, bufs, -1)
+	switch how {
+	case service.Never:
+		o.noWait[stream] = true
+	case service.Done:
+		return n, Errno(errno), errno != 0 || n >= total
+	}
+	return 0, ESUCCESS, false
 }
 
 // ReleaseHeld implements kernel.Holder: the SIP is about to stop running,
@@ -40,6 +63,19 @@ func (p *Proc) ReleaseHeld(s *kernel.SIP) { p.flush(s) }
 // flush sends the held output, if any, and waits for the console.
 func (p *Proc) flush(s *kernel.SIP) {
 	o := &p.out
+	if len(o.req.Buf) > 0 {
+		o.one[0] = o.req.Buf
+		n, errno, done := p.writeNow(o.req.Fd, o.one[:], len(o.req.Buf))
+		o.one[0] = nil
+		if done {
+			if errno != ESUCCESS {
+				o.failed[o.req.Fd] = errno
+			}
+			o.req.Buf = o.req.Buf[:0]
+			return
+		}
+		o.req.Buf = o.req.Buf[:copy(o.req.Buf, o.req.Buf[n:])]
+	}
 	for len(o.req.Buf) > 0 {
 		o.req.Op = service.OpWrite
 		o.req.N, o.req.Errno = 0, 0
@@ -83,18 +119,30 @@ func (p *Proc) consoleWrite(m sandbox.Memory, s *kernel.SIP, stream int32, iovs,
 		}
 	}
 	if total > consoleHold {
-		// Too large to hold: straight to the console, as before.
-		req := s.Request()
-		req.Op = service.OpWrite
-		req.Fd = stream
-		if errno := gather(m, req, iovs, niovs); errno != ESUCCESS {
-			return errno
+		// Too large to hold: to the host file on the core if it takes it
+		// at once, else (or the rest) to the console, as before.
+		done, k := false, 0
+		if p.inlineViews(m, iovs, niovs, total) {
+			var errno Errno
+			if k, errno, done = p.writeNow(stream, p.views, total); errno != ESUCCESS {
+				return errno
+			}
 		}
-		rep := s.CallWith(p.Console, req)
-		if rep.Errno != 0 {
-			return Errno(rep.Errno)
+		if !done {
+			req := s.Request()
+			req.Op = service.OpWrite
+			req.Fd = stream
+			if errno := gather(m, req, iovs, niovs); errno != ESUCCESS {
+				return errno
+			}
+			req.Buf = req.Buf[:copy(req.Buf, req.Buf[k:])]
+			rep := s.CallWith(p.Console, req)
+			if rep.Errno != 0 && k == 0 {
+				return Errno(rep.Errno)
+			}
+			k += int(rep.N)
 		}
-		m.WriteUint32(nwritten, uint32(rep.N))
+		m.WriteUint32(nwritten, uint32(k))
 		return ESUCCESS
 	}
 	if o.req.Buf == nil {
@@ -110,4 +158,15 @@ func (p *Proc) consoleWrite(m sandbox.Memory, s *kernel.SIP, stream int32, iovs,
 	})
 	m.WriteUint32(nwritten, uint32(total))
 	return ESUCCESS
+}
+
+// stdinNow reads stdin on the core when the console is idle and the host
+// has input at hand (service.ConsoleIn.ReadNow); done false: send the read
+// to the console as before.
+func (p *Proc) stdinNow(m sandbox.Memory, e *fdEntry, iovs, niovs uint32, want int) (int, Errno, bool) {
+	if e.stream != 0 || p.StdinNow == nil || want > service.InlineIOMax || !p.inlineViews(m, iovs, niovs, want) {
+		return 0, ESUCCESS, false
+	}
+	n, errno, how := p.StdinNow.ReadNow(p.views)
+	return n, Errno(errno), how == service.Done
 }

@@ -378,7 +378,15 @@ func read(c *sandbox.Call, s *kernel.SIP, p *Proc, fd, iovs, niovs uint32, off i
 	if want > 0 {
 		req := s.Request()
 		var rep *kernel.Request
-		if e.stream == 0 {
+		if k, errno, done := p.stdinNow(m, e, iovs, niovs, int(want)); done {
+			if errno != ESUCCESS {
+				return errno
+			}
+			if !m.WriteUint32(nread, uint32(k)) {
+				return EFAULT
+			}
+			return ESUCCESS
+		} else if e.stream == 0 {
 			req.Op = service.OpRead
 			req.Fd = 0
 			req.Off = int64(want)

@@ -24,6 +24,13 @@ type Proc struct {
 	// ListenerFds are the listeners' host descriptors, lent for inline
 	// readiness checks (service.ListenerFd); immutable.
 	ListenerFds []int32
+	// ConsoleFds are stdout's and stderr's host descriptors (at 1 and 2)
+	// plus one, when they are host files, lent for inline writes
+	// (service.WriterFd); 0: none. Immutable.
+	ConsoleFds [3]int32
+	// StdinNow, when set, is the console's stdin, which the SIP may read
+	// on its core when the console is idle (service.ConsoleIn.ReadNow).
+	StdinNow *service.ConsoleIn
 
 	fds []*fdEntry       // the fd table, by fd; nil: closed (fdtable.go)
 	fs  kernel.ServiceID // the file-system worker of this SIP
