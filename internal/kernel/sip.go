@@ -159,6 +159,14 @@ func (s *SIP) Call(svc ServiceID) *Request {
 	return s.CallWith(svc, &s.req)
 }
 
+// Post sends req to a service on behalf of no one and does not wait, as
+// Core.Post: the reply is dropped. Called on the SIP's coroutine, which runs
+// while its core's goroutine waits for it, so the core's rings are the
+// SIP's to use; requests the SIP sends later to the same service come after
+// it. req must be a record of its own (not Request's), as it stays with the
+// service until it is served.
+func (s *SIP) Post(svc ServiceID, req *Request) { s.core.Post(svc, req) }
+
 // CallWith is Call with a request record of the caller's own (owned by the
 // SIP's personality, lent to the service until the reply, as the SIP's own
 // record is); it releases nothing held (Holder).

@@ -132,16 +132,18 @@ func (p *Proc) release(s *kernel.SIP, e *fdEntry) {
 	if e.stream >= 0 || e.preopen >= 0 || e.listen {
 		return
 	}
-	req := s.Request()
+	// A close answers nothing the SIP needs (the services' closes always
+	// succeed), so it is posted, not waited for; the SIP's next request to
+	// the same worker comes after it, so its quota is released by then.
 	if e.sock {
-		req.Op = service.NetClose
-		req.Fd = e.handle
-		p.netCall(s)
+		if len(p.Net) > 0 {
+			s.Post(p.net, &kernel.Request{Op: service.NetClose, Fd: e.handle})
+		}
 		return
 	}
-	req.Op = service.FSClose
-	req.Fd = e.handle
-	p.fsCall(s)
+	if len(p.FS) > 0 {
+		s.Post(p.fs, &kernel.Request{Op: service.FSClose, Fd: e.handle})
+	}
 }
 
 // closeAll closes every file and directory the SIP opened, in one request;
