@@ -157,7 +157,12 @@ func lendFile(f *os.File) int64 {
 		return 0
 	}
 	var v int64
-	rc.Control(func(fd uintptr) { v = lend(int(fd)) })
+	rc.Control(func(fd uintptr) {
+		v = lend(int(fd))
+		if v != 0 && localFS(int(fd)) {
+			v |= FSLocal
+		}
+	})
 	return v
 }
 

@@ -27,6 +27,7 @@ package service
 //     that allocates nothing.
 
 import (
+	"encoding/binary"
 	"io"
 	"net"
 	"os"
@@ -264,4 +265,46 @@ func fileFd(x any) int32 {
 	fd := int32(-1)
 	rc.Control(func(d uintptr) { fd = int32(d) })
 	return fd
+}
+
+// FSLocal is set in FSOpen's result beside FSLent when the file lies on a
+// local disk or memory file system (localFS), whose fstat reads the inode
+// the open file pins in memory and never waits: the SIP may then stat the
+// lent descriptor itself (StatNow). A network or FUSE file system's fstat
+// may ask its server (NFS revalidates attributes), so it stays with the
+// worker.
+const FSLocal = 1 << 10
+
+// localFS reports whether host descriptor fd's file system is one whose
+// fstat never waits: ext2/3/4, XFS, Btrfs, tmpfs, or overlayfs over them.
+func localFS(fd int) bool {
+	var st unix.Statfs_t
+	if unix.Fstatfs(fd, &st) != nil {
+		return false
+	}
+	switch st.Type {
+	case unix.EXT4_SUPER_MAGIC, unix.XFS_SUPER_MAGIC, unix.BTRFS_SUPER_MAGIC, unix.TMPFS_MAGIC, unix.OVERLAYFS_SUPER_MAGIC:
+		return true
+	}
+	return false
+}
+
+// StatNow fills out with the WASI filestat of lent regular file fd, by
+// fstat on the core; false if fstat failed (send FSStat to the worker).
+func StatNow(fd int32, out *[FilestatSize]byte) bool {
+	var st unix.Stat_t
+	if unix.Fstat(int(fd), &st) != nil {
+		return false
+	}
+	*out = [FilestatSize]byte{}
+	le := binary.LittleEndian
+	le.PutUint64(out[0:], st.Dev)
+	le.PutUint64(out[8:], st.Ino)
+	out[16] = FiletypeRegular
+	le.PutUint64(out[24:], uint64(st.Nlink))
+	le.PutUint64(out[32:], uint64(st.Size))
+	le.PutUint64(out[40:], uint64(st.Atim.Nano()))
+	le.PutUint64(out[48:], uint64(st.Mtim.Nano()))
+	le.PutUint64(out[56:], uint64(st.Ctim.Nano()))
+	return true
 }

@@ -52,6 +52,10 @@ type fdEntry struct {
 	pos    int64
 	ownPos bool
 	noWait uint8
+	// localStat: the lent file is on a local file system, whose fstat
+	// never waits (service.FSLocal): fd_filestat_get and SEEK_END stat it
+	// on the core.
+	localStat bool
 }
 
 // noWait bits.

@@ -177,7 +177,8 @@ func (p *Proc) afterWrite(e *fdEntry, fd int32, o int64, n int) int64 {
 }
 
 // seekRegular moves a regular file's offset, kept in its entry: SEEK_SET and
-// SEEK_CUR on the core; SEEK_END asks the worker, which knows the size.
+// SEEK_CUR on the core; SEEK_END needs the size: fstat on the core for a
+// file on a local file system, else the worker.
 func (p *Proc) seekRegular(s *kernel.SIP, e *fdEntry, off int64, whence uint32) (int64, Errno) {
 	var to int64
 	switch whence {
@@ -189,6 +190,15 @@ func (p *Proc) seekRegular(s *kernel.SIP, e *fdEntry, off int64, whence uint32) 
 			return 0, EINVAL // past what an offset can say
 		}
 	default:
+		var st [service.FilestatSize]byte
+		if fd, ok := e.hostFd(); ok && e.localStat && service.StatNow(fd, &st) {
+			size := int64(binary.LittleEndian.Uint64(st[32:]))
+			to = size + off
+			if off > 0 && to < size {
+				return 0, EINVAL
+			}
+			break
+		}
 		req := s.Request()
 		req.Op = service.FSSeek
 		req.Fd = e.handle

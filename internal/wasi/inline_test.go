@@ -61,9 +61,9 @@ func runCounted(t *testing.T, wasm string, dirs []isle.Dir, args ...string) (str
 	return out.String(), st.Status(), reqs
 }
 
-// TestFileCallsStayOnCore: about 1,300 small reads, writes, seeks and tells
-// of a file in the page cache are served on the core; only the opens, the
-// closes, the SEEK_END (the size is the worker's) and the output go to a
+// TestFileCallsStayOnCore: about 1,500 small reads, writes, seeks, tells
+// and fstats of a file in the page cache (on a local file system) are
+// served on the core; only the opens, the exit and the output go to a
 // service.
 func TestFileCallsStayOnCore(t *testing.T) {
 	dir := t.TempDir()

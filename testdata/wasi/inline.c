@@ -1,10 +1,11 @@
 // Small file calls that isle serves on the core (docs/wasi.md, "Calls
-// served on the core"): writes, reads, seeks and tells of 4 KiB at a time.
+// served on the core"): writes, reads, seeks, tells and fstats, 4 KiB at a time.
 // "rw DIR": writes DIR/f, reads it back, checks it; "read FILE": reads FILE
 // 4 KiB at a time and prints the sum of its bytes and its length.
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define N 256
@@ -27,6 +28,8 @@ static int rw(const char *dir) {
 		if (read(fd, got, B) != B) { perror("read"); return 1; }
 		if (got[0] != (unsigned char)i || got[B - 1] != (unsigned char)i) { printf("block %d wrong\n", i); return 1; }
 		if (lseek(fd, 0, SEEK_CUR) != (off_t)(i + 1) * B) { printf("tell wrong at %d\n", i); return 1; }
+		struct stat st;
+		if (fstat(fd, &st) != 0 || st.st_size != (off_t)N * B || !S_ISREG(st.st_mode)) { printf("fstat wrong at %d\n", i); return 1; }
 	}
 	for (int i = 0; i < N; i++) {
 		if (pread(fd, got, 16, (off_t)i * B + 7) != 16 || got[15] != (unsigned char)i) { printf("pread %d wrong\n", i); return 1; }
