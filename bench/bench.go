@@ -37,7 +37,7 @@ func Suites() []Suite {
 		{Name: "replica", Doc: "kernel tables on a booted machine: replicated (2PC) and shared reads per second from 1 to all cores, write latency, 2PC messages per write, sloppy vs atomic counter (ISLE_BENCH_CORES, ISLE_BENCH_PLOT)", Run: Replica},
 		{Name: "sched", Doc: "preemption's cost on compute kernels, a yield between two SIPs on one core, spawning a SIP to its exit; beside sched_yield and fork+exec+wait on Linux", Run: Sched},
 		{Name: "startup", Doc: "a warm `isle run` of a C and a Go hello world beside a warm `wazero run -cachedir` of the same, whole processes, interleaved (median ms)", Run: Startup},
-		{Name: "wasi", Doc: "file read/write MB/s and small-file open+read+close, isle beside wazero's CLI", Run: WASI},
+		{Name: "wasi", Doc: "file read/write MB/s, small-file open+read+close, a 100 MB cat through pipes, 20,000 console writes and a SQLite workload, isle beside wazero's CLI", Run: WASI},
 		{Name: "web", Doc: "wrk -t2 -c32 -d5s against examples/httpd/c on isle, nginx, and Go's net/http on isle and natively (when examples/httpd/go is there): req/s, p50/p99, a 5.5 KB page and a 1 MiB file (installs wrk and nginx)", Run: Web},
 		{Name: "urpc", Doc: "cache-line message passing between pinned threads, against a raw cache line, Go channels and Linux pipes", Run: URPC},
 	}
