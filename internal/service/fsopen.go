@@ -87,7 +87,7 @@ func (f *FS) open(n *node, req *kernel.Request) uint16 {
 			return errnoNfile
 		}
 		req.N = int64(h)
-		req.Off = FiletypeDirectory | roBit(n.ro)
+		req.Off = FiletypeDirectory | roBit(n.ro) | lendFile(d) // for fstat on the core (inline.go)
 		return 0
 	case err == nil && wantDir:
 		return errnoNotdir
@@ -150,7 +150,9 @@ func (f *FS) open(n *node, req *kernel.Request) uint16 {
 	return 0
 }
 
-// lendFile returns the lent-descriptor bits of f's open result.
+// lendFile returns the lent-descriptor bits of f's open result: a regular
+// file's descriptor is lent for reads, writes and fstat on the core, a
+// directory's for fstat only.
 func lendFile(f *os.File) int64 {
 	rc, err := f.SyscallConn()
 	if err != nil {

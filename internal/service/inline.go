@@ -289,8 +289,8 @@ func localFS(fd int) bool {
 	return false
 }
 
-// StatNow fills out with the WASI filestat of lent regular file fd, by
-// fstat on the core; false if fstat failed (send FSStat to the worker).
+// StatNow fills out with the WASI filestat of lent file or directory fd,
+// by fstat on the core; false if fstat failed (send FSStat to the worker).
 func StatNow(fd int32, out *[FilestatSize]byte) bool {
 	var st unix.Stat_t
 	if unix.Fstat(int(fd), &st) != nil {
@@ -300,7 +300,13 @@ func StatNow(fd int32, out *[FilestatSize]byte) bool {
 	le := binary.LittleEndian
 	le.PutUint64(out[0:], st.Dev)
 	le.PutUint64(out[8:], st.Ino)
-	out[16] = FiletypeRegular
+	out[16] = FiletypeUnknown // lent descriptors are regular files and directories
+	switch st.Mode & unix.S_IFMT {
+	case unix.S_IFREG:
+		out[16] = FiletypeRegular
+	case unix.S_IFDIR:
+		out[16] = FiletypeDirectory
+	}
 	le.PutUint64(out[24:], uint64(st.Nlink))
 	le.PutUint64(out[32:], uint64(st.Size))
 	le.PutUint64(out[40:], uint64(st.Atim.Nano()))

@@ -1,5 +1,6 @@
 // Small file calls that isle serves on the core (docs/wasi.md, "Calls
-// served on the core"): writes, reads, seeks, tells and fstats, 4 KiB at a time.
+// served on the core"): writes, reads, seeks, tells and fstats, 4 KiB at a time,
+// and fstats of a directory.
 // "rw DIR": writes DIR/f, reads it back, checks it; "read FILE": reads FILE
 // 4 KiB at a time and prints the sum of its bytes and its length.
 #include <fcntl.h>
@@ -45,6 +46,13 @@ static int rw(const char *dir) {
 	if (write(afd, "tail", 4) != 4) { perror("append"); return 1; }
 	if (lseek(afd, 0, SEEK_CUR) != (off_t)N * B + 4) { printf("offset after append wrong\n"); return 1; }
 	close(afd);
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY);
+	if (dfd < 0) { perror("open dir"); return 1; }
+	for (int i = 0; i < 100; i++) {
+		struct stat st;
+		if (fstat(dfd, &st) != 0 || !S_ISDIR(st.st_mode)) { printf("fstat of the directory wrong\n"); return 1; }
+	}
+	close(dfd);
 	printf("rw ok\n");
 	return 0;
 }
