@@ -34,13 +34,15 @@ var sqlbenchSource []byte
 // sqliteRounds is how many runs each runtime gets; the best is kept.
 const sqliteRounds = 2
 
-// sqliteFlags build the amalgamation for wasm32-wasi: no threads, no
+// sqliteFlags are what builds the amalgamation for wasm32-wasi: no threads, no
 // extensions, no WAL (which needs shared memory), wasi-libc's emulations
 // of mmap, getpid and process clocks, and temporary tables in memory (WASI
 // has no temporary directory).
-var sqliteFlags = []string{"--target=wasm32-wasi", "-O2", "-DSQLITE_THREADSAFE=0", "-DSQLITE_OMIT_LOAD_EXTENSION",
-	"-DSQLITE_OMIT_WAL", "-DSQLITE_TEMP_STORE=3", "-D_WASI_EMULATED_MMAN", "-D_WASI_EMULATED_GETPID",
-	"-D_WASI_EMULATED_PROCESS_CLOCKS", "-lwasi-emulated-mman", "-lwasi-emulated-getpid", "-lwasi-emulated-process-clocks"}
+func sqliteFlags() []string {
+	return []string{"--target=wasm32-wasi", "-O2", "-DSQLITE_THREADSAFE=0", "-DSQLITE_OMIT_LOAD_EXTENSION",
+		"-DSQLITE_OMIT_WAL", "-DSQLITE_TEMP_STORE=3", "-D_WASI_EMULATED_MMAN", "-D_WASI_EMULATED_GETPID",
+		"-D_WASI_EMULATED_PROCESS_CLOCKS", "-lwasi-emulated-mman", "-lwasi-emulated-getpid", "-lwasi-emulated-process-clocks"}
+}
 
 // sqliteRows measures the SQLite workload; without npm, the package or
 // clang it says why on log and gives no rows.
@@ -137,7 +139,7 @@ func sqliteWasm(dir string) (string, error) {
 	if i := strings.LastIndexByte(tgz, '\n'); i >= 0 {
 		tgz = tgz[i+1:]
 	}
-	sum := sha256.Sum256(append(append([]byte(tgz), 0), append(sqlbenchSource, []byte(strings.Join(sqliteFlags, " "))...)...))
+	sum := sha256.Sum256(append(append([]byte(tgz), 0), append(sqlbenchSource, []byte(strings.Join(sqliteFlags(), " "))...)...))
 	key := hex.EncodeToString(sum[:8])
 	cache, err := os.UserCacheDir()
 	if err != nil {
@@ -157,7 +159,7 @@ func sqliteWasm(dir string) (string, error) {
 	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
 		return "", err
 	}
-	args := append([]string{"-I", src, "-o", out + ".tmp", filepath.Join(src, "sqlbench.c"), filepath.Join(src, "sqlite3.c")}, sqliteFlags...)
+	args := append([]string{"-I", src, "-o", out + ".tmp", filepath.Join(src, "sqlbench.c"), filepath.Join(src, "sqlite3.c")}, sqliteFlags()...)
 	build := exec.Command(clang, args...)
 	if b, err := build.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("clang (%s): %v: %.2000s", strings.Join(args, " "), err, b)

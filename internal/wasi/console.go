@@ -23,11 +23,6 @@ import (
 	"isle/internal/service"
 )
 
-// consoleHold is the most bytes of console output a SIP holds: a write that
-// would pass it sends what is held first, and a write larger than it goes
-// to the console at once.
-const consoleHold = 32 << 10
-
 // consoleOut is a SIP's held console output. Owned by the SIP's coroutine;
 // req is lent to the console service while a flush waits for its reply.
 type consoleOut struct {

@@ -64,6 +64,12 @@ const (
 	// randomChunk is what random_get fills between two yields of the core:
 	// ~1 ms of crypto/rand here.
 	randomChunk = 64 << 10
+	// consoleHold is the most bytes of console output a SIP holds
+	// (console.go): a write that would pass it sends what is held first,
+	// and a write larger than it goes to the console at once. 32 KiB is
+	// half a pipe's buffer, so a flush of a full buffer seldom meets a
+	// full pipe.
+	consoleHold = 32 << 10
 )
 
 func u32(a uint64) uint32 { return uint32(a) }
