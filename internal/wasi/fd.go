@@ -390,6 +390,7 @@ func (p *Proc) readFrom(m sandbox.Memory, s *kernel.SIP, e *fdEntry, iovs, niovs
 	var rep *kernel.Request
 	switch {
 	case e.stream == 0:
+		p.flush(s) // a prompt is out before the read, even one answered on the core
 		if k, errno, done := p.stdinNow(m, e, iovs, niovs, want); done {
 			return k, errno
 		}
