@@ -158,9 +158,12 @@ func TestMemoryLimitStopsAMemhog(t *testing.T) {
 }
 
 // TestMachineMemoryBudget: three memhogs, each allowed 4 GiB, share a
-// 512 MiB machine budget beside an honest SIP. All hold their memory until
-// one deadline, so the sum of what they got is what they held at once: at
-// most 7 chunks (8 would leave nothing for their own heaps). Each ends by
+// 512 MiB machine budget beside an honest SIP. Each holds its memory until
+// its standard input ends, which the test closes only once all three have
+// reported, so the sum of what they got is what they held at once: at most
+// 7 chunks (8 would leave nothing for their own heaps). (They used to hold
+// until a deadline 2 s after the spawns, which a loaded host could pass
+// before the last one had started: 12 chunks "at once".) Each ends by
 // itself, the honest SIP finishes with the right answer, isle's peak RSS
 // stays near the budget, and every byte is given back.
 func TestMachineMemoryBudget(t *testing.T) {
@@ -170,7 +173,9 @@ func TestMachineMemoryBudget(t *testing.T) {
 	rss := peakRSS(t)
 	out := newLines()
 	ctx := context.Background()
-	m, err := isle.Boot(ctx, config().WithCores(2).WithMachineMemory(budget).WithStdio(nil, out, io.Discard))
+	stdin, release := io.Pipe()
+	defer release.Close()
+	m, err := isle.Boot(ctx, config().WithCores(2).WithMachineMemory(budget).WithStdio(stdin, out, io.Discard))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -187,15 +192,16 @@ func TestMachineMemoryBudget(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	until := strconv.FormatInt(time.Now().Add(2*time.Second).UnixNano(), 10)
 	var hogs []*isle.Process
 	for i := 0; i < 3; i++ {
-		p, err := m.Spawn(hp, []string{"memhog", "64", until})
+		p, err := m.Spawn(hp, []string{"memhog", "64", "stdin"})
 		if err != nil {
 			t.Fatal(err)
 		}
 		hogs = append(hogs, p)
 	}
+	out.wait(t, memhogLine, 3, 60*time.Second)
+	release.Close()
 	for i, p := range hogs {
 		if st := p.Wait(); st.Status() != 0 {
 			t.Errorf("memhog %d: %+v", i, st)

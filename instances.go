@@ -32,7 +32,7 @@ func (m *Machine) SpawnInstances(prog *Program, args []string, n int) ([]*Proces
 	}
 	var ps []*Process
 	for i := 0; i < n; i++ {
-		p, err := m.SpawnWith(prog, args, SpawnOptions{Core: i % m.cores,
+		p, err := m.SpawnWith(prog, args, SpawnOptions{Core: OnCore(i % m.cores),
 			Env: []string{fmt.Sprintf("ISLE_INSTANCE=%d", i), fmt.Sprintf("ISLE_INSTANCES=%d", n)}})
 		if err != nil {
 			return nil, err // the caller stops the machine, which kills the others

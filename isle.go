@@ -32,6 +32,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"isle/internal/abi"
+	"isle/internal/cluster/gateway"
 	"isle/internal/kernel"
 	"isle/internal/names"
 	"isle/internal/procapi"
@@ -57,13 +58,16 @@ type Config struct {
 	wastedBound   time.Duration
 	tables        *tables.Config // nil: no kernel tables (WithTables)
 	// Budgets (limits.go); 0: the default.
-	memoryLimit    uint64    // bytes of one SIP's linear memory
-	machineMemory  uint64    // bytes of all SIPs' linear memories
-	maxDescendants int       // live SIPs below a tree's root
-	argv0          string    // argv[0] that Run gives its program; "": the base name of its path
-	traceOut       io.Writer // nil: no tracing (WithTrace)
-	traceEvents    int       // events a core's trace ring holds
-	instances      int       // instances of the program that Run starts, one per core; 0: one
+	memoryLimit    uint64         // bytes of one SIP's linear memory
+	machineMemory  uint64         // bytes of all SIPs' linear memories
+	maxDescendants int            // live SIPs below a tree's root
+	argv0          string         // argv[0] that Run gives its program; "": the base name of its path
+	traceOut       io.Writer      // nil: no tracing (WithTrace)
+	traceEvents    int            // events a core's trace ring holds
+	instances      int            // instances of the program that Run starts, one per core; 0: one
+	cluster        *ClusterConfig // nil: not a node of a cluster (WithCluster)
+
+	nameWatch func(NameEvent) // nil: nobody hears of registrations (WithNameWatcher)
 }
 
 // Dir is a host directory offered to programs as a preopened directory.
@@ -230,9 +234,9 @@ type Machine struct {
 	lnFds    []int32            // the listeners' host descriptors (service.ListenerFd); immutable after Boot
 	stdinSvc *service.ConsoleIn // for inline reads of stdin (wasi.Proc.StdinNow)
 	outFds   [3]int32           // stdout's and stderr's host descriptors plus one when they are files (service.WriterFd), else 0; immutable after Boot
-	prevProc int
 
-	ipc *abi.System // channels, exchange heap and names (module "isle")
+	ipc *abi.System      // channels, exchange heap and names (module "isle")
+	gw  *gateway.Gateway // the cluster's channels (WithCluster); nil when not a node
 
 	tables *tables.Tables // nil without WithTables
 	budget *sandbox.MemoryBudget
@@ -257,11 +261,18 @@ func Boot(ctx context.Context, cfg Config) (*Machine, error) {
 // start starts the cores and services of a machine that newMachine made.
 func (m *Machine) start(ctx context.Context) error {
 	// Cores + 1 processors: services, timers and the garbage collector always
-	// find one while every core runs a SIP (docs/design.md, "The machine").
-	m.prevProc = runtime.GOMAXPROCS(m.cores + 1)
+	// find one while every core runs a SIP (gomaxprocs.go).
+	gomaxprocs.claim(m, m.cores+1)
 	if err := m.k.Boot(); err != nil {
+		gomaxprocs.release(m)
 		m.rt.Close(ctx)
 		return err
+	}
+	if m.gw != nil {
+		if err := m.startGateway(ctx); err != nil {
+			m.Stop(ctx)
+			return err
+		}
 	}
 	return nil
 }
@@ -316,8 +327,12 @@ func newMachine(ctx context.Context, cfg Config) (*Machine, error) {
 		preempt = nil
 	}
 	budget := sandbox.NewMemoryBudget(lim.machineMemory)
-	rt, err := sandbox.NewRuntime(ctx, sandbox.Config{CacheDir: cfg.cacheDir, Preempt: preempt, AtEnd: kernel.AtEnd, MemoryLimitPages: lim.memoryPages, Budget: budget},
-		[]sandbox.HostModule{wasi.HostModule(), abi.HostModule(), papi.HostModule()})
+	hosts := []sandbox.HostModule{wasi.HostModule(), abi.HostModule(), papi.HostModule()}
+	gw := newGateway(cfg)
+	if gw != nil {
+		hosts = append(hosts, gw.HostModule())
+	}
+	rt, err := sandbox.NewRuntime(ctx, sandbox.Config{CacheDir: cfg.cacheDir, Preempt: preempt, AtEnd: kernel.AtEnd, MemoryLimitPages: lim.memoryPages, Budget: budget}, hosts)
 	if err != nil {
 		return nil, err
 	}
@@ -370,7 +385,7 @@ func newMachine(ctx context.Context, cfg Config) (*Machine, error) {
 		kc.Init = chainInit(kc.Init, tbs.Init)
 		kc.OnExit = chainExit(kc.OnExit, tbs.OnExit)
 	}
-	m := &Machine{cfg: cfg, cores: cores, hostCPUs: host, rt: rt, preopens: preopens, tables: tbs, budget: budget}
+	m := &Machine{cfg: cfg, cores: cores, hostCPUs: host, rt: rt, preopens: preopens, tables: tbs, budget: budget, gw: gw}
 	m.procs.init()
 	kc.OnExit = chainExit(kc.OnExit, func(_ *kernel.Core, s *kernel.SIP) { m.procs.remove(s) })
 	k, err := kernel.New(kc)
@@ -380,7 +395,7 @@ func newMachine(ctx context.Context, cfg Config) (*Machine, error) {
 	}
 	m.k = k
 	m.ipc = abi.New(cores)
-	m.ipc.UseNames(names.OnTable(nameTable))
+	m.ipc.UseNames(watchNames(names.OnTable(nameTable), cfg.nameWatch))
 	m.console = k.AddService("console", &service.ConsoleOut{Stdout: orDiscard(cfg.stdout), Stderr: orDiscard(cfg.stderr)})
 	m.outFds = [3]int32{0, service.WriterFd(cfg.stdout) + 1, service.WriterFd(cfg.stderr) + 1}
 	m.stdinSvc = &service.ConsoleIn{Stdin: cfg.stdin}
@@ -595,7 +610,7 @@ func (m *Machine) Spawn(prog *Program, args []string) (*Process, error) {
 
 // SpawnOn is Spawn on a given core (core < 0: the least-loaded one).
 func (m *Machine) SpawnOn(prog *Program, args []string, core int) (*Process, error) {
-	return m.SpawnWith(prog, args, SpawnOptions{Core: core})
+	return m.SpawnWith(prog, args, SpawnOptions{Core: OnCore(core)})
 }
 
 // AnyCore lets the machine place a new SIP.
@@ -604,16 +619,35 @@ const AnyCore = -1
 // MaxCores is the most cores a machine may have (kernel.MaxCores).
 const MaxCores = kernel.MaxCores
 
-// SpawnOptions are the knobs of SpawnWith.
+// SpawnOptions are the knobs of SpawnWith. The zero value is Spawn's: the
+// machine places the SIP, at nice 0, with the machine's environment.
 type SpawnOptions struct {
-	Core int      // the core to start on; AnyCore for the least-loaded one
-	Nice int      // -20 (most CPU) … 19 (least), weighted as Linux does
-	Env  []string // KEY=value pairs added to the machine's environment
+	Core Placement // where it starts: the zero value lets the machine choose; OnCore(n) names core n
+	Nice int       // -20 (most CPU) … 19 (least), weighted as Linux does
+	Env  []string  // KEY=value pairs added to the machine's environment
 }
+
+// Placement is the core a new SIP starts on. Its zero value lets the
+// machine place it (on the least-loaded core); the balancer may move it
+// later either way.
+type Placement struct {
+	core int // the core + 1; 0: the machine chooses
+}
+
+// OnCore returns the placement on core n (n < 0: the machine chooses).
+func OnCore(n int) Placement {
+	if n < 0 {
+		return Placement{}
+	}
+	return Placement{core: n + 1}
+}
+
+// Core returns the chosen core, or AnyCore for the machine's choice.
+func (p Placement) Core() int { return p.core - 1 }
 
 // SpawnWith starts prog as a new SIP with args and options.
 func (m *Machine) SpawnWith(prog *Program, args []string, opt SpawnOptions) (*Process, error) {
-	core := opt.Core
+	core := opt.Core.Core()
 	if prog.closed.Load() {
 		return nil, fmt.Errorf("%s: program closed", prog.name)
 	}
@@ -673,10 +707,10 @@ func (p *Process) Wait() ExitStatus {
 	return ExitStatus{Code: int(r.ExitCode), Trap: r.Trap, Link: r.Link, Stack: r.Stack, Killed: r.Killed}
 }
 
-// CPUTime returns the CPU time the process has received; final once Wait returns.
+// CPUTime returns the CPU time the process has received, as of the end of
+// its last time slice; it does not wait, and is final once Wait returns.
 func (p *Process) CPUTime() time.Duration {
-	<-p.sip.Done()
-	return time.Duration(p.sip.CPUTime())
+	return time.Duration(p.sip.CPUTimeSeen())
 }
 
 // PID returns the process id.
@@ -700,7 +734,7 @@ func (m *Machine) Stop(ctx context.Context) {
 	// still run: Stop does not wait for it, and the runtime is closed when
 	// it ends (wazero panics compiling on a closed runtime).
 	m.loader.WhenIdle(func() { m.rt.Close(context.WithoutCancel(ctx)) })
-	runtime.GOMAXPROCS(m.prevProc)
+	gomaxprocs.release(m)
 	m.writeTrace()
 }
 

@@ -110,6 +110,12 @@ type CoreStats struct {
 	Sleeps   uint64 // times the core slept on its doorbell
 	MsgsSent uint64 // urpc messages sent to cores and services
 	MsgsRecv uint64 // urpc messages received
+
+	// DirectSwitches counts the switches (among Switches) made straight
+	// from a sender to the SIP on its core that it woke, with no turn of
+	// the kernel loop (docs/kernel.md, "A send to a blocked SIP on the
+	// same core switches to it directly").
+	DirectSwitches uint64
 	// ServiceRequests counts the requests the core's SIPs sent to services
 	// and waited for; calls served on the core add nothing.
 	ServiceRequests uint64
@@ -134,7 +140,7 @@ func coreStatsOf(ks []kernel.CoreStats) []CoreStats {
 			wasted = append(wasted, WastedInterval(w))
 		}
 		out[i] = CoreStats{Core: k.Core, CPUs: k.CPUs, Moves: k.Moves, Samples: k.Samples, SIPs: k.SIPs,
-			Exits: k.Exits, Switches: k.Switches, Preemptions: k.Preemptions, Capacity: k.Capacity,
+			Exits: k.Exits, Switches: k.Switches, DirectSwitches: k.DirectSwitches, Preemptions: k.Preemptions, Capacity: k.Capacity,
 			MigratedIn: k.MigratedIn, MigratedOut: k.MigratedOut, StealsAsked: k.StealsAsked,
 			Forwarded: k.Forwarded, WastedIntervals: k.WastedIntervals, Wasted: wasted,
 			Sleeps: k.Sleeps, MsgsSent: k.MsgsSent, MsgsRecv: k.MsgsRecv, ServiceRequests: k.ServiceRequests}

@@ -34,7 +34,7 @@ func spinners(t *testing.T, cfg isle.Config, nices []int, ms int) ([]float64, []
 	_ = outs
 	var procs []*isle.Process
 	for _, nice := range nices {
-		p, err := m.SpawnWith(prog, []string{"spin", strconv.Itoa(ms)}, isle.SpawnOptions{Core: 0, Nice: nice})
+		p, err := m.SpawnWith(prog, []string{"spin", strconv.Itoa(ms)}, isle.SpawnOptions{Core: isle.OnCore(0), Nice: nice})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -161,15 +161,15 @@ func TestWakeupsAndBursts(t *testing.T) {
 		}
 		var procs []*isle.Process
 		for i := 0; i < 4; i++ {
-			p, _ := m.SpawnWith(napper, []string{"napper", "1000"}, isle.SpawnOptions{Core: 0})
+			p, _ := m.SpawnWith(napper, []string{"napper", "1000"}, isle.SpawnOptions{Core: isle.OnCore(0)})
 			procs = append(procs, p)
 		}
 		for i := 0; i < 2; i++ {
-			p, _ := m.SpawnWith(spin, []string{"spin", "1000"}, isle.SpawnOptions{Core: 0})
+			p, _ := m.SpawnWith(spin, []string{"spin", "1000"}, isle.SpawnOptions{Core: isle.OnCore(0)})
 			procs = append(procs, p)
 		}
 		for i := 0; i < 50; i++ {
-			p, _ := m.SpawnWith(hello, []string{"hello", "--exit", "1"}, isle.SpawnOptions{Core: 0})
+			p, _ := m.SpawnWith(hello, []string{"hello", "--exit", "1"}, isle.SpawnOptions{Core: isle.OnCore(0)})
 			procs = append(procs, p)
 		}
 		for i, p := range procs {

@@ -32,6 +32,7 @@ type Suite struct {
 // Suites returns the registry of suites, sorted by name.
 func Suites() []Suite {
 	s := []Suite{
+		{Name: "cluster", Doc: "two nodes on loopback joined by a mutual-TLS link: examples/pingpong's SIPs across them, the link's own ping-pong and a batched stream of 64-byte messages, beside plain TCP between two goroutines on two sockets (needs clang and cc)", Run: Cluster},
 		{Name: "hostile", Doc: "every attack of testdata/hostile/ beside an honest SIP: the honest SIP's rate beside each, as a share of its rate alone in the same run", Run: Hostile},
 		{Name: "ipc", Doc: "channels between SIPs (examples/pingpong) on one core and across two (and across two with tracing on), beside Linux pipes and Unix sockets; exchange-heap block sends", Run: IPC},
 		{Name: "replica", Doc: "kernel tables on a booted machine: replicated (2PC) and shared reads per second from 1 to all cores, write latency, 2PC messages per write, sloppy vs atomic counter (ISLE_BENCH_CORES, ISLE_BENCH_PLOT)", Run: Replica},
@@ -39,6 +40,7 @@ func Suites() []Suite {
 		{Name: "startup", Doc: "a warm `isle run` of a C and a Go hello world beside a warm `wazero run -cachedir` of the same, whole processes, interleaved (median ms)", Run: Startup},
 		{Name: "wasi", Doc: "file read/write MB/s, small-file open+read+close, a 100 MB cat through pipes, 20,000 console writes and a SQLite workload, isle beside wazero's CLI", Run: WASI},
 		{Name: "web", Doc: "wrk -t2 -c32 -d5s against examples/httpd/c on isle, nginx, and Go's net/http on isle and natively (when examples/httpd/go is there): req/s, p50/p99, a 5.5 KB page and a 1 MiB file (installs wrk and nginx)", Run: Web},
+		{Name: "table1", Doc: "Singularity's Table 1 (Hunt et al., EuroSys 2007) reproduced: a no-op host call, a yield, a 2-message ping-pong and a process create+start, in ns and TSC cycles, isle beside Linux here (getpid, sched_yield, a pipe, fork+exec+wait) and beside the paper's figures, with each ratio", Run: Table1},
 		{Name: "urpc", Doc: "cache-line message passing between pinned threads, against a raw cache line, Go channels and Linux pipes", Run: URPC},
 	}
 	sort.Slice(s, func(i, j int) bool { return s[i].Name < s[j].Name })

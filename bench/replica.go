@@ -136,6 +136,7 @@ type replicaResult struct {
 	repOne, shOne     float64 // reads/s, core 0 alone, windows alternating with the above
 	repLat, shLat     float64 // µs per write, one writer
 	msgsPerWrite      float64
+	timerMsgs         uint64  // messages a tick sent (re-sends under load, queries)
 	oneWay            float64 // µs: one kernel message between cores 0 and 1 (the 2PC's unit of latency)
 	repRetries        uint64
 	repTimeouts       uint64
@@ -211,12 +212,23 @@ func replicaRun(n int) (replicaResult, error) {
 	if _, err := rm.run(cmdFill, 0); err != nil {
 		return res, err
 	}
+	if err := rm.reads(&res); err != nil {
+		return res, err
+	}
+	if err := rm.writes(&res, n); err != nil {
+		return res, err
+	}
+	return res, rm.counters(&res)
+}
+
+// reads measures reads of every key and of one key, replicated and shared.
+func (rm *replicaMachine) reads(res *replicaResult) error {
 	for range replicaRounds {
 		runtime.GC()
 		for _, op := range []int{cmdReadReplicated, cmdReadShared, cmdReadReplicatedOne, cmdReadSharedOne} {
 			per, err := rm.run(op, replicaWindow)
 			if err != nil {
-				return res, err
+				return err
 			}
 			v := sum(per) / replicaWindow.Seconds()
 			switch op {
@@ -231,13 +243,19 @@ func replicaRun(n int) (replicaResult, error) {
 			}
 		}
 	}
+	return nil
+}
+
+// writes measures a write's latency, replicated (2PC) and shared, and the
+// 2PC's messages per write beside a kernel message's one-way time.
+func (rm *replicaMachine) writes(res *replicaResult, n int) error {
 	before := rm.rep.Counts()
 	res.repLat, res.shLat = 1e18, 1e18
 	for range replicaRounds {
 		for _, op := range []int{cmdWriteReplicated, cmdWriteShared} {
 			per, err := rm.run(op, 0)
 			if err != nil {
-				return res, err
+				return err
 			}
 			us := float64(per[0]) / 1e3 / replicaWrites
 			if op == cmdWriteReplicated {
@@ -251,47 +269,52 @@ func replicaRun(n int) (replicaResult, error) {
 	if n > 1 {
 		// The baseline of a 2PC round: a kernel message between two cores
 		// (a round is Prepare out and Vote back before the decision).
-		d, err := m.PingPong(0, 1, replicaWrites)
+		d, err := rm.m.PingPong(0, 1, replicaWrites)
 		if err != nil {
-			return res, err
+			return err
 		}
 		res.oneWay = float64(d) / 1e3
 	}
 	after := rm.rep.Counts()
 	if w := after.Committed - before.Committed; w > 0 {
 		res.msgsPerWrite = float64(after.Messages-before.Messages) / float64(w)
+		res.timerMsgs = after.ByTimer - before.ByTimer
 	}
 	res.repRetries = after.Retries - before.Retries
 	res.repTimeouts = after.Timeouts - before.Timeouts
 	if after.Aborted != 0 {
-		return res, fmt.Errorf("%d replicated writes aborted after %d attempts", after.Aborted, tables.MaxAttempts)
+		return fmt.Errorf("%d replicated writes aborted after %d attempts", after.Aborted, tables.MaxAttempts)
 	}
-	{ // every core increments the sloppy counter, then the atomic one
-		var sloppyTotal, atomicTotal int64
-		for range replicaRounds {
-			for _, op := range []int{cmdSloppy, cmdAtomic} {
-				per, err := rm.run(op, replicaWindow)
-				if err != nil {
-					return res, err
-				}
-				v := sum(per) / replicaWindow.Seconds()
-				if op == cmdSloppy {
-					res.sloppy = max(res.sloppy, v)
-					sloppyTotal += int64(sum(per))
-				} else {
-					res.atomic = max(res.atomic, v)
-					atomicTotal += int64(sum(per))
-				}
+	return nil
+}
+
+// counters has every core increment the sloppy counter, then the atomic
+// one, and checks both totals.
+func (rm *replicaMachine) counters(res *replicaResult) error {
+	var sloppyTotal, atomicTotal int64
+	for range replicaRounds {
+		for _, op := range []int{cmdSloppy, cmdAtomic} {
+			per, err := rm.run(op, replicaWindow)
+			if err != nil {
+				return err
+			}
+			v := sum(per) / replicaWindow.Seconds()
+			if op == cmdSloppy {
+				res.sloppy = max(res.sloppy, v)
+				sloppyTotal += int64(sum(per))
+			} else {
+				res.atomic = max(res.atomic, v)
+				atomicTotal += int64(sum(per))
 			}
 		}
-		if got := rm.sloppy.Sum(); got != sloppyTotal {
-			return res, fmt.Errorf("sloppy counter sums to %d after %d increments", got, sloppyTotal)
-		}
-		if got := rm.atomic.Value(); got != atomicTotal {
-			return res, fmt.Errorf("atomic counter is %d after %d increments", got, atomicTotal)
-		}
 	}
-	return res, nil
+	if got := rm.sloppy.Sum(); got != sloppyTotal {
+		return fmt.Errorf("sloppy counter sums to %d after %d increments", got, sloppyTotal)
+	}
+	if got := rm.atomic.Value(); got != atomicTotal {
+		return fmt.Errorf("atomic counter is %d after %d increments", got, atomicTotal)
+	}
+	return nil
 }
 
 func sum(v []int64) float64 {
@@ -368,22 +391,7 @@ func (rm *replicaMachine) exec(c *kernel.Core, cmd *command) {
 			answer(0)
 			return
 		}
-		tb := rm.rep
-		if cmd.op == cmdReadShared || cmd.op == cmdReadSharedOne {
-			tb = rm.sh
-		}
-		mask := len(rm.keys) - 1
-		var count, acc int64
-		for i := id * 7; now() < cmd.until; {
-			for range 64 {
-				v, _ := tb.Get(c, rm.keys[i&mask])
-				acc += v
-				i++
-			}
-			count += 64
-		}
-		rm.sink[id].v.Store(acc)
-		answer(count)
+		answer(rm.readFor(c, cmd))
 	case cmdSloppy, cmdAtomic:
 		ctr := rm.sloppy
 		if cmd.op == cmdAtomic {
@@ -412,27 +420,55 @@ func (rm *replicaMachine) exec(c *kernel.Core, cmd *command) {
 			answer(0)
 			return
 		}
-		t0 := time.Now()
-		i := 0
-		var next func(o replica.Outcome)
-		next = func(o replica.Outcome) {
-			for {
-				if o != replica.Pending && o != replica.Committed {
-					panic(fmt.Sprintf("bench: replicated write ended %v", o))
-				}
-				if i == replicaWrites {
-					answer(int64(time.Since(t0)))
-					return
-				}
-				i++
-				o = rm.rep.Put(c, rm.keys[i&(len(rm.keys)-1)], int64(i), next)
-				if o == replica.Pending {
-					return // next runs again on the decision
-				}
+		rm.writeReplicated(c, answer)
+	}
+}
+
+// readFor reads keys of the command's table on core c until the window
+// ends, and returns how many it read.
+func (rm *replicaMachine) readFor(c *kernel.Core, cmd *command) int64 {
+	id, now := c.ID(), c.Machine().Now
+	tb := rm.rep
+	if cmd.op == cmdReadShared || cmd.op == cmdReadSharedOne {
+		tb = rm.sh
+	}
+	mask := len(rm.keys) - 1
+	var count, acc int64
+	for i := id * 7; now() < cmd.until; {
+		for range 64 {
+			v, _ := tb.Get(c, rm.keys[i&mask])
+			acc += v
+			i++
+		}
+		count += 64
+	}
+	rm.sink[id].v.Store(acc)
+	return count
+}
+
+// writeReplicated makes replicaWrites replicated writes from core c, each
+// after the last one's decision, and answers with the time they took.
+func (rm *replicaMachine) writeReplicated(c *kernel.Core, answer func(int64)) {
+	t0 := time.Now()
+	i := 0
+	var next func(o replica.Outcome)
+	next = func(o replica.Outcome) {
+		for {
+			if o != replica.Pending && o != replica.Committed {
+				panic(fmt.Sprintf("bench: replicated write ended %v", o))
+			}
+			if i == replicaWrites {
+				answer(int64(time.Since(t0)))
+				return
+			}
+			i++
+			o = rm.rep.Put(c, rm.keys[i&(len(rm.keys)-1)], int64(i), next)
+			if o == replica.Pending {
+				return // next runs again on the decision
 			}
 		}
-		next(replica.Committed)
 	}
+	next(replica.Committed)
 }
 
 // fill writes every key into both tables from core c, one write at a time.

@@ -32,7 +32,7 @@ const (
 // CPUs, a Go channel and a Linux pipe, with the ratios that issue 3's
 // targets are stated in.
 func URPC(log io.Writer) ([]Row, error) {
-	var raw, two, ring, stream []float64
+	var raw, two, ring, small, stream []float64
 	batches := []int{1, 8, 32}
 	batch := make([][]float64, len(batches))
 	for range urpcSessions {
@@ -50,6 +50,10 @@ func URPC(log io.Writer) ([]Row, error) {
 			return nil, fmt.Errorf("urpc ping-pong: %w", err)
 		}
 		ring = append(ring, s.NsPerOp()...)
+		if s, err = urpcbench.URPCPingPongRing(pingPongChunks, pingPongPer, urpcbench.SmallRing); err != nil {
+			return nil, fmt.Errorf("urpc ping-pong, small rings: %w", err)
+		}
+		small = append(small, s.NsPerOp()...)
 		if s, err = urpcbench.RawStream(streamChunks, streamPer); err != nil {
 			return nil, fmt.Errorf("raw stream: %w", err)
 		}
@@ -71,6 +75,9 @@ func URPC(log io.Writer) ([]Row, error) {
 	for i := range ring {
 		ring[i] /= 2
 	}
+	for i := range small {
+		small[i] /= 2
+	}
 	gochan := float64(urpcbench.GoChanPingPong(goChanRounds).Nanoseconds()) / goChanRounds
 	pipeD, err := LinuxPipePingPong(pipeRounds)
 	if err != nil {
@@ -84,6 +91,7 @@ func URPC(log io.Writer) ([]Row, error) {
 		{"raw_cacheline_oneway_ns", rawNs, "ns"},
 		{"urpc_oneway_ns", urpcNs, "ns"},
 		{"raw_twoline_oneway_ns", twoNs, "ns"},
+		{fmt.Sprintf("urpc_oneway_ring%d_ns", urpcbench.SmallRing), good(small), "ns"},
 	}
 	core, haveCore, err := CoreMessageOneway(coreRounds)
 	switch {
@@ -104,6 +112,8 @@ func URPC(log io.Writer) ([]Row, error) {
 		// Issue 3's targets, as ratios within this run.
 		Row{"urpc_vs_raw_ratio", urpcNs / rawNs, "x (target <= 1.3)"},
 		Row{"urpc_vs_twoline_ratio", urpcNs / twoNs, "x"},
+		Row{fmt.Sprintf("urpc_ring%d_vs_raw_ratio", urpcbench.SmallRing), good(small) / rawNs, "x (the same protocol in rings that stay in L1)"},
+		Row{"twoline_vs_raw_ratio", twoNs / rawNs, "x (the floor for a ring per direction)"},
 	)
 	if haveCore {
 		rows = append(rows, Row{"core_message_vs_raw_ratio", core / rawNs, "x (target <= 2)"})

@@ -32,40 +32,28 @@ func cmdDemo(args []string, stdout, stderr io.Writer) int {
 	if st, ok := parseFlags(fs, args, stdout, stderr); !ok {
 		return st
 	}
-	root, err := sourceRoot()
-	if err != nil {
+	fail := func(err error) int {
 		fmt.Fprintf(stderr, "isle demo: %v\n", err)
 		return exitError
+	}
+	root, err := sourceRoot()
+	if err != nil {
+		return fail(err)
 	}
 	work, err := os.MkdirTemp("", "isle-demo-")
 	if err != nil {
-		fmt.Fprintf(stderr, "isle demo: %v\n", err)
-		return exitError
+		return fail(err)
 	}
 	defer os.RemoveAll(work)
-
-	goWasm := filepath.Join(work, "hello.wasm")
-	spinWasm := filepath.Join(work, "spin.wasm")
-	ppServer := filepath.Join(work, "pingpong-server.wasm")
-	ppClient := filepath.Join(work, "pingpong-client.wasm")
-	for _, b := range [][2]string{
-		{"./examples/hello", goWasm}, {"./examples/spin", spinWasm},
-		{"./examples/pingpong/server", ppServer}, {"./examples/pingpong/client", ppClient},
-	} {
-		fmt.Fprintf(stdout, "== building %s with GOOS=wasip1 GOARCH=wasm\n", b[0])
-		build := exec.Command("go", "build", "-o", b[1], b[0])
-		build.Dir = root
-		build.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
-		if out, err := build.CombinedOutput(); err != nil {
-			fmt.Fprintf(stderr, "isle demo: go build %s: %v\n%s", b[0], err, out)
-			return exitError
-		}
+	w, err := buildDemo(root, work, stdout)
+	if err != nil {
+		return fail(err)
 	}
-	cWasm := filepath.Join(root, "examples", "hello-c", "hello-c.wasm")
-	rustWasm, ok := buildHelloRust(root, work, stdout, stderr)
+	rust, ok := buildHelloRust(root, work, stdout, stderr)
 	if !ok {
 		return exitError
 	}
+	w.rust = rust
 
 	n := *cores
 	if n == 0 {
@@ -76,105 +64,14 @@ func cmdDemo(args []string, stdout, stderr io.Writer) int {
 	ctx := context.Background()
 	m, err := isle.Boot(ctx, cfg.WithStdio(nil, stdout, stdout))
 	if err != nil {
-		fmt.Fprintf(stderr, "isle demo: %v\n", err)
-		return exitError
+		return fail(err)
 	}
-	type run struct {
-		title string
-		path  string
-		args  []string
-		core  int
-		proc  *isle.Process
-	}
-	runs := []*run{
-		{title: "Go", path: goWasm, args: []string{"hello.wasm", "from", "a", "Go", "SIP", "--exit", "0"}, core: 0},
-		{title: "C", path: cWasm, args: []string{"hello-c.wasm", "from", "a", "C", "SIP", "--exit", "7"}, core: 1 % n},
-		{title: "Rust", path: rustWasm, args: []string{"hello-rust.wasm", "from", "a", "Rust", "SIP", "--exit", "5"}, core: 2 % n},
-	}
-	fmt.Fprintf(stdout, "== booting a %d-core machine; the Go program runs on core %d, the C program on core %d and the Rust program on core %d, at once\n",
-		n, runs[0].core, runs[1].core, runs[2].core)
-	start := time.Now()
-	progs := make([]*isle.Program, len(runs))
-	for i, r := range runs {
-		progs[i], err = m.Load(ctx, r.path)
-		if err != nil {
+	for _, part := range []func(context.Context, *isle.Machine, demoWasm, int, io.Writer) error{demoHellos, demoSpinners, demoPingPong} {
+		if err := part(ctx, m, w, n, stdout); err != nil {
 			m.Stop(ctx)
-			fmt.Fprintf(stderr, "isle demo: %v\n", err)
-			return exitError
+			return fail(err)
 		}
 	}
-	loaded := time.Since(start)
-	for i, r := range runs {
-		r.proc, err = m.SpawnOn(progs[i], r.args, r.core)
-		if err != nil {
-			m.Stop(ctx)
-			fmt.Fprintf(stderr, "isle demo: %v\n", err)
-			return exitError
-		}
-	}
-	for _, r := range runs {
-		st := r.proc.Wait()
-		fmt.Fprintf(stdout, "== the %s program (pid %d) exited with status %d\n", r.title, r.proc.PID(), st.Status())
-	}
-	ran := time.Since(start) - loaded
-	fmt.Fprintf(stdout, "== validating and compiling the three took %v (compiled code is cached in %s), running them %v\n",
-		loaded.Round(time.Millisecond), defaultCacheDir(), ran.Round(time.Millisecond))
-
-	// Four spinners that never make a system call, all started on core 0:
-	// preemption shares each core, balancing spreads them over the cores.
-	spin, err := m.Load(ctx, spinWasm)
-	if err != nil {
-		m.Stop(ctx)
-		fmt.Fprintf(stderr, "isle demo: %v\n", err)
-		return exitError
-	}
-	fmt.Fprintf(stdout, "== four CPU-bound spinners, all started on core 0, for 1s each:\n")
-	var spinners []*isle.Process
-	for i := 0; i < 4; i++ {
-		p, err := m.SpawnOn(spin, []string{"spin.wasm", "1s", fmt.Sprintf("spinner %d", i)}, 0)
-		if err != nil {
-			m.Stop(ctx)
-			fmt.Fprintf(stderr, "isle demo: %v\n", err)
-			return exitError
-		}
-		spinners = append(spinners, p)
-	}
-	for _, p := range spinners {
-		p.Wait()
-	}
-	for i, p := range spinners {
-		fmt.Fprintf(stdout, "   spinner %d had %v of CPU\n", i, p.CPUTime().Round(time.Millisecond))
-	}
-	// Two SIPs on two cores talk over a channel: every message checked
-	// against the contract, each waiting SIP polling its core's rings.
-	other := 1 % n
-	fmt.Fprintf(stdout, "== a Go SIP on core %d pings one on core %d %d times over a PingPong channel (examples/pingpong):\n", other, 0, demoPings)
-	var pp [2]*isle.Process
-	for i, b := range []struct {
-		path string
-		args []string
-		core int
-	}{
-		{ppServer, []string{"pingpong-server.wasm", "1"}, 0},
-		{ppClient, []string{"pingpong-client.wasm", strconv.Itoa(demoPings)}, other},
-	} {
-		prog, err := m.Load(ctx, b.path)
-		if err == nil {
-			pp[i], err = m.SpawnOn(prog, b.args, b.core)
-		}
-		if err != nil {
-			m.Stop(ctx)
-			fmt.Fprintf(stderr, "isle demo: %v\n", err)
-			return exitError
-		}
-	}
-	for _, p := range pp {
-		if st := p.Wait(); st.Status() != 0 {
-			fmt.Fprintf(stdout, "   (pid %d exited with status %d)\n", p.PID(), st.Status())
-		}
-	}
-	fmt.Fprintf(stdout, "   (isle bench ipc measures this, in C, beside a Linux pipe between two processes)\n")
-
 	sw, msgs, maxErr := m.Totals()
 	fmt.Fprintf(stdout, "== machine totals, read while it runs from per-core sloppy counters (each may be short by up to %d): %d switches, %d messages\n", maxErr, sw, msgs)
 	m.Stop(ctx)
@@ -184,6 +81,131 @@ func cmdDemo(args []string, stdout, stderr io.Writer) int {
 	fmt.Fprintln(stdout, " core idled while SIPs waited elsewhere; preempted: slices ended by isle, not by the program)")
 	fmt.Fprintln(stdout, "\nnext: isle run --stats --env GREETING=hi examples/hello-c/hello-c.wasm a b --exit 3")
 	return 0
+}
+
+// demoWasm are the demo's programs, built (or found) before the machine boots.
+type demoWasm struct {
+	hello, c, rust, spin, ppServer, ppClient string
+}
+
+// buildDemo builds the demo's Go programs for wasip1 into work.
+func buildDemo(root, work string, stdout io.Writer) (demoWasm, error) {
+	w := demoWasm{
+		hello:    filepath.Join(work, "hello.wasm"),
+		spin:     filepath.Join(work, "spin.wasm"),
+		ppServer: filepath.Join(work, "pingpong-server.wasm"),
+		ppClient: filepath.Join(work, "pingpong-client.wasm"),
+		c:        filepath.Join(root, "examples", "hello-c", "hello-c.wasm"),
+	}
+	for _, b := range [][2]string{
+		{"./examples/hello", w.hello}, {"./examples/spin", w.spin},
+		{"./examples/pingpong/server", w.ppServer}, {"./examples/pingpong/client", w.ppClient},
+	} {
+		fmt.Fprintf(stdout, "== building %s with GOOS=wasip1 GOARCH=wasm\n", b[0])
+		build := exec.Command("go", "build", "-o", b[1], b[0])
+		build.Dir = root
+		build.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
+		if out, err := build.CombinedOutput(); err != nil {
+			return w, fmt.Errorf("go build %s: %v\n%s", b[0], err, out)
+		}
+	}
+	return w, nil
+}
+
+// demoHellos runs the Go, C and Rust hellos at once, on three cores.
+func demoHellos(ctx context.Context, m *isle.Machine, w demoWasm, n int, stdout io.Writer) error {
+	runs := []struct {
+		title, path string
+		args        []string
+		core        int
+	}{
+		{"Go", w.hello, []string{"hello.wasm", "from", "a", "Go", "SIP", "--exit", "0"}, 0},
+		{"C", w.c, []string{"hello-c.wasm", "from", "a", "C", "SIP", "--exit", "7"}, 1 % n},
+		{"Rust", w.rust, []string{"hello-rust.wasm", "from", "a", "Rust", "SIP", "--exit", "5"}, 2 % n},
+	}
+	fmt.Fprintf(stdout, "== booting a %d-core machine; the Go program runs on core %d, the C program on core %d and the Rust program on core %d, at once\n",
+		n, runs[0].core, runs[1].core, runs[2].core)
+	start := time.Now()
+	progs := make([]*isle.Program, len(runs))
+	for i, r := range runs {
+		var err error
+		if progs[i], err = m.Load(ctx, r.path); err != nil {
+			return err
+		}
+	}
+	loaded := time.Since(start)
+	procs := make([]*isle.Process, len(runs))
+	for i, r := range runs {
+		var err error
+		if procs[i], err = m.SpawnOn(progs[i], r.args, r.core); err != nil {
+			return err
+		}
+	}
+	for i, p := range procs {
+		st := p.Wait()
+		fmt.Fprintf(stdout, "== the %s program (pid %d) exited with status %d\n", runs[i].title, p.PID(), st.Status())
+	}
+	ran := time.Since(start) - loaded
+	fmt.Fprintf(stdout, "== validating and compiling the three took %v (compiled code is cached in %s), running them %v\n",
+		loaded.Round(time.Millisecond), defaultCacheDir(), ran.Round(time.Millisecond))
+	return nil
+}
+
+// demoSpinners runs four spinners that never make a system call, all
+// started on core 0: preemption shares each core, balancing spreads them
+// over the cores.
+func demoSpinners(ctx context.Context, m *isle.Machine, w demoWasm, n int, stdout io.Writer) error {
+	spin, err := m.Load(ctx, w.spin)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "== four CPU-bound spinners, all started on core 0, for 1s each:\n")
+	var spinners []*isle.Process
+	for i := 0; i < 4; i++ {
+		p, err := m.SpawnOn(spin, []string{"spin.wasm", "1s", fmt.Sprintf("spinner %d", i)}, 0)
+		if err != nil {
+			return err
+		}
+		spinners = append(spinners, p)
+	}
+	for _, p := range spinners {
+		p.Wait()
+	}
+	for i, p := range spinners {
+		fmt.Fprintf(stdout, "   spinner %d had %v of CPU\n", i, p.CPUTime().Round(time.Millisecond))
+	}
+	return nil
+}
+
+// demoPingPong: two SIPs on two cores talk over a channel, every message
+// checked against the contract, each waiting SIP polling its core's rings.
+func demoPingPong(ctx context.Context, m *isle.Machine, w demoWasm, n int, stdout io.Writer) error {
+	other := 1 % n
+	fmt.Fprintf(stdout, "== a Go SIP on core %d pings one on core %d %d times over a PingPong channel (examples/pingpong):\n", other, 0, demoPings)
+	var pp [2]*isle.Process
+	for i, b := range []struct {
+		path string
+		args []string
+		core int
+	}{
+		{w.ppServer, []string{"pingpong-server.wasm", "1"}, 0},
+		{w.ppClient, []string{"pingpong-client.wasm", strconv.Itoa(demoPings)}, other},
+	} {
+		prog, err := m.Load(ctx, b.path)
+		if err == nil {
+			pp[i], err = m.SpawnOn(prog, b.args, b.core)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	for _, p := range pp {
+		if st := p.Wait(); st.Status() != 0 {
+			fmt.Fprintf(stdout, "   (pid %d exited with status %d)\n", p.PID(), st.Status())
+		}
+	}
+	fmt.Fprintf(stdout, "   (isle bench ipc measures this, in C, beside a Linux pipe between two processes)\n")
+	return nil
 }
 
 // buildHelloRust builds examples/hello-rust with a rustc that has the

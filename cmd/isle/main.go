@@ -33,8 +33,11 @@ func commands() []command {
 		{"run", "run a WebAssembly program: isle run [flags] PROGRAM.wasm [ARGS...]", cmdRun},
 		{"demo", "build the example programs and run them on a booted machine", cmdDemo},
 		{"bench", "measure a mechanism beside its baselines: isle bench SUITE [--json]", cmdBench},
+		{"node", "run a machine as a member of a cluster: isle node --id ID --listen-peer ADDR (--peers|--join) ID=ADDR,... [-- [run flags] PROGRAM.wasm]", cmdNode},
+		{"cluster", "make a cluster's certificates: isle cluster certs DIR --nodes N", cmdCluster},
 		{"contract", "check channel contracts: isle contract check FILE...", cmdContract},
 		{"trace", "report a trace written by isle run --trace, in perf sched latency's columns: isle trace FILE", cmdTrace},
+		{"abi", "print module isle's functions, error codes and constants (its one declaration)", cmdAbi},
 		{"wasi", "print the wasi_snapshot_preview1 table with each call's support level", cmdWasi},
 		{"version", "print the versions of isle, wazero and Go this binary was built from", cmdVersion},
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -272,5 +273,37 @@ func TestDemo(t *testing.T) {
 		if !strings.Contains(out, want) {
 			t.Errorf("the demo did not say %q:\n%s", want, out)
 		}
+	}
+}
+
+// TestAbiTablePrinted checks `isle abi` against the C headers a guest
+// compiles with: every import they declare and every code they name is in
+// the table it prints.
+func TestAbiTablePrinted(t *testing.T) {
+	st, out, errs := isleCmd(t, "abi")
+	if st != 0 || errs != "" {
+		t.Fatalf("isle abi: status %d, stderr %q", st, errs)
+	}
+	root := testprog.Root(t)
+	imports := regexp.MustCompile(`(?:import_name|ISLE_IMPORT)\("([a-z_]+)"\)`)
+	codes := regexp.MustCompile(`\b(ISLE_E[A-Z]+) = `)
+	n := 0
+	for _, h := range []string{"isle.h", "isle_proc.h"} {
+		b, err := os.ReadFile(filepath.Join(root, "guest", "c", h))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range append(imports.FindAllStringSubmatch(string(b), -1), codes.FindAllStringSubmatch(string(b), -1)...) {
+			n++
+			if !strings.Contains(out, m[1]) {
+				t.Errorf("%s declares %s; isle abi does not print it", h, m[1])
+			}
+		}
+	}
+	if n < 30 {
+		t.Errorf("found only %d imports and codes in the headers", n)
+	}
+	if st, _, _ := isleCmd(t, "abi", "extra"); st != exitUsage {
+		t.Errorf("isle abi extra: status %d, want %d", st, exitUsage)
 	}
 }

@@ -41,7 +41,11 @@ func parseFlags(fs *flag.FlagSet, args []string, stdout, stderr io.Writer) (int,
 	return 0, true
 }
 
-func cmdRun(args []string, stdout, stderr io.Writer) int {
+func cmdRun(args []string, stdout, stderr io.Writer) int { return runWith(args, stdout, stderr, nil) }
+
+// runWith is isle run; extend, when set, has the last word on the machine's
+// configuration (isle node adds its name watcher).
+func runWith(args []string, stdout, stderr io.Writer, extend func(isle.Config) isle.Config) int {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	cores := fs.Int("cores", 0, "number of cores (default: one per CPU of the process's affinity mask)")
 	over := fs.Bool("oversubscribe", false, "allow more cores than host CPUs")
@@ -154,6 +158,9 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 		}
 		defer f.Close()
 		cfg = cfg.WithTrace(f, *traceEvents)
+	}
+	if extend != nil {
+		cfg = extend(cfg)
 	}
 	prog := fs.Arg(0)
 	// SIGINT and SIGTERM stop the machine (every SIP is killed within a
@@ -316,8 +323,8 @@ func printStats(w io.Writer, cs []isle.CoreStats) {
 		for i, n := range c.CPUs {
 			cpus[i] = fmt.Sprint(n)
 		}
-		fmt.Fprintf(w, "core %d: capacity=%d cpus=%s moves=%d sips=%d switches=%d preempted=%d migrated-in=%d migrated-out=%d steals=%d wasted=%d sent=%d recv=%d sleeps=%d service-requests=%d\n",
-			c.Core, c.Capacity, strings.Join(cpus, ","), c.Moves, c.SIPs, c.Switches, c.Preemptions,
+		fmt.Fprintf(w, "core %d: capacity=%d cpus=%s moves=%d sips=%d switches=%d direct=%d preempted=%d migrated-in=%d migrated-out=%d steals=%d wasted=%d sent=%d recv=%d sleeps=%d service-requests=%d\n",
+			c.Core, c.Capacity, strings.Join(cpus, ","), c.Moves, c.SIPs, c.Switches, c.DirectSwitches, c.Preemptions,
 			c.MigratedIn, c.MigratedOut, c.StealsAsked, c.WastedIntervals, c.MsgsSent, c.MsgsRecv, c.Sleeps, c.ServiceRequests)
 	}
 }

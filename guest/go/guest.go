@@ -19,35 +19,13 @@ import (
 // Handle names an endpoint or a block in this SIP.
 type Handle uint32
 
-// Error is a code from module "isle" (the values of internal/ipc.Error).
+// Error is a code from module "isle" (the values of internal/ipc.Error;
+// the constants are generated from internal/abi/spec in abi.go).
 type Error uint32
 
-// Errors.
-const (
-	ErrBadHandle  Error = 1
-	ErrWrongType  Error = 2
-	ErrNotAllowed Error = 3
-	ErrBadFields  Error = 4
-	ErrClosed     Error = 5
-	ErrQuota      Error = 6
-	ErrTooBig     Error = 7
-	ErrAgain      Error = 8
-	ErrNoName     Error = 9
-	ErrExists     Error = 10
-	ErrMismatch   Error = 11
-	ErrFault      Error = 12
-	ErrInvalid    Error = 13
-	ErrNoSys      Error = 14
-)
-
-var errText = [...]string{"", "bad handle", "handle of the wrong type", "message not allowed in this state",
-	"payload does not match the message's fields", "channel closed", "quota exceeded", "too big",
-	"nothing to receive", "no such name", "name already registered", "contracts differ",
-	"bad pointer or length", "invalid argument", "no channel layer"}
-
 func (e Error) Error() string {
-	if int(e) < len(errText) {
-		return "isle: " + errText[e]
+	if t := e.text(); t != "" {
+		return "isle: " + t
 	}
 	return "isle: error " + strconv.Itoa(int(e))
 }
@@ -59,13 +37,6 @@ func errOf(code uint32) error {
 	return Error(code)
 }
 
-// MsgClosed is the message ID of the implicit Closed message: the peer's end
-// is closed and everything it sent has been received.
-const MsgClosed = 0xFFFF
-
-// MaxBlocks is the most blocks one message carries.
-const MaxBlocks = 8
-
 // Info describes a received message (struct isle_recv_info).
 type Info struct {
 	Msg     uint32 // message ID, or MsgClosed
@@ -75,11 +46,6 @@ type Info struct {
 	NBlocks uint32
 	Blocks  [MaxBlocks]Handle // the blocks that came with the message, now this SIP's
 }
-
-// FlagBreach, with MsgClosed: the peer closed in a state that is not final.
-const FlagBreach = 1
-
-const recvNonblock = 1
 
 func ptr(b []byte) unsafe.Pointer {
 	if len(b) == 0 {
@@ -112,7 +78,7 @@ func Recv(ep Handle, buf []byte) (Info, []byte, error) { return recvLoop(ep, nil
 
 // TryRecv is Recv without waiting: ErrAgain when nothing has come.
 func TryRecv(ep Handle, buf []byte) (Info, []byte, error) {
-	return recvLoop(ep, nil, buf, recvNonblock)
+	return recvLoop(ep, nil, buf, Nonblock)
 }
 
 // RecvAny waits for a message on any endpoint of eps; Info.Index says which.
@@ -199,3 +165,7 @@ func Lookup(name, src, cname string) (Handle, error) {
 	err := errOf(lookup(sptr(name), uint32(len(name)), sptr(src), uint32(len(src)), sptr(cname), uint32(len(cname)), unsafe.Pointer(&h)))
 	return h, err
 }
+
+// Move yields and goes on running on core (for benchmarks and tests that
+// need a SIP placed after a migration; the balancer may move it again).
+func Move(core int) error { return errOf(move(uint32(core))) }

@@ -21,6 +21,8 @@ package abi
 import (
 	"encoding/binary"
 
+	"isle/internal/abi/spec"
+
 	"isle/internal/contract"
 	"isle/internal/ipc"
 	"isle/internal/kernel"
@@ -28,7 +30,7 @@ import (
 )
 
 // ModuleName is the import module of isle's own ABI.
-const ModuleName = "isle"
+const ModuleName = spec.ModuleName
 
 // Layout of struct isle_recv_info in guest memory (guest/c/isle.h).
 const (
@@ -38,11 +40,11 @@ const (
 	InfoFlags   = 12 // u32: FlagBreach
 	InfoNBlocks = 16 // u32: blocks attached
 	InfoBlocks  = 20 // u32[MaxBlocks]: their handles
-	MaxBlocks   = 8
+	MaxBlocks   = spec.MaxBlocks
 	InfoSize    = InfoBlocks + 4*MaxBlocks
 
-	FlagBreach   = 1 // Closed: the peer closed in a state that is not final
-	RecvNonblock = 1 // recv flag: return ErrAgain instead of blocking
+	FlagBreach   = spec.FlagBreach   // Closed: the peer closed in a state that is not final
+	RecvNonblock = spec.RecvNonblock // recv flag: return ErrAgain instead of blocking
 
 	maxWaitSet = 64 // endpoints in one recv_any
 	// maxContractSrc bounds a contract source handed to channel_create,

@@ -1,20 +1,24 @@
 package abi
 
 import (
+	"isle/internal/abi/spec"
 	"isle/internal/contract"
 	"isle/internal/ipc"
 	"isle/internal/kernel"
-	"isle/internal/names"
 	"isle/internal/sandbox"
 )
 
-// Func is one row of the ABI table: a host function of module "isle".
+// Func is one function of module "isle"'s channel part, bound to its
+// handler. The name, signature and doc come from internal/abi/spec, the one
+// declaration of the ABI.
 type Func struct {
 	Name   string
 	Params []sandbox.ValType // all i32; the result is one i32 error code
 	Doc    string
-	fn     func(c *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) error
+	fn     hostFn
 }
+
+type hostFn func(c *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) error
 
 const i32 = sandbox.I32
 
@@ -26,23 +30,39 @@ func n(k int) []sandbox.ValType {
 	return v
 }
 
-// Table returns every function of module "isle".
-func Table() []Func {
-	return []Func{
-		{"channel_create", n(6), "(src, src_len, name, name_len, *imp, *exp): a channel of contract name in src; both ends to the caller", channelCreate},
-		{"send", n(6), "(ep, msg, payload, len, blocks, nblocks): send msg; the endpoints in its fields and the blocks move to the receiver", send},
-		{"recv", n(5), "(ep, buf, cap, *info, flags): receive the next message on ep; blocks unless flags has NONBLOCK", recv},
-		{"recv_any", n(6), "(eps, n, buf, cap, *info, flags): receive on the first of n endpoints with a message; info.index says which", recvAny},
-		{"close", n(1), "(h): close an endpoint (the peer sees Closed) or free a block", closeHandle},
-		{"block_alloc", n(2), "(size, *h): a zeroed exchange-heap block", blockAlloc},
-		{"block_size", n(2), "(h, *size)", blockSize},
-		{"block_read", n(4), "(h, off, buf, len): copy out of a block", blockRead},
-		{"block_write", n(4), "(h, off, buf, len): copy into a block", blockWrite},
-		{"block_free", n(1), "(h): free a block (an endpoint is ErrWrongType)", blockFree},
-		{"register", n(7), "(name, name_len, src, src_len, cname, cname_len, *listener): serve contract cname under name; connections arrive on the listener as Connect(exp<C>)", register},
-		{"lookup", n(7), "(name, name_len, src, src_len, cname, cname_len, *ep): connect to the service called name, which must speak the same contract", lookup},
-		{"move", n(1), "(core): yield, and go on running on that core (for benchmarks and tests that need a SIP placed after a migration; the balancer may move it again); ErrInvalid past the machine's cores", move},
+// handlers binds each channel function of the spec to its handler, by name.
+// TestHandlersBindSpec checks that every function of the spec's channel
+// part has one and that nothing else is bound.
+func handlers() map[string]hostFn {
+	return map[string]hostFn{
+		"channel_create": channelCreate,
+		"send":           send,
+		"recv":           recv,
+		"recv_any":       recvAny,
+		"close":          closeHandle,
+		"block_alloc":    blockAlloc,
+		"block_size":     blockSize,
+		"block_read":     blockRead,
+		"block_write":    blockWrite,
+		"block_free":     blockFree,
+		"register":       register,
+		"lookup":         lookup,
+		"move":           move,
 	}
+}
+
+// Table returns every channel function of module "isle" in the spec's
+// order, each with its handler.
+func Table() []Func {
+	h := handlers()
+	var t []Func
+	for _, f := range spec.Funcs() {
+		if f.Part != spec.Channels {
+			continue
+		}
+		t = append(t, Func{Name: f.Name, Params: n(len(f.Params)), Doc: f.Signature() + ": " + f.Doc, fn: h[f.Name]})
+	}
+	return t
 }
 
 // HostModule returns module "isle" for the sandbox runtime.
@@ -131,7 +151,14 @@ func send(c *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) error {
 	if msg > 0xFFFF {
 		return ipc.ErrNotAllowed
 	}
-	return p.tab.Send(port{s.Core()}, ipc.Handle(u32(a[0])), contract.MsgID(msg), payload, blocks[:nb])
+	if err := p.tab.Send(port{s.Core()}, ipc.Handle(u32(a[0])), contract.MsgID(msg), payload, blocks[:nb]); err != nil {
+		return err
+	}
+	// A receiver on this core that the message woke runs now, straight
+	// from here (kernel's direct switch); the send is complete, and the
+	// guest sees its result when the receiver suspends.
+	s.HandOff()
+	return nil
 }
 
 func leU32(b []byte) uint32 {
@@ -344,23 +371,10 @@ func register(c *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) error {
 	if err != nil {
 		return err
 	}
-	if _, err := p.sys.names.Lookup(s.Core(), name, nil); err == nil {
-		return ipc.ErrExists
-	}
-	lc, err := ipc.ListenerContract(ct)
+	h, err := p.Register(s, name, ct)
 	if err != nil {
 		return err
 	}
-	core := s.Core()
-	h, l, err := p.tab.Listen(port{core}, lc)
-	if err != nil {
-		return err
-	}
-	if err := p.sys.names.Register(s, name, names.Entry{Contract: ct, Listener: l, Home: p.tab, Core: core.ID(), Owner: s.PID()}); err != nil {
-		p.tab.Close(port{core}, h)
-		return err
-	}
-	p.listeners[h] = listener{name: name, ep: l}
 	c.Memory().WriteUint32(u32(a[6]), uint32(h))
 	return nil
 }
@@ -370,11 +384,7 @@ func lookup(c *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) error {
 	if err != nil {
 		return err
 	}
-	e, err := p.sys.names.Lookup(s.Core(), name, ct)
-	if err != nil {
-		return err
-	}
-	h, err := p.tab.Connect(port{s.Core()}, e.Listener, e.Home, e.Core)
+	h, err := p.Lookup(s, name, ct)
 	if err != nil {
 		return err
 	}

@@ -74,9 +74,20 @@ func CheckSource(name string, src []byte) (*File, []Diagnostic) {
 }
 
 func (c *checker) contract(cd *ContractDecl, contracts map[string]*ContractDecl) {
-	name := cd.Name.Name
+	msgs := c.messages(cd, contracts)
+	states, initial := c.states(cd)
+	for _, s := range cd.States {
+		c.transitions(cd, s, msgs, states)
+	}
+	if initial != nil {
+		c.reachable(cd, states, initial)
+	}
+}
 
-	// Messages and their fields.
+// messages checks a contract's messages and their fields, and returns them
+// by name (the first of each name).
+func (c *checker) messages(cd *ContractDecl, contracts map[string]*ContractDecl) map[string]*MsgDecl {
+	name := cd.Name.Name
 	msgs := map[string]*MsgDecl{}
 	for i, m := range cd.Msgs {
 		if i == MaxMessages {
@@ -100,8 +111,13 @@ func (c *checker) contract(cd *ContractDecl, contracts map[string]*ContractDecl)
 			c.typeExpr(fd.Type, contracts)
 		}
 	}
+	return msgs
+}
 
-	// States.
+// states checks a contract's states and returns them by name (the first of
+// each name) with the initial one (nil if there is none).
+func (c *checker) states(cd *ContractDecl) (map[string]*StateDecl, *StateDecl) {
+	name := cd.Name.Name
 	states := map[string]*StateDecl{}
 	var initial *StateDecl
 	for i, s := range cd.States {
@@ -124,51 +140,50 @@ func (c *checker) contract(cd *ContractDecl, contracts map[string]*ContractDecl)
 	if initial == nil {
 		c.errorf(cd.Name.Pos, "contract %s has no initial state", name)
 	}
+	return states, initial
+}
 
-	// Transitions, state by state.
-	for _, s := range cd.States {
-		var sides [3]*TransitionDecl // first transition seen for each side
-		seen := map[struct {
-			side Side
-			msg  string
-		}]bool{}
-		for _, t := range s.Transitions {
-			if t.Side != Importer && t.Side != Exporter {
-				// Only a hand-built tree can get here; the parser sets one.
-				c.errorf(t.Pos, "transition with no side (want imp or exp)")
-				continue
-			}
-			if _, ok := msgs[t.Msg.Name]; !ok {
-				c.errorf(t.Msg.Pos, "undefined message %s in contract %s", t.Msg.Name, name)
-			}
-			if _, ok := states[t.Next.Name]; !ok {
-				c.errorf(t.Next.Pos, "undefined state %s in contract %s", t.Next.Name, name)
-			}
-			key := struct {
-				side Side
-				msg  string
-			}{t.Side, t.Msg.Name}
-			if seen[key] {
-				c.errorf(t.Pos, "duplicate transition %s %s in state %s", t.Side, t.Msg.Name, s.Name.Name)
-			}
-			seen[key] = true
-			if sides[t.Side] == nil {
-				sides[t.Side] = t
-			}
+// transitions checks the transitions out of state s.
+func (c *checker) transitions(cd *ContractDecl, s *StateDecl, msgs map[string]*MsgDecl, states map[string]*StateDecl) {
+	name := cd.Name.Name
+	type sideMsg struct {
+		side Side
+		msg  string
+	}
+	var sides [3]*TransitionDecl // first transition seen for each side
+	seen := map[sideMsg]bool{}
+	for _, t := range s.Transitions {
+		if t.Side != Importer && t.Side != Exporter {
+			// Only a hand-built tree can get here; the parser sets one.
+			c.errorf(t.Pos, "transition with no side (want imp or exp)")
+			continue
 		}
-		if imp, exp := sides[Importer], sides[Exporter]; imp != nil && exp != nil {
-			c.errorf(s.Name.Pos, "mixed state %s: both the importer (imp %s at %s) and the exporter (exp %s at %s) may send",
-				s.Name.Name, imp.Msg.Name, imp.Pos, exp.Msg.Name, exp.Pos)
+		if _, ok := msgs[t.Msg.Name]; !ok {
+			c.errorf(t.Msg.Pos, "undefined message %s in contract %s", t.Msg.Name, name)
 		}
-		if len(s.Transitions) == 0 && !s.Final {
-			c.errorf(s.Name.Pos, "state %s has no way out and is not final", s.Name.Name)
+		if _, ok := states[t.Next.Name]; !ok {
+			c.errorf(t.Next.Pos, "undefined state %s in contract %s", t.Next.Name, name)
+		}
+		key := sideMsg{t.Side, t.Msg.Name}
+		if seen[key] {
+			c.errorf(t.Pos, "duplicate transition %s %s in state %s", t.Side, t.Msg.Name, s.Name.Name)
+		}
+		seen[key] = true
+		if sides[t.Side] == nil {
+			sides[t.Side] = t
 		}
 	}
-
-	// Reachability from the initial state.
-	if initial == nil {
-		return
+	if imp, exp := sides[Importer], sides[Exporter]; imp != nil && exp != nil {
+		c.errorf(s.Name.Pos, "mixed state %s: both the importer (imp %s at %s) and the exporter (exp %s at %s) may send",
+			s.Name.Name, imp.Msg.Name, imp.Pos, exp.Msg.Name, exp.Pos)
 	}
+	if len(s.Transitions) == 0 && !s.Final {
+		c.errorf(s.Name.Pos, "state %s has no way out and is not final", s.Name.Name)
+	}
+}
+
+// reachable reports every state that no path from the initial state reaches.
+func (c *checker) reachable(cd *ContractDecl, states map[string]*StateDecl, initial *StateDecl) {
 	reached := map[*StateDecl]bool{initial: true}
 	work := []*StateDecl{initial}
 	for len(work) > 0 {

@@ -129,104 +129,108 @@ func (m *Message) Encode(dst []byte, vals ...any) ([]byte, error) {
 	}
 	for i, v := range vals {
 		f := &m.fields[i]
-		bad := func() error {
-			return fmt.Errorf("message %s: field %s is %s, got %T", m.name, f.Name, f.TypeString(), v)
+		v, err := m.fromInt(f, v)
+		if err != nil {
+			return dst, err
 		}
-		if n, ok := v.(int); ok {
-			var fits bool
-			switch f.Kind {
-			case KindI32:
-				fits = n >= math.MinInt32 && n <= math.MaxInt32
-				v = int32(n)
-			case KindI64:
-				fits, v = true, int64(n)
-			case KindU32:
-				fits = n >= 0 && uint64(n) <= math.MaxUint32
-				v = uint32(n)
-			case KindU64:
-				fits, v = n >= 0, uint64(n)
-			default:
-				return dst, bad()
-			}
-			if !fits {
-				return dst, fmt.Errorf("message %s: field %s is %s, %d does not fit", m.name, f.Name, f.Kind, n)
-			}
+		if dst, err = m.appendField(dst, f, v); err != nil {
+			return dst, err
 		}
-		switch f.Kind {
-		case KindI32:
-			x, ok := v.(int32)
-			if !ok {
-				return dst, bad()
-			}
-			dst = binary.LittleEndian.AppendUint32(dst, uint32(x))
-		case KindU32:
-			x, ok := v.(uint32)
-			if !ok {
-				return dst, bad()
-			}
-			dst = binary.LittleEndian.AppendUint32(dst, x)
-		case KindI64:
-			x, ok := v.(int64)
-			if !ok {
-				return dst, bad()
-			}
-			dst = binary.LittleEndian.AppendUint64(dst, uint64(x))
-		case KindU64:
-			x, ok := v.(uint64)
-			if !ok {
-				return dst, bad()
-			}
-			dst = binary.LittleEndian.AppendUint64(dst, x)
-		case KindF64:
-			x, ok := v.(float64)
-			if !ok {
-				return dst, bad()
-			}
-			dst = binary.LittleEndian.AppendUint64(dst, math.Float64bits(x))
-		case KindBool:
-			x, ok := v.(bool)
-			if !ok {
-				return dst, bad()
-			}
-			b := byte(0)
+	}
+	return dst, nil
+}
+
+// fromInt converts a Go int for an integer field to the field's type, or
+// refuses it when it does not fit or the field is not an integer; any other
+// value is returned as it is.
+func (m *Message) fromInt(f *Field, v any) (any, error) {
+	n, ok := v.(int)
+	if !ok {
+		return v, nil
+	}
+	var fits bool
+	switch f.Kind {
+	case KindI32:
+		fits = n >= math.MinInt32 && n <= math.MaxInt32
+		v = int32(n)
+	case KindI64:
+		fits, v = true, int64(n)
+	case KindU32:
+		fits = n >= 0 && uint64(n) <= math.MaxUint32
+		v = uint32(n)
+	case KindU64:
+		fits, v = n >= 0, uint64(n)
+	default:
+		return v, m.badType(f, v)
+	}
+	if !fits {
+		return v, fmt.Errorf("message %s: field %s is %s, %d does not fit", m.name, f.Name, f.Kind, n)
+	}
+	return v, nil
+}
+
+func (m *Message) badType(f *Field, v any) error {
+	return fmt.Errorf("message %s: field %s is %s, got %T", m.name, f.Name, f.TypeString(), v)
+}
+
+// appendField appends field f's encoding of v, which must have the Go type
+// of f's kind.
+func (m *Message) appendField(dst []byte, f *Field, v any) ([]byte, error) {
+	le := binary.LittleEndian
+	switch x := v.(type) {
+	case int32:
+		if f.Kind == KindI32 {
+			return le.AppendUint32(dst, uint32(x)), nil
+		}
+	case uint32:
+		if f.Kind == KindU32 {
+			return le.AppendUint32(dst, x), nil
+		}
+	case int64:
+		if f.Kind == KindI64 {
+			return le.AppendUint64(dst, uint64(x)), nil
+		}
+	case uint64:
+		if f.Kind == KindU64 {
+			return le.AppendUint64(dst, x), nil
+		}
+	case float64:
+		if f.Kind == KindF64 {
+			return le.AppendUint64(dst, math.Float64bits(x)), nil
+		}
+	case bool:
+		if f.Kind == KindBool {
 			if x {
-				b = 1
+				return append(dst, 1), nil
 			}
-			dst = append(dst, b)
-		case KindString:
-			x, ok := v.(string)
-			if !ok {
-				return dst, bad()
-			}
+			return append(dst, 0), nil
+		}
+	case string:
+		if f.Kind == KindString {
 			if !utf8.ValidString(x) {
 				return dst, fmt.Errorf("message %s: field %s: %w", m.name, f.Name, ErrBadUTF8)
 			}
 			if uint64(len(x)) > math.MaxUint32 {
 				return dst, fmt.Errorf("message %s: field %s: string too long", m.name, f.Name)
 			}
-			dst = binary.LittleEndian.AppendUint32(dst, uint32(len(x)))
-			dst = append(dst, x...)
-		case KindBytes:
-			x, ok := v.([]byte)
-			if !ok {
-				return dst, bad()
-			}
+			return append(le.AppendUint32(dst, uint32(len(x))), x...), nil
+		}
+	case []byte:
+		if f.Kind == KindBytes {
 			if uint64(len(x)) > math.MaxUint32 {
 				return dst, fmt.Errorf("message %s: field %s: bytes too long", m.name, f.Name)
 			}
-			dst = binary.LittleEndian.AppendUint32(dst, uint32(len(x)))
-			dst = append(dst, x...)
-		case KindEndpoint:
-			x, ok := v.(Handle)
-			if !ok {
-				return dst, bad()
-			}
-			dst = binary.LittleEndian.AppendUint32(dst, uint32(x))
-		default:
-			panic(fmt.Sprintf("contract: field %s of message %s has kind %v", f.Name, m.name, f.Kind))
+			return append(le.AppendUint32(dst, uint32(len(x))), x...), nil
+		}
+	case Handle:
+		if f.Kind == KindEndpoint {
+			return le.AppendUint32(dst, uint32(x)), nil
 		}
 	}
-	return dst, nil
+	if f.Kind == KindInvalid || f.Kind > KindEndpoint {
+		panic(fmt.Sprintf("contract: field %s of message %s has kind %v", f.Name, m.name, f.Kind))
+	}
+	return dst, m.badType(f, v)
 }
 
 // Decode validates payload like CheckFields and returns its fields as Go

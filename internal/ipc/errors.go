@@ -1,57 +1,14 @@
 package ipc
 
 // Error is a channel operation's failure. The values are also the codes the
-// guest ABI returns (internal/abi, guest/c/isle.h), so they never change.
+// guest ABI returns; they are declared once, in internal/abi/spec, and the
+// constants (errors_gen.go), guest/c/isle.h and guest/go are generated from
+// that table, so they never change by hand.
 type Error uint32
 
-// Errors. 0 is success in the guest ABI.
-const (
-	ErrBadHandle  Error = 1  // not a live handle of this table: forged, stale, or already sent
-	ErrWrongType  Error = 2  // a handle of the wrong kind, contract or side
-	ErrNotAllowed Error = 3  // the contract does not allow this message from this side now
-	ErrBadFields  Error = 4  // the payload does not match the message's fields
-	ErrClosed     Error = 5  // the peer endpoint is closed
-	ErrQuota      Error = 6  // a handle or exchange-heap quota would be exceeded
-	ErrTooBig     Error = 7  // a buffer is too small for the message, or a size is past a limit
-	ErrAgain      Error = 8  // nothing to receive (non-blocking receive)
-	ErrNoName     Error = 9  // no service registered under that name
-	ErrExists     Error = 10 // a service is already registered under that name
-	ErrMismatch   Error = 11 // the contracts of the two sides differ
-	ErrFault      Error = 12 // a pointer or length outside the guest's memory
-	ErrInvalid    Error = 13 // a malformed argument (a contract that does not compile, a bad flag)
-	ErrNoSys      Error = 14 // the SIP has no channel layer
-)
-
 func (e Error) Error() string {
-	switch e {
-	case ErrBadHandle:
-		return "ipc: bad handle"
-	case ErrWrongType:
-		return "ipc: handle of the wrong type"
-	case ErrNotAllowed:
-		return "ipc: message not allowed in this state"
-	case ErrBadFields:
-		return "ipc: payload does not match the message's fields"
-	case ErrClosed:
-		return "ipc: channel closed"
-	case ErrQuota:
-		return "ipc: quota exceeded"
-	case ErrTooBig:
-		return "ipc: too big"
-	case ErrAgain:
-		return "ipc: nothing to receive"
-	case ErrNoName:
-		return "ipc: no such name"
-	case ErrExists:
-		return "ipc: name already registered"
-	case ErrMismatch:
-		return "ipc: contracts differ"
-	case ErrFault:
-		return "ipc: bad pointer or length"
-	case ErrInvalid:
-		return "ipc: invalid argument"
-	case ErrNoSys:
-		return "ipc: no channel layer"
+	if t := e.text(); t != "" {
+		return "ipc: " + t
 	}
 	return "ipc: unknown error"
 }

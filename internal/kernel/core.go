@@ -72,6 +72,9 @@ type Core struct {
 	win      pollWindow             // how long to poll before sleeping (pollwin.go)
 	svcWaits int                    // this core's SIPs whose request is with a service
 	polled   int64                  // ns polled in the current run: the core's idle time, not the SIP's
+	running  *SIP                   // the SIP being resumed, nil between runs (handoff.go)
+	under    *SIP                   // the SIP whose direct switch runs the running one (handoff.go)
+	woken    *SIP                   // the SIP the running one's last call woke here (handoff.go)
 
 	live     atomic.Int64 // SIPs on this core and not ended: kept by the controller and by migrations
 	forwards atomic.Int64 // len(forward), kept by the core for Machine.Census
@@ -388,17 +391,24 @@ func (c *Core) flushPending() bool {
 
 // run resumes one SIP for at most slice, or until it suspends or ends, and
 // acts on why. The SIP stays in the run queue while it runs.
-func (c *Core) run(s *SIP, slice time.Duration) {
-	start := c.m.Now()
+func (c *Core) run(s *SIP, slice time.Duration) { c.runFrom(s, slice, c.m.Now()) }
+
+// runFrom is run from machine time start (now); it returns the time the
+// SIP stopped running.
+func (c *Core) runFrom(s *SIP, slice time.Duration, start int64) int64 {
 	s.sliceStart = start
 	s.sliceEnd = start + int64(max(slice, minSlice))
 	s.unseen = false
+	c.running, c.woken = s, nil
 	c.traceSwitchIn(s, start)
 	reason, done := s.proc.Resume()
+	c.running = nil
 	c.traceSwitchOut(s, reason, done)
-	ran := c.m.Now() - start - c.polled
+	end := c.m.Now()
+	ran := end - start - c.polled
 	c.polled = 0
 	s.cpuTime += ran
+	s.cpuSeen.Store(s.cpuTime)
 	c.rq.Charge(&s.ent, sched.Duration(ran))
 	c.bal.ran(ran)
 	c.stats.Switches++
@@ -406,8 +416,14 @@ func (c *Core) run(s *SIP, slice time.Duration) {
 	if done {
 		c.rq.Dequeue(&s.ent)
 		c.exit(s)
-		return
+		return end
 	}
+	c.suspended(s, reason)
+	return end
+}
+
+// suspended acts on why s, which has just run, suspended.
+func (c *Core) suspended(s *SIP, reason uint32) {
 	switch reason {
 	case suspendYield:
 		c.rq.Yield(&s.ent)

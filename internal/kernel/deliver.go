@@ -215,6 +215,7 @@ func (c *Core) Wake(s *SIP) {
 		c.traceWake(s)
 		s.blocked = false
 		c.enqueue(s)
+		c.noteWake(s)
 		return
 	}
 	s.wakePending = true
@@ -230,7 +231,7 @@ func (s *SIP) Core() *Core { return s.core }
 func (s *SIP) Block() {
 	// First: releasing may wait for a service, and a Wake that comes
 	// meanwhile is pending, not lost.
-	s.releaseHeld()
+	s.sendHeld()
 	if s.wakePending {
 		s.wakePending = false
 		return

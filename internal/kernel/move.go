@@ -16,7 +16,7 @@ func (s *SIP) MoveTo(to int) bool {
 		return false
 	}
 	if to != c.id {
-		s.releaseHeld()
+		s.sendHeld()
 		s.moveTo = to + 1
 		s.proc.Suspend(suspendYield)
 	}

@@ -30,7 +30,7 @@ const pollClockEvery = 8
 // pollBlocked is Block's fast path for s, which c is running. It reports
 // whether s was woken.
 func (c *Core) pollBlocked(s *SIP) bool {
-	if c.polling != nil || c.rq.Len() != 1 || c.stopped || len(c.pending) > 0 ||
+	if c.polling != nil || c.under != nil || c.rq.Len() != 1 || c.stopped || len(c.pending) > 0 ||
 		c.capacity < sched.FullCapacity || c.bal.othersWaiting() {
 		return false
 	}

@@ -42,10 +42,12 @@ func (c *Core) Kill(s *SIP) bool {
 	if _, mine := c.owned[s]; !mine || s.proc.Done() {
 		return false
 	}
-	if s.waiting || s == c.polling {
+	if s.waiting || s == c.polling || s == c.under {
 		// Lent to a service, or running: polling the rings in its Block
-		// (poll.go), on the coroutine that Kill would have to end. It ends
-		// when the reply comes, or as soon as the poll returns. A service
+		// (poll.go), or under the direct switch to another SIP
+		// (handoff.go), on the coroutine that Kill would have to end. It
+		// ends when the reply comes, or as soon as the poll or the other
+		// SIP's run returns. A service
 		// is asked to cut its wait short, so that the reply comes at once
 		// (service.go, "Cancel").
 		if s.waiting && !s.killPending {

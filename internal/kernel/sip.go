@@ -62,16 +62,17 @@ type SIP struct {
 	req         Request  // the SIP's own request record (Request, Call)
 	cur         *Request // the request with a service now: &req, or the personality's (CallWith)
 	svc         ServiceID
-	wakeAt      int64 // for suspendSleep: machine time to wake at
-	sliceStart  int64 // machine time the SIP was last resumed
-	sliceEnd    int64 // machine time its current slice ends
-	blocked     bool  // suspended in Block, waiting for Wake
-	waiting     bool  // its request is with a service
-	unseen      bool  // the reply came back and the SIP has not run since
-	killPending bool  // killed while waiting: ends when the reply comes
-	wakePending bool  // a Wake came while the SIP was not blocked
-	moveTo      int   // MoveTo: the core to hand the SIP to when it yields, plus one; 0 for none
-	cpuTime     int64 // nanoseconds spent running
+	wakeAt      int64        // for suspendSleep: machine time to wake at
+	sliceStart  int64        // machine time the SIP was last resumed
+	sliceEnd    int64        // machine time its current slice ends
+	blocked     bool         // suspended in Block, waiting for Wake
+	waiting     bool         // its request is with a service
+	unseen      bool         // the reply came back and the SIP has not run since
+	killPending bool         // killed while waiting: ends when the reply comes
+	wakePending bool         // a Wake came while the SIP was not blocked
+	moveTo      int          // MoveTo: the core to hand the SIP to when it yields, plus one; 0 for none
+	cpuTime     int64        // nanoseconds spent running
+	cpuSeen     atomic.Int64 // cpuTime as of the last slice's end, for other goroutines (CPUTimeSeen)
 	result      sandbox.Result
 	done        chan struct{}
 }
@@ -102,6 +103,11 @@ func (s *SIP) Machine() *Machine { return s.machine }
 // SIP's own host functions, it is exact up to the current slice.
 func (s *SIP) CPUTime() int64 { return s.cpuTime }
 
+// CPUTimeSeen returns the nanoseconds the SIP had run when its last slice
+// ended. Any goroutine may call it (the embedder's Process.CPUTime): it
+// reads a copy the core publishes at each slice's end.
+func (s *SIP) CPUTimeSeen() int64 { return s.cpuSeen.Load() }
+
 // CPUTimeNow returns the nanoseconds the SIP has run, counting its current
 // slice up to now: what CPUTime says plus the time since the slice began,
 // less what its core spent polling in it (that is the core's idle time).
@@ -121,7 +127,7 @@ func (s *SIP) Result() sandbox.Result { return s.result }
 
 // Yield gives up the core; the SIP stays runnable.
 func (s *SIP) Yield() {
-	s.releaseHeld()
+	s.sendHeld()
 	s.proc.Suspend(suspendYield)
 }
 
@@ -135,9 +141,11 @@ func (s *SIP) Yield() {
 // is held.
 type Holder interface {
 	ReleaseHeld(s *SIP)
+	// Holding reports whether anything is held.
+	Holding() bool
 }
 
-func (s *SIP) releaseHeld() {
+func (s *SIP) sendHeld() {
 	if s.Hold != nil {
 		s.Hold.ReleaseHeld(s)
 	}
@@ -155,7 +163,7 @@ func (s *SIP) Request() *Request {
 // Call sends the SIP's request to a service and suspends the SIP until the
 // reply has come back to its core; the reply is in the request record.
 func (s *SIP) Call(svc ServiceID) *Request {
-	s.releaseHeld()
+	s.sendHeld()
 	return s.CallWith(svc, &s.req)
 }
 
@@ -185,7 +193,7 @@ func (s *SIP) CallWith(svc ServiceID, r *Request) *Request {
 func Preempt(c *sandbox.Call) {
 	s := SIPOf(c)
 	if s.machine.Now() >= s.sliceEnd {
-		s.releaseHeld()
+		s.sendHeld()
 		s.proc.Suspend(suspendPreempt)
 	}
 }
@@ -194,13 +202,13 @@ func Preempt(c *sandbox.Call) {
 // personality still holds (Holder) is released before the SIP ends, so its
 // output has been written when Done is closed.
 func AtEnd(c *sandbox.Call) {
-	SIPOf(c).releaseHeld()
+	SIPOf(c).sendHeld()
 }
 
 // SleepUntil suspends the SIP until the machine's clock reaches t (Now()).
 // A sleeping SIP frees its core.
 func (s *SIP) SleepUntil(t int64) {
-	s.releaseHeld()
+	s.sendHeld()
 	s.wakeAt = t
 	s.proc.Suspend(suspendSleep)
 }

@@ -32,6 +32,11 @@ type CoreStats struct {
 	Sleeps   uint64 // times the core slept on its doorbell
 	MsgsSent uint64 // urpc messages sent to cores and services
 	MsgsRecv uint64 // urpc messages received
+
+	// DirectSwitches counts the switches (among Switches) made straight
+	// from a sender to the receiver it woke, with no turn of the loop
+	// (handoff.go).
+	DirectSwitches uint64
 	// ServiceRequests counts the requests the core's SIPs sent to services
 	// and waited for (Call, CallWith): a call served on the core itself
 	// (docs/wasi.md, "Calls served on the core") adds nothing.

@@ -36,6 +36,21 @@ type Entry struct {
 type Service struct {
 	t  replica.Table[Entry] // without a machine table
 	mt *tables.Table[Entry] // the machine's name table, when given
+	// watch, when set (Watch, before the machine starts; immutable after),
+	// hears of each registration that took effect and each unregistration.
+	watch func(name string, e Entry, registered bool)
+}
+
+// Watch makes fn hear of every registration that took effect and every
+// unregistration, on the core of the SIP that made it (so fn must not
+// block: it runs in a kernel loop). Call it before the machine starts.
+// A cluster node uses it to mirror the machine's names cluster-wide.
+func (s *Service) Watch(fn func(name string, e Entry, registered bool)) { s.watch = fn }
+
+func (s *Service) notify(name string, e Entry, registered bool) {
+	if s.watch != nil {
+		s.watch(name, e, registered)
+	}
 }
 
 // New returns an empty registry backed by a shared table of its own.
@@ -77,6 +92,7 @@ func (s *Service) Register(sip *kernel.SIP, name string, e Entry) error {
 		if r := s.t.Put(name, e); r.Outcome != replica.Committed {
 			return ipc.ErrExists
 		}
+		s.notify(name, e, true)
 		return nil
 	}
 	var decided bool
@@ -94,6 +110,7 @@ func (s *Service) Register(sip *kernel.SIP, name string, e Entry) error {
 	if o != replica.Committed {
 		return ipc.ErrExists // a conflicting registration won
 	}
+	s.notify(name, e, true)
 	return nil
 }
 
@@ -118,6 +135,7 @@ func (s *Service) Unregister(c *kernel.Core, name string, l *ipc.Endpoint) {
 	if !ok || e.Listener != l {
 		return
 	}
+	s.notify(name, e, false)
 	if s.mt != nil {
 		s.mt.Delete(c, name, nil)
 		return

@@ -1,6 +1,8 @@
 package names
 
 import (
+	"fmt"
+	"slices"
 	"testing"
 
 	"isle/internal/contract"
@@ -43,5 +45,22 @@ func TestRegisterLookupUnregister(t *testing.T) {
 	s.Unregister(nil, "svc", l1)
 	if _, err := s.Lookup(nil, "svc", a); err != ipc.ErrNoName {
 		t.Errorf("after Unregister: %v", err)
+	}
+}
+
+func TestWatch(t *testing.T) {
+	a := contract.MustCompile("a.contract", src).Lookup("A")
+	s := New()
+	var got []string
+	s.Watch(func(name string, e Entry, registered bool) {
+		got = append(got, fmt.Sprintf("%s %s %v", name, e.Contract.Name(), registered))
+	})
+	l1, l2 := &ipc.Endpoint{}, &ipc.Endpoint{}
+	s.Register(nil, "svc", Entry{Contract: a, Listener: l1})
+	s.Register(nil, "svc", Entry{Contract: a, Listener: l2}) // refused: not heard
+	s.Unregister(nil, "svc", l2)                             // not its listener: not heard
+	s.Unregister(nil, "svc", l1)
+	if want := []string{"svc A true", "svc A false"}; !slices.Equal(got, want) {
+		t.Fatalf("heard %q, want %q", got, want)
 	}
 }

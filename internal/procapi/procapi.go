@@ -32,6 +32,7 @@ import (
 	"context"
 	"errors"
 	"io/fs"
+	"isle/internal/abi/spec"
 	"os"
 	"path"
 	"runtime"
@@ -47,7 +48,7 @@ import (
 )
 
 // ModuleName is the import module of isle's host ABI.
-const ModuleName = "isle"
+const ModuleName = spec.ModuleName
 
 // WASI errno values used here.
 const (
@@ -227,14 +228,32 @@ func (e childEnded) Deliver(c *kernel.Core) {
 	}
 }
 
-// HostModule returns the process functions of module "isle".
+// HostModule returns the process functions of module "isle", in the order
+// and with the signatures internal/abi/spec declares.
 func (a *API) HostModule() sandbox.HostModule {
-	i32 := sandbox.I32
-	return sandbox.HostModule{Name: ModuleName, Funcs: []sandbox.HostFunc{
-		{Name: "proc_spawn", Params: []sandbox.ValType{i32, i32, i32, i32, i32, i32}, Results: []sandbox.ValType{i32}, Fn: a.spawn},
-		{Name: "proc_wait", Params: []sandbox.ValType{i32, i32, i32}, Results: []sandbox.ValType{i32}, Fn: a.wait},
-		{Name: "proc_kill", Params: []sandbox.ValType{i32}, Results: []sandbox.ValType{i32}, Fn: a.kill},
-	}}
+	h := a.handlers()
+	hm := sandbox.HostModule{Name: ModuleName}
+	for _, f := range spec.Funcs() {
+		if f.Part != spec.Proc {
+			continue
+		}
+		params := make([]sandbox.ValType, len(f.Params))
+		for i := range params {
+			params[i] = sandbox.I32
+		}
+		hm.Funcs = append(hm.Funcs, sandbox.HostFunc{Name: f.Name, Params: params, Results: []sandbox.ValType{sandbox.I32}, Fn: h[f.Name]})
+	}
+	return hm
+}
+
+// handlers binds each process function of the spec to its handler, by
+// name; TestHandlersBindSpec checks it against the spec both ways.
+func (a *API) handlers() map[string]func(*sandbox.Call, []uint64) {
+	return map[string]func(*sandbox.Call, []uint64){
+		"proc_spawn": a.spawn,
+		"proc_wait":  a.wait,
+		"proc_kill":  a.kill,
+	}
 }
 
 // spawn(path, path_len, argv, argv_len, nice, *pid): argv is argv_len bytes

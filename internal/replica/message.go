@@ -50,6 +50,7 @@ type Message[V any] struct {
 	Op       Op[V]  // Prepare only
 	Yes      bool   // Vote only
 	Horizon  uint64 // coordinator → participant: every Tx.Seq below it is over
+	Timer    bool   // sent by Tick (a timeout's Abort, a re-sent Prepare or Commit, a query), not in answer to a step: for counts
 }
 
 func (m Message[V]) String() string {

@@ -123,7 +123,8 @@ type Node[V any] struct {
 	prepared []prepared[V]
 	coords   []coordView // indexed by coordinator
 
-	ready Ready[V]
+	ready  Ready[V]
+	inTick bool // in Tick: what send sends is marked Timer
 }
 
 // NewNode returns the replica of core cfg.ID, empty.
@@ -245,6 +246,8 @@ func (n *Node[V]) RemovePeer(core CoreID) {
 // Commit are re-sent, prepared participants query.
 func (n *Node[V]) Tick() {
 	n.tick++
+	n.inTick = true
+	defer func() { n.inTick = false }()
 	// Coordinator: time out or re-send Prepare.
 	kept := n.rounds[:0]
 	for i := range n.rounds {
@@ -521,6 +524,7 @@ func (n *Node[V]) sendPrepare(r *round[V]) {
 // send queues m, stamping the sender and, for coordinator messages, the horizon.
 func (n *Node[V]) send(m Message[V]) {
 	m.From = n.cfg.ID
+	m.Timer = n.inTick
 	if m.Tx.Core == n.cfg.ID {
 		m.Horizon = n.horizon()
 	}

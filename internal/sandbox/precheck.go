@@ -11,6 +11,13 @@ import (
 // refuses counts that the bytes that follow cannot hold.
 const (
 	maxLocals = 50_000 // locals per function (wasmtime's limit too)
+	// maxFunctionSize bounds one function body, in bytes: the Web's limit
+	// (the JS API's implementation limits, which V8 and SpiderMonkey
+	// enforce), so every module a browser runs loads. wazero compiles a
+	// function in one call that no context interrupts, about 2 s for one
+	// of this size here; a 100 MB body held a CPU for half a minute.
+	// (wasmtime's parser allows 128 MiB.)
+	maxFunctionSize = 7_654_321
 )
 
 var errTruncated = errors.New("unexpected end of module")
@@ -107,6 +114,9 @@ func precheckCode(sec *reader, n uint32) error {
 		}
 		if uint64(sec.off)+uint64(size) > uint64(len(sec.b)) {
 			return fmt.Errorf("function %d: body past the end of the code section", i)
+		}
+		if size > maxFunctionSize {
+			return fmt.Errorf("function %d: body of %d bytes, more than the %d a function may have", i, size, maxFunctionSize)
 		}
 		body := &reader{b: sec.b[sec.off : sec.off+int(size)]}
 		sec.off += int(size)

@@ -26,6 +26,7 @@ type Table[V any] struct {
 	aborted   *percpu.Counter // writes reported Aborted after every attempt
 	retries   *percpu.Counter // proposals after the first
 	timeouts  *percpu.Counter // attempts aborted because a vote came too late
+	timerSent *percpu.Counter // of sent, those a tick sent (re-sends, queries, timeouts' aborts)
 }
 
 // coreTable is one core's state of a replicated table: its replica, the
@@ -67,6 +68,7 @@ func NewTable[V any](name string, kind Kind, cores int) *Table[V] {
 		aborted:   percpu.NewCounter(cores),
 		retries:   percpu.NewCounter(cores),
 		timeouts:  percpu.NewCounter(cores),
+		timerSent: percpu.NewCounter(cores),
 	}
 	if kind == Shared {
 		t.shared = replica.NewShared[V]()
@@ -268,6 +270,9 @@ func (t *Table[V]) process(c *kernel.Core, ct *coreTable[V]) {
 		rd := ct.node.Ready()
 		for _, m := range rd.Messages {
 			t.sent.Inc(c.ID())
+			if m.Timer {
+				t.timerSent.Inc(c.ID())
+			}
 			c.SendTo(int(m.To), &delivery[V]{t: t, m: m})
 		}
 		var ds []decided[V]
@@ -312,6 +317,7 @@ type Counts struct {
 	Aborted   uint64 // writes reported Aborted after MaxAttempts
 	Retries   uint64 // proposals after a write's first
 	Messages  uint64 // 2PC messages sent between cores
+	ByTimer   uint64 // of Messages, those sent on a tick: re-sent Prepares and Commits, queries, a timeout's aborts
 	Timeouts  uint64 // attempts aborted because a vote came too late (the rest of the retries were conflicts)
 }
 
@@ -322,6 +328,7 @@ func (t *Table[V]) Counts() Counts {
 		Aborted:   uint64(t.aborted.Sum()),
 		Retries:   uint64(t.retries.Sum()),
 		Messages:  uint64(t.sent.Sum()),
+		ByTimer:   uint64(t.timerSent.Sum()),
 		Timeouts:  uint64(t.timeouts.Sum()),
 	}
 }

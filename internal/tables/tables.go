@@ -31,12 +31,10 @@ import (
 	"iter"
 	"sort"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
 	"isle/internal/kernel"
-	"isle/internal/percpu"
 )
 
 // Kind is how a table is kept: a replica per core, or one shared copy.
@@ -147,9 +145,6 @@ const (
 	PrepareTimeout = 50
 	ResendInterval = 10
 	QueryInterval  = 20
-	// PollPeriod is how often a core looks for work handed to it by Do while
-	// the kernel offers no controller-to-core delivery (see Do).
-	PollPeriod = 2 * time.Millisecond
 	// MaxAttempts is how many times a write is proposed before it is reported
 	// Aborted.
 	MaxAttempts = 32
@@ -194,8 +189,7 @@ func PIDKey(pid int64) string { return fmt.Sprintf("pid/%d", pid) }
 // Tables is a machine's set of kernel tables.
 //
 // Ownership: cfg, cores, the table list and the tables' kinds are immutable
-// after New; each table's per-core state is core-local (see Table); inbox[i]
-// is shared between the embedder and core i behind its mutex.
+// after New; each table's per-core state is core-local (see Table).
 type Tables struct {
 	cfg   Config
 	cores int
@@ -204,7 +198,6 @@ type Tables struct {
 	all   []Any // every table, for Init and the ticker
 
 	machine atomic.Pointer[kernel.Machine] // set by the first Init
-	inbox   []inbox                        // Do's fallback: embedder → core i
 	stopped atomic.Bool
 }
 
@@ -213,13 +206,6 @@ type Any interface {
 	initCore(c *kernel.Core)
 	busyOn(c *kernel.Core) bool
 	tick(c *kernel.Core) bool
-}
-
-type inbox struct {
-	mu  sync.Mutex
-	fns []func(c *kernel.Core)
-	n   atomic.Int32
-	_   [percpu.CacheLine]byte
 }
 
 // New returns the tables of a machine of cores cores.
@@ -240,7 +226,7 @@ func New(cores int, cfg Config) (*Tables, error) {
 		}
 		c[n] = k
 	}
-	t := &Tables{cfg: c, cores: cores, inbox: make([]inbox, cores)}
+	t := &Tables{cfg: c, cores: cores}
 	t.procs = NewTable[Proc](Procs, c[Procs], cores)
 	t.all = []Any{t.procs}
 	return t, nil
@@ -263,22 +249,6 @@ func (t *Tables) Procs() *Table[Proc] { return t.procs }
 func (t *Tables) Init(c *kernel.Core) {
 	t.machine.CompareAndSwap(nil, c.Machine())
 	Start(c, t.all...)
-	if _, ok := any(c.Machine()).(deliverer); !ok {
-		in := &t.inbox[c.ID()]
-		c.Every(PollPeriod, func(int64) bool {
-			if in.n.Load() > 0 {
-				in.mu.Lock()
-				fns := in.fns
-				in.fns = nil
-				in.n.Store(0)
-				in.mu.Unlock()
-				for _, fn := range fns {
-					fn(c)
-				}
-			}
-			return !t.stopped.Load()
-		})
-	}
 }
 
 // Start sets up core c's state for each table and one ticker that ticks them
@@ -300,12 +270,6 @@ func Start(c *kernel.Core, ts ...Any) {
 	})
 }
 
-// deliverer is the controller-to-core delivery a kernel.Machine may offer:
-// d.Deliver runs on core's goroutine.
-type deliverer interface {
-	Deliver(core int, d kernel.Deliverable) bool
-}
-
 type doFunc func(c *kernel.Core)
 
 func (f doFunc) Deliver(c *kernel.Core) { f(c) }
@@ -317,9 +281,8 @@ var ErrNotBooted = errors.New("tables: machine not booted")
 var ErrStopped = errors.New("tables: machine stopped")
 
 // Do runs fn on core's goroutine, from anywhere (the embedding API), and
-// returns without waiting for it. If the kernel offers a controller-to-core
-// delivery it is used; otherwise fn waits in the core's inbox until the
-// core's poll ticker (PollPeriod) picks it up.
+// returns without waiting for it, by the kernel's controller-to-core
+// delivery (kernel.Machine.Deliver).
 func (t *Tables) Do(core int, fn func(c *kernel.Core)) error {
 	if core < 0 || core >= t.cores {
 		return fmt.Errorf("tables: no core %d on a %d-core machine", core, t.cores)
@@ -331,17 +294,9 @@ func (t *Tables) Do(core int, fn func(c *kernel.Core)) error {
 	if m == nil {
 		return ErrNotBooted
 	}
-	if d, ok := any(m).(deliverer); ok {
-		if !d.Deliver(core, doFunc(fn)) {
-			return ErrStopped
-		}
-		return nil
+	if !m.Deliver(core, doFunc(fn)) {
+		return ErrStopped
 	}
-	in := &t.inbox[core]
-	in.mu.Lock()
-	in.fns = append(in.fns, fn)
-	in.n.Store(int32(len(in.fns)))
-	in.mu.Unlock()
 	return nil
 }
 

@@ -55,6 +55,9 @@ func (p *Proc) writeNow(stream int32, bufs [][]byte, total int) (int, Errno, boo
 // so what it holds goes to the console.
 func (p *Proc) ReleaseHeld(s *kernel.SIP) { p.flush(s) }
 
+// Holding implements kernel.Holder.
+func (p *Proc) Holding() bool { return len(p.out.req.Buf) > 0 }
+
 // flush sends the held output, if any, and waits for the console.
 func (p *Proc) flush(s *kernel.SIP) {
 	o := &p.out

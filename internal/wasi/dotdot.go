@@ -13,8 +13,8 @@ package wasi
 // per prefix) is removed, as the kernel would resolve it. A component that
 // is missing or not a directory gets the stat's answer (ENOENT, ENOTDIR), as
 // Linux's walk does; a ".." above the directory fd is EPERM, isle's answer
-// to every escape; a symlink before a ".." stops the reduction (its ".."
-// leads to the target's parent) and os.Root decides. Nothing is touched:
+// to every escape; a symlink before a ".." is read and replaced by its
+// target (its ".." leads to the target's parent), see reducePath. Nothing is touched:
 // the reduced path is resolved by os.Root like any other, so it cannot
 // leave the root, and if a directory is swapped for a symlink between the
 // stat and the call, the result is the one the path had before the swap.
@@ -33,6 +33,9 @@ const (
 	// maxDotDotStats bounds the stats one reduction may make; past it the
 	// path is left to os.Root.
 	maxDotDotStats = 64
+	// maxSymlinks bounds the symlinks one reduction expands (Linux's
+	// MAXSYMLINKS); past it the path is ELOOP.
+	maxSymlinks = 40
 
 	filetypeSymlink = 7
 )
@@ -53,50 +56,110 @@ func dotDotRuns(path string) int {
 // reducePath returns path with its "dir/.." pairs removed when it has more
 // runs of ".." than os.Root accepts (see the top of this file), resolving
 // it relative to directory entry e.
+//
+// A symlink before a ".." is read and its target put in its place, as the
+// kernel's walk does: "ln/.." names the target's parent. A relative target
+// is resolved like the rest of the path, so it too stays under e (os.Root
+// resolves the result); an absolute one leaves the preopen, which is EPERM
+// as every escape; more than maxSymlinks expansions is ELOOP, as Linux's
+// MAXSYMLINKS (40).
 func (p *Proc) reducePath(s *kernel.SIP, e *fdEntry, path string) (string, Errno) {
 	if dotDotRuns(path) <= maxRootRestarts {
 		return path, ESUCCESS
 	}
-	var out []string
-	checked := map[string]bool{}
-	stats := 0
-	for c := range strings.SplitSeq(path, "/") {
+	r := reduction{checked: map[string]bool{}}
+	for links := 0; ; links++ {
+		out, link, rest, errno := p.reduceOnce(s, e, path, &r)
+		if errno != ESUCCESS || link == "" {
+			return out, errno
+		}
+		if r.stats > maxDotDotStats {
+			return path, ESUCCESS
+		}
+		if links == maxSymlinks {
+			return "", ELOOP
+		}
+		target, errno := p.readlink(s, e, link)
+		if errno != ESUCCESS {
+			return "", errno
+		}
+		if strings.HasPrefix(target, "/") {
+			return "", EPERM
+		}
+		// The link's directory, then the target, then what followed the link.
+		dir := ""
+		if i := strings.LastIndexByte(link, '/'); i >= 0 {
+			dir = link[:i+1]
+		}
+		path = dir + target + "/" + rest
+		r.checked = map[string]bool{} // the prefixes are new strings now
+	}
+}
+
+// reduction is the state one reducePath carries across symlink expansions.
+type reduction struct {
+	checked map[string]bool // prefixes known to be directories
+	stats   int
+}
+
+// reduceOnce removes path's "dir/.." pairs up to the first symlink found
+// before a "..": then it returns the link's path and the rest of path from
+// that ".." on, for reducePath to expand. Past maxDotDotStats it returns
+// path unchanged, for os.Root to decide.
+func (p *Proc) reduceOnce(s *kernel.SIP, e *fdEntry, path string, r *reduction) (out, link, rest string, errno Errno) {
+	var kept []string
+	comps := strings.Split(path, "/")
+	for i, c := range comps {
 		switch c {
 		case "", ".":
 			continue
 		case "..":
-			if len(out) == 0 {
-				return "", EPERM
+			if len(kept) == 0 {
+				return "", "", "", EPERM
 			}
-			prefix := strings.Join(out, "/")
-			if !checked[prefix] {
-				if stats++; stats > maxDotDotStats {
-					return path, ESUCCESS
+			prefix := strings.Join(kept, "/")
+			if !r.checked[prefix] {
+				if r.stats++; r.stats > maxDotDotStats {
+					return path, "", "", ESUCCESS
 				}
 				typ, errno := p.lstatType(s, e, prefix)
 				switch {
 				case errno != ESUCCESS:
-					return "", errno
+					return "", "", "", errno
 				case typ == filetypeSymlink:
-					return path, ESUCCESS
+					return "", prefix, strings.Join(comps[i:], "/"), ESUCCESS
 				case typ != filetypeDirectory:
-					return "", ENOTDIR
+					return "", "", "", ENOTDIR
 				}
-				checked[prefix] = true
+				r.checked[prefix] = true
 			}
-			out = out[:len(out)-1]
+			kept = kept[:len(kept)-1]
 		default:
-			out = append(out, c)
+			kept = append(kept, c)
 		}
 	}
-	if len(out) == 0 {
-		return ".", ESUCCESS
+	if len(kept) == 0 {
+		return ".", "", "", ESUCCESS
 	}
-	r := strings.Join(out, "/")
+	out = strings.Join(kept, "/")
 	if strings.HasSuffix(path, "/") {
-		r += "/" // "dir/" must name a directory
+		out += "/" // "dir/" must name a directory
 	}
-	return r, ESUCCESS
+	return out, "", "", ESUCCESS
+}
+
+// readlink returns the target of the symlink at path under e.
+func (p *Proc) readlink(s *kernel.SIP, e *fdEntry, path string) (string, Errno) {
+	req := s.Request()
+	req.Op = service.FSReadlink
+	req.Fd = e.handle
+	req.Str = path
+	req.Off = 0
+	rep := p.fsCall(s)
+	if rep.Errno != 0 {
+		return "", Errno(rep.Errno)
+	}
+	return string(rep.Buf), ESUCCESS
 }
 
 // lstatType returns the WASI file type of path under e, not following a

@@ -3,73 +3,39 @@ package wasi_test
 import (
 	"bytes"
 	"context"
-	"encoding/binary"
 	"math/rand"
 	"testing"
 	"time"
 
 	"isle"
+	"isle/internal/hostile"
 	"isle/internal/wasi"
 	"isle/internal/wasmbin"
 )
 
 // callsModule assembles a program whose _start makes the calls script
-// describes, with arguments taken from it, ignoring their results. Its one
-// page of memory starts with mem. Script: per call, one byte (the table row,
-// modulo its length) then 8 bytes for each parameter.
+// describes (wasmbin.ScriptCalls, 8 bytes a parameter), ignoring their
+// results. Its one page of memory starts with mem.
 func callsModule(script, mem []byte) []byte {
 	table := wasi.Table()
 	funcs := make([]wasmbin.Import, len(table))
 	for i, sc := range table {
 		funcs[i] = wasmbin.Import{Name: sc.Name, Params: []byte(sc.Params), Result: !sc.NoErrno}
 	}
-	var calls []wasmbin.Call
-	for len(script) > 0 {
-		c := wasmbin.Call{Func: int(script[0]) % len(table)}
-		script = script[1:]
-		for range table[c.Func].Params {
-			var v uint64
-			if len(script) >= 8 {
-				v = binary.LittleEndian.Uint64(script)
-				script = script[8:]
-			} else {
-				script = nil
-			}
-			c.Args = append(c.Args, v)
-		}
-		calls = append(calls, c)
-	}
-	return wasmbin.CallsModule(wasi.ModuleName, funcs, calls, mem)
+	return wasmbin.CallsModule(wasi.ModuleName, funcs, wasmbin.ScriptCalls(script, funcs, 8, nil), mem)
 }
 
-// runCalls runs one generated program on m and checks that every call came
-// back to the guest: no trap (a Go panic in a handler would show as one),
-// and the SIP ends.
+// runCalls runs one generated program on m: every call must come back to
+// the guest. A poll_oneoff with a long timeout sleeps, which is allowed: the
+// SIP may outlive the limit, and the machine must still stop it (the
+// caller's Stop).
 func runCalls(t *testing.T, m *isle.Machine, script, mem []byte) {
 	t.Helper()
-	ctx := context.Background()
 	if len(mem) > 65536 {
 		mem = mem[:65536]
 	}
-	prog, err := m.LoadBytes(ctx, "calls.wasm", callsModule(script, mem))
-	if err != nil {
-		t.Fatalf("generated module does not load: %v", err)
-	}
-	p, err := m.Spawn(prog, []string{"calls.wasm", "arg"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan isle.ExitStatus, 1)
-	go func() { done <- p.Wait() }()
-	select {
-	case st := <-done:
-		if st.Trap != "" || st.Killed {
-			t.Fatalf("script %x: %+v", script, st)
-		}
-	case <-time.After(5 * time.Second):
-		// A poll_oneoff with a long timeout sleeps: that is allowed; the
-		// machine must still be able to stop it (checked by the caller's Stop).
-	}
+	t.Logf("script %x", script)
+	hostile.RunCalls(t, m, callsModule(script, mem), []string{"calls.wasm", "arg"}, 5*time.Second, true)
 }
 
 func boot(t testing.TB) *isle.Machine {

@@ -2,8 +2,8 @@
 // size in MiB may be given as argv[1]) and writes every byte of each, until
 // malloc returns NULL or the 4 GiB of a wasm32 memory are spent, then prints
 // how many chunks it got and exits 0. Given argv[2], a time (Unix ns), it
-// holds its memory until then before it exits, so that several memhogs
-// hold theirs at once.
+// holds its memory until then before it exits; given "stdin", until its
+// standard input ends: so that several memhogs hold theirs at once.
 //
 // isle must refuse the memory.grow behind a malloc past the SIP's memory
 // limit (--memory-limit) or past the machine's budget (--machine-memory):
@@ -44,6 +44,12 @@ int main(int argc, char **argv) {
 		sum += (unsigned char)chunks[i][chunk - 1];
 	printf("memhog: %d chunks of %zu MiB (check %lu)\n", n, mib, sum / 0xa5);
 	fflush(stdout);
+	if (argc > 2 && strcmp(argv[2], "stdin") == 0) {
+		char buf[64];
+		while (fread(buf, 1, sizeof buf, stdin) > 0)
+			;
+		return 0;
+	}
 	long long until = argc > 2 ? atoll(argv[2]) : 0;
 	struct timespec ts = {until / 1000000000LL, until % 1000000000LL};
 	while (now_ns() < until)

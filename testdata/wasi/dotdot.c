@@ -3,7 +3,12 @@
 // ENAMETOOLONG): "sub/../" × n + "f" opens f, a missing last component is
 // ENOENT (44), a missing or non-directory component before a ".." is ENOENT
 // or ENOTDIR (54), a ".." above the preopen is EPERM (63), as every escape.
-// The preopen "/d" (fd 3) holds "f", a file, and "sub", a directory.
+// A symlink before a ".." leads to its target's parent: "ln" -> "sub/inner",
+// so "ln/.." is "sub"; more than 40 symlinks in one path are ELOOP (32), as
+// Linux's MAXSYMLINKS; an absolute target is an escape (EPERM), a symlink to
+// itself ELOOP.
+// The preopen "/d" (fd 3) holds "f", a file, "sub", a directory with
+// "inner", and the symlinks "ln" -> "sub/inner", "abs" -> "/" and "loop" -> "loop".
 #include <stdio.h>
 #include <string.h>
 #include <wasi/api.h>
@@ -34,6 +39,10 @@ int main(void) {
 		rep("", "f/../", n, "f"), try("f/.. f", n);
 		rep("", "sub/../", n, "../f"), try("sub/.. ../f", n);
 		rep("sub/sub2/", "../", 0, ""), rep("", "sub/../", n, "sub/"), try("sub/.. sub/", n);
+		rep("", "ln/../../", n, "f"), try("ln/../.. f", n);
+		rep("", "sub/../", n, "ln/../inner/"), try("sub/.. ln/../inner/", n);
+		rep("", "abs/../", n, "f"), try("abs/.. f", n);
+		rep("", "loop/../", n, "f"), try("loop/.. f", n);
 	}
 	__wasi_filestat_t st;
 	rep("", "sub/../", 200, "sub");

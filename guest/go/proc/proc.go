@@ -12,15 +12,6 @@ import (
 	"unsafe"
 )
 
-//go:wasmimport isle proc_spawn
-func procSpawn(path unsafe.Pointer, pathLen uint32, argv unsafe.Pointer, argvLen uint32, nice int32, pid unsafe.Pointer) uint32
-
-//go:wasmimport isle proc_wait
-func procWait(pid uint32, status unsafe.Pointer, cputime unsafe.Pointer) uint32
-
-//go:wasmimport isle proc_kill
-func procKill(pid uint32) uint32
-
 // Spawn starts the module at path (under a directory given to isle with
 // --dir) as a child with args (args[0] first) and a nice value.
 func Spawn(path string, args []string, nice int) (uint32, error) {

@@ -15,8 +15,13 @@ import (
 // allocates, locks or makes a system call: time.Now at the chunk
 // boundaries is the only thing they do besides their work.
 
-// RingSize is the ring size the benchmarks use.
-const RingSize = 256
+// RingSize is the ring size the benchmarks use (the kernel's
+// DefaultRingSlots). SmallRing is the size of the ping-pong that shows what
+// the rings' cache footprint costs (docs/urpc.md, "Where urpc's time goes").
+const (
+	RingSize  = 256
+	SmallRing = 8
+)
 
 // Samples are the times of the chunks of one measurement.
 type Samples struct {
@@ -141,10 +146,17 @@ func RawTwoLinePingPong(chunks, per int) (Samples, error) {
 // over another, chunks times per round trips. Both sides poll; the doorbells
 // are rung (their flag is read) but nobody sleeps.
 func URPCPingPong(chunks, per int) (Samples, error) {
+	return urpcPingPong(chunks, per, RingSize)
+}
+
+// URPCPingPongRing is URPCPingPong over rings of size slots.
+func URPCPingPongRing(chunks, per, size int) (Samples, error) { return urpcPingPong(chunks, per, size) }
+
+func urpcPingPong(chunks, per, size int) (Samples, error) {
 	n := chunks * per
 	w := warmup(n)
-	ab := urpc.NewRing(RingSize, urpc.NewDoorbell())
-	ba := urpc.NewRing(RingSize, urpc.NewDoorbell())
+	ab := urpc.NewRing(size, urpc.NewDoorbell())
+	ba := urpc.NewRing(size, urpc.NewDoorbell())
 	bad := 0
 	marks, err := pinnedPair(chunks+1, func(mark func()) {
 		var m urpc.Msg
@@ -193,12 +205,16 @@ type rawLine struct {
 // stores how far it has read, which the producer reads only when it has
 // caught up.
 func RawStream(chunks, per int) (Samples, error) {
+	return rawStream(chunks, per, RingSize)
+}
+
+func rawStream(chunks, per, size int) (Samples, error) {
 	n := chunks * per
 	w := warmup(n)
 	total := uint64(w + n)
-	lines := alignedLines(RingSize)
+	lines := alignedLines(size)
 	var read paddedWord
-	mask := uint64(RingSize - 1)
+	mask, half := uint64(size-1), uint64(size/2)
 	var sum uint64
 	marks, err := pinnedPair(chunks+1, func(mark func()) {
 		next := uint64(w)
@@ -213,7 +229,7 @@ func RawStream(chunks, per int) (Samples, error) {
 			for _, x := range l.data {
 				sum += x
 			}
-			if (i+1)&(RingSize/2-1) == 0 {
+			if (i+1)&(half-1) == 0 {
 				storeRelease(&read.v, i+1)
 			}
 		}
@@ -221,7 +237,7 @@ func RawStream(chunks, per int) (Samples, error) {
 	}, func() {
 		seen := uint64(0)
 		for i := uint64(0); i < total; i++ {
-			for i-seen >= RingSize {
+			for i-seen >= uint64(size) {
 				seen = read.v.Load()
 			}
 			l := &lines[i&mask]
@@ -242,10 +258,14 @@ func RawStream(chunks, per int) (Samples, error) {
 // messages and rings the doorbell once; the consumer receives up to batch
 // messages and releases them once.
 func URPCStream(chunks, per, batch int) (Samples, error) {
+	return urpcStream(chunks, per, batch, RingSize)
+}
+
+func urpcStream(chunks, per, batch, size int) (Samples, error) {
 	n := chunks * per
 	w := warmup(n)
 	total := w + n
-	r := urpc.NewRing(RingSize, urpc.NewDoorbell())
+	r := urpc.NewRing(size, urpc.NewDoorbell())
 	bad := 0
 	marks, err := pinnedPair(chunks+1, func(mark func()) {
 		var m urpc.Msg

@@ -1,0 +1,41 @@
+package isle
+
+import "testing"
+
+// TestProcClaims: while machines run, GOMAXPROCS covers the largest one's
+// claim (cores + 1) and never drops below the value from before; stopping
+// one leaves what the others need; the last release restores the value
+// from before the first claim, and a second release changes nothing.
+// Before, each Stop restored what its own Boot had found.
+func TestProcClaims(t *testing.T) {
+	procs := 2
+	p := procClaims{set: func(n int) int {
+		old := procs
+		if n > 0 {
+			procs = n
+		}
+		return old
+	}}
+	a, b, c := new(Machine), new(Machine), new(Machine)
+	steps := []struct {
+		do   func()
+		want int
+		what string
+	}{
+		{func() { p.claim(a, 3) }, 3, "a 2-core machine"},
+		{func() { p.claim(b, 5) }, 5, "and a 4-core one"},
+		{func() { p.claim(c, 2) }, 5, "and a 1-core one"},
+		{func() { p.release(b) }, 3, "the 4-core one stopped"},
+		{func() { p.release(a) }, 2, "the 2-core one stopped: the 1-core one needs 2, the value before"},
+		{func() { p.release(c) }, 2, "the last stopped"},
+		{func() { p.release(c) }, 2, "stopped twice"},
+		{func() { procs = 1; p.claim(a, 3) }, 3, "booted again after GOMAXPROCS was set to 1"},
+		{func() { p.release(a) }, 1, "stopped again: the 1 from before"},
+	}
+	for _, s := range steps {
+		s.do()
+		if procs != s.want {
+			t.Errorf("%s: GOMAXPROCS %d, want %d", s.what, procs, s.want)
+		}
+	}
+}

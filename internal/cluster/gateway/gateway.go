@@ -1,0 +1,263 @@
+// Package gateway carries channels between the nodes of a cluster: each
+// machine runs one gateway, a SIP whose code is Go (this package's host
+// module, isle_gateway), that owns a proxy endpoint for every channel one of
+// whose ends lives on another node, as Barrelfish's monitor does for
+// channels between its CPU drivers.
+//
+// The rules of the interface:
+//
+//   - A remote name (Import) is registered on this machine's name table by
+//     the gateway, with the contract given for it. A SIP's lookup of it
+//     connects to the gateway's proxy listener; the gateway then opens the
+//     channel on the node that serves the name, whose gateway looks the name
+//     up there (checking that the contracts match) and holds the other proxy.
+//     So a channel that crosses nodes is three: SIP ↔ gateway, gateway ↔
+//     gateway (frames on the link), gateway ↔ SIP.
+//   - The contract is checked at the sender's kernel (the SIP's send to its
+//     local proxy) and again on arrival (the receiving gateway's send to the
+//     SIP, on its own copy of the protocol state): a node never trusts
+//     another's check. A message the receiving side refuses closes the
+//     channel at both ends, with one log line.
+//   - A message whose type carries endpoints, or that carries blocks, is not
+//     carried yet: the channel is closed, and the endpoints and blocks with it.
+//   - When the link to a node is lost, every proxy endpoint whose channel
+//     went there is closed: the SIPs on this node see Closed.
+//   - The gateway's state (its channels, proxies, listeners) is owned by its
+//     SIP and touched only on the SIP's coroutine. Link goroutines hand it
+//     frames through inbox (a mutex) and wake it with a delivery.
+//
+// Lock order: Gateway.mu is a leaf.
+package gateway
+
+import (
+	"encoding/binary"
+	"fmt"
+	"sync"
+	"sync/atomic"
+
+	"isle/internal/abi"
+	"isle/internal/cluster/link"
+	"isle/internal/contract"
+	"isle/internal/kernel"
+	"isle/internal/sandbox"
+	"isle/internal/wasmbin"
+)
+
+// Link frame kinds of the gateway, and their payloads (integers big-endian;
+// a string is a u32 length and its bytes):
+const (
+	KindOpen  = 0x80 // id u64, contract name, contract source, then the service name: open a channel to a service
+	KindMsg   = 0x81 // dir u8, id u64, msg u16, then the payload: a message on a channel
+	KindClose = 0x82 // dir u8, id u64: the channel's other end closed (or was refused)
+)
+
+// dir says whose id a frame names: the sender's (it opened the channel) or
+// the receiver's.
+const (
+	dirSenders   = 0
+	dirReceivers = 1
+)
+
+const (
+	kindOpen  = KindOpen
+	kindMsg   = KindMsg
+	kindClose = KindClose
+)
+
+// Limits of the gateway, in one place.
+const (
+	// maxBatch is how many frames or messages one turn of the gateway
+	// handles before it yields its core.
+	maxBatch = 256
+)
+
+// HostModuleName is the import module of the gateway's program.
+const HostModuleName = "isle_gateway"
+
+// Import is a name served on another node, made reachable here.
+type Import struct {
+	Name     string // the service's name, on both nodes
+	Node     uint64 // the node that serves it
+	Source   []byte // the contract's source
+	Contract string // the contract's name in Source
+}
+
+// Gateway is one machine's end of the cluster's channels.
+type Gateway struct {
+	// Immutable after New (sip after Attach, before the SIP runs).
+	link    *link.Node
+	imports []Import
+	logf    func(format string, args ...any)
+	// att is set once by Attach; link goroutines read it to wake the SIP.
+	att atomic.Pointer[attachment]
+
+	mu    sync.Mutex // guards inbox
+	inbox []frame
+	// woken: a wake delivery is on its way to the gateway's SIP.
+	woken atomic.Bool
+
+	st *state // owned by the gateway's SIP
+}
+
+// attachment is the machine and the SIP that run the gateway.
+type attachment struct {
+	m   *kernel.Machine
+	sip *kernel.SIP
+}
+
+// frame is what a link goroutine hands the gateway: a frame from a peer, or
+// (kind 0) the loss of the link to it.
+type frame struct {
+	from    uint64
+	kind    byte
+	payload []byte
+}
+
+// New makes the gateway of a machine whose node is n. Call Attach with the
+// machine and the gateway's SIP before the SIP runs.
+func New(n *link.Node, imports []Import, logf func(format string, args ...any)) *Gateway {
+	g := &Gateway{link: n, imports: append([]Import(nil), imports...), logf: logf}
+	for _, k := range []byte{kindOpen, kindMsg, kindClose} {
+		n.Handle(k, func(from uint64, p []byte) { g.post(frame{from, k, p}) })
+	}
+	n.OnPeerDown(func(peer uint64) { g.post(frame{from: peer}) })
+	return g
+}
+
+// Module is the gateway's program: a _start that calls isle_gateway.run,
+// which returns only when the machine stops.
+func Module() []byte {
+	return wasmbin.CallsModule(HostModuleName, []wasmbin.Import{{Name: "run"}}, []wasmbin.Call{{Func: 0}}, nil)
+}
+
+// HostModule is module isle_gateway. Only the gateway's own SIP may call it.
+func (g *Gateway) HostModule() sandbox.HostModule {
+	return sandbox.HostModule{Name: HostModuleName, Funcs: []sandbox.HostFunc{{
+		Name: "run",
+		Fn: func(c *sandbox.Call, _ []uint64) {
+			s := kernel.SIPOf(c)
+			if a := g.att.Load(); a == nil || s != a.sip {
+				c.Exit(1) // a SIP that is not the gateway
+				return
+			}
+			g.run(s)
+		},
+	}}}
+}
+
+// Attach names the machine and the SIP that runs the gateway; call it before
+// spawning the SIP.
+func (g *Gateway) Attach(m *kernel.Machine, s *kernel.SIP) {
+	g.att.Store(&attachment{m: m, sip: s})
+}
+
+// post queues f for the gateway and wakes its SIP. Called on link goroutines.
+func (g *Gateway) post(f frame) {
+	g.mu.Lock()
+	g.inbox = append(g.inbox, f)
+	g.mu.Unlock()
+	if a := g.att.Load(); a != nil && !g.woken.Swap(true) {
+		a.m.Deliver(a.sip.Home(), (*wake)(g))
+	}
+}
+
+// wake is the delivery that wakes the gateway's SIP on its core.
+type wake Gateway
+
+func (w *wake) Deliver(c *kernel.Core) {
+	if s := w.att.Load().sip; s.Core() == c {
+		c.Wake(s)
+	}
+}
+
+func (w *wake) Target() *kernel.SIP { return w.att.Load().sip }
+
+var _ kernel.SIPDeliverable = (*wake)(nil)
+
+// take empties the inbox into buf.
+func (g *Gateway) take(buf []frame) []frame {
+	g.woken.Store(false)
+	g.mu.Lock()
+	buf = append(buf, g.inbox...)
+	clear(g.inbox)
+	g.inbox = g.inbox[:0]
+	g.mu.Unlock()
+	return buf
+}
+
+// pending reports whether frames wait in the inbox.
+func (g *Gateway) pending() bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return len(g.inbox) > 0
+}
+
+// Encoding of the frames.
+
+func encodeOpen(id uint64, imp Import) []byte {
+	b := binary.BigEndian.AppendUint64(nil, id)
+	b = appendString(b, imp.Contract)
+	b = appendString(b, string(imp.Source))
+	return append(b, imp.Name...)
+}
+
+func decodeOpen(b []byte) (id uint64, cname, src, name string, err error) {
+	if len(b) < 8 {
+		return 0, "", "", "", errShort
+	}
+	id, b = binary.BigEndian.Uint64(b), b[8:]
+	if cname, b, err = cutString(b); err != nil {
+		return
+	}
+	if src, b, err = cutString(b); err != nil {
+		return
+	}
+	return id, cname, src, string(b), nil
+}
+
+func encodeMsg(dir byte, id uint64, msg contract.MsgID, payload []byte) []byte {
+	b := make([]byte, 0, 11+len(payload))
+	b = append(b, dir)
+	b = binary.BigEndian.AppendUint64(b, id)
+	b = binary.BigEndian.AppendUint16(b, uint16(msg))
+	return append(b, payload...)
+}
+
+func decodeMsg(b []byte) (dir byte, id uint64, msg contract.MsgID, payload []byte, err error) {
+	if len(b) < 11 || b[0] > dirReceivers {
+		return 0, 0, 0, nil, errShort
+	}
+	return b[0], binary.BigEndian.Uint64(b[1:]), contract.MsgID(binary.BigEndian.Uint16(b[9:])), b[11:], nil
+}
+
+func encodeClose(dir byte, id uint64) []byte {
+	return binary.BigEndian.AppendUint64([]byte{dir}, id)
+}
+
+func decodeClose(b []byte) (dir byte, id uint64, err error) {
+	if len(b) != 9 || b[0] > dirReceivers {
+		return 0, 0, errShort
+	}
+	return b[0], binary.BigEndian.Uint64(b[1:]), nil
+}
+
+func appendString(b []byte, s string) []byte {
+	b = binary.BigEndian.AppendUint32(b, uint32(len(s)))
+	return append(b, s...)
+}
+
+func cutString(b []byte) (string, []byte, error) {
+	if len(b) < 4 {
+		return "", nil, errShort
+	}
+	n := binary.BigEndian.Uint32(b)
+	if uint64(n) > uint64(len(b)-4) {
+		return "", nil, errShort
+	}
+	return string(b[4 : 4+n]), b[4+n:], nil
+}
+
+var errShort = fmt.Errorf("malformed frame")
+
+// procOf is the gateway SIP's channel state.
+func procOf(s *kernel.SIP) *abi.Proc { return s.IPC.(*abi.Proc) }

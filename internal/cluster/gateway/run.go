@@ -1,0 +1,377 @@
+package gateway
+
+import (
+	"encoding/binary"
+	"errors"
+
+	"isle/internal/abi"
+	"isle/internal/contract"
+	"isle/internal/ipc"
+	"isle/internal/kernel"
+)
+
+// backlogRetry is how long (ns) the gateway sleeps, rather than blocks, while
+// a message waits for room in a SIP's queue (a credit does not wake it).
+const backlogRetry = 200_000
+
+// contractCacheMax bounds the gateway's cache of compiled contracts.
+const contractCacheMax = 256
+
+// chanKey names a channel that crosses to peer: id was chosen by this node
+// (mine) or by the peer.
+type chanKey struct {
+	peer uint64
+	id   uint64
+	mine bool
+}
+
+// channel is one channel that crosses nodes, as this gateway holds it.
+type channel struct {
+	key     chanKey
+	h       ipc.Handle         // the gateway's proxy endpoint, facing the local SIP
+	ct      *contract.Contract // its contract
+	backlog []queued           // messages from the peer waiting for room
+}
+
+type queued struct {
+	msg     contract.MsgID
+	payload []byte
+}
+
+// state is the gateway's own: owned by its SIP.
+type state struct {
+	chans     map[chanKey]*channel
+	byHandle  map[ipc.Handle]*channel
+	listeners map[ipc.Handle]*served
+	nextID    uint64
+	start     int // RecvAny's rotation
+	hs        []ipc.Handle
+	buf       []byte
+	blocks    [abi.MaxBlocks]ipc.Handle
+	frames    []frame
+	compiled  map[string]*contract.Contract
+	backlogs  int // channels with a backlog
+}
+
+// served is a remote name and its compiled contract.
+type served struct {
+	Import
+	ct *contract.Contract
+}
+
+// dirOf is the dir a frame about ch carries.
+func dirOf(ch *channel) byte {
+	if ch.key.mine {
+		return dirSenders
+	}
+	return dirReceivers
+}
+
+// keyOf is the channel a frame from peer names.
+func keyOf(from uint64, dir byte, id uint64) chanKey {
+	return chanKey{peer: from, id: id, mine: dir == dirReceivers}
+}
+
+// run is the gateway's loop, on its SIP's coroutine: serve the remote names,
+// then carry frames in and messages out until the machine stops the SIP.
+func (g *Gateway) run(s *kernel.SIP) {
+	p := procOf(s)
+	st := &state{
+		chans: map[chanKey]*channel{}, byHandle: map[ipc.Handle]*channel{}, listeners: map[ipc.Handle]*served{},
+		buf: make([]byte, ipc.DefaultLimits().MaxPayload), compiled: map[string]*contract.Contract{},
+	}
+	for _, imp := range g.imports {
+		ct, err := st.compile(imp.Source, imp.Contract)
+		if err != nil {
+			g.logf("gateway: node %d: remote name %q: contract %s: %v", g.link.ID(), imp.Name, imp.Contract, err)
+			continue
+		}
+		h, err := p.Register(s, imp.Name, ct)
+		if err != nil {
+			g.logf("gateway: node %d: remote name %q: %v", g.link.ID(), imp.Name, err)
+			continue
+		}
+		st.listeners[h] = &served{Import: imp, ct: ct}
+	}
+	for {
+		worked := g.pumpIn(s, p, st)
+		worked = g.pumpOut(s, p, st) || worked
+		if worked {
+			s.Yield() // a host function's loop is not preempted: let the core's other SIPs run
+			continue
+		}
+		hs := st.handles()
+		p.Table().Watch(hs...)
+		switch {
+		case g.pending():
+		case st.backlogs > 0:
+			s.SleepUntil(s.Machine().Now() + backlogRetry)
+		default:
+			s.Block()
+		}
+		p.Table().Unwatch(hs...)
+	}
+}
+
+// compile returns contract name of src, compiled once.
+func (st *state) compile(src []byte, name string) (*contract.Contract, error) {
+	key := name + "\x00" + string(src)
+	if ct, ok := st.compiled[key]; ok {
+		return ct, nil
+	}
+	set, diags := contract.CompileSource("remote", src)
+	if len(diags) > 0 {
+		return nil, errors.New(diags[0].String())
+	}
+	ct := set.Lookup(name)
+	if ct == nil {
+		return nil, errors.New("no such contract in its source")
+	}
+	if len(st.compiled) >= contractCacheMax {
+		clear(st.compiled)
+	}
+	st.compiled[key] = ct
+	return ct, nil
+}
+
+// handles is the gateway's wait set: its listeners and proxies.
+func (st *state) handles() []ipc.Handle {
+	st.hs = st.hs[:0]
+	for h := range st.listeners {
+		st.hs = append(st.hs, h)
+	}
+	for h := range st.byHandle {
+		st.hs = append(st.hs, h)
+	}
+	return st.hs
+}
+
+// add records a channel.
+func (st *state) add(ch *channel) {
+	st.chans[ch.key] = ch
+	st.byHandle[ch.h] = ch
+}
+
+// drop closes ch's proxy (its SIP sees Closed) and forgets it.
+func (st *state) drop(port ipc.Port, tab *ipc.Table, ch *channel) {
+	tab.Close(port, ch.h)
+	delete(st.chans, ch.key)
+	delete(st.byHandle, ch.h)
+	if len(ch.backlog) > 0 {
+		st.backlogs--
+	}
+}
+
+// pumpIn handles the frames the link has handed over, and retries backlogs.
+func (g *Gateway) pumpIn(s *kernel.SIP, p *abi.Proc, st *state) bool {
+	port, tab := p.Port(s.Core()), p.Table()
+	worked := false
+	if st.backlogs > 0 {
+		for _, ch := range st.chans {
+			if len(ch.backlog) > 0 {
+				worked = g.flushBacklog(port, tab, st, ch) || worked
+			}
+		}
+	}
+	st.frames = g.take(st.frames[:0])
+	for i := range st.frames {
+		f := &st.frames[i]
+		worked = true
+		switch f.kind {
+		case 0:
+			g.peerDown(port, tab, st, f.from)
+		case kindOpen:
+			g.open(s, p, st, f)
+		case kindMsg:
+			g.message(port, tab, st, f)
+		case kindClose:
+			dir, id, err := decodeClose(f.payload)
+			if err != nil {
+				g.logf("gateway: node %d: from node %d: %v", g.link.ID(), f.from, err)
+				continue
+			}
+			if ch := st.chans[keyOf(f.from, dir, id)]; ch != nil {
+				st.drop(port, tab, ch)
+			}
+		}
+		f.payload = nil
+	}
+	return worked
+}
+
+// peerDown closes every channel to peer.
+func (g *Gateway) peerDown(port ipc.Port, tab *ipc.Table, st *state, peer uint64) {
+	n := 0
+	for k, ch := range st.chans {
+		if k.peer == peer {
+			st.drop(port, tab, ch)
+			n++
+		}
+	}
+	if n > 0 {
+		g.logf("gateway: node %d: the link to node %d is lost: %d channels closed", g.link.ID(), peer, n)
+	}
+}
+
+// open serves a peer's request to open a channel to a service here.
+func (g *Gateway) open(s *kernel.SIP, p *abi.Proc, st *state, f *frame) {
+	id, cname, src, name, err := decodeOpen(f.payload)
+	if err != nil {
+		g.logf("gateway: node %d: from node %d: %v", g.link.ID(), f.from, err)
+		return
+	}
+	refuse := func(why error) {
+		g.logf("gateway: node %d: node %d's channel to %q refused: %v", g.link.ID(), f.from, name, why)
+		g.link.Send(f.from, kindClose, encodeClose(dirReceivers, id))
+	}
+	ct, err := st.compile([]byte(src), cname)
+	if err != nil {
+		refuse(err)
+		return
+	}
+	key := chanKey{peer: f.from, id: id}
+	if st.chans[key] != nil {
+		refuse(errors.New("channel id in use"))
+		return
+	}
+	h, err := p.Lookup(s, name, ct)
+	if err != nil {
+		refuse(err)
+		return
+	}
+	st.add(&channel{key: key, h: h, ct: ct})
+}
+
+// message hands a peer's message to the local SIP, checking it against the
+// proxy's own copy of the contract's state.
+func (g *Gateway) message(port ipc.Port, tab *ipc.Table, st *state, f *frame) {
+	dir, id, msg, payload, err := decodeMsg(f.payload)
+	if err != nil {
+		g.logf("gateway: node %d: from node %d: %v", g.link.ID(), f.from, err)
+		return
+	}
+	ch := st.chans[keyOf(f.from, dir, id)]
+	if ch == nil {
+		return // closed here already; its close is on the way
+	}
+	if len(ch.backlog) > 0 {
+		ch.backlog = append(ch.backlog, queued{msg, payload})
+		return
+	}
+	g.deliver(port, tab, st, ch, msg, payload)
+}
+
+// deliver sends one message from the peer on ch's proxy. It reports false
+// when the message had to wait (the SIP's queue is full).
+func (g *Gateway) deliver(port ipc.Port, tab *ipc.Table, st *state, ch *channel, msg contract.MsgID, payload []byte) bool {
+	var why error
+	if int(msg) >= ch.ct.NumMessages() {
+		why = errors.New("no such message")
+	} else if refs, err := ch.ct.Message(msg).CheckFields(payload, nil); err != nil {
+		why = err
+	} else if len(refs) > 0 {
+		why = errors.New("it carries endpoints, which do not cross nodes yet")
+	} else {
+		switch err := tab.Send(port, ch.h, msg, payload, nil); {
+		case err == nil, errors.Is(err, ipc.ErrClosed):
+			return true // a closed SIP's Closed reaches the peer on its own
+		case errors.Is(err, ipc.ErrQuota):
+			if len(ch.backlog) == 0 {
+				st.backlogs++
+			}
+			ch.backlog = append(ch.backlog, queued{msg, payload})
+			return false
+		default:
+			why = err
+		}
+	}
+	g.logf("gateway: node %d: node %d's message %d on a %s channel refused on arrival (%v): channel closed", g.link.ID(), ch.key.peer, msg, ch.ct.Name(), why)
+	g.link.Send(ch.key.peer, kindClose, encodeClose(dirOf(ch), ch.key.id))
+	st.drop(port, tab, ch)
+	return true
+}
+
+// flushBacklog retries ch's waiting messages in order.
+func (g *Gateway) flushBacklog(port ipc.Port, tab *ipc.Table, st *state, ch *channel) bool {
+	q := ch.backlog
+	ch.backlog = nil
+	st.backlogs--
+	for i, m := range q {
+		if st.byHandle[ch.h] != ch {
+			return true // refused and dropped
+		}
+		if !g.deliver(port, tab, st, ch, m.msg, m.payload) {
+			ch.backlog = append(ch.backlog[:len(ch.backlog)-1], q[i:]...)
+			return i > 0
+		}
+	}
+	return true
+}
+
+// pumpOut carries what the local SIPs sent on the proxies to the peers.
+func (g *Gateway) pumpOut(s *kernel.SIP, p *abi.Proc, st *state) bool {
+	port, tab := p.Port(s.Core()), p.Table()
+	worked := false
+	for n := 0; n < maxBatch; n++ {
+		hs := st.handles()
+		if len(hs) == 0 {
+			break
+		}
+		i, info, err := tab.RecvAny(port, hs, st.start, st.buf, st.blocks[:])
+		if err != nil {
+			if !errors.Is(err, ipc.ErrAgain) {
+				g.logf("gateway: node %d: receive: %v", g.link.ID(), err)
+			}
+			break
+		}
+		worked = true
+		st.start = i + 1
+		h := hs[i]
+		if sv := st.listeners[h]; sv != nil {
+			g.connect(port, tab, st, h, sv, info)
+			continue
+		}
+		ch := st.byHandle[h]
+		if info.Msg == ipc.MsgClosed {
+			g.link.Send(ch.key.peer, kindClose, encodeClose(dirOf(ch), ch.key.id))
+			st.drop(port, tab, ch)
+			continue
+		}
+		payload := st.buf[:info.Len]
+		refs, _ := ch.ct.Message(info.Msg).CheckFields(payload, nil)
+		if len(refs) > 0 || info.Blocks > 0 {
+			for _, r := range refs {
+				tab.Close(port, r.Handle)
+			}
+			for _, b := range st.blocks[:info.Blocks] {
+				tab.Close(port, b)
+			}
+			g.logf("gateway: node %d: a message carrying endpoints or blocks on a %s channel to node %d: they do not cross nodes yet; channel closed", g.link.ID(), ch.ct.Name(), ch.key.peer)
+			g.link.Send(ch.key.peer, kindClose, encodeClose(dirOf(ch), ch.key.id))
+			st.drop(port, tab, ch)
+			continue
+		}
+		if err := g.link.Send(ch.key.peer, kindMsg, encodeMsg(dirOf(ch), ch.key.id, info.Msg, payload)); err != nil {
+			g.logf("gateway: node %d: to node %d: %v: channel closed", g.link.ID(), ch.key.peer, err)
+			st.drop(port, tab, ch)
+		}
+	}
+	return worked
+}
+
+// connect opens, on the node that serves it, a channel a local SIP made by
+// looking up a remote name.
+func (g *Gateway) connect(port ipc.Port, tab *ipc.Table, st *state, h ipc.Handle, sv *served, info ipc.RecvInfo) {
+	if info.Msg == ipc.MsgClosed || info.Len < 4 {
+		return
+	}
+	nh := ipc.Handle(binary.LittleEndian.Uint32(st.buf))
+	st.nextID++
+	ch := &channel{key: chanKey{peer: sv.Node, id: st.nextID, mine: true}, h: nh, ct: sv.ct}
+	if err := g.link.Send(sv.Node, kindOpen, encodeOpen(ch.key.id, sv.Import)); err != nil {
+		g.logf("gateway: node %d: %q on node %d: %v", g.link.ID(), sv.Name, sv.Node, err)
+		tab.Close(port, nh)
+		return
+	}
+	st.add(ch)
+}

@@ -1,0 +1,370 @@
+// Package link carries frames between the nodes of an isle cluster: one TCP
+// connection (a session) per pair of nodes, mutually authenticated by TLS when
+// Config.TLS is set, framed (length, kind, payload) and batched.
+//
+// The rules of the interface:
+//
+//   - Send queues a frame and returns; a writer goroutine per session drains the
+//     queue and writes every frame queued so far in one write. Frames to one peer
+//     arrive in the order they were sent, once, or not at all: when a session is
+//     lost, what was queued or in flight is dropped and the OnPeerDown functions
+//     run. Frames sent while no session is up wait in the queue (at most MaxQueued
+//     bytes a peer) for the next one.
+//   - The node with the lower id dials; the higher one only accepts. A higher node
+//     that has no session to a lower one it knows of sends it a hint (a short
+//     connection saying "dial me at ADDR"), so that a node can join a cluster whose
+//     members do not know its address yet.
+//   - A handler (Handle) runs on the reading goroutine of the session the frame
+//     came on; the payload is its own to keep. A handler that blocks stops its
+//     session's reading, and only that.
+//   - Kinds 0xF0 to 0xFF belong to the link itself (handshake, heartbeat).
+//   - The node refuses, each with one log line: a connection that does not speak
+//     the link's handshake, a certificate not from the cluster's CA (TLS), a peer
+//     claiming an id its certificate does not carry, a peer claiming this node's
+//     own id, and a second node claiming the id of one that is linked already.
+//
+// Lock order: Node.mu before peer.qmu; no handler or OnPeerDown function runs
+// under either.
+package link
+
+import (
+	"crypto/rand"
+	"crypto/tls"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"log"
+	"net"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Limits and timings of the link, in one place.
+const (
+	// MaxFrame is the largest payload of one frame.
+	MaxFrame = 16 << 20
+	// MaxQueued is the most bytes of frames queued to one peer; Send past it
+	// returns ErrQueueFull.
+	MaxQueued = 64 << 20
+	// KindReserved is the first kind that belongs to the link itself.
+	KindReserved = 0xF0
+
+	kindHello   = 0xFF // dialer → acceptor: who I am
+	kindWelcome = 0xFE // acceptor → dialer: accepted or refused, and why
+	kindPing    = 0xFD // either way: a heartbeat on an idle session
+
+	headerSize = 5 // 4-byte big-endian payload length, 1-byte kind
+
+	// handshakeTimeout bounds a connection's TLS handshake and hello.
+	handshakeTimeout = 5 * time.Second
+	// pingInterval: a writer idle this long sends a heartbeat.
+	pingInterval = 500 * time.Millisecond
+	// deadAfter: a session that reads nothing this long is lost.
+	deadAfter = 3 * time.Second
+	// writeTimeout bounds one write of at most writeChunk bytes.
+	writeTimeout = 5 * time.Second
+	// writeChunk is the most bytes one write carries (a batch larger than it
+	// takes several).
+	writeChunk = 1 << 20
+	// backoffMin and backoffMax bound the wait between two dials of a peer.
+	backoffMin = 20 * time.Millisecond
+	backoffMax = 2 * time.Second
+	// readBuffer is the size of a session's read buffer.
+	readBuffer = 64 << 10
+)
+
+// Errors of Send.
+var (
+	ErrClosed      = errors.New("link: node closed")
+	ErrUnknownPeer = errors.New("link: unknown peer")
+	ErrQueueFull   = errors.New("link: queue to peer full")
+	ErrTooLarge    = errors.New("link: frame too large")
+)
+
+// Config says who a node is and whom it links to.
+type Config struct {
+	// ID is this node's id, not 0.
+	ID uint64
+	// Listen is the TCP address to listen on for peers ("127.0.0.1:0" picks a
+	// port; Node.Addr says which).
+	Listen string
+	// Peers maps the ids of known peers to their addresses.
+	Peers map[uint64]string
+	// TLS, when set, makes every session mutual TLS 1.3: it must hold this
+	// node's certificate and the cluster's CA (LoadTLS makes one). Nil: plain TCP.
+	TLS *tls.Config
+	// Logf receives the link's log lines; nil: the log package's.
+	Logf func(format string, args ...any)
+}
+
+// Node is one node's end of every link. Its methods may be called from any
+// goroutine.
+type Node struct {
+	// Immutable after Start.
+	id          uint64
+	incarnation uint64 // random per Start: tells a restarted node from a duplicate
+	listen      string
+	ln          net.Listener
+	serverTLS   *tls.Config // nil without TLS
+	clientTLS   *tls.Config
+	logf        func(format string, args ...any)
+	done        chan struct{} // closed by Close
+
+	// handlers[kind] is set by Handle, read by every session's reader.
+	handlers [256]atomic.Pointer[func(from uint64, payload []byte)]
+
+	mu     sync.Mutex
+	peers  map[uint64]*peer    // guarded by mu
+	downs  []func(peer uint64) // guarded by mu
+	closed bool                // guarded by mu
+	conns  map[net.Conn]bool   // guarded by mu: connections still in handshake
+
+	wg sync.WaitGroup // every goroutine of the node
+
+	// Counters, added to by the writers: frames written, and the writes that
+	// carried them.
+	framesOut, writes atomic.Uint64
+}
+
+// Stats are a node's counters.
+type Stats struct {
+	FramesOut uint64 // frames written to sessions (heartbeats included)
+	Writes    uint64 // writes that carried them: FramesOut/Writes is the batching
+}
+
+// Stats returns the node's counters.
+func (n *Node) Stats() Stats {
+	return Stats{FramesOut: n.framesOut.Load(), Writes: n.writes.Load()}
+}
+
+// peer is what a node knows of one other node.
+type peer struct {
+	id   uint64
+	kick chan struct{} // wakes the peer's dialer (capacity 1)
+
+	// Guarded by Node.mu.
+	addr      string
+	sess      *session
+	dialer    bool   // a dialer goroutine runs for this peer
+	epoch     uint64 // lower side: sessions dialed so far; higher side: the last one accepted
+	lost      uint64 // higher side: the epoch of the last session it lost (its hints carry it)
+	lastError string // the last dial or refusal reason logged, so a repeat is not
+
+	// The queue, guarded by qmu; signal (capacity 1) tells the writer.
+	qmu    sync.Mutex
+	q      queue
+	signal chan struct{}
+}
+
+// Start listens on cfg.Listen and starts dialing the peers that cfg.Peers names.
+func Start(cfg Config) (*Node, error) {
+	if cfg.ID == 0 {
+		return nil, errors.New("link: node id 0 is not allowed")
+	}
+	n := &Node{
+		id:     cfg.ID,
+		logf:   cfg.Logf,
+		done:   make(chan struct{}),
+		peers:  make(map[uint64]*peer),
+		conns:  make(map[net.Conn]bool),
+		listen: cfg.Listen,
+	}
+	if n.logf == nil {
+		n.logf = log.Printf
+	}
+	var b [8]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return nil, fmt.Errorf("link: %v", err)
+	}
+	n.incarnation = binary.LittleEndian.Uint64(b[:]) | 1
+	if cfg.TLS != nil {
+		var err error
+		if n.serverTLS, n.clientTLS, err = tlsConfigs(cfg.TLS); err != nil {
+			return nil, err
+		}
+	}
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return nil, fmt.Errorf("link: node %d: listen: %v", cfg.ID, err)
+	}
+	n.ln = ln
+	if host, port, err := net.SplitHostPort(cfg.Listen); err == nil && (port == "0" || port == "") {
+		_, real, _ := net.SplitHostPort(ln.Addr().String())
+		n.listen = net.JoinHostPort(host, real)
+	}
+	ids := make([]uint64, 0, len(cfg.Peers))
+	for id := range cfg.Peers {
+		ids = append(ids, id)
+	}
+	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
+	for _, id := range ids {
+		if id == cfg.ID {
+			continue
+		}
+		n.AddPeer(id, cfg.Peers[id])
+	}
+	n.wg.Add(1)
+	go n.acceptLoop()
+	return n, nil
+}
+
+// ID is the node's id.
+func (n *Node) ID() uint64 { return n.id }
+
+// Addr is the address the node listens on.
+func (n *Node) Addr() string { return n.listen }
+
+// Handle sets the function that frames of kind are given to (nil: dropped).
+// Kinds from KindReserved up belong to the link.
+func (n *Node) Handle(kind byte, fn func(from uint64, payload []byte)) {
+	if kind >= KindReserved {
+		panic(fmt.Sprintf("link: kind %#x is reserved", kind))
+	}
+	if fn == nil {
+		n.handlers[kind].Store(nil)
+		return
+	}
+	n.handlers[kind].Store(&fn)
+}
+
+// OnPeerDown adds a function called, on some goroutine of the link, each time
+// a session with a peer is lost (after its queue was dropped).
+func (n *Node) OnPeerDown(fn func(peer uint64)) {
+	n.mu.Lock()
+	n.downs = append(n.downs, fn)
+	n.mu.Unlock()
+}
+
+// AddPeer says where peer id listens. A known peer's address is replaced; its
+// live session, if any, is kept.
+func (n *Node) AddPeer(id uint64, addr string) {
+	if id == n.id || id == 0 {
+		return
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.closed {
+		return
+	}
+	p := n.peerLocked(id)
+	p.addr = addr
+	n.startDialerLocked(p)
+}
+
+// Peers lists the ids of the peers that have a live session, in order.
+func (n *Node) Peers() []uint64 {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	var ids []uint64
+	for id, p := range n.peers {
+		if p.sess != nil {
+			ids = append(ids, id)
+		}
+	}
+	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
+	return ids
+}
+
+// peerLocked returns the record of peer id, making it if needed.
+func (n *Node) peerLocked(id uint64) *peer {
+	p := n.peers[id]
+	if p == nil {
+		p = &peer{id: id, kick: make(chan struct{}, 1), signal: make(chan struct{}, 1)}
+		n.peers[id] = p
+	}
+	return p
+}
+
+// Send queues a frame of kind to peer to. The payload is copied.
+func (n *Node) Send(to uint64, kind byte, payload []byte) error {
+	if len(payload) > MaxFrame {
+		return ErrTooLarge
+	}
+	n.mu.Lock()
+	closed := n.closed
+	p := n.peers[to]
+	n.mu.Unlock()
+	if closed {
+		return ErrClosed
+	}
+	if p == nil {
+		return ErrUnknownPeer
+	}
+	p.qmu.Lock()
+	if p.q.bytes+headerSize+len(payload) > MaxQueued {
+		p.qmu.Unlock()
+		return ErrQueueFull
+	}
+	wasEmpty := p.q.push(kind, payload)
+	p.qmu.Unlock()
+	if wasEmpty { // else the writer was told already and has not swapped the queue yet
+		select {
+		case p.signal <- struct{}{}:
+		default:
+		}
+	}
+	return nil
+}
+
+// appendFrame appends one frame to buf.
+func appendFrame(buf []byte, kind byte, payload []byte) []byte {
+	buf = binary.BigEndian.AppendUint32(buf, uint32(len(payload)))
+	buf = append(buf, kind)
+	return append(buf, payload...)
+}
+
+// Close ends every session and goroutine of the node. The OnPeerDown
+// functions run for each session it ends.
+func (n *Node) Close() error {
+	n.mu.Lock()
+	if n.closed {
+		n.mu.Unlock()
+		return nil
+	}
+	n.closed = true
+	close(n.done)
+	var sessions []*session
+	for _, p := range n.peers {
+		if p.sess != nil {
+			sessions = append(sessions, p.sess)
+		}
+	}
+	for c := range n.conns {
+		c.Close()
+	}
+	n.mu.Unlock()
+	err := n.ln.Close()
+	for _, s := range sessions {
+		n.endSession(s, ErrClosed)
+	}
+	n.wg.Wait()
+	return err
+}
+
+// isClosed reports whether Close was called.
+func (n *Node) isClosed() bool {
+	select {
+	case <-n.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// trackConn records a connection in handshake so that Close can end it; it
+// returns false when the node is closed.
+func (n *Node) trackConn(c net.Conn, on bool) bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if on {
+		if n.closed {
+			return false
+		}
+		n.conns[c] = true
+	} else {
+		delete(n.conns, c)
+	}
+	return true
+}
