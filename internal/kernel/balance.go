@@ -24,7 +24,14 @@ const (
 	balanceTick    = 2_000_000  // ns between two summaries of a busy core
 	capacityPeriod = 10_000_000 // ns: a core of capacity c runs c/1024 of each period
 	minSlice       = 100_000    // ns: the shortest run a SIP is given
-	balanceAll     = 16         // cores up to which every core balances with every other (peersOf)
+	// wakePreemptAfter: a running SIP is preempted for a message waiting in
+	// its core's rings once it has run this long (Preempt): a bound on the
+	// switches that a stream of messages costs it.
+	wakePreemptAfter = 20_000 // ns
+	// expectFor: how long after its last run a core whose SIPs wait for
+	// services counts them in its load (balancer.expecting).
+	expectFor  = balanceTick
+	balanceAll = 16 // cores up to which every core balances with every other (peersOf)
 )
 
 // balancer is a core's balancing state. Core-local.
@@ -53,6 +60,9 @@ type balancer struct {
 
 	periodStart int64 // capacity duty cycle
 	busy        int64 // ns run in the current period
+
+	lastRun    int64 // when the core's last run of a SIP ended
+	expectSent bool  // the last summary sent had an Expecting weight
 }
 
 func (b *balancer) init(c *Core) {
@@ -85,7 +95,7 @@ func (b *balancer) idle(now int64) {
 	// ping-ponging with one on another core) says so at most once a tick:
 	// a summary and a steal request at every idle moment cost more than the
 	// hop they would balance.
-	if b.idleSent && now-b.idleAt < balanceTick {
+	if b.idleSent && now-b.idleAt < balanceTick && !(b.expectSent && b.expecting(now) == 0) {
 		return
 	}
 	b.announceIdle(now)
@@ -108,8 +118,11 @@ func (b *balancer) announceIdle(now int64) {
 
 func (b *balancer) broadcast(now int64) sched.LoadSummary {
 	c := b.c
+	c.reshareAll()
 	self := c.rq.Summary(sched.CoreID(c.id), b.capacityNow(now), sched.Time(now))
 	self.Waiting = c.svcWaits
+	self.Expecting = b.expecting(now)
+	b.expectSent = self.Expecting > 0
 	var p [summarySize]byte
 	encodeSummary(p[:], self)
 	for _, j := range b.peers {
@@ -170,7 +183,7 @@ func (b *balancer) stealRequest(from int, thief sched.LoadSummary) {
 func (b *balancer) migrate(e *sched.Entity, to int) {
 	c := b.c
 	s := sipOf(e)
-	c.rq.Dequeue(e)
+	c.rq.Migrate(e)
 	delete(c.owned, s)
 	c.forward[s] = to
 	c.forwards.Store(int64(len(c.forward)))
@@ -263,10 +276,29 @@ func (b *balancer) observe(now int64, idle bool, waiting int) {
 	b.checker.Observe(sched.CoreID(b.c.id), sched.Time(now), idle, waiting)
 }
 
-// ran charges run time to the capacity duty cycle.
-func (b *balancer) ran(ns int64) {
+// ran charges run time to the capacity duty cycle; end is when the run
+// ended.
+func (b *balancer) ran(ns, end int64) {
 	b.busy += ns
 	b.announced = false
+	b.lastRun = end
+}
+
+// expecting is the weight the core expects back (sched.LoadSummary's
+// Expecting): its SIPs waiting for a service's reply, if nothing else is
+// runnable here and the core ran a SIP less than expectFor ago. Until then
+// the core steals nothing and others push nothing to it: the reply to a
+// short call comes sooner, and the host CPU that the core leaves meanwhile
+// is the one the service's worker needs to make it (with both cores of a
+// 2-CPU host running spinners, the worker waited for a CPU at each of the
+// honest SIP's calls). A wait past expectFor is a long one: the core then
+// says it is idle (wakeAt wakes it to say so) and takes work as before.
+func (b *balancer) expecting(now int64) int64 {
+	c := b.c
+	if c.svcWaits == 0 || c.rq.Len() > 0 || now-b.lastRun >= expectFor {
+		return 0
+	}
+	return c.svcWeight
 }
 
 // throttled reports whether a core of reduced capacity has used its share
@@ -287,8 +319,12 @@ func (b *balancer) throttled(now int64) bool {
 	return b.busy >= budget
 }
 
-// wakeAt returns when a throttled core may run again.
+// wakeAt returns when a throttled core may run again, or when a core that
+// told the others it expects its SIPs back must tell them it does not.
 func (b *balancer) wakeAt() (int64, bool) {
+	if b.expectSent && b.c.rq.Len() == 0 {
+		return b.lastRun + expectFor, true
+	}
 	if b.c.capacity >= sched.FullCapacity || b.c.rq.Len() == 0 {
 		return 0, false
 	}
@@ -304,16 +340,19 @@ func (b *balancer) finish(now int64) {
 	}
 }
 
-const summarySize = 56
+const summarySize = 52
 
+// A summary in one slot: the core, its counts (runnable, waiting) in 32
+// bits each (a core is below MaxCores, its SIPs below 2³¹), the rest in 64.
 func encodeSummary(p []byte, s sched.LoadSummary) {
-	binary.LittleEndian.PutUint64(p[0:], uint64(s.Core))
-	binary.LittleEndian.PutUint64(p[8:], uint64(s.Runnable))
-	binary.LittleEndian.PutUint64(p[16:], uint64(s.Weight))
-	binary.LittleEndian.PutUint64(p[24:], uint64(s.Capacity))
-	binary.LittleEndian.PutUint64(p[32:], uint64(s.At))
-	binary.LittleEndian.PutUint64(p[40:], uint64(s.MinProgress))
-	binary.LittleEndian.PutUint64(p[48:], uint64(s.Waiting))
+	binary.LittleEndian.PutUint32(p[0:], uint32(s.Core))
+	binary.LittleEndian.PutUint32(p[4:], uint32(s.Runnable))
+	binary.LittleEndian.PutUint64(p[8:], uint64(s.Weight))
+	binary.LittleEndian.PutUint64(p[16:], uint64(s.Capacity))
+	binary.LittleEndian.PutUint64(p[24:], uint64(s.At))
+	binary.LittleEndian.PutUint64(p[32:], uint64(s.MinProgress))
+	binary.LittleEndian.PutUint32(p[40:], uint32(s.Waiting))
+	binary.LittleEndian.PutUint64(p[44:], uint64(s.Expecting))
 }
 
 func decodeSummary(p []byte) sched.LoadSummary {
@@ -321,12 +360,13 @@ func decodeSummary(p []byte) sched.LoadSummary {
 		panic("kernel: short load summary")
 	}
 	return sched.LoadSummary{
-		Core:        sched.CoreID(binary.LittleEndian.Uint64(p[0:])),
-		Runnable:    int(binary.LittleEndian.Uint64(p[8:])),
-		Weight:      int64(binary.LittleEndian.Uint64(p[16:])),
-		Capacity:    int64(binary.LittleEndian.Uint64(p[24:])),
-		At:          sched.Time(binary.LittleEndian.Uint64(p[32:])),
-		MinProgress: int64(binary.LittleEndian.Uint64(p[40:])),
-		Waiting:     int(binary.LittleEndian.Uint64(p[48:])),
+		Core:        sched.CoreID(binary.LittleEndian.Uint32(p[0:])),
+		Runnable:    int(binary.LittleEndian.Uint32(p[4:])),
+		Weight:      int64(binary.LittleEndian.Uint64(p[8:])),
+		Capacity:    int64(binary.LittleEndian.Uint64(p[16:])),
+		At:          sched.Time(binary.LittleEndian.Uint64(p[24:])),
+		MinProgress: int64(binary.LittleEndian.Uint64(p[32:])),
+		Waiting:     int(binary.LittleEndian.Uint32(p[40:])),
+		Expecting:   int64(binary.LittleEndian.Uint64(p[44:])),
 	}
 }

@@ -59,6 +59,7 @@ type Core struct {
 	forward map[*SIP]int      // where this core sent the SIPs it gave away and that live on
 	held    []heldDelivery    // deliveries for SIPs spawned here whose spawn message has not come yet
 	rq      *sched.RunQueue   // runnable SIPs (the running one included)
+	scratch []*sched.Entity   // reshareAll's walk over rq
 	timers  timerHeap
 	pending []pendingSend // sends that found their ring full, in order
 	ping    *pingRun
@@ -67,14 +68,15 @@ type Core struct {
 
 	bal balancer
 
-	data     [urpc.PayloadSize]byte // a msgDeliverData's data while it is delivered
-	polling  *SIP                   // the SIP whose Block is polling the rings (poll.go)
-	win      pollWindow             // how long to poll before sleeping (pollwin.go)
-	svcWaits int                    // this core's SIPs whose request is with a service
-	polled   int64                  // ns polled in the current run: the core's idle time, not the SIP's
-	running  *SIP                   // the SIP being resumed, nil between runs (handoff.go)
-	under    *SIP                   // the SIP whose direct switch runs the running one (handoff.go)
-	woken    *SIP                   // the SIP the running one's last call woke here (handoff.go)
+	data      [urpc.PayloadSize]byte // a msgDeliverData's data while it is delivered
+	polling   *SIP                   // the SIP whose Block is polling the rings (poll.go)
+	win       pollWindow             // how long to poll before sleeping (pollwin.go)
+	svcWaits  int                    // this core's SIPs whose request is with a service
+	svcWeight int64                  // the sum of their weights (SIP.waitWeight) when they left the queue
+	polled    int64                  // ns polled in the current run: the core's idle time, not the SIP's
+	running   *SIP                   // the SIP being resumed, nil between runs (handoff.go)
+	under     *SIP                   // the SIP whose direct switch runs the running one (handoff.go)
+	woken     *SIP                   // the SIP the running one's last call woke here (handoff.go)
 
 	live     atomic.Int64 // SIPs on this core and not ended: kept by the controller and by migrations
 	forwards atomic.Int64 // len(forward), kept by the core for Machine.Census
@@ -238,6 +240,18 @@ func (c *Core) refreshIn() {
 	}
 }
 
+// messageWaiting reports whether a message waits in one of the rings the
+// core polls. Called by Preempt, on the core's goroutine, while it runs a
+// SIP; rings made since the last refresh are seen at the next turn.
+func (c *Core) messageWaiting() bool {
+	for _, in := range c.in {
+		if !in.ring.Empty() {
+			return true
+		}
+	}
+	return false
+}
+
 // drain takes a bounded batch from every inbound ring.
 func (c *Core) drain() bool {
 	var msg urpc.Msg
@@ -282,6 +296,7 @@ func (c *Core) handle(from int, msg *urpc.Msg) {
 		}
 		s.waiting = false
 		c.svcWaits--
+		c.svcWeight -= s.waitWeight
 		if s.killPending {
 			// The SIP never sees this reply: the service takes back what
 			// it handed over in it (service.go, "Abandon").
@@ -314,6 +329,7 @@ func (c *Core) handle(from int, msg *urpc.Msg) {
 		}
 		c.stats.MigratedIn++
 		c.traceMigrateIn(s, from)
+		s.ent.Share = s.share() // still counted in its group: it was runnable all along
 		c.rq.Enqueue(&s.ent)
 	case msgForget:
 		c.forget(msg.Ref.(*SIP))
@@ -337,13 +353,6 @@ func (c *Core) handle(from int, msg *urpc.Msg) {
 		c.sendCore(from, msgPing, left)
 	default:
 		panic("kernel: unknown message type")
-	}
-}
-
-// enqueue makes a SIP this core owns runnable.
-func (c *Core) enqueue(s *SIP) {
-	if !s.ent.Queued() {
-		c.rq.Enqueue(&s.ent)
 	}
 }
 
@@ -408,13 +417,14 @@ func (c *Core) runFrom(s *SIP, slice time.Duration, start int64) int64 {
 	ran := end - start - c.polled
 	c.polled = 0
 	s.cpuTime += ran
+	s.burst += ran
 	s.cpuSeen.Store(s.cpuTime)
 	c.rq.Charge(&s.ent, sched.Duration(ran))
-	c.bal.ran(ran)
+	c.bal.ran(ran, end)
 	c.stats.Switches++
 	c.m.switches.Inc(c.id)
 	if done {
-		c.rq.Dequeue(&s.ent)
+		c.dequeue(s)
 		c.exit(s)
 		return end
 	}
@@ -426,6 +436,7 @@ func (c *Core) runFrom(s *SIP, slice time.Duration, start int64) int64 {
 func (c *Core) suspended(s *SIP, reason uint32) {
 	switch reason {
 	case suspendYield:
+		c.reshare(s)
 		c.rq.Yield(&s.ent)
 		if s.moveTo != 0 { // MoveTo
 			to := s.moveTo - 1
@@ -435,17 +446,20 @@ func (c *Core) suspended(s *SIP, reason uint32) {
 		}
 	case suspendPreempt:
 		c.stats.Preemptions++
+		c.reshare(s)
 	case suspendRequest:
-		c.rq.Dequeue(&s.ent)
+		s.waitWeight = s.ent.Weight()
+		c.wait(s)
 		s.waiting = true
 		c.svcWaits++
+		c.svcWeight += s.waitWeight
 		c.stats.ServiceRequests++
 		c.send(c.toSvc[s.svc], msgRequest, nil, s.cur)
 	case suspendSleep:
-		c.rq.Dequeue(&s.ent)
+		c.wait(s)
 		heap.Push(&c.timers, s)
 	case suspendBlock:
-		c.rq.Dequeue(&s.ent)
+		c.wait(s)
 		s.blocked = true
 		if s.killPending { // killed while its Block polled
 			s.killPending = false
@@ -454,6 +468,16 @@ func (c *Core) suspended(s *SIP, reason uint32) {
 	default:
 		panic("kernel: SIP suspended for an unknown reason")
 	}
+}
+
+// wait takes a SIP that waits (for a reply, a timer, a wake-up) out of the
+// run queue, and sizes its next request by how long it ran since it last
+// woke (sched.RequestFor): a SIP that runs briefly between waits is picked
+// soon after its next wake-up, ahead of SIPs that run their whole slice.
+func (c *Core) wait(s *SIP) {
+	c.dequeue(s)
+	s.ent.Slice = sched.RequestFor(sched.Duration(s.burst), sched.Duration(c.m.cfg.Slice))
+	s.burst = 0
 }
 
 func (c *Core) exit(s *SIP) {

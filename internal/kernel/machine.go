@@ -276,6 +276,7 @@ func (m *Machine) Spawn(s *SIP, core int) error {
 	s.pid = m.nextPID.Add(1)
 	s.ent.ID = uint64(s.pid)
 	s.ent.Nice = s.Nice
+	s.group = groupFor(s)
 	s.machine = m
 	s.home = core
 	s.done = make(chan struct{})

@@ -20,6 +20,7 @@ func (c *Core) SpawnHere(s *SIP) error {
 	s.pid = m.nextPID.Add(1)
 	s.ent.ID = uint64(s.pid)
 	s.ent.Nice = s.Nice
+	s.group = groupFor(s)
 	s.machine = m
 	s.done = make(chan struct{})
 	s.core = c
@@ -57,7 +58,7 @@ func (c *Core) Kill(s *SIP) bool {
 		return true
 	}
 	if s.ent.Queued() {
-		c.rq.Dequeue(&s.ent)
+		c.dequeue(s)
 	}
 	for i, t := range c.timers {
 		if t == s {

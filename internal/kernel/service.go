@@ -108,6 +108,11 @@ type Deferred struct {
 	host *serviceHost
 }
 
+// Deferrable reports whether req is being served by a service host (inside
+// Serve, on the worker's goroutine) and so may be deferred; a service's own
+// tests that call Serve directly get false, and the service answers at once.
+func (r *Request) Deferrable() bool { return r.host != nil && !r.deferred }
+
 // Defer marks req, being served, as answered later. Call it only inside
 // Serve, on the worker's goroutine.
 func (r *Request) Defer() Deferred {

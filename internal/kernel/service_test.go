@@ -192,7 +192,7 @@ func TestIdleOthersFromSummaries(t *testing.T) {
 		}
 	}
 	var p [summarySize]byte
-	want := sched.LoadSummary{Core: 2, Runnable: 3, Weight: 7, Capacity: 512, At: 9, MinProgress: 11, Waiting: 5}
+	want := sched.LoadSummary{Core: 2, Runnable: 3, Weight: 7, Capacity: 512, At: 9, MinProgress: 11, Waiting: 5, Expecting: 13}
 	encodeSummary(p[:], want)
 	if got := decodeSummary(p[:]); got != want {
 		t.Errorf("summary %+v came back %+v", want, got)

@@ -29,6 +29,9 @@ import (
 //     the cure for the paper's "overload on wake-up".
 //   - summaries older than BalanceConfig.MaxAge, the core's own, and those
 //     of cores with no capacity (not in use) are ignored.
+//   - a summary's Expecting weight (entities waiting a moment for a short
+//     call) counts in its core's load everywhere above, and a core with
+//     nothing runnable but something expected does not steal.
 //
 // Which entity moves is decided by the core that owns it, with fresh
 // knowledge of its own queue (Choose), in this order of preference:
@@ -89,7 +92,19 @@ type LoadSummary struct {
 	// that it leaves its host CPU to others. The kernel fills it in; the
 	// balancing policy does not read it.
 	Waiting int
+	// Expecting is the weight of entities that left the core's queue a
+	// moment ago to wait for a short call and are expected back (the
+	// kernel: SIPs waiting for a service's reply, for less than a tick).
+	// It counts in the core's load (NormLoad, Place, Choose), and a core
+	// whose load is all expected does not steal: its entities are coming
+	// back, and the host CPU it leaves meanwhile serves their calls. Linux
+	// keeps a blocked task's load in its CPU's load average the same way
+	// (PELT), so that a task sleeping briefly is not crowded out.
+	Expecting int64
 }
+
+// load is the weight the core carries: its queue's and what it expects.
+func (s LoadSummary) load() int64 { return s.Weight + s.Expecting }
 
 // NormLoad returns the summary's normalized load, Weight·1024/Capacity (0
 // for a core not in use).
@@ -97,7 +112,7 @@ func (s LoadSummary) NormLoad() int64 {
 	if s.Capacity <= 0 {
 		return 0
 	}
-	return s.Weight * FullCapacity / s.Capacity
+	return s.load() * FullCapacity / s.Capacity
 }
 
 // Summary returns q's load summary as core id of the given capacity at now.
@@ -185,6 +200,8 @@ func Decide(self LoadSummary, others []LoadSummary, now Time, cfg BalanceConfig)
 			(cfg.MaxAge <= 0 || Duration(now-o.At) <= cfg.MaxAge)
 	}
 	switch {
+	case self.Runnable == 0 && self.Expecting > 0:
+		// Its entities are coming back: nothing to steal for.
 	case self.Runnable == 0:
 		best, found := LoadSummary{}, false
 		for _, o := range others {
@@ -299,8 +316,8 @@ func (c *chooser) consider(e *Entity) {
 		c.ahead = e
 	}
 	w := e.weight
-	giver := (c.from.Weight - w) * FullCapacity / c.from.Capacity
-	taker := (c.to.Weight + w) * FullCapacity / c.to.Capacity
+	giver := (c.from.load() - w) * FullCapacity / c.from.Capacity
+	taker := (c.to.load() + w) * FullCapacity / c.to.Capacity
 	if taker >= c.now {
 		return
 	}
@@ -331,7 +348,7 @@ func Place(w int64, prev CoreID, self LoadSummary, others []LoadSummary, now Tim
 		if s.Capacity <= 0 {
 			return
 		}
-		l := (s.Weight + w) * FullCapacity / s.Capacity
+		l := (s.load() + w) * FullCapacity / s.Capacity
 		if !found || l < bestLoad || l == bestLoad && (rank(s.Core) < rank(best) ||
 			rank(s.Core) == rank(best) && s.Core < best) {
 			best, bestLoad, found = s.Core, l, true

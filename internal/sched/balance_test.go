@@ -276,3 +276,24 @@ func TestBalanceProperties(t *testing.T) {
 		}
 	})
 }
+
+// A core whose entities wait a moment for a short call (Expecting) keeps
+// their weight: it does not steal, others do not push to it or place on it
+// as if it were idle, and once they are no longer expected it steals.
+func TestExpecting(t *testing.T) {
+	busy := LoadSummary{Core: 0, Runnable: 50, Weight: 1024, Capacity: FullCapacity}
+	waiting := LoadSummary{Core: 1, Runnable: 0, Weight: 0, Expecting: 1024, Capacity: FullCapacity}
+	if d := Decide(waiting, []LoadSummary{busy}, 0, BalanceConfig{}); d.Action != None {
+		t.Errorf("a core expecting its entity back: %+v, want none", d)
+	}
+	if d := Decide(busy, []LoadSummary{waiting}, 0, BalanceConfig{}); d.Action != None {
+		t.Errorf("a busy core beside one expecting its entity: %+v, want none", d)
+	}
+	if c := Place(NiceZeroWeight, 0, busy, []LoadSummary{waiting, {Core: 2, Weight: 0, Capacity: FullCapacity}}, 0, BalanceConfig{}); c != 2 {
+		t.Errorf("placed on core %d, want the idle core 2, not the expecting one", c)
+	}
+	waiting.Expecting = 0
+	if d := Decide(waiting, []LoadSummary{busy}, 0, BalanceConfig{}); d != (Decision{Action: Steal, Target: 0}) {
+		t.Errorf("a core no longer expecting: %+v, want a steal from core 0", d)
+	}
+}

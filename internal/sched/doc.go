@@ -11,7 +11,8 @@
 // Entity is embedded in or owned by the caller's process record (a SIP); it
 // is queued in at most one RunQueue at a time, and while it is queued only
 // that queue's owner may touch it. When a SIP migrates, the core that
-// dequeued it sends the Entity with the SIP: its lag travels with it.
+// took it out (RunQueue.Migrate) sends the Entity with the SIP: its debt
+// travels with it, not a credit.
 //
 // The rules are those of EEVDF (Stoica & Abdel-Wahab 1995) as Linux 6.6+
 // implements them:
@@ -33,7 +34,8 @@
 //     entity starts with lag 0 and half a slice to its first deadline;
 //   - a debt (negative lag) is paid off while the entity sleeps, by however
 //     far V advances until it wakes on the same queue (the effect of Linux's
-//     delayed dequeue); a migrating entity keeps its lag, debt included.
+//     delayed dequeue); a migrating entity keeps a debt, not a credit
+//     (Migrate).
 //
 // The kernel's duties: Enqueue an entity when it becomes runnable (spawn,
 // wake-up, migration in); at every switch point Pick, run the entity for at

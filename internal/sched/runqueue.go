@@ -20,6 +20,10 @@ type Entity struct {
 	// Slice is the entity's request size, read at each Enqueue; 0 means
 	// the queue's Config.Slice.
 	Slice Duration
+	// Share, if positive, is the weight the entity has in its queue in
+	// place of its nice's: its part of a group's weight (GroupShare, group.go).
+	// Read at each Enqueue; RunQueue.Reweigh changes it at once.
+	Share int64
 
 	weight   int64     // from Nice at Enqueue
 	slice    Duration  // effective slice, from Slice at Enqueue
@@ -126,7 +130,7 @@ func (q *RunQueue) Enqueue(e *Entity) {
 	if e.rq != nil {
 		panic(fmt.Sprintf("sched: Enqueue of entity %d that is already queued", e.ID))
 	}
-	e.weight = NiceToWeight(e.Nice)
+	e.weight = e.queueWeight()
 	e.slice = e.Slice
 	if e.slice <= 0 {
 		e.slice = q.cfg.Slice
@@ -168,13 +172,27 @@ func (q *RunQueue) Enqueue(e *Entity) {
 // Renice sets e's nice value. If e is queued on q the new weight takes
 // effect at once, keeping e's lag and its time to deadline in real terms
 // (both scaled by old/new weight, as Linux's reweight_entity), which leaves
-// V where it was; otherwise at its next Enqueue.
+// V where it was; otherwise at its next Enqueue. An entity with a Share
+// keeps it as its weight: its group's share is the caller's to recompute.
 func (q *RunQueue) Renice(e *Entity, nice int) {
 	e.Nice = nice
+	q.reweight(e)
+}
+
+// Reweigh sets e's Share (0: back to its nice's weight), at once if e is
+// queued on q, as Renice does.
+func (q *RunQueue) Reweigh(e *Entity, share int64) {
+	e.Share = share
+	q.reweight(e)
+}
+
+// reweight gives the queued entity e its queueWeight, keeping its lag and
+// its time to deadline in real terms.
+func (q *RunQueue) reweight(e *Entity) {
 	if e.rq != q {
 		return
 	}
-	old, w := e.weight, NiceToWeight(nice)
+	old, w := e.weight, e.queueWeight()
 	if w == old {
 		return
 	}
@@ -191,6 +209,14 @@ func (q *RunQueue) Renice(e *Entity, nice int) {
 	q.load += w
 	q.insert(e)
 	q.rebase()
+}
+
+// queueWeight is the weight e has when queued: its Share, or its nice's.
+func (e *Entity) queueWeight() int64 {
+	if e.Share > 0 {
+		return e.Share
+	}
+	return NiceToWeight(e.Nice)
 }
 
 // Dequeue removes e from q (it blocked, exited or migrates), saving its lag
@@ -218,6 +244,19 @@ func (q *RunQueue) Dequeue(e *Entity) {
 		// The debt is paid as the V of those that stay moves on.
 		e.leftQ, e.leftV = q, q.V()
 	}
+}
+
+// Migrate removes e from q to move it to another core's queue: as
+// Dequeue, except that the entity keeps only a debt (negative lag), not a
+// credit. A credit is service owed by the entities of q, which it leaves;
+// carried along, it would be paid by those of the queue it joins, which
+// owe it nothing: a spinner owed 6 ms on a crowded core, stolen by the core
+// of a SIP that blocks often, ran 6 ms ahead of that SIP at its next
+// wake-up, at every steal. A debt travels, so that moving never clears it.
+func (q *RunQueue) Migrate(e *Entity) {
+	q.Dequeue(e)
+	e.vlag = min(e.vlag, 0)
+	e.leftQ = nil // the debt is paid where it is placed, not by sleeping here
 }
 
 // Charge accounts ran ns of CPU time to the queued entity e: its vruntime
@@ -406,6 +445,13 @@ func removeNode(t, e *Entity) *Entity {
 	return t
 }
 
+// Entities appends the queued entities to dst, in no promised order, and
+// returns it: the caller's walk over its queue (to Reweigh them, say).
+func (q *RunQueue) Entities(dst []*Entity) []*Entity {
+	walk(q.root, func(e *Entity) { dst = append(dst, e) })
+	return dst
+}
+
 // each calls f on every queued entity in tree order.
 func (q *RunQueue) each(f func(*Entity)) { walk(q.root, f) }
 
@@ -446,4 +492,21 @@ func (q *RunQueue) Yield(e *Entity) {
 	e.deadline += e.vslice()
 	q.insert(e)
 	q.rebase()
+}
+
+// MinRequest is the shortest request RequestFor gives: Linux's minimum
+// sched_attr.sched_runtime is 100 µs; a tenth of the default slice keeps the
+// switches that short requests cost within reason.
+const MinRequest = 300 * Microsecond
+
+// RequestFor returns the request size (Entity.Slice) for an entity that
+// ran for burst since it last woke and now waits: twice its burst, within
+// [MinRequest, base]. EEVDF bounds an entity's wake-up latency by its
+// request (docs/scheduler.md), so an entity that runs briefly between
+// waits (a SIP making host calls, a server answering requests) is picked
+// soon after it wakes, ahead of hogs with the full base slice; one that
+// runs long keeps base. Its share of the CPU does not change: a short
+// request renews its deadline more often, nothing more.
+func RequestFor(burst, base Duration) Duration {
+	return min(max(2*burst, MinRequest), base)
 }

@@ -508,3 +508,52 @@ func BenchmarkPickCharge8(b *testing.B) {
 		q.Charge(e, 100*Microsecond)
 	}
 }
+
+func TestGroupShare(t *testing.T) {
+	for _, tc := range []struct{ group, w, load, want int64 }{
+		{1024, 1024, 1024, 1024},       // a group of one: its member's weight
+		{1024, 1024, 50 * 1024, 20},    // one of fifty
+		{1024, 3121, 3121 + 1024, 771}, // nice -5 beside a nice-0 sibling
+		{1024, 1024, 0, 1024},          // a stale load below w is taken as w
+		{15, 15, 100 * 15, MinShare},   // never below MinShare
+		{1024, 0, 1024, MinShare},
+	} {
+		if got := GroupShare(tc.group, tc.w, tc.load); got != tc.want {
+			t.Errorf("GroupShare(%d, %d, %d) = %d, want %d", tc.group, tc.w, tc.load, got, tc.want)
+		}
+	}
+}
+
+func TestRequestFor(t *testing.T) {
+	for _, tc := range []struct{ burst, want Duration }{
+		{0, MinRequest},
+		{50 * Microsecond, MinRequest},
+		{400 * Microsecond, 800 * Microsecond},
+		{Millisecond, 2 * Millisecond},
+		{10 * Millisecond, DefaultSlice},
+	} {
+		if got := RequestFor(tc.burst, DefaultSlice); got != tc.want {
+			t.Errorf("RequestFor(%v) = %v, want %v", tc.burst, got, tc.want)
+		}
+	}
+}
+
+// Migrate keeps a debt and drops a credit.
+func TestMigrateKeepsDebtNotCredit(t *testing.T) {
+	q := NewRunQueue(Config{})
+	a, b := &Entity{ID: 1}, &Entity{ID: 2}
+	q.Enqueue(a)
+	q.Enqueue(b)
+	q.Charge(a, 2*Millisecond) // a ahead (a debt), b behind (a credit)
+	q.Migrate(a)
+	q.Migrate(b)
+	if a.vlag >= 0 || b.vlag != 0 {
+		t.Errorf("after Migrate: a's lag %d (want a debt), b's %d (want 0)", a.vlag, b.vlag)
+	}
+	r := NewRunQueue(Config{})
+	r.Enqueue(b)
+	r.Enqueue(a)
+	if r.Lag(a) >= 0 || r.Lag(b) < 0 {
+		t.Errorf("on the new queue: a's lag %d, b's %d", r.Lag(a), r.Lag(b))
+	}
+}

@@ -17,7 +17,9 @@ var updateGolden = flag.Bool("update", false, "rewrite the golden outputs in tes
 // followed by its expected output as lines starting with "> ". Run with
 // -update to rewrite the outputs after a deliberate change of policy.
 //
-//	enqueue NAME [nice=N] [slice=DUR]   make NAME runnable
+//	group NAME [nice=N]                 a group of that nice's weight (group.go)
+//	enqueue NAME [nice=N] [slice=DUR] [group=G]
+//	                                    make NAME runnable (a member of G)
 //	dequeue NAME                        prints the lag it saved
 //	pick                                prints the entity Pick returns
 //	charge NAME DUR                     charge NAME DUR of CPU time
@@ -52,6 +54,21 @@ func runScript(t *testing.T, script string) string {
 	q := NewRunQueue(Config{})
 	ents := map[string]*Entity{}
 	names := map[*Entity]string{}
+	// Groups: the script plays the kernel's part, keeping each group's
+	// load and giving every queued member its share after each change.
+	type group struct {
+		weight, load int64
+		members      []*Entity
+	}
+	groups := map[string]*group{}
+	groupOf := map[*Entity]*group{}
+	reshare := func(g *group) {
+		for _, m := range g.members {
+			if m.Queued() {
+				q.Reweigh(m, GroupShare(g.weight, NiceToWeight(m.Nice), g.load))
+			}
+		}
+	}
 	var out strings.Builder
 	for lineNo, line := range strings.Split(strings.TrimSuffix(script, "\n"), "\n") {
 		if strings.HasPrefix(line, "> ") || line == ">" {
@@ -72,6 +89,17 @@ func runScript(t *testing.T, script string) string {
 			return e
 		}
 		switch f[0] {
+		case "group":
+			g := &group{weight: NiceZeroWeight}
+			for _, kv := range f[2:] {
+				k, v, _ := strings.Cut(kv, "=")
+				n, err := strconv.Atoi(v)
+				if k != "nice" || err != nil {
+					fail("bad " + kv)
+				}
+				g.weight = NiceToWeight(n)
+			}
+			groups[f[1]] = g
 		case "enqueue":
 			e, ok := ents[f[1]]
 			if !ok {
@@ -89,15 +117,35 @@ func runScript(t *testing.T, script string) string {
 					e.Nice = n
 				case "slice":
 					e.Slice = parseDur(t, v)
+				case "group":
+					g, ok := groups[v]
+					if !ok {
+						fail("no group " + v)
+					}
+					if groupOf[e] == nil {
+						g.members = append(g.members, e)
+						groupOf[e] = g
+					}
 				default:
 					fail("unknown key " + k)
 				}
 			}
-			q.Enqueue(e)
+			if g := groupOf[e]; g != nil {
+				g.load += NiceToWeight(e.Nice)
+				e.Share = GroupShare(g.weight, NiceToWeight(e.Nice), g.load)
+				q.Enqueue(e)
+				reshare(g)
+			} else {
+				q.Enqueue(e)
+			}
 		case "dequeue":
 			e := get(f[1])
 			q.Dequeue(e)
 			say("lag %s", vdur(e.vlag))
+			if g := groupOf[e]; g != nil {
+				g.load -= NiceToWeight(e.Nice)
+				reshare(g)
+			}
 		case "pick":
 			if e := q.Pick(); e != nil {
 				say("%s", names[e])

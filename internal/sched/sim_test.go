@@ -26,7 +26,12 @@ type simConfig struct {
 	rotateAhead Duration
 	noPlace     bool // wake-ups and spawns are queued where they are aimed
 	noBalance   bool // no steals, no pushes: the negative control
-	spawn       []spawnSpec
+	// expect: for this long after its last run, a core with nothing
+	// runnable counts the entities that went to sleep from it as expected
+	// back (LoadSummary.Expecting), as the kernel does for SIPs waiting
+	// for a service; 0: never.
+	expect Duration
+	spawn  []spawnSpec
 	// spawner, if set, is called at each of its returned times to spawn more.
 	spawner func(s *sim, now Time) (next Time)
 }
@@ -40,6 +45,7 @@ type spawnSpec struct {
 	total  Duration // work until exit; 0: never exits
 	wakeTo bool     // wake-ups are aimed at core, not where it last ran
 	tag    string
+	group  string // a group (group.go) of nice 0, "" for none
 }
 
 type simEntity struct {
@@ -53,6 +59,8 @@ type simEntity struct {
 	sleeping  bool
 	wakes     int
 	migr      int
+	sleptOn   *simCore // the core it went to sleep from, expecting it back
+	sleptW    int64    // its weight then
 }
 
 type msgKind uint8
@@ -88,6 +96,8 @@ type simCore struct {
 	nextTick  Time
 	nextBal   Time
 	wasIdle   bool
+	lastRun   Time  // when its last run ended
+	expectW   int64 // weight of the entities that went to sleep from it
 }
 
 type event struct {
@@ -133,6 +143,43 @@ type sim struct {
 	nextID  uint64
 	byID    map[uint64]*simEntity
 	bcfg    BalanceConfig
+	// groupLoad: each group's runnable members' own weights, machine-wide
+	// and exact (the kernel keeps it in an atomic).
+	groupLoad map[string]int64
+}
+
+// share gives e its group share (group.go), at once if it is queued on c;
+// entities in no group keep their nice's weight.
+func (s *sim) share(c *simCore, e *simEntity) {
+	if e.spec.group == "" {
+		return
+	}
+	sh := GroupShare(NiceZeroWeight, NiceToWeight(e.spec.nice), s.groupLoad[e.spec.group])
+	if c != nil {
+		c.q.Reweigh(&e.Entity, sh)
+	} else {
+		e.Share = sh
+	}
+}
+
+// reshare refreshes the shares of every entity queued on c, as the kernel
+// does each balancing tick.
+func (s *sim) reshare(c *simCore) {
+	for _, x := range c.q.Entities(nil) {
+		s.share(c, s.byID[x.ID])
+	}
+}
+
+// runnable counts e in (or out of) its group's load.
+func (s *sim) runnable(e *simEntity, yes bool) {
+	if e.spec.group == "" {
+		return
+	}
+	w := NiceToWeight(e.spec.nice)
+	if !yes {
+		w = -w
+	}
+	s.groupLoad[e.spec.group] += w
 }
 
 func newSim(cfg simConfig) *sim {
@@ -148,7 +195,7 @@ func newSim(cfg simConfig) *sim {
 	if cfg.window == [2]Time{} {
 		cfg.window = [2]Time{0, Time(cfg.duration)}
 	}
-	s := &sim{cfg: cfg, checker: NewChecker(0), rng: rand.New(rand.NewPCG(cfg.seed, 1)), byID: map[uint64]*simEntity{},
+	s := &sim{cfg: cfg, checker: NewChecker(0), rng: rand.New(rand.NewPCG(cfg.seed, 1)), byID: map[uint64]*simEntity{}, groupLoad: map[string]int64{},
 		bcfg: BalanceConfig{MaxAge: 20 * Millisecond, RotateAhead: cfg.rotateAhead}}
 	for i, c := range cfg.caps {
 		core := &simCore{id: CoreID(i), cap: c, q: NewRunQueue(Config{Slice: cfg.slice}),
@@ -222,6 +269,11 @@ func (s *sim) run() {
 			// A wake-up or spawn: delivered as a message to the core.
 			e := ev.e
 			e.sleeping = false
+			if e.sleptOn != nil {
+				e.sleptOn.expectW -= e.sleptW
+				e.sleptOn = nil
+			}
+			s.runnable(e, true)
 			target := e.core
 			if e.spec.wakeTo {
 				target = e.spec.core
@@ -261,7 +313,13 @@ func (s *sim) account(t Time) {
 	}
 }
 
-func (s *sim) summary(c *simCore) LoadSummary { return c.q.Summary(c.id, c.cap, s.now) }
+func (s *sim) summary(c *simCore) LoadSummary {
+	sum := c.q.Summary(c.id, c.cap, s.now)
+	if c.q.Len() == 0 && c.expectW > 0 && s.now-c.lastRun < Time(s.cfg.expect) {
+		sum.Expecting = c.expectW
+	}
+	return sum
+}
 
 func (s *sim) switchPoint(c *simCore) {
 	now := s.now
@@ -269,12 +327,17 @@ func (s *sim) switchPoint(c *simCore) {
 	if e := c.cur; e != nil {
 		s.account(now)
 		c.cur = nil
+		c.lastRun = now
 		switch {
 		case e.spec.total > 0 && e.work >= e.spec.total:
 			c.q.Dequeue(&e.Entity)
+			s.runnable(e, false)
 			e.exited = true
 		case e.spec.run > 0 && e.burstLeft <= 0:
+			e.sleptOn, e.sleptW = c, e.Weight()
+			c.expectW += e.sleptW
 			c.q.Dequeue(&e.Entity)
+			s.runnable(e, false)
 			e.sleeping = true
 			e.burstLeft = e.spec.run
 			s.push(event{at: now + Time(e.spec.sleep), kind: 2, core: c.id, e: e})
@@ -298,12 +361,14 @@ func (s *sim) switchPoint(c *simCore) {
 				e.migr++
 			}
 			e.core = c.id
+			s.share(nil, e)
 			c.q.Enqueue(&e.Entity)
 		case msgWake:
 			e := m.e
 			to := c.id
+			s.share(nil, e)
 			if !s.cfg.noPlace {
-				to = Place(NiceToWeight(e.spec.nice), e.core, s.summary(c), s.others(c), now, s.bcfg)
+				to = Place(e.queueWeight(), e.core, s.summary(c), s.others(c), now, s.bcfg)
 			}
 			if to == c.id {
 				if e.core != c.id {
@@ -313,14 +378,14 @@ func (s *sim) switchPoint(c *simCore) {
 				c.q.Enqueue(&e.Entity)
 				continue
 			}
-			c.seen[to].Weight += NiceToWeight(e.spec.nice)
+			c.seen[to].Weight += e.queueWeight()
 			c.seen[to].Runnable++
 			s.send(c.id, to, message{kind: msgMigrate, e: e})
 		case msgStealReq:
 			self := s.summary(c)
 			if x := Choose(c.q, self, m.sum, s.bcfg); x != nil {
 				e := s.byID[x.ID]
-				c.q.Dequeue(x)
+				c.q.Migrate(x)
 				s.steals++
 				s.send(c.id, m.from, message{kind: msgMigrate, e: e, sum: s.summary(c)})
 			} else {
@@ -338,6 +403,7 @@ func (s *sim) switchPoint(c *simCore) {
 	// 3. Ticks: broadcast the summary; balance.
 	idle := c.q.Len() == 0
 	if now >= c.nextTick || idle != c.wasIdle {
+		s.reshare(c)
 		sum := s.summary(c)
 		for _, o := range s.cores {
 			if o.id != c.id && o.online {
@@ -356,7 +422,7 @@ func (s *sim) switchPoint(c *simCore) {
 		if d := Decide(self, others, now, s.bcfg); d.Action == Push {
 			if x := Choose(c.q, self, c.seen[d.Target], s.bcfg); x != nil {
 				e := s.byID[x.ID]
-				c.q.Dequeue(x)
+				c.q.Migrate(x)
 				s.pushes++
 				// Count it in our view of the target until it says.
 				c.seen[d.Target].Weight += e.Weight()

@@ -19,9 +19,12 @@ package service
 //     service with its own handle table and its own roots; a SIP sends all
 //     its file requests to one of them, so one slow host call holds up only
 //     the SIPs that share its worker. Workers share nothing.
-//   - Serve runs on the worker's goroutine, may block on the host, and never
-//     panics on a request's contents: a bad handle is EBADF, a bad argument
-//     EINVAL.
+//   - Serve runs on the worker's goroutine, may block on the host for a
+//     short call, and never panics on a request's contents: a bad handle is
+//     EBADF, a bad argument EINVAL. An open, whose host calls may take long
+//     (a create on a busy disk, a FIFO), is deferred: its host calls run on
+//     a goroutine of their own and the worker records the result
+//     (fsopen.go), so that it holds up only the SIP that asked.
 //   - A read-only preopen (and everything opened under it) refuses every
 //     change with EACCES (docs/wasi.md, "Errno choices").
 
@@ -33,6 +36,7 @@ import (
 	"path"
 	"strconv"
 	"strings"
+	"sync"
 
 	"golang.org/x/sys/unix"
 
@@ -143,6 +147,11 @@ type FS struct {
 	npre  int // handles below it are the preopens
 	fds   *HostFDs
 	quota quota
+	// opening counts the opens whose host calls run on their own
+	// goroutines (fsopen.go); Close waits for them. Add on the worker's
+	// goroutine, Done on theirs.
+	opening sync.WaitGroup
+	closed  bool // Close has run: an open finished later closes what it opened
 }
 
 // node is an open file or directory.
@@ -195,6 +204,8 @@ func NewFS(dirs []FSDir, fds *HostFDs) (*FS, error) {
 // holds. The kernel calls it on the worker's goroutine once the machine's
 // cores have ended; before Boot, anyone may.
 func (f *FS) Close() {
+	f.opening.Wait() // their results come to the worker after Close, and are closed
+	f.closed = true
 	for h, n := range f.nodes {
 		if n != nil {
 			n.close()

@@ -23,131 +23,192 @@ func (f *FS) open(n *node, req *kernel.Request) uint16 {
 	v := req.Off
 	oflags := uint16(v)
 	fdflags := uint16(v >> 16)
-	follow := v&(1<<32) != 0
-	read := v&(1<<33) != 0
-	write := v&(1<<34) != 0
+	a := openArgs{name: name, ro: n.ro, follow: v&(1<<32) != 0, read: v&(1<<33) != 0, write: v&(1<<34) != 0}
 	if oflags&^(oflagCreat|oflagDirectory|oflagExcl|oflagTrunc) != 0 {
 		return errnoInval
 	}
-	creat := oflags&oflagCreat != 0
-	excl := oflags&oflagExcl != 0
-	trunc := oflags&oflagTrunc != 0
-	wantDir := oflags&oflagDirectory != 0
-	if fdflags&fdflagAppend != 0 || trunc {
-		write = true
+	a.creat = oflags&oflagCreat != 0
+	a.excl = oflags&oflagExcl != 0
+	a.trunc = oflags&oflagTrunc != 0
+	a.wantDir = oflags&oflagDirectory != 0
+	a.appendMode = fdflags&fdflagAppend != 0
+	if a.appendMode || a.trunc {
+		a.write = true
 	}
+	// The descriptor is taken first, as open(2) takes it before it looks
+	// the path up (EMFILE before ENOENT); a directory takes a second one
+	// when it turns out to be one.
+	pid := req.PID()
+	if e := f.quota.admit(f.fds, pid, 1); e != 0 {
+		return e
+	}
+	// The host calls run on a goroutine of their own, so that a slow one
+	// (creating a file takes a millisecond on a busy disk) holds up only
+	// the SIP that asked, not every SIP that shares this worker: a SIP that
+	// created 1,024 files took the worker from its neighbours for a second.
+	// The result is recorded on the worker's goroutine (finishOpen).
 	r := n.root
+	if !req.Deferrable() { // Serve called directly (the tests): at once
+		f.finishOpen(req, a.ro, pid, openHost(r, a))
+		return req.Errno
+	}
+	d := req.Defer()
+	f.opening.Add(1)
+	go func() {
+		res := openHost(r, a)
+		d.Finish(func() { f.finishOpen(req, a.ro, pid, res) })
+		f.opening.Done()
+	}()
+	return 0
+}
 
+// openArgs is what path_open asked for, read from its flags.
+type openArgs struct {
+	name                                                 string
+	ro, follow, read, write, creat, excl, trunc, wantDir bool
+	appendMode                                           bool
+}
+
+// opened is what openHost did: a file, or a directory (file and root), or
+// an errno.
+type opened struct {
+	file  *os.File
+	root  *os.Root
+	typ   uint8
+	errno uint16
+}
+
+func (o opened) close() {
+	if o.file != nil {
+		o.file.Close()
+	}
+	if o.root != nil {
+		o.root.Close()
+	}
+}
+
+// openHost makes open's host calls in r. It touches none of the worker's
+// tables: it runs on a goroutine of its own (os.Root's methods may be
+// called concurrently).
+func openHost(r *os.Root, a openArgs) opened {
+	fail := func(e uint16) opened { return opened{errno: e} }
+	name := a.name
 	// A final symlink is not followed without LOOKUP_SYMLINK_FOLLOW: ELOOP,
 	// as open(2) with O_NOFOLLOW (EEXIST under O_CREAT|O_EXCL).
 	lfi, lerr := r.Lstat(name)
 	if lerr == nil && lfi.Mode()&fs.ModeSymlink != 0 {
-		if creat && excl {
-			return errnoExist
+		if a.creat && a.excl {
+			return fail(errnoExist)
 		}
-		if !follow {
-			if wantDir {
-				return errnoNotdir
+		if !a.follow {
+			if a.wantDir {
+				return fail(errnoNotdir)
 			}
-			return errnoLoop
+			return fail(errnoLoop)
 		}
 	}
 	fi, err := r.Stat(name)
 	switch {
-	case err == nil && creat && excl:
-		return errnoExist
+	case err == nil && a.creat && a.excl:
+		return fail(errnoExist)
 	case err == nil && fi.IsDir():
 		// The rights asked for were reduced to a directory's by the
 		// personality; what is left that would write to the directory as
 		// a file is EISDIR, as open(2) answers: fd_write (O_WRONLY,
 		// O_RDWR), O_TRUNC, APPEND, and O_CREAT of an existing directory.
-		if write || creat {
-			return errnoIsdir
-		}
-		pid := req.PID()
-		if e := f.quota.admit(f.fds, pid, 2); e != 0 {
-			return e
+		if a.write || a.creat {
+			return fail(errnoIsdir)
 		}
 		sub, err := r.OpenRoot(name)
 		if err != nil {
-			f.quota.release(f.fds, pid, 2)
-			return fsErrno(err)
+			return fail(fsErrno(err))
 		}
 		d, err := sub.Open(".")
 		if err != nil {
 			sub.Close()
-			f.quota.release(f.fds, pid, 2)
-			return fsErrno(err)
+			return fail(fsErrno(err))
 		}
-		h, ok := f.add(&node{file: d, root: sub, ro: n.ro, owner: pid})
-		if !ok {
-			sub.Close()
-			d.Close()
-			f.quota.release(f.fds, pid, 2)
-			return errnoNfile
-		}
-		req.N = int64(h)
-		req.Off = FiletypeDirectory | roBit(n.ro) | lendFile(d) // for fstat on the core (inline.go)
-		return 0
-	case err == nil && wantDir:
-		return errnoNotdir
-	case err != nil && !creat:
-		return fsErrno(err)
-	case err != nil && wantDir:
+		return opened{file: d, root: sub, typ: FiletypeDirectory}
+	case err == nil && a.wantDir:
+		return fail(errnoNotdir)
+	case err != nil && !a.creat:
+		return fail(fsErrno(err))
+	case err != nil && a.wantDir:
 		if e := fsErrno(err); e != errnoNoent {
-			return e
+			return fail(e)
 		}
-		return errnoNoent // O_CREAT|O_DIRECTORY does not make directories
+		return fail(errnoNoent) // O_CREAT|O_DIRECTORY does not make directories
 	case err != nil && strings.HasSuffix(name, "/"):
-		return errnoIsdir // open("new/", O_CREAT) is EISDIR on Linux
+		return fail(errnoIsdir) // open("new/", O_CREAT) is EISDIR on Linux
 	}
-	if n.ro && (write || (creat && err != nil)) {
-		return errnoAcces
+	if a.ro && (a.write || (a.creat && err != nil)) {
+		return fail(errnoAcces)
 	}
 	flag := os.O_RDONLY
 	switch {
-	case read && write:
+	case a.read && a.write:
 		flag = os.O_RDWR
-	case write:
+	case a.write:
 		flag = os.O_WRONLY
 	}
-	if creat {
+	if a.creat {
 		flag |= os.O_CREATE
 	}
-	if excl {
+	if a.excl {
 		flag |= os.O_EXCL
 	}
-	if trunc {
+	if a.trunc {
 		flag |= os.O_TRUNC
 	}
-	if fdflags&fdflagAppend != 0 {
+	if a.appendMode {
 		flag |= os.O_APPEND
-	}
-	pid := req.PID()
-	if e := f.quota.admit(f.fds, pid, 1); e != 0 {
-		return e
 	}
 	file, err := r.OpenFile(name, flag, 0o666)
 	if err != nil {
-		f.quota.release(f.fds, pid, 1)
-		return fsErrno(err)
+		return fail(fsErrno(err))
 	}
 	typ := uint8(FiletypeRegular)
 	if st, err := file.Stat(); err == nil {
 		typ = filetype(st.Mode())
 	}
-	h, ok := f.add(&node{file: file, ro: n.ro, owner: pid})
+	return opened{file: file, typ: typ}
+}
+
+// finishOpen records what openHost opened for req in the worker's tables,
+// on the worker's goroutine, and fills in req's results. pid's one
+// descriptor was admitted by open.
+func (f *FS) finishOpen(req *kernel.Request, ro bool, pid int64, o opened) {
+	fds := 1
+	fail := func(e uint16) {
+		o.close()
+		f.quota.release(f.fds, pid, fds)
+		req.Errno = e
+	}
+	switch {
+	case o.errno != 0:
+		fail(o.errno)
+		return
+	case f.closed:
+		fail(errnoIO) // the machine stopped meanwhile: nobody sees the reply
+		return
+	case o.root != nil:
+		if e := f.quota.admit(f.fds, pid, 1); e != 0 {
+			fail(e)
+			return
+		}
+		fds = 2
+	}
+	h, ok := f.add(&node{file: o.file, root: o.root, ro: ro, owner: pid})
 	if !ok {
-		file.Close()
-		f.quota.release(f.fds, pid, 1)
-		return errnoNfile
+		fail(errnoNfile)
+		return
 	}
 	req.N = int64(h)
-	req.Off = int64(typ) | roBit(n.ro)
-	if typ == FiletypeRegular {
-		req.Off |= lendFile(file) // inline.go
+	req.Off = int64(o.typ) | roBit(ro)
+	if o.typ == FiletypeRegular || o.typ == FiletypeDirectory {
+		req.Off |= lendFile(o.file) // for calls on the core (inline.go)
 	}
-	return 0
+	req.Errno = 0
 }
 
 // lendFile returns the lent-descriptor bits of f's open result: a regular
