@@ -192,8 +192,11 @@ func (f *FS) finishOpen(req *kernel.Request, ro bool, pid int64, o opened) {
 		fail(errnoIO) // the machine stopped meanwhile: nobody sees the reply
 		return
 	case o.root != nil:
-		if e := f.quota.admit(f.fds, pid, 1); e != 0 {
-			fail(e)
+		// The directory's root is a second host descriptor of the same
+		// handle: the machine's budget takes it, the SIP's quota (which
+		// counts handles, and is released once per handle) does not.
+		if !f.fds.take(1) {
+			fail(errnoNfile)
 			return
 		}
 		fds = 2
