@@ -240,6 +240,9 @@ type Machine struct {
 	net      []kernel.ServiceID // network workers
 	netw     []*service.Net
 	lns      []*net.TCPListener
+	lnFds    []int32            // the listeners' host descriptors (service.ListenerFd); immutable after Boot
+	stdinSvc *service.ConsoleIn // for inline reads of stdin (wasi.Proc.StdinNow)
+	outFds   [3]int32           // stdout's and stderr's host descriptors plus one when they are files (service.WriterFd), else 0; immutable after Boot
 
 	ipc *abi.System      // channels, exchange heap and names (module "isle")
 	gw  *gateway.Gateway // the cluster's channels (WithCluster); nil when not a node
@@ -342,7 +345,7 @@ func newMachine(ctx context.Context, cfg Config) (*Machine, error) {
 	if gw != nil {
 		hosts = append(hosts, gw.HostModule())
 	}
-	rt, err := sandbox.NewRuntime(ctx, sandbox.Config{CacheDir: cfg.cacheDir, Preempt: preempt, MemoryLimitPages: lim.memoryPages, Budget: budget},
+	rt, err := sandbox.NewRuntime(ctx, sandbox.Config{CacheDir: cfg.cacheDir, Preempt: preempt, AtEnd: kernel.AtEnd, MemoryLimitPages: lim.memoryPages, Budget: budget},
 		tracedModules(cfg.traceOut != nil && cfg.traceCalls, hosts))
 	if err != nil {
 		return nil, err
@@ -414,7 +417,10 @@ func newMachine(ctx context.Context, cfg Config) (*Machine, error) {
 	m.ipc = abi.New(cores)
 	m.ipc.UseNames(watchNames(names.OnTable(nameTable), cfg.nameWatch))
 	m.console = k.AddService("console", &service.ConsoleOut{Stdout: orDiscard(cfg.stdout), Stderr: orDiscard(cfg.stderr)})
-	m.stdin = k.AddService("stdin", &service.ConsoleIn{Stdin: cfg.stdin})
+	m.outFds = [3]int32{0, service.WriterFd(cfg.stdout) + 1, service.WriterFd(cfg.stderr) + 1}
+	m.stdinSvc = &service.ConsoleIn{Stdin: cfg.stdin}
+	m.stdinSvc.Inline()
+	m.stdin = k.AddService("stdin", m.stdinSvc)
 	m.loader = papi.Loader()
 	papi.SetLoader(k.AddService("loader", m.loader))
 	papi.SetNewChild(func(parent *kernel.SIP, mod *sandbox.Module, name string, args []string, nice int) *kernel.SIP {
@@ -453,6 +459,7 @@ func newMachine(ctx context.Context, cfg Config) (*Machine, error) {
 			return nil, fmt.Errorf("--listen %s: %v", addr, unwrapOpError(err))
 		}
 		m.lns = append(m.lns, ln.(*net.TCPListener))
+		m.lnFds = append(m.lnFds, service.ListenerFd(ln.(*net.TCPListener)))
 	}
 	if len(m.lns) > 0 {
 		for i := 0; i < min(cores, maxFSWorkers); i++ {
@@ -690,7 +697,8 @@ func (m *Machine) newSIP(mod *sandbox.Module, name string, args []string, nice i
 	s.Name = name
 	s.Args = append([]string(nil), args...)
 	s.Env = append([]string(nil), m.cfg.env...)
-	s.Ext = &wasi.Proc{Args: s.Args, Env: s.Env, Preopens: m.preopens, Console: m.console, Stdin: m.stdin, FS: m.fs, Net: m.net, Listeners: len(m.lns)}
+	wp := &wasi.Proc{Args: s.Args, Env: s.Env, Preopens: m.preopens, Console: m.console, Stdin: m.stdin, FS: m.fs, Net: m.net, Listeners: len(m.lns), ListenerFds: m.lnFds, ConsoleFds: m.outFds, StdinNow: m.stdinSvc}
+	s.Ext, s.Hold = wp, wp
 	s.IPC = m.ipc.NewProc(s)
 	return s
 }

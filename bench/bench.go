@@ -39,7 +39,7 @@ func Suites() []Suite {
 		{Name: "sched", Doc: "preemption's cost on compute kernels, a yield between two SIPs on one core, spawning a SIP to its exit; beside sched_yield and fork+exec+wait on Linux", Run: Sched},
 		{Name: "spawn", Doc: "spawn+exit+wait of a tiny C program from the embedding API and from a parent SIP (one core, two), beside fork+exec+wait and posix_spawn+wait of /bin/true, alternating; memory per idle SIP at 1,000 and 10,000 (Pss and RSS growth)", Run: Spawn},
 		{Name: "startup", Doc: "a warm `isle run` of a C and a Go hello world beside a warm `wazero run -cachedir` of the same, whole processes, interleaved (median ms)", Run: Startup},
-		{Name: "wasi", Doc: "file read/write MB/s and small-file open+read+close, isle beside wazero's CLI", Run: WASI},
+		{Name: "wasi", Doc: "file read/write MB/s, small-file open+read+close, a 100 MB cat through pipes, 20,000 console writes and a SQLite workload, isle beside wazero's CLI", Run: WASI},
 		{Name: "web", Doc: "wrk -t2 -c32 -d5s against examples/httpd/c on isle, nginx, and Go's net/http on isle and natively (when examples/httpd/go is there): req/s, p50/p99, a 5.5 KB page and a 1 MiB file (installs wrk and nginx)", Run: Web},
 		{Name: "table1", Doc: "Singularity's Table 1 (Hunt et al., EuroSys 2007) reproduced: a no-op host call, a yield, a 2-message ping-pong and a process create+start, in ns and TSC cycles, isle beside Linux here (getpid, sched_yield, a pipe, fork+exec+wait) and beside the paper's figures, with each ratio", Run: Table1},
 		{Name: "urpc", Doc: "cache-line message passing between pinned threads, against a raw cache line, Go channels and Linux pipes", Run: URPC},

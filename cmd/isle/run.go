@@ -331,9 +331,9 @@ func printStats(w io.Writer, cs []isle.CoreStats) {
 		for i, n := range c.CPUs {
 			cpus[i] = fmt.Sprint(n)
 		}
-		fmt.Fprintf(w, "core %d: capacity=%d cpus=%s moves=%d sips=%d switches=%d direct=%d preempted=%d migrated-in=%d migrated-out=%d steals=%d wasted=%d sent=%d recv=%d sleeps=%d\n",
+		fmt.Fprintf(w, "core %d: capacity=%d cpus=%s moves=%d sips=%d switches=%d direct=%d preempted=%d migrated-in=%d migrated-out=%d steals=%d wasted=%d sent=%d recv=%d sleeps=%d service-requests=%d\n",
 			c.Core, c.Capacity, strings.Join(cpus, ","), c.Moves, c.SIPs, c.Switches, c.DirectSwitches, c.Preemptions,
-			c.MigratedIn, c.MigratedOut, c.StealsAsked, c.WastedIntervals, c.MsgsSent, c.MsgsRecv, c.Sleeps)
+			c.MigratedIn, c.MigratedOut, c.StealsAsked, c.WastedIntervals, c.MsgsSent, c.MsgsRecv, c.Sleeps, c.ServiceRequests)
 	}
 }
 

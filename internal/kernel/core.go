@@ -300,7 +300,7 @@ func (c *Core) handle(from int, msg *urpc.Msg) {
 		if s.killPending {
 			// The SIP never sees this reply: the service takes back what
 			// it handed over in it (service.go, "Abandon").
-			c.send(c.toSvc[s.svc], msgAbandon, nil, &s.req)
+			c.send(c.toSvc[s.svc], msgAbandon, nil, s.cur)
 			c.Kill(s)
 			return
 		}
@@ -454,7 +454,8 @@ func (c *Core) suspended(s *SIP, reason uint32) {
 		s.waiting = true
 		c.svcWaits++
 		c.svcWeight += s.waitWeight
-		c.send(c.toSvc[s.svc], msgRequest, nil, &s.req)
+		c.stats.ServiceRequests++
+		c.send(c.toSvc[s.svc], msgRequest, nil, s.cur)
 	case suspendSleep:
 		c.wait(s)
 		heap.Push(&c.timers, s)

@@ -143,6 +143,20 @@ func (p *Process) run(yield func(uint32) bool) {
 	p.result = p.classify(err)
 	inst.Close(ctx)
 	p.call.mod = nil
+	if at := p.mod.rt.cfg.AtEnd; at != nil && !p.killed {
+		p.atEnd(at)
+	}
+}
+
+// atEnd runs the AtEnd hook; a kill while it is suspended ends it (the
+// Process is ending anyway).
+func (p *Process) atEnd(at func(c *Call)) {
+	defer func() {
+		if r := recover(); r != nil && r != errKilled {
+			panic(r)
+		}
+	}()
+	at(&p.call)
 }
 
 func (p *Process) classify(err error) Result {

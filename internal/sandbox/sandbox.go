@@ -86,6 +86,11 @@ type Config struct {
 	// Fuel is the number of checks (function entries and loop iterations)
 	// between two calls of Preempt; 0 means DefaultFuel.
 	Fuel int64
+	// AtEnd, when set, runs on the Process's coroutine once _start has
+	// returned, exited or trapped (not after a kill), before the Process
+	// ends: the personality sends what it still holds (buffered console
+	// output). It may suspend the Process; the guest's memory is gone.
+	AtEnd func(c *Call)
 }
 
 // maxMemoryPages is the most pages a wasm32 memory can have (4 GiB).
