@@ -210,7 +210,9 @@ func TestClusterCheckedOnArrival(t *testing.T) {
 				id := binary.BigEndian.Uint64(p)
 				m := binary.BigEndian.AppendUint64([]byte{1}, id) // dir 1: the receiver's id
 				m = binary.BigEndian.AppendUint16(m, tc.msg)
-				m = binary.BigEndian.AppendUint64(m, 0)    // seq
+				m = append(m, 0)                           // no blocks
+				m = binary.BigEndian.AppendUint32(m, 12)   // the payload's length
+				m = binary.LittleEndian.AppendUint64(m, 0) // seq
 				m = binary.LittleEndian.AppendUint32(m, 0) // empty payload field
 				one.Send(from, gateway.KindMsg, m)
 			})
@@ -235,5 +237,42 @@ func TestClusterCheckedOnArrival(t *testing.T) {
 				t.Fatalf("log:\n%s", log)
 			}
 		})
+	}
+}
+
+// TestClusterBlocks: exchange-heap blocks of 1 byte to 1 MiB sent on a
+// channel that crosses nodes move with the message: the sender's handle is
+// dead after the send, the receiver on the other node owns a block of the
+// same bytes, and the answer's block comes back the same way
+// (testdata/cluster/blocks.c).
+func TestClusterBlocks(t *testing.T) {
+	root := testprog.Root(t)
+	src, err := os.ReadFile(filepath.Join(root, "testdata", "cluster", "blocks.c"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	prog := testprog.C(t, string(src), "-I", filepath.Join(root, "guest", "c"))
+	log := &syncLog{}
+	one, two := tlsNodes(t, log.logf)
+	blocksSrc := []byte("contract Blocks {\n  msg Data(n u32)\n  msg Back(n u32)\n  initial final state Idle { imp Data -> Busy }\n  state Busy { exp Back -> Idle }\n}\n")
+	var outA, errA, outB, errB bytes.Buffer
+	a := bootNode(t, isle.ClusterConfig{Link: one, Logf: log.logf}, &outA, &errA)
+	b := bootNode(t, isle.ClusterConfig{Link: two, Logf: log.logf, Remote: []isle.RemoteName{{Name: "blocks", Node: 1, Source: blocksSrc, Contract: "Blocks"}}}, &outB, &errB)
+	ctx := context.Background()
+	pa, err := a.Load(ctx, prog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pb, err := b.Load(ctx, prog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, _ := a.Spawn(pa, []string{"blocks", "server"})
+	c, _ := b.Spawn(pb, []string{"blocks", "client"})
+	if st := c.Wait(); st.Status() != 0 || !strings.Contains(outB.String(), "client: 3 blocks moved") {
+		t.Fatalf("client: %+v, stderr %q; log:\n%s", st, errB.String(), log)
+	}
+	if st := s.Wait(); st.Status() != 0 {
+		t.Fatalf("server: %+v, stderr %q; log:\n%s", st, errA.String(), log)
 	}
 }

@@ -18,8 +18,12 @@
 //     SIP, on its own copy of the protocol state): a node never trusts
 //     another's check. A message the receiving side refuses closes the
 //     channel at both ends, with one log line.
-//   - A message whose type carries endpoints, or that carries blocks, is not
-//     carried yet: the channel is closed, and the endpoints and blocks with it.
+//   - Exchange-heap blocks attached to a message move to the other node with
+//     it: the sending gateway copies each into the frame and frees it (the
+//     sender's handle died at its send, as between cores), the receiving one
+//     allocates a block of the same bytes and sends it on, so the receiving
+//     SIP owns it. A message whose type carries endpoints is not carried yet:
+//     the channel is closed, and the endpoints with it.
 //   - When the link to a node is lost, every proxy endpoint whose channel
 //     went there is closed: the SIPs on this node see Closed.
 //   - The gateway's state (its channels, proxies, listeners) is owned by its
@@ -47,7 +51,7 @@ import (
 // a string is a u32 length and its bytes):
 const (
 	KindOpen  = 0x80 // id u64, contract name, contract source, then the service name: open a channel to a service
-	KindMsg   = 0x81 // dir u8, id u64, msg u16, then the payload: a message on a channel
+	KindMsg   = 0x81 // dir u8, id u64, msg u16, blocks u8, payload length u32, the payload, then each block (u32 length, bytes)
 	KindClose = 0x82 // dir u8, id u64: the channel's other end closed (or was refused)
 )
 
@@ -215,19 +219,56 @@ func decodeOpen(b []byte) (id uint64, cname, src, name string, err error) {
 	return id, cname, src, string(b), nil
 }
 
-func encodeMsg(dir byte, id uint64, msg contract.MsgID, payload []byte) []byte {
-	b := make([]byte, 0, 11+len(payload))
+// A msg frame: dir, id, msg, the number of blocks (u8), the payload's
+// length (u32), the payload, then each block as a u32 length and its bytes.
+
+func encodeMsg(dir byte, id uint64, msg contract.MsgID, payload []byte, blocks [][]byte) []byte {
+	size := 16 + len(payload)
+	for _, b := range blocks {
+		size += 4 + len(b)
+	}
+	b := make([]byte, 0, size)
 	b = append(b, dir)
 	b = binary.BigEndian.AppendUint64(b, id)
 	b = binary.BigEndian.AppendUint16(b, uint16(msg))
-	return append(b, payload...)
+	b = append(b, byte(len(blocks)))
+	b = binary.BigEndian.AppendUint32(b, uint32(len(payload)))
+	b = append(b, payload...)
+	for _, blk := range blocks {
+		b = binary.BigEndian.AppendUint32(b, uint32(len(blk)))
+		b = append(b, blk...)
+	}
+	return b
 }
 
-func decodeMsg(b []byte) (dir byte, id uint64, msg contract.MsgID, payload []byte, err error) {
-	if len(b) < 11 || b[0] > dirReceivers {
-		return 0, 0, 0, nil, errShort
+// decodeMsg cuts a msg frame; blocks are views of b, at most maxBlocks.
+func decodeMsg(b []byte, maxBlocks int) (dir byte, id uint64, msg contract.MsgID, payload []byte, blocks [][]byte, err error) {
+	if len(b) < 16 || b[0] > dirReceivers || int(b[11]) > maxBlocks {
+		return 0, 0, 0, nil, nil, errShort
 	}
-	return b[0], binary.BigEndian.Uint64(b[1:]), contract.MsgID(binary.BigEndian.Uint16(b[9:])), b[11:], nil
+	dir, id, msg = b[0], binary.BigEndian.Uint64(b[1:]), contract.MsgID(binary.BigEndian.Uint16(b[9:]))
+	nb := int(b[11])
+	n := binary.BigEndian.Uint32(b[12:])
+	rest := b[16:]
+	if uint64(n) > uint64(len(rest)) {
+		return 0, 0, 0, nil, nil, errShort
+	}
+	payload, rest = rest[:n:n], rest[n:]
+	for i := 0; i < nb; i++ {
+		if len(rest) < 4 {
+			return 0, 0, 0, nil, nil, errShort
+		}
+		k := binary.BigEndian.Uint32(rest)
+		if uint64(k) > uint64(len(rest)-4) {
+			return 0, 0, 0, nil, nil, errShort
+		}
+		blocks = append(blocks, rest[4:4+k:4+k])
+		rest = rest[4+k:]
+	}
+	if len(rest) != 0 {
+		return 0, 0, 0, nil, nil, errShort
+	}
+	return dir, id, msg, payload, blocks, nil
 }
 
 func encodeClose(dir byte, id uint64) []byte {

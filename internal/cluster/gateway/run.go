@@ -36,6 +36,7 @@ type channel struct {
 type queued struct {
 	msg     contract.MsgID
 	payload []byte
+	blocks  [][]byte
 }
 
 // state is the gateway's own: owned by its SIP.
@@ -245,7 +246,8 @@ func (g *Gateway) open(s *kernel.SIP, p *abi.Proc, st *state, f *frame) {
 // message hands a peer's message to the local SIP, checking it against the
 // proxy's own copy of the contract's state.
 func (g *Gateway) message(port ipc.Port, tab *ipc.Table, st *state, f *frame) {
-	dir, id, msg, payload, err := decodeMsg(f.payload)
+	lim := ipc.DefaultLimits()
+	dir, id, msg, payload, blocks, err := decodeMsg(f.payload, lim.MaxBlocks)
 	if err != nil {
 		g.logf("gateway: node %d: from node %d: %v", g.link.ID(), f.from, err)
 		return
@@ -255,40 +257,79 @@ func (g *Gateway) message(port ipc.Port, tab *ipc.Table, st *state, f *frame) {
 		return // closed here already; its close is on the way
 	}
 	if len(ch.backlog) > 0 {
-		ch.backlog = append(ch.backlog, queued{msg, payload})
+		ch.backlog = append(ch.backlog, queued{msg, payload, blocks})
 		return
 	}
-	g.deliver(port, tab, st, ch, msg, payload)
+	g.deliver(port, tab, st, ch, queued{msg, payload, blocks})
 }
 
-// deliver sends one message from the peer on ch's proxy. It reports false
-// when the message had to wait (the SIP's queue is full).
-func (g *Gateway) deliver(port ipc.Port, tab *ipc.Table, st *state, ch *channel, msg contract.MsgID, payload []byte) bool {
-	var why error
-	if int(msg) >= ch.ct.NumMessages() {
-		why = errors.New("no such message")
-	} else if refs, err := ch.ct.Message(msg).CheckFields(payload, nil); err != nil {
-		why = err
-	} else if len(refs) > 0 {
-		why = errors.New("it carries endpoints, which do not cross nodes yet")
-	} else {
-		switch err := tab.Send(port, ch.h, msg, payload, nil); {
+// deliver sends one message from the peer on ch's proxy, its blocks made
+// in the gateway's table first. It reports false when the message had to
+// wait (the SIP's queue, or the gateway's heap, is full).
+func (g *Gateway) deliver(port ipc.Port, tab *ipc.Table, st *state, ch *channel, q queued) bool {
+	why := checkArrival(ch.ct, q)
+	if why == nil {
+		hs, err := allocBlocks(tab, port, q.blocks, st.blocks[:0])
+		if err == nil {
+			err = tab.Send(port, ch.h, q.msg, q.payload, hs)
+			if err != nil {
+				for _, h := range hs {
+					tab.Close(port, h)
+				}
+			}
+		}
+		switch {
 		case err == nil, errors.Is(err, ipc.ErrClosed):
 			return true // a closed SIP's Closed reaches the peer on its own
 		case errors.Is(err, ipc.ErrQuota):
 			if len(ch.backlog) == 0 {
 				st.backlogs++
 			}
-			ch.backlog = append(ch.backlog, queued{msg, payload})
+			ch.backlog = append(ch.backlog, q)
 			return false
 		default:
 			why = err
 		}
 	}
-	g.logf("gateway: node %d: node %d's message %d on a %s channel refused on arrival (%v): channel closed", g.link.ID(), ch.key.peer, msg, ch.ct.Name(), why)
+	g.logf("gateway: node %d: node %d's message %d on a %s channel refused on arrival (%v): channel closed", g.link.ID(), ch.key.peer, q.msg, ch.ct.Name(), why)
 	g.link.Send(ch.key.peer, kindClose, encodeClose(dirOf(ch), ch.key.id))
 	st.drop(port, tab, ch)
 	return true
+}
+
+// checkArrival is what the gateway checks of a message from another node
+// before its proxy's send checks the rest (state, fields): the message
+// exists, and carries no endpoint, since a handle number from another node
+// must never name one of the gateway's own endpoints.
+func checkArrival(ct *contract.Contract, q queued) error {
+	if int(q.msg) >= ct.NumMessages() {
+		return errors.New("no such message")
+	}
+	refs, err := ct.Message(q.msg).CheckFields(q.payload, nil)
+	if err != nil {
+		return err
+	}
+	if len(refs) > 0 {
+		return errors.New("it carries endpoints, which do not cross nodes yet")
+	}
+	return nil
+}
+
+// allocBlocks makes a block in tab for each of blocks, with its bytes.
+func allocBlocks(tab *ipc.Table, port ipc.Port, blocks [][]byte, hs []ipc.Handle) ([]ipc.Handle, error) {
+	for _, data := range blocks {
+		h, err := tab.Alloc(int64(len(data)))
+		if err != nil {
+			for _, h := range hs {
+				tab.Close(port, h)
+			}
+			return nil, err
+		}
+		b, _ := tab.Block(h)
+		copy(b.Bytes(), data)
+		hs = append(hs, h)
+	}
+	return hs, nil
 }
 
 // flushBacklog retries ch's waiting messages in order.
@@ -300,7 +341,7 @@ func (g *Gateway) flushBacklog(port ipc.Port, tab *ipc.Table, st *state, ch *cha
 		if st.byHandle[ch.h] != ch {
 			return true // refused and dropped
 		}
-		if !g.deliver(port, tab, st, ch, m.msg, m.payload) {
+		if !g.deliver(port, tab, st, ch, m) {
 			ch.backlog = append(ch.backlog[:len(ch.backlog)-1], q[i:]...)
 			return i > 0
 		}
@@ -339,19 +380,29 @@ func (g *Gateway) pumpOut(s *kernel.SIP, p *abi.Proc, st *state) bool {
 		}
 		payload := st.buf[:info.Len]
 		refs, _ := ch.ct.Message(info.Msg).CheckFields(payload, nil)
-		if len(refs) > 0 || info.Blocks > 0 {
+		blocks := st.blocks[:info.Blocks]
+		if len(refs) > 0 {
 			for _, r := range refs {
 				tab.Close(port, r.Handle)
 			}
-			for _, b := range st.blocks[:info.Blocks] {
+			for _, b := range blocks {
 				tab.Close(port, b)
 			}
-			g.logf("gateway: node %d: a message carrying endpoints or blocks on a %s channel to node %d: they do not cross nodes yet; channel closed", g.link.ID(), ch.ct.Name(), ch.key.peer)
+			g.logf("gateway: node %d: a message carrying endpoints on a %s channel to node %d: they do not cross nodes yet; channel closed", g.link.ID(), ch.ct.Name(), ch.key.peer)
 			g.link.Send(ch.key.peer, kindClose, encodeClose(dirOf(ch), ch.key.id))
 			st.drop(port, tab, ch)
 			continue
 		}
-		if err := g.link.Send(ch.key.peer, kindMsg, encodeMsg(dirOf(ch), ch.key.id, info.Msg, payload)); err != nil {
+		var data [][]byte
+		for _, b := range blocks {
+			blk, _ := tab.Block(b)
+			data = append(data, blk.Bytes())
+		}
+		err = g.link.Send(ch.key.peer, kindMsg, encodeMsg(dirOf(ch), ch.key.id, info.Msg, payload, data))
+		for _, b := range blocks {
+			tab.Close(port, b) // its bytes are in the frame: the block lives on on the other node
+		}
+		if err != nil {
 			g.logf("gateway: node %d: to node %d: %v: channel closed", g.link.ID(), ch.key.peer, err)
 			st.drop(port, tab, ch)
 		}
