@@ -177,6 +177,15 @@ func TestClusterLinkDown(t *testing.T) {
 	if !strings.Contains(log.String(), "the link to node 1 is lost: 1 channels closed") {
 		t.Fatalf("log:\n%s", log)
 	}
+	// A lookup of the name now gets a channel that is closed at once: the
+	// client does not wait for a node that is gone.
+	c2, err := b.Spawn(cp, []string{"client", "10"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := c2.Wait(); st.Status() != 1 || !strings.Contains(log.String(), "node 1 is not linked") {
+		t.Fatalf("a client after the link was lost: %+v; log:\n%s", st, log)
+	}
 	// The machine still runs programs.
 	hp, err := b.LoadBytes(ctx, "exit0", exitModule())
 	if err != nil {

@@ -417,6 +417,13 @@ func (g *Gateway) connect(port ipc.Port, tab *ipc.Table, st *state, h ipc.Handle
 		return
 	}
 	nh := ipc.Handle(binary.LittleEndian.Uint32(st.buf))
+	if !g.link.Linked(sv.Node) {
+		// Refused now rather than left waiting for a node that may not
+		// come back: the client sees Closed and may look the name up again.
+		g.logf("gateway: node %d: %q: node %d is not linked; connection closed", g.link.ID(), sv.Name, sv.Node)
+		tab.Close(port, nh)
+		return
+	}
 	st.nextID++
 	ch := &channel{key: chanKey{peer: sv.Node, id: st.nextID, mine: true}, h: nh, ct: sv.ct}
 	if err := g.link.Send(sv.Node, kindOpen, encodeOpen(ch.key.id, sv.Import)); err != nil {

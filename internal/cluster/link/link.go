@@ -267,6 +267,14 @@ func (n *Node) Peers() []uint64 {
 	return ids
 }
 
+// Linked reports whether a session with peer id is up.
+func (n *Node) Linked(id uint64) bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	p := n.peers[id]
+	return p != nil && p.sess != nil
+}
+
 // peerLocked returns the record of peer id, making it if needed.
 func (n *Node) peerLocked(id uint64) *peer {
 	p := n.peers[id]
