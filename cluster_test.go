@@ -285,3 +285,37 @@ func TestClusterBlocks(t *testing.T) {
 		t.Fatalf("server: %+v, stderr %q; log:\n%s", st, errA.String(), log)
 	}
 }
+
+// TestClusterEndpointNotCarried: an endpoint sent on a channel that crosses
+// nodes is not carried yet: the sending node's gateway closes the channel
+// (both SIPs see Closed) and the endpoint (its peer, kept by the sender,
+// sees Closed), with one log line, instead of forwarding a handle number
+// (testdata/cluster/carry.c).
+func TestClusterEndpointNotCarried(t *testing.T) {
+	root := testprog.Root(t)
+	src, err := os.ReadFile(filepath.Join(root, "testdata", "cluster", "carry.c"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	prog := testprog.C(t, string(src), "-I", filepath.Join(root, "guest", "c"))
+	log := &syncLog{}
+	one, two := tlsNodes(t, log.logf)
+	contractSrc := []byte("contract Inner {\n  msg Hi\n  initial final state S { imp Hi -> S }\n}\ncontract Carry {\n  msg Give(e exp<Inner>)\n  initial final state Open { imp Give -> Open }\n}\n")
+	var outA, errA, outB, errB bytes.Buffer
+	a := bootNode(t, isle.ClusterConfig{Link: one, Logf: log.logf}, &outA, &errA)
+	b := bootNode(t, isle.ClusterConfig{Link: two, Logf: log.logf, Remote: []isle.RemoteName{{Name: "carry", Node: 1, Source: contractSrc, Contract: "Carry"}}}, &outB, &errB)
+	ctx := context.Background()
+	pa, _ := a.Load(ctx, prog)
+	pb, _ := b.Load(ctx, prog)
+	s, _ := a.Spawn(pa, []string{"carry", "server"})
+	c, _ := b.Spawn(pb, []string{"carry", "client"})
+	if st := c.Wait(); st.Status() != 0 || !strings.Contains(outB.String(), "client: closed") {
+		t.Fatalf("client: %+v, stderr %q; log:\n%s", st, errB.String(), log)
+	}
+	if st := s.Wait(); st.Status() != 0 || !strings.Contains(outA.String(), "server: closed") {
+		t.Fatalf("server: %+v, stderr %q; log:\n%s", st, errA.String(), log)
+	}
+	if !strings.Contains(log.String(), "carrying endpoints") {
+		t.Fatalf("log:\n%s", log)
+	}
+}
