@@ -202,14 +202,15 @@ func TestClusterLinkDown(t *testing.T) {
 
 // TestClusterCheckedOnArrival: a node that sends what the contract does not
 // allow (a Ping from the server's side; a message the contract does not
-// have) is refused by the receiving node's gateway: the channel is closed,
+// have; a frame cut short) is refused by the receiving node's gateway: the channel is closed,
 // the client sees Closed, and the sending node is told.
 func TestClusterCheckedOnArrival(t *testing.T) {
 	client := pingpongC(t, "client")
 	for _, tc := range []struct {
-		name string
-		msg  uint16
-	}{{"ping-from-exporter", 0}, {"no-such-message", 77}} {
+		name      string
+		msg       uint16
+		malformed bool
+	}{{"ping-from-exporter", 0, false}, {"no-such-message", 77, false}, {"malformed-frame", 1, true}} {
 		t.Run(tc.name, func(t *testing.T) {
 			log := &syncLog{}
 			one, two := tlsNodes(t, log.logf)
@@ -223,6 +224,9 @@ func TestClusterCheckedOnArrival(t *testing.T) {
 				m = binary.BigEndian.AppendUint32(m, 12)   // the payload's length
 				m = binary.LittleEndian.AppendUint64(m, 0) // seq
 				m = binary.LittleEndian.AppendUint32(m, 0) // empty payload field
+				if !tc.malformed {
+					m = append(m, 0) // no endpoints carried
+				}
 				one.Send(from, gateway.KindMsg, m)
 			})
 			one.Handle(gateway.KindClose, func(from uint64, p []byte) { closed <- binary.BigEndian.Uint64(p[1:]) })
@@ -286,12 +290,14 @@ func TestClusterBlocks(t *testing.T) {
 	}
 }
 
-// TestClusterEndpointNotCarried: an endpoint sent on a channel that crosses
-// nodes is not carried yet: the sending node's gateway closes the channel
-// (both SIPs see Closed) and the endpoint (its peer, kept by the sender,
-// sees Closed), with one log line, instead of forwarding a handle number
-// (testdata/cluster/carry.c).
-func TestClusterEndpointNotCarried(t *testing.T) {
+// TestClusterEndpointCarried: an endpoint sent on a channel that crosses
+// nodes moves with its message: the client's three messages on the end it
+// kept reach the server on the other node through the endpoint the server
+// received, in order, and the client's close reaches it as Closed
+// (testdata/cluster/carry.c). The sending gateway keeps the endpoint as the
+// proxy of a new channel between the nodes; the receiving one makes a fresh
+// channel of its contract, in its state, for the server.
+func TestClusterEndpointCarried(t *testing.T) {
 	root := testprog.Root(t)
 	src, err := os.ReadFile(filepath.Join(root, "testdata", "cluster", "carry.c"))
 	if err != nil {
@@ -300,7 +306,7 @@ func TestClusterEndpointNotCarried(t *testing.T) {
 	prog := testprog.C(t, string(src), "-I", filepath.Join(root, "guest", "c"))
 	log := &syncLog{}
 	one, two := tlsNodes(t, log.logf)
-	contractSrc := []byte("contract Inner {\n  msg Hi\n  initial final state S { imp Hi -> S }\n}\ncontract Carry {\n  msg Give(e exp<Inner>)\n  initial final state Open { imp Give -> Open }\n}\n")
+	contractSrc := []byte("contract Inner {\n  msg Hi(n u32)\n  initial final state S { imp Hi -> S }\n}\ncontract Carry {\n  msg Give(e exp<Inner>)\n  initial final state Open { imp Give -> Open }\n}\n")
 	var outA, errA, outB, errB bytes.Buffer
 	a := bootNode(t, isle.ClusterConfig{Link: one, Logf: log.logf}, &outA, &errA)
 	b := bootNode(t, isle.ClusterConfig{Link: two, Logf: log.logf, Remote: []isle.RemoteName{{Name: "carry", Node: 1, Source: contractSrc, Contract: "Carry"}}}, &outB, &errB)
@@ -309,13 +315,10 @@ func TestClusterEndpointNotCarried(t *testing.T) {
 	pb, _ := b.Load(ctx, prog)
 	s, _ := a.Spawn(pa, []string{"carry", "server"})
 	c, _ := b.Spawn(pb, []string{"carry", "client"})
-	if st := c.Wait(); st.Status() != 0 || !strings.Contains(outB.String(), "client: closed") {
-		t.Fatalf("client: %+v, stderr %q; log:\n%s", st, errB.String(), log)
-	}
-	if st := s.Wait(); st.Status() != 0 || !strings.Contains(outA.String(), "server: closed") {
+	if st := s.Wait(); st.Status() != 0 || !strings.Contains(outA.String(), "server: 3 His and Closed on a carried endpoint") {
 		t.Fatalf("server: %+v, stderr %q; log:\n%s", st, errA.String(), log)
 	}
-	if !strings.Contains(log.String(), "carrying endpoints") {
-		t.Fatalf("log:\n%s", log)
+	if st := c.Wait(); st.Status() != 0 || !strings.Contains(outB.String(), "client: done") {
+		t.Fatalf("client: %+v, stderr %q; log:\n%s", st, errB.String(), log)
 	}
 }

@@ -22,8 +22,13 @@
 //     it: the sending gateway copies each into the frame and frees it (the
 //     sender's handle died at its send, as between cores), the receiving one
 //     allocates a block of the same bytes and sends it on, so the receiving
-//     SIP owns it. A message whose type carries endpoints is not carried yet:
-//     the channel is closed, and the endpoints with it.
+//     SIP owns it. An endpoint carried in a message moves too: the sending
+//     gateway keeps it, as the proxy of a new channel between the nodes, and
+//     the receiving one makes a fresh channel of its contract in the state
+//     the endpoint was in, sends the SIP the end of the endpoint's side and
+//     keeps the other as the new channel's proxy: the endpoint's peer, on
+//     the first node, and its new owner, on the second, talk through both
+//     gateways from then on, checked at both ends like any crossing channel.
 //   - When the link to a node is lost, every proxy endpoint whose channel
 //     went there is closed: the SIPs on this node see Closed.
 //   - The gateway's state (its channels, proxies, listeners) is owned by its
@@ -51,7 +56,7 @@ import (
 // a string is a u32 length and its bytes):
 const (
 	KindOpen  = 0x80 // id u64, contract name, contract source, then the service name: open a channel to a service
-	KindMsg   = 0x81 // dir u8, id u64, msg u16, blocks u8, payload length u32, the payload, then each block (u32 length, bytes)
+	KindMsg   = 0x81 // dir u8, id u64, msg u16, blocks u8, payload length u32, the payload, each block (u32 length, bytes), then endpoints u8 and each one's channel id u64 and state u16
 	KindClose = 0x82 // dir u8, id u64: the channel's other end closed (or was refused)
 )
 
@@ -220,10 +225,19 @@ func decodeOpen(b []byte) (id uint64, cname, src, name string, err error) {
 }
 
 // A msg frame: dir, id, msg, the number of blocks (u8), the payload's
-// length (u32), the payload, then each block as a u32 length and its bytes.
+// length (u32), the payload, each block as a u32 length and its bytes, then
+// the number of endpoints carried (u8) and, for each endpoint field in
+// order, the id of the channel it continues on and its state (u64, u16).
 
-func encodeMsg(dir byte, id uint64, msg contract.MsgID, payload []byte, blocks [][]byte) []byte {
-	size := 16 + len(payload)
+// carried is an endpoint that a message takes to another node: the channel
+// id its sending gateway keeps it under, and its protocol state.
+type carried struct {
+	id    uint64
+	state contract.StateID
+}
+
+func encodeMsg(dir byte, id uint64, msg contract.MsgID, payload []byte, blocks [][]byte, refs []carried) []byte {
+	size := 17 + len(payload) + 10*len(refs)
 	for _, b := range blocks {
 		size += 4 + len(b)
 	}
@@ -238,37 +252,55 @@ func encodeMsg(dir byte, id uint64, msg contract.MsgID, payload []byte, blocks [
 		b = binary.BigEndian.AppendUint32(b, uint32(len(blk)))
 		b = append(b, blk...)
 	}
+	b = append(b, byte(len(refs)))
+	for _, r := range refs {
+		b = binary.BigEndian.AppendUint64(b, r.id)
+		b = binary.BigEndian.AppendUint16(b, uint16(r.state))
+	}
 	return b
 }
 
-// decodeMsg cuts a msg frame; blocks are views of b, at most maxBlocks.
-func decodeMsg(b []byte, maxBlocks int) (dir byte, id uint64, msg contract.MsgID, payload []byte, blocks [][]byte, err error) {
+// msgFrame is a decoded msg frame; payload and blocks are views of the frame.
+type msgFrame struct {
+	dir     byte
+	id      uint64
+	msg     contract.MsgID
+	payload []byte
+	blocks  [][]byte
+	refs    []carried
+}
+
+// decodeMsg cuts a msg frame, with at most maxBlocks blocks.
+func decodeMsg(b []byte, maxBlocks int) (m msgFrame, err error) {
 	if len(b) < 16 || b[0] > dirReceivers || int(b[11]) > maxBlocks {
-		return 0, 0, 0, nil, nil, errShort
+		return m, errShort
 	}
-	dir, id, msg = b[0], binary.BigEndian.Uint64(b[1:]), contract.MsgID(binary.BigEndian.Uint16(b[9:]))
+	m.dir, m.id, m.msg = b[0], binary.BigEndian.Uint64(b[1:]), contract.MsgID(binary.BigEndian.Uint16(b[9:]))
 	nb := int(b[11])
 	n := binary.BigEndian.Uint32(b[12:])
 	rest := b[16:]
 	if uint64(n) > uint64(len(rest)) {
-		return 0, 0, 0, nil, nil, errShort
+		return m, errShort
 	}
-	payload, rest = rest[:n:n], rest[n:]
+	m.payload, rest = rest[:n:n], rest[n:]
 	for i := 0; i < nb; i++ {
 		if len(rest) < 4 {
-			return 0, 0, 0, nil, nil, errShort
+			return m, errShort
 		}
 		k := binary.BigEndian.Uint32(rest)
 		if uint64(k) > uint64(len(rest)-4) {
-			return 0, 0, 0, nil, nil, errShort
+			return m, errShort
 		}
-		blocks = append(blocks, rest[4:4+k:4+k])
+		m.blocks = append(m.blocks, rest[4:4+k:4+k])
 		rest = rest[4+k:]
 	}
-	if len(rest) != 0 {
-		return 0, 0, 0, nil, nil, errShort
+	if len(rest) < 1 || len(rest) != 1+10*int(rest[0]) {
+		return m, errShort
 	}
-	return dir, id, msg, payload, blocks, nil
+	for rest = rest[1:]; len(rest) > 0; rest = rest[10:] {
+		m.refs = append(m.refs, carried{id: binary.BigEndian.Uint64(rest), state: contract.StateID(binary.BigEndian.Uint16(rest[8:]))})
+	}
+	return m, nil
 }
 
 func encodeClose(dir byte, id uint64) []byte {

@@ -37,6 +37,7 @@ type queued struct {
 	msg     contract.MsgID
 	payload []byte
 	blocks  [][]byte
+	refs    []carried
 }
 
 // state is the gateway's own: owned by its SIP.
@@ -247,34 +248,59 @@ func (g *Gateway) open(s *kernel.SIP, p *abi.Proc, st *state, f *frame) {
 // proxy's own copy of the contract's state.
 func (g *Gateway) message(port ipc.Port, tab *ipc.Table, st *state, f *frame) {
 	lim := ipc.DefaultLimits()
-	dir, id, msg, payload, blocks, err := decodeMsg(f.payload, lim.MaxBlocks)
+	m, err := decodeMsg(f.payload, lim.MaxBlocks)
 	if err != nil {
+		// A frame that names a channel and is malformed closes it, as a
+		// message refused on arrival does: its sender waits for nothing.
+		if b := f.payload; len(b) >= 9 && b[0] <= dirReceivers {
+			if ch := st.chans[keyOf(f.from, b[0], binary.BigEndian.Uint64(b[1:]))]; ch != nil {
+				g.logf("gateway: node %d: node %d's message on a %s channel refused on arrival (%v): channel closed", g.link.ID(), f.from, ch.ct.Name(), err)
+				g.link.Send(ch.key.peer, kindClose, encodeClose(dirOf(ch), ch.key.id))
+				st.drop(port, tab, ch)
+				return
+			}
+		}
 		g.logf("gateway: node %d: from node %d: %v", g.link.ID(), f.from, err)
 		return
 	}
-	ch := st.chans[keyOf(f.from, dir, id)]
+	ch := st.chans[keyOf(f.from, m.dir, m.id)]
 	if ch == nil {
 		return // closed here already; its close is on the way
 	}
+	q := queued{m.msg, m.payload, m.blocks, m.refs}
 	if len(ch.backlog) > 0 {
-		ch.backlog = append(ch.backlog, queued{msg, payload, blocks})
+		ch.backlog = append(ch.backlog, q)
 		return
 	}
-	g.deliver(port, tab, st, ch, queued{msg, payload, blocks})
+	g.deliver(port, tab, st, ch, q)
 }
 
-// deliver sends one message from the peer on ch's proxy, its blocks made
-// in the gateway's table first. It reports false when the message had to
-// wait (the SIP's queue, or the gateway's heap, is full).
+// deliver sends one message from the peer on ch's proxy, its blocks and the
+// endpoints it carries made in the gateway's table first. It reports false
+// when the message had to wait (the SIP's queue, or the gateway's heap or
+// handles, is full).
 func (g *Gateway) deliver(port ipc.Port, tab *ipc.Table, st *state, ch *channel, q queued) bool {
-	why := checkArrival(ch.ct, q)
+	refs, why := checkArrival(ch.ct, q)
 	if why == nil {
+		var made []made
 		hs, err := allocBlocks(tab, port, q.blocks, st.blocks[:0])
+		if err == nil {
+			made, err = g.makeCarried(port, tab, ch, q, refs)
+			if err != nil {
+				closeAll(tab, port, hs)
+			}
+		}
 		if err == nil {
 			err = tab.Send(port, ch.h, q.msg, q.payload, hs)
 			if err != nil {
-				for _, h := range hs {
-					tab.Close(port, h)
+				closeAll(tab, port, hs)
+				for _, m := range made {
+					tab.Close(port, m.sip)
+					tab.Close(port, m.ch.h)
+				}
+			} else {
+				for _, m := range made {
+					st.add(m.ch)
 				}
 			}
 		}
@@ -297,22 +323,62 @@ func (g *Gateway) deliver(port ipc.Port, tab *ipc.Table, st *state, ch *channel,
 	return true
 }
 
+// made is an endpoint carried in from another node: the end handed to the
+// SIP, and the new channel whose proxy is the other end.
+type made struct {
+	sip ipc.Handle
+	ch  *channel
+}
+
+// makeCarried makes, for each endpoint field of an arriving message, a fresh
+// channel of the field's contract in the carried endpoint's state, writes
+// the handle of the field's side into the payload and keeps the other end as
+// the proxy of the channel the sending node named.
+func (g *Gateway) makeCarried(port ipc.Port, tab *ipc.Table, ch *channel, q queued, refs []contract.EndpointRef) ([]made, error) {
+	if len(refs) != len(q.refs) {
+		return nil, errors.New("its endpoint fields and the endpoints it carries differ")
+	}
+	var out []made
+	undo := func() {
+		for _, m := range out {
+			tab.Close(port, m.sip)
+			tab.Close(port, m.ch.h)
+		}
+	}
+	for i, r := range refs {
+		f := ch.ct.Message(q.msg).Field(r.Field)
+		imp, exp, err := tab.NewChannelAt(port, f.Contract, q.refs[i].state)
+		if err != nil {
+			undo()
+			return nil, err
+		}
+		sip, proxy := imp, exp
+		if f.Side == contract.Exporter {
+			sip, proxy = exp, imp
+		}
+		key := chanKey{peer: ch.key.peer, id: q.refs[i].id}
+		out = append(out, made{sip: sip, ch: &channel{key: key, h: proxy, ct: f.Contract}})
+		binary.LittleEndian.PutUint32(q.payload[r.Offset:], uint32(sip))
+	}
+	return out, nil
+}
+
+func closeAll(tab *ipc.Table, port ipc.Port, hs []ipc.Handle) {
+	for _, h := range hs {
+		tab.Close(port, h)
+	}
+}
+
 // checkArrival is what the gateway checks of a message from another node
-// before its proxy's send checks the rest (state, fields): the message
-// exists, and carries no endpoint, since a handle number from another node
-// must never name one of the gateway's own endpoints.
-func checkArrival(ct *contract.Contract, q queued) error {
+// before its proxy's send checks the rest (state, fields): the message exists
+// and its fields parse. It returns the message's endpoint fields, whose
+// numbers the gateway replaces with handles of its own making: a number from
+// another node never names an endpoint of the gateway's table.
+func checkArrival(ct *contract.Contract, q queued) ([]contract.EndpointRef, error) {
 	if int(q.msg) >= ct.NumMessages() {
-		return errors.New("no such message")
+		return nil, errors.New("no such message")
 	}
-	refs, err := ct.Message(q.msg).CheckFields(q.payload, nil)
-	if err != nil {
-		return err
-	}
-	if len(refs) > 0 {
-		return errors.New("it carries endpoints, which do not cross nodes yet")
-	}
-	return nil
+	return ct.Message(q.msg).CheckFields(q.payload, nil)
 }
 
 // allocBlocks makes a block in tab for each of blocks, with its bytes.
@@ -381,29 +447,35 @@ func (g *Gateway) pumpOut(s *kernel.SIP, p *abi.Proc, st *state) bool {
 		payload := st.buf[:info.Len]
 		refs, _ := ch.ct.Message(info.Msg).CheckFields(payload, nil)
 		blocks := st.blocks[:info.Blocks]
-		if len(refs) > 0 {
-			for _, r := range refs {
-				tab.Close(port, r.Handle)
+		var out []carried
+		for _, r := range refs {
+			// The endpoint stays here, as the proxy of a new channel to
+			// the peer; the peer makes its other end for the receiver.
+			state, err := tab.EndpointState(r.Handle)
+			if err != nil {
+				continue // cannot be: the receive just made it
 			}
-			for _, b := range blocks {
-				tab.Close(port, b)
-			}
-			g.logf("gateway: node %d: a message carrying endpoints on a %s channel to node %d: they do not cross nodes yet; channel closed", g.link.ID(), ch.ct.Name(), ch.key.peer)
-			g.link.Send(ch.key.peer, kindClose, encodeClose(dirOf(ch), ch.key.id))
-			st.drop(port, tab, ch)
-			continue
+			st.nextID++
+			f := ch.ct.Message(info.Msg).Field(r.Field)
+			st.add(&channel{key: chanKey{peer: ch.key.peer, id: st.nextID, mine: true}, h: r.Handle, ct: f.Contract})
+			out = append(out, carried{id: st.nextID, state: state})
 		}
 		var data [][]byte
 		for _, b := range blocks {
 			blk, _ := tab.Block(b)
 			data = append(data, blk.Bytes())
 		}
-		err = g.link.Send(ch.key.peer, kindMsg, encodeMsg(dirOf(ch), ch.key.id, info.Msg, payload, data))
+		err = g.link.Send(ch.key.peer, kindMsg, encodeMsg(dirOf(ch), ch.key.id, info.Msg, payload, data, out))
 		for _, b := range blocks {
 			tab.Close(port, b) // its bytes are in the frame: the block lives on on the other node
 		}
 		if err != nil {
 			g.logf("gateway: node %d: to node %d: %v: channel closed", g.link.ID(), ch.key.peer, err)
+			for _, c := range out {
+				if k := st.chans[chanKey{peer: ch.key.peer, id: c.id, mine: true}]; k != nil {
+					st.drop(port, tab, k)
+				}
+			}
 			st.drop(port, tab, ch)
 		}
 	}
