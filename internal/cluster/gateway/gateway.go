@@ -78,6 +78,12 @@ const (
 	// maxBatch is how many frames or messages one turn of the gateway
 	// handles before it yields its core.
 	maxBatch = 256
+	// backlogRetry is how long (ns) the gateway sleeps, rather than
+	// blocks, while a message waits for room in a SIP's queue (a credit
+	// does not wake it).
+	backlogRetry = 200_000
+	// contractCacheMax bounds the gateway's cache of compiled contracts.
+	contractCacheMax = 256
 )
 
 // HostModuleName is the import module of the gateway's program.

@@ -10,12 +10,6 @@ import (
 	"isle/internal/kernel"
 )
 
-// backlogRetry is how long (ns) the gateway sleeps, rather than blocks, while
-// a message waits for room in a SIP's queue (a credit does not wake it).
-const backlogRetry = 200_000
-
-// contractCacheMax bounds the gateway's cache of compiled contracts.
-const contractCacheMax = 256
 
 // chanKey names a channel that crosses to peer: id was chosen by this node
 // (mine) or by the peer.
