@@ -10,7 +10,6 @@ import (
 	"isle/internal/kernel"
 )
 
-
 // chanKey names a channel that crosses to peer: id was chosen by this node
 // (mine) or by the peer.
 type chanKey struct {
