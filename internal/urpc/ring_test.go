@@ -174,3 +174,44 @@ func TestRingRepeatedReference(t *testing.T) {
 		t.Errorf("%d messages sent their reference as a repeat, want 9", same)
 	}
 }
+
+// TestRecvViewInPlace: RecvView reads a message where it lies, in its
+// slot, written there by TrySendPair from its two parts; the slot stays the
+// consumer's until Release, and RecvView's own release at half the ring
+// frees only the slots before the one it returns.
+func TestRecvViewInPlace(t *testing.T) {
+	r := NewRing(4, NewDoorbell())
+	if !r.TrySendPair(7, []byte("head:"), []byte("body"), nil) {
+		t.Fatal("send to an empty ring failed")
+	}
+	var v View
+	if !r.RecvView(&v) {
+		t.Fatal("nothing received")
+	}
+	if v.Data != &r.slot(0).data {
+		t.Fatal("the view is not the slot")
+	}
+	if v.Type != 7 || string(v.Payload()) != "head:body" {
+		t.Fatalf("received type %d %q", v.Type, v.Payload())
+	}
+	for i := range 3 {
+		if !r.TrySend(1, []byte{byte(i)}, nil) {
+			t.Fatalf("send %d failed", i)
+		}
+	}
+	if r.TrySend(1, nil, nil) {
+		t.Fatal("a slot still viewed was written again before Release")
+	}
+	r.RecvView(&v)
+	r.RecvView(&v) // position 2: half the ring read, positions 0 and 1 published
+	if got := r.read.Load(); got != 2 {
+		t.Fatalf("published read position %d, want 2 (not the slot just viewed)", got)
+	}
+	if v.Data[0] != 1 || v.Len != 1 {
+		t.Fatalf("third message: %d bytes, %x", v.Len, v.Data[0])
+	}
+	r.Release()
+	if got := r.read.Load(); got != 3 {
+		t.Fatalf("read position %d after Release, want 3", got)
+	}
+}
