@@ -124,6 +124,15 @@ func TestRingSendRecvDoNotAllocate(t *testing.T) {
 	if allocs != 0 {
 		t.Fatalf("send+recv allocated %v times", allocs)
 	}
+	var v View
+	allocs = testing.AllocsPerRun(1000, func() {
+		r.SendPair(1, p[:2], p[2:], nil)
+		r.RecvView(&v)
+		r.Release()
+	})
+	if allocs != 0 {
+		t.Fatalf("SendPair+RecvView allocated %v times", allocs)
+	}
 }
 
 // TestRingRepeatedReference: a reference sent again right after itself
