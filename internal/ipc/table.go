@@ -62,8 +62,8 @@ type System struct {
 }
 
 // coreState is one core's free packets, and its scratch for encoding an
-// inline message (passed to Port.SendInline, an interface call, a local
-// array would be allocated each time).
+// inline message's header (passed to Port.SendInline, an interface call, a
+// local array would be allocated each time; the payload goes as it is).
 type coreState struct {
 	free   []*Packet // packets to reuse
 	inline [InlineData]byte
