@@ -69,9 +69,17 @@ import (
 // core's next summary arrives, so that many decisions made on one stale
 // view do not all pick the same receiver.
 
-// DefaultRotateAhead is BalanceConfig.RotateAhead's default: two default
-// slices of a nice-0 entity's CPU time.
-const DefaultRotateAhead = 2 * DefaultSlice
+// Balancing defaults, BalanceConfig's zero values (docs/scheduler.md).
+const (
+	// DefaultRotateAhead: two default slices of a nice-0 entity's CPU time.
+	DefaultRotateAhead = 2 * DefaultSlice
+	// DefaultBalanceTick: a core sends its summary, and a busy one
+	// considers a push, every 2 ms.
+	DefaultBalanceTick = 2 * Millisecond
+	// DefaultMaxAge: a summary older than ten ticks is ignored; a steal
+	// request unanswered for that long is given up.
+	DefaultMaxAge = 10 * DefaultBalanceTick
+)
 
 // CoreID names a core.
 type CoreID int
@@ -168,7 +176,15 @@ type Decision struct {
 
 // BalanceConfig is fixed balancing configuration.
 type BalanceConfig struct {
-	// MaxAge: summaries older than this are ignored; 0 means no limit.
+	// Tick: how often a core sends its summary (Balancer). 0 means
+	// DefaultBalanceTick.
+	Tick Duration
+	// PushEvery: how often a busy core considers a push (Balancer). 0
+	// means every Tick.
+	PushEvery Duration
+	// MaxAge: summaries older than this are ignored, and a steal request
+	// unanswered for this long is given up. 0 means DefaultMaxAge;
+	// negative means no limit.
 	MaxAge Duration
 	// RotateAhead: a rotating move needs the receiver's entities ahead of
 	// the giver's by more than this much progress (ns·1024/weight): it
@@ -176,6 +192,31 @@ type BalanceConfig struct {
 	// for fairness. 0 means DefaultRotateAhead; negative means rotate as
 	// soon as they are ahead at all.
 	RotateAhead Duration
+}
+
+func (cfg BalanceConfig) tick() Duration {
+	if cfg.Tick <= 0 {
+		return DefaultBalanceTick
+	}
+	return cfg.Tick
+}
+
+func (cfg BalanceConfig) pushEvery() Duration {
+	if cfg.PushEvery <= 0 {
+		return cfg.tick()
+	}
+	return cfg.PushEvery
+}
+
+// fresh reports whether a summary made at t is recent enough at now.
+func (cfg BalanceConfig) fresh(t, now Time) bool {
+	switch {
+	case cfg.MaxAge < 0:
+		return true
+	case cfg.MaxAge == 0:
+		return Duration(now-t) <= DefaultMaxAge
+	}
+	return Duration(now-t) <= cfg.MaxAge
 }
 
 func (cfg BalanceConfig) rotateAhead() Duration {
@@ -196,8 +237,7 @@ func Decide(self LoadSummary, others []LoadSummary, now Time, cfg BalanceConfig)
 		return Decision{}
 	}
 	usable := func(o LoadSummary) bool {
-		return o.Core != self.Core && o.Capacity > 0 &&
-			(cfg.MaxAge <= 0 || Duration(now-o.At) <= cfg.MaxAge)
+		return o.Core != self.Core && o.Capacity > 0 && cfg.fresh(o.At, now)
 	}
 	switch {
 	case self.Runnable == 0 && self.Expecting > 0:
@@ -269,7 +309,7 @@ func Decide(self LoadSummary, others []LoadSummary, now Time, cfg BalanceConfig)
 // it. Call it between runs: every queued entity is a candidate. It walks the
 // queue and allocates nothing.
 func Choose(q *RunQueue, from, to LoadSummary, cfg BalanceConfig) *Entity {
-	if from.Capacity <= 0 || to.Capacity <= 0 || from.Core == to.Core || q.root == nil {
+	if q == nil || from.Capacity <= 0 || to.Capacity <= 0 || from.Core == to.Core || q.root == nil {
 		return nil
 	}
 	c := chooser{from: from, to: to, now: from.NormLoad()}
@@ -356,7 +396,7 @@ func Place(w int64, prev CoreID, self LoadSummary, others []LoadSummary, now Tim
 	}
 	try(self)
 	for _, o := range others {
-		if o.Core != self.Core && (cfg.MaxAge <= 0 || Duration(now-o.At) <= cfg.MaxAge) {
+		if o.Core != self.Core && cfg.fresh(o.At, now) {
 			try(o)
 		}
 	}
