@@ -29,6 +29,7 @@ const (
 	msgForget                       // core → core: ref *SIP, which has ended: drop its forwarding entry
 	msgCancel                       // core → service: ref *Request, cut the wait of a killed SIP short
 	msgAbandon                      // core → service: ref *Request, a reply its killed SIP never saw
+	msgStealNack                    // core → core: payload the victim's fresh LoadSummary; "nothing to give"
 )
 
 const fromController = -1 << 20
@@ -318,6 +319,8 @@ func (c *Core) handle(from int, msg *urpc.Msg) {
 		c.bal.summary(from, decodeSummary(msg.Payload()))
 	case msgSteal:
 		c.bal.stealRequest(from, decodeSummary(msg.Payload()))
+	case msgStealNack:
+		c.bal.stealRefused(from, decodeSummary(msg.Payload()))
 	case msgMigrate:
 		s := msg.Ref.(*SIP)
 		s.core = c
@@ -328,6 +331,7 @@ func (c *Core) handle(from int, msg *urpc.Msg) {
 			s.backOnTrail(c.id)
 		}
 		c.stats.MigratedIn++
+		c.bal.arrived(from)
 		c.traceMigrateIn(s, from)
 		s.ent.Share = s.share() // still counted in its group: it was runnable all along
 		c.rq.Enqueue(&s.ent)

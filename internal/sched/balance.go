@@ -27,8 +27,10 @@ import (
 //     the lowest normalized load (ties: the core it last ran on, then the
 //     waker's, then the lower id): an idle core if one is known. This is
 //     the cure for the paper's "overload on wake-up".
-//   - summaries older than BalanceConfig.MaxAge, the core's own, and those
-//     of cores with no capacity (not in use) are ignored.
+//   - summaries older than BalanceConfig.MaxAge (except those of idle
+//     cores, which do not age: an idle core sleeps without ticking), the
+//     core's own, and those of cores with no capacity (not in use) are
+//     ignored.
 //   - a summary's Expecting weight (entities waiting a moment for a short
 //     call) counts in its core's load everywhere above, and a core with
 //     nothing runnable but something expected does not steal.
@@ -208,15 +210,18 @@ func (cfg BalanceConfig) pushEvery() Duration {
 	return cfg.PushEvery
 }
 
-// fresh reports whether a summary made at t is recent enough at now.
-func (cfg BalanceConfig) fresh(t, now Time) bool {
+// fresh reports whether summary s is recent enough to act on at now. The
+// summary of a core with nothing runnable does not age: an idle core
+// sleeps without ticking (a kernel core does), and its state changes only
+// when work comes to it, after which it ticks again.
+func (cfg BalanceConfig) fresh(s LoadSummary, now Time) bool {
 	switch {
-	case cfg.MaxAge < 0:
+	case cfg.MaxAge < 0 || s.Runnable == 0:
 		return true
 	case cfg.MaxAge == 0:
-		return Duration(now-t) <= DefaultMaxAge
+		return Duration(now-s.At) <= DefaultMaxAge
 	}
-	return Duration(now-t) <= cfg.MaxAge
+	return Duration(now-s.At) <= cfg.MaxAge
 }
 
 func (cfg BalanceConfig) rotateAhead() Duration {
@@ -237,7 +242,7 @@ func Decide(self LoadSummary, others []LoadSummary, now Time, cfg BalanceConfig)
 		return Decision{}
 	}
 	usable := func(o LoadSummary) bool {
-		return o.Core != self.Core && o.Capacity > 0 && cfg.fresh(o.At, now)
+		return o.Core != self.Core && o.Capacity > 0 && cfg.fresh(o, now)
 	}
 	switch {
 	case self.Runnable == 0 && self.Expecting > 0:
@@ -396,7 +401,7 @@ func Place(w int64, prev CoreID, self LoadSummary, others []LoadSummary, now Tim
 	}
 	try(self)
 	for _, o := range others {
-		if o.Core != self.Core && cfg.fresh(o.At, now) {
+		if o.Core != self.Core && cfg.fresh(o, now) {
 			try(o)
 		}
 	}
