@@ -307,7 +307,7 @@ func (c *Core) handle(from int, msg *urpc.Msg) {
 		}
 		s.unseen = true
 		c.traceWake(s)
-		c.enqueue(s)
+		c.wakeUp(s)
 	case msgDeliver:
 		c.deliver(msg.Ref.(Deliverable))
 	case msgDeliverData:
@@ -357,6 +357,20 @@ func (c *Core) handle(from int, msg *urpc.Msg) {
 		c.sendCore(from, msgPing, left)
 	default:
 		panic("kernel: unknown message type")
+	}
+}
+
+// wakeUp makes a SIP this core owns runnable after a wait that the kernel
+// ended (a service's reply, a timer), on the core that sched.Place chooses
+// (docs/scheduler.md, "Wake-up placement"): here, or a less-loaded core,
+// which it is handed to at once. A SIP woken by a channel message (Wake)
+// stays here: its waker hands it this core directly (HandOff).
+func (c *Core) wakeUp(s *SIP) {
+	to := c.bal.place(s)
+	c.enqueue(s)
+	if to != c.id {
+		c.traceMigrate(s, to, trace.Place)
+		c.bal.migrate(&s.ent, to)
 	}
 }
 
@@ -507,7 +521,7 @@ func (c *Core) fireTimers(now int64) bool {
 	fired := false
 	for len(c.timers) > 0 && c.timers[0].wakeAt <= now {
 		c.traceWake(c.timers[0])
-		c.enqueue(heap.Pop(&c.timers).(*SIP))
+		c.wakeUp(heap.Pop(&c.timers).(*SIP))
 		fired = true
 	}
 	return fired
