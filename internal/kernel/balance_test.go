@@ -3,6 +3,8 @@ package kernel
 import (
 	"math/bits"
 	"testing"
+
+	"isle/internal/sched"
 )
 
 // TestPeersOf: up to balanceAll cores every core balances with every
@@ -53,6 +55,27 @@ func TestPeersOf(t *testing.T) {
 		}
 		if len(dist) != n || far > max(bits.Len(uint(n-1)), 1) {
 			t.Errorf("n=%d: %d cores reached from core 0, the farthest in %d hops", n, len(dist), far)
+		}
+	}
+}
+
+// TestPickCoreWeighsCapacity: a new SIP goes where it makes the lowest load
+// for the core's capacity (sched.Place), not to the core with fewest SIPs:
+// beside one SIP on a full core, a quarter-speed idle core would give it a
+// quarter of a core, the full one half.
+func TestPickCoreWeighsCapacity(t *testing.T) {
+	m := &Machine{cores: []*Core{{capacity: sched.FullCapacity}, {capacity: sched.FullCapacity / 4}}}
+	for _, tc := range []struct{ live0, live1, want int }{
+		{0, 0, 0}, // a tie: the lower id
+		{1, 0, 0}, // 2 on the full core beats 1 on the quarter core
+		{3, 0, 0}, // 4 at 1024 equal 1 at 256: the tie goes to core 0
+		{4, 0, 1},
+		{4, 1, 0},
+	} {
+		m.cores[0].live.Store(int64(tc.live0))
+		m.cores[1].live.Store(int64(tc.live1))
+		if got := m.pickCore(0); got != tc.want {
+			t.Errorf("live %d and %d: pickCore = %d, want %d", tc.live0, tc.live1, got, tc.want)
 		}
 	}
 }
