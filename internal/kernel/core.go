@@ -362,7 +362,7 @@ func (c *Core) handle(from int, msg *urpc.Msg) {
 
 // wakeUp makes a SIP this core owns runnable after a wait that the kernel
 // ended (a service's reply, a timer), on the core that sched.Place chooses
-// (docs/scheduler.md, "Wake-up placement"): here, or a less-loaded core,
+// (docs/scheduler.md, "Placement in the kernel"): here, or a less-loaded core,
 // which it is handed to at once. A SIP woken by a channel message (Wake)
 // stays here: its waker hands it this core directly (HandOff).
 func (c *Core) wakeUp(s *SIP) {

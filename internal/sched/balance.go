@@ -67,9 +67,10 @@ import (
 // costs a message and is corrected at the next tick. A steal request carries
 // the requester's summary, and the victim answers with an entity or with
 // nothing (and its own fresh summary). A core that pushes or places an
-// entity should add it to its own copy of the receiver's summary until that
+// entity adds it to its own copy of the receiver's summary until that
 // core's next summary arrives, so that many decisions made on one stale
-// view do not all pick the same receiver.
+// view do not all pick the same receiver. That state over time is
+// Balancer's (balancer.go), which both the kernel and the simulator drive.
 
 // Balancing defaults, BalanceConfig's zero values (docs/scheduler.md).
 const (
