@@ -3,8 +3,10 @@ package kernel
 import (
 	"math/bits"
 	"testing"
+	"time"
 
 	"isle/internal/sched"
+	"isle/internal/urpc"
 )
 
 // TestPeersOf: up to balanceAll cores every core balances with every
@@ -77,5 +79,45 @@ func TestPickCoreWeighsCapacity(t *testing.T) {
 		if got := m.pickCore(0); got != tc.want {
 			t.Errorf("live %d and %d: pickCore = %d, want %d", tc.live0, tc.live1, got, tc.want)
 		}
+	}
+}
+
+// TestWakeUpIsPlaced: a SIP that a timer or a service's reply wakes on a
+// busy core is handed to a core that its latest summary shows idle
+// (sched.Place through the core's Balancer), and counted there so that the
+// next one does not follow it; with that core busy too, it stays.
+func TestWakeUpIsPlaced(t *testing.T) {
+	m, err := New(Config{Cores: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Two cores, not started: this test plays core 0's loop.
+	m.epoch = time.Now()
+	m.cores = []*Core{newCore(m, 0), newCore(m, 1)}
+	for _, c := range m.cores {
+		c.toCore = make([]*urpc.Ring, 2)
+		c.inbox = urpc.NewInbox(2, 64, c.bell)
+	}
+	c := m.cores[0]
+	newSIP := func() *SIP {
+		s := &SIP{group: &Group{weight: sched.NiceZeroWeight}, core: c, machine: m}
+		c.owned[s] = struct{}{}
+		return s
+	}
+	running := newSIP()
+	c.enqueue(running) // the core is busy
+	c.bal.summary(1, sched.LoadSummary{Core: 1, Capacity: sched.FullCapacity, At: sched.Time(m.Now())})
+	woken := newSIP()
+	c.wakeUp(woken)
+	if woken.core != nil || c.forward[woken] != 1 || woken.ent.Queued() {
+		t.Fatalf("a SIP woken on a busy core beside an idle one stayed (still here: %v, forwarded: %v)", woken.core == c, c.forward)
+	}
+	if got := c.bal.sm.Seen(1); got.Runnable != 1 || got.Weight != sched.NiceZeroWeight {
+		t.Errorf("core 1 seen as %+v after the placement, want the SIP counted", got)
+	}
+	second := newSIP()
+	c.wakeUp(second)
+	if second.core != c || !second.ent.Queued() {
+		t.Errorf("a second SIP followed the first to core 1, seen %+v", c.bal.sm.Seen(1))
 	}
 }
