@@ -10,9 +10,9 @@ import (
 	"isle/internal/kernel"
 )
 
-// Listing and killing SIPs from outside the machine. The command has no
-// control socket yet: a running machine is listed (Live, Processes) and its
-// SIPs killed (Kill, Process.Kill) through this embedding API.
+// Listing and killing SIPs from outside the machine: a running machine is
+// listed (Live, Processes) and its SIPs killed (Kill, Process.Kill) through
+// this embedding API, and through the control socket (observe.go).
 
 // registry is the machine's index of live SIPs by pid, for the embedder.
 //

@@ -65,7 +65,10 @@ type Config struct {
 	traceOut       io.Writer      // nil: no tracing (WithTrace)
 	traceEvents    int            // events a core's trace ring holds
 	instances      int            // instances of the program that Run starts, one per core; 0: one
+	traceCalls     bool           // the trace has every system call (WithTraceCalls)
 	cluster        *ClusterConfig // nil: not a node of a cluster (WithCluster)
+	control        net.Listener   // nil: no control socket (WithControl)
+	metrics        net.Listener   // nil: no /metrics (WithMetrics)
 
 	nameWatch func(NameEvent) // nil: nobody hears of registrations (WithNameWatcher)
 }
@@ -160,6 +163,12 @@ func (c Config) WithTrace(w io.Writer, eventsPerCore int) Config {
 	return c
 }
 
+// WithTraceCalls adds every system call (WASI's and module isle's: which,
+// when, how long, its errno) to the trace of WithTrace, drawn as slices on
+// each SIP's track. Off by default: it reads the clock twice a call
+// (docs/trace.md, "What tracing costs").
+func (c Config) WithTraceCalls(on bool) Config { c.traceCalls = on; return c }
+
 // WithCacheDir keeps compiled code in dir between runs.
 func (c Config) WithCacheDir(dir string) Config { c.cacheDir = dir; return c }
 
@@ -231,6 +240,9 @@ type Machine struct {
 	net      []kernel.ServiceID // network workers
 	netw     []*service.Net
 	lns      []*net.TCPListener
+	lnFds    []int32            // the listeners' host descriptors (service.ListenerFd); immutable after Boot
+	stdinSvc *service.ConsoleIn // for inline reads of stdin (wasi.Proc.StdinNow)
+	outFds   [3]int32           // stdout's and stderr's host descriptors plus one when they are files (service.WriterFd), else 0; immutable after Boot
 
 	ipc *abi.System      // channels, exchange heap and names (module "isle")
 	gw  *gateway.Gateway // the cluster's channels (WithCluster); nil when not a node
@@ -241,6 +253,9 @@ type Machine struct {
 
 	traceOnce sync.Once // the trace is written by the first Stop
 	traceErr  error     // why it could not be written
+	calls     []string  // the host functions' names, as a trace's Syscall events number them
+
+	servers servers // the control socket's and /metrics' servers (observe.go)
 }
 
 // Boot checks cfg and starts a machine.
@@ -271,6 +286,7 @@ func (m *Machine) start(ctx context.Context) error {
 			return err
 		}
 	}
+	m.serve()
 	return nil
 }
 
@@ -329,7 +345,8 @@ func newMachine(ctx context.Context, cfg Config) (*Machine, error) {
 	if gw != nil {
 		hosts = append(hosts, gw.HostModule())
 	}
-	rt, err := sandbox.NewRuntime(ctx, sandbox.Config{CacheDir: cfg.cacheDir, Preempt: preempt, MemoryLimitPages: lim.memoryPages, Budget: budget}, hosts)
+	rt, err := sandbox.NewRuntime(ctx, sandbox.Config{CacheDir: cfg.cacheDir, Preempt: preempt, AtEnd: kernel.AtEnd, MemoryLimitPages: lim.memoryPages, Budget: budget},
+		tracedModules(cfg.traceOut != nil && cfg.traceCalls, hosts))
 	if err != nil {
 		return nil, err
 	}
@@ -383,6 +400,9 @@ func newMachine(ctx context.Context, cfg Config) (*Machine, error) {
 		kc.OnExit = chainExit(kc.OnExit, tbs.OnExit)
 	}
 	m := &Machine{cfg: cfg, cores: cores, hostCPUs: host, rt: rt, preopens: preopens, tables: tbs, budget: budget, gw: gw}
+	if cfg.traceOut != nil && cfg.traceCalls {
+		m.calls = callNames(hosts)
+	}
 	m.procs.init()
 	kc.OnExit = chainExit(kc.OnExit, func(_ *kernel.Core, s *kernel.SIP) { m.procs.remove(s) })
 	k, err := kernel.New(kc)
@@ -391,10 +411,16 @@ func newMachine(ctx context.Context, cfg Config) (*Machine, error) {
 		return nil, err
 	}
 	m.k = k
+	if tbs != nil {
+		tbs.Attach(k) // before Boot: Processes may be called as soon as Boot returns
+	}
 	m.ipc = abi.New(cores)
 	m.ipc.UseNames(watchNames(names.OnTable(nameTable), cfg.nameWatch))
 	m.console = k.AddService("console", &service.ConsoleOut{Stdout: orDiscard(cfg.stdout), Stderr: orDiscard(cfg.stderr)})
-	m.stdin = k.AddService("stdin", &service.ConsoleIn{Stdin: cfg.stdin})
+	m.outFds = [3]int32{0, service.WriterFd(cfg.stdout) + 1, service.WriterFd(cfg.stderr) + 1}
+	m.stdinSvc = &service.ConsoleIn{Stdin: cfg.stdin}
+	m.stdinSvc.Inline()
+	m.stdin = k.AddService("stdin", m.stdinSvc)
 	m.loader = papi.Loader()
 	papi.SetLoader(k.AddService("loader", m.loader))
 	papi.SetNewChild(func(parent *kernel.SIP, mod *sandbox.Module, name string, args []string, nice int) *kernel.SIP {
@@ -433,6 +459,7 @@ func newMachine(ctx context.Context, cfg Config) (*Machine, error) {
 			return nil, fmt.Errorf("--listen %s: %v", addr, unwrapOpError(err))
 		}
 		m.lns = append(m.lns, ln.(*net.TCPListener))
+		m.lnFds = append(m.lnFds, service.ListenerFd(ln.(*net.TCPListener)))
 	}
 	if len(m.lns) > 0 {
 		for i := 0; i < min(cores, maxFSWorkers); i++ {
@@ -670,7 +697,8 @@ func (m *Machine) newSIP(mod *sandbox.Module, name string, args []string, nice i
 	s.Name = name
 	s.Args = append([]string(nil), args...)
 	s.Env = append([]string(nil), m.cfg.env...)
-	s.Ext = &wasi.Proc{Args: s.Args, Env: s.Env, Preopens: m.preopens, Console: m.console, Stdin: m.stdin, FS: m.fs, Net: m.net, Listeners: len(m.lns)}
+	wp := &wasi.Proc{Args: s.Args, Env: s.Env, Preopens: m.preopens, Console: m.console, Stdin: m.stdin, FS: m.fs, Net: m.net, Listeners: len(m.lns), ListenerFds: m.lnFds, ConsoleFds: m.outFds, StdinNow: m.stdinSvc}
+	s.Ext, s.Hold = wp, wp
 	s.IPC = m.ipc.NewProc(s)
 	return s
 }
@@ -715,6 +743,7 @@ func (p *Process) PID() int64 { return p.sip.PID() }
 // files and sockets on their goroutines; only the listeners, shared by the
 // network workers, are closed here, once those workers have ended.
 func (m *Machine) Stop(ctx context.Context) {
+	m.servers.close()
 	m.k.Stop()
 	if m.tables != nil {
 		m.tables.Stop()

@@ -116,6 +116,10 @@ type CoreStats struct {
 	// the kernel loop (docs/kernel.md, "A send to a blocked SIP on the
 	// same core switches to it directly").
 	DirectSwitches uint64
+	Busy           int64 // ns spent running SIPs (polling in a SIP's Block is idle time)
+	// ServiceRequests counts the requests the core's SIPs sent to services
+	// and waited for; calls served on the core add nothing.
+	ServiceRequests uint64
 }
 
 // WastedInterval is one violation of the no-wasted-cores invariant seen by
@@ -140,7 +144,7 @@ func coreStatsOf(ks []kernel.CoreStats) []CoreStats {
 			Exits: k.Exits, Switches: k.Switches, DirectSwitches: k.DirectSwitches, Preemptions: k.Preemptions, Capacity: k.Capacity,
 			MigratedIn: k.MigratedIn, MigratedOut: k.MigratedOut, StealsAsked: k.StealsAsked,
 			Forwarded: k.Forwarded, WastedIntervals: k.WastedIntervals, Wasted: wasted,
-			Sleeps: k.Sleeps, MsgsSent: k.MsgsSent, MsgsRecv: k.MsgsRecv}
+			Sleeps: k.Sleeps, MsgsSent: k.MsgsSent, MsgsRecv: k.MsgsRecv, Busy: k.Busy, ServiceRequests: k.ServiceRequests}
 	}
 	return out
 }

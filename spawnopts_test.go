@@ -96,3 +96,22 @@ func TestCPUTimeWhileRunning(t *testing.T) {
 		t.Errorf("final CPU time %v below the %v seen while it ran", final, seen)
 	}
 }
+
+// TestProcessesRightAfterBoot: the process table answers as soon as Boot
+// has returned. Before, a call that came before the first core's Init had
+// run got "tables: machine not booted" (3 runs in 30 of
+// TestSpawnOptionsZeroPlaces on a loaded host).
+func TestProcessesRightAfterBoot(t *testing.T) {
+	ctx := context.Background()
+	for i := 0; i < 20; i++ {
+		m, err := isle.Boot(ctx, config().WithCores(2).WithOversubscribe(true).WithTables(isle.TablesConfig{}).WithStdio(nil, io.Discard, io.Discard))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = m.Processes()
+		m.Stop(ctx)
+		if err != nil {
+			t.Fatalf("boot %d: %v", i, err)
+		}
+	}
+}

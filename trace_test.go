@@ -37,7 +37,7 @@ func traceRun(t *testing.T, events int) *trace.Decoded {
 	var tr, out bytes.Buffer
 	// No preemption: a slice that a loaded host stretches past its end
 	// would add a switch, and the golden file wants the same run each time.
-	cfg := config().WithCores(1).WithPreemption(false).WithStdio(strings.NewReader(""), &out, &out).WithTrace(&tr, events)
+	cfg := config().WithCores(1).WithPreemption(false).WithStdio(strings.NewReader(""), &out, &out).WithTrace(&tr, events).WithTraceCalls(true)
 	st, _, err := isle.Run(context.Background(), cfg, prog, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -73,6 +73,25 @@ func schedText(d *trace.Decoded) string {
 				r.PrevComm, r.PrevPID, r.PrevPrio, r.PrevState, r.NextComm, r.NextPID, r.NextPrio)
 		case "sched_wakeup":
 			fmt.Fprintf(&w, "cpu %d pid=%d sched_wakeup %s:%d [%d] target_cpu=%d\n", r.CPU, r.PID, r.Comm, r.WakePID, r.Prio, r.TargetCPU)
+		}
+	}
+	// The SIP's track: its system calls as slices, in order. The cores'
+	// urpc messages and messages per second depend on how fast the
+	// console answers, and are left out with the idle events.
+	for _, r := range d.TrackEvents {
+		tr := d.Tracks[r.Track]
+		if tr.PID == 0 && !strings.HasSuffix(tr.Name, "run queue") {
+			continue
+		}
+		switch r.Type {
+		case trace.SliceBegin:
+			fmt.Fprintf(&w, "track %s: %s errno=%d\n", tr.Name, r.Name, r.Errno)
+		case trace.SliceEnd:
+			fmt.Fprintf(&w, "track %s: end\n", tr.Name)
+		case trace.Counter:
+			fmt.Fprintf(&w, "track %s: %d\n", tr.Name, r.Value)
+		default:
+			fmt.Fprintf(&w, "track %s: %s\n", tr.Name, r.Name)
 		}
 	}
 	return w.String()
@@ -124,5 +143,124 @@ func TestTraceRingOverflowIsCounted(t *testing.T) {
 	trace.Report(&rep, d)
 	if want := fmt.Sprintf("core 0: its trace ring overflowed: %d oldest events dropped", d.Lost[0]); !strings.Contains(rep.String(), want) {
 		t.Errorf("report does not say %q:\n%s", want, rep.String())
+	}
+}
+
+// TestTraceChannelFlows: a traced ping-pong between SIPs on two cores
+// (examples/pingpong's C server and client) draws each channel message as
+// a send on the sender's track and a receive on the receiver's, joined by
+// one flow id; the messages' contract and names are PingPong's; the
+// system calls are slices on each SIP's track with WithTraceCalls, and
+// absent without it.
+func TestTraceChannelFlows(t *testing.T) {
+	for _, calls := range []bool{true, false} {
+		t.Run(fmt.Sprintf("calls=%v", calls), func(t *testing.T) { traceChannelFlows(t, calls) })
+	}
+}
+
+func traceChannelFlows(t *testing.T, traceCalls bool) {
+	root := testprog.Root(t)
+	build := func(name string) string {
+		out := filepath.Join(t.TempDir(), name+".wasm")
+		testprog.CFile(t, filepath.Join(root, "examples", "pingpong", "c", name+".c"), out,
+			"-I", filepath.Join(root, "guest", "c"), "-I", filepath.Join(root, "examples", "pingpong", "c"))
+		return out
+	}
+	var tr, out bytes.Buffer
+	ctx := context.Background()
+	m, err := isle.Boot(ctx, config().WithCores(2).WithOversubscribe(true).WithStdio(strings.NewReader(""), &out, &out).WithTrace(&tr, 0).WithTraceCalls(traceCalls))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sp, err := m.Load(ctx, build("server"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cp, err := m.Load(ctx, build("client"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := m.SpawnOn(sp, []string{"server", "1"}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := m.SpawnOn(cp, []string{"client", "5", "0"}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := c.Wait(); st.Status() != 0 {
+		t.Fatalf("client: %+v; output %s", st, out.String())
+	}
+	s.Wait()
+	m.Stop(ctx)
+	d, err := trace.Decode(tr.Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	sends := map[uint64]trace.TrackRecord{}
+	names := map[string]int{}
+	calls := map[int64]int{}
+	for _, r := range d.TrackEvents {
+		tk := d.Tracks[r.Track]
+		if r.Type == trace.SliceBegin && tk.PID != 0 {
+			calls[tk.PID]++
+		}
+		if len(r.Flows) == 1 && strings.HasPrefix(r.Name, "send ") {
+			sends[r.Flows[0]] = r
+		}
+	}
+	matched := 0
+	for _, r := range d.TrackEvents {
+		// A connection is made by a lookup, not sent: its receive
+		// (isle_Listener.Connect) begins no flow.
+		if len(r.Terms) != 1 || !strings.HasPrefix(r.Name, "recv ") || strings.HasSuffix(r.Name, ".Connect") {
+			continue
+		}
+		snd, ok := sends[r.Terms[0]]
+		if !ok {
+			t.Errorf("%q at %d ends flow %x, which no send began", r.Name, r.Time, r.Terms[0])
+			continue
+		}
+		from, to := d.Tracks[snd.Track].PID, d.Tracks[r.Track].PID
+		if from == to || from == 0 || to == 0 || strings.TrimPrefix(snd.Name, "send ") != strings.TrimPrefix(r.Name, "recv ") || snd.Time > r.Time {
+			t.Errorf("flow %x: %q by %d at %d, %q by %d at %d", r.Terms[0], snd.Name, from, snd.Time, r.Name, to, r.Time)
+		}
+		names[r.Name]++
+		matched++
+	}
+	// Five pings and pongs, the quit.
+	if names["recv PingPong.Ping"] != 5 || names["recv PingPong.Pong"] != 5 || matched < 11 {
+		t.Errorf("%d messages joined by flows, by name %v", matched, names)
+	}
+	if traceCalls && (calls[s.PID()] == 0 || calls[c.PID()] == 0) || !traceCalls && len(calls) != 0 {
+		t.Errorf("system-call slices by pid: %v", calls)
+	}
+}
+
+// TestTrace2PCRounds: with the process table replicated on two cores, a
+// spawn's row is written by 2PC, and the trace has the round on the
+// cores' tracks: the coordinator's propose and prepare, the other core's
+// yes vote, and the decision.
+func TestTrace2PCRounds(t *testing.T) {
+	var tr, out bytes.Buffer
+	cfg := config().WithCores(2).WithOversubscribe(true).WithTables(isle.TablesConfig{isle.TableProcs: isle.TableReplicated}).
+		WithStdio(strings.NewReader(""), &out, &out).WithTrace(&tr, 0)
+	if _, _, err := isle.Run(context.Background(), cfg, testdataC(t, "printenv"), nil); err != nil {
+		t.Fatal(err)
+	}
+	d, err := trace.Decode(tr.Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	steps := map[string]bool{}
+	for _, r := range d.TrackEvents {
+		for _, step := range []string{"propose procs tx ", "prepare procs tx ", "vote yes procs tx ", "decided commit procs tx ", "commit procs tx "} {
+			if strings.HasPrefix(r.Name, step) {
+				steps[step] = true
+			}
+		}
+	}
+	if len(steps) != 5 {
+		t.Errorf("2PC steps in the trace: %v, want propose, prepare, vote yes, commit and the decision", steps)
 	}
 }

@@ -35,6 +35,7 @@ const (
 	linuxCrossRound = 5_000
 	pingpongBatch   = 16
 	stepRounds      = 100_000 // messages sent and received by steps.c
+	percentiles     = 101     // a ping-pong's percentiles 0 to 100, for the plot
 	blockRounds4K   = 20_000
 	blockRounds1M   = 200
 )
@@ -70,7 +71,7 @@ func IPC(log io.Writer) ([]Row, error) {
 	}
 	linux := func(bin string, a, b, rounds int) func() ([]float64, error) {
 		return func() ([]float64, error) {
-			return runNs(progs[bin], strconv.Itoa(rounds), strconv.Itoa(a), strconv.Itoa(b), strconv.Itoa(pingpongBatch))
+			return runNs(progs[bin], strconv.Itoa(rounds), strconv.Itoa(a), strconv.Itoa(b), strconv.Itoa(pingpongBatch), "percentiles")
 		}
 	}
 	block := func(size, rounds int, copyBytes bool) func() ([]float64, error) {
@@ -86,6 +87,7 @@ func IPC(log io.Writer) ([]Row, error) {
 		{[]string{"linux_unix_socket_pingpong_same_ns"}, linux("unix", cpus[0], cpus[0], linuxSameRounds)},
 		{median("sip_pingpong_cross_core_ns"), sip(2, 1, sipCrossRounds)},
 		{median("sip_pingpong_cross_core_traced_ns"), func() ([]float64, error) { return sipPingPongTraced(dir, progs, sipCrossRounds) }},
+		{median("sip_pingpong_cross_core_traced_calls_ns"), func() ([]float64, error) { return sipPingPongTracedCalls(dir, progs, sipCrossRounds) }},
 		{median("sip_pingpong_cross_core_after_migration_ns"), func() ([]float64, error) { return sipPingPongMoved(dir, progs, sipCrossRounds) }},
 		{median("linux_pipe_pingpong_cross_ns"), linux("pipe", cpus[0], cpus[1], linuxCrossRound)},
 		{[]string{"block_send_4k_ns"}, block(4<<10, blockRounds4K, false)},
@@ -94,6 +96,9 @@ func IPC(log io.Writer) ([]Row, error) {
 		{[]string{"block_send_copy_1m_ns"}, block(1<<20, blockRounds1M, true)},
 	}
 	best := map[string]float64{}
+	// dist[name]: the percentiles of the ping-pong's batches in the
+	// session whose median was best, for the plot.
+	dist := map[string][]float64{}
 	for s := range ipcSessions {
 		runtime.GC()
 		for _, m := range ms {
@@ -104,6 +109,11 @@ func IPC(log io.Writer) ([]Row, error) {
 			if len(vs) < len(m.names) {
 				return nil, fmt.Errorf("%s: %d values, want %d", m.names[0], len(vs), len(m.names))
 			}
+			if len(m.names) == 2 && len(vs) == 2+percentiles {
+				if v, ok := best[m.names[1]]; !ok || vs[1] < v {
+					dist[m.names[0]] = vs[2:]
+				}
+			}
 			for i, name := range m.names {
 				if v, ok := best[name]; !ok || vs[i] < v {
 					best[name] = vs[i]
@@ -111,6 +121,9 @@ func IPC(log io.Writer) ([]Row, error) {
 			}
 		}
 		fmt.Fprintf(log, "ipc: session %d of %d\n", s+1, ipcSessions)
+	}
+	if err := ipcPlot(log, dist); err != nil {
+		return nil, err
 	}
 	var rows []Row
 	for _, m := range ms {
@@ -137,6 +150,8 @@ func IPC(log io.Writer) ([]Row, error) {
 		Row{Name: "pipe_cross_over_sip_cross_median", Value: best["linux_pipe_pingpong_cross_median_ns"] / best["sip_pingpong_cross_core_median_ns"], Unit: "x (medians)"},
 		Row{Name: "traced_over_cross", Value: best["sip_pingpong_cross_core_traced_ns"] / best["sip_pingpong_cross_core_ns"], Unit: "x (target <= 1.05)"},
 		Row{Name: "traced_over_cross_median", Value: best["sip_pingpong_cross_core_traced_median_ns"] / best["sip_pingpong_cross_core_median_ns"], Unit: "x (medians)"},
+		Row{Name: "traced_calls_over_cross", Value: best["sip_pingpong_cross_core_traced_calls_ns"] / best["sip_pingpong_cross_core_ns"], Unit: "x (with --trace-calls)"},
+		Row{Name: "traced_calls_over_cross_median", Value: best["sip_pingpong_cross_core_traced_calls_median_ns"] / best["sip_pingpong_cross_core_median_ns"], Unit: "x (medians)"},
 		Row{Name: "after_migration_over_cross", Value: best["sip_pingpong_cross_core_after_migration_ns"] / best["sip_pingpong_cross_core_ns"], Unit: "x (target <= 1.2)"},
 		Row{Name: "after_migration_over_cross_median", Value: best["sip_pingpong_cross_core_after_migration_median_ns"] / best["sip_pingpong_cross_core_median_ns"], Unit: "x (medians)"},
 	)
@@ -231,10 +246,17 @@ func sipPingPongTraced(dir string, progs map[string]string, rounds int) ([]float
 	return sipPingPongWith(dir, progs, on, 2, 1, rounds)
 }
 
+// sipPingPongTracedCalls is sipPingPongTraced with every system call
+// traced too (--trace-calls).
+func sipPingPongTracedCalls(dir string, progs map[string]string, rounds int) ([]float64, error) {
+	on := func(c isle.Config) isle.Config { return c.WithTrace(io.Discard, 0).WithTraceCalls(true) }
+	return sipPingPongWith(dir, progs, on, 2, 1, rounds)
+}
+
 func sipPingPongWith(dir string, progs map[string]string, cfg func(isle.Config) isle.Config, cores, clientCore, rounds int) ([]float64, error) {
 	out, err := runSIPsWith(dir, cfg, cores, []sipRun{
 		{progs["server"], []string{"server", "1"}, 0},
-		{progs["client"], []string{"client", strconv.Itoa(rounds)}, clientCore},
+		{progs["client"], []string{"client", strconv.Itoa(rounds), "0", "pingpong", "percentiles"}, clientCore},
 	})
 	if err != nil {
 		return nil, err
@@ -245,7 +267,18 @@ func sipPingPongWith(dir string, progs map[string]string, cfg func(isle.Config) 
 	}
 	mean, _ := strconv.ParseFloat(m[1], 64)
 	med, _ := strconv.ParseFloat(m[2], 64)
-	return []float64{mean, med}, nil
+	vs := []float64{mean, med}
+	if _, ps, ok := strings.Cut(out, "(ns/round):"); ok {
+		ps, _, _ = strings.Cut(ps, "\n")
+		for _, f := range strings.Fields(ps) {
+			v, err := strconv.ParseFloat(f, 64)
+			if err != nil {
+				return nil, fmt.Errorf("the client printed %q", out)
+			}
+			vs = append(vs, v)
+		}
+	}
+	return vs, nil
 }
 
 // sipPingPongMoved is sipPingPong with a server that has migrated: on a

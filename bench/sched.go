@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"bytes"
 	"context"
 	_ "embed"
 	"fmt"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"isle"
+	"isle/internal/trace"
 	"isle/internal/wasmbin"
 )
 
@@ -50,6 +52,7 @@ func Sched(log io.Writer) ([]Row, error) {
 	logf(log, "sched: preemption overhead on compute kernels")
 	logSum := 0.0
 	names := []string{"sort", "sha", "matmul", "fib", "sieve"}
+	var goRatios []float64
 	for _, k := range names {
 		var best [2]time.Duration
 		for rep := 0; rep < 3; rep++ {
@@ -66,9 +69,15 @@ func Sched(log io.Writer) ([]Row, error) {
 		ratio := float64(best[1]) / float64(best[0])
 		logf(log, "  %-7s original %v, preemptible %v: ×%.3f", k, best[0].Round(time.Millisecond), best[1].Round(time.Millisecond), ratio)
 		logSum += math.Log(ratio)
+		goRatios = append(goRatios, ratio)
 		rows = append(rows, Row{Name: "preempt_ratio_" + k, Value: round3(ratio), Unit: "x"})
 	}
 	rows = append(rows, Row{Name: "preempt_overhead_pct", Value: round3(100 * (math.Exp(logSum/float64(len(names))) - 1)), Unit: "%"})
+	more, err := preemptRows(ctx, dir, log, goRatios)
+	if err != nil {
+		return nil, err
+	}
+	rows = append(rows, more...)
 
 	// A yield round trip between two SIPs on one core.
 	yielder := filepath.Join(dir, "yield.wasm")
@@ -110,7 +119,75 @@ func Sched(log io.Writer) ([]Row, error) {
 		Row{Name: "linux_yield_vs_sip_yield_ratio", Value: round3(linuxYield / sipY), Unit: "x"},
 		Row{Name: "linux_spawn_vs_sip_spawn_ratio", Value: round3(forkUS / spawnUS), Unit: "x"},
 	)
+	wasted, err := spinnersTimeline(ctx, dir, log)
+	if err != nil {
+		return nil, err
+	}
+	rows = append(rows, Row{Name: "demo_spinners_wasted_intervals", Value: float64(wasted), Unit: "intervals (target 0)"})
 	return rows, nil
+}
+
+// The demo's spinners (isle demo): four CPU-bound SIPs started on core 0,
+// which preemption and balancing spread over the cores.
+const (
+	demoSpinners = 4
+	demoSpinFor  = "300ms"
+)
+
+// spinnersTimeline runs the demo's spinners on a machine of every host CPU
+// (two at least) with tracing on, draws from the trace which one ran on
+// which core when (sched-timeline.png), and returns the wasted-core
+// intervals the machine counted meanwhile.
+func spinnersTimeline(ctx context.Context, dir string, log io.Writer) (uint64, error) {
+	spin := filepath.Join(dir, "spin.wasm")
+	build := exec.Command("go", "build", "-o", spin, "isle/examples/spin")
+	build.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
+	if out, err := build.CombinedOutput(); err != nil {
+		return 0, fmt.Errorf("go build examples/spin: %v: %s", err, strings.TrimSpace(string(out)))
+	}
+	var tr, out bytes.Buffer
+	cores := max(isle.HostCPUs(), 2)
+	m, err := isle.Boot(ctx, isle.NewConfig().WithCores(cores).WithOversubscribe(true).WithCacheDir(filepath.Join(dir, "cache")).
+		WithStdio(strings.NewReader(""), &out, &out).WithTrace(&tr, 0))
+	if err != nil {
+		return 0, err
+	}
+	prog, err := m.Load(ctx, spin)
+	if err != nil {
+		m.Stop(ctx)
+		return 0, err
+	}
+	names := map[int64]string{}
+	var ps []*isle.Process
+	for i := range demoSpinners {
+		p, err := m.SpawnOn(prog, []string{"spin.wasm", demoSpinFor, fmt.Sprintf("spinner %d", i)}, 0)
+		if err != nil {
+			m.Stop(ctx)
+			return 0, err
+		}
+		names[p.PID()] = fmt.Sprintf("spinner %d", i)
+		ps = append(ps, p)
+	}
+	for _, p := range ps {
+		if st := p.Wait(); st.Status() != 0 {
+			m.Stop(ctx)
+			return 0, fmt.Errorf("a spinner exited with %d: %s", st.Status(), out.String())
+		}
+	}
+	m.Stop(ctx)
+	if err := m.TraceErr(); err != nil {
+		return 0, err
+	}
+	var wasted uint64
+	for _, c := range m.Stats() {
+		wasted += c.WastedIntervals
+	}
+	d, err := trace.Decode(tr.Bytes())
+	if err != nil {
+		return 0, err
+	}
+	title := fmt.Sprintf("isle bench sched: %d spinners started on core 0 of %d, who ran where", demoSpinners, cores)
+	return wasted, timelinePlot(log, d, title, names)
 }
 
 // runOnce boots a machine, runs one program to its end and returns the time

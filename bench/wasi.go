@@ -30,7 +30,8 @@ const (
 )
 
 // WASI measures file I/O of one WASI program (bench/wasi/fileio.c) on isle,
-// whose file calls go by message to the file-system service, and under
+// whose small file calls are served on the core and the rest by the
+// file-system service, and under
 // wazero's command line (wazero v1.12.0 in PATH; `go install
 // github.com/tetratelabs/wazero/cmd/wazero@v1.12.0`), which makes the same
 // calls directly on the host, in the same run. The program times itself, so
@@ -68,7 +69,8 @@ func WASI(log io.Writer) ([]Row, error) {
 		name string
 		run  func() (string, error)
 	}{{"isle", isleRun}}
-	if wz, err := exec.LookPath("wazero"); err == nil {
+	wz, werr := wazeroBinary(dir)
+	if werr == nil {
 		runs = append(runs, struct {
 			name string
 			run  func() (string, error)
@@ -83,7 +85,8 @@ func WASI(log io.Writer) ([]Row, error) {
 			return string(out), nil
 		}})
 	} else {
-		fmt.Fprintln(log, "bench wasi: wazero not in PATH, no wazero_ rows (go install github.com/tetratelabs/wazero/cmd/wazero@v1.12.0)")
+		wz = ""
+		fmt.Fprintf(log, "bench wasi: no wazero_ rows: %v\n", werr)
 	}
 
 	var rows []Row
@@ -111,7 +114,16 @@ func WASI(log io.Writer) ([]Row, error) {
 			Row{r.name + "_small_file_open_read_close_us", float64(best["small_ns"]) / wasiSmallN / 1e3, "us"},
 		)
 	}
-	return rows, nil
+	more, err := streamRows(dir, wz, log)
+	if err != nil {
+		return nil, err
+	}
+	rows = append(rows, more...)
+	more, err = sqliteRows(dir, wz, log)
+	if err != nil {
+		return nil, err
+	}
+	return append(rows, more...), nil
 }
 
 // parseFileio reads fileio's "name value" lines.

@@ -16,3 +16,21 @@ func TestParseFileio(t *testing.T) {
 		t.Error("bench/wasi/fileio.wasm is not embedded")
 	}
 }
+
+func TestReported(t *testing.T) {
+	if ns, err := reported("x 1\ncat_ns 42\n", "cat_ns"); err != nil || ns != 42 {
+		t.Errorf("reported: %d, %v", ns, err)
+	}
+	if _, err := reported("cat_ns x\n", "cat_ns"); err == nil {
+		t.Error("reported took a value that is not a number")
+	}
+	if _, err := reported("lines_ns 1\n", "cat_ns"); err == nil {
+		t.Error("reported found a key that is not there")
+	}
+	if len(streamsWasm) < 8 || string(streamsWasm[:4]) != "\x00asm" {
+		t.Error("bench/wasi/streams.wasm is not embedded")
+	}
+	if len(sqlbenchSource) == 0 {
+		t.Error("bench/wasi/sqlbench.c is not embedded")
+	}
+}

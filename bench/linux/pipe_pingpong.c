@@ -6,12 +6,16 @@
  * the median over batches of BATCH rounds (a typical round trip, which the
  * rare long stalls of a shared machine do not move).
  *
- * usage: pipe_pingpong ROUNDS CPU_A CPU_B [BATCH]
+ * With a fifth argument "percentiles", a second line has the percentiles 0
+ * to 100 of the batches' round trips.
+ *
+ * usage: pipe_pingpong ROUNDS CPU_A CPU_B [BATCH [percentiles]]
  */
 #define _GNU_SOURCE
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -46,12 +50,12 @@ static void xwrite(int fd, char c) {
 }
 
 int main(int argc, char **argv) {
-	if (argc != 4 && argc != 5) {
-		fprintf(stderr, "usage: %s ROUNDS CPU_A CPU_B [BATCH]\n", argv[0]);
+	if (argc < 4 || argc > 6) {
+		fprintf(stderr, "usage: %s ROUNDS CPU_A CPU_B [BATCH [percentiles]]\n", argv[0]);
 		return 2;
 	}
 	long rounds = atol(argv[1]);
-	long batch = argc == 5 ? atol(argv[4]) : 0;
+	long batch = argc >= 5 ? atol(argv[4]) : 0;
 	long nb = batch > 0 ? rounds / batch : 0;
 	double *bt = nb > 0 ? malloc(nb * sizeof *bt) : 0;
 	if (nb > 0 && !bt) {
@@ -101,6 +105,10 @@ int main(int argc, char **argv) {
 	if (nb > 0) {
 		qsort(bt, nb, sizeof *bt, cmp);
 		printf("%.1f %.1f\n", ns / rounds, bt[nb / 2] / batch);
+		if (argc == 6 && strcmp(argv[5], "percentiles") == 0) {
+			for (int k = 0; k <= 100; k++) printf("%s%.1f", k ? " " : "", bt[(nb - 1) * k / 100] / batch);
+			printf("\n");
+		}
 	} else {
 		printf("%.1f\n", ns / rounds);
 	}

@@ -36,6 +36,7 @@ func commands() []command {
 		{"node", "run a machine as a member of a cluster: isle node --id ID --listen-peer ADDR (--peers|--join) ID=ADDR,... [-- [run flags] PROGRAM.wasm]", cmdNode},
 		{"cluster", "make a cluster's certificates: isle cluster certs DIR --nodes N", cmdCluster},
 		{"contract", "check channel contracts: isle contract check FILE...", cmdContract},
+		{"top", "watch a machine started with isle run --control PATH, as htop: isle top PATH", cmdTop},
 		{"trace", "report a trace written by isle run --trace, in perf sched latency's columns: isle trace FILE", cmdTrace},
 		{"abi", "print module isle's functions, error codes and constants (its one declaration)", cmdAbi},
 		{"wasi", "print the wasi_snapshot_preview1 table with each call's support level", cmdWasi},

@@ -65,6 +65,9 @@ func runWith(args []string, stdout, stderr io.Writer, extend func(isle.Config) i
 	instances := fs.Int("instances", 1, "run N instances of the program, instance i on core i mod the cores, all offered the same --listen sockets (ISLE_INSTANCE=i in each one's environment, N > 1); isle exits when all have ended")
 	argv0 := fs.String("argv0", "", "the program's argv[0] (default: the base name of PROGRAM.wasm)")
 	traceFile := fs.String("trace", "", "record every core's scheduling events and write them to FILE at exit (and on SIGINT/SIGTERM), in Perfetto's format (read it with isle trace FILE, or open it at ui.perfetto.dev)")
+	control := fs.String("control", "", "serve a control socket at PATH (a unix socket) while the machine runs, for isle top PATH")
+	metrics := fs.String("metrics", "", "serve Prometheus metrics at http://ADDR/metrics (host:port) while the machine runs")
+	traceCalls := fs.Bool("trace-calls", false, "with --trace, record every system call too (drawn as slices on each SIP's track; two clock reads a call)")
 	traceEvents := fs.Int("trace-events", 0, "events each core's trace ring holds (default 65536); the oldest are dropped, and counted, past it")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: isle run [flags] PROGRAM.wasm [ARGS...]\n\nflags:")
@@ -157,7 +160,12 @@ func runWith(args []string, stdout, stderr io.Writer, extend func(isle.Config) i
 			return exitError
 		}
 		defer f.Close()
-		cfg = cfg.WithTrace(f, *traceEvents)
+		cfg = cfg.WithTrace(f, *traceEvents).WithTraceCalls(*traceCalls)
+	}
+	cfg, closeObs, ok := observeFlags(cfg, *control, *metrics, stderr)
+	defer closeObs()
+	if !ok {
+		return exitError
 	}
 	if extend != nil {
 		cfg = extend(cfg)
@@ -323,9 +331,9 @@ func printStats(w io.Writer, cs []isle.CoreStats) {
 		for i, n := range c.CPUs {
 			cpus[i] = fmt.Sprint(n)
 		}
-		fmt.Fprintf(w, "core %d: capacity=%d cpus=%s moves=%d sips=%d switches=%d direct=%d preempted=%d migrated-in=%d migrated-out=%d steals=%d wasted=%d sent=%d recv=%d sleeps=%d\n",
+		fmt.Fprintf(w, "core %d: capacity=%d cpus=%s moves=%d sips=%d switches=%d direct=%d preempted=%d migrated-in=%d migrated-out=%d steals=%d wasted=%d sent=%d recv=%d sleeps=%d service-requests=%d\n",
 			c.Core, c.Capacity, strings.Join(cpus, ","), c.Moves, c.SIPs, c.Switches, c.DirectSwitches, c.Preemptions,
-			c.MigratedIn, c.MigratedOut, c.StealsAsked, c.WastedIntervals, c.MsgsSent, c.MsgsRecv, c.Sleeps)
+			c.MigratedIn, c.MigratedOut, c.StealsAsked, c.WastedIntervals, c.MsgsSent, c.MsgsRecv, c.Sleeps, c.ServiceRequests)
 	}
 }
 

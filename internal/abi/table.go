@@ -151,14 +151,31 @@ func send(c *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) error {
 	if msg > 0xFFFF {
 		return ipc.ErrNotAllowed
 	}
-	if err := p.tab.Send(port{s.Core()}, ipc.Handle(u32(a[0])), contract.MsgID(msg), payload, blocks[:nb]); err != nil {
+	h := ipc.Handle(u32(a[0]))
+	var con *contract.Contract
+	var flow uint64
+	if s.Traced() {
+		con, flow, _ = p.tab.Describe(h)
+	}
+	if err := p.tab.Send(port{s.Core()}, h, contract.MsgID(msg), payload, blocks[:nb]); err != nil {
 		return err
+	}
+	s.CountMessage()
+	if con != nil {
+		s.TraceChannel(true, con, contract.MsgID(msg), flow)
 	}
 	// A receiver on this core that the message woke runs now, straight
 	// from here (kernel's direct switch); the send is complete, and the
 	// guest sees its result when the receiver suspends.
 	s.HandOff()
 	return nil
+}
+
+// traceRecv records a received message, for a trace.
+func traceRecv(s *kernel.SIP, ri ipc.RecvInfo) {
+	if s.Traced() && ri.Contract != nil && ri.Msg != ipc.MsgClosed {
+		s.TraceChannel(false, ri.Contract, ri.Msg, ri.Flow)
+	}
 }
 
 func leU32(b []byte) uint32 {
@@ -183,6 +200,10 @@ func recv(c *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) error {
 			s.Block()
 			p.tab.Unwatch(h)
 			continue
+		}
+		if err == nil {
+			s.CountMessage()
+			traceRecv(s, ri)
 		}
 		writeInfo(info, ri, 0, blocks[:])
 		return err
@@ -217,6 +238,10 @@ func recvAny(c *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) error {
 		}
 		if i >= 0 {
 			p.start = i + 1
+		}
+		if err == nil {
+			s.CountMessage()
+			traceRecv(s, ri)
 		}
 		writeInfo(info, ri, uint32(max(i, 0)), blocks[:])
 		return err

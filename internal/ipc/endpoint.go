@@ -2,6 +2,7 @@ package ipc
 
 import (
 	"encoding/binary"
+	"unsafe"
 
 	"isle/internal/contract"
 )
@@ -474,6 +475,35 @@ type RecvInfo struct {
 	Len    int            // payload bytes (needed size on ErrTooBig)
 	Blocks int            // blocks attached (needed room on ErrTooBig)
 	Breach bool           // with MsgClosed: the peer closed in a state that is not final
+	Flow   uint64         // the message's flow id (flowID), as Describe gave its sender
+	// Contract is the endpoint's contract, which names Msg for a trace.
+	Contract *contract.Contract
+}
+
+// flowID names message seq to endpoint e for a trace: the same number at
+// the send (e is the sender's peer) and at the receive, so that a trace
+// draws an arrow from one to the other. An endpoint's address is stable
+// while it lives (Go's heap does not move objects) and the sequence
+// numbers of one endpoint's messages differ; an address reused after an
+// endpoint is freed starts its sequence again, so two ids may meet, which
+// costs a trace a wrong arrow, nothing else. The id has 62 bits and is not
+// 0 (a trace keeps the top two for flows of its own, and 0 for none).
+func flowID(e *Endpoint, seq uint64) uint64 {
+	return max((uint64(uintptr(unsafe.Pointer(e)))^seq*0x9E3779B97F4A7C15)&(1<<62-1), 1)
+}
+
+// Describe returns, for a trace, endpoint h's contract and the flow id
+// that the next message sent on h will carry; false when h is not an
+// endpoint.
+func (t *Table) Describe(h Handle) (c *contract.Contract, flow uint64, ok bool) {
+	e, err := t.endpoint(h)
+	if err != nil {
+		return nil, 0, false
+	}
+	if e.peer != nil {
+		flow = flowID(e.peer, e.sendSeq)
+	}
+	return e.c, flow, true
 }
 
 // ready reports whether a receive on e would return at once.
@@ -502,7 +532,7 @@ func (t *Table) recv(p Port, e *Endpoint, buf []byte, blocks []Handle) (RecvInfo
 		return RecvInfo{}, ErrAgain
 	}
 	pkt := e.queue[e.qhead]
-	info := RecvInfo{Msg: pkt.msg, Len: len(pkt.payload), Blocks: len(pkt.blocks)}
+	info := RecvInfo{Msg: pkt.msg, Len: len(pkt.payload), Blocks: len(pkt.blocks), Flow: flowID(e, pkt.seq), Contract: e.c}
 	if len(buf) < len(pkt.payload) || len(blocks) < len(pkt.blocks) {
 		return info, ErrTooBig
 	}
@@ -608,4 +638,29 @@ func (t *Table) Unwatch(hs ...Handle) {
 		}
 	}
 	t.blocked = false
+}
+
+// EndpointState returns the protocol state of the endpoint h names, for a
+// holder that carries the endpoint elsewhere (the cluster's gateway).
+func (t *Table) EndpointState(h Handle) (contract.StateID, error) {
+	e, err := t.endpoint(h)
+	if err != nil {
+		return 0, err
+	}
+	return e.state, nil
+}
+
+// NewChannelAt is NewChannel with both endpoints in state s of c, not its
+// initial state: the cluster's gateway continues there a channel whose
+// other end was carried in from another node in that state.
+func (t *Table) NewChannelAt(p Port, c *contract.Contract, s contract.StateID) (imp, exp Handle, err error) {
+	if int(s) >= c.NumStates() {
+		return 0, 0, ErrInvalid
+	}
+	if t.dead || !t.room(2, 0) {
+		return 0, 0, ErrQuota
+	}
+	ie, ee := newPair(t.sys, c, t, p.Core())
+	ie.state, ee.state = s, s
+	return t.put(ie, nil), t.put(ee, nil), nil
 }

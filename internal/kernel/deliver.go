@@ -229,6 +229,9 @@ func (s *SIP) Core() *Core { return s.core }
 // once if a Wake came since the last Block). A blocked SIP frees its core.
 // Called from the SIP's host functions.
 func (s *SIP) Block() {
+	// First: releasing may wait for a service, and a Wake that comes
+	// meanwhile is pending, not lost.
+	s.sendHeld()
 	if s.wakePending {
 		s.wakePending = false
 		return

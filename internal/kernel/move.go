@@ -16,6 +16,7 @@ func (s *SIP) MoveTo(to int) bool {
 		return false
 	}
 	if to != c.id {
+		s.sendHeld()
 		s.moveTo = to + 1
 		s.proc.Suspend(suspendYield)
 	}

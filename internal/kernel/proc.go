@@ -52,7 +52,7 @@ func (c *Core) Kill(s *SIP) bool {
 		// is asked to cut its wait short, so that the reply comes at once
 		// (service.go, "Cancel").
 		if s.waiting && !s.killPending {
-			c.send(c.toSvc[s.svc], msgCancel, nil, &s.req)
+			c.send(c.toSvc[s.svc], msgCancel, nil, s.cur)
 		}
 		s.killPending = true
 		return true
@@ -70,7 +70,7 @@ func (c *Core) Kill(s *SIP) bool {
 		// Killed between its reply and its next run: it never sees the
 		// reply (service.go, "Abandon").
 		s.unseen = false
-		c.send(c.toSvc[s.svc], msgAbandon, nil, &s.req)
+		c.send(c.toSvc[s.svc], msgAbandon, nil, s.cur)
 	}
 	s.blocked = false
 	s.proc.Kill()

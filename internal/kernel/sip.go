@@ -38,6 +38,9 @@ type SIP struct {
 	Env  []string
 	// Ext is the personality's per-SIP state (the WASI layer's fd table).
 	Ext any
+	// Hold, when not nil, is output the personality holds back while the
+	// SIP runs (the console's buffered writes); set before Spawn.
+	Hold Holder
 	// IPC is the channel layer's per-SIP state (handle table, quotas).
 	IPC any
 	// Proc is the process API's per-SIP state (its children).
@@ -58,7 +61,8 @@ type SIP struct {
 	// core), so that its exit can have them drop it (docs/kernel.md).
 	trail []uint64
 
-	req         Request // the SIP's one outstanding service request
+	req         Request  // the SIP's own request record (Request, Call)
+	cur         *Request // the request with a service now: &req, or the personality's (CallWith)
 	svc         ServiceID
 	wakeAt      int64        // for suspendSleep: machine time to wake at
 	sliceStart  int64        // machine time the SIP was last resumed
@@ -73,6 +77,7 @@ type SIP struct {
 	cpuSeen     atomic.Int64 // cpuTime as of the last slice's end, for other goroutines (CPUTimeSeen)
 	burst       int64        // nanoseconds run since it last woke (Core.wait)
 	waitWeight  int64        // its weight when it sent its request (Core.svcWeight)
+	msgs        uint64       // channel messages sent and received (CountMessage)
 	result      sandbox.Result
 	done        chan struct{}
 }
@@ -126,7 +131,30 @@ func (s *SIP) Result() sandbox.Result { return s.result }
 // The calls below are made by host functions, on the SIP's coroutine.
 
 // Yield gives up the core; the SIP stays runnable.
-func (s *SIP) Yield() { s.proc.Suspend(suspendYield) }
+func (s *SIP) Yield() {
+	s.sendHeld()
+	s.proc.Suspend(suspendYield)
+}
+
+// Holder is output that a personality holds back while its SIP runs, to
+// send it in fewer requests (the console's buffered writes). The kernel
+// calls ReleaseHeld on the SIP's coroutine before every suspension (a call
+// to a service, a block, a sleep, a yield, a preemption), so that nothing
+// held waits while the SIP does not run, and output keeps its order with
+// what the SIP does next. ReleaseHeld sends what is held with CallWith
+// (never Call, which would release again) and must be cheap when nothing
+// is held.
+type Holder interface {
+	ReleaseHeld(s *SIP)
+	// Holding reports whether anything is held.
+	Holding() bool
+}
+
+func (s *SIP) sendHeld() {
+	if s.Hold != nil {
+		s.Hold.ReleaseHeld(s)
+	}
+}
 
 // Request returns the SIP's request record, to be filled in before Call.
 // Its Buf is reused from one call to the next.
@@ -140,10 +168,27 @@ func (s *SIP) Request() *Request {
 // Call sends the SIP's request to a service and suspends the SIP until the
 // reply has come back to its core; the reply is in the request record.
 func (s *SIP) Call(svc ServiceID) *Request {
+	s.sendHeld()
+	return s.CallWith(svc, &s.req)
+}
+
+// Post sends req to a service on behalf of no one and does not wait, as
+// Core.Post: the reply is dropped. Called on the SIP's coroutine, which runs
+// while its core's goroutine waits for it, so the core's rings are the
+// SIP's to use; requests the SIP sends later to the same service come after
+// it. req must be a record of its own (not Request's), as it stays with the
+// service until it is served.
+func (s *SIP) Post(svc ServiceID, req *Request) { s.core.Post(svc, req) }
+
+// CallWith is Call with a request record of the caller's own (owned by the
+// SIP's personality, lent to the service until the reply, as the SIP's own
+// record is); it releases nothing held (Holder).
+func (s *SIP) CallWith(svc ServiceID, r *Request) *Request {
 	s.svc = svc
-	s.req.sip = s
+	r.sip = s
+	s.cur = r
 	s.proc.Suspend(suspendRequest)
-	return &s.req
+	return r
 }
 
 // Preempt is the sandbox's preemption hook (sandbox.Config.Preempt), called
@@ -164,13 +209,22 @@ func Preempt(c *sandbox.Call) {
 	s := SIPOf(c)
 	now := s.machine.Now()
 	if now >= s.sliceEnd || now-s.sliceStart >= wakePreemptAfter && s.core.messageWaiting() {
+		s.sendHeld()
 		s.proc.Suspend(suspendPreempt)
 	}
+}
+
+// AtEnd is the sandbox's end hook (sandbox.Config.AtEnd): what the SIP's
+// personality still holds (Holder) is released before the SIP ends, so its
+// output has been written when Done is closed.
+func AtEnd(c *sandbox.Call) {
+	SIPOf(c).sendHeld()
 }
 
 // SleepUntil suspends the SIP until the machine's clock reaches t (Now()).
 // A sleeping SIP frees its core.
 func (s *SIP) SleepUntil(t int64) {
+	s.sendHeld()
 	s.wakeAt = t
 	s.proc.Suspend(suspendSleep)
 }

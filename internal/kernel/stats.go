@@ -37,6 +37,11 @@ type CoreStats struct {
 	// from a sender to the receiver it woke, with no turn of the loop
 	// (handoff.go).
 	DirectSwitches uint64
+	Busy           int64 // ns spent running SIPs (polling in a SIP's Block is idle time)
+	// ServiceRequests counts the requests the core's SIPs sent to services
+	// and waited for (Call, CallWith): a call served on the core itself
+	// (docs/wasi.md, "Calls served on the core") adds nothing.
+	ServiceRequests uint64
 }
 
 // WastedInterval is one violation of the no-wasted-cores invariant seen by a

@@ -1,6 +1,7 @@
 package kernel
 
 import (
+	"isle/internal/contract"
 	"isle/internal/trace"
 	"isle/internal/urpc"
 )
@@ -24,6 +25,14 @@ type tracer struct {
 	// the cross-core ping-pong, clock reads were most of what tracing
 	// cost (docs/trace.md).
 	last int64
+	// The contract of the last channel event, and the indexes of its
+	// name and its messages' names in the ring's names: a core's channel
+	// events are mostly of one contract, which then costs a pointer
+	// compare. The pointer keeps the contract alive, so it is never
+	// another one at the same address.
+	con      *contract.Contract
+	conName  uint16
+	msgNames []uint16
 }
 
 // Spawns, migrations, switches out and sleeps read the clock; messages and
@@ -32,6 +41,22 @@ type tracer struct {
 func (t *tracer) add(e trace.Event) {
 	t.last = max(t.last, e.Time)
 	t.ring.Add(e)
+}
+
+// msgTypeNames names the kernel's urpc message types, by type, for a
+// trace: a steal request, a load summary, a migration are the balancer's
+// decisions on the wire.
+func msgTypeNames() []string {
+	names := make([]string, msgAbandon+1)
+	for t, n := range map[uint8]string{
+		msgSpawn: "spawn", msgStop: "stop", msgReply: "reply", msgPing: "ping", msgPong: "pong",
+		msgPingStart: "ping-start", msgRequest: "request", msgDeliver: "deliver", msgSummary: "load summary",
+		msgSteal: "steal request", msgMigrate: "migrate", msgDeliverData: "deliver data", msgForget: "forget",
+		msgCancel: "cancel", msgAbandon: "abandon",
+	} {
+		names[t] = n
+	}
+	return names
 }
 
 // Trace returns each core's trace, once the machine has stopped; false
@@ -44,7 +69,16 @@ func (m *Machine) Trace() (trace.Data, bool) {
 	for i, c := range m.cores {
 		rings[i] = c.tr.ring
 	}
-	return trace.Collect(rings), true
+	d := trace.Collect(rings)
+	d.MsgTypes = msgTypeNames()
+	for _, c := range m.cores {
+		var ws []trace.Wasted
+		for _, w := range c.stats.Wasted {
+			ws = append(ws, trace.Wasted(w))
+		}
+		d.Wasted = append(d.Wasted, ws)
+	}
+	return d, true
 }
 
 func (c *Core) traceSwitchIn(s *SIP, now int64) {
@@ -199,5 +233,83 @@ func (c *Core) traceSleep(now int64, asleep bool) {
 			k = trace.Sleep
 		}
 		c.tr.add(trace.Event{Time: now, Kind: k})
+	}
+}
+
+// Traced reports whether the core records a trace.
+func (c *Core) Traced() bool { return c.tr.ring != nil }
+
+// TraceMark records a step of a protocol that runs on the core (a 2PC
+// round's: what is "prepare", "vote yes", "decided commit"...; about the
+// table; tx its transaction, the coordinator's core << 40 | its sequence
+// number; to the core it was sent to, or -1). The names are constants
+// or long-lived: the ring keeps an index to each, not a copy.
+func (c *Core) TraceMark(what, about string, tx int64, to int) {
+	if c.tr.ring != nil {
+		c.tr.add(trace.Event{Time: c.m.Now(), Kind: trace.Mark, Core: int32(c.tr.ring.Name(what)),
+			Sub: c.tr.ring.Name(about), Arg: tx, PID: int64(to + 1)})
+	}
+}
+
+// Trace points of the layers above the kernel (system calls, channel
+// messages), called on the SIP's coroutine while its core runs it: they
+// write the core's ring as the kernel's own points do.
+
+// Traced reports whether the machine records a trace: host functions test
+// it before they gather what an event needs.
+func (s *SIP) Traced() bool { return s.core.tr.ring != nil }
+
+// TraceCallStart reads the clock as the SIP enters a system call and
+// returns it, for TraceCall.
+func (s *SIP) TraceCallStart() int64 {
+	c := s.core
+	now := c.m.Now()
+	c.tr.last = max(c.tr.last, now)
+	return now
+}
+
+// TraceCall records a system call of the SIP from start (machine time) to
+// now: call indexes the machine's table of calls (trace.Data.Calls), errno
+// is its result (255 for any past it).
+func (s *SIP) TraceCall(call int32, start int64, errno uint64) {
+	if c := s.core; c.tr.ring != nil {
+		c.tr.add(trace.Event{Time: start, Kind: trace.Syscall, PID: s.pid, Core: call,
+			Arg: c.m.Now() - start, Why: uint8(min(errno, 255))})
+	}
+}
+
+// TraceChannel records a channel message the SIP sent or received:
+// message msg of contract con, and the flow id that its send and its
+// receive share.
+//
+// Neither reads the clock: both are stamped with the core's latest reading
+// (the SIP's switch in, or its call's start when calls are traced), as
+// urpc messages are. A send's stamp is then before the message left. A
+// receive that did not wait took a message queued before the SIP was
+// switched in, so its stamp is after the send's; one that waited in a
+// polling Block may have a stamp a few turns old, even older than the
+// send's, and the export moves it up to the send's (docs/trace.md).
+func (s *SIP) TraceChannel(send bool, con *contract.Contract, msg contract.MsgID, flow uint64) {
+	if c := s.core; c.tr.ring != nil {
+		k := trace.ChanSend
+		if !send {
+			k = trace.ChanRecv
+		}
+		if c.tr.con != con {
+			c.tr.names(con)
+		}
+		sub := uint16(0) // "?"
+		if int(msg) < len(c.tr.msgNames) {
+			sub = c.tr.msgNames[msg]
+		}
+		c.tr.add(trace.Event{Time: c.tr.last, Kind: k, PID: s.pid, Core: int32(c.tr.conName), Sub: sub, Arg: int64(flow)})
+	}
+}
+
+// names makes con the tracer's contract: its names' indexes in the ring.
+func (t *tracer) names(con *contract.Contract) {
+	t.con, t.conName, t.msgNames = con, t.ring.Name(con.Name()), t.msgNames[:0]
+	for m := range con.NumMessages() {
+		t.msgNames = append(t.msgNames, t.ring.Name(con.Message(contract.MsgID(m)).Name()))
 	}
 }

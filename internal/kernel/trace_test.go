@@ -144,3 +144,13 @@ func TestTraceCrossCoreWakeAndMove(t *testing.T) {
 		}
 	}
 }
+
+// TestMsgTypeNames: every kernel message type has a name in a trace.
+func TestMsgTypeNames(t *testing.T) {
+	names := msgTypeNames()
+	for typ := msgSpawn; typ <= msgAbandon; typ++ {
+		if int(typ) >= len(names) || names[typ] == "" {
+			t.Errorf("message type %d has no name", typ)
+		}
+	}
+}

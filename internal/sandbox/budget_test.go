@@ -84,9 +84,9 @@ func TestMemoryLimitIsTheReservation(t *testing.T) {
 // TestFreedMemoryIsZeroForTheNext: a region handed on from an ended process
 // reads as zero, past the warm prefix too, and the smallest fitting region
 // is chosen.
-func TestFreedMemoryIsZeroForTheNext(t *testing.T) {
-	pool := &memPool{}
-	defer pool.drain()
+func TestFreedMemoryIsZeroForTheNext(t *testing.T) { eachPool(t, testFreedMemoryIsZeroForTheNext) }
+
+func testFreedMemoryIsZeroForTheNext(t *testing.T, pool *memPool) {
 	const used = warmBytes + 40*page // past the part zeroed by clear
 	big, _ := newMem(nil, pool, 0, used+64*page)
 	small, _ := newMem(nil, pool, 0, used)
@@ -130,9 +130,9 @@ func TestMemoryLimits(t *testing.T) {
 // touched only some pages zeroes those and leaves the others unfaulted (a
 // plain clear had faulted in every page of the warm prefix), and the next
 // process still reads zero everywhere.
-func TestFreeFaultsNoUntouchedPage(t *testing.T) {
-	pool := &memPool{}
-	defer pool.drain()
+func TestFreeFaultsNoUntouchedPage(t *testing.T) { eachPool(t, testFreeFaultsNoUntouchedPage) }
+
+func testFreeFaultsNoUntouchedPage(t *testing.T, pool *memPool) {
 	const used = 64 * page
 	m, _ := newMem(nil, pool, 0, used)
 	buf := m.Reallocate(used)
@@ -163,4 +163,23 @@ func TestFreeFaultsNoUntouchedPage(t *testing.T) {
 		}
 	}
 	next.Free()
+}
+
+// eachPool runs a test of the memory pool with a pool that reads
+// /proc/self/pagemap and with one that does not (mincore instead).
+func eachPool(t *testing.T, test func(*testing.T, *memPool)) {
+	t.Run("mincore", func(t *testing.T) {
+		pool := &memPool{}
+		defer pool.drain()
+		test(t, pool)
+	})
+	t.Run("pagemap", func(t *testing.T) {
+		f, err := os.Open("/proc/self/pagemap")
+		if err != nil {
+			t.Skip("no /proc/self/pagemap")
+		}
+		pool := &memPool{pagemap: f}
+		defer pool.drain()
+		test(t, pool)
+	})
 }

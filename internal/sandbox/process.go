@@ -2,13 +2,10 @@ package sandbox
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
-	"iter"
 	"reflect"
 	"strings"
 
-	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
 	"github.com/tetratelabs/wazero/experimental"
 	"github.com/tetratelabs/wazero/sys"
@@ -25,8 +22,7 @@ type Process struct {
 	mod   *Module
 	owner any // the kernel's SIP; immutable
 
-	next  func() (uint32, bool)
-	stop  func()
+	co    *coro // the coroutine it runs on, from the runtime's pool (coro.go); nil before the first Resume and once ended
 	yield func(uint32) bool
 
 	call   Call
@@ -72,7 +68,7 @@ func (r Result) Status() int {
 func (m *Module) NewProcess(owner any) *Process {
 	p := &Process{mod: m, owner: owner}
 	p.call.p = p
-	p.mem.pool, p.mem.budget = &m.rt.mems, m.rt.cfg.Budget
+	p.mem.pool, p.mem.budget, p.mem.img = &m.rt.mems, m.rt.cfg.Budget, m.img
 	return p
 }
 
@@ -84,12 +80,16 @@ func (p *Process) Resume() (reason uint32, done bool) {
 	if p.done {
 		return 0, true
 	}
-	if p.next == nil {
-		p.next, p.stop = iter.Pull(p.run)
+	if p.co == nil {
+		p.co = p.mod.rt.coros.get(p)
 	}
-	r, ok := p.next()
-	if !ok {
+	r, ok := p.co.next()
+	if !ok || p.co.ended {
 		p.done = true
+		if ok {
+			p.mod.rt.coros.put(p.co) // ended by itself: the coroutine runs the next
+		}
+		p.co = nil
 		return 0, true
 	}
 	return r, false
@@ -102,8 +102,9 @@ func (p *Process) Kill() {
 		return
 	}
 	p.killed = true
-	if p.stop != nil {
-		p.stop()
+	if p.co != nil {
+		p.co.stop() // unwinds the guest; the coroutine ends with it
+		p.co = nil
 	}
 	p.done = true
 	p.result = Result{Killed: true}
@@ -127,12 +128,7 @@ func (p *Process) run(yield func(uint32) bool) {
 		}
 		return
 	}
-	inst, err := p.mod.rt.rt.InstantiateModule(ctx, p.mod.compiled,
-		wazero.NewModuleConfig().WithName("").WithStartFunctions().
-			// isle's WASI serves random_get itself; without a source of its
-			// own, wazero would seed a math/rand source for every instance
-			// (~8% of a spawn).
-			WithRandSource(rand.Reader))
+	inst, err := p.mod.rt.rt.InstantiateModule(ctx, p.mod.compiled, p.mod.rt.modConfig)
 	if err != nil {
 		// No guest code has run: wazero instantiates without start
 		// functions. This is a link error (an out-of-bounds data or element
@@ -147,6 +143,20 @@ func (p *Process) run(yield func(uint32) bool) {
 	p.result = p.classify(err)
 	inst.Close(ctx)
 	p.call.mod = nil
+	if at := p.mod.rt.cfg.AtEnd; at != nil && !p.killed {
+		p.atEnd(at)
+	}
+}
+
+// atEnd runs the AtEnd hook; a kill while it is suspended ends it (the
+// Process is ending anyway).
+func (p *Process) atEnd(at func(c *Call)) {
+	defer func() {
+		if r := recover(); r != nil && r != errKilled {
+			panic(r)
+		}
+	}()
+	at(&p.call)
 }
 
 func (p *Process) classify(err error) Result {

@@ -21,8 +21,10 @@ package sandbox
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
+	"os"
 	"slices"
 	"sort"
 	"strings"
@@ -84,6 +86,11 @@ type Config struct {
 	// Fuel is the number of checks (function entries and loop iterations)
 	// between two calls of Preempt; 0 means DefaultFuel.
 	Fuel int64
+	// AtEnd, when set, runs on the Process's coroutine once _start has
+	// returned, exited or trapped (not after a kill), before the Process
+	// ends: the personality sends what it still holds (buffered console
+	// output). It may suspend the Process; the guest's memory is gone.
+	AtEnd func(c *Call)
 }
 
 // maxMemoryPages is the most pages a wasm32 memory can have (4 GiB).
@@ -103,14 +110,16 @@ const (
 
 // Runtime compiles modules and instantiates processes.
 type Runtime struct {
-	mems    memPool // reserved regions of ended processes' memories, for the next ones
+	mems    memPool  // reserved regions of ended processes' memories, for the next ones
+	coros   coroPool // coroutines of ended processes, for the next ones (coro.go)
 	cfg     Config
 	rt      wazero.Runtime
 	cache   wazero.CompilationCache
 	exports map[string]map[string]signature // host module → function name → its type; immutable
 
-	rewriterVersion int          // instrument.Version, part of a rewritten module's cache key; immutable (tests change it before loading)
-	rewrites        atomic.Int64 // modules rewritten so far (not found in the cache), for tests
+	modConfig       wazero.ModuleConfig // what every process is instantiated with, made once (wazero's configs are immutable); immutable
+	rewriterVersion int                 // instrument.Version, part of a rewritten module's cache key; immutable (tests change it before loading)
+	rewrites        atomic.Int64        // modules rewritten so far (not found in the cache), for tests
 }
 
 // NewRuntime creates a runtime offering the given host modules.
@@ -135,12 +144,20 @@ func NewRuntime(ctx context.Context, cfg Config, hosts []HostModule) (*Runtime, 
 		cfg.Fuel = DefaultFuel
 	}
 	r := &Runtime{cfg: cfg, rt: wazero.NewRuntimeWithConfig(ctx, rc), cache: cache, exports: map[string]map[string]signature{}, rewriterVersion: instrument.Version}
+	r.modConfig = wazero.NewModuleConfig().WithName("").WithStartFunctions().
+		// isle's WASI serves random_get itself; without a source of its
+		// own, wazero would seed a math/rand source for every instance
+		// (~8% of a spawn).
+		WithRandSource(rand.Reader)
+	if f, err := os.Open("/proc/self/pagemap"); err == nil {
+		r.mems.pagemap = f // to restore images in reused memories (image.go); without it they are dropped
+	}
 	if cfg.Preempt != nil {
 		hosts = append(hosts[:len(hosts):len(hosts)], HostModule{Name: hookModule, Funcs: []HostFunc{{Name: hookName, Fn: r.preempt}}})
 	}
 	hosts, err := mergeHosts(hosts)
 	if err != nil {
-		r.rt.Close(ctx)
+		r.Close(ctx)
 		return nil, err
 	}
 	for _, h := range hosts {
@@ -195,6 +212,7 @@ func mergeHosts(hosts []HostModule) ([]HostModule, error) {
 // Close releases the runtime and everything compiled or instantiated by it.
 func (r *Runtime) Close(ctx context.Context) error {
 	err := r.rt.Close(ctx)
+	r.coros.drain()
 	r.mems.drain()
 	if r.cache != nil {
 		r.cache.Close(ctx)
@@ -220,6 +238,9 @@ type Module struct {
 	// preemption hook), so a trap's stack numbers unnamed functions as the
 	// module loaded did (trapStack). Immutable.
 	funcShift uint32
+	// img is the initial memory, mapped copy-on-write into each process's
+	// memory (image.go); nil when wazero copies the data segments. Immutable.
+	img *memImage
 }
 
 // LoadError says why bytes could not be loaded as a program.
@@ -238,7 +259,7 @@ func (r *Runtime) Load(ctx context.Context, wasm []byte) (*Module, error) {
 	if len(wasm) > MaxModuleBytes {
 		return nil, &LoadError{Reason: fmt.Sprintf("larger than %d MiB, the most isle loads", MaxModuleBytes>>20)}
 	}
-	cm, rw, err := r.compile(ctx, wasm)
+	cm, rw, img, err := r.compile(ctx, wasm)
 	if err != nil {
 		return nil, err
 	}
@@ -262,7 +283,7 @@ func (r *Runtime) Load(ctx context.Context, wasm []byte) (*Module, error) {
 		return nil, &LoadError{Reason: "module's _start has type " + signature{start.ParamTypes(), start.ResultTypes()}.String() + ", want () -> () (a WASI command's _start takes and returns nothing)"}
 	}
 	rw.store()
-	mod := &Module{rt: r, compiled: cm, funcShift: rw.shift}
+	mod := &Module{rt: r, compiled: cm, funcShift: rw.shift, img: img}
 	if has, min, max, hasMax := memoryLimits(wasm); has {
 		limit := r.cfg.MemoryLimitPages
 		if limit == 0 {
@@ -277,32 +298,44 @@ func (r *Runtime) Load(ctx context.Context, wasm []byte) (*Module, error) {
 }
 
 // compile compiles a module, first rewritten for preemption when the
-// runtime preempts: rw.wasm is what wazero compiled.
-func (r *Runtime) compile(ctx context.Context, wasm []byte) (wazero.CompiledModule, rewritten, error) {
+// runtime preempts (rw.wasm), then with its active data segments taken out
+// into a memory image where it can have one (image.go).
+func (r *Runtime) compile(ctx context.Context, wasm []byte) (wazero.CompiledModule, rewritten, *memImage, error) {
 	rw := rewritten{wasm: wasm}
 	if r.cfg.Preempt == nil {
 		if err := precheck(wasm); err != nil {
-			return nil, rw, &LoadError{Reason: "invalid module: " + err.Error()}
+			return nil, rw, nil, &LoadError{Reason: "invalid module: " + err.Error()}
 		}
 	} else {
 		path := r.cachePath(wasm)
 		var ok bool
 		if rw, ok = cachedRewrite(path); ok {
-			if cm, err := r.rt.CompileModule(ctx, rw.wasm); err == nil {
-				return cm, rw, nil
+			if cm, img, err := r.compileImaged(ctx, rw.wasm); err == nil {
+				return cm, rw, img, nil
 			}
 			rw.forget() // a damaged cache file: rewrite the original again
 		}
 		var err error
 		if rw, err = r.rewrite(wasm, path); err != nil {
-			return nil, rw, err
+			return nil, rw, nil, err
 		}
 	}
-	cm, err := r.rt.CompileModule(ctx, rw.wasm)
+	cm, img, err := r.compileImaged(ctx, rw.wasm)
 	if err != nil {
-		return nil, rw, &LoadError{Reason: "invalid module: " + firstLine(err.Error())}
+		return nil, rw, nil, &LoadError{Reason: "invalid module: " + firstLine(err.Error())}
 	}
-	return cm, rw, nil
+	return cm, rw, img, nil
+}
+
+// compileImaged compiles wasm with its data segments in an image, where
+// it can have one.
+func (r *Runtime) compileImaged(ctx context.Context, wasm []byte) (wazero.CompiledModule, *memImage, error) {
+	var img *memImage
+	if has, min, _, _ := memoryLimits(wasm); has {
+		wasm, img = imageFor(wasm, uint64(min)*pageBytes)
+	}
+	cm, err := r.rt.CompileModule(ctx, wasm)
+	return cm, img, err
 }
 
 // Fits reports whether the module's initial memory fits in what is left of

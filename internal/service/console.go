@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"isle/internal/kernel"
 )
 
@@ -86,10 +88,20 @@ func (c *ConsoleOut) Serve(req *kernel.Request) {
 // it brings makes stdin ready. Readiness is level-triggered and shared: a
 // SIP told that input is ready may find that another SIP read it first.
 //
+// Inline reads (ReadNow): a core may read stdin itself, on a SIP's
+// coroutine, when the console is idle: nothing buffered for others, no
+// reader waiting, no read goroutine running (which might be inside
+// Stdin.Read). It takes mu only with TryLock, so it never waits for it,
+// and reads the host file only with RWF_NOWAIT.
+//
 // Ownership: Stdin is set before Boot; the other fields are guarded by mu
-// (the worker, the read goroutine and the readiness timers share them).
+// (the worker, the read goroutine, the readiness timers and cores' inline
+// reads share them); fd and noWait are set once, before Boot (Inline).
 type ConsoleIn struct {
 	Stdin io.Reader
+
+	fd     int32 // Stdin's host descriptor plus one, when it is a host file (Inline); 0: none
+	noWait bool  // the host file refused RWF_NOWAIT: no inline reads
 
 	mu      sync.Mutex
 	reading bool          // a read goroutine is running
@@ -343,4 +355,47 @@ func hostErrno(err error) uint16 {
 		return errnoBadf
 	}
 	return errnoIO
+}
+
+// Inline lets cores read Stdin themselves when it is a host file (ReadNow).
+// Call it before Boot.
+func (c *ConsoleIn) Inline() {
+	c.fd = WriterFdOf(c.Stdin) + 1
+}
+
+// ReadNow reads stdin into bufs (InlineIOMax bytes at most, cut by the
+// caller) on the calling core, without waiting: from what was read ahead,
+// or from the host file with RWF_NOWAIT. Again: the console is busy, or
+// nothing is there; send an OpRead.
+func (c *ConsoleIn) ReadNow(bufs [][]byte) (int, uint16, Inline) {
+	if c.fd == 0 || !c.mu.TryLock() {
+		return 0, 0, Again
+	}
+	defer c.mu.Unlock()
+	if c.reading || len(c.waiters) > 0 || len(c.ready) > 0 {
+		return 0, 0, Again
+	}
+	if len(c.left) > 0 || c.end != nil {
+		n := 0
+		for _, b := range bufs {
+			k := copy(b, c.left)
+			c.left = c.left[k:]
+			n += k
+		}
+		if n == 0 && c.end != nil {
+			errno := readErrno(0, c.end)
+			c.end = nil
+			return 0, errno, Done
+		}
+		return n, 0, Done
+	}
+	if c.noWait {
+		return 0, 0, Again
+	}
+	n, errno, how := rwNowait(unix.SYS_PREADV2, c.fd-1, bufs, -1)
+	if how == Never {
+		c.noWait = true
+		how = Again
+	}
+	return n, errno, how
 }

@@ -46,11 +46,11 @@ import (
 // File-system operations (kernel.Request.Op). Fd is a handle; Str a path
 // relative to the directory Fd names, unless said otherwise.
 const (
-	FSOpen         uint32 = iota + 100 // Off: OpenFlags; N = new handle; Off = filetype (low byte)
+	FSOpen         uint32 = iota + 100 // Off: OpenFlags; N = new handle; Off = filetype (low byte), FSReadOnly, a lent descriptor (LentFd)
 	FSClose                            // close handle Fd
 	FSRead                             // read at most N bytes at the file's offset into Buf; N = bytes read
 	FSPread                            // read at most N bytes at offset Off into Buf; N = bytes read
-	FSWrite                            // write Buf at the file's offset (its end with APPEND); N = bytes written
+	FSWrite                            // write Buf at the file's offset (its end with APPEND); N = bytes written, Off = the file's offset after it
 	FSPwrite                           // write Buf at offset Off; N = bytes written
 	FSSeek                             // seek by Off, whence N (0 set, 1 current, 2 end); N = new offset
 	FSStat                             // Buf = filestat (64 bytes) of Fd
@@ -371,6 +371,11 @@ func (f *FS) serveFile(n *node, req *kernel.Request) uint16 {
 			got, err = pwrite(n.file, req.Buf, req.Off)
 		}
 		req.N = int64(got)
+		if req.Op == FSWrite {
+			// The file's offset after the write, for a SIP that keeps
+			// offsets itself (an APPEND write moves it to the end).
+			req.Off, _ = n.file.Seek(0, io.SeekCurrent)
+		}
 		if err != nil && got == 0 {
 			return fsErrno(err)
 		}

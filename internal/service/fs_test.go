@@ -192,3 +192,24 @@ func TestFSPathSetTimes(t *testing.T) {
 		t.Errorf("ATIM with ATIM_NOW: errno %d, want EINVAL", r.Errno)
 	}
 }
+
+// TestFSDirectoryOpensGiveBackTheirQuota: a directory is one handle of the
+// SIP's quota with two host descriptors (its file and its root); opening
+// and closing one twice as many times as the quota allows must never run
+// out, and leaves the machine's budget as it was. (Charging the root as a
+// second handle, released once, left Go's http.FileServer answering 500
+// after 1,023 requests of "/".)
+func TestFSDirectoryOpensGiveBackTheirQuota(t *testing.T) {
+	f, _ := newFS(t, false)
+	f.fds = NewHostFDs(64)
+	for i := 0; i < 2*MaxFilesPerSIP; i++ {
+		r := open(f, 0, "sub", oflagDirectory, false, false)
+		if r.Errno != 0 {
+			t.Fatalf("open %d of a directory: errno %d", i, r.Errno)
+		}
+		do(f, kernel.Request{Op: FSClose, Fd: int32(r.N)})
+	}
+	if used := f.fds.used.Load(); used != 0 {
+		t.Errorf("%d host descriptors still charged to the budget", used)
+	}
+}

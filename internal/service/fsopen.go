@@ -192,8 +192,11 @@ func (f *FS) finishOpen(req *kernel.Request, ro bool, pid int64, o opened) {
 		fail(errnoIO) // the machine stopped meanwhile: nobody sees the reply
 		return
 	case o.root != nil:
-		if e := f.quota.admit(f.fds, pid, 1); e != 0 {
-			fail(e)
+		// The directory's root is a second host descriptor of the same
+		// handle: the machine's budget takes it, the SIP's quota (which
+		// counts handles, and is released once per handle) does not.
+		if !f.fds.take(1) {
+			fail(errnoNfile)
 			return
 		}
 		fds = 2
@@ -205,7 +208,28 @@ func (f *FS) finishOpen(req *kernel.Request, ro bool, pid int64, o opened) {
 	}
 	req.N = int64(h)
 	req.Off = int64(o.typ) | roBit(ro)
+	if o.typ == FiletypeRegular || o.typ == FiletypeDirectory {
+		req.Off |= lendFile(o.file) // for calls on the core (inline.go)
+	}
 	req.Errno = 0
+}
+
+// lendFile returns the lent-descriptor bits of f's open result: a regular
+// file's descriptor is lent for reads, writes and fstat on the core, a
+// directory's for fstat only.
+func lendFile(f *os.File) int64 {
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return 0
+	}
+	var v int64
+	rc.Control(func(fd uintptr) {
+		v = lend(int(fd))
+		if v != 0 && localFS(int(fd)) {
+			v |= FSLocal
+		}
+	})
+	return v
 }
 
 func roBit(ro bool) int64 {

@@ -33,7 +33,7 @@ import (
 // Network operations (kernel.Request.Op). Fd is a handle; Off bit 0 asks for
 // a non-blocking call (EAGAIN instead of waiting).
 const (
-	NetAccept   uint32 = iota + 200 // accept on listener Fd; N = new handle
+	NetAccept   uint32 = iota + 200 // accept on listener Fd; N = new handle, Off = its lent descriptor (LentFd)
 	NetRecv                         // receive at most N bytes into Buf; N = bytes received (0 at end of stream); Off bit 1: peek
 	NetSend                         // send Buf; N = bytes sent
 	NetShutdown                     // shut down Fd: N 1 read side, 2 write side, 3 both
@@ -235,7 +235,21 @@ func (n *Net) accept(req *kernel.Request, nonblock bool) uint16 {
 		return e
 	}
 	req.N = int64(n.install(c, pid))
+	req.Off = lendConn(c)
 	return 0
+}
+
+// lendConn returns the lent-descriptor bits of an accept's result (Off,
+// read with LentFd): the connection's host descriptor, for the SIP's inline
+// receives and sends (inline.go).
+func lendConn(c *net.TCPConn) int64 {
+	rc, err := c.SyscallConn()
+	if err != nil {
+		return 0
+	}
+	var v int64
+	rc.Control(func(fd uintptr) { v = lend(int(fd)) })
+	return v
 }
 
 // peek is recv(MSG_PEEK): at once if nonblock (EAGAIN if nothing), else
@@ -323,17 +337,7 @@ func anyReady(pfds []unix.PollFd) bool {
 // a socket of this worker.
 func pollEvents(out []byte, pfds []unix.PollFd) []byte {
 	for _, p := range pfds {
-		var ev uint16
-		r := p.Revents
-		if r&(unix.POLLIN|unix.POLLHUP|unix.POLLERR) != 0 {
-			ev |= 1
-		}
-		if r&(unix.POLLOUT|unix.POLLERR) != 0 {
-			ev |= 2
-		}
-		if r&unix.POLLHUP != 0 {
-			ev |= 4
-		}
+		ev := readyEvents(p.Revents)
 		if p.Fd < 0 {
 			ev = 0xffff
 		}

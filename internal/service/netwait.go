@@ -174,6 +174,7 @@ func (n *Net) adopt(req *kernel.Request, nfd int) uint16 {
 		return netErrno(err)
 	}
 	req.N = int64(n.install(c, req.PID()))
+	req.Off = lendConn(c)
 	return 0
 }
 

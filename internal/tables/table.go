@@ -172,6 +172,24 @@ func (t *Table[V]) write(c *kernel.Core, op replica.Op[V], done func(replica.Out
 	return o
 }
 
+// traceTx records a step of a 2PC round in core c's trace (kernel.TraceMark).
+func traceTx(c *kernel.Core, what, table string, tx replica.TxID, to int) {
+	if c.Traced() {
+		c.TraceMark(what, table, int64(tx.Core)<<40|int64(tx.Seq&(1<<40-1)), to)
+	}
+}
+
+// stepName names a 2PC message for a trace.
+func stepName(t replica.MsgType, yes bool) string {
+	switch {
+	case t == replica.MsgVote && yes:
+		return "vote yes"
+	case t == replica.MsgVote:
+		return "vote no"
+	}
+	return t.String()
+}
+
 // propose makes one attempt of w. It returns Pending while w is in flight or
 // waiting for a retry, else the final outcome (reported by the caller).
 func (t *Table[V]) propose(c *kernel.Core, ct *coreTable[V], w *write[V]) replica.Outcome {
@@ -180,6 +198,7 @@ func (t *Table[V]) propose(c *kernel.Core, ct *coreTable[V], w *write[V]) replic
 		t.retries.Inc(c.ID())
 	}
 	r := ct.node.Propose(w.op)
+	traceTx(c, "propose", t.name, r.Tx, -1)
 	switch r.Outcome {
 	case replica.Pending:
 		ct.waiting[r.Tx] = w
@@ -273,6 +292,9 @@ func (t *Table[V]) process(c *kernel.Core, ct *coreTable[V]) {
 			if m.Timer {
 				t.timerSent.Inc(c.ID())
 			}
+			if c.Traced() {
+				traceTx(c, stepName(m.Type, m.Yes), t.name, m.Tx, int(m.To))
+			}
 			c.SendTo(int(m.To), &delivery[V]{t: t, m: m})
 		}
 		var ds []decided[V]
@@ -284,6 +306,11 @@ func (t *Table[V]) process(c *kernel.Core, ct *coreTable[V]) {
 			delete(ct.waiting, d.Tx)
 			if d.Reason == replica.ReasonTimeout {
 				t.timeouts.Inc(c.ID())
+			}
+			if d.Outcome == replica.Committed {
+				traceTx(c, "decided commit", t.name, d.Tx, -1)
+			} else {
+				traceTx(c, "decided abort", t.name, d.Tx, -1)
 			}
 			ds = append(ds, decided[V]{w, d.Outcome})
 		}

@@ -251,6 +251,11 @@ func (t *Tables) Init(c *kernel.Core) {
 	Start(c, t.all...)
 }
 
+// Attach names the machine the tables run on before its cores start, so
+// that Do works as soon as Boot has returned (else only once the first
+// core's Init has run, and a Do before it is ErrNotBooted).
+func (t *Tables) Attach(m *kernel.Machine) { t.machine.CompareAndSwap(nil, m) }
+
 // Start sets up core c's state for each table and one ticker that ticks them
 // all. It must run on c's goroutine before its loop (kernel.Config.Init).
 // Tables.Init calls it; tests and benchmarks that make their own tables call

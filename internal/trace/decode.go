@@ -37,6 +37,28 @@ type Decoded struct {
 	Records []Record // in file order
 	Lost    map[int]uint64
 	CPUs    int // 1 + the highest cpu seen
+
+	Tracks      map[uint64]Track // TrackDescriptors by uuid
+	TrackEvents []TrackRecord    // in file order
+}
+
+// Track is one decoded TrackDescriptor.
+type Track struct {
+	Name    string
+	PID     int64 // a thread's track: its tid; else 0
+	Counter bool
+}
+
+// TrackRecord is one decoded TrackEvent.
+type TrackRecord struct {
+	Time  int64
+	Track uint64
+	Type  int // SliceBegin, SliceEnd, Instant, Counter
+	Name  string
+	Value int64    // Counter
+	Flows []uint64 // flow_ids
+	Terms []uint64 // terminating_flow_ids
+	Errno int64    // the "errno" debug annotation; 0: none
 }
 
 // maxCPUs bounds the cpu numbers a trace may name: a hostile file must not
@@ -48,7 +70,7 @@ var ErrNotTrace = errors.New("not a Perfetto trace")
 
 // Decode parses a trace.
 func Decode(b []byte) (*Decoded, error) {
-	d := &Decoded{Lost: map[int]uint64{}}
+	d := &Decoded{Lost: map[int]uint64{}, Tracks: map[uint64]Track{}}
 	names := map[int64]int{} // pid → index in Procs
 	packets := 0
 	for len(b) > 0 {
@@ -106,15 +128,101 @@ func fields(m []byte, f func(num protowire.Number, typ protowire.Type, v uint64,
 }
 
 func (d *Decoded) packet(pkt []byte, names map[int64]int) error {
-	return fields(pkt, func(num protowire.Number, typ protowire.Type, _ uint64, m []byte) error {
+	var ts int64
+	var te []byte
+	err := fields(pkt, func(num protowire.Number, typ protowire.Type, v uint64, m []byte) error {
 		switch {
 		case num == fPacketFtrace && typ == protowire.BytesType:
 			return d.bundle(m)
 		case num == fPacketProcessTree && typ == protowire.BytesType:
 			return d.tree(m, names)
+		case num == fPacketTimestamp && typ == protowire.VarintType:
+			ts = int64(v)
+		case num == fPacketTrackEvent && typ == protowire.BytesType:
+			te = m
+		case num == fPacketTrackDesc && typ == protowire.BytesType:
+			return d.descriptor(m)
 		}
 		return nil
 	})
+	if err != nil || te == nil {
+		return err
+	}
+	return d.trackEvent(ts, te)
+}
+
+func (d *Decoded) descriptor(m []byte) error {
+	var uuid uint64
+	var tr Track
+	err := fields(m, func(num protowire.Number, typ protowire.Type, v uint64, sub []byte) error {
+		switch {
+		case num == fDescUUID:
+			uuid = v
+		case num == fDescName && typ == protowire.BytesType:
+			tr.Name = string(sub)
+		case num == fDescCounter && typ == protowire.BytesType:
+			tr.Counter = true
+		case num == fDescThread && typ == protowire.BytesType:
+			return fields(sub, func(f protowire.Number, t protowire.Type, v uint64, s []byte) error {
+				switch {
+				case f == fTDTID:
+					tr.PID = int64(int32(v))
+				case f == fTDName && t == protowire.BytesType && tr.Name == "":
+					tr.Name = string(s)
+				}
+				return nil
+			})
+		}
+		return nil
+	})
+	if err == nil {
+		d.Tracks[uuid] = tr
+	}
+	return err
+}
+
+func (d *Decoded) trackEvent(ts int64, m []byte) error {
+	r := TrackRecord{Time: ts}
+	err := fields(m, func(num protowire.Number, typ protowire.Type, v uint64, sub []byte) error {
+		switch {
+		case num == fTEType:
+			r.Type = int(min(v, 1<<16))
+		case num == fTETrack:
+			r.Track = v
+		case num == fTEName && typ == protowire.BytesType:
+			r.Name = string(sub)
+		case num == fTECounter:
+			r.Value = int64(v)
+		case num == fTEDebug && typ == protowire.BytesType:
+			return fields(sub, func(f protowire.Number, _ protowire.Type, v uint64, _ []byte) error {
+				if f == fDAInt {
+					r.Errno = int64(v)
+				}
+				return nil
+			})
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	// Flows are fixed64, whose values fields skips: read them here (fields
+	// has checked that every field of m is whole).
+	for len(m) > 0 {
+		num, typ, n := protowire.ConsumeTag(m)
+		m = m[n:]
+		if typ == protowire.Fixed64Type && (num == fTEFlow || num == fTETermFlow) {
+			v, _ := protowire.ConsumeFixed64(m)
+			if num == fTEFlow {
+				r.Flows = append(r.Flows, v)
+			} else {
+				r.Terms = append(r.Terms, v)
+			}
+		}
+		m = m[protowire.ConsumeFieldValue(num, typ, m):]
+	}
+	d.TrackEvents = append(d.TrackEvents, r)
+	return nil
 }
 
 func (d *Decoded) tree(m []byte, names map[int64]int) error {

@@ -169,6 +169,10 @@ func Export(w io.Writer, d Data) error {
 			}
 		}
 	}
+	for _, pkt := range x.tracks() {
+		b = protowire.AppendTag(b, fTracePacket, protowire.BytesType)
+		b = protowire.AppendBytes(b, pkt)
+	}
 	_, err := w.Write(b)
 	return err
 }

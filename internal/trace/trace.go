@@ -18,6 +18,8 @@
 //     kernel's trace points cost one branch on a nil pointer.
 package trace
 
+import "unsafe"
+
 // Limits in one place.
 const (
 	// DefaultEvents is the events a core's ring holds when tracing is on
@@ -27,6 +29,9 @@ const (
 	MaxEvents = 1 << 21
 	// bundleEvents is the most ftrace events written in one bundle.
 	bundleEvents = 4096
+	// MaxNames bounds a ring's table of names (contracts and messages):
+	// an index fits an event's Sub. A name past it is recorded as "?".
+	MaxNames = 1 << 16
 )
 
 // Kind is what an event records.
@@ -46,6 +51,21 @@ const (
 	IdlePoll                   // the core has nothing to run and polls its rings
 	Sleep                      // the core sleeps on its doorbell
 	Awake                      // the core woke from its sleep
+	// Syscall: PID made system call Core (an index into Data.Calls),
+	// from Time for Arg ns; Why its errno (at most 255).
+	Syscall
+	// ChanSend and ChanRecv: PID sent or received a channel message of
+	// contract Core and message Sub (both indexes into the ring's names,
+	// Data.Names); Arg the flow id that links a send to its receive (62
+	// bits, not 0: the export keeps the top two for its own flows).
+	ChanSend
+	ChanRecv
+	// Mark: a step of a protocol above the kernel on this core (a 2PC
+	// round's prepare, vote, commit or abort): what (Core) and about what
+	// (Sub), indexes into the ring's names; Arg its transaction (the
+	// coordinator's core << 40 | its sequence number); PID the core it
+	// was sent to plus one, 0 for a step that sends nothing.
+	Mark
 	maxKind
 )
 
@@ -89,7 +109,7 @@ type Event struct {
 	Core int32 // a peer as the Kind says
 	Kind Kind
 	Why  uint8
-	_    [2]byte
+	Sub  uint16 // as the Kind says
 }
 
 // Proc names a SIP in the trace: what Perfetto shows for its thread.
@@ -108,6 +128,19 @@ type Ring struct {
 	mask  uint64
 	n     uint64 // events added so far; ev[n&mask] is the next slot
 	procs []Proc // SIPs spawned on this core, in order
+	// names: the contract and message names the ring's events index, and
+	// their indexes (a name is added once; a lookup allocates nothing).
+	names []string
+	index map[string]uint16
+	// recent: the names last looked up, by where their bytes are: a
+	// channel's trace points pass the same strings (a contract's and its
+	// messages' names) again and again, and a hit costs no hashing.
+	recent [8]recentName
+}
+
+type recentName struct {
+	p *byte
+	i uint16
 }
 
 // NewRing returns a ring of at least events slots (rounded up to a power of
@@ -132,6 +165,37 @@ func (r *Ring) Add(e Event) {
 func (r *Ring) Spawned(t int64, p Proc) {
 	r.Add(Event{Time: t, Kind: Spawn, PID: p.PID, Arg: p.Parent})
 	r.procs = append(r.procs, p)
+}
+
+// Name returns the index of name in the ring's names, adding it on its
+// first use (0, "?", once the table is full).
+func (r *Ring) Name(name string) uint16 {
+	p := unsafe.StringData(name)
+	slot := &r.recent[uintptr(unsafe.Pointer(p))>>3&7]
+	// The comparison makes a hit certain (bytes freed and reused by
+	// another name); on the same bytes it is one pointer compare.
+	if slot.p == p && p != nil && r.names[slot.i] == name {
+		return slot.i
+	}
+	i := r.lookup(name)
+	*slot = recentName{p: p, i: i}
+	return i
+}
+
+func (r *Ring) lookup(name string) uint16 {
+	if i, ok := r.index[name]; ok {
+		return i
+	}
+	if r.index == nil {
+		r.index, r.names = map[string]uint16{"?": 0}, []string{"?"}
+	}
+	if len(r.names) >= MaxNames {
+		return 0
+	}
+	i := uint16(len(r.names))
+	r.names = append(r.names, name)
+	r.index[name] = i
+	return i
 }
 
 // Dropped returns how many events were overwritten.
@@ -160,9 +224,23 @@ func (r *Ring) Procs() []Proc { return r.procs }
 // Data is a whole machine's trace: each core's events and what each ring
 // dropped, and the SIPs' names.
 type Data struct {
-	Cores   [][]Event
-	Dropped []uint64
-	Procs   []Proc
+	Cores    [][]Event
+	Dropped  []uint64
+	Procs    []Proc
+	Names    [][]string // Names[c]: the names core c's events index
+	Calls    []string   // the system calls' names, as Syscall events index them
+	MsgTypes []string   // the urpc message types' names, by type
+	// Wasted[c]: the intervals in which core c idled longer than the
+	// bound while another core had SIPs waiting (the no-wasted-cores
+	// checker's, which the kernel keeps beside the rings).
+	Wasted [][]Wasted
+}
+
+// Wasted is one wasted-core interval: idle from Start to End while core
+// Busy had SIPs waiting.
+type Wasted struct {
+	Busy       int
+	Start, End int64
 }
 
 // Collect gathers the rings of a stopped machine, ring i being core i's.
@@ -172,6 +250,7 @@ func Collect(rings []*Ring) Data {
 		d.Cores[i] = r.Events()
 		d.Dropped[i] = r.Dropped()
 		d.Procs = append(d.Procs, r.procs...)
+		d.Names = append(d.Names, r.names)
 	}
 	return d
 }

@@ -53,7 +53,8 @@ func sample() Data {
 		{Time: 100, Kind: Spawn, PID: a},
 		{Time: 100, Kind: Wakeup, PID: a, Core: Controller},
 		{Time: 110, Kind: SwitchIn, PID: a},
-		{Time: 120, Kind: MsgSend, Core: 1, Arg: 3}, // a asks core 1 to run b
+		{Time: 120, Kind: MsgSend, Core: 1, Arg: 3},                  // a asks core 1 to run b
+		{Time: 130, Kind: Syscall, PID: a, Core: 1, Arg: 20, Why: 6}, // fd_write, 20 ns, EAGAIN
 		{Time: 3110, Kind: SwitchOut, PID: a, Why: uint8(Preempted)},
 		{Time: 3120, Kind: SwitchIn, PID: a},
 		{Time: 3200, Kind: SwitchOut, PID: a, Why: uint8(Blocked)},
@@ -67,16 +68,22 @@ func sample() Data {
 		{Time: 150, Kind: Spawn, PID: b, Arg: a},
 		{Time: 150, Kind: Wakeup, PID: b, Core: 0},
 		{Time: 200, Kind: SwitchIn, PID: b},
-		{Time: 3500, Kind: Wakeup, PID: a, Core: 1}, // b wakes a (delivered on core 0 in truth; drawn here)
+		{Time: 3490, Kind: ChanSend, PID: b, Core: 1, Sub: 2, Arg: 77}, // b sends a ping.hello
+		{Time: 3500, Kind: Wakeup, PID: a, Core: 1},                    // b wakes a (delivered on core 0 in truth; drawn here)
 		{Time: 3600, Kind: SwitchOut, PID: b, Why: uint8(Exited), Arg: 0},
 		{Time: 4020, Kind: MigrateIn, PID: a, Core: 0},
 		{Time: 4030, Kind: SwitchIn, PID: a},
+		{Time: 4040, Kind: ChanRecv, PID: a, Core: 1, Sub: 2, Arg: 77},
 		{Time: 4500, Kind: SwitchOut, PID: a, Why: uint8(Exited), Arg: 3},
 	}
 	return Data{
-		Cores:   [][]Event{c0, c1},
-		Dropped: []uint64{0, 0},
-		Procs:   []Proc{{PID: a, Name: "spin"}, {PID: b, Parent: a, Nice: 5, Name: "kid"}},
+		Cores:    [][]Event{c0, c1},
+		Dropped:  []uint64{0, 0},
+		Procs:    []Proc{{PID: a, Name: "spin"}, {PID: b, Parent: a, Nice: 5, Name: "kid"}},
+		Names:    [][]string{nil, {"?", "ping", "hello"}},
+		Calls:    []string{"sched_yield", "fd_write"},
+		Wasted:   [][]Wasted{{{Busy: 1, Start: 3300, End: 4000}}, nil},
+		MsgTypes: []string{3: "reply"},
 	}
 }
 
@@ -111,7 +118,39 @@ func dump(d *Decoded, normalise bool) string {
 			fmt.Fprintf(&w, "cpu %d %s pid=%d cpu_idle state=%d\n", r.CPU, ts, r.PID, r.IdleState)
 		}
 	}
+	dumpTracks(&w, d, func(r TrackRecord) string {
+		if normalise {
+			return "T"
+		}
+		return fmt.Sprint(r.Time - max(t0, 0))
+	})
 	return w.String()
+}
+
+// dumpTracks writes the trace's track events, one a line, each with the
+// name of its track, and its flows.
+func dumpTracks(w *strings.Builder, d *Decoded, ts func(TrackRecord) string) {
+	for _, r := range d.TrackEvents {
+		tr := d.Tracks[r.Track]
+		kind := map[int]string{SliceBegin: "begin", SliceEnd: "end", Instant: "instant", Counter: "counter"}[r.Type]
+		fmt.Fprintf(w, "track %q %s %s", tr.Name, ts(r), kind)
+		if r.Name != "" {
+			fmt.Fprintf(w, " %q", r.Name)
+		}
+		if r.Type == Counter {
+			fmt.Fprintf(w, " %d", r.Value)
+		}
+		if r.Errno != 0 {
+			fmt.Fprintf(w, " errno=%d", r.Errno)
+		}
+		for _, f := range r.Flows {
+			fmt.Fprintf(w, " flow=%x", f)
+		}
+		for _, f := range r.Terms {
+			fmt.Fprintf(w, " ends=%x", f)
+		}
+		w.WriteByte('\n')
+	}
 }
 
 func golden(t *testing.T, name, got string) {
@@ -255,4 +294,53 @@ func FuzzDecode(f *testing.F) {
 			t.Fatalf("two decodings of one input report differently:\n%s\nthen:\n%s", w.String(), w2.String())
 		}
 	})
+}
+
+// TestRingNameAllocatesOnce: a name the ring knows is found without an
+// allocation (a channel message's trace point looks its names up).
+func TestRingNameAllocatesOnce(t *testing.T) {
+	r := NewRing(8)
+	i := r.Name("PingPong")
+	if n := testing.AllocsPerRun(1000, func() {
+		if r.Name("PingPong") != i {
+			t.Fatal("the name moved")
+		}
+	}); n != 0 {
+		t.Fatalf("Name allocates %v times a call for a known name", n)
+	}
+	if r.Name("?") != 0 || r.Name("Ping") == i {
+		t.Fatal("names collide")
+	}
+}
+
+// TestExportMovesReceiveUpToSend: a channel receive stamped before its
+// send (a polling Block's clock reading was old) is drawn at the send; a
+// receive after its send keeps its time.
+func TestExportMovesReceiveUpToSend(t *testing.T) {
+	d := Data{
+		Cores: [][]Event{
+			{{Time: 500, Kind: ChanSend, PID: 1, Core: 1, Sub: 2, Arg: 7}, {Time: 900, Kind: ChanSend, PID: 1, Core: 1, Sub: 2, Arg: 8}},
+			{{Time: 400, Kind: ChanRecv, PID: 2, Core: 1, Sub: 2, Arg: 7}, {Time: 950, Kind: ChanRecv, PID: 2, Core: 1, Sub: 2, Arg: 8}},
+		},
+		Dropped: []uint64{0, 0},
+		Procs:   []Proc{{PID: 1, Name: "a"}, {PID: 2, Name: "b"}},
+		Names:   [][]string{{"?", "C", "m"}, {"?", "C", "m"}},
+	}
+	var b bytes.Buffer
+	if err := Export(&b, d); err != nil {
+		t.Fatal(err)
+	}
+	dec, err := Decode(b.Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[uint64]int64{}
+	for _, r := range dec.TrackEvents {
+		if len(r.Terms) == 1 {
+			got[r.Terms[0]] = r.Time
+		}
+	}
+	if got[7] != 500 || got[8] != 950 {
+		t.Errorf("receives drawn at %v, want flow 7 at 500 (its send), flow 8 at 950", got)
+	}
 }

@@ -201,6 +201,12 @@ func write(c *sandbox.Call, s *kernel.SIP, p *Proc, fd, iovs, niovs uint32, off 
 	if e == nil {
 		return EBADF
 	}
+	if e.ownPos {
+		if e.base&rightFdWrite == 0 {
+			return EBADF
+		}
+		return p.writeOwn(m, s, e, iovs, niovs, off, nwritten)
+	}
 	req := s.Request()
 	var svc kernel.ServiceID
 	switch {
@@ -208,9 +214,7 @@ func write(c *sandbox.Call, s *kernel.SIP, p *Proc, fd, iovs, niovs uint32, off 
 		if off >= 0 {
 			return ESPIPE
 		}
-		req.Op = service.OpWrite
-		req.Fd = int32(e.stream)
-		svc = p.Console
+		return p.consoleWrite(m, s, int32(e.stream), iovs, niovs, nwritten)
 	case e.stream == 0:
 		return EBADF
 	case e.sock:
@@ -256,7 +260,14 @@ func write(c *sandbox.Call, s *kernel.SIP, p *Proc, fd, iovs, niovs uint32, off 
 		var rep *kernel.Request
 		switch {
 		case e.sock:
-			rep = p.netCall(s)
+			k, errno := p.sendSock(s, e, req)
+			if errno != ESUCCESS {
+				return errno
+			}
+			if !m.WriteUint32(nwritten, uint32(k)) {
+				return EFAULT
+			}
+			return ESUCCESS
 		case e.stream >= 0:
 			rep = s.Call(svc)
 		default:
@@ -350,65 +361,84 @@ func read(c *sandbox.Call, s *kernel.SIP, p *Proc, fd, iovs, niovs uint32, off i
 	want = min(want, limit)
 	n := 0
 	if want > 0 {
-		req := s.Request()
-		var rep *kernel.Request
-		if e.stream == 0 {
-			req.Op = service.OpRead
-			req.Fd = 0
-			req.Off = int64(want)
-			if e.flags&fdflagNonblock != 0 {
-				req.N = 1 // EAGAIN when nothing is buffered (Go's runtime then waits in poll_oneoff)
-			}
-			rep = s.Call(p.Stdin)
-		} else if e.sock {
-			req.Op = service.NetRecv
-			req.Fd = e.handle
-			req.Off = int64(e.flags&fdflagNonblock) >> 2
-			req.N = int64(want)
-			rep = p.netCall(s)
-		} else {
-			req.Op = service.FSRead
-			if off >= 0 {
-				req.Op = service.FSPread
-				req.Off = off
-			}
-			req.Fd = e.handle
-			req.N = int64(want)
-			// A large read into one buffer goes straight into the guest's
-			// memory (see write); the copy below is then skipped.
-			if view, ok := zeroCopyView(m, iovs, niovs, int(want)); ok {
-				own := req.Buf
-				req.Buf = view
-				rep = p.fsCall(s)
-				if rep.Errno == 0 {
-					n = int(min(rep.N, int64(len(view))))
-				}
-				rep.Buf = own[:0]
-				if rep.Errno != 0 {
-					return Errno(rep.Errno)
-				}
-				if !m.WriteUint32(nread, uint32(n)) {
-					return EFAULT
-				}
-				return ESUCCESS
-			}
-			rep = p.fsCall(s)
+		var errno Errno
+		if n, errno = p.readFrom(m, s, e, iovs, niovs, off, int(want)); errno != ESUCCESS {
+			return errno
 		}
-		if rep.Errno != 0 {
-			return Errno(rep.Errno)
-		}
-		data := rep.Buf[:min(int(rep.N), len(rep.Buf))]
-		// The guest has not run since the check above, so the views are valid.
-		iovecs(m, iovs, niovs, func(b []byte) bool {
-			k := copy(b, data[n:])
-			n += k
-			return n < len(data)
-		})
 	}
 	if !m.WriteUint32(nread, uint32(n)) {
 		return EFAULT
 	}
 	return ESUCCESS
+}
+
+// readFrom reads at most want (> 0) bytes from e into the guest's buffers,
+// at off (< 0: at the fd's offset), and returns how many.
+func (p *Proc) readFrom(m sandbox.Memory, s *kernel.SIP, e *fdEntry, iovs, niovs uint32, off int64, want int) (int, Errno) {
+	if e.ownPos {
+		o := off
+		if o < 0 {
+			o = e.pos
+		}
+		got, errno := p.readRegular(m, s, e, iovs, niovs, o, want)
+		if errno == ESUCCESS && off < 0 {
+			e.pos = o + int64(got)
+		}
+		return got, errno
+	}
+	req := s.Request()
+	var rep *kernel.Request
+	switch {
+	case e.stream == 0:
+		p.flush(s) // a prompt is out before the read, even one answered on the core
+		if k, errno, done := p.stdinNow(m, e, iovs, niovs, want); done {
+			return k, errno
+		}
+		req.Op = service.OpRead
+		req.Fd = 0
+		req.Off = int64(want)
+		if e.flags&fdflagNonblock != 0 {
+			req.N = 1 // EAGAIN when nothing is buffered (Go's runtime then waits in poll_oneoff)
+		}
+		rep = s.Call(p.Stdin)
+	case e.sock:
+		if k, errno, done := p.recvInline(m, e, iovs, niovs, want, false); done {
+			return k, errno
+		}
+		req.Op = service.NetRecv
+		req.Fd = e.handle
+		req.Off = int64(e.flags&fdflagNonblock) >> 2
+		req.N = int64(want)
+		rep = p.netCall(s)
+	default:
+		req.Op = service.FSRead
+		if off >= 0 {
+			req.Op = service.FSPread
+			req.Off = off
+		}
+		req.Fd = e.handle
+		req.N = int64(want)
+		// A large read into one buffer goes straight into the guest's
+		// memory (see write); the copy below is then skipped.
+		if view, ok := zeroCopyView(m, iovs, niovs, want); ok {
+			own := req.Buf
+			req.Buf = view
+			rep = p.fsCall(s)
+			n := int(min(rep.N, int64(len(view))))
+			rep.Buf = own[:0]
+			if rep.Errno != 0 {
+				return 0, Errno(rep.Errno)
+			}
+			return n, ESUCCESS
+		}
+		rep = p.fsCall(s)
+	}
+	if rep.Errno != 0 {
+		return 0, Errno(rep.Errno)
+	}
+	// The guest has not run since the caller checked the views, so they
+	// are valid.
+	return scatter(m, iovs, niovs, 0, rep.Buf[:min(int(rep.N), len(rep.Buf))]), ESUCCESS
 }
 
 // fdSeek(fd, offset i64, whence u8, newoffset *u64)
@@ -439,6 +469,14 @@ func seek(c *sandbox.Call, s *kernel.SIP, p *Proc, fd uint32, off int64, whence 
 	if _, ok := m.Read(out, 8); !ok {
 		return EFAULT
 	}
+	if e.ownPos {
+		to, errno := p.seekRegular(s, e, off, whence)
+		if errno != ESUCCESS {
+			return errno
+		}
+		m.WriteUint64(out, uint64(to))
+		return ESUCCESS
+	}
 	req := s.Request()
 	req.Op = service.FSSeek
 	req.Fd = e.handle
@@ -449,6 +487,45 @@ func seek(c *sandbox.Call, s *kernel.SIP, p *Proc, fd uint32, off int64, whence 
 		return Errno(rep.Errno)
 	}
 	if !m.WriteUint64(out, uint64(rep.N)) {
+		return EFAULT
+	}
+	return ESUCCESS
+}
+
+// writeOwn is fd_write and fd_pwrite on a regular file, whose offset the
+// entry keeps (inline.go): at off, or, when off < 0, at the fd's offset
+// (the file's end if it appends), which then moves past what was written.
+func (p *Proc) writeOwn(m sandbox.Memory, s *kernel.SIP, e *fdEntry, iovs, niovs uint32, off int64, nwritten uint32) Errno {
+	total := 0
+	if errno := iovecs(m, iovs, niovs, func(b []byte) bool {
+		total += len(b)
+		return total < maxWriteChunk
+	}); errno != ESUCCESS {
+		return errno
+	}
+	total = min(total, maxWriteChunk)
+	if _, ok := m.Read(nwritten, 4); !ok {
+		return EFAULT
+	}
+	n := 0
+	if total > 0 {
+		o := off
+		if o < 0 {
+			o = e.pos
+			if e.flags&fdflagAppend != 0 {
+				o = -1
+			}
+		}
+		got, pos, errno := p.writeRegular(m, s, e, iovs, niovs, o, total)
+		if errno != ESUCCESS {
+			return errno
+		}
+		if off < 0 {
+			e.pos = pos
+		}
+		n = got
+	}
+	if !m.WriteUint32(nwritten, uint32(n)) {
 		return EFAULT
 	}
 	return ESUCCESS

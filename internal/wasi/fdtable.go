@@ -39,7 +39,33 @@ type fdEntry struct {
 	preopen int    // index in Proc.Preopens, or -1
 	sock    bool   // a socket: handle is the network worker's
 	listen  bool   // a listener given with --listen (shared; never closed on the host)
+
+	// Inline calls (inline.go). lent is the host descriptor that the
+	// worker lends for calls made on the core, plus one (0: none); pos is a
+	// regular file's offset when ownPos, kept here so that fd_seek and
+	// fd_tell never leave the core and reads and writes name their offset;
+	// noWait: the host file refused RWF_NOWAIT for reads (noWaitRead),
+	// writes (noWaitWrite) or both, so those calls go to the worker (ext4
+	// takes it for buffered reads, not writes). All owned by the SIP's
+	// coroutine, like the entry.
+	lent   int32
+	pos    int64
+	ownPos bool
+	noWait uint8
+	// localStat: the lent file is on a local file system, whose fstat
+	// never waits (service.FSLocal): fd_filestat_get and SEEK_END stat it
+	// on the core.
+	localStat bool
 }
+
+// noWait bits.
+const (
+	noWaitRead  = 1
+	noWaitWrite = 2
+)
+
+// hostFd returns the descriptor lent for inline calls, if one is.
+func (e *fdEntry) hostFd() (int32, bool) { return e.lent - 1, e.lent > 0 }
 
 func (e *fdEntry) isDir() bool { return e.typ == filetypeDirectory }
 
@@ -64,8 +90,12 @@ func (p *Proc) table(s *kernel.SIP) []*fdEntry {
 	// fd_fdstat_get says NONBLOCK, and a blocking accept would stop every
 	// goroutine of the program (docs/net.md).
 	for i := 0; i < p.Listeners; i++ {
-		p.fds = append(p.fds, &fdEntry{typ: filetypeSocketStream, stream: -1, handle: int32(i), flags: fdflagNonblock,
-			base: allRights, inh: allRights, preopen: -1, sock: true, listen: true})
+		e := &fdEntry{typ: filetypeSocketStream, stream: -1, handle: int32(i), flags: fdflagNonblock,
+			base: allRights, inh: allRights, preopen: -1, sock: true, listen: true}
+		if i < len(p.ListenerFds) && p.ListenerFds[i] >= 0 {
+			e.lent = p.ListenerFds[i] + 1
+		}
+		p.fds = append(p.fds, e)
 	}
 	if len(p.Net) > 0 {
 		p.net = p.Net[int(uint64(s.PID())%uint64(len(p.Net)))]
@@ -106,16 +136,18 @@ func (p *Proc) release(s *kernel.SIP, e *fdEntry) {
 	if e.stream >= 0 || e.preopen >= 0 || e.listen {
 		return
 	}
-	req := s.Request()
+	// A close answers nothing the SIP needs (the services' closes always
+	// succeed), so it is posted, not waited for; the SIP's next request to
+	// the same worker comes after it, so its quota is released by then.
 	if e.sock {
-		req.Op = service.NetClose
-		req.Fd = e.handle
-		p.netCall(s)
+		if len(p.Net) > 0 {
+			s.Post(p.net, &kernel.Request{Op: service.NetClose, Fd: e.handle})
+		}
 		return
 	}
-	req.Op = service.FSClose
-	req.Fd = e.handle
-	p.fsCall(s)
+	if len(p.FS) > 0 {
+		s.Post(p.fs, &kernel.Request{Op: service.FSClose, Fd: e.handle})
+	}
 }
 
 // closeAll closes every file and directory the SIP opened, in one request;
@@ -185,6 +217,11 @@ func (p *Proc) fileEntry(s *kernel.SIP, fd uint32) (*fdEntry, Errno) {
 // owned the SIP, so a SIP that trapped or was killed (and never reached
 // proc_exit) does not leave host handles open until the machine stops.
 func (p *Proc) Release(c *kernel.Core) {
+	if len(p.out.req.Buf) > 0 {
+		// Held output of a SIP that was killed (AtEnd sent it otherwise).
+		c.Post(p.Console, &kernel.Request{Op: service.OpWrite, Fd: p.out.req.Fd, Buf: p.out.req.Buf})
+		p.out.req.Buf = nil
+	}
 	if p.fds == nil {
 		return
 	}

@@ -90,6 +90,10 @@ func fdFilestatGet(c *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) Errno {
 		m.Write(out, st[:])
 		return ESUCCESS
 	}
+	if fd, ok := e.hostFd(); ok && e.localStat && service.StatNow(fd, &st) {
+		m.Write(out, st[:]) // on the core (inline.go)
+		return ESUCCESS
+	}
 	req := s.Request()
 	req.Op = service.FSStat
 	req.Fd = e.handle
@@ -498,7 +502,12 @@ func pathOpen(c *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) Errno {
 	typ := uint8(rep.Off)
 	base, inh = openedRights(typ, base, inh)
 	ne := &fdEntry{typ: typ, stream: -1, handle: int32(rep.N), flags: fdflags,
-		base: base, inh: inh, ro: rep.Off&service.FSReadOnly != 0, preopen: -1}
+		base: base, inh: inh, ro: rep.Off&service.FSReadOnly != 0, preopen: -1,
+		ownPos: typ == filetypeRegularFile}
+	if hfd, ok := service.LentFd(rep.Off); ok {
+		ne.lent = hfd + 1
+		ne.localStat = rep.Off&service.FSLocal != 0
+	}
 	if ne.typ == filetypeDirectory {
 		ne.flags &^= fdflagAppend
 	}

@@ -184,6 +184,9 @@ const maxSocketWait = 50 * time.Millisecond
 // one is or the deadline (machine time; -1: none) passes, unless others are
 // ready already. It returns the events with the ready ones appended.
 func pollSockets(s *kernel.SIP, p *Proc, subs []byte, socks []uint32, events []byte, now bool, deadline int64) ([]byte, int) {
+	if evs, got, ok := p.pollInline(s, subs, socks, events); ok && (got > 0 || now || (deadline >= 0 && s.Machine().Now() >= deadline)) {
+		return evs, got // answered on the core: ready, or no wait asked for
+	}
 	for {
 		wait := int64(0)
 		if !now {
@@ -226,10 +229,7 @@ func pollSockets(s *kernel.SIP, p *Proc, subs []byte, socks []uint32, events []b
 				events = appendEvent(events, sub, sub[8], EBADF, 0)
 				got++
 			case ev != 0:
-				events = appendEvent(events, sub, sub[8], ESUCCESS, 1)
-				if ev&4 != 0 {
-					binary.LittleEndian.PutUint16(events[len(events)-eventSize+24:], eventrwflagsHangup)
-				}
+				events = appendSockEvent(events, sub, ev)
 				got++
 			}
 		}

@@ -7,6 +7,7 @@ import (
 
 	"isle/internal/kernel"
 	"isle/internal/sandbox"
+	"isle/internal/service"
 )
 
 // Proc is a SIP's WASI state. It is set as kernel.SIP.Ext before the SIP is
@@ -20,10 +21,24 @@ type Proc struct {
 	FS        []kernel.ServiceID // the file-system workers; the SIP uses one (fdtable.go)
 	Net       []kernel.ServiceID // the network workers; the SIP uses one
 	Listeners int                // listeners given with --listen: fds after the preopens
+	// ListenerFds are the listeners' host descriptors, lent for inline
+	// readiness checks (service.ListenerFd); immutable.
+	ListenerFds []int32
+	// ConsoleFds are stdout's and stderr's host descriptors (at 1 and 2)
+	// plus one, when they are host files, lent for inline writes
+	// (service.WriterFd); 0: none. Immutable.
+	ConsoleFds [3]int32
+	// StdinNow, when set, is the console's stdin, which the SIP may read
+	// on its core when the console is idle (service.ConsoleIn.ReadNow).
+	StdinNow *service.ConsoleIn
 
 	fds []*fdEntry       // the fd table, by fd; nil: closed (fdtable.go)
 	fs  kernel.ServiceID // the file-system worker of this SIP
 	net kernel.ServiceID // the network worker of this SIP
+
+	views  [][]byte       // the guest's buffers of an inline call (inline.go); reused
+	out    consoleOut     // console output held (console.go)
+	poller service.Poller // inline readiness checks of sockets (inline.go)
 }
 
 // Preopen is a host directory offered to the SIP at fd 3+i.
@@ -49,6 +64,12 @@ const (
 	// randomChunk is what random_get fills between two yields of the core:
 	// ~1 ms of crypto/rand here.
 	randomChunk = 64 << 10
+	// consoleHold is the most bytes of console output a SIP holds
+	// (console.go): a write that would pass it sends what is held first,
+	// and a write larger than it goes to the console at once. 32 KiB is
+	// half a pipe's buffer, so a flush of a full buffer seldom meets a
+	// full pipe.
+	consoleHold = 32 << 10
 )
 
 func u32(a uint64) uint32 { return uint32(a) }

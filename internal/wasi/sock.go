@@ -47,6 +47,14 @@ func sockAccept(c *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) Errno {
 	if _, ok := m.Read(out, 4); !ok {
 		return EFAULT
 	}
+	if lfd, ok := e.hostFd(); ok && nonblock(e) != 0 {
+		// Nothing to accept: say so on the core (inline.go).
+		p.poller.Reset()
+		p.poller.Add(lfd, 1)
+		if p.poller.Now() && p.poller.Events(0) == 0 {
+			return EAGAIN
+		}
+	}
 	req := s.Request()
 	req.Op = service.NetAccept
 	req.Fd = e.handle
@@ -57,6 +65,9 @@ func sockAccept(c *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) Errno {
 	}
 	ne := &fdEntry{typ: filetypeSocketStream, stream: -1, handle: int32(rep.N), flags: flags,
 		base: allRights, inh: allRights, preopen: -1, sock: true}
+	if hfd, ok := service.LentFd(rep.Off); ok {
+		ne.lent = hfd + 1
+	}
 	fd, errno := p.install(s, ne)
 	if errno != ESUCCESS {
 		p.release(s, ne)
@@ -103,6 +114,15 @@ func sockRecv(c *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) Errno {
 	want = min(want, maxFileChunk)
 	waitall := flags&riflagRecvWaitall != 0 && flags&riflagRecvPeek == 0 && nonblock(e) == 0
 	n := 0
+	if k, errno, done := p.recvInline(m, e, iovs, niovs, int(want), flags&riflagRecvPeek != 0); done {
+		if errno != ESUCCESS {
+			return errno
+		}
+		n = k
+		if !waitall || k == 0 {
+			want = 0 // answered on the core
+		}
+	}
 	for uint64(n) < want {
 		req := s.Request()
 		req.Op = service.NetRecv
@@ -155,19 +175,15 @@ func sockSend(c *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) Errno {
 		return EFAULT
 	}
 	req := s.Request()
-	req.Op = service.NetSend
-	req.Fd = e.handle
-	req.Off = nonblock(e)
 	if errno := gather(m, req, u32(a[1]), u32(a[2])); errno != ESUCCESS {
 		return errno
 	}
 	n := int64(0)
 	if len(req.Buf) > 0 {
-		rep := p.netCall(s)
-		if rep.Errno != 0 {
-			return Errno(rep.Errno)
+		var errno Errno
+		if n, errno = p.sendSock(s, e, req); errno != ESUCCESS {
+			return errno
 		}
-		n = rep.N
 	}
 	m.WriteUint32(out, uint32(n))
 	return ESUCCESS

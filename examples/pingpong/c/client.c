@@ -3,10 +3,12 @@
  * (default 1000) with a payload of argv[2] bytes (default 0), checks every
  * Pong, sends Quit and prints the mean round trip, and the median over
  * batches of 16 rounds (a typical round trip, which the rare long stalls of a
- * shared machine do not move).
+ * shared machine do not move). With argv[4] "percentiles" it also prints the
+ * percentiles 0 to 100 of the batches' round trips (isle bench ipc plots them).
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "pingpong.h"
@@ -79,5 +81,10 @@ int main(int argc, char **argv) {
 		printf(" (median of batches of %d: %lld ns/round)", batch, bt[nb / 2] / batch);
 	}
 	printf("\n");
+	if (nb > 0 && argc > 4 && strcmp(argv[4], "percentiles") == 0) {
+		printf("client: percentiles of batches of %d (ns/round):", batch);
+		for (int k = 0; k <= 100; k++) printf(" %lld", bt[(nb - 1) * k / 100] / batch);
+		printf("\n");
+	}
 	return 0;
 }

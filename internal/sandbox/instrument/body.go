@@ -19,6 +19,14 @@ import (
 // callee spends fuel too and the hook refills it), before return,
 // return_call and branches to the function's own label, and at the body's
 // final end.
+//
+// The analysis (analysis.go) leaves out what a function does not need: a
+// function with no check of its own (no loop that needs one, not
+// recursive) gets no $c and no code at all; one that is not recursive
+// loads $c at its entry without a check; a call writes $c back and reloads
+// it only when the callee may spend fuel (a call to an import never does:
+// the hook is called only from the slow paths, which do it themselves); a
+// loop whose trip count is bounded by constants has no check (bounded.go).
 
 // loopLabels is how many labels the wrapper of a loop adds around it.
 const loopLabels = 3
@@ -57,7 +65,13 @@ func (m *module) rewriteCode() ([]byte, error) {
 			return nil, fmt.Errorf("function %d: type %d out of range", j, ti)
 		}
 		w.buf = w.buf[:0]
-		if w.buf, err = w.body(w.buf, code, m.types[ti].params); err != nil {
+		w.info, w.loops = &m.funcs[j], 0
+		if !w.info.loops {
+			w.buf, err = w.copyBody(w.buf, code, m.types[ti].params)
+		} else {
+			w.buf, err = w.body(w.buf, code, m.types[ti].params)
+		}
+		if err != nil {
 			return nil, fmt.Errorf("body %d: %w", j, err)
 		}
 		out = appendU32(out, uint32(len(w.buf)))
@@ -73,6 +87,7 @@ func (m *module) rewriteCode() ([]byte, error) {
 type frame struct {
 	extra  int      // labels the rewriter added just outside it
 	params [][]byte // a wrapped loop's parameter types
+	saves  []saved  // what a wrapped loop's slow path saves (loopSaves)
 }
 
 // bodyWriter rewrites one body at a time; its slices are reused.
@@ -83,6 +98,8 @@ type bodyWriter struct {
 	// frames holds the open control frames, the function's own block first.
 	frames []frame
 	local  uint32 // index of $c, the function's cached fuel
+	info   *funcInfo
+	loops  int // loop instructions seen so far in the body: the index into info.bounded
 
 	localTypes [][]byte       // type of each local, parameters first
 	assigned   []uint32       // locals the body assigns, in order
@@ -90,6 +107,7 @@ type bodyWriter struct {
 	saves      []saved        // what a loop's slow path saves: the assigned locals
 	entrySaves []saved        // what the entry's slow path saves: the parameters
 	slots      map[string]int // scratch slots the saves use, by type
+	loopState  []uint8        // loopSaves's scratch, by local
 }
 
 func (w *bodyWriter) body(dst, code []byte, params [][]byte) ([]byte, error) {
@@ -136,7 +154,11 @@ func (w *bodyWriter) body(dst, code []byte, params [][]byte) ([]byte, error) {
 	dst = appendU32(dst, groups+1)
 	dst = append(dst, code[first:r.pos]...)
 	dst = append(dst, 1, w.fuelType())
-	dst = w.entryCheck(dst)
+	if w.info.recursive {
+		dst = w.entryCheck(dst)
+	} else {
+		dst = w.load(dst)
+	}
 
 	w.frames = append(w.frames[:0], frame{})
 	in := &w.in
@@ -149,6 +171,13 @@ func (w *bodyWriter) body(dst, code []byte, params [][]byte) ([]byte, error) {
 			w.frames = append(w.frames, frame{})
 			dst = append(dst, code[in.start:in.end]...)
 		case opLoop:
+			bounded := w.loops < len(w.info.bounded) && w.info.bounded[w.loops]
+			w.loops++
+			if bounded { // no check, no wrapper
+				w.frames = append(w.frames, frame{})
+				dst = append(dst, code[in.start:in.end]...)
+				break
+			}
 			if w.m.opts.loopCallInBody {
 				dst = append(dst, code[in.start:in.end]...)
 				dst = w.decrement(dst, false)
@@ -162,7 +191,7 @@ func (w *bodyWriter) body(dst, code []byte, params [][]byte) ([]byte, error) {
 			if dst, params, err = w.loopHead(dst, code[in.start:in.end]); err != nil {
 				return nil, err
 			}
-			w.frames = append(w.frames, frame{extra: loopLabels, params: params})
+			w.frames = append(w.frames, frame{extra: loopLabels, params: params, saves: w.loopSaves(code, r.pos)})
 		case opEnd:
 			f := w.frames[len(w.frames)-1]
 			w.frames = w.frames[:len(w.frames)-1]
@@ -171,7 +200,7 @@ func (w *bodyWriter) body(dst, code []byte, params [][]byte) ([]byte, error) {
 			}
 			dst = append(dst, opEnd)
 			if f.extra == loopLabels {
-				dst = w.loopTail(dst, f.params)
+				dst = w.loopTail(dst, f.params, f.saves)
 			}
 		case opBr, opBrIf, 0xd5, 0xd6: // br, br_if, br_on_null, br_on_non_null
 			if w.returns(in.idx) {
@@ -192,10 +221,15 @@ func (w *bodyWriter) body(dst, code []byte, params [][]byte) ([]byte, error) {
 				dst = appendU32(dst, w.depth(l))
 			}
 		case opCall:
-			dst = w.store(dst)
+			spends := w.spends(in.idx)
+			if spends {
+				dst = w.store(dst)
+			}
 			dst = append(dst, opCall)
 			dst = appendU32(dst, w.m.funcIndex(in.idx))
-			dst = w.load(dst)
+			if spends {
+				dst = w.load(dst)
+			}
 		case 0x11, 0x14: // call_indirect, call_ref
 			dst = w.store(dst)
 			dst = append(dst, code[in.start:in.end]...)
@@ -216,6 +250,57 @@ func (w *bodyWriter) body(dst, code []byte, params [][]byte) ([]byte, error) {
 	}
 	if !r.done() {
 		return nil, errors.New("bytes after the end of the body")
+	}
+	return dst, nil
+}
+
+// spends reports whether a call to function f (an index of the original
+// module) may spend fuel, so that $c must be written back around it.
+func (w *bodyWriter) spends(f uint32) bool {
+	if f < w.m.funcImports {
+		return false // a host function: it does not touch the fuel
+	}
+	d := uint64(f - w.m.funcImports)
+	return d >= uint64(len(w.m.funcs)) || w.m.funcs[d].spends
+}
+
+// copyBody copies the body of a function that has no loop that needs a
+// check, renumbering the functions it names. If it is recursive, it gets a
+// check at its entry that spends the fuel global itself: with no loop to
+// keep $c in a register there is nothing to cache, and its calls need no
+// write-back.
+func (w *bodyWriter) copyBody(dst, code []byte, params [][]byte) ([]byte, error) {
+	r := &reader{b: code}
+	if err := skipLocals(r); err != nil {
+		return nil, err
+	}
+	dst = append(dst, code[:r.pos]...)
+	if w.info.recursive {
+		w.entrySaves = w.entrySaves[:0]
+		if w.slots == nil {
+			w.slots = map[string]int{}
+		}
+		clear(w.slots)
+		for l, t := range params {
+			if g, ok := w.m.scratchGlobal(t, w.slots[string(t)]); ok {
+				w.slots[string(t)]++
+				w.entrySaves = append(w.entrySaves, saved{local: uint32(l), global: g})
+			}
+		}
+		dst = w.globalEntryCheck(dst)
+	}
+	in := &w.in
+	for !r.done() {
+		if err := next(r, in); err != nil {
+			return nil, err
+		}
+		switch in.op {
+		case opCall, opReturnCall, opRefFunc:
+			dst = append(dst, in.op)
+			dst = appendU32(dst, w.m.funcIndex(in.idx))
+		default:
+			dst = append(dst, code[in.start:in.end]...)
+		}
 	}
 	return dst, nil
 }
@@ -300,6 +385,29 @@ func (w *bodyWriter) entryCheck(dst []byte) []byte {
 	return append(dst, opEnd)
 }
 
+// globalEntryCheck emits the entry check of a function without $c:
+//
+//	fuel = fuel - 1
+//	if fuel < 0 { save params; call $hook; restore params }
+func (w *bodyWriter) globalEntryCheck(dst []byte) []byte {
+	sub, lt, konst := byte(opI64Sub), byte(opI64LtS), byte(opI64Const)
+	if w.m.opts.Fuel32 {
+		sub, lt, konst = opI32Sub, opI32LtS, opI32Const
+	}
+	dst = append(dst, opGlobalGet)
+	dst = appendU32(dst, w.m.fuel)
+	dst = append(dst, konst, 1, sub, opGlobalSet)
+	dst = appendU32(dst, w.m.fuel)
+	dst = append(dst, opGlobalGet)
+	dst = appendU32(dst, w.m.fuel)
+	dst = append(dst, konst, 0, lt, opIf, blockEmpty)
+	dst = w.saveLocals(dst, w.entrySaves)
+	dst = append(dst, opCall)
+	dst = appendU32(dst, w.m.hook)
+	dst = w.restoreLocals(dst, w.entrySaves)
+	return append(dst, opEnd)
+}
+
 // scanAssigned records the locals that expr assigns (local.set, local.tee).
 func (w *bodyWriter) scanAssigned(expr []byte) error {
 	w.assigned = w.assigned[:0]
@@ -369,7 +477,7 @@ func (w *bodyWriter) loopHead(dst, loop []byte) ([]byte, [][]byte, error) {
 //	  end
 //	  unreachable
 //	end
-func (w *bodyWriter) loopTail(dst []byte, params [][]byte) []byte {
+func (w *bodyWriter) loopTail(dst []byte, params [][]byte, saves []saved) []byte {
 	dst = append(dst, opBr, 2, opEnd)
 	// The parameters take the scratch slots after the locals' ones.
 	var pg []uint32
@@ -387,9 +495,9 @@ func (w *bodyWriter) loopTail(dst []byte, params [][]byte) []byte {
 		dst = append(dst, opGlobalSet)
 		dst = appendU32(dst, pg[i])
 	}
-	dst = w.saveLocals(dst, w.saves)
+	dst = w.saveLocals(dst, saves)
 	dst = w.callHook(dst)
-	dst = w.restoreLocals(dst, w.saves)
+	dst = w.restoreLocals(dst, saves)
 	for _, g := range pg {
 		dst = append(dst, opGlobalGet)
 		dst = appendU32(dst, g)

@@ -8,19 +8,24 @@
 // Options.Fuel32), exported under Options.FuelExport, unexported scratch
 // globals, and imports a hook
 // function of type () -> () (Options.HookModule, Options.HookName; an
-// existing import of that name is reused). Every function entry and every
-// loop header subtracts one from the fuel; when the result is below zero the
-// hook is called. The runtime implements the hook: it checks the time
+// existing import of that name is reused). The header of every loop that
+// needs a check and the entry of every function that may recurse subtract
+// one from the fuel; when the result is below zero the hook is called. A
+// function on no cycle of the call graph has no entry check, and a counted
+// loop with constant bounds, no call and no nested loop has no check
+// (analysis.go, bounded.go). The runtime implements the hook: it checks the time
 // slice, may suspend the SIP's coroutine, and refills the fuel through
 // wazero's api.MutableGlobal. The runtime can also force a call at the next
 // check by setting the fuel to zero. The hook must leave the fuel at one or
 // more, or the guest calls it again without making progress.
 //
-// Within a function the fuel is cached in a new local, $c, so that a loop
-// header only decrements a register: $c is loaded from the global at entry
-// and written back before every call (and reloaded after it), before
-// return, return_call and branches to the function's label, at the final
-// end, and around the hook call. A function entry gets
+// Within a function that has checked loops the fuel is cached in a new
+// local, $c, so that a loop header only decrements a register: $c is
+// loaded from the global at entry and written back before every call to a
+// function that may spend fuel (and reloaded after it), before return,
+// return_call and branches to the function's label, at the final end, and
+// around the hook call. A recursive function without checked loops spends
+// the global directly at its entry. A recursive function's entry gets
 //
 //	global.get $fuel  i64.const 1  i64.sub  local.tee $c  i64.const 0  i64.lt_s
 //	if  <save params>  $fuel = $c  call $hook  $c = $fuel  <restore params>  end

@@ -42,9 +42,10 @@ func ExampleInstrument() {
 	if _, err := mod.ExportedFunction("run").Call(ctx, 1000); err != nil {
 		panic(err)
 	}
-	// 1 entry + 1000 loop headers = 1001 checks that must pass: the first
-	// 100 on the initial fuel, then 100 per refill (the check that called
-	// the hook is repeated when the loop is re-entered), so 10 refills.
+	// 1000 loop headers ("run" does not recurse, so its entry has no
+	// check) = 1000 checks that must pass: the first 100 on the initial
+	// fuel, then 100 per refill (the check that called the hook is repeated
+	// when the loop is re-entered), so 9 refills.
 	fmt.Println("hook calls:", calls)
-	// Output: hook calls: 10
+	// Output: hook calls: 9
 }

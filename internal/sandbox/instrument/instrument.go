@@ -45,6 +45,10 @@ type Options struct {
 	// { call $hook }` at the loop header, for the benchmark that compares
 	// it with the default form.
 	loopCallInBody bool
+	// checkAll puts a check at every function entry and loop header and
+	// writes the fuel back around every call, as the first rewriter did, for
+	// the benchmark that measures what the analyses (analysis.go) save.
+	checkAll bool
 }
 
 // Defaults for isle's runtime.
@@ -106,8 +110,9 @@ type module struct {
 	hook          uint32          // function index of the hook
 	scratch       []scratchGlobal // globals that hold values across a hook call
 	scratchIndex  map[scratchKey]uint32
-	addHook       bool   // the hook import must be added (and functions shifted)
-	fuel          uint32 // global index of the fuel global
+	addHook       bool       // the hook import must be added (and functions shifted)
+	fuel          uint32     // global index of the fuel global
+	funcs         []funcInfo // by module-defined function: where it needs checks (analysis.go)
 }
 
 func newModule(wasm []byte, opts Options) (*module, error) {
@@ -267,6 +272,9 @@ func (m *module) rewrite() ([]byte, error) {
 		return nil, err
 	}
 	m.fuel = m.globalImports + m.definedGlobs
+	if m.funcs, err = m.analyze(); err != nil {
+		return nil, err
+	}
 	code, err := m.rewriteCode()
 	if err != nil {
 		return nil, err

@@ -59,6 +59,9 @@ const (
 	opReturnCall  = 0x12
 	opGlobalGet   = 0x23
 	opGlobalSet   = 0x24
+	opLocalGet    = 0x20
+	opLocalSet    = 0x21
+	opLocalTee    = 0x22
 	opI32Const    = 0x41
 	opI64Const    = 0x42
 	opI32LtS      = 0x48
@@ -165,6 +168,7 @@ type instr struct {
 	bt     blockType
 	idx    uint32   // the label of br/br_if/br_on_*, the function of call/return_call/ref.func
 	labels []uint32 // br_table: the targets then the default
+	val    int64    // the constant of i32.const and i64.const
 }
 
 // next decodes the instruction at r's position into in, reusing in's
@@ -255,9 +259,9 @@ func readImm(r *reader, k imm, in *instr) error {
 	case immBytes16:
 		_, err = r.bytes(16)
 	case immS32:
-		_, err = r.signed(32)
+		in.val, err = r.signed(32)
 	case immS64:
-		_, err = r.signed(64)
+		in.val, err = r.signed(64)
 	case immF32:
 		_, err = r.bytes(4)
 	case immF64:

@@ -114,3 +114,68 @@ func (w *bodyWriter) restoreLocals(dst []byte, saves []saved) []byte {
 	}
 	return dst
 }
+
+// loopSaves picks, from the function's saves, those a loop's slow path
+// needs: the locals the loop itself reads or writes, less those that each
+// iteration writes before reading them in the straight-line code at the
+// loop's head. Saving any other local would make its value live at the
+// loop's header, where it is dead: a phi for wazero's compiler, one more
+// register or spill in the hot loop (saving every assigned local of the
+// function cost wasi-libc's printf 80% more instructions). A local left
+// out that is live across the loop keeps its value across the hook call;
+// it was defined outside the loop, so it is spilled there. The loop's
+// body starts at code[pos]; a malformed body keeps every save (the
+// rewriting reports the error). A loop longer than maxBoundedScan
+// instructions saves every local too, so that nested loops cannot make the
+// scans quadratic in a body's length.
+func (w *bodyWriter) loopSaves(code []byte, pos int) []saved {
+	if len(w.saves) == 0 {
+		return nil
+	}
+	const (
+		untouched = iota
+		live      // read in the loop, or written after a read or a branch
+		dead      // written first in the loop's straight-line head
+	)
+	if cap(w.loopState) < int(w.local) {
+		w.loopState = make([]uint8, w.local)
+	}
+	state := w.loopState[:w.local]
+	clear(state)
+	r := &reader{b: code, pos: pos}
+	var in instr
+	depth, head := 0, true
+	for n := 0; depth >= 0; n++ {
+		if n == maxBoundedScan || next(r, &in) != nil {
+			return w.saves // a long loop (or a malformed one) saves everything
+		}
+		switch in.op {
+		case opLocalGet:
+			if in.idx < w.local && state[in.idx] == untouched {
+				state[in.idx] = live
+			}
+		case opLocalSet, opLocalTee:
+			if in.idx < w.local && state[in.idx] == untouched {
+				state[in.idx] = live
+				if head {
+					state[in.idx] = dead
+				}
+			}
+		case opBlock, opLoop, opIf:
+			depth++
+			head = false
+		case opEnd:
+			depth--
+			head = false
+		case opElse, opBr, opBrIf, opBrTable, 0x0f, 0xd5, 0xd6, 0x12, 0x13, 0x15: // else, branches, return, return calls
+			head = false
+		}
+	}
+	var out []saved
+	for _, s := range w.saves {
+		if state[s.local] == live {
+			out = append(out, s)
+		}
+	}
+	return out
+}

@@ -1,0 +1,59 @@
+// driver runs a WASI command on a one-core isle machine, rewritten for
+// preemption or not, for isle bench sched's instruction counts: the suite
+// runs it under valgrind --tool=cachegrind, once with -startonly (boot and
+// load: compile and, with -rewrite, rewrite; no spawn) and once in full,
+// and subtracts.
+//
+//	driver [-rewrite] [-startonly] prog.wasm [args...]
+//
+// The program's output is discarded; a non-zero exit status is an error.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"isle"
+)
+
+func main() {
+	rewrite := flag.Bool("rewrite", false, "rewrite the module for preemption (isle's default)")
+	startOnly := flag.Bool("startonly", false, "boot and load only; do not run the program")
+	flag.Parse()
+	if flag.NArg() < 1 {
+		fmt.Fprintln(os.Stderr, "usage: driver [-rewrite] [-startonly] prog.wasm [args...]")
+		os.Exit(2)
+	}
+	if err := run(flag.Arg(0), flag.Args()[1:], *rewrite, *startOnly); err != nil {
+		fmt.Fprintln(os.Stderr, "driver:", err)
+		os.Exit(1)
+	}
+}
+
+func run(path string, args []string, rewrite, startOnly bool) error {
+	ctx := context.Background()
+	m, err := isle.Boot(ctx, isle.NewConfig().WithCores(1).WithPreemption(rewrite).WithStdio(nil, io.Discard, os.Stderr))
+	if err != nil {
+		return err
+	}
+	defer m.Stop(ctx)
+	prog, err := m.Load(ctx, path)
+	if err != nil {
+		return err
+	}
+	if startOnly {
+		return nil
+	}
+	p, err := m.SpawnOn(prog, append([]string{filepath.Base(path)}, args...), 0)
+	if err != nil {
+		return err
+	}
+	if st := p.Wait(); st.Status() != 0 {
+		return fmt.Errorf("exit status %d", st.Status())
+	}
+	return nil
+}

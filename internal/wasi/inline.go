@@ -1,0 +1,333 @@
+package wasi
+
+// Calls served on the core (docs/wasi.md, "Calls served on the core").
+//
+// A regular file's offset is kept in its fd entry, so fd_seek (but for
+// SEEK_END, which needs the file's size) and fd_tell never leave the core,
+// and every read and write names its offset (pread/pwrite on the host). A
+// read or write of at most service.InlineIOMax bytes is first tried on the
+// core with RWF_NOWAIT through the descriptor the worker lent
+// (service/inline.go); only when the host says it would wait (EAGAIN: a
+// page-cache miss, a write that would wait for writeback), or moved part
+// of it, does the call, or its rest, go to the file-system worker as before.
+
+import (
+	"encoding/binary"
+
+	"isle/internal/kernel"
+	"isle/internal/sandbox"
+	"isle/internal/service"
+)
+
+// inlineViews collects the guest's buffers of an iovec array, at most want
+// bytes of them, into p.views (reused); false if they are more than one
+// inline call takes. The views are valid until the guest runs again.
+func (p *Proc) inlineViews(m sandbox.Memory, iovs, niovs uint32, want int) bool {
+	p.views = p.views[:0]
+	left := want
+	fits := true
+	iovecs(m, iovs, niovs, func(b []byte) bool {
+		if left == 0 {
+			return false
+		}
+		if len(b) == 0 {
+			return true
+		}
+		if len(p.views) == service.InlineIovMax {
+			fits = false
+			return false
+		}
+		b = b[:min(len(b), left)]
+		left -= len(b)
+		p.views = append(p.views, b)
+		return true
+	})
+	return fits
+}
+
+// scatter copies data into the buffers of an iovec array, skipping their
+// first skip bytes, and returns how many it copied.
+func scatter(m sandbox.Memory, iovs, niovs uint32, skip int, data []byte) int {
+	n := 0
+	iovecs(m, iovs, niovs, func(b []byte) bool {
+		if skip >= len(b) {
+			skip -= len(b)
+			return true
+		}
+		b = b[skip:]
+		skip = 0
+		k := copy(b, data[n:])
+		n += k
+		return n < len(data)
+	})
+	return n
+}
+
+// readRegular reads at most want bytes of a regular file at offset o into
+// the guest's buffers: on the core when the host has them at hand, else
+// (or the rest) by the worker.
+func (p *Proc) readRegular(m sandbox.Memory, s *kernel.SIP, e *fdEntry, iovs, niovs uint32, o int64, want int) (int, Errno) {
+	got := 0
+	if fd, ok := e.hostFd(); ok && e.noWait&noWaitRead == 0 && want <= service.InlineIOMax && p.inlineViews(m, iovs, niovs, want) {
+		n, errno, how := service.PreadNowait(fd, p.views, o)
+		switch {
+		case how == service.Done && errno != 0:
+			return 0, Errno(errno)
+		case how == service.Done && (n == 0 || n >= want):
+			return n, ESUCCESS
+		case how == service.Done:
+			got = n // a part was at hand: the worker reads the rest
+		case how == service.Never:
+			e.noWait |= noWaitRead
+		}
+	}
+	rest := want - got
+	req := s.Request()
+	req.Op = service.FSPread
+	req.Fd = e.handle
+	req.Off = o + int64(got)
+	req.N = int64(rest)
+	if got == 0 {
+		// A large read into one buffer goes straight into the guest's
+		// memory: the SIP is suspended until the reply, so the view stays
+		// valid (see write).
+		if view, ok := zeroCopyView(m, iovs, niovs, rest); ok {
+			own := req.Buf
+			req.Buf = view
+			rep := p.fsCall(s)
+			n := int(min(rep.N, int64(len(view))))
+			rep.Buf = own[:0]
+			if rep.Errno != 0 {
+				return 0, Errno(rep.Errno)
+			}
+			return n, ESUCCESS
+		}
+	}
+	rep := p.fsCall(s)
+	if rep.Errno != 0 {
+		if got > 0 {
+			return got, ESUCCESS // what was read stands, as in a short read
+		}
+		return 0, Errno(rep.Errno)
+	}
+	data := rep.Buf[:min(int(rep.N), len(rep.Buf))]
+	return got + scatter(m, iovs, niovs, got, data), ESUCCESS
+}
+
+// writeRegular writes the guest's buffers (total bytes of them, at most
+// maxWriteChunk) to a regular file: at offset o, or, when o < 0, at the
+// file's end (the fd appends). It returns the bytes written and the fd's
+// offset after them.
+func (p *Proc) writeRegular(m sandbox.Memory, s *kernel.SIP, e *fdEntry, iovs, niovs uint32, o int64, total int) (int, int64, Errno) {
+	got := 0
+	fd, lent := e.hostFd()
+	if lent && e.noWait&noWaitWrite == 0 && total <= service.InlineIOMax && p.inlineViews(m, iovs, niovs, total) {
+		n, errno, how := service.PwriteNowait(fd, p.views, o)
+		switch {
+		case how == service.Done && errno != 0:
+			return 0, 0, Errno(errno)
+		case how == service.Done && n >= total:
+			return n, p.afterWrite(e, fd, o, n), ESUCCESS
+		case how == service.Done:
+			got = n
+		case how == service.Never:
+			e.noWait |= noWaitWrite
+		}
+	}
+	req := s.Request()
+	req.Op = service.FSWrite // appends: the host file is O_APPEND
+	if o >= 0 {
+		req.Op = service.FSPwrite
+		req.Off = o + int64(got)
+	}
+	req.Fd = e.handle
+	own := req.Buf
+	if view, ok := zeroCopyView(m, iovs, niovs, maxWriteChunk); ok && got == 0 {
+		req.Buf = view
+		defer func() { req.Buf = own[:0] }()
+	} else if errno := gather(m, req, iovs, niovs); errno != ESUCCESS {
+		return 0, 0, errno
+	} else {
+		req.Buf = req.Buf[min(got, len(req.Buf)):]
+	}
+	rep := p.fsCall(s)
+	if rep.Errno != 0 {
+		if got > 0 {
+			return got, p.afterWrite(e, fd, o, got), ESUCCESS
+		}
+		return 0, 0, Errno(rep.Errno)
+	}
+	n := got + int(rep.N)
+	if o < 0 {
+		return n, rep.Off, ESUCCESS // FSWrite says where the file's offset is
+	}
+	return n, o + int64(rep.N) + int64(got), ESUCCESS
+}
+
+// afterWrite is the offset after n bytes written on the core at o (o < 0:
+// appended, at the host file's own offset, which lseek reads at once).
+func (p *Proc) afterWrite(e *fdEntry, fd int32, o int64, n int) int64 {
+	if o >= 0 {
+		return o + int64(n)
+	}
+	if off, ok := service.OffsetNow(fd); ok {
+		return off
+	}
+	return e.pos
+}
+
+// seekRegular moves a regular file's offset, kept in its entry: SEEK_SET and
+// SEEK_CUR on the core; SEEK_END needs the size: fstat on the core for a
+// file on a local file system, else the worker.
+func (p *Proc) seekRegular(s *kernel.SIP, e *fdEntry, off int64, whence uint32) (int64, Errno) {
+	var to int64
+	switch whence {
+	case 0:
+		to = off
+	case 1:
+		to = e.pos + off
+		if (off > 0 && to < e.pos) || (off < 0 && to > e.pos) {
+			return 0, EINVAL // past what an offset can say
+		}
+	default:
+		var st [service.FilestatSize]byte
+		if fd, ok := e.hostFd(); ok && e.localStat && service.StatNow(fd, &st) {
+			size := int64(binary.LittleEndian.Uint64(st[32:]))
+			to = size + off
+			if off > 0 && to < size {
+				return 0, EINVAL
+			}
+			break
+		}
+		req := s.Request()
+		req.Op = service.FSSeek
+		req.Fd = e.handle
+		req.Off = off
+		req.N = int64(whence)
+		rep := p.fsCall(s)
+		if rep.Errno != 0 {
+			return 0, Errno(rep.Errno)
+		}
+		to = rep.N
+	}
+	if to < 0 {
+		return 0, EINVAL
+	}
+	e.pos = to
+	return to, ESUCCESS
+}
+
+// Sockets. A connection's receive and send are tried on the core first,
+// with MSG_DONTWAIT; only when the socket has nothing to give (or no room)
+// does a blocking call go to the network worker, which waits in Go's
+// netpoller; a non-blocking one says EAGAIN without leaving the core.
+
+// recvInline receives what connection e holds now into the guest's first
+// non-empty buffer (at most want bytes; a stream socket may return fewer).
+// done false: nothing is there and the socket blocks, so the worker waits.
+func (p *Proc) recvInline(m sandbox.Memory, e *fdEntry, iovs, niovs uint32, want int, peek bool) (int, Errno, bool) {
+	fd, ok := e.hostFd()
+	if !ok || want == 0 {
+		return 0, ESUCCESS, false
+	}
+	var view []byte
+	iovecs(m, iovs, niovs, func(b []byte) bool {
+		if len(b) == 0 {
+			return true
+		}
+		view = b[:min(len(b), want)]
+		return false
+	})
+	if view == nil {
+		return 0, ESUCCESS, false
+	}
+	n, errno, how := service.RecvNow(fd, view, peek)
+	switch {
+	case how == service.Done:
+		return n, Errno(errno), true
+	case nonblock(e) != 0:
+		return 0, EAGAIN, true
+	}
+	return 0, ESUCCESS, false
+}
+
+// sendInline sends what connection e takes of b now. done false: the
+// socket blocks and took only n bytes (maybe 0), so the worker sends the
+// rest, waiting for room.
+func (p *Proc) sendInline(e *fdEntry, b []byte) (int, Errno, bool) {
+	fd, ok := e.hostFd()
+	if !ok {
+		return 0, ESUCCESS, false
+	}
+	n, errno, how := service.SendNow(fd, b)
+	switch {
+	case how == service.Done && (errno != 0 || n >= len(b) || nonblock(e) != 0):
+		return n, Errno(errno), true
+	case how == service.Again && nonblock(e) != 0:
+		return 0, EAGAIN, true
+	}
+	return n, ESUCCESS, false
+}
+
+// sendSock sends the bytes in req, the SIP's request record (gathered
+// from the guest): on the core if the socket takes them, the rest by the
+// worker.
+func (p *Proc) sendSock(s *kernel.SIP, e *fdEntry, req *kernel.Request) (int64, Errno) {
+	n, errno, done := p.sendInline(e, req.Buf)
+	if done {
+		return int64(n), errno
+	}
+	req.Buf = req.Buf[:copy(req.Buf, req.Buf[n:])]
+	req.Op = service.NetSend
+	req.Fd = e.handle
+	req.Off = nonblock(e)
+	rep := p.netCall(s)
+	if rep.Errno != 0 {
+		if n > 0 {
+			return int64(n), ESUCCESS
+		}
+		return 0, Errno(rep.Errno)
+	}
+	return int64(n) + rep.N, ESUCCESS
+}
+
+// pollInline answers the socket subscriptions of a poll_oneoff on the core,
+// with poll(2) and no wait, when every one names a lent descriptor; ok
+// false if one does not. It appends the ready ones' events.
+func (p *Proc) pollInline(s *kernel.SIP, subs []byte, socks []uint32, events []byte) ([]byte, int, bool) {
+	p.poller.Reset()
+	for _, i := range socks {
+		sub := subs[i*subscriptionSize:]
+		e := p.fd(s, binary.LittleEndian.Uint32(sub[16:]))
+		fd, ok := e.hostFd()
+		if !ok {
+			return events, 0, false
+		}
+		ev := uint16(1)
+		if sub[8] == eventFdWrite {
+			ev = 2
+		}
+		p.poller.Add(fd, ev)
+	}
+	if !p.poller.Now() {
+		return events, 0, false
+	}
+	got := 0
+	for k, i := range socks {
+		if ev := p.poller.Events(k); ev != 0 {
+			events = appendSockEvent(events, subs[i*subscriptionSize:], ev)
+			got++
+		}
+	}
+	return events, got, true
+}
+
+// appendSockEvent appends a ready socket subscription's event (ev as
+// NetPoll reports it).
+func appendSockEvent(events, sub []byte, ev uint16) []byte {
+	events = appendEvent(events, sub, sub[8], ESUCCESS, 1)
+	if ev&4 != 0 {
+		binary.LittleEndian.PutUint16(events[len(events)-eventSize+24:], eventrwflagsHangup)
+	}
+	return events
+}
