@@ -154,7 +154,7 @@ func TestStealRefused(t *testing.T) {
 	if msg.Type != msgSteal {
 		t.Fatalf("no steal request came (type %d)", msg.Type)
 	}
-	victim.handle(1, &msg)
+	victim.handle(1, &urpc.View{Type: msg.Type, Len: msg.Len, Data: &msg.Data, Ref: msg.Ref})
 	if !thief.inbox.Ring(0).Recv(&msg) || msg.Type != msgStealNack {
 		t.Fatalf("the victim sent %d, want a refusal", msg.Type)
 	}
@@ -164,7 +164,7 @@ func TestStealRefused(t *testing.T) {
 	if !victim.Owns(s) || victim.rq.Len() != 2 {
 		t.Error("the victim gave a SIP away while it polled")
 	}
-	thief.handle(0, &msg)
+	thief.handle(0, &urpc.View{Type: msg.Type, Len: msg.Len, Data: &msg.Data, Ref: msg.Ref})
 	if thief.bal.sm.Stealing() {
 		t.Error("the refusal did not end the pending steal")
 	}
