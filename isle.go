@@ -241,6 +241,7 @@ type Machine struct {
 	netw     []*service.Net
 	lns      []*net.TCPListener
 	lnFds    []int32            // the listeners' host descriptors (service.ListenerFd); immutable after Boot
+	preLends []int64            // the preopens' lent directory descriptors (service.FS.PreopenLends); immutable after Boot
 	stdinSvc *service.ConsoleIn // for inline reads of stdin (wasi.Proc.StdinNow)
 	outFds   [3]int32           // stdout's and stderr's host descriptors plus one when they are files (service.WriterFd), else 0; immutable after Boot
 
@@ -447,6 +448,9 @@ func newMachine(ctx context.Context, cfg Config) (*Machine, error) {
 			m.closeFS()
 			rt.Close(ctx)
 			return nil, fmt.Errorf("--dir: %v", err)
+		}
+		if i == 0 {
+			m.preLends = w.PreopenLends() // one worker's serve every SIP: they name the same directories
 		}
 		m.fsw = append(m.fsw, w)
 		m.fs = append(m.fs, k.AddService(fmt.Sprintf("fs%d", i), w))
@@ -697,7 +701,7 @@ func (m *Machine) newSIP(mod *sandbox.Module, name string, args []string, nice i
 	s.Name = name
 	s.Args = append([]string(nil), args...)
 	s.Env = append([]string(nil), m.cfg.env...)
-	wp := &wasi.Proc{Args: s.Args, Env: s.Env, Preopens: m.preopens, Console: m.console, Stdin: m.stdin, FS: m.fs, Net: m.net, Listeners: len(m.lns), ListenerFds: m.lnFds, ConsoleFds: m.outFds, StdinNow: m.stdinSvc}
+	wp := &wasi.Proc{Args: s.Args, Env: s.Env, Preopens: m.preopens, Console: m.console, Stdin: m.stdin, FS: m.fs, Net: m.net, Listeners: len(m.lns), ListenerFds: m.lnFds, PreopenLends: m.preLends, ConsoleFds: m.outFds, StdinNow: m.stdinSvc}
 	s.Ext, s.Hold = wp, wp
 	s.IPC = m.ipc.NewProc(s)
 	return s

@@ -300,11 +300,17 @@ func pathFilestatGet(c *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) Errno 
 	if _, ok := m.Read(out, service.FilestatSize); !ok {
 		return EFAULT
 	}
+	var st [service.FilestatSize]byte
+	if errno, ok := p.pathStatInline(c, s, u32(a[0]), u32(a[2]), u32(a[3]), a[1]&lookupSymlinkFollow != 0, &st); ok {
+		if errno == ESUCCESS {
+			m.Write(out, st[:])
+		}
+		return errno
+	}
 	rep, errno := p.pathOp(c, s, u32(a[0]), u32(a[2]), u32(a[3]), service.FSPathStat, int64(a[1]&lookupSymlinkFollow))
 	if errno != ESUCCESS {
 		return errno
 	}
-	var st [service.FilestatSize]byte
 	copy(st[:], rep.Buf)
 	m.Write(out, st[:])
 	return ESUCCESS
@@ -504,10 +510,7 @@ func pathOpen(c *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) Errno {
 	ne := &fdEntry{typ: typ, stream: -1, handle: int32(rep.N), flags: fdflags,
 		base: base, inh: inh, ro: rep.Off&service.FSReadOnly != 0, preopen: -1,
 		ownPos: typ == filetypeRegularFile}
-	if hfd, ok := service.LentFd(rep.Off); ok {
-		ne.lent = hfd + 1
-		ne.localStat = rep.Off&service.FSLocal != 0
-	}
+	ne.lend(rep.Off)
 	if ne.typ == filetypeDirectory {
 		ne.flags &^= fdflagAppend
 	}

@@ -331,3 +331,31 @@ func appendSockEvent(events, sub []byte, ev uint16) []byte {
 	}
 	return events
 }
+
+// pathStatInline answers path_filestat_get on the core when directory fd
+// is lent, lies on a local file system, and the host resolves the path
+// from its dentry cache alone (service.PathStatNow); ok false: the worker
+// answers, as before (also every error but ENOENT and ENOTDIR, and every
+// path with a symlink before its end or a "..").
+func (p *Proc) pathStatInline(c *sandbox.Call, s *kernel.SIP, fd, ptr, n uint32, follow bool, st *[service.FilestatSize]byte) (Errno, bool) {
+	e := p.fd(s, fd)
+	if e == nil || !e.isDir() || !e.localStat || p.noPathInline {
+		return ESUCCESS, false
+	}
+	dfd, ok := e.hostFd()
+	if !ok {
+		return ESUCCESS, false
+	}
+	path, errno := pathArg(c.Memory(), ptr, n)
+	if errno != ESUCCESS || !service.PathInline(path) {
+		return ESUCCESS, false
+	}
+	eno, how := service.PathStatNow(dfd, path, follow, st)
+	switch how {
+	case service.Done:
+		return Errno(eno), true
+	case service.Never:
+		p.noPathInline = true
+	}
+	return ESUCCESS, false
+}

@@ -1,0 +1,143 @@
+package service
+
+// Path lookups a core may make itself (docs/wasi.md, "Calls served on the
+// core"). A path is resolved under a lent directory descriptor with
+// openat2(2) and these rules, so that the answer is the one the worker's
+// os.Root gives, or the call goes to the worker:
+//
+//   - RESOLVE_CACHED: Linux answers EAGAIN when a component is not in the
+//     dentry cache (the lookup would read a directory from disk), so the
+//     core never waits; the worker then does the lookup.
+//   - RESOLVE_BENEATH: nothing outside the directory is reached (an
+//     absolute path or a ".." above it is EXDEV, which the worker then
+//     answers with EPERM, as it answers every escape).
+//   - RESOLVE_NO_SYMLINKS: a symlink anywhere in the path but at its end
+//     (under O_NOFOLLOW) is ELOOP here, and the worker resolves it: os.Root
+//     walks symlinks and ".." by its own rules, and a path that has no
+//     symlink is resolved the same way by both. (It implies
+//     RESOLVE_NO_MAGICLINKS.)
+//   - RESOLVE_NO_XDEV: the lookup stays on the directory's file system,
+//     which the worker found to be local (FSLocal), whose fstat never waits.
+//
+// Only success, ENOENT and ENOTDIR are answered on the core; every other
+// error goes to the worker, whose errno stands. The caller leaves to the
+// worker the paths whose reading differs (checkPath's, a ".." component, a
+// final "/"): PathInline says which.
+
+import (
+	"encoding/binary"
+	"strings"
+
+	"golang.org/x/sys/unix"
+)
+
+// resolveCached is openat2's RESOLVE_CACHED (Linux 5.12), which x/sys does
+// not name.
+const resolveCached = 0x20
+
+// PathInline reports whether path is one a core may look up itself:
+// relative, not empty, without NUL, ".." components or a final "/" (which
+// make the kernel and os.Root read it differently or need checkPath's
+// answer).
+func PathInline(path string) bool {
+	if checkPath(path) != 0 || strings.HasSuffix(path, "/") {
+		return false
+	}
+	for c := range strings.SplitSeq(path, "/") {
+		if c == ".." {
+			return false
+		}
+	}
+	return true
+}
+
+// openBeneath opens path under lent directory dirfd with O_PATH and the
+// rules above (not following a final symlink unless follow).
+func openBeneath(dirfd int32, path string, follow bool) (int, error) {
+	how := unix.OpenHow{
+		Flags:   unix.O_PATH | unix.O_CLOEXEC,
+		Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_XDEV | resolveCached,
+	}
+	if !follow {
+		how.Flags |= unix.O_NOFOLLOW
+	}
+	return unix.Openat2(int(dirfd), path, &how)
+}
+
+// PathStatNow fills out with the WASI filestat of path under lent directory
+// dirfd (a path PathInline accepts), as FSPathStat would: Done with errno 0,
+// ENOENT or ENOTDIR; Again for anything the worker must answer; Never if
+// the host has no openat2 with RESOLVE_CACHED (send every lookup to the
+// worker).
+func PathStatNow(dirfd int32, path string, follow bool, out *[FilestatSize]byte) (uint16, Inline) {
+	fd, err := openBeneath(dirfd, path, follow)
+	switch err {
+	case nil:
+	case unix.ENOENT:
+		return errnoNoent, Done
+	case unix.ENOTDIR:
+		return errnoNotdir, Done
+	case unix.ENOSYS, unix.EINVAL, unix.E2BIG:
+		return 0, Never
+	default:
+		return 0, Again
+	}
+	defer unix.Close(fd)
+	var sx unix.Statx_t
+	if unix.Statx(fd, "", unix.AT_EMPTY_PATH|unix.AT_STATX_DONT_SYNC|unix.AT_NO_AUTOMOUNT, unix.STATX_BASIC_STATS, &sx) != nil {
+		return 0, Again
+	}
+	statxFilestat(&sx, out)
+	return 0, Done
+}
+
+// statxFilestat is appendFilestat of a statx result: the same fields, the
+// same file types.
+func statxFilestat(sx *unix.Statx_t, out *[FilestatSize]byte) {
+	*out = [FilestatSize]byte{}
+	le := binary.LittleEndian.PutUint64
+	le(out[0:], unix.Mkdev(sx.Dev_major, sx.Dev_minor))
+	le(out[8:], sx.Ino)
+	out[16] = modeFiletype(uint32(sx.Mode))
+	le(out[24:], uint64(sx.Nlink))
+	le(out[32:], sx.Size)
+	le(out[40:], statxNano(sx.Atime))
+	le(out[48:], statxNano(sx.Mtime))
+	le(out[56:], statxNano(sx.Ctime))
+}
+
+func statxNano(t unix.StatxTimestamp) uint64 {
+	return uint64(t.Sec*1e9 + int64(t.Nsec))
+}
+
+// modeFiletype is filetype of a host st_mode.
+func modeFiletype(mode uint32) uint8 {
+	switch mode & unix.S_IFMT {
+	case unix.S_IFREG:
+		return FiletypeRegular
+	case unix.S_IFDIR:
+		return FiletypeDirectory
+	case unix.S_IFLNK:
+		return FiletypeSymlink
+	case unix.S_IFCHR:
+		return FiletypeChar
+	case unix.S_IFBLK:
+		return FiletypeBlock
+	case unix.S_IFSOCK:
+		return FiletypeSocket
+	}
+	return FiletypeUnknown
+}
+
+// PreopenLends returns, for each preopen the worker serves, the lent-
+// descriptor bits of its directory (FSLent, FSLocal, as FSOpen's result
+// gives them for a directory): lent to every SIP for fstat and path
+// lookups on the core. The worker closes them only after the cores have
+// ended (Close). Call before Boot.
+func (f *FS) PreopenLends() []int64 {
+	out := make([]int64, f.npre)
+	for i := range f.npre {
+		out[i] = lendFile(f.nodes[i].file)
+	}
+	return out
+}

@@ -1,0 +1,60 @@
+package wasi_test
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"isle"
+)
+
+// pathStatDir makes the tree pathstat.c "many" expects.
+func pathStatDir(t *testing.T) string {
+	dir := t.TempDir()
+	os.Mkdir(filepath.Join(dir, "sub"), 0o755)
+	os.WriteFile(filepath.Join(dir, "f"), []byte("hello"), 0o644)
+	os.WriteFile(filepath.Join(dir, "sub", "g"), []byte("gg"), 0o644)
+	os.Symlink("f", filepath.Join(dir, "in"))
+	return dir
+}
+
+// TestPathStatsStayOnCore: 1,000 stats and lstats of names whose lookups
+// are in the host's dentry cache (found, missing, a symlink) are
+// answered on the core, with the worker's answers.
+func TestPathStatsStayOnCore(t *testing.T) {
+	dir := pathStatDir(t)
+	out, st, reqs := runCounted(t, cProg(t, "pathstat.c"), []isle.Dir{{Host: dir, Guest: "/d"}}, "many", "/d")
+	if st != 0 || out != "many ok\n" {
+		t.Fatalf("status %d, output %q", st, out)
+	}
+	// The first round's lookups may miss the dentry cache ("missing" has
+	// never been looked up) and go to the worker; the exit and the output
+	// are a few more.
+	if reqs > 20 {
+		t.Errorf("%d service requests for 1,000 path stats (at most 20 expected): they left the core", reqs)
+	}
+}
+
+// TestPathStatUncachedFallsBack: the stat of a name that the host has never
+// looked up is not in the dentry cache: RESOLVE_CACHED says EAGAIN and the
+// worker answers (ENOENT), one request more than the stat of a cached name.
+func TestPathStatUncachedFallsBack(t *testing.T) {
+	dir := pathStatDir(t)
+	wasm := cProg(t, "pathstat.c")
+	dirs := []isle.Dir{{Host: dir, Guest: "/d"}}
+	os.Stat(filepath.Join(dir, "f")) // in the cache
+	out, _, cached := runCounted(t, wasm, dirs, "one", "/d/f")
+	if out != "0 5\n" {
+		t.Fatalf("stat of a cached file: %q", out)
+	}
+	fresh := fmt.Sprintf("/d/never-looked-up-%d", time.Now().UnixNano())
+	out, _, uncached := runCounted(t, wasm, dirs, "one", fresh)
+	if out != "44 -1\n" { // wasi-libc's ENOENT
+		t.Fatalf("stat of a missing name: %q, want ENOENT (44)", out)
+	}
+	if uncached <= cached {
+		t.Errorf("%d service requests for an uncached lookup, %d for a cached one: the uncached one did not go to the worker", uncached, cached)
+	}
+}
