@@ -71,6 +71,7 @@ const (
 	FSSetFlags                         // set Fd's APPEND flag to Off&1
 	FSAllocate                         // make Fd at least Off+N bytes long
 	FSCloseAll                         // close every handle listed in Buf (little-endian int32s); Fd is ignored
+	FSAdopt                            // posted: take the file a SIP opened on its core (OpenNow); N = AdoptArgs, Off = the SIP's pid; it is then handle AdoptedHandle
 )
 
 // OpenFlags packs path_open's arguments into kernel.Request.Off for FSOpen.
@@ -151,6 +152,9 @@ type FS struct {
 	// goroutines (fsopen.go); Close waits for them. Add on the worker's
 	// goroutine, Done on theirs.
 	opening sync.WaitGroup
+	// adopted are the files SIPs opened on their cores (FSAdopt), by host
+	// descriptor: handle AdoptedHandle(fd) names them.
+	adopted map[int32]*node
 	closed  bool // Close has run: an open finished later closes what it opened
 }
 
@@ -215,6 +219,9 @@ func (f *FS) Close() {
 		}
 	}
 	f.nodes = nil
+	for fd := range f.adopted {
+		f.closeAdopted(AdoptedHandle(fd))
+	}
 }
 
 // Abandon implements kernel.Abandoner: the SIP that asked for req was
@@ -229,6 +236,10 @@ func (f *FS) Abandon(req *kernel.Request) {
 // close closes handle h, unless it is a preopen's: those are shared by
 // every SIP of this worker.
 func (f *FS) close(h int32) {
+	if h < -1 {
+		f.closeAdopted(h)
+		return
+	}
 	if int(h) < f.npre || f.node(h) == nil {
 		return
 	}
@@ -249,6 +260,9 @@ func (n *node) close() {
 }
 
 func (f *FS) node(h int32) *node {
+	if h < -1 {
+		return f.adopted[-2-h]
+	}
 	if h < 0 || int(h) >= len(f.nodes) {
 		return nil
 	}
@@ -281,8 +295,12 @@ func (f *FS) serve(req *kernel.Request) uint16 {
 		}
 		return 0
 	}
+	if req.Op == FSAdopt {
+		f.adopt(req)
+		return 0
+	}
 	n := f.node(req.Fd)
-	if n == nil {
+	if n == nil || (req.Fd < -1 && req.PID() != 0 && n.owner != req.PID()) {
 		return errnoBadf
 	}
 	switch req.Op {

@@ -26,9 +26,12 @@ package service
 
 import (
 	"encoding/binary"
+	"os"
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"isle/internal/kernel"
 )
 
 // resolveCached is openat2's RESOLVE_CACHED (Linux 5.12), which x/sys does
@@ -141,3 +144,92 @@ func (f *FS) PreopenLends() []int64 {
 	}
 	return out
 }
+
+// OpenNow opens regular file path under lent directory dirfd (a path
+// PathInline accepts) for reading, by the rules above, as FSOpen would
+// open it read-only: Done with the new host descriptor (which the caller
+// hands to the worker at once with FSAdopt) or with ENOENT; Again for
+// anything else (not a regular file, a symlink, an uncached lookup, an
+// escape), which the worker answers. A FIFO or a device is never opened:
+// an O_PATH lookup sees what the name is first, and the open itself is
+// O_NONBLOCK (cleared after) so that a name swapped for a FIFO in between
+// cannot make the core wait.
+func OpenNow(dirfd int32, path string, follow bool) (int32, uint16, Inline) {
+	var st [FilestatSize]byte
+	errno, how := PathStatNow(dirfd, path, follow, &st)
+	if how != Done || errno != 0 {
+		return -1, errno, how
+	}
+	if st[16] != FiletypeRegular {
+		return -1, 0, Again
+	}
+	oh := unix.OpenHow{
+		Flags:   unix.O_RDONLY | unix.O_NONBLOCK | unix.O_CLOEXEC | unix.O_NOFOLLOW,
+		Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_XDEV | resolveCached,
+	}
+	fd, err := unix.Openat2(int(dirfd), path, &oh)
+	if err != nil {
+		return -1, 0, Again
+	}
+	var fst unix.Stat_t
+	if unix.Fstat(fd, &fst) != nil || fst.Mode&unix.S_IFMT != unix.S_IFREG || fd > 1<<30 {
+		unix.Close(fd)
+		return -1, 0, Again
+	}
+	if _, err := unix.FcntlInt(uintptr(fd), unix.F_SETFL, 0); err != nil {
+		unix.Close(fd)
+		return -1, 0, Again
+	}
+	return int32(fd), 0, Done
+}
+
+// AdoptedHandle is the handle by which a SIP names, in its worker's
+// requests, a file it opened on its core (OpenNow, FSAdopt): below -1, so
+// that it never meets a handle of the worker's table.
+func AdoptedHandle(hostFd int32) int32 { return -2 - hostFd }
+
+// AdoptArgs is FSAdopt's N: the host descriptor and whether the file lies
+// under a read-only preopen.
+func AdoptArgs(hostFd int32, ro bool) int64 {
+	v := int64(hostFd)
+	if ro {
+		v |= 1 << 32
+	}
+	return v
+}
+
+// adopt enters a file that SIP pid opened on its core into the worker's
+// table of adopted files (keyed by host descriptor) and charges it to the
+// SIP's quota; the machine's budget was charged on the core (TakeOne). It
+// never fails: the SIP already uses the descriptor, so closing it here
+// would let its number name another file.
+func (f *FS) adopt(req *kernel.Request) {
+	fd := int32(req.N)
+	n := &node{file: os.NewFile(uintptr(fd), "adopted"), ro: req.N>>32&1 != 0, owner: req.Off}
+	if f.closed { // the machine stopped meanwhile: nobody uses it
+		n.close()
+		f.fds.give(1)
+		return
+	}
+	if f.adopted == nil {
+		f.adopted = map[int32]*node{}
+	}
+	f.adopted[fd] = n
+	f.quota[n.owner]++
+}
+
+// closeAdopted closes adopted handle h and gives back what it was charged.
+func (f *FS) closeAdopted(h int32) {
+	fd := -2 - h
+	n := f.adopted[fd]
+	if n == nil {
+		return
+	}
+	delete(f.adopted, fd)
+	n.close()
+	f.quota.release(f.fds, n.owner, 1)
+}
+
+// CloseNow closes a descriptor OpenNow opened that was not handed to the
+// worker.
+func CloseNow(fd int32) { unix.Close(int(fd)) }

@@ -2,6 +2,7 @@ package service
 
 import (
 	"bytes"
+	"encoding/binary"
 	"os"
 	"path/filepath"
 	"testing"
@@ -64,8 +65,83 @@ func TestPathStatNowMatchesWorker(t *testing.T) {
 			}
 		}
 	}
+	opened := 0
+	for _, follow := range []bool{false, true} {
+		for _, name := range names {
+			w := open(f, 0, name, 0, follow, false)
+			if w.Errno == 0 {
+				do(f, kernel.Request{Op: FSClose, Fd: int32(w.N)})
+			}
+			if !PathInline(name) {
+				continue
+			}
+			fd, errno, how := OpenNow(dfd, name, follow)
+			if how != Done {
+				continue
+			}
+			if errno == 0 {
+				CloseNow(fd)
+				opened++
+			}
+			if errno != w.Errno || (errno == 0 && uint8(w.Off) != FiletypeRegular) {
+				t.Errorf("open %q (follow %v) on the core: errno %d, the worker's %d (type %d)", name, follow, errno, w.Errno, uint8(w.Off))
+			}
+		}
+	}
+	if opened == 0 {
+		t.Error("no file opened on the core")
+	}
 	t.Logf("%d of the stats answered on the core", onCore)
 	if onCore < 10 {
 		t.Errorf("only %d stats answered on the core", onCore)
+	}
+}
+
+// TestAdoptedFilesAreCharged: a file opened on a core (OpenNow) and posted
+// to the worker (FSAdopt) is charged to the SIP's quota, served by its
+// adopted handle, closed by FSClose and by FSCloseAll, and every
+// descriptor it took from the machine's budget comes back.
+func TestAdoptedFilesAreCharged(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "f"), []byte("hello"), 0o644)
+	budget := NewHostFDs(100)
+	f, err := NewFS([]FSDir{{Host: dir}}, budget)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	dfd, _ := LentFd(f.PreopenLends()[0])
+	const pid = 7
+	var hs []int32
+	for range 3 {
+		PathStatNow(dfd, "f", true, new([FilestatSize]byte)) // into the dentry cache
+		fd, errno, how := OpenNow(dfd, "f", true)
+		if how != Done || errno != 0 {
+			t.Skipf("not opened on the core here: %d %d", errno, how)
+		}
+		if !budget.TakeOne() {
+			t.Fatal("budget")
+		}
+		do(f, kernel.Request{Op: FSAdopt, N: AdoptArgs(fd, false), Off: pid})
+		hs = append(hs, AdoptedHandle(fd))
+	}
+	if f.quota[pid] != 3 || budget.used.Load() != 3 {
+		t.Fatalf("after 3 adoptions: quota %d, budget used %d", f.quota[pid], budget.used.Load())
+	}
+	r := do(f, kernel.Request{Op: FSPread, Fd: hs[0], N: 16, Buf: make([]byte, 0, 16)})
+	if r.Errno != 0 || string(r.Buf[:r.N]) != "hello" {
+		t.Fatalf("pread of an adopted file: errno %d, %q", r.Errno, r.Buf)
+	}
+	if r := do(f, kernel.Request{Op: FSPread, Fd: -2 - 1000, N: 1}); r.Errno != errnoBadf {
+		t.Errorf("a handle never adopted: errno %d, want EBADF", r.Errno)
+	}
+	do(f, kernel.Request{Op: FSClose, Fd: hs[0]})
+	var all []byte
+	for _, h := range hs[1:] {
+		all = binary.LittleEndian.AppendUint32(all, uint32(h))
+	}
+	do(f, kernel.Request{Op: FSCloseAll, Buf: all})
+	if f.quota[pid] != 0 || budget.used.Load() != 0 || len(f.adopted) != 0 {
+		t.Errorf("after the closes: quota %d, budget used %d, %d adopted", f.quota[pid], budget.used.Load(), len(f.adopted))
 	}
 }

@@ -496,6 +496,19 @@ func pathOpen(c *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) Errno {
 	if oflags&oflagDirectory != 0 {
 		write = false // only a directory can be opened: file rights do not apply
 	}
+	follow := a[1]&lookupSymlinkFollow != 0
+	if ne, errno, ok := p.openInline(s, e, path, oflags, fdflags, follow, write, base, inh); ok {
+		if errno != ESUCCESS {
+			return errno
+		}
+		fd, errno := p.install(s, ne)
+		if errno != ESUCCESS {
+			p.release(s, ne)
+			return errno
+		}
+		m.WriteUint32(out, fd)
+		return ESUCCESS
+	}
 	req := s.Request()
 	req.Op = service.FSOpen
 	req.Fd = e.handle

@@ -58,3 +58,19 @@ func TestPathStatUncachedFallsBack(t *testing.T) {
 		t.Errorf("%d service requests for an uncached lookup, %d for a cached one: the uncached one did not go to the worker", uncached, cached)
 	}
 }
+
+// TestPathOpensStayOnCore: 200 read-only opens, reads and closes of a
+// cached file are made on the core; only the closes (posted, not waited
+// for), the adoptions (posted) and the fsyncs, which the worker makes on the
+// adopted files, leave it.
+func TestPathOpensStayOnCore(t *testing.T) {
+	dir := pathStatDir(t)
+	out, st, reqs := runCounted(t, cProg(t, "pathstat.c"), []isle.Dir{{Host: dir, Guest: "/d"}}, "open", "/d")
+	if st != 0 || out != "open ok\n" {
+		t.Fatalf("status %d, output %q", st, out)
+	}
+	// Posted requests are not counted as requests the SIP waits for.
+	if reqs > 20 {
+		t.Errorf("%d service requests for 200 opens, reads and closes (at most 20 expected): they left the core", reqs)
+	}
+}

@@ -28,6 +28,10 @@ type Proc struct {
 	// result gives a directory's (service.FS.PreopenLends): fstat and path
 	// lookups on the core. Immutable.
 	PreopenLends []int64
+	// HostFDs is the machine's budget of host descriptors, which a file
+	// opened on the core is charged to (service.OpenNow); shared by every
+	// worker and core, safe for concurrent use (nil: no limit).
+	HostFDs *service.HostFDs
 	// ConsoleFds are stdout's and stderr's host descriptors (at 1 and 2)
 	// plus one, when they are host files, lent for inline writes
 	// (service.WriterFd); 0: none. Immutable.
