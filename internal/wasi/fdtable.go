@@ -31,7 +31,7 @@ const maxFds = 4096
 type fdEntry struct {
 	typ     uint8  // WASI filetype
 	stream  int8   // 0, 1, 2: a console stream; -1: a file-system handle
-	handle  int32  // the file-system worker's handle
+	handle  int32  // the file-system worker's handle (service.AdoptedHandle for a file opened on the core)
 	flags   uint16 // fdflags
 	base    uint64 // rights (rights.go)
 	inh     uint64 // inheriting rights: the most a path_open under it may ask for
