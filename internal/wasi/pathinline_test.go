@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"isle"
+	"isle/internal/service"
+	"isle/internal/testprog"
 )
 
 // pathStatDir makes the tree pathstat.c "many" expects.
@@ -72,5 +74,24 @@ func TestPathOpensStayOnCore(t *testing.T) {
 	// Posted requests are not counted as requests the SIP waits for.
 	if reqs > 20 {
 		t.Errorf("%d service requests for 200 opens, reads and closes (at most 20 expected): they left the core", reqs)
+	}
+}
+
+// TestCoreOpensKeepTheQuota: testdata/hostile/rohog.c opens one cached file
+// read-only until it fails; those opens are made on the core, and they
+// still stop at the SIP's quota (EMFILE after MaxFilesPerSIP), and the
+// quota is back once they are closed.
+func TestCoreOpensKeepTheQuota(t *testing.T) {
+	src, err := os.ReadFile(filepath.Join(testprog.Root(t), "testdata", "hostile", "rohog.c"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, st, reqs := runCounted(t, testprog.C(t, string(src)), []isle.Dir{{Host: t.TempDir(), Guest: "/d"}})
+	want := fmt.Sprintf("rohog: opened %d, then EMFILE\nrohog: again ok\n", service.MaxFilesPerSIP)
+	if st != 0 || out != want {
+		t.Fatalf("status %d, output %q, want %q", st, out, want)
+	}
+	if reqs > service.MaxFilesPerSIP/2 {
+		t.Errorf("%d service requests: the read-only opens were not made on the core", reqs)
 	}
 }
