@@ -501,13 +501,7 @@ func pathOpen(c *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) Errno {
 		if errno != ESUCCESS {
 			return errno
 		}
-		fd, errno := p.install(s, ne)
-		if errno != ESUCCESS {
-			p.release(s, ne)
-			return errno
-		}
-		m.WriteUint32(out, fd)
-		return ESUCCESS
+		return p.installOpened(s, m, out, ne)
 	}
 	req := s.Request()
 	req.Op = service.FSOpen
@@ -527,6 +521,12 @@ func pathOpen(c *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) Errno {
 	if ne.typ == filetypeDirectory {
 		ne.flags &^= fdflagAppend
 	}
+	return p.installOpened(s, m, out, ne)
+}
+
+// installOpened gives the file path_open opened an fd and writes it to the
+// guest's out; with no fd left, it closes the file.
+func (p *Proc) installOpened(s *kernel.SIP, m sandbox.Memory, out uint32, ne *fdEntry) Errno {
 	fd, errno := p.install(s, ne)
 	if errno != ESUCCESS {
 		p.release(s, ne)
