@@ -155,7 +155,10 @@ type FS struct {
 	// adopted are the files SIPs opened on their cores (FSAdopt), by host
 	// descriptor: handle AdoptedHandle(fd) names them.
 	adopted map[int32]*node
-	closed  bool // Close has run: an open finished later closes what it opened
+	// closedEarly are the adopted files closed before their FSAdopt came
+	// (inlinepath.go, "Adoption"), by host descriptor.
+	closedEarly map[int32]bool
+	closed      bool // Close has run: an open finished later closes what it opened
 }
 
 // node is an open file or directory.
@@ -219,8 +222,8 @@ func (f *FS) Close() {
 		}
 	}
 	f.nodes = nil
-	for fd := range f.adopted {
-		f.closeAdopted(AdoptedHandle(fd))
+	for fd, n := range f.adopted {
+		f.closeAdopted(AdoptedHandle(fd, n.ro))
 	}
 }
 
@@ -261,7 +264,7 @@ func (n *node) close() {
 
 func (f *FS) node(h int32) *node {
 	if h < -1 {
-		return f.adopted[-2-h]
+		return f.adoptedNode(h, nil)
 	}
 	if h < 0 || int(h) >= len(f.nodes) {
 		return nil
@@ -299,7 +302,14 @@ func (f *FS) serve(req *kernel.Request) uint16 {
 		f.adopt(req)
 		return 0
 	}
+	if req.Op == FSClose && req.Fd < -1 {
+		f.closeAdopted(req.Fd) // never adopted by the close itself (inlinepath.go)
+		return 0
+	}
 	n := f.node(req.Fd)
+	if req.Fd < -1 {
+		n = f.adoptedNode(req.Fd, req)
+	}
 	if n == nil || (req.Fd < -1 && req.PID() != 0 && n.owner != req.PID()) {
 		return errnoBadf
 	}

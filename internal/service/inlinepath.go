@@ -172,7 +172,7 @@ func OpenNow(dirfd int32, path string, follow bool) (int32, uint16, Inline) {
 		return -1, 0, Again
 	}
 	var fst unix.Stat_t
-	if unix.Fstat(fd, &fst) != nil || fst.Mode&unix.S_IFMT != unix.S_IFREG || fd > 1<<30 {
+	if unix.Fstat(fd, &fst) != nil || fst.Mode&unix.S_IFMT != unix.S_IFREG || fd > maxAdoptedFd {
 		unix.Close(fd)
 		return -1, 0, Again
 	}
@@ -185,8 +185,25 @@ func OpenNow(dirfd int32, path string, follow bool) (int32, uint16, Inline) {
 
 // AdoptedHandle is the handle by which a SIP names, in its worker's
 // requests, a file it opened on its core (OpenNow, FSAdopt): below -1, so
-// that it never meets a handle of the worker's table.
-func AdoptedHandle(hostFd int32) int32 { return -2 - hostFd }
+// that it never meets a handle of the worker's table, and saying the host
+// descriptor and whether the file lies under a read-only preopen, so that
+// the worker can serve a request that overtook the FSAdopt (adoptedNode).
+func AdoptedHandle(hostFd int32, ro bool) int32 {
+	v := hostFd << 1
+	if ro {
+		v |= 1
+	}
+	return -2 - v
+}
+
+// adoptedFd decodes an AdoptedHandle.
+func adoptedFd(h int32) (int32, bool) {
+	v := -2 - h
+	return v >> 1, v&1 != 0
+}
+
+// maxAdoptedFd is the largest host descriptor an AdoptedHandle can say.
+const maxAdoptedFd = 1<<29 - 1
 
 // AdoptArgs is FSAdopt's N: the host descriptor and whether the file lies
 // under a read-only preopen.
@@ -198,31 +215,79 @@ func AdoptArgs(hostFd int32, ro bool) int64 {
 	return v
 }
 
-// adopt enters a file that SIP pid opened on its core into the worker's
-// table of adopted files (keyed by host descriptor) and charges it to the
-// SIP's quota; the machine's budget was charged on the core (TakeOne). It
-// never fails: the SIP already uses the descriptor, so closing it here
-// would let its number name another file.
+// Adoption. The SIP posts FSAdopt on its core's ring and goes on; if it
+// then moves to another core, a request it makes there (a read the core
+// could not finish, its close) may reach the worker first, since the
+// worker reads each core's ring in its own order. So:
+//
+//   - a call naming a file not yet adopted adopts it then, for the SIP that
+//     asked (adoptedNode), and the FSAdopt that follows finds it adopted;
+//   - a close of a file not yet adopted (FSClose, FSCloseAll) leaves it
+//     open and marks it (f.closedEarly): its FSAdopt closes it. Until then
+//     the descriptor stays open, so its number cannot be given to another
+//     file that the late FSAdopt would take instead.
+//
+// Every adoption charges the SIP's quota once; the machine's budget was
+// charged on the core (TakeOne) and comes back when the file is closed.
+
+// adopt handles FSAdopt: N = the host descriptor | ro<<32, Off = the SIP's
+// pid. It never fails: the SIP already uses the descriptor, so closing it
+// here would let its number name another file.
 func (f *FS) adopt(req *kernel.Request) {
 	fd := int32(req.N)
-	n := &node{file: os.NewFile(uintptr(fd), "adopted"), ro: req.N>>32&1 != 0, owner: req.Off}
-	if f.closed { // the machine stopped meanwhile: nobody uses it
-		n.close()
+	if f.closedEarly[fd] {
+		delete(f.closedEarly, fd)
+		unix.Close(int(fd))
 		f.fds.give(1)
 		return
 	}
+	if f.closed { // the machine stopped meanwhile: nobody uses it
+		unix.Close(int(fd))
+		f.fds.give(1)
+		return
+	}
+	if f.adopted[fd] != nil {
+		return // a request that overtook this one adopted it
+	}
+	f.newAdopted(fd, req.N>>32&1 != 0, req.Off)
+}
+
+func (f *FS) newAdopted(fd int32, ro bool, pid int64) *node {
+	n := &node{file: os.NewFile(uintptr(fd), "adopted"), ro: ro, owner: pid}
 	if f.adopted == nil {
 		f.adopted = map[int32]*node{}
 	}
 	f.adopted[fd] = n
-	f.quota[n.owner]++
+	f.quota[pid]++
+	return n
 }
 
-// closeAdopted closes adopted handle h and gives back what it was charged.
+// adoptedNode is the node of adopted handle h for req: adopted now, for
+// the SIP that sent req, if req overtook its FSAdopt (a close never comes
+// here: closeAdopted); nil for a file closed before, or with no req.
+func (f *FS) adoptedNode(h int32, req *kernel.Request) *node {
+	fd, ro := adoptedFd(h)
+	if n := f.adopted[fd]; n != nil {
+		return n
+	}
+	if req == nil || f.closedEarly[fd] || fd < 0 {
+		return nil
+	}
+	return f.newAdopted(fd, ro, req.PID())
+}
+
+// closeAdopted closes adopted handle h and gives back what it was charged,
+// or, if its FSAdopt has not come yet, leaves that to it.
 func (f *FS) closeAdopted(h int32) {
-	fd := -2 - h
+	fd, _ := adoptedFd(h)
 	n := f.adopted[fd]
 	if n == nil {
+		if fd >= 0 {
+			if f.closedEarly == nil {
+				f.closedEarly = map[int32]bool{}
+			}
+			f.closedEarly[fd] = true
+		}
 		return
 	}
 	delete(f.adopted, fd)

@@ -409,7 +409,7 @@ func (p *Proc) openInline(s *kernel.SIP, e *fdEntry, path string, oflags, fdflag
 	}
 	s.Post(p.fs, &kernel.Request{Op: service.FSAdopt, N: service.AdoptArgs(hfd, e.ro), Off: s.PID()})
 	base, inh = openedRights(filetypeRegularFile, base, inh)
-	ne := &fdEntry{typ: filetypeRegularFile, stream: -1, handle: service.AdoptedHandle(hfd),
+	ne := &fdEntry{typ: filetypeRegularFile, stream: -1, handle: service.AdoptedHandle(hfd, e.ro),
 		base: base, inh: inh, ro: e.ro, preopen: -1, ownPos: true, lent: hfd + 1, localStat: true}
 	return ne, ESUCCESS, true
 }
