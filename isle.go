@@ -241,6 +241,8 @@ type Machine struct {
 	netw     []*service.Net
 	lns      []*net.TCPListener
 	lnFds    []int32            // the listeners' host descriptors (service.ListenerFd); immutable after Boot
+	hostFDs  *service.HostFDs   // the machine's budget of host descriptors (shared, safe for concurrent use)
+	preLends []int64            // the preopens' lent directory descriptors (service.FS.PreopenLends); immutable after Boot
 	stdinSvc *service.ConsoleIn // for inline reads of stdin (wasi.Proc.StdinNow)
 	outFds   [3]int32           // stdout's and stderr's host descriptors plus one when they are files (service.WriterFd), else 0; immutable after Boot
 
@@ -437,6 +439,7 @@ func newMachine(ctx context.Context, cfg Config) (*Machine, error) {
 	// Every file-system and network worker draws on one budget of host
 	// descriptors, which leaves the machine a reserve (service/hostfds.go).
 	fds := service.MachineHostFDs()
+	m.hostFDs = fds
 	var fsDirs []service.FSDir
 	for _, p := range preopens {
 		fsDirs = append(fsDirs, service.FSDir{Host: p.Host, ReadOnly: p.ReadOnly})
@@ -447,6 +450,9 @@ func newMachine(ctx context.Context, cfg Config) (*Machine, error) {
 			m.closeFS()
 			rt.Close(ctx)
 			return nil, fmt.Errorf("--dir: %v", err)
+		}
+		if i == 0 {
+			m.preLends = w.PreopenLends() // one worker's serve every SIP: they name the same directories
 		}
 		m.fsw = append(m.fsw, w)
 		m.fs = append(m.fs, k.AddService(fmt.Sprintf("fs%d", i), w))
@@ -697,7 +703,7 @@ func (m *Machine) newSIP(mod *sandbox.Module, name string, args []string, nice i
 	s.Name = name
 	s.Args = append([]string(nil), args...)
 	s.Env = append([]string(nil), m.cfg.env...)
-	wp := &wasi.Proc{Args: s.Args, Env: s.Env, Preopens: m.preopens, Console: m.console, Stdin: m.stdin, FS: m.fs, Net: m.net, Listeners: len(m.lns), ListenerFds: m.lnFds, ConsoleFds: m.outFds, StdinNow: m.stdinSvc}
+	wp := &wasi.Proc{Args: s.Args, Env: s.Env, Preopens: m.preopens, Console: m.console, Stdin: m.stdin, FS: m.fs, Net: m.net, Listeners: len(m.lns), ListenerFds: m.lnFds, PreopenLends: m.preLends, HostFDs: m.hostFDs, ConsoleFds: m.outFds, StdinNow: m.stdinSvc}
 	s.Ext, s.Hold = wp, wp
 	s.IPC = m.ipc.NewProc(s)
 	return s

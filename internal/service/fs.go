@@ -71,6 +71,7 @@ const (
 	FSSetFlags                         // set Fd's APPEND flag to Off&1
 	FSAllocate                         // make Fd at least Off+N bytes long
 	FSCloseAll                         // close every handle listed in Buf (little-endian int32s); Fd is ignored
+	FSAdopt                            // posted: take the file a SIP opened on its core (OpenNow); N = AdoptArgs, Off = the SIP's pid; it is then handle AdoptedHandle
 )
 
 // OpenFlags packs path_open's arguments into kernel.Request.Off for FSOpen.
@@ -151,7 +152,13 @@ type FS struct {
 	// goroutines (fsopen.go); Close waits for them. Add on the worker's
 	// goroutine, Done on theirs.
 	opening sync.WaitGroup
-	closed  bool // Close has run: an open finished later closes what it opened
+	// adopted are the files SIPs opened on their cores (FSAdopt), by host
+	// descriptor: handle AdoptedHandle(fd) names them.
+	adopted map[int32]*node
+	// closedEarly are the adopted files closed before their FSAdopt came
+	// (inlinepath.go, "Adoption"), by host descriptor.
+	closedEarly map[int32]bool
+	closed      bool // Close has run: an open finished later closes what it opened
 }
 
 // node is an open file or directory.
@@ -215,6 +222,9 @@ func (f *FS) Close() {
 		}
 	}
 	f.nodes = nil
+	for fd, n := range f.adopted {
+		f.closeAdopted(AdoptedHandle(fd, n.ro))
+	}
 }
 
 // Abandon implements kernel.Abandoner: the SIP that asked for req was
@@ -229,6 +239,10 @@ func (f *FS) Abandon(req *kernel.Request) {
 // close closes handle h, unless it is a preopen's: those are shared by
 // every SIP of this worker.
 func (f *FS) close(h int32) {
+	if h < -1 {
+		f.closeAdopted(h)
+		return
+	}
 	if int(h) < f.npre || f.node(h) == nil {
 		return
 	}
@@ -249,6 +263,9 @@ func (n *node) close() {
 }
 
 func (f *FS) node(h int32) *node {
+	if h < -1 {
+		return f.adoptedNode(h, nil)
+	}
 	if h < 0 || int(h) >= len(f.nodes) {
 		return nil
 	}
@@ -281,8 +298,19 @@ func (f *FS) serve(req *kernel.Request) uint16 {
 		}
 		return 0
 	}
+	if req.Op == FSAdopt {
+		f.adopt(req)
+		return 0
+	}
+	if req.Op == FSClose && req.Fd < -1 {
+		f.closeAdopted(req.Fd) // never adopted by the close itself (inlinepath.go)
+		return 0
+	}
 	n := f.node(req.Fd)
-	if n == nil {
+	if req.Fd < -1 {
+		n = f.adoptedNode(req.Fd, req)
+	}
+	if n == nil || (req.Fd < -1 && req.PID() != 0 && n.owner != req.PID()) {
 		return errnoBadf
 	}
 	switch req.Op {

@@ -63,6 +63,14 @@ func (h *HostFDs) take(k int) bool {
 	return true
 }
 
+// TakeOne reserves one descriptor for a file a SIP opens on its core
+// (OpenNow), or reports false if none is left; the worker gives it back
+// when it closes the adopted file.
+func (h *HostFDs) TakeOne() bool { return h.take(1) }
+
+// GiveOne gives back what TakeOne took, when the file was not adopted.
+func (h *HostFDs) GiveOne() { h.give(1) }
+
 // give returns k descriptors to the budget.
 func (h *HostFDs) give(k int) {
 	if h != nil {

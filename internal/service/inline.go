@@ -16,6 +16,9 @@ package service
 //     close (FSClose, FSCloseAll, NetClose, NetCloseAll) or after the cores
 //     have ended (Close); the SIP forgets the descriptor before it asks for
 //     the close, so a loan never outlives its file.
+//   - A file the SIP opens on its core (OpenNow, inlinepath.go) is handed
+//     to the worker at once (FSAdopt, posted), which then owns it as its
+//     own: the same rule holds.
 //   - Files: preadv2/pwritev2 with RWF_NOWAIT, which Linux answers with
 //     EAGAIN instead of waiting for the disk (a page-cache miss, a write
 //     that would wait for writeback or a lock), at most InlineIOMax bytes.

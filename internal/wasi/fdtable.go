@@ -31,7 +31,7 @@ const maxFds = 4096
 type fdEntry struct {
 	typ     uint8  // WASI filetype
 	stream  int8   // 0, 1, 2: a console stream; -1: a file-system handle
-	handle  int32  // the file-system worker's handle
+	handle  int32  // the file-system worker's handle (service.AdoptedHandle for a file opened on the core)
 	flags   uint16 // fdflags
 	base    uint64 // rights (rights.go)
 	inh     uint64 // inheriting rights: the most a path_open under it may ask for
@@ -67,6 +67,14 @@ const (
 // hostFd returns the descriptor lent for inline calls, if one is.
 func (e *fdEntry) hostFd() (int32, bool) { return e.lent - 1, e.lent > 0 }
 
+// lend records the lent descriptor of an FSOpen result's bits (off).
+func (e *fdEntry) lend(off int64) {
+	if hfd, ok := service.LentFd(off); ok {
+		e.lent = hfd + 1
+		e.localStat = off&service.FSLocal != 0
+	}
+}
+
 func (e *fdEntry) isDir() bool { return e.typ == filetypeDirectory }
 
 // notFile reports whether e is a console stream or a socket: no handle of
@@ -82,8 +90,12 @@ func (p *Proc) table(s *kernel.SIP) []*fdEntry {
 		p.fds = append(p.fds, &fdEntry{typ: filetypeCharacterDevice, stream: int8(i), base: allRights, preopen: -1})
 	}
 	for i, pre := range p.Preopens {
-		p.fds = append(p.fds, &fdEntry{typ: filetypeDirectory, stream: -1, handle: int32(i),
-			base: preopenBase, inh: preopenInh, ro: pre.ReadOnly, preopen: i})
+		e := &fdEntry{typ: filetypeDirectory, stream: -1, handle: int32(i),
+			base: preopenBase, inh: preopenInh, ro: pre.ReadOnly, preopen: i}
+		if i < len(p.PreopenLends) {
+			e.lend(p.PreopenLends[i])
+		}
+		p.fds = append(p.fds, e)
 	}
 	// A listener starts non-blocking, as wasmtime's --tcplisten sockets
 	// do: Go's net.FileListener registers it in its netpoller only if

@@ -300,11 +300,17 @@ func pathFilestatGet(c *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) Errno 
 	if _, ok := m.Read(out, service.FilestatSize); !ok {
 		return EFAULT
 	}
+	var st [service.FilestatSize]byte
+	if errno, ok := p.pathStatInline(c, s, u32(a[0]), u32(a[2]), u32(a[3]), a[1]&lookupSymlinkFollow != 0, &st); ok {
+		if errno == ESUCCESS {
+			m.Write(out, st[:])
+		}
+		return errno
+	}
 	rep, errno := p.pathOp(c, s, u32(a[0]), u32(a[2]), u32(a[3]), service.FSPathStat, int64(a[1]&lookupSymlinkFollow))
 	if errno != ESUCCESS {
 		return errno
 	}
-	var st [service.FilestatSize]byte
 	copy(st[:], rep.Buf)
 	m.Write(out, st[:])
 	return ESUCCESS
@@ -490,6 +496,13 @@ func pathOpen(c *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) Errno {
 	if oflags&oflagDirectory != 0 {
 		write = false // only a directory can be opened: file rights do not apply
 	}
+	follow := a[1]&lookupSymlinkFollow != 0
+	if ne, errno, ok := p.openInline(s, e, path, oflags, fdflags, follow, write, base, inh); ok {
+		if errno != ESUCCESS {
+			return errno
+		}
+		return p.installOpened(s, m, out, ne)
+	}
 	req := s.Request()
 	req.Op = service.FSOpen
 	req.Fd = e.handle
@@ -504,13 +517,16 @@ func pathOpen(c *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) Errno {
 	ne := &fdEntry{typ: typ, stream: -1, handle: int32(rep.N), flags: fdflags,
 		base: base, inh: inh, ro: rep.Off&service.FSReadOnly != 0, preopen: -1,
 		ownPos: typ == filetypeRegularFile}
-	if hfd, ok := service.LentFd(rep.Off); ok {
-		ne.lent = hfd + 1
-		ne.localStat = rep.Off&service.FSLocal != 0
-	}
+	ne.lend(rep.Off)
 	if ne.typ == filetypeDirectory {
 		ne.flags &^= fdflagAppend
 	}
+	return p.installOpened(s, m, out, ne)
+}
+
+// installOpened gives the file path_open opened an fd and writes it to the
+// guest's out; with no fd left, it closes the file.
+func (p *Proc) installOpened(s *kernel.SIP, m sandbox.Memory, out uint32, ne *fdEntry) Errno {
 	fd, errno := p.install(s, ne)
 	if errno != ESUCCESS {
 		p.release(s, ne)

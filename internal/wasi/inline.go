@@ -75,6 +75,8 @@ func (p *Proc) readRegular(m sandbox.Memory, s *kernel.SIP, e *fdEntry, iovs, ni
 			return 0, Errno(errno)
 		case how == service.Done && (n == 0 || n >= want):
 			return n, ESUCCESS
+		case how == service.Done && p.atEnd(e, fd, o+int64(n)):
+			return n, ESUCCESS // a short read at the end of the file: nothing is left to wait for
 		case how == service.Done:
 			got = n // a part was at hand: the worker reads the rest
 		case how == service.Never:
@@ -112,6 +114,18 @@ func (p *Proc) readRegular(m sandbox.Memory, s *kernel.SIP, e *fdEntry, iovs, ni
 	}
 	data := rep.Buf[:min(int(rep.N), len(rep.Buf))]
 	return got + scatter(m, iovs, niovs, got, data), ESUCCESS
+}
+
+// atEnd reports whether offset end is at or past the end of lent file fd,
+// by fstat on the core (only on a local file system): a read that stopped
+// there was short because the file ends, not because the rest was not in
+// the page cache.
+func (p *Proc) atEnd(e *fdEntry, fd int32, end int64) bool {
+	if !e.localStat {
+		return false
+	}
+	var st [service.FilestatSize]byte
+	return service.StatNow(fd, &st) && end >= int64(binary.LittleEndian.Uint64(st[32:]))
 }
 
 // writeRegular writes the guest's buffers (total bytes of them, at most
@@ -330,4 +344,83 @@ func appendSockEvent(events, sub []byte, ev uint16) []byte {
 		binary.LittleEndian.PutUint16(events[len(events)-eventSize+24:], eventrwflagsHangup)
 	}
 	return events
+}
+
+// pathStatInline answers path_filestat_get on the core when directory fd
+// is lent, lies on a local file system, and the host resolves the path
+// from its dentry cache alone (service.PathStatNow); ok false: the worker
+// answers, as before (also every error but ENOENT and ENOTDIR, and every
+// path with a symlink before its end or a "..").
+func (p *Proc) pathStatInline(c *sandbox.Call, s *kernel.SIP, fd, ptr, n uint32, follow bool, st *[service.FilestatSize]byte) (Errno, bool) {
+	e := p.fd(s, fd)
+	if e == nil || !e.isDir() || !e.localStat || p.noPathInline {
+		return ESUCCESS, false
+	}
+	dfd, ok := e.hostFd()
+	if !ok {
+		return ESUCCESS, false
+	}
+	path, errno := pathArg(c.Memory(), ptr, n)
+	if errno != ESUCCESS || !service.PathInline(path) {
+		return ESUCCESS, false
+	}
+	eno, how := service.PathStatNow(dfd, path, follow, st)
+	switch how {
+	case service.Done:
+		return Errno(eno), true
+	case service.Never:
+		p.noPathInline = true
+	}
+	return ESUCCESS, false
+}
+
+// openInline opens a regular file for reading on the core (path_open
+// without oflags, fdflags or write rights) when directory e is lent, lies
+// on a local file system and the host resolves the path from its dentry
+// cache alone (service.OpenNow); ok false: the worker opens it, as before.
+// The new descriptor is posted to the worker at once (FSAdopt), which
+// enters it in its table and charges it to the SIP's quota, and which then
+// owns it as it owns the files it opened: the SIP names it with
+// service.AdoptedHandle, and its close (FSClose, FSCloseAll) comes after
+// the adoption on the same ring. The machine's budget is charged here; the
+// SIP's quota is checked against the files in its own table (a close still
+// in the ring may make the worker's count higher for a moment).
+func (p *Proc) openInline(s *kernel.SIP, e *fdEntry, path string, oflags, fdflags uint16, follow, write bool, base, inh uint64) (*fdEntry, Errno, bool) {
+	if oflags != 0 || fdflags != 0 || write || !e.localStat || p.noPathInline || len(p.FS) == 0 || !service.PathInline(path) {
+		return nil, ESUCCESS, false
+	}
+	dfd, ok := e.hostFd()
+	if !ok || p.openFiles() >= service.MaxFilesPerSIP {
+		return nil, ESUCCESS, false
+	}
+	hfd, eno, how := service.OpenNow(dfd, path, follow)
+	switch {
+	case how == service.Never:
+		p.noPathInline = true
+		return nil, ESUCCESS, false
+	case how != service.Done:
+		return nil, ESUCCESS, false
+	case eno != 0:
+		return nil, Errno(eno), true
+	}
+	if p.HostFDs != nil && !p.HostFDs.TakeOne() {
+		service.CloseNow(hfd)
+		return nil, ESUCCESS, false // the worker answers ENFILE
+	}
+	s.Post(p.fs, &kernel.Request{Op: service.FSAdopt, N: service.AdoptArgs(hfd, e.ro), Off: s.PID()})
+	base, inh = openedRights(filetypeRegularFile, base, inh)
+	ne := &fdEntry{typ: filetypeRegularFile, stream: -1, handle: service.AdoptedHandle(hfd, e.ro),
+		base: base, inh: inh, ro: e.ro, preopen: -1, ownPos: true, lent: hfd + 1, localStat: true}
+	return ne, ESUCCESS, true
+}
+
+// openFiles counts the files and directories the SIP holds in its worker.
+func (p *Proc) openFiles() int {
+	n := 0
+	for _, e := range p.fds {
+		if e != nil && !e.notFile() && e.preopen < 0 {
+			n++
+		}
+	}
+	return n
 }

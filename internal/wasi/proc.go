@@ -24,6 +24,14 @@ type Proc struct {
 	// ListenerFds are the listeners' host descriptors, lent for inline
 	// readiness checks (service.ListenerFd); immutable.
 	ListenerFds []int32
+	// PreopenLends are the preopens' lent-descriptor bits, as an FSOpen
+	// result gives a directory's (service.FS.PreopenLends): fstat and path
+	// lookups on the core. Immutable.
+	PreopenLends []int64
+	// HostFDs is the machine's budget of host descriptors, which a file
+	// opened on the core is charged to (service.OpenNow); shared by every
+	// worker and core, safe for concurrent use (nil: no limit).
+	HostFDs *service.HostFDs
 	// ConsoleFds are stdout's and stderr's host descriptors (at 1 and 2)
 	// plus one, when they are host files, lent for inline writes
 	// (service.WriterFd); 0: none. Immutable.
@@ -39,6 +47,9 @@ type Proc struct {
 	views  [][]byte       // the guest's buffers of an inline call (inline.go); reused
 	out    consoleOut     // console output held (console.go)
 	poller service.Poller // inline readiness checks of sockets (inline.go)
+	// noPathInline: the host has no openat2 with RESOLVE_CACHED, so path
+	// lookups go to the worker (inline.go). Owned by the SIP's coroutine.
+	noPathInline bool
 }
 
 // Preopen is a host directory offered to the SIP at fd 3+i.

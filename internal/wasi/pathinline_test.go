@@ -1,0 +1,97 @@
+package wasi_test
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"isle"
+	"isle/internal/service"
+	"isle/internal/testprog"
+)
+
+// pathStatDir makes the tree pathstat.c "many" expects.
+func pathStatDir(t *testing.T) string {
+	dir := t.TempDir()
+	os.Mkdir(filepath.Join(dir, "sub"), 0o755)
+	os.WriteFile(filepath.Join(dir, "f"), []byte("hello"), 0o644)
+	os.WriteFile(filepath.Join(dir, "sub", "g"), []byte("gg"), 0o644)
+	os.Symlink("f", filepath.Join(dir, "in"))
+	return dir
+}
+
+// TestPathStatsStayOnCore: 1,000 stats and lstats of names whose lookups
+// are in the host's dentry cache (found, missing, a symlink) are
+// answered on the core, with the worker's answers.
+func TestPathStatsStayOnCore(t *testing.T) {
+	dir := pathStatDir(t)
+	out, st, reqs := runCounted(t, cProg(t, "pathstat.c"), []isle.Dir{{Host: dir, Guest: "/d"}}, "many", "/d")
+	if st != 0 || out != "many ok\n" {
+		t.Fatalf("status %d, output %q", st, out)
+	}
+	// The first round's lookups may miss the dentry cache ("missing" has
+	// never been looked up) and go to the worker; the exit and the output
+	// are a few more.
+	if reqs > 20 {
+		t.Errorf("%d service requests for 1,000 path stats (at most 20 expected): they left the core", reqs)
+	}
+}
+
+// TestPathStatUncachedFallsBack: the stat of a name that the host has never
+// looked up is not in the dentry cache: RESOLVE_CACHED says EAGAIN and the
+// worker answers (ENOENT), one request more than the stat of a cached name.
+func TestPathStatUncachedFallsBack(t *testing.T) {
+	dir := pathStatDir(t)
+	wasm := cProg(t, "pathstat.c")
+	dirs := []isle.Dir{{Host: dir, Guest: "/d"}}
+	os.Stat(filepath.Join(dir, "f")) // in the cache
+	out, _, cached := runCounted(t, wasm, dirs, "one", "/d/f")
+	if out != "0 5\n" {
+		t.Fatalf("stat of a cached file: %q", out)
+	}
+	fresh := fmt.Sprintf("/d/never-looked-up-%d", time.Now().UnixNano())
+	out, _, uncached := runCounted(t, wasm, dirs, "one", fresh)
+	if out != "44 -1\n" { // wasi-libc's ENOENT
+		t.Fatalf("stat of a missing name: %q, want ENOENT (44)", out)
+	}
+	if uncached <= cached {
+		t.Errorf("%d service requests for an uncached lookup, %d for a cached one: the uncached one did not go to the worker", uncached, cached)
+	}
+}
+
+// TestPathOpensStayOnCore: 200 read-only opens, reads and closes of a
+// cached file are made on the core; only the closes (posted, not waited
+// for), the adoptions (posted) and the fsyncs, which the worker makes on the
+// adopted files, leave it.
+func TestPathOpensStayOnCore(t *testing.T) {
+	dir := pathStatDir(t)
+	out, st, reqs := runCounted(t, cProg(t, "pathstat.c"), []isle.Dir{{Host: dir, Guest: "/d"}}, "open", "/d")
+	if st != 0 || out != "open ok\n" {
+		t.Fatalf("status %d, output %q", st, out)
+	}
+	// Posted requests are not counted as requests the SIP waits for.
+	if reqs > 20 {
+		t.Errorf("%d service requests for 200 opens, reads and closes (at most 20 expected): they left the core", reqs)
+	}
+}
+
+// TestCoreOpensKeepTheQuota: testdata/hostile/rohog.c opens one cached file
+// read-only until it fails; those opens are made on the core, and they
+// still stop at the SIP's quota (EMFILE after MaxFilesPerSIP), and the
+// quota is back once they are closed.
+func TestCoreOpensKeepTheQuota(t *testing.T) {
+	src, err := os.ReadFile(filepath.Join(testprog.Root(t), "testdata", "hostile", "rohog.c"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, st, reqs := runCounted(t, testprog.C(t, string(src)), []isle.Dir{{Host: t.TempDir(), Guest: "/d"}})
+	want := fmt.Sprintf("rohog: opened %d, then EMFILE\nrohog: again ok\n", service.MaxFilesPerSIP)
+	if st != 0 || out != want {
+		t.Fatalf("status %d, output %q, want %q", st, out, want)
+	}
+	if reqs > service.MaxFilesPerSIP/2 {
+		t.Errorf("%d service requests: the read-only opens were not made on the core", reqs)
+	}
+}
