@@ -357,8 +357,8 @@ func newMachine(ctx context.Context, cfg Config) (*Machine, error) {
 		return nil, err
 	}
 	kc.OnExit = chainExit(kc.OnExit, func(c *kernel.Core, s *kernel.SIP) {
-		if p, ok := s.IPC.(*abi.Proc); ok {
-			p.Exit(c) // close the SIP's endpoints (peers see Closed) and drop its names
+		if e, ok := s.Ext.(*sipExt); ok {
+			e.ipc.Exit(c) // close the SIP's endpoints (peers see Closed) and drop its names
 		}
 	})
 	kc.OnExit = chainExit(kc.OnExit, procapi.OnExit) // tell parents their children ended
@@ -374,8 +374,8 @@ func newMachine(ctx context.Context, cfg Config) (*Machine, error) {
 	nameTable := tables.NewTable[names.Entry](tables.Names, nameKind, cores)
 	kc.Init = chainInit(kc.Init, func(c *kernel.Core) { tables.Start(c, nameTable) })
 	kc.OnExit = chainExit(kc.OnExit, func(c *kernel.Core, s *kernel.SIP) {
-		if p, ok := s.Ext.(*wasi.Proc); ok {
-			p.Release(c) // host files of a SIP that trapped or was killed
+		if e, ok := s.Ext.(*sipExt); ok {
+			e.wasi.Release(c) // host files of a SIP that trapped or was killed
 		}
 	})
 	for core, capacity := range cfg.capacity {
@@ -677,7 +677,7 @@ func (m *Machine) SpawnWith(prog *Program, args []string, opt SpawnOptions) (*Pr
 	s := m.newSIP(prog.mod, prog.name, args, opt.Nice)
 	if len(opt.Env) > 0 {
 		s.Env = append(s.Env, opt.Env...)
-		s.Ext.(*wasi.Proc).Env = s.Env
+		extOf(s).wasi.Env = s.Env
 	}
 	procapi.Attach(s)
 	if err := m.k.Spawn(s, core); err != nil {
@@ -698,8 +698,7 @@ func (m *Machine) newSIP(mod *sandbox.Module, name string, args []string, nice i
 	s.Args = append([]string(nil), args...)
 	s.Env = append([]string(nil), m.cfg.env...)
 	wp := &wasi.Proc{Args: s.Args, Env: s.Env, Preopens: m.preopens, Console: m.console, Stdin: m.stdin, FS: m.fs, Net: m.net, Listeners: len(m.lns), ListenerFds: m.lnFds, ConsoleFds: m.outFds, StdinNow: m.stdinSvc}
-	s.Ext, s.Hold = wp, wp
-	s.IPC = m.ipc.NewProc(s)
+	s.Ext = &sipExt{wasi: wp, ipc: m.ipc.NewProc(s)}
 	return s
 }
 
