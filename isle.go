@@ -356,12 +356,6 @@ func newMachine(ctx context.Context, cfg Config) (*Machine, error) {
 		rt.Close(ctx)
 		return nil, err
 	}
-	kc.OnExit = chainExit(kc.OnExit, func(c *kernel.Core, s *kernel.SIP) {
-		if e, ok := s.Ext.(*sipExt); ok {
-			e.ipc.Exit(c) // close the SIP's endpoints (peers see Closed) and drop its names
-		}
-	})
-	kc.OnExit = chainExit(kc.OnExit, procapi.OnExit) // tell parents their children ended
 	// The name service's registry is the machine's name table: replicated on
 	// every core (lookups are local reads, registrations commit by 2PC) or
 	// shared, as --tables names=… chooses; shared by default.
@@ -372,12 +366,7 @@ func newMachine(ctx context.Context, cfg Config) (*Machine, error) {
 		}
 	}
 	nameTable := tables.NewTable[names.Entry](tables.Names, nameKind, cores)
-	kc.Init = chainInit(kc.Init, func(c *kernel.Core) { tables.Start(c, nameTable) })
-	kc.OnExit = chainExit(kc.OnExit, func(c *kernel.Core, s *kernel.SIP) {
-		if e, ok := s.Ext.(*sipExt); ok {
-			e.wasi.Release(c) // host files of a SIP that trapped or was killed
-		}
-	})
+	kc.Init = append(kc.Init, func(c *kernel.Core) { tables.Start(c, nameTable) })
 	for core, capacity := range cfg.capacity {
 		if core < 0 || core >= cores {
 			return nil, fmt.Errorf("--core-capacity: no core %d on a %d-core machine", core, cores)
@@ -396,15 +385,15 @@ func newMachine(ctx context.Context, cfg Config) (*Machine, error) {
 			rt.Close(ctx)
 			return nil, fmt.Errorf("--tables: %v", err)
 		}
-		kc.Init = chainInit(kc.Init, tbs.Init)
-		kc.OnExit = chainExit(kc.OnExit, tbs.OnExit)
+		kc.Init = append(kc.Init, tbs.Init)
 	}
 	m := &Machine{cfg: cfg, cores: cores, hostCPUs: host, rt: rt, preopens: preopens, tables: tbs, budget: budget, gw: gw}
 	if cfg.traceOut != nil && cfg.traceCalls {
 		m.calls = callNames(hosts)
 	}
 	m.procs.init()
-	kc.OnExit = chainExit(kc.OnExit, func(_ *kernel.Core, s *kernel.SIP) { m.procs.remove(s) })
+	m.ipc = abi.New(cores)
+	kc.OnExit = exitHooks(m.ipc, tbs, &m.procs)
 	k, err := kernel.New(kc)
 	if err != nil {
 		rt.Close(ctx)
@@ -414,7 +403,6 @@ func newMachine(ctx context.Context, cfg Config) (*Machine, error) {
 	if tbs != nil {
 		tbs.Attach(k) // before Boot: Processes may be called as soon as Boot returns
 	}
-	m.ipc = abi.New(cores)
 	m.ipc.UseNames(watchNames(names.OnTable(nameTable), cfg.nameWatch))
 	m.console = k.AddService("console", &service.ConsoleOut{Stdout: orDiscard(cfg.stdout), Stderr: orDiscard(cfg.stderr)})
 	m.outFds = [3]int32{0, service.WriterFd(cfg.stdout) + 1, service.WriterFd(cfg.stderr) + 1}
@@ -506,12 +494,17 @@ func unwrapOpError(err error) error {
 	return err
 }
 
-// chainExit runs both exit hooks, first then next.
-func chainExit(first, next func(*kernel.Core, *kernel.SIP)) func(*kernel.Core, *kernel.SIP) {
-	if first == nil {
-		return next
+// exitHooks returns the layers told of a SIP's end, in the order they are
+// told: its channels close (peers see Closed) and its names go, its
+// parent learns that it ended, its host files close (a SIP that trapped or
+// was killed), the process table records the exit (tbs, when not nil),
+// and the machine forgets it (procs).
+func exitHooks(ipc *abi.System, tbs *tables.Tables, procs *registry) []kernel.ExitHook {
+	hooks := []kernel.ExitHook{ipc, kernel.ExitFunc(procapi.OnExit), kernel.ExitFunc(wasi.OnExit)}
+	if tbs != nil {
+		hooks = append(hooks, tbs)
 	}
-	return func(c *kernel.Core, s *kernel.SIP) { first(c, s); next(c, s) }
+	return append(hooks, procs)
 }
 
 func orDiscard(w io.Writer) io.Writer {
@@ -813,14 +806,6 @@ func RunListing(ctx context.Context, cfg Config, path string, args []string) (Ex
 		return st, m.Stats(), procs, err
 	}
 	return st, m.Stats(), procs, nil
-}
-
-// chainInit runs both per-core init hooks, first then next.
-func chainInit(first, next func(*kernel.Core)) func(*kernel.Core) {
-	if first == nil {
-		return next
-	}
-	return func(c *kernel.Core) { first(c); next(c) }
 }
 
 // recordSpawn writes s's spawn row from the core it was sent to (core 0 when

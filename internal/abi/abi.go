@@ -129,6 +129,14 @@ func (s *System) NewProc(sip *kernel.SIP) *Proc {
 // Table returns the SIP's handle table.
 func (p *Proc) Table() *ipc.Table { return p.tab }
 
+// OnExit is the channel layer's exit hook (kernel.ExitHook): it closes the
+// endpoints of a SIP that has channels (Exit) and drops its names.
+func (s *System) OnExit(c *kernel.Core, sip *kernel.SIP) {
+	if p := procOf(sip); p != nil {
+		p.Exit(c)
+	}
+}
+
 // Exit closes every endpoint and frees every block of the SIP and drops its
 // names; peers see Closed. It must run on the core that owned the SIP, when
 // the SIP has ended.

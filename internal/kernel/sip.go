@@ -142,6 +142,19 @@ type Ext interface {
 	Holder
 }
 
+// ExitHook is a layer above the kernel that is told when a SIP ends
+// (Config.OnExit), on the goroutine of the core the SIP ends on, before its
+// Done channel closes: it releases what the SIP held in that layer.
+type ExitHook interface {
+	OnExit(c *Core, s *SIP)
+}
+
+// ExitFunc is a function as an ExitHook.
+type ExitFunc func(c *Core, s *SIP)
+
+// OnExit calls f.
+func (f ExitFunc) OnExit(c *Core, s *SIP) { f(c, s) }
+
 // Holder is output that a personality holds back while its SIP runs, to
 // send it in fewer requests (the console's buffered writes). The kernel
 // calls ReleaseHeld on the SIP's coroutine before every suspension (a call
