@@ -177,6 +177,15 @@ func TestClusterLinkDown(t *testing.T) {
 	if !strings.Contains(log.String(), "the link to node 1 is lost: 1 channels closed") {
 		t.Fatalf("log:\n%s", log)
 	}
+	// A lookup of the name now gets a channel that is closed at once: the
+	// client does not wait for a node that is gone.
+	c2, err := b.Spawn(cp, []string{"client", "10"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := c2.Wait(); st.Status() != 1 || !strings.Contains(log.String(), "node 1 is not linked") {
+		t.Fatalf("a client after the link was lost: %+v; log:\n%s", st, log)
+	}
 	// The machine still runs programs.
 	hp, err := b.LoadBytes(ctx, "exit0", exitModule())
 	if err != nil {
@@ -193,14 +202,15 @@ func TestClusterLinkDown(t *testing.T) {
 
 // TestClusterCheckedOnArrival: a node that sends what the contract does not
 // allow (a Ping from the server's side; a message the contract does not
-// have) is refused by the receiving node's gateway: the channel is closed,
+// have; a frame cut short) is refused by the receiving node's gateway: the channel is closed,
 // the client sees Closed, and the sending node is told.
 func TestClusterCheckedOnArrival(t *testing.T) {
 	client := pingpongC(t, "client")
 	for _, tc := range []struct {
-		name string
-		msg  uint16
-	}{{"ping-from-exporter", 0}, {"no-such-message", 77}} {
+		name      string
+		msg       uint16
+		malformed bool
+	}{{"ping-from-exporter", 0, false}, {"no-such-message", 77, false}, {"malformed-frame", 1, true}} {
 		t.Run(tc.name, func(t *testing.T) {
 			log := &syncLog{}
 			one, two := tlsNodes(t, log.logf)
@@ -210,8 +220,13 @@ func TestClusterCheckedOnArrival(t *testing.T) {
 				id := binary.BigEndian.Uint64(p)
 				m := binary.BigEndian.AppendUint64([]byte{1}, id) // dir 1: the receiver's id
 				m = binary.BigEndian.AppendUint16(m, tc.msg)
-				m = binary.BigEndian.AppendUint64(m, 0)    // seq
+				m = append(m, 0)                           // no blocks
+				m = binary.BigEndian.AppendUint32(m, 12)   // the payload's length
+				m = binary.LittleEndian.AppendUint64(m, 0) // seq
 				m = binary.LittleEndian.AppendUint32(m, 0) // empty payload field
+				if !tc.malformed {
+					m = append(m, 0) // no endpoints carried
+				}
 				one.Send(from, gateway.KindMsg, m)
 			})
 			one.Handle(gateway.KindClose, func(from uint64, p []byte) { closed <- binary.BigEndian.Uint64(p[1:]) })
@@ -235,5 +250,75 @@ func TestClusterCheckedOnArrival(t *testing.T) {
 				t.Fatalf("log:\n%s", log)
 			}
 		})
+	}
+}
+
+// TestClusterBlocks: exchange-heap blocks of 1 byte to 1 MiB sent on a
+// channel that crosses nodes move with the message: the sender's handle is
+// dead after the send, the receiver on the other node owns a block of the
+// same bytes, and the answer's block comes back the same way
+// (testdata/cluster/blocks.c).
+func TestClusterBlocks(t *testing.T) {
+	root := testprog.Root(t)
+	src, err := os.ReadFile(filepath.Join(root, "testdata", "cluster", "blocks.c"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	prog := testprog.C(t, string(src), "-I", filepath.Join(root, "guest", "c"))
+	log := &syncLog{}
+	one, two := tlsNodes(t, log.logf)
+	blocksSrc := []byte("contract Blocks {\n  msg Data(n u32)\n  msg Back(n u32)\n  initial final state Idle { imp Data -> Busy }\n  state Busy { exp Back -> Idle }\n}\n")
+	var outA, errA, outB, errB bytes.Buffer
+	a := bootNode(t, isle.ClusterConfig{Link: one, Logf: log.logf}, &outA, &errA)
+	b := bootNode(t, isle.ClusterConfig{Link: two, Logf: log.logf, Remote: []isle.RemoteName{{Name: "blocks", Node: 1, Source: blocksSrc, Contract: "Blocks"}}}, &outB, &errB)
+	ctx := context.Background()
+	pa, err := a.Load(ctx, prog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pb, err := b.Load(ctx, prog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, _ := a.Spawn(pa, []string{"blocks", "server"})
+	c, _ := b.Spawn(pb, []string{"blocks", "client"})
+	if st := c.Wait(); st.Status() != 0 || !strings.Contains(outB.String(), "client: 3 blocks moved") {
+		t.Fatalf("client: %+v, stderr %q; log:\n%s", st, errB.String(), log)
+	}
+	if st := s.Wait(); st.Status() != 0 {
+		t.Fatalf("server: %+v, stderr %q; log:\n%s", st, errA.String(), log)
+	}
+}
+
+// TestClusterEndpointCarried: an endpoint sent on a channel that crosses
+// nodes moves with its message: the client's three messages on the end it
+// kept reach the server on the other node through the endpoint the server
+// received, in order, and the client's close reaches it as Closed
+// (testdata/cluster/carry.c). The sending gateway keeps the endpoint as the
+// proxy of a new channel between the nodes; the receiving one makes a fresh
+// channel of its contract, in its state, for the server.
+func TestClusterEndpointCarried(t *testing.T) {
+	root := testprog.Root(t)
+	src, err := os.ReadFile(filepath.Join(root, "testdata", "cluster", "carry.c"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	prog := testprog.C(t, string(src), "-I", filepath.Join(root, "guest", "c"))
+	log := &syncLog{}
+	one, two := tlsNodes(t, log.logf)
+	contractSrc := []byte("contract Inner {\n  msg Hi(n u32)\n  initial final state S { imp Hi -> S }\n}\ncontract Carry {\n  msg Give(e exp<Inner>)\n  initial final state Open { imp Give -> Open }\n}\n")
+	var outA, errA, outB, errB bytes.Buffer
+	a := bootNode(t, isle.ClusterConfig{Link: one, Logf: log.logf}, &outA, &errA)
+	b := bootNode(t, isle.ClusterConfig{Link: two, Logf: log.logf, Remote: []isle.RemoteName{{Name: "carry", Node: 1, Source: contractSrc, Contract: "Carry"}}}, &outB, &errB)
+	ctx := context.Background()
+	pa, _ := a.Load(ctx, prog)
+	pb, _ := b.Load(ctx, prog)
+	s, _ := a.Spawn(pa, []string{"carry", "server"})
+	c, _ := b.Spawn(pb, []string{"carry", "client"})
+	if st := s.Wait(); st.Status() != 0 || !strings.Contains(outA.String(), "server: 3 His and Closed on a carried endpoint") {
+		t.Fatalf("server: %+v, stderr %q; log:\n%s", st, errA.String(), log)
+	}
+	if st := c.Wait(); st.Status() != 0 || !strings.Contains(outB.String(), "client: done") {
+		t.Fatalf("client: %+v, stderr %q; log:\n%s", st, errB.String(), log)
 	}
 }

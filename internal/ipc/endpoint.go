@@ -639,3 +639,28 @@ func (t *Table) Unwatch(hs ...Handle) {
 	}
 	t.blocked = false
 }
+
+// EndpointState returns the protocol state of the endpoint h names, for a
+// holder that carries the endpoint elsewhere (the cluster's gateway).
+func (t *Table) EndpointState(h Handle) (contract.StateID, error) {
+	e, err := t.endpoint(h)
+	if err != nil {
+		return 0, err
+	}
+	return e.state, nil
+}
+
+// NewChannelAt is NewChannel with both endpoints in state s of c, not its
+// initial state: the cluster's gateway continues there a channel whose
+// other end was carried in from another node in that state.
+func (t *Table) NewChannelAt(p Port, c *contract.Contract, s contract.StateID) (imp, exp Handle, err error) {
+	if int(s) >= c.NumStates() {
+		return 0, 0, ErrInvalid
+	}
+	if t.dead || !t.room(2, 0) {
+		return 0, 0, ErrQuota
+	}
+	ie, ee := newPair(t.sys, c, t, p.Core())
+	ie.state, ee.state = s, s
+	return t.put(ie, nil), t.put(ee, nil), nil
+}

@@ -847,3 +847,41 @@ func TestWaitSetFairness(t *testing.T) {
 		t.Fatalf("served %v", order)
 	}
 }
+
+// TestNewChannelAt: a channel made in a state other than the initial one
+// (the cluster's gateway continues a carried endpoint's channel there)
+// enforces the contract from that state; EndpointState reports it; a state
+// the contract does not have is refused.
+func TestNewChannelAt(t *testing.T) {
+	m := newFake(1)
+	p := m.port(0)
+	tab := m.sys.NewTable(nil)
+	pp := set.Lookup("PingPong")
+	waiting, ok := pp.StateByName("Waiting")
+	if !ok {
+		t.Fatal("no state Waiting")
+	}
+	imp, exp, err := tab.NewChannelAt(p, pp, waiting)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, h := range []Handle{imp, exp} {
+		if s, err := tab.EndpointState(h); err != nil || s != waiting {
+			t.Fatalf("state %v %v, want Waiting", s, err)
+		}
+	}
+	ping, pong := msgID(pp, "Ping"), msgID(pp, "Pong")
+	wantErr(t, tab.Send(p, imp, ping, enc(t, pp, "Ping", uint64(1), []byte{}), nil), ErrNotAllowed) // the importer waits
+	if err := tab.Send(p, exp, pong, enc(t, pp, "Pong", uint64(1), []byte{}), nil); err != nil {
+		t.Fatal(err)
+	}
+	if info, _ := recvOK(t, tab, p, imp); info.Msg != pong {
+		t.Fatalf("got %v", info)
+	}
+	if _, _, err := tab.NewChannelAt(p, pp, contract.StateID(pp.NumStates())); err != ErrInvalid {
+		t.Fatalf("a state past the contract's: %v", err)
+	}
+	if _, err := tab.EndpointState(0); err != ErrBadHandle {
+		t.Fatalf("a bad handle: %v", err)
+	}
+}

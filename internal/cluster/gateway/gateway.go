@@ -18,8 +18,17 @@
 //     SIP, on its own copy of the protocol state): a node never trusts
 //     another's check. A message the receiving side refuses closes the
 //     channel at both ends, with one log line.
-//   - A message whose type carries endpoints, or that carries blocks, is not
-//     carried yet: the channel is closed, and the endpoints and blocks with it.
+//   - Exchange-heap blocks attached to a message move to the other node with
+//     it: the sending gateway copies each into the frame and frees it (the
+//     sender's handle died at its send, as between cores), the receiving one
+//     allocates a block of the same bytes and sends it on, so the receiving
+//     SIP owns it. An endpoint carried in a message moves too: the sending
+//     gateway keeps it, as the proxy of a new channel between the nodes, and
+//     the receiving one makes a fresh channel of its contract in the state
+//     the endpoint was in, sends the SIP the end of the endpoint's side and
+//     keeps the other as the new channel's proxy: the endpoint's peer, on
+//     the first node, and its new owner, on the second, talk through both
+//     gateways from then on, checked at both ends like any crossing channel.
 //   - When the link to a node is lost, every proxy endpoint whose channel
 //     went there is closed: the SIPs on this node see Closed.
 //   - The gateway's state (its channels, proxies, listeners) is owned by its
@@ -47,7 +56,7 @@ import (
 // a string is a u32 length and its bytes):
 const (
 	KindOpen  = 0x80 // id u64, contract name, contract source, then the service name: open a channel to a service
-	KindMsg   = 0x81 // dir u8, id u64, msg u16, then the payload: a message on a channel
+	KindMsg   = 0x81 // dir u8, id u64, msg u16, blocks u8, payload length u32, the payload, each block (u32 length, bytes), then endpoints u8 and each one's channel id u64 and state u16
 	KindClose = 0x82 // dir u8, id u64: the channel's other end closed (or was refused)
 )
 
@@ -69,6 +78,12 @@ const (
 	// maxBatch is how many frames or messages one turn of the gateway
 	// handles before it yields its core.
 	maxBatch = 256
+	// backlogRetry is how long (ns) the gateway sleeps, rather than
+	// blocks, while a message waits for room in a SIP's queue (a credit
+	// does not wake it).
+	backlogRetry = 200_000
+	// contractCacheMax bounds the gateway's cache of compiled contracts.
+	contractCacheMax = 256
 )
 
 // HostModuleName is the import module of the gateway's program.
@@ -215,19 +230,83 @@ func decodeOpen(b []byte) (id uint64, cname, src, name string, err error) {
 	return id, cname, src, string(b), nil
 }
 
-func encodeMsg(dir byte, id uint64, msg contract.MsgID, payload []byte) []byte {
-	b := make([]byte, 0, 11+len(payload))
+// A msg frame: dir, id, msg, the number of blocks (u8), the payload's
+// length (u32), the payload, each block as a u32 length and its bytes, then
+// the number of endpoints carried (u8) and, for each endpoint field in
+// order, the id of the channel it continues on and its state (u64, u16).
+
+// carried is an endpoint that a message takes to another node: the channel
+// id its sending gateway keeps it under, and its protocol state.
+type carried struct {
+	id    uint64
+	state contract.StateID
+}
+
+func encodeMsg(dir byte, id uint64, msg contract.MsgID, payload []byte, blocks [][]byte, refs []carried) []byte {
+	size := 17 + len(payload) + 10*len(refs)
+	for _, b := range blocks {
+		size += 4 + len(b)
+	}
+	b := make([]byte, 0, size)
 	b = append(b, dir)
 	b = binary.BigEndian.AppendUint64(b, id)
 	b = binary.BigEndian.AppendUint16(b, uint16(msg))
-	return append(b, payload...)
+	b = append(b, byte(len(blocks)))
+	b = binary.BigEndian.AppendUint32(b, uint32(len(payload)))
+	b = append(b, payload...)
+	for _, blk := range blocks {
+		b = binary.BigEndian.AppendUint32(b, uint32(len(blk)))
+		b = append(b, blk...)
+	}
+	b = append(b, byte(len(refs)))
+	for _, r := range refs {
+		b = binary.BigEndian.AppendUint64(b, r.id)
+		b = binary.BigEndian.AppendUint16(b, uint16(r.state))
+	}
+	return b
 }
 
-func decodeMsg(b []byte) (dir byte, id uint64, msg contract.MsgID, payload []byte, err error) {
-	if len(b) < 11 || b[0] > dirReceivers {
-		return 0, 0, 0, nil, errShort
+// msgFrame is a decoded msg frame; payload and blocks are views of the frame.
+type msgFrame struct {
+	dir     byte
+	id      uint64
+	msg     contract.MsgID
+	payload []byte
+	blocks  [][]byte
+	refs    []carried
+}
+
+// decodeMsg cuts a msg frame, with at most maxBlocks blocks.
+func decodeMsg(b []byte, maxBlocks int) (m msgFrame, err error) {
+	if len(b) < 16 || b[0] > dirReceivers || int(b[11]) > maxBlocks {
+		return m, errShort
 	}
-	return b[0], binary.BigEndian.Uint64(b[1:]), contract.MsgID(binary.BigEndian.Uint16(b[9:])), b[11:], nil
+	m.dir, m.id, m.msg = b[0], binary.BigEndian.Uint64(b[1:]), contract.MsgID(binary.BigEndian.Uint16(b[9:]))
+	nb := int(b[11])
+	n := binary.BigEndian.Uint32(b[12:])
+	rest := b[16:]
+	if uint64(n) > uint64(len(rest)) {
+		return m, errShort
+	}
+	m.payload, rest = rest[:n:n], rest[n:]
+	for i := 0; i < nb; i++ {
+		if len(rest) < 4 {
+			return m, errShort
+		}
+		k := binary.BigEndian.Uint32(rest)
+		if uint64(k) > uint64(len(rest)-4) {
+			return m, errShort
+		}
+		m.blocks = append(m.blocks, rest[4:4+k:4+k])
+		rest = rest[4+k:]
+	}
+	if len(rest) < 1 || len(rest) != 1+10*int(rest[0]) {
+		return m, errShort
+	}
+	for rest = rest[1:]; len(rest) > 0; rest = rest[10:] {
+		m.refs = append(m.refs, carried{id: binary.BigEndian.Uint64(rest), state: contract.StateID(binary.BigEndian.Uint16(rest[8:]))})
+	}
+	return m, nil
 }
 
 func encodeClose(dir byte, id uint64) []byte {

@@ -10,13 +10,6 @@ import (
 	"isle/internal/kernel"
 )
 
-// backlogRetry is how long (ns) the gateway sleeps, rather than blocks, while
-// a message waits for room in a SIP's queue (a credit does not wake it).
-const backlogRetry = 200_000
-
-// contractCacheMax bounds the gateway's cache of compiled contracts.
-const contractCacheMax = 256
-
 // chanKey names a channel that crosses to peer: id was chosen by this node
 // (mine) or by the peer.
 type chanKey struct {
@@ -36,6 +29,8 @@ type channel struct {
 type queued struct {
 	msg     contract.MsgID
 	payload []byte
+	blocks  [][]byte
+	refs    []carried
 }
 
 // state is the gateway's own: owned by its SIP.
@@ -245,50 +240,155 @@ func (g *Gateway) open(s *kernel.SIP, p *abi.Proc, st *state, f *frame) {
 // message hands a peer's message to the local SIP, checking it against the
 // proxy's own copy of the contract's state.
 func (g *Gateway) message(port ipc.Port, tab *ipc.Table, st *state, f *frame) {
-	dir, id, msg, payload, err := decodeMsg(f.payload)
+	lim := ipc.DefaultLimits()
+	m, err := decodeMsg(f.payload, lim.MaxBlocks)
 	if err != nil {
+		// A frame that names a channel and is malformed closes it, as a
+		// message refused on arrival does: its sender waits for nothing.
+		if b := f.payload; len(b) >= 9 && b[0] <= dirReceivers {
+			if ch := st.chans[keyOf(f.from, b[0], binary.BigEndian.Uint64(b[1:]))]; ch != nil {
+				g.logf("gateway: node %d: node %d's message on a %s channel refused on arrival (%v): channel closed", g.link.ID(), f.from, ch.ct.Name(), err)
+				g.link.Send(ch.key.peer, kindClose, encodeClose(dirOf(ch), ch.key.id))
+				st.drop(port, tab, ch)
+				return
+			}
+		}
 		g.logf("gateway: node %d: from node %d: %v", g.link.ID(), f.from, err)
 		return
 	}
-	ch := st.chans[keyOf(f.from, dir, id)]
+	ch := st.chans[keyOf(f.from, m.dir, m.id)]
 	if ch == nil {
 		return // closed here already; its close is on the way
 	}
+	q := queued{m.msg, m.payload, m.blocks, m.refs}
 	if len(ch.backlog) > 0 {
-		ch.backlog = append(ch.backlog, queued{msg, payload})
+		ch.backlog = append(ch.backlog, q)
 		return
 	}
-	g.deliver(port, tab, st, ch, msg, payload)
+	g.deliver(port, tab, st, ch, q)
 }
 
-// deliver sends one message from the peer on ch's proxy. It reports false
-// when the message had to wait (the SIP's queue is full).
-func (g *Gateway) deliver(port ipc.Port, tab *ipc.Table, st *state, ch *channel, msg contract.MsgID, payload []byte) bool {
-	var why error
-	if int(msg) >= ch.ct.NumMessages() {
-		why = errors.New("no such message")
-	} else if refs, err := ch.ct.Message(msg).CheckFields(payload, nil); err != nil {
-		why = err
-	} else if len(refs) > 0 {
-		why = errors.New("it carries endpoints, which do not cross nodes yet")
-	} else {
-		switch err := tab.Send(port, ch.h, msg, payload, nil); {
+// deliver sends one message from the peer on ch's proxy, its blocks and the
+// endpoints it carries made in the gateway's table first. It reports false
+// when the message had to wait (the SIP's queue, or the gateway's heap or
+// handles, is full).
+func (g *Gateway) deliver(port ipc.Port, tab *ipc.Table, st *state, ch *channel, q queued) bool {
+	refs, why := checkArrival(ch.ct, q)
+	if why == nil {
+		var made []made
+		hs, err := allocBlocks(tab, port, q.blocks, st.blocks[:0])
+		if err == nil {
+			made, err = g.makeCarried(port, tab, ch, q, refs)
+			if err != nil {
+				closeAll(tab, port, hs)
+			}
+		}
+		if err == nil {
+			err = tab.Send(port, ch.h, q.msg, q.payload, hs)
+			if err != nil {
+				closeAll(tab, port, hs)
+				for _, m := range made {
+					tab.Close(port, m.sip)
+					tab.Close(port, m.ch.h)
+				}
+			} else {
+				for _, m := range made {
+					st.add(m.ch)
+				}
+			}
+		}
+		switch {
 		case err == nil, errors.Is(err, ipc.ErrClosed):
 			return true // a closed SIP's Closed reaches the peer on its own
 		case errors.Is(err, ipc.ErrQuota):
 			if len(ch.backlog) == 0 {
 				st.backlogs++
 			}
-			ch.backlog = append(ch.backlog, queued{msg, payload})
+			ch.backlog = append(ch.backlog, q)
 			return false
 		default:
 			why = err
 		}
 	}
-	g.logf("gateway: node %d: node %d's message %d on a %s channel refused on arrival (%v): channel closed", g.link.ID(), ch.key.peer, msg, ch.ct.Name(), why)
+	g.logf("gateway: node %d: node %d's message %d on a %s channel refused on arrival (%v): channel closed", g.link.ID(), ch.key.peer, q.msg, ch.ct.Name(), why)
 	g.link.Send(ch.key.peer, kindClose, encodeClose(dirOf(ch), ch.key.id))
 	st.drop(port, tab, ch)
 	return true
+}
+
+// made is an endpoint carried in from another node: the end handed to the
+// SIP, and the new channel whose proxy is the other end.
+type made struct {
+	sip ipc.Handle
+	ch  *channel
+}
+
+// makeCarried makes, for each endpoint field of an arriving message, a fresh
+// channel of the field's contract in the carried endpoint's state, writes
+// the handle of the field's side into the payload and keeps the other end as
+// the proxy of the channel the sending node named.
+func (g *Gateway) makeCarried(port ipc.Port, tab *ipc.Table, ch *channel, q queued, refs []contract.EndpointRef) ([]made, error) {
+	if len(refs) != len(q.refs) {
+		return nil, errors.New("its endpoint fields and the endpoints it carries differ")
+	}
+	var out []made
+	undo := func() {
+		for _, m := range out {
+			tab.Close(port, m.sip)
+			tab.Close(port, m.ch.h)
+		}
+	}
+	for i, r := range refs {
+		f := ch.ct.Message(q.msg).Field(r.Field)
+		imp, exp, err := tab.NewChannelAt(port, f.Contract, q.refs[i].state)
+		if err != nil {
+			undo()
+			return nil, err
+		}
+		sip, proxy := imp, exp
+		if f.Side == contract.Exporter {
+			sip, proxy = exp, imp
+		}
+		key := chanKey{peer: ch.key.peer, id: q.refs[i].id}
+		out = append(out, made{sip: sip, ch: &channel{key: key, h: proxy, ct: f.Contract}})
+		binary.LittleEndian.PutUint32(q.payload[r.Offset:], uint32(sip))
+	}
+	return out, nil
+}
+
+func closeAll(tab *ipc.Table, port ipc.Port, hs []ipc.Handle) {
+	for _, h := range hs {
+		tab.Close(port, h)
+	}
+}
+
+// checkArrival is what the gateway checks of a message from another node
+// before its proxy's send checks the rest (state, fields): the message exists
+// and its fields parse. It returns the message's endpoint fields, whose
+// numbers the gateway replaces with handles of its own making: a number from
+// another node never names an endpoint of the gateway's table.
+func checkArrival(ct *contract.Contract, q queued) ([]contract.EndpointRef, error) {
+	if int(q.msg) >= ct.NumMessages() {
+		return nil, errors.New("no such message")
+	}
+	return ct.Message(q.msg).CheckFields(q.payload, nil)
+}
+
+// allocBlocks makes a block in tab for each of blocks, with its bytes.
+func allocBlocks(tab *ipc.Table, port ipc.Port, blocks [][]byte, hs []ipc.Handle) ([]ipc.Handle, error) {
+	for _, data := range blocks {
+		h, err := tab.Alloc(int64(len(data)))
+		if err != nil {
+			for _, h := range hs {
+				tab.Close(port, h)
+			}
+			return nil, err
+		}
+		b, _ := tab.Block(h)
+		copy(b.Bytes(), data)
+		hs = append(hs, h)
+	}
+	return hs, nil
 }
 
 // flushBacklog retries ch's waiting messages in order.
@@ -300,7 +400,7 @@ func (g *Gateway) flushBacklog(port ipc.Port, tab *ipc.Table, st *state, ch *cha
 		if st.byHandle[ch.h] != ch {
 			return true // refused and dropped
 		}
-		if !g.deliver(port, tab, st, ch, m.msg, m.payload) {
+		if !g.deliver(port, tab, st, ch, m) {
 			ch.backlog = append(ch.backlog[:len(ch.backlog)-1], q[i:]...)
 			return i > 0
 		}
@@ -339,20 +439,36 @@ func (g *Gateway) pumpOut(s *kernel.SIP, p *abi.Proc, st *state) bool {
 		}
 		payload := st.buf[:info.Len]
 		refs, _ := ch.ct.Message(info.Msg).CheckFields(payload, nil)
-		if len(refs) > 0 || info.Blocks > 0 {
-			for _, r := range refs {
-				tab.Close(port, r.Handle)
+		blocks := st.blocks[:info.Blocks]
+		var out []carried
+		for _, r := range refs {
+			// The endpoint stays here, as the proxy of a new channel to
+			// the peer; the peer makes its other end for the receiver.
+			state, err := tab.EndpointState(r.Handle)
+			if err != nil {
+				continue // cannot be: the receive just made it
 			}
-			for _, b := range st.blocks[:info.Blocks] {
-				tab.Close(port, b)
-			}
-			g.logf("gateway: node %d: a message carrying endpoints or blocks on a %s channel to node %d: they do not cross nodes yet; channel closed", g.link.ID(), ch.ct.Name(), ch.key.peer)
-			g.link.Send(ch.key.peer, kindClose, encodeClose(dirOf(ch), ch.key.id))
-			st.drop(port, tab, ch)
-			continue
+			st.nextID++
+			f := ch.ct.Message(info.Msg).Field(r.Field)
+			st.add(&channel{key: chanKey{peer: ch.key.peer, id: st.nextID, mine: true}, h: r.Handle, ct: f.Contract})
+			out = append(out, carried{id: st.nextID, state: state})
 		}
-		if err := g.link.Send(ch.key.peer, kindMsg, encodeMsg(dirOf(ch), ch.key.id, info.Msg, payload)); err != nil {
+		var data [][]byte
+		for _, b := range blocks {
+			blk, _ := tab.Block(b)
+			data = append(data, blk.Bytes())
+		}
+		err = g.link.Send(ch.key.peer, kindMsg, encodeMsg(dirOf(ch), ch.key.id, info.Msg, payload, data, out))
+		for _, b := range blocks {
+			tab.Close(port, b) // its bytes are in the frame: the block lives on on the other node
+		}
+		if err != nil {
 			g.logf("gateway: node %d: to node %d: %v: channel closed", g.link.ID(), ch.key.peer, err)
+			for _, c := range out {
+				if k := st.chans[chanKey{peer: ch.key.peer, id: c.id, mine: true}]; k != nil {
+					st.drop(port, tab, k)
+				}
+			}
 			st.drop(port, tab, ch)
 		}
 	}
@@ -366,6 +482,13 @@ func (g *Gateway) connect(port ipc.Port, tab *ipc.Table, st *state, h ipc.Handle
 		return
 	}
 	nh := ipc.Handle(binary.LittleEndian.Uint32(st.buf))
+	if !g.link.Linked(sv.Node) {
+		// Refused now rather than left waiting for a node that may not
+		// come back: the client sees Closed and may look the name up again.
+		g.logf("gateway: node %d: %q: node %d is not linked; connection closed", g.link.ID(), sv.Name, sv.Node)
+		tab.Close(port, nh)
+		return
+	}
 	st.nextID++
 	ch := &channel{key: chanKey{peer: sv.Node, id: st.nextID, mine: true}, h: nh, ct: sv.ct}
 	if err := g.link.Send(sv.Node, kindOpen, encodeOpen(ch.key.id, sv.Import)); err != nil {

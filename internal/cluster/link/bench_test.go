@@ -7,13 +7,21 @@ import (
 
 // BenchmarkStream: 64-byte frames from node 1 to node 2 over TLS, as fast
 // as Send takes them.
-func BenchmarkStream(b *testing.B) {
+func BenchmarkStream(b *testing.B) { benchStream(b, true) }
+
+// BenchmarkStreamPlain is BenchmarkStream without TLS.
+func BenchmarkStreamPlain(b *testing.B) { benchStream(b, false) }
+
+func benchStream(b *testing.B, withTLS bool) {
 	dir := b.TempDir()
 	if err := GenerateCerts(dir, []uint64{1, 2}); err != nil {
 		b.Fatal(err)
 	}
 	t1, _ := LoadTLS(dir, 1)
 	t2, _ := LoadTLS(dir, 2)
+	if !withTLS {
+		t1, t2 = nil, nil
+	}
 	quiet := func(string, ...any) {}
 	n1, err := Start(Config{ID: 1, Listen: "127.0.0.1:0", TLS: t1, Logf: quiet})
 	if err != nil {

@@ -66,6 +66,10 @@ func tlsConfigs(base *tls.Config) (server, client *tls.Config, err error) {
 	if cas == nil {
 		return nil, nil, errors.New("link: TLS config has no cluster CA (RootCAs or ClientCAs)")
 	}
+	// Full-size records from the first write: a link carries batches, and
+	// small records cost a seal and a header each.
+	base = base.Clone()
+	base.DynamicRecordSizingDisabled = true
 	server = base.Clone()
 	server.MinVersion = tls.VersionTLS13
 	server.ClientAuth = tls.RequireAndVerifyClientCert

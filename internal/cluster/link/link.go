@@ -17,7 +17,9 @@
 //   - A handler (Handle) runs on the reading goroutine of the session the frame
 //     came on; the payload is its own to keep. A handler that blocks stops its
 //     session's reading, and only that.
-//   - Kinds 0xF0 to 0xFF belong to the link itself (handshake, heartbeat).
+//   - Kinds 0xF0 to 0xFF belong to the link itself (handshake, heartbeat);
+//     0x80 to 0x8F to the channels between nodes (internal/cluster/gateway);
+//     the Raft group and other users of the link take kinds below 0x80.
 //   - The node refuses, each with one log line: a connection that does not speak
 //     the link's handshake, a certificate not from the cluster's CA (TLS), a peer
 //     claiming an id its certificate does not carry, a peer claiming this node's
@@ -265,6 +267,14 @@ func (n *Node) Peers() []uint64 {
 	}
 	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
 	return ids
+}
+
+// Linked reports whether a session with peer id is up.
+func (n *Node) Linked(id uint64) bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	p := n.peers[id]
+	return p != nil && p.sess != nil
 }
 
 // peerLocked returns the record of peer id, making it if needed.
