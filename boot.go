@@ -7,7 +7,6 @@ import (
 	"io"
 	"net"
 	"os"
-	"path/filepath"
 	"sync"
 
 	"isle/internal/abi"
@@ -37,6 +36,7 @@ type Machine struct {
 	net      []kernel.ServiceID // network workers
 	netw     []*service.Net
 	lns      []*net.TCPListener
+	hostFDs  *service.HostFDs   // the host descriptors the workers share; immutable after Boot
 	lnFds    []int32            // the listeners' host descriptors (service.ListenerFd); immutable after Boot
 	stdinSvc *service.ConsoleIn // for inline reads of stdin (wasi.Proc.StdinNow)
 	outFds   [3]int32           // stdout's and stderr's host descriptors plus one when they are files (service.WriterFd), else 0; immutable after Boot
@@ -68,13 +68,15 @@ func Boot(ctx context.Context, cfg Config) (*Machine, error) {
 }
 
 // start starts the cores and services of a machine that newMachine made.
+// If the cores cannot start, what newMachine made is freed (unmake); once
+// they have, a failure stops the machine (Stop).
 func (m *Machine) start(ctx context.Context) error {
 	// Cores + 1 processors: services, timers and the garbage collector always
 	// find one while every core runs a SIP (gomaxprocs.go).
 	gomaxprocs.claim(m, m.cores+1)
 	if err := m.k.Boot(); err != nil {
 		gomaxprocs.release(m)
-		m.rt.Close(ctx)
+		m.unmake(ctx)
 		return err
 	}
 	if m.gw != nil {
@@ -87,120 +89,101 @@ func (m *Machine) start(ctx context.Context) error {
 	return nil
 }
 
-// newMachine checks cfg and makes a machine whose cores have not started:
-// it can load programs (Load), and start starts it.
+// newMachine checks cfg whole (validate), then makes a machine whose cores
+// have not started: it can load programs (Load), and start starts it. What
+// it makes that must be freed (the runtime, the workers' host files, the
+// listeners) is freed on one path, unmake, if a later step fails; the
+// kernel, made but not booted, holds no goroutine.
 func newMachine(ctx context.Context, cfg Config) (*Machine, error) {
-	host := HostCPUs()
-	cores := cfg.cores
-	if cores == 0 {
-		cores = host
-	}
-	if cores < 1 {
-		return nil, fmt.Errorf("--cores %d: a machine needs at least one core", cores)
-	}
-	if cores > MaxCores {
-		return nil, fmt.Errorf("--cores %d: at most %d cores", cores, MaxCores)
-	}
-	if cores > host && !cfg.oversubscribe {
-		return nil, fmt.Errorf("--cores %d: this process may use only %d CPUs (add --oversubscribe to run more cores than CPUs)", cores, host)
-	}
-	var preopens []wasi.Preopen
-	for _, d := range cfg.dirs {
-		st, err := os.Stat(d.Host)
-		if err != nil {
-			if errors.Is(err, os.ErrNotExist) {
-				return nil, fmt.Errorf("--dir %s: no such directory", d.Host)
-			}
-			return nil, fmt.Errorf("--dir %s: %v", d.Host, unwrapPathError(err))
-		}
-		if !st.IsDir() {
-			return nil, fmt.Errorf("--dir %s: not a directory", d.Host)
-		}
-		abs, err := filepath.Abs(d.Host)
-		if err != nil {
-			return nil, fmt.Errorf("--dir %s: %v", d.Host, err)
-		}
-		preopens = append(preopens, wasi.Preopen{Guest: d.GuestName(), Host: abs, ReadOnly: d.ReadOnly})
-	}
-	var procPre []procapi.Preopen
-	for _, p := range preopens {
-		procPre = append(procPre, procapi.Preopen{Guest: p.Guest, Host: p.Host})
-	}
-	lim, err := cfg.budgets(hostMemory())
+	p, err := validate(cfg)
 	if err != nil {
 		return nil, err
 	}
-	papi := procapi.New(procPre)
-	papi.SetMaxDescendants(lim.maxDescendants)
+	m := &Machine{cfg: cfg, cores: p.cores, hostCPUs: p.host, preopens: p.preopens, tables: p.tables, gw: newGateway(cfg)}
+	m.procs.init()
+	if err := m.build(ctx, p); err != nil {
+		m.unmake(ctx)
+		return nil, err
+	}
+	return m, nil
+}
+
+// build makes the machine's parts in order; on an error, what it made
+// stays in m for unmake.
+func (m *Machine) build(ctx context.Context, p *plan) error {
+	papi, err := m.makeRuntime(ctx, p)
+	if err != nil {
+		return err
+	}
+	if err := m.makeKernel(p); err != nil {
+		return err
+	}
+	m.addServices(papi)
+	if err := m.addFS(); err != nil {
+		return err
+	}
+	return m.addNet(p.cfg.listen)
+}
+
+// makeRuntime makes the machine's sandbox runtime, with every host module
+// (WASI, channels, the process API and, on a node, the gateway's), and the
+// process API that spawns in it.
+func (m *Machine) makeRuntime(ctx context.Context, p *plan) (*procapi.API, error) {
+	cfg := p.cfg
+	papi := procapi.New(p.procPre)
+	papi.SetMaxDescendants(p.lim.maxDescendants)
 	preempt := kernel.Preempt
 	if cfg.noPreempt {
 		preempt = nil
 	}
-	budget := sandbox.NewMemoryBudget(lim.machineMemory)
+	m.budget = sandbox.NewMemoryBudget(p.lim.machineMemory)
 	hosts := []sandbox.HostModule{wasi.HostModule(), abi.HostModule(), papi.HostModule()}
-	gw := newGateway(cfg)
-	if gw != nil {
-		hosts = append(hosts, gw.HostModule())
+	if m.gw != nil {
+		hosts = append(hosts, m.gw.HostModule())
 	}
-	rt, err := sandbox.NewRuntime(ctx, sandbox.Config{CacheDir: cfg.cacheDir, Preempt: preempt, AtEnd: kernel.AtEnd, MemoryLimitPages: lim.memoryPages, Budget: budget},
-		tracedModules(cfg.traceOut != nil && cfg.traceCalls, hosts))
+	traced := cfg.traceOut != nil && cfg.traceCalls
+	rt, err := sandbox.NewRuntime(ctx, sandbox.Config{CacheDir: cfg.cacheDir, Preempt: preempt, AtEnd: kernel.AtEnd, MemoryLimitPages: p.lim.memoryPages, Budget: m.budget},
+		tracedModules(traced, hosts))
 	if err != nil {
 		return nil, err
 	}
+	m.rt = rt
 	papi.SetRuntime(rt)
-	kc := kernel.Config{Cores: cores, WastedBound: cfg.wastedBound, SpareCPUs: host - cores}
-	if kc.TraceEvents, err = cfg.traceRing(); err != nil {
-		rt.Close(ctx)
-		return nil, err
-	}
-	// The name service's registry is the machine's name table: replicated on
-	// every core (lookups are local reads, registrations commit by 2PC) or
-	// shared, as --tables names=… chooses; shared by default.
-	nameKind := tables.Shared
-	if cfg.tables != nil {
-		if k, ok := (*cfg.tables)[tables.Names]; ok {
-			nameKind = k
-		}
-	}
-	nameTable := tables.NewTable[names.Entry](tables.Names, nameKind, cores)
-	kc.Init = append(kc.Init, func(c *kernel.Core) { tables.Start(c, nameTable) })
-	for core, capacity := range cfg.capacity {
-		if core < 0 || core >= cores {
-			return nil, fmt.Errorf("--core-capacity: no core %d on a %d-core machine", core, cores)
-		}
-		if capacity < 1 || capacity > 1024 {
-			return nil, fmt.Errorf("--core-capacity: core %d: capacity %d is not between 1 and 1024", core, capacity)
-		}
-		if kc.Capacity == nil {
-			kc.Capacity = make([]int64, cores)
-		}
-		kc.Capacity[core] = capacity
-	}
-	var tbs *tables.Tables
-	if cfg.tables != nil {
-		if tbs, err = tables.New(cores, *cfg.tables); err != nil {
-			rt.Close(ctx)
-			return nil, fmt.Errorf("--tables: %v", err)
-		}
-		kc.Init = append(kc.Init, tbs.Init)
-	}
-	m := &Machine{cfg: cfg, cores: cores, hostCPUs: host, rt: rt, preopens: preopens, tables: tbs, budget: budget, gw: gw}
-	if cfg.traceOut != nil && cfg.traceCalls {
+	if traced {
 		m.calls = callNames(hosts)
 	}
-	m.procs.init()
-	m.ipc = abi.New(cores)
-	kc.OnExit = exitHooks(m.ipc, tbs, &m.procs)
+	return papi, nil
+}
+
+// makeKernel makes the machine's kernel (not booted) and its channel layer.
+// The name service's registry is the machine's name table: replicated on
+// every core (lookups are local reads, registrations commit by 2PC) or
+// shared, as --tables names=… chooses; shared by default.
+func (m *Machine) makeKernel(p *plan) error {
+	kc := kernel.Config{Cores: p.cores, WastedBound: p.cfg.wastedBound, SpareCPUs: p.host - p.cores, TraceEvents: p.traceEvents, Capacity: p.capacity}
+	nameTable := tables.NewTable[names.Entry](tables.Names, p.nameKind, p.cores)
+	kc.Init = append(kc.Init, func(c *kernel.Core) { tables.Start(c, nameTable) })
+	if m.tables != nil {
+		kc.Init = append(kc.Init, m.tables.Init)
+	}
+	m.ipc = abi.New(p.cores)
+	kc.OnExit = exitHooks(m.ipc, m.tables, &m.procs)
 	k, err := kernel.New(kc)
 	if err != nil {
-		rt.Close(ctx)
-		return nil, err
+		return err
 	}
 	m.k = k
-	if tbs != nil {
-		tbs.Attach(k) // before Boot: Processes may be called as soon as Boot returns
+	if m.tables != nil {
+		m.tables.Attach(k) // before Boot: Processes may be called as soon as Boot returns
 	}
-	m.ipc.UseNames(watchNames(names.OnTable(nameTable), cfg.nameWatch))
+	m.ipc.UseNames(watchNames(names.OnTable(nameTable), p.cfg.nameWatch))
+	return nil
+}
+
+// addServices adds the console, stdin and the loader, and hands the process
+// API the machine's way of making and recording a child.
+func (m *Machine) addServices(papi *procapi.API) {
+	cfg, k := m.cfg, m.k
 	m.console = k.AddService("console", &service.ConsoleOut{Stdout: orDiscard(cfg.stdout), Stderr: orDiscard(cfg.stderr)})
 	m.outFds = [3]int32{0, service.WriterFd(cfg.stdout) + 1, service.WriterFd(cfg.stderr) + 1}
 	m.stdinSvc = &service.ConsoleIn{Stdin: cfg.stdin}
@@ -211,49 +194,66 @@ func newMachine(ctx context.Context, cfg Config) (*Machine, error) {
 	papi.SetNewChild(func(parent *kernel.SIP, mod *sandbox.Module, name string, args []string, nice int) *kernel.SIP {
 		return m.newSIP(mod, name, args, nice)
 	})
+	tbs := m.tables
 	papi.SetOnSpawn(func(c *kernel.Core, kid *kernel.SIP) {
 		m.procs.add(kid)
 		if tbs != nil {
 			tbs.RecordSpawn(c, tables.Proc{PID: kid.PID(), Name: kid.Name, Core: c.ID(), Parent: kid.Parent.PID()})
 		}
 	})
-	// File-system workers: one per core, so one slow host call holds up only
-	// the SIPs that share its worker (internal/service/fs.go).
-	// Every file-system and network worker draws on one budget of host
-	// descriptors, which leaves the machine a reserve (service/hostfds.go).
-	fds := service.MachineHostFDs()
+}
+
+// addFS adds the file-system workers: one per core (at most maxFSWorkers),
+// so one slow host call holds up only the SIPs that share its worker
+// (internal/service/fs.go). Every file-system and network worker draws on
+// one budget of host descriptors, which leaves the machine a reserve
+// (service/hostfds.go).
+func (m *Machine) addFS() error {
+	m.hostFDs = service.MachineHostFDs()
 	var fsDirs []service.FSDir
-	for _, p := range preopens {
+	for _, p := range m.preopens {
 		fsDirs = append(fsDirs, service.FSDir{Host: p.Host, ReadOnly: p.ReadOnly})
 	}
-	for i := 0; i < min(cores, maxFSWorkers); i++ {
-		w, err := service.NewFS(fsDirs, fds)
+	for i := 0; i < min(m.cores, maxFSWorkers); i++ {
+		w, err := service.NewFS(fsDirs, m.hostFDs)
 		if err != nil {
-			m.closeFS()
-			rt.Close(ctx)
-			return nil, fmt.Errorf("--dir: %v", err)
+			return &ConfigError{Option: "WithDir", Reason: err.Error()}
 		}
 		m.fsw = append(m.fsw, w)
-		m.fs = append(m.fs, k.AddService(fmt.Sprintf("fs%d", i), w))
+		m.fs = append(m.fs, m.k.AddService(fmt.Sprintf("fs%d", i), w))
 	}
-	for _, addr := range cfg.listen {
+	return nil
+}
+
+// addNet opens the listeners (WithListen) and adds the network workers that
+// share them.
+func (m *Machine) addNet(addrs []string) error {
+	for _, addr := range addrs {
 		ln, err := net.Listen("tcp", addr)
 		if err != nil {
-			m.closeFS()
-			rt.Close(ctx)
-			return nil, fmt.Errorf("--listen %s: %v", addr, unwrapOpError(err))
+			return configErr("WithListen", addr, "%v", unwrapOpError(err))
 		}
 		m.lns = append(m.lns, ln.(*net.TCPListener))
 		m.lnFds = append(m.lnFds, service.ListenerFd(ln.(*net.TCPListener)))
 	}
-	if len(m.lns) > 0 {
-		for i := 0; i < min(cores, maxFSWorkers); i++ {
-			w := service.NewNet(m.lns, fds)
-			m.netw = append(m.netw, w)
-			m.net = append(m.net, k.AddService(fmt.Sprintf("net%d", i), w))
-		}
+	if len(m.lns) == 0 {
+		return nil
 	}
-	return m, nil
+	for i := 0; i < min(m.cores, maxFSWorkers); i++ {
+		w := service.NewNet(m.lns, m.hostFDs)
+		m.netw = append(m.netw, w)
+		m.net = append(m.net, m.k.AddService(fmt.Sprintf("net%d", i), w))
+	}
+	return nil
+}
+
+// unmake frees what newMachine made of a machine whose cores never started:
+// the workers' host files, the listeners and the runtime.
+func (m *Machine) unmake(ctx context.Context) {
+	m.closeFS()
+	if m.rt != nil {
+		m.rt.Close(ctx)
+	}
 }
 
 // maxFSWorkers bounds the file-system workers of a machine.
