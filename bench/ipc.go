@@ -38,6 +38,7 @@ const (
 	percentiles     = 101     // a ping-pong's percentiles 0 to 100, for the plot
 	blockRounds4K   = 20_000
 	blockRounds1M   = 200
+	payloadRounds   = 20_000 // per ping-pong of payloadSizes
 )
 
 // IPC is the ipc suite (issue 5): a message and its reply between two SIPs
@@ -69,6 +70,11 @@ func IPC(log io.Writer) ([]Row, error) {
 	sip := func(cores, clientCore, rounds int) func() ([]float64, error) {
 		return func() ([]float64, error) { return sipPingPong(dir, progs, cores, clientCore, rounds) }
 	}
+	sized := func(cores, clientCore, size int) func() ([]float64, error) {
+		return func() ([]float64, error) {
+			return sipPingPongSized(dir, progs, nil, cores, clientCore, payloadRounds, size)
+		}
+	}
 	linux := func(bin string, a, b, rounds int) func() ([]float64, error) {
 		return func() ([]float64, error) {
 			return runNs(progs[bin], strconv.Itoa(rounds), strconv.Itoa(a), strconv.Itoa(b), strconv.Itoa(pingpongBatch), "percentiles")
@@ -90,11 +96,21 @@ func IPC(log io.Writer) ([]Row, error) {
 		{median("sip_pingpong_cross_core_traced_calls_ns"), func() ([]float64, error) { return sipPingPongTracedCalls(dir, progs, sipCrossRounds) }},
 		{median("sip_pingpong_cross_core_after_migration_ns"), func() ([]float64, error) { return sipPingPongMoved(dir, progs, sipCrossRounds) }},
 		{median("linux_pipe_pingpong_cross_ns"), linux("pipe", cpus[0], cpus[1], linuxCrossRound)},
+	}
+	// Ping-pongs by payload size: a Ping of 8 bytes travels inline (in
+	// the kernel's message slot, docs/ipc.md), the larger ones as packets.
+	payloadSizes := []int{8, 64, 256, 1024}
+	for _, n := range payloadSizes {
+		ms = append(ms,
+			measure{median(fmt.Sprintf("sip_pingpong_same_core_payload_%d_ns", n)), sized(1, 0, n)},
+			measure{median(fmt.Sprintf("sip_pingpong_cross_core_payload_%d_ns", n)), sized(2, 1, n)})
+	}
+	ms = append(ms, []measure{
 		{[]string{"block_send_4k_ns"}, block(4<<10, blockRounds4K, false)},
 		{[]string{"block_send_1m_ns"}, block(1<<20, blockRounds4K, false)},
 		{[]string{"block_send_copy_4k_ns"}, block(4<<10, blockRounds4K, true)},
 		{[]string{"block_send_copy_1m_ns"}, block(1<<20, blockRounds1M, true)},
-	}
+	}...)
 	best := map[string]float64{}
 	// dist[name]: the percentiles of the ping-pong's batches in the
 	// session whose median was best, for the plot.
@@ -155,6 +171,13 @@ func IPC(log io.Writer) ([]Row, error) {
 		Row{Name: "after_migration_over_cross", Value: best["sip_pingpong_cross_core_after_migration_ns"] / best["sip_pingpong_cross_core_ns"], Unit: "x (target <= 1.2)"},
 		Row{Name: "after_migration_over_cross_median", Value: best["sip_pingpong_cross_core_after_migration_median_ns"] / best["sip_pingpong_cross_core_median_ns"], Unit: "x (medians)"},
 	)
+	for _, n := range payloadSizes {
+		for _, where := range []string{"same", "cross"} {
+			name := fmt.Sprintf("sip_pingpong_%s_core_payload_%d_median_ns", where, n)
+			rows = append(rows, Row{Name: fmt.Sprintf("payload_%d_over_empty_%s_median", n, where),
+				Value: best[name] / best["sip_pingpong_"+where+"_core_median_ns"], Unit: "x (the empty Ping's round trip is the baseline)"})
+		}
+	}
 	return rows, nil
 }
 
@@ -254,9 +277,15 @@ func sipPingPongTracedCalls(dir string, progs map[string]string, rounds int) ([]
 }
 
 func sipPingPongWith(dir string, progs map[string]string, cfg func(isle.Config) isle.Config, cores, clientCore, rounds int) ([]float64, error) {
+	return sipPingPongSized(dir, progs, cfg, cores, clientCore, rounds, 0)
+}
+
+// sipPingPongSized is sipPingPongWith with Pings of size bytes of payload
+// (the Pongs echo them).
+func sipPingPongSized(dir string, progs map[string]string, cfg func(isle.Config) isle.Config, cores, clientCore, rounds, size int) ([]float64, error) {
 	out, err := runSIPsWith(dir, cfg, cores, []sipRun{
 		{progs["server"], []string{"server", "1"}, 0},
-		{progs["client"], []string{"client", strconv.Itoa(rounds), "0", "pingpong", "percentiles"}, clientCore},
+		{progs["client"], []string{"client", strconv.Itoa(rounds), strconv.Itoa(size), "pingpong", "percentiles"}, clientCore},
 	})
 	if err != nil {
 		return nil, err

@@ -155,8 +155,8 @@ func (p port) Core() int { return p.c.ID() }
 
 func (p port) Send(to int, pkt *ipc.Packet) { p.c.SendTo(to, (*delivery)(pkt)) }
 
-func (p port) SendInline(to int, r *ipc.Route, data []byte) {
-	p.c.SendData(to, (*inlineDelivery)(r), data)
+func (p port) SendInline(to int, r *ipc.Route, head, body []byte) {
+	p.c.SendData(to, (*inlineDelivery)(r), head, body)
 }
 
 func (p port) Wake(t *ipc.Table) { p.c.Wake(t.Owner.(*kernel.SIP)) }

@@ -60,22 +60,50 @@ const (
 
 // sendInline sends a message, close or credit to e's peer inline. Messages
 // and closes take the next sequence number; a credit is unsequenced.
+//
+// The payload (a view of the sender's memory) is copied once on the way:
+// to a peer believed on this core, straight into the packet that will be
+// queued (localInline); to another core, straight into the kernel's
+// message slot after the header (Port.SendInline), and from the slot into
+// the packet on the receiving core (Route.packet). docs/ipc.md counts the
+// copies.
 func (e *Endpoint) sendInline(p Port, kind, flags uint8, msg contract.MsgID, payload []byte) {
+	if e.peerAt.core == p.Core() {
+		e.localInline(p, kind, flags, msg, payload)
+		return
+	}
 	b := &e.sys.cores[p.Core()].inline
 	binary.LittleEndian.PutUint64(b[0:], e.sendSeq)
 	binary.LittleEndian.PutUint16(b[8:], uint16(msg))
 	b[10] = kind
 	b[11] = flags
 	binary.LittleEndian.PutUint32(b[12:], e.acked32())
-	n := copy(b[inlineHeader:], payload)
 	if kind != pktCredit {
 		e.sendSeq++
 	}
-	p.SendInline(e.peerAt.core, e.routeToPeer(), b[:inlineHeader+n])
+	p.SendInline(e.peerAt.core, e.routeToPeer(), b[:inlineHeader], payload)
+}
+
+// localInline is sendInline to a peer believed on this core: the packet
+// that an inline message stands for is made here, uncharged as an inline
+// message is, and goes by Port.Send, which delivers it at once when the
+// peer's SIP is here (and follows it otherwise).
+func (e *Endpoint) localInline(p Port, kind, flags uint8, msg contract.MsgID, payload []byte) {
+	pkt := e.sys.newPacket(p.Core())
+	pkt.to, pkt.seq, pkt.msg, pkt.kind = e.peer, e.sendSeq, msg, kind
+	pkt.final = flags&flagFinal != 0
+	pkt.orphan = flags&flagOrphan != 0
+	pkt.ack = e.acked32()
+	pkt.setPayload(payload)
+	if kind != pktCredit {
+		e.sendSeq++
+	}
+	route(p, nil, e.peerAt, pkt)
 }
 
 // DeliverInline is Deliver for an inline message: data is what the sender
-// gave SendInline (valid only during the call).
+// gave SendInline, header and payload (valid only during the call: it is
+// the kernel's message slot, read in place).
 func DeliverInline(p Port, r *Route, data []byte) {
 	Deliver(p, r.packet(p.Core(), data))
 }

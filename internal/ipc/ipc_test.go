@@ -92,6 +92,10 @@ type fakeMachine struct {
 	rings    map[[2]int][]*Packet
 	woken    map[*Table]int
 	inline   map[*Packet]*Route // stand-ins for inline messages in the rings
+	// inlineBodies are the bodies SendInline was given, as given (not
+	// copies); joined is SendInline's scratch.
+	inlineBodies [][]byte
+	joined       [InlineData]byte
 	// forwarded counts deliveries that reached a core the destination's
 	// SIP had left, and that deliver carried on (the kernel's detour).
 	forwarded int
@@ -116,7 +120,10 @@ func (p *fakePort) Wake(t *Table) { p.m.woken[t]++ }
 // SendInline carries an inline message like a packet: a stand-in packet of
 // kind fakeInline holds a copy of the data and the route, and the delivering
 // core hands them to DeliverInline, as the kernel's receiving core does.
-func (p *fakePort) SendInline(to int, r *Route, data []byte) {
+func (p *fakePort) SendInline(to int, r *Route, head, body []byte) {
+	p.m.inlineBodies = append(p.m.inlineBodies, body)
+	data := append(p.m.joined[:0], head...)
+	data = append(data, body...)
 	_, moving := p.m.inFlight[r.dest]
 	if w, placed := p.m.where[r.dest]; to == p.core && !moving && (!placed || w == p.core) {
 		DeliverInline(p, r, data) // at once, allocating nothing, as the kernel does

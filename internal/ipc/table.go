@@ -62,8 +62,8 @@ type System struct {
 }
 
 // coreState is one core's free packets, and its scratch for encoding an
-// inline message (passed to Port.SendInline, an interface call, a local
-// array would be allocated each time).
+// inline message's header (passed to Port.SendInline, an interface call, a
+// local array would be allocated each time; the payload goes as it is).
 type coreState struct {
 	free   []*Packet // packets to reuse
 	inline [InlineData]byte
@@ -92,11 +92,11 @@ type Port interface {
 	// It delivers at once when the SIP is on this core. The caller never
 	// touches p again.
 	Send(to int, p *Packet)
-	// SendInline is Send for an inline message (inline.go): data, at most
-	// InlineData bytes, is copied into the message, which carries r by
-	// reference; the core that owns the SIP of table r.Dest() calls
-	// DeliverInline.
-	SendInline(to int, r *Route, data []byte)
+	// SendInline is Send for an inline message (inline.go): head then
+	// body, at most InlineData bytes together, are copied into the
+	// message (each once), which carries r by reference; the core that
+	// owns the SIP of table r.Dest() calls DeliverInline with them joined.
+	SendInline(to int, r *Route, head, body []byte)
 	// Wake makes the SIP that owns t runnable if it is blocked.
 	Wake(t *Table)
 }

@@ -68,7 +68,7 @@ type Core struct {
 
 	bal balancer
 
-	data      [urpc.PayloadSize]byte // a msgDeliverData's data while it is delivered
+	joined    [urpc.PayloadSize]byte // SendData's parts, joined where one slice is needed
 	polling   *SIP                   // the SIP whose Block is polling the rings (poll.go)
 	win       pollWindow             // how long to poll before sleeping (pollwin.go)
 	svcWaits  int                    // this core's SIPs whose request is with a service
@@ -254,12 +254,12 @@ func (c *Core) messageWaiting() bool {
 
 // drain takes a bounded batch from every inbound ring.
 func (c *Core) drain() bool {
-	var msg urpc.Msg
+	var msg urpc.View // in place: a slot is read once, where it lies
 	worked := false
 	c.refreshIn()
 	for _, in := range c.in {
 		r := in.ring
-		for k := 0; k < drainBatch && r.Recv(&msg); k++ {
+		for k := 0; k < drainBatch && r.RecvView(&msg); k++ {
 			worked = true
 			c.stats.MsgsRecv++
 			c.m.messages.Inc(c.id)
@@ -278,7 +278,7 @@ func (c *Core) drain() bool {
 	return worked
 }
 
-func (c *Core) handle(from int, msg *urpc.Msg) {
+func (c *Core) handle(from int, msg *urpc.View) {
 	switch msg.Type {
 	case msgSpawn:
 		s := msg.Ref.(*SIP)
@@ -310,10 +310,9 @@ func (c *Core) handle(from int, msg *urpc.Msg) {
 	case msgDeliver:
 		c.deliver(msg.Ref.(Deliverable))
 	case msgDeliverData:
-		// Through a copy: handing msg's own bytes to an interface method
-		// would move every drain's msg to the heap.
-		c.data = msg.Data
-		c.deliverData(msg.Ref.(DataDeliverable), c.data[:msg.Len])
+		// The slot's own bytes: they stay put until drain releases the
+		// ring, after the delivery has taken what it keeps.
+		c.deliverData(msg.Ref.(DataDeliverable), msg.Payload())
 	case msgSummary:
 		c.bal.summary(from, decodeSummary(msg.Payload()))
 	case msgSteal:

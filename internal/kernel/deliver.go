@@ -191,17 +191,27 @@ func (c *Core) SendTo(to int, d Deliverable) {
 	c.send(c.coreRing(to), msgDeliver, nil, d)
 }
 
-// SendData hands d and data (at most DataSize bytes) to core to, as SendTo
-// does; data is copied into the message.
-func (c *Core) SendData(to int, d DataDeliverable, data []byte) {
-	if len(data) > DataSize {
+// SendData hands d and data (at most DataSize bytes: head, then body) to
+// core to, as SendTo does; the parts are copied into the message's slot,
+// each once (a caller frames a guest's bytes without copying them first).
+func (c *Core) SendData(to int, d DataDeliverable, head, body []byte) {
+	n := len(head) + len(body)
+	if n > DataSize {
 		panic("kernel: SendData of more than DataSize bytes")
 	}
 	if to == c.id {
-		c.deliverData(d, data)
+		copy(c.joined[copy(c.joined[:], head):], body)
+		c.deliverData(d, c.joined[:n])
 		return
 	}
-	c.send(c.coreRing(to), msgDeliverData, data, d)
+	r := c.coreRing(to)
+	if len(c.pending) == 0 && r.SendPair(msgDeliverData, head, body, d) {
+		c.stats.MsgsSent++
+		c.traceSend(r, msgDeliverData)
+		return
+	}
+	copy(c.joined[copy(c.joined[:], head):], body)
+	c.send(r, msgDeliverData, c.joined[:n], d) // queued behind the pending ones
 }
 
 // Wake makes a SIP that c owns runnable again if it is blocked in Block; a

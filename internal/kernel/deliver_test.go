@@ -227,7 +227,7 @@ func TestDataDeliveryFollowsAMovedSIP(t *testing.T) {
 	at, got := make(chan int, 1), make(chan []byte, 1)
 	payload := []byte("fifty-six bytes at most travel in the slot itself, ok?")
 	home, forwarded := deliverToMovedSIP(t, func(c *Core, other int, x *SIP) {
-		c.SendData(other, dataTarget{s: x, at: at, got: got}, payload)
+		c.SendData(other, dataTarget{s: x, at: at, got: got}, payload[:9], payload[9:])
 	})
 	if c := <-at; c != home {
 		t.Errorf("delivered on core %d, want core %d where the SIP is", c, home)

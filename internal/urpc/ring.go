@@ -200,25 +200,7 @@ func (r *Ring) trySend(typ uint8, payload []byte, ref any) bool {
 	} else {
 		copy(s.data[:], payload)
 	}
-	h := ((pos+1)&seqMask)<<seqShift | uint64(typ)<<lenBits | uint64(n)
-	switch {
-	case ref != nil && sameRef(ref, r.sentRef):
-		// The consumer has it already: the slot's header says so, and the
-		// refs line, which the consumer would have to fetch, is not
-		// written (a stream of messages for one object moves one line
-		// each, not two).
-		h |= sameFlag
-		if r.refsHeld != 0 {
-			r.putRef(pos&r.mask, nil)
-		}
-	case ref != nil:
-		h |= r.putRef(pos&r.mask, ref)
-		r.sentRef = ref
-	case r.refsHeld != 0:
-		r.putRef(pos&r.mask, nil)
-	}
-	storeRelease(&s.hdr, h)
-	r.head = pos + 1
+	r.publish(pos, typ, n, ref)
 	return true
 }
 
@@ -311,3 +293,104 @@ func (r *Ring) Empty() bool {
 
 // Received returns how many messages the consumer has received (consumer only).
 func (r *Ring) Received() uint64 { return r.tail }
+
+// TrySendPair is TrySend of a payload in two parts, head then body, copied
+// into the slot one after the other: a caller that frames a payload (a
+// header of its own before a guest's bytes) writes it into the slot
+// without assembling it elsewhere first. len(head)+len(body) must not
+// exceed PayloadSize.
+func (r *Ring) TrySendPair(typ uint8, head, body []byte, ref any) bool {
+	n := len(head) + len(body)
+	if n > PayloadSize {
+		panic("urpc: payload larger than a slot")
+	}
+	pos := r.head
+	if pos-r.cachedRead >= r.size {
+		r.cachedRead = r.read.Load()
+		if pos-r.cachedRead >= r.size {
+			return false
+		}
+	}
+	s := r.slot(pos)
+	copy(s.data[copy(s.data[:], head):], body)
+	r.publish(pos, typ, n, ref)
+	return true
+}
+
+// SendPair is TrySendPair, then the doorbell.
+func (r *Ring) SendPair(typ uint8, head, body []byte, ref any) bool {
+	if !r.TrySendPair(typ, head, body, ref) {
+		return false
+	}
+	r.bell.Ring()
+	return true
+}
+
+// publish places ref for the slot of position pos, whose payload of n
+// bytes is written, and publishes its header.
+func (r *Ring) publish(pos uint64, typ uint8, n int, ref any) {
+	h := ((pos+1)&seqMask)<<seqShift | uint64(typ)<<lenBits | uint64(n)
+	switch {
+	case ref != nil && sameRef(ref, r.sentRef):
+		// The consumer has it already: the slot's header says so, and the
+		// refs line, which the consumer would have to fetch, is not
+		// written (a stream of messages for one object moves one line
+		// each, not two).
+		h |= sameFlag
+		if r.refsHeld != 0 {
+			r.putRef(pos&r.mask, nil)
+		}
+	case ref != nil:
+		h |= r.putRef(pos&r.mask, ref)
+		r.sentRef = ref
+	case r.refsHeld != 0:
+		r.putRef(pos&r.mask, nil)
+	}
+	storeRelease(&r.slot(pos).hdr, h)
+	r.head = pos + 1
+}
+
+// View is a received message read in place: Data is the slot itself, not
+// a copy, valid until the consumer's next Release (the producer may write
+// the slot again only after that).
+type View struct {
+	Type uint8
+	Len  uint8
+	Data *[PayloadSize]byte
+	Ref  any
+}
+
+// Payload returns the valid bytes of the message's payload.
+func (v *View) Payload() []byte { return v.Data[:v.Len] }
+
+// RecvView is Recv without the copy: v.Data points into the next slot. The
+// slot stays the consumer's until it calls Release, which it must do after
+// it is done with the view (at the end of its batch); RecvView publishes on
+// its own, when half the ring has been read, only the positions before the
+// slot it returns.
+func (r *Ring) RecvView(v *View) bool {
+	pos := r.tail
+	sl := r.slot(pos)
+	h := sl.hdr.Load()
+	if h>>seqShift != (pos+1)&seqMask {
+		return false
+	}
+	if pos-r.published >= r.half {
+		r.published = pos
+		storeRelease(&r.read, pos)
+	}
+	v.Type = uint8(h >> lenBits)
+	v.Len = uint8(h) & lenMask
+	v.Data = &sl.data
+	switch {
+	case h&refFlag != 0:
+		v.Ref = r.refs[pos&r.mask]
+		r.recvRef = v.Ref
+	case h&sameFlag != 0:
+		v.Ref = r.recvRef
+	case v.Ref != nil:
+		v.Ref = nil
+	}
+	r.tail = pos + 1
+	return true
+}

@@ -48,6 +48,21 @@ func (q *refQueue) recv() (refMsg, bool) {
 	return m, true
 }
 
+// recvView is recv as RecvView does it: its own release, at half a ring,
+// frees only the messages before the one it returns.
+func (q *refQueue) recvView() (refMsg, bool) {
+	if len(q.msgs) == 0 {
+		return refMsg{}, false
+	}
+	if q.received-q.released >= q.size/2 {
+		q.released = q.received
+	}
+	m := q.msgs[0]
+	q.msgs = q.msgs[1:]
+	q.received++
+	return m, true
+}
+
 func (q *refQueue) release() { q.released = q.received }
 
 // TestRingMatchesReference drives a ring and the reference with the same
@@ -59,6 +74,7 @@ func TestRingMatchesReference(t *testing.T) {
 		r := NewRing(size, NewDoorbell())
 		q := &refQueue{size: size}
 		var m Msg
+		var v View
 		refs := []any{nil, new(int), "a string", &refQueue{}}
 		t.Repeat(map[string]func(*rapid.T){
 			"send": func(t *rapid.T) {
@@ -83,6 +99,24 @@ func TestRingMatchesReference(t *testing.T) {
 				}
 				if ok && (m.Type != want.typ || !bytes.Equal(m.Payload(), want.payload) || m.Ref != want.ref) {
 					t.Fatalf("Recv got type %d payload %x ref %v, want type %d payload %x ref %v", m.Type, m.Payload(), m.Ref, want.typ, want.payload, want.ref)
+				}
+			},
+			"sendPair": func(t *rapid.T) {
+				p := rapid.SliceOfN(rapid.Byte(), 0, PayloadSize).Draw(t, "payload")
+				cut := rapid.IntRange(0, len(p)).Draw(t, "cut")
+				want := refMsg{typ: rapid.Uint8().Draw(t, "type"), payload: p, ref: refs[rapid.IntRange(0, len(refs)-1).Draw(t, "ref")]}
+				if ok, refOK := r.TrySendPair(want.typ, p[:cut], p[cut:], want.ref), q.trySend(want); ok != refOK {
+					t.Fatalf("TrySendPair = %v, reference says %v", ok, refOK)
+				}
+			},
+			"recvView": func(t *rapid.T) {
+				ok := r.RecvView(&v)
+				want, refOK := q.recvView()
+				if ok != refOK {
+					t.Fatalf("RecvView = %v, reference says %v", ok, refOK)
+				}
+				if ok && (v.Type != want.typ || !bytes.Equal(v.Payload(), want.payload) || v.Ref != want.ref) {
+					t.Fatalf("RecvView got type %d payload %x ref %v, want type %d payload %x ref %v", v.Type, v.Payload(), v.Ref, want.typ, want.payload, want.ref)
 				}
 			},
 			"release": func(t *rapid.T) {

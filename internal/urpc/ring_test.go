@@ -124,6 +124,15 @@ func TestRingSendRecvDoNotAllocate(t *testing.T) {
 	if allocs != 0 {
 		t.Fatalf("send+recv allocated %v times", allocs)
 	}
+	var v View
+	allocs = testing.AllocsPerRun(1000, func() {
+		r.SendPair(1, p[:2], p[2:], nil)
+		r.RecvView(&v)
+		r.Release()
+	})
+	if allocs != 0 {
+		t.Fatalf("SendPair+RecvView allocated %v times", allocs)
+	}
 }
 
 // TestRingRepeatedReference: a reference sent again right after itself
@@ -172,5 +181,46 @@ func TestRingRepeatedReference(t *testing.T) {
 	// sending are 2 (a a) + 1 (a after nil) + 1 (b) + 5 (a×5) = 9.
 	if same != 9 {
 		t.Errorf("%d messages sent their reference as a repeat, want 9", same)
+	}
+}
+
+// TestRecvViewInPlace: RecvView reads a message where it lies, in its
+// slot, written there by TrySendPair from its two parts; the slot stays the
+// consumer's until Release, and RecvView's own release at half the ring
+// frees only the slots before the one it returns.
+func TestRecvViewInPlace(t *testing.T) {
+	r := NewRing(4, NewDoorbell())
+	if !r.TrySendPair(7, []byte("head:"), []byte("body"), nil) {
+		t.Fatal("send to an empty ring failed")
+	}
+	var v View
+	if !r.RecvView(&v) {
+		t.Fatal("nothing received")
+	}
+	if v.Data != &r.slot(0).data {
+		t.Fatal("the view is not the slot")
+	}
+	if v.Type != 7 || string(v.Payload()) != "head:body" {
+		t.Fatalf("received type %d %q", v.Type, v.Payload())
+	}
+	for i := range 3 {
+		if !r.TrySend(1, []byte{byte(i)}, nil) {
+			t.Fatalf("send %d failed", i)
+		}
+	}
+	if r.TrySend(1, nil, nil) {
+		t.Fatal("a slot still viewed was written again before Release")
+	}
+	r.RecvView(&v)
+	r.RecvView(&v) // position 2: half the ring read, positions 0 and 1 published
+	if got := r.read.Load(); got != 2 {
+		t.Fatalf("published read position %d, want 2 (not the slot just viewed)", got)
+	}
+	if v.Data[0] != 1 || v.Len != 1 {
+		t.Fatalf("third message: %d bytes, %x", v.Len, v.Data[0])
+	}
+	r.Release()
+	if got := r.read.Load(); got != 3 {
+		t.Fatalf("read position %d after Release, want 3", got)
 	}
 }
