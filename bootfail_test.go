@@ -62,6 +62,7 @@ func TestBootFailsClean(t *testing.T) {
 		{"more cores than CPUs", base.WithCores(isle.HostCPUs() + 1), "WithCores", "(add WithOversubscribe to run more cores than CPUs)"},
 		{"missing dir", base.WithDir(isle.Dir{Host: filepath.Join(dir, "none"), Guest: "/d"}), "WithDir", "no such directory"},
 		{"dir is a file", base.WithDir(isle.Dir{Host: file, Guest: "/d"}), "WithDir", "not a directory"},
+		{"cache is a file", base.WithCacheDir(file), "WithCacheDir", "not a directory"},
 		{"memory limit", base.WithMemoryLimit(1), "WithMemoryLimit", "must be between 64K and 4G"},
 		{"machine memory", base.WithMachineMemory(1), "WithMachineMemory", "must be at least 64K"},
 		{"descendants", base.WithMaxDescendants(-1), "WithMaxDescendants", "must be at least 1"},

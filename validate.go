@@ -75,6 +75,9 @@ func validate(cfg Config) (*plan, error) {
 	for _, o := range p.preopens {
 		p.procPre = append(p.procPre, procapi.Preopen{Guest: o.Guest, Host: o.Host})
 	}
+	if err := checkCacheDir(cfg.cacheDir); err != nil {
+		return nil, err
+	}
 	if p.lim, err = cfg.budgets(hostMemory()); err != nil {
 		return nil, err
 	}
@@ -152,4 +155,22 @@ func checkCapacity(caps map[int]int64, cores int) ([]int64, error) {
 		out[core] = capacity
 	}
 	return out, nil
+}
+
+// checkCacheDir refuses a compilation cache that is not a directory; one
+// that does not exist yet is made by the runtime.
+func checkCacheDir(dir string) error {
+	if dir == "" {
+		return nil
+	}
+	st, err := os.Stat(dir)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return nil
+	case err != nil:
+		return configErr("WithCacheDir", dir, "%v", unwrapPathError(err))
+	case !st.IsDir():
+		return configErr("WithCacheDir", dir, "not a directory")
+	}
+	return nil
 }

@@ -167,6 +167,7 @@ func TestBadInput(t *testing.T) {
 		{"far more than MaxCores", []string{"run", "--cores", "100000", "--oversubscribe", hello}, 2, "--cores 100000: at most 1024 cores"},
 		{"missing dir", []string{"run", "--dir", filepath.Join(dir, "nodir"), hello}, 1, "--dir " + filepath.Join(dir, "nodir") + ": no such directory"},
 		{"dir is a file", []string{"run", "--dir", file, hello}, 1, "--dir " + file + ": not a directory"},
+		{"cache dir is a file", []string{"run", "--cache-dir", file, hello}, 1, "--cache-dir " + file + ": not a directory"},
 		{"listen in use", []string{"run", "--listen", inUse, hello}, 1, "--listen " + inUse + ": bind: address already in use"},
 		{"unknown flag", []string{"run", "--bogus", hello}, 2, "flag provided but not defined: -bogus"},
 		{"bad flag value", []string{"run", "--cores", "many", hello}, 2, "invalid value"},

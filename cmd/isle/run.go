@@ -404,6 +404,8 @@ func flagOf(option string) string {
 		return "--max-procs"
 	case "WithTrace":
 		return "--trace-events"
+	case "WithCacheDir":
+		return "--cache-dir"
 	}
 	return option
 }
