@@ -36,8 +36,8 @@ func settles(f func() bool) bool {
 // …), and leaves nothing behind: no goroutine, no descriptor (listener,
 // file-system worker's directory, compilation cache) and GOMAXPROCS as it
 // was. Before, an error of WithCoreCapacity left the sandbox runtime open
-// and a listener that failed after another had opened was caught only on
-// one of the paths; a failing kernel Boot left the workers' files open.
+// (a descriptor more after each failed Boot), and a failing kernel Boot
+// would have left the workers' files and the listeners open.
 func TestBootFailsClean(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
