@@ -7,12 +7,13 @@ import (
 	"isle/internal/trace"
 )
 
-// Balancing between cores, by messages only (docs/scheduler.md): every
-// tick a core sends its load summary to every other core, and acts on
-// sched.Decide: an idle core asks the busiest core for work (msgSteal), a
-// core with work waiting gives a runnable SIP to a less-loaded core
-// (msgMigrate, which carries the SIP and its ownership). The decisions are
-// internal/sched's; this file performs them.
+// Balancing between cores, by messages only (docs/scheduler.md). The
+// policy and its state over time are sched.Balancer's, the one the
+// simulator in internal/sched drives too; this file feeds it (the core's
+// fresh summary at each tick and idle moment, the summaries and steal
+// messages that arrive) and performs what it asks: summaries to the peers
+// (msgSummary), a steal request (msgSteal), a refusal (msgStealNack), a SIP
+// handed over with its ownership (msgMigrate).
 //
 // The no-wasted-cores checker runs on every core, fed with the core's own
 // state exactly and with the others' from their summaries; each core counts
@@ -21,7 +22,7 @@ import (
 
 // Limits in one place.
 const (
-	balanceTick    = 2_000_000  // ns between two summaries of a busy core
+	balanceTick    = 2_000_000  // ns between two summaries of a busy core (sched.DefaultBalanceTick)
 	capacityPeriod = 10_000_000 // ns: a core of capacity c runs c/1024 of each period
 	minSlice       = 100_000    // ns: the shortest run a SIP is given
 	// wakePreemptAfter: a running SIP is preempted for a message waiting in
@@ -34,25 +35,18 @@ const (
 	balanceAll = 16 // cores up to which every core balances with every other (peersOf)
 )
 
-// balancer is a core's balancing state. Core-local.
+// balancer is a core's balancing shell. Core-local.
 type balancer struct {
-	c    *Core
-	cfg  sched.BalanceConfig
-	seen []sched.LoadSummary // latest summary of each core; Capacity 0 until one comes
-	// peers: the cores this one sends its summaries to and balances with
-	// (every other core, or a hypercube's neighbours on a large machine)
-	peers []int
+	c  *Core
+	sm *sched.Balancer // the policy and its state
 	// busyOthers: other cores whose latest summary shows SIPs waiting
 	busyOthers int
 	// idleOthers: other cores whose latest summary shows nothing to run
 	idleOthers int
-	others     []sched.LoadSummary // scratch: seen without this core
-	nextTick   int64
-	checker    *sched.Checker
-	idleSent   bool  // idle has broadcast at least once
-	idleAt     int64 // when idle last broadcast
-	// announced: the last summary sent says idle; cleared when the core runs
-	announced bool
+	// peerBusy, peerIdle: by core, what its latest summary showed
+	// (counted in busyOthers, idleOthers)
+	peerBusy, peerIdle []bool
+	checker            *sched.Checker
 
 	observed    bool
 	lastIdle    bool
@@ -61,121 +55,141 @@ type balancer struct {
 	periodStart int64 // capacity duty cycle
 	busy        int64 // ns run in the current period
 
-	lastRun    int64 // when the core's last run of a SIP ended
-	expectSent bool  // the last summary sent had an Expecting weight
+	lastRun int64 // when the core's last run of a SIP ended
 }
 
 func (b *balancer) init(c *Core) {
 	b.c = c
 	n := c.m.cfg.Cores
-	b.seen = make([]sched.LoadSummary, n)
-	b.peers = peersOf(c.id, n)
-	b.others = make([]sched.LoadSummary, 0, len(b.peers))
+	var peers []sched.CoreID
+	for _, j := range peersOf(c.id, n) {
+		peers = append(peers, sched.CoreID(j))
+	}
+	b.sm = sched.NewBalancer(sched.CoreID(c.id), n, peers, sched.BalanceConfig{Tick: balanceTick})
 	b.checker = sched.NewChecker(sched.Duration(c.m.cfg.WastedBound))
+	b.peerBusy, b.peerIdle = make([]bool, n), make([]bool, n)
 }
 
-// maybeTick sends the core's summary to every other core and acts on the
-// balancing decision, once per tick.
+// single reports a one-core machine, which has nobody to balance with.
+func (b *balancer) single() bool { return b.c.m.cfg.Cores == 1 }
+
+// maybeTick feeds the balancer a tick when one is due, or when a summary
+// came while the core was idle.
 func (b *balancer) maybeTick(now int64) {
-	if now < b.nextTick || len(b.seen) == 1 {
+	if b.single() || !b.sm.Due(sched.Time(now)) {
 		return
 	}
-	b.nextTick = now + balanceTick
-	self := b.broadcast(now)
-	b.decide(self, now)
+	b.sm.Tick(sched.Time(now), b.c.rq, b.self(now, true))
+	b.perform(now)
 }
 
-// idle is called when the core runs out of work: others learn at once, and
-// the core asks for work.
+// idle is called when the core runs out of work.
 func (b *balancer) idle(now int64) {
-	if len(b.seen) == 1 {
+	if b.single() {
 		return
 	}
-	// A core that goes idle and busy again every few microseconds (a SIP
-	// ping-ponging with one on another core) says so at most once a tick:
-	// a summary and a steal request at every idle moment cost more than the
-	// hop they would balance.
-	if b.idleSent && now-b.idleAt < balanceTick && !(b.expectSent && b.expecting(now) == 0) {
-		return
-	}
-	b.announceIdle(now)
+	b.sm.Idle(sched.Time(now), b.c.rq, b.self(now, true))
+	b.perform(now)
 }
 
 // beforeSleep makes sure the others know this core is idle before it
-// sleeps: an idle moment whose announcement idle skipped is announced now,
-// or a busy core would keep its waiting SIPs from a core that sleeps.
+// sleeps.
 func (b *balancer) beforeSleep(now int64) {
-	if len(b.seen) > 1 && !b.announced && b.c.rq.Len() == 0 {
-		b.announceIdle(now)
+	if b.single() || b.c.rq.Len() > 0 {
+		return
 	}
+	b.sm.Sleeping(sched.Time(now), b.c.rq, b.self(now, true))
+	b.perform(now)
 }
 
-func (b *balancer) announceIdle(now int64) {
-	b.idleSent, b.idleAt, b.announced = true, now, true
-	self := b.broadcast(now)
-	b.decide(self, now)
-}
-
-func (b *balancer) broadcast(now int64) sched.LoadSummary {
+// self is the core's own summary now. full: with the shares refreshed and
+// MinProgress, which walks the queue (a tick, an idle moment); else only
+// the counts and weights that placement needs (a wake-up).
+func (b *balancer) self(now int64, full bool) sched.LoadSummary {
 	c := b.c
-	c.reshareAll()
-	self := c.rq.Summary(sched.CoreID(c.id), b.capacityNow(now), sched.Time(now))
-	self.Waiting = c.svcWaits
-	self.Expecting = b.expecting(now)
-	b.expectSent = self.Expecting > 0
+	var s sched.LoadSummary
+	if full {
+		c.reshareAll()
+		s = c.rq.Summary(sched.CoreID(c.id), c.capacity, sched.Time(now))
+	} else {
+		s = sched.LoadSummary{Core: sched.CoreID(c.id), Runnable: c.rq.Len(), Weight: c.rq.Load(),
+			Capacity: c.capacity, At: sched.Time(now)}
+	}
+	s.Waiting = c.svcWaits
+	s.Expecting = b.expecting(now)
+	return s
+}
+
+// perform does what the balancer asks, then advances it.
+func (b *balancer) perform(now int64) {
+	c := b.c
+	rd := b.sm.Ready()
 	var p [summarySize]byte
-	encodeSummary(p[:], self)
-	for _, j := range b.peers {
-		// Summaries do not ring doorbells: a sleeping core has nothing to
-		// give, and reads them when it wakes. A full ring drops one.
-		if c.coreRing(j).TrySend(msgSummary, p[:], nil) {
-			c.stats.MsgsSent++
-			c.traceSend(c.coreRing(j), msgSummary)
+	if rd.Broadcast {
+		encodeSummary(p[:], rd.Summary)
+		for _, j := range b.sm.Peers() {
+			// Summaries do not ring doorbells: a sleeping core has nothing
+			// to give, and reads them when it wakes. A full ring drops one.
+			r := c.coreRing(int(j))
+			if r.TrySend(msgSummary, p[:], nil) {
+				c.stats.MsgsSent++
+				c.traceSend(r, msgSummary)
+			}
 		}
 	}
-	return self
-}
-
-// capacityNow is the capacity the core offers. A core of reduced capacity
-// reports it even while it idles out the rest of its period: its share over a
-// period is what placement weighs (reporting none while throttled made it
-// give its SIPs away every period).
-func (b *balancer) capacityNow(int64) int64 { return b.c.capacity }
-
-func (b *balancer) decide(self sched.LoadSummary, now int64) {
-	c := b.c
-	b.others = b.others[:0]
-	for _, j := range b.peers {
-		b.others = append(b.others, b.seen[j])
-	}
-	d := sched.Decide(self, b.others, sched.Time(now), b.cfg)
-	switch d.Action {
-	case sched.Steal:
-		var p [summarySize]byte
-		encodeSummary(p[:], self)
-		c.send(c.coreRing(int(d.Target)), msgSteal, p[:], nil)
+	for _, m := range rd.Steals {
+		encodeSummary(p[:], m.Summary)
+		c.send(c.coreRing(int(m.To)), msgSteal, p[:], nil)
 		c.stats.StealsAsked++
-	case sched.Push:
-		if e := sched.Choose(c.rq, self, b.seen[d.Target], b.cfg); e != nil {
-			c.traceMigrate(sipOf(e), int(d.Target), trace.Push)
-			b.migrate(e, int(d.Target))
-		}
 	}
+	for _, m := range rd.Refusals {
+		encodeSummary(p[:], m.Summary)
+		c.send(c.coreRing(int(m.To)), msgStealNack, p[:], nil)
+	}
+	for _, mg := range rd.Migrations {
+		why := trace.Push
+		if mg.Why == sched.Steal {
+			why = trace.Steal
+		}
+		c.traceMigrate(sipOf(mg.Entity), int(mg.To), why)
+		b.migrate(mg.Entity, int(mg.To))
+	}
+	b.sm.Advance()
 }
 
 // stealRequest answers an idle core that asks for work.
 func (b *balancer) stealRequest(from int, thief sched.LoadSummary) {
 	c := b.c
 	b.summary(from, thief)
+	now := c.m.Now()
+	q := c.rq
 	if c.polling != nil {
-		return // the only SIP here is running (blocked, polling): none to give
+		q = nil // the only SIP here is running (blocked, polling): none to give
+	}
+	b.sm.StealRequest(q, b.self(now, true), thief)
+	b.perform(now)
+}
+
+// stealRefused records a victim's refusal, with its fresh summary.
+func (b *balancer) stealRefused(from int, s sched.LoadSummary) {
+	if from < 0 || from >= len(b.peerBusy) || int(s.Core) != from {
+		return
+	}
+	b.observeOther(from, s)
+	b.sm.Refused(s)
+}
+
+// arrived records a SIP migrated in from another core.
+func (b *balancer) arrived(from int) { b.sm.Arrived(sched.CoreID(from)) }
+
+// place returns the core a SIP woken on this core should run on.
+func (b *balancer) place(s *SIP) int {
+	c := b.c
+	if b.single() {
+		return c.id
 	}
 	now := c.m.Now()
-	self := c.rq.Summary(sched.CoreID(c.id), b.capacityNow(now), sched.Time(now))
-	if e := sched.Choose(c.rq, self, thief, b.cfg); e != nil {
-		c.traceMigrate(sipOf(e), from, trace.Steal)
-		b.migrate(e, from)
-	}
+	return int(b.sm.Place(sched.Time(now), s.share(), sched.CoreID(c.id), b.self(now, false)))
 }
 
 // migrate gives a runnable SIP, and its ownership, to another core. It is
@@ -245,22 +259,29 @@ func idleSummary(s sched.LoadSummary) bool {
 
 // summary records another core's summary.
 func (b *balancer) summary(from int, s sched.LoadSummary) {
-	if from < 0 || from >= len(b.seen) {
+	if from < 0 || from >= len(b.peerBusy) || int(s.Core) != from {
 		return
 	}
-	if b.seen[from].Runnable > 1 {
+	b.observeOther(from, s)
+	b.sm.Summary(s)
+}
+
+// observeOther keeps the counts of busy and idle others and feeds the
+// checker from another core's summary.
+func (b *balancer) observeOther(from int, s sched.LoadSummary) {
+	if b.peerBusy[from] {
 		b.busyOthers--
 	}
-	if s.Runnable > 1 {
-		b.busyOthers++
-	}
-	if idleSummary(b.seen[from]) {
+	if b.peerIdle[from] {
 		b.idleOthers--
 	}
-	if idleSummary(s) {
+	b.peerBusy[from], b.peerIdle[from] = s.Runnable > 1, idleSummary(s)
+	if b.peerBusy[from] {
+		b.busyOthers++
+	}
+	if b.peerIdle[from] {
 		b.idleOthers++
 	}
-	b.seen[from] = s
 	// Only this core's own idleness is known exactly, so other cores are
 	// observed as busy: the checker then counts the violations in which
 	// this core was the idle one.
@@ -280,7 +301,7 @@ func (b *balancer) observe(now int64, idle bool, waiting int) {
 // ended.
 func (b *balancer) ran(ns, end int64) {
 	b.busy += ns
-	b.announced = false
+	b.sm.Ran()
 	b.lastRun = end
 }
 
@@ -322,7 +343,7 @@ func (b *balancer) throttled(now int64) bool {
 // wakeAt returns when a throttled core may run again, or when a core that
 // told the others it expects its SIPs back must tell them it does not.
 func (b *balancer) wakeAt() (int64, bool) {
-	if b.expectSent && b.c.rq.Len() == 0 {
+	if sent, ok := b.sm.Sent(); ok && sent.Expecting > 0 && b.c.rq.Len() == 0 {
 		return b.lastRun + expectFor, true
 	}
 	if b.c.capacity >= sched.FullCapacity || b.c.rq.Len() == 0 {

@@ -29,6 +29,7 @@ const (
 	msgForget                       // core → core: ref *SIP, which has ended: drop its forwarding entry
 	msgCancel                       // core → service: ref *Request, cut the wait of a killed SIP short
 	msgAbandon                      // core → service: ref *Request, a reply its killed SIP never saw
+	msgStealNack                    // core → core: payload the victim's fresh LoadSummary; "nothing to give"
 )
 
 const fromController = -1 << 20
@@ -306,7 +307,7 @@ func (c *Core) handle(from int, msg *urpc.View) {
 		}
 		s.unseen = true
 		c.traceWake(s)
-		c.enqueue(s)
+		c.wakeUp(s)
 	case msgDeliver:
 		c.deliver(msg.Ref.(Deliverable))
 	case msgDeliverData:
@@ -317,6 +318,8 @@ func (c *Core) handle(from int, msg *urpc.View) {
 		c.bal.summary(from, decodeSummary(msg.Payload()))
 	case msgSteal:
 		c.bal.stealRequest(from, decodeSummary(msg.Payload()))
+	case msgStealNack:
+		c.bal.stealRefused(from, decodeSummary(msg.Payload()))
 	case msgMigrate:
 		s := msg.Ref.(*SIP)
 		s.core = c
@@ -327,6 +330,7 @@ func (c *Core) handle(from int, msg *urpc.View) {
 			s.backOnTrail(c.id)
 		}
 		c.stats.MigratedIn++
+		c.bal.arrived(from)
 		c.traceMigrateIn(s, from)
 		s.ent.Share = s.share() // still counted in its group: it was runnable all along
 		c.rq.Enqueue(&s.ent)
@@ -352,6 +356,20 @@ func (c *Core) handle(from int, msg *urpc.View) {
 		c.sendCore(from, msgPing, left)
 	default:
 		panic("kernel: unknown message type")
+	}
+}
+
+// wakeUp makes a SIP this core owns runnable after a wait that the kernel
+// ended (a service's reply, a timer), on the core that sched.Place chooses
+// (docs/scheduler.md, "Placement in the kernel"): here, or a less-loaded core,
+// which it is handed to at once. A SIP woken by a channel message (Wake)
+// stays here: its waker hands it this core directly (HandOff).
+func (c *Core) wakeUp(s *SIP) {
+	to := c.bal.place(s)
+	c.enqueue(s)
+	if to != c.id {
+		c.traceMigrate(s, to, trace.Place)
+		c.bal.migrate(&s.ent, to)
 	}
 }
 
@@ -514,7 +532,7 @@ func (c *Core) fireTimers(now int64) bool {
 	fired := false
 	for len(c.timers) > 0 && c.timers[0].wakeAt <= now {
 		c.traceWake(c.timers[0])
-		c.enqueue(heap.Pop(&c.timers).(*SIP))
+		c.wakeUp(heap.Pop(&c.timers).(*SIP))
 		fired = true
 	}
 	return fired

@@ -30,6 +30,7 @@ import (
 	"time"
 
 	"isle/internal/percpu"
+	"isle/internal/sched"
 	"isle/internal/urpc"
 )
 
@@ -270,7 +271,7 @@ func (m *Machine) Spawn(s *SIP, core int) error {
 		return fmt.Errorf("no core %d on a %d-core machine", core, len(m.cores))
 	}
 	if core < 0 {
-		core = m.pickCore()
+		core = m.pickCore(s.Nice)
 	}
 	s.pid = m.nextPID.Add(1)
 	s.ent.ID = uint64(s.pid)
@@ -284,15 +285,18 @@ func (m *Machine) Spawn(s *SIP, core int) error {
 	return nil
 }
 
-// pickCore chooses the core with the fewest live SIPs, as last published.
-func (m *Machine) pickCore() int {
-	best, bestLoad := 0, int64(1<<62)
+// pickCore chooses the core for a new SIP of the given nice by sched.Place,
+// from what the controller can see without asking the cores: each core's
+// live SIPs (those it owns and those on their way to it), weighed as nice-0
+// entities, and its capacity. Ties go to the lower id.
+func (m *Machine) pickCore(nice int) int {
+	others := make([]sched.LoadSummary, len(m.cores))
 	for i, c := range m.cores {
-		if l := c.live.Load(); l < bestLoad {
-			best, bestLoad = i, l
-		}
+		n := c.live.Load()
+		others[i] = sched.LoadSummary{Core: sched.CoreID(i), Runnable: int(n), Weight: n * sched.NiceZeroWeight, Capacity: c.capacity}
 	}
-	return best
+	self := others[0]
+	return int(sched.Place(sched.NiceToWeight(nice), 0, self, others[1:], 0, sched.BalanceConfig{MaxAge: -1}))
 }
 
 // Stop ends every core loop (killing SIPs still on them) and then every

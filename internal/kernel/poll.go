@@ -43,7 +43,7 @@ func (c *Core) pollBlocked(s *SIP) bool {
 		deadline = min(deadline, t.next)
 	}
 	if len(c.m.cores) > 1 {
-		deadline = min(deadline, c.bal.nextTick)
+		deadline = min(deadline, int64(c.bal.sm.NextTick()))
 	}
 	c.polling = s
 	s.blocked = true

@@ -171,7 +171,8 @@ func TestWaitingForAServiceSleeps(t *testing.T) {
 // host CPU to the service workers, only while that core's latest summary
 // shows nothing to run and no SIP waiting for a service.
 func TestIdleOthersFromSummaries(t *testing.T) {
-	b := &balancer{seen: make([]sched.LoadSummary, 3), checker: sched.NewChecker(sched.Duration(time.Millisecond))}
+	b := &balancer{sm: sched.NewBalancer(0, 3, []sched.CoreID{1, 2}, sched.BalanceConfig{}),
+		peerBusy: make([]bool, 3), peerIdle: make([]bool, 3), checker: sched.NewChecker(sched.Duration(time.Millisecond))}
 	steps := []struct {
 		from     int
 		runnable int

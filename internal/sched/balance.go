@@ -27,8 +27,10 @@ import (
 //     the lowest normalized load (ties: the core it last ran on, then the
 //     waker's, then the lower id): an idle core if one is known. This is
 //     the cure for the paper's "overload on wake-up".
-//   - summaries older than BalanceConfig.MaxAge, the core's own, and those
-//     of cores with no capacity (not in use) are ignored.
+//   - summaries older than BalanceConfig.MaxAge (except those of idle
+//     cores, which do not age: an idle core sleeps without ticking), the
+//     core's own, and those of cores with no capacity (not in use) are
+//     ignored.
 //   - a summary's Expecting weight (entities waiting a moment for a short
 //     call) counts in its core's load everywhere above, and a core with
 //     nothing runnable but something expected does not steal.
@@ -65,13 +67,22 @@ import (
 // costs a message and is corrected at the next tick. A steal request carries
 // the requester's summary, and the victim answers with an entity or with
 // nothing (and its own fresh summary). A core that pushes or places an
-// entity should add it to its own copy of the receiver's summary until that
+// entity adds it to its own copy of the receiver's summary until that
 // core's next summary arrives, so that many decisions made on one stale
-// view do not all pick the same receiver.
+// view do not all pick the same receiver. That state over time is
+// Balancer's (balancer.go), which both the kernel and the simulator drive.
 
-// DefaultRotateAhead is BalanceConfig.RotateAhead's default: two default
-// slices of a nice-0 entity's CPU time.
-const DefaultRotateAhead = 2 * DefaultSlice
+// Balancing defaults, BalanceConfig's zero values (docs/scheduler.md).
+const (
+	// DefaultRotateAhead: two default slices of a nice-0 entity's CPU time.
+	DefaultRotateAhead = 2 * DefaultSlice
+	// DefaultBalanceTick: a core sends its summary, and a busy one
+	// considers a push, every 2 ms.
+	DefaultBalanceTick = 2 * Millisecond
+	// DefaultMaxAge: a summary older than ten ticks is ignored; a steal
+	// request unanswered for that long is given up.
+	DefaultMaxAge = 10 * DefaultBalanceTick
+)
 
 // CoreID names a core.
 type CoreID int
@@ -168,7 +179,15 @@ type Decision struct {
 
 // BalanceConfig is fixed balancing configuration.
 type BalanceConfig struct {
-	// MaxAge: summaries older than this are ignored; 0 means no limit.
+	// Tick: how often a core sends its summary (Balancer). 0 means
+	// DefaultBalanceTick.
+	Tick Duration
+	// PushEvery: how often a busy core considers a push (Balancer). 0
+	// means every Tick.
+	PushEvery Duration
+	// MaxAge: summaries older than this are ignored, and a steal request
+	// unanswered for this long is given up. 0 means DefaultMaxAge;
+	// negative means no limit.
 	MaxAge Duration
 	// RotateAhead: a rotating move needs the receiver's entities ahead of
 	// the giver's by more than this much progress (ns·1024/weight): it
@@ -176,6 +195,34 @@ type BalanceConfig struct {
 	// for fairness. 0 means DefaultRotateAhead; negative means rotate as
 	// soon as they are ahead at all.
 	RotateAhead Duration
+}
+
+func (cfg BalanceConfig) tick() Duration {
+	if cfg.Tick <= 0 {
+		return DefaultBalanceTick
+	}
+	return cfg.Tick
+}
+
+func (cfg BalanceConfig) pushEvery() Duration {
+	if cfg.PushEvery <= 0 {
+		return cfg.tick()
+	}
+	return cfg.PushEvery
+}
+
+// fresh reports whether summary s is recent enough to act on at now. The
+// summary of a core with nothing runnable does not age: an idle core
+// sleeps without ticking (a kernel core does), and its state changes only
+// when work comes to it, after which it ticks again.
+func (cfg BalanceConfig) fresh(s LoadSummary, now Time) bool {
+	switch {
+	case cfg.MaxAge < 0 || s.Runnable == 0:
+		return true
+	case cfg.MaxAge == 0:
+		return Duration(now-s.At) <= DefaultMaxAge
+	}
+	return Duration(now-s.At) <= cfg.MaxAge
 }
 
 func (cfg BalanceConfig) rotateAhead() Duration {
@@ -196,8 +243,7 @@ func Decide(self LoadSummary, others []LoadSummary, now Time, cfg BalanceConfig)
 		return Decision{}
 	}
 	usable := func(o LoadSummary) bool {
-		return o.Core != self.Core && o.Capacity > 0 &&
-			(cfg.MaxAge <= 0 || Duration(now-o.At) <= cfg.MaxAge)
+		return o.Core != self.Core && o.Capacity > 0 && cfg.fresh(o, now)
 	}
 	switch {
 	case self.Runnable == 0 && self.Expecting > 0:
@@ -269,7 +315,7 @@ func Decide(self LoadSummary, others []LoadSummary, now Time, cfg BalanceConfig)
 // it. Call it between runs: every queued entity is a candidate. It walks the
 // queue and allocates nothing.
 func Choose(q *RunQueue, from, to LoadSummary, cfg BalanceConfig) *Entity {
-	if from.Capacity <= 0 || to.Capacity <= 0 || from.Core == to.Core || q.root == nil {
+	if q == nil || from.Capacity <= 0 || to.Capacity <= 0 || from.Core == to.Core || q.root == nil {
 		return nil
 	}
 	c := chooser{from: from, to: to, now: from.NormLoad()}
@@ -356,7 +402,7 @@ func Place(w int64, prev CoreID, self LoadSummary, others []LoadSummary, now Tim
 	}
 	try(self)
 	for _, o := range others {
-		if o.Core != self.Core && (cfg.MaxAge <= 0 || Duration(now-o.At) <= cfg.MaxAge) {
+		if o.Core != self.Core && cfg.fresh(o, now) {
 			try(o)
 		}
 	}

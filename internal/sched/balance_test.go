@@ -91,7 +91,9 @@ func TestPlace(t *testing.T) {
 		{"capacity counts", 1024, 0, sum(0, 2, 2048, 1024, now),
 			[]LoadSummary{sum(1, 1, 1024, 256, now), sum(2, 1, 1024, 1024, now)}, 2},
 		{"stale summaries are ignored", 1024, 0, sum(0, 2, 2048, 1024, now),
-			[]LoadSummary{sum(1, 0, 0, 1024, now-time60)}, 0},
+			[]LoadSummary{sum(1, 1, 15, 1024, now-time60)}, 0},
+		{"an idle core's summary does not age: it sleeps without ticking", 1024, 0, sum(0, 2, 2048, 1024, now),
+			[]LoadSummary{sum(1, 0, 0, 1024, now-time60)}, 1},
 		{"a core not in use gets nothing", 1024, 0, sum(0, 2, 2048, 1024, now),
 			[]LoadSummary{sum(1, 0, 0, 0, now)}, 0},
 	} {
@@ -230,7 +232,8 @@ func TestBalanceProperties(t *testing.T) {
 		}
 		usable := func(c CoreID) (LoadSummary, bool) {
 			for _, o := range others {
-				if o.Core == c && o.Capacity > 0 && Duration(now-o.At) <= cfg.MaxAge {
+				// An idle core's summary does not age.
+				if o.Core == c && o.Capacity > 0 && (o.Runnable == 0 || Duration(now-o.At) <= cfg.MaxAge) {
 					return o, true
 				}
 			}

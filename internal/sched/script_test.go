@@ -26,17 +26,25 @@ var updateGolden = flag.Bool("update", false, "rewrite the golden outputs in tes
 //	run DUR                             pick/charge for DUR (SliceLeft at a time); prints the runs
 //	show                                prints V and each entity: weight, lag, deadline−V, eligibility
 func TestScripts(t *testing.T) {
+	replayScripts(t, false, runScript)
+}
+
+// replayScripts replays the scripts of testdata/: the balancer's
+// (balance-*.txt) or the run queue's (the others).
+func replayScripts(t *testing.T, balance bool, run func(*testing.T, string) string) {
 	files, _ := filepath.Glob("testdata/*.txt")
-	if len(files) == 0 {
-		t.Fatal("no scripts")
-	}
+	n := 0
 	for _, f := range files {
+		if strings.HasPrefix(filepath.Base(f), "balance-") != balance {
+			continue
+		}
+		n++
 		t.Run(filepath.Base(f), func(t *testing.T) {
 			data, err := os.ReadFile(f)
 			if err != nil {
 				t.Fatal(err)
 			}
-			got := runScript(t, string(data))
+			got := run(t, string(data))
 			if *updateGolden {
 				if err := os.WriteFile(f, []byte(got), 0o644); err != nil {
 					t.Fatal(err)
@@ -47,6 +55,9 @@ func TestScripts(t *testing.T) {
 				t.Errorf("%s: output differs (run with -update to accept):\n%s", f, got)
 			}
 		})
+	}
+	if n == 0 {
+		t.Fatal("no scripts")
 	}
 }
 

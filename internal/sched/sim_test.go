@@ -90,11 +90,7 @@ type simCore struct {
 	gen       int // invalidates scheduled switch events
 	scheduled bool
 	inbox     []message
-	seen      []LoadSummary
-	known     []bool
-	stealing  bool
-	nextTick  Time
-	nextBal   Time
+	bal       *Balancer // the balancer the kernel runs (balancer.go)
 	wasIdle   bool
 	lastRun   Time  // when its last run ended
 	expectW   int64 // weight of the entities that went to sleep from it
@@ -142,7 +138,6 @@ type sim struct {
 	pushes  int
 	nextID  uint64
 	byID    map[uint64]*simEntity
-	bcfg    BalanceConfig
 	// groupLoad: each group's runnable members' own weights, machine-wide
 	// and exact (the kernel keeps it in an atomic).
 	groupLoad map[string]int64
@@ -195,11 +190,17 @@ func newSim(cfg simConfig) *sim {
 	if cfg.window == [2]Time{} {
 		cfg.window = [2]Time{0, Time(cfg.duration)}
 	}
-	s := &sim{cfg: cfg, checker: NewChecker(0), rng: rand.New(rand.NewPCG(cfg.seed, 1)), byID: map[uint64]*simEntity{}, groupLoad: map[string]int64{},
-		bcfg: BalanceConfig{MaxAge: 20 * Millisecond, RotateAhead: cfg.rotateAhead}}
+	s := &sim{cfg: cfg, checker: NewChecker(0), rng: rand.New(rand.NewPCG(cfg.seed, 1)), byID: map[uint64]*simEntity{}, groupLoad: map[string]int64{}}
+	bcfg := BalanceConfig{Tick: cfg.tick, PushEvery: cfg.balance, RotateAhead: cfg.rotateAhead}
 	for i, c := range cfg.caps {
+		var peers []CoreID
+		for j := range cfg.caps {
+			if j != i {
+				peers = append(peers, CoreID(j))
+			}
+		}
 		core := &simCore{id: CoreID(i), cap: c, q: NewRunQueue(Config{Slice: cfg.slice}),
-			seen: make([]LoadSummary, len(cfg.caps)), known: make([]bool, len(cfg.caps))}
+			bal: NewBalancer(CoreID(i), len(cfg.caps), peers, bcfg)}
 		s.cores = append(s.cores, core)
 		at := Time(0)
 		if cfg.online != nil {
@@ -285,8 +286,6 @@ func (s *sim) run() {
 			}
 		case 3:
 			c.online = true
-			c.nextTick = s.now
-			c.nextBal = s.now
 			s.switchPoint(c)
 		case 4:
 			if next := s.cfg.spawner(s, s.now); next > s.now {
@@ -347,102 +346,31 @@ func (s *sim) switchPoint(c *simCore) {
 	for len(c.inbox) > 0 {
 		m := c.inbox[0]
 		c.inbox = c.inbox[1:]
-		switch m.kind {
-		case msgSummary:
-			if !c.known[m.from] || c.seen[m.from].At <= m.sum.At {
-				c.seen[m.from], c.known[m.from] = m.sum, true
-			}
-		case msgMigrate:
-			e := m.e
-			if m.from != c.id && m.sum.Capacity != 0 {
-				c.seen[m.from], c.known[m.from] = m.sum, true
-			}
-			if e.core != c.id {
-				e.migr++
-			}
-			e.core = c.id
-			s.share(nil, e)
-			c.q.Enqueue(&e.Entity)
-		case msgWake:
-			e := m.e
-			to := c.id
-			s.share(nil, e)
-			if !s.cfg.noPlace {
-				to = Place(e.queueWeight(), e.core, s.summary(c), s.others(c), now, s.bcfg)
-			}
-			if to == c.id {
-				if e.core != c.id {
-					e.migr++
-				}
-				e.core = c.id
-				c.q.Enqueue(&e.Entity)
-				continue
-			}
-			c.seen[to].Weight += e.queueWeight()
-			c.seen[to].Runnable++
-			s.send(c.id, to, message{kind: msgMigrate, e: e})
-		case msgStealReq:
-			self := s.summary(c)
-			if x := Choose(c.q, self, m.sum, s.bcfg); x != nil {
-				e := s.byID[x.ID]
-				c.q.Migrate(x)
-				s.steals++
-				s.send(c.id, m.from, message{kind: msgMigrate, e: e, sum: s.summary(c)})
-			} else {
-				s.send(c.id, m.from, message{kind: msgStealNack, sum: self})
-			}
-		case msgStealNack:
-			c.stealing = false
-			c.seen[m.from], c.known[m.from] = m.sum, true
-		}
+		s.handle(c, m)
 	}
-	// A steal reply that carried an entity ends the pending steal too.
-	if c.q.Len() > 0 {
-		c.stealing = false
-	}
-	// 3. Ticks: broadcast the summary; balance.
+	// 3. Ticks, idleness: the balancer says what to send and move.
 	idle := c.q.Len() == 0
-	if now >= c.nextTick || idle != c.wasIdle {
+	if c.bal.Due(now) || idle {
 		s.reshare(c)
-		sum := s.summary(c)
-		for _, o := range s.cores {
-			if o.id != c.id && o.online {
-				s.send(c.id, o.id, message{kind: msgSummary, sum: sum})
-			}
-		}
-		if now >= c.nextTick {
-			c.nextTick = now + Time(s.cfg.tick)
-		}
+	}
+	if c.bal.Due(now) {
+		c.bal.Tick(now, c.q, s.summary(c))
+		s.perform(c)
+	}
+	if idle && !c.wasIdle {
+		// The simulated core sleeps as soon as it is idle.
+		c.bal.Idle(now, c.q, s.summary(c))
+		c.bal.Sleeping(now, c.q, s.summary(c))
+		s.perform(c)
 	}
 	c.wasIdle = idle
-	others := s.others(c)
-	if now >= c.nextBal && !s.cfg.noBalance {
-		c.nextBal = now + Time(s.cfg.balance)
-		self := s.summary(c)
-		if d := Decide(self, others, now, s.bcfg); d.Action == Push {
-			if x := Choose(c.q, self, c.seen[d.Target], s.bcfg); x != nil {
-				e := s.byID[x.ID]
-				c.q.Migrate(x)
-				s.pushes++
-				// Count it in our view of the target until it says.
-				c.seen[d.Target].Weight += e.Weight()
-				c.seen[d.Target].Runnable++
-				s.send(c.id, d.Target, message{kind: msgMigrate, e: e, sum: s.summary(c)})
-			}
-		}
-	}
-	// 4. Pick, or go idle and ask for work.
+	// 4. Pick, or stay idle.
 	e := c.q.Pick()
 	if e == nil {
 		s.checker.Observe(c.id, now, true, 0)
-		if !c.stealing && !s.cfg.noBalance {
-			if d := Decide(s.summary(c), others, now, s.bcfg); d.Action == Steal {
-				c.stealing = true
-				s.send(c.id, d.Target, message{kind: msgStealReq, sum: s.summary(c)})
-			}
-		}
 		return
 	}
+	c.bal.Ran()
 	s.checker.Observe(c.id, now, false, c.q.Len()-1)
 	se := s.byID[e.ID]
 	c.cur = se
@@ -455,7 +383,7 @@ func (s *sim) switchPoint(c *simCore) {
 		work = min(work, se.spec.total-se.work)
 	}
 	wall := (int64(work)*FullCapacity + c.cap - 1) / c.cap
-	until := min(now+Time(max(wall, 1)), c.nextTick)
+	until := min(now+Time(max(wall, 1)), c.bal.NextTick())
 	if until <= now {
 		until = now + Time(s.cfg.tick)
 	}
@@ -464,14 +392,78 @@ func (s *sim) switchPoint(c *simCore) {
 	s.push(event{at: until, kind: 0, core: c.id, gen: c.gen})
 }
 
-func (s *sim) others(c *simCore) []LoadSummary {
-	var out []LoadSummary
-	for i, k := range c.known {
-		if k && CoreID(i) != c.id {
-			out = append(out, c.seen[i])
+// handle is a core's handling of one message at a switch point.
+func (s *sim) handle(c *simCore, m message) {
+	switch m.kind {
+	case msgSummary:
+		c.bal.Summary(m.sum)
+	case msgMigrate:
+		e := m.e
+		c.bal.Arrived(m.from)
+		if e.core != c.id {
+			e.migr++
+		}
+		e.core = c.id
+		s.share(nil, e)
+		c.q.Enqueue(&e.Entity)
+	case msgWake:
+		e := m.e
+		to := c.id
+		s.share(nil, e)
+		if !s.cfg.noPlace {
+			to = c.bal.Place(s.now, e.queueWeight(), e.core, s.summary(c))
+		}
+		if to == c.id {
+			if e.core != c.id {
+				e.migr++
+			}
+			e.core = c.id
+			c.q.Enqueue(&e.Entity)
+			return
+		}
+		s.send(c.id, to, message{kind: msgMigrate, e: e})
+	case msgStealReq:
+		c.bal.StealRequest(c.q, s.summary(c), m.sum)
+		s.perform(c)
+	case msgStealNack:
+		c.bal.Refused(m.sum)
+	}
+}
+
+// perform does what c's balancer asks, as the kernel's shell does with
+// urpc messages. Without balancing (the negative control) steals and
+// pushes are dropped.
+func (s *sim) perform(c *simCore) {
+	rd := c.bal.Ready()
+	if rd.Broadcast {
+		for _, p := range c.bal.Peers() {
+			if s.cores[p].online {
+				s.send(c.id, p, message{kind: msgSummary, sum: rd.Summary})
+			}
 		}
 	}
-	return out
+	for _, m := range rd.Refusals {
+		s.send(c.id, m.To, message{kind: msgStealNack, sum: m.Summary})
+	}
+	for _, m := range rd.Steals {
+		if !s.cfg.noBalance {
+			s.send(c.id, m.To, message{kind: msgStealReq, sum: m.Summary})
+		}
+	}
+	for _, mg := range rd.Migrations {
+		if s.cfg.noBalance && mg.Why == Push {
+			continue
+		}
+		e := s.byID[mg.Entity.ID]
+		c.q.Migrate(mg.Entity)
+		if mg.Why == Steal {
+			s.steals++
+		} else {
+			s.pushes++
+		}
+		s.send(c.id, mg.To, message{kind: msgMigrate, e: e})
+	}
+	c.bal.Advance()
 }
 
 // fairShares returns each entity's weight-fair share of the window's total

@@ -90,6 +90,7 @@ const (
 	Steal Migration = iota + 1 // an idle core asked for work
 	Push                       // a loaded core gave work away
 	Move                       // the SIP asked to move (MoveTo)
+	Place                      // it woke and was placed on a less-loaded core (sched.Place)
 )
 
 // Peers that are not cores, in an event's Core field.

@@ -378,6 +378,8 @@ func (m Migration) String() string {
 		return "push"
 	case Move:
 		return "move"
+	case Place:
+		return "place"
 	}
 	return "?"
 }
