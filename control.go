@@ -42,6 +42,9 @@ func (r *registry) add(s *kernel.SIP) {
 	r.sips[s.PID()] = s
 }
 
+// OnExit is the registry's exit hook (kernel.ExitHook): s is no longer live.
+func (r *registry) OnExit(_ *kernel.Core, s *kernel.SIP) { r.remove(s) }
+
 func (r *registry) remove(s *kernel.SIP) {
 	r.mu.Lock()
 	defer r.mu.Unlock()

@@ -62,7 +62,7 @@ func (c Config) budgets(hostMemory uint64) (budgets, error) {
 	b := budgets{memoryPages: DefaultMemoryLimit / wasmPage, machineMemory: c.machineMemory, maxDescendants: c.maxDescendants}
 	if c.memoryLimit != 0 {
 		if c.memoryLimit < wasmPage || c.memoryLimit > DefaultMemoryLimit {
-			return b, fmt.Errorf("--memory-limit %s: must be between 64K and 4G (a wasm32 memory's largest)", FormatSize(c.memoryLimit))
+			return b, configErr("WithMemoryLimit", FormatSize(c.memoryLimit), "must be between 64K and 4G (a wasm32 memory's largest)")
 		}
 		b.memoryPages = uint32(c.memoryLimit / wasmPage)
 	}
@@ -73,10 +73,10 @@ func (c Config) budgets(hostMemory uint64) (budgets, error) {
 		}
 	}
 	if b.machineMemory < wasmPage {
-		return b, fmt.Errorf("--machine-memory %s: must be at least 64K", FormatSize(b.machineMemory))
+		return b, configErr("WithMachineMemory", FormatSize(b.machineMemory), "must be at least 64K")
 	}
 	if b.maxDescendants < 0 {
-		return b, fmt.Errorf("--max-procs %d: must be at least 1", b.maxDescendants)
+		return b, configErr("WithMaxDescendants", fmt.Sprint(b.maxDescendants), "must be at least 1")
 	}
 	if b.maxDescendants == 0 {
 		b.maxDescendants = DefaultMaxDescendants

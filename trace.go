@@ -21,7 +21,7 @@ func (c Config) traceRing() (int, error) {
 	case n == 0:
 		return trace.DefaultEvents, nil
 	case n < 0 || n > MaxTraceEvents:
-		return 0, fmt.Errorf("--trace-events %d: want between 1 and %d events a core", n, MaxTraceEvents)
+		return 0, configErr("WithTrace", fmt.Sprint(n), "want between 1 and %d events a core", MaxTraceEvents)
 	default:
 		return n, nil
 	}

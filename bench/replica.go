@@ -198,7 +198,7 @@ func replicaRun(n int) (replicaResult, error) {
 	for i := range replicaKeys {
 		rm.keys = append(rm.keys, fmt.Sprintf("pid/%d", i))
 	}
-	m, err := kernel.New(kernel.Config{Cores: n, Init: rm.init})
+	m, err := kernel.New(kernel.Config{Cores: n, Init: []func(*kernel.Core){rm.init}})
 	if err != nil {
 		return res, err
 	}

@@ -33,7 +33,7 @@ func cmdDemo(args []string, stdout, stderr io.Writer) int {
 		return st
 	}
 	fail := func(err error) int {
-		fmt.Fprintf(stderr, "isle demo: %v\n", err)
+		fmt.Fprintf(stderr, "isle demo: %s\n", flagError(err))
 		return exitError
 	}
 	root, err := sourceRoot()

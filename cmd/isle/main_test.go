@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -135,6 +136,12 @@ func TestBadInput(t *testing.T) {
 	overflow := write("overflow.wasm", testprog.Module(nil, testprog.CallSelf(0)))
 	hello := filepath.Join(testprog.Root(t), "examples", "hello-c", "hello-c.wasm")
 	file := write("plainfile", []byte("x"))
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	inUse := busy.Addr().String()
 	huge := write("huge.wasm", []byte("\x00asm\x01\x00\x00\x00"))
 	if err := os.Truncate(huge, 257<<20); err != nil { // sparse: no disk used
 		t.Fatal(err)
@@ -155,11 +162,13 @@ func TestBadInput(t *testing.T) {
 		{"unknown import", []string{"run", badImport}, 1, "env.launch_missiles, which isle does not provide"},
 		{"zero cores", []string{"run", "--cores", "0", hello}, 2, "--cores 0"},
 		{"negative cores", []string{"run", "--cores", "-3", hello}, 2, "--cores -3"},
-		{"more cores than CPUs", []string{"run", "--cores", "1024", hello}, 1, "--oversubscribe"},
+		{"more cores than CPUs", []string{"run", "--cores", "1024", hello}, 1, "(add --oversubscribe to run more cores than CPUs)"},
 		{"more than MaxCores", []string{"run", "--cores", "5000", "--oversubscribe", hello}, 2, "--cores 5000: at most 1024 cores"},
 		{"far more than MaxCores", []string{"run", "--cores", "100000", "--oversubscribe", hello}, 2, "--cores 100000: at most 1024 cores"},
-		{"missing dir", []string{"run", "--dir", filepath.Join(dir, "nodir"), hello}, 1, "no such directory"},
-		{"dir is a file", []string{"run", "--dir", file, hello}, 1, "not a directory"},
+		{"missing dir", []string{"run", "--dir", filepath.Join(dir, "nodir"), hello}, 1, "--dir " + filepath.Join(dir, "nodir") + ": no such directory"},
+		{"dir is a file", []string{"run", "--dir", file, hello}, 1, "--dir " + file + ": not a directory"},
+		{"cache dir is a file", []string{"run", "--cache-dir", file, hello}, 1, "--cache-dir " + file + ": not a directory"},
+		{"listen in use", []string{"run", "--listen", inUse, hello}, 1, "--listen " + inUse + ": bind: address already in use"},
 		{"unknown flag", []string{"run", "--bogus", hello}, 2, "flag provided but not defined: -bogus"},
 		{"bad flag value", []string{"run", "--cores", "many", hello}, 2, "invalid value"},
 		{"bad env", []string{"run", "--env", "NOEQUALS", hello}, 2, "KEY=VALUE"},

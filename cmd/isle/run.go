@@ -198,7 +198,7 @@ func runWith(args []string, stdout, stderr io.Writer, extend func(isle.Config) i
 	}()
 	st, cs, procs, err := isle.RunListing(ctx, cfg, prog, fs.Args()[1:])
 	if err != nil {
-		fmt.Fprintf(stderr, "isle: %v\n", err)
+		fmt.Fprintf(stderr, "isle: %s\n", flagError(err))
 		return exitError
 	}
 	if st.Link != "" {
@@ -369,4 +369,43 @@ func budgetFlags(cfg isle.Config, memLimit, machineMem string, maxProcs int, std
 		return cfg, false
 	}
 	return cfg.WithMaxDescendants(maxProcs), true
+}
+
+// flagError is err's one line, a refused configuration named by the flags
+// of isle run that set it (isle.ConfigError names the Config options).
+func flagError(err error) string {
+	var ce *isle.ConfigError
+	if errors.As(err, &ce) {
+		return ce.Text(flagOf)
+	}
+	return err.Error()
+}
+
+// flagOf returns the flag of isle run that sets a Config option.
+func flagOf(option string) string {
+	switch option {
+	case "WithCores":
+		return "--cores"
+	case "WithOversubscribe":
+		return "--oversubscribe"
+	case "WithDir":
+		return "--dir"
+	case "WithListen":
+		return "--listen"
+	case "WithCoreCapacity":
+		return "--core-capacity"
+	case "WithTables":
+		return "--tables"
+	case "WithMemoryLimit":
+		return "--memory-limit"
+	case "WithMachineMemory":
+		return "--machine-memory"
+	case "WithMaxDescendants":
+		return "--max-procs"
+	case "WithTrace":
+		return "--trace-events"
+	case "WithCacheDir":
+		return "--cache-dir"
+	}
+	return option
 }

@@ -91,8 +91,23 @@ func (s *System) IPC() *ipc.System { return s.ipc }
 // Names returns the name registry.
 func (s *System) Names() *names.Service { return s.names }
 
-// Proc is a SIP's channel state, set as kernel.SIP.IPC before Spawn and
-// touched only on the core that owns the SIP.
+// Owner is the embedder's per-SIP record (kernel.SIP.Ext) as the channel
+// layer sees it: it hands out the SIP's channel state.
+type Owner interface {
+	Channels() *Proc
+}
+
+// procOf returns the channel state of s, or nil when it has none (its Ext
+// is no Owner, or hands out none): its calls then answer ErrNoSys.
+func procOf(s *kernel.SIP) *Proc {
+	if o, ok := s.Ext.(Owner); ok {
+		return o.Channels()
+	}
+	return nil
+}
+
+// Proc is a SIP's channel state, handed out by its Owner, made before Spawn
+// and touched only on the core that owns the SIP.
 type Proc struct {
 	sys       *System
 	tab       *ipc.Table
@@ -113,6 +128,14 @@ func (s *System) NewProc(sip *kernel.SIP) *Proc {
 
 // Table returns the SIP's handle table.
 func (p *Proc) Table() *ipc.Table { return p.tab }
+
+// OnExit is the channel layer's exit hook (kernel.ExitHook): it closes the
+// endpoints of a SIP that has channels (Exit) and drops its names.
+func (s *System) OnExit(c *kernel.Core, sip *kernel.SIP) {
+	if p := procOf(sip); p != nil {
+		p.Exit(c)
+	}
+}
 
 // Exit closes every endpoint and frees every block of the SIP and drops its
 // names; peers see Closed. It must run on the core that owned the SIP, when

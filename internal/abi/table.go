@@ -77,8 +77,8 @@ func HostModule() sandbox.HostModule {
 			Results: n(1),
 			Fn: func(c *sandbox.Call, a []uint64) {
 				s := kernel.SIPOf(c)
-				p, ok := s.IPC.(*Proc)
-				if !ok {
+				p := procOf(s)
+				if p == nil {
 					a[0] = uint64(ipc.ErrNoSys)
 					return
 				}

@@ -119,8 +119,8 @@ func newCore(m *Machine, id int) *Core {
 func (c *Core) loop() {
 	defer c.m.coresWG.Done()
 	c.sampleCPU()
-	if c.m.cfg.Init != nil {
-		c.m.cfg.Init(c)
+	for _, f := range c.m.cfg.Init {
+		f(c)
 	}
 	// One clock read a turn serves the timers, the balancer, the tickers,
 	// the poll window and the getcpu samples: on this VM a clock read is a
@@ -503,8 +503,8 @@ func (c *Core) exit(s *SIP) {
 	// From now on a delivery for s that reaches a core which does not know
 	// it goes to this one (deliver.go).
 	s.ended.Store(int32(c.id) + 1)
-	if c.m.cfg.OnExit != nil {
-		c.m.cfg.OnExit(c, s)
+	for _, h := range c.m.cfg.OnExit {
+		h.OnExit(c, s)
 	}
 	delete(c.owned, s)
 	c.live.Add(-1)

@@ -105,14 +105,14 @@ func TestOnExitRunsOnTheOwningCore(t *testing.T) {
 	}
 	seen := map[int64]int{}
 	var mu = make(chan struct{}, 1)
-	m, _ := New(Config{Cores: 2, OnExit: func(c *Core, s *SIP) {
+	m, _ := New(Config{Cores: 2, OnExit: []ExitHook{ExitFunc(func(c *Core, s *SIP) {
 		mu <- struct{}{}
 		seen[s.PID()] = c.ID()
 		<-mu
 		if s.Core() != c {
 			t.Errorf("SIP %d ended on core %d, which does not own it", s.PID(), c.ID())
 		}
-	}})
+	})}})
 	m.Boot()
 	var sips []*SIP
 	for i := 0; i < 10; i++ {

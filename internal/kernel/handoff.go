@@ -31,7 +31,7 @@ import (
 // most one slice of the sender's between two turns of the loop; the loop
 // then picks by EEVDF as always, and a third SIP that is owed time runs.
 // A switch is not made when the sender's slice is spent (it is about to be
-// preempted), when the sender holds output (SIP.Hold: it sends it, and the
+// preempted), when the sender holds output (SIP.Ext, a Holder: it sends it, and the
 // loop runs the receiver), from a SIP that runs inside another's direct switch (one
 // level only), while the core's loop is not what resumed the sender (it
 // polls in its Block), on a core of reduced capacity (whose idle time is
@@ -58,7 +58,7 @@ func (s *SIP) HandOff() {
 		return
 	}
 	c.woken = nil
-	if s.Hold != nil && s.Hold.Holding() {
+	if s.Ext != nil && s.Ext.Holding() {
 		// What s holds (console output) goes first: sending it suspends
 		// s, the loop runs r meanwhile, and r's output comes after s's.
 		s.sendHeld()

@@ -60,15 +60,14 @@ type Config struct {
 	SpareCPUs int
 	// WastedBound is the no-wasted-cores checker's bound; 0 means 10 ms.
 	WastedBound time.Duration
-	// Init, when set, runs on each core's goroutine before its loop starts:
-	// mechanisms above the kernel (replicated tables) set up their per-core
-	// state there and register tickers (Core.Every).
-	Init func(c *Core)
-	// OnExit, when set, runs on the owning core's goroutine when a SIP ends
-	// (exit, trap or kill), before its Done channel closes: the channel
+	// Init are run, in order, on each core's goroutine before its loop
+	// starts: mechanisms above the kernel (replicated tables) set up their
+	// per-core state there and register tickers (Core.Every).
+	Init []func(c *Core)
+	// OnExit are told, in order, on the owning core's goroutine when a SIP
+	// ends (exit, trap or kill), before its Done channel closes: the channel
 	// layer closes the SIP's endpoints there, tables record the exit.
-	// Several hooks can be chained by the embedder.
-	OnExit func(c *Core, s *SIP)
+	OnExit []ExitHook
 	// TraceEvents, when positive, turns tracing on: each core records
 	// its events in a ring of that many (internal/trace), read with
 	// Machine.Trace after Stop. 0: off.

@@ -36,15 +36,11 @@ type SIP struct {
 	Args []string
 	Nice int // -20 (most CPU) … 19 (least), as Linux; read at Spawn
 	Env  []string
-	// Ext is the personality's per-SIP state (the WASI layer's fd table).
-	Ext any
-	// Hold, when not nil, is output the personality holds back while the
-	// SIP runs (the console's buffered writes); set before Spawn.
-	Hold Holder
-	// IPC is the channel layer's per-SIP state (handle table, quotas).
-	IPC any
-	// Proc is the process API's per-SIP state (its children).
-	Proc any
+	// Ext is the SIP's state in the layers above the kernel (its fd table,
+	// its channels, its children): one record, made and owned by the
+	// embedder, that each layer reads its own part of (Ext). Set before
+	// Spawn; nil for a SIP that has none (the kernel's tests).
+	Ext Ext
 	// Parent is the SIP that spawned this one, nil for a SIP the embedder
 	// spawned. Immutable.
 	Parent *SIP
@@ -82,7 +78,7 @@ type SIP struct {
 	done        chan struct{}
 }
 
-// NewSIP returns a SIP that will run mod; the personality fills in Name,
+// NewSIP returns a SIP that will run mod; the embedder fills in Name,
 // Args, Env and Ext before Spawn.
 func NewSIP(mod *sandbox.Module) *SIP {
 	s := &SIP{}
@@ -136,6 +132,29 @@ func (s *SIP) Yield() {
 	s.proc.Suspend(suspendYield)
 }
 
+// Ext is a SIP's record in the layers above the kernel. The kernel knows
+// only the output the record holds back (Holder); each layer defines the
+// small interface that hands it its own part (wasi.Owner, abi.Owner,
+// procapi.Owner), and the embedder's record implements them all (the root
+// package's sipExt), so that one record with typed fields replaces a slot
+// of type any per layer.
+type Ext interface {
+	Holder
+}
+
+// ExitHook is a layer above the kernel that is told when a SIP ends
+// (Config.OnExit), on the goroutine of the core the SIP ends on, before its
+// Done channel closes: it releases what the SIP held in that layer.
+type ExitHook interface {
+	OnExit(c *Core, s *SIP)
+}
+
+// ExitFunc is a function as an ExitHook.
+type ExitFunc func(c *Core, s *SIP)
+
+// OnExit calls f.
+func (f ExitFunc) OnExit(c *Core, s *SIP) { f(c, s) }
+
 // Holder is output that a personality holds back while its SIP runs, to
 // send it in fewer requests (the console's buffered writes). The kernel
 // calls ReleaseHeld on the SIP's coroutine before every suspension (a call
@@ -151,8 +170,8 @@ type Holder interface {
 }
 
 func (s *SIP) sendHeld() {
-	if s.Hold != nil {
-		s.Hold.ReleaseHeld(s)
+	if s.Ext != nil {
+		s.Ext.ReleaseHeld(s)
 	}
 }
 

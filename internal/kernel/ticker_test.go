@@ -16,7 +16,7 @@ func TestTickersWakeIdleCoresOnlyWhenArmed(t *testing.T) {
 	for i := range disarmed {
 		disarmed[i] = make(chan struct{})
 	}
-	m, _ := New(Config{Cores: 2, Init: func(c *Core) {
+	m, _ := New(Config{Cores: 2, Init: []func(*Core){func(c *Core) {
 		id := c.ID()
 		c.Every(time.Millisecond, func(int64) bool {
 			n := runs[id].Add(1)
@@ -25,7 +25,7 @@ func TestTickersWakeIdleCoresOnlyWhenArmed(t *testing.T) {
 			}
 			return n < armedRuns
 		})
-	}})
+	}}})
 	m.Boot()
 	defer m.Stop()
 	deadline := time.After(10 * time.Second)

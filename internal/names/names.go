@@ -34,8 +34,7 @@ type Entry struct {
 
 // Service is a machine's name registry.
 type Service struct {
-	t  replica.Table[Entry] // without a machine table
-	mt *tables.Table[Entry] // the machine's name table, when given
+	t store // immutable after New or OnTable
 	// watch, when set (Watch, before the machine starts; immutable after),
 	// hears of each registration that took effect and each unregistration.
 	watch func(name string, e Entry, registered bool)
@@ -53,19 +52,37 @@ func (s *Service) notify(name string, e Entry, registered bool) {
 	}
 }
 
+// store is where a registry keeps its entries: a machine's name table
+// (*tables.Table[Entry]) or, without a machine, a shared table of its own
+// (own). Put's done is called with the decision of a write it answered
+// Pending; own never answers Pending, and ignores c.
+type store interface {
+	Get(c *kernel.Core, name string) (Entry, bool)
+	Put(c *kernel.Core, name string, e Entry, done func(replica.Outcome)) replica.Outcome
+	Delete(c *kernel.Core, name string, done func(replica.Outcome)) replica.Outcome
+}
+
+// own is a store of a registry's own: a shared table, written at once.
+type own struct{ t *replica.Shared[Entry] }
+
+func (o own) Get(_ *kernel.Core, name string) (Entry, bool) { return o.t.Get(name) }
+
+func (o own) Put(_ *kernel.Core, name string, e Entry, _ func(replica.Outcome)) replica.Outcome {
+	return o.t.Put(name, e).Outcome
+}
+
+func (o own) Delete(_ *kernel.Core, name string, _ func(replica.Outcome)) replica.Outcome {
+	return o.t.Delete(name).Outcome
+}
+
 // New returns an empty registry backed by a shared table of its own.
-func New() *Service { return &Service{t: replica.NewShared[Entry]()} }
+func New() *Service { return &Service{t: own{replica.NewShared[Entry]()}} }
 
 // OnTable returns a registry kept in a machine's table, which the machine
 // starts on every core (tables.Start in kernel.Config.Init).
-func OnTable(t *tables.Table[Entry]) *Service { return &Service{mt: t} }
+func OnTable(t *tables.Table[Entry]) *Service { return &Service{t: t} }
 
-func (s *Service) get(c *kernel.Core, name string) (Entry, bool) {
-	if s.mt != nil {
-		return s.mt.Get(c, name)
-	}
-	return s.t.Get(name)
-}
+func (s *Service) get(c *kernel.Core, name string) (Entry, bool) { return s.t.Get(c, name) }
 
 // MaxName is the longest name, in bytes.
 const MaxName = 256
@@ -88,16 +105,9 @@ func (s *Service) Register(sip *kernel.SIP, name string, e Entry) error {
 	if _, ok := s.get(c, name); ok {
 		return ipc.ErrExists
 	}
-	if s.mt == nil {
-		if r := s.t.Put(name, e); r.Outcome != replica.Committed {
-			return ipc.ErrExists
-		}
-		s.notify(name, e, true)
-		return nil
-	}
 	var decided bool
 	var outcome replica.Outcome
-	o := s.mt.Put(c, name, e, func(r replica.Outcome) {
+	o := s.t.Put(c, name, e, func(r replica.Outcome) {
 		outcome, decided = r, true
 		c.Wake(sip) // sip is blocked on c: blocked SIPs do not migrate
 	})
@@ -136,9 +146,5 @@ func (s *Service) Unregister(c *kernel.Core, name string, l *ipc.Endpoint) {
 		return
 	}
 	s.notify(name, e, false)
-	if s.mt != nil {
-		s.mt.Delete(c, name, nil)
-		return
-	}
-	s.t.Delete(name)
+	s.t.Delete(c, name, nil)
 }

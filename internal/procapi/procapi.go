@@ -150,11 +150,26 @@ type child struct {
 
 // Attach gives a SIP that the embedder spawns its process-API state (the
 // root of a new tree); call before spawning it.
-func Attach(s *kernel.SIP) { s.Proc = &State{children: map[int64]*child{}, tree: &tree{}} }
+func Attach(s *kernel.SIP) {
+	*s.Ext.(Owner).Procs() = State{children: map[int64]*child{}, tree: &tree{}}
+}
 
+// Owner is the embedder's per-SIP record (kernel.SIP.Ext) as the process
+// API sees it: it holds the SIP's State, the zero State until Attach or a
+// spawn fills it in.
+type Owner interface {
+	Procs() *State
+}
+
+// stateOf returns the process-API state of s, nil when it has none (no
+// Owner, or a State that was never filled in).
 func stateOf(s *kernel.SIP) *State {
-	st, _ := s.Proc.(*State)
-	return st
+	if o, ok := s.Ext.(Owner); ok {
+		if st := o.Procs(); st.tree != nil {
+			return st
+		}
+	}
+	return nil
 }
 
 // OnExit is the kernel exit hook: it kills the children the SIP leaves
@@ -337,7 +352,7 @@ func (a *API) start(s *kernel.SIP, name string, args []string, nice int) (*kerne
 	}
 	kid := a.newChild(s, mod, name, args, nice)
 	core := s.Core().ID()
-	kid.Proc = &State{children: map[int64]*child{}, tree: st.tree, counted: true, parentCore: core}
+	*kid.Ext.(Owner).Procs() = State{children: map[int64]*child{}, tree: st.tree, counted: true, parentCore: core}
 	kid.Parent = s
 	if err := s.Core().SpawnHere(kid); err != nil {
 		return nil, errnoIO

@@ -59,7 +59,7 @@ func TestHostFunctionBlocksUntilDecision(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := kernel.New(kernel.Config{Cores: cores, Init: tb.Init})
+	m, err := kernel.New(kernel.Config{Cores: cores, Init: []func(*kernel.Core){tb.Init}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,7 +18,7 @@ func boot(t *testing.T, cores int, kind Kind) *Tables {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := kernel.New(kernel.Config{Cores: cores, Init: tb.Init})
+	m, err := kernel.New(kernel.Config{Cores: cores, Init: []func(*kernel.Core){tb.Init}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -224,6 +224,14 @@ func (p *Proc) fileEntry(s *kernel.SIP, fd uint32) (*fdEntry, Errno) {
 	return e, ESUCCESS
 }
 
+// OnExit is the WASI layer's exit hook (a kernel.ExitFunc): it releases the
+// host files of a SIP whose Ext is an Owner.
+func OnExit(c *kernel.Core, s *kernel.SIP) {
+	if o, ok := s.Ext.(Owner); ok {
+		o.WASI().Release(c)
+	}
+}
+
 // Release closes, by requests that nobody waits for, every host file and
 // socket a SIP still holds. The kernel's exit hook calls it on the core that
 // owned the SIP, so a SIP that trapped or was killed (and never reached

@@ -10,8 +10,17 @@ import (
 	"isle/internal/service"
 )
 
-// Proc is a SIP's WASI state. It is set as kernel.SIP.Ext before the SIP is
-// spawned and is then touched only on the SIP's coroutine.
+// Owner is the embedder's per-SIP record (kernel.SIP.Ext) as the WASI
+// layer sees it: it hands out the SIP's WASI state.
+type Owner interface {
+	WASI() *Proc
+}
+
+// procOf returns the WASI state of s, whose Ext must be an Owner.
+func procOf(s *kernel.SIP) *Proc { return s.Ext.(Owner).WASI() }
+
+// Proc is a SIP's WASI state. Its Owner (kernel.SIP.Ext) is set before the
+// SIP is spawned, and it is then touched only on the SIP's coroutine.
 type Proc struct {
 	Args      []string
 	Env       []string // "KEY=value"

@@ -134,7 +134,7 @@ func HostModule() sandbox.HostModule {
 					return
 				}
 				s := kernel.SIPOf(c)
-				a[0] = uint64(fn(c, s, s.Ext.(*Proc), a))
+				a[0] = uint64(fn(c, s, procOf(s), a))
 			},
 		}
 	}

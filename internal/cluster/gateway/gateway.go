@@ -339,4 +339,4 @@ func cutString(b []byte) (string, []byte, error) {
 var errShort = fmt.Errorf("malformed frame")
 
 // procOf is the gateway SIP's channel state.
-func procOf(s *kernel.SIP) *abi.Proc { return s.IPC.(*abi.Proc) }
+func procOf(s *kernel.SIP) *abi.Proc { return s.Ext.(abi.Owner).Channels() }
