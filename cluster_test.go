@@ -136,8 +136,11 @@ func TestClusterPingPong(t *testing.T) {
 }
 
 // TestClusterLinkDown: when the link to the server's node is lost mid-run,
-// the client's endpoint gets Closed (examples/pingpong's client reports a
-// bad answer, message 65535, and exits 1) and its machine carries on.
+// the client's endpoint gets Closed and its machine carries on.
+// examples/pingpong's client exits 1 either way it meets the Closed: a
+// receive that gets it reports a bad answer (message 65535), a send after
+// it "send: channel closed" (which of the two depends on where in its
+// round the client is when the link goes).
 func TestClusterLinkDown(t *testing.T) {
 	server, client := pingpongC(t, "server"), pingpongC(t, "client")
 	log := &syncLog{}
@@ -168,7 +171,7 @@ func TestClusterLinkDown(t *testing.T) {
 	go func() { done <- c.Wait() }()
 	select {
 	case st := <-done:
-		if st.Status() != 1 || !strings.Contains(errB.String(), "bad answer (message 65535)") {
+		if e := errB.String(); st.Status() != 1 || !strings.Contains(e, "bad answer (message 65535)") && !strings.Contains(e, "send: channel closed") {
 			t.Fatalf("client: %+v, stderr %q", st, errB.String())
 		}
 	case <-time.After(20 * time.Second):
