@@ -47,28 +47,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) int { return runWith(args, 
 // configuration (isle node adds its name watcher).
 func runWith(args []string, stdout, stderr io.Writer, extend func(isle.Config) isle.Config) int {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
-	cores := fs.Int("cores", 0, "number of cores (default: one per CPU of the process's affinity mask)")
-	over := fs.Bool("oversubscribe", false, "allow more cores than host CPUs")
-	stats := fs.Bool("stats", false, "print each core's counters on stderr at exit")
-	cacheDir := fs.String("cache-dir", defaultCacheDir(), "directory for compiled code (empty: no cache)")
-	capacities := fs.String("core-capacity", "", "capacities of slower cores: CORE=CAP,... (1024 = a full core)")
-	wasted := fs.Duration("wasted-bound", 10*time.Millisecond, "report intervals longer than this in which a core idled while SIPs waited elsewhere")
-	tablesFlag := fs.String("tables", "", "keep the kernel tables, each replicated on every core or shared: NAME=replicated|shared,... (tables: names, procs; --stats then lists the process table)")
-	memLimit := fs.String("memory-limit", "4G", "cap each SIP's linear memory at SIZE (e.g. 512M; at most 4G): memory.grow past it returns -1")
-	machineMem := fs.String("machine-memory", "", "cap the sum of all SIPs' linear memories at SIZE (default: half of the host's memory or of isle's cgroup limit)")
-	maxProcs := fs.Int("max-procs", isle.DefaultMaxDescendants, "cap the live SIPs below the program (its whole subtree) at N: a spawn past it fails with EAGAIN")
-	var dirs, envs, listens listFlag
-	fs.Var(&dirs, "dir", "offer host directory HOST to the program as GUEST: HOST[:GUEST][:ro] (repeatable; :ro refuses every change with EACCES; a GUEST of \".\" is offered as \"/\")")
-	fs.Var(&listens, "listen", "listen on TCP address ADDR (host:port) and offer the socket to the program after the preopens (repeatable)")
-	fs.Var(&envs, "env", "set an environment variable for the program: KEY=VALUE (repeatable)")
-	envInherit := fs.Bool("env-inherit", false, "pass isle's own environment to the program (--env overrides a variable)")
-	instances := fs.Int("instances", 1, "run N instances of the program, instance i on core i mod the cores, all offered the same --listen sockets (ISLE_INSTANCE=i in each one's environment, N > 1); isle exits when all have ended")
-	argv0 := fs.String("argv0", "", "the program's argv[0] (default: the base name of PROGRAM.wasm)")
-	traceFile := fs.String("trace", "", "record every core's scheduling events and write them to FILE at exit (and on SIGINT/SIGTERM), in Perfetto's format (read it with isle trace FILE, or open it at ui.perfetto.dev)")
-	control := fs.String("control", "", "serve a control socket at PATH (a unix socket) while the machine runs, for isle top PATH")
-	metrics := fs.String("metrics", "", "serve Prometheus metrics at http://ADDR/metrics (host:port) while the machine runs")
-	traceCalls := fs.Bool("trace-calls", false, "with --trace, record every system call too (drawn as slices on each SIP's track; two clock reads a call)")
-	traceEvents := fs.Int("trace-events", 0, "events each core's trace ring holds (default 65536); the oldest are dropped, and counted, past it")
+	rf := defineRunFlags(fs)
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: isle run [flags] PROGRAM.wasm [ARGS...]\n\nflags:")
 		fs.PrintDefaults()
@@ -80,89 +59,24 @@ func runWith(args []string, stdout, stderr io.Writer, extend func(isle.Config) i
 		fmt.Fprintln(stderr, "isle run: no program given (usage: isle run [flags] PROGRAM.wasm [ARGS...])")
 		return exitUsage
 	}
-	set := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	if set["cores"] && *cores < 1 {
-		fmt.Fprintf(stderr, "isle run: --cores %d: a machine needs at least one core\n", *cores)
-		return exitUsage
+	rf.set = map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { rf.set[f.Name] = true })
+	cfg, st := rf.config(stdout, stderr)
+	if st != 0 {
+		return st
 	}
-	if *instances < 1 || *instances > isle.MaxInstances {
-		fmt.Fprintf(stderr, "isle run: --instances %d: want 1 to %d\n", *instances, isle.MaxInstances)
-		return exitUsage
-	}
-	if *cores > isle.MaxCores {
-		fmt.Fprintf(stderr, "isle run: --cores %d: at most %d cores\n", *cores, isle.MaxCores)
-		return exitUsage
-	}
-	cfg := isle.NewConfig().WithStdio(os.Stdin, stdout, stderr).WithCores(*cores).WithOversubscribe(*over).WithCacheDir(*cacheDir)
-	if *wasted <= 0 {
-		fmt.Fprintf(stderr, "isle run: --wasted-bound %v: must be positive\n", *wasted)
-		return exitUsage
-	}
-	cfg = cfg.WithWastedBound(*wasted).WithInstances(*instances)
-	if *capacities != "" {
-		for _, kv := range strings.Split(*capacities, ",") {
-			k, v, ok := strings.Cut(kv, "=")
-			core, err1 := strconv.Atoi(k)
-			capacity, err2 := strconv.ParseInt(v, 10, 64)
-			if !ok || err1 != nil || err2 != nil {
-				fmt.Fprintf(stderr, "isle run: --core-capacity %q: want CORE=CAP,... (e.g. 1=512)\n", *capacities)
-				return exitUsage
-			}
-			cfg = cfg.WithCoreCapacity(core, capacity)
-		}
-	}
-	var preopens []isle.Dir
-	for _, d := range dirs {
-		dir, err := isle.ParseDir(d)
-		if err != nil {
-			fmt.Fprintf(stderr, "isle run: %v\n", err)
-			return exitUsage
-		}
-		cfg = cfg.WithDir(dir)
-		preopens = append(preopens, dir)
-	}
-	for _, l := range listens {
-		// An empty address would listen on a random port of every
-		// interface; a taken or unknown one fails at boot, in one line.
-		if _, port, err := net.SplitHostPort(l); err != nil || port == "" {
-			fmt.Fprintf(stderr, "isle run: --listen %q: want HOST:PORT (e.g. 127.0.0.1:8080)\n", l)
-			return exitUsage
-		}
-		cfg = cfg.WithListen(l)
-	}
-	cfg, ok := withProgramEnv(cfg, envs, *envInherit, preopens, *argv0, set["argv0"], stderr)
-	if !ok {
-		return exitUsage
-	}
-	cfg, ok = budgetFlags(cfg, *memLimit, *machineMem, *maxProcs, stderr)
-	if !ok {
-		return exitUsage
-	}
-	if set["tables"] {
-		tc, err := isle.ParseTables(*tablesFlag)
-		if err != nil {
-			fmt.Fprintf(stderr, "isle run: --tables: %v\n", err)
-			return exitUsage
-		}
-		cfg = cfg.WithTables(tc)
-	}
-	if set["trace-events"] && (*traceEvents < 1 || *traceEvents > isle.MaxTraceEvents) {
-		fmt.Fprintf(stderr, "isle run: --trace-events %d: want between 1 and %d\n", *traceEvents, isle.MaxTraceEvents)
-		return exitUsage
-	}
-	if *traceFile != "" {
+	if *rf.traceFile != "" {
 		// Created before the machine boots, so that a path that cannot
 		// be written is said at once, not after the program ran.
-		f, err := os.Create(*traceFile)
+		f, err := os.Create(*rf.traceFile)
 		if err != nil {
 			fmt.Fprintf(stderr, "isle run: --trace %v\n", unwrapPath(err))
 			return exitError
 		}
 		defer f.Close()
-		cfg = cfg.WithTrace(f, *traceEvents).WithTraceCalls(*traceCalls)
+		cfg = cfg.WithTrace(f, *rf.traceEvents).WithTraceCalls(*rf.traceCalls)
 	}
-	cfg, closeObs, ok := observeFlags(cfg, *control, *metrics, stderr)
+	cfg, closeObs, ok := observeFlags(cfg, *rf.control, *rf.metrics, stderr)
 	defer closeObs()
 	if !ok {
 		return exitError
@@ -170,7 +84,116 @@ func runWith(args []string, stdout, stderr io.Writer, extend func(isle.Config) i
 	if extend != nil {
 		cfg = extend(cfg)
 	}
-	prog := fs.Arg(0)
+	return runProgram(cfg, fs.Arg(0), fs.Args()[1:], *rf.stats, rf.set["tables"], stderr)
+}
+
+// runFlags are isle run's flags.
+type runFlags struct {
+	cores, maxProcs, instances, traceEvents                *int
+	over, stats, envInherit, traceCalls                    *bool
+	cacheDir, capacities, tablesFlag, memLimit, machineMem *string
+	argv0, traceFile, control, metrics                     *string
+	wasted                                                 *time.Duration
+	dirs, envs, listens                                    listFlag
+	set                                                    map[string]bool // the flags given
+}
+
+func defineRunFlags(fs *flag.FlagSet) *runFlags {
+	rf := &runFlags{}
+	rf.cores = fs.Int("cores", 0, "number of cores (default: one per CPU of the process's affinity mask)")
+	rf.over = fs.Bool("oversubscribe", false, "allow more cores than host CPUs")
+	rf.stats = fs.Bool("stats", false, "print each core's counters on stderr at exit")
+	rf.cacheDir = fs.String("cache-dir", defaultCacheDir(), "directory for compiled code (empty: no cache)")
+	rf.capacities = fs.String("core-capacity", "", "capacities of slower cores: CORE=CAP,... (1024 = a full core)")
+	rf.wasted = fs.Duration("wasted-bound", 10*time.Millisecond, "report intervals longer than this in which a core idled while SIPs waited elsewhere")
+	rf.tablesFlag = fs.String("tables", "", "keep the kernel tables, each replicated on every core or shared: NAME=replicated|shared,... (tables: names, procs; --stats then lists the process table)")
+	rf.memLimit = fs.String("memory-limit", "4G", "cap each SIP's linear memory at SIZE (e.g. 512M; at most 4G): memory.grow past it returns -1")
+	rf.machineMem = fs.String("machine-memory", "", "cap the sum of all SIPs' linear memories at SIZE (default: half of the host's memory or of isle's cgroup limit)")
+	rf.maxProcs = fs.Int("max-procs", isle.DefaultMaxDescendants, "cap the live SIPs below the program (its whole subtree) at N: a spawn past it fails with EAGAIN")
+	fs.Var(&rf.dirs, "dir", "offer host directory HOST to the program as GUEST: HOST[:GUEST][:ro] (repeatable; :ro refuses every change with EACCES; a GUEST of \".\" is offered as \"/\")")
+	fs.Var(&rf.listens, "listen", "listen on TCP address ADDR (host:port) and offer the socket to the program after the preopens (repeatable)")
+	fs.Var(&rf.envs, "env", "set an environment variable for the program: KEY=VALUE (repeatable)")
+	rf.envInherit = fs.Bool("env-inherit", false, "pass isle's own environment to the program (--env overrides a variable)")
+	rf.instances = fs.Int("instances", 1, "run N instances of the program, instance i on core i mod the cores, all offered the same --listen sockets (ISLE_INSTANCE=i in each one's environment, N > 1); isle exits when all have ended")
+	rf.argv0 = fs.String("argv0", "", "the program's argv[0] (default: the base name of PROGRAM.wasm)")
+	rf.traceFile = fs.String("trace", "", "record every core's scheduling events and write them to FILE at exit (and on SIGINT/SIGTERM), in Perfetto's format (read it with isle trace FILE, or open it at ui.perfetto.dev)")
+	rf.control = fs.String("control", "", "serve a control socket at PATH (a unix socket) while the machine runs, for isle top PATH")
+	rf.metrics = fs.String("metrics", "", "serve Prometheus metrics at http://ADDR/metrics (host:port) while the machine runs")
+	rf.traceCalls = fs.Bool("trace-calls", false, "with --trace, record every system call too (drawn as slices on each SIP's track; two clock reads a call)")
+	rf.traceEvents = fs.Int("trace-events", 0, "events each core's trace ring holds (default 65536); the oldest are dropped, and counted, past it")
+	return rf
+}
+
+// config checks the flags and returns the machine's configuration, or the
+// exit status after printing what is wrong.
+func (rf *runFlags) config(stdout, stderr io.Writer) (isle.Config, int) {
+	var none isle.Config
+	usage := func(format string, a ...any) (isle.Config, int) {
+		fmt.Fprintf(stderr, "isle run: "+format+"\n", a...)
+		return none, exitUsage
+	}
+	switch {
+	case rf.set["cores"] && *rf.cores < 1:
+		return usage("--cores %d: a machine needs at least one core", *rf.cores)
+	case *rf.instances < 1 || *rf.instances > isle.MaxInstances:
+		return usage("--instances %d: want 1 to %d", *rf.instances, isle.MaxInstances)
+	case *rf.cores > isle.MaxCores:
+		return usage("--cores %d: at most %d cores", *rf.cores, isle.MaxCores)
+	case *rf.wasted <= 0:
+		return usage("--wasted-bound %v: must be positive", *rf.wasted)
+	case rf.set["trace-events"] && (*rf.traceEvents < 1 || *rf.traceEvents > isle.MaxTraceEvents):
+		return usage("--trace-events %d: want between 1 and %d", *rf.traceEvents, isle.MaxTraceEvents)
+	}
+	cfg := isle.NewConfig().WithStdio(os.Stdin, stdout, stderr).WithCores(*rf.cores).WithOversubscribe(*rf.over).
+		WithCacheDir(*rf.cacheDir).WithWastedBound(*rf.wasted).WithInstances(*rf.instances)
+	if *rf.capacities != "" {
+		for _, kv := range strings.Split(*rf.capacities, ",") {
+			k, v, ok := strings.Cut(kv, "=")
+			core, err1 := strconv.Atoi(k)
+			capacity, err2 := strconv.ParseInt(v, 10, 64)
+			if !ok || err1 != nil || err2 != nil {
+				return usage("--core-capacity %q: want CORE=CAP,... (e.g. 1=512)", *rf.capacities)
+			}
+			cfg = cfg.WithCoreCapacity(core, capacity)
+		}
+	}
+	var preopens []isle.Dir
+	for _, d := range rf.dirs {
+		dir, err := isle.ParseDir(d)
+		if err != nil {
+			return usage("%v", err)
+		}
+		cfg = cfg.WithDir(dir)
+		preopens = append(preopens, dir)
+	}
+	for _, l := range rf.listens {
+		// An empty address would listen on a random port of every
+		// interface; a taken or unknown one fails at boot, in one line.
+		if _, port, err := net.SplitHostPort(l); err != nil || port == "" {
+			return usage("--listen %q: want HOST:PORT (e.g. 127.0.0.1:8080)", l)
+		}
+		cfg = cfg.WithListen(l)
+	}
+	cfg, ok := withProgramEnv(cfg, rf.envs, *rf.envInherit, preopens, *rf.argv0, rf.set["argv0"], stderr)
+	if !ok {
+		return none, exitUsage
+	}
+	if cfg, ok = budgetFlags(cfg, *rf.memLimit, *rf.machineMem, *rf.maxProcs, stderr); !ok {
+		return none, exitUsage
+	}
+	if rf.set["tables"] {
+		tc, err := isle.ParseTables(*rf.tablesFlag)
+		if err != nil {
+			return usage("--tables: %v", err)
+		}
+		cfg = cfg.WithTables(tc)
+	}
+	return cfg, 0
+}
+
+// runProgram runs prog on a machine of cfg until it ends or a signal stops
+// the machine, reports its end, and returns isle's exit status.
+func runProgram(cfg isle.Config, prog string, args []string, stats, tables bool, stderr io.Writer) int {
 	// SIGINT and SIGTERM stop the machine (every SIP is killed within a
 	// slice, even one spinning without system calls) and isle exits as a
 	// shell expects of a command killed by them: 130 or 143.
@@ -196,7 +219,7 @@ func runWith(args []string, stdout, stderr io.Writer, extend func(isle.Config) i
 		case <-ctx.Done():
 		}
 	}()
-	st, cs, procs, err := isle.RunListing(ctx, cfg, prog, fs.Args()[1:])
+	st, cs, procs, err := isle.RunListing(ctx, cfg, prog, args)
 	if err != nil {
 		fmt.Fprintf(stderr, "isle: %s\n", flagError(err))
 		return exitError
@@ -209,14 +232,14 @@ func runWith(args []string, stdout, stderr io.Writer, extend func(isle.Config) i
 	printTrap(stderr, prog, st)
 	if sig := caught.Load(); sig != 0 {
 		fmt.Fprintf(stderr, "isle: %v: machine stopped\n", syscall.Signal(sig))
-		if *stats {
+		if stats {
 			printStats(stderr, cs)
 		}
 		return 128 + int(sig)
 	}
-	if *stats {
+	if stats {
 		printStats(stderr, cs)
-		if set["tables"] {
+		if tables {
 			fmt.Fprintf(stderr, "isle: process table: %d processes\n", len(procs))
 			for _, p := range procs {
 				fmt.Fprintf(stderr, "pid %d: %s core=%d parent=%d state=%v status=%d\n", p.PID, p.Name, p.Core, p.Parent, p.State, p.Status)
