@@ -96,6 +96,45 @@ func bootNode(t *testing.T, cl isle.ClusterConfig, out, errs *bytes.Buffer) *isl
 	return m
 }
 
+// bootServerNode is bootNode for the node that serves, and returns with it a
+// wait for a name's registration there: a client on another node spawned
+// before the server has registered finds no such name (the gateway refuses
+// the channel, and the client sees Closed at once), which is right, and not
+// what these tests are about.
+func bootServerNode(t *testing.T, cl isle.ClusterConfig, out, errs *bytes.Buffer) (*isle.Machine, func(name string)) {
+	t.Helper()
+	ctx := context.Background()
+	names := make(chan string, 16)
+	m, err := isle.Boot(ctx, isle.NewConfig().WithCores(1).WithOversubscribe(true).WithCacheDir(t.TempDir()).
+		WithStdio(strings.NewReader(""), out, errs).WithCluster(cl).
+		WithNameWatcher(func(ev isle.NameEvent) {
+			if ev.Registered {
+				select {
+				case names <- ev.Name:
+				default:
+				}
+			}
+		}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { m.Stop(ctx) })
+	return m, func(name string) {
+		t.Helper()
+		deadline := time.After(20 * time.Second)
+		for {
+			select {
+			case n := <-names:
+				if n == name {
+					return
+				}
+			case <-deadline:
+				t.Fatalf("%q was not registered within 20 s; stderr %s", name, errs.String())
+			}
+		}
+	}
+}
+
 // TestClusterPingPong: examples/pingpong's C server on one machine and its
 // client on another, joined by a TLS link on loopback: the client's lookup of
 // the remote name and every round cross the link, checked at both ends.
@@ -104,7 +143,7 @@ func TestClusterPingPong(t *testing.T) {
 	log := &syncLog{}
 	one, two := tlsNodes(t, log.logf)
 	var outA, errA, outB, errB bytes.Buffer
-	a := bootNode(t, isle.ClusterConfig{Link: one, Logf: log.logf}, &outA, &errA)
+	a, registered := bootServerNode(t, isle.ClusterConfig{Link: one, Logf: log.logf}, &outA, &errA)
 	b := bootNode(t, isle.ClusterConfig{Link: two, Remote: []isle.RemoteName{pingpongRemote(t)}, Logf: log.logf}, &outB, &errB)
 	ctx := context.Background()
 	sp, err := a.Load(ctx, server)
@@ -119,6 +158,7 @@ func TestClusterPingPong(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	registered("pingpong")
 	c, err := b.Spawn(cp, []string{"client", "500", "100"})
 	if err != nil {
 		t.Fatal(err)
@@ -146,7 +186,7 @@ func TestClusterLinkDown(t *testing.T) {
 	log := &syncLog{}
 	one, two := tlsNodes(t, log.logf)
 	var outA, errA, outB, errB bytes.Buffer
-	a := bootNode(t, isle.ClusterConfig{Link: one, Logf: log.logf}, &outA, &errA)
+	a, registered := bootServerNode(t, isle.ClusterConfig{Link: one, Logf: log.logf}, &outA, &errA)
 	b := bootNode(t, isle.ClusterConfig{Link: two, Remote: []isle.RemoteName{pingpongRemote(t)}, Logf: log.logf}, &outB, &errB)
 	ctx := context.Background()
 	sp, _ := a.Load(ctx, server)
@@ -154,6 +194,7 @@ func TestClusterLinkDown(t *testing.T) {
 	if _, err := a.Spawn(sp, []string{"server", "1"}); err != nil {
 		t.Fatal(err)
 	}
+	registered("pingpong")
 	c, err := b.Spawn(cp, []string{"client", "1000000000"})
 	if err != nil {
 		t.Fatal(err)
@@ -272,7 +313,7 @@ func TestClusterBlocks(t *testing.T) {
 	one, two := tlsNodes(t, log.logf)
 	blocksSrc := []byte("contract Blocks {\n  msg Data(n u32)\n  msg Back(n u32)\n  initial final state Idle { imp Data -> Busy }\n  state Busy { exp Back -> Idle }\n}\n")
 	var outA, errA, outB, errB bytes.Buffer
-	a := bootNode(t, isle.ClusterConfig{Link: one, Logf: log.logf}, &outA, &errA)
+	a, registered := bootServerNode(t, isle.ClusterConfig{Link: one, Logf: log.logf}, &outA, &errA)
 	b := bootNode(t, isle.ClusterConfig{Link: two, Logf: log.logf, Remote: []isle.RemoteName{{Name: "blocks", Node: 1, Source: blocksSrc, Contract: "Blocks"}}}, &outB, &errB)
 	ctx := context.Background()
 	pa, err := a.Load(ctx, prog)
@@ -284,6 +325,7 @@ func TestClusterBlocks(t *testing.T) {
 		t.Fatal(err)
 	}
 	s, _ := a.Spawn(pa, []string{"blocks", "server"})
+	registered("blocks")
 	c, _ := b.Spawn(pb, []string{"blocks", "client"})
 	if st := c.Wait(); st.Status() != 0 || !strings.Contains(outB.String(), "client: 3 blocks moved") {
 		t.Fatalf("client: %+v, stderr %q; log:\n%s", st, errB.String(), log)
@@ -311,12 +353,13 @@ func TestClusterEndpointCarried(t *testing.T) {
 	one, two := tlsNodes(t, log.logf)
 	contractSrc := []byte("contract Inner {\n  msg Hi(n u32)\n  initial final state S { imp Hi -> S }\n}\ncontract Carry {\n  msg Give(e exp<Inner>)\n  initial final state Open { imp Give -> Open }\n}\n")
 	var outA, errA, outB, errB bytes.Buffer
-	a := bootNode(t, isle.ClusterConfig{Link: one, Logf: log.logf}, &outA, &errA)
+	a, registered := bootServerNode(t, isle.ClusterConfig{Link: one, Logf: log.logf}, &outA, &errA)
 	b := bootNode(t, isle.ClusterConfig{Link: two, Logf: log.logf, Remote: []isle.RemoteName{{Name: "carry", Node: 1, Source: contractSrc, Contract: "Carry"}}}, &outB, &errB)
 	ctx := context.Background()
 	pa, _ := a.Load(ctx, prog)
 	pb, _ := b.Load(ctx, prog)
 	s, _ := a.Spawn(pa, []string{"carry", "server"})
+	registered("carry")
 	c, _ := b.Spawn(pb, []string{"carry", "client"})
 	if st := s.Wait(); st.Status() != 0 || !strings.Contains(outA.String(), "server: 3 His and Closed on a carried endpoint") {
 		t.Fatalf("server: %+v, stderr %q; log:\n%s", st, errA.String(), log)
