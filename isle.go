@@ -415,7 +415,7 @@ func newMachine(ctx context.Context, cfg Config) (*Machine, error) {
 		tbs.Attach(k) // before Boot: Processes may be called as soon as Boot returns
 	}
 	m.ipc = abi.New(cores)
-	m.ipc.UseNames(watchNames(names.OnTable(nameTable), cfg.nameWatch))
+	m.ipc.UseNames(watchNames(names.OnTable(nameTable), cfg.nameWatch, gw))
 	m.console = k.AddService("console", &service.ConsoleOut{Stdout: orDiscard(cfg.stdout), Stderr: orDiscard(cfg.stderr)})
 	m.outFds = [3]int32{0, service.WriterFd(cfg.stdout) + 1, service.WriterFd(cfg.stderr) + 1}
 	m.stdinSvc = &service.ConsoleIn{Stdin: cfg.stdin}

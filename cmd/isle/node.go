@@ -40,6 +40,7 @@ func cmdNode(args []string, stdout, stderr io.Writer) int {
 	certs := fs.String("certs", "", "directory of the cluster's certificates (isle cluster certs): the links are mutual TLS (empty: plain TCP)")
 	timeout := fs.Duration("timeout", 10*time.Second, "how long a join or a cluster-wide registration waits for a quorum")
 	waitName := fs.String("wait-name", "", "print a line once NAME is registered cluster-wide, saying by which node")
+	stay := fs.Bool("stay", false, "once the program has ended, stay a member of the cluster until SIGINT or SIGTERM (exit status: the program's)")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: isle node --id ID --listen-peer ADDR (--peers ID=ADDR,... | --join ID=ADDR,...) [flags] [-- [run flags] PROGRAM.wasm [ARGS...]]\n\nflags:")
 		fs.PrintDefaults()
@@ -75,10 +76,16 @@ func cmdNode(args []string, stdout, stderr io.Writer) int {
 	mirrored := make(chan struct{})
 	go n.mirror(mirrored)
 	code := runWith(fs.Args(), stdout, stderr, func(cfg isle.Config) isle.Config {
-		return cfg.WithNameWatcher(n.onName)
+		return cfg.WithNameWatcher(n.onName).WithCluster(isle.ClusterConfig{Link: n.ln, Names: n.remote, Logf: n.logf})
 	})
 	close(n.events) // the machine has stopped: no more events
 	<-mirrored      // the unregistrations at its end reach the cluster first
+	if *stay {
+		n.logf("the program exited with status %d; staying a member", code)
+		if n.serve() != 0 && code == 0 {
+			code = exitError
+		}
+	}
 	return code
 }
 
@@ -93,7 +100,9 @@ type nodeCmd struct {
 	ln       *link.Node
 	g        *cluster.Group
 	events   chan isle.NameEvent
-	mu       sync.Mutex // serialises lines on stderr and the last membership printed
+	remote   *isle.RemoteNames       // other nodes' names, for the machine's gateway
+	known    map[string]cluster.Name // the table as last heard (owned by the group's goroutine: OnNames)
+	mu       sync.Mutex              // serialises lines on stderr and the last membership printed
 	shown    string
 }
 
@@ -170,6 +179,7 @@ func (n *nodeCmd) start(listen, data, certs string) error {
 	if err != nil {
 		return err
 	}
+	n.remote, n.known = &isle.RemoteNames{}, map[string]cluster.Name{}
 	g, err := cluster.Start(cluster.Config{
 		ID: n.id, Addr: ln.Addr(), Path: filepath.Join(data, "raft.db"), Transport: ln, Peers: n.founders,
 		OnMembers: func(m map[uint64]string) {
@@ -178,6 +188,7 @@ func (n *nodeCmd) start(listen, data, certs string) error {
 			}
 			n.showMembers(m)
 		},
+		OnNames: n.onTable,
 	})
 	if err != nil {
 		ln.Close()
@@ -255,7 +266,7 @@ func (n *nodeCmd) mirror(done chan<- struct{}) {
 			ctx, cancel := context.WithTimeout(context.Background(), n.timeout)
 			var err error
 			if ev.Registered {
-				err = n.g.Register(ctx, ev.Name, cluster.Name{Node: n.id, Endpoint: uint64(ev.PID), Contract: ev.Contract})
+				err = n.g.Register(ctx, ev.Name, cluster.Name{Node: n.id, Endpoint: uint64(ev.PID), Contract: ev.Contract, Source: ev.Source})
 			} else {
 				err = n.g.Unregister(ctx, ev.Name)
 			}
@@ -274,6 +285,35 @@ func (n *nodeCmd) mirror(done chan<- struct{}) {
 			return
 		}
 	}
+}
+
+// onTable runs on the group's goroutine at each change of the cluster's
+// name table: the names of other nodes become the machine's remote names,
+// served by its gateway, so that a lookup here reaches them. Each name that
+// comes or goes gets a line.
+func (n *nodeCmd) onTable(names map[string]cluster.Name) {
+	var remote []isle.RemoteName
+	for _, name := range slices.Sorted(maps.Keys(names)) {
+		v := names[name]
+		if v.Node == n.id {
+			continue
+		}
+		if old, ok := n.known[name]; !ok || old != v {
+			n.logf("%s (contract %s) is served by node %d", name, v.Contract, v.Node)
+		}
+		if v.Source != "" {
+			remote = append(remote, isle.RemoteName{Name: name, Node: v.Node, Source: []byte(v.Source), Contract: v.Contract})
+		}
+	}
+	for _, name := range slices.Sorted(maps.Keys(n.known)) {
+		if v := n.known[name]; v.Node != n.id {
+			if _, ok := names[name]; !ok {
+				n.logf("%s of node %d is gone from the cluster's name table", name, v.Node)
+			}
+		}
+	}
+	n.known = names
+	n.remote.Set(remote)
 }
 
 // waitFor prints a line once name is registered cluster-wide.
