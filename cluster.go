@@ -100,5 +100,9 @@ func (m *Machine) startGateway(ctx context.Context) error {
 	}
 	s := m.newSIP(prog.mod, "isle-gateway", []string{"isle-gateway"}, 0)
 	m.gw.Attach(m.k, s)
-	return m.k.Spawn(s, 0)
+	if err := m.k.Spawn(s, 0); err != nil {
+		return err
+	}
+	m.serveRemote(m.cfg.cluster.Link)
+	return nil
 }

@@ -40,6 +40,8 @@ func cmdNode(args []string, stdout, stderr io.Writer) int {
 	certs := fs.String("certs", "", "directory of the cluster's certificates (isle cluster certs): the links are mutual TLS (empty: plain TCP)")
 	timeout := fs.Duration("timeout", 10*time.Second, "how long a join or a cluster-wide registration waits for a quorum")
 	waitName := fs.String("wait-name", "", "print a line once NAME is registered cluster-wide, saying by which node")
+	spawnOn := fs.Uint64("spawn-on", 0, "run the program on node ID instead: after --, a path in one of that node's preopens and its arguments (no run flags)")
+	ps := fs.Bool("ps", false, "print the cluster's process table (every member's live SIPs) once this node is a member")
 	stay := fs.Bool("stay", false, "once the program has ended, stay a member of the cluster until SIGINT or SIGTERM (exit status: the program's)")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: isle node --id ID --listen-peer ADDR (--peers ID=ADDR,... | --join ID=ADDR,...) [flags] [-- [run flags] PROGRAM.wasm [ARGS...]]\n\nflags:")
@@ -70,13 +72,19 @@ func cmdNode(args []string, stdout, stderr io.Writer) int {
 	if *waitName != "" {
 		go n.waitFor(*waitName)
 	}
+	if *spawnOn != 0 || *ps {
+		if code := n.remote(*spawnOn, fs.Args(), *ps); code != 0 {
+			return code
+		}
+		return n.serve()
+	}
 	if fs.NArg() == 0 {
 		return n.serve()
 	}
 	mirrored := make(chan struct{})
 	go n.mirror(mirrored)
 	code := runWith(fs.Args(), stdout, stderr, func(cfg isle.Config) isle.Config {
-		return cfg.WithNameWatcher(n.onName).WithCluster(isle.ClusterConfig{Link: n.ln, Names: n.remote, Logf: n.logf})
+		return cfg.WithNameWatcher(n.onName).WithCluster(isle.ClusterConfig{Link: n.ln, Names: n.names, Logf: n.logf})
 	})
 	close(n.events) // the machine has stopped: no more events
 	<-mirrored      // the unregistrations at its end reach the cluster first
@@ -100,7 +108,8 @@ type nodeCmd struct {
 	ln       *link.Node
 	g        *cluster.Group
 	events   chan isle.NameEvent
-	remote   *isle.RemoteNames       // other nodes' names, for the machine's gateway
+	names    *isle.RemoteNames       // other nodes' names, for the machine's gateway
+	client   *isle.RemoteClient      // spawns and listings on other nodes
 	known    map[string]cluster.Name // the table as last heard (owned by the group's goroutine: OnNames)
 	mu       sync.Mutex              // serialises lines on stderr and the last membership printed
 	shown    string
@@ -179,7 +188,9 @@ func (n *nodeCmd) start(listen, data, certs string) error {
 	if err != nil {
 		return err
 	}
-	n.remote, n.known = &isle.RemoteNames{}, map[string]cluster.Name{}
+	n.names, n.known = &isle.RemoteNames{}, map[string]cluster.Name{}
+	isle.RefuseRemote(ln) // until a machine boots on the link
+	n.client = isle.NewRemoteClient(ln)
 	g, err := cluster.Start(cluster.Config{
 		ID: n.id, Addr: ln.Addr(), Path: filepath.Join(data, "raft.db"), Transport: ln, Peers: n.founders,
 		OnMembers: func(m map[uint64]string) {
@@ -313,7 +324,7 @@ func (n *nodeCmd) onTable(names map[string]cluster.Name) {
 		}
 	}
 	n.known = names
-	n.remote.Set(remote)
+	n.names.Set(remote)
 }
 
 // waitFor prints a line once name is registered cluster-wide.

@@ -34,7 +34,7 @@ func exampleC(t *testing.T, name, prog string) string {
 
 // threeNodes starts nodes 1, 2 and 3 founding a cluster on loopback, node i
 // with args[i-1] after its own flags.
-func threeNodes(t *testing.T, bin string, args ...[]string) []*nodeProc {
+func threeNodes(t *testing.T, bin string, args ...[]string) ([]*nodeProc, []string) {
 	t.Helper()
 	dir := t.TempDir()
 	addr := freeAddrs(t, 3)
@@ -44,7 +44,7 @@ func threeNodes(t *testing.T, bin string, args ...[]string) []*nodeProc {
 		a := append([]string{"--id", fmt.Sprint(i + 1), "--listen-peer", addr[i], "--data", filepath.Join(dir, fmt.Sprint(i+1)), "--peers", peers}, extra...)
 		ps = append(ps, startNode(t, bin, a...))
 	}
-	return ps
+	return ps, addr
 }
 
 // TestNodeRemoteLookup: examples/kv's Go server runs on node 1 and its Go
@@ -65,7 +65,7 @@ func TestNodeRemoteLookup(t *testing.T) {
 		return append([]string{"--", "--cache-dir", "", "--cores", "1", prog}, args...)
 	}
 	stay := []string{"--stay"}
-	ps := threeNodes(t, bin, run(server, "2"), append(stay, run(goClient)...), append(stay, run(cClient)...))
+	ps, _ := threeNodes(t, bin, run(server, "2"), append(stay, run(goClient)...), append(stay, run(cClient)...))
 	const wait = 60 * time.Second
 	for _, p := range ps[1:] {
 		p.waitLine(t, "kv (contract KV) is served by node 1", wait)
@@ -112,7 +112,7 @@ func TestNodeRemoteKill(t *testing.T) {
 		return append([]string{"--", "--cache-dir", "", "--cores", "1", prog}, args...)
 	}
 	stay := []string{"--stay"}
-	ps := threeNodes(t, bin, run(server, "2"), append(stay, run(client, "1000000000")...), append(stay, run(client, "1000000000")...))
+	ps, _ := threeNodes(t, bin, run(server, "2"), append(stay, run(client, "1000000000")...), append(stay, run(client, "1000000000")...))
 	const wait = 60 * time.Second
 	ps[0].waitLine(t, "node 2 opened a channel to \"pingpong\"", wait)
 	ps[0].waitLine(t, "node 3 opened a channel to \"pingpong\"", wait)
