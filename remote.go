@@ -188,29 +188,39 @@ type RemoteClient struct {
 	ln    *link.Node
 	mu    sync.Mutex // guards next and waits
 	next  uint64
-	waits map[uint64]chan []byte
+	waits map[uint64]waitReply
+}
+
+// waitReply is a request waiting for the node it was sent to.
+type waitReply struct {
+	node uint64
+	ch   chan []byte
 }
 
 // NewRemoteClient takes over the reply kinds of ln.
 func NewRemoteClient(ln *link.Node) *RemoteClient {
-	r := &RemoteClient{ln: ln, waits: map[uint64]chan []byte{}}
+	r := &RemoteClient{ln: ln, waits: map[uint64]waitReply{}}
 	for _, k := range []byte{kindSpawned, kindProcList} {
 		ln.Handle(k, r.reply)
 	}
 	return r
 }
 
-func (r *RemoteClient) reply(_ uint64, p []byte) {
+// reply hands a reply to its request; one from another node than the
+// request went to is dropped (a node answers for itself only).
+func (r *RemoteClient) reply(from uint64, p []byte) {
 	req, body, ok := cutReq(p)
 	if !ok {
 		return
 	}
 	r.mu.Lock()
-	ch := r.waits[req]
-	delete(r.waits, req)
+	w, ok := r.waits[req]
+	if ok && w.node == from {
+		delete(r.waits, req)
+	}
 	r.mu.Unlock()
-	if ch != nil {
-		ch <- append([]byte(nil), body...)
+	if ok && w.node == from {
+		w.ch <- append([]byte(nil), body...)
 	}
 }
 
@@ -224,7 +234,7 @@ func (r *RemoteClient) call(ctx context.Context, node uint64, kind byte, body []
 	}
 	r.next++
 	req := r.next
-	r.waits[req] = ch
+	r.waits[req] = waitReply{node: node, ch: ch}
 	r.mu.Unlock()
 	defer func() {
 		r.mu.Lock()

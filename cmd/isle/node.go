@@ -44,7 +44,7 @@ func cmdNode(args []string, stdout, stderr io.Writer) int {
 	ps := fs.Bool("ps", false, "print the cluster's process table (every member's live SIPs) once this node is a member")
 	stay := fs.Bool("stay", false, "once the program has ended, stay a member of the cluster until SIGINT or SIGTERM (exit status: the program's)")
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: isle node --id ID --listen-peer ADDR (--peers ID=ADDR,... | --join ID=ADDR,...) [flags] [-- [run flags] PROGRAM.wasm [ARGS...]]\n\nflags:")
+		fmt.Fprintln(fs.Output(), "usage: isle node --id ID --listen-peer ADDR (--peers ID=ADDR,... | --join ID=ADDR,...) [flags] [-- [run flags] PROGRAM.wasm [ARGS...]]\n       isle node ... --spawn-on ID [--ps] -- PATH [ARGS...]   (PATH in node ID's preopens)\n\nflags:")
 		fs.PrintDefaults()
 	}
 	if code, ok := parseFlags(fs, args, stdout, stderr); !ok {
