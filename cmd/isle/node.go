@@ -42,6 +42,7 @@ func cmdNode(args []string, stdout, stderr io.Writer) int {
 	waitName := fs.String("wait-name", "", "print a line once NAME is registered cluster-wide, saying by which node")
 	spawnOn := fs.Uint64("spawn-on", 0, "run the program on node ID instead: after --, a path in one of that node's preopens and its arguments (no run flags)")
 	ps := fs.Bool("ps", false, "print the cluster's process table (every member's live SIPs) once this node is a member")
+	expiry := fs.Duration("name-expiry", cluster.DefaultNameExpiry, "how long the leader goes without hearing from a node before it drops that node's names")
 	stay := fs.Bool("stay", false, "once the program has ended, stay a member of the cluster until SIGINT or SIGTERM (exit status: the program's)")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: isle node --id ID --listen-peer ADDR (--peers ID=ADDR,... | --join ID=ADDR,...) [flags] [-- [run flags] PROGRAM.wasm [ARGS...]]\n       isle node ... --spawn-on ID [--ps] -- PATH [ARGS...]   (PATH in node ID's preopens)\n\nflags:")
@@ -50,7 +51,7 @@ func cmdNode(args []string, stdout, stderr io.Writer) int {
 	if code, ok := parseFlags(fs, args, stdout, stderr); !ok {
 		return code
 	}
-	n := nodeCmd{id: *id, stderr: stderr, timeout: *timeout}
+	n := nodeCmd{id: *id, stderr: stderr, timeout: *timeout, expiry: *expiry}
 	if err := n.check(*listen, *peers, *join, data); err != nil {
 		fmt.Fprintf(stderr, "isle node: %v (see isle node --help)\n", err)
 		return exitUsage
@@ -103,6 +104,7 @@ type nodeCmd struct {
 	id       uint64
 	stderr   io.Writer
 	timeout  time.Duration
+	expiry   time.Duration     // --name-expiry
 	founders map[uint64]string // --peers
 	joinVia  map[uint64]string // --join
 	ln       *link.Node
@@ -199,7 +201,7 @@ func (n *nodeCmd) start(listen, data, certs string) error {
 			}
 			n.showMembers(m)
 		},
-		OnNames: n.onTable,
+		OnNames: n.onTable, NameExpiry: n.expiry,
 	})
 	if err != nil {
 		ln.Close()
@@ -277,7 +279,7 @@ func (n *nodeCmd) mirror(done chan<- struct{}) {
 			ctx, cancel := context.WithTimeout(context.Background(), n.timeout)
 			var err error
 			if ev.Registered {
-				err = n.g.Register(ctx, ev.Name, cluster.Name{Node: n.id, Endpoint: uint64(ev.PID), Contract: ev.Contract, Source: ev.Source})
+				err = n.register(ctx, ev)
 			} else {
 				err = n.g.Unregister(ctx, ev.Name)
 			}
@@ -325,6 +327,26 @@ func (n *nodeCmd) onTable(names map[string]cluster.Name) {
 	}
 	n.known = names
 	n.names.Set(remote)
+}
+
+// register registers ev's name cluster-wide. A name this node already
+// holds there is a stale entry (the machine's own table has just let a SIP
+// register it, so no SIP of this run holds it): left by this node's run
+// before a restart, or by an unregistration that did not reach the
+// cluster. It is replaced.
+func (n *nodeCmd) register(ctx context.Context, ev isle.NameEvent) error {
+	v := cluster.Name{Node: n.id, Endpoint: uint64(ev.PID), Contract: ev.Contract, Source: ev.Source}
+	err := n.g.Register(ctx, ev.Name, v)
+	if !errors.Is(err, cluster.ErrExists) {
+		return err
+	}
+	if old, ok, lerr := n.g.Lookup(ctx, ev.Name); lerr != nil || !ok || old.Node != n.id {
+		return err
+	}
+	if err := n.g.Unregister(ctx, ev.Name); err != nil && !errors.Is(err, cluster.ErrNotFound) {
+		return err
+	}
+	return n.g.Register(ctx, ev.Name, v)
 }
 
 // waitFor prints a line once name is registered cluster-wide.

@@ -130,3 +130,38 @@ func TestNodeRemoteKill(t *testing.T) {
 		}
 	}
 }
+
+// TestNodeRestartReregisters: a node SIGKILLed while its program held a
+// name, restarted from its log before the name expired, registers the name
+// again cluster-wide: its old entry is its own and stale, not another
+// node's.
+func TestNodeRestartReregisters(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds isle and runs node processes")
+	}
+	bin := buildIsle(t)
+	root := testprog.Root(t)
+	out := filepath.Join(t.TempDir(), "register.wasm")
+	testprog.CFile(t, filepath.Join(root, "testdata", "register.c"), out, "-I", filepath.Join(root, "guest", "c"))
+	dir := t.TempDir()
+	addr := freeAddrs(t, 3)
+	peers := fmt.Sprintf("1=%s,2=%s,3=%s", addr[0], addr[1], addr[2])
+	node := func(id int, extra ...string) *nodeProc {
+		a := append([]string{"--id", fmt.Sprint(id), "--listen-peer", addr[id-1], "--data", filepath.Join(dir, fmt.Sprint(id)),
+			"--peers", peers, "--name-expiry", "10m"}, extra...)
+		return startNode(t, bin, a...)
+	}
+	prog := []string{"--", "--cache-dir", "", "--cores", "1", out, "svc", "wait"}
+	n1 := node(1, prog...)
+	node(2)
+	node(3)
+	const wait = 60 * time.Second
+	n1.waitLine(t, "svc (contract Svc, pid 2) registered cluster-wide", wait)
+	n1.cmd.Process.Signal(syscall.SIGKILL)
+	<-n1.done
+	n1 = node(1, prog...)
+	n1.waitLine(t, "svc (contract Svc, pid 2) registered cluster-wide", wait)
+	if strings.Contains(n1.output(), "registered on this machine only") {
+		t.Fatalf("the restarted node's name was refused:\n%s", n1.output())
+	}
+}
