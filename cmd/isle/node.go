@@ -113,6 +113,7 @@ type nodeCmd struct {
 	names    *isle.RemoteNames       // other nodes' names, for the machine's gateway
 	client   *isle.RemoteClient      // spawns and listings on other nodes
 	known    map[string]cluster.Name // the table as last heard (owned by the group's goroutine: OnNames)
+	lost     chan struct{}           // one of this node's names left the table (onTable to mirror)
 	mu       sync.Mutex              // serialises lines on stderr and the last membership printed
 	shown    string
 }
@@ -190,7 +191,7 @@ func (n *nodeCmd) start(listen, data, certs string) error {
 	if err != nil {
 		return err
 	}
-	n.names, n.known = &isle.RemoteNames{}, map[string]cluster.Name{}
+	n.names, n.known, n.lost = &isle.RemoteNames{}, map[string]cluster.Name{}, make(chan struct{}, 1)
 	isle.RefuseRemote(ln) // until a machine boots on the link
 	n.client = isle.NewRemoteClient(ln)
 	g, err := cluster.Start(cluster.Config{
@@ -268,34 +269,67 @@ func (n *nodeCmd) onName(ev isle.NameEvent) {
 
 // mirror registers the machine's names cluster-wide, one at a time, in the
 // order the machine made them, until the machine has stopped.
+// The names it registered cluster-wide (mine, owned by this goroutine) are
+// registered again when the table loses them while their SIPs still hold
+// them: the leader expired them while this node was unheard of (stopped,
+// cut off) for the name expiry.
 func (n *nodeCmd) mirror(done chan<- struct{}) {
 	defer close(done)
+	mine := map[string]isle.NameEvent{}
 	for {
 		select {
 		case ev, ok := <-n.events:
 			if !ok {
 				return
 			}
-			ctx, cancel := context.WithTimeout(context.Background(), n.timeout)
-			var err error
-			if ev.Registered {
-				err = n.register(ctx, ev)
-			} else {
-				err = n.g.Unregister(ctx, ev.Name)
+			delete(mine, ev.Name)
+			if n.mirrorOne(ev) && ev.Registered {
+				mine[ev.Name] = ev
 			}
-			cancel()
-			switch {
-			case err == nil && ev.Registered:
-				n.logf("%s (contract %s, pid %d) registered cluster-wide", ev.Name, ev.Contract, ev.PID)
-			case err == nil:
-				n.logf("%s unregistered cluster-wide", ev.Name)
-			case errors.Is(err, cluster.ErrExists):
-				n.logf("%s: registered on this machine only: another node holds the name cluster-wide", ev.Name)
-			default:
-				n.logf("%s: %v", ev.Name, err)
-			}
+		case <-n.lost:
+			n.reregister(mine)
 		case <-n.g.Done():
 			return
+		}
+	}
+}
+
+// mirrorOne registers or unregisters ev's name cluster-wide, with a line,
+// and reports whether it took effect.
+func (n *nodeCmd) mirrorOne(ev isle.NameEvent) bool {
+	ctx, cancel := context.WithTimeout(context.Background(), n.timeout)
+	defer cancel()
+	var err error
+	if ev.Registered {
+		err = n.register(ctx, ev)
+	} else {
+		err = n.g.Unregister(ctx, ev.Name)
+	}
+	switch {
+	case err == nil && ev.Registered:
+		n.logf("%s (contract %s, pid %d) registered cluster-wide", ev.Name, ev.Contract, ev.PID)
+	case err == nil:
+		n.logf("%s unregistered cluster-wide", ev.Name)
+	case errors.Is(err, cluster.ErrExists):
+		n.logf("%s: registered on this machine only: another node holds the name cluster-wide", ev.Name)
+	default:
+		n.logf("%s: %v", ev.Name, err)
+	}
+	return err == nil
+}
+
+// reregister registers again those of mine that the table no longer has.
+func (n *nodeCmd) reregister(mine map[string]isle.NameEvent) {
+	for _, name := range slices.Sorted(maps.Keys(mine)) {
+		ctx, cancel := context.WithTimeout(context.Background(), n.timeout)
+		v, ok, err := n.g.Lookup(ctx, name)
+		cancel()
+		if err != nil || ok && v.Node == n.id {
+			continue
+		}
+		n.logf("%s: dropped from the cluster's table while this node was unheard of; registering it again", name)
+		if !n.mirrorOne(mine[name]) {
+			delete(mine, name)
 		}
 	}
 }
@@ -319,10 +353,17 @@ func (n *nodeCmd) onTable(names map[string]cluster.Name) {
 		}
 	}
 	for _, name := range slices.Sorted(maps.Keys(n.known)) {
-		if v := n.known[name]; v.Node != n.id {
-			if _, ok := names[name]; !ok {
-				n.logf("%s of node %d is gone from the cluster's name table", name, v.Node)
-			}
+		v := n.known[name]
+		if _, ok := names[name]; ok {
+			continue
+		}
+		if v.Node != n.id {
+			n.logf("%s of node %d is gone from the cluster's name table", name, v.Node)
+			continue
+		}
+		select { // one of this node's: mirror checks whether its SIP still holds it
+		case n.lost <- struct{}{}:
+		default:
 		}
 	}
 	n.known = names

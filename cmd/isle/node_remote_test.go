@@ -165,3 +165,60 @@ func TestNodeRestartReregisters(t *testing.T) {
 		t.Fatalf("the restarted node's name was refused:\n%s", n1.output())
 	}
 }
+
+// count returns how many lines of the process's output contain want.
+func (p *nodeProc) count(want string) int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	n := 0
+	for _, l := range p.lines {
+		if strings.Contains(l, want) {
+			n++
+		}
+	}
+	return n
+}
+
+// waitCount waits until n lines of the process's output contain want.
+func (p *nodeProc) waitCount(t *testing.T, want string, n int, d time.Duration) {
+	t.Helper()
+	deadline := time.After(d)
+	for p.count(want) < n {
+		select {
+		case <-p.more:
+		case <-p.done:
+			if p.count(want) < n {
+				t.Fatalf("node exited with %d lines containing %q, want %d:\n%s", p.count(want), want, n, p.output())
+			}
+		case <-deadline:
+			t.Fatalf("%d lines containing %q within %v, want %d:\n%s", p.count(want), want, d, n, p.output())
+		}
+	}
+}
+
+// TestNodeStoppedNamesExpireAndReturn: node 1, whose program serves svc, is
+// stopped (SIGSTOP) past the name expiry: the others drop svc from the
+// table. Continued (SIGCONT), node 1 finds its name gone while its SIP still
+// holds it, and registers it again; the others see it served once more.
+func TestNodeStoppedNamesExpireAndReturn(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds isle and runs node processes")
+	}
+	bin := buildIsle(t)
+	root := testprog.Root(t)
+	out := filepath.Join(t.TempDir(), "register.wasm")
+	testprog.CFile(t, filepath.Join(root, "testdata", "register.c"), out, "-I", filepath.Join(root, "guest", "c"))
+	expiry := []string{"--name-expiry", "1s"}
+	ps, _ := threeNodes(t, bin, append(expiry, "--", "--cache-dir", "", "--cores", "1", out, "svc", "wait"), expiry, expiry)
+	const wait = 60 * time.Second
+	const served = "svc (contract Svc) is served by node 1"
+	ps[1].waitLine(t, served, wait)
+	ps[0].cmd.Process.Signal(syscall.SIGSTOP)
+	ps[1].waitLine(t, "svc of node 1 is gone from the cluster's name table", wait)
+	ps[2].waitLine(t, "svc of node 1 is gone from the cluster's name table", wait)
+	ps[0].cmd.Process.Signal(syscall.SIGCONT)
+	ps[0].waitLine(t, "svc: dropped from the cluster's table while this node was unheard of; registering it again", wait)
+	ps[0].waitCount(t, "svc (contract Svc, pid 2) registered cluster-wide", 2, wait)
+	ps[1].waitCount(t, served, 2, wait)
+	ps[2].waitCount(t, served, 2, wait)
+}
