@@ -61,6 +61,12 @@ func cmdNode(args []string, stdout, stderr io.Writer) int {
 		return exitError
 	}
 	defer n.stop()
+	// Caught from here on, so that a signal before serve (a --spawn-on's
+	// answer, or the program's run with --stay) ends the node as serve does,
+	// not by the signal's default action.
+	n.sigs = make(chan os.Signal, 1)
+	signal.Notify(n.sigs, syscall.SIGINT, syscall.SIGTERM)
+	defer signal.Stop(n.sigs)
 	if len(n.joinVia) > 0 {
 		ctx, cancel := context.WithTimeout(context.Background(), n.timeout)
 		err := n.g.Join(ctx, slices.Sorted(maps.Keys(n.joinVia)))
@@ -114,6 +120,7 @@ type nodeCmd struct {
 	client   *isle.RemoteClient      // spawns and listings on other nodes
 	known    map[string]cluster.Name // the table as last heard (owned by the group's goroutine: OnNames)
 	lost     chan struct{}           // one of this node's names left the table (onTable to mirror)
+	sigs     chan os.Signal          // SIGINT and SIGTERM, from start to exit
 	mu       sync.Mutex              // serialises lines on stderr and the last membership printed
 	shown    string
 }
@@ -245,11 +252,8 @@ func (n *nodeCmd) showMembers(m map[uint64]string) {
 // serve runs a member without a program until SIGINT or SIGTERM, or until
 // the group stops (this node removed, its log failing).
 func (n *nodeCmd) serve() int {
-	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
-	defer signal.Stop(sigs)
 	select {
-	case sig := <-sigs:
+	case sig := <-n.sigs:
 		n.logf("%v: leaving (the cluster keeps this node as a member)", sig)
 		return 0
 	case <-n.g.Done():
