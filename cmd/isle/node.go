@@ -88,14 +88,21 @@ func cmdNode(args []string, stdout, stderr io.Writer) int {
 	if fs.NArg() == 0 {
 		return n.serve()
 	}
+	return n.runProgram(fs.Args(), stdout, stderr, *stay)
+}
+
+// runProgram runs the program as isle run does, on a machine that is this
+// node: its names are mirrored cluster-wide, its lookups of other nodes'
+// names cross the gateway. With stay, the node serves on once it has ended.
+func (n *nodeCmd) runProgram(args []string, stdout, stderr io.Writer, stay bool) int {
 	mirrored := make(chan struct{})
 	go n.mirror(mirrored)
-	code := runWith(fs.Args(), stdout, stderr, func(cfg isle.Config) isle.Config {
+	code := runWith(args, stdout, stderr, func(cfg isle.Config) isle.Config {
 		return cfg.WithNameWatcher(n.onName).WithCluster(isle.ClusterConfig{Link: n.ln, Names: n.names, Logf: n.logf})
 	})
 	close(n.events) // the machine has stopped: no more events
 	<-mirrored      // the unregistrations at its end reach the cluster first
-	if *stay {
+	if stay {
 		n.logf("the program exited with status %d; staying a member", code)
 		if n.serve() != 0 && code == 0 {
 			code = exitError
