@@ -177,7 +177,7 @@ func (m *Machine) makeKernel(p *plan) error {
 	if m.tables != nil {
 		m.tables.Attach(k) // before Boot: Processes may be called as soon as Boot returns
 	}
-	m.ipc.UseNames(watchNames(names.OnTable(nameTable), p.cfg.nameWatch))
+	m.ipc.UseNames(watchNames(names.OnTable(nameTable), p.cfg.nameWatch, m.gw))
 	return nil
 }
 

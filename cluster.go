@@ -3,6 +3,7 @@ package isle
 import (
 	"context"
 	"fmt"
+	"sync"
 
 	"isle/internal/cluster/gateway"
 	"isle/internal/cluster/link"
@@ -15,8 +16,11 @@ type ClusterConfig struct {
 	// Stop, closed by the caller.
 	Link *link.Node
 	// Remote are names served on other nodes that this machine's SIPs may
-	// look up.
+	// look up, fixed at boot.
 	Remote []RemoteName
+	// Names, when set, replaces Remote with a set that changes while the
+	// machine runs: isle node sets it from the cluster's name table.
+	Names *RemoteNames
 	// Logf receives the gateway's log lines (refusals, lost links); nil: none.
 	Logf func(format string, args ...any)
 }
@@ -29,6 +33,45 @@ type RemoteName struct {
 	Contract string // the contract's name in Source
 }
 
+// RemoteNames is a changing set of names served on other nodes, for a
+// node's gateway: a lookup here of one of them connects through the gateway
+// to the node that serves it. Safe for concurrent use; the zero value is an
+// empty set.
+type RemoteNames struct {
+	mu    sync.Mutex // guards names and gw
+	names []RemoteName
+	gw    *gateway.Gateway
+}
+
+// Set replaces the set. A name no longer in it is unregistered from the
+// machine (channels already open stay open until their node is lost).
+func (r *RemoteNames) Set(names []RemoteName) {
+	r.mu.Lock()
+	r.names = append([]RemoteName(nil), names...)
+	gw := r.gw
+	r.mu.Unlock()
+	if gw != nil {
+		gw.SetImports(imports(names))
+	}
+}
+
+// attach makes gw serve the set, now and at each Set.
+func (r *RemoteNames) attach(gw *gateway.Gateway) {
+	r.mu.Lock()
+	r.gw = gw
+	names := r.names
+	r.mu.Unlock()
+	gw.SetImports(imports(names))
+}
+
+func imports(names []RemoteName) []gateway.Import {
+	imps := make([]gateway.Import, 0, len(names))
+	for _, r := range names {
+		imps = append(imps, gateway.Import{Name: r.Name, Node: r.Node, Source: r.Source, Contract: r.Contract})
+	}
+	return imps
+}
+
 // WithCluster makes the machine a node of a cluster.
 func (c Config) WithCluster(cl ClusterConfig) Config { c.cluster = &cl; return c }
 
@@ -38,15 +81,15 @@ func newGateway(cfg Config) *gateway.Gateway {
 	if cl == nil {
 		return nil
 	}
-	var imps []gateway.Import
-	for _, r := range cl.Remote {
-		imps = append(imps, gateway.Import{Name: r.Name, Node: r.Node, Source: r.Source, Contract: r.Contract})
-	}
 	logf := cl.Logf
 	if logf == nil {
 		logf = func(string, ...any) {}
 	}
-	return gateway.New(cl.Link, imps, logf)
+	gw := gateway.New(cl.Link, imports(cl.Remote), logf)
+	if cl.Names != nil {
+		cl.Names.attach(gw)
+	}
+	return gw
 }
 
 // startGateway spawns the gateway's SIP on core 0 of a booted machine.
@@ -57,5 +100,9 @@ func (m *Machine) startGateway(ctx context.Context) error {
 	}
 	s := m.newSIP(prog.mod, "isle-gateway", []string{"isle-gateway"}, 0)
 	m.gw.Attach(m.k, s)
-	return m.k.Spawn(s, 0)
+	if err := m.k.Spawn(s, 0); err != nil {
+		return err
+	}
+	m.serveRemote(m.cfg.cluster.Link)
+	return nil
 }

@@ -47,7 +47,10 @@ func TestNameWatcher(t *testing.T) {
 	}
 	mu.Lock()
 	defer mu.Unlock()
-	want := []isle.NameEvent{{Name: "svc", Contract: "Svc", PID: p.PID(), Registered: true}, {Name: "svc", Contract: "Svc", PID: p.PID()}}
+	// The contract's normalised source travels with the event, for the
+	// other nodes of a cluster.
+	const src = "contract Svc {\n\tmsg Ping()\n\tinitial final state S { imp Ping -> S }\n}\n\n"
+	want := []isle.NameEvent{{Name: "svc", Contract: "Svc", Source: src, PID: p.PID(), Registered: true}, {Name: "svc", Contract: "Svc", Source: src, PID: p.PID()}}
 	if !slices.Equal(got, want) {
 		t.Fatalf("heard %+v, want %+v", got, want)
 	}

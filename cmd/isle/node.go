@@ -40,14 +40,18 @@ func cmdNode(args []string, stdout, stderr io.Writer) int {
 	certs := fs.String("certs", "", "directory of the cluster's certificates (isle cluster certs): the links are mutual TLS (empty: plain TCP)")
 	timeout := fs.Duration("timeout", 10*time.Second, "how long a join or a cluster-wide registration waits for a quorum")
 	waitName := fs.String("wait-name", "", "print a line once NAME is registered cluster-wide, saying by which node")
+	spawnOn := fs.Uint64("spawn-on", 0, "run the program on node ID instead: after --, a path in one of that node's preopens and its arguments (no run flags)")
+	ps := fs.Bool("ps", false, "print the cluster's process table (every member's live SIPs) once this node is a member")
+	expiry := fs.Duration("name-expiry", cluster.DefaultNameExpiry, "how long the leader goes without hearing from a node before it drops that node's names")
+	stay := fs.Bool("stay", false, "once the program has ended, stay a member of the cluster until SIGINT or SIGTERM (exit status: the program's)")
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: isle node --id ID --listen-peer ADDR (--peers ID=ADDR,... | --join ID=ADDR,...) [flags] [-- [run flags] PROGRAM.wasm [ARGS...]]\n\nflags:")
+		fmt.Fprintln(fs.Output(), "usage: isle node --id ID --listen-peer ADDR (--peers ID=ADDR,... | --join ID=ADDR,...) [flags] [-- [run flags] PROGRAM.wasm [ARGS...]]\n       isle node ... --spawn-on ID [--ps] -- PATH [ARGS...]   (PATH in node ID's preopens)\n\nflags:")
 		fs.PrintDefaults()
 	}
 	if code, ok := parseFlags(fs, args, stdout, stderr); !ok {
 		return code
 	}
-	n := nodeCmd{id: *id, stderr: stderr, timeout: *timeout}
+	n := nodeCmd{id: *id, stderr: stderr, timeout: *timeout, expiry: *expiry}
 	if err := n.check(*listen, *peers, *join, data); err != nil {
 		fmt.Fprintf(stderr, "isle node: %v (see isle node --help)\n", err)
 		return exitUsage
@@ -57,6 +61,12 @@ func cmdNode(args []string, stdout, stderr io.Writer) int {
 		return exitError
 	}
 	defer n.stop()
+	// Caught from here on, so that a signal before serve (a --spawn-on's
+	// answer, or the program's run with --stay) ends the node as serve does,
+	// not by the signal's default action.
+	n.sigs = make(chan os.Signal, 1)
+	signal.Notify(n.sigs, syscall.SIGINT, syscall.SIGTERM)
+	defer signal.Stop(n.sigs)
 	if len(n.joinVia) > 0 {
 		ctx, cancel := context.WithTimeout(context.Background(), n.timeout)
 		err := n.g.Join(ctx, slices.Sorted(maps.Keys(n.joinVia)))
@@ -69,16 +79,35 @@ func cmdNode(args []string, stdout, stderr io.Writer) int {
 	if *waitName != "" {
 		go n.waitFor(*waitName)
 	}
+	if *spawnOn != 0 || *ps {
+		if code := n.remote(*spawnOn, fs.Args(), *ps); code != 0 {
+			return code
+		}
+		return n.serve()
+	}
 	if fs.NArg() == 0 {
 		return n.serve()
 	}
+	return n.runProgram(fs.Args(), stdout, stderr, *stay)
+}
+
+// runProgram runs the program as isle run does, on a machine that is this
+// node: its names are mirrored cluster-wide, its lookups of other nodes'
+// names cross the gateway. With stay, the node serves on once it has ended.
+func (n *nodeCmd) runProgram(args []string, stdout, stderr io.Writer, stay bool) int {
 	mirrored := make(chan struct{})
 	go n.mirror(mirrored)
-	code := runWith(fs.Args(), stdout, stderr, func(cfg isle.Config) isle.Config {
-		return cfg.WithNameWatcher(n.onName)
+	code := runWith(args, stdout, stderr, func(cfg isle.Config) isle.Config {
+		return cfg.WithNameWatcher(n.onName).WithCluster(isle.ClusterConfig{Link: n.ln, Names: n.names, Logf: n.logf})
 	})
 	close(n.events) // the machine has stopped: no more events
 	<-mirrored      // the unregistrations at its end reach the cluster first
+	if stay {
+		n.logf("the program exited with status %d; staying a member", code)
+		if n.serve() != 0 && code == 0 {
+			code = exitError
+		}
+	}
 	return code
 }
 
@@ -88,12 +117,18 @@ type nodeCmd struct {
 	id       uint64
 	stderr   io.Writer
 	timeout  time.Duration
+	expiry   time.Duration     // --name-expiry
 	founders map[uint64]string // --peers
 	joinVia  map[uint64]string // --join
 	ln       *link.Node
 	g        *cluster.Group
 	events   chan isle.NameEvent
-	mu       sync.Mutex // serialises lines on stderr and the last membership printed
+	names    *isle.RemoteNames       // other nodes' names, for the machine's gateway
+	client   *isle.RemoteClient      // spawns and listings on other nodes
+	known    map[string]cluster.Name // the table as last heard (owned by the group's goroutine: OnNames)
+	lost     chan struct{}           // one of this node's names left the table (onTable to mirror)
+	sigs     chan os.Signal          // SIGINT and SIGTERM, from start to exit
+	mu       sync.Mutex              // serialises lines on stderr and the last membership printed
 	shown    string
 }
 
@@ -170,6 +205,9 @@ func (n *nodeCmd) start(listen, data, certs string) error {
 	if err != nil {
 		return err
 	}
+	n.names, n.known, n.lost = &isle.RemoteNames{}, map[string]cluster.Name{}, make(chan struct{}, 1)
+	isle.RefuseRemote(ln) // until a machine boots on the link
+	n.client = isle.NewRemoteClient(ln)
 	g, err := cluster.Start(cluster.Config{
 		ID: n.id, Addr: ln.Addr(), Path: filepath.Join(data, "raft.db"), Transport: ln, Peers: n.founders,
 		OnMembers: func(m map[uint64]string) {
@@ -178,6 +216,7 @@ func (n *nodeCmd) start(listen, data, certs string) error {
 			}
 			n.showMembers(m)
 		},
+		OnNames: n.onTable, NameExpiry: n.expiry,
 	})
 	if err != nil {
 		ln.Close()
@@ -220,11 +259,8 @@ func (n *nodeCmd) showMembers(m map[uint64]string) {
 // serve runs a member without a program until SIGINT or SIGTERM, or until
 // the group stops (this node removed, its log failing).
 func (n *nodeCmd) serve() int {
-	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
-	defer signal.Stop(sigs)
 	select {
-	case sig := <-sigs:
+	case sig := <-n.sigs:
 		n.logf("%v: leaving (the cluster keeps this node as a member)", sig)
 		return 0
 	case <-n.g.Done():
@@ -244,36 +280,125 @@ func (n *nodeCmd) onName(ev isle.NameEvent) {
 
 // mirror registers the machine's names cluster-wide, one at a time, in the
 // order the machine made them, until the machine has stopped.
+// The names it registered cluster-wide (mine, owned by this goroutine) are
+// registered again when the table loses them while their SIPs still hold
+// them: the leader expired them while this node was unheard of (stopped,
+// cut off) for the name expiry.
 func (n *nodeCmd) mirror(done chan<- struct{}) {
 	defer close(done)
+	mine := map[string]isle.NameEvent{}
 	for {
 		select {
 		case ev, ok := <-n.events:
 			if !ok {
 				return
 			}
-			ctx, cancel := context.WithTimeout(context.Background(), n.timeout)
-			var err error
-			if ev.Registered {
-				err = n.g.Register(ctx, ev.Name, cluster.Name{Node: n.id, Endpoint: uint64(ev.PID), Contract: ev.Contract})
-			} else {
-				err = n.g.Unregister(ctx, ev.Name)
+			delete(mine, ev.Name)
+			if n.mirrorOne(ev) && ev.Registered {
+				mine[ev.Name] = ev
 			}
-			cancel()
-			switch {
-			case err == nil && ev.Registered:
-				n.logf("%s (contract %s, pid %d) registered cluster-wide", ev.Name, ev.Contract, ev.PID)
-			case err == nil:
-				n.logf("%s unregistered cluster-wide", ev.Name)
-			case errors.Is(err, cluster.ErrExists):
-				n.logf("%s: registered on this machine only: another node holds the name cluster-wide", ev.Name)
-			default:
-				n.logf("%s: %v", ev.Name, err)
-			}
+		case <-n.lost:
+			n.reregister(mine)
 		case <-n.g.Done():
 			return
 		}
 	}
+}
+
+// mirrorOne registers or unregisters ev's name cluster-wide, with a line,
+// and reports whether it took effect.
+func (n *nodeCmd) mirrorOne(ev isle.NameEvent) bool {
+	ctx, cancel := context.WithTimeout(context.Background(), n.timeout)
+	defer cancel()
+	var err error
+	if ev.Registered {
+		err = n.register(ctx, ev)
+	} else {
+		err = n.g.Unregister(ctx, ev.Name)
+	}
+	switch {
+	case err == nil && ev.Registered:
+		n.logf("%s (contract %s, pid %d) registered cluster-wide", ev.Name, ev.Contract, ev.PID)
+	case err == nil:
+		n.logf("%s unregistered cluster-wide", ev.Name)
+	case errors.Is(err, cluster.ErrExists):
+		n.logf("%s: registered on this machine only: another node holds the name cluster-wide", ev.Name)
+	default:
+		n.logf("%s: %v", ev.Name, err)
+	}
+	return err == nil
+}
+
+// reregister registers again those of mine that the table no longer has.
+func (n *nodeCmd) reregister(mine map[string]isle.NameEvent) {
+	for _, name := range slices.Sorted(maps.Keys(mine)) {
+		ctx, cancel := context.WithTimeout(context.Background(), n.timeout)
+		v, ok, err := n.g.Lookup(ctx, name)
+		cancel()
+		if err != nil || ok && v.Node == n.id {
+			continue
+		}
+		n.logf("%s: dropped from the cluster's table while this node was unheard of; registering it again", name)
+		if !n.mirrorOne(mine[name]) {
+			delete(mine, name)
+		}
+	}
+}
+
+// onTable runs on the group's goroutine at each change of the cluster's
+// name table: the names of other nodes become the machine's remote names,
+// served by its gateway, so that a lookup here reaches them. Each name that
+// comes or goes gets a line.
+func (n *nodeCmd) onTable(names map[string]cluster.Name) {
+	var remote []isle.RemoteName
+	for _, name := range slices.Sorted(maps.Keys(names)) {
+		v := names[name]
+		if v.Node == n.id {
+			continue
+		}
+		if old, ok := n.known[name]; !ok || old != v {
+			n.logf("%s (contract %s) is served by node %d", name, v.Contract, v.Node)
+		}
+		if v.Source != "" {
+			remote = append(remote, isle.RemoteName{Name: name, Node: v.Node, Source: []byte(v.Source), Contract: v.Contract})
+		}
+	}
+	for _, name := range slices.Sorted(maps.Keys(n.known)) {
+		v := n.known[name]
+		if _, ok := names[name]; ok {
+			continue
+		}
+		if v.Node != n.id {
+			n.logf("%s of node %d is gone from the cluster's name table", name, v.Node)
+			continue
+		}
+		select { // one of this node's: mirror checks whether its SIP still holds it
+		case n.lost <- struct{}{}:
+		default:
+		}
+	}
+	n.known = names
+	n.names.Set(remote)
+}
+
+// register registers ev's name cluster-wide. A name this node already
+// holds there is a stale entry (the machine's own table has just let a SIP
+// register it, so no SIP of this run holds it): left by this node's run
+// before a restart, or by an unregistration that did not reach the
+// cluster. It is replaced.
+func (n *nodeCmd) register(ctx context.Context, ev isle.NameEvent) error {
+	v := cluster.Name{Node: n.id, Endpoint: uint64(ev.PID), Contract: ev.Contract, Source: ev.Source}
+	err := n.g.Register(ctx, ev.Name, v)
+	if !errors.Is(err, cluster.ErrExists) {
+		return err
+	}
+	if old, ok, lerr := n.g.Lookup(ctx, ev.Name); lerr != nil || !ok || old.Node != n.id {
+		return err
+	}
+	if err := n.g.Unregister(ctx, ev.Name); err != nil && !errors.Is(err, cluster.ErrNotFound) {
+		return err
+	}
+	return n.g.Register(ctx, ev.Name, v)
 }
 
 // waitFor prints a line once name is registered cluster-wide.

@@ -147,7 +147,7 @@ func TestNodeCluster(t *testing.T) {
 	n2 := node(2, "--peers", peers, "--wait-name", "svc")
 	n3 := node(3, "--peers", peers)
 	n1 := node(1, "--peers", peers, "--", "--cache-dir", "", "--cores", "1", reg, "svc", "wait")
-	n1.waitLine(t, "svc (contract Svc, pid 1) registered cluster-wide", wait)
+	n1.waitLine(t, "svc (contract Svc, pid 2) registered cluster-wide", wait)
 	n2.waitLine(t, "svc is registered by node 1 (contract Svc)", wait)
 
 	n3.cmd.Process.Signal(syscall.SIGKILL)
@@ -200,7 +200,7 @@ func TestNodeCluster(t *testing.T) {
 		a := startNode(t, bin, "--id", "1", "--listen-peer", addr[0], "--data", tdata(1), "--peers", peers, "--certs", certs,
 			"--", "--cache-dir", "", "--cores", "1", reg, "tls-svc", "wait")
 		b := startNode(t, bin, "--id", "2", "--listen-peer", addr[1], "--data", tdata(2), "--peers", peers, "--certs", certs, "--wait-name", "tls-svc")
-		a.waitLine(t, "tls-svc (contract Svc, pid 1) registered cluster-wide", wait)
+		a.waitLine(t, "tls-svc (contract Svc, pid 2) registered cluster-wide", wait)
 		b.waitLine(t, "tls-svc is registered by node 1", wait)
 		// A node whose certificate is of another cluster's CA is refused.
 		c := startNode(t, bin, "--id", "3", "--listen-peer", addr[2], "--data", tdata(3), "--join", "1="+addr[0], "--certs", other, "--timeout", "2s")

@@ -47,3 +47,16 @@ func (p *Proc) Lookup(s *kernel.SIP, name string, ct *contract.Contract) (ipc.Ha
 	}
 	return p.tab.Connect(port{s.Core()}, e.Listener, e.Home, e.Core)
 }
+
+// Unregister closes listener h, which Register made, and drops its name, as
+// closing it with the close call does.
+func (p *Proc) Unregister(s *kernel.SIP, h ipc.Handle) error {
+	if err := p.tab.Close(port{s.Core()}, h); err != nil {
+		return err
+	}
+	if l, ok := p.listeners[h]; ok {
+		p.sys.names.Unregister(s.Core(), l.name, l.ep)
+		delete(p.listeners, h)
+	}
+	return nil
+}

@@ -40,6 +40,14 @@ type Config struct {
 	// the membership each time it changes (and once at start): the place to
 	// tell the transport where each node is. It must not block.
 	OnMembers func(members map[uint64]string)
+	// OnNames, when set, is called on the group's goroutine with a copy of
+	// the name table each time entries that may change it are applied (and
+	// once at start): the place to tell the gateway which remote names
+	// exist. It must not block.
+	OnNames func(names map[string]Name)
+	// NameExpiry is how long the leader goes without a message from a node
+	// before it drops that node's names (DefaultNameExpiry when 0).
+	NameExpiry time.Duration
 }
 
 // Stats are a group's counters, read with Group.Stats.
@@ -78,6 +86,10 @@ type Group struct {
 	reads        map[uint64]*pendingRead
 	joining      map[uint64]uint64 // node id -> tick its add was proposed (member side)
 	membersDirty bool              // the membership changed in this Ready
+	namesDirty   bool              // the name table may have changed in this Ready
+	heard        map[uint64]uint64 // node id -> tick of its last message (expire.go)
+	expiring     map[uint64]uint64 // node id -> tick its expiry was last proposed
+	leadSince    uint64            // tick this node became leader (0: not leader)
 	join         *pendingJoin      // this node's own join, while it runs
 }
 
@@ -146,7 +158,8 @@ func Start(cfg Config) (*Group, error) {
 		return nil, err
 	}
 	g := &Group{cfg: cfg, log: ls, in: make(chan func(), Inbox), stop: make(chan struct{}), done: make(chan struct{}),
-		waits: map[uint64]*waiting{}, reads: map[uint64]*pendingRead{}, joining: map[uint64]uint64{}}
+		waits: map[uint64]*waiting{}, reads: map[uint64]*pendingRead{}, joining: map[uint64]uint64{},
+		heard: map[uint64]uint64{}, expiring: map[uint64]uint64{}}
 	if err := g.boot(); err != nil {
 		ls.close()
 		return nil, err
@@ -171,6 +184,9 @@ func withDefaults(cfg Config) Config {
 	}
 	if cfg.SnapshotEvery == 0 {
 		cfg.SnapshotEvery = DefaultSnapshotEvery
+	}
+	if cfg.NameExpiry == 0 {
+		cfg.NameExpiry = DefaultNameExpiry
 	}
 	return cfg
 }
@@ -223,6 +239,9 @@ func (g *Group) loop() {
 	defer t.Stop()
 	if g.cfg.OnMembers != nil {
 		g.cfg.OnMembers(maps.Clone(g.state.Members))
+	}
+	if g.cfg.OnNames != nil {
+		g.cfg.OnNames(maps.Clone(g.state.Names))
 	}
 	for g.err == nil {
 		g.turn(t.C)
@@ -285,6 +304,7 @@ func (g *Group) tick() {
 	} else if j != nil && g.ticks-j.asked >= RetryTicks {
 		g.askJoin()
 	}
+	g.expireNames()
 }
 
 // ready handles one Ready, in the order the library requires: persist, send,
@@ -318,6 +338,10 @@ func (g *Group) ready() {
 		g.cfg.OnMembers(maps.Clone(g.state.Members))
 	}
 	g.membersDirty = false
+	if g.namesDirty && g.cfg.OnNames != nil {
+		g.cfg.OnNames(maps.Clone(g.state.Names))
+	}
+	g.namesDirty = false
 	g.rn.Advance(rd)
 	if g.applied-g.snapIndex >= g.cfg.SnapshotEvery {
 		if err := g.log.snapshot(g.applied, g.conf, g.state.marshal()); err != nil {
@@ -388,6 +412,7 @@ func (g *Group) step(from uint64, p []byte) {
 		// to restore the log.
 		g.stats.DroppedBad++
 	default:
+		g.heard[from] = g.ticks
 		g.rn.Step(m) // an error is a message for a stale term or a dropped proposal: nothing to do
 	}
 }
@@ -429,6 +454,7 @@ func (g *Group) applyEntry(e *pb.Entry) {
 		err := json.Unmarshal(e.GetData(), &c)
 		if err == nil {
 			err = g.state.applyOnce(c, e.GetIndex())
+			g.namesDirty = true
 		} else {
 			err = fmt.Errorf("%w: entry %d does not decode", ErrInvalid, e.GetIndex())
 		}
@@ -476,7 +502,7 @@ func (g *Group) applyConf(cc *pb.ConfChange) {
 // at the end of the Ready (a restart replays many), a join waiting for this
 // node's admission ends now.
 func (g *Group) membersChanged() {
-	g.membersDirty = true
+	g.membersDirty, g.namesDirty = true, true
 	if j := g.join; j != nil {
 		if _, ok := g.state.Members[g.cfg.ID]; ok {
 			j.reply <- nil

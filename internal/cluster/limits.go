@@ -37,6 +37,9 @@ const (
 	MaxName = 256
 	// MaxContract is the longest contract name carried with a registration.
 	MaxContract = 256
+	// MaxContractSource is the longest contract source carried with a
+	// registration (as the ABI's own limit on a contract's source).
+	MaxContractSource = 64 << 10
 	// MaxAddr is the longest peer address kept in the membership.
 	MaxAddr = 256
 	// MaxMessage is the largest Raft message a node accepts from a peer;
@@ -66,6 +69,10 @@ const (
 	// a proposal the library dropped for want of a leader, and a join request
 	// are tried again.
 	RetryTicks = 3
+	// DefaultNameExpiry is how long the leader goes without hearing from a
+	// node (no Raft message: its process or its link is down) before it
+	// drops the node's names from the table (Config.NameExpiry).
+	DefaultNameExpiry = 3 * time.Second
 	// MaxSizePerMsg and MaxInflightMsgs bound the library's appends.
 	MaxSizePerMsg   = 1 << 20
 	MaxInflightMsgs = 256

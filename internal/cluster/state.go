@@ -32,6 +32,10 @@ type Name struct {
 	Node     uint64 `json:"node"`
 	Endpoint uint64 `json:"endpoint"`
 	Contract string `json:"contract"`
+	// Source is the contract's normalised source (with every contract its
+	// endpoint fields name), which another node's gateway compiles to carry
+	// channels to the name; "" for a name that is not reachable remotely.
+	Source string `json:"source,omitempty"`
 }
 
 // State is the replicated state machine: what every node of the cluster
@@ -66,6 +70,10 @@ func newState() *State {
 const (
 	opRegister   = "register"
 	opUnregister = "unregister"
+	// opExpire drops every name of Val.Node: proposed by the leader only
+	// (a follower's forwarded copy is refused, Group.ownProposal) for a
+	// node it has not heard from for Config.NameExpiry.
+	opExpire = "expire"
 )
 
 // command is the data of a normal log entry. Req and By name the request
@@ -92,6 +100,8 @@ func validName(name string, v Name) error {
 		return fmt.Errorf("%w: a name has 1 to %d bytes", ErrInvalid, MaxName)
 	case len(v.Contract) > MaxContract:
 		return fmt.Errorf("%w: a contract name has at most %d bytes", ErrInvalid, MaxContract)
+	case len(v.Source) > MaxContractSource:
+		return fmt.Errorf("%w: a contract's source has at most %d bytes", ErrInvalid, MaxContractSource)
 	case v.Node == 0:
 		return fmt.Errorf("%w: node id 0", ErrInvalid)
 	}
@@ -158,6 +168,10 @@ func (d done) err() error {
 // acts for itself only: the name's node is the proposer (which the leader
 // checked against the transport's sender: Group.step).
 func (s *State) apply(c command) error {
+	if c.Op == opExpire {
+		s.dropNames(c.Val.Node)
+		return nil
+	}
 	if c.Val.Node != c.By {
 		return fmt.Errorf("%w: node %d cannot act for node %d", ErrInvalid, c.By, c.Val.Node)
 	}
@@ -220,8 +234,13 @@ func (s *State) applyMember(add bool, id uint64, addr string) {
 	}
 	delete(s.Members, id)
 	s.Removed[id] = true
+	s.dropNames(id)
+}
+
+// dropNames removes every name that node registered.
+func (s *State) dropNames(node uint64) {
 	for name, v := range s.Names {
-		if v.Node == id {
+		if v.Node == node {
 			delete(s.Names, name)
 		}
 	}

@@ -106,8 +106,11 @@ type Gateway struct {
 	// att is set once by Attach; link goroutines read it to wake the SIP.
 	att atomic.Pointer[attachment]
 
-	mu    sync.Mutex // guards inbox
+	mu    sync.Mutex // guards inbox and want
 	inbox []frame
+	// want is the latest set of remote names given to SetImports, taken by
+	// the gateway's SIP when it handles the frameImports frame.
+	want []Import
 	// woken: a wake delivery is on its way to the gateway's SIP.
 	woken atomic.Bool
 
@@ -121,7 +124,8 @@ type attachment struct {
 }
 
 // frame is what a link goroutine hands the gateway: a frame from a peer, or
-// (kind 0) the loss of the link to it.
+// (kind 0) the loss of the link to it, or (frameImports) a new set of
+// remote names.
 type frame struct {
 	from    uint64
 	kind    byte
@@ -137,6 +141,29 @@ func New(n *link.Node, imports []Import, logf func(format string, args ...any)) 
 	}
 	n.OnPeerDown(func(peer uint64) { g.post(frame{from: peer}) })
 	return g
+}
+
+// frameImports is the frame kind (not a link kind) that says SetImports
+// gave a new set of remote names.
+const frameImports = 1
+
+// SetImports replaces the remote names the gateway serves on this machine:
+// names no longer given are unregistered here (channels already open stay
+// open until their node's link is lost), new ones registered. Called from
+// any goroutine (isle node calls it each time the cluster's name table
+// changes); the gateway's SIP applies the latest set.
+func (g *Gateway) SetImports(imports []Import) {
+	g.mu.Lock()
+	g.want = append([]Import(nil), imports...)
+	g.mu.Unlock()
+	g.post(frame{kind: frameImports})
+}
+
+// wanted returns the latest set given to SetImports.
+func (g *Gateway) wanted() []Import {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.want
 }
 
 // Module is the gateway's program: a _start that calls isle_gateway.run,
@@ -164,6 +191,13 @@ func (g *Gateway) HostModule() sandbox.HostModule {
 // spawning the SIP.
 func (g *Gateway) Attach(m *kernel.Machine, s *kernel.SIP) {
 	g.att.Store(&attachment{m: m, sip: s})
+}
+
+// Serves reports whether pid is the gateway's own SIP: the names it
+// registers are other nodes', not its machine's.
+func (g *Gateway) Serves(pid int64) bool {
+	a := g.att.Load()
+	return a != nil && a.sip.PID() == pid
 }
 
 // post queues f for the gateway and wakes its SIP. Called on link goroutines.

@@ -45,7 +45,8 @@ type state struct {
 	blocks    [abi.MaxBlocks]ipc.Handle
 	frames    []frame
 	compiled  map[string]*contract.Contract
-	backlogs  int // channels with a backlog
+	backlogs  int               // channels with a backlog
+	refused   map[string]Import // remote names that could not be served here, said once
 }
 
 // served is a remote name and its compiled contract.
@@ -74,19 +75,10 @@ func (g *Gateway) run(s *kernel.SIP) {
 	st := &state{
 		chans: map[chanKey]*channel{}, byHandle: map[ipc.Handle]*channel{}, listeners: map[ipc.Handle]*served{},
 		buf: make([]byte, ipc.DefaultLimits().MaxPayload), compiled: map[string]*contract.Contract{},
+		refused: map[string]Import{},
 	}
 	for _, imp := range g.imports {
-		ct, err := st.compile(imp.Source, imp.Contract)
-		if err != nil {
-			g.logf("gateway: node %d: remote name %q: contract %s: %v", g.link.ID(), imp.Name, imp.Contract, err)
-			continue
-		}
-		h, err := p.Register(s, imp.Name, ct)
-		if err != nil {
-			g.logf("gateway: node %d: remote name %q: %v", g.link.ID(), imp.Name, err)
-			continue
-		}
-		st.listeners[h] = &served{Import: imp, ct: ct}
+		g.serve(s, p, st, imp)
 	}
 	for {
 		worked := g.pumpIn(s, p, st)
@@ -105,6 +97,57 @@ func (g *Gateway) run(s *kernel.SIP) {
 			s.Block()
 		}
 		p.Table().Unwatch(hs...)
+	}
+}
+
+// serve registers the remote name imp on this machine, as a listener of
+// the gateway's.
+func (g *Gateway) serve(s *kernel.SIP, p *abi.Proc, st *state, imp Import) {
+	ct, err := st.compile(imp.Source, imp.Contract)
+	if err == nil {
+		var h ipc.Handle
+		if h, err = p.Register(s, imp.Name, ct); err == nil {
+			st.listeners[h] = &served{Import: imp, ct: ct}
+			delete(st.refused, imp.Name)
+			return
+		}
+	}
+	if old, said := st.refused[imp.Name]; !said || !sameImport(old, imp) {
+		g.logf("gateway: node %d: remote name %q (node %d, contract %s) not served here: %v", g.link.ID(), imp.Name, imp.Node, imp.Contract, err)
+	}
+	st.refused[imp.Name] = imp
+}
+
+func sameImport(a, b Import) bool {
+	return a.Name == b.Name && a.Node == b.Node && a.Contract == b.Contract && string(a.Source) == string(b.Source)
+}
+
+// reconcile makes the remote names served here those of want: a listener
+// whose name is gone, or now served elsewhere, is unregistered; a new name
+// registered. A name that could not be registered (a local SIP holds it) is
+// tried again at the next change.
+func (g *Gateway) reconcile(s *kernel.SIP, p *abi.Proc, st *state, want []Import) {
+	byName := make(map[string]Import, len(want))
+	for _, imp := range want {
+		byName[imp.Name] = imp
+	}
+	for h, sv := range st.listeners {
+		if imp, ok := byName[sv.Name]; ok && sameImport(imp, sv.Import) {
+			delete(byName, sv.Name)
+			continue
+		}
+		p.Unregister(s, h)
+		delete(st.listeners, h)
+	}
+	for name := range st.refused {
+		if _, ok := byName[name]; !ok {
+			delete(st.refused, name)
+		}
+	}
+	for _, imp := range want {
+		if _, ok := byName[imp.Name]; ok {
+			g.serve(s, p, st, imp)
+		}
 	}
 }
 
@@ -175,6 +218,8 @@ func (g *Gateway) pumpIn(s *kernel.SIP, p *abi.Proc, st *state) bool {
 		switch f.kind {
 		case 0:
 			g.peerDown(port, tab, st, f.from)
+		case frameImports:
+			g.reconcile(s, p, st, g.wanted())
 		case kindOpen:
 			g.open(s, p, st, f)
 		case kindMsg:
@@ -235,6 +280,7 @@ func (g *Gateway) open(s *kernel.SIP, p *abi.Proc, st *state, f *frame) {
 		return
 	}
 	st.add(&channel{key: key, h: h, ct: ct})
+	g.logf("gateway: node %d: node %d opened a channel to %q", g.link.ID(), f.from, name)
 }
 
 // message hands a peer's message to the local SIP, checking it against the

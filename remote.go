@@ -1,0 +1,306 @@
+package isle
+
+import (
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path"
+	"slices"
+	"strings"
+	"sync"
+
+	"isle/internal/cluster/link"
+)
+
+// Remote spawn (docs/cluster.md): a node asks another, over their link, to
+// spawn a program read from the other node's preopens, or to list its
+// SIPs. Frames: a request id (u64, big-endian), then a JSON body.
+const (
+	kindSpawn    = 0x90 // spawnRequest
+	kindSpawned  = 0x91 // spawnReply
+	kindProcs    = 0x92 // no body
+	kindProcList = 0x93 // procsReply
+)
+
+// Limits of remote spawn, in one place.
+const (
+	// MaxRemoteProgram is the largest program a remote spawn reads.
+	MaxRemoteProgram = 256 << 20
+	// MaxRemoteArgs bounds a remote spawn's arguments, in bytes all told.
+	MaxRemoteArgs = 64 << 10
+	// MaxRemoteWaits is how many remote requests a node keeps waiting.
+	MaxRemoteWaits = 1024
+)
+
+type spawnRequest struct {
+	Path string   `json:"path"` // a guest path, in one of the serving machine's preopens
+	Args []string `json:"args"`
+}
+
+type spawnReply struct {
+	PID int64  `json:"pid"`
+	Err string `json:"err,omitempty"`
+}
+
+// RemoteProc is one live SIP of a node.
+type RemoteProc struct {
+	Node uint64 `json:"node"`
+	PID  int64  `json:"pid"`
+	Name string `json:"name"`
+}
+
+type procsReply struct {
+	Procs []RemoteProc `json:"procs"`
+	Err   string       `json:"err,omitempty"`
+}
+
+// ErrRemote is the error of a request another node refused or could not do.
+var ErrRemote = errors.New("remote node")
+
+// serveRemote answers the spawn and listing requests of the other nodes on
+// the machine's link. The handlers run on the link's goroutines and hand
+// the work to goroutines of their own (a load compiles).
+func (m *Machine) serveRemote(ln *link.Node) {
+	ln.Handle(kindSpawn, func(from uint64, p []byte) {
+		req, body, ok := cutReq(p)
+		if !ok {
+			return
+		}
+		go func() {
+			var sr spawnRequest
+			pid, err := int64(0), json.Unmarshal(body, &sr)
+			if err == nil {
+				pid, err = m.spawnLocal(sr)
+			}
+			rep := spawnReply{PID: pid}
+			if err != nil {
+				rep.Err = err.Error()
+			}
+			b, _ := json.Marshal(rep)
+			ln.Send(from, kindSpawned, append(binary.BigEndian.AppendUint64(nil, req), b...))
+		}()
+	})
+	ln.Handle(kindProcs, func(from uint64, p []byte) {
+		req, _, ok := cutReq(p)
+		if !ok {
+			return
+		}
+		rep := procsReply{Procs: m.liveProcs(ln.ID())}
+		b, _ := json.Marshal(rep)
+		ln.Send(from, kindProcList, append(binary.BigEndian.AppendUint64(nil, req), b...))
+	})
+}
+
+// spawnLocal spawns, for another node, the program at a guest path of one
+// of the machine's preopens: read through an os.Root, so neither ".." nor a
+// symbolic link leaves the preopened directory.
+func (m *Machine) spawnLocal(sr spawnRequest) (int64, error) {
+	n := 0
+	for _, a := range sr.Args {
+		n += len(a)
+	}
+	if n > MaxRemoteArgs {
+		return 0, fmt.Errorf("arguments over %d bytes", MaxRemoteArgs)
+	}
+	host, rel, ok := m.preopenOf(sr.Path)
+	if !ok {
+		return 0, fmt.Errorf("%s: not in a preopened directory of this node", sr.Path)
+	}
+	root, err := os.OpenRoot(host)
+	if err != nil {
+		return 0, fmt.Errorf("%s: %v", sr.Path, unwrapPathErr(err))
+	}
+	defer root.Close()
+	f, err := root.Open(rel)
+	if err != nil {
+		return 0, fmt.Errorf("%s: %v", sr.Path, unwrapPathErr(err))
+	}
+	wasm, err := io.ReadAll(io.LimitReader(f, MaxRemoteProgram+1))
+	f.Close()
+	if err != nil {
+		return 0, fmt.Errorf("%s: %v", sr.Path, unwrapPathErr(err))
+	}
+	if len(wasm) > MaxRemoteProgram {
+		return 0, fmt.Errorf("%s: over %d bytes", sr.Path, MaxRemoteProgram)
+	}
+	prog, err := m.LoadBytes(context.Background(), path.Base(sr.Path), wasm)
+	if err != nil {
+		return 0, err
+	}
+	args := append([]string{path.Base(sr.Path)}, sr.Args...)
+	p, err := m.Spawn(prog, args)
+	if err != nil {
+		return 0, err
+	}
+	return p.PID(), nil
+}
+
+// preopenOf finds the preopen that guest path p lies in: its host
+// directory and p relative to it.
+func (m *Machine) preopenOf(p string) (host, rel string, ok bool) {
+	p = path.Clean("/" + p)
+	for _, po := range m.preopens {
+		g := path.Clean("/" + po.Guest)
+		switch {
+		case g == "/":
+			return po.Host, strings.TrimPrefix(p, "/"), p != "/"
+		case strings.HasPrefix(p, g+"/"):
+			return po.Host, strings.TrimPrefix(p, g+"/"), true
+		}
+	}
+	return "", "", false
+}
+
+func unwrapPathErr(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+// liveProcs lists the machine's live SIPs, as node id.
+func (m *Machine) liveProcs(node uint64) []RemoteProc {
+	m.procs.mu.Lock()
+	defer m.procs.mu.Unlock()
+	out := make([]RemoteProc, 0, len(m.procs.sips))
+	for pid, s := range m.procs.sips {
+		out = append(out, RemoteProc{Node: node, PID: pid, Name: s.Name})
+	}
+	slices.SortFunc(out, func(a, b RemoteProc) int { return int(a.PID - b.PID) })
+	return out
+}
+
+func cutReq(p []byte) (uint64, []byte, bool) {
+	if len(p) < 8 {
+		return 0, nil, false
+	}
+	return binary.BigEndian.Uint64(p), p[8:], true
+}
+
+// RemoteClient sends spawn and listing requests to the other nodes of a
+// cluster over a node's link, and waits for their answers.
+type RemoteClient struct {
+	ln    *link.Node
+	mu    sync.Mutex // guards next and waits
+	next  uint64
+	waits map[uint64]waitReply
+}
+
+// waitReply is a request waiting for the node it was sent to.
+type waitReply struct {
+	node uint64
+	ch   chan []byte
+}
+
+// NewRemoteClient takes over the reply kinds of ln.
+func NewRemoteClient(ln *link.Node) *RemoteClient {
+	r := &RemoteClient{ln: ln, waits: map[uint64]waitReply{}}
+	for _, k := range []byte{kindSpawned, kindProcList} {
+		ln.Handle(k, r.reply)
+	}
+	return r
+}
+
+// reply hands a reply to its request; one from another node than the
+// request went to is dropped (a node answers for itself only).
+func (r *RemoteClient) reply(from uint64, p []byte) {
+	req, body, ok := cutReq(p)
+	if !ok {
+		return
+	}
+	r.mu.Lock()
+	w, ok := r.waits[req]
+	if ok && w.node == from {
+		delete(r.waits, req)
+	}
+	r.mu.Unlock()
+	if ok && w.node == from {
+		w.ch <- append([]byte(nil), body...)
+	}
+}
+
+// call sends one request to node and waits for its reply's body.
+func (r *RemoteClient) call(ctx context.Context, node uint64, kind byte, body []byte) ([]byte, error) {
+	ch := make(chan []byte, 1)
+	r.mu.Lock()
+	if len(r.waits) >= MaxRemoteWaits {
+		r.mu.Unlock()
+		return nil, fmt.Errorf("%w %d: too many requests waiting", ErrRemote, node)
+	}
+	r.next++
+	req := r.next
+	r.waits[req] = waitReply{node: node, ch: ch}
+	r.mu.Unlock()
+	defer func() {
+		r.mu.Lock()
+		delete(r.waits, req)
+		r.mu.Unlock()
+	}()
+	if err := r.ln.Send(node, kind, append(binary.BigEndian.AppendUint64(nil, req), body...)); err != nil {
+		return nil, fmt.Errorf("%w %d: %v", ErrRemote, node, err)
+	}
+	select {
+	case b := <-ch:
+		return b, nil
+	case <-ctx.Done():
+		return nil, fmt.Errorf("%w %d: no answer (does it run a machine?): %v", ErrRemote, node, ctx.Err())
+	}
+}
+
+// Spawn asks node to spawn the program at guest path prog (in one of that
+// node's preopens) with args (argv[0] is prog's base name), and returns the
+// new SIP's pid there.
+func (r *RemoteClient) Spawn(ctx context.Context, node uint64, prog string, args []string) (int64, error) {
+	body, _ := json.Marshal(spawnRequest{Path: prog, Args: args})
+	b, err := r.call(ctx, node, kindSpawn, body)
+	if err != nil {
+		return 0, err
+	}
+	var rep spawnReply
+	if err := json.Unmarshal(b, &rep); err != nil {
+		return 0, fmt.Errorf("%w %d: a reply that does not decode", ErrRemote, node)
+	}
+	if rep.Err != "" {
+		return 0, fmt.Errorf("%w %d: %s", ErrRemote, node, rep.Err)
+	}
+	return rep.PID, nil
+}
+
+// Processes asks node for its live SIPs.
+func (r *RemoteClient) Processes(ctx context.Context, node uint64) ([]RemoteProc, error) {
+	b, err := r.call(ctx, node, kindProcs, nil)
+	if err != nil {
+		return nil, err
+	}
+	var rep procsReply
+	if err := json.Unmarshal(b, &rep); err != nil {
+		return nil, fmt.Errorf("%w %d: a reply that does not decode", ErrRemote, node)
+	}
+	for i := range rep.Procs {
+		rep.Procs[i].Node = node // a node speaks for itself only
+	}
+	return rep.Procs, nil
+}
+
+// RefuseRemote answers the other nodes' spawns with an error and their
+// listings with no SIPs, for a node that runs no machine (a machine that
+// boots on the link later takes the requests over).
+func RefuseRemote(ln *link.Node) {
+	ln.Handle(kindSpawn, func(from uint64, p []byte) {
+		if req, _, ok := cutReq(p); ok {
+			b, _ := json.Marshal(spawnReply{Err: fmt.Sprintf("node %d runs no machine", ln.ID())})
+			ln.Send(from, kindSpawned, append(binary.BigEndian.AppendUint64(nil, req), b...))
+		}
+	})
+	ln.Handle(kindProcs, func(from uint64, p []byte) {
+		if req, _, ok := cutReq(p); ok {
+			b, _ := json.Marshal(procsReply{})
+			ln.Send(from, kindProcList, append(binary.BigEndian.AppendUint64(nil, req), b...))
+		}
+	})
+}
