@@ -148,16 +148,22 @@ func (p *Proc) reduceOnce(s *kernel.SIP, e *fdEntry, path string, r *reduction) 
 	return out, "", "", ESUCCESS
 }
 
-// readlink returns the target of the symlink at path under e.
-func (p *Proc) readlink(s *kernel.SIP, e *fdEntry, path string) (string, Errno) {
+// pathCall asks the file-system service for op on path under e (Off 0).
+func (p *Proc) pathCall(s *kernel.SIP, e *fdEntry, op uint32, path string) (*kernel.Request, Errno) {
 	req := s.Request()
-	req.Op = service.FSReadlink
+	req.Op = op
 	req.Fd = e.handle
 	req.Str = path
 	req.Off = 0
 	rep := p.fsCall(s)
-	if rep.Errno != 0 {
-		return "", Errno(rep.Errno)
+	return rep, Errno(rep.Errno)
+}
+
+// readlink returns the target of the symlink at path under e.
+func (p *Proc) readlink(s *kernel.SIP, e *fdEntry, path string) (string, Errno) {
+	rep, errno := p.pathCall(s, e, service.FSReadlink, path)
+	if errno != ESUCCESS {
+		return "", errno
 	}
 	return string(rep.Buf), ESUCCESS
 }
@@ -165,14 +171,9 @@ func (p *Proc) readlink(s *kernel.SIP, e *fdEntry, path string) (string, Errno) 
 // lstatType returns the WASI file type of path under e, not following a
 // final symlink.
 func (p *Proc) lstatType(s *kernel.SIP, e *fdEntry, path string) (uint8, Errno) {
-	req := s.Request()
-	req.Op = service.FSPathStat
-	req.Fd = e.handle
-	req.Str = path
-	req.Off = 0
-	rep := p.fsCall(s)
-	if rep.Errno != 0 {
-		return 0, Errno(rep.Errno)
+	rep, errno := p.pathCall(s, e, service.FSPathStat, path)
+	if errno != ESUCCESS {
+		return 0, errno
 	}
 	if len(rep.Buf) < service.FilestatSize {
 		return 0, EIO
