@@ -52,38 +52,73 @@ func Errnos() map[string]uint16 {
 	}
 }
 
-// hostErrnos maps the host's errno to WASI's.
-var hostErrnos = map[syscall.Errno]uint16{
-	syscall.EACCES:       errnoAcces,
-	syscall.EAGAIN:       errnoAgain,
-	syscall.EBADF:        errnoBadf,
-	syscall.EBUSY:        errnoBusy,
-	syscall.EDQUOT:       errnoDquot,
-	syscall.EEXIST:       errnoExist,
-	syscall.EFAULT:       errnoFault,
-	syscall.EFBIG:        errnoFbig,
-	syscall.EINVAL:       errnoInval,
-	syscall.EIO:          errnoIO,
-	syscall.EISDIR:       errnoIsdir,
-	syscall.ELOOP:        errnoLoop,
-	syscall.EMFILE:       errnoNfile, // the host's limit is the machine's, not the SIP's (hostfds.go)
-	syscall.EMLINK:       errnoMlink,
-	syscall.ENAMETOOLONG: errnoNametoolong,
-	syscall.ENFILE:       errnoNfile,
-	syscall.ENOENT:       errnoNoent,
-	syscall.ENOMEM:       errnoNomem,
-	syscall.ENOSPC:       errnoNospc,
-	syscall.ENOSYS:       errnoNosys,
-	syscall.ENOTDIR:      errnoNotdir,
-	syscall.ENOTEMPTY:    errnoNotempty,
-	syscall.ENOTSUP:      errnoNotsup,
-	syscall.EOVERFLOW:    errnoOverflow,
-	syscall.EPERM:        errnoPerm,
-	syscall.EPIPE:        errnoPipe,
-	syscall.EROFS:        errnoRofs,
-	syscall.ESPIPE:       errnoSpipe,
-	syscall.ETXTBSY:      errnoTxtbsy,
-	syscall.EXDEV:        errnoXdev,
+// wasiErrno maps the host's errno to WASI's; ok is false for one WASI has
+// no better name for (the caller answers EIO). A switch, so that the
+// package holds no mutable table.
+func wasiErrno(en syscall.Errno) (e uint16, ok bool) {
+	switch en {
+	case syscall.EACCES:
+		return errnoAcces, true
+	case syscall.EAGAIN:
+		return errnoAgain, true
+	case syscall.EBADF:
+		return errnoBadf, true
+	case syscall.EBUSY:
+		return errnoBusy, true
+	case syscall.EDQUOT:
+		return errnoDquot, true
+	case syscall.EEXIST:
+		return errnoExist, true
+	case syscall.EFAULT:
+		return errnoFault, true
+	case syscall.EFBIG:
+		return errnoFbig, true
+	case syscall.EINVAL:
+		return errnoInval, true
+	case syscall.EIO:
+		return errnoIO, true
+	case syscall.EISDIR:
+		return errnoIsdir, true
+	case syscall.ELOOP:
+		return errnoLoop, true
+	case syscall.EMFILE:
+		return errnoNfile, true // the host's limit is the machine's, not the SIP's (hostfds.go)
+	case syscall.EMLINK:
+		return errnoMlink, true
+	case syscall.ENAMETOOLONG:
+		return errnoNametoolong, true
+	case syscall.ENFILE:
+		return errnoNfile, true
+	case syscall.ENOENT:
+		return errnoNoent, true
+	case syscall.ENOMEM:
+		return errnoNomem, true
+	case syscall.ENOSPC:
+		return errnoNospc, true
+	case syscall.ENOSYS:
+		return errnoNosys, true
+	case syscall.ENOTDIR:
+		return errnoNotdir, true
+	case syscall.ENOTEMPTY:
+		return errnoNotempty, true
+	case syscall.ENOTSUP:
+		return errnoNotsup, true
+	case syscall.EOVERFLOW:
+		return errnoOverflow, true
+	case syscall.EPERM:
+		return errnoPerm, true
+	case syscall.EPIPE:
+		return errnoPipe, true
+	case syscall.EROFS:
+		return errnoRofs, true
+	case syscall.ESPIPE:
+		return errnoSpipe, true
+	case syscall.ETXTBSY:
+		return errnoTxtbsy, true
+	case syscall.EXDEV:
+		return errnoXdev, true
+	}
+	return 0, false
 }
 
 // fsErrno turns a host error into a WASI errno. A path that os.Root refuses
@@ -92,7 +127,7 @@ var hostErrnos = map[syscall.Errno]uint16{
 func fsErrno(err error) uint16 {
 	var en syscall.Errno
 	if errors.As(err, &en) {
-		if e, ok := hostErrnos[en]; ok {
+		if e, ok := wasiErrno(en); ok {
 			return e
 		}
 		return errnoIO
