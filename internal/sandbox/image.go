@@ -11,6 +11,8 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"isle/internal/leb128"
 )
 
 // Copy-on-write memory images.
@@ -225,21 +227,10 @@ func constOffset(r *reader) (uint32, error) {
 	if op, err := r.byte(); err != nil || op != 0x41 {
 		return 0, errNoImage
 	}
-	var v int64
-	var shift uint
-	for {
-		c, err := r.byte()
-		if err != nil || shift >= 35 {
-			return 0, errNoImage
-		}
-		v |= int64(c&0x7f) << shift
-		shift += 7
-		if c&0x80 == 0 {
-			if c&0x40 != 0 && shift < 64 {
-				v |= -1 << shift
-			}
-			break
-		}
+	v, n, err := leb128.Signed(r.b[r.off:], 32)
+	r.off += n
+	if err != nil {
+		return 0, errNoImage
 	}
 	if end, err := r.byte(); err != nil || end != 0x0B || v < -1<<31 || v >= 1<<31 {
 		return 0, errNoImage

@@ -3,6 +3,8 @@ package sandbox
 import (
 	"errors"
 	"fmt"
+
+	"isle/internal/leb128"
 )
 
 // Limits a module must respect before wazero sees it. wazero sizes some of
@@ -37,18 +39,12 @@ func (r *reader) byte() (byte, error) {
 }
 
 func (r *reader) u32() (uint32, error) {
-	var v uint32
-	for shift := 0; shift < 35; shift += 7 {
-		c, err := r.byte()
-		if err != nil {
-			return 0, err
-		}
-		v |= uint32(c&0x7f) << shift
-		if c&0x80 == 0 {
-			return v, nil
-		}
+	v, n, err := leb128.U32(r.b[r.off:])
+	r.off += n
+	if err == leb128.ErrEOF {
+		err = errTruncated
 	}
-	return 0, errors.New("integer too long")
+	return v, err
 }
 
 // isVectorSection reports whether a section's content starts with an element count.

@@ -1,8 +1,10 @@
 // Package wasmbin writes small WebAssembly modules by hand: the encodings
 // (LEB128, sections, names) and a generator of programs that call host
 // functions with given arguments, which the fuzz tests of the host ABIs and
-// the benchmarks use. It is a leaf: it imports nothing of isle's.
+// the benchmarks use. It imports only internal/leb128.
 package wasmbin
+
+import "isle/internal/leb128"
 
 // Value type codes.
 const (
@@ -11,28 +13,10 @@ const (
 )
 
 // ULEB appends v as an unsigned LEB128.
-func ULEB(b []byte, v uint64) []byte {
-	for {
-		c := byte(v & 0x7f)
-		v >>= 7
-		if v == 0 {
-			return append(b, c)
-		}
-		b = append(b, c|0x80)
-	}
-}
+func ULEB(b []byte, v uint64) []byte { return leb128.AppendUnsigned(b, v) }
 
 // SLEB appends v as a signed LEB128.
-func SLEB(b []byte, v int64) []byte {
-	for {
-		c := byte(v & 0x7f)
-		v >>= 7
-		if (v == 0 && c&0x40 == 0) || (v == -1 && c&0x40 != 0) {
-			return append(b, c)
-		}
-		b = append(b, c|0x80)
-	}
-}
+func SLEB(b []byte, v int64) []byte { return leb128.AppendSigned(b, v) }
 
 // Section appends a section: its id, its size, its content.
 func Section(b []byte, id byte, content []byte) []byte {

@@ -3,6 +3,8 @@ package instrument
 import (
 	"errors"
 	"fmt"
+
+	"isle/internal/leb128"
 )
 
 // errEOF is returned when an input ends inside an item.
@@ -38,52 +40,34 @@ func (r *reader) bytes(n uint32) ([]byte, error) {
 
 // u32 reads an unsigned LEB128 of at most 5 bytes whose value fits 32 bits.
 func (r *reader) u32() (uint32, error) {
-	var v uint32
-	for i := 0; i < 5; i++ {
-		c, err := r.byte()
-		if err != nil {
-			return 0, err
-		}
-		if i == 4 && c&0xf0 != 0 {
-			return 0, fmt.Errorf("u32 overflow at offset %d", r.pos-1)
-		}
-		v |= uint32(c&0x7f) << (7 * i)
-		if c&0x80 == 0 {
-			return v, nil
-		}
+	v, n, err := leb128.U32(r.b[r.pos:])
+	r.pos += n
+	if err != nil {
+		return 0, r.lebError("u32", err)
 	}
-	return 0, fmt.Errorf("u32 too long at offset %d", r.pos)
+	return v, nil
 }
 
 // signed reads a signed LEB128 of at most bits bits (33 for block types, 32
 // or 64 for constants).
 func (r *reader) signed(bits int) (int64, error) {
-	var v int64
-	shift := 0
-	maxBytes := (bits + 6) / 7
-	for i := 0; i < maxBytes; i++ {
-		c, err := r.byte()
-		if err != nil {
-			return 0, err
-		}
-		v |= int64(c&0x7f) << shift
-		shift += 7
-		if c&0x80 == 0 {
-			if i == maxBytes-1 {
-				// The unused bits of the last byte must all be sign bits.
-				used := bits - 7*(maxBytes-1) // value bits in this byte
-				rest := int8(c<<1) >> 1 >> (used - 1)
-				if rest != 0 && rest != -1 {
-					return 0, fmt.Errorf("s%d overflow at offset %d", bits, r.pos-1)
-				}
-			}
-			if shift < 64 && c&0x40 != 0 {
-				v |= -1 << shift
-			}
-			return v, nil
-		}
+	v, n, err := leb128.Signed(r.b[r.pos:], bits)
+	r.pos += n
+	if err != nil {
+		return 0, r.lebError(fmt.Sprintf("s%d", bits), err)
 	}
-	return 0, fmt.Errorf("s%d too long at offset %d", bits, r.pos)
+	return v, nil
+}
+
+// lebError says what a LEB128 decode found wrong, and where.
+func (r *reader) lebError(what string, err error) error {
+	switch err {
+	case leb128.ErrEOF:
+		return errEOF
+	case leb128.ErrOverflow:
+		return fmt.Errorf("%s overflow at offset %d", what, r.pos-1)
+	}
+	return fmt.Errorf("%s too long at offset %d", what, r.pos)
 }
 
 func (r *reader) name() ([]byte, error) {
@@ -95,29 +79,10 @@ func (r *reader) name() ([]byte, error) {
 }
 
 // appendU32 appends v as an unsigned LEB128.
-func appendU32(b []byte, v uint32) []byte {
-	for {
-		c := byte(v & 0x7f)
-		v >>= 7
-		if v != 0 {
-			b = append(b, c|0x80)
-			continue
-		}
-		return append(b, c)
-	}
-}
+func appendU32(b []byte, v uint32) []byte { return leb128.AppendUnsigned(b, uint64(v)) }
 
 // appendS64 appends v as a signed LEB128.
-func appendS64(b []byte, v int64) []byte {
-	for {
-		c := byte(v & 0x7f)
-		v >>= 7
-		if (v == 0 && c&0x40 == 0) || (v == -1 && c&0x40 != 0) {
-			return append(b, c)
-		}
-		b = append(b, c|0x80)
-	}
-}
+func appendS64(b []byte, v int64) []byte { return leb128.AppendSigned(b, v) }
 
 // appendName appends a length-prefixed byte string.
 func appendName(b []byte, s []byte) []byte {
