@@ -297,24 +297,28 @@ func TestClusterCheckedOnArrival(t *testing.T) {
 	}
 }
 
-// TestClusterBlocks: exchange-heap blocks of 1 byte to 1 MiB sent on a
-// channel that crosses nodes move with the message: the sender's handle is
-// dead after the send, the receiver on the other node owns a block of the
-// same bytes, and the answer's block comes back the same way
-// (testdata/cluster/blocks.c).
-func TestClusterBlocks(t *testing.T) {
+// acrossNodes runs testdata/cluster/FILE.c's server (argv "NAME server")
+// on node 1 and, once NAME is registered there, its client on node 2,
+// which imports NAME speaking contract of src; it returns the two SIPs with
+// their outputs and the links' log.
+type acrossNodes struct {
+	server, client         *isle.Process
+	outA, errA, outB, errB bytes.Buffer
+	log                    *syncLog
+}
+
+func runAcrossNodes(t *testing.T, name, contract string, src []byte) *acrossNodes {
+	t.Helper()
 	root := testprog.Root(t)
-	src, err := os.ReadFile(filepath.Join(root, "testdata", "cluster", "blocks.c"))
+	code, err := os.ReadFile(filepath.Join(root, "testdata", "cluster", name+".c"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	prog := testprog.C(t, string(src), "-I", filepath.Join(root, "guest", "c"))
-	log := &syncLog{}
-	one, two := tlsNodes(t, log.logf)
-	blocksSrc := []byte("contract Blocks {\n  msg Data(n u32)\n  msg Back(n u32)\n  initial final state Idle { imp Data -> Busy }\n  state Busy { exp Back -> Idle }\n}\n")
-	var outA, errA, outB, errB bytes.Buffer
-	a, registered := bootServerNode(t, isle.ClusterConfig{Link: one, Logf: log.logf}, &outA, &errA)
-	b := bootNode(t, isle.ClusterConfig{Link: two, Logf: log.logf, Remote: []isle.RemoteName{{Name: "blocks", Node: 1, Source: blocksSrc, Contract: "Blocks"}}}, &outB, &errB)
+	prog := testprog.C(t, string(code), "-I", filepath.Join(root, "guest", "c"))
+	r := &acrossNodes{log: &syncLog{}}
+	one, two := tlsNodes(t, r.log.logf)
+	a, registered := bootServerNode(t, isle.ClusterConfig{Link: one, Logf: r.log.logf}, &r.outA, &r.errA)
+	b := bootNode(t, isle.ClusterConfig{Link: two, Logf: r.log.logf, Remote: []isle.RemoteName{{Name: name, Node: 1, Source: src, Contract: contract}}}, &r.outB, &r.errB)
 	ctx := context.Background()
 	pa, err := a.Load(ctx, prog)
 	if err != nil {
@@ -324,14 +328,29 @@ func TestClusterBlocks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, _ := a.Spawn(pa, []string{"blocks", "server"})
-	registered("blocks")
-	c, _ := b.Spawn(pb, []string{"blocks", "client"})
-	if st := c.Wait(); st.Status() != 0 || !strings.Contains(outB.String(), "client: 3 blocks moved") {
-		t.Fatalf("client: %+v, stderr %q; log:\n%s", st, errB.String(), log)
+	if r.server, err = a.Spawn(pa, []string{name, "server"}); err != nil {
+		t.Fatal(err)
 	}
-	if st := s.Wait(); st.Status() != 0 {
-		t.Fatalf("server: %+v, stderr %q; log:\n%s", st, errA.String(), log)
+	registered(name)
+	if r.client, err = b.Spawn(pb, []string{name, "client"}); err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// TestClusterBlocks: exchange-heap blocks of 1 byte to 1 MiB sent on a
+// channel that crosses nodes move with the message: the sender's handle is
+// dead after the send, the receiver on the other node owns a block of the
+// same bytes, and the answer's block comes back the same way
+// (testdata/cluster/blocks.c).
+func TestClusterBlocks(t *testing.T) {
+	src := []byte("contract Blocks {\n  msg Data(n u32)\n  msg Back(n u32)\n  initial final state Idle { imp Data -> Busy }\n  state Busy { exp Back -> Idle }\n}\n")
+	r := runAcrossNodes(t, "blocks", "Blocks", src)
+	if st := r.client.Wait(); st.Status() != 0 || !strings.Contains(r.outB.String(), "client: 3 blocks moved") {
+		t.Fatalf("client: %+v, stderr %q; log:\n%s", st, r.errB.String(), r.log)
+	}
+	if st := r.server.Wait(); st.Status() != 0 {
+		t.Fatalf("server: %+v, stderr %q; log:\n%s", st, r.errA.String(), r.log)
 	}
 }
 
@@ -343,28 +362,12 @@ func TestClusterBlocks(t *testing.T) {
 // proxy of a new channel between the nodes; the receiving one makes a fresh
 // channel of its contract, in its state, for the server.
 func TestClusterEndpointCarried(t *testing.T) {
-	root := testprog.Root(t)
-	src, err := os.ReadFile(filepath.Join(root, "testdata", "cluster", "carry.c"))
-	if err != nil {
-		t.Fatal(err)
+	src := []byte("contract Inner {\n  msg Hi(n u32)\n  initial final state S { imp Hi -> S }\n}\ncontract Carry {\n  msg Give(e exp<Inner>)\n  initial final state Open { imp Give -> Open }\n}\n")
+	r := runAcrossNodes(t, "carry", "Carry", src)
+	if st := r.server.Wait(); st.Status() != 0 || !strings.Contains(r.outA.String(), "server: 3 His and Closed on a carried endpoint") {
+		t.Fatalf("server: %+v, stderr %q; log:\n%s", st, r.errA.String(), r.log)
 	}
-	prog := testprog.C(t, string(src), "-I", filepath.Join(root, "guest", "c"))
-	log := &syncLog{}
-	one, two := tlsNodes(t, log.logf)
-	contractSrc := []byte("contract Inner {\n  msg Hi(n u32)\n  initial final state S { imp Hi -> S }\n}\ncontract Carry {\n  msg Give(e exp<Inner>)\n  initial final state Open { imp Give -> Open }\n}\n")
-	var outA, errA, outB, errB bytes.Buffer
-	a, registered := bootServerNode(t, isle.ClusterConfig{Link: one, Logf: log.logf}, &outA, &errA)
-	b := bootNode(t, isle.ClusterConfig{Link: two, Logf: log.logf, Remote: []isle.RemoteName{{Name: "carry", Node: 1, Source: contractSrc, Contract: "Carry"}}}, &outB, &errB)
-	ctx := context.Background()
-	pa, _ := a.Load(ctx, prog)
-	pb, _ := b.Load(ctx, prog)
-	s, _ := a.Spawn(pa, []string{"carry", "server"})
-	registered("carry")
-	c, _ := b.Spawn(pb, []string{"carry", "client"})
-	if st := s.Wait(); st.Status() != 0 || !strings.Contains(outA.String(), "server: 3 His and Closed on a carried endpoint") {
-		t.Fatalf("server: %+v, stderr %q; log:\n%s", st, errA.String(), log)
-	}
-	if st := c.Wait(); st.Status() != 0 || !strings.Contains(outB.String(), "client: done") {
-		t.Fatalf("client: %+v, stderr %q; log:\n%s", st, errB.String(), log)
+	if st := r.client.Wait(); st.Status() != 0 || !strings.Contains(r.outB.String(), "client: done") {
+		t.Fatalf("client: %+v, stderr %q; log:\n%s", st, r.errB.String(), r.log)
 	}
 }
