@@ -80,12 +80,28 @@ func (g *Gateway) run(s *kernel.SIP) {
 	for _, imp := range g.imports {
 		g.serve(s, p, st, imp)
 	}
+	hotUntil := int64(0)
 	for {
+		if hotUntil > 0 {
+			g.woken.Store(true) // what Poll posts is taken below: no wake delivery
+			g.link.Poll()
+		}
 		worked := g.pumpIn(s, p, st)
-		worked = g.pumpOut(s, p, st) || worked
-		if worked {
+		sent := g.pumpOut(s, p, st)
+		if sent {
+			g.link.Flush() // write what pumpOut queued now, on this core
+		}
+		if worked || sent {
+			hotUntil = s.Machine().Now() + pollHot
 			s.Yield() // a host function's loop is not preempted: let the core's other SIPs run
 			continue
+		}
+		if hotUntil > 0 {
+			if s.Machine().Now() < hotUntil {
+				s.Yield() // hot: poll the links again after the core's other work
+				continue
+			}
+			hotUntil = 0
 		}
 		hs := st.handles()
 		p.Table().Watch(hs...)
@@ -504,7 +520,7 @@ func (g *Gateway) pumpOut(s *kernel.SIP, p *abi.Proc, st *state) bool {
 			blk, _ := tab.Block(b)
 			data = append(data, blk.Bytes())
 		}
-		err = g.link.Send(ch.key.peer, kindMsg, encodeMsg(dirOf(ch), ch.key.id, info.Msg, payload, data, out))
+		err = g.link.Queue(ch.key.peer, kindMsg, encodeMsg(dirOf(ch), ch.key.id, info.Msg, payload, data, out))
 		for _, b := range blocks {
 			tab.Close(port, b) // its bytes are in the frame: the block lives on on the other node
 		}
