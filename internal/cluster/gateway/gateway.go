@@ -82,11 +82,13 @@ const (
 	// blocks, while a message waits for room in a SIP's queue (a credit
 	// does not wake it).
 	backlogRetry = 200_000
-	// pollHot is how long (ns) after its last frame in or out the gateway
-	// polls the links itself (link.Node.Poll), staying runnable, before it
-	// blocks and leaves the reading to the links' reader goroutines
-	// (docs/cluster.md, "The data path").
-	pollHot = 500_000
+	// pollHot and pollHotMax bound how long (ns) after its last frame in
+	// or out the gateway polls the links itself (link.Node.Poll), staying
+	// runnable, before it blocks and leaves the reading to the links'
+	// reader goroutines; the window adapts between them (hot.go;
+	// docs/cluster.md, "The data path").
+	pollHot    = 100_000
+	pollHotMax = 1_000_000
 	// contractCacheMax bounds the gateway's cache of compiled contracts.
 	contractCacheMax = 256
 )

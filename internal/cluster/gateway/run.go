@@ -80,9 +80,9 @@ func (g *Gateway) run(s *kernel.SIP) {
 	for _, imp := range g.imports {
 		g.serve(s, p, st, imp)
 	}
-	hotUntil := int64(0)
+	hot := newHotWindow(pollHot, pollHotMax)
 	for {
-		if hotUntil > 0 {
+		if hot.until > 0 {
 			g.woken.Store(true) // what Poll posts is taken below: no wake delivery
 			g.link.Poll()
 		}
@@ -92,16 +92,13 @@ func (g *Gateway) run(s *kernel.SIP) {
 			g.link.Flush() // write what pumpOut queued now, on this core
 		}
 		if worked || sent {
-			hotUntil = s.Machine().Now() + pollHot
+			hot.active(s.Machine().Now())
 			s.Yield() // a host function's loop is not preempted: let the core's other SIPs run
 			continue
 		}
-		if hotUntil > 0 {
-			if s.Machine().Now() < hotUntil {
-				s.Yield() // hot: poll the links again after the core's other work
-				continue
-			}
-			hotUntil = 0
+		if hot.polling(s.Machine().Now()) {
+			s.Yield() // poll the links again after the core's other work (hot.go)
+			continue
 		}
 		hs := st.handles()
 		p.Table().Watch(hs...)

@@ -136,19 +136,24 @@ type Node struct {
 	wg sync.WaitGroup // every goroutine of the node
 
 	// Counters, added to by the writers: frames written, and the writes that
-	// carried them.
-	framesOut, writes atomic.Uint64
+	// carried them; by the readers and Poll: frames read by each.
+	framesOut, writes        atomic.Uint64
+	framesRead, framesPolled atomic.Uint64
 }
 
 // Stats are a node's counters.
 type Stats struct {
 	FramesOut uint64 // frames written to sessions (heartbeats included)
 	Writes    uint64 // writes that carried them: FramesOut/Writes is the batching
+	// Frames read from sessions (heartbeats included) by the sessions'
+	// reader goroutines, and by callers of Poll.
+	FramesRead, FramesPolled uint64
 }
 
 // Stats returns the node's counters.
 func (n *Node) Stats() Stats {
-	return Stats{FramesOut: n.framesOut.Load(), Writes: n.writes.Load()}
+	return Stats{FramesOut: n.framesOut.Load(), Writes: n.writes.Load(),
+		FramesRead: n.framesRead.Load(), FramesPolled: n.framesPolled.Load()}
 }
 
 // peer is what a node knows of one other node.

@@ -243,6 +243,11 @@ func (n *Node) drain(s *session, wait bool) (got int, err error) {
 	defer func() {
 		if got > 0 {
 			s.heard.Store(n.clock())
+			if wait {
+				n.framesRead.Add(uint64(got))
+			} else {
+				n.framesPolled.Add(uint64(got))
+			}
 		}
 		if s.closeDue.Load() {
 			s.closeConnLocked()
