@@ -68,21 +68,21 @@ func Cluster(log io.Writer) ([]Row, error) {
 
 // clusterRuns holds every session's figure of each row.
 type clusterRuns struct {
-	tcpPP, tlsPP, sipPP, sipMed, sipPlainPP, sipPlainMed, linkPP, plainPP []float64
-	tcpStream, tlsStream, linkStream, plainStream                         []float64
+	tcpPP, tcpMed, tlsPP, tlsMed, sipPP, sipMed, sipPlainPP, sipPlainMed, linkPP, plainPP []float64
+	tcpStream, tlsStream, linkStream, plainStream                                         []float64
 }
 
 // session measures every row once, baselines first.
 func (r *clusterRuns) session(dir string, progs map[string]string, pair func(bool) (*link.Node, *link.Node, error), log io.Writer) error {
-	v, err := tcpPingPong(clusterRounds)
+	v, med, err := tcpPingPong(clusterRounds)
 	if err != nil {
 		return fmt.Errorf("tcp ping-pong: %v", err)
 	}
-	r.tcpPP = append(r.tcpPP, v)
-	if v, err = tlsPingPong(dir, clusterRounds); err != nil {
+	r.tcpPP, r.tcpMed = append(r.tcpPP, v), append(r.tcpMed, med)
+	if v, med, err = tlsPingPong(dir, clusterRounds); err != nil {
 		return fmt.Errorf("tls ping-pong: %v", err)
 	}
-	r.tlsPP = append(r.tlsPP, v)
+	r.tlsPP, r.tlsMed = append(r.tlsPP, v), append(r.tlsMed, med)
 	for _, tlsOn := range []bool{true, false} {
 		mean, med, err := clusterSIPPingPong(dir, progs, tlsOn, log)
 		if err != nil {
@@ -124,27 +124,32 @@ func (r *clusterRuns) session(dir string, progs map[string]string, pair func(boo
 // last describes the latest session.
 func (r *clusterRuns) last() string {
 	i := len(r.tcpPP) - 1
-	return fmt.Sprintf("tcp %.0f ns, tls %.0f ns, SIPs across nodes %.0f ns (median %.0f; plain %.0f, median %.0f), link %.0f ns (plain %.0f), stream tcp %.0f, tls %.0f, link %.0f (plain %.0f) msgs/s",
-		r.tcpPP[i], r.tlsPP[i], r.sipPP[i], r.sipMed[i], r.sipPlainPP[i], r.sipPlainMed[i], r.linkPP[i], r.plainPP[i],
+	return fmt.Sprintf("tcp %.0f ns (median %.0f), tls %.0f ns (median %.0f), SIPs across nodes %.0f ns (median %.0f; plain %.0f, median %.0f), link %.0f ns (plain %.0f), stream tcp %.0f, tls %.0f, link %.0f (plain %.0f) msgs/s",
+		r.tcpPP[i], r.tcpMed[i], r.tlsPP[i], r.tlsMed[i], r.sipPP[i], r.sipMed[i], r.sipPlainPP[i], r.sipPlainMed[i], r.linkPP[i], r.plainPP[i],
 		r.tcpStream[i], r.tlsStream[i], r.linkStream[i], r.plainStream[i])
 }
 
 // rows are the best session of each row, and the ratios of those.
 func (r *clusterRuns) rows() []Row {
-	tpp, lspp := minOf(r.tcpPP), minOf(r.tlsPP)
+	tpp, lspp, tmed, lsmed := minOf(r.tcpPP), minOf(r.tlsPP), minOf(r.tcpMed), minOf(r.tlsMed)
 	spp, smed, ppp, pmed := minOf(r.sipPP), minOf(r.sipMed), minOf(r.sipPlainPP), minOf(r.sipPlainMed)
 	lpp, lplain := minOf(r.linkPP), minOf(r.plainPP)
 	ts, tls, ls, ps := maxOf(r.tcpStream), maxOf(r.tlsStream), maxOf(r.linkStream), maxOf(r.plainStream)
 	return []Row{
 		{"tcp_pingpong_ns", tpp, "ns"},
+		{"tcp_pingpong_median_ns", tmed, "ns"},
 		{"tls_pingpong_ns", lspp, "ns"},
+		{"tls_pingpong_median_ns", lsmed, "ns"},
 		{"cluster_pingpong_ns", spp, "ns"},
 		{"cluster_pingpong_median_ns", smed, "ns"},
 		{"cluster_pingpong_over_tcp", spp / tpp, "x (target <= 1.5)"},
 		{"cluster_pingpong_over_tls", spp / lspp, "x"},
+		{"cluster_pingpong_median_over_tcp_median", smed / tmed, "x"},
+		{"cluster_pingpong_median_over_tls_median", smed / lsmed, "x"},
 		{"cluster_pingpong_plain_ns", ppp, "ns"},
 		{"cluster_pingpong_plain_median_ns", pmed, "ns"},
 		{"cluster_pingpong_plain_over_tcp", ppp / tpp, "x (target <= 1.5)"},
+		{"cluster_pingpong_plain_median_over_tcp_median", pmed / tmed, "x"},
 		{"link_pingpong_ns", lpp, "ns"},
 		{"link_pingpong_over_tls", lpp / lspp, "x"},
 		{"link_pingpong_plain_ns", lplain, "ns"},
@@ -389,18 +394,20 @@ func tcpConnPair() (net.Conn, net.Conn, error) {
 }
 
 // tcpPingPong: 8 bytes back and forth between two goroutines on the two
-// sockets of a loopback connection: the mean round trip.
-func tcpPingPong(rounds int) (float64, error) {
+// sockets of a loopback connection: the mean round trip, and the median
+// over batches.
+func tcpPingPong(rounds int) (mean, median float64, err error) {
 	c, s, err := tcpConnPair()
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	return pingPongOn(c, s, rounds)
 }
 
 // pingPongOn is the ping-pong of tcpPingPong on the two ends c and s, which
-// it closes.
-func pingPongOn(c, s net.Conn, rounds int) (float64, error) {
+// it closes: the mean round trip, and the median over batches of
+// pingpongBatch rounds (the statistic examples/pingpong's client prints).
+func pingPongOn(c, s net.Conn, rounds int) (mean, median float64, err error) {
 	defer c.Close()
 	defer s.Close()
 	go func() {
@@ -415,19 +422,28 @@ func pingPongOn(c, s net.Conn, rounds int) (float64, error) {
 		}
 	}()
 	var b [8]byte
-	var start time.Time
+	var start, b0 time.Time
+	batches := make([]float64, 0, rounds/pingpongBatch)
 	for i := 0; i < clusterWarmup+rounds; i++ {
 		if i == clusterWarmup {
 			start = time.Now()
+			b0 = start
 		}
 		if _, err := c.Write(b[:]); err != nil {
-			return 0, err
+			return 0, 0, err
 		}
 		if _, err := io.ReadFull(c, b[:]); err != nil {
-			return 0, err
+			return 0, 0, err
+		}
+		if k := i + 1 - clusterWarmup; k > 0 && k%pingpongBatch == 0 {
+			now := time.Now()
+			batches = append(batches, float64(now.Sub(b0).Nanoseconds())/pingpongBatch)
+			b0 = now
 		}
 	}
-	return float64(time.Since(start).Nanoseconds()) / float64(rounds), nil
+	mean = float64(time.Since(start).Nanoseconds()) / float64(rounds)
+	sort.Float64s(batches)
+	return mean, batches[len(batches)/2], nil
 }
 
 // tcpStreamRate: msgs messages of size bytes, each with a 4-byte length as a
@@ -514,10 +530,10 @@ func tlsConnPair(dir string) (net.Conn, net.Conn, error) {
 }
 
 // tlsPingPong is tcpPingPong through TLS.
-func tlsPingPong(dir string, rounds int) (float64, error) {
+func tlsPingPong(dir string, rounds int) (mean, median float64, err error) {
 	c, s, err := tlsConnPair(dir)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	return pingPongOn(c, s, rounds)
 }

@@ -212,7 +212,17 @@ func (s *session) closeConnLocked() {
 func (n *Node) readLoop(s *session) {
 	defer n.wg.Done()
 	for {
-		if err := s.nb.waitReadable(); err != nil {
+		// Drain first: the handshake may have left whole frames in the
+		// TLS connection's buffers, which no readability would announce.
+		if _, err := n.drain(s, true); err != nil {
+			n.endSession(s, err)
+			return
+		}
+		for {
+			err := s.nb.waitReadable()
+			if err == nil {
+				break
+			}
 			var ne net.Error
 			if errors.As(err, &ne) && ne.Timeout() {
 				if n.clock()-s.heard.Load() < int64(deadAfter) {
@@ -220,10 +230,6 @@ func (n *Node) readLoop(s *session) {
 				}
 				err = fmt.Errorf("nothing heard for %v", deadAfter)
 			}
-			n.endSession(s, err)
-			return
-		}
-		if _, err := n.drain(s, true); err != nil {
 			n.endSession(s, err)
 			return
 		}
