@@ -134,7 +134,7 @@ func callFloorRows(best map[string]float64) []Row {
 func table1Measures(ctx context.Context, dir string, progs map[string]string, cpu0 int) map[string]func() (float64, error) {
 	cpu := strconv.Itoa(cpu0)
 	return map[string]func() (float64, error){
-		"isle_call": func() (float64, error) { return sipCall(dir, progs, table1Calls) },
+		"isle_call":        func() (float64, error) { return sipCall(dir, progs, table1Calls) },
 		"wazero_noop_call": func() (float64, error) { return wazeroNoopCall(ctx, progs["noop"], table1Calls) },
 		"wazero_wasi_call": func() (float64, error) { return wazeroWASICall(ctx, progs["call"], table1Calls) },
 		"linux_call": func() (float64, error) {
