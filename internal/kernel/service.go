@@ -38,6 +38,7 @@ import (
 	"time"
 
 	"isle/internal/urpc"
+	"isle/internal/wasip1"
 )
 
 // Request is a SIP's call to a service. It is owned by the SIP, lent to the
@@ -51,8 +52,8 @@ type Request struct {
 	Str string // a name argument (a path)
 	Ref any    // a result the service hands over (e.g. a compiled module); moves to the SIP
 
-	N     int64  // result: a count or value
-	Errno uint16 // result: 0, or a WASI errno
+	N     int64        // result: a count or value
+	Errno wasip1.Errno // result: 0, or a WASI errno
 
 	sip *SIP // the SIP waiting for the reply; kernel-private
 

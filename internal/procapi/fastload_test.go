@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"isle/internal/sandbox"
+	"isle/internal/wasip1"
 )
 
 // fastDir makes host/sub/prog.wasm and opens host as a root.
@@ -122,12 +123,12 @@ func TestResolve(t *testing.T) {
 	pre := []Preopen{{Guest: "/bin", Host: "/h/bin"}, {Guest: "/", Host: "/h/root"}}
 	cases := []struct {
 		p, host, rel string
-		errno        uint16
+		errno        wasip1.Errno
 	}{
 		{"/bin/x.wasm", "/h/bin", "x.wasm", 0},
 		{"bin/sub/x.wasm", "/h/bin", "sub/x.wasm", 0},
-		{"/bin", "", "", errnoAcces},
-		{"/bin/../bin/x.wasm", "", "", errnoNoent},
+		{"/bin", "", "", wasip1.ErrnoAcces},
+		{"/bin/../bin/x.wasm", "", "", wasip1.ErrnoNoent},
 		{"/other/x.wasm", "/h/root", "other/x.wasm", 0},
 	}
 	for _, c := range cases {
@@ -136,7 +137,7 @@ func TestResolve(t *testing.T) {
 			t.Errorf("resolve(%q) = %q %q %d, want %q %q %d", c.p, po.Host, rel, errno, c.host, c.rel, c.errno)
 		}
 	}
-	if _, _, errno := resolve(pre[:1], "/etc/x.wasm"); errno != errnoNoent {
+	if _, _, errno := resolve(pre[:1], "/etc/x.wasm"); errno != wasip1.ErrnoNoent {
 		t.Errorf("outside every preopen: errno %d", errno)
 	}
 }

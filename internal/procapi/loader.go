@@ -14,6 +14,7 @@ import (
 
 	"isle/internal/kernel"
 	"isle/internal/sandbox"
+	"isle/internal/wasip1"
 )
 
 // Loader operations.
@@ -83,7 +84,7 @@ func (a *API) Loader() *Loader {
 // Serve implements kernel.Service.
 func (l *Loader) Serve(req *kernel.Request) {
 	if req.Op != opLoad {
-		req.Errno = errnoInval
+		req.Errno = wasip1.ErrnoInval
 		return
 	}
 	ctx, cancel := context.WithCancel(l.ctx)
@@ -94,7 +95,7 @@ func (l *Loader) Serve(req *kernel.Request) {
 	if l.closed {
 		l.mu.Unlock()
 		cancel()
-		req.Errno = errnoIntr
+		req.Errno = wasip1.ErrnoIntr
 		w.done.Store(true)
 		delete(l.waits, req)
 		w.d.Finish(nil)
@@ -106,7 +107,7 @@ func (l *Loader) Serve(req *kernel.Request) {
 		defer l.loadEnded()
 		defer cancel()
 		var mod *sandbox.Module
-		errno := uint16(errnoIntr)
+		errno := wasip1.ErrnoIntr
 		select {
 		case l.slots <- struct{}{}:
 			mod, errno = l.load(ctx, name)
@@ -135,7 +136,7 @@ func (l *Loader) Cancel(req *kernel.Request) {
 	w.cancel()
 	w.d.Finish(func() {
 		delete(l.waits, req)
-		req.Errno = errnoIntr
+		req.Errno = wasip1.ErrnoIntr
 	})
 }
 
@@ -184,7 +185,7 @@ func (l *Loader) loadEnded() {
 	}
 }
 
-func (l *Loader) load(ctx context.Context, p string) (*sandbox.Module, uint16) {
+func (l *Loader) load(ctx context.Context, p string) (*sandbox.Module, wasip1.Errno) {
 	pre, rel, errno := resolve(l.api.preopens, p)
 	if errno != 0 {
 		return nil, errno
@@ -192,9 +193,9 @@ func (l *Loader) load(ctx context.Context, p string) (*sandbox.Module, uint16) {
 	root, err := l.root(pre.Host)
 	if err != nil {
 		if errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE) {
-			return nil, errnoNfile
+			return nil, wasip1.ErrnoNfile
 		}
-		return nil, errnoIO
+		return nil, wasip1.ErrnoIo
 	}
 	// Watched (and the queue drained) before the file is opened, so that
 	// any change after what this load reads unpublishes it (fastload.go).
@@ -227,7 +228,7 @@ func (l *Loader) forget(changes []changed) {
 // unless the cache holds it for the file's size, modification time and
 // inode; what it compiles is cached unless the event queue was drained
 // after gen (the file may have changed since it was read).
-func (l *Loader) loadFrom(ctx context.Context, root *os.Root, pre Preopen, rel string, gen uint64) (*sandbox.Module, uint16) {
+func (l *Loader) loadFrom(ctx context.Context, root *os.Root, pre Preopen, rel string, gen uint64) (*sandbox.Module, wasip1.Errno) {
 	f, err := root.Open(rel)
 	if err != nil {
 		return nil, errnoFromOS(err)
@@ -235,13 +236,13 @@ func (l *Loader) loadFrom(ctx context.Context, root *os.Root, pre Preopen, rel s
 	defer f.Close()
 	fi, err := f.Stat()
 	if err != nil {
-		return nil, errnoIO
+		return nil, wasip1.ErrnoIo
 	}
 	if fi.IsDir() {
-		return nil, errnoAcces
+		return nil, wasip1.ErrnoAcces
 	}
 	if fi.Size() > maxModuleBytes {
-		return nil, errnoNomem
+		return nil, wasip1.ErrnoNomem
 	}
 	key := cacheKey(pre, rel)
 	var ino uint64
@@ -256,7 +257,7 @@ func (l *Loader) loadFrom(ctx context.Context, root *os.Root, pre Preopen, rel s
 	l.mu.Unlock()
 	wasm := make([]byte, fi.Size())
 	if _, err := ioReadFull(f, wasm); err != nil {
-		return nil, errnoIO
+		return nil, wasip1.ErrnoIo
 	}
 	// The compile runs at the lowest host priority: a SIP's core outranks
 	// it on a busy host, so one slow compile (minutes of wazero's time for
@@ -265,9 +266,9 @@ func (l *Loader) loadFrom(ctx context.Context, root *os.Root, pre Preopen, rel s
 	mod, err := compileNiced(func() (*sandbox.Module, error) { return l.api.rt.Load(ctx, wasm) })
 	if err != nil {
 		if ctx.Err() != nil {
-			return nil, errnoIntr
+			return nil, wasip1.ErrnoIntr
 		}
-		return nil, errnoNoexec
+		return nil, wasip1.ErrnoNoexec
 	}
 	l.mu.Lock()
 	if !l.fast.opened || l.fast.fd < 0 || l.fast.gen == gen {
@@ -294,16 +295,16 @@ func (l *Loader) root(host string) (*os.Root, error) {
 	return r, nil
 }
 
-func errnoFromOS(err error) uint16 {
+func errnoFromOS(err error) wasip1.Errno {
 	switch {
 	case errors.Is(err, syscall.EMFILE), errors.Is(err, syscall.ENFILE):
-		return errnoNfile // the host's limit: the machine's, not the SIP's
+		return wasip1.ErrnoNfile // the host's limit: the machine's, not the SIP's
 	case errors.Is(err, fs.ErrNotExist):
-		return errnoNoent
+		return wasip1.ErrnoNoent
 	case errors.Is(err, fs.ErrPermission):
-		return errnoAcces
+		return wasip1.ErrnoAcces
 	}
-	return errnoNoent // an escape attempt through a symlink reads as not there
+	return wasip1.ErrnoNoent // an escape attempt through a symlink reads as not there
 }
 
 func ioReadFull(f *os.File, b []byte) (int, error) {

@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"isle/internal/kernel"
+	"isle/internal/wasip1"
 )
 
 // Console operations (kernel.Request.Op).
@@ -33,14 +34,6 @@ const stdinChunk = 64 << 10
 // poll_oneoff, at every chunk.
 const stdinAhead = 4 * stdinChunk
 
-// WASI errno values the console returns.
-const (
-	errnoBadf  = 8
-	errnoInval = 28
-	errnoIO    = 29
-	errnoPipe  = 64
-)
-
 // ConsoleOut serves writes to the machine's standard output and error.
 type ConsoleOut struct {
 	Stdout io.Writer
@@ -50,7 +43,7 @@ type ConsoleOut struct {
 // Serve implements kernel.Service.
 func (c *ConsoleOut) Serve(req *kernel.Request) {
 	if req.Op != OpWrite {
-		req.Errno = errnoInval
+		req.Errno = wasip1.ErrnoInval
 		return
 	}
 	var w io.Writer
@@ -60,7 +53,7 @@ func (c *ConsoleOut) Serve(req *kernel.Request) {
 	case 2:
 		w = c.Stderr
 	default:
-		req.Errno = errnoBadf
+		req.Errno = wasip1.ErrnoBadf
 		return
 	}
 	n, err := w.Write(req.Buf)
@@ -133,13 +126,13 @@ type readyWaiter struct {
 func (c *ConsoleIn) Serve(req *kernel.Request) {
 	switch {
 	case req.Fd != 0:
-		req.Errno = errnoBadf
+		req.Errno = wasip1.ErrnoBadf
 	case req.Op == OpRead:
 		c.serveRead(req)
 	case req.Op == OpReady:
 		c.serveReady(req)
 	default:
-		req.Errno = errnoInval
+		req.Errno = wasip1.ErrnoInval
 	}
 }
 
@@ -167,7 +160,7 @@ func (c *ConsoleIn) serveRead(req *kernel.Request) {
 	}
 	if nonblock {
 		c.ahead = true
-		req.Errno = errnoAgain
+		req.Errno = wasip1.ErrnoAgain
 		c.startRead(n)
 		return
 	}
@@ -321,7 +314,7 @@ func (c *ConsoleIn) Cancel(req *kernel.Request) {
 			if w.timer != nil {
 				w.timer.Stop()
 			}
-			req.Errno = errnoIntr
+			req.Errno = wasip1.ErrnoIntr
 			w.d.Finish(nil)
 			return
 		}
@@ -330,7 +323,7 @@ func (c *ConsoleIn) Cancel(req *kernel.Request) {
 		if w.req == req {
 			c.waiters = append(c.waiters[:i], c.waiters[i+1:]...)
 			c.mu.Unlock()
-			req.Errno = errnoIntr
+			req.Errno = wasip1.ErrnoIntr
 			w.d.Finish(nil)
 			return
 		}
@@ -340,21 +333,21 @@ func (c *ConsoleIn) Cancel(req *kernel.Request) {
 
 // readErrno is the errno of a read of stdin that got got bytes and err: an
 // end of input is a read of 0 bytes.
-func readErrno(got int, err error) uint16 {
+func readErrno(got int, err error) wasip1.Errno {
 	if err != nil && got == 0 && !errors.Is(err, io.EOF) {
 		return hostErrno(err)
 	}
 	return 0
 }
 
-func hostErrno(err error) uint16 {
+func hostErrno(err error) wasip1.Errno {
 	switch {
 	case errors.Is(err, syscall.EPIPE):
-		return errnoPipe
+		return wasip1.ErrnoPipe
 	case errors.Is(err, os.ErrClosed):
-		return errnoBadf
+		return wasip1.ErrnoBadf
 	}
-	return errnoIO
+	return wasip1.ErrnoIo
 }
 
 // Inline lets cores read Stdin themselves when it is a host file (ReadNow).
@@ -367,7 +360,7 @@ func (c *ConsoleIn) Inline() {
 // caller) on the calling core, without waiting: from what was read ahead,
 // or from the host file with RWF_NOWAIT. Again: the console is busy, or
 // nothing is there; send an OpRead.
-func (c *ConsoleIn) ReadNow(bufs [][]byte) (int, uint16, Inline) {
+func (c *ConsoleIn) ReadNow(bufs [][]byte) (int, wasip1.Errno, Inline) {
 	if c.fd == 0 || !c.mu.TryLock() {
 		return 0, 0, Again
 	}
