@@ -19,9 +19,9 @@ import (
 
 // Console operations (kernel.Request.Op).
 const (
-	OpWrite uint32 = iota + 1 // Fd 1 or 2: write Buf; N = bytes written
-	OpRead                    // Fd 0: read at most Off bytes into Buf; N = bytes read, 0 at end of input. N 1 on entry: do not wait (EAGAIN when nothing is buffered)
-	OpReady                   // Fd 0: wait at most Off ns (< 0: no limit) for input; N = bytes buffered, -1 at the end of input, 0 if none came in time
+	OpWrite uint32 = iota + 1 // ConsoleWriteReq
+	OpRead                    // ConsoleReadReq
+	OpReady                   // ConsoleReadyReq
 )
 
 // stdinChunk is how much a read of stdin that no blocking reader sized
@@ -47,7 +47,7 @@ func (c *ConsoleOut) Serve(req *kernel.Request) {
 		return
 	}
 	var w io.Writer
-	switch req.Fd {
+	switch consoleWriteOf(req).Stream {
 	case 1:
 		w = c.Stdout
 	case 2:
@@ -137,8 +137,9 @@ func (c *ConsoleIn) Serve(req *kernel.Request) {
 }
 
 func (c *ConsoleIn) serveRead(req *kernel.Request) {
-	nonblock := req.N == 1
-	n := int(req.Off)
+	a := consoleReadOf(req)
+	nonblock := a.NoWait
+	n := int(a.Max)
 	if cap(req.Buf) < n {
 		req.Buf = make([]byte, n)
 	}
@@ -169,7 +170,7 @@ func (c *ConsoleIn) serveRead(req *kernel.Request) {
 }
 
 func (c *ConsoleIn) serveReady(req *kernel.Request) {
-	wait := req.Off
+	wait := consoleReadyOf(req).Timeout
 	req.N = 0
 	if c.Stdin == nil {
 		req.N = -1 // no input: its end has come
@@ -273,7 +274,7 @@ func (c *ConsoleIn) read(n int) {
 		more := len(c.waiters) > 0 || len(c.ready) > 0 || (c.ahead && c.end == nil && len(c.left) < stdinAhead)
 		n = stdinChunk
 		if len(c.waiters) > 0 {
-			n = int(c.waiters[0].req.Off)
+			n = int(consoleReadOf(c.waiters[0].req).Max)
 		}
 		c.reading = more
 		c.mu.Unlock()

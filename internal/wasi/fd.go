@@ -378,12 +378,9 @@ func (p *Proc) readFrom(m sandbox.Memory, s *kernel.SIP, e *fdEntry, iovs, niovs
 		if k, errno, done := p.stdinNow(m, e, iovs, niovs, want); done {
 			return k, errno
 		}
-		req.Op = service.OpRead
-		req.Fd = 0
-		req.Off = int64(want)
-		if e.flags&wasip1.FdflagsNonblock != 0 {
-			req.N = 1 // EAGAIN when nothing is buffered (Go's runtime then waits in poll_oneoff)
-		}
+		// NoWait: EAGAIN when nothing is buffered (Go's runtime then waits
+		// in poll_oneoff).
+		service.ConsoleReadReq{Max: int64(want), NoWait: e.flags&wasip1.FdflagsNonblock != 0}.Put(req)
 		rep = s.Call(p.Stdin)
 	case e.sock:
 		if k, errno, done := p.recvInline(m, e, iovs, niovs, want, false); done {

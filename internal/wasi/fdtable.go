@@ -240,7 +240,9 @@ func OnExit(c *kernel.Core, s *kernel.SIP) {
 func (p *Proc) Release(c *kernel.Core) {
 	if len(p.out.req.Buf) > 0 {
 		// Held output of a SIP that was killed (AtEnd sent it otherwise).
-		c.Post(p.Console, &kernel.Request{Op: service.OpWrite, Fd: p.out.req.Fd, Buf: p.out.req.Buf})
+		held := &kernel.Request{Buf: p.out.req.Buf}
+		service.ConsoleWriteReq{Stream: p.out.stream}.Put(held)
+		c.Post(p.Console, held)
 		p.out.req.Buf = nil
 	}
 	if p.fds == nil {
