@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"isle/internal/kernel"
 	"isle/internal/sandbox"
 	"isle/internal/wasip1"
 )
@@ -168,5 +169,18 @@ func TestDrainNamesWhatChanged(t *testing.T) {
 	}
 	if (changed{host: "h", path: ".", tree: true}).matches("g\x00x") || !(changed{}).matches("g\x00x") {
 		t.Error("matches: a preopen's root covers only its own keys; an overflow covers all")
+	}
+}
+
+// TestLoadReqRoundTrip: the path a load request's Put writes is the one the
+// loader reads, and a reply's module moves out of the request.
+func TestLoadReqRoundTrip(t *testing.T) {
+	r := &kernel.Request{Op: 99, Str: "old", Str2: "x", Ref: 1}
+	loadReq{Path: "/bin/x.wasm"}.Put(r)
+	if r.Op != opLoad || loadOf(r) != (loadReq{Path: "/bin/x.wasm"}) {
+		t.Errorf("put %+v, read %+v", r, loadOf(r))
+	}
+	if mod := loaded(r); mod != nil || r.Ref != nil {
+		t.Errorf("loaded = %v, Ref left %v", mod, r.Ref)
 	}
 }

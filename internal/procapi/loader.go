@@ -18,7 +18,28 @@ import (
 )
 
 // Loader operations.
-const opLoad uint32 = 1
+const opLoad uint32 = 1 // loadReq
+
+// loadReq asks the loader for the compiled module of Path (a guest path,
+// resolved in the preopens); the reply's module is loaded(req).
+type loadReq struct {
+	Path string
+}
+
+// Put makes r this request.
+func (a loadReq) Put(r *kernel.Request) {
+	r.Op, r.Str = opLoad, a.Path
+}
+
+func loadOf(r *kernel.Request) loadReq { return loadReq{Path: r.Str} }
+
+// loaded is a load's result, taken from the reply: the module moves to
+// the caller.
+func loaded(r *kernel.Request) *sandbox.Module {
+	mod, _ := r.Ref.(*sandbox.Module)
+	r.Ref = nil
+	return mod
+}
 
 // Loader is the service that reads and compiles module files for spawn.
 // Compiled modules are kept by host path, size and modification time.
@@ -90,7 +111,7 @@ func (l *Loader) Serve(req *kernel.Request) {
 	ctx, cancel := context.WithCancel(l.ctx)
 	w := &loadWait{d: req.Defer(), cancel: cancel}
 	l.waits[req] = w
-	name := req.Str
+	name := loadOf(req).Path
 	l.mu.Lock()
 	if l.closed {
 		l.mu.Unlock()
@@ -121,7 +142,7 @@ func (l *Loader) Serve(req *kernel.Request) {
 			delete(l.waits, req)
 			req.Errno = errno
 			if errno == 0 {
-				req.Ref = mod
+				req.Ref = mod // loaded(req)
 			}
 		})
 	}()

@@ -321,15 +321,14 @@ func (a *API) start(s *kernel.SIP, name string, args []string, nice int) (*kerne
 	st := stateOf(s)
 	mod := a.published(name)
 	if mod == nil {
-		req := s.Request()
-		req.Op = opLoad
-		req.Str = name
+		loadReq{Path: name}.Put(s.Request())
 		rep := s.Call(a.loader)
 		if rep.Errno != 0 {
 			return nil, rep.Errno
 		}
-		mod = rep.Ref.(*sandbox.Module)
-		rep.Ref = nil
+		if mod = loaded(rep); mod == nil {
+			return nil, wasip1.ErrnoIo
+		}
 	}
 	if !mod.Fits() {
 		return nil, wasip1.ErrnoNomem // its initial memory does not fit in the machine's budget
