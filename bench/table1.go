@@ -135,8 +135,8 @@ func table1Measures(ctx context.Context, dir string, progs map[string]string, cp
 	cpu := strconv.Itoa(cpu0)
 	return map[string]func() (float64, error){
 		"isle_call":        func() (float64, error) { return sipCall(dir, progs, table1Calls) },
-		"wazero_noop_call": func() (float64, error) { return wazeroNoopCall(ctx, progs["noop"], table1Calls) },
-		"wazero_wasi_call": func() (float64, error) { return wazeroWASICall(ctx, progs["call"], table1Calls) },
+		"wazero_noop_call": func() (float64, error) { return wazeroCall(progs["wazero_call"], "noop", progs["noop"], table1Calls) },
+		"wazero_wasi_call": func() (float64, error) { return wazeroCall(progs["wazero_call"], "wasi", progs["call"], table1Calls) },
 		"linux_call": func() (float64, error) {
 			return first(runNs(progs["getpid"], strconv.Itoa(table1Calls)))
 		},
