@@ -82,11 +82,12 @@ func (g *Gateway) run(s *kernel.SIP) {
 	}
 	hot := newHotWindow(pollHot, pollHotMax)
 	for {
+		polled := false
 		if hot.until > 0 {
 			g.woken.Store(true) // what Poll posts is taken below: no wake delivery
-			g.link.Poll()
+			polled = g.link.Poll() > 0
 		}
-		worked := g.pumpIn(s, p, st)
+		worked := g.pumpIn(s, p, st) || polled
 		sent := g.pumpOut(s, p, st)
 		if sent {
 			g.link.Flush() // write what pumpOut queued now, on this core

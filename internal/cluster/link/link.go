@@ -81,6 +81,10 @@ const (
 	backoffMax = 2 * time.Second
 	// readBuffer is the size of a session's read buffer.
 	readBuffer = 64 << 10
+	// PollBatch is the most frames one Poll reads from a session, so that a
+	// peer's flood does not hold a core in Poll: a caller that got frames
+	// polls again (frames left in the session's buffers wake no reader).
+	PollBatch = 256
 )
 
 // Errors of Send.
@@ -389,7 +393,8 @@ func (n *Node) Flush() {
 // session and hands each to its kind's handler on the calling goroutine, as
 // the session's reader would (in order, once). A session whose read side is
 // held (its reader is draining it) is skipped: its frames are on their way.
-// It returns how many frames it read. Poll lets a caller that would
+// It returns how many frames it read; one that read any should poll again
+// soon (at most PollBatch a session a call). Poll lets a caller that would
 // otherwise spin, waiting for a frame (a core whose gateway expects an
 // answer), read the socket itself rather than wait for the Go runtime to
 // notice the socket and run the reader, which it does only when one of its

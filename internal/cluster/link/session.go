@@ -239,7 +239,8 @@ func (n *Node) readLoop(s *session) {
 // drain reads every frame that can be read without waiting and hands each
 // to its handler, holding the session's read side: wait says whether to
 // wait for it (the reader goroutine) or to give up at once when another
-// holds it (a poller). It returns how many frames it read.
+// holds it (a poller, which also stops after PollBatch frames). It returns
+// how many frames it read.
 func (n *Node) drain(s *session, wait bool) (got int, err error) {
 	if wait {
 		s.rmu.Lock()
@@ -264,6 +265,9 @@ func (n *Node) drain(s *session, wait bool) (got int, err error) {
 		return 0, nil
 	}
 	for {
+		if s.closeDue.Load() || !wait && got >= PollBatch {
+			return got, nil // the session ends; or a poller has done its share
+		}
 		kind, payload, err := s.fr.next()
 		if err != nil {
 			if errors.Is(err, errWouldBlock) {
