@@ -85,10 +85,11 @@ const (
 	// pollHot and pollHotMax bound how long (ns) after its last frame in
 	// or out the gateway polls the links itself (link.Node.Poll), staying
 	// runnable, before it blocks and leaves the reading to the links'
-	// reader goroutines; the window adapts between them (hot.go;
-	// docs/cluster.md, "The data path").
+	// reader goroutines; the window adapts between them (hot.go: why the
+	// longest outlasts the cores' poll window; docs/cluster.md, "Hot
+	// gateways").
 	pollHot    = 100_000
-	pollHotMax = 1_000_000
+	pollHotMax = 5_000_000
 	// contractCacheMax bounds the gateway's cache of compiled contracts.
 	contractCacheMax = 256
 )
