@@ -98,6 +98,7 @@ func Web(log io.Writer) ([]Row, error) {
 		{"isle_httpd_1sip", func() (webServer, error) { return isleServer(ctx, "isle_httpd_1sip", cWasm, site, len(cpus), 1) }, false},
 		{"nginx", func() (webServer, error) { return nginxServer(nginx, dir, site, len(cpus)) }, false},
 	}
+	var selfLoad func() []Row // the go_selfload_ rows, when there is a Go server
 	goSrc := filepath.Join(root, "examples", "httpd", "go")
 	if _, err := os.Stat(goSrc); err == nil {
 		wasm, native, err := buildGoServer(root, dir)
@@ -106,7 +107,11 @@ func Web(log io.Writer) ([]Row, error) {
 		}
 		targets = append(targets,
 			target{"go_isle", func() (webServer, error) { return isleServer(ctx, "go_isle", wasm, site, len(cpus), len(cpus)) }, true},
+			target{"go_isle_1sip", func() (webServer, error) { return isleServer(ctx, "go_isle_1sip", wasm, site, len(cpus), 1) }, true},
 			target{"go_native", func() (webServer, error) { return nativeServer(native, site, cpus) }, true})
+		selfLoad = func() []Row {
+			return goSelfLoadRows(log, dir, wasm, native, site, cpus[0], selfLoadRequests, selfLoadRounds)
+		}
 	} else {
 		logf(log, "web: no examples/httpd/go in the source tree: no go_ rows")
 	}
@@ -129,7 +134,11 @@ func Web(log io.Writer) ([]Row, error) {
 			got[tg.name], notes[tg.name] = res, srv.note
 		}
 	}
-	return webRows(got, notes), nil
+	rows := webRows(got, notes)
+	if selfLoad != nil {
+		rows = append(rows, selfLoad()...)
+	}
+	return rows, nil
 }
 
 // loadServer warms srv up, then measures the small page and the large file.
@@ -161,7 +170,7 @@ func loadServer(log io.Writer, wrk string, srv webServer) (map[string]wrkResult,
 func webRows(got map[string]map[string]wrkResult, notes map[string]string) []Row {
 	var rows []Row
 	mbps := func(r wrkResult) float64 { return round3(r.reqPerS * webBigSize / 1e6) }
-	for _, name := range []string{"isle_httpd", "isle_httpd_1sip", "nginx", "go_isle", "go_native"} {
+	for _, name := range []string{"isle_httpd", "isle_httpd_1sip", "nginx", "go_isle", "go_isle_1sip", "go_native"} {
 		res, ok := got[name]
 		if !ok {
 			continue
@@ -188,6 +197,7 @@ func webRows(got map[string]map[string]wrkResult, notes map[string]string) []Row
 	ratio("isle_httpd_1sip_over_nginx_small", "isle_httpd_1sip", "nginx", "small", "x")
 	ratio("go_isle_over_native_small", "go_isle", "go_native", "small", "x (target >= 0.5)")
 	ratio("go_isle_over_native_1mib", "go_isle", "go_native", "1mib", "x")
+	ratio("go_isle_1sip_over_native_small", "go_isle_1sip", "go_native", "small", "x")
 	return rows
 }
 
