@@ -46,12 +46,12 @@ func goSelfLoadRows(log io.Writer, dir, wasm, native, site string, cpu, n, round
 		}
 		cmd := exec.Command(args[0], args[1:]...)
 		cmd.Env = append(os.Environ(), append(env, "GOMAXPROCS=1")...)
-		return output(cmd)
+		return commandOutput(cmd)
 	}}}
 	if wz, err := wazeroBinary(dir); err == nil {
 		cache := filepath.Join(dir, "wazero-cache")
 		runs = append(runs, selfLoadRun{"wazero", func() (string, error) {
-			return output(exec.Command(wz, "run", "-cachedir", cache, "-env", env[0], "-mount", site+":/www", wasm, "/www"))
+			return commandOutput(exec.Command(wz, "run", "-cachedir", cache, "-env", env[0], "-mount", site+":/www", wasm, "/www"))
 		}})
 	} else {
 		logf(log, "web: no go_selfload_wazero rows: %v", err)
@@ -103,9 +103,9 @@ func goSelfLoadRows(log io.Writer, dir, wasm, native, site string, cpu, n, round
 	return append(rows, Row{"go_selfload_isle_over_native", round3(rate("isle") / rate("native")), "x"})
 }
 
-// output runs cmd and returns its stdout, or an error with its stderr's
+// commandOutput runs cmd and returns its stdout, or an error with its stderr's
 // last line.
-func output(cmd *exec.Cmd) (string, error) {
+func commandOutput(cmd *exec.Cmd) (string, error) {
 	var errb bytes.Buffer
 	cmd.Stderr = &errb
 	out, err := cmd.Output()
