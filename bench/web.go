@@ -220,7 +220,10 @@ func webSite(root, dir string) (string, error) {
 	for i := range big {
 		big[i] = byte(i*7 + i>>8)
 	}
-	for name, b := range map[string][]byte{"index.html": index, "big.bin": big} {
+	// page.html: the small page under a name of its own, which the Go file
+	// server serves without opening the directory (the self-load's _file
+	// rows).
+	for name, b := range map[string][]byte{"index.html": index, "page.html": index, "big.bin": big} {
 		if err := os.WriteFile(filepath.Join(site, name), b, 0o644); err != nil {
 			return "", err
 		}

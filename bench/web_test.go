@@ -146,8 +146,8 @@ func TestParseSelfLoad(t *testing.T) {
 
 // TestGoSelfLoadRows runs the self-load of examples/httpd/go, small, under
 // each runtime the suite compares (wazero when it is in PATH or can be
-// installed), and checks that every runtime gave its row and the ratios
-// come from them.
+// installed), for the page as "/" and as a file of its own, and checks that
+// every runtime gave its rows and the ratios come from them.
 func TestGoSelfLoadRows(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the Go server twice")
@@ -181,8 +181,10 @@ func TestGoSelfLoadRows(t *testing.T) {
 		}
 	}
 	for _, n := range names {
-		if r, ok := byName["go_selfload_"+n+"_req_per_s"]; !ok || r.Value <= 0 {
-			t.Errorf("no go_selfload_%s row: %+v (log: %s)", n, rows, log.String())
+		for _, suffix := range []string{"", "_file"} {
+			if r, ok := byName["go_selfload_"+n+suffix+"_req_per_s"]; !ok || r.Value <= 0 {
+				t.Errorf("no go_selfload_%s%s row: %+v (log: %s)", n, suffix, rows, log.String())
+			}
 		}
 	}
 }
