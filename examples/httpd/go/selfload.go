@@ -13,7 +13,7 @@ package main
 // server, the client and the file server, and the file calls the file server
 // makes, under whatever runs the module: native, wazero's command line or
 // isle. `isle bench web` runs it under all three (the go_selfload_* rows): the
-// same module, so that the note can say how far isle is from its runtime
+// same module, so that docs/web.md can say how far isle is from its runtime
 // and how far the runtime is from native.
 
 import (
