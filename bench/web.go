@@ -98,7 +98,7 @@ func Web(log io.Writer) ([]Row, error) {
 		{"isle_httpd_1sip", func() (webServer, error) { return isleServer(ctx, "isle_httpd_1sip", cWasm, site, len(cpus), 1) }, false},
 		{"nginx", func() (webServer, error) { return nginxServer(nginx, dir, site, len(cpus)) }, false},
 	}
-	var selfLoad func() []Row // the go_selfload_ rows, when there is a Go server
+	var goWasm, goNative string // the Go server's builds, when the tree has it
 	goSrc := filepath.Join(root, "examples", "httpd", "go")
 	if _, err := os.Stat(goSrc); err == nil {
 		wasm, native, err := buildGoServer(root, dir)
@@ -109,9 +109,7 @@ func Web(log io.Writer) ([]Row, error) {
 			target{"go_isle", func() (webServer, error) { return isleServer(ctx, "go_isle", wasm, site, len(cpus), len(cpus)) }, true},
 			target{"go_isle_1sip", func() (webServer, error) { return isleServer(ctx, "go_isle_1sip", wasm, site, len(cpus), 1) }, true},
 			target{"go_native", func() (webServer, error) { return nativeServer(native, site, cpus) }, true})
-		selfLoad = func() []Row {
-			return goSelfLoadRows(log, dir, wasm, native, site, cpus[0], selfLoadRequests, selfLoadRounds)
-		}
+		goWasm, goNative = wasm, native
 	} else {
 		logf(log, "web: no examples/httpd/go in the source tree: no go_ rows")
 	}
@@ -135,8 +133,8 @@ func Web(log io.Writer) ([]Row, error) {
 		}
 	}
 	rows := webRows(got, notes)
-	if selfLoad != nil {
-		rows = append(rows, selfLoad()...)
+	if goWasm != "" {
+		rows = append(rows, goSelfLoadRows(log, dir, goWasm, goNative, site, cpus[0], selfLoadRequests, selfLoadRounds)...)
 	}
 	return rows, nil
 }
