@@ -98,6 +98,8 @@ func TestMatchesWasiLibc(t *testing.T) {
 		"FDFLAGS_NONBLOCK": FdflagsNonblock, "FDFLAGS_RSYNC": FdflagsRsync, "FDFLAGS_SYNC": FdflagsSync,
 		"LOOKUPFLAGS_SYMLINK_FOLLOW": LookupflagsSymlinkFollow, "FSTFLAGS_ATIM": FstflagsAtim,
 		"FSTFLAGS_ATIM_NOW": FstflagsAtimNow, "FSTFLAGS_MTIM": FstflagsMtim, "FSTFLAGS_MTIM_NOW": FstflagsMtimNow,
+		"RIFLAGS_RECV_PEEK": RiflagsRecvPeek, "RIFLAGS_RECV_WAITALL": RiflagsRecvWaitall,
+		"SDFLAGS_RD": SdflagsRd, "SDFLAGS_WR": SdflagsWr,
 	}
 	for _, w := range witxErrnos {
 		want["ERRNO_"+strings.ToUpper(w.name)] = int(w.e)
