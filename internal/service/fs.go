@@ -188,7 +188,7 @@ func (f *FS) Close() {
 // would stay open for nobody; it is closed.
 func (f *FS) Abandon(req *kernel.Request) {
 	if req.Op == FSOpen && req.Errno == 0 {
-		f.close(int32(req.N))
+		f.close(FSOpenedOf(req).Handle)
 	}
 }
 

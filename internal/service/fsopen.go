@@ -206,11 +206,11 @@ func (f *FS) finishOpen(req *kernel.Request, ro bool, pid int64, o opened) {
 		fail(wasip1.ErrnoNfile)
 		return
 	}
-	req.N = int64(h)
-	req.Off = int64(o.typ) | roBit(ro)
+	res := FSOpened{Handle: h, Type: o.typ, ReadOnly: ro}
 	if o.typ == wasip1.FiletypeRegularFile || o.typ == wasip1.FiletypeDirectory {
-		req.Off |= lendFile(o.file) // for calls on the core (inline.go)
+		res.Lend = lendFile(o.file) // for calls on the core (inline.go)
 	}
+	res.put(req)
 	req.Errno = 0
 }
 

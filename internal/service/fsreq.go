@@ -43,12 +43,19 @@ type FSOpened struct {
 	Handle   int32
 	Type     uint8 // WASI's filetype
 	ReadOnly bool  // it lies under a read-only preopen
-	Lend     int64 // the lent-descriptor bits: LentFd, FSLocal
+	Lend     int64 // the lent-descriptor bits (LentFd, FSLocal), or 0
+}
+
+// put makes r's results o (in N, and Off: the type in the low byte,
+// FSReadOnly, the lent-descriptor bits above).
+func (o FSOpened) put(r *kernel.Request) {
+	r.N, r.Off = int64(o.Handle), int64(o.Type)|roBit(o.ReadOnly)|o.Lend
 }
 
 // FSOpenedOf reads an open's reply.
 func FSOpenedOf(r *kernel.Request) FSOpened {
-	return FSOpened{Handle: int32(r.N), Type: uint8(r.Off), ReadOnly: r.Off&FSReadOnly != 0, Lend: r.Off}
+	return FSOpened{Handle: int32(r.N), Type: uint8(r.Off), ReadOnly: r.Off&FSReadOnly != 0,
+		Lend: r.Off &^ (0xff | FSReadOnly)}
 }
 
 // FSCloseReq closes Handle.
@@ -98,6 +105,15 @@ func (a FSWriteReq) Put(r *kernel.Request) {
 		r.Op, r.Off = FSPwrite, a.At
 	}
 }
+
+// FSWritten is a write's result: N bytes written, and, for a write at the
+// file's offset, Offset, where the file's offset is after it.
+type FSWritten struct {
+	N, Offset int64
+}
+
+// FSWrittenOf reads a write's reply.
+func FSWrittenOf(r *kernel.Request) FSWritten { return FSWritten{N: r.N, Offset: r.Off} }
 
 func fsWriteOf(r *kernel.Request) FSWriteReq {
 	a := FSWriteReq{Handle: r.Fd, At: -1}

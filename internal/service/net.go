@@ -96,7 +96,7 @@ func (n *Net) Close() {
 // killed before it saw the reply; a connection it accepted is closed.
 func (n *Net) Abandon(req *kernel.Request) {
 	if req.Op == NetAccept && req.Errno == 0 {
-		n.closeConn(int32(req.N))
+		n.closeConn(NetAcceptedOf(req).Handle)
 	}
 }
 

@@ -55,6 +55,13 @@ func TestFSReqsRoundTrip(t *testing.T) {
 		a.Put(r)
 		check("open", FSOpen, r, fsOpenOf(r), a)
 	}
+	for _, o := range []FSOpened{{Handle: 7, Type: 4, ReadOnly: true, Lend: lend(99) | FSLocal}, {Handle: 8, Type: 3}} {
+		r := dirty()
+		o.put(r)
+		if got := FSOpenedOf(r); got != o {
+			t.Errorf("opened: put %+v, read %+v", o, got)
+		}
+	}
 	for _, a := range []FSReadReq{{Handle: 4, Max: 10, At: -1}, {Handle: 4, Max: 10, At: 0}, {Handle: 5, Max: 1, At: 1 << 40}} {
 		r := dirty()
 		a.Put(r)

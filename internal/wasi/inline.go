@@ -170,7 +170,7 @@ func (p *Proc) writeRegular(m sandbox.Memory, s *kernel.SIP, e *fdEntry, iovs, n
 	}
 	n := got + int(rep.N)
 	if o < 0 {
-		return n, rep.Off, ESUCCESS // FSWrite says where the file's offset is
+		return n, service.FSWrittenOf(rep).Offset, ESUCCESS // FSWrite says where the file's offset is
 	}
 	return n, o + int64(rep.N) + int64(got), ESUCCESS
 }
