@@ -509,16 +509,11 @@ func (f *FS) serveDir(n *node, req *kernel.Request) wasip1.Errno {
 		}
 		return errnoOf(r.Symlink(target, link))
 	case FSRename, FSLink:
-		a := fsRenameOf(req)
-		if req.Op == FSLink {
-			l := fsLinkOf(req)
-			a = FSRenameReq{Dir: l.Dir, Old: l.Old, NewDir: l.NewDir, New: l.New}
-		}
-		old, nw := a.Old, a.New
+		old, newDir, nw := twoPathsOf(req)
 		if bad := checkPath(nw); bad != 0 {
 			return bad
 		}
-		dst := f.node(a.NewDir)
+		dst := f.node(newDir)
 		if dst == nil {
 			return wasip1.ErrnoBadf
 		}

@@ -239,11 +239,23 @@ type FSRenameReq struct {
 
 // Put makes r this request.
 func (a FSRenameReq) Put(r *kernel.Request) {
-	r.Op, r.Fd, r.Str, r.Off, r.Str2 = FSRename, a.Dir, a.Old, int64(a.NewDir), a.New
+	r.Op, r.Fd = FSRename, a.Dir
+	putTwoPaths(r, a.Old, a.NewDir, a.New)
 }
 
 func fsRenameOf(r *kernel.Request) FSRenameReq {
-	return FSRenameReq{Dir: r.Fd, Old: r.Str, NewDir: int32(r.Off), New: r.Str2}
+	old, newDir, nw := twoPathsOf(r)
+	return FSRenameReq{Dir: r.Fd, Old: old, NewDir: newDir, New: nw}
+}
+
+// putTwoPaths and twoPathsOf are the paths of a rename and of a link, which
+// the worker serves alike.
+func putTwoPaths(r *kernel.Request, old string, newDir int32, nw string) {
+	r.Str, r.Off, r.Str2 = old, int64(newDir), nw
+}
+
+func twoPathsOf(r *kernel.Request) (old string, newDir int32, nw string) {
+	return r.Str, int32(r.Off), r.Str2
 }
 
 // FSLinkReq makes New, in directory NewDir, a hard link to Old, in
@@ -258,12 +270,13 @@ type FSLinkReq struct {
 
 // Put makes r this request.
 func (a FSLinkReq) Put(r *kernel.Request) {
-	r.Op, r.Fd, r.Str, r.Off, r.Str2 = FSLink, a.Dir, a.Old, int64(a.NewDir), a.New
-	r.Flags = flag(a.Follow, fsFollow)
+	r.Op, r.Fd, r.Flags = FSLink, a.Dir, flag(a.Follow, fsFollow)
+	putTwoPaths(r, a.Old, a.NewDir, a.New)
 }
 
 func fsLinkOf(r *kernel.Request) FSLinkReq {
-	return FSLinkReq{Dir: r.Fd, Old: r.Str, Follow: r.Flags&fsFollow != 0, NewDir: int32(r.Off), New: r.Str2}
+	old, newDir, nw := twoPathsOf(r)
+	return FSLinkReq{Dir: r.Fd, Old: old, Follow: r.Flags&fsFollow != 0, NewDir: newDir, New: nw}
 }
 
 // FSSymlinkReq makes Path, in directory Dir, a symlink to Target.

@@ -142,31 +142,7 @@ func (n *Net) serve(req *kernel.Request) wasip1.Errno {
 	case NetAccept:
 		return n.accept(req, netAcceptOf(req))
 	case NetRecv:
-		a := netRecvOf(req)
-		c, e := n.conn(a.Conn)
-		if e != 0 {
-			return e
-		}
-		want := min(max(a.Max, 0), maxFSChunk)
-		if int64(cap(req.Buf)) < want {
-			req.Buf = make([]byte, want)
-		}
-		req.Buf = req.Buf[:want]
-		var got int
-		var errno wasip1.Errno
-		if a.Peek {
-			got, errno = peek(c, req.Buf, true)
-		} else {
-			var err error
-			got, err = now(c, true, req.Buf)
-			errno = recvErrno(got, err)
-		}
-		if errno == wasip1.ErrnoAgain && !a.NoWait && want > 0 {
-			n.recvLater(req, c, a.Peek)
-			return 0
-		}
-		req.N = int64(got)
-		return errno
+		return n.recv(req, netRecvOf(req))
 	case NetSend:
 		a := netSendOf(req)
 		c, e := n.conn(a.Conn)
@@ -212,6 +188,35 @@ func (n *Net) serve(req *kernel.Request) wasip1.Errno {
 		return 0
 	}
 	return wasip1.ErrnoInval
+}
+
+// recv receives what the connection holds now, or waits for it (netwait.go)
+// unless the call is non-blocking.
+func (n *Net) recv(req *kernel.Request, a NetRecvReq) wasip1.Errno {
+	c, e := n.conn(a.Conn)
+	if e != 0 {
+		return e
+	}
+	want := min(max(a.Max, 0), maxFSChunk)
+	if int64(cap(req.Buf)) < want {
+		req.Buf = make([]byte, want)
+	}
+	req.Buf = req.Buf[:want]
+	var got int
+	var errno wasip1.Errno
+	if a.Peek {
+		got, errno = peek(c, req.Buf, true)
+	} else {
+		var err error
+		got, err = now(c, true, req.Buf)
+		errno = recvErrno(got, err)
+	}
+	if errno == wasip1.ErrnoAgain && !a.NoWait && want > 0 {
+		n.recvLater(req, c, a.Peek)
+		return 0
+	}
+	req.N = int64(got)
+	return errno
 }
 
 // conn is the connection handle h names: ENOTCONN for a listener, EBADF
