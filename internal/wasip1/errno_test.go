@@ -152,6 +152,13 @@ func TestFromHost(t *testing.T) {
 			t.Errorf("FromHost(%s) = %v: a mapping keeps the name", name, got)
 		}
 	}
+	wrapped := &os.PathError{Op: "open", Path: "x", Err: syscall.EMFILE}
+	if e, ok := FromError(wrapped); !ok || e != ErrnoNfile {
+		t.Errorf("FromError(%v) = %v, %v", wrapped, e, ok)
+	}
+	if _, ok := FromError(os.ErrNotExist); ok {
+		t.Error("FromError(os.ErrNotExist) is ok: it wraps no host errno")
+	}
 	if _, ok := FromHost(syscall.ENOKEY); ok {
 		t.Error("FromHost(ENOKEY) is ok")
 	}
