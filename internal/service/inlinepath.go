@@ -221,8 +221,7 @@ const maxAdoptedFd = 1<<29 - 1
 // Every adoption charges the SIP's quota once; the machine's budget was
 // charged on the core (TakeOne) and comes back when the file is closed.
 
-// adopt handles FSAdopt: N = the host descriptor | ro<<32, Off = the SIP's
-// pid. It never fails: the SIP already uses the descriptor, so closing it
+// adopt handles FSAdopt (FSAdoptReq). It never fails: the SIP already uses the descriptor, so closing it
 // here would let its number name another file.
 func (f *FS) adopt(req *kernel.Request) {
 	a := fsAdoptOf(req)
