@@ -228,18 +228,15 @@ func pollSockets(s *kernel.SIP, p *Proc, subs []byte, socks []uint32, events []b
 			}
 		}
 		req := s.Request()
-		req.Op = service.NetPoll
-		req.Off = wait
+		service.NetPollReq{Timeout: wait}.Put(req)
 		for _, i := range socks {
 			sub := subs[i*subscriptionSize:]
 			e := p.fd(s, binary.LittleEndian.Uint32(sub[16:]))
-			ev := uint16(1)
+			ev := uint16(service.NetPollRead)
 			if sub[8] == eventFdWrite {
-				ev = 2
+				ev = service.NetPollWrite
 			}
-			req.Buf = binary.LittleEndian.AppendUint32(req.Buf, uint32(e.handle))
-			req.Buf = binary.LittleEndian.AppendUint16(req.Buf, ev)
-			req.Buf = append(req.Buf, 0, 0)
+			service.AppendNetPoll(req, e.handle, ev)
 		}
 		rep := p.netCall(s)
 		if rep.Errno != 0 {
@@ -251,13 +248,13 @@ func pollSockets(s *kernel.SIP, p *Proc, subs []byte, socks []uint32, events []b
 		}
 		got := 0
 		for k, i := range socks {
-			if 2*k+2 > len(rep.Buf) {
+			ev, ok := service.NetPollEvent(rep, k)
+			if !ok {
 				break
 			}
-			ev := binary.LittleEndian.Uint16(rep.Buf[2*k:])
 			sub := subs[i*subscriptionSize:]
 			switch {
-			case ev == 0xffff:
+			case ev == service.NetPollNotOne:
 				events = appendEvent(events, sub, sub[8], EBADF, 0)
 				got++
 			case ev != 0:
