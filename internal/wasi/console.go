@@ -31,6 +31,10 @@ type consoleOut struct {
 	failed [3]Errno       // a flush's error, for the next write to that stream
 	noWait [3]bool        // the stream's host file refused RWF_NOWAIT (a terminal)
 	one    [1][]byte      // the single buffer of an inline flush
+	// lent is set while req is with the console service (a flush waiting
+	// for its reply). A SIP killed then leaves req to the service, which
+	// writes those bytes; Release must neither read req nor send them again.
+	lent bool
 }
 
 // writeNow writes bufs to stream's host file on the core if it is one and
@@ -78,7 +82,9 @@ func (p *Proc) flush(s *kernel.SIP) {
 	for len(o.req.Buf) > 0 {
 		service.ConsoleWriteReq{Stream: o.stream}.Put(&o.req)
 		o.req.N, o.req.Errno = 0, 0
+		o.lent = true
 		rep := s.CallWith(p.Console, &o.req)
+		o.lent = false
 		if rep.Errno != 0 || rep.N <= 0 {
 			if rep.Errno != 0 {
 				o.failed[o.stream] = Errno(rep.Errno)

@@ -242,8 +242,10 @@ func OnExit(c *kernel.Core, s *kernel.SIP) {
 // owned the SIP, so a SIP that trapped or was killed (and never reached
 // proc_exit) does not leave host handles open until the machine stops.
 func (p *Proc) Release(c *kernel.Core) {
-	if len(p.out.req.Buf) > 0 {
+	if !p.out.lent && len(p.out.req.Buf) > 0 {
 		// Held output of a SIP that was killed (AtEnd sent it otherwise).
+		// Output lent to the console when the SIP was killed is the
+		// console's to write (consoleOut.lent).
 		held := &kernel.Request{Buf: p.out.req.Buf}
 		service.ConsoleWriteReq{Stream: p.out.stream}.Put(held)
 		c.Post(p.Console, held)
