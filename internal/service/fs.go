@@ -30,8 +30,6 @@ package service
 
 import (
 	"encoding/binary"
-	"io"
-	"io/fs"
 	"os"
 	"path"
 	"strconv"
@@ -159,6 +157,13 @@ type FS struct {
 	// (inlinepath.go, "Adoption"), by host descriptor.
 	closedEarly map[int32]bool
 	closed      bool // Close has run: an open finished later closes what it opened
+	// Writes behind (fsbehindq.go): behinds are the SIPs' that have one,
+	// by pid (FSBehind registers one); queues hold what came of a SIP's
+	// sequence before its turn; again is the deferral of a held call being
+	// served now, which an open takes over (fsopen.go).
+	behinds map[int64]*Behind
+	queues  map[*Behind]*behindQueue
+	again   *kernel.Deferred
 }
 
 // node is an open file or directory.
@@ -211,6 +216,7 @@ func NewFS(dirs []FSDir, fds *HostFDs) (*FS, error) {
 // holds. The kernel calls it on the worker's goroutine once the machine's
 // cores have ended; before Boot, anyone may.
 func (f *FS) Close() {
+	f.closeBehind()
 	f.opening.Wait() // their results come to the worker after Close, and are closed
 	f.closed = true
 	for h, n := range f.nodes {
@@ -288,6 +294,9 @@ func (f *FS) add(n *node) (int32, bool) {
 
 // Serve implements kernel.Service.
 func (f *FS) Serve(req *kernel.Request) {
+	if f.sequenced(req) {
+		return
+	}
 	req.Errno = f.serve(req)
 }
 
@@ -362,52 +371,9 @@ func errnoOf(err error) uint16 {
 func (f *FS) serveFile(n *node, req *kernel.Request) uint16 {
 	switch req.Op {
 	case FSRead, FSPread:
-		want := min(max(req.N, 0), maxFSChunk)
-		if int64(cap(req.Buf)) < want {
-			req.Buf = make([]byte, want)
-		}
-		req.Buf = req.Buf[:want]
-		var got int
-		var err error
-		if req.Op == FSRead {
-			got, err = n.file.Read(req.Buf)
-		} else {
-			if req.Off < 0 {
-				return errnoInval
-			}
-			got, err = n.file.ReadAt(req.Buf, req.Off)
-		}
-		req.N = int64(got)
-		if err != nil && err != io.EOF && got == 0 {
-			return fsErrno(err)
-		}
-		return 0
+		return readFile(n, req)
 	case FSWrite, FSPwrite:
-		if n.ro {
-			return errnoAcces
-		}
-		var got int
-		var err error
-		if req.Op == FSWrite {
-			got, err = n.file.Write(req.Buf)
-		} else {
-			if req.Off < 0 {
-				return errnoInval
-			}
-			// os.File refuses WriteAt on an O_APPEND file; pwrite(2) on
-			// Linux appends there, so do as Linux does.
-			got, err = pwrite(n.file, req.Buf, req.Off)
-		}
-		req.N = int64(got)
-		if req.Op == FSWrite {
-			// The file's offset after the write, for a SIP that keeps
-			// offsets itself (an APPEND write moves it to the end).
-			req.Off, _ = n.file.Seek(0, io.SeekCurrent)
-		}
-		if err != nil && got == 0 {
-			return fsErrno(err)
-		}
-		return 0
+		return writeFile(n, req)
 	case FSSeek:
 		if req.N < 0 || req.N > 2 {
 			return errnoInval
@@ -427,20 +393,7 @@ func (f *FS) serveFile(n *node, req *kernel.Request) uint16 {
 		}
 		return errnoOf(n.file.Truncate(req.Off))
 	case FSAllocate:
-		if n.ro {
-			return errnoAcces
-		}
-		if req.Off < 0 || req.N <= 0 || req.Off+req.N < 0 {
-			return errnoInval
-		}
-		fi, err := n.file.Stat()
-		if err != nil {
-			return fsErrno(err)
-		}
-		if end := req.Off + req.N; end > fi.Size() {
-			return errnoOf(n.file.Truncate(end))
-		}
-		return 0
+		return allocate(n, req)
 	case FSSetFlags:
 		if n.ro && req.Off&fdflagAppend != 0 {
 			return errnoAcces
@@ -464,112 +417,21 @@ func (f *FS) serveDir(n *node, req *kernel.Request) uint16 {
 		}
 		return 0
 	}
-	name := req.Str
-	first := name
+	first := req.Str
 	if req.Op == FSRename || req.Op == FSLink || req.Op == FSSymlink {
-		first, _, _ = strings.Cut(name, "\x00")
+		first, _, _ = strings.Cut(req.Str, "\x00")
 	}
 	if bad := checkPath(first); bad != 0 && !(req.Op == FSSymlink && bad == errnoPerm) {
 		return bad
 	}
-	r := n.root
 	switch req.Op {
-	case FSPathStat:
-		var fi fs.FileInfo
-		var err error
-		if req.Off&1 != 0 {
-			fi, err = r.Stat(name)
-		} else {
-			fi, err = r.Lstat(name)
-		}
-		if err != nil {
-			return fsErrno(err)
-		}
-		req.Buf = appendFilestat(req.Buf[:0], fi)
-		return 0
-	case FSReadlink:
-		t, err := r.Readlink(name)
-		if err != nil {
-			return fsErrno(err)
-		}
-		req.Buf = append(req.Buf[:0], t...)
-		return 0
+	case FSPathStat, FSReadlink:
+		return pathLook(n.root, req)
 	}
 	if n.ro {
 		return errnoAcces
 	}
-	switch req.Op {
-	case FSPathSetTimes:
-		return pathSetTimes(r, name, req.Off&1 != 0, req.Buf)
-	case FSMkdir:
-		return errnoOf(r.Mkdir(name, 0o777))
-	case FSUnlink:
-		fi, err := r.Lstat(name)
-		if err != nil {
-			return fsErrno(err)
-		}
-		if fi.IsDir() {
-			return errnoIsdir
-		}
-		if strings.HasSuffix(name, "/") {
-			return errnoNotdir
-		}
-		return errnoOf(r.Remove(name))
-	case FSRmdir:
-		fi, err := r.Lstat(name)
-		if err != nil {
-			return fsErrno(err)
-		}
-		if !fi.IsDir() {
-			return errnoNotdir
-		}
-		if path.Clean(name) == "." {
-			return errnoInval // rmdir(".") is EINVAL in POSIX
-		}
-		err = r.Remove(name)
-		if err != nil {
-			// Root.Remove tries unlink first; report rmdir's answer.
-			if e, ok := dirErr(r, name); ok {
-				return e
-			}
-		}
-		return errnoOf(err)
-	case FSSymlink:
-		target, link, ok := strings.Cut(name, "\x00")
-		if !ok || target == "" {
-			return errnoInval
-		}
-		if bad := checkPath(link); bad != 0 {
-			return bad
-		}
-		if strings.HasPrefix(target, "/") {
-			return errnoPerm // it could only ever lead out of the preopen
-		}
-		return errnoOf(r.Symlink(target, link))
-	case FSRename, FSLink:
-		old, nw, ok := strings.Cut(name, "\x00")
-		if !ok {
-			return errnoInval
-		}
-		if bad := checkPath(nw); bad != 0 {
-			return bad
-		}
-		dst := f.node(int32(req.Off))
-		if dst == nil || req.Off != int64(int32(req.Off)) {
-			return errnoBadf
-		}
-		if dst.root == nil {
-			return errnoNotdir
-		}
-		if dst.ro {
-			return errnoAcces
-		}
-		if req.Op == FSLink && req.N&1 != 0 {
-			return linkFollow(r, old, dst.root, nw)
-		}
-		return renameOrLink(req.Op, r, old, dst.root, nw)
-	}
-	return errnoInval
+	return f.pathChange(n.root, req)
 }
 
 // renameOrLink is renameat(2) or linkat(2) between two roots, which may be

@@ -48,11 +48,16 @@ func (f *FS) open(n *node, req *kernel.Request) uint16 {
 	// created 1,024 files took the worker from its neighbours for a second.
 	// The result is recorded on the worker's goroutine (finishOpen).
 	r := n.root
-	if !req.Deferrable() { // Serve called directly (the tests): at once
+	var d kernel.Deferred
+	switch {
+	case f.again != nil: // a call held behind its SIP's writes (fsbehindq.go): its deferral
+		d, f.again = *f.again, nil
+	case !req.Deferrable(): // Serve called directly (the tests): at once
 		f.finishOpen(req, a.ro, pid, openHost(r, a))
 		return req.Errno
+	default:
+		d = req.Defer()
 	}
-	d := req.Defer()
 	f.opening.Add(1)
 	go func() {
 		res := openHost(r, a)

@@ -122,8 +122,7 @@ func fdClose(_ *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) Errno {
 		return EBADF
 	}
 	p.fds[fd] = nil
-	p.release(s, e)
-	return ESUCCESS
+	return p.closeFile(s, e)
 }
 
 // fdRenumber(from, to): to must be open, as in wasmtime; it is closed and
@@ -204,6 +203,9 @@ func write(c *sandbox.Call, s *kernel.SIP, p *Proc, fd, iovs, niovs uint32, off 
 	if e.ownPos {
 		if e.base&rightFdWrite == 0 {
 			return EBADF
+		}
+		if errno := p.behindErr(e); errno != ESUCCESS {
+			return errno
 		}
 		return p.writeOwn(m, s, e, iovs, niovs, off, nwritten)
 	}
@@ -348,6 +350,9 @@ func read(c *sandbox.Call, s *kernel.SIP, p *Proc, fd, iovs, niovs uint32, off i
 	case e.base&rightFdRead == 0:
 		return EBADF
 	}
+	if errno := p.behindErr(e); errno != ESUCCESS {
+		return errno
+	}
 	want := uint64(0)
 	if errno := iovecs(m, iovs, niovs, func(b []byte) bool {
 		want += uint64(len(b))
@@ -468,6 +473,9 @@ func seek(c *sandbox.Call, s *kernel.SIP, p *Proc, fd uint32, off int64, whence 
 	m := c.Memory()
 	if _, ok := m.Read(out, 8); !ok {
 		return EFAULT
+	}
+	if errno := p.behindErr(e); errno != ESUCCESS {
+		return errno
 	}
 	if e.ownPos {
 		to, errno := p.seekRegular(s, e, off, whence)

@@ -56,6 +56,9 @@ type fdEntry struct {
 	// never waits (service.FSLocal): fd_filestat_get and SEEK_END stat it
 	// on the core.
 	localStat bool
+	// behind is the number of the latest write behind on the file in the
+	// SIP's sequence (fdbehind.go; 0: none).
+	behind int64
 }
 
 // noWait bits.
@@ -158,7 +161,7 @@ func (p *Proc) release(s *kernel.SIP, e *fdEntry) {
 		return
 	}
 	if len(p.FS) > 0 {
-		s.Post(p.fs, &kernel.Request{Op: service.FSClose, Fd: e.handle})
+		p.postFS(s.Post, kernel.Request{Op: service.FSClose, Fd: e.handle})
 	}
 }
 
@@ -211,7 +214,10 @@ func (p *Proc) fsCall(s *kernel.SIP) *kernel.Request {
 		r.Errno = uint16(EBADF)
 		return r
 	}
-	return s.Call(p.fs)
+	p.fsCalling = true // ReleaseHeld need not settle: the worker orders the call after the posts
+	r := s.Call(p.fs)
+	p.fsCalling = false
+	return r
 }
 
 // fileEntry returns fd's entry if it names a file-system handle; EBADF if it
@@ -242,6 +248,10 @@ func (p *Proc) Release(c *kernel.Core) {
 		c.Post(p.Console, &kernel.Request{Op: service.OpWrite, Fd: p.out.req.Fd, Buf: p.out.req.Buf})
 		p.out.req.Buf = nil
 	}
+	if p.behind != nil {
+		// Last in the SIP's sequence: the worker forgets its Behind.
+		defer p.postFS(c.Post, kernel.Request{Op: service.FSBehindEnd})
+	}
 	if p.fds == nil {
 		return
 	}
@@ -258,7 +268,7 @@ func (p *Proc) Release(c *kernel.Core) {
 		p.fds[i] = nil
 	}
 	if len(files.Buf) > 0 && len(p.FS) > 0 {
-		c.Post(p.fs, files)
+		p.postFS(c.Post, *files)
 	}
 	if len(socks.Buf) > 0 && len(p.Net) > 0 {
 		c.Post(p.net, socks)

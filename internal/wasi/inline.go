@@ -68,7 +68,7 @@ func scatter(m sandbox.Memory, iovs, niovs uint32, skip int, data []byte) int {
 // (or the rest) by the worker.
 func (p *Proc) readRegular(m sandbox.Memory, s *kernel.SIP, e *fdEntry, iovs, niovs uint32, o int64, want int) (int, Errno) {
 	got := 0
-	if fd, ok := e.hostFd(); ok && e.noWait&noWaitRead == 0 && want <= service.InlineIOMax && p.inlineViews(m, iovs, niovs, want) {
+	if fd, ok := e.hostFd(); ok && e.noWait&noWaitRead == 0 && want <= service.InlineIOMax && !p.inFlight() && p.inlineViews(m, iovs, niovs, want) {
 		n, errno, how := service.PreadNowait(fd, p.views, o)
 		switch {
 		case how == service.Done && errno != 0:
@@ -135,7 +135,7 @@ func (p *Proc) atEnd(e *fdEntry, fd int32, end int64) bool {
 func (p *Proc) writeRegular(m sandbox.Memory, s *kernel.SIP, e *fdEntry, iovs, niovs uint32, o int64, total int) (int, int64, Errno) {
 	got := 0
 	fd, lent := e.hostFd()
-	if lent && e.noWait&noWaitWrite == 0 && total <= service.InlineIOMax && p.inlineViews(m, iovs, niovs, total) {
+	if lent && e.noWait&noWaitWrite == 0 && total <= service.InlineIOMax && !p.inFlight() && p.inlineViews(m, iovs, niovs, total) {
 		n, errno, how := service.PwriteNowait(fd, p.views, o)
 		switch {
 		case how == service.Done && errno != 0:
@@ -147,6 +147,9 @@ func (p *Proc) writeRegular(m sandbox.Memory, s *kernel.SIP, e *fdEntry, iovs, n
 		case how == service.Never:
 			e.noWait |= noWaitWrite
 		}
+	}
+	if p.writeBehind(m, s, e, iovs, niovs, o, got, total) {
+		return total, o + int64(total), ESUCCESS
 	}
 	req := s.Request()
 	req.Op = service.FSWrite // appends: the host file is O_APPEND
@@ -205,7 +208,7 @@ func (p *Proc) seekRegular(s *kernel.SIP, e *fdEntry, off int64, whence uint32) 
 		}
 	default:
 		var st [service.FilestatSize]byte
-		if fd, ok := e.hostFd(); ok && e.localStat && service.StatNow(fd, &st) {
+		if fd, ok := e.hostFd(); ok && e.localStat && !p.inFlight() && service.StatNow(fd, &st) {
 			size := int64(binary.LittleEndian.Uint64(st[32:]))
 			to = size + off
 			if off > 0 && to < size {
@@ -287,6 +290,7 @@ func (p *Proc) sendInline(e *fdEntry, b []byte) (int, Errno, bool) {
 // from the guest): on the core if the socket takes them, the rest by the
 // worker.
 func (p *Proc) sendSock(s *kernel.SIP, e *fdEntry, req *kernel.Request) (int64, Errno) {
+	p.settle(s) // what the SIP wrote behind is in its files before a peer hears from it
 	n, errno, done := p.sendInline(e, req.Buf)
 	if done {
 		return int64(n), errno
@@ -353,8 +357,8 @@ func appendSockEvent(events, sub []byte, ev uint16) []byte {
 // path with a symlink before its end or a "..").
 func (p *Proc) pathStatInline(c *sandbox.Call, s *kernel.SIP, fd, ptr, n uint32, follow bool, st *[service.FilestatSize]byte) (Errno, bool) {
 	e := p.fd(s, fd)
-	if e == nil || !e.isDir() || !e.localStat || p.noPathInline {
-		return ESUCCESS, false
+	if e == nil || !e.isDir() || !e.localStat || p.noPathInline || p.inFlight() {
+		return ESUCCESS, false // writes behind in flight: a size seen now could be stale
 	}
 	dfd, ok := e.hostFd()
 	if !ok {
@@ -407,7 +411,7 @@ func (p *Proc) openInline(s *kernel.SIP, e *fdEntry, path string, oflags, fdflag
 		service.CloseNow(hfd)
 		return nil, ESUCCESS, false // the worker answers ENFILE
 	}
-	s.Post(p.fs, &kernel.Request{Op: service.FSAdopt, N: service.AdoptArgs(hfd, e.ro), Off: s.PID()})
+	p.postFS(s.Post, kernel.Request{Op: service.FSAdopt, N: service.AdoptArgs(hfd, e.ro), Off: s.PID()})
 	base, inh = openedRights(filetypeRegularFile, base, inh)
 	ne := &fdEntry{typ: filetypeRegularFile, stream: -1, handle: service.AdoptedHandle(hfd, e.ro),
 		base: base, inh: inh, ro: e.ro, preopen: -1, ownPos: true, lent: hfd + 1, localStat: true}

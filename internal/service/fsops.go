@@ -1,0 +1,207 @@
+package service
+
+// The file-system service's calls on a file's bytes and on the paths under
+// a directory (fs.go dispatches to them).
+
+import (
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"strings"
+
+	"isle/internal/kernel"
+)
+
+// readFile is FSRead (at the file's offset) and FSPread (at Off).
+func readFile(n *node, req *kernel.Request) uint16 {
+	want := min(max(req.N, 0), maxFSChunk)
+	if int64(cap(req.Buf)) < want {
+		req.Buf = make([]byte, want)
+	}
+	req.Buf = req.Buf[:want]
+	var got int
+	var err error
+	if req.Op == FSRead {
+		got, err = n.file.Read(req.Buf)
+	} else {
+		if req.Off < 0 {
+			return errnoInval
+		}
+		got, err = n.file.ReadAt(req.Buf, req.Off)
+	}
+	req.N = int64(got)
+	if err != nil && err != io.EOF && got == 0 {
+		return fsErrno(err)
+	}
+	return 0
+}
+
+// writeFile is FSWrite (at the file's offset, its end with APPEND) and
+// FSPwrite (at Off).
+func writeFile(n *node, req *kernel.Request) uint16 {
+	if n.ro {
+		return errnoAcces
+	}
+	var got int
+	var err error
+	if req.Op == FSWrite {
+		got, err = n.file.Write(req.Buf)
+	} else {
+		if req.Off < 0 {
+			return errnoInval
+		}
+		// os.File refuses WriteAt on an O_APPEND file; pwrite(2) on
+		// Linux appends there, so do as Linux does.
+		got, err = pwrite(n.file, req.Buf, req.Off)
+	}
+	req.N = int64(got)
+	if req.Op == FSWrite {
+		// The file's offset after the write, for a SIP that keeps
+		// offsets itself (an APPEND write moves it to the end).
+		req.Off, _ = n.file.Seek(0, io.SeekCurrent)
+	}
+	if err != nil && got == 0 {
+		return fsErrno(err)
+	}
+	return 0
+}
+
+// allocate is FSAllocate: the file is made at least Off+N bytes long (no
+// blocks are reserved).
+func allocate(n *node, req *kernel.Request) uint16 {
+	if n.ro {
+		return errnoAcces
+	}
+	if req.Off < 0 || req.N <= 0 || req.Off+req.N < 0 {
+		return errnoInval
+	}
+	fi, err := n.file.Stat()
+	if err != nil {
+		return fsErrno(err)
+	}
+	if end := req.Off + req.N; end > fi.Size() {
+		return errnoOf(n.file.Truncate(end))
+	}
+	return 0
+}
+
+// pathLook is FSPathStat and FSReadlink in root r, which change nothing.
+func pathLook(r *os.Root, req *kernel.Request) uint16 {
+	name := req.Str
+	if req.Op == FSReadlink {
+		t, err := r.Readlink(name)
+		if err != nil {
+			return fsErrno(err)
+		}
+		req.Buf = append(req.Buf[:0], t...)
+		return 0
+	}
+	var fi fs.FileInfo
+	var err error
+	if req.Off&1 != 0 {
+		fi, err = r.Stat(name)
+	} else {
+		fi, err = r.Lstat(name)
+	}
+	if err != nil {
+		return fsErrno(err)
+	}
+	req.Buf = appendFilestat(req.Buf[:0], fi)
+	return 0
+}
+
+// pathChange is a call that changes what lies under root r: the caller
+// has refused it under a read-only preopen.
+func (f *FS) pathChange(r *os.Root, req *kernel.Request) uint16 {
+	name := req.Str
+	switch req.Op {
+	case FSPathSetTimes:
+		return pathSetTimes(r, name, req.Off&1 != 0, req.Buf)
+	case FSMkdir:
+		return errnoOf(r.Mkdir(name, 0o777))
+	case FSUnlink:
+		return unlinkFile(r, name)
+	case FSRmdir:
+		return removeDir(r, name)
+	case FSSymlink:
+		target, link, ok := strings.Cut(name, "\x00")
+		if !ok || target == "" {
+			return errnoInval
+		}
+		if bad := checkPath(link); bad != 0 {
+			return bad
+		}
+		if strings.HasPrefix(target, "/") {
+			return errnoPerm // it could only ever lead out of the preopen
+		}
+		return errnoOf(r.Symlink(target, link))
+	case FSRename, FSLink:
+		return f.renameOrLinkReq(r, req)
+	}
+	return errnoInval
+}
+
+// unlinkFile is FSUnlink: EISDIR for a directory, as unlink(2) answers.
+func unlinkFile(r *os.Root, name string) uint16 {
+	fi, err := r.Lstat(name)
+	if err != nil {
+		return fsErrno(err)
+	}
+	if fi.IsDir() {
+		return errnoIsdir
+	}
+	if strings.HasSuffix(name, "/") {
+		return errnoNotdir
+	}
+	return errnoOf(r.Remove(name))
+}
+
+// removeDir is FSRmdir: ENOTDIR for a file, ENOTEMPTY for a directory with
+// entries, EINVAL for ".".
+func removeDir(r *os.Root, name string) uint16 {
+	fi, err := r.Lstat(name)
+	if err != nil {
+		return fsErrno(err)
+	}
+	if !fi.IsDir() {
+		return errnoNotdir
+	}
+	if path.Clean(name) == "." {
+		return errnoInval // rmdir(".") is EINVAL in POSIX
+	}
+	err = r.Remove(name)
+	if err != nil {
+		// Root.Remove tries unlink first; report rmdir's answer.
+		if e, ok := dirErr(r, name); ok {
+			return e
+		}
+	}
+	return errnoOf(err)
+}
+
+// renameOrLinkReq is FSRename and FSLink: Str "old\x00new", old in r, new
+// in the directory handle Off names.
+func (f *FS) renameOrLinkReq(r *os.Root, req *kernel.Request) uint16 {
+	old, nw, ok := strings.Cut(req.Str, "\x00")
+	if !ok {
+		return errnoInval
+	}
+	if bad := checkPath(nw); bad != 0 {
+		return bad
+	}
+	dst := f.node(int32(req.Off))
+	if dst == nil || req.Off != int64(int32(req.Off)) {
+		return errnoBadf
+	}
+	if dst.root == nil {
+		return errnoNotdir
+	}
+	if dst.ro {
+		return errnoAcces
+	}
+	if req.Op == FSLink && req.N&1 != 0 {
+		return linkFollow(r, old, dst.root, nw)
+	}
+	return renameOrLink(req.Op, r, old, dst.root, nw)
+}

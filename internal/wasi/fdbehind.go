@@ -1,0 +1,127 @@
+package wasi
+
+// Writes behind (docs/wasi.md, "Writes behind"; service/fsbehind.go).
+//
+// A write of a regular file at an offset the SIP knows (fd_write at the
+// fd's offset, fd_pwrite; never an APPEND fd) that cannot be made on the
+// core is copied into the SIP's write-behind buffer and posted to its
+// file-system worker, and the SIP gets the byte count at once. The rules
+// on this side:
+//
+//   - While any post is in flight, nothing that could see the file's bytes
+//     or size is answered on the core (inline reads, fstat, SEEK_END,
+//     path_filestat_get); those calls go to the worker, which serves them
+//     after the posts (every call of the SIP is ordered behind them there).
+//   - Before the SIP stops running (any suspension but a call to its own
+//     worker, which is ordered anyway), before console output or a socket
+//     send leaves it, and before it ends, its posts are applied (settle):
+//     what it wrote is then seen by other SIPs and by the host.
+//   - A failed write is reported by the next call on its fd (behindErr on
+//     the core, or the worker), and by fd_close, which then waits for the
+//     fd's writes.
+
+import (
+	"math"
+
+	"isle/internal/kernel"
+	"isle/internal/sandbox"
+	"isle/internal/service"
+)
+
+// writeBehind posts the guest's buffers, less their first skip bytes (of
+// total), to be written at offset o+skip of regular file e, if they may
+// go behind; false: the caller writes them as before.
+func (p *Proc) writeBehind(m sandbox.Memory, s *kernel.SIP, e *fdEntry, iovs, niovs uint32, o int64, skip, total int) bool {
+	n := total - skip
+	if o < 0 || e.flags&fdflagAppend != 0 || n <= 0 || n > service.BehindMaxWrite ||
+		len(p.FS) == 0 || o > math.MaxInt64-int64(total) {
+		return false
+	}
+	b := p.behindOf(s)
+	req, buf, ok := b.Write(e.handle, o+int64(skip), n)
+	if !ok {
+		return false
+	}
+	gatherInto(m, iovs, niovs, skip, buf)
+	s.Post(p.fs, req)
+	e.behind = b.Seq()
+	return true
+}
+
+// gatherInto copies the bytes of an iovec array, less their first skip,
+// into dst until it is full.
+func gatherInto(m sandbox.Memory, iovs, niovs uint32, skip int, dst []byte) {
+	n := 0
+	iovecs(m, iovs, niovs, func(b []byte) bool {
+		if skip >= len(b) {
+			skip -= len(b)
+			return true
+		}
+		n += copy(dst[n:], b[skip:])
+		skip = 0
+		return n < len(dst)
+	})
+}
+
+// behindOf returns the SIP's write-behind state, making it, and
+// registering it with the worker (a call, once), at the first write.
+func (p *Proc) behindOf(s *kernel.SIP) *service.Behind {
+	if p.behind == nil {
+		b := service.NewBehind(s.PID())
+		p.behindReq = kernel.Request{Op: service.FSBehind, Ref: b}
+		s.CallWith(p.fs, &p.behindReq)
+		p.behindReq.Ref = nil
+		p.behind = b
+	}
+	return p.behind
+}
+
+// inFlight reports whether writes behind (or posts after them) of the SIP
+// have not been applied yet.
+func (p *Proc) inFlight() bool { return p.behind != nil && p.behind.InFlight() }
+
+// settle waits until the SIP's posts have been applied. It is called on
+// the SIP's coroutine, also from ReleaseHeld, so it uses a record of its
+// own (never the SIP's, which may hold a call being made).
+func (p *Proc) settle(s *kernel.SIP) {
+	if !p.inFlight() {
+		return
+	}
+	p.behindReq = kernel.Request{Op: service.FSSettle}
+	s.CallWith(p.fs, &p.behindReq)
+}
+
+// behindErr returns, and forgets, the error of a failed write behind on
+// file e, if one is recorded.
+func (p *Proc) behindErr(e *fdEntry) Errno {
+	if p.behind == nil || e.behind == 0 || !p.behind.Failed() {
+		return ESUCCESS
+	}
+	return Errno(p.behind.Take(e.handle))
+}
+
+// postFS posts r to the SIP's worker: numbered in the SIP's sequence once
+// it writes behind, so the worker applies it after the writes before it.
+// On the SIP's coroutine, or on the core it ended on (Release).
+func (p *Proc) postFS(post func(kernel.ServiceID, *kernel.Request), r kernel.Request) {
+	if p.behind != nil {
+		post(p.fs, p.behind.Sequence(r))
+		return
+	}
+	post(p.fs, &r)
+}
+
+// closeFile closes file e, whose fd is already forgotten. With writes
+// behind on it still in flight, or one failed, the close waits for them
+// and reports the error, as close(2) reports a writeback error; else it is
+// posted, as before.
+func (p *Proc) closeFile(s *kernel.SIP, e *fdEntry) Errno {
+	if p.behind == nil || e.behind == 0 || (p.behind.Applied(e.behind) && !p.behind.Failed()) {
+		p.release(s, e)
+		return ESUCCESS
+	}
+	req := s.Request()
+	req.Op = service.FSClose
+	req.Fd = e.handle
+	return Errno(p.fsCall(s).Errno)
+}
