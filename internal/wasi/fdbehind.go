@@ -21,6 +21,7 @@ package wasi
 //     fd's writes.
 
 import (
+	"encoding/binary"
 	"math"
 
 	"isle/internal/kernel"
@@ -44,7 +45,132 @@ func (p *Proc) writeBehind(m sandbox.Memory, s *kernel.SIP, e *fdEntry, iovs, ni
 	}
 	gatherInto(m, iovs, niovs, skip, buf)
 	s.Post(p.fs, req)
+	p.identify(e)
 	e.behind = b.Seq()
+	p.pend = append(p.pend, pendWrite{e: e, off: o + int64(skip), data: buf, seq: e.behind})
+	return true
+}
+
+// pendWrite is a write behind in flight, as the SIP sent it: data is its
+// bytes in the SIP's buffer, which stay there until the worker applied it.
+type pendWrite struct {
+	e    *fdEntry
+	off  int64
+	data []byte
+	seq  int64
+}
+
+// identify records which host file e is (device and inode, by fstat on the
+// core), once, if it lies on a local file system.
+func (p *Proc) identify(e *fdEntry) bool {
+	if e.ino == 0 {
+		var st [service.FilestatSize]byte
+		if fd, ok := e.hostFd(); ok && e.localStat && service.StatNow(fd, &st) {
+			e.dev = binary.LittleEndian.Uint64(st[0:])
+			e.ino = binary.LittleEndian.Uint64(st[8:]) | 1<<63 // never 0
+		}
+	}
+	return e.ino != 0
+}
+
+// pending returns the writes behind still in flight, in their order,
+// having dropped those the worker applied.
+func (p *Proc) pending() []pendWrite {
+	if p.behind == nil {
+		return nil
+	}
+	k := 0
+	for k < len(p.pend) && p.behind.Applied(p.pend[k].seq) {
+		k++
+	}
+	if k > 0 {
+		clear(p.pend[:k])
+		p.pend = p.pend[k:]
+		if len(p.pend) == 0 {
+			p.pend = p.pend[:0:0]
+		}
+	}
+	return p.pend
+}
+
+// Whether a write on fd d shows in file e.
+const (
+	otherFile = iota
+	sameFile
+	maybeFile // one of them is not known (not on a local file system)
+)
+
+func fileOf(d, e *fdEntry) int {
+	switch {
+	case d == e || (d.ino != 0 && d.ino == e.ino && d.dev == e.dev):
+		return sameFile
+	case d.ino == 0 || e.ino == 0:
+		return maybeFile
+	}
+	return otherFile
+}
+
+// inFlightOn reports whether writes behind in flight may show in file e.
+func (p *Proc) inFlightOn(e *fdEntry) bool {
+	if !p.inFlight() {
+		return false
+	}
+	p.identify(e)
+	for _, w := range p.pending() {
+		if fileOf(w.e, e) != otherFile {
+			return true
+		}
+	}
+	return false
+}
+
+// pendingEnd returns where the writes in flight on e's file end (0: none
+// there), so that its size is the larger of the host's and this; false if
+// a write in flight may be on it and is not known to be.
+func (p *Proc) pendingEnd(e *fdEntry) (int64, bool) {
+	if !p.inFlight() {
+		return 0, true
+	}
+	end := int64(0)
+	p.identify(e)
+	for _, w := range p.pending() {
+		switch fileOf(w.e, e) {
+		case sameFile:
+			end = max(end, w.off+int64(len(w.data)))
+		case maybeFile:
+			return 0, false
+		}
+	}
+	return end, true
+}
+
+// overlay lays the writes in flight on e's file over the n bytes read on
+// the core at offset o into the guest's buffers (want asked), in their
+// order, so that the read sees them as if applied: the host's bytes there
+// may be old, or half written by the worker meanwhile, and are replaced.
+// False when it cannot answer: the read was short and a write in flight
+// lies past its end (the file may be longer than the host says), or a
+// write in flight may be on the file and is not known to be.
+func (p *Proc) overlay(m sandbox.Memory, e *fdEntry, iovs, niovs uint32, o int64, n, want int) bool {
+	end := o + int64(n)
+	p.identify(e)
+	for _, w := range p.pending() {
+		switch fileOf(w.e, e) {
+		case otherFile:
+			continue
+		case maybeFile:
+			return false
+		}
+		wend := w.off + int64(len(w.data))
+		if n < want && wend > end {
+			return false
+		}
+		if wend <= o || w.off >= end {
+			continue
+		}
+		from, to := max(w.off, o), min(wend, end)
+		scatter(m, iovs, niovs, int(from-o), w.data[from-w.off:to-w.off])
+	}
 	return true
 }
 

@@ -57,8 +57,10 @@ type fdEntry struct {
 	// on the core.
 	localStat bool
 	// behind is the number of the latest write behind on the file in the
-	// SIP's sequence (fdbehind.go; 0: none).
-	behind int64
+	// SIP's sequence (fdbehind.go; 0: none); dev and ino say which host
+	// file it is (ino 0: not known yet, or not on a local file system).
+	behind   int64
+	dev, ino uint64
 }
 
 // noWait bits.

@@ -90,7 +90,7 @@ func fdFilestatGet(c *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) Errno {
 		m.Write(out, st[:])
 		return ESUCCESS
 	}
-	if fd, ok := e.hostFd(); ok && e.localStat && !p.inFlight() && service.StatNow(fd, &st) {
+	if fd, ok := e.hostFd(); ok && e.localStat && !p.inFlightOn(e) && service.StatNow(fd, &st) {
 		m.Write(out, st[:]) // on the core (inline.go)
 		return ESUCCESS
 	}

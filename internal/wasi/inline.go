@@ -68,8 +68,11 @@ func scatter(m sandbox.Memory, iovs, niovs uint32, skip int, data []byte) int {
 // (or the rest) by the worker.
 func (p *Proc) readRegular(m sandbox.Memory, s *kernel.SIP, e *fdEntry, iovs, niovs uint32, o int64, want int) (int, Errno) {
 	got := 0
-	if fd, ok := e.hostFd(); ok && e.noWait&noWaitRead == 0 && want <= service.InlineIOMax && !p.inFlight() && p.inlineViews(m, iovs, niovs, want) {
+	if fd, ok := e.hostFd(); ok && e.noWait&noWaitRead == 0 && want <= service.InlineIOMax && p.inlineViews(m, iovs, niovs, want) {
 		n, errno, how := service.PreadNowait(fd, p.views, o)
+		if how == service.Done && errno == 0 && p.inFlight() && !p.overlay(m, e, iovs, niovs, o, n, want) {
+			how = service.Again // the worker answers, after the writes in flight (fdbehind.go)
+		}
 		switch {
 		case how == service.Done && errno != 0:
 			return 0, Errno(errno)
@@ -208,8 +211,9 @@ func (p *Proc) seekRegular(s *kernel.SIP, e *fdEntry, off int64, whence uint32) 
 		}
 	default:
 		var st [service.FilestatSize]byte
-		if fd, ok := e.hostFd(); ok && e.localStat && !p.inFlight() && service.StatNow(fd, &st) {
-			size := int64(binary.LittleEndian.Uint64(st[32:]))
+		end, known := p.pendingEnd(e) // writes behind in flight may make it longer
+		if fd, ok := e.hostFd(); ok && e.localStat && known && service.StatNow(fd, &st) {
+			size := max(int64(binary.LittleEndian.Uint64(st[32:])), end)
 			to = size + off
 			if off > 0 && to < size {
 				return 0, EINVAL

@@ -68,6 +68,7 @@ type Proc struct {
 	behind    *service.Behind
 	behindReq kernel.Request
 	fsCalling bool
+	pend      []pendWrite // writes behind in flight, in their order (fdbehind.go)
 }
 
 // Preopen is a host directory offered to the SIP at fd 3+i.
