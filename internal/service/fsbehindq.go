@@ -56,7 +56,7 @@ func (q *behindQueue) empty() bool { return len(q.early) == 0 && len(q.calls) ==
 // before.
 func (f *FS) sequenced(req *kernel.Request) bool {
 	if req.Op == FSBehind {
-		if b, ok := req.Ref.(*Behind); ok && req.PID() == b.pid && b.pid != 0 {
+		if b, ok := req.Ref.(*Behind); ok && req.PID() == b.pid {
 			if f.behinds == nil {
 				f.behinds = map[int64]*Behind{}
 			}

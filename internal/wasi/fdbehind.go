@@ -144,17 +144,19 @@ func (p *Proc) pendingEnd(e *fdEntry) (int64, bool) {
 	return end, true
 }
 
-// overlay lays the writes in flight on e's file over the n bytes read on
-// the core at offset o into the guest's buffers (want asked), in their
-// order, so that the read sees them as if applied: the host's bytes there
-// may be old, or half written by the worker meanwhile, and are replaced.
+// overlay lays writes behind on e's file (pend: those in flight before
+// the read began, from pending) over the n bytes read on the core at
+// offset o into the guest's buffers (want asked), in their order, so that
+// the read sees them as if applied: the host's bytes there may be old, or
+// half written by the worker meanwhile, and are replaced. (A write applied
+// since still has its bytes in the buffer: only the SIP reuses it.)
 // False when it cannot answer: the read was short and a write in flight
 // lies past its end (the file may be longer than the host says), or a
 // write in flight may be on the file and is not known to be.
-func (p *Proc) overlay(m sandbox.Memory, e *fdEntry, iovs, niovs uint32, o int64, n, want int) bool {
+func (p *Proc) overlay(m sandbox.Memory, e *fdEntry, pend []pendWrite, iovs, niovs uint32, o int64, n, want int) bool {
 	end := o + int64(n)
 	p.identify(e)
-	for _, w := range p.pending() {
+	for _, w := range pend {
 		switch fileOf(w.e, e) {
 		case otherFile:
 			continue

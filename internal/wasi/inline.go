@@ -69,8 +69,9 @@ func scatter(m sandbox.Memory, iovs, niovs uint32, skip int, data []byte) int {
 func (p *Proc) readRegular(m sandbox.Memory, s *kernel.SIP, e *fdEntry, iovs, niovs uint32, o int64, want int) (int, Errno) {
 	got := 0
 	if fd, ok := e.hostFd(); ok && e.noWait&noWaitRead == 0 && want <= service.InlineIOMax && p.inlineViews(m, iovs, niovs, want) {
+		pend := p.pending() // before the read: what it may not see yet
 		n, errno, how := service.PreadNowait(fd, p.views, o)
-		if how == service.Done && errno == 0 && p.inFlight() && !p.overlay(m, e, iovs, niovs, o, n, want) {
+		if how == service.Done && errno == 0 && len(pend) > 0 && !p.overlay(m, e, pend, iovs, niovs, o, n, want) {
 			how = service.Again // the worker answers, after the writes in flight (fdbehind.go)
 		}
 		switch {
