@@ -84,11 +84,9 @@ func (p *Proc) pending() []pendWrite {
 		k++
 	}
 	if k > 0 {
-		clear(p.pend[:k])
-		p.pend = p.pend[k:]
-		if len(p.pend) == 0 {
-			p.pend = p.pend[:0:0]
-		}
+		n := copy(p.pend, p.pend[k:])
+		clear(p.pend[n:])
+		p.pend = p.pend[:n]
 	}
 	return p.pend
 }
@@ -149,31 +147,80 @@ func (p *Proc) pendingEnd(e *fdEntry) (int64, bool) {
 // offset o into the guest's buffers (want asked), in their order, so that
 // the read sees them as if applied: the host's bytes there may be old, or
 // half written by the worker meanwhile, and are replaced. (A write applied
-// since still has its bytes in the buffer: only the SIP reuses it.)
-// False when it cannot answer: the read was short and a write in flight
-// lies past its end (the file may be longer than the host says), or a
-// write in flight may be on the file and is not known to be.
-func (p *Proc) overlay(m sandbox.Memory, e *fdEntry, pend []pendWrite, iovs, niovs uint32, o int64, n, want int) bool {
-	end := o + int64(n)
+// since still has its bytes in the buffer: only the SIP reuses it.) A
+// read cut short by the end of the file (fstat on the core) goes on to
+// the end the writes give it, holes read as zeros. It returns the bytes
+// the read now holds; false when it cannot answer so (overlaySpans), or
+// the read was short for another reason, with writes past it.
+func (p *Proc) overlay(m sandbox.Memory, e *fdEntry, fd int32, pend []pendWrite, iovs, niovs uint32, o int64, n, want int) (int, bool) {
 	p.identify(e)
+	if n < want {
+		end := int64(0)
+		for _, w := range pend {
+			switch fileOf(w.e, e) {
+			case sameFile:
+				end = max(end, w.off+int64(len(w.data)))
+			case maybeFile:
+				return n, false
+			}
+		}
+		if end > o+int64(n) {
+			var st [service.FilestatSize]byte
+			if !e.localStat || !service.StatNow(fd, &st) {
+				return n, false
+			}
+			size := int64(binary.LittleEndian.Uint64(st[32:]))
+			if o+int64(n) < size {
+				return n, false // not at the end: pages not at hand; the worker reads
+			}
+			k := int(min(o+int64(want), end) - o)
+			var zeros [512]byte
+			for at := n; at < k; at += len(zeros) {
+				scatter(m, iovs, niovs, at, zeros[:min(len(zeros), k-at)])
+			}
+			n = k
+		}
+	}
+	spans, ok := overlaySpans(pend, e, o, n, n, p.spans[:0])
+	for _, sp := range spans {
+		scatter(m, iovs, niovs, sp.at, sp.data)
+	}
+	clear(spans)
+	p.spans = spans[:0]
+	return n, ok
+}
+
+// span is bytes to lay at a place in a read's result.
+type span struct {
+	at   int
+	data []byte
+}
+
+// overlaySpans decides overlay: it appends to spans, in order, the parts
+// of the writes in pend on e's file that lie over a read of n bytes at
+// offset o (want asked). False when they cannot make the answer: the read
+// was short and a write lies past its end (the file may be longer than the
+// host says), or a write may be on e's file and is not known to be.
+func overlaySpans(pend []pendWrite, e *fdEntry, o int64, n, want int, spans []span) ([]span, bool) {
+	end := o + int64(n)
 	for _, w := range pend {
 		switch fileOf(w.e, e) {
 		case otherFile:
 			continue
 		case maybeFile:
-			return false
+			return spans, false
 		}
 		wend := w.off + int64(len(w.data))
 		if n < want && wend > end {
-			return false
+			return spans, false
 		}
 		if wend <= o || w.off >= end {
 			continue
 		}
 		from, to := max(w.off, o), min(wend, end)
-		scatter(m, iovs, niovs, int(from-o), w.data[from-w.off:to-w.off])
+		spans = append(spans, span{at: int(from - o), data: w.data[from-w.off : to-w.off]})
 	}
-	return true
+	return spans, true
 }
 
 // gatherInto copies the bytes of an iovec array, less their first skip,

@@ -71,8 +71,11 @@ func (p *Proc) readRegular(m sandbox.Memory, s *kernel.SIP, e *fdEntry, iovs, ni
 	if fd, ok := e.hostFd(); ok && e.noWait&noWaitRead == 0 && want <= service.InlineIOMax && p.inlineViews(m, iovs, niovs, want) {
 		pend := p.pending() // before the read: what it may not see yet
 		n, errno, how := service.PreadNowait(fd, p.views, o)
-		if how == service.Done && errno == 0 && len(pend) > 0 && !p.overlay(m, e, pend, iovs, niovs, o, n, want) {
-			how = service.Again // the worker answers, after the writes in flight (fdbehind.go)
+		if how == service.Done && errno == 0 && len(pend) > 0 {
+			var ok bool
+			if n, ok = p.overlay(m, e, fd, pend, iovs, niovs, o, n, want); !ok {
+				how = service.Again // the worker answers, after the writes in flight (fdbehind.go)
+			}
 		}
 		switch {
 		case how == service.Done && errno != 0:

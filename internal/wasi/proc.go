@@ -69,6 +69,7 @@ type Proc struct {
 	behindReq kernel.Request
 	fsCalling bool
 	pend      []pendWrite // writes behind in flight, in their order (fdbehind.go)
+	spans     []span      // overlay's, reused
 }
 
 // Preopen is a host directory offered to the SIP at fd 3+i.
