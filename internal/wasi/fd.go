@@ -197,10 +197,10 @@ func fdPwrite(c *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) Errno {
 func write(c *sandbox.Call, s *kernel.SIP, p *Proc, fd, iovs, niovs uint32, off int64, nwritten uint32) Errno {
 	m := c.Memory()
 	e := p.fd(s, fd)
-	if e == nil {
+	switch {
+	case e == nil:
 		return EBADF
-	}
-	if e.ownPos {
+	case e.ownPos:
 		if e.base&rightFdWrite == 0 {
 			return EBADF
 		}
@@ -208,10 +208,6 @@ func write(c *sandbox.Call, s *kernel.SIP, p *Proc, fd, iovs, niovs uint32, off 
 			return errno
 		}
 		return p.writeOwn(m, s, e, iovs, niovs, off, nwritten)
-	}
-	req := s.Request()
-	var svc kernel.ServiceID
-	switch {
 	case e.stream == 1 || e.stream == 2:
 		if off >= 0 {
 			return ESPIPE
@@ -226,29 +222,54 @@ func write(c *sandbox.Call, s *kernel.SIP, p *Proc, fd, iovs, niovs uint32, off 
 		if e.listen {
 			return ENOTCONN
 		}
-		req.Op = service.NetSend
-		req.Fd = e.handle
-		req.Off = int64(e.flags&fdflagNonblock) >> 2
-		svc = p.net
+		return p.writeSock(m, s, e, iovs, niovs, nwritten)
 	case e.isDir():
 		return EISDIR
 	case e.base&rightFdWrite == 0:
 		return EBADF
-	default:
-		req.Op = service.FSWrite
-		if off >= 0 {
-			req.Op = service.FSPwrite
-			req.Off = off
-		}
-		req.Fd = e.handle
-		svc = p.fs
 	}
-	// A large write from one buffer to a file goes from the guest's memory
-	// to the host with no copy in between: the SIP is suspended, so its
-	// memory neither changes nor grows until the worker has replied (a kill
+	return p.writeFile(m, s, e, iovs, niovs, off, nwritten)
+}
+
+// writeSock is fd_write on a connection: on the core if the socket takes
+// the bytes, the rest by the network worker (sendSock).
+func (p *Proc) writeSock(m sandbox.Memory, s *kernel.SIP, e *fdEntry, iovs, niovs, nwritten uint32) Errno {
+	req := s.Request()
+	if errno := gather(m, req, iovs, niovs); errno != ESUCCESS {
+		return errno
+	}
+	if _, ok := m.Read(nwritten, 4); !ok {
+		return EFAULT
+	}
+	k := int64(0)
+	if len(req.Buf) > 0 {
+		var errno Errno
+		if k, errno = p.sendSock(s, e, req); errno != ESUCCESS {
+			return errno
+		}
+	}
+	if !m.WriteUint32(nwritten, uint32(k)) {
+		return EFAULT
+	}
+	return ESUCCESS
+}
+
+// writeFile is fd_write and fd_pwrite on a file whose offset the host
+// keeps (not a regular file: a character device, a FIFO), by the worker.
+func (p *Proc) writeFile(m sandbox.Memory, s *kernel.SIP, e *fdEntry, iovs, niovs uint32, off int64, nwritten uint32) Errno {
+	req := s.Request()
+	req.Op = service.FSWrite
+	if off >= 0 {
+		req.Op = service.FSPwrite
+		req.Off = off
+	}
+	req.Fd = e.handle
+	// A large write from one buffer goes from the guest's memory to the
+	// host with no copy in between: the SIP is suspended, so its memory
+	// neither changes nor grows until the worker has replied (a kill
 	// waits for the reply too).
 	own := req.Buf
-	if view, ok := zeroCopyView(m, iovs, niovs, maxWriteChunk); ok && !e.sock && e.stream < 0 {
+	if view, ok := zeroCopyView(m, iovs, niovs, maxWriteChunk); ok {
 		req.Buf = view
 		defer func() { req.Buf = own[:0] }()
 	} else if errno := gather(m, req, iovs, niovs); errno != ESUCCESS {
@@ -259,22 +280,7 @@ func write(c *sandbox.Call, s *kernel.SIP, p *Proc, fd, iovs, niovs uint32, off 
 	}
 	n := int64(0)
 	if len(req.Buf) > 0 {
-		var rep *kernel.Request
-		switch {
-		case e.sock:
-			k, errno := p.sendSock(s, e, req)
-			if errno != ESUCCESS {
-				return errno
-			}
-			if !m.WriteUint32(nwritten, uint32(k)) {
-				return EFAULT
-			}
-			return ESUCCESS
-		case e.stream >= 0:
-			rep = s.Call(svc)
-		default:
-			rep = p.fsCall(s)
-		}
+		rep := p.fsCall(s)
 		if rep.Errno != 0 {
 			return Errno(rep.Errno)
 		}
