@@ -39,6 +39,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"isle/internal/kernel"
+	"isle/internal/wasip1"
 )
 
 // File-system operations (kernel.Request.Op). Fd is a handle; Str a path
@@ -87,40 +88,10 @@ func OpenFlags(oflags, fdflags uint16, follow, read, write bool) int64 {
 	return v
 }
 
-// WASI open and fd flags, and file types.
-const (
-	oflagCreat     = 1
-	oflagDirectory = 2
-	oflagExcl      = 4
-	oflagTrunc     = 8
-
-	fdflagAppend = 1
-
-	FiletypeUnknown   = 0
-	FiletypeBlock     = 1
-	FiletypeChar      = 2
-	FiletypeDirectory = 3
-	FiletypeRegular   = 4
-	FiletypeSocket    = 6
-	FiletypeSymlink   = 7
-
-	// FSReadOnly is set in FSOpen's result (Off) when the opened file or
-	// directory lies under a read-only preopen.
-	FSReadOnly = 1 << 8
-
-	// DirentSize is the fixed part of a WASI dirent: d_next u64 @0, d_ino u64
-	// @8, d_namlen u32 @16, d_type u8 @20.
-	DirentSize = 24
-	// FilestatSize is a WASI filestat: dev u64 @0, ino u64 @8, filetype u8
-	// @16, nlink u64 @24, size u64 @32, atim u64 @40, mtim u64 @48, ctim u64 @56.
-	FilestatSize = 64
-
-	// Set-times flags.
-	fstAtim    = 1
-	fstAtimNow = 2
-	fstMtim    = 4
-	fstMtimNow = 8
-)
+// FSReadOnly is set in FSOpen's result (Off) when the opened file or
+// directory lies under a read-only preopen. WASI's flags, file types and
+// record sizes are internal/wasip1's.
+const FSReadOnly = 1 << 8
 
 // Limits in one place.
 const (
@@ -300,7 +271,7 @@ func (f *FS) Serve(req *kernel.Request) {
 	req.Errno = f.serve(req)
 }
 
-func (f *FS) serve(req *kernel.Request) uint16 {
+func (f *FS) serve(req *kernel.Request) wasip1.Errno {
 	if req.Op == FSCloseAll {
 		for b := req.Buf; len(b) >= 4; b = b[4:] {
 			f.close(int32(binary.LittleEndian.Uint32(b)))
@@ -320,7 +291,7 @@ func (f *FS) serve(req *kernel.Request) uint16 {
 		n = f.adoptedNode(req.Fd, req)
 	}
 	if n == nil || (req.Fd < -1 && req.PID() != 0 && n.owner != req.PID()) {
-		return errnoBadf
+		return wasip1.ErrnoBadf
 	}
 	switch req.Op {
 	case FSOpen:
@@ -349,7 +320,7 @@ func (f *FS) serve(req *kernel.Request) uint16 {
 		return errnoOf(serr)
 	case FSSetTimes:
 		if n.ro {
-			return errnoAcces
+			return wasip1.ErrnoAcces
 		}
 		return setTimes(n.file, req.Buf)
 	case FSReaddir:
@@ -361,14 +332,14 @@ func (f *FS) serve(req *kernel.Request) uint16 {
 	return f.serveFile(n, req)
 }
 
-func errnoOf(err error) uint16 {
+func errnoOf(err error) wasip1.Errno {
 	if err == nil {
 		return 0
 	}
 	return fsErrno(err)
 }
 
-func (f *FS) serveFile(n *node, req *kernel.Request) uint16 {
+func (f *FS) serveFile(n *node, req *kernel.Request) wasip1.Errno {
 	switch req.Op {
 	case FSRead, FSPread:
 		return readFile(n, req)
@@ -376,7 +347,7 @@ func (f *FS) serveFile(n *node, req *kernel.Request) uint16 {
 		return writeFile(n, req)
 	case FSSeek:
 		if req.N < 0 || req.N > 2 {
-			return errnoInval
+			return wasip1.ErrnoInval
 		}
 		off, err := n.file.Seek(req.Off, int(req.N))
 		if err != nil {
@@ -386,34 +357,34 @@ func (f *FS) serveFile(n *node, req *kernel.Request) uint16 {
 		return 0
 	case FSSetSize:
 		if n.ro {
-			return errnoAcces
+			return wasip1.ErrnoAcces
 		}
 		if req.Off < 0 {
-			return errnoInval
+			return wasip1.ErrnoInval
 		}
 		return errnoOf(n.file.Truncate(req.Off))
 	case FSAllocate:
 		return allocate(n, req)
 	case FSSetFlags:
-		if n.ro && req.Off&fdflagAppend != 0 {
-			return errnoAcces
+		if n.ro && req.Off&wasip1.FdflagsAppend != 0 {
+			return wasip1.ErrnoAcces
 		}
-		return setAppend(n.file, req.Off&fdflagAppend != 0)
+		return setAppend(n.file, req.Off&wasip1.FdflagsAppend != 0)
 	case FSOpen, FSPathStat, FSPathSetTimes, FSMkdir, FSUnlink, FSRmdir, FSRename, FSLink, FSSymlink, FSReadlink:
-		return errnoNotdir
+		return wasip1.ErrnoNotdir
 	}
-	return errnoInval
+	return wasip1.ErrnoInval
 }
 
-func (f *FS) serveDir(n *node, req *kernel.Request) uint16 {
+func (f *FS) serveDir(n *node, req *kernel.Request) wasip1.Errno {
 	switch req.Op {
 	case FSRead, FSPread, FSWrite, FSPwrite:
-		return errnoIsdir
+		return wasip1.ErrnoIsdir
 	case FSSeek, FSSetSize, FSAllocate:
-		return errnoIsdir
+		return wasip1.ErrnoIsdir
 	case FSSetFlags:
-		if req.Off&fdflagAppend != 0 {
-			return errnoIsdir
+		if req.Off&wasip1.FdflagsAppend != 0 {
+			return wasip1.ErrnoIsdir
 		}
 		return 0
 	}
@@ -421,7 +392,7 @@ func (f *FS) serveDir(n *node, req *kernel.Request) uint16 {
 	if req.Op == FSRename || req.Op == FSLink || req.Op == FSSymlink {
 		first, _, _ = strings.Cut(req.Str, "\x00")
 	}
-	if bad := checkPath(first); bad != 0 && !(req.Op == FSSymlink && bad == errnoPerm) {
+	if bad := checkPath(first); bad != 0 && !(req.Op == FSSymlink && bad == wasip1.ErrnoPerm) {
 		return bad
 	}
 	switch req.Op {
@@ -429,7 +400,7 @@ func (f *FS) serveDir(n *node, req *kernel.Request) uint16 {
 		return pathLook(n.root, req)
 	}
 	if n.ro {
-		return errnoAcces
+		return wasip1.ErrnoAcces
 	}
 	return f.pathChange(n.root, req)
 }
@@ -439,7 +410,7 @@ func (f *FS) serveDir(n *node, req *kernel.Request) uint16 {
 // out), and the call names only a last component, never "..", in it; a final
 // symlink is renamed or linked itself, as the host calls do. The host gives
 // POSIX's answers: EXDEV between file systems, ENOTDIR, EISDIR, ENOTEMPTY.
-func renameOrLink(op uint32, r *os.Root, old string, dr *os.Root, nw string) uint16 {
+func renameOrLink(op uint32, r *os.Root, old string, dr *os.Root, nw string) wasip1.Errno {
 	od, ob, e := parentOf(r, old)
 	if e != 0 {
 		return e
@@ -483,7 +454,7 @@ func renameOrLink(op uint32, r *os.Root, old string, dr *os.Root, nw string) uin
 // documents for linking an open file. Linking a directory is EPERM, as
 // link(2) answers; a file the host will not open for reading cannot be
 // linked this way (EACCES).
-func linkFollow(r *os.Root, old string, dr *os.Root, nw string) uint16 {
+func linkFollow(r *os.Root, old string, dr *os.Root, nw string) wasip1.Errno {
 	src, err := r.OpenFile(old, os.O_RDONLY|unix.O_NONBLOCK|unix.O_NOCTTY, 0)
 	if err != nil {
 		return fsErrno(err)
@@ -511,14 +482,14 @@ func linkFollow(r *os.Root, old string, dr *os.Root, nw string) uint16 {
 
 // parentOf opens, inside r, the directory that holds name's last component
 // and returns it with that component (a trailing slash kept).
-func parentOf(r *os.Root, name string) (*os.File, string, uint16) {
+func parentOf(r *os.Root, name string) (*os.File, string, wasip1.Errno) {
 	trimmed := strings.TrimRight(name, "/")
 	if trimmed == "" {
-		return nil, "", errnoPerm
+		return nil, "", wasip1.ErrnoPerm
 	}
 	dir, base := path.Split(trimmed)
 	if base == "." || base == ".." {
-		return nil, "", errnoInval
+		return nil, "", wasip1.ErrnoInval
 	}
 	if dir == "" {
 		dir = "."
@@ -535,28 +506,28 @@ func parentOf(r *os.Root, name string) (*os.File, string, uint16) {
 
 // dirErr finds why removing the directory name failed: ENOTEMPTY if it has
 // entries.
-func dirErr(r *os.Root, name string) (uint16, bool) {
+func dirErr(r *os.Root, name string) (wasip1.Errno, bool) {
 	d, err := r.Open(name)
 	if err != nil {
 		return 0, false
 	}
 	defer d.Close()
 	if names, _ := d.Readdirnames(1); len(names) > 0 {
-		return errnoNotempty, true
+		return wasip1.ErrnoNotempty, true
 	}
 	return 0, false
 }
 
 // checkPath refuses what os.Root would otherwise read differently from WASI:
 // an empty path is ENOENT, a NUL byte EINVAL, an absolute path EPERM.
-func checkPath(p string) uint16 {
+func checkPath(p string) wasip1.Errno {
 	switch {
 	case p == "":
-		return errnoNoent
+		return wasip1.ErrnoNoent
 	case strings.IndexByte(p, 0) >= 0:
-		return errnoInval
+		return wasip1.ErrnoInval
 	case strings.HasPrefix(p, "/"):
-		return errnoPerm
+		return wasip1.ErrnoPerm
 	}
 	return 0
 }

@@ -31,6 +31,7 @@ import (
 	"sync/atomic"
 
 	"isle/internal/kernel"
+	"isle/internal/wasip1"
 )
 
 // File-system operations of writes behind (kernel.Request.Op), beside the
@@ -70,7 +71,7 @@ type Behind struct {
 	freed   atomic.Int64
 	failed  atomic.Bool
 	mu      sync.Mutex
-	errs    map[int32]uint16 // a failed write's errno, by handle, until reported
+	errs    map[int32]wasip1.Errno // a failed write's errno, by handle, until reported
 }
 
 // NewBehind returns the write-behind state of SIP pid, with its buffer.
@@ -133,7 +134,7 @@ func (b *Behind) Failed() bool { return b.failed.Load() }
 
 // Take returns, and forgets, the errno of a failed write behind on handle
 // h (0: none).
-func (b *Behind) Take(h int32) uint16 {
+func (b *Behind) Take(h int32) wasip1.Errno {
 	if !b.failed.Load() {
 		return 0
 	}
@@ -149,10 +150,10 @@ func (b *Behind) Take(h int32) uint16 {
 
 // fail records that a write on handle h failed with errno e; the first
 // error stands until it is reported. On the worker's goroutine.
-func (b *Behind) fail(h int32, e uint16) {
+func (b *Behind) fail(h int32, e wasip1.Errno) {
 	b.mu.Lock()
 	if b.errs == nil {
-		b.errs = map[int32]uint16{}
+		b.errs = map[int32]wasip1.Errno{}
 	}
 	if b.errs[h] == 0 {
 		b.errs[h] = e

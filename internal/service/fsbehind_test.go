@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"isle/internal/kernel"
+	"isle/internal/wasip1"
 )
 
 // behindFile opens a new file "w" for writing in a worker of its own and
@@ -103,21 +104,21 @@ func TestBehindErrorsReported(t *testing.T) {
 	if !b.Failed() {
 		t.Fatal("a failed write was not recorded")
 	}
-	if e := do(f, kernel.Request{Op: FSSync, Fd: h}).Errno; e != errnoAcces {
-		t.Fatalf("fsync after a failed write: %d, want EACCES (%d)", e, errnoAcces)
+	if e := do(f, kernel.Request{Op: FSSync, Fd: h}).Errno; e != wasip1.ErrnoAcces {
+		t.Fatalf("fsync after a failed write: %d, want EACCES (%d)", e, wasip1.ErrnoAcces)
 	}
 	if b.Failed() || do(f, kernel.Request{Op: FSSync, Fd: h}).Errno != 0 {
 		t.Fatal("the error was reported twice")
 	}
 	// On the core: Take.
 	f.Serve(postWrite(t, b, h, 0, "y"))
-	if e := b.Take(h); e != errnoAcces || b.Take(h) != 0 {
+	if e := b.Take(h); e != wasip1.ErrnoAcces || b.Take(h) != 0 {
 		t.Fatalf("Take: %d, want EACCES once", e)
 	}
 	// Another SIP's handle.
 	other := NewBehind(5)
 	f.Serve(postWrite(t, other, h, 0, "z"))
-	if e := other.Take(h); e != errnoBadf {
+	if e := other.Take(h); e != wasip1.ErrnoBadf {
 		t.Fatalf("write on a handle of another SIP: %d, want EBADF", e)
 	}
 	if got, _ := os.ReadFile(host); len(got) != 0 {

@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 
 	"isle/internal/kernel"
+	"isle/internal/wasip1"
 )
 
 // behindQueue is what came of one SIP's sequence before its turn: posts
@@ -164,7 +165,7 @@ func (f *FS) apply(p *postedReq) {
 // serveAfter serves a call of a SIP with writes behind, all of whose
 // posts before it have been applied: a failed write on the fd it names is
 // its answer (a close still closes, a sync still syncs).
-func (f *FS) serveAfter(b *Behind, req *kernel.Request) uint16 {
+func (f *FS) serveAfter(b *Behind, req *kernel.Request) wasip1.Errno {
 	if req.Op == FSSettle {
 		return 0
 	}
@@ -194,17 +195,17 @@ func (f *FS) forgetClosed(b *Behind, req *kernel.Request) {
 
 // writeBehind makes a posted write: all its bytes, or an errno. The handle
 // must be the SIP's own regular file, as a call's would be.
-func (f *FS) writeBehind(b *Behind, req *kernel.Request) uint16 {
+func (f *FS) writeBehind(b *Behind, req *kernel.Request) wasip1.Errno {
 	n := f.node(req.Fd)
 	switch {
 	case n == nil || (req.Fd >= 0 && int(req.Fd) < f.npre) || n.owner != b.pid:
-		return errnoBadf
+		return wasip1.ErrnoBadf
 	case n.root != nil:
-		return errnoIsdir
+		return wasip1.ErrnoIsdir
 	case n.ro:
-		return errnoAcces
+		return wasip1.ErrnoAcces
 	case req.Off < 0:
-		return errnoInval
+		return wasip1.ErrnoInval
 	}
 	buf, off := req.Buf, req.Off
 	for len(buf) > 0 {
@@ -213,7 +214,7 @@ func (f *FS) writeBehind(b *Behind, req *kernel.Request) uint16 {
 			return fsErrno(err)
 		}
 		if k <= 0 {
-			return errnoIO
+			return wasip1.ErrnoIo
 		}
 		buf, off = buf[k:], off+int64(k)
 	}
@@ -244,7 +245,7 @@ func (f *FS) closeBehind() {
 			}
 		}
 		for _, h := range q.calls {
-			h.req.Errno = errnoIO
+			h.req.Errno = wasip1.ErrnoIo
 			if h.lent {
 				h.d.Finish(nil)
 			}

@@ -11,10 +11,11 @@ import (
 	"strings"
 
 	"isle/internal/kernel"
+	"isle/internal/wasip1"
 )
 
 // readFile is FSRead (at the file's offset) and FSPread (at Off).
-func readFile(n *node, req *kernel.Request) uint16 {
+func readFile(n *node, req *kernel.Request) wasip1.Errno {
 	want := min(max(req.N, 0), maxFSChunk)
 	if int64(cap(req.Buf)) < want {
 		req.Buf = make([]byte, want)
@@ -26,7 +27,7 @@ func readFile(n *node, req *kernel.Request) uint16 {
 		got, err = n.file.Read(req.Buf)
 	} else {
 		if req.Off < 0 {
-			return errnoInval
+			return wasip1.ErrnoInval
 		}
 		got, err = n.file.ReadAt(req.Buf, req.Off)
 	}
@@ -39,9 +40,9 @@ func readFile(n *node, req *kernel.Request) uint16 {
 
 // writeFile is FSWrite (at the file's offset, its end with APPEND) and
 // FSPwrite (at Off).
-func writeFile(n *node, req *kernel.Request) uint16 {
+func writeFile(n *node, req *kernel.Request) wasip1.Errno {
 	if n.ro {
-		return errnoAcces
+		return wasip1.ErrnoAcces
 	}
 	var got int
 	var err error
@@ -49,7 +50,7 @@ func writeFile(n *node, req *kernel.Request) uint16 {
 		got, err = n.file.Write(req.Buf)
 	} else {
 		if req.Off < 0 {
-			return errnoInval
+			return wasip1.ErrnoInval
 		}
 		// os.File refuses WriteAt on an O_APPEND file; pwrite(2) on
 		// Linux appends there, so do as Linux does.
@@ -69,12 +70,12 @@ func writeFile(n *node, req *kernel.Request) uint16 {
 
 // allocate is FSAllocate: the file is made at least Off+N bytes long (no
 // blocks are reserved).
-func allocate(n *node, req *kernel.Request) uint16 {
+func allocate(n *node, req *kernel.Request) wasip1.Errno {
 	if n.ro {
-		return errnoAcces
+		return wasip1.ErrnoAcces
 	}
 	if req.Off < 0 || req.N <= 0 || req.Off+req.N < 0 {
-		return errnoInval
+		return wasip1.ErrnoInval
 	}
 	fi, err := n.file.Stat()
 	if err != nil {
@@ -87,7 +88,7 @@ func allocate(n *node, req *kernel.Request) uint16 {
 }
 
 // pathLook is FSPathStat and FSReadlink in root r, which change nothing.
-func pathLook(r *os.Root, req *kernel.Request) uint16 {
+func pathLook(r *os.Root, req *kernel.Request) wasip1.Errno {
 	name := req.Str
 	if req.Op == FSReadlink {
 		t, err := r.Readlink(name)
@@ -113,7 +114,7 @@ func pathLook(r *os.Root, req *kernel.Request) uint16 {
 
 // pathChange is a call that changes what lies under root r: the caller
 // has refused it under a read-only preopen.
-func (f *FS) pathChange(r *os.Root, req *kernel.Request) uint16 {
+func (f *FS) pathChange(r *os.Root, req *kernel.Request) wasip1.Errno {
 	name := req.Str
 	switch req.Op {
 	case FSPathSetTimes:
@@ -127,48 +128,48 @@ func (f *FS) pathChange(r *os.Root, req *kernel.Request) uint16 {
 	case FSSymlink:
 		target, link, ok := strings.Cut(name, "\x00")
 		if !ok || target == "" {
-			return errnoInval
+			return wasip1.ErrnoInval
 		}
 		if bad := checkPath(link); bad != 0 {
 			return bad
 		}
 		if strings.HasPrefix(target, "/") {
-			return errnoPerm // it could only ever lead out of the preopen
+			return wasip1.ErrnoPerm // it could only ever lead out of the preopen
 		}
 		return errnoOf(r.Symlink(target, link))
 	case FSRename, FSLink:
 		return f.renameOrLinkReq(r, req)
 	}
-	return errnoInval
+	return wasip1.ErrnoInval
 }
 
 // unlinkFile is FSUnlink: EISDIR for a directory, as unlink(2) answers.
-func unlinkFile(r *os.Root, name string) uint16 {
+func unlinkFile(r *os.Root, name string) wasip1.Errno {
 	fi, err := r.Lstat(name)
 	if err != nil {
 		return fsErrno(err)
 	}
 	if fi.IsDir() {
-		return errnoIsdir
+		return wasip1.ErrnoIsdir
 	}
 	if strings.HasSuffix(name, "/") {
-		return errnoNotdir
+		return wasip1.ErrnoNotdir
 	}
 	return errnoOf(r.Remove(name))
 }
 
 // removeDir is FSRmdir: ENOTDIR for a file, ENOTEMPTY for a directory with
 // entries, EINVAL for ".".
-func removeDir(r *os.Root, name string) uint16 {
+func removeDir(r *os.Root, name string) wasip1.Errno {
 	fi, err := r.Lstat(name)
 	if err != nil {
 		return fsErrno(err)
 	}
 	if !fi.IsDir() {
-		return errnoNotdir
+		return wasip1.ErrnoNotdir
 	}
 	if path.Clean(name) == "." {
-		return errnoInval // rmdir(".") is EINVAL in POSIX
+		return wasip1.ErrnoInval // rmdir(".") is EINVAL in POSIX
 	}
 	err = r.Remove(name)
 	if err != nil {
@@ -182,23 +183,23 @@ func removeDir(r *os.Root, name string) uint16 {
 
 // renameOrLinkReq is FSRename and FSLink: Str "old\x00new", old in r, new
 // in the directory handle Off names.
-func (f *FS) renameOrLinkReq(r *os.Root, req *kernel.Request) uint16 {
+func (f *FS) renameOrLinkReq(r *os.Root, req *kernel.Request) wasip1.Errno {
 	old, nw, ok := strings.Cut(req.Str, "\x00")
 	if !ok {
-		return errnoInval
+		return wasip1.ErrnoInval
 	}
 	if bad := checkPath(nw); bad != 0 {
 		return bad
 	}
 	dst := f.node(int32(req.Off))
 	if dst == nil || req.Off != int64(int32(req.Off)) {
-		return errnoBadf
+		return wasip1.ErrnoBadf
 	}
 	if dst.root == nil {
-		return errnoNotdir
+		return wasip1.ErrnoNotdir
 	}
 	if dst.ro {
-		return errnoAcces
+		return wasip1.ErrnoAcces
 	}
 	if req.Op == FSLink && req.N&1 != 0 {
 		return linkFollow(r, old, dst.root, nw)

@@ -27,6 +27,7 @@ import (
 	"isle/internal/kernel"
 	"isle/internal/sandbox"
 	"isle/internal/service"
+	"isle/internal/wasip1"
 )
 
 // writeBehind posts the guest's buffers, less their first skip bytes (of
@@ -34,7 +35,7 @@ import (
 // go behind; false: the caller writes them as before.
 func (p *Proc) writeBehind(m sandbox.Memory, s *kernel.SIP, e *fdEntry, iovs, niovs uint32, o int64, skip, total int) bool {
 	n := total - skip
-	if o < 0 || e.flags&fdflagAppend != 0 || n <= 0 || n > service.BehindMaxWrite ||
+	if o < 0 || e.flags&wasip1.FdflagsAppend != 0 || n <= 0 || n > service.BehindMaxWrite ||
 		len(p.FS) == 0 || o > math.MaxInt64-int64(total) {
 		return false
 	}
@@ -64,7 +65,7 @@ type pendWrite struct {
 // core), once, if it lies on a local file system.
 func (p *Proc) identify(e *fdEntry) bool {
 	if e.ino == 0 {
-		var st [service.FilestatSize]byte
+		var st [wasip1.FilestatSize]byte
 		if fd, ok := e.hostFd(); ok && e.localStat && service.StatNow(fd, &st) {
 			e.dev = binary.LittleEndian.Uint64(st[0:])
 			e.ino = binary.LittleEndian.Uint64(st[8:]) | 1<<63 // never 0
@@ -165,7 +166,7 @@ func (p *Proc) overlay(m sandbox.Memory, e *fdEntry, fd int32, pend []pendWrite,
 			}
 		}
 		if end > o+int64(n) {
-			var st [service.FilestatSize]byte
+			var st [wasip1.FilestatSize]byte
 			if !e.localStat || !service.StatNow(fd, &st) {
 				return n, false
 			}
