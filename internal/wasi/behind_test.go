@@ -124,3 +124,45 @@ func openFds(t *testing.T) int {
 	}
 	return len(ents)
 }
+
+// TestWriteFlood runs testdata/hostile/writeflood.c: a second of 64 KiB
+// writes behind over 64 MiB, read back whole, then 64 more and an end
+// without close or fsync. Its end is reported after those writes: the host
+// file holds them when Wait returns.
+func TestWriteFlood(t *testing.T) {
+	dir := t.TempDir()
+	wasm := hostileProg(t, "writeflood")
+	ctx := context.Background()
+	var out, errb bytes.Buffer
+	cfg := isle.NewConfig().WithCores(2).WithCacheDir("").WithStdio(bytes.NewReader(nil), &out, &errb).
+		WithDir(isle.Dir{Host: dir, Guest: "/tmp"})
+	m, err := isle.Boot(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Stop(ctx)
+	prog, err := m.Load(ctx, wasm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := m.Spawn(prog, []string{"writeflood"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := p.Wait()
+	if st.Status() != 0 || out.String() != "writeflood: every page whole\n" {
+		t.Fatalf("status %d, stdout %q, stderr %q", st.Status(), out.String(), errb.String())
+	}
+	f, err := os.Open(filepath.Join(dir, "writeflood"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	got := make([]byte, 64<<16)
+	if _, err := f.ReadAt(got, 0); err != nil {
+		t.Fatal(err)
+	}
+	if i := bytes.IndexFunc(got, func(r rune) bool { return r != 'Z' }); i >= 0 {
+		t.Fatalf("byte %d of the last writes is %q when Wait returned", i, got[i])
+	}
+}
