@@ -45,7 +45,9 @@ const (
 // Limits in one place.
 const (
 	// BehindBytes is the most bytes of writes one SIP may have in flight:
-	// the size of its buffer.
+	// the most its buffer grows to. It starts at BehindMaxWrite and doubles
+	// when a write finds it full and nothing in flight (after the call
+	// that write became), so a SIP that writes little holds 64 KiB.
 	BehindBytes = 1 << 20
 	// BehindWrites is the most posts one SIP may have in flight.
 	BehindWrites = 1024
@@ -55,10 +57,11 @@ const (
 )
 
 // Behind is a SIP's writes behind, shared by the SIP and its file-system
-// worker. Ownership: pid and buf's slice header are immutable; buf's bytes
-// in [freed, head) belong to posts in flight (written by the SIP before it
-// posts, read by the worker, which then advances freed); head and next are
-// the SIP's (its coroutine, then its exit hook on the core it ended on);
+// worker. Ownership: pid is immutable; buf's bytes in [freed, head) belong
+// to posts in flight (written by the SIP before it posts, read by the
+// worker, which then advances freed); buf itself (it grows), head and
+// full are the SIP's (its coroutine, then its exit hook on the core it
+// ended on);
 // posted is written by the SIP and read by the worker; applied and freed
 // are written by the worker and read by the SIP; errs is guarded by mu, and
 // failed says, without the lock, whether it holds anything.
@@ -66,6 +69,7 @@ type Behind struct {
 	pid     int64
 	buf     []byte
 	head    int64 // bytes of buf used so far, wrap-around padding included
+	full    bool  // a write found buf full: it grows when nothing is in flight
 	posted  atomic.Int64
 	applied atomic.Int64
 	freed   atomic.Int64
@@ -76,7 +80,7 @@ type Behind struct {
 
 // NewBehind returns the write-behind state of SIP pid, with its buffer.
 func NewBehind(pid int64) *Behind {
-	return &Behind{pid: pid, buf: make([]byte, BehindBytes)}
+	return &Behind{pid: pid, buf: make([]byte, BehindMaxWrite)}
 }
 
 // posted is a sequenced post: the request and its place in the sequence.
@@ -112,12 +116,17 @@ func (b *Behind) Sequence(r kernel.Request) *kernel.Request {
 // the caller fills before it posts it; false if the SIP has not that much
 // room in flight (the write is then made by a call).
 func (b *Behind) Write(h int32, off int64, n int) (*kernel.Request, []byte, bool) {
+	if b.full && len(b.buf) < BehindBytes && b.freed.Load() == b.head {
+		b.buf = make([]byte, 2*len(b.buf)) // nothing in flight holds the old one
+		b.full = false
+	}
 	size := int64(len(b.buf))
 	at := b.head
 	if at%size+int64(n) > size {
 		at += size - at%size // from the start of the buffer: a post's bytes are contiguous
 	}
 	if int64(n) > size || at+int64(n)-b.freed.Load() > size || b.posted.Load()-b.applied.Load() >= BehindWrites {
+		b.full = true
 		return nil, nil, false
 	}
 	b.head = at + int64(n)

@@ -126,21 +126,39 @@ func TestBehindErrorsReported(t *testing.T) {
 	}
 }
 
-// TestBehindBounded: the buffer takes at most BehindBytes in flight; a
-// write that finds no room is refused (the SIP then writes by a call),
-// and room comes back as the worker applies what was posted.
+// TestBehindBounded: a SIP's buffer starts at one largest write and
+// doubles, each time a write found it full and then nothing was in flight,
+// up to BehindBytes, never past it; a write that finds no room is refused
+// (the SIP then writes by a call, which waits for what was posted), and
+// room comes back as the worker applies what was posted.
 func TestBehindBounded(t *testing.T) {
 	f, b, h, _ := behindFile(t, false)
+	most := 0
 	var posted []*kernel.Request
-	for off := int64(0); ; off += BehindMaxWrite {
-		req, _, ok := b.Write(h, off, BehindMaxWrite)
+	for range 8 {
+		posted = posted[:0]
+		for off := int64(0); ; off += BehindMaxWrite {
+			req, _, ok := b.Write(h, off, BehindMaxWrite)
+			if !ok {
+				break
+			}
+			posted = append(posted, req)
+		}
+		most = max(most, len(posted))
+		for _, r := range posted {
+			f.Serve(r)
+		}
+	}
+	if most != BehindBytes/BehindMaxWrite || len(b.buf) != BehindBytes {
+		t.Fatalf("at most %d writes of %d bytes in flight, a buffer of %d; want %d, %d", most, BehindMaxWrite, len(b.buf), BehindBytes/BehindMaxWrite, BehindBytes)
+	}
+	posted = posted[:0]
+	for {
+		req, _, ok := b.Write(h, 0, BehindMaxWrite)
 		if !ok {
 			break
 		}
 		posted = append(posted, req)
-	}
-	if len(posted) != BehindBytes/BehindMaxWrite {
-		t.Fatalf("%d writes of %d bytes in flight, want %d", len(posted), BehindMaxWrite, BehindBytes/BehindMaxWrite)
 	}
 	f.Serve(posted[0])
 	if _, _, ok := b.Write(h, 0, BehindMaxWrite); !ok {
