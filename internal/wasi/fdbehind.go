@@ -8,10 +8,12 @@ package wasi
 // file-system worker, and the SIP gets the byte count at once. The rules
 // on this side:
 //
-//   - While any post is in flight, nothing that could see the file's bytes
-//     or size is answered on the core (inline reads, fstat, SEEK_END,
-//     path_filestat_get); those calls go to the worker, which serves them
-//     after the posts (every call of the SIP is ordered behind them there).
+//   - While posts are in flight, a read made on the core lays the writes
+//     in flight on the same host file over what it read (overlay), and
+//     SEEK_END counts them in the size; fstat of such a file,
+//     path_filestat_get and writes on the core go to the worker instead,
+//     which serves them after the posts (every call of the SIP is ordered
+//     behind them there).
 //   - Before the SIP stops running (any suspension but a call to its own
 //     worker, which is ordered anyway), before console output or a socket
 //     send leaves it, and before it ends, its posts are applied (settle):
