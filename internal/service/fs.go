@@ -42,51 +42,36 @@ import (
 	"isle/internal/wasip1"
 )
 
-// File-system operations (kernel.Request.Op). Fd is a handle; Str a path
-// relative to the directory Fd names, unless said otherwise.
+// File-system operations (kernel.Request.Op), each the Op of a typed
+// request (fsreq.go).
 const (
-	FSOpen         uint32 = iota + 100 // Off: OpenFlags; N = new handle; Off = filetype (low byte), FSReadOnly, a lent descriptor (LentFd)
-	FSClose                            // close handle Fd
-	FSRead                             // read at most N bytes at the file's offset into Buf; N = bytes read
-	FSPread                            // read at most N bytes at offset Off into Buf; N = bytes read
-	FSWrite                            // write Buf at the file's offset (its end with APPEND); N = bytes written, Off = the file's offset after it
-	FSPwrite                           // write Buf at offset Off; N = bytes written
-	FSSeek                             // seek by Off, whence N (0 set, 1 current, 2 end); N = new offset
-	FSStat                             // Buf = filestat (64 bytes) of Fd
-	FSPathStat                         // Buf = filestat of Str; Off 1: follow a final symlink
-	FSSetSize                          // truncate or extend Fd to Off bytes
-	FSSetTimes                         // Buf: atim u64, mtim u64, fstflags u16 (WASI's); of Fd
-	FSPathSetTimes                     // as FSSetTimes, of Str; Off 1: follow a final symlink
-	FSMkdir                            // create directory Str
-	FSUnlink                           // remove file Str (EISDIR for a directory)
-	FSRmdir                            // remove empty directory Str (ENOTDIR for a file)
-	FSRename                           // Str "old\x00new": old in Fd, new in directory handle Off
-	FSLink                             // Str "old\x00new": old in Fd, new in directory handle Off; N&1: follow a final symlink in old
-	FSSymlink                          // Str "target\x00path": make path (in Fd) a symlink to target
-	FSReadlink                         // Buf = the target of symlink Str
-	FSReaddir                          // Buf = WASI dirents from cookie Off, at least N bytes of them if there are
-	FSSync                             // fsync Fd
-	FSDatasync                         // fdatasync Fd
-	FSSetFlags                         // set Fd's APPEND flag to Off&1
-	FSAllocate                         // make Fd at least Off+N bytes long
-	FSCloseAll                         // close every handle listed in Buf (little-endian int32s); Fd is ignored
-	FSAdopt                            // posted: take the file a SIP opened on its core (OpenNow); N = AdoptArgs, Off = the SIP's pid; it is then handle AdoptedHandle
+	FSOpen         uint32 = iota + 100 // FSOpenReq; the reply is FSOpenedOf's
+	FSClose                            // FSCloseReq
+	FSRead                             // FSReadReq at the file's offset
+	FSPread                            // FSReadReq at an offset
+	FSWrite                            // FSWriteReq at the file's offset
+	FSPwrite                           // FSWriteReq at an offset
+	FSSeek                             // FSSeekReq
+	FSStat                             // FSStatReq
+	FSPathStat                         // FSPathReq
+	FSSetSize                          // FSSetSizeReq
+	FSSetTimes                         // FSSetTimesReq
+	FSPathSetTimes                     // FSPathSetTimesReq
+	FSMkdir                            // FSPathReq
+	FSUnlink                           // FSPathReq: EISDIR for a directory
+	FSRmdir                            // FSPathReq: ENOTDIR for a file
+	FSRename                           // FSRenameReq
+	FSLink                             // FSLinkReq
+	FSSymlink                          // FSSymlinkReq
+	FSReadlink                         // FSPathReq
+	FSReaddir                          // FSReaddirReq
+	FSSync                             // FSSyncReq
+	FSDatasync                         // FSSyncReq, DataOnly
+	FSSetFlags                         // FSSetFlagsReq
+	FSAllocate                         // FSAllocateReq
+	FSCloseAll                         // FSCloseAllReq: Buf lists handles, little-endian int32s (AppendHandle)
+	FSAdopt                            // FSAdoptReq, posted
 )
-
-// OpenFlags packs path_open's arguments into kernel.Request.Off for FSOpen.
-func OpenFlags(oflags, fdflags uint16, follow, read, write bool) int64 {
-	v := int64(oflags) | int64(fdflags)<<16
-	if follow {
-		v |= 1 << 32
-	}
-	if read {
-		v |= 1 << 33
-	}
-	if write {
-		v |= 1 << 34
-	}
-	return v
-}
 
 // FSReadOnly is set in FSOpen's result (Off) when the opened file or
 // directory lies under a read-only preopen. WASI's flags, file types and
@@ -209,7 +194,7 @@ func (f *FS) Close() {
 // would stay open for nobody; it is closed.
 func (f *FS) Abandon(req *kernel.Request) {
 	if req.Op == FSOpen && req.Errno == 0 {
-		f.close(int32(req.N))
+		f.close(FSOpenedOf(req).Handle)
 	}
 }
 
@@ -322,7 +307,7 @@ func (f *FS) serve(req *kernel.Request) wasip1.Errno {
 		if n.ro {
 			return wasip1.ErrnoAcces
 		}
-		return setTimes(n.file, req.Buf)
+		return setTimes(n.file, fsSetTimesOf(req).Times)
 	case FSReaddir:
 		return f.readdir(n, req)
 	}
@@ -346,10 +331,11 @@ func (f *FS) serveFile(n *node, req *kernel.Request) wasip1.Errno {
 	case FSWrite, FSPwrite:
 		return writeFile(n, req)
 	case FSSeek:
-		if req.N < 0 || req.N > 2 {
+		a := fsSeekOf(req)
+		if a.Whence > wasip1.WhenceEnd { // WASI's whence is io's: set, current, end
 			return wasip1.ErrnoInval
 		}
-		off, err := n.file.Seek(req.Off, int(req.N))
+		off, err := n.file.Seek(a.Offset, int(a.Whence))
 		if err != nil {
 			return fsErrno(err)
 		}
@@ -359,17 +345,19 @@ func (f *FS) serveFile(n *node, req *kernel.Request) wasip1.Errno {
 		if n.ro {
 			return wasip1.ErrnoAcces
 		}
-		if req.Off < 0 {
+		a := fsSetSizeOf(req)
+		if a.Size < 0 {
 			return wasip1.ErrnoInval
 		}
-		return errnoOf(n.file.Truncate(req.Off))
+		return errnoOf(n.file.Truncate(a.Size))
 	case FSAllocate:
 		return allocate(n, req)
 	case FSSetFlags:
-		if n.ro && req.Off&wasip1.FdflagsAppend != 0 {
+		a := fsSetFlagsOf(req)
+		if n.ro && a.Append {
 			return wasip1.ErrnoAcces
 		}
-		return setAppend(n.file, req.Off&wasip1.FdflagsAppend != 0)
+		return setAppend(n.file, a.Append)
 	case FSOpen, FSPathStat, FSPathSetTimes, FSMkdir, FSUnlink, FSRmdir, FSRename, FSLink, FSSymlink, FSReadlink:
 		return wasip1.ErrnoNotdir
 	}
@@ -383,26 +371,29 @@ func (f *FS) serveDir(n *node, req *kernel.Request) wasip1.Errno {
 	case FSSeek, FSSetSize, FSAllocate:
 		return wasip1.ErrnoIsdir
 	case FSSetFlags:
-		if req.Off&wasip1.FdflagsAppend != 0 {
+		if fsSetFlagsOf(req).Append {
 			return wasip1.ErrnoIsdir
 		}
 		return 0
 	}
-	first := req.Str
-	if req.Op == FSRename || req.Op == FSLink || req.Op == FSSymlink {
-		first, _, _ = strings.Cut(req.Str, "\x00")
+	// Every other operation on a directory names a path in it (a rename's
+	// or link's old path); a symlink's target is checked first.
+	p := fsPathOf(req)
+	name, first := p.Path, p.Path
+	if req.Op == FSSymlink {
+		first = fsSymlinkOf(req).Target
 	}
 	if bad := checkPath(first); bad != 0 && !(req.Op == FSSymlink && bad == wasip1.ErrnoPerm) {
 		return bad
 	}
 	switch req.Op {
 	case FSPathStat, FSReadlink:
-		return pathLook(n.root, req)
+		return pathLook(n.root, req, p)
 	}
 	if n.ro {
 		return wasip1.ErrnoAcces
 	}
-	return f.pathChange(n.root, req)
+	return f.pathChange(n.root, req, name, first)
 }
 
 // renameOrLink is renameat(2) or linkat(2) between two roots, which may be

@@ -16,7 +16,8 @@ import (
 
 // readFile is FSRead (at the file's offset) and FSPread (at Off).
 func readFile(n *node, req *kernel.Request) wasip1.Errno {
-	want := min(max(req.N, 0), maxFSChunk)
+	a := fsReadOf(req)
+	want := min(max(a.Max, 0), maxFSChunk)
 	if int64(cap(req.Buf)) < want {
 		req.Buf = make([]byte, want)
 	}
@@ -26,10 +27,10 @@ func readFile(n *node, req *kernel.Request) wasip1.Errno {
 	if req.Op == FSRead {
 		got, err = n.file.Read(req.Buf)
 	} else {
-		if req.Off < 0 {
+		if a.At < 0 {
 			return wasip1.ErrnoInval
 		}
-		got, err = n.file.ReadAt(req.Buf, req.Off)
+		got, err = n.file.ReadAt(req.Buf, a.At)
 	}
 	req.N = int64(got)
 	if err != nil && err != io.EOF && got == 0 {
@@ -44,17 +45,18 @@ func writeFile(n *node, req *kernel.Request) wasip1.Errno {
 	if n.ro {
 		return wasip1.ErrnoAcces
 	}
+	a := fsWriteOf(req)
 	var got int
 	var err error
 	if req.Op == FSWrite {
 		got, err = n.file.Write(req.Buf)
 	} else {
-		if req.Off < 0 {
+		if a.At < 0 {
 			return wasip1.ErrnoInval
 		}
 		// os.File refuses WriteAt on an O_APPEND file; pwrite(2) on
 		// Linux appends there, so do as Linux does.
-		got, err = pwrite(n.file, req.Buf, req.Off)
+		got, err = pwrite(n.file, req.Buf, a.At)
 	}
 	req.N = int64(got)
 	if req.Op == FSWrite {
@@ -74,22 +76,24 @@ func allocate(n *node, req *kernel.Request) wasip1.Errno {
 	if n.ro {
 		return wasip1.ErrnoAcces
 	}
-	if req.Off < 0 || req.N <= 0 || req.Off+req.N < 0 {
+	a := fsAllocateOf(req)
+	if a.Off < 0 || a.Len <= 0 || a.Off+a.Len < 0 {
 		return wasip1.ErrnoInval
 	}
 	fi, err := n.file.Stat()
 	if err != nil {
 		return fsErrno(err)
 	}
-	if end := req.Off + req.N; end > fi.Size() {
+	if end := a.Off + a.Len; end > fi.Size() {
 		return errnoOf(n.file.Truncate(end))
 	}
 	return 0
 }
 
-// pathLook is FSPathStat and FSReadlink in root r, which change nothing.
-func pathLook(r *os.Root, req *kernel.Request) wasip1.Errno {
-	name := req.Str
+// pathLook is FSPathStat and FSReadlink of path p in root r, which change
+// nothing.
+func pathLook(r *os.Root, req *kernel.Request, p FSPathReq) wasip1.Errno {
+	name := p.Path
 	if req.Op == FSReadlink {
 		t, err := r.Readlink(name)
 		if err != nil {
@@ -100,7 +104,7 @@ func pathLook(r *os.Root, req *kernel.Request) wasip1.Errno {
 	}
 	var fi fs.FileInfo
 	var err error
-	if req.Off&1 != 0 {
+	if p.Follow {
 		fi, err = r.Stat(name)
 	} else {
 		fi, err = r.Lstat(name)
@@ -112,13 +116,14 @@ func pathLook(r *os.Root, req *kernel.Request) wasip1.Errno {
 	return 0
 }
 
-// pathChange is a call that changes what lies under root r: the caller
-// has refused it under a read-only preopen.
-func (f *FS) pathChange(r *os.Root, req *kernel.Request) wasip1.Errno {
-	name := req.Str
+// pathChange is a call that changes what lies under root r, at path name
+// (first: a symlink's target, else name): the caller has refused it under
+// a read-only preopen.
+func (f *FS) pathChange(r *os.Root, req *kernel.Request, name, first string) wasip1.Errno {
 	switch req.Op {
 	case FSPathSetTimes:
-		return pathSetTimes(r, name, req.Off&1 != 0, req.Buf)
+		a := fsPathSetTimesOf(req)
+		return pathSetTimes(r, name, a.Follow, a.Times)
 	case FSMkdir:
 		return errnoOf(r.Mkdir(name, 0o777))
 	case FSUnlink:
@@ -126,10 +131,7 @@ func (f *FS) pathChange(r *os.Root, req *kernel.Request) wasip1.Errno {
 	case FSRmdir:
 		return removeDir(r, name)
 	case FSSymlink:
-		target, link, ok := strings.Cut(name, "\x00")
-		if !ok || target == "" {
-			return wasip1.ErrnoInval
-		}
+		target, link := first, name
 		if bad := checkPath(link); bad != 0 {
 			return bad
 		}
@@ -181,18 +183,15 @@ func removeDir(r *os.Root, name string) wasip1.Errno {
 	return errnoOf(err)
 }
 
-// renameOrLinkReq is FSRename and FSLink: Str "old\x00new", old in r, new
-// in the directory handle Off names.
+// renameOrLinkReq is FSRename and FSLink: the old path in r, the new in
+// the directory the request names.
 func (f *FS) renameOrLinkReq(r *os.Root, req *kernel.Request) wasip1.Errno {
-	old, nw, ok := strings.Cut(req.Str, "\x00")
-	if !ok {
-		return wasip1.ErrnoInval
-	}
+	old, newDir, nw := twoPathsOf(req)
 	if bad := checkPath(nw); bad != 0 {
 		return bad
 	}
-	dst := f.node(int32(req.Off))
-	if dst == nil || req.Off != int64(int32(req.Off)) {
+	dst := f.node(newDir)
+	if dst == nil {
 		return wasip1.ErrnoBadf
 	}
 	if dst.root == nil {
@@ -201,7 +200,7 @@ func (f *FS) renameOrLinkReq(r *os.Root, req *kernel.Request) wasip1.Errno {
 	if dst.ro {
 		return wasip1.ErrnoAcces
 	}
-	if req.Op == FSLink && req.N&1 != 0 {
+	if req.Op == FSLink && fsLinkOf(req).Follow {
 		return linkFollow(r, old, dst.root, nw)
 	}
 	return renameOrLink(req.Op, r, old, dst.root, nw)
