@@ -42,6 +42,26 @@ const (
 	FSBehindEnd                     // posted, sequenced, last: the SIP has ended; the worker forgets its Behind
 )
 
+// FSBehindReq registers SIP's Behind B with its worker: a call, once,
+// before the SIP's first write behind.
+type FSBehindReq struct{ B *Behind }
+
+// Put makes r this request.
+func (a FSBehindReq) Put(r *kernel.Request) { r.Op, r.Ref = FSBehind, a.B }
+
+// FSSettleReq is answered once the SIP's posts before it are applied.
+type FSSettleReq struct{}
+
+// Put makes r this request.
+func (FSSettleReq) Put(r *kernel.Request) { r.Op = FSSettle }
+
+// FSBehindEndReq, posted last in an ended SIP's sequence, has the worker
+// forget its Behind.
+type FSBehindEndReq struct{}
+
+// Put makes r this request.
+func (FSBehindEndReq) Put(r *kernel.Request) { r.Op = FSBehindEnd }
+
 // Limits in one place.
 const (
 	// BehindBytes is the most bytes of writes one SIP may have in flight:
@@ -130,7 +150,9 @@ func (b *Behind) Write(h int32, off int64, n int) (*kernel.Request, []byte, bool
 		return nil, nil, false
 	}
 	b.head = at + int64(n)
-	req := b.Sequence(kernel.Request{Op: FSPwrite, Fd: h, Off: off})
+	var w kernel.Request
+	FSWriteReq{Handle: h, At: off}.Put(&w) // off >= 0: an FSPwrite
+	req := b.Sequence(w)
 	p := req.Ref.(*postedReq)
 	p.end = b.head
 	s := at % size

@@ -246,7 +246,8 @@ func gatherInto(m sandbox.Memory, iovs, niovs uint32, skip int, dst []byte) {
 func (p *Proc) behindOf(s *kernel.SIP) *service.Behind {
 	if p.behind == nil {
 		b := service.NewBehind(s.PID())
-		p.behindReq = kernel.Request{Op: service.FSBehind, Ref: b}
+		p.behindReq = kernel.Request{}
+		service.FSBehindReq{B: b}.Put(&p.behindReq)
 		s.CallWith(p.fs, &p.behindReq)
 		p.behindReq.Ref = nil
 		p.behind = b
@@ -265,7 +266,8 @@ func (p *Proc) settle(s *kernel.SIP) {
 	if !p.inFlight() {
 		return
 	}
-	p.behindReq = kernel.Request{Op: service.FSSettle}
+	p.behindReq = kernel.Request{}
+	service.FSSettleReq{}.Put(&p.behindReq)
 	s.CallWith(p.fs, &p.behindReq)
 }
 
@@ -298,8 +300,6 @@ func (p *Proc) closeFile(s *kernel.SIP, e *fdEntry) Errno {
 		p.release(s, e)
 		return ESUCCESS
 	}
-	req := s.Request()
-	req.Op = service.FSClose
-	req.Fd = e.handle
+	service.FSCloseReq{Handle: e.handle}.Put(s.Request())
 	return Errno(p.fsCall(s).Errno)
 }

@@ -259,7 +259,9 @@ func (p *Proc) Release(c *kernel.Core) {
 	}
 	if p.behind != nil {
 		// Last in the SIP's sequence: the worker forgets its Behind.
-		defer p.postFS(c.Post, kernel.Request{Op: service.FSBehindEnd})
+		var end kernel.Request
+		service.FSBehindEndReq{}.Put(&end)
+		defer p.postFS(c.Post, end)
 	}
 	if p.fds == nil {
 		return
