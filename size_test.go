@@ -40,7 +40,6 @@ var sizeAllowed = map[string]bool{
 	// Tests and test harnesses over the limit that no branch splits yet.
 	"cmd/isle/main_test.go:TestBadInput":                               true,
 	"cmd/isle/node_test.go:TestNodeCluster":                            true,
-	"internal/contract/check_test.go:TestDiagnostics":                  true,
 	"internal/ipc/route_test.go:TestRouteUpdateMidStream":              true,
 	"internal/kernel/trace_test.go:TestTraceCrossCoreWakeAndMove":      true,
 	"internal/replica/script_test.go:scriptHarness.run":                true,
