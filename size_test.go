@@ -40,7 +40,6 @@ var sizeAllowed = map[string]bool{
 	// Tests and test harnesses over the limit that no branch splits yet.
 	"cmd/isle/main_test.go:TestBadInput":                               true,
 	"cmd/isle/node_test.go:TestNodeCluster":                            true,
-	"internal/ipc/route_test.go:TestRouteUpdateMidStream":              true,
 	"internal/kernel/trace_test.go:TestTraceCrossCoreWakeAndMove":      true,
 	"internal/replica/script_test.go:scriptHarness.run":                true,
 	"internal/sandbox/instrument/asm_test.go:testModule.bytes":         true,
