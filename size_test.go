@@ -46,8 +46,6 @@ var sizeAllowed = map[string]bool{
 	"internal/sched/balancer_test.go:runBalanceScript":                 true,
 	"internal/sched/script_test.go:runScript":                          true,
 	"internal/service/inlinepath_test.go:TestPathStatNowMatchesWorker": true,
-	"internal/urpc/stress_test.go:meshStress":                          true,
-	"internal/urpc/stress_test.go:stressCore":                          true,
 }
 
 // generated is Go's convention for a generated file's header
