@@ -41,7 +41,6 @@ var sizeAllowed = map[string]bool{
 	"cmd/isle/main_test.go:TestBadInput":                               true,
 	"cmd/isle/node_test.go:TestNodeCluster":                            true,
 	"internal/kernel/trace_test.go:TestTraceCrossCoreWakeAndMove":      true,
-	"internal/replica/script_test.go:scriptHarness.run":                true,
 	"internal/sandbox/instrument/asm_test.go:testModule.bytes":         true,
 	"internal/sched/balancer_test.go:runBalanceScript":                 true,
 	"internal/sched/script_test.go:runScript":                          true,
