@@ -42,8 +42,6 @@ var sizeAllowed = map[string]bool{
 	"cmd/isle/node_test.go:TestNodeCluster":                            true,
 	"internal/kernel/trace_test.go:TestTraceCrossCoreWakeAndMove":      true,
 	"internal/sandbox/instrument/asm_test.go:testModule.bytes":         true,
-	"internal/sched/balancer_test.go:runBalanceScript":                 true,
-	"internal/sched/script_test.go:runScript":                          true,
 	"internal/service/inlinepath_test.go:TestPathStatNowMatchesWorker": true,
 }
 
