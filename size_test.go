@@ -16,7 +16,8 @@ import (
 )
 
 // The size targets of the code (STYLE.md, after xv6): a file rarely past
-// ~700 lines, a function rarely past ~80. Generated files are exempt.
+// ~700 lines, a function rarely past ~80, counted from its func line to its
+// closing brace (its doc comment not counted). Generated files are exempt.
 const (
 	maxFileLines = 700
 	maxFuncLines = 80
@@ -30,15 +31,19 @@ var sizeAllowed = map[string]bool{
 	"internal/service/fs.go:FS.serveDir":                       true,
 	"internal/service/fs.go:FS.serveFile":                      true,
 	"internal/wasi/fd.go:write":                                true,
-	"internal/wasi/poll.go:pollOneoff":                         true,
 	"internal/sandbox/instrument/body.go:bodyWriter.body":      true,
 	"internal/sandbox/instrument/instrument.go:module.rewrite": true,
 	"internal/sandbox/instrument/analysis.go:module.analyze":   true,
 	"internal/service/fsopen.go:openHost":                      true,
 	"internal/trace/report.go:Summarise":                       true,
 
+	// Merged from other branches after this checker came: bench.Web is 81
+	// lines from its func line to its closing brace, the count used here
+	// (79 counted without them).
+	"bench/web.go:Web": true,
+	"internal/service/reqs_test.go:TestFSReqsRoundTrip": true,
+
 	// Tests and test harnesses over the limit that no branch splits yet.
-	"cmd/isle/main_test.go:TestBadInput":                          true,
 	"cmd/isle/node_test.go:TestNodeCluster":                       true,
 	"internal/kernel/trace_test.go:TestTraceCrossCoreWakeAndMove": true,
 	"internal/sandbox/instrument/asm_test.go:testModule.bytes":    true,
