@@ -94,7 +94,7 @@ func newGateway(cfg Config) *gateway.Gateway {
 
 // startGateway spawns the gateway's SIP on core 0 of a booted machine.
 func (m *Machine) startGateway(ctx context.Context) error {
-	prog, err := m.LoadBytes(ctx, "isle-gateway", gateway.Module())
+	prog, err := m.LoadBytes(ctx, "isle-gateway", m.seams.gateway())
 	if err != nil {
 		return fmt.Errorf("cluster gateway: %v", err)
 	}
