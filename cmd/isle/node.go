@@ -98,7 +98,7 @@ func (n *nodeCmd) runProgram(args []string, stdout, stderr io.Writer, stay bool)
 	mirrored := make(chan struct{})
 	go n.mirror(mirrored)
 	code := runWith(args, stdout, stderr, func(cfg isle.Config) isle.Config {
-		return cfg.WithNameWatcher(n.onName).WithCluster(isle.ClusterConfig{Link: n.ln, Names: n.names, Logf: n.logf})
+		return cfg.WithNameWatcher(n.onName).WithCluster(isle.ClusterConfig{Link: n.ln, Names: n.names, Client: n.client, Logf: n.logf})
 	})
 	close(n.events) // the machine has stopped: no more events
 	<-mirrored      // the unregistrations at its end reach the cluster first

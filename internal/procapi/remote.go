@@ -1,0 +1,194 @@
+package procapi
+
+import (
+	"context"
+	"sync"
+
+	"isle/internal/kernel"
+	"isle/internal/sandbox"
+)
+
+// Remote spawn (proc_spawn_on, docs/processes.md): a SIP of a machine that is
+// a node of a cluster spawns a child on another node. The child is a SIP of
+// that node's machine; the parent holds a handle for it, a pid of its own
+// machine's sequence (kernel.Core.NewPID), in its children table beside its
+// local children, and proc_wait and proc_kill work on it.
+//
+// The rules:
+//
+//   - Node 0 and the machine's own node spawn here, as proc_spawn does.
+//   - The spawn and the wait go through the remote service: each is a
+//     deferred request served on a goroutine of its own, so the parent SIP
+//     waits for the other node and neither its core nor the service's worker
+//     does. A kill of the parent cancels them (EINTR, never seen); a remote
+//     child whose handle reaches a killed parent is killed (Abandon).
+//   - proc_kill and the end of the parent send a kill to the child's node
+//     (RemoteChild.Kill, which queues a frame and returns: it runs on cores).
+//   - A remote child counts toward the parent's live children (maxChildren);
+//     the serving node bounds the children it runs for others.
+
+// Remote is the cluster side of proc_spawn_on, which the root package
+// supplies for a machine that is a node of a cluster.
+type Remote interface {
+	// Self is the machine's own node id.
+	Self() uint64
+	// Spawn spawns the module file at guest path (in one of node's
+	// preopens) on node, with args and nice, and returns its handle, or a
+	// WASI errno: ENXIO no such node, EHOSTUNREACH node down, ECONNREFUSED
+	// the node runs no machine, ENOENT and the rest as proc_spawn's; EINTR
+	// when ctx ends. It blocks; it runs on a goroutine of the remote service.
+	Spawn(ctx context.Context, node uint64, path string, args []string, nice int) (RemoteChild, uint16)
+}
+
+// RemoteChild is a child running on another node.
+type RemoteChild interface {
+	// Wait blocks until the child has ended (its exit status and CPU time
+	// in nanoseconds), its node's link is lost (EHOSTUNREACH), or ctx ends
+	// (EINTR).
+	Wait(ctx context.Context) (status int, cpuNanos int64, errno uint16)
+	// Kill asks the child's node to kill it. It does not block: it is
+	// called on cores.
+	Kill()
+}
+
+// Remote service operations.
+const (
+	opSpawnOn    uint32 = 1 // Off: node, Str: path, Ref: args ([]string), Fd: nice → Ref: RemoteChild
+	opWaitRemote uint32 = 2 // Ref: RemoteChild → N: status, Off: CPU time (ns)
+)
+
+// SetRemote makes proc_spawn_on reach other nodes through r; without it
+// only node 0 (here) is known. Call before Boot, then register
+// RemoteService and pass its id to SetRemoteService.
+func (a *API) SetRemote(r Remote) { a.remote = r }
+
+// SetRemoteService records the id under which RemoteService was registered.
+func (a *API) SetRemoteService(id kernel.ServiceID) { a.remoteSvc = id }
+
+// RemoteService returns the service that carries proc_spawn_on's spawns and
+// the waits for remote children.
+func (a *API) RemoteService() kernel.Service {
+	ctx, cancel := context.WithCancel(context.Background())
+	return &remoteService{r: a.remote, waits: map[*kernel.Request]context.CancelFunc{}, ctx: ctx, cancel: cancel}
+}
+
+// remoteService is the service of remote spawns and waits.
+//
+// Ownership: r is immutable; waits is owned by the worker's goroutine (Serve,
+// Cancel and the Finish functions run there); ctx is cancelled once, by
+// Close; wg counts the request goroutines, waited for by Close.
+type remoteService struct {
+	r      Remote
+	waits  map[*kernel.Request]context.CancelFunc
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+// Serve implements kernel.Service.
+func (rs *remoteService) Serve(req *kernel.Request) {
+	if rs.r == nil || (req.Op != opSpawnOn && req.Op != opWaitRemote) || !req.Deferrable() {
+		req.Errno = errnoInval
+		return
+	}
+	ctx, cancel := context.WithCancel(rs.ctx)
+	rs.waits[req] = cancel
+	d := req.Defer()
+	op, node, path, nice, ref := req.Op, uint64(req.Off), req.Str, int(req.Fd), req.Ref
+	rs.wg.Add(1)
+	go func() {
+		defer rs.wg.Done()
+		defer cancel()
+		var kid RemoteChild
+		var status int
+		var cpu int64
+		var errno uint16
+		if op == opSpawnOn {
+			args, _ := ref.([]string)
+			kid, errno = rs.r.Spawn(ctx, node, path, args, nice)
+		} else {
+			status, cpu, errno = ref.(RemoteChild).Wait(ctx)
+		}
+		d.Finish(func() {
+			delete(rs.waits, req)
+			req.Errno, req.Ref = errno, nil
+			if op == opSpawnOn && errno == 0 {
+				req.Ref = kid
+			}
+			req.N, req.Off = int64(status), cpu
+		})
+	}()
+}
+
+// Cancel implements kernel.Canceler: the waiting SIP was killed. The
+// request's goroutine sees its context end and finishes it (Remote's and
+// RemoteChild's waits end with their context).
+func (rs *remoteService) Cancel(req *kernel.Request) {
+	if cancel := rs.waits[req]; cancel != nil {
+		cancel()
+	}
+}
+
+// Abandon implements kernel.Abandoner: a remote child spawned for a SIP
+// that was killed before it saw the handle is killed too.
+func (rs *remoteService) Abandon(req *kernel.Request) {
+	if kid, ok := req.Ref.(RemoteChild); ok && req.Op == opSpawnOn {
+		kid.Kill()
+	}
+}
+
+// Close implements kernel.Closer: every wait ends (EINTR) and Close waits
+// for their goroutines, so that each Finish has run.
+func (rs *remoteService) Close() {
+	rs.cancel()
+	rs.wg.Wait()
+}
+
+// spawnOn(node, path, path_len, argv, argv_len, nice, *pid).
+func (a *API) spawnOn(c *sandbox.Call, r []uint64) {
+	node := uint64(uint32(r[0]))
+	if node == 0 || a.remote != nil && node == a.remote.Self() {
+		r[0] = uint64(a.doSpawn(c, uint32(r[1]), uint32(r[2]), uint32(r[3]), uint32(r[4]), int32(r[5]), uint32(r[6])))
+		return
+	}
+	r[0] = uint64(a.doSpawnRemote(c, node, uint32(r[1]), uint32(r[2]), uint32(r[3]), uint32(r[4]), int32(r[5]), uint32(r[6])))
+}
+
+func (a *API) doSpawnRemote(c *sandbox.Call, node uint64, pathPtr, pathLen, argvPtr, argvLen uint32, nice int32, pidPtr uint32) uint16 {
+	s := kernel.SIPOf(c)
+	st := stateOf(s)
+	if st == nil {
+		return errnoPerm
+	}
+	if len(st.children) >= maxChildren {
+		return errnoNomem
+	}
+	name, args, errno := readSpawn(c.Memory(), pathPtr, pathLen, argvPtr, argvLen, nice, pidPtr)
+	if errno != 0 {
+		return errno
+	}
+	if a.remote == nil {
+		return errnoNxio // not a node of a cluster: no other node exists
+	}
+	req := s.Request()
+	req.Op, req.Off, req.Str, req.Ref, req.Fd = opSpawnOn, int64(node), name, args, nice
+	rep := s.Call(a.remoteSvc)
+	if rep.Errno != 0 {
+		return rep.Errno
+	}
+	kid := rep.Ref.(RemoteChild)
+	rep.Ref = nil
+	pid := s.Core().NewPID()
+	st.children[pid] = &child{remote: kid}
+	c.Memory().WriteUint32(pidPtr, uint32(pid))
+	return errnoSuccess
+}
+
+// waitRemote waits for a remote child through the remote service; the
+// child is reaped whatever the answer (a lost node's child is gone).
+func (a *API) waitRemote(s *kernel.SIP, ch *child) (status int, cpu int64, errno uint16) {
+	req := s.Request()
+	req.Op, req.Ref = opWaitRemote, ch.remote
+	rep := s.Call(a.remoteSvc)
+	return int(rep.N), rep.Off, rep.Errno
+}
