@@ -80,8 +80,12 @@ func TestProcSpawnOn(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// run runs the parent on node 1 and returns its output.
-	run := func(t *testing.T, args ...string) string {
+	goProg, err := ms[0].Load(ctx, testprog.Go(t, "./testdata/cluster/gospawn"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// runProg runs a parent on node 1 and returns its output.
+	runProg := func(t *testing.T, prog *isle.Program, args ...string) string {
 		t.Helper()
 		p, err := ms[0].SpawnWith(prog, append([]string{"parent"}, args...), isle.SpawnOptions{})
 		if err != nil {
@@ -95,6 +99,7 @@ func TestProcSpawnOn(t *testing.T) {
 		}
 		return got
 	}
+	run := func(t *testing.T, args ...string) string { t.Helper(); return runProg(t, prog, args...) }
 	expect := func(t *testing.T, got string, want ...string) {
 		t.Helper()
 		for _, w := range want {
@@ -123,6 +128,10 @@ func TestProcSpawnOn(t *testing.T) {
 		expect(t, run(t, "2", "/progs/none.wasm"), "spawn: errno 44")       // ENOENT
 		expect(t, run(t, "2", "/etc/passwd"), "spawn: errno 44")            // outside every preopen there
 		expect(t, run(t, "3", "/progs/child.wasm", "1"), "spawn: errno 14") // ECONNREFUSED: no machine
+	})
+	t.Run("go guest", func(t *testing.T) {
+		expect(t, runProg(t, goProg, "2", "/progs/child.wasm", "5"), "wait: status 5")
+		expect(t, runProg(t, goProg, "9", "/progs/child.wasm"), "spawn: errno 60")
 	})
 	t.Run("link lost", func(t *testing.T) {
 		mark0, mark1 := outs[0].String(), outs[1].String()
