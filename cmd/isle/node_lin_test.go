@@ -88,9 +88,12 @@ type opsNode struct {
 	stderr  []string
 }
 
-func startOpsNode(t *testing.T, bin string, args []string) *opsNode {
+// startOpsNode starts bin node --ops args, through the command prefix
+// (ip netns exec NS) when there is one.
+func startOpsNode(t *testing.T, prefix []string, bin string, args []string) *opsNode {
 	t.Helper()
-	p := &opsNode{cmd: exec.Command(bin, append([]string{"node", "--ops"}, args...)...), answers: make(chan string, 16), done: make(chan struct{})}
+	argv := append(append(append([]string(nil), prefix...), bin, "node", "--ops"), args...)
+	p := &opsNode{cmd: exec.Command(argv[0], argv[1:]...), answers: make(chan string, 16), done: make(chan struct{})}
 	var err error
 	if p.stdin, err = p.cmd.StdinPipe(); err != nil {
 		t.Fatal(err)
@@ -168,7 +171,7 @@ func newLinCluster(t *testing.T, bin string) *linCluster {
 
 // start starts node i (again, from its log) and a client for it.
 func (c *linCluster) start(i int, rng *rand.Rand) {
-	p := startOpsNode(c.t, c.bin, c.args[i])
+	p := startOpsNode(c.t, nil, c.bin, c.args[i])
 	c.mu.Lock()
 	c.nodes[i] = p
 	client := c.next
@@ -280,10 +283,7 @@ func (p *opsNode) output() string {
 // from its log, or SIGSTOPped (cut off: its leadership, if it had it, is
 // lost) and continued. Each run's history is checked with porcupine.
 func TestNodeLinearizable(t *testing.T) {
-	bin := filepath.Join(t.TempDir(), "isle")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := buildIsle(t)
 	runs, length := 3, 5*time.Second
 	if testing.Short() {
 		runs = 1
