@@ -279,7 +279,7 @@ func (r *RemoteClient) callAs(ctx context.Context, req, node uint64, kind byte, 
 	r.mu.Lock()
 	if len(r.waits) >= MaxRemoteWaits {
 		r.mu.Unlock()
-		return nil, fmt.Errorf("%w %d: too many requests waiting", ErrRemote, node)
+		return nil, fmt.Errorf("%w %d: %w", ErrRemote, node, errTooManyWaits)
 	}
 	r.waits[req] = waitReply{node: node, ch: ch}
 	r.mu.Unlock()

@@ -40,7 +40,10 @@ const (
 	RemoteLinkWait = 2 * time.Second
 )
 
-var errLinkLost = errors.New("the link to it was lost")
+var (
+	errLinkLost     = errors.New("the link to it was lost")
+	errTooManyWaits = errors.New("too many requests waiting")
+)
 
 type exitReport struct {
 	Status int   `json:"status"`
@@ -230,6 +233,8 @@ func (r *RemoteClient) spawnChild(ctx context.Context, node uint64, prog string,
 	switch {
 	case errors.Is(err, link.ErrUnknownPeer):
 		errno = uint16(wasi.ENXIO)
+	case errors.Is(err, errTooManyWaits), errors.Is(err, link.ErrQueueFull):
+		errno = uint16(wasi.EAGAIN)
 	case err != nil:
 		// A spawn that is done there meanwhile, or once the node is linked
 		// again (the request waits in the link's queue), is undone by the

@@ -147,6 +147,7 @@ type linCluster struct {
 	t     *testing.T
 	bin   string
 	args  [3][]string
+	env   *netns // nil: on loopback; else node i+1 runs in env's namespace i+1, and links are cut
 	mu    sync.Mutex // guards nodes, ops and next
 	nodes [3]*opsNode
 	ops   []porcupine.Operation
@@ -157,11 +158,18 @@ type linCluster struct {
 	stop  chan struct{}
 }
 
-func newLinCluster(t *testing.T, bin string) *linCluster {
+func newLinCluster(t *testing.T, bin string, env *netns) *linCluster {
 	dir := t.TempDir()
-	addr := freeAddrs(t, 3)
+	var addr []string
+	if env == nil {
+		addr = freeAddrs(t, 3)
+	} else {
+		for i := 1; i <= 3; i++ {
+			addr = append(addr, fmt.Sprintf("10.199.0.%d:7000", i))
+		}
+	}
 	peers := fmt.Sprintf("1=%s,2=%s,3=%s", addr[0], addr[1], addr[2])
-	c := &linCluster{t: t, bin: bin, base: time.Now(), stop: make(chan struct{})}
+	c := &linCluster{t: t, bin: bin, env: env, base: time.Now(), stop: make(chan struct{})}
 	for i := range c.args {
 		c.args[i] = []string{"--id", strconv.Itoa(i + 1), "--listen-peer", addr[i], "--data", filepath.Join(dir, fmt.Sprint(i+1)),
 			"--peers", peers, "--timeout", "1s", "--name-expiry", "1h"}
@@ -171,7 +179,11 @@ func newLinCluster(t *testing.T, bin string) *linCluster {
 
 // start starts node i (again, from its log) and a client for it.
 func (c *linCluster) start(i int, rng *rand.Rand) {
-	p := startOpsNode(c.t, nil, c.bin, c.args[i])
+	var prefix []string
+	if c.env != nil {
+		prefix = c.env.exec(i + 1)
+	}
+	p := startOpsNode(c.t, prefix, c.bin, c.args[i])
 	c.mu.Lock()
 	c.nodes[i] = p
 	client := c.next
@@ -226,15 +238,27 @@ func (c *linCluster) client(p *opsNode, client int, node uint64, rng *rand.Rand)
 }
 
 // fault applies one fault to a node chosen by rng and undoes it: a
-// SIGKILL and a restart from the log, or a SIGSTOP and a SIGCONT. One node
-// at a time: the two others keep a quorum.
+// SIGKILL and a restart from the log, a SIGSTOP and a SIGCONT, or, in
+// network namespaces, a cut of its link (ip link set down: a partition)
+// and its healing. One node at a time: the two others keep a quorum.
 func (c *linCluster) fault(rng *rand.Rand, faults map[string]int) {
 	i := rng.IntN(3)
 	c.mu.Lock()
 	p := c.nodes[i]
 	c.mu.Unlock()
 	hold := time.Duration(200+rng.IntN(800)) * time.Millisecond
-	if rng.IntN(2) == 0 {
+	kinds := 2
+	if c.env != nil {
+		kinds = 3
+	}
+	switch rng.IntN(kinds) {
+	case 2:
+		faults["cut"]++
+		c.env.cut(i + 1)
+		time.Sleep(4 * hold) // the partition's length: past the link's 3 s silence, sometimes
+		c.env.heal(i + 1)
+		return
+	case 0:
 		faults["kill"]++
 		p.cmd.Process.Signal(syscall.SIGKILL)
 		<-p.done
@@ -284,18 +308,22 @@ func (p *opsNode) output() string {
 // lost) and continued. Each run's history is checked with porcupine.
 func TestNodeLinearizable(t *testing.T) {
 	bin := buildIsle(t)
-	runs, length := 3, 5*time.Second
+	runs, length := 2, 4*time.Second
 	if testing.Short() {
 		runs = 1
 	}
 	for seed := uint64(1); seed <= uint64(runs); seed++ {
-		t.Run(fmt.Sprintf("seed %d", seed), func(t *testing.T) { linRun(t, bin, seed, length) })
+		t.Run(fmt.Sprintf("seed %d", seed), func(t *testing.T) { linRun(t, bin, nil, seed, length) })
 	}
+	t.Run("netns", func(t *testing.T) {
+		env := newNetns(t, 3)
+		linRun(t, bin, env, 100, 2*length)
+	})
 }
 
-func linRun(t *testing.T, bin string, seed uint64, length time.Duration) {
+func linRun(t *testing.T, bin string, env *netns, seed uint64, length time.Duration) {
 	rng := rand.New(rand.NewPCG(seed, 1))
-	c := newLinCluster(t, bin)
+	c := newLinCluster(t, bin, env)
 	for i := range c.nodes {
 		c.start(i, rng)
 	}
