@@ -147,7 +147,7 @@ type linCluster struct {
 	t     *testing.T
 	bin   string
 	args  [3][]string
-	env   *netns // nil: on loopback; else node i+1 runs in env's namespace i+1, and links are cut
+	env   *netns     // nil: on loopback; else node i+1 runs in env's namespace i+1, and links are cut
 	mu    sync.Mutex // guards nodes, ops and next
 	nodes [3]*opsNode
 	ops   []porcupine.Operation
