@@ -129,6 +129,27 @@ func TestProcSpawnOn(t *testing.T) {
 		expect(t, run(t, "2", "/etc/passwd"), "spawn: errno 44")            // outside every preopen there
 		expect(t, run(t, "3", "/progs/child.wasm", "1"), "spawn: errno 14") // ECONNREFUSED: no machine
 	})
+	t.Run("not a node", func(t *testing.T) {
+		out := newLines()
+		m, err := isle.Boot(ctx, isle.NewConfig().WithCores(1).WithOversubscribe(true).WithCacheDir(t.TempDir()).
+			WithStdio(strings.NewReader(""), out, out).WithDir(isle.Dir{Host: dirs[0], Guest: "/progs", ReadOnly: true}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer m.Stop(ctx)
+		prog, err := m.Load(ctx, parent)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, tc := range []struct{ node, want string }{{"2", "spawn: errno 60"}, {"0", "wait: status 6"}} {
+			p, err := m.Spawn(prog, []string{"parent", tc.node, "/progs/child.wasm", "6"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			p.Wait()
+			expect(t, out.String(), tc.want)
+		}
+	})
 	t.Run("go guest", func(t *testing.T) {
 		expect(t, runProg(t, goProg, "2", "/progs/child.wasm", "5"), "wait: status 5")
 		expect(t, runProg(t, goProg, "9", "/progs/child.wasm"), "spawn: errno 60")
