@@ -188,15 +188,15 @@ type remoteKid struct {
 }
 
 // Wait implements procapi.RemoteChild.
-func (k *remoteKid) Wait(ctx context.Context) (int, int64, uint16) {
+func (k *remoteKid) Wait(ctx context.Context) (int, int64, wasi.Errno) {
 	select {
 	case <-k.done:
 		if k.lost {
-			return 0, 0, uint16(wasi.EHOSTUNREACH)
+			return 0, 0, wasi.EHOSTUNREACH
 		}
 		return k.status, k.cpu, 0
 	case <-ctx.Done():
-		return 0, 0, uint16(wasi.EINTR)
+		return 0, 0, wasi.EINTR
 	}
 }
 
@@ -206,7 +206,7 @@ func (k *remoteKid) Kill() {
 }
 
 // spawnChild spawns a watched child on node for a SIP.
-func (r *RemoteClient) spawnChild(ctx context.Context, node uint64, prog string, args []string, nice int) (*remoteKid, uint16) {
+func (r *RemoteClient) spawnChild(ctx context.Context, node uint64, prog string, args []string, nice int) (*remoteKid, wasi.Errno) {
 	wait := RemoteSpawnWait
 	if !r.ln.Linked(node) {
 		wait = RemoteLinkWait
@@ -216,7 +216,7 @@ func (r *RemoteClient) spawnChild(ctx context.Context, node uint64, prog string,
 	r.mu.Lock()
 	if len(r.kids) >= MaxRemoteChildren {
 		r.mu.Unlock()
-		return nil, uint16(wasi.EAGAIN)
+		return nil, wasi.EAGAIN
 	}
 	r.next++
 	k := &remoteKid{c: r, node: node, req: r.next, done: make(chan struct{})}
@@ -229,27 +229,27 @@ func (r *RemoteClient) spawnChild(ctx context.Context, node uint64, prog string,
 	body, _ := json.Marshal(spawnRequest{Path: prog, Args: args, Nice: nice, Watch: true})
 	b, err := r.callAs(cctx, k.req, node, kindSpawn, body)
 	var rep spawnReply
-	errno := uint16(0)
+	errno := wasi.ESUCCESS
 	switch {
 	case errors.Is(err, link.ErrUnknownPeer):
-		errno = uint16(wasi.ENXIO)
+		errno = wasi.ENXIO
 	case errors.Is(err, errTooManyWaits), errors.Is(err, link.ErrQueueFull):
-		errno = uint16(wasi.EAGAIN)
+		errno = wasi.EAGAIN
 	case err != nil:
 		// A spawn that is done there meanwhile, or once the node is linked
 		// again (the request waits in the link's queue), is undone by the
 		// kill queued behind it.
 		k.Kill()
-		errno = uint16(wasi.EHOSTUNREACH)
+		errno = wasi.EHOSTUNREACH
 		if ctx.Err() != nil {
-			errno = uint16(wasi.EINTR) // the asking SIP was killed
+			errno = wasi.EINTR // the asking SIP was killed
 		}
 	case json.Unmarshal(b, &rep) != nil:
-		errno = uint16(wasi.EIO)
+		errno = wasi.EIO
 	case rep.Err != "":
-		errno = rep.Errno
+		errno = wasi.Errno(rep.Errno)
 		if errno == 0 {
-			errno = uint16(wasi.EIO)
+			errno = wasi.EIO
 		}
 	}
 	if errno != 0 {
@@ -314,7 +314,7 @@ type clusterRemote struct{ c *RemoteClient }
 
 func (cr clusterRemote) Self() uint64 { return cr.c.ln.ID() }
 
-func (cr clusterRemote) Spawn(ctx context.Context, node uint64, prog string, args []string, nice int) (procapi.RemoteChild, uint16) {
+func (cr clusterRemote) Spawn(ctx context.Context, node uint64, prog string, args []string, nice int) (procapi.RemoteChild, wasi.Errno) {
 	k, errno := cr.c.spawnChild(ctx, node, prog, args, nice)
 	if errno != 0 {
 		return nil, errno

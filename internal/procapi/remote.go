@@ -6,6 +6,7 @@ import (
 
 	"isle/internal/kernel"
 	"isle/internal/sandbox"
+	"isle/internal/wasip1"
 )
 
 // Remote spawn (proc_spawn_on, docs/processes.md): a SIP of a machine that is
@@ -37,7 +38,7 @@ type Remote interface {
 	// WASI errno: ENXIO no such node, EHOSTUNREACH node down, ECONNREFUSED
 	// the node runs no machine, ENOENT and the rest as proc_spawn's; EINTR
 	// when ctx ends. It blocks; it runs on a goroutine of the remote service.
-	Spawn(ctx context.Context, node uint64, path string, args []string, nice int) (RemoteChild, uint16)
+	Spawn(ctx context.Context, node uint64, path string, args []string, nice int) (RemoteChild, wasip1.Errno)
 }
 
 // RemoteChild is a child running on another node.
@@ -45,7 +46,7 @@ type RemoteChild interface {
 	// Wait blocks until the child has ended (its exit status and CPU time
 	// in nanoseconds), its node's link is lost (EHOSTUNREACH), or ctx ends
 	// (EINTR).
-	Wait(ctx context.Context) (status int, cpuNanos int64, errno uint16)
+	Wait(ctx context.Context) (status int, cpuNanos int64, errno wasip1.Errno)
 	// Kill asks the child's node to kill it. It does not block: it is
 	// called on cores.
 	Kill()
@@ -53,9 +54,49 @@ type RemoteChild interface {
 
 // Remote service operations.
 const (
-	opSpawnOn    uint32 = 1 // Off: node, Str: path, Ref: args ([]string), Fd: nice → Ref: RemoteChild
-	opWaitRemote uint32 = 2 // Ref: RemoteChild → N: status, Off: CPU time (ns)
+	opSpawnOn    uint32 = 1 // spawnOnReq → RemoteChild (spawnedOn)
+	opWaitRemote uint32 = 2 // waitRemoteReq → status, CPU time (waitedRemote)
 )
+
+// spawnOnReq is proc_spawn_on's request to the remote service.
+type spawnOnReq struct {
+	Node uint64
+	Path string
+	Args []string
+	Nice int
+}
+
+// Put makes r this request.
+func (q spawnOnReq) Put(r *kernel.Request) {
+	r.Op, r.Off, r.Str, r.Ref, r.Fd = opSpawnOn, int64(q.Node), q.Path, q.Args, int32(q.Nice)
+}
+
+func spawnOnOf(r *kernel.Request) spawnOnReq {
+	args, _ := r.Ref.([]string)
+	return spawnOnReq{Node: uint64(r.Off), Path: r.Str, Args: args, Nice: int(r.Fd)}
+}
+
+// spawnedOn is a remote spawn's result, taken from the reply: the child's
+// handle moves to the caller.
+func spawnedOn(r *kernel.Request) RemoteChild {
+	kid, _ := r.Ref.(RemoteChild)
+	r.Ref = nil
+	return kid
+}
+
+// waitRemoteReq is proc_wait's request for a remote child.
+type waitRemoteReq struct{ Kid RemoteChild }
+
+// Put makes r this request.
+func (q waitRemoteReq) Put(r *kernel.Request) { r.Op, r.Ref = opWaitRemote, q.Kid }
+
+func waitRemoteOf(r *kernel.Request) waitRemoteReq {
+	kid, _ := r.Ref.(RemoteChild)
+	return waitRemoteReq{Kid: kid}
+}
+
+// waitedRemote is a remote wait's result: the child's status and CPU time.
+func waitedRemote(r *kernel.Request) (status int, cpu int64) { return int(r.N), r.Off }
 
 // SetRemote makes proc_spawn_on reach other nodes through r; without it
 // only node 0 (here) is known. Call before Boot, then register
@@ -88,13 +129,17 @@ type remoteService struct {
 // Serve implements kernel.Service.
 func (rs *remoteService) Serve(req *kernel.Request) {
 	if rs.r == nil || (req.Op != opSpawnOn && req.Op != opWaitRemote) || !req.Deferrable() {
-		req.Errno = errnoInval
+		req.Errno = wasip1.ErrnoInval
+		return
+	}
+	op, sp, wr := req.Op, spawnOnOf(req), waitRemoteOf(req)
+	if op == opWaitRemote && wr.Kid == nil {
+		req.Errno = wasip1.ErrnoInval
 		return
 	}
 	ctx, cancel := context.WithCancel(rs.ctx)
 	rs.waits[req] = cancel
 	d := req.Defer()
-	op, node, path, nice, ref := req.Op, uint64(req.Off), req.Str, int(req.Fd), req.Ref
 	rs.wg.Add(1)
 	go func() {
 		defer rs.wg.Done()
@@ -102,12 +147,11 @@ func (rs *remoteService) Serve(req *kernel.Request) {
 		var kid RemoteChild
 		var status int
 		var cpu int64
-		var errno uint16
+		var errno wasip1.Errno
 		if op == opSpawnOn {
-			args, _ := ref.([]string)
-			kid, errno = rs.r.Spawn(ctx, node, path, args, nice)
+			kid, errno = rs.r.Spawn(ctx, sp.Node, sp.Path, sp.Args, sp.Nice)
 		} else {
-			status, cpu, errno = ref.(RemoteChild).Wait(ctx)
+			status, cpu, errno = wr.Kid.Wait(ctx)
 		}
 		d.Finish(func() {
 			delete(rs.waits, req)
@@ -154,41 +198,45 @@ func (a *API) spawnOn(c *sandbox.Call, r []uint64) {
 	r[0] = uint64(a.doSpawnRemote(c, node, uint32(r[1]), uint32(r[2]), uint32(r[3]), uint32(r[4]), int32(r[5]), uint32(r[6])))
 }
 
-func (a *API) doSpawnRemote(c *sandbox.Call, node uint64, pathPtr, pathLen, argvPtr, argvLen uint32, nice int32, pidPtr uint32) uint16 {
+func (a *API) doSpawnRemote(c *sandbox.Call, node uint64, pathPtr, pathLen, argvPtr, argvLen uint32, nice int32, pidPtr uint32) wasip1.Errno {
 	s := kernel.SIPOf(c)
 	st := stateOf(s)
 	if st == nil {
-		return errnoPerm
+		return wasip1.ErrnoPerm
 	}
 	if len(st.children) >= maxChildren {
-		return errnoNomem
+		return wasip1.ErrnoNomem
 	}
 	name, args, errno := readSpawn(c.Memory(), pathPtr, pathLen, argvPtr, argvLen, nice, pidPtr)
 	if errno != 0 {
 		return errno
 	}
 	if a.remote == nil {
-		return errnoNxio // not a node of a cluster: no other node exists
+		return wasip1.ErrnoNxio // not a node of a cluster: no other node exists
 	}
-	req := s.Request()
-	req.Op, req.Off, req.Str, req.Ref, req.Fd = opSpawnOn, int64(node), name, args, nice
+	spawnOnReq{Node: node, Path: name, Args: args, Nice: int(nice)}.Put(s.Request())
 	rep := s.Call(a.remoteSvc)
 	if rep.Errno != 0 {
 		return rep.Errno
 	}
-	kid := rep.Ref.(RemoteChild)
-	rep.Ref = nil
+	kid := spawnedOn(rep)
+	if kid == nil {
+		return wasip1.ErrnoIo
+	}
 	pid := s.Core().NewPID()
 	st.children[pid] = &child{remote: kid}
 	c.Memory().WriteUint32(pidPtr, uint32(pid))
-	return errnoSuccess
+	return wasip1.ErrnoSuccess
 }
 
 // waitRemote waits for a remote child through the remote service; the
 // child is reaped whatever the answer (a lost node's child is gone).
-func (a *API) waitRemote(s *kernel.SIP, ch *child) (status int, cpu int64, errno uint16) {
-	req := s.Request()
-	req.Op, req.Ref = opWaitRemote, ch.remote
+func (a *API) waitRemote(s *kernel.SIP, ch *child) (status int, cpu int64, errno wasip1.Errno) {
+	waitRemoteReq{Kid: ch.remote}.Put(s.Request())
 	rep := s.Call(a.remoteSvc)
-	return int(rep.N), rep.Off, rep.Errno
+	if rep.Errno != 0 {
+		return 0, 0, rep.Errno
+	}
+	status, cpu = waitedRemote(rep)
+	return status, cpu, 0
 }
