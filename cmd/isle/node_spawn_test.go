@@ -99,6 +99,7 @@ func TestNodeProcSpawnOn(t *testing.T) {
 	n3 := run("1", "/progs/child.wasm", "7")
 	n3.waitLine(t, "wait: status 7", wait)
 	n1.waitLine(t, "child 7", wait)
+	n3.waitLine(t, "the program exited with status 0; staying a member", wait)
 	n3.cmd.Process.Signal(syscall.SIGTERM)
 	if code := n3.exitCode(t, wait); code != 0 {
 		t.Fatalf("exit %d:\n%s", code, n3.output())
