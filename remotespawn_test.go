@@ -48,7 +48,8 @@ func spawnNodes(t *testing.T, logf func(string, ...any)) [3]*link.Node {
 // back over the link to proc_wait. Node 0 and the own node spawn here; an
 // unknown node is ENXIO, a missing program ENOENT, a node that runs no
 // machine ECONNREFUSED, a node down EHOSTUNREACH, and a link lost while the
-// parent waits ends the wait with EHOSTUNREACH and the child with it.
+// parent waits ends the wait with EHOSTUNREACH and the child with it, as
+// does the parent's own end.
 func TestProcSpawnOn(t *testing.T) {
 	root := testprog.Root(t)
 	parent := testprog.C(t, readFile(t, filepath.Join(root, "examples", "remote-spawn", "parent.c")), "-I", filepath.Join(root, "guest", "c"))
@@ -153,6 +154,27 @@ func TestProcSpawnOn(t *testing.T) {
 	t.Run("go guest", func(t *testing.T) {
 		expect(t, runProg(t, goProg, "2", "/progs/child.wasm", "5"), "wait: status 5")
 		expect(t, runProg(t, goProg, "9", "/progs/child.wasm"), "spawn: errno 60")
+	})
+	t.Run("parent killed", func(t *testing.T) {
+		mark0, mark1 := outs[0].String(), outs[1].String()
+		p, err := ms[0].SpawnWith(prog, []string{"parent", "2", "/progs/child.wasm", "forever"}, isle.SpawnOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, outs[0], "spawned pid", mark0)
+		waitFor(t, outs[1], "child forever", mark1)
+		if err := p.Kill(); err != nil { // while it waits in proc_wait
+			t.Fatal(err)
+		}
+		if st := p.Wait(); !st.Killed {
+			t.Errorf("parent: %+v", st)
+		}
+		// Its child on node 2 ends with it.
+		wctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+		defer cancel()
+		if err := ms[1].WaitIdle(wctx); err != nil {
+			t.Errorf("node 2's child still runs: %v (live %v)", err, ms[1].Live())
+		}
 	})
 	t.Run("link lost", func(t *testing.T) {
 		mark0, mark1 := outs[0].String(), outs[1].String()
