@@ -93,7 +93,7 @@ func TestProcSpawnOn(t *testing.T) {
 			t.Fatal(err)
 		}
 		before := outs[0].String()
-		st := p.Wait()
+		st := waitExit(t, p)
 		got := strings.TrimPrefix(outs[0].String(), before)
 		if st.Trap != "" || st.Link != "" {
 			t.Fatalf("parent %v: %+v, output %q", args, st, got)
@@ -166,7 +166,7 @@ func TestProcSpawnOn(t *testing.T) {
 		if err := p.Kill(); err != nil { // while it waits in proc_wait
 			t.Fatal(err)
 		}
-		if st := p.Wait(); !st.Killed {
+		if st := waitExit(t, p); !st.Killed {
 			t.Errorf("parent: %+v", st)
 		}
 		// Its child on node 2 ends with it.
@@ -185,7 +185,7 @@ func TestProcSpawnOn(t *testing.T) {
 		waitFor(t, outs[0], "spawned pid", mark0)
 		waitFor(t, outs[1], "child forever", mark1)
 		ns[1].Close() // node 2's links go down
-		if st := p.Wait(); st.Code != 1 {
+		if st := waitExit(t, p); st.Code != 1 {
 			t.Errorf("parent: %+v", st)
 		}
 		waitFor(t, outs[0], "wait: errno 23", mark0) // EHOSTUNREACH
@@ -198,6 +198,20 @@ func TestProcSpawnOn(t *testing.T) {
 		// Node 2 is down: a spawn there is EHOSTUNREACH.
 		expect(t, run(t, "2", "/progs/child.wasm", "1"), "spawn: errno 23")
 	})
+}
+
+// waitExit waits for p to end, at most 20 s.
+func waitExit(t *testing.T, p *isle.Process) isle.ExitStatus {
+	t.Helper()
+	ch := make(chan isle.ExitStatus, 1)
+	go func() { ch <- p.Wait() }()
+	select {
+	case st := <-ch:
+		return st
+	case <-time.After(20 * time.Second):
+		t.Fatalf("pid %d has not ended within 20 s", p.PID())
+		return isle.ExitStatus{}
+	}
 }
 
 func readFile(t *testing.T, p string) string {
