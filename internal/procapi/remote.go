@@ -76,6 +76,9 @@ func spawnOnOf(r *kernel.Request) spawnOnReq {
 	return spawnOnReq{Node: uint64(r.Off), Path: r.Str, Args: args, Nice: int(r.Fd)}
 }
 
+// putSpawnedOn answers a remote spawn with the child's handle.
+func putSpawnedOn(r *kernel.Request, kid RemoteChild) { r.Ref = kid }
+
 // spawnedOn is a remote spawn's result, taken from the reply: the child's
 // handle moves to the caller.
 func spawnedOn(r *kernel.Request) RemoteChild {
@@ -94,6 +97,10 @@ func waitRemoteOf(r *kernel.Request) waitRemoteReq {
 	kid, _ := r.Ref.(RemoteChild)
 	return waitRemoteReq{Kid: kid}
 }
+
+// putWaitedRemote answers a remote wait with the child's status and CPU
+// time.
+func putWaitedRemote(r *kernel.Request, status int, cpu int64) { r.N, r.Off = int64(status), cpu }
 
 // waitedRemote is a remote wait's result: the child's status and CPU time.
 func waitedRemote(r *kernel.Request) (status int, cpu int64) { return int(r.N), r.Off }
@@ -156,10 +163,13 @@ func (rs *remoteService) Serve(req *kernel.Request) {
 		d.Finish(func() {
 			delete(rs.waits, req)
 			req.Errno, req.Ref = errno, nil
-			if op == opSpawnOn && errno == 0 {
-				req.Ref = kid
+			switch {
+			case errno != 0:
+			case op == opSpawnOn:
+				putSpawnedOn(req, kid)
+			default:
+				putWaitedRemote(req, status, cpu)
 			}
-			req.N, req.Off = int64(status), cpu
 		})
 	}()
 }
