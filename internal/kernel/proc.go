@@ -102,7 +102,7 @@ func (k KillSIP) Target() *SIP { return k.S }
 func (k KillSIP) Deliver(c *Core) { c.Kill(k.S) }
 
 // Post sends a request to a service on behalf of no SIP, from core c's
-// goroutine, and forgets it: the reply is dropped when it comes back. The
+// goroutine, and forgets it: the service sends no reply. The
 // exit hook uses it to release what a SIP that trapped or was killed still
 // held in a service.
 func (c *Core) Post(svc ServiceID, req *Request) {
