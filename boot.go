@@ -45,6 +45,9 @@ type Machine struct {
 	ipc *abi.System      // channels, exchange heap and names (module "isle")
 	gw  *gateway.Gateway // the cluster's channels (WithCluster); nil when not a node
 
+	remote *RemoteClient // its SIPs' spawns on other nodes (proc_spawn_on); nil when not a node; immutable after Boot
+	served servedKids    // the children it runs for other nodes' SIPs (remotespawn.go)
+
 	tables *tables.Tables // nil without WithTables
 	budget *sandbox.MemoryBudget
 	procs  registry // live SIPs by pid, for Kill and Live (control.go)
@@ -137,6 +140,13 @@ func (m *Machine) makeRuntime(ctx context.Context, p *plan) (*procapi.API, error
 	cfg := p.cfg
 	papi := procapi.New(p.procPre)
 	papi.SetMaxDescendants(p.lim.maxDescendants)
+	if cl := cfg.cluster; cl != nil {
+		m.remote = cl.Client
+		if m.remote == nil {
+			m.remote = NewRemoteClient(cl.Link)
+		}
+		papi.SetRemote(clusterRemote{m.remote})
+	}
 	preempt := kernel.Preempt
 	if cfg.noPreempt {
 		preempt = nil
@@ -196,6 +206,9 @@ func (m *Machine) addServices(papi *procapi.API) {
 	m.stdin = k.AddService("stdin", m.stdinSvc)
 	m.loader = papi.Loader()
 	papi.SetLoader(k.AddService("loader", m.loader))
+	if m.remote != nil {
+		papi.SetRemoteService(k.AddService("remote", papi.RemoteService()))
+	}
 	papi.SetNewChild(func(parent *kernel.SIP, mod *sandbox.Module, name string, args []string, nice int) *kernel.SIP {
 		return m.newSIP(mod, name, args, nice)
 	})

@@ -34,6 +34,12 @@ func (c *Core) SpawnHere(s *SIP) error {
 	return nil
 }
 
+// NewPID takes a process id from the machine's sequence for a process that
+// is not a SIP of this machine (a child spawned on another node of a
+// cluster): no SIP here ever gets the same id, so a parent's handles for
+// its local and remote children never collide.
+func (c *Core) NewPID() int64 { return c.m.nextPID.Add(1) }
+
 // Kill ends a SIP that core c owns, whatever it is doing: runnable,
 // sleeping, blocked, or waiting for a service (then it ends when the reply
 // comes back, since the request is lent to the service until then). It
