@@ -579,13 +579,13 @@ func (c *Core) sleep() {
 	}
 	c.stats.Sleeps++
 	asleep := c.m.Now()
-	c.traceSleep(asleep, true)
+	c.traceSleep(asleep, trace.Sleep)
 	rung := c.bell.Wait(fire)
 	if timer != nil {
 		timer.Stop()
 	}
 	woke := c.m.Now()
-	c.traceSleep(woke, false)
+	c.traceSleep(woke, trace.Awake)
 	c.win.slept(woke-asleep, rung)
 	c.sampleCPU()
 }

@@ -19,7 +19,7 @@ func TestTracePointsAllocateNothing(t *testing.T) {
 	n := testing.AllocsPerRun(1000, func() {
 		c.traceSwitchIn(s, 1)
 		c.traceSwitchOut(s, suspendYield, false)
-		c.tracePoll(s, 2, true)
+		c.tracePoll(s, 2)
 		c.traceWake(s)
 		c.traceRecv(0, msgDeliver)
 		c.traceHandled()
@@ -27,7 +27,7 @@ func TestTracePointsAllocateNothing(t *testing.T) {
 		c.traceMigrate(s, 0, trace.Push)
 		c.traceMigrateIn(s, 0)
 		c.traceIdle(3)
-		c.traceSleep(4, true)
+		c.traceSleep(4, trace.Sleep)
 	})
 	if n != 0 {
 		t.Fatalf("%v allocations a round of trace points", n)
