@@ -291,7 +291,8 @@ func (c *Core) handle(from int, msg *urpc.View) {
 		c.enqueue(s)
 		c.releaseHeld(s)
 	case msgReply:
-		s := msg.Ref.(*Request).sip
+		req := msg.Ref.(*Request)
+		s := req.sip
 		if s == nil {
 			return // a Post: nobody waits for it
 		}
@@ -306,7 +307,7 @@ func (c *Core) handle(from int, msg *urpc.View) {
 			return
 		}
 		s.unseen = true
-		c.traceWake(s)
+		c.traceReply(s, req)
 		c.wakeUp(s)
 	case msgDeliver:
 		c.deliver(msg.Ref.(Deliverable))

@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"isle/internal/contract"
+	"isle/internal/sched"
 	"isle/internal/trace"
 	"isle/internal/urpc"
 )
@@ -68,6 +69,12 @@ func msgTypeNames() []string {
 	return names
 }
 
+// OpNamer is a Service that names its operations (Request.Op), for a
+// trace: OpNames()[op] is op's name.
+type OpNamer interface {
+	OpNames() []string
+}
+
 // Trace returns each core's trace, once the machine has stopped; false
 // when tracing is off (Config.TraceEvents) or the machine still runs.
 func (m *Machine) Trace() (trace.Data, bool) {
@@ -80,6 +87,13 @@ func (m *Machine) Trace() (trace.Data, bool) {
 	}
 	d := trace.Collect(rings)
 	d.MsgTypes = msgTypeNames()
+	for _, sh := range m.services {
+		n := trace.ServiceNames{Name: sh.name}
+		if o, ok := sh.svc.(OpNamer); ok {
+			n.Ops = o.OpNames()
+		}
+		d.Services = append(d.Services, n)
+	}
 	for _, c := range m.cores {
 		var ws []trace.Wasted
 		for _, w := range c.stats.Wasted {
@@ -151,6 +165,40 @@ func (c *Core) traceWake(s *SIP) {
 	if c.tr.ring != nil {
 		c.tr.putLast(trace.Wakeup, 0, 0, c.tr.from, s.pid, 0)
 	}
+}
+
+// traceReply records s woken by its service's reply to req: a wake-up
+// that carries the request's operation and errno, so that the trace draws
+// the request from s's switch out to here (docs/trace.md).
+func (c *Core) traceReply(s *SIP, req *Request) {
+	if c.tr.ring != nil {
+		c.tr.putLast(trace.Wakeup, trace.ReplyWake, uint16(min(req.Op, 1<<16-1)), c.tr.from, s.pid, int64(req.Errno))
+	}
+}
+
+// traceBalance records a decision of the balancer about core to: self is
+// this core's summary as the balancer weighed it (nil: its run queue now,
+// for a migration), e the SIP it gives away (nil: none). The peer's load is
+// the balancer's view of it, less e, which the decision counted there.
+func (c *Core) traceBalance(d trace.Decision, to sched.CoreID, e *sched.Entity, self *sched.LoadSummary) {
+	if c.tr.ring != nil {
+		c.traceBalanced(d, to, e, self)
+	}
+}
+
+func (c *Core) traceBalanced(d trace.Decision, to sched.CoreID, e *sched.Entity, self *sched.LoadSummary) {
+	peer := c.bal.sm.Seen(to)
+	load, pid := int64(0), int64(0)
+	if self != nil {
+		load = self.NormLoad()
+	} else {
+		load = sched.LoadSummary{Weight: c.rq.Load(), Capacity: c.capacity}.NormLoad()
+	}
+	if e != nil {
+		pid = sipOf(e).pid
+		peer.Weight -= e.Weight()
+	}
+	c.tr.put(c.m.Now(), trace.Balance, uint8(d), 0, int32(to), pid, trace.Loads(load, peer.NormLoad()))
 }
 
 func (c *Core) traceMigrate(s *SIP, to int, why trace.Migration) {

@@ -40,17 +40,22 @@ type Kind uint8
 // The kinds of event. PID is the SIP concerned; Core a peer core (or, when
 // negative, Service(s) or Controller); Arg and Why as each says.
 const (
-	SwitchIn   Kind = iota + 1 // PID starts running on the core
-	SwitchOut                  // PID stops running; Why a Reason; Arg its exit status (Exited) or service (Request)
-	Spawn                      // PID is given to the core to run first; Arg its parent's pid (0: none)
-	Wakeup                     // PID becomes runnable; Core where the cause came from (a core, a service, the controller; the core itself for a timer or a local wake)
-	MigrateOut                 // PID, runnable, is handed to core Core; Why a Migration
-	MigrateIn                  // PID arrives from core Core
-	MsgSend                    // a urpc message of type Arg sent to Core
-	MsgRecv                    // a urpc message of type Arg received from Core
-	IdlePoll                   // the core has nothing to run and polls its rings
-	Sleep                      // the core sleeps on its doorbell
-	Awake                      // the core woke from its sleep
+	SwitchIn  Kind = iota + 1 // PID starts running on the core
+	SwitchOut                 // PID stops running; Why a Reason; Arg its exit status (Exited) or service (Request)
+	Spawn                     // PID is given to the core to run first; Arg its parent's pid (0: none)
+	// Wakeup: PID becomes runnable; Core where the cause came from (a
+	// core, a service, the controller; the core itself for a timer or a
+	// local wake). Woken by its service's reply (Why ReplyWake), Sub is
+	// the request's operation and Arg its errno: the request began at
+	// PID's last SwitchOut (Request) on the core.
+	Wakeup
+	MigrateOut // PID, runnable, is handed to core Core; Why a Migration
+	MigrateIn  // PID arrives from core Core
+	MsgSend    // a urpc message of type Arg sent to Core
+	MsgRecv    // a urpc message of type Arg received from Core
+	IdlePoll   // the core has nothing to run and polls its rings
+	Sleep      // the core sleeps on its doorbell
+	Awake      // the core woke from its sleep
 	// Syscall: PID made system call Core (an index into Data.Calls),
 	// from Time for Arg ns; Why its errno (at most 255).
 	Syscall
@@ -66,8 +71,38 @@ const (
 	// coordinator's core << 40 | its sequence number); PID the core it
 	// was sent to plus one, 0 for a step that sends nothing.
 	Mark
+	// Balance: a decision of the core's balancer (Why a Decision) about
+	// core Core; PID the SIP it gives away (0: none); Arg the loads it
+	// compared, this core's normalized load in the low 32 bits and what it
+	// knew of Core's in the high (Loads).
+	Balance
 	maxKind
 )
+
+// ReplyWake is a Wakeup's Why when a service's reply woke the SIP.
+const ReplyWake = 1
+
+// Decision is what a core's balancer decided (Balance's Why).
+type Decision uint8
+
+// The decisions.
+const (
+	AskSteal  Decision = iota + 1 // ask Core, busier, for work
+	Refuse                        // answer Core's steal request with nothing
+	GivePush                      // push PID to Core, less loaded
+	GiveSteal                     // give PID to Core, which asked
+	maxDecision
+)
+
+// Loads packs the two loads of a Balance event into its Arg (each at most
+// 2³²-1).
+func Loads(self, peer int64) int64 {
+	clamp := func(v int64) int64 { return min(max(v, 0), 1<<32-1) }
+	return clamp(peer)<<32 | clamp(self)
+}
+
+// SplitLoads is Loads' inverse.
+func SplitLoads(arg int64) (self, peer int64) { return arg & (1<<32 - 1), int64(uint64(arg) >> 32) }
 
 // Reason is why a SIP switched out (SwitchOut's Why).
 type Reason uint8
@@ -239,10 +274,19 @@ type Data struct {
 	Names    [][]string // Names[c]: the names core c's events index
 	Calls    []string   // the system calls' names, as Syscall events index them
 	MsgTypes []string   // the urpc message types' names, by type
+	// Services[s]: service s's name and its operations' names, by
+	// operation (Ops may be short: an operation past it is "op N").
+	Services []ServiceNames
 	// Wasted[c]: the intervals in which core c idled longer than the
 	// bound while another core had SIPs waiting (the no-wasted-cores
 	// checker's, which the kernel keeps beside the rings).
 	Wasted [][]Wasted
+}
+
+// ServiceNames names a service and its operations, for a trace.
+type ServiceNames struct {
+	Name string
+	Ops  []string
 }
 
 // Wasted is one wasted-core interval: idle from Start to End while core
