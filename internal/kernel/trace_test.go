@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"isle/internal/sandbox"
+	"isle/internal/sched"
 	"isle/internal/testprog"
 	"isle/internal/trace"
 )
@@ -16,6 +17,8 @@ func TestTracePointsAllocateNothing(t *testing.T) {
 	m := &Machine{cfg: Config{Cores: 1, TraceEvents: 64}}
 	c := newCore(m, 0)
 	s := &SIP{pid: 7}
+	req := &Request{Op: 1, Errno: 8}
+	self := sched.LoadSummary{Runnable: 1, Weight: 1024, Capacity: 1024}
 	n := testing.AllocsPerRun(1000, func() {
 		c.traceSwitchIn(s, 1)
 		c.traceSwitchOut(s, suspendYield, false)
@@ -28,6 +31,9 @@ func TestTracePointsAllocateNothing(t *testing.T) {
 		c.traceMigrateIn(s, 0)
 		c.traceIdle(3)
 		c.traceSleep(4, trace.Sleep)
+		c.traceReply(s, req)
+		c.traceBalance(trace.AskSteal, 0, nil, &self)
+		c.traceBalance(trace.GivePush, 0, &s.ent, nil)
 	})
 	if n != 0 {
 		t.Fatalf("%v allocations a round of trace points", n)
