@@ -71,12 +71,15 @@ func Table1(log io.Writer) ([]Row, error) {
 	if err := buildTable1Programs(dir, progs); err != nil {
 		return nil, err
 	}
+	if err := buildNoop(dir, progs); err != nil {
+		return nil, err
+	}
 	hz, how, err := tscHz(progs["tsc_hz"])
 	if err != nil {
 		return nil, err
 	}
 	measures := table1Measures(ctx, dir, progs, cpus[0])
-	order := []string{"isle_call", "linux_call", "isle_yield", "linux_yield", "isle_pingpong", "linux_pingpong", "isle_spawn", "linux_spawn"}
+	order := []string{"isle_call", "wazero_noop_call", "wazero_wasi_call", "linux_call", "isle_yield", "linux_yield", "isle_pingpong", "linux_pingpong", "isle_spawn", "linux_spawn"}
 	best := map[string]float64{}
 	for s := range table1Sessions {
 		runtime.GC()
@@ -107,8 +110,23 @@ func Table1(log io.Writer) ([]Row, error) {
 			Row{Name: "singularity_over_linux_" + op.name, Value: round3(op.singularity / op.linux), Unit: "x (paper)"},
 		)
 	}
+	rows = append(rows, callFloorRows(best)...)
 	writeTable1(log, rows, hz)
 	return rows, nil
+}
+
+// callFloorRows are the call row's floor: wazero's own host calls beside
+// isle's and Linux's, in the same run. With isle_over_linux_call, they show
+// how much of the call row is wazero's and how much isle's dispatch.
+func callFloorRows(best map[string]float64) []Row {
+	sing := singularityTable1[0].singularity / singularityTable1[0].linux
+	return []Row{
+		{Name: "wazero_noop_call_ns", Value: round3(best["wazero_noop_call"]), Unit: "ns (no-op Go host function, wazero alone)"},
+		{Name: "wazero_wasi_call_ns", Value: round3(best["wazero_wasi_call"]), Unit: "ns (args_sizes_get, wazero's WASI)"},
+		{Name: "wazero_noop_over_linux_call", Value: round3(best["wazero_noop_call"] / best["linux_call"]),
+			Unit: fmt.Sprintf("x (the floor under isle's call; Singularity's %.3g)", sing)},
+		{Name: "isle_over_wazero_wasi_call", Value: round3(best["isle_call"] / best["wazero_wasi_call"]), Unit: "x"},
+	}
 }
 
 // table1Measures returns the suite's measurements by row stem, each
@@ -116,7 +134,9 @@ func Table1(log io.Writer) ([]Row, error) {
 func table1Measures(ctx context.Context, dir string, progs map[string]string, cpu0 int) map[string]func() (float64, error) {
 	cpu := strconv.Itoa(cpu0)
 	return map[string]func() (float64, error){
-		"isle_call": func() (float64, error) { return sipCall(dir, progs, table1Calls) },
+		"isle_call":        func() (float64, error) { return sipCall(dir, progs, table1Calls) },
+		"wazero_noop_call": func() (float64, error) { return wazeroCall(progs["wazero_call"], "noop", progs["noop"], table1Calls) },
+		"wazero_wasi_call": func() (float64, error) { return wazeroCall(progs["wazero_call"], "wasi", progs["call"], table1Calls) },
 		"linux_call": func() (float64, error) {
 			return first(runNs(progs["getpid"], strconv.Itoa(table1Calls)))
 		},

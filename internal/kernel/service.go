@@ -38,21 +38,33 @@ import (
 	"time"
 
 	"isle/internal/urpc"
+	"isle/internal/wasip1"
 )
 
 // Request is a SIP's call to a service. It is owned by the SIP, lent to the
 // service from the moment the core sends it until the service replies: one
 // owner at a time, moved by message.
+//
+// The kernel routes requests and never reads their arguments: the fields
+// below are raw slots, and what each carries for an operation is the
+// service's to say. Each service declares its requests as typed values (an
+// operation's arguments as named fields: service.FSRenameReq,
+// service.ConsoleReadReq, ...) with a Put that fills the slots and an
+// accessor that reads them back, so that no caller or server names a slot
+// by hand. Putting a request copies scalars and string headers into the
+// record: nothing is allocated.
 type Request struct {
-	Op  uint32 // service-defined operation
-	Fd  int32  // service-defined handle, e.g. a host file
-	Off int64  // an offset or size argument
-	Buf []byte // data in (e.g. to write) and out (e.g. read); reused
-	Str string // a name argument (a path)
-	Ref any    // a result the service hands over (e.g. a compiled module); moves to the SIP
+	Op    uint32 // the operation, service-defined
+	Fd    int32  // a handle argument
+	Off   int64  // an integer argument (an offset, a size), and a result
+	N     int64  // an integer argument (a count), and a result
+	Flags uint64 // flag bits of an argument
+	Buf   []byte // data in (e.g. to write) and out (e.g. read); reused
+	Str   string // a name argument (a path)
+	Str2  string // a second name argument (a rename's new path)
+	Ref   any    // a result the service hands over (e.g. a compiled module); moves to the SIP
 
-	N     int64  // result: a count or value
-	Errno uint16 // result: 0, or a WASI errno
+	Errno wasip1.Errno // result: 0, or a WASI errno
 
 	sip *SIP // the SIP waiting for the reply; kernel-private
 

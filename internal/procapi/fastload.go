@@ -12,6 +12,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"isle/internal/sandbox"
+	"isle/internal/wasip1"
 )
 
 // Spawning a program already loaded without the loader.
@@ -235,22 +236,22 @@ func (t *fastTable) close() {
 
 // resolve maps a guest path to its preopen and its path relative to the
 // preopen's host directory, or an errno.
-func resolve(preopens []Preopen, p string) (Preopen, string, uint16) {
+func resolve(preopens []Preopen, p string) (Preopen, string, wasip1.Errno) {
 	clean := path.Clean("/" + p)
 	for _, po := range preopens {
 		g := path.Clean("/" + po.Guest)
 		if clean == g {
-			return Preopen{}, "", errnoAcces // a directory
+			return Preopen{}, "", wasip1.ErrnoAcces // a directory
 		}
 		prefix := strings.TrimSuffix(g, "/") + "/"
 		if strings.HasPrefix(clean, prefix) {
 			if strings.Contains(p, "..") {
-				return Preopen{}, "", errnoNoent
+				return Preopen{}, "", wasip1.ErrnoNoent
 			}
 			return po, strings.TrimPrefix(clean, prefix), 0
 		}
 	}
-	return Preopen{}, "", errnoNoent
+	return Preopen{}, "", wasip1.ErrnoNoent
 }
 
 // cacheKey names a program by its preopen's host directory and its path

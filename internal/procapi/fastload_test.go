@@ -5,7 +5,9 @@ import (
 	"path/filepath"
 	"testing"
 
+	"isle/internal/kernel"
 	"isle/internal/sandbox"
+	"isle/internal/wasip1"
 )
 
 // fastDir makes host/sub/prog.wasm and opens host as a root.
@@ -122,12 +124,12 @@ func TestResolve(t *testing.T) {
 	pre := []Preopen{{Guest: "/bin", Host: "/h/bin"}, {Guest: "/", Host: "/h/root"}}
 	cases := []struct {
 		p, host, rel string
-		errno        uint16
+		errno        wasip1.Errno
 	}{
 		{"/bin/x.wasm", "/h/bin", "x.wasm", 0},
 		{"bin/sub/x.wasm", "/h/bin", "sub/x.wasm", 0},
-		{"/bin", "", "", errnoAcces},
-		{"/bin/../bin/x.wasm", "", "", errnoNoent},
+		{"/bin", "", "", wasip1.ErrnoAcces},
+		{"/bin/../bin/x.wasm", "", "", wasip1.ErrnoNoent},
 		{"/other/x.wasm", "/h/root", "other/x.wasm", 0},
 	}
 	for _, c := range cases {
@@ -136,7 +138,7 @@ func TestResolve(t *testing.T) {
 			t.Errorf("resolve(%q) = %q %q %d, want %q %q %d", c.p, po.Host, rel, errno, c.host, c.rel, c.errno)
 		}
 	}
-	if _, _, errno := resolve(pre[:1], "/etc/x.wasm"); errno != errnoNoent {
+	if _, _, errno := resolve(pre[:1], "/etc/x.wasm"); errno != wasip1.ErrnoNoent {
 		t.Errorf("outside every preopen: errno %d", errno)
 	}
 }
@@ -167,5 +169,18 @@ func TestDrainNamesWhatChanged(t *testing.T) {
 	}
 	if (changed{host: "h", path: ".", tree: true}).matches("g\x00x") || !(changed{}).matches("g\x00x") {
 		t.Error("matches: a preopen's root covers only its own keys; an overflow covers all")
+	}
+}
+
+// TestLoadReqRoundTrip: the path a load request's Put writes is the one the
+// loader reads, and a reply's module moves out of the request.
+func TestLoadReqRoundTrip(t *testing.T) {
+	r := &kernel.Request{Op: 99, Str: "old", Str2: "x", Ref: 1}
+	loadReq{Path: "/bin/x.wasm"}.Put(r)
+	if r.Op != opLoad || loadOf(r) != (loadReq{Path: "/bin/x.wasm"}) {
+		t.Errorf("put %+v, read %+v", r, loadOf(r))
+	}
+	if mod := loaded(r); mod != nil || r.Ref != nil {
+		t.Errorf("loaded = %v, Ref left %v", mod, r.Ref)
 	}
 }

@@ -14,10 +14,32 @@ import (
 
 	"isle/internal/kernel"
 	"isle/internal/sandbox"
+	"isle/internal/wasip1"
 )
 
 // Loader operations.
-const opLoad uint32 = 1
+const opLoad uint32 = 1 // loadReq
+
+// loadReq asks the loader for the compiled module of Path (a guest path,
+// resolved in the preopens); the reply's module is loaded(req).
+type loadReq struct {
+	Path string
+}
+
+// Put makes r this request.
+func (a loadReq) Put(r *kernel.Request) {
+	r.Op, r.Str = opLoad, a.Path
+}
+
+func loadOf(r *kernel.Request) loadReq { return loadReq{Path: r.Str} }
+
+// loaded is a load's result, taken from the reply: the module moves to
+// the caller.
+func loaded(r *kernel.Request) *sandbox.Module {
+	mod, _ := r.Ref.(*sandbox.Module)
+	r.Ref = nil
+	return mod
+}
 
 // Loader is the service that reads and compiles module files for spawn.
 // Compiled modules are kept by host path, size and modification time.
@@ -83,18 +105,18 @@ func (a *API) Loader() *Loader {
 // Serve implements kernel.Service.
 func (l *Loader) Serve(req *kernel.Request) {
 	if req.Op != opLoad {
-		req.Errno = errnoInval
+		req.Errno = wasip1.ErrnoInval
 		return
 	}
 	ctx, cancel := context.WithCancel(l.ctx)
 	w := &loadWait{d: req.Defer(), cancel: cancel}
 	l.waits[req] = w
-	name := req.Str
+	name := loadOf(req).Path
 	l.mu.Lock()
 	if l.closed {
 		l.mu.Unlock()
 		cancel()
-		req.Errno = errnoIntr
+		req.Errno = wasip1.ErrnoIntr
 		w.done.Store(true)
 		delete(l.waits, req)
 		w.d.Finish(nil)
@@ -106,7 +128,7 @@ func (l *Loader) Serve(req *kernel.Request) {
 		defer l.loadEnded()
 		defer cancel()
 		var mod *sandbox.Module
-		errno := uint16(errnoIntr)
+		errno := wasip1.ErrnoIntr
 		select {
 		case l.slots <- struct{}{}:
 			mod, errno = l.load(ctx, name)
@@ -120,7 +142,7 @@ func (l *Loader) Serve(req *kernel.Request) {
 			delete(l.waits, req)
 			req.Errno = errno
 			if errno == 0 {
-				req.Ref = mod
+				req.Ref = mod // loaded(req)
 			}
 		})
 	}()
@@ -135,7 +157,7 @@ func (l *Loader) Cancel(req *kernel.Request) {
 	w.cancel()
 	w.d.Finish(func() {
 		delete(l.waits, req)
-		req.Errno = errnoIntr
+		req.Errno = wasip1.ErrnoIntr
 	})
 }
 
@@ -184,7 +206,7 @@ func (l *Loader) loadEnded() {
 	}
 }
 
-func (l *Loader) load(ctx context.Context, p string) (*sandbox.Module, uint16) {
+func (l *Loader) load(ctx context.Context, p string) (*sandbox.Module, wasip1.Errno) {
 	pre, rel, errno := resolve(l.api.preopens, p)
 	if errno != 0 {
 		return nil, errno
@@ -192,9 +214,9 @@ func (l *Loader) load(ctx context.Context, p string) (*sandbox.Module, uint16) {
 	root, err := l.root(pre.Host)
 	if err != nil {
 		if errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE) {
-			return nil, errnoNfile
+			return nil, wasip1.ErrnoNfile
 		}
-		return nil, errnoIO
+		return nil, wasip1.ErrnoIo
 	}
 	// Watched (and the queue drained) before the file is opened, so that
 	// any change after what this load reads unpublishes it (fastload.go).
@@ -227,7 +249,7 @@ func (l *Loader) forget(changes []changed) {
 // unless the cache holds it for the file's size, modification time and
 // inode; what it compiles is cached unless the event queue was drained
 // after gen (the file may have changed since it was read).
-func (l *Loader) loadFrom(ctx context.Context, root *os.Root, pre Preopen, rel string, gen uint64) (*sandbox.Module, uint16) {
+func (l *Loader) loadFrom(ctx context.Context, root *os.Root, pre Preopen, rel string, gen uint64) (*sandbox.Module, wasip1.Errno) {
 	f, err := root.Open(rel)
 	if err != nil {
 		return nil, errnoFromOS(err)
@@ -235,13 +257,13 @@ func (l *Loader) loadFrom(ctx context.Context, root *os.Root, pre Preopen, rel s
 	defer f.Close()
 	fi, err := f.Stat()
 	if err != nil {
-		return nil, errnoIO
+		return nil, wasip1.ErrnoIo
 	}
 	if fi.IsDir() {
-		return nil, errnoAcces
+		return nil, wasip1.ErrnoAcces
 	}
 	if fi.Size() > maxModuleBytes {
-		return nil, errnoNomem
+		return nil, wasip1.ErrnoNomem
 	}
 	key := cacheKey(pre, rel)
 	var ino uint64
@@ -256,7 +278,7 @@ func (l *Loader) loadFrom(ctx context.Context, root *os.Root, pre Preopen, rel s
 	l.mu.Unlock()
 	wasm := make([]byte, fi.Size())
 	if _, err := ioReadFull(f, wasm); err != nil {
-		return nil, errnoIO
+		return nil, wasip1.ErrnoIo
 	}
 	// The compile runs at the lowest host priority: a SIP's core outranks
 	// it on a busy host, so one slow compile (minutes of wazero's time for
@@ -265,9 +287,9 @@ func (l *Loader) loadFrom(ctx context.Context, root *os.Root, pre Preopen, rel s
 	mod, err := compileNiced(func() (*sandbox.Module, error) { return l.api.rt.Load(ctx, wasm) })
 	if err != nil {
 		if ctx.Err() != nil {
-			return nil, errnoIntr
+			return nil, wasip1.ErrnoIntr
 		}
-		return nil, errnoNoexec
+		return nil, wasip1.ErrnoNoexec
 	}
 	l.mu.Lock()
 	if !l.fast.opened || l.fast.fd < 0 || l.fast.gen == gen {
@@ -294,16 +316,16 @@ func (l *Loader) root(host string) (*os.Root, error) {
 	return r, nil
 }
 
-func errnoFromOS(err error) uint16 {
+func errnoFromOS(err error) wasip1.Errno {
 	switch {
 	case errors.Is(err, syscall.EMFILE), errors.Is(err, syscall.ENFILE):
-		return errnoNfile // the host's limit: the machine's, not the SIP's
+		return wasip1.ErrnoNfile // the host's limit: the machine's, not the SIP's
 	case errors.Is(err, fs.ErrNotExist):
-		return errnoNoent
+		return wasip1.ErrnoNoent
 	case errors.Is(err, fs.ErrPermission):
-		return errnoAcces
+		return wasip1.ErrnoAcces
 	}
-	return errnoNoent // an escape attempt through a symlink reads as not there
+	return wasip1.ErrnoNoent // an escape attempt through a symlink reads as not there
 }
 
 func ioReadFull(f *os.File, b []byte) (int, error) {

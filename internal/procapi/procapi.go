@@ -38,27 +38,11 @@ import (
 
 	"isle/internal/kernel"
 	"isle/internal/sandbox"
+	"isle/internal/wasip1"
 )
 
 // ModuleName is the import module of isle's host ABI.
 const ModuleName = spec.ModuleName
-
-// WASI errno values used here.
-const (
-	errnoSuccess = 0
-	errnoAcces   = 2
-	errnoAgain   = 6
-	errnoChild   = 12
-	errnoFault   = 21
-	errnoIntr    = 27
-	errnoInval   = 28
-	errnoIO      = 29
-	errnoNoent   = 44
-	errnoNfile   = 41
-	errnoNoexec  = 45
-	errnoNomem   = 48
-	errnoPerm    = 63
-)
 
 // Limits in one place.
 const (
@@ -271,38 +255,38 @@ func (a *API) spawn(c *sandbox.Call, r []uint64) {
 	r[0] = uint64(a.doSpawn(c, uint32(r[0]), uint32(r[1]), uint32(r[2]), uint32(r[3]), int32(r[4]), uint32(r[5])))
 }
 
-func (a *API) doSpawn(c *sandbox.Call, pathPtr, pathLen, argvPtr, argvLen uint32, nice int32, pidPtr uint32) uint16 {
+func (a *API) doSpawn(c *sandbox.Call, pathPtr, pathLen, argvPtr, argvLen uint32, nice int32, pidPtr uint32) wasip1.Errno {
 	s := kernel.SIPOf(c)
 	st := stateOf(s)
 	mem := c.Memory()
 	if st == nil {
-		return errnoPerm
+		return wasip1.ErrnoPerm
 	}
 	if len(st.children) >= maxChildren {
-		return errnoNomem
+		return wasip1.ErrnoNomem
 	}
 	if argvLen > maxArgBytes || pathLen > 4096 {
-		return errnoInval
+		return wasip1.ErrnoInval
 	}
 	p, ok := mem.Read(pathPtr, pathLen)
 	if !ok {
-		return errnoFault
+		return wasip1.ErrnoFault
 	}
 	b, ok := mem.Read(argvPtr, argvLen)
 	if !ok {
-		return errnoFault
+		return wasip1.ErrnoFault
 	}
 	if _, ok := mem.Read(pidPtr, 4); !ok {
-		return errnoFault
+		return wasip1.ErrnoFault
 	}
 	if nice < -20 || nice > 19 {
-		return errnoInval
+		return wasip1.ErrnoInval
 	}
 	name := string(p)
 	var args []string
 	if len(b) > 0 {
 		if b[len(b)-1] != 0 {
-			return errnoInval
+			return wasip1.ErrnoInval
 		}
 		args = strings.Split(string(b[:len(b)-1]), "\x00")
 	}
@@ -315,10 +299,10 @@ func (a *API) doSpawn(c *sandbox.Call, pathPtr, pathLen, argvPtr, argvLen uint32
 	// unwinds this call).
 	if st.tree.live.Add(1) > a.maxDesc {
 		st.tree.live.Add(-1)
-		return errnoAgain
+		return wasip1.ErrnoAgain
 	}
 	var kid *kernel.SIP
-	errno := uint16(errnoIO)
+	errno := wasip1.ErrnoIo
 	defer func() {
 		if kid == nil {
 			st.tree.live.Add(-1)
@@ -329,39 +313,38 @@ func (a *API) doSpawn(c *sandbox.Call, pathPtr, pathLen, argvPtr, argvLen uint32
 		return errno
 	}
 	mem.WriteUint32(pidPtr, uint32(kid.PID()))
-	return errnoSuccess
+	return wasip1.ErrnoSuccess
 }
 
 // start loads the module and starts the child on the parent's core.
-func (a *API) start(s *kernel.SIP, name string, args []string, nice int) (*kernel.SIP, uint16) {
+func (a *API) start(s *kernel.SIP, name string, args []string, nice int) (*kernel.SIP, wasip1.Errno) {
 	st := stateOf(s)
 	mod := a.published(name)
 	if mod == nil {
-		req := s.Request()
-		req.Op = opLoad
-		req.Str = name
+		loadReq{Path: name}.Put(s.Request())
 		rep := s.Call(a.loader)
 		if rep.Errno != 0 {
 			return nil, rep.Errno
 		}
-		mod = rep.Ref.(*sandbox.Module)
-		rep.Ref = nil
+		if mod = loaded(rep); mod == nil {
+			return nil, wasip1.ErrnoIo
+		}
 	}
 	if !mod.Fits() {
-		return nil, errnoNomem // its initial memory does not fit in the machine's budget
+		return nil, wasip1.ErrnoNomem // its initial memory does not fit in the machine's budget
 	}
 	kid := a.newChild(s, mod, name, args, nice)
 	core := s.Core().ID()
 	*kid.Ext.(Owner).Procs() = State{children: map[int64]*child{}, tree: st.tree, counted: true, parentCore: core}
 	kid.Parent = s
 	if err := s.Core().SpawnHere(kid); err != nil {
-		return nil, errnoIO
+		return nil, wasip1.ErrnoIo
 	}
 	st.children[kid.PID()] = &child{s: kid}
 	if a.onSpawn != nil {
 		a.onSpawn(s.Core(), kid)
 	}
-	return kid, errnoSuccess
+	return kid, wasip1.ErrnoSuccess
 }
 
 // published returns the module of a program the loader has loaded and
@@ -386,15 +369,15 @@ func (a *API) wait(c *sandbox.Call, r []uint64) {
 	pid := int64(uint32(r[0]))
 	mem := c.Memory()
 	if st == nil || st.children[pid] == nil {
-		r[0] = errnoChild
+		r[0] = uint64(wasip1.ErrnoChild)
 		return
 	}
 	if _, ok := mem.Read(uint32(r[1]), 4); !ok {
-		r[0] = errnoFault
+		r[0] = uint64(wasip1.ErrnoFault)
 		return
 	}
 	if _, ok := mem.Read(uint32(r[2]), 8); !ok {
-		r[0] = errnoFault
+		r[0] = uint64(wasip1.ErrnoFault)
 		return
 	}
 	ch := st.children[pid]
@@ -406,7 +389,7 @@ func (a *API) wait(c *sandbox.Call, r []uint64) {
 	delete(st.children, pid)
 	mem.WriteUint32(uint32(r[1]), uint32(ch.status))
 	mem.WriteUint64(uint32(r[2]), uint64(ch.cpu))
-	r[0] = errnoSuccess
+	r[0] = uint64(wasip1.ErrnoSuccess)
 }
 
 // kill(pid): ends a child; its status becomes 137.
@@ -415,7 +398,7 @@ func (a *API) kill(c *sandbox.Call, r []uint64) {
 	st := stateOf(s)
 	pid := int64(uint32(r[0]))
 	if st == nil || st.children[pid] == nil {
-		r[0] = errnoChild
+		r[0] = uint64(wasip1.ErrnoChild)
 		return
 	}
 	ch := st.children[pid]
@@ -425,5 +408,5 @@ func (a *API) kill(c *sandbox.Call, r []uint64) {
 		// (a kill of a child that has just ended does nothing).
 		s.Core().SendTo(ch.s.Home(), kernel.KillSIP{S: ch.s})
 	}
-	r[0] = errnoSuccess
+	r[0] = uint64(wasip1.ErrnoSuccess)
 }

@@ -167,7 +167,7 @@ func NewRuntime(ctx context.Context, cfg Config, hosts []HostModule) (*Runtime, 
 			fn := f.Fn
 			b.NewFunctionBuilder().
 				WithGoModuleFunction(api.GoModuleFunc(func(ctx context.Context, m api.Module, stack []uint64) {
-					p := ctx.Value(processKey{}).(*Process)
+					p := processOf(ctx)
 					c := &p.call
 					c.mod = m
 					fn(c, stack)

@@ -14,13 +14,14 @@ import (
 	"golang.org/x/sys/unix"
 
 	"isle/internal/kernel"
+	"isle/internal/wasip1"
 )
 
 // Console operations (kernel.Request.Op).
 const (
-	OpWrite uint32 = iota + 1 // Fd 1 or 2: write Buf; N = bytes written
-	OpRead                    // Fd 0: read at most Off bytes into Buf; N = bytes read, 0 at end of input. N 1 on entry: do not wait (EAGAIN when nothing is buffered)
-	OpReady                   // Fd 0: wait at most Off ns (< 0: no limit) for input; N = bytes buffered, -1 at the end of input, 0 if none came in time
+	OpWrite uint32 = iota + 1 // ConsoleWriteReq
+	OpRead                    // ConsoleReadReq
+	OpReady                   // ConsoleReadyReq
 )
 
 // stdinChunk is how much a read of stdin that no blocking reader sized
@@ -33,14 +34,6 @@ const stdinChunk = 64 << 10
 // poll_oneoff, at every chunk.
 const stdinAhead = 4 * stdinChunk
 
-// WASI errno values the console returns.
-const (
-	errnoBadf  = 8
-	errnoInval = 28
-	errnoIO    = 29
-	errnoPipe  = 64
-)
-
 // ConsoleOut serves writes to the machine's standard output and error.
 type ConsoleOut struct {
 	Stdout io.Writer
@@ -50,17 +43,17 @@ type ConsoleOut struct {
 // Serve implements kernel.Service.
 func (c *ConsoleOut) Serve(req *kernel.Request) {
 	if req.Op != OpWrite {
-		req.Errno = errnoInval
+		req.Errno = wasip1.ErrnoInval
 		return
 	}
 	var w io.Writer
-	switch req.Fd {
+	switch consoleWriteOf(req).Stream {
 	case 1:
 		w = c.Stdout
 	case 2:
 		w = c.Stderr
 	default:
-		req.Errno = errnoBadf
+		req.Errno = wasip1.ErrnoBadf
 		return
 	}
 	n, err := w.Write(req.Buf)
@@ -133,19 +126,20 @@ type readyWaiter struct {
 func (c *ConsoleIn) Serve(req *kernel.Request) {
 	switch {
 	case req.Fd != 0:
-		req.Errno = errnoBadf
+		req.Errno = wasip1.ErrnoBadf
 	case req.Op == OpRead:
 		c.serveRead(req)
 	case req.Op == OpReady:
 		c.serveReady(req)
 	default:
-		req.Errno = errnoInval
+		req.Errno = wasip1.ErrnoInval
 	}
 }
 
 func (c *ConsoleIn) serveRead(req *kernel.Request) {
-	nonblock := req.N == 1
-	n := int(req.Off)
+	a := consoleReadOf(req)
+	nonblock := a.NoWait
+	n := int(a.Max)
 	if cap(req.Buf) < n {
 		req.Buf = make([]byte, n)
 	}
@@ -167,7 +161,7 @@ func (c *ConsoleIn) serveRead(req *kernel.Request) {
 	}
 	if nonblock {
 		c.ahead = true
-		req.Errno = errnoAgain
+		req.Errno = wasip1.ErrnoAgain
 		c.startRead(n)
 		return
 	}
@@ -176,7 +170,7 @@ func (c *ConsoleIn) serveRead(req *kernel.Request) {
 }
 
 func (c *ConsoleIn) serveReady(req *kernel.Request) {
-	wait := req.Off
+	wait := consoleReadyOf(req).Timeout
 	req.N = 0
 	if c.Stdin == nil {
 		req.N = -1 // no input: its end has come
@@ -280,7 +274,7 @@ func (c *ConsoleIn) read(n int) {
 		more := len(c.waiters) > 0 || len(c.ready) > 0 || (c.ahead && c.end == nil && len(c.left) < stdinAhead)
 		n = stdinChunk
 		if len(c.waiters) > 0 {
-			n = int(c.waiters[0].req.Off)
+			n = int(consoleReadOf(c.waiters[0].req).Max)
 		}
 		c.reading = more
 		c.mu.Unlock()
@@ -321,7 +315,7 @@ func (c *ConsoleIn) Cancel(req *kernel.Request) {
 			if w.timer != nil {
 				w.timer.Stop()
 			}
-			req.Errno = errnoIntr
+			req.Errno = wasip1.ErrnoIntr
 			w.d.Finish(nil)
 			return
 		}
@@ -330,7 +324,7 @@ func (c *ConsoleIn) Cancel(req *kernel.Request) {
 		if w.req == req {
 			c.waiters = append(c.waiters[:i], c.waiters[i+1:]...)
 			c.mu.Unlock()
-			req.Errno = errnoIntr
+			req.Errno = wasip1.ErrnoIntr
 			w.d.Finish(nil)
 			return
 		}
@@ -340,21 +334,21 @@ func (c *ConsoleIn) Cancel(req *kernel.Request) {
 
 // readErrno is the errno of a read of stdin that got got bytes and err: an
 // end of input is a read of 0 bytes.
-func readErrno(got int, err error) uint16 {
+func readErrno(got int, err error) wasip1.Errno {
 	if err != nil && got == 0 && !errors.Is(err, io.EOF) {
 		return hostErrno(err)
 	}
 	return 0
 }
 
-func hostErrno(err error) uint16 {
+func hostErrno(err error) wasip1.Errno {
 	switch {
 	case errors.Is(err, syscall.EPIPE):
-		return errnoPipe
+		return wasip1.ErrnoPipe
 	case errors.Is(err, os.ErrClosed):
-		return errnoBadf
+		return wasip1.ErrnoBadf
 	}
-	return errnoIO
+	return wasip1.ErrnoIo
 }
 
 // Inline lets cores read Stdin themselves when it is a host file (ReadNow).
@@ -367,7 +361,7 @@ func (c *ConsoleIn) Inline() {
 // caller) on the calling core, without waiting: from what was read ahead,
 // or from the host file with RWF_NOWAIT. Again: the console is busy, or
 // nothing is there; send an OpRead.
-func (c *ConsoleIn) ReadNow(bufs [][]byte) (int, uint16, Inline) {
+func (c *ConsoleIn) ReadNow(bufs [][]byte) (int, wasip1.Errno, Inline) {
 	if c.fd == 0 || !c.mu.TryLock() {
 		return 0, 0, Again
 	}

@@ -41,6 +41,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"isle/internal/kernel"
+	"isle/internal/wasip1"
 )
 
 // File-system operations (kernel.Request.Op). Fd is a handle; Str a path
@@ -89,40 +90,10 @@ func OpenFlags(oflags, fdflags uint16, follow, read, write bool) int64 {
 	return v
 }
 
-// WASI open and fd flags, and file types.
-const (
-	oflagCreat     = 1
-	oflagDirectory = 2
-	oflagExcl      = 4
-	oflagTrunc     = 8
-
-	fdflagAppend = 1
-
-	FiletypeUnknown   = 0
-	FiletypeBlock     = 1
-	FiletypeChar      = 2
-	FiletypeDirectory = 3
-	FiletypeRegular   = 4
-	FiletypeSocket    = 6
-	FiletypeSymlink   = 7
-
-	// FSReadOnly is set in FSOpen's result (Off) when the opened file or
-	// directory lies under a read-only preopen.
-	FSReadOnly = 1 << 8
-
-	// DirentSize is the fixed part of a WASI dirent: d_next u64 @0, d_ino u64
-	// @8, d_namlen u32 @16, d_type u8 @20.
-	DirentSize = 24
-	// FilestatSize is a WASI filestat: dev u64 @0, ino u64 @8, filetype u8
-	// @16, nlink u64 @24, size u64 @32, atim u64 @40, mtim u64 @48, ctim u64 @56.
-	FilestatSize = 64
-
-	// Set-times flags.
-	fstAtim    = 1
-	fstAtimNow = 2
-	fstMtim    = 4
-	fstMtimNow = 8
-)
+// FSReadOnly is set in FSOpen's result (Off) when the opened file or
+// directory lies under a read-only preopen. WASI's flags, file types and
+// record sizes are internal/wasip1's.
+const FSReadOnly = 1 << 8
 
 // Limits in one place.
 const (
@@ -291,7 +262,7 @@ func (f *FS) Serve(req *kernel.Request) {
 	req.Errno = f.serve(req)
 }
 
-func (f *FS) serve(req *kernel.Request) uint16 {
+func (f *FS) serve(req *kernel.Request) wasip1.Errno {
 	if req.Op == FSCloseAll {
 		for b := req.Buf; len(b) >= 4; b = b[4:] {
 			f.close(int32(binary.LittleEndian.Uint32(b)))
@@ -311,7 +282,7 @@ func (f *FS) serve(req *kernel.Request) uint16 {
 		n = f.adoptedNode(req.Fd, req)
 	}
 	if n == nil || (req.Fd < -1 && req.PID() != 0 && n.owner != req.PID()) {
-		return errnoBadf
+		return wasip1.ErrnoBadf
 	}
 	switch req.Op {
 	case FSOpen:
@@ -340,7 +311,7 @@ func (f *FS) serve(req *kernel.Request) uint16 {
 		return errnoOf(serr)
 	case FSSetTimes:
 		if n.ro {
-			return errnoAcces
+			return wasip1.ErrnoAcces
 		}
 		return setTimes(n.file, req.Buf)
 	case FSReaddir:
@@ -352,14 +323,14 @@ func (f *FS) serve(req *kernel.Request) uint16 {
 	return f.serveFile(n, req)
 }
 
-func errnoOf(err error) uint16 {
+func errnoOf(err error) wasip1.Errno {
 	if err == nil {
 		return 0
 	}
 	return fsErrno(err)
 }
 
-func (f *FS) serveFile(n *node, req *kernel.Request) uint16 {
+func (f *FS) serveFile(n *node, req *kernel.Request) wasip1.Errno {
 	switch req.Op {
 	case FSRead, FSPread:
 		want := min(max(req.N, 0), maxFSChunk)
@@ -373,7 +344,7 @@ func (f *FS) serveFile(n *node, req *kernel.Request) uint16 {
 			got, err = n.file.Read(req.Buf)
 		} else {
 			if req.Off < 0 {
-				return errnoInval
+				return wasip1.ErrnoInval
 			}
 			got, err = n.file.ReadAt(req.Buf, req.Off)
 		}
@@ -384,7 +355,7 @@ func (f *FS) serveFile(n *node, req *kernel.Request) uint16 {
 		return 0
 	case FSWrite, FSPwrite:
 		if n.ro {
-			return errnoAcces
+			return wasip1.ErrnoAcces
 		}
 		var got int
 		var err error
@@ -392,7 +363,7 @@ func (f *FS) serveFile(n *node, req *kernel.Request) uint16 {
 			got, err = n.file.Write(req.Buf)
 		} else {
 			if req.Off < 0 {
-				return errnoInval
+				return wasip1.ErrnoInval
 			}
 			// os.File refuses WriteAt on an O_APPEND file; pwrite(2) on
 			// Linux appends there, so do as Linux does.
@@ -410,7 +381,7 @@ func (f *FS) serveFile(n *node, req *kernel.Request) uint16 {
 		return 0
 	case FSSeek:
 		if req.N < 0 || req.N > 2 {
-			return errnoInval
+			return wasip1.ErrnoInval
 		}
 		off, err := n.file.Seek(req.Off, int(req.N))
 		if err != nil {
@@ -420,18 +391,18 @@ func (f *FS) serveFile(n *node, req *kernel.Request) uint16 {
 		return 0
 	case FSSetSize:
 		if n.ro {
-			return errnoAcces
+			return wasip1.ErrnoAcces
 		}
 		if req.Off < 0 {
-			return errnoInval
+			return wasip1.ErrnoInval
 		}
 		return errnoOf(n.file.Truncate(req.Off))
 	case FSAllocate:
 		if n.ro {
-			return errnoAcces
+			return wasip1.ErrnoAcces
 		}
 		if req.Off < 0 || req.N <= 0 || req.Off+req.N < 0 {
-			return errnoInval
+			return wasip1.ErrnoInval
 		}
 		fi, err := n.file.Stat()
 		if err != nil {
@@ -442,25 +413,25 @@ func (f *FS) serveFile(n *node, req *kernel.Request) uint16 {
 		}
 		return 0
 	case FSSetFlags:
-		if n.ro && req.Off&fdflagAppend != 0 {
-			return errnoAcces
+		if n.ro && req.Off&wasip1.FdflagsAppend != 0 {
+			return wasip1.ErrnoAcces
 		}
-		return setAppend(n.file, req.Off&fdflagAppend != 0)
+		return setAppend(n.file, req.Off&wasip1.FdflagsAppend != 0)
 	case FSOpen, FSPathStat, FSPathSetTimes, FSMkdir, FSUnlink, FSRmdir, FSRename, FSLink, FSSymlink, FSReadlink:
-		return errnoNotdir
+		return wasip1.ErrnoNotdir
 	}
-	return errnoInval
+	return wasip1.ErrnoInval
 }
 
-func (f *FS) serveDir(n *node, req *kernel.Request) uint16 {
+func (f *FS) serveDir(n *node, req *kernel.Request) wasip1.Errno {
 	switch req.Op {
 	case FSRead, FSPread, FSWrite, FSPwrite:
-		return errnoIsdir
+		return wasip1.ErrnoIsdir
 	case FSSeek, FSSetSize, FSAllocate:
-		return errnoIsdir
+		return wasip1.ErrnoIsdir
 	case FSSetFlags:
-		if req.Off&fdflagAppend != 0 {
-			return errnoIsdir
+		if req.Off&wasip1.FdflagsAppend != 0 {
+			return wasip1.ErrnoIsdir
 		}
 		return 0
 	}
@@ -469,7 +440,7 @@ func (f *FS) serveDir(n *node, req *kernel.Request) uint16 {
 	if req.Op == FSRename || req.Op == FSLink || req.Op == FSSymlink {
 		first, _, _ = strings.Cut(name, "\x00")
 	}
-	if bad := checkPath(first); bad != 0 && !(req.Op == FSSymlink && bad == errnoPerm) {
+	if bad := checkPath(first); bad != 0 && !(req.Op == FSSymlink && bad == wasip1.ErrnoPerm) {
 		return bad
 	}
 	r := n.root
@@ -496,7 +467,7 @@ func (f *FS) serveDir(n *node, req *kernel.Request) uint16 {
 		return 0
 	}
 	if n.ro {
-		return errnoAcces
+		return wasip1.ErrnoAcces
 	}
 	switch req.Op {
 	case FSPathSetTimes:
@@ -509,10 +480,10 @@ func (f *FS) serveDir(n *node, req *kernel.Request) uint16 {
 			return fsErrno(err)
 		}
 		if fi.IsDir() {
-			return errnoIsdir
+			return wasip1.ErrnoIsdir
 		}
 		if strings.HasSuffix(name, "/") {
-			return errnoNotdir
+			return wasip1.ErrnoNotdir
 		}
 		return errnoOf(r.Remove(name))
 	case FSRmdir:
@@ -521,10 +492,10 @@ func (f *FS) serveDir(n *node, req *kernel.Request) uint16 {
 			return fsErrno(err)
 		}
 		if !fi.IsDir() {
-			return errnoNotdir
+			return wasip1.ErrnoNotdir
 		}
 		if path.Clean(name) == "." {
-			return errnoInval // rmdir(".") is EINVAL in POSIX
+			return wasip1.ErrnoInval // rmdir(".") is EINVAL in POSIX
 		}
 		err = r.Remove(name)
 		if err != nil {
@@ -537,39 +508,39 @@ func (f *FS) serveDir(n *node, req *kernel.Request) uint16 {
 	case FSSymlink:
 		target, link, ok := strings.Cut(name, "\x00")
 		if !ok || target == "" {
-			return errnoInval
+			return wasip1.ErrnoInval
 		}
 		if bad := checkPath(link); bad != 0 {
 			return bad
 		}
 		if strings.HasPrefix(target, "/") {
-			return errnoPerm // it could only ever lead out of the preopen
+			return wasip1.ErrnoPerm // it could only ever lead out of the preopen
 		}
 		return errnoOf(r.Symlink(target, link))
 	case FSRename, FSLink:
 		old, nw, ok := strings.Cut(name, "\x00")
 		if !ok {
-			return errnoInval
+			return wasip1.ErrnoInval
 		}
 		if bad := checkPath(nw); bad != 0 {
 			return bad
 		}
 		dst := f.node(int32(req.Off))
 		if dst == nil || req.Off != int64(int32(req.Off)) {
-			return errnoBadf
+			return wasip1.ErrnoBadf
 		}
 		if dst.root == nil {
-			return errnoNotdir
+			return wasip1.ErrnoNotdir
 		}
 		if dst.ro {
-			return errnoAcces
+			return wasip1.ErrnoAcces
 		}
 		if req.Op == FSLink && req.N&1 != 0 {
 			return linkFollow(r, old, dst.root, nw)
 		}
 		return renameOrLink(req.Op, r, old, dst.root, nw)
 	}
-	return errnoInval
+	return wasip1.ErrnoInval
 }
 
 // renameOrLink is renameat(2) or linkat(2) between two roots, which may be
@@ -577,7 +548,7 @@ func (f *FS) serveDir(n *node, req *kernel.Request) uint16 {
 // out), and the call names only a last component, never "..", in it; a final
 // symlink is renamed or linked itself, as the host calls do. The host gives
 // POSIX's answers: EXDEV between file systems, ENOTDIR, EISDIR, ENOTEMPTY.
-func renameOrLink(op uint32, r *os.Root, old string, dr *os.Root, nw string) uint16 {
+func renameOrLink(op uint32, r *os.Root, old string, dr *os.Root, nw string) wasip1.Errno {
 	od, ob, e := parentOf(r, old)
 	if e != 0 {
 		return e
@@ -621,7 +592,7 @@ func renameOrLink(op uint32, r *os.Root, old string, dr *os.Root, nw string) uin
 // documents for linking an open file. Linking a directory is EPERM, as
 // link(2) answers; a file the host will not open for reading cannot be
 // linked this way (EACCES).
-func linkFollow(r *os.Root, old string, dr *os.Root, nw string) uint16 {
+func linkFollow(r *os.Root, old string, dr *os.Root, nw string) wasip1.Errno {
 	src, err := r.OpenFile(old, os.O_RDONLY|unix.O_NONBLOCK|unix.O_NOCTTY, 0)
 	if err != nil {
 		return fsErrno(err)
@@ -649,14 +620,14 @@ func linkFollow(r *os.Root, old string, dr *os.Root, nw string) uint16 {
 
 // parentOf opens, inside r, the directory that holds name's last component
 // and returns it with that component (a trailing slash kept).
-func parentOf(r *os.Root, name string) (*os.File, string, uint16) {
+func parentOf(r *os.Root, name string) (*os.File, string, wasip1.Errno) {
 	trimmed := strings.TrimRight(name, "/")
 	if trimmed == "" {
-		return nil, "", errnoPerm
+		return nil, "", wasip1.ErrnoPerm
 	}
 	dir, base := path.Split(trimmed)
 	if base == "." || base == ".." {
-		return nil, "", errnoInval
+		return nil, "", wasip1.ErrnoInval
 	}
 	if dir == "" {
 		dir = "."
@@ -673,28 +644,28 @@ func parentOf(r *os.Root, name string) (*os.File, string, uint16) {
 
 // dirErr finds why removing the directory name failed: ENOTEMPTY if it has
 // entries.
-func dirErr(r *os.Root, name string) (uint16, bool) {
+func dirErr(r *os.Root, name string) (wasip1.Errno, bool) {
 	d, err := r.Open(name)
 	if err != nil {
 		return 0, false
 	}
 	defer d.Close()
 	if names, _ := d.Readdirnames(1); len(names) > 0 {
-		return errnoNotempty, true
+		return wasip1.ErrnoNotempty, true
 	}
 	return 0, false
 }
 
 // checkPath refuses what os.Root would otherwise read differently from WASI:
 // an empty path is ENOENT, a NUL byte EINVAL, an absolute path EPERM.
-func checkPath(p string) uint16 {
+func checkPath(p string) wasip1.Errno {
 	switch {
 	case p == "":
-		return errnoNoent
+		return wasip1.ErrnoNoent
 	case strings.IndexByte(p, 0) >= 0:
-		return errnoInval
+		return wasip1.ErrnoInval
 	case strings.HasPrefix(p, "/"):
-		return errnoPerm
+		return wasip1.ErrnoPerm
 	}
 	return 0
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"isle/internal/kernel"
+	"isle/internal/wasip1"
 )
 
 func newFS(t *testing.T, ro bool) (*FS, string) {
@@ -42,27 +43,27 @@ func open(f *FS, dir int32, name string, oflags uint16, follow, write bool) kern
 func TestFSEscapes(t *testing.T) {
 	f, _ := newFS(t, false)
 	for _, name := range []string{"../secret", "sub/../../secret", "/etc/passwd", "out", "sub/../out"} {
-		if r := open(f, 0, name, 0, true, false); r.Errno != errnoPerm {
-			t.Errorf("open %q: errno %d, want EPERM (%d)", name, r.Errno, errnoPerm)
+		if r := open(f, 0, name, 0, true, false); r.Errno != wasip1.ErrnoPerm {
+			t.Errorf("open %q: errno %d, want EPERM (%d)", name, r.Errno, wasip1.ErrnoPerm)
 		}
 	}
-	sub := open(f, 0, "sub", oflagDirectory, true, false)
+	sub := open(f, 0, "sub", wasip1.OflagsDirectory, true, false)
 	if sub.Errno != 0 {
 		t.Fatalf("open sub: errno %d", sub.Errno)
 	}
-	if r := open(f, int32(sub.N), "../f", 0, true, false); r.Errno != errnoPerm {
+	if r := open(f, int32(sub.N), "../f", 0, true, false); r.Errno != wasip1.ErrnoPerm {
 		t.Errorf("open ../f from sub: errno %d, want EPERM", r.Errno)
 	}
 	if r := open(f, 0, "in", 0, true, false); r.Errno != 0 {
 		t.Errorf("open a symlink inside: errno %d", r.Errno)
 	}
-	if r := open(f, 0, "in", 0, false, false); r.Errno != errnoLoop {
+	if r := open(f, 0, "in", 0, false, false); r.Errno != wasip1.ErrnoLoop {
 		t.Errorf("open a symlink without following: errno %d, want ELOOP", r.Errno)
 	}
-	if r := do(f, kernel.Request{Op: FSRename, Fd: 0, Off: 0, Str: "f\x00../stolen"}); r.Errno != errnoPerm {
+	if r := do(f, kernel.Request{Op: FSRename, Fd: 0, Off: 0, Str: "f\x00../stolen"}); r.Errno != wasip1.ErrnoPerm {
 		t.Errorf("rename out: errno %d, want EPERM", r.Errno)
 	}
-	if r := do(f, kernel.Request{Op: FSSymlink, Fd: 0, Str: "/etc/passwd\x00abs"}); r.Errno != errnoPerm {
+	if r := do(f, kernel.Request{Op: FSSymlink, Fd: 0, Str: "/etc/passwd\x00abs"}); r.Errno != wasip1.ErrnoPerm {
 		t.Errorf("absolute symlink: errno %d, want EPERM", r.Errno)
 	}
 }
@@ -86,7 +87,7 @@ func TestFSHandles(t *testing.T) {
 		t.Errorf("the preopen was closed: errno %d", r.Errno)
 	}
 	for _, h := range []int32{-1, 99, int32(a.N) + 100} {
-		if r := do(f, kernel.Request{Op: FSRead, Fd: h, N: 10}); r.Errno != errnoBadf {
+		if r := do(f, kernel.Request{Op: FSRead, Fd: h, N: 10}); r.Errno != wasip1.ErrnoBadf {
 			t.Errorf("read handle %d: errno %d, want EBADF", h, r.Errno)
 		}
 	}
@@ -95,7 +96,7 @@ func TestFSHandles(t *testing.T) {
 	list = binary.LittleEndian.AppendUint32(list, uint32(c.N))
 	list = binary.LittleEndian.AppendUint32(list, 0xffffffff)
 	do(f, kernel.Request{Op: FSCloseAll, Buf: list})
-	if r := do(f, kernel.Request{Op: FSRead, Fd: int32(b.N), N: 10}); r.Errno != errnoBadf {
+	if r := do(f, kernel.Request{Op: FSRead, Fd: int32(b.N), N: 10}); r.Errno != wasip1.ErrnoBadf {
 		t.Errorf("read after FSCloseAll: errno %d, want EBADF", r.Errno)
 	}
 }
@@ -103,14 +104,14 @@ func TestFSHandles(t *testing.T) {
 // TestFSReadOnly: a read-only root refuses changes with EACCES.
 func TestFSReadOnly(t *testing.T) {
 	f, dir := newFS(t, true)
-	if r := open(f, 0, "f", 0, true, true); r.Errno != errnoAcces {
+	if r := open(f, 0, "f", 0, true, true); r.Errno != wasip1.ErrnoAcces {
 		t.Errorf("open for writing: errno %d", r.Errno)
 	}
-	if r := open(f, 0, "new", oflagCreat, true, false); r.Errno != errnoAcces {
+	if r := open(f, 0, "new", wasip1.OflagsCreat, true, false); r.Errno != wasip1.ErrnoAcces {
 		t.Errorf("create: errno %d", r.Errno)
 	}
 	for _, op := range []uint32{FSMkdir, FSUnlink, FSRmdir} {
-		if r := do(f, kernel.Request{Op: op, Fd: 0, Str: "sub"}); r.Errno != errnoAcces {
+		if r := do(f, kernel.Request{Op: op, Fd: 0, Str: "sub"}); r.Errno != wasip1.ErrnoAcces {
 			t.Errorf("op %d: errno %d", op, r.Errno)
 		}
 	}
@@ -128,7 +129,7 @@ func TestFSReadOnly(t *testing.T) {
 // a path out of either root are refused.
 func TestFSRenameBetweenDirs(t *testing.T) {
 	f, dir := newFS(t, false)
-	sub := open(f, 0, "sub", oflagDirectory, true, false)
+	sub := open(f, 0, "sub", wasip1.OflagsDirectory, true, false)
 	if sub.Errno != 0 {
 		t.Fatal(sub.Errno)
 	}
@@ -156,7 +157,7 @@ func TestFSRenameBetweenDirs(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(filepath.Dir(dir), "x")); err == nil {
 		t.Error("a file was renamed out of the root")
 	}
-	if r := do(f, kernel.Request{Op: FSRename, Fd: 0, Off: 0, Str: "moved\x00back"}); r.Errno != errnoNotdir {
+	if r := do(f, kernel.Request{Op: FSRename, Fd: 0, Off: 0, Str: "moved\x00back"}); r.Errno != wasip1.ErrnoNotdir {
 		t.Errorf("rename a directory over a file: errno %d, want ENOTDIR", r.Errno)
 	}
 }
@@ -170,13 +171,13 @@ func TestFSPathSetTimes(t *testing.T) {
 		b = binary.LittleEndian.AppendUint64(b, uint64(m))
 		return binary.LittleEndian.AppendUint16(b, fl)
 	}
-	if r := do(f, kernel.Request{Op: FSPathSetTimes, Fd: 0, Str: "in", Off: 1, Buf: tb(1e9, 2e9, fstAtim|fstMtim)}); r.Errno != 0 {
+	if r := do(f, kernel.Request{Op: FSPathSetTimes, Fd: 0, Str: "in", Off: 1, Buf: tb(1e9, 2e9, wasip1.FstflagsAtim|wasip1.FstflagsMtim)}); r.Errno != 0 {
 		t.Fatalf("follow: errno %d", r.Errno)
 	}
 	if fi, _ := os.Stat(filepath.Join(dir, "f")); fi.ModTime().UnixNano() != 2e9 {
 		t.Errorf("target mtime %v", fi.ModTime())
 	}
-	if r := do(f, kernel.Request{Op: FSPathSetTimes, Fd: 0, Str: "in", Off: 0, Buf: tb(0, 3e9, fstMtim)}); r.Errno != 0 {
+	if r := do(f, kernel.Request{Op: FSPathSetTimes, Fd: 0, Str: "in", Off: 0, Buf: tb(0, 3e9, wasip1.FstflagsMtim)}); r.Errno != 0 {
 		t.Fatalf("nofollow: errno %d", r.Errno)
 	}
 	if fi, _ := os.Lstat(filepath.Join(dir, "in")); fi.ModTime().UnixNano() != 3e9 {
@@ -185,10 +186,10 @@ func TestFSPathSetTimes(t *testing.T) {
 	if fi, _ := os.Stat(filepath.Join(dir, "f")); fi.ModTime().UnixNano() != 2e9 {
 		t.Errorf("target mtime changed to %v", fi.ModTime())
 	}
-	if r := do(f, kernel.Request{Op: FSPathSetTimes, Fd: 0, Str: "out", Off: 1, Buf: tb(0, 3e9, fstMtim)}); r.Errno != errnoPerm {
+	if r := do(f, kernel.Request{Op: FSPathSetTimes, Fd: 0, Str: "out", Off: 1, Buf: tb(0, 3e9, wasip1.FstflagsMtim)}); r.Errno != wasip1.ErrnoPerm {
 		t.Errorf("through a symlink out: errno %d, want EPERM", r.Errno)
 	}
-	if r := do(f, kernel.Request{Op: FSPathSetTimes, Fd: 0, Str: "f", Off: 1, Buf: tb(0, 0, fstAtim|fstAtimNow)}); r.Errno != errnoInval {
+	if r := do(f, kernel.Request{Op: FSPathSetTimes, Fd: 0, Str: "f", Off: 1, Buf: tb(0, 0, wasip1.FstflagsAtim|wasip1.FstflagsAtimNow)}); r.Errno != wasip1.ErrnoInval {
 		t.Errorf("ATIM with ATIM_NOW: errno %d, want EINVAL", r.Errno)
 	}
 }
@@ -203,7 +204,7 @@ func TestFSDirectoryOpensGiveBackTheirQuota(t *testing.T) {
 	f, _ := newFS(t, false)
 	f.fds = NewHostFDs(64)
 	for i := 0; i < 2*MaxFilesPerSIP; i++ {
-		r := open(f, 0, "sub", oflagDirectory, false, false)
+		r := open(f, 0, "sub", wasip1.OflagsDirectory, false, false)
 		if r.Errno != 0 {
 			t.Fatalf("open %d of a directory: errno %d", i, r.Errno)
 		}

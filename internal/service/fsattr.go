@@ -15,17 +15,18 @@ import (
 	"golang.org/x/sys/unix"
 
 	"isle/internal/kernel"
+	"isle/internal/wasip1"
 )
 
 // readdir lists the directory once per pass (at cookie 0) and answers later
 // cookies from that list, as a host getdents would from its position.
-func (f *FS) readdir(n *node, req *kernel.Request) uint16 {
+func (f *FS) readdir(n *node, req *kernel.Request) wasip1.Errno {
 	if n.root == nil {
-		return errnoNotdir
+		return wasip1.ErrnoNotdir
 	}
 	cookie := req.Off
 	if cookie < 0 {
-		return errnoInval
+		return wasip1.ErrnoInval
 	}
 	if cookie == 0 || n.list == nil {
 		d, err := n.root.Open(".")
@@ -42,7 +43,7 @@ func (f *FS) readdir(n *node, req *kernel.Request) uint16 {
 		if fi, err := n.file.Stat(); err == nil {
 			self = ino(fi)
 		}
-		list = append(list, dirent{".", self, FiletypeDirectory}, dirent{"..", 0, FiletypeDirectory})
+		list = append(list, dirent{".", self, wasip1.FiletypeDirectory}, dirent{"..", 0, wasip1.FiletypeDirectory})
 		for _, e := range ents {
 			var in uint64
 			if fi, err := e.Info(); err == nil {
@@ -56,7 +57,7 @@ func (f *FS) readdir(n *node, req *kernel.Request) uint16 {
 	b := req.Buf[:0]
 	for i := cookie; i < int64(len(n.list)) && int64(len(b)) < want; i++ {
 		e := n.list[i]
-		var h [DirentSize]byte
+		var h [wasip1.DirentSize]byte
 		binary.LittleEndian.PutUint64(h[0:], uint64(i+1))
 		binary.LittleEndian.PutUint64(h[8:], e.ino)
 		binary.LittleEndian.PutUint32(h[16:], uint32(len(e.name)))
@@ -77,23 +78,23 @@ func ino(fi fs.FileInfo) uint64 {
 func filetype(m fs.FileMode) uint8 {
 	switch {
 	case m.IsRegular():
-		return FiletypeRegular
+		return wasip1.FiletypeRegularFile
 	case m&fs.ModeDir != 0:
-		return FiletypeDirectory
+		return wasip1.FiletypeDirectory
 	case m&fs.ModeSymlink != 0:
-		return FiletypeSymlink
+		return wasip1.FiletypeSymbolicLink
 	case m&fs.ModeCharDevice != 0:
-		return FiletypeChar
+		return wasip1.FiletypeCharacterDevice
 	case m&fs.ModeDevice != 0:
-		return FiletypeBlock
+		return wasip1.FiletypeBlockDevice
 	case m&fs.ModeSocket != 0:
-		return FiletypeSocket
+		return wasip1.FiletypeSocketStream
 	}
-	return FiletypeUnknown
+	return wasip1.FiletypeUnknown
 }
 
 func appendFilestat(b []byte, fi fs.FileInfo) []byte {
-	var st [FilestatSize]byte
+	var st [wasip1.FilestatSize]byte
 	st[16] = filetype(fi.Mode())
 	binary.LittleEndian.PutUint64(st[32:], uint64(fi.Size()))
 	binary.LittleEndian.PutUint64(st[24:], 1)
@@ -120,20 +121,20 @@ func times(b []byte) (atim, mtim time.Time, ok bool) {
 	a := binary.LittleEndian.Uint64(b[0:])
 	m := binary.LittleEndian.Uint64(b[8:])
 	fl := binary.LittleEndian.Uint16(b[16:])
-	if fl&(fstAtim|fstAtimNow) == fstAtim|fstAtimNow || fl&(fstMtim|fstMtimNow) == fstMtim|fstMtimNow || fl&^15 != 0 {
+	if fl&(wasip1.FstflagsAtim|wasip1.FstflagsAtimNow) == wasip1.FstflagsAtim|wasip1.FstflagsAtimNow || fl&(wasip1.FstflagsMtim|wasip1.FstflagsMtimNow) == wasip1.FstflagsMtim|wasip1.FstflagsMtimNow || fl&^15 != 0 {
 		return atim, mtim, false
 	}
 	now := time.Now()
 	switch {
-	case fl&fstAtimNow != 0:
+	case fl&wasip1.FstflagsAtimNow != 0:
 		atim = now
-	case fl&fstAtim != 0:
+	case fl&wasip1.FstflagsAtim != 0:
 		atim = time.Unix(0, int64(a))
 	}
 	switch {
-	case fl&fstMtimNow != 0:
+	case fl&wasip1.FstflagsMtimNow != 0:
 		mtim = now
-	case fl&fstMtim != 0:
+	case fl&wasip1.FstflagsMtim != 0:
 		mtim = time.Unix(0, int64(m))
 	}
 	return atim, mtim, true
@@ -143,10 +144,10 @@ func times(b []byte) (atim, mtim time.Time, ok bool) {
 // pathSetTimes sets the times of name in r: through an fd opened inside r
 // when a final symlink is followed (so it cannot lead out), with
 // utimensat(AT_SYMLINK_NOFOLLOW) on the parent otherwise.
-func pathSetTimes(r *os.Root, name string, follow bool, b []byte) uint16 {
+func pathSetTimes(r *os.Root, name string, follow bool, b []byte) wasip1.Errno {
 	ts, ok := timespecs(b)
 	if !ok {
-		return errnoInval
+		return wasip1.ErrnoInval
 	}
 	if follow {
 		f, err := r.OpenFile(name, os.O_RDONLY|syscall.O_NONBLOCK, 0) // NONBLOCK: a FIFO must not hold the worker
@@ -189,28 +190,28 @@ func timespecs(b []byte) ([2]unix.Timespec, bool) {
 	a := binary.LittleEndian.Uint64(b[0:])
 	m := binary.LittleEndian.Uint64(b[8:])
 	fl := binary.LittleEndian.Uint16(b[16:])
-	if fl&(fstAtim|fstAtimNow) == fstAtim|fstAtimNow || fl&(fstMtim|fstMtimNow) == fstMtim|fstMtimNow || fl&^15 != 0 {
+	if fl&(wasip1.FstflagsAtim|wasip1.FstflagsAtimNow) == wasip1.FstflagsAtim|wasip1.FstflagsAtimNow || fl&(wasip1.FstflagsMtim|wasip1.FstflagsMtimNow) == wasip1.FstflagsMtim|wasip1.FstflagsMtimNow || fl&^15 != 0 {
 		return ts, false
 	}
 	switch {
-	case fl&fstAtimNow != 0:
+	case fl&wasip1.FstflagsAtimNow != 0:
 		ts[0].Nsec = unix.UTIME_NOW
-	case fl&fstAtim != 0:
+	case fl&wasip1.FstflagsAtim != 0:
 		ts[0] = unix.NsecToTimespec(int64(a))
 	}
 	switch {
-	case fl&fstMtimNow != 0:
+	case fl&wasip1.FstflagsMtimNow != 0:
 		ts[1].Nsec = unix.UTIME_NOW
-	case fl&fstMtim != 0:
+	case fl&wasip1.FstflagsMtim != 0:
 		ts[1] = unix.NsecToTimespec(int64(m))
 	}
 	return ts, true
 }
 
-func setTimes(f *os.File, b []byte) uint16 {
+func setTimes(f *os.File, b []byte) wasip1.Errno {
 	ts, ok := timespecs(b)
 	if !ok {
-		return errnoInval
+		return wasip1.ErrnoInval
 	}
 	rc, err := f.SyscallConn()
 	if err != nil {
@@ -245,7 +246,7 @@ func pwrite(f *os.File, b []byte, off int64) (int, error) {
 	return n, werr
 }
 
-func setAppend(f *os.File, on bool) uint16 {
+func setAppend(f *os.File, on bool) wasip1.Errno {
 	rc, err := f.SyscallConn()
 	if err != nil {
 		return fsErrno(err)

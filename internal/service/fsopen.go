@@ -10,11 +10,12 @@ import (
 	"strings"
 
 	"isle/internal/kernel"
+	"isle/internal/wasip1"
 )
 
-func (f *FS) open(n *node, req *kernel.Request) uint16 {
+func (f *FS) open(n *node, req *kernel.Request) wasip1.Errno {
 	if n.root == nil {
-		return errnoNotdir
+		return wasip1.ErrnoNotdir
 	}
 	name := req.Str
 	if bad := checkPath(name); bad != 0 {
@@ -24,14 +25,14 @@ func (f *FS) open(n *node, req *kernel.Request) uint16 {
 	oflags := uint16(v)
 	fdflags := uint16(v >> 16)
 	a := openArgs{name: name, ro: n.ro, follow: v&(1<<32) != 0, read: v&(1<<33) != 0, write: v&(1<<34) != 0}
-	if oflags&^(oflagCreat|oflagDirectory|oflagExcl|oflagTrunc) != 0 {
-		return errnoInval
+	if oflags&^(wasip1.OflagsCreat|wasip1.OflagsDirectory|wasip1.OflagsExcl|wasip1.OflagsTrunc) != 0 {
+		return wasip1.ErrnoInval
 	}
-	a.creat = oflags&oflagCreat != 0
-	a.excl = oflags&oflagExcl != 0
-	a.trunc = oflags&oflagTrunc != 0
-	a.wantDir = oflags&oflagDirectory != 0
-	a.appendMode = fdflags&fdflagAppend != 0
+	a.creat = oflags&wasip1.OflagsCreat != 0
+	a.excl = oflags&wasip1.OflagsExcl != 0
+	a.trunc = oflags&wasip1.OflagsTrunc != 0
+	a.wantDir = oflags&wasip1.OflagsDirectory != 0
+	a.appendMode = fdflags&wasip1.FdflagsAppend != 0
 	if a.appendMode || a.trunc {
 		a.write = true
 	}
@@ -75,7 +76,7 @@ type opened struct {
 	file  *os.File
 	root  *os.Root
 	typ   uint8
-	errno uint16
+	errno wasip1.Errno
 }
 
 func (o opened) close() {
@@ -91,33 +92,33 @@ func (o opened) close() {
 // tables: it runs on a goroutine of its own (os.Root's methods may be
 // called concurrently).
 func openHost(r *os.Root, a openArgs) opened {
-	fail := func(e uint16) opened { return opened{errno: e} }
+	fail := func(e wasip1.Errno) opened { return opened{errno: e} }
 	name := a.name
 	// A final symlink is not followed without LOOKUP_SYMLINK_FOLLOW: ELOOP,
 	// as open(2) with O_NOFOLLOW (EEXIST under O_CREAT|O_EXCL).
 	lfi, lerr := r.Lstat(name)
 	if lerr == nil && lfi.Mode()&fs.ModeSymlink != 0 {
 		if a.creat && a.excl {
-			return fail(errnoExist)
+			return fail(wasip1.ErrnoExist)
 		}
 		if !a.follow {
 			if a.wantDir {
-				return fail(errnoNotdir)
+				return fail(wasip1.ErrnoNotdir)
 			}
-			return fail(errnoLoop)
+			return fail(wasip1.ErrnoLoop)
 		}
 	}
 	fi, err := r.Stat(name)
 	switch {
 	case err == nil && a.creat && a.excl:
-		return fail(errnoExist)
+		return fail(wasip1.ErrnoExist)
 	case err == nil && fi.IsDir():
 		// The rights asked for were reduced to a directory's by the
 		// personality; what is left that would write to the directory as
 		// a file is EISDIR, as open(2) answers: fd_write (O_WRONLY,
 		// O_RDWR), O_TRUNC, APPEND, and O_CREAT of an existing directory.
 		if a.write || a.creat {
-			return fail(errnoIsdir)
+			return fail(wasip1.ErrnoIsdir)
 		}
 		sub, err := r.OpenRoot(name)
 		if err != nil {
@@ -128,21 +129,21 @@ func openHost(r *os.Root, a openArgs) opened {
 			sub.Close()
 			return fail(fsErrno(err))
 		}
-		return opened{file: d, root: sub, typ: FiletypeDirectory}
+		return opened{file: d, root: sub, typ: wasip1.FiletypeDirectory}
 	case err == nil && a.wantDir:
-		return fail(errnoNotdir)
+		return fail(wasip1.ErrnoNotdir)
 	case err != nil && !a.creat:
 		return fail(fsErrno(err))
 	case err != nil && a.wantDir:
-		if e := fsErrno(err); e != errnoNoent {
+		if e := fsErrno(err); e != wasip1.ErrnoNoent {
 			return fail(e)
 		}
-		return fail(errnoNoent) // O_CREAT|O_DIRECTORY does not make directories
+		return fail(wasip1.ErrnoNoent) // O_CREAT|O_DIRECTORY does not make directories
 	case err != nil && strings.HasSuffix(name, "/"):
-		return fail(errnoIsdir) // open("new/", O_CREAT) is EISDIR on Linux
+		return fail(wasip1.ErrnoIsdir) // open("new/", O_CREAT) is EISDIR on Linux
 	}
 	if a.ro && (a.write || (a.creat && err != nil)) {
-		return fail(errnoAcces)
+		return fail(wasip1.ErrnoAcces)
 	}
 	flag := os.O_RDONLY
 	switch {
@@ -167,7 +168,7 @@ func openHost(r *os.Root, a openArgs) opened {
 	if err != nil {
 		return fail(fsErrno(err))
 	}
-	typ := uint8(FiletypeRegular)
+	typ := uint8(wasip1.FiletypeRegularFile)
 	if st, err := file.Stat(); err == nil {
 		typ = filetype(st.Mode())
 	}
@@ -179,7 +180,7 @@ func openHost(r *os.Root, a openArgs) opened {
 // descriptor was admitted by open.
 func (f *FS) finishOpen(req *kernel.Request, ro bool, pid int64, o opened) {
 	fds := 1
-	fail := func(e uint16) {
+	fail := func(e wasip1.Errno) {
 		o.close()
 		f.quota.release(f.fds, pid, fds)
 		req.Errno = e
@@ -189,26 +190,26 @@ func (f *FS) finishOpen(req *kernel.Request, ro bool, pid int64, o opened) {
 		fail(o.errno)
 		return
 	case f.closed:
-		fail(errnoIO) // the machine stopped meanwhile: nobody sees the reply
+		fail(wasip1.ErrnoIo) // the machine stopped meanwhile: nobody sees the reply
 		return
 	case o.root != nil:
 		// The directory's root is a second host descriptor of the same
 		// handle: the machine's budget takes it, the SIP's quota (which
 		// counts handles, and is released once per handle) does not.
 		if !f.fds.take(1) {
-			fail(errnoNfile)
+			fail(wasip1.ErrnoNfile)
 			return
 		}
 		fds = 2
 	}
 	h, ok := f.add(&node{file: o.file, root: o.root, ro: ro, owner: pid})
 	if !ok {
-		fail(errnoNfile)
+		fail(wasip1.ErrnoNfile)
 		return
 	}
 	req.N = int64(h)
 	req.Off = int64(o.typ) | roBit(ro)
-	if o.typ == FiletypeRegular || o.typ == FiletypeDirectory {
+	if o.typ == wasip1.FiletypeRegularFile || o.typ == wasip1.FiletypeDirectory {
 		req.Off |= lendFile(o.file) // for calls on the core (inline.go)
 	}
 	req.Errno = 0

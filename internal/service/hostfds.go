@@ -15,6 +15,8 @@ import (
 	"sync/atomic"
 
 	"golang.org/x/sys/unix"
+
+	"isle/internal/wasip1"
 )
 
 // Limits in one place.
@@ -22,11 +24,6 @@ const (
 	MaxFilesPerSIP = 1024 // open files and directories (or connections) per SIP
 	HostFDReserve  = 256  // host descriptors the machine keeps out of the services' budget
 	minHostFDs     = 64   // the budget when the host's limit leaves less after the reserve
-)
-
-const (
-	errnoMfile = 33 // WASI EMFILE: the SIP's quota
-	errnoNfile = 41 // WASI ENFILE: the machine's budget, or the host's limit
 )
 
 // HostFDs is a machine's budget of host descriptors for its services' files
@@ -84,12 +81,12 @@ type quota map[int64]int
 
 // admit reports the errno of pid opening one more handle of k host
 // descriptors from budget b, and on success charges it to both.
-func (q quota) admit(b *HostFDs, pid int64, k int) uint16 {
+func (q quota) admit(b *HostFDs, pid int64, k int) wasip1.Errno {
 	if q[pid] >= MaxFilesPerSIP {
-		return errnoMfile
+		return wasip1.ErrnoMfile
 	}
 	if !b.take(k) {
-		return errnoNfile
+		return wasip1.ErrnoNfile
 	}
 	q[pid]++
 	return 0

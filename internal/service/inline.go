@@ -37,6 +37,8 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"isle/internal/wasip1"
 )
 
 // Limits in one place.
@@ -101,18 +103,18 @@ func iovs(arr *[InlineIovMax]unix.Iovec, bufs [][]byte) int {
 // PreadNowait reads into bufs (at most InlineIovMax of them, InlineIOMax
 // bytes in all: the caller cuts them) from host file fd at off, or at the
 // file's own offset if off < 0, without waiting for I/O.
-func PreadNowait(fd int32, bufs [][]byte, off int64) (int, uint16, Inline) {
+func PreadNowait(fd int32, bufs [][]byte, off int64) (int, wasip1.Errno, Inline) {
 	return rwNowait(unix.SYS_PREADV2, fd, bufs, off)
 }
 
 // PwriteNowait writes bufs to host file fd at off (at the file's own
 // offset if off < 0; at its end if it was opened to append), without
 // waiting for I/O.
-func PwriteNowait(fd int32, bufs [][]byte, off int64) (int, uint16, Inline) {
+func PwriteNowait(fd int32, bufs [][]byte, off int64) (int, wasip1.Errno, Inline) {
 	return rwNowait(unix.SYS_PWRITEV2, fd, bufs, off)
 }
 
-func rwNowait(trap uintptr, fd int32, bufs [][]byte, off int64) (int, uint16, Inline) {
+func rwNowait(trap uintptr, fd int32, bufs [][]byte, off int64) (int, wasip1.Errno, Inline) {
 	if len(bufs) > InlineIovMax {
 		return 0, 0, Again
 	}
@@ -145,7 +147,7 @@ func OffsetNow(fd int32) (int64, bool) {
 
 // RecvNow receives into b from connection fd what it holds now (peek:
 // leaving it there). 0 with Done is the end of the stream.
-func RecvNow(fd int32, b []byte, peek bool) (int, uint16, Inline) {
+func RecvNow(fd int32, b []byte, peek bool) (int, wasip1.Errno, Inline) {
 	if len(b) == 0 {
 		return 0, 0, Again
 	}
@@ -165,7 +167,7 @@ func RecvNow(fd int32, b []byte, peek bool) (int, uint16, Inline) {
 }
 
 // SendNow sends what connection fd takes of b now.
-func SendNow(fd int32, b []byte) (int, uint16, Inline) {
+func SendNow(fd int32, b []byte) (int, wasip1.Errno, Inline) {
 	if len(b) == 0 {
 		return 0, 0, Done
 	}
@@ -294,21 +296,21 @@ func localFS(fd int) bool {
 
 // StatNow fills out with the WASI filestat of lent file or directory fd,
 // by fstat on the core; false if fstat failed (send FSStat to the worker).
-func StatNow(fd int32, out *[FilestatSize]byte) bool {
+func StatNow(fd int32, out *[wasip1.FilestatSize]byte) bool {
 	var st unix.Stat_t
 	if unix.Fstat(int(fd), &st) != nil {
 		return false
 	}
-	*out = [FilestatSize]byte{}
+	*out = [wasip1.FilestatSize]byte{}
 	le := binary.LittleEndian
 	le.PutUint64(out[0:], st.Dev)
 	le.PutUint64(out[8:], st.Ino)
-	out[16] = FiletypeUnknown // lent descriptors are regular files and directories
+	out[16] = wasip1.FiletypeUnknown // lent descriptors are regular files and directories
 	switch st.Mode & unix.S_IFMT {
 	case unix.S_IFREG:
-		out[16] = FiletypeRegular
+		out[16] = wasip1.FiletypeRegularFile
 	case unix.S_IFDIR:
-		out[16] = FiletypeDirectory
+		out[16] = wasip1.FiletypeDirectory
 	}
 	le.PutUint64(out[24:], uint64(st.Nlink))
 	le.PutUint64(out[32:], uint64(st.Size))

@@ -32,6 +32,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"isle/internal/kernel"
+	"isle/internal/wasip1"
 )
 
 // resolveCached is openat2's RESOLVE_CACHED (Linux 5.12), which x/sys does
@@ -72,14 +73,14 @@ func openBeneath(dirfd int32, path string, follow bool) (int, error) {
 // ENOENT or ENOTDIR; Again for anything the worker must answer; Never if
 // the host has no openat2 with RESOLVE_CACHED (send every lookup to the
 // worker).
-func PathStatNow(dirfd int32, path string, follow bool, out *[FilestatSize]byte) (uint16, Inline) {
+func PathStatNow(dirfd int32, path string, follow bool, out *[wasip1.FilestatSize]byte) (wasip1.Errno, Inline) {
 	fd, err := openBeneath(dirfd, path, follow)
 	switch err {
 	case nil:
 	case unix.ENOENT:
-		return errnoNoent, Done
+		return wasip1.ErrnoNoent, Done
 	case unix.ENOTDIR:
-		return errnoNotdir, Done
+		return wasip1.ErrnoNotdir, Done
 	case unix.ENOSYS, unix.EINVAL, unix.E2BIG:
 		return 0, Never
 	default:
@@ -96,8 +97,8 @@ func PathStatNow(dirfd int32, path string, follow bool, out *[FilestatSize]byte)
 
 // statxFilestat is appendFilestat of a statx result: the same fields, the
 // same file types.
-func statxFilestat(sx *unix.Statx_t, out *[FilestatSize]byte) {
-	*out = [FilestatSize]byte{}
+func statxFilestat(sx *unix.Statx_t, out *[wasip1.FilestatSize]byte) {
+	*out = [wasip1.FilestatSize]byte{}
 	le := binary.LittleEndian.PutUint64
 	le(out[0:], unix.Mkdev(sx.Dev_major, sx.Dev_minor))
 	le(out[8:], sx.Ino)
@@ -117,19 +118,19 @@ func statxNano(t unix.StatxTimestamp) uint64 {
 func modeFiletype(mode uint32) uint8 {
 	switch mode & unix.S_IFMT {
 	case unix.S_IFREG:
-		return FiletypeRegular
+		return wasip1.FiletypeRegularFile
 	case unix.S_IFDIR:
-		return FiletypeDirectory
+		return wasip1.FiletypeDirectory
 	case unix.S_IFLNK:
-		return FiletypeSymlink
+		return wasip1.FiletypeSymbolicLink
 	case unix.S_IFCHR:
-		return FiletypeChar
+		return wasip1.FiletypeCharacterDevice
 	case unix.S_IFBLK:
-		return FiletypeBlock
+		return wasip1.FiletypeBlockDevice
 	case unix.S_IFSOCK:
-		return FiletypeSocket
+		return wasip1.FiletypeSocketStream
 	}
-	return FiletypeUnknown
+	return wasip1.FiletypeUnknown
 }
 
 // PreopenLends returns, for each preopen the worker serves, the lent-
@@ -154,13 +155,13 @@ func (f *FS) PreopenLends() []int64 {
 // an O_PATH lookup sees what the name is first, and the open itself is
 // O_NONBLOCK (cleared after) so that a name swapped for a FIFO in between
 // cannot make the core wait.
-func OpenNow(dirfd int32, path string, follow bool) (int32, uint16, Inline) {
-	var st [FilestatSize]byte
+func OpenNow(dirfd int32, path string, follow bool) (int32, wasip1.Errno, Inline) {
+	var st [wasip1.FilestatSize]byte
 	errno, how := PathStatNow(dirfd, path, follow, &st)
 	if how != Done || errno != 0 {
 		return -1, errno, how
 	}
-	if st[16] != FiletypeRegular {
+	if st[16] != wasip1.FiletypeRegularFile {
 		return -1, 0, Again
 	}
 	oh := unix.OpenHow{

@@ -10,6 +10,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"isle/internal/kernel"
+	"isle/internal/wasip1"
 )
 
 // TestPathStatNowMatchesWorker: for every path, a stat made on the core
@@ -42,7 +43,7 @@ func TestPathStatNowMatchesWorker(t *testing.T) {
 			if !PathInline(name) {
 				continue
 			}
-			var st [FilestatSize]byte
+			var st [wasip1.FilestatSize]byte
 			// Twice: the first lookup may not be in the dentry cache (the
 			// worker's just put it there).
 			PathStatNow(dfd, name, follow, &st)
@@ -62,7 +63,7 @@ func TestPathStatNowMatchesWorker(t *testing.T) {
 			} else if errno == 0 && !bytes.Equal(st[:], w.Buf) {
 				t.Errorf("stat %q (follow %v) on the core:\n% x\nthe worker's:\n% x", name, follow, st[:], w.Buf)
 			}
-			if w.Errno == errnoPerm {
+			if w.Errno == wasip1.ErrnoPerm {
 				t.Errorf("stat %q (follow %v): an escape answered on the core", name, follow)
 			}
 		}
@@ -85,7 +86,7 @@ func TestPathStatNowMatchesWorker(t *testing.T) {
 				CloseNow(fd)
 				opened++
 			}
-			if errno != w.Errno || (errno == 0 && uint8(w.Off) != FiletypeRegular) {
+			if errno != w.Errno || (errno == 0 && uint8(w.Off) != wasip1.FiletypeRegularFile) {
 				t.Errorf("open %q (follow %v) on the core: errno %d, the worker's %d (type %d)", name, follow, errno, w.Errno, uint8(w.Off))
 			}
 		}
@@ -116,7 +117,7 @@ func TestAdoptedFilesAreCharged(t *testing.T) {
 	const pid = 7
 	var hs []int32
 	for range 3 {
-		PathStatNow(dfd, "f", true, new([FilestatSize]byte)) // into the dentry cache
+		PathStatNow(dfd, "f", true, new([wasip1.FilestatSize]byte)) // into the dentry cache
 		fd, errno, how := OpenNow(dfd, "f", true)
 		if how != Done || errno != 0 {
 			t.Skipf("not opened on the core here: %d %d", errno, how)
@@ -162,7 +163,7 @@ func TestAdoptionOvertaken(t *testing.T) {
 	defer f.Close()
 	dfd, _ := LentFd(f.PreopenLends()[0])
 	openOne := func() int32 {
-		PathStatNow(dfd, "f", true, new([FilestatSize]byte))
+		PathStatNow(dfd, "f", true, new([wasip1.FilestatSize]byte))
 		fd, errno, how := OpenNow(dfd, "f", true)
 		if how != Done || errno != 0 {
 			t.Skipf("not opened on the core here: %d %d", errno, how)

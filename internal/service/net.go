@@ -28,6 +28,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"isle/internal/kernel"
+	"isle/internal/wasip1"
 )
 
 // Network operations (kernel.Request.Op). Fd is a handle; Off bit 0 asks for
@@ -129,7 +130,7 @@ func (n *Net) Serve(req *kernel.Request) {
 	req.Errno = n.serve(req)
 }
 
-func (n *Net) serve(req *kernel.Request) uint16 {
+func (n *Net) serve(req *kernel.Request) wasip1.Errno {
 	nonblock := req.Off&1 != 0
 	switch req.Op {
 	case NetPoll:
@@ -145,9 +146,9 @@ func (n *Net) serve(req *kernel.Request) uint16 {
 	c := n.conns[req.Fd]
 	if c == nil {
 		if req.Fd >= 0 && int(req.Fd) < len(n.listeners) {
-			return errnoNotconn
+			return wasip1.ErrnoNotconn
 		}
-		return errnoBadf
+		return wasip1.ErrnoBadf
 	}
 	switch req.Op {
 	case NetRecv:
@@ -157,7 +158,7 @@ func (n *Net) serve(req *kernel.Request) uint16 {
 		}
 		req.Buf = req.Buf[:want]
 		var got int
-		var errno uint16
+		var errno wasip1.Errno
 		if req.Off&2 != 0 {
 			got, errno = peek(c, req.Buf, true)
 		} else {
@@ -165,7 +166,7 @@ func (n *Net) serve(req *kernel.Request) uint16 {
 			got, err = now(c, true, req.Buf)
 			errno = recvErrno(got, err)
 		}
-		if errno == errnoAgain && !nonblock && want > 0 {
+		if errno == wasip1.ErrnoAgain && !nonblock && want > 0 {
 			n.recvLater(req, c, req.Off&2 != 0)
 			return 0
 		}
@@ -174,7 +175,7 @@ func (n *Net) serve(req *kernel.Request) uint16 {
 	case NetSend:
 		got, err := now(c, false, req.Buf)
 		if err != nil && got == 0 {
-			if e := netErrno(err); e != errnoAgain || nonblock {
+			if e := netErrno(err); e != wasip1.ErrnoAgain || nonblock {
 				return e
 			}
 			n.sendLater(req, c)
@@ -194,27 +195,27 @@ func (n *Net) serve(req *kernel.Request) uint16 {
 				err = c.CloseWrite()
 			}
 		default:
-			return errnoInval
+			return wasip1.ErrnoInval
 		}
 		return netErrnoOf(err)
 	case NetClose:
 		n.closeConn(req.Fd)
 		return 0
 	}
-	return errnoInval
+	return wasip1.ErrnoInval
 }
 
 // accept takes a connection waiting on listener Fd, or waits for one
 // (netwait.go) unless the call is non-blocking.
-func (n *Net) accept(req *kernel.Request, nonblock bool) uint16 {
+func (n *Net) accept(req *kernel.Request, nonblock bool) wasip1.Errno {
 	if req.Fd < 0 || int(req.Fd) >= len(n.listeners) {
 		if n.conns[req.Fd] != nil {
-			return errnoInval // accept on a connection
+			return wasip1.ErrnoInval // accept on a connection
 		}
-		return errnoBadf
+		return wasip1.ErrnoBadf
 	}
 	if len(n.conns) >= maxConns {
-		return errnoNfile
+		return wasip1.ErrnoNfile
 	}
 	// The connection is charged before it is accepted, so that a SIP past
 	// its quota leaves it waiting for another.
@@ -226,7 +227,7 @@ func (n *Net) accept(req *kernel.Request, nonblock bool) uint16 {
 	c, err := acceptNow(l)
 	if err != nil {
 		e := netErrno(err)
-		if e == errnoAgain && !nonblock {
+		if e == wasip1.ErrnoAgain && !nonblock {
 			if e = n.acceptLater(req, l); e == 0 {
 				return 0
 			}
@@ -254,7 +255,7 @@ func lendConn(c *net.TCPConn) int64 {
 
 // peek is recv(MSG_PEEK): at once if nonblock (EAGAIN if nothing), else
 // waiting in the netpoller.
-func peek(c *net.TCPConn, buf []byte, nonblock bool) (int, uint16) {
+func peek(c *net.TCPConn, buf []byte, nonblock bool) (int, wasip1.Errno) {
 	rc, err := c.SyscallConn()
 	if err != nil {
 		return 0, netErrno(err)
@@ -277,11 +278,11 @@ func peek(c *net.TCPConn, buf []byte, nonblock bool) (int, uint16) {
 // poll says which of the listed handles are ready, with poll(2) on the
 // host sockets; if none is and Off allows a wait, it waits on a goroutine of
 // its own (netwait.go).
-func (n *Net) poll(req *kernel.Request) uint16 {
+func (n *Net) poll(req *kernel.Request) wasip1.Errno {
 	b := req.Buf
 	k := len(b) / 8
 	if k == 0 || k > maxPollFds {
-		return errnoInval
+		return wasip1.ErrnoInval
 	}
 	pfds := make([]unix.PollFd, k, k+1)
 	for i := 0; i < k; i++ {
@@ -346,27 +347,25 @@ func pollEvents(out []byte, pfds []unix.PollFd) []byte {
 	return out
 }
 
-const errnoNotconn = 53
-
-func netErrnoOf(err error) uint16 {
+func netErrnoOf(err error) wasip1.Errno {
 	if err == nil {
 		return 0
 	}
 	return netErrno(err)
 }
 
-func netErrno(err error) uint16 {
+func netErrno(err error) wasip1.Errno {
 	switch {
 	case errors.Is(err, os.ErrDeadlineExceeded):
-		return errnoAgain
+		return wasip1.ErrnoAgain
 	case errors.Is(err, net.ErrClosed):
-		return errnoBadf
+		return wasip1.ErrnoBadf
 	case errors.Is(err, syscall.ECONNRESET):
-		return 15 // ECONNRESET
+		return wasip1.ErrnoConnreset
 	case errors.Is(err, syscall.EPIPE):
-		return errnoPipe
+		return wasip1.ErrnoPipe
 	case errors.Is(err, syscall.ENOTCONN):
-		return errnoNotconn
+		return wasip1.ErrnoNotconn
 	}
 	return fsErrno(err)
 }

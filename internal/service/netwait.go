@@ -34,9 +34,8 @@ import (
 	"golang.org/x/sys/unix"
 
 	"isle/internal/kernel"
+	"isle/internal/wasip1"
 )
-
-const errnoIntr = 27 // WASI EINTR: a wait cut short by a kill
 
 // past is a deadline that has passed: it ends a netpoller wait at once.
 func past() time.Time { return time.Unix(1, 0) }
@@ -69,7 +68,7 @@ func (n *Net) recvLater(req *kernel.Request, c *net.TCPConn, peekOnly bool) {
 	buf := req.Buf
 	n.wait(req, func() { c.SetReadDeadline(past()) }, func() func() {
 		var got int
-		var errno uint16
+		var errno wasip1.Errno
 		if peekOnly {
 			got, errno = peek(c, buf, false)
 		} else {
@@ -77,8 +76,8 @@ func (n *Net) recvLater(req *kernel.Request, c *net.TCPConn, peekOnly bool) {
 			got, err = c.Read(buf)
 			errno = recvErrno(got, err)
 		}
-		if errno == errnoAgain {
-			errno = errnoIntr // a blocking receive says EAGAIN only when cancelled
+		if errno == wasip1.ErrnoAgain {
+			errno = wasip1.ErrnoIntr // a blocking receive says EAGAIN only when cancelled
 		}
 		return func() { req.N, req.Errno = int64(got), errno }
 	})
@@ -89,11 +88,11 @@ func (n *Net) sendLater(req *kernel.Request, c *net.TCPConn) {
 	buf := req.Buf
 	n.wait(req, func() { c.SetWriteDeadline(past()) }, func() func() {
 		got, err := c.Write(buf)
-		errno := uint16(0)
+		errno := wasip1.Errno(0)
 		if err != nil && got == 0 {
 			errno = netErrno(err)
-			if errno == errnoAgain {
-				errno = errnoIntr
+			if errno == wasip1.ErrnoAgain {
+				errno = wasip1.ErrnoIntr
 			}
 		}
 		return func() { req.N, req.Errno = int64(got), errno }
@@ -104,7 +103,7 @@ func (n *Net) sendLater(req *kernel.Request, c *net.TCPConn) {
 // descriptor: each waiter has its own place in the netpoller and its own
 // deadline, and another worker's accept may take a connection first (then
 // this one waits on).
-func (n *Net) acceptLater(req *kernel.Request, l *net.TCPListener) uint16 {
+func (n *Net) acceptLater(req *kernel.Request, l *net.TCPListener) wasip1.Errno {
 	f, err := dupFile(l)
 	if err != nil {
 		return netErrno(err)
@@ -126,7 +125,7 @@ func (n *Net) acceptLater(req *kernel.Request, l *net.TCPListener) uint16 {
 		return func() {
 			switch {
 			case errors.Is(err, os.ErrDeadlineExceeded):
-				req.Errno = errnoIntr
+				req.Errno = wasip1.ErrnoIntr
 			case err != nil:
 				req.Errno = netErrno(err)
 			default:
@@ -164,10 +163,10 @@ func dupFile(l *net.TCPListener) (*os.File, error) {
 // adopt makes the accepted descriptor nfd a connection of this worker and
 // req's result (accept charged it to the SIP); once the worker is closed it
 // closes nfd instead.
-func (n *Net) adopt(req *kernel.Request, nfd int) uint16 {
+func (n *Net) adopt(req *kernel.Request, nfd int) wasip1.Errno {
 	if n.closed {
 		unix.Close(nfd)
-		return errnoIntr
+		return wasip1.ErrnoIntr
 	}
 	c, err := connOf(nfd)
 	if err != nil {
@@ -196,7 +195,7 @@ func connOf(nfd int) (*net.TCPConn, error) {
 
 // pollLater runs poll(2) over pfds for at most ms milliseconds on a
 // goroutine, with an eventfd as the last entry, which a cancel writes to.
-func (n *Net) pollLater(req *kernel.Request, pfds []unix.PollFd, ms int) uint16 {
+func (n *Net) pollLater(req *kernel.Request, pfds []unix.PollFd, ms int) wasip1.Errno {
 	efd, err := unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK)
 	if err != nil {
 		return netErrno(err)
@@ -225,7 +224,7 @@ func (n *Net) pollLater(req *kernel.Request, pfds []unix.PollFd, ms int) uint16 
 }
 
 // recvErrno is the errno of a receive that got got bytes and err.
-func recvErrno(got int, err error) uint16 {
+func recvErrno(got int, err error) wasip1.Errno {
 	if err == nil || got > 0 || errors.Is(err, io.EOF) {
 		return 0
 	}

@@ -26,7 +26,8 @@ import (
 // consoleOut is a SIP's held console output. Owned by the SIP's coroutine;
 // req is lent to the console service while a flush waits for its reply.
 type consoleOut struct {
-	req    kernel.Request // Buf: the bytes held; Fd: their stream (1 or 2)
+	req    kernel.Request // Buf: the bytes held, written by a ConsoleWriteReq
+	stream int32          // the stream of the bytes held (1 or 2)
 	failed [3]Errno       // a flush's error, for the next write to that stream
 	noWait [3]bool        // the stream's host file refused RWF_NOWAIT (a terminal)
 	one    [1][]byte      // the single buffer of an inline flush
@@ -63,11 +64,11 @@ func (p *Proc) flush(s *kernel.SIP) {
 	o := &p.out
 	if len(o.req.Buf) > 0 {
 		o.one[0] = o.req.Buf
-		n, errno, done := p.writeNow(o.req.Fd, o.one[:], len(o.req.Buf))
+		n, errno, done := p.writeNow(o.stream, o.one[:], len(o.req.Buf))
 		o.one[0] = nil
 		if done {
 			if errno != ESUCCESS {
-				o.failed[o.req.Fd] = errno
+				o.failed[o.stream] = errno
 			}
 			o.req.Buf = o.req.Buf[:0]
 			return
@@ -75,14 +76,14 @@ func (p *Proc) flush(s *kernel.SIP) {
 		o.req.Buf = o.req.Buf[:copy(o.req.Buf, o.req.Buf[n:])]
 	}
 	for len(o.req.Buf) > 0 {
-		o.req.Op = service.OpWrite
+		service.ConsoleWriteReq{Stream: o.stream}.Put(&o.req)
 		o.req.N, o.req.Errno = 0, 0
 		rep := s.CallWith(p.Console, &o.req)
 		if rep.Errno != 0 || rep.N <= 0 {
 			if rep.Errno != 0 {
-				o.failed[o.req.Fd] = Errno(rep.Errno)
+				o.failed[o.stream] = Errno(rep.Errno)
 			} else {
-				o.failed[o.req.Fd] = EIO
+				o.failed[o.stream] = EIO
 			}
 			break
 		}
@@ -109,7 +110,7 @@ func (p *Proc) consoleWrite(m sandbox.Memory, s *kernel.SIP, stream int32, iovs,
 		o.failed[stream] = ESUCCESS
 		return e
 	}
-	if len(o.req.Buf) > 0 && (o.req.Fd != stream || len(o.req.Buf)+total > consoleHold) {
+	if len(o.req.Buf) > 0 && (o.stream != stream || len(o.req.Buf)+total > consoleHold) {
 		p.flush(s)
 		if e := o.failed[stream]; e != ESUCCESS {
 			o.failed[stream] = ESUCCESS
@@ -128,8 +129,7 @@ func (p *Proc) consoleWrite(m sandbox.Memory, s *kernel.SIP, stream int32, iovs,
 		}
 		if !done {
 			req := s.Request()
-			req.Op = service.OpWrite
-			req.Fd = stream
+			service.ConsoleWriteReq{Stream: stream}.Put(req)
 			if errno := gather(m, req, iovs, niovs); errno != ESUCCESS {
 				return errno
 			}
@@ -146,7 +146,7 @@ func (p *Proc) consoleWrite(m sandbox.Memory, s *kernel.SIP, stream int32, iovs,
 	if o.req.Buf == nil {
 		o.req.Buf = make([]byte, 0, consoleHold)
 	}
-	o.req.Fd = stream
+	o.stream = stream
 	left := total
 	iovecs(m, iovs, niovs, func(b []byte) bool {
 		b = b[:min(len(b), left)]

@@ -24,6 +24,7 @@ import (
 
 	"isle/internal/kernel"
 	"isle/internal/service"
+	"isle/internal/wasip1"
 )
 
 const (
@@ -36,8 +37,6 @@ const (
 	// maxSymlinks bounds the symlinks one reduction expands (Linux's
 	// MAXSYMLINKS); past it the path is ELOOP.
 	maxSymlinks = 40
-
-	filetypeSymlink = 7
 )
 
 // dotDotRuns counts the runs of ".." components in path.
@@ -126,9 +125,9 @@ func (p *Proc) reduceOnce(s *kernel.SIP, e *fdEntry, path string, r *reduction) 
 				switch {
 				case errno != ESUCCESS:
 					return "", "", "", errno
-				case typ == filetypeSymlink:
+				case typ == wasip1.FiletypeSymbolicLink:
 					return "", prefix, strings.Join(comps[i:], "/"), ESUCCESS
-				case typ != filetypeDirectory:
+				case typ != wasip1.FiletypeDirectory:
 					return "", "", "", ENOTDIR
 				}
 				r.checked[prefix] = true
@@ -175,7 +174,7 @@ func (p *Proc) lstatType(s *kernel.SIP, e *fdEntry, path string) (uint8, Errno) 
 	if errno != ESUCCESS {
 		return 0, errno
 	}
-	if len(rep.Buf) < service.FilestatSize {
+	if len(rep.Buf) < wasip1.FilestatSize {
 		return 0, EIO
 	}
 	return rep.Buf[16], ESUCCESS

@@ -6,23 +6,7 @@ import (
 	"isle/internal/kernel"
 	"isle/internal/sandbox"
 	"isle/internal/service"
-)
-
-// WASI file types.
-const (
-	filetypeCharacterDevice = 2
-	filetypeDirectory       = 3
-	filetypeRegularFile     = 4
-	filetypeSocketStream    = 6
-)
-
-// fdflags of WASI preview 1.
-const (
-	fdflagAppend   = 1
-	fdflagDsync    = 2
-	fdflagNonblock = 4
-	fdflagRsync    = 8
-	fdflagSync     = 16
+	"isle/internal/wasip1"
 )
 
 // fdFdstatGet(fd, stat *fdstat): 24 bytes, filetype u8 @0, flags u16 @2,
@@ -51,14 +35,14 @@ func fdFdstatSetFlags(_ *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) Errno
 		return EBADF
 	}
 	fl := uint16(a[1])
-	if uint64(fl) != a[1]&0xffffffff || fl&^(fdflagAppend|fdflagDsync|fdflagNonblock|fdflagRsync|fdflagSync) != 0 {
+	if uint64(fl) != a[1]&0xffffffff || fl&^(wasip1.FdflagsAppend|wasip1.FdflagsDsync|wasip1.FdflagsNonblock|wasip1.FdflagsRsync|wasip1.FdflagsSync) != 0 {
 		return EINVAL
 	}
-	if !e.notFile() && (fl^e.flags)&fdflagAppend != 0 {
+	if !e.notFile() && (fl^e.flags)&wasip1.FdflagsAppend != 0 {
 		req := s.Request()
 		req.Op = service.FSSetFlags
 		req.Fd = e.handle
-		req.Off = int64(fl & fdflagAppend)
+		req.Off = int64(fl & wasip1.FdflagsAppend)
 		if rep := p.fsCall(s); rep.Errno != 0 {
 			return Errno(rep.Errno)
 		}
@@ -226,7 +210,7 @@ func write(c *sandbox.Call, s *kernel.SIP, p *Proc, fd, iovs, niovs uint32, off 
 		}
 		req.Op = service.NetSend
 		req.Fd = e.handle
-		req.Off = int64(e.flags&fdflagNonblock) >> 2
+		req.Off = int64(e.flags&wasip1.FdflagsNonblock) >> 2
 		svc = p.net
 	case e.isDir():
 		return EISDIR
@@ -394,12 +378,9 @@ func (p *Proc) readFrom(m sandbox.Memory, s *kernel.SIP, e *fdEntry, iovs, niovs
 		if k, errno, done := p.stdinNow(m, e, iovs, niovs, want); done {
 			return k, errno
 		}
-		req.Op = service.OpRead
-		req.Fd = 0
-		req.Off = int64(want)
-		if e.flags&fdflagNonblock != 0 {
-			req.N = 1 // EAGAIN when nothing is buffered (Go's runtime then waits in poll_oneoff)
-		}
+		// NoWait: EAGAIN when nothing is buffered (Go's runtime then waits
+		// in poll_oneoff).
+		service.ConsoleReadReq{Max: int64(want), NoWait: e.flags&wasip1.FdflagsNonblock != 0}.Put(req)
 		rep = s.Call(p.Stdin)
 	case e.sock:
 		if k, errno, done := p.recvInline(m, e, iovs, niovs, want, false); done {
@@ -407,7 +388,7 @@ func (p *Proc) readFrom(m sandbox.Memory, s *kernel.SIP, e *fdEntry, iovs, niovs
 		}
 		req.Op = service.NetRecv
 		req.Fd = e.handle
-		req.Off = int64(e.flags&fdflagNonblock) >> 2
+		req.Off = int64(e.flags&wasip1.FdflagsNonblock) >> 2
 		req.N = int64(want)
 		rep = p.netCall(s)
 	default:
@@ -512,7 +493,7 @@ func (p *Proc) writeOwn(m sandbox.Memory, s *kernel.SIP, e *fdEntry, iovs, niovs
 		o := off
 		if o < 0 {
 			o = e.pos
-			if e.flags&fdflagAppend != 0 {
+			if e.flags&wasip1.FdflagsAppend != 0 {
 				o = -1
 			}
 		}

@@ -22,6 +22,7 @@ import (
 
 	"isle/internal/kernel"
 	"isle/internal/service"
+	"isle/internal/wasip1"
 )
 
 // maxFds is how many fds a SIP may hold.
@@ -75,7 +76,7 @@ func (e *fdEntry) lend(off int64) {
 	}
 }
 
-func (e *fdEntry) isDir() bool { return e.typ == filetypeDirectory }
+func (e *fdEntry) isDir() bool { return e.typ == wasip1.FiletypeDirectory }
 
 // notFile reports whether e is a console stream or a socket: no handle of
 // the file-system service.
@@ -87,10 +88,10 @@ func (p *Proc) table(s *kernel.SIP) []*fdEntry {
 		return p.fds
 	}
 	for i := 0; i < 3; i++ {
-		p.fds = append(p.fds, &fdEntry{typ: filetypeCharacterDevice, stream: int8(i), base: allRights, preopen: -1})
+		p.fds = append(p.fds, &fdEntry{typ: wasip1.FiletypeCharacterDevice, stream: int8(i), base: allRights, preopen: -1})
 	}
 	for i, pre := range p.Preopens {
-		e := &fdEntry{typ: filetypeDirectory, stream: -1, handle: int32(i),
+		e := &fdEntry{typ: wasip1.FiletypeDirectory, stream: -1, handle: int32(i),
 			base: preopenBase, inh: preopenInh, ro: pre.ReadOnly, preopen: i}
 		if i < len(p.PreopenLends) {
 			e.lend(p.PreopenLends[i])
@@ -102,7 +103,7 @@ func (p *Proc) table(s *kernel.SIP) []*fdEntry {
 	// fd_fdstat_get says NONBLOCK, and a blocking accept would stop every
 	// goroutine of the program (docs/net.md).
 	for i := 0; i < p.Listeners; i++ {
-		e := &fdEntry{typ: filetypeSocketStream, stream: -1, handle: int32(i), flags: fdflagNonblock,
+		e := &fdEntry{typ: wasip1.FiletypeSocketStream, stream: -1, handle: int32(i), flags: wasip1.FdflagsNonblock,
 			base: allRights, inh: allRights, preopen: -1, sock: true, listen: true}
 		if i < len(p.ListenerFds) && p.ListenerFds[i] >= 0 {
 			e.lent = p.ListenerFds[i] + 1
@@ -198,7 +199,7 @@ func (p *Proc) closeAll(s *kernel.SIP) {
 func (p *Proc) netCall(s *kernel.SIP) *kernel.Request {
 	if len(p.Net) == 0 {
 		r := s.Request()
-		r.Errno = uint16(EBADF)
+		r.Errno = EBADF
 		return r
 	}
 	return s.Call(p.net)
@@ -208,7 +209,7 @@ func (p *Proc) netCall(s *kernel.SIP) *kernel.Request {
 func (p *Proc) fsCall(s *kernel.SIP) *kernel.Request {
 	if len(p.FS) == 0 {
 		r := s.Request()
-		r.Errno = uint16(EBADF)
+		r.Errno = EBADF
 		return r
 	}
 	return s.Call(p.fs)
@@ -239,7 +240,9 @@ func OnExit(c *kernel.Core, s *kernel.SIP) {
 func (p *Proc) Release(c *kernel.Core) {
 	if len(p.out.req.Buf) > 0 {
 		// Held output of a SIP that was killed (AtEnd sent it otherwise).
-		c.Post(p.Console, &kernel.Request{Op: service.OpWrite, Fd: p.out.req.Fd, Buf: p.out.req.Buf})
+		held := &kernel.Request{Buf: p.out.req.Buf}
+		service.ConsoleWriteReq{Stream: p.out.stream}.Put(held)
+		c.Post(p.Console, held)
 		p.out.req.Buf = nil
 	}
 	if p.fds == nil {

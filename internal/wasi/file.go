@@ -10,6 +10,7 @@ import (
 	"isle/internal/kernel"
 	"isle/internal/sandbox"
 	"isle/internal/service"
+	"isle/internal/wasip1"
 )
 
 // Limits in one place (see also proc.go).
@@ -18,11 +19,9 @@ const (
 	maxPath      = 4096    // bytes of a path argument
 )
 
-const lookupSymlinkFollow = 1
-
 // badLookupFlags reports undefined lookupflags bits: EINVAL, as wasmtime
 // refuses flags it cannot decode.
-func badLookupFlags(flags uint64) bool { return flags&0xffffffff&^lookupSymlinkFollow != 0 }
+func badLookupFlags(flags uint64) bool { return flags&0xffffffff&^wasip1.LookupflagsSymlinkFollow != 0 }
 
 // pathArg reads a path argument.
 func pathArg(m sandbox.Memory, ptr, n uint32) (string, Errno) {
@@ -81,10 +80,10 @@ func fdFilestatGet(c *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) Errno {
 	}
 	m := c.Memory()
 	out := u32(a[1])
-	if _, ok := m.Read(out, service.FilestatSize); !ok {
+	if _, ok := m.Read(out, wasip1.FilestatSize); !ok {
 		return EFAULT
 	}
-	var st [service.FilestatSize]byte
+	var st [wasip1.FilestatSize]byte
 	if e.notFile() {
 		st[16] = e.typ
 		m.Write(out, st[:])
@@ -297,17 +296,17 @@ func pathFilestatGet(c *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) Errno 
 	}
 	m := c.Memory()
 	out := u32(a[4])
-	if _, ok := m.Read(out, service.FilestatSize); !ok {
+	if _, ok := m.Read(out, wasip1.FilestatSize); !ok {
 		return EFAULT
 	}
-	var st [service.FilestatSize]byte
-	if errno, ok := p.pathStatInline(c, s, u32(a[0]), u32(a[2]), u32(a[3]), a[1]&lookupSymlinkFollow != 0, &st); ok {
+	var st [wasip1.FilestatSize]byte
+	if errno, ok := p.pathStatInline(c, s, u32(a[0]), u32(a[2]), u32(a[3]), a[1]&wasip1.LookupflagsSymlinkFollow != 0, &st); ok {
 		if errno == ESUCCESS {
 			m.Write(out, st[:])
 		}
 		return errno
 	}
-	rep, errno := p.pathOp(c, s, u32(a[0]), u32(a[2]), u32(a[3]), service.FSPathStat, int64(a[1]&lookupSymlinkFollow))
+	rep, errno := p.pathOp(c, s, u32(a[0]), u32(a[2]), u32(a[3]), service.FSPathStat, int64(a[1]&wasip1.LookupflagsSymlinkFollow))
 	if errno != ESUCCESS {
 		return errno
 	}
@@ -336,7 +335,7 @@ func pathFilestatSetTimes(c *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) E
 	req.Op = service.FSPathSetTimes
 	req.Fd = e.handle
 	req.Str = path
-	req.Off = int64(a[1] & lookupSymlinkFollow)
+	req.Off = int64(a[1] & wasip1.LookupflagsSymlinkFollow)
 	timesBuf(req, a[4], a[5], a[6])
 	return Errno(p.fsCall(s).Errno)
 }
@@ -402,7 +401,7 @@ func pathRename(c *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) Errno {
 // and linkat(2) with AT_SYMLINK_FOLLOW say (wasmtime answers EINVAL).
 // The old directory needs path_link_source, the new one path_link_target.
 func pathLink(c *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) Errno {
-	if a[1]&0xffffffff&^lookupSymlinkFollow != 0 {
+	if a[1]&0xffffffff&^wasip1.LookupflagsSymlinkFollow != 0 {
 		return EINVAL
 	}
 	for _, x := range []struct {
@@ -413,7 +412,7 @@ func pathLink(c *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) Errno {
 			return ENOTCAPABLE
 		}
 	}
-	follow := int64(a[1] & lookupSymlinkFollow)
+	follow := int64(a[1] & wasip1.LookupflagsSymlinkFollow)
 	return twoPaths(c, s, p, service.FSLink, u32(a[0]), u32(a[2]), u32(a[3]), u32(a[4]), u32(a[5]), u32(a[6]), follow)
 }
 
@@ -482,7 +481,7 @@ func pathOpen(c *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) Errno {
 	if a[4]&0xffffffff > 0xf || a[7]&0xffffffff > 0x1f {
 		return EINVAL
 	}
-	if oflags&oflagDirectory != 0 && oflags&(oflagCreat|oflagExcl|oflagTrunc) != 0 {
+	if oflags&wasip1.OflagsDirectory != 0 && oflags&(wasip1.OflagsCreat|wasip1.OflagsExcl|wasip1.OflagsTrunc) != 0 {
 		return EINVAL // as wasmtime: O_DIRECTORY opens, never creates or truncates
 	}
 	base, inh, errno := openRights(e.base, e.inh, a[5], a[6], oflags)
@@ -493,10 +492,10 @@ func pathOpen(c *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) Errno {
 		return errno
 	}
 	write := base&rightFdWrite != 0
-	if oflags&oflagDirectory != 0 {
+	if oflags&wasip1.OflagsDirectory != 0 {
 		write = false // only a directory can be opened: file rights do not apply
 	}
-	follow := a[1]&lookupSymlinkFollow != 0
+	follow := a[1]&wasip1.LookupflagsSymlinkFollow != 0
 	if ne, errno, ok := p.openInline(s, e, path, oflags, fdflags, follow, write, base, inh); ok {
 		if errno != ESUCCESS {
 			return errno
@@ -507,7 +506,7 @@ func pathOpen(c *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) Errno {
 	req.Op = service.FSOpen
 	req.Fd = e.handle
 	req.Str = path
-	req.Off = service.OpenFlags(oflags, fdflags, a[1]&lookupSymlinkFollow != 0, base&rightFdRead != 0, write)
+	req.Off = service.OpenFlags(oflags, fdflags, a[1]&wasip1.LookupflagsSymlinkFollow != 0, base&rightFdRead != 0, write)
 	rep := p.fsCall(s)
 	if rep.Errno != 0 {
 		return Errno(rep.Errno)
@@ -516,10 +515,10 @@ func pathOpen(c *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) Errno {
 	base, inh = openedRights(typ, base, inh)
 	ne := &fdEntry{typ: typ, stream: -1, handle: int32(rep.N), flags: fdflags,
 		base: base, inh: inh, ro: rep.Off&service.FSReadOnly != 0, preopen: -1,
-		ownPos: typ == filetypeRegularFile}
+		ownPos: typ == wasip1.FiletypeRegularFile}
 	ne.lend(rep.Off)
-	if ne.typ == filetypeDirectory {
-		ne.flags &^= fdflagAppend
+	if ne.typ == wasip1.FiletypeDirectory {
+		ne.flags &^= wasip1.FdflagsAppend
 	}
 	return p.installOpened(s, m, out, ne)
 }

@@ -11,9 +11,7 @@ import (
 	"time"
 
 	"isle"
-	"isle/internal/service"
 	"isle/internal/testprog"
-	"isle/internal/wasi"
 )
 
 // runProg runs a program on a fresh two-core machine with the given
@@ -121,30 +119,6 @@ func TestEscapes(t *testing.T) {
 	for _, name := range []string{"x", "stolen.txt"} {
 		if _, err := os.Lstat(filepath.Join(top, name)); err == nil {
 			t.Errorf("%s was created outside the preopen", name)
-		}
-	}
-}
-
-// TestServiceErrnos checks that the file-system service's errno numbers are
-// WASI's.
-func TestServiceErrnos(t *testing.T) {
-	want := map[string]wasi.Errno{
-		"EACCES": wasi.EACCES, "EAGAIN": wasi.EAGAIN, "EBADF": wasi.EBADF, "EBUSY": wasi.EBUSY,
-		"EDQUOT": wasi.EDQUOT, "EEXIST": wasi.EEXIST, "EFAULT": wasi.EFAULT, "EFBIG": wasi.EFBIG,
-		"EINVAL": wasi.EINVAL, "EIO": wasi.EIO, "EISDIR": wasi.EISDIR, "ELOOP": wasi.ELOOP,
-		"EMFILE": wasi.EMFILE, "EMLINK": wasi.EMLINK, "ENFILE": wasi.ENFILE, "ENAMETOOLONG": wasi.ENAMETOOLONG, "ENOENT": wasi.ENOENT,
-		"ENOMEM": wasi.ENOMEM, "ENOSPC": wasi.ENOSPC, "ENOSYS": wasi.ENOSYS, "ENOTDIR": wasi.ENOTDIR,
-		"ENOTEMPTY": wasi.ENOTEMPTY, "ENOTSUP": wasi.ENOTSUP, "EOVERFLOW": wasi.EOVERFLOW,
-		"EPERM": wasi.EPERM, "EPIPE": wasi.EPIPE, "EROFS": wasi.EROFS, "ESPIPE": wasi.ESPIPE,
-		"ETXTBSY": wasi.ETXTBSY, "EXDEV": wasi.EXDEV,
-	}
-	got := service.Errnos()
-	if len(got) != len(want) {
-		t.Errorf("service lists %d errnos, the test %d", len(got), len(want))
-	}
-	for name, n := range got {
-		if w, ok := want[name]; !ok || uint16(w) != n {
-			t.Errorf("service %s = %d, WASI's is %d", name, n, w)
 		}
 	}
 }

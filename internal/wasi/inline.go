@@ -17,6 +17,7 @@ import (
 	"isle/internal/kernel"
 	"isle/internal/sandbox"
 	"isle/internal/service"
+	"isle/internal/wasip1"
 )
 
 // inlineViews collects the guest's buffers of an iovec array, at most want
@@ -124,7 +125,7 @@ func (p *Proc) atEnd(e *fdEntry, fd int32, end int64) bool {
 	if !e.localStat {
 		return false
 	}
-	var st [service.FilestatSize]byte
+	var st [wasip1.FilestatSize]byte
 	return service.StatNow(fd, &st) && end >= int64(binary.LittleEndian.Uint64(st[32:]))
 }
 
@@ -204,7 +205,7 @@ func (p *Proc) seekRegular(s *kernel.SIP, e *fdEntry, off int64, whence uint32) 
 			return 0, EINVAL // past what an offset can say
 		}
 	default:
-		var st [service.FilestatSize]byte
+		var st [wasip1.FilestatSize]byte
 		if fd, ok := e.hostFd(); ok && e.localStat && service.StatNow(fd, &st) {
 			size := int64(binary.LittleEndian.Uint64(st[32:]))
 			to = size + off
@@ -351,7 +352,7 @@ func appendSockEvent(events, sub []byte, ev uint16) []byte {
 // from its dentry cache alone (service.PathStatNow); ok false: the worker
 // answers, as before (also every error but ENOENT and ENOTDIR, and every
 // path with a symlink before its end or a "..").
-func (p *Proc) pathStatInline(c *sandbox.Call, s *kernel.SIP, fd, ptr, n uint32, follow bool, st *[service.FilestatSize]byte) (Errno, bool) {
+func (p *Proc) pathStatInline(c *sandbox.Call, s *kernel.SIP, fd, ptr, n uint32, follow bool, st *[wasip1.FilestatSize]byte) (Errno, bool) {
 	e := p.fd(s, fd)
 	if e == nil || !e.isDir() || !e.localStat || p.noPathInline {
 		return ESUCCESS, false
@@ -408,8 +409,8 @@ func (p *Proc) openInline(s *kernel.SIP, e *fdEntry, path string, oflags, fdflag
 		return nil, ESUCCESS, false // the worker answers ENFILE
 	}
 	s.Post(p.fs, &kernel.Request{Op: service.FSAdopt, N: service.AdoptArgs(hfd, e.ro), Off: s.PID()})
-	base, inh = openedRights(filetypeRegularFile, base, inh)
-	ne := &fdEntry{typ: filetypeRegularFile, stream: -1, handle: service.AdoptedHandle(hfd, e.ro),
+	base, inh = openedRights(wasip1.FiletypeRegularFile, base, inh)
+	ne := &fdEntry{typ: wasip1.FiletypeRegularFile, stream: -1, handle: service.AdoptedHandle(hfd, e.ro),
 		base: base, inh: inh, ro: e.ro, preopen: -1, ownPos: true, lent: hfd + 1, localStat: true}
 	return ne, ESUCCESS, true
 }

@@ -28,16 +28,15 @@ const eventFdReadwriteHangup = 1
 // deadline (machine time; -1: none) passes. It returns the events with the
 // ready ones appended, and how many it appended.
 func pollStdin(s *kernel.SIP, p *Proc, subs []byte, idx []uint32, events []byte, wait bool, deadline int64) ([]byte, int) {
-	req := s.Request()
-	req.Op = service.OpReady
-	req.Fd = 0
+	var timeout int64 // not waiting
 	switch {
 	case !wait:
 	case deadline < 0:
-		req.Off = -1
+		timeout = -1
 	default:
-		req.Off = max(deadline-s.Machine().Now(), 0)
+		timeout = max(deadline-s.Machine().Now(), 0)
 	}
+	service.ConsoleReadyReq{Timeout: timeout}.Put(s.Request())
 	rep := s.Call(p.Stdin)
 	if rep.Errno == 0 && rep.N == 0 {
 		return events, 0

@@ -1,5 +1,7 @@
 package wasi
 
+import "isle/internal/wasip1"
+
 // The rights model of WASI preview 1, as pure decisions (no I/O): what a
 // preopen holds, what path_open may ask for and what the new fd gets, and how
 // fd_fdstat_set_rights may change an fd's rights. docs/wasi.md says, call by
@@ -19,14 +21,6 @@ package wasi
 //     file; the right to write itself (fd_write) on a directory is EISDIR,
 //     as open(2) with O_WRONLY is, decided by the file-system service.
 //   - An fd's rights never grow: fd_fdstat_set_rights may only shrink them.
-
-// oflags of WASI preview 1.
-const (
-	oflagCreat     = 1
-	oflagDirectory = 2
-	oflagExcl      = 4
-	oflagTrunc     = 8
-)
 
 // Rights bits of WASI preview 1.
 const (
@@ -91,7 +85,7 @@ const (
 // right outside the directory's inheriting rights.
 func openRights(base, inh, wantBase, wantInh uint64, oflags uint16) (uint64, uint64, Errno) {
 	need := uint64(rightPathOpen)
-	if oflags&oflagCreat != 0 {
+	if oflags&wasip1.OflagsCreat != 0 {
 		need |= rightPathCreateFile
 	}
 	if base&need != need {
@@ -110,7 +104,7 @@ func openRights(base, inh, wantBase, wantInh uint64, oflags uint16) (uint64, uin
 // directory rights and passes the inheriting rights down; anything else
 // keeps the file rights and has no inheriting rights (as in wasmtime).
 func openedRights(typ uint8, base, inh uint64) (uint64, uint64) {
-	if typ == filetypeDirectory {
+	if typ == wasip1.FiletypeDirectory {
 		return base & dirRights, inh
 	}
 	return base & fileRights, 0

@@ -8,6 +8,7 @@ import (
 	"isle/internal/kernel"
 	"isle/internal/sandbox"
 	"isle/internal/service"
+	"isle/internal/wasip1"
 )
 
 // sockEntry returns fd's entry if it is a connection: EBADF if fd is not
@@ -25,7 +26,7 @@ func (p *Proc) sockEntry(s *kernel.SIP, fd uint32) (*fdEntry, Errno) {
 	return e, ESUCCESS
 }
 
-func nonblock(e *fdEntry) int64 { return int64(e.flags&fdflagNonblock) >> 2 }
+func nonblock(e *fdEntry) int64 { return int64(e.flags&wasip1.FdflagsNonblock) >> 2 }
 
 // sockAccept(fd, flags u16, result *fd)
 func sockAccept(c *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) Errno {
@@ -39,7 +40,7 @@ func sockAccept(c *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) Errno {
 		return EINVAL
 	}
 	flags := uint16(a[1])
-	if a[1]&0xffffffff&^fdflagNonblock != 0 {
+	if a[1]&0xffffffff&^wasip1.FdflagsNonblock != 0 {
 		return EINVAL
 	}
 	m := c.Memory()
@@ -63,7 +64,7 @@ func sockAccept(c *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) Errno {
 	if rep.Errno != 0 {
 		return Errno(rep.Errno)
 	}
-	ne := &fdEntry{typ: filetypeSocketStream, stream: -1, handle: int32(rep.N), flags: flags,
+	ne := &fdEntry{typ: wasip1.FiletypeSocketStream, stream: -1, handle: int32(rep.N), flags: flags,
 		base: allRights, inh: allRights, preopen: -1, sock: true}
 	if hfd, ok := service.LentFd(rep.Off); ok {
 		ne.lent = hfd + 1
