@@ -163,8 +163,19 @@ func (c *Core) traceSpawned(s *SIP) {
 // a turn.
 func (c *Core) traceWake(s *SIP) {
 	if c.tr.ring != nil {
-		c.tr.putLast(trace.Wakeup, 0, 0, c.tr.from, s.pid, 0)
+		c.traceWoke(s)
 	}
+}
+
+// traceWoke folds the wake-up into the message received just before, when
+// that message caused it (one event of a round trip's fourteen less;
+// trace.Ring.Events unfolds it).
+func (c *Core) traceWoke(s *SIP) {
+	if e := c.tr.ring.Last(); e != nil && e.Kind == trace.MsgRecv && e.PID == 0 && e.Core == c.tr.from && e.Time == c.tr.last {
+		e.PID = s.pid
+		return
+	}
+	c.tr.putLast(trace.Wakeup, 0, 0, c.tr.from, s.pid, 0)
 }
 
 // traceReply records s woken by its service's reply to req: a wake-up
@@ -349,6 +360,12 @@ func (s *SIP) TraceChannel(send bool, con *contract.Contract, msg contract.MsgID
 		sub := uint16(0) // "?"
 		if int(msg) < len(c.tr.msgNames) {
 			sub = c.tr.msgNames[msg]
+		}
+		// A receive right after the SIP's switch in, at the same time,
+		// is folded into it (trace.FoldedSwitchIn).
+		if e := c.tr.ring.Last(); !send && e != nil && e.Kind == trace.SwitchIn && e.PID == s.pid && e.Time == c.tr.last {
+			e.Kind, e.Why, e.Sub, e.Core, e.Arg = trace.ChanRecv, trace.FoldedSwitchIn, sub, int32(c.tr.conName), int64(flow)
+			return
 		}
 		c.tr.putLast(k, 0, sub, int32(c.tr.conName), s.pid, int64(flow))
 	}

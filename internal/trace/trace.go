@@ -52,17 +52,22 @@ const (
 	MigrateOut // PID, runnable, is handed to core Core; Why a Migration
 	MigrateIn  // PID arrives from core Core
 	MsgSend    // a urpc message of type Arg sent to Core
-	MsgRecv    // a urpc message of type Arg received from Core
-	IdlePoll   // the core has nothing to run and polls its rings
-	Sleep      // the core sleeps on its doorbell
-	Awake      // the core woke from its sleep
+	// MsgRecv: a urpc message of type Arg received from Core. In a ring,
+	// PID not 0 says that the message woke PID: the Wakeup is folded
+	// into it (Ring.Last; Events unfolds it).
+	MsgRecv
+	IdlePoll // the core has nothing to run and polls its rings
+	Sleep    // the core sleeps on its doorbell
+	Awake    // the core woke from its sleep
 	// Syscall: PID made system call Core (an index into Data.Calls),
 	// from Time for Arg ns; Why its errno (at most 255).
 	Syscall
 	// ChanSend and ChanRecv: PID sent or received a channel message of
 	// contract Core and message Sub (both indexes into the ring's names,
 	// Data.Names); Arg the flow id that links a send to its receive (62
-	// bits, not 0: the export keeps the top two for its own flows).
+	// bits, not 0: the export keeps the top two for its own flows). In a
+	// ring, a ChanRecv whose Why is FoldedSwitchIn stands for PID's
+	// SwitchIn at the same time too (Events unfolds it).
 	ChanSend
 	ChanRecv
 	// Mark: a step of a protocol above the kernel on this core (a 2PC
@@ -81,6 +86,10 @@ const (
 
 // ReplyWake is a Wakeup's Why when a service's reply woke the SIP.
 const ReplyWake = 1
+
+// FoldedSwitchIn is a ChanRecv's Why, in a ring, when the event stands for
+// the SIP's switch in too.
+const FoldedSwitchIn = 1
 
 // Decision is what a core's balancer decided (Balance's Why).
 type Decision uint8
@@ -203,6 +212,17 @@ func (r *Ring) Put(t int64, k Kind, why uint8, sub uint16, core int32, pid, arg 
 	r.n++
 }
 
+// Last returns the ring's latest event, in place, or nil if there is none:
+// a trace point may fold what it records into it (two events of the same
+// time where one can carry both: the kernel's trace points say which), and
+// Events unfolds them. Its core's only, as Add.
+func (r *Ring) Last() *Event {
+	if r.n == 0 {
+		return nil
+	}
+	return &r.ev[(r.n-1)&r.mask]
+}
+
 // Spawned records a Spawn event for p at time t and keeps p's name. The
 // name table grows (an allocation now and then, as a spawn itself makes
 // many); the event does not.
@@ -250,8 +270,32 @@ func (r *Ring) Dropped() uint64 {
 	return 0
 }
 
-// Events returns the events the ring holds, oldest first (a copy).
-func (r *Ring) Events() []Event {
+// Events returns the events the ring holds, oldest first, with the
+// folded ones unfolded (Last).
+func (r *Ring) Events() []Event { return unfold(r.events()) }
+
+// unfold makes each folded event the two it stands for: a MsgRecv that
+// woke a SIP, a ChanRecv at its SIP's switch in.
+func unfold(evs []Event) []Event {
+	out := make([]Event, 0, len(evs)+len(evs)/4)
+	for _, e := range evs {
+		switch {
+		case e.Kind == MsgRecv && e.PID != 0:
+			out = append(out, Event{Time: e.Time, Kind: MsgRecv, Core: e.Core, Arg: e.Arg},
+				Event{Time: e.Time, Kind: Wakeup, PID: e.PID, Core: e.Core})
+		case e.Kind == ChanRecv && e.Why == FoldedSwitchIn:
+			in := e
+			in.Why = 0
+			out = append(out, Event{Time: e.Time, Kind: SwitchIn, PID: e.PID}, in)
+		default:
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// events returns the ring's slots, oldest first (a copy).
+func (r *Ring) events() []Event {
 	size := uint64(len(r.ev))
 	if r.n <= size {
 		return append([]Event(nil), r.ev[:r.n]...)
