@@ -32,7 +32,7 @@ type Suite struct {
 // Suites returns the registry of suites, sorted by name.
 func Suites() []Suite {
 	s := []Suite{
-		{Name: "cluster", Doc: "two nodes on loopback joined by a mutual-TLS link: examples/pingpong's SIPs across them, the link's own ping-pong and a batched stream of 64-byte messages, beside plain TCP between two goroutines on two sockets (needs clang and cc)", Run: Cluster},
+		{Name: "cluster", Doc: "two nodes on loopback joined by a link, mutual TLS and plain TCP: examples/pingpong's SIPs across them, the link's own ping-pong and a batched stream of 64-byte messages, beside plain TCP and TLS between two goroutines on two sockets (needs clang and cc)", Run: Cluster},
 		{Name: "hostile", Doc: "every attack of testdata/hostile/ beside an honest SIP: the honest SIP's rate beside each, as a share of its rate alone in the same run", Run: Hostile},
 		{Name: "ipc", Doc: "channels between SIPs (examples/pingpong) on one core and across two (and across two with tracing on), beside Linux pipes and Unix sockets; exchange-heap block sends", Run: IPC},
 		{Name: "replica", Doc: "kernel tables on a booted machine: replicated (2PC) and shared reads per second from 1 to all cores, write latency, 2PC messages per write, sloppy vs atomic counter (ISLE_BENCH_CORES, ISLE_BENCH_PLOT)", Run: Replica},

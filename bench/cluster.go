@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/binary"
 	"fmt"
 	"io"
@@ -14,6 +15,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"isle"
@@ -33,7 +35,13 @@ const (
 	clusterSIPRounds = 2000 // SIP ping-pong round trips across nodes a session
 )
 
-// Cluster runs the cluster suite.
+// Cluster runs the cluster suite. Every row that claims a speed has its
+// baseline beside it, measured in the same session: the SIP ping-pong and
+// the link's over plain TCP beside tcp_pingpong_ns, those over TLS beside
+// tls_pingpong_ns as well (8 bytes echoed through crypto/tls between two
+// goroutines), the link's stream over TLS beside tcp_stream_msgs_per_s and
+// beside tls_stream_msgs_per_s (the same messages through a bufio.Writer on
+// a TLS connection), its plain stream beside tcp_stream_msgs_per_s.
 func Cluster(log io.Writer) ([]Row, error) {
 	dir, err := os.MkdirTemp("", "isle-bench-cluster")
 	if err != nil {
@@ -48,60 +56,122 @@ func Cluster(log io.Writer) ([]Row, error) {
 		return nil, err
 	}
 	pair := func(tlsOn bool) (*link.Node, *link.Node, error) { return linkPair(dir, tlsOn, log) }
-	var tcpPP, sipPP, sipMed, linkPP, plainPP, tcpStream, linkStream []float64
+	var r clusterRuns
 	for s := 0; s < clusterSessions; s++ {
-		v, err := tcpPingPong(clusterRounds)
-		if err != nil {
-			return nil, fmt.Errorf("tcp ping-pong: %v", err)
+		if err := r.session(dir, progs, pair, log); err != nil {
+			return nil, err
 		}
-		tcpPP = append(tcpPP, v)
-		mean, med, err := clusterSIPPingPong(dir, progs, log)
-		if err != nil {
-			return nil, fmt.Errorf("cluster SIP ping-pong: %v", err)
-		}
-		sipPP, sipMed = append(sipPP, mean), append(sipMed, med)
-		if v, err = linkPingPong(pair, true, clusterRounds); err != nil {
-			return nil, fmt.Errorf("cluster ping-pong: %v", err)
-		}
-		linkPP = append(linkPP, v)
-		if v, err = linkPingPong(pair, false, clusterRounds); err != nil {
-			return nil, fmt.Errorf("cluster ping-pong (plain): %v", err)
-		}
-		plainPP = append(plainPP, v)
-		if v, err = tcpStreamRate(clusterMsgs, clusterMsgSize); err != nil {
-			return nil, fmt.Errorf("tcp stream: %v", err)
-		}
-		tcpStream = append(tcpStream, v)
-		if v, err = linkStreamRate(pair, clusterMsgs, clusterMsgSize); err != nil {
-			return nil, fmt.Errorf("cluster stream: %v", err)
-		}
-		linkStream = append(linkStream, v)
-		fmt.Fprintf(log, "session %d: tcp %.0f ns, SIPs across nodes %.0f ns (median %.0f), link %.0f ns (plain %.0f), stream tcp %.0f, link %.0f msgs/s\n",
-			s+1, tcpPP[s], sipPP[s], sipMed[s], linkPP[s], plainPP[s], tcpStream[s], linkStream[s])
+		fmt.Fprintf(log, "session %d: %s\n", s+1, r.last())
 	}
-	tpp, spp, smed, lpp, ppp := minOf(tcpPP), minOf(sipPP), minOf(sipMed), minOf(linkPP), minOf(plainPP)
-	ts, ls := maxOf(tcpStream), maxOf(linkStream)
+	return r.rows(), nil
+}
+
+// clusterRuns holds every session's figure of each row.
+type clusterRuns struct {
+	tcpPP, tcpMed, tlsPP, tlsMed, sipPP, sipMed, sipPlainPP, sipPlainMed, linkPP, plainPP []float64
+	tcpStream, tlsStream, linkStream, plainStream                                         []float64
+}
+
+// session measures every row once, baselines first.
+func (r *clusterRuns) session(dir string, progs map[string]string, pair func(bool) (*link.Node, *link.Node, error), log io.Writer) error {
+	v, med, err := tcpPingPong(clusterRounds)
+	if err != nil {
+		return fmt.Errorf("tcp ping-pong: %v", err)
+	}
+	r.tcpPP, r.tcpMed = append(r.tcpPP, v), append(r.tcpMed, med)
+	if v, med, err = tlsPingPong(dir, clusterRounds); err != nil {
+		return fmt.Errorf("tls ping-pong: %v", err)
+	}
+	r.tlsPP, r.tlsMed = append(r.tlsPP, v), append(r.tlsMed, med)
+	for _, tlsOn := range []bool{true, false} {
+		mean, med, err := clusterSIPPingPong(dir, progs, tlsOn, log)
+		if err != nil {
+			return fmt.Errorf("cluster SIP ping-pong (TLS %v): %v", tlsOn, err)
+		}
+		if tlsOn {
+			r.sipPP, r.sipMed = append(r.sipPP, mean), append(r.sipMed, med)
+		} else {
+			r.sipPlainPP, r.sipPlainMed = append(r.sipPlainPP, mean), append(r.sipPlainMed, med)
+		}
+	}
+	if v, err = linkPingPong(pair, true, clusterRounds); err != nil {
+		return fmt.Errorf("cluster ping-pong: %v", err)
+	}
+	r.linkPP = append(r.linkPP, v)
+	if v, err = linkPingPong(pair, false, clusterRounds); err != nil {
+		return fmt.Errorf("cluster ping-pong (plain): %v", err)
+	}
+	r.plainPP = append(r.plainPP, v)
+	if v, err = tcpStreamRate(clusterMsgs, clusterMsgSize); err != nil {
+		return fmt.Errorf("tcp stream: %v", err)
+	}
+	r.tcpStream = append(r.tcpStream, v)
+	if v, err = tlsStreamRate(dir, clusterMsgs, clusterMsgSize); err != nil {
+		return fmt.Errorf("tls stream: %v", err)
+	}
+	r.tlsStream = append(r.tlsStream, v)
+	if v, err = linkStreamRate(pair, true, clusterMsgs, clusterMsgSize); err != nil {
+		return fmt.Errorf("cluster stream: %v", err)
+	}
+	r.linkStream = append(r.linkStream, v)
+	if v, err = linkStreamRate(pair, false, clusterMsgs, clusterMsgSize); err != nil {
+		return fmt.Errorf("cluster stream (plain): %v", err)
+	}
+	r.plainStream = append(r.plainStream, v)
+	return nil
+}
+
+// last describes the latest session.
+func (r *clusterRuns) last() string {
+	i := len(r.tcpPP) - 1
+	return fmt.Sprintf("tcp %.0f ns (median %.0f), tls %.0f ns (median %.0f), SIPs across nodes %.0f ns (median %.0f; plain %.0f, median %.0f), link %.0f ns (plain %.0f), stream tcp %.0f, tls %.0f, link %.0f (plain %.0f) msgs/s",
+		r.tcpPP[i], r.tcpMed[i], r.tlsPP[i], r.tlsMed[i], r.sipPP[i], r.sipMed[i], r.sipPlainPP[i], r.sipPlainMed[i], r.linkPP[i], r.plainPP[i],
+		r.tcpStream[i], r.tlsStream[i], r.linkStream[i], r.plainStream[i])
+}
+
+// rows are the best session of each row, and the ratios of those.
+func (r *clusterRuns) rows() []Row {
+	tpp, lspp, tmed, lsmed := minOf(r.tcpPP), minOf(r.tlsPP), minOf(r.tcpMed), minOf(r.tlsMed)
+	spp, smed, ppp, pmed := minOf(r.sipPP), minOf(r.sipMed), minOf(r.sipPlainPP), minOf(r.sipPlainMed)
+	lpp, lplain := minOf(r.linkPP), minOf(r.plainPP)
+	ts, tls, ls, ps := maxOf(r.tcpStream), maxOf(r.tlsStream), maxOf(r.linkStream), maxOf(r.plainStream)
 	return []Row{
 		{"tcp_pingpong_ns", tpp, "ns"},
+		{"tcp_pingpong_median_ns", tmed, "ns"},
+		{"tls_pingpong_ns", lspp, "ns"},
+		{"tls_pingpong_median_ns", lsmed, "ns"},
 		{"cluster_pingpong_ns", spp, "ns"},
 		{"cluster_pingpong_median_ns", smed, "ns"},
 		{"cluster_pingpong_over_tcp", spp / tpp, "x (target <= 1.5)"},
+		{"cluster_pingpong_over_tls", spp / lspp, "x"},
+		{"cluster_pingpong_median_over_tcp_median", smed / tmed, "x"},
+		{"cluster_pingpong_median_over_tls_median", smed / lsmed, "x"},
+		{"cluster_pingpong_plain_ns", ppp, "ns"},
+		{"cluster_pingpong_plain_median_ns", pmed, "ns"},
+		{"cluster_pingpong_plain_over_tcp", ppp / tpp, "x (target <= 1.5)"},
+		{"cluster_pingpong_plain_median_over_tcp_median", pmed / tmed, "x"},
 		{"link_pingpong_ns", lpp, "ns"},
-		{"link_pingpong_over_tcp", lpp / tpp, "x"},
-		{"link_pingpong_plain_ns", ppp, "ns"},
+		{"link_pingpong_over_tls", lpp / lspp, "x"},
+		{"link_pingpong_plain_ns", lplain, "ns"},
+		{"link_pingpong_plain_over_tcp", lplain / tpp, "x"},
 		{"tcp_stream_msgs_per_s", ts, "msgs/s"},
+		{"tls_stream_msgs_per_s", tls, "msgs/s"},
 		{"cluster_batch_msgs_per_s", ls, "msgs/s"},
 		{"cluster_batch_over_tcp_stream", ls / ts, "x (target >= 0.5)"},
-	}, nil
+		{"cluster_batch_over_tls_stream", ls / tls, "x"},
+		{"cluster_batch_plain_msgs_per_s", ps, "msgs/s"},
+		{"cluster_batch_plain_over_tcp_stream", ps / ts, "x (target >= 0.5)"},
+	}
 }
 
-// clusterSIPPingPong boots two one-core machines joined by a TLS link on
-// loopback, runs examples/pingpong's server on node 1 and its client on node
-// 2, and returns the client's mean round trip and its median over batches.
+// clusterSIPPingPong boots two one-core machines joined by a link on
+// loopback (mutual TLS when tlsOn), runs examples/pingpong's server on node
+// 1 and, once the server has registered, its client on node 2, and returns
+// the client's mean round trip and its median over batches.
 // Each node as its own process would have cores + 1 = 2 processors; the two
 // share this one, so it gets 4.
-func clusterSIPPingPong(dir string, progs map[string]string, log io.Writer) (mean, median float64, err error) {
-	one, two, err := linkPair(dir, true, log)
+func clusterSIPPingPong(dir string, progs map[string]string, tlsOn bool, log io.Writer) (mean, median float64, err error) {
+	one, two, err := linkPair(dir, tlsOn, log)
 	if err != nil {
 		return 0, 0, err
 	}
@@ -117,16 +187,28 @@ func clusterSIPPingPong(dir string, progs map[string]string, log io.Writer) (mea
 	}
 	ctx := context.Background()
 	var outA, outB, errs bytes.Buffer
-	boot := func(cl isle.ClusterConfig, out *bytes.Buffer) (*isle.Machine, error) {
-		return isle.Boot(ctx, isle.NewConfig().WithCores(1).WithOversubscribe(true).
-			WithCacheDir(filepath.Join(dir, "cache")).WithStdio(strings.NewReader(""), out, &errs).WithCluster(cl))
+	registered := make(chan struct{})
+	var once sync.Once
+	boot := func(cl isle.ClusterConfig, out *bytes.Buffer, watch func(isle.NameEvent)) (*isle.Machine, error) {
+		cfg := isle.NewConfig().WithCores(1).WithOversubscribe(true).
+			WithCacheDir(filepath.Join(dir, "cache")).WithStdio(strings.NewReader(""), out, &errs).WithCluster(cl)
+		if watch != nil {
+			cfg = cfg.WithNameWatcher(watch)
+		}
+		return isle.Boot(ctx, cfg)
 	}
-	a, err := boot(isle.ClusterConfig{Link: one}, &outA)
+	// The client must not look the name up before the server holds it: the
+	// serving node's gateway would refuse the channel (no such name there).
+	a, err := boot(isle.ClusterConfig{Link: one}, &outA, func(ev isle.NameEvent) {
+		if ev.Registered && ev.Name == "pingpong" {
+			once.Do(func() { close(registered) })
+		}
+	})
 	if err != nil {
 		return 0, 0, err
 	}
 	defer a.Stop(ctx)
-	b, err := boot(isle.ClusterConfig{Link: two, Remote: []isle.RemoteName{{Name: "pingpong", Node: 1, Source: src, Contract: "PingPong"}}}, &outB)
+	b, err := boot(isle.ClusterConfig{Link: two, Remote: []isle.RemoteName{{Name: "pingpong", Node: 1, Source: src, Contract: "PingPong"}}}, &outB, nil)
 	if err != nil {
 		return 0, 0, err
 	}
@@ -144,6 +226,11 @@ func clusterSIPPingPong(dir string, progs map[string]string, log io.Writer) (mea
 	s, err := a.Spawn(sp, []string{"server", "1"})
 	if err != nil {
 		return 0, 0, err
+	}
+	select {
+	case <-registered:
+	case <-time.After(20 * time.Second):
+		return 0, 0, fmt.Errorf("the server did not register: %s", strings.TrimSpace(errs.String()))
 	}
 	c, err := b.Spawn(cp, []string{"client", strconv.Itoa(clusterSIPRounds)})
 	if err != nil {
@@ -249,8 +336,8 @@ func linkPingPong(pair func(bool) (*link.Node, *link.Node, error), tlsOn bool, r
 
 // linkStreamRate: node 1 sends msgs messages of size bytes as fast as Send
 // takes them; the rate at which node 2 receives them.
-func linkStreamRate(pair func(bool) (*link.Node, *link.Node, error), msgs, size int) (float64, error) {
-	a, b, err := pair(true)
+func linkStreamRate(pair func(bool) (*link.Node, *link.Node, error), tlsOn bool, msgs, size int) (float64, error) {
+	a, b, err := pair(tlsOn)
 	if err != nil {
 		return 0, err
 	}
@@ -307,12 +394,20 @@ func tcpConnPair() (net.Conn, net.Conn, error) {
 }
 
 // tcpPingPong: 8 bytes back and forth between two goroutines on the two
-// sockets of a loopback connection: the mean round trip.
-func tcpPingPong(rounds int) (float64, error) {
+// sockets of a loopback connection: the mean round trip, and the median
+// over batches.
+func tcpPingPong(rounds int) (mean, median float64, err error) {
 	c, s, err := tcpConnPair()
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
+	return pingPongOn(c, s, rounds)
+}
+
+// pingPongOn is the ping-pong of tcpPingPong on the two ends c and s, which
+// it closes: the mean round trip, and the median over batches of
+// pingpongBatch rounds (the statistic examples/pingpong's client prints).
+func pingPongOn(c, s net.Conn, rounds int) (mean, median float64, err error) {
 	defer c.Close()
 	defer s.Close()
 	go func() {
@@ -327,19 +422,28 @@ func tcpPingPong(rounds int) (float64, error) {
 		}
 	}()
 	var b [8]byte
-	var start time.Time
+	var start, b0 time.Time
+	batches := make([]float64, 0, rounds/pingpongBatch)
 	for i := 0; i < clusterWarmup+rounds; i++ {
 		if i == clusterWarmup {
 			start = time.Now()
+			b0 = start
 		}
 		if _, err := c.Write(b[:]); err != nil {
-			return 0, err
+			return 0, 0, err
 		}
 		if _, err := io.ReadFull(c, b[:]); err != nil {
-			return 0, err
+			return 0, 0, err
+		}
+		if k := i + 1 - clusterWarmup; k > 0 && k%pingpongBatch == 0 {
+			now := time.Now()
+			batches = append(batches, float64(now.Sub(b0).Nanoseconds())/pingpongBatch)
+			b0 = now
 		}
 	}
-	return float64(time.Since(start).Nanoseconds()) / float64(rounds), nil
+	mean = float64(time.Since(start).Nanoseconds()) / float64(rounds)
+	sort.Float64s(batches)
+	return mean, batches[len(batches)/2], nil
 }
 
 // tcpStreamRate: msgs messages of size bytes, each with a 4-byte length as a
@@ -350,6 +454,11 @@ func tcpStreamRate(msgs, size int) (float64, error) {
 	if err != nil {
 		return 0, err
 	}
+	return streamOn(c, s, msgs, size)
+}
+
+// streamOn is the stream of tcpStreamRate from c to s, which it closes.
+func streamOn(c, s net.Conn, msgs, size int) (float64, error) {
 	defer c.Close()
 	defer s.Close()
 	done := make(chan error, 1)
@@ -385,4 +494,55 @@ func tcpStreamRate(msgs, size int) (float64, error) {
 		return 0, err
 	}
 	return float64(msgs) / time.Since(start).Seconds(), nil
+}
+
+// tlsConnPair returns the two ends of a loopback TCP connection with mutual
+// TLS 1.3 between them, with the cluster's certificates in dir (node 1
+// dials node 2) and full-size records as the link has.
+func tlsConnPair(dir string) (net.Conn, net.Conn, error) {
+	c, s, err := tcpConnPair()
+	if err != nil {
+		return nil, nil, err
+	}
+	cc, err1 := link.LoadTLS(dir, 1)
+	sc, err2 := link.LoadTLS(dir, 2)
+	if err1 != nil || err2 != nil {
+		c.Close()
+		s.Close()
+		return nil, nil, fmt.Errorf("certificates: %v %v", err1, err2)
+	}
+	cc.ServerName, cc.DynamicRecordSizingDisabled = link.NodeName(2), true
+	sc.ClientAuth, sc.DynamicRecordSizingDisabled = tls.RequireAndVerifyClientCert, true
+	tc, ts := tls.Client(c, cc), tls.Server(s, sc)
+	done := make(chan error, 1)
+	go func() { done <- ts.Handshake() }()
+	if err := tc.Handshake(); err != nil {
+		c.Close()
+		s.Close()
+		return nil, nil, err
+	}
+	if err := <-done; err != nil {
+		c.Close()
+		s.Close()
+		return nil, nil, err
+	}
+	return tc, ts, nil
+}
+
+// tlsPingPong is tcpPingPong through TLS.
+func tlsPingPong(dir string, rounds int) (mean, median float64, err error) {
+	c, s, err := tlsConnPair(dir)
+	if err != nil {
+		return 0, 0, err
+	}
+	return pingPongOn(c, s, rounds)
+}
+
+// tlsStreamRate is tcpStreamRate through TLS.
+func tlsStreamRate(dir string, msgs, size int) (float64, error) {
+	c, s, err := tlsConnPair(dir)
+	if err != nil {
+		return 0, err
+	}
+	return streamOn(c, s, msgs, size)
 }

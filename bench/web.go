@@ -98,6 +98,7 @@ func Web(log io.Writer) ([]Row, error) {
 		{"isle_httpd_1sip", func() (webServer, error) { return isleServer(ctx, "isle_httpd_1sip", cWasm, site, len(cpus), 1) }, false},
 		{"nginx", func() (webServer, error) { return nginxServer(nginx, dir, site, len(cpus)) }, false},
 	}
+	var goWasm, goNative string // the Go server's builds, when the tree has it
 	goSrc := filepath.Join(root, "examples", "httpd", "go")
 	if _, err := os.Stat(goSrc); err == nil {
 		wasm, native, err := buildGoServer(root, dir)
@@ -106,7 +107,9 @@ func Web(log io.Writer) ([]Row, error) {
 		}
 		targets = append(targets,
 			target{"go_isle", func() (webServer, error) { return isleServer(ctx, "go_isle", wasm, site, len(cpus), len(cpus)) }, true},
+			target{"go_isle_1sip", func() (webServer, error) { return isleServer(ctx, "go_isle_1sip", wasm, site, len(cpus), 1) }, true},
 			target{"go_native", func() (webServer, error) { return nativeServer(native, site, cpus) }, true})
+		goWasm, goNative = wasm, native
 	} else {
 		logf(log, "web: no examples/httpd/go in the source tree: no go_ rows")
 	}
@@ -129,7 +132,11 @@ func Web(log io.Writer) ([]Row, error) {
 			got[tg.name], notes[tg.name] = res, srv.note
 		}
 	}
-	return webRows(got, notes), nil
+	rows := webRows(got, notes)
+	if goWasm != "" {
+		rows = append(rows, goSelfLoadRows(log, dir, goWasm, goNative, site, cpus[0], selfLoadRequests, selfLoadRounds)...)
+	}
+	return rows, nil
 }
 
 // loadServer warms srv up, then measures the small page and the large file.
@@ -161,7 +168,7 @@ func loadServer(log io.Writer, wrk string, srv webServer) (map[string]wrkResult,
 func webRows(got map[string]map[string]wrkResult, notes map[string]string) []Row {
 	var rows []Row
 	mbps := func(r wrkResult) float64 { return round3(r.reqPerS * webBigSize / 1e6) }
-	for _, name := range []string{"isle_httpd", "isle_httpd_1sip", "nginx", "go_isle", "go_native"} {
+	for _, name := range []string{"isle_httpd", "isle_httpd_1sip", "nginx", "go_isle", "go_isle_1sip", "go_native"} {
 		res, ok := got[name]
 		if !ok {
 			continue
@@ -188,6 +195,7 @@ func webRows(got map[string]map[string]wrkResult, notes map[string]string) []Row
 	ratio("isle_httpd_1sip_over_nginx_small", "isle_httpd_1sip", "nginx", "small", "x")
 	ratio("go_isle_over_native_small", "go_isle", "go_native", "small", "x (target >= 0.5)")
 	ratio("go_isle_over_native_1mib", "go_isle", "go_native", "1mib", "x")
+	ratio("go_isle_1sip_over_native_small", "go_isle_1sip", "go_native", "small", "x")
 	return rows
 }
 
@@ -210,7 +218,10 @@ func webSite(root, dir string) (string, error) {
 	for i := range big {
 		big[i] = byte(i*7 + i>>8)
 	}
-	for name, b := range map[string][]byte{"index.html": index, "big.bin": big} {
+	// page.html: the small page under a name of its own, which the Go file
+	// server serves without opening the directory (the self-load's _file
+	// rows).
+	for name, b := range map[string][]byte{"index.html": index, "page.html": index, "big.bin": big} {
 		if err := os.WriteFile(filepath.Join(site, name), b, 0o644); err != nil {
 			return "", err
 		}

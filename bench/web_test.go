@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"math"
 	"net/http"
 	"os"
 	"os/exec"
@@ -128,5 +129,62 @@ func TestWebServers(t *testing.T) {
 			}
 		}
 		srv.stop()
+	}
+}
+
+func TestParseSelfLoad(t *testing.T) {
+	d, err := parseSelfLoad("httpd: x\nselfload: 50 requests in 1234567 ns\n", 50)
+	if err != nil || d != 1234567 {
+		t.Fatalf("parsed %v, %v", d, err)
+	}
+	for _, bad := range []string{"", "selfload: 49 requests in 5 ns\n", "selfload: 50 requests in 0 ns\n", "selfload: 50 requests\n"} {
+		if _, err := parseSelfLoad(bad, 50); err == nil {
+			t.Errorf("%q parsed", bad)
+		}
+	}
+}
+
+// TestGoSelfLoadRows runs the self-load of examples/httpd/go, small, under
+// each runtime the suite compares (wazero when it is in PATH or can be
+// installed), for the page as "/" and as a file of its own, and checks that
+// every runtime gave its rows and the ratios come from them.
+func TestGoSelfLoadRows(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the Go server twice")
+	}
+	root, err := sourceRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	site, err := webSite(root, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wasm, native, err := buildGoServer(root, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var log bytes.Buffer
+	rows := goSelfLoadRows(&log, dir, wasm, native, site, 0, 40, 1)
+	byName := map[string]Row{}
+	for _, r := range rows {
+		byName[r.Name] = r
+	}
+	names := []string{"native", "isle"}
+	if _, err := wazeroBinary(dir); err == nil {
+		names = append(names, "wazero")
+		r := byName["go_selfload_isle_over_wazero"]
+		want := round3(byName["go_selfload_isle_req_per_s"].Value / byName["go_selfload_wazero_req_per_s"].Value)
+		if math.Abs(r.Value-want) > 0.002 {
+			t.Errorf("isle over wazero %v, want about %v", r.Value, want)
+		}
+	}
+	for _, n := range names {
+		for _, suffix := range []string{"", "_file"} {
+			if r, ok := byName["go_selfload_"+n+suffix+"_req_per_s"]; !ok || r.Value <= 0 {
+				t.Errorf("no go_selfload_%s%s row: %+v (log: %s)", n, suffix, rows, log.String())
+			}
+		}
 	}
 }

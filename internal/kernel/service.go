@@ -64,14 +64,15 @@ type Request struct {
 	Str2  string // a second name argument (a rename's new path)
 	Ref   any    // a result the service hands over (e.g. a compiled module); moves to the SIP
 
-	Errno wasip1.Errno // result: 0, or a WASI errno
-
 	sip *SIP // the SIP waiting for the reply; kernel-private
 
-	// Set and read by the service host, on its worker goroutine only.
+	// Set and read by the service host, on its worker goroutine only
+	// (beside Errno, so that the three share one word).
 	host     *serviceHost // the host serving the request now
-	from     int          // the core it came from: the reply goes there
+	from     int32        // the core it came from: the reply goes there
 	deferred bool         // Serve deferred it and it is not finished yet
+
+	Errno wasip1.Errno // result: 0, or a WASI errno
 }
 
 // PID returns the process id of the SIP waiting for the request, or 0 for a
@@ -249,7 +250,7 @@ func (sh *serviceHost) drain() bool {
 				}
 				continue
 			}
-			req.host, req.from = sh, i
+			req.host, req.from = sh, int32(i)
 			sh.svc.Serve(req)
 			if !req.deferred {
 				sh.reply(req)

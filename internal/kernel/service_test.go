@@ -5,6 +5,7 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+	"unsafe"
 
 	"isle/internal/sandbox"
 	"isle/internal/sched"
@@ -197,5 +198,14 @@ func TestIdleOthersFromSummaries(t *testing.T) {
 	encodeSummary(p[:], want)
 	if got := decodeSummary(p[:]); got != want {
 		t.Errorf("summary %+v came back %+v", want, got)
+	}
+}
+
+// TestRequestSize: a request record is two cache lines at most, with the
+// slots the services' typed requests fill; each SIP's record is reset on
+// every request (SIP.Request).
+func TestRequestSize(t *testing.T) {
+	if n := unsafe.Sizeof(Request{}); n > 128 {
+		t.Errorf("a Request is %d bytes, more than two cache lines", n)
 	}
 }

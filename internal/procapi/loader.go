@@ -213,8 +213,8 @@ func (l *Loader) load(ctx context.Context, p string) (*sandbox.Module, wasip1.Er
 	}
 	root, err := l.root(pre.Host)
 	if err != nil {
-		if errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE) {
-			return nil, wasip1.ErrnoNfile
+		if e, _ := wasip1.FromError(err); e == wasip1.ErrnoNfile {
+			return nil, e // the host's limit: the machine's, not the SIP's
 		}
 		return nil, wasip1.ErrnoIo
 	}
@@ -317,9 +317,10 @@ func (l *Loader) root(host string) (*os.Root, error) {
 }
 
 func errnoFromOS(err error) wasip1.Errno {
+	if e, _ := wasip1.FromError(err); e == wasip1.ErrnoNfile {
+		return e // the host's limit: the machine's, not the SIP's
+	}
 	switch {
-	case errors.Is(err, syscall.EMFILE), errors.Is(err, syscall.ENFILE):
-		return wasip1.ErrnoNfile // the host's limit: the machine's, not the SIP's
 	case errors.Is(err, fs.ErrNotExist):
 		return wasip1.ErrnoNoent
 	case errors.Is(err, fs.ErrPermission):

@@ -44,51 +44,36 @@ import (
 	"isle/internal/wasip1"
 )
 
-// File-system operations (kernel.Request.Op). Fd is a handle; Str a path
-// relative to the directory Fd names, unless said otherwise.
+// File-system operations (kernel.Request.Op), each the Op of a typed
+// request (fsreq.go).
 const (
-	FSOpen         uint32 = iota + 100 // Off: OpenFlags; N = new handle; Off = filetype (low byte), FSReadOnly, a lent descriptor (LentFd)
-	FSClose                            // close handle Fd
-	FSRead                             // read at most N bytes at the file's offset into Buf; N = bytes read
-	FSPread                            // read at most N bytes at offset Off into Buf; N = bytes read
-	FSWrite                            // write Buf at the file's offset (its end with APPEND); N = bytes written, Off = the file's offset after it
-	FSPwrite                           // write Buf at offset Off; N = bytes written
-	FSSeek                             // seek by Off, whence N (0 set, 1 current, 2 end); N = new offset
-	FSStat                             // Buf = filestat (64 bytes) of Fd
-	FSPathStat                         // Buf = filestat of Str; Off 1: follow a final symlink
-	FSSetSize                          // truncate or extend Fd to Off bytes
-	FSSetTimes                         // Buf: atim u64, mtim u64, fstflags u16 (WASI's); of Fd
-	FSPathSetTimes                     // as FSSetTimes, of Str; Off 1: follow a final symlink
-	FSMkdir                            // create directory Str
-	FSUnlink                           // remove file Str (EISDIR for a directory)
-	FSRmdir                            // remove empty directory Str (ENOTDIR for a file)
-	FSRename                           // Str "old\x00new": old in Fd, new in directory handle Off
-	FSLink                             // Str "old\x00new": old in Fd, new in directory handle Off; N&1: follow a final symlink in old
-	FSSymlink                          // Str "target\x00path": make path (in Fd) a symlink to target
-	FSReadlink                         // Buf = the target of symlink Str
-	FSReaddir                          // Buf = WASI dirents from cookie Off, at least N bytes of them if there are
-	FSSync                             // fsync Fd
-	FSDatasync                         // fdatasync Fd
-	FSSetFlags                         // set Fd's APPEND flag to Off&1
-	FSAllocate                         // make Fd at least Off+N bytes long
-	FSCloseAll                         // close every handle listed in Buf (little-endian int32s); Fd is ignored
-	FSAdopt                            // posted: take the file a SIP opened on its core (OpenNow); N = AdoptArgs, Off = the SIP's pid; it is then handle AdoptedHandle
+	FSOpen         uint32 = iota + 100 // FSOpenReq; the reply is FSOpenedOf's
+	FSClose                            // FSCloseReq
+	FSRead                             // FSReadReq at the file's offset
+	FSPread                            // FSReadReq at an offset
+	FSWrite                            // FSWriteReq at the file's offset
+	FSPwrite                           // FSWriteReq at an offset
+	FSSeek                             // FSSeekReq
+	FSStat                             // FSStatReq
+	FSPathStat                         // FSPathReq
+	FSSetSize                          // FSSetSizeReq
+	FSSetTimes                         // FSSetTimesReq
+	FSPathSetTimes                     // FSPathSetTimesReq
+	FSMkdir                            // FSPathReq
+	FSUnlink                           // FSPathReq: EISDIR for a directory
+	FSRmdir                            // FSPathReq: ENOTDIR for a file
+	FSRename                           // FSRenameReq
+	FSLink                             // FSLinkReq
+	FSSymlink                          // FSSymlinkReq
+	FSReadlink                         // FSPathReq
+	FSReaddir                          // FSReaddirReq
+	FSSync                             // FSSyncReq
+	FSDatasync                         // FSSyncReq, DataOnly
+	FSSetFlags                         // FSSetFlagsReq
+	FSAllocate                         // FSAllocateReq
+	FSCloseAll                         // FSCloseAllReq: Buf lists handles, little-endian int32s (AppendHandle)
+	FSAdopt                            // FSAdoptReq, posted
 )
-
-// OpenFlags packs path_open's arguments into kernel.Request.Off for FSOpen.
-func OpenFlags(oflags, fdflags uint16, follow, read, write bool) int64 {
-	v := int64(oflags) | int64(fdflags)<<16
-	if follow {
-		v |= 1 << 32
-	}
-	if read {
-		v |= 1 << 33
-	}
-	if write {
-		v |= 1 << 34
-	}
-	return v
-}
 
 // FSReadOnly is set in FSOpen's result (Off) when the opened file or
 // directory lies under a read-only preopen. WASI's flags, file types and
@@ -203,7 +188,7 @@ func (f *FS) Close() {
 // would stay open for nobody; it is closed.
 func (f *FS) Abandon(req *kernel.Request) {
 	if req.Op == FSOpen && req.Errno == 0 {
-		f.close(int32(req.N))
+		f.close(FSOpenedOf(req).Handle)
 	}
 }
 
@@ -313,7 +298,7 @@ func (f *FS) serve(req *kernel.Request) wasip1.Errno {
 		if n.ro {
 			return wasip1.ErrnoAcces
 		}
-		return setTimes(n.file, req.Buf)
+		return setTimes(n.file, fsSetTimesOf(req).Times)
 	case FSReaddir:
 		return f.readdir(n, req)
 	}
@@ -333,7 +318,8 @@ func errnoOf(err error) wasip1.Errno {
 func (f *FS) serveFile(n *node, req *kernel.Request) wasip1.Errno {
 	switch req.Op {
 	case FSRead, FSPread:
-		want := min(max(req.N, 0), maxFSChunk)
+		a := fsReadOf(req)
+		want := min(max(a.Max, 0), maxFSChunk)
 		if int64(cap(req.Buf)) < want {
 			req.Buf = make([]byte, want)
 		}
@@ -343,10 +329,10 @@ func (f *FS) serveFile(n *node, req *kernel.Request) wasip1.Errno {
 		if req.Op == FSRead {
 			got, err = n.file.Read(req.Buf)
 		} else {
-			if req.Off < 0 {
+			if a.At < 0 {
 				return wasip1.ErrnoInval
 			}
-			got, err = n.file.ReadAt(req.Buf, req.Off)
+			got, err = n.file.ReadAt(req.Buf, a.At)
 		}
 		req.N = int64(got)
 		if err != nil && err != io.EOF && got == 0 {
@@ -357,17 +343,18 @@ func (f *FS) serveFile(n *node, req *kernel.Request) wasip1.Errno {
 		if n.ro {
 			return wasip1.ErrnoAcces
 		}
+		a := fsWriteOf(req)
 		var got int
 		var err error
 		if req.Op == FSWrite {
 			got, err = n.file.Write(req.Buf)
 		} else {
-			if req.Off < 0 {
+			if a.At < 0 {
 				return wasip1.ErrnoInval
 			}
 			// os.File refuses WriteAt on an O_APPEND file; pwrite(2) on
 			// Linux appends there, so do as Linux does.
-			got, err = pwrite(n.file, req.Buf, req.Off)
+			got, err = pwrite(n.file, req.Buf, a.At)
 		}
 		req.N = int64(got)
 		if req.Op == FSWrite {
@@ -380,10 +367,11 @@ func (f *FS) serveFile(n *node, req *kernel.Request) wasip1.Errno {
 		}
 		return 0
 	case FSSeek:
-		if req.N < 0 || req.N > 2 {
+		a := fsSeekOf(req)
+		if a.Whence > wasip1.WhenceEnd { // WASI's whence is io's: set, current, end
 			return wasip1.ErrnoInval
 		}
-		off, err := n.file.Seek(req.Off, int(req.N))
+		off, err := n.file.Seek(a.Offset, int(a.Whence))
 		if err != nil {
 			return fsErrno(err)
 		}
@@ -393,30 +381,33 @@ func (f *FS) serveFile(n *node, req *kernel.Request) wasip1.Errno {
 		if n.ro {
 			return wasip1.ErrnoAcces
 		}
-		if req.Off < 0 {
+		a := fsSetSizeOf(req)
+		if a.Size < 0 {
 			return wasip1.ErrnoInval
 		}
-		return errnoOf(n.file.Truncate(req.Off))
+		return errnoOf(n.file.Truncate(a.Size))
 	case FSAllocate:
 		if n.ro {
 			return wasip1.ErrnoAcces
 		}
-		if req.Off < 0 || req.N <= 0 || req.Off+req.N < 0 {
+		a := fsAllocateOf(req)
+		if a.Off < 0 || a.Len <= 0 || a.Off+a.Len < 0 {
 			return wasip1.ErrnoInval
 		}
 		fi, err := n.file.Stat()
 		if err != nil {
 			return fsErrno(err)
 		}
-		if end := req.Off + req.N; end > fi.Size() {
+		if end := a.Off + a.Len; end > fi.Size() {
 			return errnoOf(n.file.Truncate(end))
 		}
 		return 0
 	case FSSetFlags:
-		if n.ro && req.Off&wasip1.FdflagsAppend != 0 {
+		a := fsSetFlagsOf(req)
+		if n.ro && a.Append {
 			return wasip1.ErrnoAcces
 		}
-		return setAppend(n.file, req.Off&wasip1.FdflagsAppend != 0)
+		return setAppend(n.file, a.Append)
 	case FSOpen, FSPathStat, FSPathSetTimes, FSMkdir, FSUnlink, FSRmdir, FSRename, FSLink, FSSymlink, FSReadlink:
 		return wasip1.ErrnoNotdir
 	}
@@ -430,15 +421,17 @@ func (f *FS) serveDir(n *node, req *kernel.Request) wasip1.Errno {
 	case FSSeek, FSSetSize, FSAllocate:
 		return wasip1.ErrnoIsdir
 	case FSSetFlags:
-		if req.Off&wasip1.FdflagsAppend != 0 {
+		if fsSetFlagsOf(req).Append {
 			return wasip1.ErrnoIsdir
 		}
 		return 0
 	}
-	name := req.Str
-	first := name
-	if req.Op == FSRename || req.Op == FSLink || req.Op == FSSymlink {
-		first, _, _ = strings.Cut(name, "\x00")
+	// Every other operation on a directory names a path in it (a rename's
+	// or link's old path); a symlink's target is checked first.
+	p := fsPathOf(req)
+	name, first := p.Path, p.Path
+	if req.Op == FSSymlink {
+		first = fsSymlinkOf(req).Target
 	}
 	if bad := checkPath(first); bad != 0 && !(req.Op == FSSymlink && bad == wasip1.ErrnoPerm) {
 		return bad
@@ -448,7 +441,7 @@ func (f *FS) serveDir(n *node, req *kernel.Request) wasip1.Errno {
 	case FSPathStat:
 		var fi fs.FileInfo
 		var err error
-		if req.Off&1 != 0 {
+		if p.Follow {
 			fi, err = r.Stat(name)
 		} else {
 			fi, err = r.Lstat(name)
@@ -471,7 +464,8 @@ func (f *FS) serveDir(n *node, req *kernel.Request) wasip1.Errno {
 	}
 	switch req.Op {
 	case FSPathSetTimes:
-		return pathSetTimes(r, name, req.Off&1 != 0, req.Buf)
+		a := fsPathSetTimesOf(req)
+		return pathSetTimes(r, name, a.Follow, a.Times)
 	case FSMkdir:
 		return errnoOf(r.Mkdir(name, 0o777))
 	case FSUnlink:
@@ -506,10 +500,7 @@ func (f *FS) serveDir(n *node, req *kernel.Request) wasip1.Errno {
 		}
 		return errnoOf(err)
 	case FSSymlink:
-		target, link, ok := strings.Cut(name, "\x00")
-		if !ok || target == "" {
-			return wasip1.ErrnoInval
-		}
+		target, link := first, name
 		if bad := checkPath(link); bad != 0 {
 			return bad
 		}
@@ -518,15 +509,12 @@ func (f *FS) serveDir(n *node, req *kernel.Request) wasip1.Errno {
 		}
 		return errnoOf(r.Symlink(target, link))
 	case FSRename, FSLink:
-		old, nw, ok := strings.Cut(name, "\x00")
-		if !ok {
-			return wasip1.ErrnoInval
-		}
+		old, newDir, nw := twoPathsOf(req)
 		if bad := checkPath(nw); bad != 0 {
 			return bad
 		}
-		dst := f.node(int32(req.Off))
-		if dst == nil || req.Off != int64(int32(req.Off)) {
+		dst := f.node(newDir)
+		if dst == nil {
 			return wasip1.ErrnoBadf
 		}
 		if dst.root == nil {
@@ -535,7 +523,7 @@ func (f *FS) serveDir(n *node, req *kernel.Request) wasip1.Errno {
 		if dst.ro {
 			return wasip1.ErrnoAcces
 		}
-		if req.Op == FSLink && req.N&1 != 0 {
+		if req.Op == FSLink && fsLinkOf(req).Follow {
 			return linkFollow(r, old, dst.root, nw)
 		}
 		return renameOrLink(req.Op, r, old, dst.root, nw)

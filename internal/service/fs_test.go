@@ -1,7 +1,6 @@
 package service
 
 import (
-	"encoding/binary"
 	"os"
 	"path/filepath"
 	"testing"
@@ -10,7 +9,7 @@ import (
 	"isle/internal/wasip1"
 )
 
-func newFS(t *testing.T, ro bool) (*FS, string) {
+func newFS(t testing.TB, ro bool) (*FS, string) {
 	t.Helper()
 	top := t.TempDir()
 	dir := filepath.Join(top, "pre")
@@ -34,8 +33,24 @@ func do(f *FS, r kernel.Request) kernel.Request {
 	return r
 }
 
+// put is the request p puts into a fresh record.
+func put(p interface{ Put(*kernel.Request) }) kernel.Request {
+	var r kernel.Request
+	p.Put(&r)
+	return r
+}
+
+// closeAll closes handles hs with one FSCloseAll.
+func closeAll(f *FS, hs ...int32) {
+	r := put(FSCloseAllReq{})
+	for _, h := range hs {
+		AppendHandle(&r, h)
+	}
+	do(f, r)
+}
+
 func open(f *FS, dir int32, name string, oflags uint16, follow, write bool) kernel.Request {
-	return do(f, kernel.Request{Op: FSOpen, Fd: dir, Str: name, Off: OpenFlags(oflags, 0, follow, true, write)})
+	return do(f, put(FSOpenReq{Dir: dir, Path: name, Oflags: oflags, Follow: follow, Read: true, Write: write}))
 }
 
 // TestFSEscapes: every path out of the root is EPERM, from the preopen and
@@ -60,10 +75,10 @@ func TestFSEscapes(t *testing.T) {
 	if r := open(f, 0, "in", 0, false, false); r.Errno != wasip1.ErrnoLoop {
 		t.Errorf("open a symlink without following: errno %d, want ELOOP", r.Errno)
 	}
-	if r := do(f, kernel.Request{Op: FSRename, Fd: 0, Off: 0, Str: "f\x00../stolen"}); r.Errno != wasip1.ErrnoPerm {
+	if r := do(f, put(FSRenameReq{Dir: 0, Old: "f", NewDir: 0, New: "../stolen"})); r.Errno != wasip1.ErrnoPerm {
 		t.Errorf("rename out: errno %d, want EPERM", r.Errno)
 	}
-	if r := do(f, kernel.Request{Op: FSSymlink, Fd: 0, Str: "/etc/passwd\x00abs"}); r.Errno != wasip1.ErrnoPerm {
+	if r := do(f, put(FSSymlinkReq{Target: "/etc/passwd", Dir: 0, Path: "abs"})); r.Errno != wasip1.ErrnoPerm {
 		t.Errorf("absolute symlink: errno %d, want EPERM", r.Errno)
 	}
 }
@@ -77,26 +92,22 @@ func TestFSHandles(t *testing.T) {
 	if a.Errno != 0 || b.Errno != 0 || a.N == b.N || a.N == 0 {
 		t.Fatalf("opens: %+v %+v", a, b)
 	}
-	do(f, kernel.Request{Op: FSClose, Fd: int32(a.N)})
+	do(f, put(FSCloseReq{Handle: int32(a.N)}))
 	c := open(f, 0, "f", 0, true, false)
 	if c.N != a.N {
 		t.Errorf("handle %d not reused (got %d)", a.N, c.N)
 	}
-	do(f, kernel.Request{Op: FSClose, Fd: 0})
+	do(f, put(FSCloseReq{Handle: 0}))
 	if r := open(f, 0, "f", 0, true, false); r.Errno != 0 {
 		t.Errorf("the preopen was closed: errno %d", r.Errno)
 	}
 	for _, h := range []int32{-1, 99, int32(a.N) + 100} {
-		if r := do(f, kernel.Request{Op: FSRead, Fd: h, N: 10}); r.Errno != wasip1.ErrnoBadf {
+		if r := do(f, put(FSReadReq{Handle: h, Max: 10, At: -1})); r.Errno != wasip1.ErrnoBadf {
 			t.Errorf("read handle %d: errno %d, want EBADF", h, r.Errno)
 		}
 	}
-	var list []byte
-	list = binary.LittleEndian.AppendUint32(list, uint32(b.N))
-	list = binary.LittleEndian.AppendUint32(list, uint32(c.N))
-	list = binary.LittleEndian.AppendUint32(list, 0xffffffff)
-	do(f, kernel.Request{Op: FSCloseAll, Buf: list})
-	if r := do(f, kernel.Request{Op: FSRead, Fd: int32(b.N), N: 10}); r.Errno != wasip1.ErrnoBadf {
+	closeAll(f, int32(b.N), int32(c.N), -1)
+	if r := do(f, put(FSReadReq{Handle: int32(b.N), Max: 10, At: -1})); r.Errno != wasip1.ErrnoBadf {
 		t.Errorf("read after FSCloseAll: errno %d, want EBADF", r.Errno)
 	}
 }
@@ -111,12 +122,12 @@ func TestFSReadOnly(t *testing.T) {
 		t.Errorf("create: errno %d", r.Errno)
 	}
 	for _, op := range []uint32{FSMkdir, FSUnlink, FSRmdir} {
-		if r := do(f, kernel.Request{Op: op, Fd: 0, Str: "sub"}); r.Errno != wasip1.ErrnoAcces {
+		if r := do(f, put(FSPathReq{Op: op, Dir: 0, Path: "sub"})); r.Errno != wasip1.ErrnoAcces {
 			t.Errorf("op %d: errno %d", op, r.Errno)
 		}
 	}
 	r := open(f, 0, "f", 0, true, false)
-	if r := do(f, kernel.Request{Op: FSRead, Fd: int32(r.N), N: 10}); r.Errno != 0 || string(r.Buf[:r.N]) != "hello" {
+	if r := do(f, put(FSReadReq{Handle: int32(r.N), Max: 10, At: -1})); r.Errno != 0 || string(r.Buf[:r.N]) != "hello" {
 		t.Errorf("read: %+v", r)
 	}
 	if ents, _ := os.ReadDir(dir); len(ents) != 4 {
@@ -134,7 +145,7 @@ func TestFSRenameBetweenDirs(t *testing.T) {
 		t.Fatal(sub.Errno)
 	}
 	h := sub.N
-	if r := do(f, kernel.Request{Op: FSRename, Fd: 0, Off: h, Str: "f\x00g"}); r.Errno != 0 {
+	if r := do(f, put(FSRenameReq{Dir: 0, Old: "f", NewDir: int32(h), New: "g"})); r.Errno != 0 {
 		t.Fatalf("rename f to sub/g: errno %d", r.Errno)
 	}
 	if _, err := os.Stat(filepath.Join(dir, "sub", "g")); err != nil {
@@ -143,21 +154,21 @@ func TestFSRenameBetweenDirs(t *testing.T) {
 	if err := os.Rename(filepath.Join(dir, "sub"), filepath.Join(dir, "moved")); err != nil {
 		t.Fatal(err)
 	}
-	if r := do(f, kernel.Request{Op: FSLink, Fd: int32(h), Off: 0, Str: "g\x00back"}); r.Errno != 0 {
+	if r := do(f, put(FSLinkReq{Dir: int32(h), Old: "g", NewDir: 0, New: "back"})); r.Errno != 0 {
 		t.Fatalf("link moved/g to back: errno %d", r.Errno)
 	}
 	if b, err := os.ReadFile(filepath.Join(dir, "back")); err != nil || string(b) != "hello" {
 		t.Errorf("back: %q, %v", b, err)
 	}
-	for _, s := range []string{"g\x00..", "..\x00x", "g\x00../../x", "../secret\x00x"} {
-		if r := do(f, kernel.Request{Op: FSRename, Fd: int32(h), Off: 0, Str: s}); r.Errno == 0 {
+	for _, s := range [][2]string{{"g", ".."}, {"..", "x"}, {"g", "../../x"}, {"../secret", "x"}} {
+		if r := do(f, put(FSRenameReq{Dir: int32(h), Old: s[0], NewDir: 0, New: s[1]})); r.Errno == 0 {
 			t.Errorf("rename %q was allowed", s)
 		}
 	}
 	if _, err := os.Stat(filepath.Join(filepath.Dir(dir), "x")); err == nil {
 		t.Error("a file was renamed out of the root")
 	}
-	if r := do(f, kernel.Request{Op: FSRename, Fd: 0, Off: 0, Str: "moved\x00back"}); r.Errno != wasip1.ErrnoNotdir {
+	if r := do(f, put(FSRenameReq{Dir: 0, Old: "moved", NewDir: 0, New: "back"})); r.Errno != wasip1.ErrnoNotdir {
 		t.Errorf("rename a directory over a file: errno %d, want ENOTDIR", r.Errno)
 	}
 }
@@ -166,18 +177,16 @@ func TestFSRenameBetweenDirs(t *testing.T) {
 // following, the link's own; OMIT leaves a time as it is.
 func TestFSPathSetTimes(t *testing.T) {
 	f, dir := newFS(t, false)
-	tb := func(a, m int64, fl uint16) []byte {
-		b := binary.LittleEndian.AppendUint64(nil, uint64(a))
-		b = binary.LittleEndian.AppendUint64(b, uint64(m))
-		return binary.LittleEndian.AppendUint16(b, fl)
+	st := func(path string, follow bool, a, m uint64, fl uint16) kernel.Request {
+		return put(FSPathSetTimesReq{Dir: 0, Path: path, Follow: follow, Times: FSTimes{Atim: a, Mtim: m, Fst: fl}})
 	}
-	if r := do(f, kernel.Request{Op: FSPathSetTimes, Fd: 0, Str: "in", Off: 1, Buf: tb(1e9, 2e9, wasip1.FstflagsAtim|wasip1.FstflagsMtim)}); r.Errno != 0 {
+	if r := do(f, st("in", true, 1e9, 2e9, wasip1.FstflagsAtim|wasip1.FstflagsMtim)); r.Errno != 0 {
 		t.Fatalf("follow: errno %d", r.Errno)
 	}
 	if fi, _ := os.Stat(filepath.Join(dir, "f")); fi.ModTime().UnixNano() != 2e9 {
 		t.Errorf("target mtime %v", fi.ModTime())
 	}
-	if r := do(f, kernel.Request{Op: FSPathSetTimes, Fd: 0, Str: "in", Off: 0, Buf: tb(0, 3e9, wasip1.FstflagsMtim)}); r.Errno != 0 {
+	if r := do(f, st("in", false, 0, 3e9, wasip1.FstflagsMtim)); r.Errno != 0 {
 		t.Fatalf("nofollow: errno %d", r.Errno)
 	}
 	if fi, _ := os.Lstat(filepath.Join(dir, "in")); fi.ModTime().UnixNano() != 3e9 {
@@ -186,10 +195,10 @@ func TestFSPathSetTimes(t *testing.T) {
 	if fi, _ := os.Stat(filepath.Join(dir, "f")); fi.ModTime().UnixNano() != 2e9 {
 		t.Errorf("target mtime changed to %v", fi.ModTime())
 	}
-	if r := do(f, kernel.Request{Op: FSPathSetTimes, Fd: 0, Str: "out", Off: 1, Buf: tb(0, 3e9, wasip1.FstflagsMtim)}); r.Errno != wasip1.ErrnoPerm {
+	if r := do(f, st("out", true, 0, 3e9, wasip1.FstflagsMtim)); r.Errno != wasip1.ErrnoPerm {
 		t.Errorf("through a symlink out: errno %d, want EPERM", r.Errno)
 	}
-	if r := do(f, kernel.Request{Op: FSPathSetTimes, Fd: 0, Str: "f", Off: 1, Buf: tb(0, 0, wasip1.FstflagsAtim|wasip1.FstflagsAtimNow)}); r.Errno != wasip1.ErrnoInval {
+	if r := do(f, st("f", true, 0, 0, wasip1.FstflagsAtim|wasip1.FstflagsAtimNow)); r.Errno != wasip1.ErrnoInval {
 		t.Errorf("ATIM with ATIM_NOW: errno %d, want EINVAL", r.Errno)
 	}
 }
@@ -208,7 +217,7 @@ func TestFSDirectoryOpensGiveBackTheirQuota(t *testing.T) {
 		if r.Errno != 0 {
 			t.Fatalf("open %d of a directory: errno %d", i, r.Errno)
 		}
-		do(f, kernel.Request{Op: FSClose, Fd: int32(r.N)})
+		do(f, put(FSCloseReq{Handle: int32(r.N)}))
 	}
 	if used := f.fds.used.Load(); used != 0 {
 		t.Errorf("%d host descriptors still charged to the budget", used)

@@ -24,7 +24,8 @@ func (f *FS) readdir(n *node, req *kernel.Request) wasip1.Errno {
 	if n.root == nil {
 		return wasip1.ErrnoNotdir
 	}
-	cookie := req.Off
+	args := fsReaddirOf(req)
+	cookie := args.Cookie
 	if cookie < 0 {
 		return wasip1.ErrnoInval
 	}
@@ -53,7 +54,7 @@ func (f *FS) readdir(n *node, req *kernel.Request) wasip1.Errno {
 		}
 		n.list = list
 	}
-	want := min(max(req.N, 0), maxReaddirs)
+	want := min(max(args.Max, 0), maxReaddirs)
 	b := req.Buf[:0]
 	for i := cookie; i < int64(len(n.list)) && int64(len(b)) < want; i++ {
 		e := n.list[i]
@@ -112,16 +113,17 @@ func appendFilestat(b []byte, fi fs.FileInfo) []byte {
 	return append(b, st[:]...)
 }
 
-// times decodes a set-times request for os.Root.Chtimes: a zero time leaves
+// badFst reports fstflags that ask for a time both given and now, or
+// undefined bits.
+func badFst(fl uint16) bool {
+	return fl&(wasip1.FstflagsAtim|wasip1.FstflagsAtimNow) == wasip1.FstflagsAtim|wasip1.FstflagsAtimNow || fl&(wasip1.FstflagsMtim|wasip1.FstflagsMtimNow) == wasip1.FstflagsMtim|wasip1.FstflagsMtimNow || fl&^15 != 0
+}
+
+// times decodes set-times arguments for os.Root.Chtimes: a zero time leaves
 // that time as it is.
-func times(b []byte) (atim, mtim time.Time, ok bool) {
-	if len(b) < 18 {
-		return atim, mtim, false
-	}
-	a := binary.LittleEndian.Uint64(b[0:])
-	m := binary.LittleEndian.Uint64(b[8:])
-	fl := binary.LittleEndian.Uint16(b[16:])
-	if fl&(wasip1.FstflagsAtim|wasip1.FstflagsAtimNow) == wasip1.FstflagsAtim|wasip1.FstflagsAtimNow || fl&(wasip1.FstflagsMtim|wasip1.FstflagsMtimNow) == wasip1.FstflagsMtim|wasip1.FstflagsMtimNow || fl&^15 != 0 {
+func times(t FSTimes) (atim, mtim time.Time, ok bool) {
+	a, m, fl := t.Atim, t.Mtim, t.Fst
+	if badFst(fl) {
 		return atim, mtim, false
 	}
 	now := time.Now()
@@ -140,12 +142,11 @@ func times(b []byte) (atim, mtim time.Time, ok bool) {
 	return atim, mtim, true
 }
 
-// setTimes is futimens(2) with WASI's flags.
 // pathSetTimes sets the times of name in r: through an fd opened inside r
 // when a final symlink is followed (so it cannot lead out), with
 // utimensat(AT_SYMLINK_NOFOLLOW) on the parent otherwise.
-func pathSetTimes(r *os.Root, name string, follow bool, b []byte) wasip1.Errno {
-	ts, ok := timespecs(b)
+func pathSetTimes(r *os.Root, name string, follow bool, t FSTimes) wasip1.Errno {
+	ts, ok := timespecs(t)
 	if !ok {
 		return wasip1.ErrnoInval
 	}
@@ -154,14 +155,14 @@ func pathSetTimes(r *os.Root, name string, follow bool, b []byte) wasip1.Errno {
 		if err != nil {
 			// No read permission: os.Root.Chtimes needs none (it cannot
 			// leave times as they are, so only when both are given).
-			atim, mtim, ok := times(b)
+			atim, mtim, ok := times(t)
 			if !ok || ts[0].Nsec == unix.UTIME_OMIT || ts[1].Nsec == unix.UTIME_OMIT {
 				return fsErrno(err)
 			}
 			return errnoOf(r.Chtimes(name, atim, mtim))
 		}
 		defer f.Close()
-		return setTimes(f, b)
+		return setTimes(f, t)
 	}
 	d, base, e := parentOf(r, name)
 	if e != 0 {
@@ -181,16 +182,11 @@ func pathSetTimes(r *os.Root, name string, follow bool, b []byte) wasip1.Errno {
 	return errnoOf(uerr)
 }
 
-// timespecs decodes a set-times request for utimensat(2).
-func timespecs(b []byte) ([2]unix.Timespec, bool) {
+// timespecs decodes set-times arguments for utimensat(2).
+func timespecs(t FSTimes) ([2]unix.Timespec, bool) {
 	ts := [2]unix.Timespec{{Nsec: unix.UTIME_OMIT}, {Nsec: unix.UTIME_OMIT}}
-	if len(b) < 18 {
-		return ts, false
-	}
-	a := binary.LittleEndian.Uint64(b[0:])
-	m := binary.LittleEndian.Uint64(b[8:])
-	fl := binary.LittleEndian.Uint16(b[16:])
-	if fl&(wasip1.FstflagsAtim|wasip1.FstflagsAtimNow) == wasip1.FstflagsAtim|wasip1.FstflagsAtimNow || fl&(wasip1.FstflagsMtim|wasip1.FstflagsMtimNow) == wasip1.FstflagsMtim|wasip1.FstflagsMtimNow || fl&^15 != 0 {
+	a, m, fl := t.Atim, t.Mtim, t.Fst
+	if badFst(fl) {
 		return ts, false
 	}
 	switch {
@@ -208,8 +204,9 @@ func timespecs(b []byte) ([2]unix.Timespec, bool) {
 	return ts, true
 }
 
-func setTimes(f *os.File, b []byte) wasip1.Errno {
-	ts, ok := timespecs(b)
+// setTimes is futimens(2) with WASI's flags.
+func setTimes(f *os.File, t FSTimes) wasip1.Errno {
+	ts, ok := timespecs(t)
 	if !ok {
 		return wasip1.ErrnoInval
 	}

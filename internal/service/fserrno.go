@@ -19,7 +19,7 @@ func fsErrno(err error) wasip1.Errno {
 		if e, ok := wasip1.FromHost(en); ok {
 			return e
 		}
-		return wasip1.ErrnoIo
+		return wasip1.ErrnoIo // a host errno WASI has no better name for
 	}
 	switch {
 	case isEscape(err):

@@ -17,14 +17,13 @@ func (f *FS) open(n *node, req *kernel.Request) wasip1.Errno {
 	if n.root == nil {
 		return wasip1.ErrnoNotdir
 	}
-	name := req.Str
+	o := fsOpenOf(req)
+	name := o.Path
 	if bad := checkPath(name); bad != 0 {
 		return bad
 	}
-	v := req.Off
-	oflags := uint16(v)
-	fdflags := uint16(v >> 16)
-	a := openArgs{name: name, ro: n.ro, follow: v&(1<<32) != 0, read: v&(1<<33) != 0, write: v&(1<<34) != 0}
+	oflags, fdflags := o.Oflags, o.Fdflags
+	a := openArgs{name: name, ro: n.ro, follow: o.Follow, read: o.Read, write: o.Write}
 	if oflags&^(wasip1.OflagsCreat|wasip1.OflagsDirectory|wasip1.OflagsExcl|wasip1.OflagsTrunc) != 0 {
 		return wasip1.ErrnoInval
 	}
@@ -207,11 +206,11 @@ func (f *FS) finishOpen(req *kernel.Request, ro bool, pid int64, o opened) {
 		fail(wasip1.ErrnoNfile)
 		return
 	}
-	req.N = int64(h)
-	req.Off = int64(o.typ) | roBit(ro)
+	res := FSOpened{Handle: h, Type: o.typ, ReadOnly: ro}
 	if o.typ == wasip1.FiletypeRegularFile || o.typ == wasip1.FiletypeDirectory {
-		req.Off |= lendFile(o.file) // for calls on the core (inline.go)
+		res.Lend = lendFile(o.file) // for calls on the core (inline.go)
 	}
+	res.put(req)
 	req.Errno = 0
 }
 

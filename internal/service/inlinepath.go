@@ -206,16 +206,6 @@ func adoptedFd(h int32) (int32, bool) {
 // maxAdoptedFd is the largest host descriptor an AdoptedHandle can say.
 const maxAdoptedFd = 1<<29 - 1
 
-// AdoptArgs is FSAdopt's N: the host descriptor and whether the file lies
-// under a read-only preopen.
-func AdoptArgs(hostFd int32, ro bool) int64 {
-	v := int64(hostFd)
-	if ro {
-		v |= 1 << 32
-	}
-	return v
-}
-
 // Adoption. The SIP posts FSAdopt on its core's ring and goes on; if it
 // then moves to another core, a request it makes there (a read the core
 // could not finish, its close) may reach the worker first, since the
@@ -231,11 +221,11 @@ func AdoptArgs(hostFd int32, ro bool) int64 {
 // Every adoption charges the SIP's quota once; the machine's budget was
 // charged on the core (TakeOne) and comes back when the file is closed.
 
-// adopt handles FSAdopt: N = the host descriptor | ro<<32, Off = the SIP's
-// pid. It never fails: the SIP already uses the descriptor, so closing it
+// adopt handles FSAdopt (FSAdoptReq). It never fails: the SIP already uses the descriptor, so closing it
 // here would let its number name another file.
 func (f *FS) adopt(req *kernel.Request) {
-	fd := int32(req.N)
+	a := fsAdoptOf(req)
+	fd := a.HostFd
 	if f.closedEarly[fd] {
 		delete(f.closedEarly, fd)
 		unix.Close(int(fd))
@@ -250,7 +240,7 @@ func (f *FS) adopt(req *kernel.Request) {
 	if f.adopted[fd] != nil {
 		return // a request that overtook this one adopted it
 	}
-	f.newAdopted(fd, req.N>>32&1 != 0, req.Off)
+	f.newAdopted(fd, a.ReadOnly, a.PID)
 }
 
 func (f *FS) newAdopted(fd int32, ro bool, pid int64) *node {

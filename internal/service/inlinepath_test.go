@@ -2,14 +2,12 @@ package service
 
 import (
 	"bytes"
-	"encoding/binary"
 	"os"
 	"path/filepath"
 	"testing"
 
 	"golang.org/x/sys/unix"
 
-	"isle/internal/kernel"
 	"isle/internal/wasip1"
 )
 
@@ -35,11 +33,7 @@ func TestPathStatNowMatchesWorker(t *testing.T) {
 	onCore := 0
 	for _, follow := range []bool{false, true} {
 		for _, name := range names {
-			off := int64(0)
-			if follow {
-				off = 1
-			}
-			w := do(f, kernel.Request{Op: FSPathStat, Fd: 0, Str: name, Off: off})
+			w := do(f, put(FSPathReq{Op: FSPathStat, Dir: 0, Path: name, Follow: follow}))
 			if !PathInline(name) {
 				continue
 			}
@@ -73,7 +67,7 @@ func TestPathStatNowMatchesWorker(t *testing.T) {
 		for _, name := range names {
 			w := open(f, 0, name, 0, follow, false)
 			if w.Errno == 0 {
-				do(f, kernel.Request{Op: FSClose, Fd: int32(w.N)})
+				do(f, put(FSCloseReq{Handle: int32(w.N)}))
 			}
 			if !PathInline(name) {
 				continue
@@ -125,22 +119,18 @@ func TestAdoptedFilesAreCharged(t *testing.T) {
 		if !budget.TakeOne() {
 			t.Fatal("budget")
 		}
-		do(f, kernel.Request{Op: FSAdopt, N: AdoptArgs(fd, false), Off: pid})
+		do(f, put(FSAdoptReq{HostFd: fd, PID: pid}))
 		hs = append(hs, AdoptedHandle(fd, false))
 	}
 	if f.quota[pid] != 3 || budget.used.Load() != 3 {
 		t.Fatalf("after 3 adoptions: quota %d, budget used %d", f.quota[pid], budget.used.Load())
 	}
-	r := do(f, kernel.Request{Op: FSPread, Fd: hs[0], N: 16, Buf: make([]byte, 0, 16)})
+	r := do(f, put(FSReadReq{Handle: hs[0], Max: 16, At: 0}))
 	if r.Errno != 0 || string(r.Buf[:r.N]) != "hello" {
 		t.Fatalf("pread of an adopted file: errno %d, %q", r.Errno, r.Buf)
 	}
-	do(f, kernel.Request{Op: FSClose, Fd: hs[0]})
-	var all []byte
-	for _, h := range hs[1:] {
-		all = binary.LittleEndian.AppendUint32(all, uint32(h))
-	}
-	do(f, kernel.Request{Op: FSCloseAll, Buf: all})
+	do(f, put(FSCloseReq{Handle: hs[0]}))
+	closeAll(f, hs[1:]...)
 	if f.quota[pid] != 0 || budget.used.Load() != 0 || len(f.adopted) != 0 {
 		t.Errorf("after the closes: quota %d, budget used %d, %d adopted", f.quota[pid], budget.used.Load(), len(f.adopted))
 	}
@@ -176,23 +166,23 @@ func TestAdoptionOvertaken(t *testing.T) {
 	// A read first, then the adoption, then the close.
 	fd := openOne()
 	h := AdoptedHandle(fd, false)
-	r := do(f, kernel.Request{Op: FSPread, Fd: h, N: 16, Buf: make([]byte, 0, 16)})
+	r := do(f, put(FSReadReq{Handle: h, Max: 16, At: 0}))
 	if r.Errno != 0 || string(r.Buf[:r.N]) != "hello" {
 		t.Fatalf("a read before the adoption: errno %d, %q", r.Errno, r.Buf)
 	}
-	do(f, kernel.Request{Op: FSAdopt, N: AdoptArgs(fd, false), Off: pid})
+	do(f, put(FSAdoptReq{HostFd: fd, PID: pid}))
 	if f.quota[pid] != 1 {
 		t.Errorf("adopted by the read and by FSAdopt: quota %d, want 1", f.quota[pid])
 	}
-	do(f, kernel.Request{Op: FSClose, Fd: h})
+	do(f, put(FSCloseReq{Handle: h}))
 
 	// The close first: the descriptor stays open until the adoption.
 	fd = openOne()
-	do(f, kernel.Request{Op: FSClose, Fd: AdoptedHandle(fd, false)})
+	do(f, put(FSCloseReq{Handle: AdoptedHandle(fd, false)}))
 	if _, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0); err != nil {
 		t.Fatalf("closed before its adoption came: %v", err)
 	}
-	do(f, kernel.Request{Op: FSAdopt, N: AdoptArgs(fd, false), Off: pid})
+	do(f, put(FSAdoptReq{HostFd: fd, PID: pid}))
 	if _, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0); err == nil {
 		t.Errorf("still open after its late adoption")
 	}

@@ -31,16 +31,16 @@ import (
 	"isle/internal/wasip1"
 )
 
-// Network operations (kernel.Request.Op). Fd is a handle; Off bit 0 asks for
-// a non-blocking call (EAGAIN instead of waiting).
+// Network operations (kernel.Request.Op), each the Op of a typed request
+// (netreq.go).
 const (
-	NetAccept   uint32 = iota + 200 // accept on listener Fd; N = new handle, Off = its lent descriptor (LentFd)
-	NetRecv                         // receive at most N bytes into Buf; N = bytes received (0 at end of stream); Off bit 1: peek
-	NetSend                         // send Buf; N = bytes sent
-	NetShutdown                     // shut down Fd: N 1 read side, 2 write side, 3 both
-	NetClose                        // close connection Fd
-	NetPoll                         // Buf: (handle i32, events u16 1 read 2 write) pairs, 8 bytes each; wait at most Off ns; Buf = ready events u16 per pair (| 4 hung up; 0xffff not a socket)
-	NetCloseAll                     // close every connection listed in Buf (little-endian int32s)
+	NetAccept   uint32 = iota + 200 // NetAcceptReq
+	NetRecv                         // NetRecvReq
+	NetSend                         // NetSendReq
+	NetShutdown                     // NetShutdownReq
+	NetClose                        // NetCloseReq
+	NetPoll                         // NetPollReq: Buf lists (handle i32, events u16, 2 bytes pad) entries (AppendNetPoll); the reply's Buf holds the ready events, a u16 per entry (NetPollEvent)
+	NetCloseAll                     // NetCloseAllReq: Buf lists handles, little-endian int32s (AppendHandle)
 )
 
 // Limits in one place.
@@ -96,7 +96,7 @@ func (n *Net) Close() {
 // killed before it saw the reply; a connection it accepted is closed.
 func (n *Net) Abandon(req *kernel.Request) {
 	if req.Op == NetAccept && req.Errno == 0 {
-		n.closeConn(int32(req.N))
+		n.closeConn(NetAcceptedOf(req).Handle)
 	}
 }
 
@@ -131,7 +131,6 @@ func (n *Net) Serve(req *kernel.Request) {
 }
 
 func (n *Net) serve(req *kernel.Request) wasip1.Errno {
-	nonblock := req.Off&1 != 0
 	switch req.Op {
 	case NetPoll:
 		return n.poll(req)
@@ -141,41 +140,18 @@ func (n *Net) serve(req *kernel.Request) wasip1.Errno {
 		}
 		return 0
 	case NetAccept:
-		return n.accept(req, nonblock)
-	}
-	c := n.conns[req.Fd]
-	if c == nil {
-		if req.Fd >= 0 && int(req.Fd) < len(n.listeners) {
-			return wasip1.ErrnoNotconn
-		}
-		return wasip1.ErrnoBadf
-	}
-	switch req.Op {
+		return n.accept(req, netAcceptOf(req))
 	case NetRecv:
-		want := min(max(req.N, 0), maxFSChunk)
-		if int64(cap(req.Buf)) < want {
-			req.Buf = make([]byte, want)
-		}
-		req.Buf = req.Buf[:want]
-		var got int
-		var errno wasip1.Errno
-		if req.Off&2 != 0 {
-			got, errno = peek(c, req.Buf, true)
-		} else {
-			var err error
-			got, err = now(c, true, req.Buf)
-			errno = recvErrno(got, err)
-		}
-		if errno == wasip1.ErrnoAgain && !nonblock && want > 0 {
-			n.recvLater(req, c, req.Off&2 != 0)
-			return 0
-		}
-		req.N = int64(got)
-		return errno
+		return n.recv(req, netRecvOf(req))
 	case NetSend:
+		a := netSendOf(req)
+		c, e := n.conn(a.Conn)
+		if e != 0 {
+			return e
+		}
 		got, err := now(c, false, req.Buf)
 		if err != nil && got == 0 {
-			if e := netErrno(err); e != wasip1.ErrnoAgain || nonblock {
+			if e := netErrno(err); e != wasip1.ErrnoAgain || a.NoWait {
 				return e
 			}
 			n.sendLater(req, c)
@@ -184,32 +160,83 @@ func (n *Net) serve(req *kernel.Request) wasip1.Errno {
 		req.N = int64(got)
 		return 0
 	case NetShutdown:
+		a := netShutdownOf(req)
+		c, e := n.conn(a.Conn)
+		if e != 0 {
+			return e
+		}
 		var err error
-		switch req.N {
-		case 1:
-			err = c.CloseRead()
-		case 2:
-			err = c.CloseWrite()
-		case 3:
+		switch {
+		case a.Read && a.Write:
 			if err = c.CloseRead(); err == nil {
 				err = c.CloseWrite()
 			}
+		case a.Read:
+			err = c.CloseRead()
+		case a.Write:
+			err = c.CloseWrite()
 		default:
 			return wasip1.ErrnoInval
 		}
 		return netErrnoOf(err)
 	case NetClose:
-		n.closeConn(req.Fd)
+		a := netCloseOf(req)
+		if _, e := n.conn(a.Conn); e != 0 {
+			return e
+		}
+		n.closeConn(a.Conn)
 		return 0
 	}
 	return wasip1.ErrnoInval
 }
 
-// accept takes a connection waiting on listener Fd, or waits for one
+// recv receives what the connection holds now, or waits for it (netwait.go)
+// unless the call is non-blocking.
+func (n *Net) recv(req *kernel.Request, a NetRecvReq) wasip1.Errno {
+	c, e := n.conn(a.Conn)
+	if e != 0 {
+		return e
+	}
+	want := min(max(a.Max, 0), maxFSChunk)
+	if int64(cap(req.Buf)) < want {
+		req.Buf = make([]byte, want)
+	}
+	req.Buf = req.Buf[:want]
+	var got int
+	var errno wasip1.Errno
+	if a.Peek {
+		got, errno = peek(c, req.Buf, true)
+	} else {
+		var err error
+		got, err = now(c, true, req.Buf)
+		errno = recvErrno(got, err)
+	}
+	if errno == wasip1.ErrnoAgain && !a.NoWait && want > 0 {
+		n.recvLater(req, c, a.Peek)
+		return 0
+	}
+	req.N = int64(got)
+	return errno
+}
+
+// conn is the connection handle h names: ENOTCONN for a listener, EBADF
+// for nothing.
+func (n *Net) conn(h int32) (*net.TCPConn, wasip1.Errno) {
+	c := n.conns[h]
+	if c == nil {
+		if h >= 0 && int(h) < len(n.listeners) {
+			return nil, wasip1.ErrnoNotconn
+		}
+		return nil, wasip1.ErrnoBadf
+	}
+	return c, 0
+}
+
+// accept takes a connection waiting on the listener, or waits for one
 // (netwait.go) unless the call is non-blocking.
-func (n *Net) accept(req *kernel.Request, nonblock bool) wasip1.Errno {
-	if req.Fd < 0 || int(req.Fd) >= len(n.listeners) {
-		if n.conns[req.Fd] != nil {
+func (n *Net) accept(req *kernel.Request, a NetAcceptReq) wasip1.Errno {
+	if a.Listener < 0 || int(a.Listener) >= len(n.listeners) {
+		if n.conns[a.Listener] != nil {
 			return wasip1.ErrnoInval // accept on a connection
 		}
 		return wasip1.ErrnoBadf
@@ -223,11 +250,11 @@ func (n *Net) accept(req *kernel.Request, nonblock bool) wasip1.Errno {
 	if e := n.quota.admit(n.fds, pid, 1); e != 0 {
 		return e
 	}
-	l := n.listeners[req.Fd]
+	l := n.listeners[a.Listener]
 	c, err := acceptNow(l)
 	if err != nil {
 		e := netErrno(err)
-		if e == wasip1.ErrnoAgain && !nonblock {
+		if e == wasip1.ErrnoAgain && !a.NoWait {
 			if e = n.acceptLater(req, l); e == 0 {
 				return 0
 			}
@@ -315,7 +342,7 @@ func (n *Net) poll(req *kernel.Request) wasip1.Errno {
 			break
 		}
 	}
-	ms := int(min(max(req.Off, 0)/1e6, maxPollMilli))
+	ms := int(min(max(netPollOf(req).Timeout, 0)/1e6, maxPollMilli))
 	if ms > 0 && !anyReady(pfds) {
 		return n.pollLater(req, pfds, ms)
 	}

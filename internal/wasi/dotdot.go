@@ -147,13 +147,10 @@ func (p *Proc) reduceOnce(s *kernel.SIP, e *fdEntry, path string, r *reduction) 
 	return out, "", "", ESUCCESS
 }
 
-// pathCall asks the file-system service for op on path under e (Off 0).
+// pathCall asks the file-system service for op (an FSPathReq's) on path
+// under e, not following a final symlink.
 func (p *Proc) pathCall(s *kernel.SIP, e *fdEntry, op uint32, path string) (*kernel.Request, Errno) {
-	req := s.Request()
-	req.Op = op
-	req.Fd = e.handle
-	req.Str = path
-	req.Off = 0
+	service.FSPathReq{Op: op, Dir: e.handle, Path: path}.Put(s.Request())
 	rep := p.fsCall(s)
 	return rep, Errno(rep.Errno)
 }

@@ -39,10 +39,7 @@ func fdFdstatSetFlags(_ *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) Errno
 		return EINVAL
 	}
 	if !e.notFile() && (fl^e.flags)&wasip1.FdflagsAppend != 0 {
-		req := s.Request()
-		req.Op = service.FSSetFlags
-		req.Fd = e.handle
-		req.Off = int64(fl & wasip1.FdflagsAppend)
+		service.FSSetFlagsReq{Handle: e.handle, Append: fl&wasip1.FdflagsAppend != 0}.Put(s.Request())
 		if rep := p.fsCall(s); rep.Errno != 0 {
 			return Errno(rep.Errno)
 		}
@@ -208,21 +205,14 @@ func write(c *sandbox.Call, s *kernel.SIP, p *Proc, fd, iovs, niovs uint32, off 
 		if e.listen {
 			return ENOTCONN
 		}
-		req.Op = service.NetSend
-		req.Fd = e.handle
-		req.Off = int64(e.flags&wasip1.FdflagsNonblock) >> 2
+		service.NetSendReq{Conn: e.handle, NoWait: e.flags&wasip1.FdflagsNonblock != 0}.Put(req)
 		svc = p.net
 	case e.isDir():
 		return EISDIR
 	case e.base&rightFdWrite == 0:
 		return EBADF
 	default:
-		req.Op = service.FSWrite
-		if off >= 0 {
-			req.Op = service.FSPwrite
-			req.Off = off
-		}
-		req.Fd = e.handle
+		service.FSWriteReq{Handle: e.handle, At: off}.Put(req) // at the file's offset if off < 0
 		svc = p.fs
 	}
 	// A large write from one buffer to a file goes from the guest's memory
@@ -386,19 +376,10 @@ func (p *Proc) readFrom(m sandbox.Memory, s *kernel.SIP, e *fdEntry, iovs, niovs
 		if k, errno, done := p.recvInline(m, e, iovs, niovs, want, false); done {
 			return k, errno
 		}
-		req.Op = service.NetRecv
-		req.Fd = e.handle
-		req.Off = int64(e.flags&wasip1.FdflagsNonblock) >> 2
-		req.N = int64(want)
+		service.NetRecvReq{Conn: e.handle, Max: int64(want), NoWait: e.flags&wasip1.FdflagsNonblock != 0}.Put(req)
 		rep = p.netCall(s)
 	default:
-		req.Op = service.FSRead
-		if off >= 0 {
-			req.Op = service.FSPread
-			req.Off = off
-		}
-		req.Fd = e.handle
-		req.N = int64(want)
+		service.FSReadReq{Handle: e.handle, Max: int64(want), At: off}.Put(req) // at the file's offset if off < 0
 		// A large read into one buffer goes straight into the guest's
 		// memory (see write); the copy below is then skipped.
 		if view, ok := zeroCopyView(m, iovs, niovs, want); ok {
@@ -458,11 +439,7 @@ func seek(c *sandbox.Call, s *kernel.SIP, p *Proc, fd uint32, off int64, whence 
 		m.WriteUint64(out, uint64(to))
 		return ESUCCESS
 	}
-	req := s.Request()
-	req.Op = service.FSSeek
-	req.Fd = e.handle
-	req.Off = off
-	req.N = int64(whence)
+	service.FSSeekReq{Handle: e.handle, Offset: off, Whence: uint8(whence)}.Put(s.Request())
 	rep := p.fsCall(s)
 	if rep.Errno != 0 {
 		return Errno(rep.Errno)

@@ -18,8 +18,6 @@ package wasi
 //     wasmtime checks, or the call is EBADF as in POSIX.
 
 import (
-	"encoding/binary"
-
 	"isle/internal/kernel"
 	"isle/internal/service"
 	"isle/internal/wasip1"
@@ -154,12 +152,16 @@ func (p *Proc) release(s *kernel.SIP, e *fdEntry) {
 	// the same worker comes after it, so its quota is released by then.
 	if e.sock {
 		if len(p.Net) > 0 {
-			s.Post(p.net, &kernel.Request{Op: service.NetClose, Fd: e.handle})
+			r := &kernel.Request{}
+			service.NetCloseReq{Conn: e.handle}.Put(r)
+			s.Post(p.net, r)
 		}
 		return
 	}
 	if len(p.FS) > 0 {
-		s.Post(p.fs, &kernel.Request{Op: service.FSClose, Fd: e.handle})
+		r := &kernel.Request{}
+		service.FSCloseReq{Handle: e.handle}.Put(r)
+		s.Post(p.fs, r)
 	}
 }
 
@@ -171,16 +173,16 @@ func (p *Proc) closeAll(s *kernel.SIP) {
 	if p.fds == nil {
 		return
 	}
-	var socks []byte
+	var socks []int32
 	req := s.Request()
-	req.Op = service.FSCloseAll
+	service.FSCloseAllReq{}.Put(req)
 	for i, e := range p.fds {
 		switch {
 		case e == nil || e.stream >= 0 || e.preopen >= 0 || e.listen:
 		case e.sock:
-			socks = binary.LittleEndian.AppendUint32(socks, uint32(e.handle))
+			socks = append(socks, e.handle)
 		default:
-			req.Buf = binary.LittleEndian.AppendUint32(req.Buf, uint32(e.handle))
+			service.AppendHandle(req, e.handle)
 		}
 		p.fds[i] = nil
 	}
@@ -189,8 +191,10 @@ func (p *Proc) closeAll(s *kernel.SIP) {
 	}
 	if len(socks) > 0 {
 		req := s.Request()
-		req.Op = service.NetCloseAll
-		req.Buf = append(req.Buf, socks...)
+		service.NetCloseAllReq{}.Put(req)
+		for _, h := range socks {
+			service.AppendHandle(req, h)
+		}
 		p.netCall(s)
 	}
 }
@@ -248,15 +252,16 @@ func (p *Proc) Release(c *kernel.Core) {
 	if p.fds == nil {
 		return
 	}
-	files := &kernel.Request{Op: service.FSCloseAll}
-	socks := &kernel.Request{Op: service.NetCloseAll}
+	files, socks := &kernel.Request{}, &kernel.Request{}
+	service.FSCloseAllReq{}.Put(files)
+	service.NetCloseAllReq{}.Put(socks)
 	for i, e := range p.fds {
 		switch {
 		case e == nil || e.stream >= 0 || e.preopen >= 0 || e.listen:
 		case e.sock:
-			socks.Buf = binary.LittleEndian.AppendUint32(socks.Buf, uint32(e.handle))
+			service.AppendHandle(socks, e.handle)
 		default:
-			files.Buf = binary.LittleEndian.AppendUint32(files.Buf, uint32(e.handle))
+			service.AppendHandle(files, e.handle)
 		}
 		p.fds[i] = nil
 	}

@@ -5,8 +5,6 @@ package wasi
 // (internal/service/fs.go), which does the host I/O.
 
 import (
-	"encoding/binary"
-
 	"isle/internal/kernel"
 	"isle/internal/sandbox"
 	"isle/internal/service"
@@ -61,14 +59,9 @@ func (p *Proc) fsEntry(s *kernel.SIP, fd uint32) (*fdEntry, Errno) {
 	return e, ESUCCESS
 }
 
-// simple sends op on fd's handle with off and n, for calls that return
+// simple sends the request put on the SIP's record, for calls that return
 // only an errno.
-func (p *Proc) simple(s *kernel.SIP, e *fdEntry, op uint32, off, n int64) Errno {
-	req := s.Request()
-	req.Op = op
-	req.Fd = e.handle
-	req.Off = off
-	req.N = n
+func (p *Proc) simple(s *kernel.SIP) Errno {
 	return Errno(p.fsCall(s).Errno)
 }
 
@@ -93,9 +86,7 @@ func fdFilestatGet(c *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) Errno {
 		m.Write(out, st[:]) // on the core (inline.go)
 		return ESUCCESS
 	}
-	req := s.Request()
-	req.Op = service.FSStat
-	req.Fd = e.handle
+	service.FSStatReq{Handle: e.handle}.Put(s.Request())
 	rep := p.fsCall(s)
 	if rep.Errno != 0 {
 		return Errno(rep.Errno)
@@ -120,16 +111,8 @@ func fdFilestatSetSize(_ *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) Errn
 	case e.base&rightFdWrite == 0:
 		return EINVAL // ftruncate(2) on a read-only fd
 	}
-	return p.simple(s, e, service.FSSetSize, int64(a[1]), 0)
-}
-
-// timesBuf encodes set-times arguments for the service.
-func timesBuf(req *kernel.Request, atim, mtim uint64, flags uint64) {
-	var b [18]byte
-	binary.LittleEndian.PutUint64(b[0:], atim)
-	binary.LittleEndian.PutUint64(b[8:], mtim)
-	binary.LittleEndian.PutUint16(b[16:], uint16(flags))
-	req.Buf = append(req.Buf[:0], b[:]...)
+	service.FSSetSizeReq{Handle: e.handle, Size: int64(a[1])}.Put(s.Request())
+	return p.simple(s)
 }
 
 func badTimeFlags(fl uint64) bool {
@@ -148,23 +131,21 @@ func fdFilestatSetTimes(_ *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) Err
 	case e.notFile():
 		return ESUCCESS // the console has no times to keep
 	}
-	req := s.Request()
-	req.Op = service.FSSetTimes
-	req.Fd = e.handle
-	timesBuf(req, a[1], a[2], a[3])
+	t := service.FSTimes{Atim: a[1], Mtim: a[2], Fst: uint16(a[3])}
+	service.FSSetTimesReq{Handle: e.handle, Times: t}.Put(s.Request())
 	return Errno(p.fsCall(s).Errno)
 }
 
 // fdSync(fd), fdDatasync(fd)
 func fdSync(_ *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) Errno {
-	return sync(s, p, u32(a[0]), service.FSSync)
+	return sync(s, p, u32(a[0]), false)
 }
 
 func fdDatasync(_ *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) Errno {
-	return sync(s, p, u32(a[0]), service.FSDatasync)
+	return sync(s, p, u32(a[0]), true)
 }
 
-func sync(s *kernel.SIP, p *Proc, fd uint32, op uint32) Errno {
+func sync(s *kernel.SIP, p *Proc, fd uint32, dataOnly bool) Errno {
 	e, errno := p.fsEntry(s, fd)
 	switch {
 	case errno != ESUCCESS:
@@ -172,7 +153,8 @@ func sync(s *kernel.SIP, p *Proc, fd uint32, op uint32) Errno {
 	case e.notFile():
 		return EINVAL // fsync(2) on a terminal or pipe
 	}
-	return p.simple(s, e, op, 0, 0)
+	service.FSSyncReq{Handle: e.handle, DataOnly: dataOnly}.Put(s.Request())
+	return p.simple(s)
 }
 
 // fdAdvise(fd, offset u64, len u64, advice u8): advice is checked and
@@ -207,7 +189,8 @@ func fdAllocate(_ *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) Errno {
 	case e.base&rightFdWrite == 0:
 		return EBADF
 	}
-	return p.simple(s, e, service.FSAllocate, int64(a[1]), int64(a[2]))
+	service.FSAllocateReq{Handle: e.handle, Off: int64(a[1]), Len: int64(a[2])}.Put(s.Request())
+	return p.simple(s)
 }
 
 // fdReaddir(fd, buf *u8, buf_len u32, cookie u64, bufused *u32)
@@ -230,11 +213,7 @@ func fdReaddir(c *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) Errno {
 	if int64(a[3]) < 0 {
 		return EINVAL
 	}
-	req := s.Request()
-	req.Op = service.FSReaddir
-	req.Fd = e.handle
-	req.Off = int64(a[3])
-	req.N = int64(n)
+	service.FSReaddirReq{Handle: e.handle, Cookie: int64(a[3]), Max: int64(n)}.Put(s.Request())
 	rep := p.fsCall(s)
 	if rep.Errno != 0 {
 		return Errno(rep.Errno)
@@ -248,9 +227,9 @@ func fdReaddir(c *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) Errno {
 	return ESUCCESS
 }
 
-// pathOp sends a path request relative to directory fd; out, if not nil,
-// receives the reply.
-func (p *Proc) pathOp(c *sandbox.Call, s *kernel.SIP, fd, ptr, n uint32, op uint32, off int64) (*kernel.Request, Errno) {
+// pathOp sends a path request (an FSPathReq's op) relative to directory fd
+// and returns the reply.
+func (p *Proc) pathOp(c *sandbox.Call, s *kernel.SIP, fd, ptr, n uint32, op uint32, follow bool) (*kernel.Request, Errno) {
 	e, errno := p.dirEntry(s, fd)
 	if errno != ESUCCESS {
 		return nil, errno
@@ -262,30 +241,26 @@ func (p *Proc) pathOp(c *sandbox.Call, s *kernel.SIP, fd, ptr, n uint32, op uint
 	if errno != ESUCCESS {
 		return nil, errno
 	}
-	req := s.Request()
-	req.Op = op
-	req.Fd = e.handle
-	req.Str = path
-	req.Off = off
+	service.FSPathReq{Op: op, Dir: e.handle, Path: path, Follow: follow}.Put(s.Request())
 	rep := p.fsCall(s)
 	return rep, Errno(rep.Errno)
 }
 
 // pathCreateDirectory(fd, path *u8, path_len u32)
 func pathCreateDirectory(c *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) Errno {
-	_, errno := p.pathOp(c, s, u32(a[0]), u32(a[1]), u32(a[2]), service.FSMkdir, 0)
+	_, errno := p.pathOp(c, s, u32(a[0]), u32(a[1]), u32(a[2]), service.FSMkdir, false)
 	return errno
 }
 
 // pathUnlinkFile(fd, path *u8, path_len u32)
 func pathUnlinkFile(c *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) Errno {
-	_, errno := p.pathOp(c, s, u32(a[0]), u32(a[1]), u32(a[2]), service.FSUnlink, 0)
+	_, errno := p.pathOp(c, s, u32(a[0]), u32(a[1]), u32(a[2]), service.FSUnlink, false)
 	return errno
 }
 
 // pathRemoveDirectory(fd, path *u8, path_len u32)
 func pathRemoveDirectory(c *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) Errno {
-	_, errno := p.pathOp(c, s, u32(a[0]), u32(a[1]), u32(a[2]), service.FSRmdir, 0)
+	_, errno := p.pathOp(c, s, u32(a[0]), u32(a[1]), u32(a[2]), service.FSRmdir, false)
 	return errno
 }
 
@@ -306,7 +281,7 @@ func pathFilestatGet(c *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) Errno 
 		}
 		return errno
 	}
-	rep, errno := p.pathOp(c, s, u32(a[0]), u32(a[2]), u32(a[3]), service.FSPathStat, int64(a[1]&wasip1.LookupflagsSymlinkFollow))
+	rep, errno := p.pathOp(c, s, u32(a[0]), u32(a[2]), u32(a[3]), service.FSPathStat, a[1]&wasip1.LookupflagsSymlinkFollow != 0)
 	if errno != ESUCCESS {
 		return errno
 	}
@@ -331,12 +306,8 @@ func pathFilestatSetTimes(c *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) E
 	if errno != ESUCCESS {
 		return errno
 	}
-	req := s.Request()
-	req.Op = service.FSPathSetTimes
-	req.Fd = e.handle
-	req.Str = path
-	req.Off = int64(a[1] & wasip1.LookupflagsSymlinkFollow)
-	timesBuf(req, a[4], a[5], a[6])
+	t := service.FSTimes{Atim: a[4], Mtim: a[5], Fst: uint16(a[6])}
+	service.FSPathSetTimesReq{Dir: e.handle, Path: path, Follow: a[1]&wasip1.LookupflagsSymlinkFollow != 0, Times: t}.Put(s.Request())
 	return Errno(p.fsCall(s).Errno)
 }
 
@@ -351,7 +322,7 @@ func pathReadlink(c *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) Errno {
 	if _, ok := m.Read(used, 4); !ok {
 		return EFAULT
 	}
-	rep, errno := p.pathOp(c, s, u32(a[0]), u32(a[1]), u32(a[2]), service.FSReadlink, 0)
+	rep, errno := p.pathOp(c, s, u32(a[0]), u32(a[1]), u32(a[2]), service.FSReadlink, false)
 	if errno != ESUCCESS {
 		return errno
 	}
@@ -382,16 +353,13 @@ func pathSymlink(c *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) Errno {
 	if errno != ESUCCESS {
 		return errno
 	}
-	req := s.Request()
-	req.Op = service.FSSymlink
-	req.Fd = e.handle
-	req.Str = target + "\x00" + link
+	service.FSSymlinkReq{Target: target, Dir: e.handle, Path: link}.Put(s.Request())
 	return Errno(p.fsCall(s).Errno)
 }
 
 // pathRename(fd, old_path *u8, old_path_len u32, new_fd, new_path *u8, new_path_len u32)
 func pathRename(c *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) Errno {
-	return twoPaths(c, s, p, service.FSRename, u32(a[0]), u32(a[1]), u32(a[2]), u32(a[3]), u32(a[4]), u32(a[5]), 0)
+	return twoPaths(c, s, p, service.FSRename, u32(a[0]), u32(a[1]), u32(a[2]), u32(a[3]), u32(a[4]), u32(a[5]), false)
 }
 
 // pathLink(old_fd, old_flags u32, old_path *u8, old_path_len u32, new_fd, new_path *u8, new_path_len u32)
@@ -412,11 +380,13 @@ func pathLink(c *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) Errno {
 			return ENOTCAPABLE
 		}
 	}
-	follow := int64(a[1] & wasip1.LookupflagsSymlinkFollow)
+	follow := a[1]&wasip1.LookupflagsSymlinkFollow != 0
 	return twoPaths(c, s, p, service.FSLink, u32(a[0]), u32(a[2]), u32(a[3]), u32(a[4]), u32(a[5]), u32(a[6]), follow)
 }
 
-func twoPaths(c *sandbox.Call, s *kernel.SIP, p *Proc, op uint32, ofd, optr, olen, nfd, nptr, nlen uint32, n int64) Errno {
+// twoPaths is a rename (op FSRename) or a link (FSLink; follow: a final
+// symlink in the old path) from one directory's path to another's.
+func twoPaths(c *sandbox.Call, s *kernel.SIP, p *Proc, op uint32, ofd, optr, olen, nfd, nptr, nlen uint32, follow bool) Errno {
 	oe, errno := p.dirEntry(s, ofd)
 	if errno != ESUCCESS {
 		return errno
@@ -443,12 +413,11 @@ func twoPaths(c *sandbox.Call, s *kernel.SIP, p *Proc, op uint32, ofd, optr, ole
 	if old == "" {
 		return ENOENT
 	}
-	req := s.Request()
-	req.Op = op
-	req.Fd = oe.handle
-	req.Off = int64(ne.handle)
-	req.N = n
-	req.Str = old + "\x00" + nw
+	if op == service.FSLink {
+		service.FSLinkReq{Dir: oe.handle, Old: old, Follow: follow, NewDir: ne.handle, New: nw}.Put(s.Request())
+	} else {
+		service.FSRenameReq{Dir: oe.handle, Old: old, NewDir: ne.handle, New: nw}.Put(s.Request())
+	}
 	return Errno(p.fsCall(s).Errno)
 }
 
@@ -502,21 +471,19 @@ func pathOpen(c *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) Errno {
 		}
 		return p.installOpened(s, m, out, ne)
 	}
-	req := s.Request()
-	req.Op = service.FSOpen
-	req.Fd = e.handle
-	req.Str = path
-	req.Off = service.OpenFlags(oflags, fdflags, a[1]&wasip1.LookupflagsSymlinkFollow != 0, base&rightFdRead != 0, write)
+	service.FSOpenReq{Dir: e.handle, Path: path, Oflags: oflags, Fdflags: fdflags,
+		Follow: follow, Read: base&rightFdRead != 0, Write: write}.Put(s.Request())
 	rep := p.fsCall(s)
 	if rep.Errno != 0 {
 		return Errno(rep.Errno)
 	}
-	typ := uint8(rep.Off)
+	o := service.FSOpenedOf(rep)
+	typ := o.Type
 	base, inh = openedRights(typ, base, inh)
-	ne := &fdEntry{typ: typ, stream: -1, handle: int32(rep.N), flags: fdflags,
-		base: base, inh: inh, ro: rep.Off&service.FSReadOnly != 0, preopen: -1,
+	ne := &fdEntry{typ: typ, stream: -1, handle: o.Handle, flags: fdflags,
+		base: base, inh: inh, ro: o.ReadOnly, preopen: -1,
 		ownPos: typ == wasip1.FiletypeRegularFile}
-	ne.lend(rep.Off)
+	ne.lend(o.Lend)
 	if ne.typ == wasip1.FiletypeDirectory {
 		ne.flags &^= wasip1.FdflagsAppend
 	}

@@ -86,10 +86,7 @@ func (p *Proc) readRegular(m sandbox.Memory, s *kernel.SIP, e *fdEntry, iovs, ni
 	}
 	rest := want - got
 	req := s.Request()
-	req.Op = service.FSPread
-	req.Fd = e.handle
-	req.Off = o + int64(got)
-	req.N = int64(rest)
+	service.FSReadReq{Handle: e.handle, Max: int64(rest), At: o + int64(got)}.Put(req)
 	if got == 0 {
 		// A large read into one buffer goes straight into the guest's
 		// memory: the SIP is suspended until the reply, so the view stays
@@ -150,12 +147,11 @@ func (p *Proc) writeRegular(m sandbox.Memory, s *kernel.SIP, e *fdEntry, iovs, n
 		}
 	}
 	req := s.Request()
-	req.Op = service.FSWrite // appends: the host file is O_APPEND
+	at := int64(-1) // appends: the host file is O_APPEND
 	if o >= 0 {
-		req.Op = service.FSPwrite
-		req.Off = o + int64(got)
+		at = o + int64(got)
 	}
-	req.Fd = e.handle
+	service.FSWriteReq{Handle: e.handle, At: at}.Put(req)
 	own := req.Buf
 	if view, ok := zeroCopyView(m, iovs, niovs, maxWriteChunk); ok && got == 0 {
 		req.Buf = view
@@ -174,7 +170,7 @@ func (p *Proc) writeRegular(m sandbox.Memory, s *kernel.SIP, e *fdEntry, iovs, n
 	}
 	n := got + int(rep.N)
 	if o < 0 {
-		return n, rep.Off, ESUCCESS // FSWrite says where the file's offset is
+		return n, service.FSWrittenOf(rep).Offset, ESUCCESS // FSWrite says where the file's offset is
 	}
 	return n, o + int64(rep.N) + int64(got), ESUCCESS
 }
@@ -214,11 +210,7 @@ func (p *Proc) seekRegular(s *kernel.SIP, e *fdEntry, off int64, whence uint32) 
 			}
 			break
 		}
-		req := s.Request()
-		req.Op = service.FSSeek
-		req.Fd = e.handle
-		req.Off = off
-		req.N = int64(whence)
+		service.FSSeekReq{Handle: e.handle, Offset: off, Whence: uint8(whence)}.Put(s.Request())
 		rep := p.fsCall(s)
 		if rep.Errno != 0 {
 			return 0, Errno(rep.Errno)
@@ -293,9 +285,7 @@ func (p *Proc) sendSock(s *kernel.SIP, e *fdEntry, req *kernel.Request) (int64, 
 		return int64(n), errno
 	}
 	req.Buf = req.Buf[:copy(req.Buf, req.Buf[n:])]
-	req.Op = service.NetSend
-	req.Fd = e.handle
-	req.Off = nonblock(e)
+	service.NetSendReq{Conn: e.handle, NoWait: nonblock(e) != 0}.Put(req)
 	rep := p.netCall(s)
 	if rep.Errno != 0 {
 		if n > 0 {
@@ -408,7 +398,9 @@ func (p *Proc) openInline(s *kernel.SIP, e *fdEntry, path string, oflags, fdflag
 		service.CloseNow(hfd)
 		return nil, ESUCCESS, false // the worker answers ENFILE
 	}
-	s.Post(p.fs, &kernel.Request{Op: service.FSAdopt, N: service.AdoptArgs(hfd, e.ro), Off: s.PID()})
+	adopt := &kernel.Request{}
+	service.FSAdoptReq{HostFd: hfd, ReadOnly: e.ro, PID: s.PID()}.Put(adopt)
+	s.Post(p.fs, adopt)
 	base, inh = openedRights(wasip1.FiletypeRegularFile, base, inh)
 	ne := &fdEntry{typ: wasip1.FiletypeRegularFile, stream: -1, handle: service.AdoptedHandle(hfd, e.ro),
 		base: base, inh: inh, ro: e.ro, preopen: -1, ownPos: true, lent: hfd + 1, localStat: true}

@@ -46,80 +46,13 @@ func pollOneoff(c *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) Errno {
 	subs = append([]byte(nil), subs...)
 
 	now := s.Machine().Now()
-	deadlines := make([]int64, n) // a clock subscription's deadline, machine time; -1: not a clock
-	deadline := int64(-1)         // the earliest of them
-	for i := range deadlines {
-		sub := subs[i*subscriptionSize:]
-		deadlines[i] = -1
-		switch sub[8] {
-		case eventClock:
-			d, errno := clockDeadline(sub, now, time.Now().UnixNano())
-			if errno != ESUCCESS {
-				return errno
-			}
-			deadlines[i] = d
-			if deadline < 0 || d < deadline {
-				deadline = d
-			}
-		case eventFdRead, eventFdWrite:
-		default:
-			return EINVAL
-		}
+	deadlines, deadline, errno := clockDeadlines(subs, n, now)
+	if errno != ESUCCESS {
+		return errno
 	}
-	ready := 0
-	events := make([]byte, 0, n*eventSize)
-	var socks []uint32 // subscriptions on sockets, by index
-	var stdin []uint32 // fd_read subscriptions on stdin, by index
-	for i := uint32(0); i < n; i++ {
-		sub := subs[i*subscriptionSize:]
-		tag := sub[8]
-		if tag == eventClock {
-			continue
-		}
-		fd := binary.LittleEndian.Uint32(sub[16:])
-		e := p.fd(s, fd)
-		switch {
-		case e == nil:
-			events = appendEvent(events, sub, tag, EBADF, 0)
-		case tag == eventFdRead && e.stream == 0:
-			stdin = append(stdin, i)
-			continue
-		case tag == eventFdWrite && e.stream > 0:
-			// stdout and stderr: the console service takes every write.
-			events = appendEvent(events, sub, tag, ESUCCESS, 1)
-		case e.stream >= 0:
-			events = appendEvent(events, sub, tag, EBADF, 0)
-		case e.sock:
-			socks = append(socks, i)
-			continue
-		default:
-			// Files are always ready, as in POSIX poll(2); a directory
-			// is ready too (reads then say EISDIR).
-			events = appendEvent(events, sub, tag, ESUCCESS, 0)
-		}
-		ready++
-	}
-	if len(stdin) > 0 {
-		var got int
-		events, got = pollStdin(s, p, subs, stdin, events, ready == 0 && len(socks) == 0, deadline)
-		ready += got
-		now = s.Machine().Now()
-	}
-	if len(socks) > 0 && len(stdin) > 0 && ready == 0 {
-		events, ready = pollStdinSockets(s, p, subs, stdin, socks, events, deadline)
-		now = s.Machine().Now()
-	} else if len(socks) > 0 {
-		var got int
-		events, got = pollSockets(s, p, subs, socks, events, ready > 0, deadline)
-		ready += got
-		now = s.Machine().Now()
-	}
-	if ready == 0 && deadline > now {
-		// A deadline past the machine's lifetime (math.MaxInt64) sleeps
-		// until the SIP is killed: the core runs others meanwhile.
-		s.SleepUntil(deadline)
-		now = s.Machine().Now()
-	}
+	w := pollFds(s, p, subs, n)
+	now = w.wait(s, p, subs, deadline, now)
+	events := w.events
 	for i, d := range deadlines {
 		if d >= 0 && d <= now {
 			events = appendEvent(events, subs[i*subscriptionSize:], eventClock, ESUCCESS, 0)
@@ -131,6 +64,105 @@ func pollOneoff(c *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) Errno {
 		return EFAULT
 	}
 	return ESUCCESS
+}
+
+// clockDeadlines returns the deadline of each of the n subscriptions
+// (machine time; -1: not a clock) and the earliest of them (-1: none), or
+// EINVAL for a bad clock subscription or an unknown tag.
+func clockDeadlines(subs []byte, n uint32, now int64) ([]int64, int64, Errno) {
+	deadlines := make([]int64, n)
+	deadline := int64(-1)
+	for i := range deadlines {
+		sub := subs[i*subscriptionSize:]
+		deadlines[i] = -1
+		switch sub[8] {
+		case eventClock:
+			d, errno := clockDeadline(sub, now, time.Now().UnixNano())
+			if errno != ESUCCESS {
+				return nil, 0, errno
+			}
+			deadlines[i] = d
+			if deadline < 0 || d < deadline {
+				deadline = d
+			}
+		case eventFdRead, eventFdWrite:
+		default:
+			return nil, 0, EINVAL
+		}
+	}
+	return deadlines, deadline, ESUCCESS
+}
+
+// fdPoll is a poll_oneoff's fd subscriptions, sorted: the events of those
+// answered at once, and the indexes of those a service must answer.
+type fdPoll struct {
+	events []byte   // the events so far
+	ready  int      // how many of events are ready fds
+	socks  []uint32 // subscriptions on sockets, by index
+	stdin  []uint32 // fd_read subscriptions on stdin, by index
+}
+
+// pollFds answers the fd subscriptions that need no service (bad fds,
+// files, stdout and stderr) and sorts out the others.
+func pollFds(s *kernel.SIP, p *Proc, subs []byte, n uint32) fdPoll {
+	w := fdPoll{events: make([]byte, 0, n*eventSize)}
+	for i := uint32(0); i < n; i++ {
+		sub := subs[i*subscriptionSize:]
+		tag := sub[8]
+		if tag == eventClock {
+			continue
+		}
+		e := p.fd(s, binary.LittleEndian.Uint32(sub[16:]))
+		switch {
+		case e == nil:
+			w.events = appendEvent(w.events, sub, tag, EBADF, 0)
+		case tag == eventFdRead && e.stream == 0:
+			w.stdin = append(w.stdin, i)
+			continue
+		case tag == eventFdWrite && e.stream > 0:
+			// stdout and stderr: the console service takes every write.
+			w.events = appendEvent(w.events, sub, tag, ESUCCESS, 1)
+		case e.stream >= 0:
+			w.events = appendEvent(w.events, sub, tag, EBADF, 0)
+		case e.sock:
+			w.socks = append(w.socks, i)
+			continue
+		default:
+			// Files are always ready, as in POSIX poll(2); a directory
+			// is ready too (reads then say EISDIR).
+			w.events = appendEvent(w.events, sub, tag, ESUCCESS, 0)
+		}
+		w.ready++
+	}
+	return w
+}
+
+// wait asks the services about stdin and the sockets, and, when nothing is
+// ready, sleeps the SIP until the deadline (machine time; -1: none). It
+// returns the machine time after.
+func (w *fdPoll) wait(s *kernel.SIP, p *Proc, subs []byte, deadline, now int64) int64 {
+	if len(w.stdin) > 0 {
+		var got int
+		w.events, got = pollStdin(s, p, subs, w.stdin, w.events, w.ready == 0 && len(w.socks) == 0, deadline)
+		w.ready += got
+		now = s.Machine().Now()
+	}
+	if len(w.socks) > 0 && len(w.stdin) > 0 && w.ready == 0 {
+		w.events, w.ready = pollStdinSockets(s, p, subs, w.stdin, w.socks, w.events, deadline)
+		now = s.Machine().Now()
+	} else if len(w.socks) > 0 {
+		var got int
+		w.events, got = pollSockets(s, p, subs, w.socks, w.events, w.ready > 0, deadline)
+		w.ready += got
+		now = s.Machine().Now()
+	}
+	if w.ready == 0 && deadline > now {
+		// A deadline past the machine's lifetime (math.MaxInt64) sleeps
+		// until the SIP is killed: the core runs others meanwhile.
+		s.SleepUntil(deadline)
+		now = s.Machine().Now()
+	}
+	return now
 }
 
 // clockDeadline returns when a clock subscription fires, in machine time
@@ -196,18 +228,15 @@ func pollSockets(s *kernel.SIP, p *Proc, subs []byte, socks []uint32, events []b
 			}
 		}
 		req := s.Request()
-		req.Op = service.NetPoll
-		req.Off = wait
+		service.NetPollReq{Timeout: wait}.Put(req)
 		for _, i := range socks {
 			sub := subs[i*subscriptionSize:]
 			e := p.fd(s, binary.LittleEndian.Uint32(sub[16:]))
-			ev := uint16(1)
+			ev := uint16(service.NetPollRead)
 			if sub[8] == eventFdWrite {
-				ev = 2
+				ev = service.NetPollWrite
 			}
-			req.Buf = binary.LittleEndian.AppendUint32(req.Buf, uint32(e.handle))
-			req.Buf = binary.LittleEndian.AppendUint16(req.Buf, ev)
-			req.Buf = append(req.Buf, 0, 0)
+			service.AppendNetPoll(req, e.handle, ev)
 		}
 		rep := p.netCall(s)
 		if rep.Errno != 0 {
@@ -219,13 +248,13 @@ func pollSockets(s *kernel.SIP, p *Proc, subs []byte, socks []uint32, events []b
 		}
 		got := 0
 		for k, i := range socks {
-			if 2*k+2 > len(rep.Buf) {
+			ev, ok := service.NetPollEvent(rep, k)
+			if !ok {
 				break
 			}
-			ev := binary.LittleEndian.Uint16(rep.Buf[2*k:])
 			sub := subs[i*subscriptionSize:]
 			switch {
-			case ev == 0xffff:
+			case ev == service.NetPollNotOne:
 				events = appendEvent(events, sub, sub[8], EBADF, 0)
 				got++
 			case ev != 0:

@@ -56,18 +56,16 @@ func sockAccept(c *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) Errno {
 			return EAGAIN
 		}
 	}
-	req := s.Request()
-	req.Op = service.NetAccept
-	req.Fd = e.handle
-	req.Off = nonblock(e)
+	service.NetAcceptReq{Listener: e.handle, NoWait: nonblock(e) != 0}.Put(s.Request())
 	rep := p.netCall(s)
 	if rep.Errno != 0 {
 		return Errno(rep.Errno)
 	}
-	ne := &fdEntry{typ: wasip1.FiletypeSocketStream, stream: -1, handle: int32(rep.N), flags: flags,
+	acc := service.NetAcceptedOf(rep)
+	ne := &fdEntry{typ: wasip1.FiletypeSocketStream, stream: -1, handle: acc.Handle, flags: flags,
 		base: allRights, inh: allRights, preopen: -1, sock: true}
-	if hfd, ok := service.LentFd(rep.Off); ok {
-		ne.lent = hfd + 1
+	if acc.HasLent {
+		ne.lent = acc.Lent + 1
 	}
 	fd, errno := p.install(s, ne)
 	if errno != ESUCCESS {
@@ -77,12 +75,6 @@ func sockAccept(c *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) Errno {
 	m.WriteUint32(out, fd)
 	return ESUCCESS
 }
-
-// Flags of sock_recv.
-const (
-	riflagRecvPeek    = 1
-	riflagRecvWaitall = 2
-)
 
 // sockRecv(fd, ri_data *iovec, ri_data_len u32, ri_flags u16, ro_datalen *u32, ro_flags *u16)
 // RECV_PEEK leaves the bytes in the socket; RECV_WAITALL, on a blocking
@@ -94,7 +86,7 @@ func sockRecv(c *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) Errno {
 		return errno
 	}
 	flags := a[3] & 0xffffffff
-	if flags&^(riflagRecvPeek|riflagRecvWaitall) != 0 {
+	if flags&^(wasip1.RiflagsRecvPeek|wasip1.RiflagsRecvWaitall) != 0 {
 		return EINVAL
 	}
 	m := c.Memory()
@@ -113,9 +105,9 @@ func sockRecv(c *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) Errno {
 		return errno
 	}
 	want = min(want, maxFileChunk)
-	waitall := flags&riflagRecvWaitall != 0 && flags&riflagRecvPeek == 0 && nonblock(e) == 0
+	waitall := flags&wasip1.RiflagsRecvWaitall != 0 && flags&wasip1.RiflagsRecvPeek == 0 && nonblock(e) == 0
 	n := 0
-	if k, errno, done := p.recvInline(m, e, iovs, niovs, int(want), flags&riflagRecvPeek != 0); done {
+	if k, errno, done := p.recvInline(m, e, iovs, niovs, int(want), flags&wasip1.RiflagsRecvPeek != 0); done {
 		if errno != ESUCCESS {
 			return errno
 		}
@@ -125,14 +117,8 @@ func sockRecv(c *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) Errno {
 		}
 	}
 	for uint64(n) < want {
-		req := s.Request()
-		req.Op = service.NetRecv
-		req.Fd = e.handle
-		req.Off = nonblock(e)
-		if flags&riflagRecvPeek != 0 {
-			req.Off |= 2
-		}
-		req.N = int64(want) - int64(n)
+		service.NetRecvReq{Conn: e.handle, Max: int64(want) - int64(n), Peek: flags&wasip1.RiflagsRecvPeek != 0,
+			NoWait: nonblock(e) != 0}.Put(s.Request())
 		rep := p.netCall(s)
 		if rep.Errno != 0 {
 			if n > 0 {
@@ -208,9 +194,6 @@ func sockShutdown(_ *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) Errno {
 	if e.listen {
 		return ENOTCONN
 	}
-	req := s.Request()
-	req.Op = service.NetShutdown
-	req.Fd = e.handle
-	req.N = int64(how)
+	service.NetShutdownReq{Conn: e.handle, Read: how&wasip1.SdflagsRd != 0, Write: how&wasip1.SdflagsWr != 0}.Put(s.Request())
 	return Errno(p.netCall(s).Errno)
 }

@@ -12,6 +12,7 @@
 package wasip1
 
 import (
+	"errors"
 	"strings"
 	"syscall"
 )
@@ -131,6 +132,16 @@ func itoa(v uint16) string {
 			return string(b[i:])
 		}
 	}
+}
+
+// FromError is FromHost of the host errno that err wraps; ok is false when
+// it wraps none or one WASI has no name for.
+func FromError(err error) (e Errno, ok bool) {
+	var en syscall.Errno
+	if !errors.As(err, &en) {
+		return 0, false
+	}
+	return FromHost(en)
 }
 
 // FromHost maps the host's errno to WASI's; ok is false for one that WASI

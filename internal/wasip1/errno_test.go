@@ -98,6 +98,8 @@ func TestMatchesWasiLibc(t *testing.T) {
 		"FDFLAGS_NONBLOCK": FdflagsNonblock, "FDFLAGS_RSYNC": FdflagsRsync, "FDFLAGS_SYNC": FdflagsSync,
 		"LOOKUPFLAGS_SYMLINK_FOLLOW": LookupflagsSymlinkFollow, "FSTFLAGS_ATIM": FstflagsAtim,
 		"FSTFLAGS_ATIM_NOW": FstflagsAtimNow, "FSTFLAGS_MTIM": FstflagsMtim, "FSTFLAGS_MTIM_NOW": FstflagsMtimNow,
+		"RIFLAGS_RECV_PEEK": RiflagsRecvPeek, "RIFLAGS_RECV_WAITALL": RiflagsRecvWaitall,
+		"SDFLAGS_RD": SdflagsRd, "SDFLAGS_WR": SdflagsWr,
 	}
 	for _, w := range witxErrnos {
 		want["ERRNO_"+strings.ToUpper(w.name)] = int(w.e)
@@ -149,6 +151,13 @@ func TestFromHost(t *testing.T) {
 		if name := unix.ErrnoName(en); name != got.String() {
 			t.Errorf("FromHost(%s) = %v: a mapping keeps the name", name, got)
 		}
+	}
+	wrapped := &os.PathError{Op: "open", Path: "x", Err: syscall.EMFILE}
+	if e, ok := FromError(wrapped); !ok || e != ErrnoNfile {
+		t.Errorf("FromError(%v) = %v, %v", wrapped, e, ok)
+	}
+	if _, ok := FromError(os.ErrNotExist); ok {
+		t.Error("FromError(os.ErrNotExist) is ok: it wraps no host errno")
 	}
 	if _, ok := FromHost(syscall.ENOKEY); ok {
 		t.Error("FromHost(ENOKEY) is ok")

@@ -65,3 +65,15 @@ const (
 	// u64 @8, rights_inheriting u64 @16.
 	FdstatSize = 24
 )
+
+// Riflags are sock_recv's flags (a u16).
+const (
+	RiflagsRecvPeek    = 1 << 0 // leave the data in the socket
+	RiflagsRecvWaitall = 1 << 1 // wait until the buffers are full
+)
+
+// Sdflags are sock_shutdown's sides (a u8).
+const (
+	SdflagsRd = 1 << 0
+	SdflagsWr = 1 << 1
+)

@@ -10,7 +10,8 @@
 //
 // Arguments: the directory to serve (default /www) and the listener's fd
 // (default: the first socket from fd 3 on, which is the first fd after the
-// preopens).
+// preopens). With HTTPD_SELFLOAD=N it serves N requests to itself over
+// in-memory pipes instead, and prints how long they took (selfload.go).
 package main
 
 import (
@@ -26,6 +27,14 @@ func main() {
 	dir := "/www"
 	if len(os.Args) > 1 {
 		dir = os.Args[1]
+	}
+	srv := newServer(dir)
+	if ok, err := selfLoadFromEnv(srv); ok {
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "httpd: self-load: %v\n", err)
+			os.Exit(1)
+		}
+		return
 	}
 	fd := firstSocket()
 	if len(os.Args) > 2 {
@@ -48,6 +57,13 @@ func main() {
 		os.Exit(1)
 	}
 	fmt.Printf("httpd: serving %s on fd %d\n", dir, fd)
+	err = srv.Serve(l)
+	fmt.Fprintf(os.Stderr, "httpd: %v\n", err)
+	os.Exit(1)
+}
+
+// newServer returns the server of dir's files.
+func newServer(dir string) *http.Server {
 	files := http.FileServer(http.Dir(dir))
 	// Under isle run --instances N, each instance says which it is.
 	instance := os.Getenv("ISLE_INSTANCE")
@@ -64,7 +80,7 @@ func main() {
 		}
 		headerTimeout = d
 	}
-	srv := &http.Server{
+	return &http.Server{
 		ReadHeaderTimeout: headerTimeout,
 		IdleTimeout:       2 * time.Minute,
 		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -74,7 +90,4 @@ func main() {
 			files.ServeHTTP(w, r)
 		}),
 	}
-	err = srv.Serve(l)
-	fmt.Fprintf(os.Stderr, "httpd: %v\n", err)
-	os.Exit(1)
 }

@@ -82,6 +82,14 @@ const (
 	// blocks, while a message waits for room in a SIP's queue (a credit
 	// does not wake it).
 	backlogRetry = 200_000
+	// pollHot and pollHotMax bound how long (ns) after its last frame in
+	// or out the gateway polls the links itself (link.Node.Poll), staying
+	// runnable, before it blocks and leaves the reading to the links'
+	// reader goroutines; the window adapts between them (hot.go: why the
+	// longest outlasts the cores' poll window; docs/cluster.md, "Hot
+	// gateways").
+	pollHot    = 100_000
+	pollHotMax = 5_000_000
 	// contractCacheMax bounds the gateway's cache of compiled contracts.
 	contractCacheMax = 256
 )

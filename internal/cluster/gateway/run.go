@@ -80,11 +80,25 @@ func (g *Gateway) run(s *kernel.SIP) {
 	for _, imp := range g.imports {
 		g.serve(s, p, st, imp)
 	}
+	hot := newHotWindow(pollHot, pollHotMax)
 	for {
-		worked := g.pumpIn(s, p, st)
-		worked = g.pumpOut(s, p, st) || worked
-		if worked {
+		polled := false
+		if hot.until > 0 {
+			g.woken.Store(true) // what Poll posts is taken below: no wake delivery
+			polled = g.link.Poll() > 0
+		}
+		worked := g.pumpIn(s, p, st) || polled
+		sent := g.pumpOut(s, p, st)
+		if sent {
+			g.link.Flush() // write what pumpOut queued now, on this core
+		}
+		if worked || sent {
+			hot.active(s.Machine().Now())
 			s.Yield() // a host function's loop is not preempted: let the core's other SIPs run
+			continue
+		}
+		if hot.polling(s.Machine().Now()) {
+			s.Yield() // poll the links again after the core's other work (hot.go)
 			continue
 		}
 		hs := st.handles()
@@ -504,7 +518,7 @@ func (g *Gateway) pumpOut(s *kernel.SIP, p *abi.Proc, st *state) bool {
 			blk, _ := tab.Block(b)
 			data = append(data, blk.Bytes())
 		}
-		err = g.link.Send(ch.key.peer, kindMsg, encodeMsg(dirOf(ch), ch.key.id, info.Msg, payload, data, out))
+		err = g.link.Queue(ch.key.peer, kindMsg, encodeMsg(dirOf(ch), ch.key.id, info.Msg, payload, data, out))
 		for _, b := range blocks {
 			tab.Close(port, b) // its bytes are in the frame: the block lives on on the other node
 		}

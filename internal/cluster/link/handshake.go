@@ -139,10 +139,16 @@ func (n *Node) inbound(raw net.Conn) {
 	defer n.trackConn(raw, false)
 	remote := raw.RemoteAddr().String()
 	raw.SetDeadline(time.Now().Add(handshakeTimeout))
-	c := raw
+	nb, err := newNBConn(raw)
+	if err != nil {
+		n.logf("link: node %d: refused a connection from %s: %v", n.id, remote, err)
+		raw.Close()
+		return
+	}
+	var c net.Conn = nb
 	certID := uint64(0)
 	if n.serverTLS != nil {
-		tc := tls.Server(raw, n.serverTLS)
+		tc := tls.Server(nb, n.serverTLS)
 		if err := tc.HandshakeContext(context.Background()); err != nil {
 			n.logf("link: node %d: refused a connection from %s: %v", n.id, remote, err)
 			raw.Close()
@@ -220,7 +226,11 @@ func (n *Node) admit(c net.Conn, h hello) (s, stale *session, refusal string) {
 		stale = p.sess
 	}
 	p.epoch = h.epoch
-	return &session{peer: p, conn: c, epoch: h.epoch, incarnation: h.incarnation, done: make(chan struct{})}, stale, ""
+	s, err := newSession(p, c, h.epoch, h.incarnation)
+	if err != nil {
+		return nil, nil, err.Error()
+	}
+	return s, stale, ""
 }
 
 // inboundHint handles a higher node's request to be dialed.
@@ -372,12 +382,17 @@ func (n *Node) connect(id uint64, addr string) (net.Conn, error) {
 		tc.SetNoDelay(true)
 	}
 	raw.SetDeadline(time.Now().Add(handshakeTimeout))
+	nb, err := newNBConn(raw)
+	if err != nil {
+		raw.Close()
+		return nil, err
+	}
 	if n.clientTLS == nil {
-		return raw, nil
+		return nb, nil
 	}
 	cfg := n.clientTLS.Clone()
 	cfg.ServerName = NodeName(id)
-	tc := tls.Client(raw, cfg)
+	tc := tls.Client(nb, cfg)
 	if err := tc.HandshakeContext(context.Background()); err != nil {
 		raw.Close()
 		return nil, fmt.Errorf("TLS: %v", err)
@@ -430,7 +445,12 @@ func (n *Node) dialData(p *peer, addr string) error {
 		return err
 	}
 	c.SetDeadline(time.Time{})
-	n.register(&session{peer: p, conn: c, epoch: epoch, incarnation: inc, done: make(chan struct{})})
+	s, err := newSession(p, c, epoch, inc)
+	if err != nil {
+		c.Close()
+		return err
+	}
+	n.register(s)
 	return nil
 }
 

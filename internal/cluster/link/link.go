@@ -5,7 +5,10 @@
 // The rules of the interface:
 //
 //   - Send queues a frame and returns; a writer goroutine per session drains the
-//     queue and writes every frame queued so far in one write. Frames to one peer
+//     queue and writes every frame queued so far in one write. Queue queues
+//     without telling the writer, and Flush then writes every queue on the
+//     caller's goroutine, without blocking it (a core's gateway: see nbConn).
+//     Frames to one peer
 //     arrive in the order they were sent, once, or not at all: when a session is
 //     lost, what was queued or in flight is dropped and the OnPeerDown functions
 //     run. Frames sent while no session is up wait in the queue (at most MaxQueued
@@ -15,8 +18,10 @@
 //     connection saying "dial me at ADDR"), so that a node can join a cluster whose
 //     members do not know its address yet.
 //   - A handler (Handle) runs on the reading goroutine of the session the frame
-//     came on; the payload is its own to keep. A handler that blocks stops its
-//     session's reading, and only that.
+//     came on, or on a goroutine that calls Poll (a core's gateway, which reads
+//     the sockets itself while it expects frames); the payload is its own to
+//     keep. Frames of one session reach their handlers in order either way. A
+//     handler must not block: it would stop its session's reading, or a core.
 //   - Kinds 0xF0 to 0xFF belong to the link itself (handshake, heartbeat);
 //     0x80 to 0x8F to the channels between nodes (internal/cluster/gateway);
 //     the Raft group and other users of the link take kinds below 0x80.
@@ -25,8 +30,11 @@
 //     claiming an id its certificate does not carry, a peer claiming this node's
 //     own id, and a second node claiming the id of one that is linked already.
 //
-// Lock order: Node.mu before peer.qmu; no handler or OnPeerDown function runs
-// under either.
+// Lock order: Node.mu before peer.qmu; session.wmu before peer.qmu;
+// session.rmu and session.wmu before nbConn.bmu, a leaf. No handler or
+// OnPeerDown function runs under Node.mu, peer.qmu, session.wmu or
+// nbConn.bmu; handlers run under their session's rmu (so a handler that ends
+// its own session leaves the socket's closing to the drain it runs in).
 package link
 
 import (
@@ -65,16 +73,18 @@ const (
 	pingInterval = 500 * time.Millisecond
 	// deadAfter: a session that reads nothing this long is lost.
 	deadAfter = 3 * time.Second
-	// writeTimeout bounds one write of at most writeChunk bytes.
+	// writeTimeout bounds each wait of a session's writer for its socket to
+	// take more of a backlog.
 	writeTimeout = 5 * time.Second
-	// writeChunk is the most bytes one write carries (a batch larger than it
-	// takes several).
-	writeChunk = 1 << 20
 	// backoffMin and backoffMax bound the wait between two dials of a peer.
 	backoffMin = 20 * time.Millisecond
 	backoffMax = 2 * time.Second
 	// readBuffer is the size of a session's read buffer.
 	readBuffer = 64 << 10
+	// PollBatch is the most frames one Poll reads from a session, so that a
+	// peer's flood does not hold a core in Poll: a caller that got frames
+	// polls again (frames left in the session's buffers wake no reader).
+	PollBatch = 256
 )
 
 // Errors of Send.
@@ -113,6 +123,7 @@ type Node struct {
 	clientTLS   *tls.Config
 	logf        func(format string, args ...any)
 	done        chan struct{} // closed by Close
+	born        time.Time     // Start's time: clock counts from it
 
 	// handlers[kind] is set by Handle, read by every session's reader.
 	handlers [256]atomic.Pointer[func(from uint64, payload []byte)]
@@ -122,23 +133,31 @@ type Node struct {
 	downs  []func(peer uint64) // guarded by mu
 	closed bool                // guarded by mu
 	conns  map[net.Conn]bool   // guarded by mu: connections still in handshake
+	// live lists the sessions up, for Poll: replaced (never changed in
+	// place) under mu by publishLocked, read without it.
+	live atomic.Pointer[[]*session]
 
 	wg sync.WaitGroup // every goroutine of the node
 
 	// Counters, added to by the writers: frames written, and the writes that
-	// carried them.
-	framesOut, writes atomic.Uint64
+	// carried them; by the readers and Poll: frames read by each.
+	framesOut, writes        atomic.Uint64
+	framesRead, framesPolled atomic.Uint64
 }
 
 // Stats are a node's counters.
 type Stats struct {
 	FramesOut uint64 // frames written to sessions (heartbeats included)
 	Writes    uint64 // writes that carried them: FramesOut/Writes is the batching
+	// Frames read from sessions (heartbeats included) by the sessions'
+	// reader goroutines, and by callers of Poll.
+	FramesRead, FramesPolled uint64
 }
 
 // Stats returns the node's counters.
 func (n *Node) Stats() Stats {
-	return Stats{FramesOut: n.framesOut.Load(), Writes: n.writes.Load()}
+	return Stats{FramesOut: n.framesOut.Load(), Writes: n.writes.Load(),
+		FramesRead: n.framesRead.Load(), FramesPolled: n.framesPolled.Load()}
 }
 
 // peer is what a node knows of one other node.
@@ -172,6 +191,7 @@ func Start(cfg Config) (*Node, error) {
 		peers:  make(map[uint64]*peer),
 		conns:  make(map[net.Conn]bool),
 		listen: cfg.Listen,
+		born:   time.Now(),
 	}
 	if n.logf == nil {
 		n.logf = log.Printf
@@ -287,14 +307,30 @@ func (n *Node) peerLocked(id uint64) *peer {
 	return p
 }
 
-// Send queues a frame of kind to peer to. The payload is copied.
+// Send queues a frame of kind to peer to and tells the session's writer.
+// The payload is copied.
 func (n *Node) Send(to uint64, kind byte, payload []byte) error {
+	return n.enqueue(to, kind, payload, true)
+}
+
+// Queue queues a frame as Send does but leaves it for the caller's next
+// Flush (or the writer's next write): a caller that sends several frames
+// and then flushes writes them in one write, on its own goroutine.
+func (n *Node) Queue(to uint64, kind byte, payload []byte) error {
+	return n.enqueue(to, kind, payload, false)
+}
+
+func (n *Node) enqueue(to uint64, kind byte, payload []byte, tell bool) error {
 	if len(payload) > MaxFrame {
 		return ErrTooLarge
 	}
 	n.mu.Lock()
 	closed := n.closed
 	p := n.peers[to]
+	var backlog int64
+	if p != nil && p.sess != nil {
+		backlog = p.sess.nb.pending.Load()
+	}
 	n.mu.Unlock()
 	if closed {
 		return ErrClosed
@@ -303,20 +339,95 @@ func (n *Node) Send(to uint64, kind byte, payload []byte) error {
 		return ErrUnknownPeer
 	}
 	p.qmu.Lock()
-	if p.q.bytes+headerSize+len(payload) > MaxQueued {
+	if int64(p.q.bytes+headerSize+len(payload))+backlog > MaxQueued {
 		p.qmu.Unlock()
 		return ErrQueueFull
 	}
 	wasEmpty := p.q.push(kind, payload)
 	p.qmu.Unlock()
-	if wasEmpty { // else the writer was told already and has not swapped the queue yet
-		select {
-		case p.signal <- struct{}{}:
-		default:
-		}
+	if tell && wasEmpty { // else the writer was told already and has not swapped the queue yet
+		signal(p)
 	}
 	return nil
 }
+
+// signal tells p's writer that its queue has frames.
+func signal(p *peer) {
+	select {
+	case p.signal <- struct{}{}:
+	default:
+	}
+}
+
+// Flush writes the frames queued to every linked peer now, on the calling
+// goroutine, which it never blocks: the socket takes what it can and the
+// session's writer goroutine writes the rest (nbConn). Where that writer is
+// writing already, Flush leaves the frames to it. A caller that would
+// otherwise hand each batch to the writer goroutine (a core's gateway) saves
+// a goroutine hand-off a batch, and the wait for the Go runtime to run the
+// writer, which it readied on the caller's processor.
+func (n *Node) Flush() {
+	live := n.live.Load()
+	if live == nil {
+		return
+	}
+	for _, s := range *live {
+		p := s.peer
+		p.qmu.Lock()
+		empty := p.q.bytes == 0
+		p.qmu.Unlock()
+		if empty {
+			continue
+		}
+		wrote, err := n.writeQueue(s, false)
+		switch {
+		case err != nil:
+			n.endSession(s, err)
+		case !wrote:
+			signal(p)
+		}
+	}
+}
+
+// Poll reads, without waiting, the frames that have arrived on every
+// session and hands each to its kind's handler on the calling goroutine, as
+// the session's reader would (in order, once). A session whose read side is
+// held (its reader is draining it) is skipped: its frames are on their way.
+// It returns how many frames it read; one that read any should poll again
+// soon (at most PollBatch a session a call). Poll lets a caller that would
+// otherwise spin, waiting for a frame (a core whose gateway expects an
+// answer), read the socket itself rather than wait for the Go runtime to
+// notice the socket and run the reader, which it does only when one of its
+// processors goes idle.
+func (n *Node) Poll() int {
+	live := n.live.Load()
+	if live == nil {
+		return 0
+	}
+	got := 0
+	for _, s := range *live {
+		k, err := n.drain(s, false)
+		got += k
+		if err != nil {
+			n.endSession(s, err)
+		}
+	}
+	return got
+}
+
+// publishLocked replaces the list of live sessions; mu is held.
+func (n *Node) publishLocked() {
+	var live []*session
+	for _, p := range n.peers {
+		if p.sess != nil {
+			live = append(live, p.sess)
+		}
+	}
+	n.live.Store(&live)
+}
+
+// clock is the time since Start, in nanoseconds (monotonic).
+func (n *Node) clock() int64 { return int64(time.Since(n.born)) }
 
 // appendFrame appends one frame to buf.
 func appendFrame(buf []byte, kind byte, payload []byte) []byte {

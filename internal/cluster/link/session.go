@@ -1,12 +1,14 @@
 package link
 
 import (
+	"crypto/tls"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -14,12 +16,41 @@ import (
 type session struct {
 	// Immutable after register.
 	peer        *peer
-	conn        net.Conn
+	conn        net.Conn // nb, or the TLS connection over it
+	nb          *nbConn
 	epoch       uint64 // the lower side's dial number of this session
 	incarnation uint64 // the peer's, from its handshake
 	done        chan struct{}
 
 	once sync.Once // ends the session once
+
+	// The read side: rmu is held by whoever reads frames, the session's
+	// reader goroutine or a poller (Node.Poll), never while waiting.
+	rmu      sync.Mutex
+	fr       frameReader  // guarded by rmu
+	shut     bool         // guarded by rmu: the connection is closed
+	closeDue atomic.Bool  // endSession found rmu held: its holder closes the connection
+	heard    atomic.Int64 // Node.clock when a frame was last read
+
+	// The write side: wmu is held by whoever writes the peer's queue into
+	// the connection, the session's writer goroutine or a flusher
+	// (Node.Flush); it keeps the queue's batches in order on the wire.
+	wmu sync.Mutex
+	out [][]byte // guarded by wmu: the batch being written
+}
+
+// newSession makes the session of connection c with p.
+func newSession(p *peer, c net.Conn, epoch, incarnation uint64) (*session, error) {
+	nb, ok := c.(*nbConn)
+	if tc, isTLS := c.(*tls.Conn); isTLS {
+		nb, ok = tc.NetConn().(*nbConn)
+	}
+	if !ok {
+		return nil, errNotTCP
+	}
+	s := &session{peer: p, conn: c, nb: nb, epoch: epoch, incarnation: incarnation, done: make(chan struct{})}
+	s.fr = frameReader{conn: c, buf: make([]byte, readBuffer)}
+	return s, nil
 }
 
 // register makes s the live session of its peer and starts its reader and
@@ -32,8 +63,15 @@ func (n *Node) register(s *session) bool {
 		s.conn.Close()
 		return false
 	}
+	if err := s.nb.start(); err != nil {
+		n.mu.Unlock()
+		s.conn.Close()
+		return false
+	}
+	s.heard.Store(n.clock())
 	s.peer.sess = s
 	s.peer.lastError = ""
+	n.publishLocked()
 	n.wg.Add(2)
 	n.mu.Unlock()
 	go n.writeLoop(s)
@@ -46,11 +84,16 @@ func (n *Node) register(s *session) bool {
 func (n *Node) endSession(s *session, why error) {
 	s.once.Do(func() {
 		close(s.done)
-		s.conn.Close()
+		s.closeDue.Store(true)
+		if s.rmu.TryLock() {
+			s.closeConnLocked()
+			s.rmu.Unlock()
+		} // else the reader or poller that holds it closes it on its way out
 		p := s.peer
 		n.mu.Lock()
 		if p.sess == s {
 			p.sess = nil
+			n.publishLocked()
 		}
 		p.lost = max(p.lost, s.epoch)
 		downs := append([]func(uint64){}, n.downs...)
@@ -77,18 +120,25 @@ func kickPeer(p *peer) {
 	}
 }
 
-// writeLoop drains the peer's queue into the session: every frame queued
-// since the last write goes in one write. An idle session gets a heartbeat.
+// writeLoop drains the peer's queue into the session when told (Send):
+// every frame queued since the last write goes in one write. It flushes the
+// connection's backlog when the socket did not take a write at once. An
+// idle session gets a heartbeat.
 func (n *Node) writeLoop(s *session) {
 	defer n.wg.Done()
 	p := s.peer
-	var out [][]byte
 	ping := time.NewTimer(pingInterval)
 	defer ping.Stop()
 	for {
 		select {
 		case <-s.done:
 			return
+		case <-s.nb.kick:
+			if err := s.nb.flush(); err != nil {
+				n.endSession(s, err)
+				return
+			}
+			continue
 		case <-p.signal:
 		case <-ping.C:
 			p.qmu.Lock()
@@ -97,21 +147,10 @@ func (n *Node) writeLoop(s *session) {
 			}
 			p.qmu.Unlock()
 		}
-		p.qmu.Lock()
-		var frames uint64
-		out, frames = p.q.take(out[:0])
-		p.qmu.Unlock()
-		n.framesOut.Add(frames)
-		for _, c := range out {
-			if err := n.writeBatch(s, c); err != nil {
-				n.endSession(s, err)
-				return
-			}
+		if _, err := n.writeQueue(s, true); err != nil {
+			n.endSession(s, err)
+			return
 		}
-		p.qmu.Lock()
-		p.q.recycle(out)
-		p.qmu.Unlock()
-		clear(out)
 		if !ping.Stop() {
 			select {
 			case <-ping.C:
@@ -122,43 +161,124 @@ func (n *Node) writeLoop(s *session) {
 	}
 }
 
-// writeBatch writes out in writes of at most writeChunk bytes, each with
-// its own deadline: a slow reader holds a large batch back without the
-// session being taken for dead.
-func (n *Node) writeBatch(s *session, out []byte) error {
-	for len(out) > 0 {
-		k := min(len(out), writeChunk)
-		s.conn.SetWriteDeadline(time.Now().Add(writeTimeout))
-		if _, err := s.conn.Write(out[:k]); err != nil {
-			return err
+// writeQueue writes every frame queued to s's peer, a chunk a write,
+// holding s.wmu: wait says whether to wait for it (the writer goroutine) or
+// to give up when another holds it (Flush), which it reports. The writes do
+// not block (nbConn.Write).
+func (n *Node) writeQueue(s *session, wait bool) (bool, error) {
+	if wait {
+		s.wmu.Lock()
+	} else if !s.wmu.TryLock() {
+		return false, nil
+	}
+	defer s.wmu.Unlock()
+	p := s.peer
+	p.qmu.Lock()
+	var frames uint64
+	s.out, frames = p.q.take(s.out[:0])
+	p.qmu.Unlock()
+	if frames == 0 {
+		return true, nil
+	}
+	n.framesOut.Add(frames)
+	s.nb.mayBlock.Store(wait)
+	for _, c := range s.out {
+		if _, err := s.conn.Write(c); err != nil {
+			s.nb.mayBlock.Store(false)
+			return true, err
 		}
 		n.writes.Add(1)
-		out = out[k:]
 	}
-	return nil
+	s.nb.mayBlock.Store(false)
+	p.qmu.Lock()
+	p.q.recycle(s.out)
+	p.qmu.Unlock()
+	clear(s.out)
+	return true, nil
 }
 
-// readLoop reads frames and hands each to its kind's handler. It reads the
-// connection in chunks of up to readBuffer bytes and cuts frames out of them
-// in place; a small payload is copied into a shared arena (one allocation for
-// many frames), a larger one into its own slice.
+// closeConnLocked closes the connection, once; rmu is held.
+func (s *session) closeConnLocked() {
+	if !s.shut {
+		s.shut = true
+		s.conn.Close()
+	}
+}
+
+// readLoop waits until the session's socket is readable, then hands every
+// frame that has arrived to its kind's handler (drain), until the session
+// ends. A poller (Node.Poll) may have read the frames first; the reader then
+// finds none and waits again.
 func (n *Node) readLoop(s *session) {
 	defer n.wg.Done()
-	fr := frameReader{conn: s.conn, buf: make([]byte, readBuffer)}
 	for {
-		kind, payload, err := fr.next()
-		if err != nil {
+		// Drain first: the handshake may have left whole frames in the
+		// TLS connection's buffers, which no readability would announce.
+		if _, err := n.drain(s, true); err != nil {
+			n.endSession(s, err)
+			return
+		}
+		for {
+			err := s.nb.waitReadable()
+			if err == nil {
+				break
+			}
 			var ne net.Error
 			if errors.As(err, &ne) && ne.Timeout() {
+				if n.clock()-s.heard.Load() < int64(deadAfter) {
+					continue // a poller heard the peer meanwhile
+				}
 				err = fmt.Errorf("nothing heard for %v", deadAfter)
 			}
 			n.endSession(s, err)
 			return
 		}
+	}
+}
+
+// drain reads every frame that can be read without waiting and hands each
+// to its handler, holding the session's read side: wait says whether to
+// wait for it (the reader goroutine) or to give up at once when another
+// holds it (a poller, which also stops after PollBatch frames). It returns
+// how many frames it read.
+func (n *Node) drain(s *session, wait bool) (got int, err error) {
+	if wait {
+		s.rmu.Lock()
+	} else if !s.rmu.TryLock() {
+		return 0, nil
+	}
+	defer func() {
+		if got > 0 {
+			s.heard.Store(n.clock())
+			if wait {
+				n.framesRead.Add(uint64(got))
+			} else {
+				n.framesPolled.Add(uint64(got))
+			}
+		}
+		if s.closeDue.Load() {
+			s.closeConnLocked()
+		}
+		s.rmu.Unlock()
+	}()
+	if s.shut {
+		return 0, nil
+	}
+	for {
+		if s.closeDue.Load() || !wait && got >= PollBatch {
+			return got, nil // the session ends; or a poller has done its share
+		}
+		kind, payload, err := s.fr.next()
+		if err != nil {
+			if errors.Is(err, errWouldBlock) {
+				return got, nil
+			}
+			return got, err
+		}
+		got++
 		if kind >= KindReserved {
 			if kind != kindPing {
-				n.endSession(s, fmt.Errorf("protocol: frame of kind %#x after the handshake", kind))
-				return
+				return got, fmt.Errorf("protocol: frame of kind %#x after the handshake", kind)
 			}
 			continue
 		}
@@ -176,7 +296,7 @@ const (
 
 // frameReader cuts frames out of what it reads from a connection.
 type frameReader struct {
-	conn  net.Conn
+	conn  io.Reader
 	buf   []byte
 	r, w  int    // buf[r:w] is read and not yet cut
 	arena []byte // free room for small payloads
@@ -213,8 +333,9 @@ func (f *frameReader) next() (byte, []byte, error) {
 	return kind, payload, nil
 }
 
-// fill reads until buf[r:w] holds at least k bytes, each read with a
-// deadline of deadAfter.
+// fill reads until buf[r:w] holds at least k bytes. A read that would
+// block returns errWouldBlock, keeping what was read: the next call goes on
+// from there.
 func (f *frameReader) fill(k int) error {
 	if f.w-f.r >= k {
 		return nil
@@ -230,7 +351,6 @@ func (f *frameReader) fill(k int) error {
 		f.r = 0
 	}
 	for f.w-f.r < k {
-		f.conn.SetReadDeadline(time.Now().Add(deadAfter))
 		m, err := f.conn.Read(f.buf[f.w:])
 		f.w += m
 		if err != nil && f.w-f.r < k {

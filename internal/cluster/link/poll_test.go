@@ -1,0 +1,143 @@
+package link
+
+import (
+	"bytes"
+	"crypto/tls"
+	"encoding/binary"
+	"runtime"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// linkedPair starts nodes 1 and 2, linked, with TLS when withTLS.
+func linkedPair(t *testing.T, withTLS bool) (*Node, *Node) {
+	t.Helper()
+	var t1, t2 *tls.Config
+	if withTLS {
+		dir := certs(t, 1, 2)
+		t1, t2 = loadTLS(t, dir, 1), loadTLS(t, dir, 2)
+	}
+	a := start(t, Config{ID: 1, TLS: t1})
+	b := start(t, Config{ID: 2, TLS: t2, Peers: map[uint64]string{1: a.Addr()}})
+	a.AddPeer(2, b.Addr())
+	waitLinked(t, a, 2)
+	waitLinked(t, b, 1)
+	return a, b
+}
+
+func eachTransport(t *testing.T, fn func(t *testing.T, withTLS bool)) {
+	t.Run("plain", func(t *testing.T) { fn(t, false) })
+	t.Run("tls", func(t *testing.T) { fn(t, true) })
+}
+
+// TestPollWithEveryProcessorBusy: with one Go processor, held by a goroutine
+// that never yields (a core spinning for a message), a frame that another
+// node wrote still reaches that goroutine, through Queue and Flush on the
+// sending side and Poll on the receiving one: no other goroutine (the
+// session's writer or reader) had to run for it.
+func TestPollWithEveryProcessorBusy(t *testing.T) {
+	eachTransport(t, func(t *testing.T, withTLS bool) {
+		a, b := linkedPair(t, withTLS)
+		var inPoll, viaPoll, elsewhere atomic.Int32
+		b.Handle(9, func(uint64, []byte) {
+			if inPoll.Load() == 1 {
+				viaPoll.Add(1)
+			} else {
+				elsewhere.Add(1)
+			}
+		})
+		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+		if err := a.Queue(2, 9, []byte("ping")); err != nil {
+			t.Fatal(err)
+		}
+		a.Flush()
+		start := time.Now()
+		inPoll.Store(1)
+		for viaPoll.Load() == 0 && elsewhere.Load() == 0 && time.Since(start) < time.Second {
+			b.Poll() // spins: no yield, no sleep
+		}
+		inPoll.Store(0)
+		if viaPoll.Load() != 1 {
+			t.Fatalf("the frame came through Poll %d times, otherwise %d times, within %v", viaPoll.Load(), elsewhere.Load(), time.Since(start))
+		}
+	})
+}
+
+// TestFlushInOrder: frames sent by Send (the writer goroutine writes them)
+// and by Queue and Flush (the caller writes them, leaving what the socket
+// does not take at once in the connection's backlog), small and larger than
+// a socket's buffer, arrive whole and in the order they were queued.
+func TestFlushInOrder(t *testing.T) {
+	eachTransport(t, func(t *testing.T, withTLS bool) {
+		a, b := linkedPair(t, withTLS)
+		in := listen(b, 7)
+		const count = 400
+		sizes := []int{4, 100, 70 << 10, 3 << 20}
+		payload := func(i int) []byte {
+			p := make([]byte, sizes[i%len(sizes)])
+			binary.BigEndian.PutUint32(p, uint32(i))
+			for j := 4; j < len(p); j++ {
+				p[j] = byte(i + j)
+			}
+			return p
+		}
+		go func() {
+			for i := 0; i < count; i++ {
+				var err error
+				if i%3 == 0 {
+					err = a.Send(2, 7, payload(i))
+				} else {
+					err = a.Queue(2, 7, payload(i))
+					a.Flush()
+				}
+				for err == ErrQueueFull {
+					time.Sleep(time.Millisecond) // back-pressure, not ordering
+					err = a.Send(2, 7, payload(i))
+				}
+				if err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+		for i := 0; i < count; i++ {
+			f := in.next(t)
+			if want := payload(i); !bytes.Equal(f.payload, want) {
+				t.Fatalf("frame %d: %d bytes, numbered %d; want %d bytes", i, len(f.payload), binary.BigEndian.Uint32(f.payload), len(want))
+			}
+		}
+	})
+}
+
+// TestReaderWakes: in a ping-pong between the handlers of two nodes, no
+// round waits for a heartbeat (500 ms) to wake a reader: a reader that
+// finished reading just before the next frame came must still be woken by
+// that frame (its wait peeks at the socket after the runtime resets the
+// socket's readiness).
+func TestReaderWakes(t *testing.T) {
+	eachTransport(t, func(t *testing.T, withTLS bool) {
+		a, b := linkedPair(t, withTLS)
+		b.Handle(8, func(from uint64, p []byte) { b.Send(from, 8, p) })
+		const rounds = 3000
+		got := make(chan time.Time, 1)
+		a.Handle(8, func(uint64, []byte) { got <- time.Now() })
+		worst := time.Duration(0)
+		for i := 0; i < rounds; i++ {
+			sent := time.Now()
+			if err := a.Send(2, 8, []byte{byte(i)}); err != nil {
+				t.Fatal(err)
+			}
+			select {
+			case at := <-got:
+				worst = max(worst, at.Sub(sent))
+			case <-time.After(10 * time.Second):
+				t.Fatalf("round %d: no answer", i)
+			}
+		}
+		if worst >= pingInterval/2 {
+			t.Fatalf("the slowest of %d rounds took %v: a reader waited for a heartbeat", rounds, worst)
+		}
+		t.Logf("slowest round %v", worst)
+	})
+}
