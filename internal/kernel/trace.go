@@ -39,12 +39,13 @@ type tracer struct {
 // Spawns, migrations, switches out and sleeps read the clock; messages and
 // wake-ups, the events of every cross-core round trip, do not.
 
-// put records an event of those fields stamped now, a clock reading
-// newer than any before it, which becomes the latest (trace.Ring.Put: the
-// fields stored one by one, not an Event built and copied, which costs a
-// stall).
+// put records an event of those fields stamped now, a clock reading,
+// which becomes the latest unless one already is newer (a direct switch's
+// switch in is stamped with a time read before the switch out:
+// handoff.go) (trace.Ring.Put: the fields stored one by one, not an Event
+// built and copied, which costs a stall).
 func (t *tracer) put(now int64, k trace.Kind, why uint8, sub uint16, core int32, pid, arg int64) {
-	t.last = now
+	t.last = max(t.last, now)
 	t.ring.Put(now, k, why, sub, core, pid, arg)
 }
 
