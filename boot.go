@@ -45,6 +45,9 @@ type Machine struct {
 	ipc *abi.System      // channels, exchange heap and names (module "isle")
 	gw  *gateway.Gateway // the cluster's channels (WithCluster); nil when not a node
 
+	remote *RemoteClient // its SIPs' spawns on other nodes (proc_spawn_on); nil when not a node; immutable after Boot
+	served servedKids    // the children it runs for other nodes' SIPs (remotespawn.go)
+
 	tables *tables.Tables // nil without WithTables
 	budget *sandbox.MemoryBudget
 	procs  registry // live SIPs by pid, for Kill and Live (control.go)
@@ -54,11 +57,15 @@ type Machine struct {
 	calls     []string  // the host functions' names, as a trace's Syscall events number them
 
 	servers servers // the control socket's and /metrics' servers (observe.go)
+	seams   seams   // the construction's steps a test may make fail (seams.go); immutable
 }
 
 // Boot checks cfg and starts a machine.
-func Boot(ctx context.Context, cfg Config) (*Machine, error) {
-	m, err := newMachine(ctx, cfg)
+func Boot(ctx context.Context, cfg Config) (*Machine, error) { return boot(ctx, cfg, seams{}) }
+
+// boot is Boot with the given seams.
+func boot(ctx context.Context, cfg Config, s seams) (*Machine, error) {
+	m, err := newMachine(ctx, cfg, s)
 	if err != nil {
 		return nil, err
 	}
@@ -75,7 +82,7 @@ func (m *Machine) start(ctx context.Context) error {
 	// Cores + 1 processors: services, timers and the garbage collector always
 	// find one while every core runs a SIP (gomaxprocs.go).
 	gomaxprocs.claim(m, m.cores+1)
-	if err := m.k.Boot(); err != nil {
+	if err := m.seams.boot(m.k); err != nil {
 		gomaxprocs.release(m)
 		m.unmake(ctx)
 		return err
@@ -95,12 +102,12 @@ func (m *Machine) start(ctx context.Context) error {
 // it makes that must be freed (the runtime, the workers' host files, the
 // listeners) is freed on one path, unmake, if a later step fails; the
 // kernel, made but not booted, holds no goroutine.
-func newMachine(ctx context.Context, cfg Config) (*Machine, error) {
+func newMachine(ctx context.Context, cfg Config, s seams) (*Machine, error) {
 	p, err := validate(cfg)
 	if err != nil {
 		return nil, err
 	}
-	m := &Machine{cfg: cfg, cores: p.cores, hostCPUs: p.host, preopens: p.preopens, tables: p.tables, gw: newGateway(cfg)}
+	m := &Machine{cfg: cfg, cores: p.cores, hostCPUs: p.host, preopens: p.preopens, tables: p.tables, gw: newGateway(cfg), seams: s}
 	m.procs.init()
 	if err := m.build(ctx, p); err != nil {
 		m.unmake(ctx)
@@ -133,6 +140,13 @@ func (m *Machine) makeRuntime(ctx context.Context, p *plan) (*procapi.API, error
 	cfg := p.cfg
 	papi := procapi.New(p.procPre)
 	papi.SetMaxDescendants(p.lim.maxDescendants)
+	if cl := cfg.cluster; cl != nil {
+		m.remote = cl.Client
+		if m.remote == nil {
+			m.remote = NewRemoteClient(cl.Link)
+		}
+		papi.SetRemote(clusterRemote{m.remote})
+	}
 	preempt := kernel.Preempt
 	if cfg.noPreempt {
 		preempt = nil
@@ -143,7 +157,7 @@ func (m *Machine) makeRuntime(ctx context.Context, p *plan) (*procapi.API, error
 		hosts = append(hosts, m.gw.HostModule())
 	}
 	traced := cfg.traceOut != nil && cfg.traceCalls
-	rt, err := sandbox.NewRuntime(ctx, sandbox.Config{CacheDir: cfg.cacheDir, Preempt: preempt, AtEnd: kernel.AtEnd, MemoryLimitPages: p.lim.memoryPages, Budget: m.budget},
+	rt, err := m.seams.runtime(ctx, sandbox.Config{CacheDir: cfg.cacheDir, Preempt: preempt, AtEnd: kernel.AtEnd, MemoryLimitPages: p.lim.memoryPages, Budget: m.budget},
 		tracedModules(traced, hosts))
 	if err != nil {
 		return nil, err
@@ -192,6 +206,9 @@ func (m *Machine) addServices(papi *procapi.API) {
 	m.stdin = k.AddService("stdin", m.stdinSvc)
 	m.loader = papi.Loader()
 	papi.SetLoader(k.AddService("loader", m.loader))
+	if m.remote != nil {
+		papi.SetRemoteService(k.AddService("remote", papi.RemoteService()))
+	}
 	papi.SetNewChild(func(parent *kernel.SIP, mod *sandbox.Module, name string, args []string, nice int) *kernel.SIP {
 		return m.newSIP(mod, name, args, nice)
 	})
@@ -216,7 +233,7 @@ func (m *Machine) addFS() error {
 		fsDirs = append(fsDirs, service.FSDir{Host: p.Host, ReadOnly: p.ReadOnly})
 	}
 	for i := 0; i < min(m.cores, maxFSWorkers); i++ {
-		w, err := service.NewFS(fsDirs, m.hostFDs)
+		w, err := m.seams.fs(fsDirs, m.hostFDs)
 		if err != nil {
 			return &ConfigError{Option: "WithDir", Reason: err.Error()}
 		}

@@ -21,6 +21,10 @@ type ClusterConfig struct {
 	// Names, when set, replaces Remote with a set that changes while the
 	// machine runs: isle node sets it from the cluster's name table.
 	Names *RemoteNames
+	// Client carries the machine's SIPs' spawns on other nodes
+	// (proc_spawn_on) when the embedder has one on Link already (it owns
+	// the link's reply kinds); nil: the machine makes its own.
+	Client *RemoteClient
 	// Logf receives the gateway's log lines (refusals, lost links); nil: none.
 	Logf func(format string, args ...any)
 }
@@ -94,7 +98,7 @@ func newGateway(cfg Config) *gateway.Gateway {
 
 // startGateway spawns the gateway's SIP on core 0 of a booted machine.
 func (m *Machine) startGateway(ctx context.Context) error {
-	prog, err := m.LoadBytes(ctx, "isle-gateway", gateway.Module())
+	prog, err := m.LoadBytes(ctx, "isle-gateway", m.seams.gateway())
 	if err != nil {
 		return fmt.Errorf("cluster gateway: %v", err)
 	}

@@ -74,7 +74,7 @@ func Run(ctx context.Context, cfg Config, path string, args []string) (ExitStatu
 func RunListing(ctx context.Context, cfg Config, path string, args []string) (ExitStatus, []CoreStats, []Proc, error) {
 	// The program is loaded before the cores start, so that they do not
 	// poll and sleep beside the compilation (docs/startup.md).
-	m, err := newMachine(ctx, cfg)
+	m, err := newMachine(ctx, cfg, seams{})
 	if err != nil {
 		return ExitStatus{}, nil, nil, err
 	}

@@ -7,13 +7,16 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path"
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 
 	"isle/internal/cluster/link"
+	"isle/internal/wasi"
 )
 
 // Remote spawn (docs/cluster.md): a node asks another, over their link, to
@@ -39,11 +42,18 @@ const (
 type spawnRequest struct {
 	Path string   `json:"path"` // a guest path, in one of the serving machine's preopens
 	Args []string `json:"args"`
+	Nice int      `json:"nice,omitempty"`
+	// Watch: a SIP's proc_spawn_on (remotespawn.go): the child's exit is
+	// reported (kindExited), a kill frame kills it, and it is killed when
+	// the asking node's link is lost. Without it (--spawn-on) the child is
+	// the serving machine's alone.
+	Watch bool `json:"watch,omitempty"`
 }
 
 type spawnReply struct {
-	PID int64  `json:"pid"`
-	Err string `json:"err,omitempty"`
+	PID   int64  `json:"pid"`
+	Err   string `json:"err,omitempty"`
+	Errno uint16 `json:"errno,omitempty"` // with Err: the WASI errno a proc_spawn_on returns
 }
 
 // RemoteProc is one live SIP of a node.
@@ -70,20 +80,18 @@ func (m *Machine) serveRemote(ln *link.Node) {
 		if !ok {
 			return
 		}
-		go func() {
-			var sr spawnRequest
-			pid, err := int64(0), json.Unmarshal(body, &sr)
-			if err == nil {
-				pid, err = m.spawnLocal(sr)
-			}
-			rep := spawnReply{PID: pid}
-			if err != nil {
-				rep.Err = err.Error()
-			}
-			b, _ := json.Marshal(rep)
-			ln.Send(from, kindSpawned, append(binary.BigEndian.AppendUint64(nil, req), b...))
-		}()
+		var sr spawnRequest
+		if err := json.Unmarshal(body, &sr); err != nil {
+			sendSpawned(ln, from, req, spawnReply{Err: "a request that does not decode", Errno: uint16(wasi.EINVAL)})
+			return
+		}
+		if sr.Watch && !m.served.reserve(from, req) {
+			sendSpawned(ln, from, req, spawnReply{Err: fmt.Sprintf("over %d children for other nodes", MaxRemoteChildren), Errno: uint16(wasi.EAGAIN)})
+			return
+		}
+		go m.serveSpawn(ln, from, req, sr)
 	})
+	m.serveKills(ln)
 	ln.Handle(kindProcs, func(from uint64, p []byte) {
 		req, _, ok := cutReq(p)
 		if !ok {
@@ -98,45 +106,73 @@ func (m *Machine) serveRemote(ln *link.Node) {
 // spawnLocal spawns, for another node, the program at a guest path of one
 // of the machine's preopens: read through an os.Root, so neither ".." nor a
 // symbolic link leaves the preopened directory.
-func (m *Machine) spawnLocal(sr spawnRequest) (int64, error) {
+// The error comes with the WASI errno a proc_spawn_on returns for it.
+func (m *Machine) spawnLocal(sr spawnRequest) (*Process, wasi.Errno, error) {
 	n := 0
 	for _, a := range sr.Args {
 		n += len(a)
 	}
 	if n > MaxRemoteArgs {
-		return 0, fmt.Errorf("arguments over %d bytes", MaxRemoteArgs)
+		return nil, wasi.E2BIG, fmt.Errorf("arguments over %d bytes", MaxRemoteArgs)
+	}
+	if sr.Nice < -20 || sr.Nice > 19 {
+		return nil, wasi.EINVAL, fmt.Errorf("nice %d is not in -20…19", sr.Nice)
 	}
 	host, rel, ok := m.preopenOf(sr.Path)
 	if !ok {
-		return 0, fmt.Errorf("%s: not in a preopened directory of this node", sr.Path)
+		return nil, wasi.ENOENT, fmt.Errorf("%s: not in a preopened directory of this node", sr.Path)
 	}
+	wasm, errno, err := readRooted(host, rel)
+	if err != nil {
+		return nil, errno, fmt.Errorf("%s: %v", sr.Path, err)
+	}
+	prog, err := m.LoadBytes(context.Background(), path.Base(sr.Path), wasm)
+	if err != nil {
+		return nil, wasi.ENOEXEC, err
+	}
+	args := append([]string{path.Base(sr.Path)}, sr.Args...)
+	p, err := m.SpawnWith(prog, args, SpawnOptions{Nice: sr.Nice})
+	if err != nil {
+		return nil, wasi.ENOMEM, err
+	}
+	return p, 0, nil
+}
+
+// readRooted reads the file rel of directory host through an os.Root, at
+// most MaxRemoteProgram bytes.
+func readRooted(host, rel string) ([]byte, wasi.Errno, error) {
 	root, err := os.OpenRoot(host)
 	if err != nil {
-		return 0, fmt.Errorf("%s: %v", sr.Path, unwrapPathErr(err))
+		return nil, pathErrno(err), unwrapPathErr(err)
 	}
 	defer root.Close()
 	f, err := root.Open(rel)
 	if err != nil {
-		return 0, fmt.Errorf("%s: %v", sr.Path, unwrapPathErr(err))
+		return nil, pathErrno(err), unwrapPathErr(err)
 	}
 	wasm, err := io.ReadAll(io.LimitReader(f, MaxRemoteProgram+1))
 	f.Close()
 	if err != nil {
-		return 0, fmt.Errorf("%s: %v", sr.Path, unwrapPathErr(err))
+		return nil, pathErrno(err), unwrapPathErr(err)
 	}
 	if len(wasm) > MaxRemoteProgram {
-		return 0, fmt.Errorf("%s: over %d bytes", sr.Path, MaxRemoteProgram)
+		return nil, wasi.ENOMEM, fmt.Errorf("over %d bytes", MaxRemoteProgram)
 	}
-	prog, err := m.LoadBytes(context.Background(), path.Base(sr.Path), wasm)
-	if err != nil {
-		return 0, err
+	return wasm, 0, nil
+}
+
+// pathErrno is the errno of a failed open or read of a program: ENOENT,
+// EACCES (a permission, or a path that escapes its directory) or EIO.
+func pathErrno(err error) wasi.Errno {
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return wasi.ENOENT
+	case errors.Is(err, syscall.EISDIR):
+		return wasi.EACCES
+	case errors.Is(err, fs.ErrPermission), strings.Contains(err.Error(), "path escapes"):
+		return wasi.EACCES
 	}
-	args := append([]string{path.Base(sr.Path)}, sr.Args...)
-	p, err := m.Spawn(prog, args)
-	if err != nil {
-		return 0, err
-	}
-	return p.PID(), nil
+	return wasi.EIO
 }
 
 // preopenOf finds the preopen that guest path p lies in: its host
@@ -186,12 +222,14 @@ func cutReq(p []byte) (uint64, []byte, bool) {
 // cluster over a node's link, and waits for their answers.
 type RemoteClient struct {
 	ln    *link.Node
-	mu    sync.Mutex // guards next and waits
+	mu    sync.Mutex // guards next, waits and kids
 	next  uint64
 	waits map[uint64]waitReply
+	kids  map[uint64]*remoteKid // the SIPs' children on other nodes, by spawn request id (remotespawn.go)
 }
 
-// waitReply is a request waiting for the node it was sent to.
+// waitReply is a request waiting for the node it was sent to; nil on ch
+// says the link to it was lost.
 type waitReply struct {
 	node uint64
 	ch   chan []byte
@@ -199,10 +237,12 @@ type waitReply struct {
 
 // NewRemoteClient takes over the reply kinds of ln.
 func NewRemoteClient(ln *link.Node) *RemoteClient {
-	r := &RemoteClient{ln: ln, waits: map[uint64]waitReply{}}
+	r := &RemoteClient{ln: ln, waits: map[uint64]waitReply{}, kids: map[uint64]*remoteKid{}}
 	for _, k := range []byte{kindSpawned, kindProcList} {
 		ln.Handle(k, r.reply)
 	}
+	ln.Handle(kindExited, r.exited)
+	ln.OnPeerDown(r.peerDown)
 	return r
 }
 
@@ -220,20 +260,27 @@ func (r *RemoteClient) reply(from uint64, p []byte) {
 	}
 	r.mu.Unlock()
 	if ok && w.node == from {
-		w.ch <- append([]byte(nil), body...)
+		w.ch <- append([]byte{}, body...) // not nil: nil says the link was lost
 	}
 }
 
 // call sends one request to node and waits for its reply's body.
 func (r *RemoteClient) call(ctx context.Context, node uint64, kind byte, body []byte) ([]byte, error) {
+	r.mu.Lock()
+	r.next++
+	req := r.next
+	r.mu.Unlock()
+	return r.callAs(ctx, req, node, kind, body)
+}
+
+// callAs is call with a request id taken already (r.next).
+func (r *RemoteClient) callAs(ctx context.Context, req, node uint64, kind byte, body []byte) ([]byte, error) {
 	ch := make(chan []byte, 1)
 	r.mu.Lock()
 	if len(r.waits) >= MaxRemoteWaits {
 		r.mu.Unlock()
-		return nil, fmt.Errorf("%w %d: too many requests waiting", ErrRemote, node)
+		return nil, fmt.Errorf("%w %d: %w", ErrRemote, node, errTooManyWaits)
 	}
-	r.next++
-	req := r.next
 	r.waits[req] = waitReply{node: node, ch: ch}
 	r.mu.Unlock()
 	defer func() {
@@ -242,10 +289,13 @@ func (r *RemoteClient) call(ctx context.Context, node uint64, kind byte, body []
 		r.mu.Unlock()
 	}()
 	if err := r.ln.Send(node, kind, append(binary.BigEndian.AppendUint64(nil, req), body...)); err != nil {
-		return nil, fmt.Errorf("%w %d: %v", ErrRemote, node, err)
+		return nil, fmt.Errorf("%w %d: %w", ErrRemote, node, err)
 	}
 	select {
 	case b := <-ch:
+		if b == nil {
+			return nil, fmt.Errorf("%w %d: %w", ErrRemote, node, errLinkLost)
+		}
 		return b, nil
 	case <-ctx.Done():
 		return nil, fmt.Errorf("%w %d: no answer (does it run a machine?): %v", ErrRemote, node, ctx.Err())
@@ -293,8 +343,7 @@ func (r *RemoteClient) Processes(ctx context.Context, node uint64) ([]RemoteProc
 func RefuseRemote(ln *link.Node) {
 	ln.Handle(kindSpawn, func(from uint64, p []byte) {
 		if req, _, ok := cutReq(p); ok {
-			b, _ := json.Marshal(spawnReply{Err: fmt.Sprintf("node %d runs no machine", ln.ID())})
-			ln.Send(from, kindSpawned, append(binary.BigEndian.AppendUint64(nil, req), b...))
+			sendSpawned(ln, from, req, spawnReply{Err: fmt.Sprintf("node %d runs no machine", ln.ID()), Errno: uint16(wasi.ECONNREFUSED)})
 		}
 	})
 	ln.Handle(kindProcs, func(from uint64, p []byte) {

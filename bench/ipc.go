@@ -60,12 +60,37 @@ func IPC(log io.Writer) ([]Row, error) {
 	if err != nil {
 		return nil, err
 	}
-	// A measure gives one value per name: a ping-pong its mean round
-	// trip, then its median over batches.
-	type measure struct {
-		names []string
-		f     func() ([]float64, error)
+	// Ping-pongs by payload size: a Ping of 8 bytes travels inline (in
+	// the kernel's message slot, docs/ipc.md), the larger ones as packets.
+	payloadSizes := []int{8, 64, 256, 1024}
+	ms := ipcMeasures(dir, progs, cpus, payloadSizes)
+	best, dist, err := ipcSessionsBest(log, ms)
+	if err != nil {
+		return nil, err
 	}
+	if err := ipcPlot(log, dist); err != nil {
+		return nil, err
+	}
+	var rows []Row
+	for _, m := range ms {
+		for _, name := range m.names {
+			rows = append(rows, Row{Name: name, Value: best[name], Unit: "ns"})
+		}
+	}
+	rows = append(rows, ipcDerivedRows(best)...)
+	return append(rows, ipcRatioRows(best, payloadSizes)...), nil
+}
+
+// An ipcMeasure gives one value per name: a ping-pong its mean round trip,
+// then its median over batches (and then, for the plot, its percentiles).
+type ipcMeasure struct {
+	names []string
+	f     func() ([]float64, error)
+}
+
+// ipcMeasures lists the ipc suite's measurements in the order a session
+// takes them.
+func ipcMeasures(dir string, progs map[string]string, cpus [2]int, payloadSizes []int) []ipcMeasure {
 	median := func(name string) []string { return []string{name, strings.TrimSuffix(name, "_ns") + "_median_ns"} }
 	sip := func(cores, clientCore, rounds int) func() ([]float64, error) {
 		return func() ([]float64, error) { return sipPingPong(dir, progs, cores, clientCore, rounds) }
@@ -86,7 +111,7 @@ func IPC(log io.Writer) ([]Row, error) {
 			return []float64{v}, err
 		}
 	}
-	ms := []measure{
+	ms := []ipcMeasure{
 		{median("sip_pingpong_same_core_ns"), sip(1, 0, sipSameRounds)},
 		{[]string{"sip_send_ns", "sip_recv_found_ns"}, func() ([]float64, error) { return sipSteps(dir, progs, stepRounds) }},
 		{median("linux_pipe_pingpong_same_ns"), linux("pipe", cpus[0], cpus[0], linuxSameRounds)},
@@ -97,33 +122,35 @@ func IPC(log io.Writer) ([]Row, error) {
 		{median("sip_pingpong_cross_core_after_migration_ns"), func() ([]float64, error) { return sipPingPongMoved(dir, progs, sipCrossRounds) }},
 		{median("linux_pipe_pingpong_cross_ns"), linux("pipe", cpus[0], cpus[1], linuxCrossRound)},
 	}
-	// Ping-pongs by payload size: a Ping of 8 bytes travels inline (in
-	// the kernel's message slot, docs/ipc.md), the larger ones as packets.
-	payloadSizes := []int{8, 64, 256, 1024}
 	for _, n := range payloadSizes {
 		ms = append(ms,
-			measure{median(fmt.Sprintf("sip_pingpong_same_core_payload_%d_ns", n)), sized(1, 0, n)},
-			measure{median(fmt.Sprintf("sip_pingpong_cross_core_payload_%d_ns", n)), sized(2, 1, n)})
+			ipcMeasure{median(fmt.Sprintf("sip_pingpong_same_core_payload_%d_ns", n)), sized(1, 0, n)},
+			ipcMeasure{median(fmt.Sprintf("sip_pingpong_cross_core_payload_%d_ns", n)), sized(2, 1, n)})
 	}
-	ms = append(ms, []measure{
+	return append(ms, []ipcMeasure{
 		{[]string{"block_send_4k_ns"}, block(4<<10, blockRounds4K, false)},
 		{[]string{"block_send_1m_ns"}, block(1<<20, blockRounds4K, false)},
 		{[]string{"block_send_copy_4k_ns"}, block(4<<10, blockRounds4K, true)},
 		{[]string{"block_send_copy_1m_ns"}, block(1<<20, blockRounds1M, true)},
 	}...)
-	best := map[string]float64{}
-	// dist[name]: the percentiles of the ping-pong's batches in the
-	// session whose median was best, for the plot.
-	dist := map[string][]float64{}
+}
+
+// ipcSessionsBest takes every measure once per session, ipcSessions times,
+// and returns the best (lowest) value of each name; and dist[name], the
+// percentiles of the ping-pong's batches in the session whose median was
+// best, for the plot.
+func ipcSessionsBest(log io.Writer, ms []ipcMeasure) (best map[string]float64, dist map[string][]float64, err error) {
+	best = map[string]float64{}
+	dist = map[string][]float64{}
 	for s := range ipcSessions {
 		runtime.GC()
 		for _, m := range ms {
 			vs, err := m.f()
 			if err != nil {
-				return nil, fmt.Errorf("%s: %w", m.names[0], err)
+				return nil, nil, fmt.Errorf("%s: %w", m.names[0], err)
 			}
 			if len(vs) < len(m.names) {
-				return nil, fmt.Errorf("%s: %d values, want %d", m.names[0], len(vs), len(m.names))
+				return nil, nil, fmt.Errorf("%s: %d values, want %d", m.names[0], len(vs), len(m.names))
 			}
 			if len(m.names) == 2 && len(vs) == 2+percentiles {
 				if v, ok := best[m.names[1]]; !ok || vs[1] < v {
@@ -138,39 +165,41 @@ func IPC(log io.Writer) ([]Row, error) {
 		}
 		fmt.Fprintf(log, "ipc: session %d of %d\n", s+1, ipcSessions)
 	}
-	if err := ipcPlot(log, dist); err != nil {
-		return nil, err
-	}
-	var rows []Row
-	for _, m := range ms {
-		for _, name := range m.names {
-			rows = append(rows, Row{Name: name, Value: best[name], Unit: "ns"})
-		}
-	}
-	// One way of the same-core ping-pong is a send, the direct switch to
-	// the receiver (docs/kernel.md) and a receive that finds the message;
-	// the switch is what is left when the send and the receive, measured on
-	// their own (medians, as the ping-pong's), are taken off. What else one
-	// way does counts in it too: the guest's code between the calls (the
-	// stubs' encoding and checks) and the receive that found nothing and
-	// blocked, on the other side, before the switch back.
+	return best, dist, nil
+}
+
+// ipcDerivedRows splits the same-core one way into its steps.
+//
+// One way of the same-core ping-pong is a send, the direct switch to the
+// receiver (docs/kernel.md) and a receive that finds the message; the
+// switch is what is left when the send and the receive, measured on their
+// own (medians, as the ping-pong's), are taken off. What else one way does
+// counts in it too: the guest's code between the calls (the stubs'
+// encoding and checks) and the receive that found nothing and blocked, on
+// the other side, before the switch back.
+func ipcDerivedRows(best map[string]float64) []Row {
 	oneway := best["sip_pingpong_same_core_median_ns"] / 2
-	rows = append(rows,
-		Row{Name: "sip_same_core_oneway_median_ns", Value: oneway, Unit: "ns (send + switch + recv)"},
-		Row{Name: "sip_direct_switch_ns", Value: oneway - best["sip_send_ns"] - best["sip_recv_found_ns"], Unit: "ns (derived: oneway - send - recv; with the guest's code and the blocking recv)"},
-	)
-	rows = append(rows,
-		Row{Name: "pipe_same_over_sip_same", Value: best["linux_pipe_pingpong_same_ns"] / best["sip_pingpong_same_core_ns"], Unit: "x (target >= 5)"},
-		Row{Name: "pipe_same_over_sip_same_median", Value: best["linux_pipe_pingpong_same_median_ns"] / best["sip_pingpong_same_core_median_ns"], Unit: "x (medians)"},
-		Row{Name: "pipe_cross_over_sip_cross", Value: best["linux_pipe_pingpong_cross_ns"] / best["sip_pingpong_cross_core_ns"], Unit: "x (target >= 20)"},
-		Row{Name: "pipe_cross_over_sip_cross_median", Value: best["linux_pipe_pingpong_cross_median_ns"] / best["sip_pingpong_cross_core_median_ns"], Unit: "x (medians)"},
-		Row{Name: "traced_over_cross", Value: best["sip_pingpong_cross_core_traced_ns"] / best["sip_pingpong_cross_core_ns"], Unit: "x (target <= 1.05)"},
-		Row{Name: "traced_over_cross_median", Value: best["sip_pingpong_cross_core_traced_median_ns"] / best["sip_pingpong_cross_core_median_ns"], Unit: "x (medians)"},
-		Row{Name: "traced_calls_over_cross", Value: best["sip_pingpong_cross_core_traced_calls_ns"] / best["sip_pingpong_cross_core_ns"], Unit: "x (with --trace-calls)"},
-		Row{Name: "traced_calls_over_cross_median", Value: best["sip_pingpong_cross_core_traced_calls_median_ns"] / best["sip_pingpong_cross_core_median_ns"], Unit: "x (medians)"},
-		Row{Name: "after_migration_over_cross", Value: best["sip_pingpong_cross_core_after_migration_ns"] / best["sip_pingpong_cross_core_ns"], Unit: "x (target <= 1.2)"},
-		Row{Name: "after_migration_over_cross_median", Value: best["sip_pingpong_cross_core_after_migration_median_ns"] / best["sip_pingpong_cross_core_median_ns"], Unit: "x (medians)"},
-	)
+	return []Row{
+		{Name: "sip_same_core_oneway_median_ns", Value: oneway, Unit: "ns (send + switch + recv)"},
+		{Name: "sip_direct_switch_ns", Value: oneway - best["sip_send_ns"] - best["sip_recv_found_ns"], Unit: "ns (derived: oneway - send - recv; with the guest's code and the blocking recv)"},
+	}
+}
+
+// ipcRatioRows are the ipc suite's ratios: each ping-pong beside its
+// baseline of the same run.
+func ipcRatioRows(best map[string]float64, payloadSizes []int) []Row {
+	rows := []Row{
+		{Name: "pipe_same_over_sip_same", Value: best["linux_pipe_pingpong_same_ns"] / best["sip_pingpong_same_core_ns"], Unit: "x (target >= 5)"},
+		{Name: "pipe_same_over_sip_same_median", Value: best["linux_pipe_pingpong_same_median_ns"] / best["sip_pingpong_same_core_median_ns"], Unit: "x (medians)"},
+		{Name: "pipe_cross_over_sip_cross", Value: best["linux_pipe_pingpong_cross_ns"] / best["sip_pingpong_cross_core_ns"], Unit: "x (target >= 20)"},
+		{Name: "pipe_cross_over_sip_cross_median", Value: best["linux_pipe_pingpong_cross_median_ns"] / best["sip_pingpong_cross_core_median_ns"], Unit: "x (medians)"},
+		{Name: "traced_over_cross", Value: best["sip_pingpong_cross_core_traced_ns"] / best["sip_pingpong_cross_core_ns"], Unit: "x (target <= 1.05)"},
+		{Name: "traced_over_cross_median", Value: best["sip_pingpong_cross_core_traced_median_ns"] / best["sip_pingpong_cross_core_median_ns"], Unit: "x (medians)"},
+		{Name: "traced_calls_over_cross", Value: best["sip_pingpong_cross_core_traced_calls_ns"] / best["sip_pingpong_cross_core_ns"], Unit: "x (with --trace-calls)"},
+		{Name: "traced_calls_over_cross_median", Value: best["sip_pingpong_cross_core_traced_calls_median_ns"] / best["sip_pingpong_cross_core_median_ns"], Unit: "x (medians)"},
+		{Name: "after_migration_over_cross", Value: best["sip_pingpong_cross_core_after_migration_ns"] / best["sip_pingpong_cross_core_ns"], Unit: "x (target <= 1.2)"},
+		{Name: "after_migration_over_cross_median", Value: best["sip_pingpong_cross_core_after_migration_median_ns"] / best["sip_pingpong_cross_core_median_ns"], Unit: "x (medians)"},
+	}
 	for _, n := range payloadSizes {
 		for _, where := range []string{"same", "cross"} {
 			name := fmt.Sprintf("sip_pingpong_%s_core_payload_%d_median_ns", where, n)
@@ -178,7 +207,7 @@ func IPC(log io.Writer) ([]Row, error) {
 				Value: best[name] / best["sip_pingpong_"+where+"_core_median_ns"], Unit: "x (the empty Ping's round trip is the baseline)"})
 		}
 	}
-	return rows, nil
+	return rows
 }
 
 // sourceRoot is the isle source tree this package was built from: the

@@ -39,68 +39,22 @@ func Sched(log io.Writer) ([]Row, error) {
 		return nil, err
 	}
 	defer os.RemoveAll(dir)
-	var rows []Row
-
-	// Preemption overhead: the same Go compute kernels with and without the
-	// rewriting, alternating, best of several runs each.
-	kernels := filepath.Join(dir, "kernels.wasm")
-	build := exec.Command("go", "build", "-o", kernels, "isle/bench/kernels")
-	build.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
-	if out, err := build.CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("go build bench/kernels: %v: %s", err, strings.TrimSpace(string(out)))
+	rows, goRatios, err := preemptKernelRows(ctx, dir, log)
+	if err != nil {
+		return nil, err
 	}
-	logf(log, "sched: preemption overhead on compute kernels")
-	logSum := 0.0
-	names := []string{"sort", "sha", "matmul", "fib", "sieve"}
-	var goRatios []float64
-	for _, k := range names {
-		var best [2]time.Duration
-		for rep := 0; rep < 3; rep++ {
-			for mode, preempt := range []bool{false, true} {
-				d, err := runOnce(ctx, isle.NewConfig().WithCores(1).WithPreemption(preempt).WithCacheDir(filepath.Join(dir, "cache")), kernels, k)
-				if err != nil {
-					return nil, err
-				}
-				if best[mode] == 0 || d < best[mode] {
-					best[mode] = d
-				}
-			}
-		}
-		ratio := float64(best[1]) / float64(best[0])
-		logf(log, "  %-7s original %v, preemptible %v: ×%.3f", k, best[0].Round(time.Millisecond), best[1].Round(time.Millisecond), ratio)
-		logSum += math.Log(ratio)
-		goRatios = append(goRatios, ratio)
-		rows = append(rows, Row{Name: "preempt_ratio_" + k, Value: round3(ratio), Unit: "x"})
-	}
-	rows = append(rows, Row{Name: "preempt_overhead_pct", Value: round3(100 * (math.Exp(logSum/float64(len(names))) - 1)), Unit: "%"})
 	more, err := preemptRows(ctx, dir, log, goRatios)
 	if err != nil {
 		return nil, err
 	}
 	rows = append(rows, more...)
-
-	// A yield round trip between two SIPs on one core.
-	yielder := filepath.Join(dir, "yield.wasm")
-	const yields = 200_000
-	if err := os.WriteFile(yielder, yieldModule(), 0o644); err != nil {
-		return nil, err
-	}
-	var sipYield time.Duration
-	for rep := 0; rep < 3; rep++ {
-		d, err := yieldPair(ctx, yielder, yields)
-		if err != nil {
-			return nil, err
-		}
-		if sipYield == 0 || d < sipYield {
-			sipYield = d
-		}
-	}
-	rows = append(rows, Row{Name: "sip_yield_roundtrip_ns", Value: round3(float64(sipYield.Nanoseconds()) / yields), Unit: "ns"})
-	linuxYield, err := runC(dir, "yield_pingpong", yieldPingPongC, []string{"-pthread"}, strconv.Itoa(yields), "0")
+	sipYield, linuxYield, err := yieldRoundTrips(ctx, dir)
 	if err != nil {
 		return nil, err
 	}
-	rows = append(rows, Row{Name: "linux_sched_yield_roundtrip_ns", Value: linuxYield, Unit: "ns"})
+	rows = append(rows,
+		Row{Name: "sip_yield_roundtrip_ns", Value: round3(sipYield), Unit: "ns"},
+		Row{Name: "linux_sched_yield_roundtrip_ns", Value: linuxYield, Unit: "ns"})
 
 	// Spawn a small C program, run it to its exit and reap it.
 	spawnUS, err := spawnExit(ctx, 200)
@@ -114,9 +68,8 @@ func Sched(log io.Writer) ([]Row, error) {
 	}
 	rows = append(rows, Row{Name: "linux_fork_exec_wait_us", Value: forkUS, Unit: "us"})
 
-	sipY := float64(sipYield.Nanoseconds()) / yields
 	rows = append(rows,
-		Row{Name: "linux_yield_vs_sip_yield_ratio", Value: round3(linuxYield / sipY), Unit: "x"},
+		Row{Name: "linux_yield_vs_sip_yield_ratio", Value: round3(linuxYield / sipYield), Unit: "x"},
 		Row{Name: "linux_spawn_vs_sip_spawn_ratio", Value: round3(forkUS / spawnUS), Unit: "x"},
 	)
 	wasted, err := spinnersTimeline(ctx, dir, log)
@@ -125,6 +78,70 @@ func Sched(log io.Writer) ([]Row, error) {
 	}
 	rows = append(rows, Row{Name: "demo_spinners_wasted_intervals", Value: float64(wasted), Unit: "intervals (target 0)"})
 	return rows, nil
+}
+
+// preemptKernelRows measures preemption's overhead: the same Go compute
+// kernels (bench/kernels) with and without the rewriting, alternating,
+// best of several runs each. It returns a ratio row per kernel, their
+// geometric mean as a percentage, and the ratios.
+func preemptKernelRows(ctx context.Context, dir string, log io.Writer) ([]Row, []float64, error) {
+	kernels := filepath.Join(dir, "kernels.wasm")
+	build := exec.Command("go", "build", "-o", kernels, "isle/bench/kernels")
+	build.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
+	if out, err := build.CombinedOutput(); err != nil {
+		return nil, nil, fmt.Errorf("go build bench/kernels: %v: %s", err, strings.TrimSpace(string(out)))
+	}
+	logf(log, "sched: preemption overhead on compute kernels")
+	logSum := 0.0
+	names := []string{"sort", "sha", "matmul", "fib", "sieve"}
+	var rows []Row
+	var goRatios []float64
+	for _, k := range names {
+		var best [2]time.Duration
+		for rep := 0; rep < 3; rep++ {
+			for mode, preempt := range []bool{false, true} {
+				d, err := runOnce(ctx, isle.NewConfig().WithCores(1).WithPreemption(preempt).WithCacheDir(filepath.Join(dir, "cache")), kernels, k)
+				if err != nil {
+					return nil, nil, err
+				}
+				if best[mode] == 0 || d < best[mode] {
+					best[mode] = d
+				}
+			}
+		}
+		ratio := float64(best[1]) / float64(best[0])
+		logf(log, "  %-7s original %v, preemptible %v: ×%.3f", k, best[0].Round(time.Millisecond), best[1].Round(time.Millisecond), ratio)
+		logSum += math.Log(ratio)
+		goRatios = append(goRatios, ratio)
+		rows = append(rows, Row{Name: "preempt_ratio_" + k, Value: round3(ratio), Unit: "x"})
+	}
+	rows = append(rows, Row{Name: "preempt_overhead_pct", Value: round3(100 * (math.Exp(logSum/float64(len(names))) - 1)), Unit: "%"})
+	return rows, goRatios, nil
+}
+
+// yieldRoundTrips measures a yield round trip between two SIPs on one
+// core (best of three) and between two threads on one Linux CPU, in ns.
+func yieldRoundTrips(ctx context.Context, dir string) (sip, linux float64, err error) {
+	yielder := filepath.Join(dir, "yield.wasm")
+	const yields = 200_000
+	if err := os.WriteFile(yielder, yieldModule(), 0o644); err != nil {
+		return 0, 0, err
+	}
+	var sipYield time.Duration
+	for rep := 0; rep < 3; rep++ {
+		d, err := yieldPair(ctx, yielder, yields)
+		if err != nil {
+			return 0, 0, err
+		}
+		if sipYield == 0 || d < sipYield {
+			sipYield = d
+		}
+	}
+	linux, err = runC(dir, "yield_pingpong", yieldPingPongC, []string{"-pthread"}, strconv.Itoa(yields), "0")
+	if err != nil {
+		return 0, 0, err
+	}
+	return float64(sipYield.Nanoseconds()) / yields, linux, nil
 }
 
 // The demo's spinners (isle demo): four CPU-bound SIPs started on core 0,

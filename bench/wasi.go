@@ -51,68 +51,21 @@ func WASI(log io.Writer) ([]Row, error) {
 		return nil, err
 	}
 	args := []string{"/d", strconv.Itoa(wasiMB), strconv.Itoa(wasiSmallN)}
-
-	isleRun := func() (string, error) {
-		var out, errb bytes.Buffer
-		cfg := isle.NewConfig().WithStdio(nil, &out, &errb).WithCacheDir("").
-			WithDir(isle.Dir{Host: data, Guest: "/d"})
-		st, _, err := isle.Run(context.Background(), cfg, prog, args)
-		if err != nil {
-			return "", err
-		}
-		if st.Status() != 0 {
-			return "", fmt.Errorf("isle: fileio exited %d: %s", st.Status(), errb.String())
-		}
-		return out.String(), nil
-	}
-	var runs = []struct {
-		name string
-		run  func() (string, error)
-	}{{"isle", isleRun}}
+	runs := []fileioRun{{"isle", func() (string, error) { return fileioOnIsle(data, prog, args) }}}
 	wz, werr := wazeroBinary(dir)
 	if werr == nil {
-		runs = append(runs, struct {
-			name string
-			run  func() (string, error)
-		}{"wazero", func() (string, error) {
-			cmd := exec.Command(wz, append([]string{"run", "-mount", data + ":/d", prog}, args...)...)
-			var errb bytes.Buffer
-			cmd.Stderr = &errb
-			out, err := cmd.Output()
-			if err != nil {
-				return "", fmt.Errorf("wazero: %v: %s", err, errb.String())
-			}
-			return string(out), nil
-		}})
+		runs = append(runs, fileioRun{"wazero", func() (string, error) { return fileioOnWazero(wz, data, prog, args) }})
 	} else {
 		wz = ""
 		fmt.Fprintf(log, "bench wasi: no wazero_ rows: %v\n", werr)
 	}
-
 	var rows []Row
 	for _, r := range runs {
-		best := map[string]int64{}
-		for i := 0; i < wasiRounds; i++ {
-			out, err := r.run()
-			if err != nil {
-				return nil, err
-			}
-			got, err := parseFileio(out)
-			if err != nil {
-				return nil, fmt.Errorf("%s: %v", r.name, err)
-			}
-			for k, v := range got {
-				if b, ok := best[k]; !ok || v < b {
-					best[k] = v
-				}
-			}
+		more, err := r.rows()
+		if err != nil {
+			return nil, err
 		}
-		mb := float64(wasiMB << 20)
-		rows = append(rows,
-			Row{r.name + "_file_read_mb_per_s", mb / 1e6 / (float64(best["read_ns"]) / 1e9), "MB/s"},
-			Row{r.name + "_file_write_mb_per_s", mb / 1e6 / (float64(best["write_ns"]) / 1e9), "MB/s"},
-			Row{r.name + "_small_file_open_read_close_us", float64(best["small_ns"]) / wasiSmallN / 1e3, "us"},
-		)
+		rows = append(rows, more...)
 	}
 	more, err := streamRows(dir, wz, log)
 	if err != nil {
@@ -124,6 +77,68 @@ func WASI(log io.Writer) ([]Row, error) {
 		return nil, err
 	}
 	return append(rows, more...), nil
+}
+
+// A fileioRun runs bench/wasi/fileio.c once under one runtime and returns
+// what it printed.
+type fileioRun struct {
+	name string
+	run  func() (string, error)
+}
+
+// rows runs fileio wasiRounds times and returns the rows of its best
+// times: read and write rates and the small files' open+read+close.
+func (r fileioRun) rows() ([]Row, error) {
+	best := map[string]int64{}
+	for i := 0; i < wasiRounds; i++ {
+		out, err := r.run()
+		if err != nil {
+			return nil, err
+		}
+		got, err := parseFileio(out)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %v", r.name, err)
+		}
+		for k, v := range got {
+			if b, ok := best[k]; !ok || v < b {
+				best[k] = v
+			}
+		}
+	}
+	mb := float64(wasiMB << 20)
+	return []Row{
+		{r.name + "_file_read_mb_per_s", mb / 1e6 / (float64(best["read_ns"]) / 1e9), "MB/s"},
+		{r.name + "_file_write_mb_per_s", mb / 1e6 / (float64(best["write_ns"]) / 1e9), "MB/s"},
+		{r.name + "_small_file_open_read_close_us", float64(best["small_ns"]) / wasiSmallN / 1e3, "us"},
+	}, nil
+}
+
+// fileioOnIsle runs fileio on isle with data preopened as /d.
+func fileioOnIsle(data, prog string, args []string) (string, error) {
+	var out, errb bytes.Buffer
+	cfg := isle.NewConfig().WithStdio(nil, &out, &errb).WithCacheDir("").
+		WithDir(isle.Dir{Host: data, Guest: "/d"})
+	st, _, err := isle.Run(context.Background(), cfg, prog, args)
+	if err != nil {
+		return "", err
+	}
+	if st.Status() != 0 {
+		return "", fmt.Errorf("isle: fileio exited %d: %s", st.Status(), errb.String())
+	}
+	return out.String(), nil
+}
+
+// fileioOnWazero runs fileio under wazero's command line wz, with data
+// mounted as /d.
+func fileioOnWazero(wz, data, prog string, args []string) (string, error) {
+	cmd := exec.Command(wz, append([]string{"run", "-mount", data + ":/d", prog}, args...)...)
+	var errb bytes.Buffer
+	cmd.Stderr = &errb
+	out, err := cmd.Output()
+	if err != nil {
+		return "", fmt.Errorf("wazero: %v: %s", err, errb.String())
+	}
+	return string(out), nil
 }
 
 // parseFileio reads fileio's "name value" lines.

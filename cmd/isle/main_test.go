@@ -120,33 +120,8 @@ func TestStatsLinePerCore(t *testing.T) {
 // TestBadInput: each bad input gives one clear line on stderr and a non-zero
 // exit, never a Go panic trace.
 func TestBadInput(t *testing.T) {
-	dir := t.TempDir()
-	write := func(name string, b []byte) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
-	notWasm := write("notwasm.wasm", []byte("#!/bin/sh\necho hello\n"))
-	invalid := write("invalid.wasm", []byte("\x00asm\x01\x00\x00\x00\x03\x02\x01\x07"))
-	badImport := write("import.wasm", testprog.Module([][2]string{{"env", "launch_missiles"}}, []byte{}))
-	unreachable := write("unreachable.wasm", testprog.Module(nil, testprog.Unreachable))
-	oob := write("oob.wasm", testprog.Module(nil, testprog.OutOfBounds))
-	overflow := write("overflow.wasm", testprog.Module(nil, testprog.CallSelf(0)))
-	hello := filepath.Join(testprog.Root(t), "examples", "hello-c", "hello-c.wasm")
-	file := write("plainfile", []byte("x"))
-	busy, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer busy.Close()
-	inUse := busy.Addr().String()
-	huge := write("huge.wasm", []byte("\x00asm\x01\x00\x00\x00"))
-	if err := os.Truncate(huge, 257<<20); err != nil { // sparse: no disk used
-		t.Fatal(err)
-	}
-
+	f := makeBadInputs(t)
+	dir, hello, file, inUse := f.dir, f.hello, f.file, f.inUse
 	cases := []struct {
 		name   string
 		args   []string
@@ -154,12 +129,12 @@ func TestBadInput(t *testing.T) {
 		want   string // in the one stderr line
 	}{
 		{"missing file", []string{"run", "nope.wasm"}, 1, "nope.wasm: no such file"},
-		{"not wasm", []string{"run", notWasm}, 1, "not a WebAssembly module"},
-		{"fails validation", []string{"run", invalid}, 1, "invalid module"},
+		{"not wasm", []string{"run", f.notWasm}, 1, "not a WebAssembly module"},
+		{"fails validation", []string{"run", f.invalid}, 1, "invalid module"},
 		{"a device", []string{"run", "/dev/zero"}, 1, "/dev/zero: not a WebAssembly module"},
 		{"a directory", []string{"run", dir}, 1, "is a directory"},
-		{"larger than 256 MiB", []string{"run", huge}, 1, "huge.wasm: larger than 256 MiB, the most isle loads"},
-		{"unknown import", []string{"run", badImport}, 1, "env.launch_missiles, which isle does not provide"},
+		{"larger than 256 MiB", []string{"run", f.huge}, 1, "huge.wasm: larger than 256 MiB, the most isle loads"},
+		{"unknown import", []string{"run", f.badImport}, 1, "env.launch_missiles, which isle does not provide"},
 		{"zero cores", []string{"run", "--cores", "0", hello}, 2, "--cores 0"},
 		{"negative cores", []string{"run", "--cores", "-3", hello}, 2, "--cores -3"},
 		{"more cores than CPUs", []string{"run", "--cores", "1024", hello}, 1, "(add --oversubscribe to run more cores than CPUs)"},
@@ -174,9 +149,9 @@ func TestBadInput(t *testing.T) {
 		{"bad env", []string{"run", "--env", "NOEQUALS", hello}, 2, "KEY=VALUE"},
 		{"no program", []string{"run"}, 2, "no program given"},
 		{"unknown command", []string{"frobnicate"}, 2, "unknown command"},
-		{"trap unreachable", []string{"run", unreachable}, 134, "trap: unreachable"},
-		{"trap out of bounds", []string{"run", oob}, 134, "trap: out of bounds memory access"},
-		{"trap stack overflow", []string{"run", overflow}, 134, "trap: stack overflow"},
+		{"trap unreachable", []string{"run", f.unreachable}, 134, "trap: unreachable"},
+		{"trap out of bounds", []string{"run", f.oob}, 134, "trap: out of bounds memory access"},
+		{"trap stack overflow", []string{"run", f.overflow}, 134, "trap: stack overflow"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -187,22 +162,70 @@ func TestBadInput(t *testing.T) {
 			if st != c.status {
 				t.Errorf("exit status %d, want %d (stderr %q)", st, c.status, errs)
 			}
-			lines := strings.Split(strings.TrimRight(errs, "\n"), "\n")
-			if c.status == 134 && !strings.Contains(c.want, "stack overflow") {
-				// A trap: its line, then the guest's stack (TestTrapPrintsGuestStack);
-				// these hand-made modules name no function, so their one
-				// function is called by its index, as loaded: $0. (wazero
-				// records no stack for a stack overflow: one line.)
-				if len(lines) < 3 || !strings.Contains(lines[0], c.want) || lines[1] != "wasm stack trace:" || lines[2] != "\t$0()" {
-					t.Errorf("stderr %q: want a line containing %q, then the stack", errs, c.want)
-				}
-			} else if len(lines) != 1 || !strings.Contains(errs, c.want) {
-				t.Errorf("stderr %q: want one line containing %q", errs, c.want)
-			}
-			if strings.Contains(errs, "goroutine ") || strings.Contains(errs, "panic") {
-				t.Errorf("stderr has a Go panic trace: %q", errs)
-			}
+			checkBadInputStderr(t, c.status, c.want, errs)
 		})
+	}
+}
+
+// badInputs are the files of TestBadInput: modules that are not modules,
+// fail validation, import what isle lacks or trap; hello-c; a plain file;
+// an address in use (until the test ends); a file past the size limit.
+type badInputs struct {
+	dir, notWasm, invalid, badImport, unreachable, oob, overflow string
+	hello, file, inUse, huge                                     string
+}
+
+func makeBadInputs(t *testing.T) badInputs {
+	dir := t.TempDir()
+	write := func(name string, b []byte) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	f := badInputs{
+		dir:         dir,
+		notWasm:     write("notwasm.wasm", []byte("#!/bin/sh\necho hello\n")),
+		invalid:     write("invalid.wasm", []byte("\x00asm\x01\x00\x00\x00\x03\x02\x01\x07")),
+		badImport:   write("import.wasm", testprog.Module([][2]string{{"env", "launch_missiles"}}, []byte{})),
+		unreachable: write("unreachable.wasm", testprog.Module(nil, testprog.Unreachable)),
+		oob:         write("oob.wasm", testprog.Module(nil, testprog.OutOfBounds)),
+		overflow:    write("overflow.wasm", testprog.Module(nil, testprog.CallSelf(0))),
+		hello:       filepath.Join(testprog.Root(t), "examples", "hello-c", "hello-c.wasm"),
+		file:        write("plainfile", []byte("x")),
+		huge:        write("huge.wasm", []byte("\x00asm\x01\x00\x00\x00")),
+	}
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { busy.Close() })
+	f.inUse = busy.Addr().String()
+	if err := os.Truncate(f.huge, 257<<20); err != nil { // sparse: no disk used
+		t.Fatal(err)
+	}
+	return f
+}
+
+// checkBadInputStderr: the command printed one line containing want (a
+// trap: its line, then the guest's stack), and no Go panic trace.
+func checkBadInputStderr(t *testing.T, status int, want, errs string) {
+	t.Helper()
+	lines := strings.Split(strings.TrimRight(errs, "\n"), "\n")
+	if status == 134 && !strings.Contains(want, "stack overflow") {
+		// A trap: its line, then the guest's stack (TestTrapPrintsGuestStack);
+		// these hand-made modules name no function, so their one
+		// function is called by its index, as loaded: $0. (wazero
+		// records no stack for a stack overflow: one line.)
+		if len(lines) < 3 || !strings.Contains(lines[0], want) || lines[1] != "wasm stack trace:" || lines[2] != "\t$0()" {
+			t.Errorf("stderr %q: want a line containing %q, then the stack", errs, want)
+		}
+	} else if len(lines) != 1 || !strings.Contains(errs, want) {
+		t.Errorf("stderr %q: want one line containing %q", errs, want)
+	}
+	if strings.Contains(errs, "goroutine ") || strings.Contains(errs, "panic") {
+		t.Errorf("stderr has a Go panic trace: %q", errs)
 	}
 }
 

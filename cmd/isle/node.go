@@ -43,6 +43,7 @@ func cmdNode(args []string, stdout, stderr io.Writer) int {
 	spawnOn := fs.Uint64("spawn-on", 0, "run the program on node ID instead: after --, a path in one of that node's preopens and its arguments (no run flags)")
 	ps := fs.Bool("ps", false, "print the cluster's process table (every member's live SIPs) once this node is a member")
 	expiry := fs.Duration("name-expiry", cluster.DefaultNameExpiry, "how long the leader goes without hearing from a node before it drops that node's names")
+	ops := fs.Bool("ops", false, "answer name-table operations read on stdin, one a line (ID register|unregister|lookup NAME), on stdout (ID CODE [NODE]): for tests and scripts; needs no program")
 	stay := fs.Bool("stay", false, "once the program has ended, stay a member of the cluster until SIGINT or SIGTERM (exit status: the program's)")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: isle node --id ID --listen-peer ADDR (--peers ID=ADDR,... | --join ID=ADDR,...) [flags] [-- [run flags] PROGRAM.wasm [ARGS...]]\n       isle node ... --spawn-on ID [--ps] -- PATH [ARGS...]   (PATH in node ID's preopens)\n\nflags:")
@@ -54,6 +55,10 @@ func cmdNode(args []string, stdout, stderr io.Writer) int {
 	n := nodeCmd{id: *id, stderr: stderr, timeout: *timeout, expiry: *expiry}
 	if err := n.check(*listen, *peers, *join, data); err != nil {
 		fmt.Fprintf(stderr, "isle node: %v (see isle node --help)\n", err)
+		return exitUsage
+	}
+	if *ops && (fs.NArg() > 0 || *spawnOn != 0) {
+		fmt.Fprintf(stderr, "isle node: --ops runs no program (see isle node --help)\n")
 		return exitUsage
 	}
 	if err := n.start(*listen, *data, *certs); err != nil {
@@ -85,6 +90,9 @@ func cmdNode(args []string, stdout, stderr io.Writer) int {
 		}
 		return n.serve()
 	}
+	if *ops {
+		go n.ops(os.Stdin, stdout)
+	}
 	if fs.NArg() == 0 {
 		return n.serve()
 	}
@@ -98,7 +106,7 @@ func (n *nodeCmd) runProgram(args []string, stdout, stderr io.Writer, stay bool)
 	mirrored := make(chan struct{})
 	go n.mirror(mirrored)
 	code := runWith(args, stdout, stderr, func(cfg isle.Config) isle.Config {
-		return cfg.WithNameWatcher(n.onName).WithCluster(isle.ClusterConfig{Link: n.ln, Names: n.names, Logf: n.logf})
+		return cfg.WithNameWatcher(n.onName).WithCluster(isle.ClusterConfig{Link: n.ln, Names: n.names, Client: n.client, Logf: n.logf})
 	})
 	close(n.events) // the machine has stopped: no more events
 	<-mirrored      // the unregistrations at its end reach the cluster first

@@ -84,9 +84,12 @@ func TestNodeRemoteLookup(t *testing.T) {
 		t.Fatalf("node 1: exit %d:\n%s", code, ps[0].output())
 	}
 	// The server's exit took its name out of the table, and out of the
-	// other machines' name services with it.
+	// other machines' name services with it. Both see it before either
+	// ends: with node 1 gone, node 3 alone could learn nothing.
 	for _, p := range ps[1:] {
 		p.waitLine(t, "kv of node 1 is gone from the cluster's name table", wait)
+	}
+	for _, p := range ps[1:] {
 		p.cmd.Process.Signal(syscall.SIGTERM)
 		if code := p.exitCode(t, wait); code != 0 {
 			t.Fatalf("exit %d:\n%s", code, p.output())

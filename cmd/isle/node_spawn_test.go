@@ -58,3 +58,61 @@ func TestNodeRemoteSpawn(t *testing.T) {
 		t.Fatalf("exit %d:\n%s", code, s.output())
 	}
 }
+
+// TestNodeProcSpawnOn: a SIP of node 3 spawns, with proc_spawn_on
+// (examples/remote-spawn), a program read from node 1's preopen; the child
+// runs on node 1 and its exit status comes back to the parent's proc_wait;
+// then the parent kills a child there and waits for its 137.
+func TestNodeProcSpawnOn(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds isle and runs node processes")
+	}
+	bin := buildIsle(t)
+	root := testprog.Root(t)
+	reg := testprog.C(t, readSource(t, root, "testdata", "register.c"), "-I", filepath.Join(root, "guest", "c"))
+	parent := testprog.C(t, readSource(t, root, "examples", "remote-spawn", "parent.c"), "-I", filepath.Join(root, "guest", "c"))
+	child := testprog.C(t, readSource(t, root, "testdata", "cluster", "child.c"))
+	progs := t.TempDir()
+	wasm, err := os.ReadFile(child)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(progs, "child.wasm"), wasm, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	addr := freeAddrs(t, 3)
+	peers := fmt.Sprintf("1=%s,2=%s,3=%s", addr[0], addr[1], addr[2])
+	node := func(id int, extra ...string) *nodeProc {
+		return startNode(t, bin, append([]string{"--id", fmt.Sprint(id), "--listen-peer", addr[id-1],
+			"--data", filepath.Join(dir, fmt.Sprint(id)), "--peers", peers}, extra...)...)
+	}
+	const wait = 60 * time.Second
+	// Node 1's machine serves spawns once it runs: its program registers
+	// svc, which a quorum (nodes 1 and 2) commits.
+	n1 := node(1, "--", "--cache-dir", "", "--cores", "1", "--dir", progs+":/progs:ro", reg, "svc", "wait")
+	node(2)
+	n1.waitLine(t, "svc (contract Svc, pid 2) registered cluster-wide", wait)
+	run := func(args ...string) *nodeProc {
+		return node(3, append([]string{"--stay", "--", "--cache-dir", "", "--cores", "1", parent}, args...)...)
+	}
+	n3 := run("1", "/progs/child.wasm", "7")
+	n3.waitLine(t, "wait: status 7", wait)
+	n1.waitLine(t, "child 7", wait)
+	n3.waitLine(t, "the program exited with status 0; staying a member", wait)
+	n3.cmd.Process.Signal(syscall.SIGTERM)
+	if code := n3.exitCode(t, wait); code != 0 {
+		t.Fatalf("exit %d:\n%s", code, n3.output())
+	}
+	n3 = run("-k", "1", "/progs/child.wasm", "forever") // from its log
+	n3.waitLine(t, "wait: status 137", wait)
+}
+
+func readSource(t *testing.T, parts ...string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(parts...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}

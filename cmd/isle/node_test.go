@@ -28,7 +28,14 @@ type nodeProc struct {
 
 func startNode(t *testing.T, bin string, args ...string) *nodeProc {
 	t.Helper()
-	p := &nodeProc{cmd: exec.Command(bin, append([]string{"node"}, args...)...), more: make(chan struct{}, 1), done: make(chan struct{})}
+	return startNodeArgv(t, append([]string{bin, "node"}, args...))
+}
+
+// startNodeArgv is startNode with the whole command line (a node run
+// through ip netns exec).
+func startNodeArgv(t *testing.T, argv []string) *nodeProc {
+	t.Helper()
+	p := &nodeProc{cmd: exec.Command(argv[0], argv[1:]...), more: make(chan struct{}, 1), done: make(chan struct{})}
 	p.cmd.Dir = t.TempDir()
 	stderr, err := p.cmd.StderrPipe()
 	if err != nil {

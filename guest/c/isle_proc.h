@@ -18,6 +18,10 @@
 __attribute__((import_module("isle"), import_name("proc_spawn")))
 int isle_proc_spawn(const char *path, size_t path_len, const char *argv, size_t argv_len, int nice, uint32_t *pid);
 
+/* proc_spawn on node of the cluster (0 or the caller's own node: here), the module file read from that node's --dir; the pid is the caller's handle for proc_wait and proc_kill, the exit status coming back over the link; ENXIO: no such node, EHOSTUNREACH: node down or lost (then from proc_wait too), ECONNREFUSED: the node runs no machine */
+__attribute__((import_module("isle"), import_name("proc_spawn_on")))
+int isle_proc_spawn_on(uint32_t node, const char *path, size_t path_len, const char *argv, size_t argv_len, int nice, uint32_t *pid);
+
 /* wait for a child to end and reap it: its exit status (134 after a trap, 137 after a kill) and the CPU time it received */
 __attribute__((import_module("isle"), import_name("proc_wait")))
 int isle_proc_wait(uint32_t pid, uint32_t *status, uint64_t *cputime_ns);

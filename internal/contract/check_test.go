@@ -14,19 +14,41 @@ func lines(ls ...string) string { return strings.Join(ls, "\n") + "\n" }
 // good is a minimal clean contract that cases below break one rule at a time.
 const good = "contract A { msg M initial final state S { imp M -> S } }\n"
 
+// diagCase is a source and the diagnostics it must get, exactly.
+type diagCase struct {
+	name string
+	src  string
+	want []string
+}
+
 // TestDiagnostics has one case per kind of diagnostic, with its exact
 // position and text.
 func TestDiagnostics(t *testing.T) {
-	tests := []struct {
-		name string
-		src  string
-		want []string
-	}{
+	tests := []diagCase{
 		{"clean", good, nil},
 		{"empty file", "", nil},
 		{"comments only", "// nothing here\n", nil},
+	}
+	tests = append(tests, syntaxDiagnostics()...)
+	tests = append(tests, nameDiagnostics()...)
+	tests = append(tests, stateDiagnostics()...)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, diags := CheckSource("t", []byte(tt.src))
+			var got []string
+			for _, d := range diags {
+				got = append(got, d.String())
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("diagnostics (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
 
-		// Syntax errors.
+// syntaxDiagnostics are TestDiagnostics' syntax errors.
+func syntaxDiagnostics() []diagCase {
+	return []diagCase{
 		{"top level not contract", "msg M\n",
 			[]string{`t:1:1: expected "contract", found "msg"`}},
 		{"missing contract name", "contract { }\n",
@@ -63,8 +85,12 @@ func TestDiagnostics(t *testing.T) {
 				`t:2:15: expected field name or ')', found ','`,
 				`t:5:53: expected state name, found '}'`,
 			}},
+	}
+}
 
-		// Names.
+// nameDiagnostics are TestDiagnostics' errors of names and types.
+func nameDiagnostics() []diagCase {
+	return []diagCase{
 		{"duplicate contract", good + good,
 			[]string{`t:2:10: contract A redeclared (first declared at 1:10)`}},
 		{"duplicate message", "contract A { msg M msg M initial final state S {} }\n",
@@ -93,8 +119,12 @@ func TestDiagnostics(t *testing.T) {
 			"contract A { msg M(b imp<B>, a exp<A>) initial final state S { imp M -> S } }",
 			"contract B { initial final state T {} }"),
 			nil},
+	}
+}
 
-		// States.
+// stateDiagnostics are TestDiagnostics' errors of states.
+func stateDiagnostics() []diagCase {
+	return []diagCase{
 		{"no initial state", "contract A { msg M final state S {} }\n",
 			[]string{`t:1:10: contract A has no initial state`}},
 		{"second initial state", lines(
@@ -146,18 +176,6 @@ func TestDiagnostics(t *testing.T) {
 				`t:3:9: state Lost is unreachable from initial state S`,
 				`t:4:17: mixed state S: both the importer (imp M at 4:21) and the exporter (exp M at 4:32) may send`,
 			}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			_, diags := CheckSource("t", []byte(tt.src))
-			var got []string
-			for _, d := range diags {
-				got = append(got, d.String())
-			}
-			if diff := cmp.Diff(tt.want, got); diff != "" {
-				t.Errorf("diagnostics (-want +got):\n%s", diff)
-			}
-		})
 	}
 }
 

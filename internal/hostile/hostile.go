@@ -244,30 +244,16 @@ func (s *Setup) run(ctx context.Context, a *Attack, wasm string, alone time.Dura
 		return r, err
 	}
 	defer os.RemoveAll(tmp)
-	cores := 2
-	cfg := s.Config
-	if a != nil {
-		cores = a.Cores
-		for _, l := range a.Limits {
-			k, v, _ := strings.Cut(l, "=")
-			if cfg, err = ApplyLimit(cfg, k, v); err != nil {
-				return r, err
-			}
-		}
+	rs := &runState{tmp: tmp}
+	cfg, cores, err := s.machineConfig(a, rs)
+	if err != nil {
+		return r, err
 	}
-	var out, errs syncBuffer
-	cfg = cfg.WithCores(cores).WithOversubscribe(true).
-		WithDir(isle.Dir{Host: tmp, Guest: "/tmp"}).
-		WithDir(isle.Dir{Host: s.bin, Guest: "/bin", ReadOnly: true}).
-		WithStdio(strings.NewReader(""), &out, &errs)
 	m, err := isle.Boot(ctx, cfg)
 	if err != nil {
 		return r, err
 	}
 	defer m.Stop(ctx)
-	fail := func(format string, args ...any) (Result, error) {
-		return r, fmt.Errorf("%s; stdout %q, stderr %q", fmt.Sprintf(format, args...), out.String(), errs.String())
-	}
 	hp, err := m.Load(ctx, s.honest)
 	if err != nil {
 		return r, err
@@ -276,64 +262,121 @@ func (s *Setup) run(ctx context.Context, a *Attack, wasm string, alone time.Dura
 	if err != nil {
 		return r, err
 	}
-	rounds := func() int {
-		b, _ := os.ReadFile(filepath.Join(tmp, "rounds"))
-		n, _ := strconv.Atoi(strings.TrimSpace(string(b)))
-		return n
-	}
-	// The attack starts once the honest SIP is under way, so that its
-	// rounds during the attack are rounds of a warm program.
-	deadline := time.Now().Add(warmDeadline)
-	for rounds() == 0 {
-		if time.Now().After(deadline) {
-			return fail("the honest SIP did no round in %v", warmDeadline)
-		}
-		time.Sleep(time.Millisecond) // a host file the SIP writes: there is no event to wait on
+	if err := rs.warm(); err != nil {
+		return r, err
 	}
 	var start time.Time
 	var before int
 	if a == nil {
-		start, before = time.Now(), rounds()
+		start, before = time.Now(), rs.rounds()
 		time.Sleep(alone) // the baseline: the honest SIP alone for this long
-	} else {
-		if err := copyFile(wasm, filepath.Join(s.bin, "self.wasm")); err != nil {
-			return r, err
-		}
-		ap, err := m.Load(ctx, wasm)
-		if err != nil {
-			return r, fmt.Errorf("load: %v", err)
-		}
-		p, err := m.SpawnOn(ap, append([]string{a.Name}, a.Args...), 0)
-		if err != nil {
-			return r, fmt.Errorf("spawn: %v", err)
-		}
-		start, before = time.Now(), rounds()
-		done := make(chan isle.ExitStatus, 1)
-		go func() { done <- p.Wait() }()
-		select {
-		case st := <-done:
-			r.Status = st.Status()
-		case <-time.After(attackDeadline):
-			return fail("still running after %v", attackDeadline)
-		}
+	} else if start, before, r.Status, err = s.attack(ctx, m, a, wasm, rs); err != nil {
+		return r, err
 	}
-	r.Elapsed, r.During = time.Since(start), rounds()-before
+	r.Elapsed, r.During = time.Since(start), rs.rounds()-before
 	if err := os.WriteFile(filepath.Join(tmp, "stop"), nil, 0o644); err != nil {
 		return r, err
 	}
 	if st := h.Wait(); st.Status() != 0 {
-		return fail("the honest SIP exited %d", st.Status())
+		return r, rs.fail("the honest SIP exited %d", st.Status())
 	}
-	var honest, others strings.Builder
-	for _, l := range strings.SplitAfter(out.String(), "\n") {
-		if strings.HasPrefix(l, "honest:") {
-			honest.WriteString(l)
-		} else {
-			others.WriteString(l)
+	r.Honest, r.Out = splitHonest(rs.out.String())
+	return r, nil
+}
+
+// runState is one run's: its /tmp on the host and the machine's output.
+type runState struct {
+	tmp       string
+	out, errs syncBuffer
+}
+
+// machineConfig is the machine of one run: s.Config with the attack's
+// cores and limits (two cores when a is nil), /tmp and /bin, and rs's
+// output.
+func (s *Setup) machineConfig(a *Attack, rs *runState) (isle.Config, int, error) {
+	cores := 2
+	cfg := s.Config
+	if a != nil {
+		cores = a.Cores
+		for _, l := range a.Limits {
+			k, v, _ := strings.Cut(l, "=")
+			var err error
+			if cfg, err = ApplyLimit(cfg, k, v); err != nil {
+				return cfg, 0, err
+			}
 		}
 	}
-	r.Honest, r.Out = honest.String(), others.String()
-	return r, nil
+	cfg = cfg.WithCores(cores).WithOversubscribe(true).
+		WithDir(isle.Dir{Host: rs.tmp, Guest: "/tmp"}).
+		WithDir(isle.Dir{Host: s.bin, Guest: "/bin", ReadOnly: true}).
+		WithStdio(strings.NewReader(""), &rs.out, &rs.errs)
+	return cfg, cores, nil
+}
+
+// fail is an error that carries what the machine printed.
+func (rs *runState) fail(format string, args ...any) error {
+	return fmt.Errorf("%s; stdout %q, stderr %q", fmt.Sprintf(format, args...), rs.out.String(), rs.errs.String())
+}
+
+// rounds is the count the honest SIP last published.
+func (rs *runState) rounds() int {
+	b, _ := os.ReadFile(filepath.Join(rs.tmp, "rounds"))
+	n, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+	return n
+}
+
+// warm waits for the honest SIP's first round. The attack starts once the
+// honest SIP is under way, so that its rounds during the attack are rounds
+// of a warm program.
+func (rs *runState) warm() error {
+	deadline := time.Now().Add(warmDeadline)
+	for rs.rounds() == 0 {
+		if time.Now().After(deadline) {
+			return rs.fail("the honest SIP did no round in %v", warmDeadline)
+		}
+		time.Sleep(time.Millisecond) // a host file the SIP writes: there is no event to wait on
+	}
+	return nil
+}
+
+// attack spawns the attacker on core 0 and waits for its exit, at most
+// attackDeadline. It returns when it started, the honest SIP's rounds
+// then, and the attacker's exit status.
+func (s *Setup) attack(ctx context.Context, m *isle.Machine, a *Attack, wasm string, rs *runState) (time.Time, int, int, error) {
+	if err := copyFile(wasm, filepath.Join(s.bin, "self.wasm")); err != nil {
+		return time.Time{}, 0, 0, err
+	}
+	ap, err := m.Load(ctx, wasm)
+	if err != nil {
+		return time.Time{}, 0, 0, fmt.Errorf("load: %v", err)
+	}
+	p, err := m.SpawnOn(ap, append([]string{a.Name}, a.Args...), 0)
+	if err != nil {
+		return time.Time{}, 0, 0, fmt.Errorf("spawn: %v", err)
+	}
+	start, before := time.Now(), rs.rounds()
+	done := make(chan isle.ExitStatus, 1)
+	go func() { done <- p.Wait() }()
+	select {
+	case st := <-done:
+		return start, before, st.Status(), nil
+	case <-time.After(attackDeadline):
+		return time.Time{}, 0, 0, rs.fail("still running after %v", attackDeadline)
+	}
+}
+
+// splitHonest splits the machine's output into the honest SIP's lines and
+// the others'.
+func splitHonest(out string) (honest, others string) {
+	var h, o strings.Builder
+	for _, l := range strings.SplitAfter(out, "\n") {
+		if strings.HasPrefix(l, "honest:") {
+			h.WriteString(l)
+		} else {
+			o.WriteString(l)
+		}
+	}
+	return h.String(), o.String()
 }
 
 func copyFile(from, to string) error {

@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"math/rand"
 	"testing"
+
+	"isle/internal/contract"
 )
 
 // TestRouteFollowsMigratedReceiver: messages to a SIP that moved since its
@@ -56,107 +58,143 @@ func TestRouteFollowsMigratedReceiver(t *testing.T) {
 func TestRouteUpdateMidStream(t *testing.T) {
 	updated := 0
 	for seed := int64(0); seed < 200; seed++ {
-		rng := rand.New(rand.NewSource(seed))
-		const cores = 3
-		m := newFake(cores)
-		a, b := m.sys.NewTable("a"), m.sys.NewTable("b")
-		st := set.Lookup("Stream")
-		simp, sexp, _ := a.NewChannel(m.port(0), st)
-		sexp = moveTo(t, m, a, b, sexp, 0, 0) // b sends from core 0
-		where := 0
-		m.where[a] = 0
-		inFlight := false
-		arrive := func() {}
-		var got []uint64
-		sent := uint64(0)
-		payloads := map[uint64][]byte{}
-		send := func() {
-			id, p := streamMsg(t, st, rng, sent)
-			if err := b.Send(m.port(0), sexp, id, p, nil); err == nil {
-				payloads[sent] = p
-				sent++
-			}
-		}
+		r := newRouteRun(t, seed)
 		for step := 0; step < 400; step++ {
-			switch r := rng.Intn(10); {
-			case r < 4:
-				send()
-			case r < 5 && !inFlight:
-				to := (where + 1 + rng.Intn(cores-1)) % cores
-				m.migrate(a, to)
-				k := [2]int{where, to}
-				m.rings[k] = append(m.rings[k], &Packet{kind: 0xFF}) // the SIP itself
-				inFlight = true
-				arrive = func() { where = to; inFlight = false; m.arrive(a) }
-			case r < 8:
-				for k, q := range m.rings {
-					if len(q) == 0 || rng.Intn(2) == 0 {
-						continue
-					}
-					pkt := q[0]
-					m.rings[k] = q[1:]
-					if pkt.kind == 0xFF {
-						arrive()
-					} else {
-						m.deliver(m.ports[k[1]], pkt)
-					}
-					break
-				}
-			default:
-				if !inFlight {
-					got = recvStream(t, a, m.port(where), simp, payloads, got)
-				}
-			}
+			r.step()
 		}
-		// Let everything arrive, the SIP included, and drain.
-		for inFlight || m.queued() > 0 {
-			for k, q := range m.rings {
-				if len(q) == 0 {
-					continue
-				}
-				pkt := q[0]
-				m.rings[k] = q[1:]
-				if pkt.kind == 0xFF {
-					arrive()
-				} else {
-					m.deliver(m.ports[k[1]], pkt)
-				}
-			}
-		}
-		got = recvStream(t, a, m.port(where), simp, payloads, got)
-		m.settle() // the receiver's credit: the sender's queue is empty
-		// One message may still take the old path; it brings the update.
-		n := sent
-		if send(); sent != n+1 {
-			t.Fatalf("seed %d: a send to an empty queue failed", seed)
-		}
-		m.settle()
-		before := m.forwarded
-		for range 5 {
-			send()
-		}
-		m.settle()
-		if m.forwarded != before {
-			t.Fatalf("seed %d: %d messages detoured after the receiver settled on core %d", seed, m.forwarded-before, where)
-		}
-		got = recvStream(t, a, m.port(where), simp, payloads, got)
-		if m.bad != "" {
-			t.Fatalf("seed %d: %s", seed, m.bad)
-		}
-		if uint64(len(got)) != sent {
-			t.Fatalf("seed %d: received %d of %d", seed, len(got), sent)
-		}
-		for k, v := range got {
-			if v != uint64(k) {
-				t.Fatalf("seed %d: item %d is %d", seed, k, v)
-			}
-		}
-		if e, _ := a.endpoint(simp); e.epoch > 0 {
+		r.drain()
+		r.checkDirect()
+		if e, _ := r.a.endpoint(r.simp); e.epoch > 0 {
 			updated++
 		}
 	}
 	if updated < 100 {
 		t.Fatalf("route updates in only %d of 200 seeds", updated)
+	}
+}
+
+// routeRun is one seed of TestRouteUpdateMidStream: table b streams from
+// core 0 to table a, whose SIP moves between the fake machine's cores.
+type routeRun struct {
+	t          *testing.T
+	seed       int64
+	rng        *rand.Rand
+	m          *fakeMachine
+	a, b       *Table
+	st         *contract.Contract
+	simp, sexp Handle
+	where, to  int  // a's core; where it is going while inFlight
+	inFlight   bool // a's SIP is in a ring on its way to core to
+	got        []uint64
+	sent       uint64
+	payloads   map[uint64][]byte
+}
+
+// sipInRing marks the packet that stands for the migrating SIP itself.
+const sipInRing = 0xFF
+
+func newRouteRun(t *testing.T, seed int64) *routeRun {
+	const cores = 3
+	r := &routeRun{t: t, seed: seed, rng: rand.New(rand.NewSource(seed)), m: newFake(cores), payloads: map[uint64][]byte{}}
+	r.a, r.b = r.m.sys.NewTable("a"), r.m.sys.NewTable("b")
+	r.st = set.Lookup("Stream")
+	var sexp Handle
+	r.simp, sexp, _ = r.a.NewChannel(r.m.port(0), r.st)
+	r.sexp = moveTo(t, r.m, r.a, r.b, sexp, 0, 0) // b sends from core 0
+	r.m.where[r.a] = 0
+	return r
+}
+
+func (r *routeRun) send() {
+	id, p := streamMsg(r.t, r.st, r.rng, r.sent)
+	if err := r.b.Send(r.m.port(0), r.sexp, id, p, nil); err == nil {
+		r.payloads[r.sent] = p
+		r.sent++
+	}
+}
+
+// pop delivers the first packet of ring k: the SIP arrives, or a message.
+func (r *routeRun) pop(k [2]int) {
+	pkt := r.m.rings[k][0]
+	r.m.rings[k] = r.m.rings[k][1:]
+	if pkt.kind == sipInRing {
+		r.where, r.inFlight = r.to, false
+		r.m.arrive(r.a)
+	} else {
+		r.m.deliver(r.m.ports[k[1]], pkt)
+	}
+}
+
+// step sends, starts a migration, delivers a packet of a random ring or
+// receives, at random.
+func (r *routeRun) step() {
+	switch n := r.rng.Intn(10); {
+	case n < 4:
+		r.send()
+	case n < 5 && !r.inFlight:
+		const cores = 3
+		r.to = (r.where + 1 + r.rng.Intn(cores-1)) % cores
+		r.m.migrate(r.a, r.to)
+		k := [2]int{r.where, r.to}
+		r.m.rings[k] = append(r.m.rings[k], &Packet{kind: sipInRing})
+		r.inFlight = true
+	case n < 8:
+		for k, q := range r.m.rings {
+			if len(q) == 0 || r.rng.Intn(2) == 0 {
+				continue
+			}
+			r.pop(k)
+			break
+		}
+	default:
+		if !r.inFlight {
+			r.got = recvStream(r.t, r.a, r.m.port(r.where), r.simp, r.payloads, r.got)
+		}
+	}
+}
+
+// drain lets everything arrive, the SIP included, and receives it.
+func (r *routeRun) drain() {
+	for r.inFlight || r.m.queued() > 0 {
+		for k, q := range r.m.rings {
+			if len(q) > 0 {
+				r.pop(k)
+			}
+		}
+	}
+	r.got = recvStream(r.t, r.a, r.m.port(r.where), r.simp, r.payloads, r.got)
+}
+
+// checkDirect: once the receiver stays put, one message may still take
+// the old path (it brings the update) and later ones go direct; every
+// message arrived once, in order.
+func (r *routeRun) checkDirect() {
+	t, m, seed := r.t, r.m, r.seed
+	m.settle() // the receiver's credit: the sender's queue is empty
+	n := r.sent
+	if r.send(); r.sent != n+1 {
+		t.Fatalf("seed %d: a send to an empty queue failed", seed)
+	}
+	m.settle()
+	before := m.forwarded
+	for range 5 {
+		r.send()
+	}
+	m.settle()
+	if m.forwarded != before {
+		t.Fatalf("seed %d: %d messages detoured after the receiver settled on core %d", seed, m.forwarded-before, r.where)
+	}
+	r.got = recvStream(t, r.a, m.port(r.where), r.simp, r.payloads, r.got)
+	if m.bad != "" {
+		t.Fatalf("seed %d: %s", seed, m.bad)
+	}
+	if uint64(len(r.got)) != r.sent {
+		t.Fatalf("seed %d: received %d of %d", seed, len(r.got), r.sent)
+	}
+	for k, v := range r.got {
+		if v != uint64(k) {
+			t.Fatalf("seed %d: item %d is %d", seed, k, v)
+		}
 	}
 }
 

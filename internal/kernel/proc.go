@@ -34,6 +34,12 @@ func (c *Core) SpawnHere(s *SIP) error {
 	return nil
 }
 
+// NewPID takes a process id from the machine's sequence for a process that
+// is not a SIP of this machine (a child spawned on another node of a
+// cluster): no SIP here ever gets the same id, so a parent's handles for
+// its local and remote children never collide.
+func (c *Core) NewPID() int64 { return c.m.nextPID.Add(1) }
+
 // Kill ends a SIP that core c owns, whatever it is doing: runnable,
 // sleeping, blocked, or waiting for a service (then it ends when the reply
 // comes back, since the request is lent to the service until then). It
@@ -96,7 +102,7 @@ func (k KillSIP) Target() *SIP { return k.S }
 func (k KillSIP) Deliver(c *Core) { c.Kill(k.S) }
 
 // Post sends a request to a service on behalf of no SIP, from core c's
-// goroutine, and forgets it: the reply is dropped when it comes back. The
+// goroutine, and forgets it: the service sends no reply. The
 // exit hook uses it to release what a SIP that trapped or was killed still
 // held in a service.
 func (c *Core) Post(svc ServiceID, req *Request) {

@@ -281,6 +281,13 @@ func (sh *serviceHost) drain() bool {
 // dropped.
 func (sh *serviceHost) reply(req *Request) {
 	req.host = nil
+	if req.sip == nil {
+		// A Post: nobody waits for it, so no reply is sent. (One would
+		// also wake-preempt the SIP that posted it, Preempt, for nothing:
+		// a SIP posting a write behind after another would be preempted
+		// every 20 µs.)
+		return
+	}
 	out := sh.out[req.from]
 	for !out.Send(msgReply, nil, req) {
 		if sh.stop.Load() {

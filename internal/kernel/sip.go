@@ -192,7 +192,7 @@ func (s *SIP) Call(svc ServiceID) *Request {
 }
 
 // Post sends req to a service on behalf of no one and does not wait, as
-// Core.Post: the reply is dropped. Called on the SIP's coroutine, which runs
+// Core.Post: no reply comes. Called on the SIP's coroutine, which runs
 // while its core's goroutine waits for it, so the core's rings are the
 // SIP's to use; requests the SIP sends later to the same service come after
 // it. req must be a record of its own (not Request's), as it stays with the

@@ -70,13 +70,15 @@ type NewChild func(parent *kernel.SIP, mod *sandbox.Module, name string, args []
 // and each SIP's children. Create it with New, register Loader as a kernel
 // service, then pass the returned ServiceID to SetLoader before Boot.
 type API struct {
-	rt       *sandbox.Runtime
-	preopens []Preopen
-	newChild NewChild
-	loader   kernel.ServiceID
-	onSpawn  func(c *kernel.Core, child *kernel.SIP) // optional: the process table
-	maxDesc  int64                                   // live SIPs below a tree's root; immutable after Boot
-	ld       *Loader                                 // the loader service, whose published table spawns read (fastload.go); immutable after Boot
+	rt        *sandbox.Runtime
+	preopens  []Preopen
+	newChild  NewChild
+	loader    kernel.ServiceID
+	onSpawn   func(c *kernel.Core, child *kernel.SIP) // optional: the process table
+	maxDesc   int64                                   // live SIPs below a tree's root; immutable after Boot
+	ld        *Loader                                 // the loader service, whose published table spawns read (fastload.go); immutable after Boot
+	remote    Remote                                  // the cluster, for proc_spawn_on (remote.go); nil on a machine that is no node; immutable after Boot
+	remoteSvc kernel.ServiceID                        // the remote service's id; immutable after Boot
 }
 
 // New returns the process API of a machine. Its host module may be built
@@ -126,7 +128,8 @@ type tree struct {
 }
 
 type child struct {
-	s      *kernel.SIP
+	s      *kernel.SIP // nil for a remote child
+	remote RemoteChild // a child on another node (remote.go), or nil
 	ended  bool
 	status int
 	cpu    int64
@@ -191,6 +194,10 @@ func endChildren(c *kernel.Core, st *State) {
 	kids := st.children
 	st.children, st.waiting = nil, 0
 	for _, ch := range kids {
+		if ch.remote != nil {
+			ch.remote.Kill()
+			continue
+		}
 		if !ch.ended {
 			c.SendTo(ch.s.Home(), kernel.KillSIP{S: ch.s})
 		}
@@ -243,9 +250,10 @@ func (a *API) HostModule() sandbox.HostModule {
 // name; TestHandlersBindSpec checks it against the spec both ways.
 func (a *API) handlers() map[string]func(*sandbox.Call, []uint64) {
 	return map[string]func(*sandbox.Call, []uint64){
-		"proc_spawn": a.spawn,
-		"proc_wait":  a.wait,
-		"proc_kill":  a.kill,
+		"proc_spawn":    a.spawn,
+		"proc_spawn_on": a.spawnOn,
+		"proc_wait":     a.wait,
+		"proc_kill":     a.kill,
 	}
 }
 
@@ -265,33 +273,9 @@ func (a *API) doSpawn(c *sandbox.Call, pathPtr, pathLen, argvPtr, argvLen uint32
 	if len(st.children) >= maxChildren {
 		return wasip1.ErrnoNomem
 	}
-	if argvLen > maxArgBytes || pathLen > 4096 {
-		return wasip1.ErrnoInval
-	}
-	p, ok := mem.Read(pathPtr, pathLen)
-	if !ok {
-		return wasip1.ErrnoFault
-	}
-	b, ok := mem.Read(argvPtr, argvLen)
-	if !ok {
-		return wasip1.ErrnoFault
-	}
-	if _, ok := mem.Read(pidPtr, 4); !ok {
-		return wasip1.ErrnoFault
-	}
-	if nice < -20 || nice > 19 {
-		return wasip1.ErrnoInval
-	}
-	name := string(p)
-	var args []string
-	if len(b) > 0 {
-		if b[len(b)-1] != 0 {
-			return wasip1.ErrnoInval
-		}
-		args = strings.Split(string(b[:len(b)-1]), "\x00")
-	}
-	if len(args) == 0 {
-		args = []string{name}
+	name, args, errno := readSpawn(mem, pathPtr, pathLen, argvPtr, argvLen, nice, pidPtr)
+	if errno != 0 {
+		return errno
 	}
 	// The child's place in the tree is taken before the module is loaded,
 	// so that a bomb's spawns fail at once, and given back if the spawn
@@ -302,7 +286,7 @@ func (a *API) doSpawn(c *sandbox.Call, pathPtr, pathLen, argvPtr, argvLen uint32
 		return wasip1.ErrnoAgain
 	}
 	var kid *kernel.SIP
-	errno := wasip1.ErrnoIo
+	errno = wasip1.ErrnoIo
 	defer func() {
 		if kid == nil {
 			st.tree.live.Add(-1)
@@ -314,6 +298,40 @@ func (a *API) doSpawn(c *sandbox.Call, pathPtr, pathLen, argvPtr, argvLen uint32
 	}
 	mem.WriteUint32(pidPtr, uint32(kid.PID()))
 	return wasip1.ErrnoSuccess
+}
+
+// readSpawn reads and checks a spawn's path, arguments, nice value and
+// pid pointer from the guest's memory.
+func readSpawn(mem sandbox.Memory, pathPtr, pathLen, argvPtr, argvLen uint32, nice int32, pidPtr uint32) (string, []string, wasip1.Errno) {
+	if argvLen > maxArgBytes || pathLen > 4096 {
+		return "", nil, wasip1.ErrnoInval
+	}
+	p, ok := mem.Read(pathPtr, pathLen)
+	if !ok {
+		return "", nil, wasip1.ErrnoFault
+	}
+	b, ok := mem.Read(argvPtr, argvLen)
+	if !ok {
+		return "", nil, wasip1.ErrnoFault
+	}
+	if _, ok := mem.Read(pidPtr, 4); !ok {
+		return "", nil, wasip1.ErrnoFault
+	}
+	if nice < -20 || nice > 19 {
+		return "", nil, wasip1.ErrnoInval
+	}
+	name := string(p)
+	var args []string
+	if len(b) > 0 {
+		if b[len(b)-1] != 0 {
+			return "", nil, wasip1.ErrnoInval
+		}
+		args = strings.Split(string(b[:len(b)-1]), "\x00")
+	}
+	if len(args) == 0 {
+		args = []string{name}
+	}
+	return name, args, 0
 }
 
 // start loads the module and starts the child on the parent's core.
@@ -381,6 +399,15 @@ func (a *API) wait(c *sandbox.Call, r []uint64) {
 		return
 	}
 	ch := st.children[pid]
+	if ch.remote != nil {
+		status, cpu, errno := a.waitRemote(s, ch)
+		delete(st.children, pid)
+		if errno != 0 {
+			r[0] = uint64(errno)
+			return
+		}
+		ch.ended, ch.status, ch.cpu = true, status, cpu
+	}
 	for !ch.ended {
 		st.waiting = pid
 		s.Block()
@@ -402,7 +429,9 @@ func (a *API) kill(c *sandbox.Call, r []uint64) {
 		return
 	}
 	ch := st.children[pid]
-	if !ch.ended {
+	if ch.remote != nil {
+		ch.remote.Kill() // to the child's node; its status comes back to proc_wait
+	} else if !ch.ended {
 		// To the core the child was spawned on, which knows where it is
 		// for as long as it lives; the kernel carries the kill from there
 		// (a kill of a child that has just ended does nothing).

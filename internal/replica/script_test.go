@@ -115,134 +115,188 @@ type scriptHarness struct {
 	held    []Message[int]
 }
 
-func (h *scriptHarness) run(t *testing.T, cmd string) string {
-	f := strings.Fields(cmd)
-	num := func(i int) int {
-		if i >= len(f) {
-			t.Fatalf("%q: missing argument %d", cmd, i)
-		}
-		n, err := strconv.Atoi(f[i])
-		if err != nil {
-			t.Fatalf("%q: %v", cmd, err)
-		}
-		return n
+// scriptCmd is one command of a script: its words, and the test.
+type scriptCmd struct {
+	t   *testing.T
+	cmd string
+	f   []string
+}
+
+// num is the command's i-th word as a number.
+func (c scriptCmd) num(i int) int {
+	if i >= len(c.f) {
+		c.t.Fatalf("%q: missing argument %d", c.cmd, i)
 	}
-	var out strings.Builder
-	switch f[0] {
-	case "cores":
-		n := num(1)
-		h.nodes, h.crashed, h.queue = nil, make([]bool, n), nil
-		for i := range n {
-			nd, err := NewNode[int](Config{ID: CoreID(i), Cores: n, PrepareTimeout: 10, ResendInterval: 3, QueryInterval: 4})
-			if err != nil {
-				t.Fatal(err)
-			}
-			h.nodes = append(h.nodes, nd)
-		}
-		fmt.Fprintf(&out, "ok")
-	case "put", "del":
-		n := h.nodes[num(1)]
-		var r Result
-		if f[0] == "put" {
-			r = n.Put(f[2], num(3))
-		} else {
-			r = n.Delete(f[2])
-		}
-		fmt.Fprintf(&out, "tx %d.%d %s", r.Tx.Core, r.Tx.Seq, r.Outcome)
-		if r.Outcome != Pending {
-			fmt.Fprintf(&out, " (%s)", r.Reason)
-		}
-		out.WriteString("\n")
-	case "deliver":
-		k := len(h.queue)
-		if len(f) > 1 {
-			k = min(num(1), k)
-		}
-		batch := slices.Clone(h.queue[:k])
-		h.queue = slices.Delete(h.queue, 0, k)
-		for _, m := range batch {
-			if h.crashed[m.To] {
-				fmt.Fprintf(&out, "lost %v\n", m)
-				continue
-			}
-			fmt.Fprintf(&out, "deliver %v\n", m)
-			if err := h.nodes[m.To].Step(m); err != nil {
-				fmt.Fprintf(&out, "  error: %v\n", err)
-			}
-			h.collect(&out)
-		}
-	case "drop":
-		from, to := CoreID(num(1)), CoreID(num(2))
-		h.queue = slices.DeleteFunc(h.queue, func(m Message[int]) bool {
-			if m.From == from && m.To == to && m.Type.String() == f[3] {
-				fmt.Fprintf(&out, "drop %v\n", m)
-				return true
-			}
-			return false
-		})
-	case "dup":
-		from, to := CoreID(num(1)), CoreID(num(2))
-		for _, m := range h.queue {
-			if m.From == from && m.To == to && m.Type.String() == f[3] {
-				fmt.Fprintf(&out, "dup %v\n", m)
-				h.held = append(h.held, m)
-			}
-		}
-	case "release":
-		h.queue = append(h.queue, h.held...)
-		h.held = nil
-	case "tick":
-		times := 1
-		if len(f) > 2 {
-			times = num(2)
-		}
-		for range times {
-			for i, n := range h.nodes {
-				if (f[1] == "all" || f[1] == strconv.Itoa(i)) && !h.crashed[i] {
-					n.Tick()
-				}
-			}
-		}
-	case "crash":
-		h.crashed[num(1)] = true
-	case "remove":
-		for i, n := range h.nodes {
-			if !h.crashed[i] {
-				n.RemovePeer(CoreID(num(1)))
-			}
-		}
-	case "get":
-		for i, n := range h.nodes {
-			if h.crashed[i] {
-				continue
-			}
-			if v, ok := n.Get(f[1]); ok {
-				fmt.Fprintf(&out, "c%d: %s=%d\n", i, f[1], v)
-			} else {
-				fmt.Fprintf(&out, "c%d: %s absent\n", i, f[1])
-			}
-		}
-	case "state":
-		for i, n := range h.nodes {
-			if h.crashed[i] {
-				continue
-			}
-			var locks []string
-			for k, tx := range n.locks {
-				locks = append(locks, fmt.Sprintf("%s:%d.%d", k, tx.Core, tx.Seq))
-			}
-			slices.Sort(locks)
-			c, p := n.InFlight()
-			fmt.Fprintf(&out, "c%d: locks=%v coordinating=%d prepared=%d unacked-commits=%d\n", i, locks, c, p, len(n.commits))
-		}
-	default:
+	n, err := strconv.Atoi(c.f[i])
+	if err != nil {
+		c.t.Fatalf("%q: %v", c.cmd, err)
+	}
+	return n
+}
+
+// scriptCommands are the harness's commands, by their first word.
+func scriptCommands() map[string]func(*scriptHarness, scriptCmd, *strings.Builder) {
+	return map[string]func(*scriptHarness, scriptCmd, *strings.Builder){
+		"cores":   (*scriptHarness).cores,
+		"put":     (*scriptHarness).write,
+		"del":     (*scriptHarness).write,
+		"deliver": (*scriptHarness).deliver,
+		"drop":    (*scriptHarness).dropOrDup,
+		"dup":     (*scriptHarness).dropOrDup,
+		"release": func(h *scriptHarness, _ scriptCmd, _ *strings.Builder) {
+			h.queue = append(h.queue, h.held...)
+			h.held = nil
+		},
+		"tick":   (*scriptHarness).tick,
+		"crash":  func(h *scriptHarness, c scriptCmd, _ *strings.Builder) { h.crashed[c.num(1)] = true },
+		"remove": (*scriptHarness).remove,
+		"get":    (*scriptHarness).get,
+		"state":  (*scriptHarness).state,
+	}
+}
+
+func (h *scriptHarness) run(t *testing.T, cmd string) string {
+	c := scriptCmd{t: t, cmd: cmd, f: strings.Fields(cmd)}
+	do, ok := scriptCommands()[c.f[0]]
+	if !ok {
 		t.Fatalf("unknown command %q", cmd)
 	}
+	var out strings.Builder
+	do(h, c, &out)
 	h.collect(&out)
 	if out.Len() == 0 {
 		return "ok"
 	}
 	return out.String()
+}
+
+// cores N: a fresh set of N nodes.
+func (h *scriptHarness) cores(c scriptCmd, out *strings.Builder) {
+	n := c.num(1)
+	h.nodes, h.crashed, h.queue = nil, make([]bool, n), nil
+	for i := range n {
+		nd, err := NewNode[int](Config{ID: CoreID(i), Cores: n, PrepareTimeout: 10, ResendInterval: 3, QueryInterval: 4})
+		if err != nil {
+			c.t.Fatal(err)
+		}
+		h.nodes = append(h.nodes, nd)
+	}
+	fmt.Fprintf(out, "ok")
+}
+
+// put CORE KEY VALUE, del CORE KEY: a write started on a core.
+func (h *scriptHarness) write(c scriptCmd, out *strings.Builder) {
+	n := h.nodes[c.num(1)]
+	var r Result
+	if c.f[0] == "put" {
+		r = n.Put(c.f[2], c.num(3))
+	} else {
+		r = n.Delete(c.f[2])
+	}
+	fmt.Fprintf(out, "tx %d.%d %s", r.Tx.Core, r.Tx.Seq, r.Outcome)
+	if r.Outcome != Pending {
+		fmt.Fprintf(out, " (%s)", r.Reason)
+	}
+	out.WriteString("\n")
+}
+
+// deliver [N]: the first N queued messages (all by default), in order; a
+// crashed core's are lost.
+func (h *scriptHarness) deliver(c scriptCmd, out *strings.Builder) {
+	k := len(h.queue)
+	if len(c.f) > 1 {
+		k = min(c.num(1), k)
+	}
+	batch := slices.Clone(h.queue[:k])
+	h.queue = slices.Delete(h.queue, 0, k)
+	for _, m := range batch {
+		if h.crashed[m.To] {
+			fmt.Fprintf(out, "lost %v\n", m)
+			continue
+		}
+		fmt.Fprintf(out, "deliver %v\n", m)
+		if err := h.nodes[m.To].Step(m); err != nil {
+			fmt.Fprintf(out, "  error: %v\n", err)
+		}
+		h.collect(out)
+	}
+}
+
+// drop FROM TO TYPE removes the queued messages of that type between two
+// cores; dup FROM TO TYPE holds copies of them for release.
+func (h *scriptHarness) dropOrDup(c scriptCmd, out *strings.Builder) {
+	from, to := CoreID(c.num(1)), CoreID(c.num(2))
+	match := func(m Message[int]) bool { return m.From == from && m.To == to && m.Type.String() == c.f[3] }
+	if c.f[0] == "drop" {
+		h.queue = slices.DeleteFunc(h.queue, func(m Message[int]) bool {
+			if match(m) {
+				fmt.Fprintf(out, "drop %v\n", m)
+				return true
+			}
+			return false
+		})
+		return
+	}
+	for _, m := range h.queue {
+		if match(m) {
+			fmt.Fprintf(out, "dup %v\n", m)
+			h.held = append(h.held, m)
+		}
+	}
+}
+
+// tick CORE|all [TIMES]: the cores' clocks advance.
+func (h *scriptHarness) tick(c scriptCmd, _ *strings.Builder) {
+	times := 1
+	if len(c.f) > 2 {
+		times = c.num(2)
+	}
+	for range times {
+		for i, n := range h.nodes {
+			if (c.f[1] == "all" || c.f[1] == strconv.Itoa(i)) && !h.crashed[i] {
+				n.Tick()
+			}
+		}
+	}
+}
+
+// remove CORE: the live cores stop counting on a (crashed) core.
+func (h *scriptHarness) remove(c scriptCmd, _ *strings.Builder) {
+	for i, n := range h.nodes {
+		if !h.crashed[i] {
+			n.RemovePeer(CoreID(c.num(1)))
+		}
+	}
+}
+
+// get KEY: the key's value on each live core.
+func (h *scriptHarness) get(c scriptCmd, out *strings.Builder) {
+	for i, n := range h.nodes {
+		if h.crashed[i] {
+			continue
+		}
+		if v, ok := n.Get(c.f[1]); ok {
+			fmt.Fprintf(out, "c%d: %s=%d\n", i, c.f[1], v)
+		} else {
+			fmt.Fprintf(out, "c%d: %s absent\n", i, c.f[1])
+		}
+	}
+}
+
+// state: each live core's locks and transactions in flight.
+func (h *scriptHarness) state(_ scriptCmd, out *strings.Builder) {
+	for i, n := range h.nodes {
+		if h.crashed[i] {
+			continue
+		}
+		var locks []string
+		for k, tx := range n.locks {
+			locks = append(locks, fmt.Sprintf("%s:%d.%d", k, tx.Core, tx.Seq))
+		}
+		slices.Sort(locks)
+		c, p := n.InFlight()
+		fmt.Fprintf(out, "c%d: locks=%v coordinating=%d prepared=%d unacked-commits=%d\n", i, locks, c, p, len(n.commits))
+	}
 }
 
 // collect carries out every node's Ready: queue messages, print decisions

@@ -35,165 +35,203 @@ import (
 func TestBalancerScripts(t *testing.T) { replayScripts(t, true, runBalanceScript) }
 
 func runBalanceScript(t *testing.T, script string) string {
-	q := NewRunQueue(Config{})
-	var b *Balancer
-	self := CoreID(0)
-	capacity := int64(FullCapacity)
-	expecting := int64(0)
-	names := map[*Entity]string{}
-	var out strings.Builder
+	s := &balScript{t: t, q: NewRunQueue(Config{}), capacity: FullCapacity, names: map[*Entity]string{}}
+	cmds := map[string]func([]string){
+		"balancer": s.balancer, "queue": s.queue, "leave": s.leave,
+		"expect":        func(f []string) { s.expecting = s.num(f[1]) },
+		"summary":       func(f []string) { s.b.Summary(s.peer(f[1:])) },
+		"tick":          s.tick,
+		"idle":          func(f []string) { now := s.time(f[1]); s.b.Idle(now, s.q, s.own(now)) },
+		"sleeping":      func(f []string) { now := s.time(f[1]); s.b.Sleeping(now, s.q, s.own(now)) },
+		"ran":           func([]string) { s.b.Ran() },
+		"steal-request": s.stealRequest, "busy-victim": s.stealRequest,
+		"refused": func(f []string) { s.b.Refused(s.peer(f[1:])) },
+		"arrived": func(f []string) { s.b.Arrived(CoreID(s.num(f[1]))) },
+		"place":   s.place,
+		"seen":    func(f []string) { s.say("%s", fmtSummary(s.b.Seen(CoreID(s.num(f[1]))))) },
+	}
 	for lineNo, line := range strings.Split(strings.TrimSuffix(script, "\n"), "\n") {
 		if strings.HasPrefix(line, "> ") || line == ">" {
 			continue
 		}
-		out.WriteString(line + "\n")
+		s.out.WriteString(line + "\n")
 		f := strings.Fields(line)
 		if len(f) == 0 || strings.HasPrefix(f[0], "#") {
 			continue
 		}
-		say := func(format string, args ...any) { fmt.Fprintf(&out, "> "+format+"\n", args...) }
-		fail := func(msg string) { t.Fatalf("line %d: %s: %s", lineNo+1, line, msg) }
-		num := func(s string) int64 {
-			n, err := strconv.ParseInt(s, 10, 64)
-			if err != nil {
-				fail(err.Error())
-			}
-			return n
+		s.lineNo, s.line, s.notDue = lineNo, line, false
+		if s.b == nil && f[0] != "balancer" {
+			s.fail("no balancer yet")
 		}
-		own := func(now Time) LoadSummary {
-			s := q.Summary(self, capacity, now)
-			if q.Len() == 0 {
-				s.Expecting = expecting
-			}
-			return s
+		do, ok := cmds[f[0]]
+		if !ok {
+			s.fail("unknown command")
 		}
-		peer := func(args []string) LoadSummary {
-			if len(args) == 0 {
-				fail("no core")
-			}
-			s := LoadSummary{Core: CoreID(num(args[0])), Capacity: FullCapacity}
-			for _, kv := range args[1:] {
-				k, v, _ := strings.Cut(kv, "=")
-				switch k {
-				case "runnable":
-					s.Runnable = int(num(v))
-				case "weight":
-					s.Weight = num(v)
-				case "cap":
-					s.Capacity = num(v)
-				case "at":
-					s.At = Time(parseDur(t, v))
-				case "expecting":
-					s.Expecting = num(v)
-				case "progress":
-					s.MinProgress = int64(parseDur(t, v))
-				default:
-					fail("unknown field " + k)
-				}
-			}
-			return s
+		if do(f); !s.notDue {
+			printReady(&s.out, s.b, s.q, s.names)
 		}
-		if b == nil && f[0] != "balancer" {
-			fail("no balancer yet")
-		}
-		switch f[0] {
-		case "balancer":
-			self = CoreID(num(f[1]))
-			n := 0
-			var cfg BalanceConfig
-			for _, kv := range f[2:] {
-				k, v, _ := strings.Cut(kv, "=")
-				switch k {
-				case "cores":
-					n = int(num(v))
-				case "cap":
-					capacity = num(v)
-				case "tick":
-					cfg.Tick = parseDur(t, v)
-				case "push":
-					cfg.PushEvery = parseDur(t, v)
-				case "maxage":
-					cfg.MaxAge = parseDur(t, v)
-				default:
-					fail("unknown key " + k)
-				}
-			}
-			var peers []CoreID
-			for i := range n {
-				if CoreID(i) != self {
-					peers = append(peers, CoreID(i))
-				}
-			}
-			b = NewBalancer(self, n, peers, cfg)
-		case "queue":
-			e := &Entity{ID: uint64(len(names) + 1)}
-			names[e] = f[1]
-			var ran Duration
-			for _, kv := range f[2:] {
-				k, v, _ := strings.Cut(kv, "=")
-				switch k {
-				case "nice":
-					e.Nice = int(num(v))
-				case "ran":
-					ran = parseDur(t, v)
-				default:
-					fail("unknown key " + k)
-				}
-			}
-			q.Enqueue(e)
-			if ran > 0 {
-				q.Charge(e, ran)
-			}
-		case "leave":
-			for e, n := range names {
-				if n == f[1] && e.Queued() {
-					q.Dequeue(e)
-				}
-			}
-		case "expect":
-			expecting = num(f[1])
-		case "summary":
-			b.Summary(peer(f[1:]))
-		case "tick":
-			now := Time(parseDur(t, f[1]))
-			if !b.Due(now) {
-				say("not due")
-				continue
-			}
-			b.Tick(now, q, own(now))
-		case "idle":
-			now := Time(parseDur(t, f[1]))
-			b.Idle(now, q, own(now))
-		case "sleeping":
-			now := Time(parseDur(t, f[1]))
-			b.Sleeping(now, q, own(now))
-		case "ran":
-			b.Ran()
-		case "steal-request", "busy-victim":
-			thief := peer(f[1:])
-			own := own(thief.At)
-			if f[0] == "busy-victim" {
-				b.StealRequest(nil, own, thief)
-			} else {
-				b.StealRequest(q, own, thief)
-			}
-		case "refused":
-			b.Refused(peer(f[1:]))
-		case "arrived":
-			b.Arrived(CoreID(num(f[1])))
-		case "place":
-			now := Time(parseDur(t, f[1]))
-			s := own(now)
-			s.Runnable, s.Weight = q.Len(), q.Load() // what the kernel gives at a wake-up
-			say("core %d", b.Place(now, num(f[2]), CoreID(num(f[3])), s))
-		case "seen":
-			say("%s", fmtSummary(b.Seen(CoreID(num(f[1])))))
-		default:
-			fail("unknown command")
-		}
-		printReady(&out, b, q, names)
 	}
-	return out.String()
+	return s.out.String()
+}
+
+// balScript is a balancer script being replayed: the core under test's
+// Balancer and run queue, and what the kernel would give it.
+type balScript struct {
+	t         *testing.T
+	q         *RunQueue
+	b         *Balancer
+	self      CoreID
+	capacity  int64
+	expecting int64
+	names     map[*Entity]string
+	out       strings.Builder
+	lineNo    int
+	line      string
+	notDue    bool // the line was a tick that was not due: no Ready to print
+}
+
+func (s *balScript) say(format string, args ...any) { fmt.Fprintf(&s.out, "> "+format+"\n", args...) }
+
+func (s *balScript) fail(msg string) { s.t.Fatalf("line %d: %s: %s", s.lineNo+1, s.line, msg) }
+
+func (s *balScript) num(v string) int64 {
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil {
+		s.fail(err.Error())
+	}
+	return n
+}
+
+func (s *balScript) time(v string) Time { return Time(parseDur(s.t, v)) }
+
+// own is the core's own summary at now, as the kernel makes it.
+func (s *balScript) own(now Time) LoadSummary {
+	sum := s.q.Summary(s.self, s.capacity, now)
+	if s.q.Len() == 0 {
+		sum.Expecting = s.expecting
+	}
+	return sum
+}
+
+// peer reads CORE FIELDS: another core's summary.
+func (s *balScript) peer(args []string) LoadSummary {
+	if len(args) == 0 {
+		s.fail("no core")
+	}
+	sum := LoadSummary{Core: CoreID(s.num(args[0])), Capacity: FullCapacity}
+	for _, kv := range args[1:] {
+		k, v, _ := strings.Cut(kv, "=")
+		switch k {
+		case "runnable":
+			sum.Runnable = int(s.num(v))
+		case "weight":
+			sum.Weight = s.num(v)
+		case "cap":
+			sum.Capacity = s.num(v)
+		case "at":
+			sum.At = s.time(v)
+		case "expecting":
+			sum.Expecting = s.num(v)
+		case "progress":
+			sum.MinProgress = int64(parseDur(s.t, v))
+		default:
+			s.fail("unknown field " + k)
+		}
+	}
+	return sum
+}
+
+// balancer CORE cores=N [cap=C] [tick=DUR] [push=DUR] [maxage=DUR]
+func (s *balScript) balancer(f []string) {
+	s.self = CoreID(s.num(f[1]))
+	n := 0
+	var cfg BalanceConfig
+	for _, kv := range f[2:] {
+		k, v, _ := strings.Cut(kv, "=")
+		switch k {
+		case "cores":
+			n = int(s.num(v))
+		case "cap":
+			s.capacity = s.num(v)
+		case "tick":
+			cfg.Tick = parseDur(s.t, v)
+		case "push":
+			cfg.PushEvery = parseDur(s.t, v)
+		case "maxage":
+			cfg.MaxAge = parseDur(s.t, v)
+		default:
+			s.fail("unknown key " + k)
+		}
+	}
+	var peers []CoreID
+	for i := range n {
+		if CoreID(i) != s.self {
+			peers = append(peers, CoreID(i))
+		}
+	}
+	s.b = NewBalancer(s.self, n, peers, cfg)
+}
+
+// queue NAME [nice=N] [ran=DUR]
+func (s *balScript) queue(f []string) {
+	e := &Entity{ID: uint64(len(s.names) + 1)}
+	s.names[e] = f[1]
+	var ran Duration
+	for _, kv := range f[2:] {
+		k, v, _ := strings.Cut(kv, "=")
+		switch k {
+		case "nice":
+			e.Nice = int(s.num(v))
+		case "ran":
+			ran = parseDur(s.t, v)
+		default:
+			s.fail("unknown key " + k)
+		}
+	}
+	s.q.Enqueue(e)
+	if ran > 0 {
+		s.q.Charge(e, ran)
+	}
+}
+
+// leave NAME
+func (s *balScript) leave(f []string) {
+	for e, n := range s.names {
+		if n == f[1] && e.Queued() {
+			s.q.Dequeue(e)
+		}
+	}
+}
+
+// tick NOW: Tick, if Due.
+func (s *balScript) tick(f []string) {
+	now := s.time(f[1])
+	if !s.b.Due(now) {
+		s.say("not due")
+		s.notDue = true
+		return
+	}
+	s.b.Tick(now, s.q, s.own(now))
+}
+
+// steal-request CORE FIELDS, busy-victim CORE FIELDS (the core cannot
+// give: no queue).
+func (s *balScript) stealRequest(f []string) {
+	thief := s.peer(f[1:])
+	own := s.own(thief.At)
+	if f[0] == "busy-victim" {
+		s.b.StealRequest(nil, own, thief)
+	} else {
+		s.b.StealRequest(s.q, own, thief)
+	}
+}
+
+// place NOW W PREV: prints the core Place chooses.
+func (s *balScript) place(f []string) {
+	now := s.time(f[1])
+	sum := s.own(now)
+	sum.Runnable, sum.Weight = s.q.Len(), s.q.Load() // what the kernel gives at a wake-up
+	s.say("core %d", s.b.Place(now, s.num(f[2]), CoreID(s.num(f[3])), sum))
 }
 
 // printReady prints b's Ready, performs it on q and advances b.

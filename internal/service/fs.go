@@ -30,8 +30,6 @@ package service
 
 import (
 	"encoding/binary"
-	"io"
-	"io/fs"
 	"os"
 	"path"
 	"strconv"
@@ -115,6 +113,13 @@ type FS struct {
 	// (inlinepath.go, "Adoption"), by host descriptor.
 	closedEarly map[int32]bool
 	closed      bool // Close has run: an open finished later closes what it opened
+	// Writes behind (fsbehindq.go): behinds are the SIPs' that have one,
+	// by pid (FSBehind registers one); queues hold what came of a SIP's
+	// sequence before its turn; again is the deferral of a held call being
+	// served now, which an open takes over (fsopen.go).
+	behinds map[int64]*Behind
+	queues  map[*Behind]*behindQueue
+	again   *kernel.Deferred
 }
 
 // node is an open file or directory.
@@ -167,6 +172,7 @@ func NewFS(dirs []FSDir, fds *HostFDs) (*FS, error) {
 // holds. The kernel calls it on the worker's goroutine once the machine's
 // cores have ended; before Boot, anyone may.
 func (f *FS) Close() {
+	f.closeBehind()
 	f.opening.Wait() // their results come to the worker after Close, and are closed
 	f.closed = true
 	for h, n := range f.nodes {
@@ -244,6 +250,9 @@ func (f *FS) add(n *node) (int32, bool) {
 
 // Serve implements kernel.Service.
 func (f *FS) Serve(req *kernel.Request) {
+	if f.sequenced(req) {
+		return
+	}
 	req.Errno = f.serve(req)
 }
 
@@ -318,54 +327,9 @@ func errnoOf(err error) wasip1.Errno {
 func (f *FS) serveFile(n *node, req *kernel.Request) wasip1.Errno {
 	switch req.Op {
 	case FSRead, FSPread:
-		a := fsReadOf(req)
-		want := min(max(a.Max, 0), maxFSChunk)
-		if int64(cap(req.Buf)) < want {
-			req.Buf = make([]byte, want)
-		}
-		req.Buf = req.Buf[:want]
-		var got int
-		var err error
-		if req.Op == FSRead {
-			got, err = n.file.Read(req.Buf)
-		} else {
-			if a.At < 0 {
-				return wasip1.ErrnoInval
-			}
-			got, err = n.file.ReadAt(req.Buf, a.At)
-		}
-		req.N = int64(got)
-		if err != nil && err != io.EOF && got == 0 {
-			return fsErrno(err)
-		}
-		return 0
+		return readFile(n, req)
 	case FSWrite, FSPwrite:
-		if n.ro {
-			return wasip1.ErrnoAcces
-		}
-		a := fsWriteOf(req)
-		var got int
-		var err error
-		if req.Op == FSWrite {
-			got, err = n.file.Write(req.Buf)
-		} else {
-			if a.At < 0 {
-				return wasip1.ErrnoInval
-			}
-			// os.File refuses WriteAt on an O_APPEND file; pwrite(2) on
-			// Linux appends there, so do as Linux does.
-			got, err = pwrite(n.file, req.Buf, a.At)
-		}
-		req.N = int64(got)
-		if req.Op == FSWrite {
-			// The file's offset after the write, for a SIP that keeps
-			// offsets itself (an APPEND write moves it to the end).
-			req.Off, _ = n.file.Seek(0, io.SeekCurrent)
-		}
-		if err != nil && got == 0 {
-			return fsErrno(err)
-		}
-		return 0
+		return writeFile(n, req)
 	case FSSeek:
 		a := fsSeekOf(req)
 		if a.Whence > wasip1.WhenceEnd { // WASI's whence is io's: set, current, end
@@ -387,21 +351,7 @@ func (f *FS) serveFile(n *node, req *kernel.Request) wasip1.Errno {
 		}
 		return errnoOf(n.file.Truncate(a.Size))
 	case FSAllocate:
-		if n.ro {
-			return wasip1.ErrnoAcces
-		}
-		a := fsAllocateOf(req)
-		if a.Off < 0 || a.Len <= 0 || a.Off+a.Len < 0 {
-			return wasip1.ErrnoInval
-		}
-		fi, err := n.file.Stat()
-		if err != nil {
-			return fsErrno(err)
-		}
-		if end := a.Off + a.Len; end > fi.Size() {
-			return errnoOf(n.file.Truncate(end))
-		}
-		return 0
+		return allocate(n, req)
 	case FSSetFlags:
 		a := fsSetFlagsOf(req)
 		if n.ro && a.Append {
@@ -436,99 +386,14 @@ func (f *FS) serveDir(n *node, req *kernel.Request) wasip1.Errno {
 	if bad := checkPath(first); bad != 0 && !(req.Op == FSSymlink && bad == wasip1.ErrnoPerm) {
 		return bad
 	}
-	r := n.root
 	switch req.Op {
-	case FSPathStat:
-		var fi fs.FileInfo
-		var err error
-		if p.Follow {
-			fi, err = r.Stat(name)
-		} else {
-			fi, err = r.Lstat(name)
-		}
-		if err != nil {
-			return fsErrno(err)
-		}
-		req.Buf = appendFilestat(req.Buf[:0], fi)
-		return 0
-	case FSReadlink:
-		t, err := r.Readlink(name)
-		if err != nil {
-			return fsErrno(err)
-		}
-		req.Buf = append(req.Buf[:0], t...)
-		return 0
+	case FSPathStat, FSReadlink:
+		return pathLook(n.root, req, p)
 	}
 	if n.ro {
 		return wasip1.ErrnoAcces
 	}
-	switch req.Op {
-	case FSPathSetTimes:
-		a := fsPathSetTimesOf(req)
-		return pathSetTimes(r, name, a.Follow, a.Times)
-	case FSMkdir:
-		return errnoOf(r.Mkdir(name, 0o777))
-	case FSUnlink:
-		fi, err := r.Lstat(name)
-		if err != nil {
-			return fsErrno(err)
-		}
-		if fi.IsDir() {
-			return wasip1.ErrnoIsdir
-		}
-		if strings.HasSuffix(name, "/") {
-			return wasip1.ErrnoNotdir
-		}
-		return errnoOf(r.Remove(name))
-	case FSRmdir:
-		fi, err := r.Lstat(name)
-		if err != nil {
-			return fsErrno(err)
-		}
-		if !fi.IsDir() {
-			return wasip1.ErrnoNotdir
-		}
-		if path.Clean(name) == "." {
-			return wasip1.ErrnoInval // rmdir(".") is EINVAL in POSIX
-		}
-		err = r.Remove(name)
-		if err != nil {
-			// Root.Remove tries unlink first; report rmdir's answer.
-			if e, ok := dirErr(r, name); ok {
-				return e
-			}
-		}
-		return errnoOf(err)
-	case FSSymlink:
-		target, link := first, name
-		if bad := checkPath(link); bad != 0 {
-			return bad
-		}
-		if strings.HasPrefix(target, "/") {
-			return wasip1.ErrnoPerm // it could only ever lead out of the preopen
-		}
-		return errnoOf(r.Symlink(target, link))
-	case FSRename, FSLink:
-		old, newDir, nw := twoPathsOf(req)
-		if bad := checkPath(nw); bad != 0 {
-			return bad
-		}
-		dst := f.node(newDir)
-		if dst == nil {
-			return wasip1.ErrnoBadf
-		}
-		if dst.root == nil {
-			return wasip1.ErrnoNotdir
-		}
-		if dst.ro {
-			return wasip1.ErrnoAcces
-		}
-		if req.Op == FSLink && fsLinkOf(req).Follow {
-			return linkFollow(r, old, dst.root, nw)
-		}
-		return renameOrLink(req.Op, r, old, dst.root, nw)
-	}
-	return wasip1.ErrnoInval
+	return f.pathChange(n.root, req, name, first)
 }
 
 // renameOrLink is renameat(2) or linkat(2) between two roots, which may be

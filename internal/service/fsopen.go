@@ -48,11 +48,16 @@ func (f *FS) open(n *node, req *kernel.Request) wasip1.Errno {
 	// created 1,024 files took the worker from its neighbours for a second.
 	// The result is recorded on the worker's goroutine (finishOpen).
 	r := n.root
-	if !req.Deferrable() { // Serve called directly (the tests): at once
+	var d kernel.Deferred
+	switch {
+	case f.again != nil: // a call held behind its SIP's writes (fsbehindq.go): its deferral
+		d, f.again = *f.again, nil
+	case !req.Deferrable(): // Serve called directly (the tests): at once
 		f.finishOpen(req, a.ro, pid, openHost(r, a))
 		return req.Errno
+	default:
+		d = req.Defer()
 	}
-	d := req.Defer()
 	f.opening.Add(1)
 	go func() {
 		res := openHost(r, a)
@@ -91,7 +96,29 @@ func (o opened) close() {
 // tables: it runs on a goroutine of its own (os.Root's methods may be
 // called concurrently).
 func openHost(r *os.Root, a openArgs) opened {
-	fail := func(e wasip1.Errno) opened { return opened{errno: e} }
+	o, exists, done := lookupForOpen(r, a)
+	if done {
+		return o
+	}
+	if a.ro && (a.write || (a.creat && !exists)) {
+		return opened{errno: wasip1.ErrnoAcces}
+	}
+	file, err := r.OpenFile(a.name, a.hostFlags(), 0o666)
+	if err != nil {
+		return opened{errno: fsErrno(err)}
+	}
+	typ := uint8(wasip1.FiletypeRegularFile)
+	if st, err := file.Stat(); err == nil {
+		typ = filetype(st.Mode())
+	}
+	return opened{file: file, typ: typ}
+}
+
+// lookupForOpen looks name up as open(2) would before it opens a file:
+// done with the answer (an errno, or a directory opened as a root of its
+// own), or not done, saying whether the name exists.
+func lookupForOpen(r *os.Root, a openArgs) (o opened, exists, done bool) {
+	fail := func(e wasip1.Errno) (opened, bool, bool) { return opened{errno: e}, false, true }
 	name := a.name
 	// A final symlink is not followed without LOOKUP_SYMLINK_FOLLOW: ELOOP,
 	// as open(2) with O_NOFOLLOW (EEXIST under O_CREAT|O_EXCL).
@@ -119,16 +146,7 @@ func openHost(r *os.Root, a openArgs) opened {
 		if a.write || a.creat {
 			return fail(wasip1.ErrnoIsdir)
 		}
-		sub, err := r.OpenRoot(name)
-		if err != nil {
-			return fail(fsErrno(err))
-		}
-		d, err := sub.Open(".")
-		if err != nil {
-			sub.Close()
-			return fail(fsErrno(err))
-		}
-		return opened{file: d, root: sub, typ: wasip1.FiletypeDirectory}
+		return openDir(r, name), true, true
 	case err == nil && a.wantDir:
 		return fail(wasip1.ErrnoNotdir)
 	case err != nil && !a.creat:
@@ -141,9 +159,25 @@ func openHost(r *os.Root, a openArgs) opened {
 	case err != nil && strings.HasSuffix(name, "/"):
 		return fail(wasip1.ErrnoIsdir) // open("new/", O_CREAT) is EISDIR on Linux
 	}
-	if a.ro && (a.write || (a.creat && err != nil)) {
-		return fail(wasip1.ErrnoAcces)
+	return opened{}, err == nil, false
+}
+
+// openDir opens directory name in r as a root of its own.
+func openDir(r *os.Root, name string) opened {
+	sub, err := r.OpenRoot(name)
+	if err != nil {
+		return opened{errno: fsErrno(err)}
 	}
+	d, err := sub.Open(".")
+	if err != nil {
+		sub.Close()
+		return opened{errno: fsErrno(err)}
+	}
+	return opened{file: d, root: sub, typ: wasip1.FiletypeDirectory}
+}
+
+// hostFlags are the os.OpenFile flags of a file open.
+func (a openArgs) hostFlags() int {
 	flag := os.O_RDONLY
 	switch {
 	case a.read && a.write:
@@ -163,15 +197,7 @@ func openHost(r *os.Root, a openArgs) opened {
 	if a.appendMode {
 		flag |= os.O_APPEND
 	}
-	file, err := r.OpenFile(name, flag, 0o666)
-	if err != nil {
-		return fail(fsErrno(err))
-	}
-	typ := uint8(wasip1.FiletypeRegularFile)
-	if st, err := file.Stat(); err == nil {
-		typ = filetype(st.Mode())
-	}
-	return opened{file: file, typ: typ}
+	return flag
 }
 
 // finishOpen records what openHost opened for req in the worker's tables,

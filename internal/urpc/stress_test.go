@@ -46,19 +46,7 @@ func meshStress(t *testing.T, messages int, newBell func() *Doorbell) {
 	for i := range bells {
 		bells[i] = newBell()
 	}
-	// rings[src][dst] is consumed by dst.
-	rings := make([][]*Ring, n)
-	k := 0
-	for src := range n {
-		rings[src] = make([]*Ring, n)
-		for dst := range n {
-			if src != dst {
-				rings[src][dst] = NewRing(sizes[k%len(sizes)], bells[dst])
-				k++
-			}
-		}
-	}
-
+	rings := meshRings(n, sizes, bells)
 	var failed atomic.Bool
 	var progress atomic.Uint64 // messages received, for the watchdog
 	errs := make(chan error, n)
@@ -80,24 +68,7 @@ func meshStress(t *testing.T, messages int, newBell func() *Doorbell) {
 	}
 	done := make(chan struct{})
 	go func() { wg.Wait(); close(done) }()
-	// The watchdog: fail if no message arrives anywhere for stressStall.
-	last, lastChange := uint64(0), time.Now()
-	tick := time.NewTicker(100 * time.Millisecond)
-	defer tick.Stop()
-wait:
-	for {
-		select {
-		case <-done:
-			break wait
-		case <-tick.C:
-			if now := progress.Load(); now != last {
-				last, lastChange = now, time.Now()
-			} else if time.Since(lastChange) > stressStall {
-				failed.Store(true)
-				t.Fatalf("mesh stress: no progress for %v (after %d steps): a wake-up was lost or a ring is stuck", stressStall, now)
-			}
-		}
-	}
+	watchMesh(t, done, &progress, &failed)
 	close(errs)
 	for err := range errs {
 		t.Error(err)
@@ -114,6 +85,44 @@ wait:
 		for dst := range n {
 			if r := rings[src][dst]; r != nil && (r.Sent() != perRing || r.Received() != perRing) {
 				t.Errorf("ring %d→%d: sent %d, received %d, want %d", src, dst, r.Sent(), r.Received(), perRing)
+			}
+		}
+	}
+}
+
+// meshRings makes rings[src][dst] for every pair of n cores, consumed by
+// dst (whose doorbell it rings), of the given sizes in turn.
+func meshRings(n int, sizes []int, bells []*Doorbell) [][]*Ring {
+	rings := make([][]*Ring, n)
+	k := 0
+	for src := range n {
+		rings[src] = make([]*Ring, n)
+		for dst := range n {
+			if src != dst {
+				rings[src][dst] = NewRing(sizes[k%len(sizes)], bells[dst])
+				k++
+			}
+		}
+	}
+	return rings
+}
+
+// watchMesh waits for done, and fails the test if no message arrives
+// anywhere for stressStall before.
+func watchMesh(t *testing.T, done <-chan struct{}, progress *atomic.Uint64, failed *atomic.Bool) {
+	last, lastChange := uint64(0), time.Now()
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-done:
+			return
+		case <-tick.C:
+			if now := progress.Load(); now != last {
+				last, lastChange = now, time.Now()
+			} else if time.Since(lastChange) > stressStall {
+				failed.Store(true)
+				t.Fatalf("mesh stress: no progress for %v (after %d steps): a wake-up was lost or a ring is stuck", stressStall, now)
 			}
 		}
 	}
@@ -138,74 +147,18 @@ type stressRef struct {
 	seq      uint64
 }
 
+// stressCore is one core of the mesh: it sends its messages on its rings
+// in batches and checks what arrives on the others, until all are done.
 func stressCore(c, n int, perRing uint64, rings [][]*Ring, bell *Doorbell, failed *atomic.Bool, progressed *atomic.Uint64) error {
-	const batch = 16
-	next := make([]uint64, n) // next position to receive from each source
-	var out [PayloadSize]byte
-	var want [PayloadSize]byte
-	var m Msg
+	s := &stressState{c: c, n: n, perRing: perRing, rings: rings, next: make([]uint64, n)}
 	idle := 0
 	for !failed.Load() {
-		progress := false
-		// Send a batch on every ring whose messages are not all sent.
-		sending := false
-		for dst := range n {
-			r := rings[c][dst]
-			if r == nil || r.Sent() == perRing {
-				continue
-			}
-			sending = true
-			sent := false
-			for k := 0; k < batch && r.Sent() < perRing; k++ {
-				seq := r.Sent()
-				l := stressPayload(&out, c, dst, seq)
-				var ref any
-				if seq%16 == 0 {
-					ref = &stressRef{c, dst, seq}
-				}
-				if !r.TrySend(uint8(seq), out[:l], ref) {
-					break
-				}
-				sent = true
-			}
-			if sent {
-				r.Notify()
-				progress = true
-			}
+		sending, sent := s.sendAll()
+		receiving, received, err := s.recvAll()
+		if err != nil {
+			return err
 		}
-		// Drain every ring, up to a batch each.
-		receiving := false
-		for src := range n {
-			r := rings[src][c]
-			if r == nil {
-				continue
-			}
-			if next[src] < perRing {
-				receiving = true
-			}
-			for k := 0; k < batch && r.Recv(&m); k++ {
-				seq := next[src]
-				if seq >= perRing {
-					return fmt.Errorf("ring %d→%d: message after the last one", src, c)
-				}
-				l := stressPayload(&want, src, c, seq)
-				got := binary.LittleEndian.Uint64(m.Data[:8])
-				if got != seq || m.Type != uint8(seq) || int(m.Len) != l || !bytes.Equal(m.Payload(), want[:l]) {
-					return fmt.Errorf("ring %d→%d: message %d: got seq %d type %d len %d (want len %d)", src, c, seq, got, m.Type, m.Len, l)
-				}
-				if seq%16 == 0 {
-					ref, ok := m.Ref.(*stressRef)
-					if !ok || *ref != (stressRef{src, c, seq}) {
-						return fmt.Errorf("ring %d→%d: message %d: reference %v", src, c, seq, m.Ref)
-					}
-				} else if m.Ref != nil {
-					return fmt.Errorf("ring %d→%d: message %d: unexpected reference %v", src, c, seq, m.Ref)
-				}
-				next[src]++
-				progress = true
-			}
-			r.Release()
-		}
+		progress := sent || received
 		if progress {
 			progressed.Add(1)
 		}
@@ -225,13 +178,7 @@ func stressCore(c, n int, perRing uint64, rings [][]*Ring, bell *Doorbell, faile
 		// Nothing left to send and nothing arrived for a while: sleep,
 		// following the doorbell protocol.
 		bell.Arm()
-		ready := false
-		for src := range n {
-			if r := rings[src][c]; r != nil && !r.Empty() {
-				ready = true
-			}
-		}
-		if ready || failed.Load() {
+		if s.ready() || failed.Load() {
 			bell.Disarm()
 			continue
 		}
@@ -239,4 +186,105 @@ func stressCore(c, n int, perRing uint64, rings [][]*Ring, bell *Doorbell, faile
 		idle = 0
 	}
 	return nil
+}
+
+// stressBatch is how many messages a core sends on a ring, or receives
+// from one, before it turns to the next.
+const stressBatch = 16
+
+// stressState is one core's side of the mesh: rings[src][dst], and the
+// next position to receive from each source.
+type stressState struct {
+	c, n      int
+	perRing   uint64
+	rings     [][]*Ring
+	next      []uint64
+	out, want [PayloadSize]byte
+	m         Msg
+}
+
+// sendAll sends a batch on every ring whose messages are not all sent; it
+// reports whether any are left to send and whether it sent any.
+func (s *stressState) sendAll() (sending, progress bool) {
+	for dst := range s.n {
+		r := s.rings[s.c][dst]
+		if r == nil || r.Sent() == s.perRing {
+			continue
+		}
+		sending = true
+		sent := false
+		for k := 0; k < stressBatch && r.Sent() < s.perRing; k++ {
+			seq := r.Sent()
+			l := stressPayload(&s.out, s.c, dst, seq)
+			var ref any
+			if seq%16 == 0 {
+				ref = &stressRef{s.c, dst, seq}
+			}
+			if !r.TrySend(uint8(seq), s.out[:l], ref) {
+				break
+			}
+			sent = true
+		}
+		if sent {
+			r.Notify()
+			progress = true
+		}
+	}
+	return sending, progress
+}
+
+// recvAll drains every ring to this core, up to a batch each, checking
+// each message; it reports whether any are still to come and whether any
+// came.
+func (s *stressState) recvAll() (receiving, progress bool, err error) {
+	for src := range s.n {
+		r := s.rings[src][s.c]
+		if r == nil {
+			continue
+		}
+		if s.next[src] < s.perRing {
+			receiving = true
+		}
+		for k := 0; k < stressBatch && r.Recv(&s.m); k++ {
+			if err := s.check(src); err != nil {
+				return receiving, progress, err
+			}
+			s.next[src]++
+			progress = true
+		}
+		r.Release()
+	}
+	return receiving, progress, nil
+}
+
+// check compares the message just received from src with the one due.
+func (s *stressState) check(src int) error {
+	c, m, seq := s.c, &s.m, s.next[src]
+	if seq >= s.perRing {
+		return fmt.Errorf("ring %d→%d: message after the last one", src, c)
+	}
+	l := stressPayload(&s.want, src, c, seq)
+	got := binary.LittleEndian.Uint64(m.Data[:8])
+	if got != seq || m.Type != uint8(seq) || int(m.Len) != l || !bytes.Equal(m.Payload(), s.want[:l]) {
+		return fmt.Errorf("ring %d→%d: message %d: got seq %d type %d len %d (want len %d)", src, c, seq, got, m.Type, m.Len, l)
+	}
+	if seq%16 == 0 {
+		ref, ok := m.Ref.(*stressRef)
+		if !ok || *ref != (stressRef{src, c, seq}) {
+			return fmt.Errorf("ring %d→%d: message %d: reference %v", src, c, seq, m.Ref)
+		}
+	} else if m.Ref != nil {
+		return fmt.Errorf("ring %d→%d: message %d: unexpected reference %v", src, c, seq, m.Ref)
+	}
+	return nil
+}
+
+// ready reports whether a ring to this core has a message waiting.
+func (s *stressState) ready() bool {
+	for src := range s.n {
+		if r := s.rings[src][s.c]; r != nil && !r.Empty() {
+			return true
+		}
+	}
+	return false
 }

@@ -31,6 +31,10 @@ type consoleOut struct {
 	failed [3]Errno       // a flush's error, for the next write to that stream
 	noWait [3]bool        // the stream's host file refused RWF_NOWAIT (a terminal)
 	one    [1][]byte      // the single buffer of an inline flush
+	// lent is set while req is with the console service (a flush waiting
+	// for its reply). A SIP killed then leaves req to the service, which
+	// writes those bytes; Release must neither read req nor send them again.
+	lent bool
 }
 
 // writeNow writes bufs to stream's host file on the core if it is one and
@@ -54,15 +58,24 @@ func (p *Proc) writeNow(stream int32, bufs [][]byte, total int) (int, Errno, boo
 
 // ReleaseHeld implements kernel.Holder: the SIP is about to stop running,
 // so what it holds goes to the console.
-func (p *Proc) ReleaseHeld(s *kernel.SIP) { p.flush(s) }
+// Writes behind in flight are applied first (fdbehind.go), unless the
+// suspension is a call to the SIP's worker, which is served after them.
+func (p *Proc) ReleaseHeld(s *kernel.SIP) {
+	if !p.fsCalling {
+		p.settle(s)
+	}
+	p.flush(s)
+}
 
-// Holding implements kernel.Holder.
-func (p *Proc) Holding() bool { return len(p.out.req.Buf) > 0 }
+// Holding implements kernel.Holder: console output, or writes behind in
+// flight.
+func (p *Proc) Holding() bool { return len(p.out.req.Buf) > 0 || p.inFlight() }
 
 // flush sends the held output, if any, and waits for the console.
 func (p *Proc) flush(s *kernel.SIP) {
 	o := &p.out
 	if len(o.req.Buf) > 0 {
+		p.settle(s) // the files the SIP wrote behind before its output
 		o.one[0] = o.req.Buf
 		n, errno, done := p.writeNow(o.stream, o.one[:], len(o.req.Buf))
 		o.one[0] = nil
@@ -78,7 +91,9 @@ func (p *Proc) flush(s *kernel.SIP) {
 	for len(o.req.Buf) > 0 {
 		service.ConsoleWriteReq{Stream: o.stream}.Put(&o.req)
 		o.req.N, o.req.Errno = 0, 0
+		o.lent = true
 		rep := s.CallWith(p.Console, &o.req)
+		o.lent = false
 		if rep.Errno != 0 || rep.N <= 0 {
 			if rep.Errno != 0 {
 				o.failed[o.stream] = Errno(rep.Errno)
@@ -121,6 +136,7 @@ func (p *Proc) consoleWrite(m sandbox.Memory, s *kernel.SIP, stream int32, iovs,
 		// Too large to hold: to the host file on the core if it takes it
 		// at once, else (or the rest) to the console, as before.
 		done, k := false, 0
+		p.settle(s)
 		if p.inlineViews(m, iovs, niovs, total) {
 			var errno Errno
 			if k, errno, done = p.writeNow(stream, p.views, total); errno != ESUCCESS {

@@ -185,3 +185,84 @@ func TestConsolePipes(t *testing.T) {
 	}
 	t.Logf("%d service requests", reqs)
 }
+
+// killFlushC writes numbered lines to stdout until it is killed, 4 KiB at a
+// time, so that its output is held and flushed in one request at a time.
+const killFlushC = `#include <stdio.h>
+#include <unistd.h>
+int main(void) {
+	static char buf[4096];
+	for (long n = 0;;) {
+		int k = 0;
+		while (k + 9 <= (int)sizeof buf) k += snprintf(buf + k, sizeof buf - k, "%08ld\n", n++);
+		if (write(1, buf, k) != k) return 1;
+	}
+}
+`
+
+// TestKillDuringConsoleFlush: a SIP killed while the console service writes
+// its held output (stdout a full pipe) leaves that output to the service:
+// every line comes out once and in order. Before, the core sent the lent
+// bytes again as the dead SIP's held output (a repeat, and a data race
+// with the console's worker reading them).
+func TestKillDuringConsoleFlush(t *testing.T) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	ctx := context.Background()
+	m, err := isle.Boot(ctx, isle.NewConfig().WithCores(1).WithCacheDir("").WithStdio(bytes.NewReader(nil), w, io.Discard))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Stop(ctx)
+	prog, err := m.Load(ctx, testprog.C(t, killFlushC))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := m.Spawn(prog, []string{"killflush"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Nobody reads the pipe yet: the SIP's flush ends with the console,
+	// which waits for room (state D, as Linux says of a wait for I/O).
+	deadline := time.Now().Add(20 * time.Second)
+	for !waitingForService(ctx, t, m) {
+		if time.Now().After(deadline) {
+			t.Fatal("the SIP never waited for the console")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if err := p.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan []byte, 1)
+	go func() { // the console's write may wait for room until now
+		b, _ := io.ReadAll(r)
+		got <- b
+	}()
+	p.Wait()
+	m.Stop(ctx)
+	w.Close()
+	out := <-got
+	lines := strings.Split(strings.TrimSuffix(string(out), "\n"), "\n")
+	for i, l := range lines {
+		if want := fmt.Sprintf("%08d", i); l != want {
+			t.Fatalf("line %d of %d is %q, want %q (a repeat, or a gap)", i, len(lines), l, want)
+		}
+	}
+	if len(lines) < 1000 {
+		t.Fatalf("%d lines came out; the pipe holds more", len(lines))
+	}
+}
+
+// waitingForService reports whether m's one SIP waits for a service.
+func waitingForService(ctx context.Context, t *testing.T, m *isle.Machine) bool {
+	t.Helper()
+	s, err := m.Snapshot(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(s.SIPs) == 1 && s.SIPs[0].State == "D"
+}

@@ -103,8 +103,7 @@ func fdClose(_ *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) Errno {
 		return EBADF
 	}
 	p.fds[fd] = nil
-	p.release(s, e)
-	return ESUCCESS
+	return p.closeFile(s, e)
 }
 
 // fdRenumber(from, to): to must be open, as in wasmtime; it is closed and
@@ -179,18 +178,17 @@ func fdPwrite(c *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) Errno {
 func write(c *sandbox.Call, s *kernel.SIP, p *Proc, fd, iovs, niovs uint32, off int64, nwritten uint32) Errno {
 	m := c.Memory()
 	e := p.fd(s, fd)
-	if e == nil {
+	switch {
+	case e == nil:
 		return EBADF
-	}
-	if e.ownPos {
+	case e.ownPos:
 		if e.base&rightFdWrite == 0 {
 			return EBADF
 		}
+		if errno := p.behindErr(e); errno != ESUCCESS {
+			return errno
+		}
 		return p.writeOwn(m, s, e, iovs, niovs, off, nwritten)
-	}
-	req := s.Request()
-	var svc kernel.ServiceID
-	switch {
 	case e.stream == 1 || e.stream == 2:
 		if off >= 0 {
 			return ESPIPE
@@ -205,22 +203,49 @@ func write(c *sandbox.Call, s *kernel.SIP, p *Proc, fd, iovs, niovs uint32, off 
 		if e.listen {
 			return ENOTCONN
 		}
-		service.NetSendReq{Conn: e.handle, NoWait: e.flags&wasip1.FdflagsNonblock != 0}.Put(req)
-		svc = p.net
+		return p.writeSock(m, s, e, iovs, niovs, nwritten)
 	case e.isDir():
 		return EISDIR
 	case e.base&rightFdWrite == 0:
 		return EBADF
-	default:
-		service.FSWriteReq{Handle: e.handle, At: off}.Put(req) // at the file's offset if off < 0
-		svc = p.fs
 	}
-	// A large write from one buffer to a file goes from the guest's memory
-	// to the host with no copy in between: the SIP is suspended, so its
-	// memory neither changes nor grows until the worker has replied (a kill
+	return p.writeFile(m, s, e, iovs, niovs, off, nwritten)
+}
+
+// writeSock is fd_write on a connection: on the core if the socket takes
+// the bytes, the rest by the network worker (sendSock).
+func (p *Proc) writeSock(m sandbox.Memory, s *kernel.SIP, e *fdEntry, iovs, niovs, nwritten uint32) Errno {
+	req := s.Request()
+	if errno := gather(m, req, iovs, niovs); errno != ESUCCESS {
+		return errno
+	}
+	if _, ok := m.Read(nwritten, 4); !ok {
+		return EFAULT
+	}
+	k := int64(0)
+	if len(req.Buf) > 0 {
+		var errno Errno
+		if k, errno = p.sendSock(s, e, req); errno != ESUCCESS {
+			return errno
+		}
+	}
+	if !m.WriteUint32(nwritten, uint32(k)) {
+		return EFAULT
+	}
+	return ESUCCESS
+}
+
+// writeFile is fd_write and fd_pwrite on a file whose offset the host
+// keeps (not a regular file: a character device, a FIFO), by the worker.
+func (p *Proc) writeFile(m sandbox.Memory, s *kernel.SIP, e *fdEntry, iovs, niovs uint32, off int64, nwritten uint32) Errno {
+	req := s.Request()
+	service.FSWriteReq{Handle: e.handle, At: off}.Put(req) // at the file's offset if off < 0
+	// A large write from one buffer goes from the guest's memory to the
+	// host with no copy in between: the SIP is suspended, so its memory
+	// neither changes nor grows until the worker has replied (a kill
 	// waits for the reply too).
 	own := req.Buf
-	if view, ok := zeroCopyView(m, iovs, niovs, maxWriteChunk); ok && !e.sock && e.stream < 0 {
+	if view, ok := zeroCopyView(m, iovs, niovs, maxWriteChunk); ok {
 		req.Buf = view
 		defer func() { req.Buf = own[:0] }()
 	} else if errno := gather(m, req, iovs, niovs); errno != ESUCCESS {
@@ -231,22 +256,7 @@ func write(c *sandbox.Call, s *kernel.SIP, p *Proc, fd, iovs, niovs uint32, off 
 	}
 	n := int64(0)
 	if len(req.Buf) > 0 {
-		var rep *kernel.Request
-		switch {
-		case e.sock:
-			k, errno := p.sendSock(s, e, req)
-			if errno != ESUCCESS {
-				return errno
-			}
-			if !m.WriteUint32(nwritten, uint32(k)) {
-				return EFAULT
-			}
-			return ESUCCESS
-		case e.stream >= 0:
-			rep = s.Call(svc)
-		default:
-			rep = p.fsCall(s)
-		}
+		rep := p.fsCall(s)
 		if rep.Errno != 0 {
 			return Errno(rep.Errno)
 		}
@@ -321,6 +331,9 @@ func read(c *sandbox.Call, s *kernel.SIP, p *Proc, fd, iovs, niovs uint32, off i
 		return EISDIR
 	case e.base&rightFdRead == 0:
 		return EBADF
+	}
+	if errno := p.behindErr(e); errno != ESUCCESS {
+		return errno
 	}
 	want := uint64(0)
 	if errno := iovecs(m, iovs, niovs, func(b []byte) bool {
@@ -430,6 +443,9 @@ func seek(c *sandbox.Call, s *kernel.SIP, p *Proc, fd uint32, off int64, whence 
 	m := c.Memory()
 	if _, ok := m.Read(out, 8); !ok {
 		return EFAULT
+	}
+	if errno := p.behindErr(e); errno != ESUCCESS {
+		return errno
 	}
 	if e.ownPos {
 		to, errno := p.seekRegular(s, e, off, whence)

@@ -55,6 +55,11 @@ type fdEntry struct {
 	// never waits (service.FSLocal): fd_filestat_get and SEEK_END stat it
 	// on the core.
 	localStat bool
+	// behind is the number of the latest write behind on the file in the
+	// SIP's sequence (fdbehind.go; 0: none); dev and ino say which host
+	// file it is (ino 0: not known yet, or not on a local file system).
+	behind   int64
+	dev, ino uint64
 }
 
 // noWait bits.
@@ -159,9 +164,9 @@ func (p *Proc) release(s *kernel.SIP, e *fdEntry) {
 		return
 	}
 	if len(p.FS) > 0 {
-		r := &kernel.Request{}
-		service.FSCloseReq{Handle: e.handle}.Put(r)
-		s.Post(p.fs, r)
+		var r kernel.Request
+		service.FSCloseReq{Handle: e.handle}.Put(&r)
+		p.postFS(s.Post, r)
 	}
 }
 
@@ -216,7 +221,10 @@ func (p *Proc) fsCall(s *kernel.SIP) *kernel.Request {
 		r.Errno = EBADF
 		return r
 	}
-	return s.Call(p.fs)
+	p.fsCalling = true // ReleaseHeld need not settle: the worker orders the call after the posts
+	r := s.Call(p.fs)
+	p.fsCalling = false
+	return r
 }
 
 // fileEntry returns fd's entry if it names a file-system handle; EBADF if it
@@ -242,12 +250,20 @@ func OnExit(c *kernel.Core, s *kernel.SIP) {
 // owned the SIP, so a SIP that trapped or was killed (and never reached
 // proc_exit) does not leave host handles open until the machine stops.
 func (p *Proc) Release(c *kernel.Core) {
-	if len(p.out.req.Buf) > 0 {
+	if !p.out.lent && len(p.out.req.Buf) > 0 {
 		// Held output of a SIP that was killed (AtEnd sent it otherwise).
+		// Output lent to the console when the SIP was killed is the
+		// console's to write (consoleOut.lent).
 		held := &kernel.Request{Buf: p.out.req.Buf}
 		service.ConsoleWriteReq{Stream: p.out.stream}.Put(held)
 		c.Post(p.Console, held)
 		p.out.req.Buf = nil
+	}
+	if p.behind != nil {
+		// Last in the SIP's sequence: the worker forgets its Behind.
+		var end kernel.Request
+		service.FSBehindEndReq{}.Put(&end)
+		defer p.postFS(c.Post, end)
 	}
 	if p.fds == nil {
 		return
@@ -266,7 +282,7 @@ func (p *Proc) Release(c *kernel.Core) {
 		p.fds[i] = nil
 	}
 	if len(files.Buf) > 0 && len(p.FS) > 0 {
-		c.Post(p.fs, files)
+		p.postFS(c.Post, *files)
 	}
 	if len(socks.Buf) > 0 && len(p.Net) > 0 {
 		c.Post(p.net, socks)

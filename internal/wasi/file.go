@@ -56,7 +56,7 @@ func (p *Proc) fsEntry(s *kernel.SIP, fd uint32) (*fdEntry, Errno) {
 	if e == nil {
 		return nil, EBADF
 	}
-	return e, ESUCCESS
+	return e, p.behindErr(e) // a failed write behind is the next call's answer
 }
 
 // simple sends the request put on the SIP's record, for calls that return
@@ -82,7 +82,7 @@ func fdFilestatGet(c *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) Errno {
 		m.Write(out, st[:])
 		return ESUCCESS
 	}
-	if fd, ok := e.hostFd(); ok && e.localStat && service.StatNow(fd, &st) {
+	if fd, ok := e.hostFd(); ok && e.localStat && !p.inFlightOn(e) && service.StatNow(fd, &st) {
 		m.Write(out, st[:]) // on the core (inline.go)
 		return ESUCCESS
 	}

@@ -70,7 +70,14 @@ func scatter(m sandbox.Memory, iovs, niovs uint32, skip int, data []byte) int {
 func (p *Proc) readRegular(m sandbox.Memory, s *kernel.SIP, e *fdEntry, iovs, niovs uint32, o int64, want int) (int, Errno) {
 	got := 0
 	if fd, ok := e.hostFd(); ok && e.noWait&noWaitRead == 0 && want <= service.InlineIOMax && p.inlineViews(m, iovs, niovs, want) {
+		pend := p.pending() // before the read: what it may not see yet
 		n, errno, how := service.PreadNowait(fd, p.views, o)
+		if how == service.Done && errno == 0 && len(pend) > 0 {
+			var ok bool
+			if n, ok = p.overlay(m, e, fd, pend, iovs, niovs, o, n, want); !ok {
+				how = service.Again // the worker answers, after the writes in flight (fdbehind.go)
+			}
+		}
 		switch {
 		case how == service.Done && errno != 0:
 			return 0, Errno(errno)
@@ -133,7 +140,7 @@ func (p *Proc) atEnd(e *fdEntry, fd int32, end int64) bool {
 func (p *Proc) writeRegular(m sandbox.Memory, s *kernel.SIP, e *fdEntry, iovs, niovs uint32, o int64, total int) (int, int64, Errno) {
 	got := 0
 	fd, lent := e.hostFd()
-	if lent && e.noWait&noWaitWrite == 0 && total <= service.InlineIOMax && p.inlineViews(m, iovs, niovs, total) {
+	if lent && e.noWait&noWaitWrite == 0 && total <= service.InlineIOMax && !p.inFlight() && p.inlineViews(m, iovs, niovs, total) {
 		n, errno, how := service.PwriteNowait(fd, p.views, o)
 		switch {
 		case how == service.Done && errno != 0:
@@ -145,6 +152,9 @@ func (p *Proc) writeRegular(m sandbox.Memory, s *kernel.SIP, e *fdEntry, iovs, n
 		case how == service.Never:
 			e.noWait |= noWaitWrite
 		}
+	}
+	if p.writeBehind(m, s, e, iovs, niovs, o, got, total) {
+		return total, o + int64(total), ESUCCESS
 	}
 	req := s.Request()
 	at := int64(-1) // appends: the host file is O_APPEND
@@ -202,8 +212,9 @@ func (p *Proc) seekRegular(s *kernel.SIP, e *fdEntry, off int64, whence uint32) 
 		}
 	default:
 		var st [wasip1.FilestatSize]byte
-		if fd, ok := e.hostFd(); ok && e.localStat && service.StatNow(fd, &st) {
-			size := int64(binary.LittleEndian.Uint64(st[32:]))
+		end, known := p.pendingEnd(e) // writes behind in flight may make it longer
+		if fd, ok := e.hostFd(); ok && e.localStat && known && service.StatNow(fd, &st) {
+			size := max(int64(binary.LittleEndian.Uint64(st[32:])), end)
 			to = size + off
 			if off > 0 && to < size {
 				return 0, EINVAL
@@ -280,6 +291,7 @@ func (p *Proc) sendInline(e *fdEntry, b []byte) (int, Errno, bool) {
 // from the guest): on the core if the socket takes them, the rest by the
 // worker.
 func (p *Proc) sendSock(s *kernel.SIP, e *fdEntry, req *kernel.Request) (int64, Errno) {
+	p.settle(s) // what the SIP wrote behind is in its files before a peer hears from it
 	n, errno, done := p.sendInline(e, req.Buf)
 	if done {
 		return int64(n), errno
@@ -344,8 +356,8 @@ func appendSockEvent(events, sub []byte, ev uint16) []byte {
 // path with a symlink before its end or a "..").
 func (p *Proc) pathStatInline(c *sandbox.Call, s *kernel.SIP, fd, ptr, n uint32, follow bool, st *[wasip1.FilestatSize]byte) (Errno, bool) {
 	e := p.fd(s, fd)
-	if e == nil || !e.isDir() || !e.localStat || p.noPathInline {
-		return ESUCCESS, false
+	if e == nil || !e.isDir() || !e.localStat || p.noPathInline || p.inFlight() {
+		return ESUCCESS, false // writes behind in flight: a size seen now could be stale
 	}
 	dfd, ok := e.hostFd()
 	if !ok {
@@ -398,9 +410,9 @@ func (p *Proc) openInline(s *kernel.SIP, e *fdEntry, path string, oflags, fdflag
 		service.CloseNow(hfd)
 		return nil, ESUCCESS, false // the worker answers ENFILE
 	}
-	adopt := &kernel.Request{}
-	service.FSAdoptReq{HostFd: hfd, ReadOnly: e.ro, PID: s.PID()}.Put(adopt)
-	s.Post(p.fs, adopt)
+	var adopt kernel.Request
+	service.FSAdoptReq{HostFd: hfd, ReadOnly: e.ro, PID: s.PID()}.Put(&adopt)
+	p.postFS(s.Post, adopt)
 	base, inh = openedRights(wasip1.FiletypeRegularFile, base, inh)
 	ne := &fdEntry{typ: wasip1.FiletypeRegularFile, stream: -1, handle: service.AdoptedHandle(hfd, e.ro),
 		base: base, inh: inh, ro: e.ro, preopen: -1, ownPos: true, lent: hfd + 1, localStat: true}

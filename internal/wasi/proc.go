@@ -59,6 +59,17 @@ type Proc struct {
 	// noPathInline: the host has no openat2 with RESOLVE_CACHED, so path
 	// lookups go to the worker (inline.go). Owned by the SIP's coroutine.
 	noPathInline bool
+	// Writes behind (fdbehind.go): behind is made at the SIP's first and
+	// shared with its worker as service.Behind says; behindReq is the
+	// record of its registration and settle calls; fsCalling is set while
+	// the SIP waits for a call to its worker (ReleaseHeld then need not
+	// settle). The fields are owned by the SIP's coroutine (behind's
+	// sequence also by the exit hook, Release).
+	behind    *service.Behind
+	behindReq kernel.Request
+	fsCalling bool
+	pend      []pendWrite // writes behind in flight, in their order (fdbehind.go)
+	spans     []span      // overlay's, reused
 }
 
 // Preopen is a host directory offered to the SIP at fd 3+i.

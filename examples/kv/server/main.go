@@ -21,6 +21,14 @@ type entry struct {
 	version uint64
 }
 
+// server is the service's state; main's loop owns it.
+type server struct {
+	store    map[string]*entry
+	watchers map[string][]kvproto.KVWatchExp
+	set      []guest.Handle // the wait set: listener first, then clients
+	gone     int            // clients that said Bye or went away
+}
+
 func main() {
 	clients := 0
 	if len(os.Args) > 1 {
@@ -31,76 +39,92 @@ func main() {
 		fmt.Fprintln(os.Stderr, "kv server: register:", err)
 		os.Exit(1)
 	}
-	store := map[string]*entry{}
-	watchers := map[string][]kvproto.KVWatchExp{}
-	set := []guest.Handle{l.H} // the wait set: listener first, then clients
-	gone := 0
-	buf := make([]byte, 4096)
-	notify := func(key string, send func(w kvproto.KVWatchExp) error) {
-		ws := watchers[key][:0]
-		for _, w := range watchers[key] {
-			if send(w) == nil {
-				ws = append(ws, w)
-			} else {
-				w.Close() // the client dropped its end
-			}
-		}
-		watchers[key] = ws
+	s := &server{
+		store:    map[string]*entry{},
+		watchers: map[string][]kvproto.KVWatchExp{},
+		set:      []guest.Handle{l.H},
 	}
-	for clients == 0 || gone < clients {
-		info, p, err := guest.RecvAny(set, buf)
+	buf := make([]byte, 4096)
+	for clients == 0 || s.gone < clients {
+		info, p, err := guest.RecvAny(s.set, buf)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "kv server: recv:", err)
 			os.Exit(1)
 		}
 		if info.Index == 0 {
 			d := guest.Dec{B: p}
-			set = append(set, d.Handle())
+			s.set = append(s.set, d.Handle())
 			continue
 		}
-		c := kvproto.KVExp{H: set[info.Index]}
-		switch m := kvproto.DecodeKV(info, p).(type) {
-		case *kvproto.KV_Get:
-			e, ok := store[m.Key]
-			var v []byte
-			if ok {
-				v = e.value
-			}
-			err = c.SendValue(ok, v)
-		case *kvproto.KV_Put:
-			e := store[m.Key]
-			if e == nil {
-				e = &entry{}
-				store[m.Key] = e
-			}
-			e.value, e.version = m.Value, e.version+1
-			err = c.SendDone(true)
-			notify(m.Key, func(w kvproto.KVWatchExp) error { return w.SendChanged(m.Key, e.value, e.version) })
-		case *kvproto.KV_Delete:
-			e, ok := store[m.Key]
-			delete(store, m.Key)
-			err = c.SendDone(ok)
-			if ok {
-				notify(m.Key, func(w kvproto.KVWatchExp) error { return w.SendDeleted(m.Key, e.version+1) })
-			}
-		case *kvproto.KV_Watch:
-			watchers[m.Key] = append(watchers[m.Key], m.Changes)
-			err = c.SendDone(true)
-		case *kvproto.KV_Bye, kvproto.KVClosed:
-			c.Close()
-			set = slices.Delete(set, int(info.Index), int(info.Index)+1)
-			gone++
-		}
-		if err != nil {
+		if err := s.serve(info, p); err != nil {
 			fmt.Fprintln(os.Stderr, "kv server: send:", err)
 			os.Exit(1)
 		}
 	}
-	for _, ws := range watchers {
+	s.stop()
+	fmt.Printf("kv server: served %d clients\n", s.gone)
+}
+
+// serve answers one client's message; an error is a failed send.
+func (s *server) serve(info guest.Info, p []byte) error {
+	c := kvproto.KVExp{H: s.set[info.Index]}
+	switch m := kvproto.DecodeKV(info, p).(type) {
+	case *kvproto.KV_Get:
+		e, ok := s.store[m.Key]
+		var v []byte
+		if ok {
+			v = e.value
+		}
+		return c.SendValue(ok, v)
+	case *kvproto.KV_Put:
+		e := s.store[m.Key]
+		if e == nil {
+			e = &entry{}
+			s.store[m.Key] = e
+		}
+		e.value, e.version = m.Value, e.version+1
+		err := c.SendDone(true)
+		s.notify(m.Key, func(w kvproto.KVWatchExp) error { return w.SendChanged(m.Key, e.value, e.version) })
+		return err
+	case *kvproto.KV_Delete:
+		e, ok := s.store[m.Key]
+		delete(s.store, m.Key)
+		err := c.SendDone(ok)
+		if ok {
+			s.notify(m.Key, func(w kvproto.KVWatchExp) error { return w.SendDeleted(m.Key, e.version+1) })
+		}
+		return err
+	case *kvproto.KV_Watch:
+		s.watchers[m.Key] = append(s.watchers[m.Key], m.Changes)
+		return c.SendDone(true)
+	case *kvproto.KV_Bye, kvproto.KVClosed:
+		c.Close()
+		s.set = slices.Delete(s.set, int(info.Index), int(info.Index)+1)
+		s.gone++
+	}
+	return nil
+}
+
+// notify sends a change of key to its watchers, dropping those whose
+// client dropped its end.
+func (s *server) notify(key string, send func(w kvproto.KVWatchExp) error) {
+	ws := s.watchers[key][:0]
+	for _, w := range s.watchers[key] {
+		if send(w) == nil {
+			ws = append(ws, w)
+		} else {
+			w.Close()
+		}
+	}
+	s.watchers[key] = ws
+}
+
+// stop tells every watcher that the server is done.
+func (s *server) stop() {
+	for _, ws := range s.watchers {
 		for _, w := range ws {
 			w.SendStop()
 			w.Close()
 		}
 	}
-	fmt.Printf("kv server: served %d clients\n", gone)
 }

@@ -13,6 +13,11 @@ import "unsafe"
 //go:wasmimport isle proc_spawn
 func procSpawn(path unsafe.Pointer, pathLen uint32, argv unsafe.Pointer, argvLen uint32, nice int32, pid unsafe.Pointer) uint32
 
+// proc_spawn_on: proc_spawn on node of the cluster (0 or the caller's own node: here), the module file read from that node's --dir; the pid is the caller's handle for proc_wait and proc_kill, the exit status coming back over the link; ENXIO: no such node, EHOSTUNREACH: node down or lost (then from proc_wait too), ECONNREFUSED: the node runs no machine.
+//
+//go:wasmimport isle proc_spawn_on
+func procSpawnOn(node uint32, path unsafe.Pointer, pathLen uint32, argv unsafe.Pointer, argvLen uint32, nice int32, pid unsafe.Pointer) uint32
+
 // proc_wait: wait for a child to end and reap it: its exit status (134 after a trap, 137 after a kill) and the CPU time it received.
 //
 //go:wasmimport isle proc_wait

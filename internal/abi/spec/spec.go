@@ -112,6 +112,8 @@ func Funcs() []Func {
 			"yield, and go on running on that core (for benchmarks and tests that need a SIP placed after a migration; the balancer may move it again); ISLE_EINVAL past the machine's cores"},
 		{"proc_spawn", Proc, []Param{p("path", In, "const char *"), p("path_len", Size, ""), p("argv", In, "const char *"), p("argv_len", Size, ""), p("nice", I32, "int"), p("pid", Out, "uint32_t *")},
 			"spawn a child SIP from the module file at path (a guest path under a --dir); argv is argv_len bytes of NUL-terminated strings, argv[0] first; nice is -20 (most CPU) to 19 (least)"},
+		{"proc_spawn_on", Proc, []Param{u("node"), p("path", In, "const char *"), p("path_len", Size, ""), p("argv", In, "const char *"), p("argv_len", Size, ""), p("nice", I32, "int"), p("pid", Out, "uint32_t *")},
+			"proc_spawn on node of the cluster (0 or the caller's own node: here), the module file read from that node's --dir; the pid is the caller's handle for proc_wait and proc_kill, the exit status coming back over the link; ENXIO: no such node, EHOSTUNREACH: node down or lost (then from proc_wait too), ECONNREFUSED: the node runs no machine"},
 		{"proc_wait", Proc, []Param{u("pid"), p("status", Out, "uint32_t *"), p("cputime_ns", Out, "uint64_t *")},
 			"wait for a child to end and reap it: its exit status (134 after a trap, 137 after a kill) and the CPU time it received"},
 		{"proc_kill", Proc, []Param{u("pid")},
