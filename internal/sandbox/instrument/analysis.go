@@ -24,11 +24,11 @@ import "fmt"
 
 // funcInfo is what the analysis learned about one module-defined function.
 type funcInfo struct {
-	recursive bool   // on a cycle of the call graph (or makes an indirect call): a check at its entry
-	checks    bool   // recursive, or has a loop that needs a check
-	loops     bool   // has a loop that needs a check: it keeps the fuel in $c
-	spends    bool   // it, or a function it may call, has a check: a caller writes $c back around a call to it
-	bounded   []bool // by loop instruction, in order: the loop needs no check (bounded.go)
+	recursive bool       // on a cycle of the call graph (or makes an indirect call): a check at its entry
+	checks    bool       // recursive, or has a loop that needs a check
+	loops     bool       // has a loop that needs a check: it keeps the fuel in $c
+	spends    bool       // it, or a function it may call, has a check: a caller writes $c back around a call to it
+	plans     []loopPlan // by loop instruction, in order: no check (bounded.go), or unrolled (unroll.go)
 }
 
 // analyze decides, for each module-defined function, where it needs
@@ -76,9 +76,15 @@ func (m *module) analyze() ([]funcInfo, error) {
 			}
 			switch in.op {
 			case opLoop:
-				b := !m.opts.checkAll && !m.opts.loopCallInBody && boundedLoop(code, br.pos, in.bt, &known)
-				info.bounded = append(info.bounded, b)
-				info.loops = info.loops || !b
+				var p loopPlan
+				if !m.opts.checkAll && !m.opts.loopCallInBody {
+					p.bounded = boundedLoop(code, br.pos, in.bt, &known)
+					if !p.bounded && !m.opts.noUnroll {
+						p.unroll, p.tail = planUnroll(code, br.pos, in.bt)
+					}
+				}
+				info.plans = append(info.plans, p)
+				info.loops = info.loops || !p.bounded
 			case opCall, opReturnCall:
 				if in.idx >= m.funcImports && uint64(in.idx-m.funcImports) < uint64(n) {
 					edges = append(edges, int32(in.idx-m.funcImports))

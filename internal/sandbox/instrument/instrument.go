@@ -49,6 +49,9 @@ type Options struct {
 	// writes the fuel back around every call, as the first rewriter did, for
 	// the benchmark that measures what the analyses (analysis.go) save.
 	checkAll bool
+	// noUnroll keeps every loop's body as it is (unroll.go), for tests and
+	// benchmarks that compare.
+	noUnroll bool
 }
 
 // Defaults for isle's runtime.
