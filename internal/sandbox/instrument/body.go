@@ -66,6 +66,7 @@ func (m *module) rewriteCode() ([]byte, error) {
 		}
 		w.buf = w.buf[:0]
 		w.info, w.loops = &m.funcs[j], 0
+		w.global = w.info.global || !w.info.loops
 		if !w.info.loops {
 			w.buf, err = w.copyBody(w.buf, code, m.types[ti].params)
 		} else {
@@ -99,6 +100,7 @@ type bodyWriter struct {
 	// frames holds the open control frames, the function's own block first.
 	frames []frame
 	local  uint32 // index of $c, the function's cached fuel
+	global bool   // no $c: the checks spend the global itself (funcInfo.global)
 	info   *funcInfo
 	loops  int // loop instructions seen so far in the body: the index into info.plans
 
@@ -124,6 +126,9 @@ func (w *bodyWriter) body(dst, code []byte, params [][]byte) ([]byte, error) {
 	for len(w.frames) > 0 {
 		if err := next(r, &w.in); err != nil {
 			return nil, err
+		}
+		if w.info.recursive && w.in.start == w.info.entryAt {
+			dst = w.cycleCheck(dst)
 		}
 		if dst, err = w.instr(dst, code, r); err != nil {
 			return nil, err
@@ -169,12 +174,12 @@ func (w *bodyWriter) prologue(dst []byte, r *reader, params [][]byte) ([]byte, e
 	w.planEntrySaves(params)
 	w.planSaves()
 
+	if w.global {
+		return append(dst, code[:r.pos]...), nil
+	}
 	dst = appendU32(dst, groups+1)
 	dst = append(dst, code[first:r.pos]...)
 	dst = append(dst, 1, w.fuelType())
-	if w.info.recursive {
-		return w.entryCheck(dst), nil
-	}
 	return w.load(dst), nil
 }
 
@@ -285,7 +290,7 @@ func (w *bodyWriter) loop(dst, code []byte, r *reader) ([]byte, error) {
 		return append(dst, code[in.start:in.end]...), nil
 	case w.m.opts.loopCallInBody:
 		dst = append(dst, code[in.start:in.end]...)
-		dst = w.decrement(dst, false, 1)
+		dst = w.decrement(dst, 1)
 		dst = append(dst, opIf, blockEmpty)
 		dst = w.callHook(dst)
 		dst = append(dst, opEnd)
@@ -327,12 +332,14 @@ func (w *bodyWriter) copyBody(dst, code []byte, params [][]byte) ([]byte, error)
 	dst = append(dst, code[:r.pos]...)
 	if w.info.recursive {
 		w.planEntrySaves(params)
-		dst = w.globalEntryCheck(dst)
 	}
 	in := &w.in
 	for !r.done() {
 		if err := next(r, in); err != nil {
 			return nil, err
+		}
+		if w.info.recursive && in.start == w.info.entryAt {
+			dst = w.cycleCheck(dst)
 		}
 		switch in.op {
 		case opCall, opReturnCall, opRefFunc:
@@ -371,6 +378,9 @@ func (w *bodyWriter) fuelType() byte {
 
 // store writes $c back to the fuel global.
 func (w *bodyWriter) store(dst []byte) []byte {
+	if w.global {
+		return dst
+	}
 	dst = append(dst, 0x20) // local.get
 	dst = appendU32(dst, w.local)
 	dst = append(dst, opGlobalSet)
@@ -379,26 +389,34 @@ func (w *bodyWriter) store(dst []byte) []byte {
 
 // load reloads $c from the fuel global.
 func (w *bodyWriter) load(dst []byte) []byte {
+	if w.global {
+		return dst
+	}
 	dst = append(dst, opGlobalGet)
 	dst = appendU32(dst, w.m.fuel)
 	dst = append(dst, 0x21) // local.set
 	return appendU32(dst, w.local)
 }
 
-// decrement emits `$c = (global or $c) - units` followed by the condition
-// $c < 0. units is below 64, so that it is one byte of signed LEB128.
-func (w *bodyWriter) decrement(dst []byte, fromGlobal bool, units int) []byte {
+// decrement emits `$c = $c - units` (or the same on the global, without
+// $c) followed by the condition $c < 0. units is below 64, so that it is
+// one byte of signed LEB128.
+func (w *bodyWriter) decrement(dst []byte, units int) []byte {
 	sub, lt, konst := byte(opI64Sub), byte(opI64LtS), byte(opI64Const)
 	if w.m.opts.Fuel32 {
 		sub, lt, konst = opI32Sub, opI32LtS, opI32Const
 	}
-	if fromGlobal {
+	if w.global {
 		dst = append(dst, opGlobalGet)
 		dst = appendU32(dst, w.m.fuel)
-	} else {
-		dst = append(dst, 0x20) // local.get
-		dst = appendU32(dst, w.local)
+		dst = append(dst, konst, byte(units), sub, opGlobalSet)
+		dst = appendU32(dst, w.m.fuel)
+		dst = append(dst, opGlobalGet)
+		dst = appendU32(dst, w.m.fuel)
+		return append(dst, konst, 0, lt)
 	}
+	dst = append(dst, 0x20) // local.get
+	dst = appendU32(dst, w.local)
 	dst = append(dst, konst, byte(units), sub, 0x22) // local.tee
 	dst = appendU32(dst, w.local)
 	return append(dst, konst, 0, lt)
@@ -411,6 +429,12 @@ func (w *bodyWriter) lend(dst []byte, units int) []byte {
 	add, konst := byte(0x7c), byte(opI64Const) // i64.add
 	if w.m.opts.Fuel32 {
 		add, konst = 0x6a, opI32Const // i32.add
+	}
+	if w.global {
+		dst = append(dst, opGlobalGet)
+		dst = appendU32(dst, w.m.fuel)
+		dst = append(dst, konst, byte(units), add, opGlobalSet)
+		return appendU32(dst, w.m.fuel)
 	}
 	dst = append(dst, 0x20) // local.get
 	dst = appendU32(dst, w.local)
@@ -426,38 +450,15 @@ func (w *bodyWriter) callHook(dst []byte) []byte {
 	return w.load(dst)
 }
 
-// entryCheck emits the check at a function's entry:
+// cycleCheck emits a recursive function's check, where place.go put it:
 //
-//	$c = fuel - 1
+//	$c -= 1 (or the global, without $c)
 //	if $c < 0 { save params; fuel = $c; call $hook; $c = fuel; restore params }
-func (w *bodyWriter) entryCheck(dst []byte) []byte {
-	dst = w.decrement(dst, true, 1)
+func (w *bodyWriter) cycleCheck(dst []byte) []byte {
+	dst = w.decrement(dst, 1)
 	dst = append(dst, opIf, blockEmpty)
 	dst = w.saveLocals(dst, w.entrySaves)
 	dst = w.callHook(dst)
-	dst = w.restoreLocals(dst, w.entrySaves)
-	return append(dst, opEnd)
-}
-
-// globalEntryCheck emits the entry check of a function without $c:
-//
-//	fuel = fuel - 1
-//	if fuel < 0 { save params; call $hook; restore params }
-func (w *bodyWriter) globalEntryCheck(dst []byte) []byte {
-	sub, lt, konst := byte(opI64Sub), byte(opI64LtS), byte(opI64Const)
-	if w.m.opts.Fuel32 {
-		sub, lt, konst = opI32Sub, opI32LtS, opI32Const
-	}
-	dst = append(dst, opGlobalGet)
-	dst = appendU32(dst, w.m.fuel)
-	dst = append(dst, konst, 1, sub, opGlobalSet)
-	dst = appendU32(dst, w.m.fuel)
-	dst = append(dst, opGlobalGet)
-	dst = appendU32(dst, w.m.fuel)
-	dst = append(dst, konst, 0, lt, opIf, blockEmpty)
-	dst = w.saveLocals(dst, w.entrySaves)
-	dst = append(dst, opCall)
-	dst = appendU32(dst, w.m.hook)
 	dst = w.restoreLocals(dst, w.entrySaves)
 	return append(dst, opEnd)
 }
@@ -517,7 +518,7 @@ func (w *bodyWriter) loopHead(dst, loop []byte, units int) ([]byte, [][]byte, er
 	dst = append(dst, opBlock)
 	dst = append(dst, slow...)
 	dst = append(dst, loop...)
-	dst = w.decrement(dst, false, units)
+	dst = w.decrement(dst, units)
 	return append(dst, opBrIf, 1), params, nil
 }
 
