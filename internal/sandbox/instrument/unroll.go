@@ -35,7 +35,7 @@ const (
 	// unrolled loop's body together: a loop of more than half of it is not
 	// unrolled, one of n instructions gets maxUnrolledInstrs/n copies (at
 	// most maxUnroll).
-	maxUnrolledInstrs = 64
+	maxUnrolledInstrs = 256
 )
 
 // loopPlan is what the analysis decided for one loop instruction.
