@@ -90,6 +90,7 @@ type frame struct {
 	params [][]byte // a wrapped loop's parameter types
 	saves  []saved  // what a wrapped loop's slow path saves (loopSaves)
 	units  int      // what a wrapped loop's check spends: 1, or its copies if unrolled
+	inside int      // labels added between the frame and its body: an unrolled loop's copy block
 }
 
 // bodyWriter rewrites one body at a time; its slices are reused.
@@ -357,11 +358,16 @@ func (w *bodyWriter) copyBody(dst, code []byte, params [][]byte) ([]byte, error)
 func (w *bodyWriter) returns(d uint32) bool { return uint64(d) == uint64(len(w.frames)-1) }
 
 // depth maps a label index of the original body to the rewritten one: each
-// frame crossed on the way out contributes the labels added outside it.
+// frame crossed on the way out contributes the labels added outside it
+// and inside it, and the target frame those inside it.
 func (w *bodyWriter) depth(d uint32) uint32 {
 	out := uint64(d)
-	for i := uint32(0); i < d && int(i) < len(w.frames); i++ {
-		out += uint64(w.frames[len(w.frames)-1-int(i)].extra)
+	for i := uint32(0); i <= d && int(i) < len(w.frames); i++ {
+		f := &w.frames[len(w.frames)-1-int(i)]
+		out += uint64(f.inside)
+		if i < d {
+			out += uint64(f.extra)
+		}
 	}
 	if out > 1<<32-1 {
 		return d // an invalid label stays invalid

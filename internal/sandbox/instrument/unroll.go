@@ -8,23 +8,22 @@ import "errors"
 // three machine instructions) is a large part of each iteration: a third
 // of wasi-libc's strlen-like loops, of a quicksort's partition scans, of
 // gcd's. A loop with no parameters or results, no nested loop and no call,
-// whose last instruction is its only exit to the next iteration that
-// falls through, `br_if 0`, and whose body is short, becomes
+// whose last instruction is `br_if 0` and whose body is short, becomes
 //
 //	loop $L
-//	  $c -= k; br_if $slow ($c < 0)    ;; the check, for k iterations
-//	  body  cond' br_if $done          ;; copy 1: leave when the original would
-//	  body  cond' br_if $done          ;; ...
-//	  body  cond  br_if $L             ;; copy k: the original tail
+//	  $c -= k; br_if $slow ($c < 0)             ;; the check, for k iterations
+//	  block  body  cond br_if 0  br $done  end  ;; copy 1: on to copy 2, or out
+//	  ...                                        ;; copies 2 .. k-1 the same
+//	  body  cond  br_if $L                       ;; copy k: the original body
 //	end
 //
-// where cond is the instruction that computes the original br_if's
-// condition and cond' its negation: the inverse comparison for an integer
-// comparison (ne for eq, ge_u for lt_u, ...), nothing for i32.eqz, and an
-// added i32.eqz otherwise. A branch to $L from within a copy (a continue)
-// restarts the loop at its check, which is what the original did. Each
-// check spends k units of fuel, so that a unit of fuel still pays for one
-// iteration at most and the latency bound of docs/preemption.md holds.
+// where cond is the code that computes the original br_if's condition. A
+// branch to $L from within a copy (a continue) restarts the loop at its
+// check, which is what the original did. Each check spends k units of
+// fuel, so that a unit of fuel still pays for one iteration at most and
+// the latency bound of docs/preemption.md holds; after the hook the slow
+// path lends k-1 units, so that a refill of one unit (the least the hook's
+// contract allows) still lets the loop go on.
 
 // Limits of unrolling.
 const (
@@ -79,67 +78,39 @@ func planUnroll(code []byte, pos int, bt blockType) (copies, tail int) {
 	return 0, 0
 }
 
-// inverse returns the instructions that negate the condition computed by
-// op, if it is an integer comparison or i32.eqz.
-func inverse(op byte) ([]byte, bool) {
-	switch {
-	case op == 0x45: // i32.eqz: branch on the operand itself
-		return nil, true
-	case op == 0x46 || op == 0x51: // eq -> ne
-		return []byte{op + 1}, true
-	case op == 0x47 || op == 0x52: // ne -> eq
-		return []byte{op - 1}, true
-	}
-	var base byte
-	switch {
-	case op >= 0x48 && op <= 0x4f: // i32 lt_s .. ge_u
-		base = 0x48
-	case op >= 0x53 && op <= 0x5a: // i64 lt_s .. ge_u
-		base = 0x53
-	default:
-		return nil, false
-	}
-	// lt_s lt_u gt_s gt_u le_s le_u ge_s ge_u: each pairs with the one
-	// four further on the other side (lt with ge, gt with le).
-	inv := [8]byte{6, 7, 4, 5, 2, 3, 0, 1}
-	return []byte{base + inv[op-base]}, true
-}
-
-// unrolled emits the copies of an unrolled loop's body, after the check
-// that loop has emitted; r is at the body's first instruction. It leaves r
-// at the final br_if 0, which the caller copies with the loop's end.
+// unrolled emits the copies of an unrolled loop's body but the last, after
+// the check that loop has emitted; r is at the body's first instruction,
+// and stays there: the last copy is the body itself, which the caller
+// copies with the loop's tail and end. Each copy but the last runs in a
+// block of its own, and its br_if 0 goes on
+// to the next copy, past the br to $done:
+//
+//	block  body  cond  br_if 0  br $done  end
+//
+// (negating cond with i32.eqz instead would cost three instructions more
+// a copy: wazevo materialises the comparison before testing it).
 func (w *bodyWriter) unrolled(dst, code []byte, r *reader, plan loopPlan) ([]byte, error) {
 	level := len(w.frames) // the loop's frame is on top
-	for k := 0; k < plan.unroll; k++ {
-		last := k == plan.unroll-1
+	loop := &w.frames[level-1]
+	for k := 0; k < plan.unroll-1; k++ {
+		dst = append(dst, opBlock, blockEmpty)
+		loop.inside = 1
 		sub := &reader{b: code[:plan.tail], pos: r.pos}
-		negated := false
 		for !sub.done() {
 			if err := next(sub, &w.in); err != nil {
 				return nil, err
-			}
-			if !last && w.in.end == plan.tail && len(w.frames) == level {
-				if inv, ok := inverse(w.in.op); ok {
-					dst, negated = append(dst, inv...), true
-					continue
-				}
 			}
 			var err error
 			if dst, err = w.instr(dst, code, sub); err != nil {
 				return nil, err
 			}
+			loop = &w.frames[level-1] // instr may grow the slice
 		}
 		if len(w.frames) != level {
 			return nil, errors.New("unbalanced loop body")
 		}
-		if last {
-			break
-		}
-		if !negated {
-			dst = append(dst, 0x45) // i32.eqz
-		}
-		dst = append(dst, opBrIf, loopLabels) // to $done: the loop is over
+		loop.inside = 0
+		dst = append(dst, opBrIf, 0, opBr, loopLabels+1, opEnd) // on, or to $done
 	}
-	r.pos = plan.tail
-	return dst, nil
+	return dst, nil // the last copy is the loop's own body, which the caller copies
 }

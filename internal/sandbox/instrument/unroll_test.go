@@ -50,8 +50,8 @@ func countdown(cond string) testModule {
 // TestSmallLoopsUnrolled: a small loop's body is copied (the countdown's
 // 9 instructions maxUnrolledInstrs/9 = 7 times), one check covers all the
 // copies, and the loop computes what the original does for every trip
-// count, whatever the comparison on its back-edge (each is negated in the
-// copies' exits), with the hook running often.
+// count, whatever the comparison on its back-edge, with the hook running
+// often.
 func TestSmallLoopsUnrolled(t *testing.T) {
 	tm := countdown("")
 	out := mustInstrument(t, tm.bytes(), DefaultOptions())
