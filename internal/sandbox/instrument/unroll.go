@@ -34,7 +34,7 @@ const (
 	// unrolled loop's body together: a loop of more than half of it is not
 	// unrolled, one of n instructions gets maxUnrolledInstrs/n copies (at
 	// most maxUnroll).
-	maxUnrolledInstrs = 256
+	maxUnrolledInstrs = 128
 )
 
 // loopPlan is what the analysis decided for one loop instruction.
