@@ -188,8 +188,12 @@ func (s *bodyScan) scan(m *module, code []byte, info *funcInfo, edges []int32) (
 		case opEnd:
 			if k := len(s.frames) - 1; k >= 0 {
 				s.commitCalls(k)
-				if f := s.frames[k]; f.loop >= 0 && !info.plans[f.loop].bounded && !f.callers {
-					info.quietLoops++
+				if f := s.frames[k]; f.loop >= 0 && !info.plans[f.loop].bounded {
+					if f.callers {
+						info.plans[f.loop].inBody = true
+					} else {
+						info.quietLoops++
+					}
 				}
 				s.frames = s.frames[:k]
 			}

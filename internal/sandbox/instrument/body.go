@@ -275,9 +275,10 @@ func (w *bodyWriter) brTable(dst []byte) []byte {
 	return dst
 }
 
-// loop rewrites a loop instruction: a bounded loop is copied as it is, a
-// small one is unrolled (unroll.go), any other gets the wrapper and the
-// check at its header.
+// loop rewrites a loop instruction: a bounded loop is copied as it is, one
+// that makes calls gets its check and the hook's call in its body, a small
+// one is unrolled (unroll.go), any other gets the wrapper and the check at
+// its header.
 func (w *bodyWriter) loop(dst, code []byte, r *reader) ([]byte, error) {
 	in := &w.in
 	var plan loopPlan
@@ -289,7 +290,11 @@ func (w *bodyWriter) loop(dst, code []byte, r *reader) ([]byte, error) {
 	case plan.bounded: // no check, no wrapper
 		w.frames = append(w.frames, frame{})
 		return append(dst, code[in.start:in.end]...), nil
-	case w.m.opts.loopCallInBody:
+	case plan.inBody || w.m.opts.loopCallInBody:
+		// A loop that makes calls: wazevo already spills what is live
+		// across them, so the hook's call in the body costs nothing more,
+		// and the wrapper's second loop header cost printf_core's main
+		// loop 50 instructions an iteration (docs/preemption.md).
 		dst = append(dst, code[in.start:in.end]...)
 		dst = w.decrement(dst, 1)
 		dst = append(dst, opIf, blockEmpty)

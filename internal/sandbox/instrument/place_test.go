@@ -104,3 +104,22 @@ func TestQuietLoopKeepsLocalFuel(t *testing.T) {
 		t.Error("the fuel is not cached in a local in a loop that makes no call on its way round")
 	}
 }
+
+// TestCallingLoopChecksInBody: a loop that calls a module function on its
+// way round gets its check, and the hook's call, in its body: no wrapper
+// (whose second loop header cost a large function's loop 50 instructions
+// an iteration), so the output has one loop, not two. It is still stopped
+// when it never ends.
+func TestCallingLoopChecksInBody(t *testing.T) {
+	tm := testModule{types: []string{"i32 -> i32"}, funcs: []testFunc{
+		{typ: 0, export: "spin", body: "loop local.get 0 call 1 drop br 0 end i32.const 0"},
+		{typ: 0, body: "local.get 0 i32.const 1 i32.add"},
+	}}
+	if got := countOp(t, mustInstrument(t, tm.bytes(), DefaultOptions()), opLoop); got != 1 {
+		t.Errorf("%d loop instructions, want 1 (no wrapper)", got)
+	}
+	h := newHarness(t, 3, 10)
+	if _, err := h.instantiate(t, mustInstrument(t, tm.bytes(), testOptions(10))).ExportedFunction("spin").Call(h.ctx, 1); !errors.Is(err, errStop) {
+		t.Errorf("spin returned %v, want the hook's error", err)
+	}
+}

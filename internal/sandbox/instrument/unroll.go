@@ -42,6 +42,7 @@ type loopPlan struct {
 	bounded bool // no check at all (bounded.go)
 	unroll  int  // copies of the body, 2 or more; 0: not unrolled
 	tail    int  // unrolled: offset in the body's code of the final br_if 0
+	inBody  bool // its iterations make calls: the check calls the hook from the body, no wrapper
 }
 
 // planUnroll decides whether the loop whose body starts at code[pos] (just
