@@ -22,6 +22,15 @@ import "fmt"
 // back into the module (the hook's contract; isle's host functions never
 // do).
 
+// minInBodyCheck is the size in bytes of a body from which a loop that
+// makes calls checks in its body rather than in the wrapper: in a large
+// function the wrapper's second loop header cost wasi-libc's printf_core
+// about 50 instructions an iteration, while in a small one (fib, the
+// Ackermann function, a subset sum) the hook's call in the loop's body
+// costs more than the wrapper (recursion 1.15 -> 1.23 of the original's
+// instructions with every calling loop checked in its body).
+const minInBodyCheck = 2048
+
 // funcInfo is what the analysis learned about one module-defined function.
 type funcInfo struct {
 	recursive bool       // on a cycle of the call graph (or makes an indirect call)
@@ -190,7 +199,7 @@ func (s *bodyScan) scan(m *module, code []byte, info *funcInfo, edges []int32) (
 				s.commitCalls(k)
 				if f := s.frames[k]; f.loop >= 0 && !info.plans[f.loop].bounded {
 					if f.callers {
-						info.plans[f.loop].inBody = true
+						info.plans[f.loop].inBody = len(code) >= minInBodyCheck
 					} else {
 						info.quietLoops++
 					}

@@ -2,6 +2,7 @@ package instrument
 
 import (
 	"errors"
+	"strings"
 	"testing"
 )
 
@@ -105,21 +106,29 @@ func TestQuietLoopKeepsLocalFuel(t *testing.T) {
 	}
 }
 
-// TestCallingLoopChecksInBody: a loop that calls a module function on its
-// way round gets its check, and the hook's call, in its body: no wrapper
-// (whose second loop header cost a large function's loop 50 instructions
-// an iteration), so the output has one loop, not two. It is still stopped
-// when it never ends.
+// TestCallingLoopChecksInBody: in a large function (minInBodyCheck bytes
+// or more), a loop that calls a module function on its way round gets its
+// check, and the hook's call, in its body: no wrapper (whose second loop
+// header cost printf_core's loop 50 instructions an iteration), so the
+// output has one loop, not two. It is still stopped when it never ends. In
+// a small function the same loop keeps the wrapper.
 func TestCallingLoopChecksInBody(t *testing.T) {
-	tm := testModule{types: []string{"i32 -> i32"}, funcs: []testFunc{
-		{typ: 0, export: "spin", body: "loop local.get 0 call 1 drop br 0 end i32.const 0"},
-		{typ: 0, body: "local.get 0 i32.const 1 i32.add"},
-	}}
-	if got := countOp(t, mustInstrument(t, tm.bytes(), DefaultOptions()), opLoop); got != 1 {
-		t.Errorf("%d loop instructions, want 1 (no wrapper)", got)
-	}
-	h := newHarness(t, 3, 10)
-	if _, err := h.instantiate(t, mustInstrument(t, tm.bytes(), testOptions(10))).ExportedFunction("spin").Call(h.ctx, 1); !errors.Is(err, errStop) {
-		t.Errorf("spin returned %v, want the hook's error", err)
+	pad := strings.Repeat("local.get 0 drop ", minInBodyCheck/3+1) // 3 bytes each
+	for _, tc := range []struct {
+		name  string
+		pad   string
+		loops int
+	}{{"large", pad, 1}, {"small", "", 2}} {
+		tm := testModule{types: []string{"i32 -> i32"}, funcs: []testFunc{
+			{typ: 0, export: "spin", body: tc.pad + "loop local.get 0 call 1 drop br 0 end i32.const 0"},
+			{typ: 0, body: "local.get 0 i32.const 1 i32.add"},
+		}}
+		if got := countOp(t, mustInstrument(t, tm.bytes(), DefaultOptions()), opLoop); got != tc.loops {
+			t.Errorf("%s: %d loop instructions, want %d", tc.name, got, tc.loops)
+		}
+		h := newHarness(t, 3, 10)
+		if _, err := h.instantiate(t, mustInstrument(t, tm.bytes(), testOptions(10))).ExportedFunction("spin").Call(h.ctx, 1); !errors.Is(err, errStop) {
+			t.Errorf("%s: spin returned %v, want the hook's error", tc.name, err)
+		}
 	}
 }
