@@ -33,6 +33,8 @@ var asmOps = map[string]struct {
 	"i32.lt_s": {[]byte{0x48}, ""}, "i32.lt_u": {[]byte{0x49}, ""}, "i32.gt_s": {[]byte{0x4a}, ""},
 	"i32.gt_u": {[]byte{0x4b}, ""}, "i32.le_s": {[]byte{0x4c}, ""}, "i32.ge_s": {[]byte{0x4e}, ""},
 	"i32.ge_u": {[]byte{0x4f}, ""},
+	"i32.le_u": {[]byte{0x4d}, ""}, "i64.eq": {[]byte{0x51}, ""}, "i64.ne": {[]byte{0x52}, ""},
+	"i64.ge_u": {[]byte{0x5a}, ""},
 	"i64.eqz":  {[]byte{0x50}, ""}, "i64.lt_s": {[]byte{0x53}, ""}, "i64.lt_u": {[]byte{0x54}, ""},
 	"i32.add": {[]byte{0x6a}, ""}, "i32.sub": {[]byte{0x6b}, ""}, "i32.mul": {[]byte{0x6c}, ""},
 	"i32.rem_u": {[]byte{0x70}, ""}, "i32.and": {[]byte{0x71}, ""}, "i32.or": {[]byte{0x72}, ""},
