@@ -83,6 +83,14 @@ func TestTraceCrossCoreWakeAndMove(t *testing.T) {
 		}
 		return mod
 	}
+	d, a, b := runWakeAndMove(t, load)
+	checkWakeAndMoveEvents(t, d, a, b)
+	checkWakeAndMoveDrawn(t, d, a, b)
+}
+
+// runWakeAndMove runs the blocker on core 0 and the poker on core 1 of a
+// traced three-core machine and returns the trace.
+func runWakeAndMove(t *testing.T, load func([]byte) *sandbox.Module) (trace.Data, *SIP, *SIP) {
 	m, _ := New(Config{Cores: 3, TraceEvents: 1 << 12})
 	if err := m.Boot(); err != nil {
 		t.Fatal(err)
@@ -98,6 +106,12 @@ func TestTraceCrossCoreWakeAndMove(t *testing.T) {
 	if !ok {
 		t.Fatal("no trace")
 	}
+	return d, a, b
+}
+
+// checkWakeAndMoveEvents: each core recorded its side of the wake-up and
+// the move.
+func checkWakeAndMoveEvents(t *testing.T, d trace.Data, a, b *SIP) {
 	has := func(core int, want trace.Event) bool {
 		for _, e := range d.Cores[core] {
 			if e.Kind == want.Kind && e.PID == want.PID && e.Core == want.Core && e.Why == want.Why {
@@ -122,6 +136,11 @@ func TestTraceCrossCoreWakeAndMove(t *testing.T) {
 			t.Errorf("core %d has no %+v; it has %+v", c.core, c.e, d.Cores[c.core])
 		}
 	}
+}
+
+// checkWakeAndMoveDrawn: the export draws the wake-up from cpu 1 to cpu 0,
+// and the report counts the blocker's migration.
+func checkWakeAndMoveDrawn(t *testing.T, d trace.Data, a, b *SIP) {
 	var buf bytes.Buffer
 	if err := trace.Export(&buf, d); err != nil {
 		t.Fatal(err)
