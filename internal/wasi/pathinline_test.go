@@ -77,6 +77,28 @@ func TestPathOpensStayOnCore(t *testing.T) {
 	}
 }
 
+// TestDirOpensStayOnCore: 200 opens and closes of a cached directory are
+// made on the core, with or without O_DIRECTORY; only the readdirs on
+// them (the worker's, on the adopted directories) and the few opens the
+// core leaves to the worker leave it. The directory opened on the core
+// answers fd_fdstat_get and readdir as the one the worker opens, and a
+// symlink, a file under O_DIRECTORY and an escape keep the worker's
+// answers (pathstat.c "dirs").
+func TestDirOpensStayOnCore(t *testing.T) {
+	dir := pathStatDir(t)
+	os.Mkdir(filepath.Join(dir, "sub", "deeper"), 0o755)
+	os.Mkdir(filepath.Join(dir, "empty"), 0o755)
+	os.Symlink("sub", filepath.Join(dir, "dirlink"))
+	out, st, reqs := runCounted(t, cProg(t, "pathstat.c"), []isle.Dir{{Host: dir, Guest: "/d"}}, "dirs", "/d")
+	if st != 0 || out != "dirs ok\n" {
+		t.Fatalf("status %d, output %q", st, out)
+	}
+	t.Logf("%d service requests", reqs)
+	if reqs > 30 {
+		t.Errorf("%d service requests for 200 directory opens and closes (at most 30 expected): they left the core", reqs)
+	}
+}
+
 // TestCoreOpensKeepTheQuota: testdata/hostile/rohog.c opens one cached file
 // read-only until it fails; those opens are made on the core, and they
 // still stop at the SIP's quota (EMFILE after MaxFilesPerSIP), and the
