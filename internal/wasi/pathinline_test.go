@@ -99,6 +99,22 @@ func TestDirOpensStayOnCore(t *testing.T) {
 	}
 }
 
+// TestGoDirOpensStayOnCore: Go's os.Open of a directory (a path_open with
+// a file's rights, no O_DIRECTORY, of "." under the preopen), its Stat and
+// its Close, as Go's file server makes them for every GET of a directory,
+// are made on the core.
+func TestGoDirOpensStayOnCore(t *testing.T) {
+	dir := pathStatDir(t)
+	out, st, reqs := runCounted(t, testprog.Go(t, "./testdata/wasi/godiropen"), []isle.Dir{{Host: dir, Guest: "/d"}}, "/d")
+	if st != 0 || out != "godiropen ok f in sub\n" {
+		t.Fatalf("status %d, output %q", st, out)
+	}
+	t.Logf("%d service requests", reqs)
+	if reqs > 30 {
+		t.Errorf("%d service requests for 200 directory opens, stats and closes (at most 30 expected): they left the core", reqs)
+	}
+}
+
 // TestCoreOpensKeepTheQuota: testdata/hostile/rohog.c opens one cached file
 // read-only until it fails; those opens are made on the core, and they
 // still stop at the SIP's quota (EMFILE after MaxFilesPerSIP), and the
