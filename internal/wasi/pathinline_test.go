@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"isle"
 	"isle/internal/service"
 	"isle/internal/testprog"
@@ -132,4 +134,55 @@ func TestCoreOpensKeepTheQuota(t *testing.T) {
 	if reqs > service.MaxFilesPerSIP/2 {
 		t.Errorf("%d service requests: the read-only opens were not made on the core", reqs)
 	}
+}
+
+// TestCoreDirOpensKeepTheQuota: testdata/hostile/dirhog.c opens one cached
+// directory until it fails; those opens are made on the core, and they
+// still stop at the SIP's quota (EMFILE after MaxFilesPerSIP), and the
+// quota is back once they are closed.
+func TestCoreDirOpensKeepTheQuota(t *testing.T) {
+	out, st, reqs := runCounted(t, dirHog(t), []isle.Dir{{Host: t.TempDir(), Guest: "/d"}})
+	want := fmt.Sprintf("dirhog: opened %d, then EMFILE\ndirhog: again ok\n", service.MaxFilesPerSIP)
+	if st != 0 || out != want {
+		t.Fatalf("status %d, output %q, want %q", st, out, want)
+	}
+	if reqs > service.MaxFilesPerSIP/2 {
+		t.Errorf("%d service requests: the directory opens were not made on the core", reqs)
+	}
+}
+
+// TestCoreDirOpensKeepTheBudget: with the host's limit lowered so that the
+// machine's budget is 600 descriptors, dirhog's directories opened on the
+// core, two descriptors each (the core's and the worker's os.Root), stop
+// with ENFILE after 300, and the budget is back once they are closed.
+func TestCoreDirOpensKeepTheBudget(t *testing.T) {
+	var old unix.Rlimit
+	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &old); err != nil {
+		t.Fatal(err)
+	}
+	const budget = 600
+	limit := uint64(budget + service.HostFDReserve)
+	if old.Cur < limit {
+		t.Skipf("the host allows %d descriptors", old.Cur)
+	}
+	low := old
+	low.Cur = limit
+	if err := unix.Setrlimit(unix.RLIMIT_NOFILE, &low); err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Setrlimit(unix.RLIMIT_NOFILE, &old)
+	out, st, _ := runCounted(t, dirHog(t), []isle.Dir{{Host: t.TempDir(), Guest: "/d"}})
+	// The preopen's directory and root are opened before the budget counts.
+	want := fmt.Sprintf("dirhog: opened %d, then ENFILE\ndirhog: again ok\n", budget/service.AdoptedDirFDs)
+	if st != 0 || out != want {
+		t.Fatalf("status %d, output %q, want %q", st, out, want)
+	}
+}
+
+func dirHog(t *testing.T) string {
+	src, err := os.ReadFile(filepath.Join(testprog.Root(t), "testdata", "hostile", "dirhog.c"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return testprog.C(t, string(src))
 }
