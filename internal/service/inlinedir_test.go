@@ -140,7 +140,8 @@ func sameDir(t *testing.T, f *FS, name string, wh, fd int32) {
 // TestDirAdoptionOvertaken: a readdir that overtakes the adoption of a
 // directory opened on the core is served (adopted for the SIP that asked,
 // once, with its root); a close that overtakes it leaves the descriptor
-// open until the adoption, which closes it; the quota and both descriptors
+// open until the adoption, which closes it; a rename into it that
+// overtakes it is made; the quota and both descriptors
 // the core charged come back either way.
 func TestDirAdoptionOvertaken(t *testing.T) {
 	budget := NewHostFDs(100)
@@ -182,9 +183,24 @@ func TestDirAdoptionOvertaken(t *testing.T) {
 		t.Errorf("still open after its late adoption")
 	}
 
-	fd = openOne() // closed by FSCloseAll, as when its SIP ends
-	do(f, put(FSAdoptReq{HostFd: fd, PID: pid}))
-	closeAll(f, AdoptedHandle(fd, false))
+	// A rename into it, from the preopen, before the adoption: the target
+	// directory is adopted then.
+	fd = openOne()
+	if r := open(f, 0, "moved", wasip1.OflagsCreat, true, true); r.Errno != 0 {
+		t.Fatalf("create: errno %d", r.Errno)
+	} else {
+		do(f, put(FSCloseReq{Handle: int32(r.N)}))
+	}
+	if r := do(f, put(FSRenameReq{Dir: 0, Old: "moved", NewDir: AdoptedHandle(fd, false), New: "moved"})); r.Errno != 0 {
+		t.Errorf("a rename into a directory not yet adopted: errno %d", r.Errno)
+	}
+	if r := open(f, 0, "sub/moved", 0, true, false); r.Errno != 0 {
+		t.Errorf("the renamed file: errno %d", r.Errno)
+	} else {
+		do(f, put(FSCloseReq{Handle: int32(r.N)}))
+	}
+	do(f, put(FSAdoptReq{HostFd: fd, PID: pid})) // finds it adopted
+	closeAll(f, AdoptedHandle(fd, false))        // closed by FSCloseAll, as when its SIP ends
 	if f.quota[pid] != 0 || budget.used.Load() != 0 || len(f.adopted) != 0 || len(f.closedEarly) != 0 {
 		t.Errorf("at the end: quota %d, budget used %d, %d adopted, %d closed early", f.quota[pid], budget.used.Load(), len(f.adopted), len(f.closedEarly))
 	}
