@@ -191,7 +191,10 @@ func (f *FS) renameOrLinkReq(r *os.Root, req *kernel.Request) wasip1.Errno {
 		return bad
 	}
 	dst := f.node(newDir)
-	if dst == nil {
+	if newDir < -1 { // a directory opened on the core: adopted now if this overtook its FSAdopt
+		dst = f.adoptedNode(newDir, req)
+	}
+	if dst == nil || (newDir < -1 && req.PID() != 0 && dst.owner != req.PID()) {
 		return wasip1.ErrnoBadf
 	}
 	if dst.root == nil {

@@ -27,6 +27,7 @@ package service
 import (
 	"encoding/binary"
 	"os"
+	"strconv"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -151,38 +152,59 @@ func (f *FS) PreopenLends() []int64 {
 // open it read-only: Done with the new host descriptor (which the caller
 // hands to the worker at once with FSAdopt) or with ENOENT; Again for
 // anything else (not a regular file, a symlink, an uncached lookup, an
-// escape), which the worker answers. A FIFO or a device is never opened:
-// an O_PATH lookup sees what the name is first, and the open itself is
-// O_NONBLOCK (cleared after) so that a name swapped for a FIFO in between
-// cannot make the core wait.
+// escape), which the worker answers.
 func OpenNow(dirfd int32, path string, follow bool) (int32, wasip1.Errno, Inline) {
+	fd, _, errno, how := OpenEntryNow(dirfd, path, follow, false, false)
+	return fd, errno, how
+}
+
+// OpenEntryNow is OpenNow that may also open a directory (dirs), as FSOpen
+// opens one read-only, or only a directory (wantDir: O_DIRECTORY, where a
+// name that is not one is left to the worker, which answers ENOTDIR). It
+// says the file type of what it opened. A FIFO or a device is never
+// opened: an O_PATH lookup sees what the name is first, and the open
+// itself is O_NONBLOCK (cleared after) so that a name swapped for a FIFO
+// in between cannot make the core wait; the type seen by fstat after the
+// open must be the one the lookup saw.
+func OpenEntryNow(dirfd int32, path string, follow, dirs, wantDir bool) (int32, uint8, wasip1.Errno, Inline) {
 	var st [wasip1.FilestatSize]byte
 	errno, how := PathStatNow(dirfd, path, follow, &st)
 	if how != Done || errno != 0 {
-		return -1, errno, how
+		return -1, 0, errno, how
 	}
-	if st[16] != wasip1.FiletypeRegularFile {
-		return -1, 0, Again
-	}
+	typ := st[16]
 	oh := unix.OpenHow{
 		Flags:   unix.O_RDONLY | unix.O_NONBLOCK | unix.O_CLOEXEC | unix.O_NOFOLLOW,
 		Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_XDEV | resolveCached,
 	}
+	mode := uint32(unix.S_IFREG)
+	switch {
+	case typ == wasip1.FiletypeDirectory && dirs:
+		oh.Flags |= unix.O_DIRECTORY
+		mode = unix.S_IFDIR
+	case typ != wasip1.FiletypeRegularFile || wantDir:
+		return -1, 0, 0, Again
+	}
 	fd, err := unix.Openat2(int(dirfd), path, &oh)
 	if err != nil {
-		return -1, 0, Again
+		return -1, 0, 0, Again
 	}
 	var fst unix.Stat_t
-	if unix.Fstat(fd, &fst) != nil || fst.Mode&unix.S_IFMT != unix.S_IFREG || fd > maxAdoptedFd {
+	if unix.Fstat(fd, &fst) != nil || fst.Mode&unix.S_IFMT != mode || fd > maxAdoptedFd {
 		unix.Close(fd)
-		return -1, 0, Again
+		return -1, 0, 0, Again
 	}
 	if _, err := unix.FcntlInt(uintptr(fd), unix.F_SETFL, 0); err != nil {
 		unix.Close(fd)
-		return -1, 0, Again
+		return -1, 0, 0, Again
 	}
-	return int32(fd), 0, Done
+	return int32(fd), typ, 0, Done
 }
+
+// AdoptedDirFDs is the host descriptors an adopted directory holds: its
+// own, opened on the core, and its os.Root's, which the worker opens when
+// it adopts it (newAdopted). The core charges both to the machine's budget.
+const AdoptedDirFDs = 2
 
 // AdoptedHandle is the handle by which a SIP names, in its worker's
 // requests, a file it opened on its core (OpenNow, FSAdopt): below -1, so
@@ -226,15 +248,10 @@ const maxAdoptedFd = 1<<29 - 1
 func (f *FS) adopt(req *kernel.Request) {
 	a := fsAdoptOf(req)
 	fd := a.HostFd
-	if f.closedEarly[fd] {
+	if f.closedEarly[fd] || f.closed { // closed first, or the machine stopped meanwhile: nobody uses it
 		delete(f.closedEarly, fd)
+		f.fds.give(adoptedCharge(fd))
 		unix.Close(int(fd))
-		f.fds.give(1)
-		return
-	}
-	if f.closed { // the machine stopped meanwhile: nobody uses it
-		unix.Close(int(fd))
-		f.fds.give(1)
 		return
 	}
 	if f.adopted[fd] != nil {
@@ -243,8 +260,32 @@ func (f *FS) adopt(req *kernel.Request) {
 	f.newAdopted(fd, a.ReadOnly, a.PID)
 }
 
+// adoptedCharge is what the core charged the machine's budget for adopted
+// descriptor fd, not yet closed: AdoptedDirFDs for a directory.
+func adoptedCharge(fd int32) int {
+	var st unix.Stat_t
+	if unix.Fstat(int(fd), &st) == nil && st.Mode&unix.S_IFMT == unix.S_IFDIR {
+		return AdoptedDirFDs
+	}
+	return 1
+}
+
+// newAdopted enters host descriptor fd in the worker's table for pid. A
+// directory gets its os.Root, for the paths and readdirs under it, opened
+// through the descriptor's own /proc link (the very directory the core
+// opened, wherever it has moved since); if that fails the descriptor the
+// core charged for it comes back, and the directory answers as a file
+// would (ENOTDIR to what needs a directory).
 func (f *FS) newAdopted(fd int32, ro bool, pid int64) *node {
 	n := &node{file: os.NewFile(uintptr(fd), "adopted"), ro: ro, owner: pid}
+	if adoptedCharge(fd) == AdoptedDirFDs {
+		r, err := os.OpenRoot("/proc/self/fd/" + strconv.Itoa(int(fd)))
+		if err != nil {
+			f.fds.give(AdoptedDirFDs - 1)
+		} else {
+			n.root = r
+		}
+	}
 	if f.adopted == nil {
 		f.adopted = map[int32]*node{}
 	}
@@ -283,7 +324,7 @@ func (f *FS) closeAdopted(h int32) {
 	}
 	delete(f.adopted, fd)
 	n.close()
-	f.quota.release(f.fds, n.owner, 1)
+	f.quota.release(f.fds, n.owner, n.hostFDs())
 }
 
 // CloseNow closes a descriptor OpenNow opened that was not handed to the

@@ -377,26 +377,28 @@ func (p *Proc) pathStatInline(c *sandbox.Call, s *kernel.SIP, fd, ptr, n uint32,
 	return ESUCCESS, false
 }
 
-// openInline opens a regular file for reading on the core (path_open
-// without oflags, fdflags or write rights) when directory e is lent, lies
-// on a local file system and the host resolves the path from its dentry
-// cache alone (service.OpenNow); ok false: the worker opens it, as before.
-// The new descriptor is posted to the worker at once (FSAdopt), which
-// enters it in its table and charges it to the SIP's quota, and which then
-// owns it as it owns the files it opened: the SIP names it with
-// service.AdoptedHandle, and its close (FSClose, FSCloseAll) comes after
-// the adoption on the same ring. The machine's budget is charged here; the
+// openInline opens a regular file or a directory for reading on the core
+// (path_open with no oflags but O_DIRECTORY, no fdflags, no write rights)
+// when directory e is lent, lies on a local file system and the host
+// resolves the path from its dentry cache alone (service.OpenEntryNow); ok
+// false: the worker opens it, as before. The new descriptor is posted to
+// the worker at once (FSAdopt), which enters it in its table and charges
+// it to the SIP's quota, and which then owns it as it owns the files it
+// opened (a directory's readdirs and the paths under it go to it): the SIP
+// names it with service.AdoptedHandle, and its close (FSClose, FSCloseAll)
+// comes after the adoption on the same ring. The machine's budget is
+// charged here (a directory's two descriptors: service.AdoptedDirFDs); the
 // SIP's quota is checked against the files in its own table (a close still
 // in the ring may make the worker's count higher for a moment).
 func (p *Proc) openInline(s *kernel.SIP, e *fdEntry, path string, oflags, fdflags uint16, follow, write bool, base, inh uint64) (*fdEntry, Errno, bool) {
-	if oflags != 0 || fdflags != 0 || write || !e.localStat || p.noPathInline || len(p.FS) == 0 || !service.PathInline(path) {
+	if oflags&^wasip1.OflagsDirectory != 0 || fdflags != 0 || write || !e.localStat || p.noPathInline || len(p.FS) == 0 || !service.PathInline(path) {
 		return nil, ESUCCESS, false
 	}
 	dfd, ok := e.hostFd()
 	if !ok || p.openFiles() >= service.MaxFilesPerSIP {
 		return nil, ESUCCESS, false
 	}
-	hfd, eno, how := service.OpenNow(dfd, path, follow)
+	hfd, typ, eno, how := service.OpenEntryNow(dfd, path, follow, true, oflags != 0)
 	switch {
 	case how == service.Never:
 		p.noPathInline = true
@@ -406,17 +408,36 @@ func (p *Proc) openInline(s *kernel.SIP, e *fdEntry, path string, oflags, fdflag
 	case eno != 0:
 		return nil, Errno(eno), true
 	}
-	if p.HostFDs != nil && !p.HostFDs.TakeOne() {
+	if !p.chargeOpened(typ) {
 		service.CloseNow(hfd)
 		return nil, ESUCCESS, false // the worker answers ENFILE
 	}
 	var adopt kernel.Request
 	service.FSAdoptReq{HostFd: hfd, ReadOnly: e.ro, PID: s.PID()}.Put(&adopt)
 	p.postFS(s.Post, adopt)
-	base, inh = openedRights(wasip1.FiletypeRegularFile, base, inh)
-	ne := &fdEntry{typ: wasip1.FiletypeRegularFile, stream: -1, handle: service.AdoptedHandle(hfd, e.ro),
-		base: base, inh: inh, ro: e.ro, preopen: -1, ownPos: true, lent: hfd + 1, localStat: true}
+	base, inh = openedRights(typ, base, inh)
+	ne := &fdEntry{typ: typ, stream: -1, handle: service.AdoptedHandle(hfd, e.ro),
+		base: base, inh: inh, ro: e.ro, preopen: -1, ownPos: typ == wasip1.FiletypeRegularFile, lent: hfd + 1, localStat: true}
 	return ne, ESUCCESS, true
+}
+
+// chargeOpened takes from the machine's budget the host descriptors a file
+// of type typ opened on the core holds once adopted; false if they are not
+// left.
+func (p *Proc) chargeOpened(typ uint8) bool {
+	k := 1
+	if typ == wasip1.FiletypeDirectory {
+		k = service.AdoptedDirFDs
+	}
+	for i := range k {
+		if p.HostFDs != nil && !p.HostFDs.TakeOne() {
+			for range i {
+				p.HostFDs.GiveOne()
+			}
+			return false
+		}
+	}
+	return true
 }
 
 // openFiles counts the files and directories the SIP holds in its worker.

@@ -3,13 +3,15 @@
 // "many DIR": 200 rounds of stat and lstat of names under DIR (a file, a
 // file in a subdirectory, a symlink, a missing name) and a path
 // through a file, and checks every answer; "one PATH": one stat of PATH, printing its errno
-// (0 if it succeeded) and its size.
+// (0 if it succeeded) and its size; "dirs DIR": directory opens (below).
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <wasi/api.h>
 
 static int check(const char *dir, const char *name, int link, int want, long size) {
 	char path[256];
@@ -59,6 +61,61 @@ static int opens(const char *dir) {
 	return 0;
 }
 
+// names lists directory fd (closing it) into out, one name a line, in
+// readdir's order; -1 on an error.
+static int names(int fd, char *out, size_t size) {
+	DIR *d = fdopendir(fd);
+	if (!d) return -1;
+	size_t n = 0;
+	out[0] = 0;
+	struct dirent *e;
+	while ((e = readdir(d)) != NULL) n += snprintf(out + n, n < size ? size - n : 0, "%s\n", e->d_name);
+	closedir(d);
+	return n < size ? 0 : -1;
+}
+
+// "dirs DIR": 200 opens and closes of directory DIR/sub (with O_DIRECTORY
+// and without, as opendir and Go's os.Open make them), which isle makes on
+// the core, with a readdir now and then that the worker serves on the
+// adopted directory; then the same directory opened on the core (DIR/sub)
+// and by the worker (DIR/empty/../sub: a ".." is never resolved on the
+// core) must give the same fd_fdstat_get and the same entries; a symlink
+// to a directory, a file under O_DIRECTORY and an escape are answered by
+// the worker.
+static int dirs(const char *dir) {
+	char path[256], worker[256], a[512], b[512];
+	snprintf(path, sizeof path, "%s/sub", dir);
+	for (int i = 0; i < 200; i++) {
+		int fd = open(path, i % 2 ? O_RDONLY : O_RDONLY | O_DIRECTORY);
+		struct stat st;
+		if (fd < 0 || fstat(fd, &st) != 0 || !S_ISDIR(st.st_mode)) { printf("dir open %d: errno %d\n", i, errno); return 1; }
+		if (i % 50 == 0) {
+			if (names(fd, a, sizeof a) != 0) { printf("readdir %d: errno %d\n", i, errno); return 1; }
+		} else if (close(fd) != 0) { perror("close"); return 1; }
+	}
+	snprintf(worker, sizeof worker, "%s/empty/../sub", dir);
+	int fa = open(path, O_RDONLY | O_DIRECTORY), fb = open(worker, O_RDONLY | O_DIRECTORY);
+	__wasi_fdstat_t sa, sb;
+	if (fa < 0 || fb < 0 || __wasi_fd_fdstat_get(fa, &sa) != 0 || __wasi_fd_fdstat_get(fb, &sb) != 0) { printf("fdstat: errno %d\n", errno); return 1; }
+	if (sa.fs_filetype != sb.fs_filetype || sa.fs_flags != sb.fs_flags || sa.fs_rights_base != sb.fs_rights_base ||
+		sa.fs_rights_inheriting != sb.fs_rights_inheriting) {
+		printf("fdstat on the core: type %d flags %d rights %llx %llx; the worker's: type %d flags %d rights %llx %llx\n",
+			sa.fs_filetype, sa.fs_flags, (unsigned long long)sa.fs_rights_base, (unsigned long long)sa.fs_rights_inheriting,
+			sb.fs_filetype, sb.fs_flags, (unsigned long long)sb.fs_rights_base, (unsigned long long)sb.fs_rights_inheriting);
+		return 1;
+	}
+	if (names(fa, a, sizeof a) != 0 || names(fb, b, sizeof b) != 0 || strcmp(a, b) != 0) { printf("entries on the core:\n%sthe worker's:\n%s", a, b); return 1; }
+	snprintf(path, sizeof path, "%s/dirlink", dir);
+	int fl = open(path, O_RDONLY | O_DIRECTORY);
+	if (fl < 0 || names(fl, b, sizeof b) != 0 || strcmp(a, b) != 0) { printf("through a symlink: errno %d\n", errno); return 1; }
+	snprintf(path, sizeof path, "%s/f", dir);
+	if (open(path, O_RDONLY | O_DIRECTORY) >= 0 || errno != ENOTDIR) { printf("a file under O_DIRECTORY: errno %d\n", errno); return 1; }
+	snprintf(path, sizeof path, "%s/../etc", dir);
+	if (open(path, O_RDONLY | O_DIRECTORY) >= 0 || (errno != EPERM && errno != ENOTCAPABLE)) { printf("an escape: errno %d\n", errno); return 1; }
+	printf("dirs ok\n");
+	return 0;
+}
+
 static int one(const char *path) {
 	struct stat st;
 	int r = stat(path, &st);
@@ -70,6 +127,7 @@ int main(int argc, char **argv) {
 	if (argc == 3 && strcmp(argv[1], "many") == 0) return many(argv[2]);
 	if (argc == 3 && strcmp(argv[1], "open") == 0) return opens(argv[2]);
 	if (argc == 3 && strcmp(argv[1], "one") == 0) return one(argv[2]);
-	fprintf(stderr, "usage: pathstat many DIR | open DIR | one PATH\n");
+	if (argc == 3 && strcmp(argv[1], "dirs") == 0) return dirs(argv[2]);
+	fprintf(stderr, "usage: pathstat many DIR | open DIR | dirs DIR | one PATH\n");
 	return 2;
 }
