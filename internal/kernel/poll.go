@@ -69,6 +69,12 @@ func (c *Core) pollBlocked(s *SIP) bool {
 			c.traceClock(now)
 		}
 	}
+	// The poll's end is read, not taken from the last turn's read: the
+	// host may have descheduled the core's thread since (the poll spins,
+	// so a loaded host preempts it), and the wake found on resuming would
+	// then charge the whole gap to the SIP as CPU time.
+	now = c.m.Now()
+	c.traceClock(now)
 	woken := !s.blocked
 	s.blocked = false
 	c.tracePoll(s, now, false)
