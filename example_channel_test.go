@@ -18,14 +18,13 @@ import (
 // tells the embedder of the registration, so the client starts once the
 // name is there. Both programs are C, in testdata/example/.
 //
-// The machine has one core so that the SIPs' lines come in the order of
-// the exchange: a SIP's console output is held until it stops running
-// (docs/wasi.md, "Console output"), and on one core the client runs only
-// once the server has stopped. Across cores the two lines may swap.
+// The SIPs' lines come in the order of the exchange on any number of
+// cores: a SIP's held console output is sent before each channel send
+// (docs/wasi.md, "Console output").
 func Example_channel() {
 	ctx := context.Background()
 	registered := make(chan isle.NameEvent, 1)
-	cfg := isle.NewConfig().WithCores(1).WithStdio(nil, os.Stdout, os.Stderr).WithCacheDir("").
+	cfg := isle.NewConfig().WithCores(2).WithOversubscribe(true).WithStdio(nil, os.Stdout, os.Stderr).WithCacheDir("").
 		WithNameWatcher(func(e isle.NameEvent) {
 			select { // the watcher runs on a kernel loop: it must not block
 			case registered <- e:

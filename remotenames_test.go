@@ -28,7 +28,7 @@ func TestClusterRemoteNamesChange(t *testing.T) {
 	names := &isle.RemoteNames{}
 	names.Set([]isle.RemoteName{pingpongRemote(t)})
 	var outA, errA, outB, errB bytes.Buffer
-	a := bootNode(t, isle.ClusterConfig{Link: one, Logf: log.logf}, &outA, &errA)
+	a, registered := bootServerNode(t, isle.ClusterConfig{Link: one, Logf: log.logf}, &outA, &errA)
 	b := bootNode(t, isle.ClusterConfig{Link: two, Names: names, Logf: log.logf}, &outB, &errB)
 	ctx := context.Background()
 	sp, _ := a.Load(ctx, server)
@@ -40,6 +40,7 @@ func TestClusterRemoteNamesChange(t *testing.T) {
 	if _, err := a.Spawn(sp, []string{"server", "1"}); err != nil {
 		t.Fatal(err)
 	}
+	registered("pingpong") // a client before it finds no such name (bootServerNode)
 	c, err := b.Spawn(cp, []string{"client", "10"})
 	if err != nil {
 		t.Fatal(err)

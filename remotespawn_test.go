@@ -51,153 +51,184 @@ func spawnNodes(t *testing.T, logf func(string, ...any)) [3]*link.Node {
 // parent waits ends the wait with EHOSTUNREACH and the child with it, as
 // does the parent's own end.
 func TestProcSpawnOn(t *testing.T) {
+	f := newSpawnOnFixture(t)
+	t.Run("exit status", func(t *testing.T) {
+		f.expect(t, f.run(t, "2", "/progs/child.wasm", "7"), "spawned pid", "wait: status 7")
+		waitFor(t, f.outs[1], "child 7", "")
+	})
+	t.Run("kill", func(t *testing.T) {
+		f.expect(t, f.run(t, "-k", "2", "/progs/child.wasm", "forever"), "wait: status 137")
+	})
+	t.Run("here", func(t *testing.T) {
+		f.expect(t, f.run(t, "0", "/progs/child.wasm", "3"), "child 3", "wait: status 3")
+		f.expect(t, f.run(t, "1", "/progs/child.wasm", "4"), "child 4", "wait: status 4")
+		if strings.Contains(f.outs[1].String(), "child 3") || strings.Contains(f.outs[1].String(), "child 4") {
+			t.Errorf("node 0 or 1 ran on node 2: %q", f.outs[1].String())
+		}
+	})
+	t.Run("errors", func(t *testing.T) {
+		f.expect(t, f.run(t, "9", "/progs/child.wasm"), "spawn: errno 60")      // ENXIO
+		f.expect(t, f.run(t, "2", "/progs/none.wasm"), "spawn: errno 44")       // ENOENT
+		f.expect(t, f.run(t, "2", "/etc/passwd"), "spawn: errno 44")            // outside every preopen there
+		f.expect(t, f.run(t, "3", "/progs/child.wasm", "1"), "spawn: errno 14") // ECONNREFUSED: no machine
+	})
+	t.Run("not a node", f.notANode)
+	t.Run("go guest", func(t *testing.T) {
+		f.expect(t, f.runProg(t, f.goProg, "2", "/progs/child.wasm", "5"), "wait: status 5")
+		f.expect(t, f.runProg(t, f.goProg, "9", "/progs/child.wasm"), "spawn: errno 60")
+	})
+	t.Run("parent killed", f.parentKilled)
+	t.Run("link lost", f.linkLost)
+}
+
+// spawnOnFixture is TestProcSpawnOn's cluster: machines on nodes 1 and 2,
+// each with the child program in its /progs, and node 3 with no machine.
+type spawnOnFixture struct {
+	ctx          context.Context
+	log          *syncLog
+	ns           [3]*link.Node
+	dirs         [2]string
+	outs         [2]*lines
+	ms           [2]*isle.Machine
+	parent       string // the C parent's module file
+	prog, goProg *isle.Program
+}
+
+func newSpawnOnFixture(t *testing.T) *spawnOnFixture {
 	root := testprog.Root(t)
-	parent := testprog.C(t, readFile(t, filepath.Join(root, "examples", "remote-spawn", "parent.c")), "-I", filepath.Join(root, "guest", "c"))
+	f := &spawnOnFixture{ctx: context.Background(), log: &syncLog{}, dirs: [2]string{t.TempDir(), t.TempDir()},
+		outs: [2]*lines{newLines(), newLines()}}
+	f.parent = testprog.C(t, readFile(t, filepath.Join(root, "examples", "remote-spawn", "parent.c")), "-I", filepath.Join(root, "guest", "c"))
 	child := testprog.C(t, readFile(t, filepath.Join(root, "testdata", "cluster", "child.c")))
-	dirs := [2]string{t.TempDir(), t.TempDir()}
 	wasm, _ := os.ReadFile(child)
-	for _, d := range dirs {
+	for _, d := range f.dirs {
 		if err := os.WriteFile(filepath.Join(d, "child.wasm"), wasm, 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
-	log := &syncLog{}
-	ns := spawnNodes(t, log.logf)
-	ctx := context.Background()
-	outs := [2]*lines{newLines(), newLines()}
-	var ms [2]*isle.Machine
-	for i := range ms {
-		m, err := isle.Boot(ctx, isle.NewConfig().WithCores(1).WithOversubscribe(true).WithCacheDir(t.TempDir()).
-			WithStdio(strings.NewReader(""), outs[i], outs[i]).WithDir(isle.Dir{Host: dirs[i], Guest: "/progs", ReadOnly: true}).
-			WithCluster(isle.ClusterConfig{Link: ns[i], Logf: log.logf}))
+	f.ns = spawnNodes(t, f.log.logf)
+	for i := range f.ms {
+		m, err := isle.Boot(f.ctx, isle.NewConfig().WithCores(1).WithOversubscribe(true).WithCacheDir(t.TempDir()).
+			WithStdio(strings.NewReader(""), f.outs[i], f.outs[i]).WithDir(isle.Dir{Host: f.dirs[i], Guest: "/progs", ReadOnly: true}).
+			WithCluster(isle.ClusterConfig{Link: f.ns[i], Logf: f.log.logf}))
 		if err != nil {
 			t.Fatal(err)
 		}
-		t.Cleanup(func() { m.Stop(ctx) })
-		ms[i] = m
+		t.Cleanup(func() { m.Stop(f.ctx) })
+		f.ms[i] = m
 	}
-	isle.RefuseRemote(ns[2]) // node 3 runs no machine
-	prog, err := ms[0].Load(ctx, parent)
-	if err != nil {
+	isle.RefuseRemote(f.ns[2]) // node 3 runs no machine
+	var err error
+	if f.prog, err = f.ms[0].Load(f.ctx, f.parent); err != nil {
 		t.Fatal(err)
 	}
-	goProg, err := ms[0].Load(ctx, testprog.Go(t, "./testdata/cluster/gospawn"))
-	if err != nil {
+	if f.goProg, err = f.ms[0].Load(f.ctx, testprog.Go(t, "./testdata/cluster/gospawn")); err != nil {
 		t.Fatal(err)
 	}
-	// runProg runs a parent on node 1 and returns its output.
-	runProg := func(t *testing.T, prog *isle.Program, args ...string) string {
-		t.Helper()
-		p, err := ms[0].SpawnWith(prog, append([]string{"parent"}, args...), isle.SpawnOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		before := outs[0].String()
-		st := waitExit(t, p)
-		got := strings.TrimPrefix(outs[0].String(), before)
-		if st.Trap != "" || st.Link != "" {
-			t.Fatalf("parent %v: %+v, output %q", args, st, got)
-		}
-		return got
-	}
-	run := func(t *testing.T, args ...string) string { t.Helper(); return runProg(t, prog, args...) }
-	expect := func(t *testing.T, got string, want ...string) {
-		t.Helper()
-		for _, w := range want {
-			if !strings.Contains(got, w) {
-				t.Errorf("output %q, want %q; log:\n%s", got, w, log.String())
-			}
-		}
-	}
+	return f
+}
 
-	t.Run("exit status", func(t *testing.T) {
-		expect(t, run(t, "2", "/progs/child.wasm", "7"), "spawned pid", "wait: status 7")
-		waitFor(t, outs[1], "child 7", "")
-	})
-	t.Run("kill", func(t *testing.T) {
-		expect(t, run(t, "-k", "2", "/progs/child.wasm", "forever"), "wait: status 137")
-	})
-	t.Run("here", func(t *testing.T) {
-		expect(t, run(t, "0", "/progs/child.wasm", "3"), "child 3", "wait: status 3")
-		expect(t, run(t, "1", "/progs/child.wasm", "4"), "child 4", "wait: status 4")
-		if strings.Contains(outs[1].String(), "child 3") || strings.Contains(outs[1].String(), "child 4") {
-			t.Errorf("node 0 or 1 ran on node 2: %q", outs[1].String())
+// runProg runs a parent on node 1 and returns its output.
+func (f *spawnOnFixture) runProg(t *testing.T, prog *isle.Program, args ...string) string {
+	t.Helper()
+	p, err := f.ms[0].SpawnWith(prog, append([]string{"parent"}, args...), isle.SpawnOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := f.outs[0].String()
+	st := waitExit(t, p)
+	got := strings.TrimPrefix(f.outs[0].String(), before)
+	if st.Trap != "" || st.Link != "" {
+		t.Fatalf("parent %v: %+v, output %q", args, st, got)
+	}
+	return got
+}
+
+func (f *spawnOnFixture) run(t *testing.T, args ...string) string {
+	t.Helper()
+	return f.runProg(t, f.prog, args...)
+}
+
+func (f *spawnOnFixture) expect(t *testing.T, got string, want ...string) {
+	t.Helper()
+	for _, w := range want {
+		if !strings.Contains(got, w) {
+			t.Errorf("output %q, want %q; log:\n%s", got, w, f.log.String())
 		}
-	})
-	t.Run("errors", func(t *testing.T) {
-		expect(t, run(t, "9", "/progs/child.wasm"), "spawn: errno 60")      // ENXIO
-		expect(t, run(t, "2", "/progs/none.wasm"), "spawn: errno 44")       // ENOENT
-		expect(t, run(t, "2", "/etc/passwd"), "spawn: errno 44")            // outside every preopen there
-		expect(t, run(t, "3", "/progs/child.wasm", "1"), "spawn: errno 14") // ECONNREFUSED: no machine
-	})
-	t.Run("not a node", func(t *testing.T) {
-		out := newLines()
-		m, err := isle.Boot(ctx, isle.NewConfig().WithCores(1).WithOversubscribe(true).WithCacheDir(t.TempDir()).
-			WithStdio(strings.NewReader(""), out, out).WithDir(isle.Dir{Host: dirs[0], Guest: "/progs", ReadOnly: true}))
+	}
+}
+
+// notANode: a machine in no cluster answers ENXIO for another node and
+// spawns locally for node 0.
+func (f *spawnOnFixture) notANode(t *testing.T) {
+	out := newLines()
+	m, err := isle.Boot(f.ctx, isle.NewConfig().WithCores(1).WithOversubscribe(true).WithCacheDir(t.TempDir()).
+		WithStdio(strings.NewReader(""), out, out).WithDir(isle.Dir{Host: f.dirs[0], Guest: "/progs", ReadOnly: true}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Stop(f.ctx)
+	prog, err := m.Load(f.ctx, f.parent)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ node, want string }{{"2", "spawn: errno 60"}, {"0", "wait: status 6"}} {
+		p, err := m.Spawn(prog, []string{"parent", tc.node, "/progs/child.wasm", "6"})
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer m.Stop(ctx)
-		prog, err := m.Load(ctx, parent)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, tc := range []struct{ node, want string }{{"2", "spawn: errno 60"}, {"0", "wait: status 6"}} {
-			p, err := m.Spawn(prog, []string{"parent", tc.node, "/progs/child.wasm", "6"})
-			if err != nil {
-				t.Fatal(err)
-			}
-			p.Wait()
-			expect(t, out.String(), tc.want)
-		}
-	})
-	t.Run("go guest", func(t *testing.T) {
-		expect(t, runProg(t, goProg, "2", "/progs/child.wasm", "5"), "wait: status 5")
-		expect(t, runProg(t, goProg, "9", "/progs/child.wasm"), "spawn: errno 60")
-	})
-	t.Run("parent killed", func(t *testing.T) {
-		mark0, mark1 := outs[0].String(), outs[1].String()
-		p, err := ms[0].SpawnWith(prog, []string{"parent", "2", "/progs/child.wasm", "forever"}, isle.SpawnOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		waitFor(t, outs[0], "spawned pid", mark0)
-		waitFor(t, outs[1], "child forever", mark1)
-		if err := p.Kill(); err != nil { // while it waits in proc_wait
-			t.Fatal(err)
-		}
-		if st := waitExit(t, p); !st.Killed {
-			t.Errorf("parent: %+v", st)
-		}
-		// Its child on node 2 ends with it.
-		wctx, cancel := context.WithTimeout(ctx, 20*time.Second)
-		defer cancel()
-		if err := ms[1].WaitIdle(wctx); err != nil {
-			t.Errorf("node 2's child still runs: %v (live %v)", err, ms[1].Live())
-		}
-	})
-	t.Run("link lost", func(t *testing.T) {
-		mark0, mark1 := outs[0].String(), outs[1].String()
-		p, err := ms[0].SpawnWith(prog, []string{"parent", "2", "/progs/child.wasm", "forever"}, isle.SpawnOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		waitFor(t, outs[0], "spawned pid", mark0)
-		waitFor(t, outs[1], "child forever", mark1)
-		ns[1].Close() // node 2's links go down
-		if st := waitExit(t, p); st.Code != 1 {
-			t.Errorf("parent: %+v", st)
-		}
-		waitFor(t, outs[0], "wait: errno 23", mark0) // EHOSTUNREACH
-		// Node 2 kills the child of a parent whose node it lost.
-		wctx, cancel := context.WithTimeout(ctx, 20*time.Second)
-		defer cancel()
-		if err := ms[1].WaitIdle(wctx); err != nil {
-			t.Errorf("node 2's child still runs: %v (live %v)", err, ms[1].Live())
-		}
-		// Node 2 is down: a spawn there is EHOSTUNREACH.
-		expect(t, run(t, "2", "/progs/child.wasm", "1"), "spawn: errno 23")
-	})
+		p.Wait()
+		f.expect(t, out.String(), tc.want)
+	}
+}
+
+// spawnForever starts a parent whose child on node 2 runs until killed,
+// and returns once both have said so.
+func (f *spawnOnFixture) spawnForever(t *testing.T) (*isle.Process, string) {
+	mark0, mark1 := f.outs[0].String(), f.outs[1].String()
+	p, err := f.ms[0].SpawnWith(f.prog, []string{"parent", "2", "/progs/child.wasm", "forever"}, isle.SpawnOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, f.outs[0], "spawned pid", mark0)
+	waitFor(t, f.outs[1], "child forever", mark1)
+	return p, mark0
+}
+
+// node2Idle fails t unless node 2's machine runs nothing within 20 s.
+func (f *spawnOnFixture) node2Idle(t *testing.T) {
+	wctx, cancel := context.WithTimeout(f.ctx, 20*time.Second)
+	defer cancel()
+	if err := f.ms[1].WaitIdle(wctx); err != nil {
+		t.Errorf("node 2's child still runs: %v (live %v)", err, f.ms[1].Live())
+	}
+}
+
+// parentKilled: a parent killed while it waits in proc_wait takes its
+// child on node 2 with it.
+func (f *spawnOnFixture) parentKilled(t *testing.T) {
+	p, _ := f.spawnForever(t)
+	if err := p.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	if st := waitExit(t, p); !st.Killed {
+		t.Errorf("parent: %+v", st)
+	}
+	f.node2Idle(t)
+}
+
+// linkLost: when node 2's links go down, the waiting parent gets
+// EHOSTUNREACH, node 2 kills the child of the parent whose node it lost,
+// and a spawn there is EHOSTUNREACH.
+func (f *spawnOnFixture) linkLost(t *testing.T) {
+	p, mark0 := f.spawnForever(t)
+	f.ns[1].Close()
+	if st := waitExit(t, p); st.Code != 1 {
+		t.Errorf("parent: %+v", st)
+	}
+	waitFor(t, f.outs[0], "wait: errno 23", mark0)
+	f.node2Idle(t)
+	f.expect(t, f.run(t, "2", "/progs/child.wasm", "1"), "spawn: errno 23")
 }
 
 // waitExit waits for p to end, at most 20 s.

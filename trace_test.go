@@ -202,7 +202,9 @@ func traceChannelFlows(t *testing.T, traceCalls bool) {
 	calls := map[int64]int{}
 	for _, r := range d.TrackEvents {
 		tk := d.Tracks[r.Track]
-		if r.Type == trace.SliceBegin && tk.PID != 0 {
+		// A SIP's slices are its system calls, and its requests to
+		// services (the console's writes), which name the service.
+		if _, req := r.Arg("service"); r.Type == trace.SliceBegin && tk.PID != 0 && !req {
 			calls[tk.PID]++
 		}
 		if len(r.Flows) == 1 && strings.HasPrefix(r.Name, "send ") {
@@ -263,4 +265,97 @@ func TestTrace2PCRounds(t *testing.T) {
 	if len(steps) != 5 {
 		t.Errorf("2PC steps in the trace: %v, want propose, prepare, vote yes, commit and the decision", steps)
 	}
+}
+
+// TestTraceBalancerDecisions: two spinners started on core 0 of a
+// two-core machine. The balancers move one to core 1, by a push of core 0
+// or by a steal that idle core 1 asks for (which comes first depends on
+// timing): the trace has the decision on core 0's track with the loads it
+// compared (its own against idle core 1's), then the spinner's migration
+// for that reason, and isle trace's report counts the decision.
+func TestTraceBalancerDecisions(t *testing.T) {
+	spin := testprog.C(t, `
+#include <time.h>
+int main(void) {
+	struct timespec a, b;
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	volatile unsigned long n = 0;
+	do {
+		for (int i = 0; i < 100000; i++)
+			n++;
+		clock_gettime(CLOCK_MONOTONIC, &b);
+	} while ((b.tv_sec - a.tv_sec) * 1000000000L + (b.tv_nsec - a.tv_nsec) < 40000000L);
+	return 0;
+}`)
+	var tr, out bytes.Buffer
+	ctx := context.Background()
+	m, err := isle.Boot(ctx, config().WithCores(2).WithOversubscribe(true).WithStdio(strings.NewReader(""), &out, &out).WithTrace(&tr, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	prog, err := m.Load(ctx, spin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ps []*isle.Process
+	for range 2 {
+		p, err := m.SpawnOn(prog, []string{"spin"}, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ps = append(ps, p)
+	}
+	for _, p := range ps {
+		if st := p.Wait(); st.Status() != 0 {
+			t.Fatalf("spinner: %+v; output %s", st, out.String())
+		}
+	}
+	m.Stop(ctx)
+	d, err := trace.Decode(tr.Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var gave trace.Decision
+	var gift int64
+	for _, r := range d.TrackEvents {
+		dec, ok := r.Arg("decision")
+		if !ok || d.Tracks[r.Track].Name != "core 0" || gave != 0 {
+			continue
+		}
+		load, _ := r.Arg("load")
+		peer, _ := r.Arg("peer_load")
+		pid, _ := r.Arg("pid")
+		if k := trace.Decision(dec); (k == trace.GivePush || k == trace.GiveSteal) && load > peer && pid > 0 && strings.Contains(r.Name, " to core 1") {
+			gave, gift = k, r.Time
+		}
+	}
+	if gave == 0 {
+		t.Fatalf("core 0's balancer gave core 1 no spinner:\n%s", balanceLines(d))
+	}
+	why := map[trace.Decision]string{trace.GivePush: "push", trace.GiveSteal: "steal"}[gave]
+	migrated := false
+	for _, r := range d.TrackEvents {
+		migrated = migrated || r.Name == "migrate core 0 -> 1 ("+why+")" && r.Time >= gift
+	}
+	if !migrated {
+		t.Errorf("no migration (%s) after the decision at %d", why, gift)
+	}
+	if s := trace.Summarise(d); s.Cores[0].Decisions[gave] == 0 {
+		t.Errorf("the report's decisions: %+v", s.Cores)
+	}
+	var rep strings.Builder
+	trace.Report(&rep, d)
+	if !strings.Contains(rep.String(), "steal req") {
+		t.Errorf("the report has no balancer columns:\n%s", rep.String())
+	}
+}
+
+func balanceLines(d *trace.Decoded) string {
+	var b strings.Builder
+	for _, r := range d.TrackEvents {
+		if strings.HasPrefix(r.Name, trace.BalancePrefix) {
+			fmt.Fprintf(&b, "%s: %s %v\n", d.Tracks[r.Track].Name, r.Name, r.Args)
+		}
+	}
+	return b.String()
 }

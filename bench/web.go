@@ -83,37 +83,11 @@ func Web(log io.Writer) ([]Row, error) {
 	if err != nil {
 		return nil, err
 	}
-	ctx := context.Background()
-	cWasm := filepath.Join(root, "examples", "httpd", "c", "httpd.wasm")
-
-	// A target that is optional may fail without failing the suite: its
-	// rows are left out and the log says why.
-	type target struct {
-		name     string
-		start    func() (webServer, error)
-		optional bool
+	w := webRun{ctx: context.Background(), log: log, root: root, dir: dir, site: site, nginx: nginx, cpus: cpus}
+	targets, err := w.targets()
+	if err != nil {
+		return nil, err
 	}
-	targets := []target{
-		{"isle_httpd", func() (webServer, error) { return isleServer(ctx, "isle_httpd", cWasm, site, len(cpus), len(cpus)) }, false},
-		{"isle_httpd_1sip", func() (webServer, error) { return isleServer(ctx, "isle_httpd_1sip", cWasm, site, len(cpus), 1) }, false},
-		{"nginx", func() (webServer, error) { return nginxServer(nginx, dir, site, len(cpus)) }, false},
-	}
-	var goWasm, goNative string // the Go server's builds, when the tree has it
-	goSrc := filepath.Join(root, "examples", "httpd", "go")
-	if _, err := os.Stat(goSrc); err == nil {
-		wasm, native, err := buildGoServer(root, dir)
-		if err != nil {
-			return nil, err
-		}
-		targets = append(targets,
-			target{"go_isle", func() (webServer, error) { return isleServer(ctx, "go_isle", wasm, site, len(cpus), len(cpus)) }, true},
-			target{"go_isle_1sip", func() (webServer, error) { return isleServer(ctx, "go_isle_1sip", wasm, site, len(cpus), 1) }, true},
-			target{"go_native", func() (webServer, error) { return nativeServer(native, site, cpus) }, true})
-		goWasm, goNative = wasm, native
-	} else {
-		logf(log, "web: no examples/httpd/go in the source tree: no go_ rows")
-	}
-
 	got := map[string]map[string]wrkResult{} // server → file → result
 	notes := map[string]string{}
 	for _, tg := range targets {
@@ -133,10 +107,57 @@ func Web(log io.Writer) ([]Row, error) {
 		}
 	}
 	rows := webRows(got, notes)
-	if goWasm != "" {
-		rows = append(rows, goSelfLoadRows(log, dir, goWasm, goNative, site, cpus[0], selfLoadRequests, selfLoadRounds)...)
+	if w.goWasm != "" {
+		rows = append(rows, goSelfLoadRows(log, dir, w.goWasm, w.goNative, site, cpus[0], selfLoadRequests, selfLoadRounds)...)
 	}
 	return rows, nil
+}
+
+// webRun is one run of the web suite: where its files are and the CPUs it
+// may use; targets fills in the Go server's builds.
+type webRun struct {
+	ctx              context.Context
+	log              io.Writer
+	root, dir, site  string
+	nginx            string
+	cpus             []int
+	goWasm, goNative string // the Go server's builds, when the tree has it
+}
+
+// webTarget is a server the suite measures. One that is optional may fail
+// without failing the suite: its rows are left out and the log says why.
+type webTarget struct {
+	name     string
+	start    func() (webServer, error)
+	optional bool
+}
+
+// targets lists the servers: isle's C httpd on every core and in one SIP,
+// nginx, and the Go server on isle and natively when the tree has it.
+func (w *webRun) targets() ([]webTarget, error) {
+	n := len(w.cpus)
+	isleOf := func(name, wasm string, sips int) func() (webServer, error) {
+		return func() (webServer, error) { return isleServer(w.ctx, name, wasm, w.site, n, sips) }
+	}
+	cWasm := filepath.Join(w.root, "examples", "httpd", "c", "httpd.wasm")
+	targets := []webTarget{
+		{"isle_httpd", isleOf("isle_httpd", cWasm, n), false},
+		{"isle_httpd_1sip", isleOf("isle_httpd_1sip", cWasm, 1), false},
+		{"nginx", func() (webServer, error) { return nginxServer(w.nginx, w.dir, w.site, n) }, false},
+	}
+	if _, err := os.Stat(filepath.Join(w.root, "examples", "httpd", "go")); err != nil {
+		logf(w.log, "web: no examples/httpd/go in the source tree: no go_ rows")
+		return targets, nil
+	}
+	wasm, native, err := buildGoServer(w.root, w.dir)
+	if err != nil {
+		return nil, err
+	}
+	w.goWasm, w.goNative = wasm, native
+	return append(targets,
+		webTarget{"go_isle", isleOf("go_isle", wasm, n), true},
+		webTarget{"go_isle_1sip", isleOf("go_isle_1sip", wasm, 1), true},
+		webTarget{"go_native", func() (webServer, error) { return nativeServer(native, w.site, w.cpus) }, true}), nil
 }
 
 // loadServer warms srv up, then measures the small page and the large file.

@@ -131,9 +131,45 @@ func TestNodeCluster(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds isle and runs five node processes")
 	}
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "isle")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+	c := newNodeCluster(t)
+	n2 := c.node(2, "--peers", c.peers, "--wait-name", "svc")
+	n3 := c.node(3, "--peers", c.peers)
+	n1 := c.node(1, "--peers", c.peers, "--", "--cache-dir", "", "--cores", "1", c.reg, "svc", "wait")
+	n1.waitLine(t, "svc (contract Svc, pid 2) registered cluster-wide", nodeWait)
+	n2.waitLine(t, "svc is registered by node 1 (contract Svc)", nodeWait)
+
+	n3.cmd.Process.Signal(syscall.SIGKILL)
+	<-n3.done
+	n4 := c.node(4, "--join", fmt.Sprintf("1=%s,2=%s", c.addr[0], c.addr[1]), "--wait-name", "svc")
+	n4.waitLine(t, "svc is registered by node 1", nodeWait)
+	n1.waitLine(t, "4="+c.addr[3], nodeWait)
+
+	n3 = c.node(3, "--peers", c.peers, "--wait-name", "svc") // from its log
+	n3.waitLine(t, "svc is registered by node 1", nodeWait)
+	n3.waitLine(t, "4="+c.addr[3], nodeWait)
+
+	t.Run("join without quorum", func(t *testing.T) { c.joinWithoutQuorum(t, n2, n3, n4) })
+	t.Run("truncated log", c.truncatedLog)
+	t.Run("mutual TLS", c.mutualTLS)
+	t.Run("bad command lines", c.badCommandLines)
+}
+
+// nodeWait bounds each wait of the node tests for a line or an exit.
+const nodeWait = 20 * time.Second
+
+// nodeCluster is TestNodeCluster's set-up: an isle binary, the register
+// program, five free addresses and the first three nodes' peer list.
+type nodeCluster struct {
+	t             *testing.T
+	dir, bin, reg string
+	addr          []string
+	peers         string
+}
+
+func newNodeCluster(t *testing.T) *nodeCluster {
+	c := &nodeCluster{t: t, dir: t.TempDir()}
+	c.bin = filepath.Join(c.dir, "isle")
+	if out, err := exec.Command("go", "build", "-o", c.bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
 	root := testprog.Root(t)
@@ -141,93 +177,89 @@ func TestNodeCluster(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	reg := testprog.C(t, string(src), "-I", filepath.Join(root, "guest", "c"))
-	addr := freeAddrs(t, 5)
-	data := func(id int) string { return filepath.Join(dir, fmt.Sprintf("data-%d", id)) }
-	peers := fmt.Sprintf("1=%s,2=%s,3=%s", addr[0], addr[1], addr[2])
-	node := func(id int, extra ...string) *nodeProc {
-		args := append([]string{"--id", fmt.Sprint(id), "--listen-peer", addr[id-1], "--data", data(id)}, extra...)
-		return startNode(t, bin, args...)
+	c.reg = testprog.C(t, string(src), "-I", filepath.Join(root, "guest", "c"))
+	c.addr = freeAddrs(t, 5)
+	c.peers = fmt.Sprintf("1=%s,2=%s,3=%s", c.addr[0], c.addr[1], c.addr[2])
+	return c
+}
+
+// data is node id's data directory.
+func (c *nodeCluster) data(id int) string { return filepath.Join(c.dir, fmt.Sprintf("data-%d", id)) }
+
+// node starts node id on its address and data directory.
+func (c *nodeCluster) node(id int, extra ...string) *nodeProc {
+	args := append([]string{"--id", fmt.Sprint(id), "--listen-peer", c.addr[id-1], "--data", c.data(id)}, extra...)
+	return startNode(c.t, c.bin, args...)
+}
+
+// joinWithoutQuorum: with only node 1 left, a join gives one line, exit 1.
+func (c *nodeCluster) joinWithoutQuorum(t *testing.T, kill ...*nodeProc) {
+	for _, p := range kill {
+		p.cmd.Process.Signal(syscall.SIGKILL)
+		<-p.done
 	}
-	const wait = 20 * time.Second
+	n5 := c.node(5, "--join", "1="+c.addr[0], "--timeout", "1s")
+	line := n5.waitLine(t, "no quorum", nodeWait)
+	if code := n5.exitCode(t, nodeWait); code != exitError {
+		t.Fatalf("exit %d, want %d (%s)", code, exitError, line)
+	}
+}
 
-	n2 := node(2, "--peers", peers, "--wait-name", "svc")
-	n3 := node(3, "--peers", peers)
-	n1 := node(1, "--peers", peers, "--", "--cache-dir", "", "--cores", "1", reg, "svc", "wait")
-	n1.waitLine(t, "svc (contract Svc, pid 2) registered cluster-wide", wait)
-	n2.waitLine(t, "svc is registered by node 1 (contract Svc)", wait)
+// truncatedLog: a node whose log is cut in half says so in one line.
+func (c *nodeCluster) truncatedLog(t *testing.T) {
+	db := filepath.Join(c.data(2), "raft.db")
+	fi, err := os.Stat(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.Truncate(db, fi.Size()/2)
+	p := c.node(2, "--peers", c.peers)
+	p.waitLine(t, "raft log is corrupt", nodeWait)
+	if code := p.exitCode(t, nodeWait); code != exitError {
+		t.Fatalf("exit %d on a truncated log:\n%s", code, p.output())
+	}
+	if out := p.output(); strings.Contains(out, "goroutine") || strings.Count(out, "corrupt") != 1 {
+		t.Fatalf("want one line:\n%s", out)
+	}
+}
 
-	n3.cmd.Process.Signal(syscall.SIGKILL)
-	<-n3.done
-	n4 := node(4, "--join", fmt.Sprintf("1=%s,2=%s", addr[0], addr[1]), "--wait-name", "svc")
-	n4.waitLine(t, "svc is registered by node 1", wait)
-	n1.waitLine(t, "4="+addr[3], wait)
+// mutualTLS: nodes with the cluster's certificates form a cluster; one with
+// another CA's certificate is refused, and node 1 says why.
+func (c *nodeCluster) mutualTLS(t *testing.T) {
+	certs, other := filepath.Join(c.dir, "certs"), filepath.Join(c.dir, "other-certs")
+	for _, d := range []string{certs, other} {
+		if out, err := exec.Command(c.bin, "cluster", "certs", d, "--nodes", "3").CombinedOutput(); err != nil {
+			t.Fatalf("isle cluster certs: %v\n%s", err, out)
+		}
+	}
+	addr := freeAddrs(t, 3)
+	peers := fmt.Sprintf("1=%s,2=%s", addr[0], addr[1])
+	tdata := func(id int) string { return filepath.Join(c.dir, fmt.Sprintf("tls-%d", id)) }
+	a := startNode(t, c.bin, "--id", "1", "--listen-peer", addr[0], "--data", tdata(1), "--peers", peers, "--certs", certs,
+		"--", "--cache-dir", "", "--cores", "1", c.reg, "tls-svc", "wait")
+	b := startNode(t, c.bin, "--id", "2", "--listen-peer", addr[1], "--data", tdata(2), "--peers", peers, "--certs", certs, "--wait-name", "tls-svc")
+	a.waitLine(t, "tls-svc (contract Svc, pid 2) registered cluster-wide", nodeWait)
+	b.waitLine(t, "tls-svc is registered by node 1", nodeWait)
+	// A node whose certificate is of another cluster's CA is refused.
+	f := startNode(t, c.bin, "--id", "3", "--listen-peer", addr[2], "--data", tdata(3), "--join", "1="+addr[0], "--certs", other, "--timeout", "2s")
+	f.waitLine(t, "no quorum", nodeWait)
+	if code := f.exitCode(t, nodeWait); code != exitError {
+		t.Fatalf("a foreign certificate's join: exit %d", code)
+	}
+	a.waitLine(t, "certificate", nodeWait) // node 1 says why it refused the link
+}
 
-	n3 = node(3, "--peers", peers, "--wait-name", "svc") // from its log
-	n3.waitLine(t, "svc is registered by node 1", wait)
-	n3.waitLine(t, "4="+addr[3], wait)
-
-	t.Run("join without quorum", func(t *testing.T) {
-		for _, p := range []*nodeProc{n2, n3, n4} {
-			p.cmd.Process.Signal(syscall.SIGKILL)
-			<-p.done
+// badCommandLines: each gets one line and the usage exit.
+func (c *nodeCluster) badCommandLines(t *testing.T) {
+	for _, args := range [][]string{
+		{"--id", "0", "--listen-peer", c.addr[4]},
+		{"--id", "7", "--listen-peer", c.addr[4], "--peers", "1=" + c.addr[0]},
+		{"--id", "7", "--listen-peer", c.addr[4], "--join", "x=" + c.addr[0]},
+		{"--id", "7", "--listen-peer", c.addr[4], "--peers", "7=" + c.addr[4], "--join", "1=" + c.addr[0]},
+	} {
+		p := startNode(t, c.bin, args...)
+		if code := p.exitCode(t, nodeWait); code != exitUsage || strings.Count(p.output(), "\n") != 0 {
+			t.Errorf("%q: exit %d, want %d and one line:\n%s", args, code, exitUsage, p.output())
 		}
-		n5 := node(5, "--join", "1="+addr[0], "--timeout", "1s")
-		line := n5.waitLine(t, "no quorum", wait)
-		if code := n5.exitCode(t, wait); code != exitError {
-			t.Fatalf("exit %d, want %d (%s)", code, exitError, line)
-		}
-	})
-	t.Run("truncated log", func(t *testing.T) {
-		db := filepath.Join(data(2), "raft.db")
-		fi, err := os.Stat(db)
-		if err != nil {
-			t.Fatal(err)
-		}
-		os.Truncate(db, fi.Size()/2)
-		p := node(2, "--peers", peers)
-		p.waitLine(t, "raft log is corrupt", wait)
-		if code := p.exitCode(t, wait); code != exitError {
-			t.Fatalf("exit %d on a truncated log:\n%s", code, p.output())
-		}
-		if out := p.output(); strings.Contains(out, "goroutine") || strings.Count(out, "corrupt") != 1 {
-			t.Fatalf("want one line:\n%s", out)
-		}
-	})
-	t.Run("mutual TLS", func(t *testing.T) {
-		certs, other := filepath.Join(dir, "certs"), filepath.Join(dir, "other-certs")
-		for _, d := range []string{certs, other} {
-			if out, err := exec.Command(bin, "cluster", "certs", d, "--nodes", "3").CombinedOutput(); err != nil {
-				t.Fatalf("isle cluster certs: %v\n%s", err, out)
-			}
-		}
-		addr := freeAddrs(t, 3)
-		peers := fmt.Sprintf("1=%s,2=%s", addr[0], addr[1])
-		tdata := func(id int) string { return filepath.Join(dir, fmt.Sprintf("tls-%d", id)) }
-		a := startNode(t, bin, "--id", "1", "--listen-peer", addr[0], "--data", tdata(1), "--peers", peers, "--certs", certs,
-			"--", "--cache-dir", "", "--cores", "1", reg, "tls-svc", "wait")
-		b := startNode(t, bin, "--id", "2", "--listen-peer", addr[1], "--data", tdata(2), "--peers", peers, "--certs", certs, "--wait-name", "tls-svc")
-		a.waitLine(t, "tls-svc (contract Svc, pid 2) registered cluster-wide", wait)
-		b.waitLine(t, "tls-svc is registered by node 1", wait)
-		// A node whose certificate is of another cluster's CA is refused.
-		c := startNode(t, bin, "--id", "3", "--listen-peer", addr[2], "--data", tdata(3), "--join", "1="+addr[0], "--certs", other, "--timeout", "2s")
-		c.waitLine(t, "no quorum", wait)
-		if code := c.exitCode(t, wait); code != exitError {
-			t.Fatalf("a foreign certificate's join: exit %d", code)
-		}
-		a.waitLine(t, "certificate", wait) // node 1 says why it refused the link
-	})
-	t.Run("bad command lines", func(t *testing.T) {
-		for _, args := range [][]string{
-			{"--id", "0", "--listen-peer", addr[4]},
-			{"--id", "7", "--listen-peer", addr[4], "--peers", "1=" + addr[0]},
-			{"--id", "7", "--listen-peer", addr[4], "--join", "x=" + addr[0]},
-			{"--id", "7", "--listen-peer", addr[4], "--peers", "7=" + addr[4], "--join", "1=" + addr[0]},
-		} {
-			p := startNode(t, bin, args...)
-			if code := p.exitCode(t, wait); code != exitUsage || strings.Count(p.output(), "\n") != 0 {
-				t.Errorf("%q: exit %d, want %d and one line:\n%s", args, code, exitUsage, p.output())
-			}
-		}
-	})
+	}
 }

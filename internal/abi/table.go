@@ -131,6 +131,7 @@ func channelCreate(c *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) error {
 }
 
 func send(c *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) error {
+	s.ReleaseHeld() // first: it may suspend the SIP, and the views below are taken after
 	payload, err := read(c, u32(a[2]), u32(a[3]))
 	if err != nil {
 		return err
@@ -289,6 +290,7 @@ func move(_ *sandbox.Call, s *kernel.SIP, _ *Proc, a []uint64) error {
 }
 
 func closeHandle(c *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) error {
+	s.ReleaseHeld()
 	h := ipc.Handle(u32(a[0]))
 	if err := p.tab.Close(port{s.Core()}, h); err != nil {
 		return err

@@ -141,19 +141,22 @@ func (b *balancer) perform(now int64) {
 		}
 	}
 	for _, m := range rd.Steals {
+		c.traceBalance(trace.AskSteal, m.To, nil, &m.Summary)
 		encodeSummary(p[:], m.Summary)
 		c.send(c.coreRing(int(m.To)), msgSteal, p[:], nil)
 		c.stats.StealsAsked++
 	}
 	for _, m := range rd.Refusals {
+		c.traceBalance(trace.Refuse, m.To, nil, &m.Summary)
 		encodeSummary(p[:], m.Summary)
 		c.send(c.coreRing(int(m.To)), msgStealNack, p[:], nil)
 	}
 	for _, mg := range rd.Migrations {
-		why := trace.Push
+		why, dec := trace.Push, trace.GivePush
 		if mg.Why == sched.Steal {
-			why = trace.Steal
+			why, dec = trace.Steal, trace.GiveSteal
 		}
+		c.traceBalance(dec, mg.To, mg.Entity, nil)
 		c.traceMigrate(sipOf(mg.Entity), int(mg.To), why)
 		b.migrate(mg.Entity, int(mg.To))
 	}

@@ -298,7 +298,8 @@ func (c *Core) handle(from int, msg *urpc.View) {
 		c.enqueue(s)
 		c.releaseHeld(s)
 	case msgReply:
-		s := msg.Ref.(*Request).sip
+		req := msg.Ref.(*Request)
+		s := req.sip
 		if s == nil {
 			return // a Post: nobody waits for it
 		}
@@ -313,7 +314,7 @@ func (c *Core) handle(from int, msg *urpc.View) {
 			return
 		}
 		s.unseen = true
-		c.traceWake(s)
+		c.traceReply(s, req)
 		c.wakeUp(s)
 	case msgDeliver:
 		c.deliver(msg.Ref.(Deliverable))
@@ -586,13 +587,13 @@ func (c *Core) sleep() {
 	}
 	c.stats.Sleeps++
 	asleep := c.m.Now()
-	c.traceSleep(asleep, true)
+	c.traceSleep(asleep, trace.Sleep)
 	rung := c.bell.Wait(fire)
 	if timer != nil {
 		timer.Stop()
 	}
 	woke := c.m.Now()
-	c.traceSleep(woke, false)
+	c.traceSleep(woke, trace.Awake)
 	c.win.slept(woke-asleep, rung)
 	c.sampleCPU()
 }

@@ -52,7 +52,7 @@ func (c *Core) pollBlocked(s *SIP) bool {
 	}
 	c.polling = s
 	s.blocked = true
-	c.tracePoll(s, start, true)
+	c.tracePoll(s, start)
 	c.bal.observe(start, true, 0)
 	now := start
 	n := 1
@@ -89,7 +89,7 @@ func (c *Core) pollBlocked(s *SIP) bool {
 	}
 	woken := !s.blocked
 	s.blocked = false
-	c.tracePoll(s, now, false)
+	c.traceSwitchIn(s, now)
 	c.polling = nil
 	c.polled += now - start
 	s.sliceEnd += now - start

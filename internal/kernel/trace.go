@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"isle/internal/contract"
+	"isle/internal/sched"
 	"isle/internal/trace"
 	"isle/internal/urpc"
 )
@@ -38,9 +39,19 @@ type tracer struct {
 // Spawns, migrations, switches out and sleeps read the clock; messages and
 // wake-ups, the events of every cross-core round trip, do not.
 
-func (t *tracer) add(e trace.Event) {
-	t.last = max(t.last, e.Time)
-	t.ring.Add(e)
+// put records an event of those fields stamped now, a clock reading,
+// which becomes the latest unless one already is newer (a direct switch's
+// switch in is stamped with a time read before the switch out:
+// handoff.go) (trace.Ring.Put: the fields stored one by one, not an Event
+// built and copied, which costs a stall).
+func (t *tracer) put(now int64, k trace.Kind, why uint8, sub uint16, core int32, pid, arg int64) {
+	t.last = max(t.last, now)
+	t.ring.Put(now, k, why, sub, core, pid, arg)
+}
+
+// putLast is put stamped with the latest reading (messages, wake-ups).
+func (t *tracer) putLast(k trace.Kind, why uint8, sub uint16, core int32, pid, arg int64) {
+	t.ring.Put(t.last, k, why, sub, core, pid, arg)
 }
 
 // msgTypeNames names the kernel's urpc message types, by type, for a
@@ -59,6 +70,12 @@ func msgTypeNames() []string {
 	return names
 }
 
+// OpNamer is a Service that names its operations (Request.Op), for a
+// trace: OpNames()[op] is op's name.
+type OpNamer interface {
+	OpNames() []string
+}
+
 // Trace returns each core's trace, once the machine has stopped; false
 // when tracing is off (Config.TraceEvents) or the machine still runs.
 func (m *Machine) Trace() (trace.Data, bool) {
@@ -71,6 +88,13 @@ func (m *Machine) Trace() (trace.Data, bool) {
 	}
 	d := trace.Collect(rings)
 	d.MsgTypes = msgTypeNames()
+	for _, sh := range m.services {
+		n := trace.ServiceNames{Name: sh.name}
+		if o, ok := sh.svc.(OpNamer); ok {
+			n.Ops = o.OpNames()
+		}
+		d.Services = append(d.Services, n)
+	}
 	for _, c := range m.cores {
 		var ws []trace.Wasted
 		for _, w := range c.stats.Wasted {
@@ -83,7 +107,7 @@ func (m *Machine) Trace() (trace.Data, bool) {
 
 func (c *Core) traceSwitchIn(s *SIP, now int64) {
 	if c.tr.ring != nil {
-		c.tr.add(trace.Event{Time: now, Kind: trace.SwitchIn, PID: s.pid})
+		c.tr.put(now, trace.SwitchIn, 0, 0, 0, s.pid, 0)
 	}
 }
 
@@ -95,37 +119,27 @@ func (c *Core) traceSwitchOut(s *SIP, reason uint32, done bool) {
 }
 
 func (c *Core) traceOut(s *SIP, reason uint32, done bool) {
-	e := trace.Event{Time: c.m.Now(), Kind: trace.SwitchOut, PID: s.pid}
+	why, arg := trace.Blocked, int64(0)
 	switch {
 	case done:
-		e.Why, e.Arg = uint8(trace.Exited), int64(s.proc.Result().Status())
+		why, arg = trace.Exited, int64(s.proc.Result().Status())
 	case reason == suspendPreempt:
-		e.Why = uint8(trace.Preempted)
+		why = trace.Preempted
 	case reason == suspendYield:
-		e.Why = uint8(trace.Yielded)
+		why = trace.Yielded
 	case reason == suspendRequest:
-		e.Why, e.Arg = uint8(trace.Request), int64(s.svc)
+		why, arg = trace.Request, int64(s.svc)
 	case reason == suspendSleep:
-		e.Why = uint8(trace.Sleeping)
-	default:
-		e.Why = uint8(trace.Blocked)
+		why = trace.Sleeping
 	}
-	c.tr.add(e)
+	c.tr.put(c.m.Now(), trace.SwitchOut, uint8(why), 0, 0, s.pid, arg)
 }
 
 // tracePoll records a SIP polling in its Block (poll.go) as switched out,
-// blocked, from start; and back in when the poll ends.
-func (c *Core) tracePoll(s *SIP, now int64, starts bool) {
+// blocked, from start; the poll's end is a switch in (traceSwitchIn).
+func (c *Core) tracePoll(s *SIP, start int64) {
 	if c.tr.ring != nil {
-		c.tracePolled(s, now, starts)
-	}
-}
-
-func (c *Core) tracePolled(s *SIP, now int64, starts bool) {
-	if starts {
-		c.tr.add(trace.Event{Time: now, Kind: trace.SwitchOut, PID: s.pid, Why: uint8(trace.Blocked)})
-	} else {
-		c.tr.add(trace.Event{Time: now, Kind: trace.SwitchIn, PID: s.pid})
+		c.tr.put(start, trace.SwitchOut, uint8(trace.Blocked), 0, 0, s.pid, 0)
 	}
 }
 
@@ -150,8 +164,53 @@ func (c *Core) traceSpawned(s *SIP) {
 // a turn.
 func (c *Core) traceWake(s *SIP) {
 	if c.tr.ring != nil {
-		c.tr.add(trace.Event{Time: c.tr.last, Kind: trace.Wakeup, PID: s.pid, Core: c.tr.from})
+		c.traceWoke(s)
 	}
+}
+
+// traceWoke folds the wake-up into the message received just before, when
+// that message caused it (one event of a round trip's fourteen less;
+// trace.Ring.Events unfolds it).
+func (c *Core) traceWoke(s *SIP) {
+	if e := c.tr.ring.Last(); e != nil && e.Kind == trace.MsgRecv && e.PID == 0 && e.Core == c.tr.from && e.Time == c.tr.last {
+		e.PID = s.pid
+		return
+	}
+	c.tr.putLast(trace.Wakeup, 0, 0, c.tr.from, s.pid, 0)
+}
+
+// traceReply records s woken by its service's reply to req: a wake-up
+// that carries the request's operation and errno, so that the trace draws
+// the request from s's switch out to here (docs/trace.md).
+func (c *Core) traceReply(s *SIP, req *Request) {
+	if c.tr.ring != nil {
+		c.tr.putLast(trace.Wakeup, trace.ReplyWake, uint16(min(req.Op, 1<<16-1)), c.tr.from, s.pid, int64(req.Errno))
+	}
+}
+
+// traceBalance records a decision of the balancer about core to: self is
+// this core's summary as the balancer weighed it (nil: its run queue now,
+// for a migration), e the SIP it gives away (nil: none). The peer's load is
+// the balancer's view of it, less e, which the decision counted there.
+func (c *Core) traceBalance(d trace.Decision, to sched.CoreID, e *sched.Entity, self *sched.LoadSummary) {
+	if c.tr.ring != nil {
+		c.traceBalanced(d, to, e, self)
+	}
+}
+
+func (c *Core) traceBalanced(d trace.Decision, to sched.CoreID, e *sched.Entity, self *sched.LoadSummary) {
+	peer := c.bal.sm.Seen(to)
+	load, pid := int64(0), int64(0)
+	if self != nil {
+		load = self.NormLoad()
+	} else {
+		load = sched.LoadSummary{Weight: c.rq.Load(), Capacity: c.capacity}.NormLoad()
+	}
+	if e != nil {
+		pid = sipOf(e).pid
+		peer.Weight -= e.Weight()
+	}
+	c.tr.put(c.m.Now(), trace.Balance, uint8(d), 0, int32(to), pid, trace.Loads(load, peer.NormLoad()))
 }
 
 func (c *Core) traceMigrate(s *SIP, to int, why trace.Migration) {
@@ -174,7 +233,7 @@ func (c *Core) traceSend(r *urpc.Ring, typ uint8) {
 }
 
 func (c *Core) traceSent(r *urpc.Ring, typ uint8) {
-	c.tr.add(trace.Event{Time: c.tr.last, Kind: trace.MsgSend, Core: c.peerOf(r), Arg: int64(typ)})
+	c.tr.putLast(trace.MsgSend, 0, 0, c.peerOf(r), 0, int64(typ))
 }
 
 // peerOf names the receiver of ring r, one of the core's outbound rings.
@@ -195,16 +254,20 @@ func (c *Core) peerOf(r *urpc.Ring) int32 {
 // traceEvent records an event stamped now: the body of the trace points
 // that have no time at hand.
 func (c *Core) traceEvent(k trace.Kind, pid int64, core int32, arg int64, why uint8) {
-	c.tr.add(trace.Event{Time: c.m.Now(), Kind: k, PID: pid, Core: core, Arg: arg, Why: why})
+	c.tr.put(c.m.Now(), k, why, 0, core, pid, arg)
 }
 
 // traceRecv records a message received from peer from, which is then
 // handled; traceHandled marks the end of its handling.
 func (c *Core) traceRecv(from int, typ uint8) {
 	if c.tr.ring != nil {
-		c.tr.from = int32(from)
-		c.tr.add(trace.Event{Time: c.tr.last, Kind: trace.MsgRecv, Core: int32(from), Arg: int64(typ)})
+		c.traceRecvd(from, typ)
 	}
+}
+
+func (c *Core) traceRecvd(from int, typ uint8) {
+	c.tr.from = int32(from)
+	c.tr.putLast(trace.MsgRecv, 0, 0, int32(from), 0, int64(typ))
 }
 
 func (c *Core) traceHandled() {
@@ -222,17 +285,15 @@ func (c *Core) traceClock(now int64) {
 
 func (c *Core) traceIdle(now int64) {
 	if c.tr.ring != nil {
-		c.tr.add(trace.Event{Time: now, Kind: trace.IdlePoll})
+		c.tr.put(now, trace.IdlePoll, 0, 0, 0, 0, 0)
 	}
 }
 
-func (c *Core) traceSleep(now int64, asleep bool) {
+// traceSleep records the core going to sleep on its doorbell (trace.Sleep)
+// or waking from it (trace.Awake).
+func (c *Core) traceSleep(now int64, k trace.Kind) {
 	if c.tr.ring != nil {
-		k := trace.Awake
-		if asleep {
-			k = trace.Sleep
-		}
-		c.tr.add(trace.Event{Time: now, Kind: k})
+		c.tr.put(now, k, 0, 0, 0, 0, 0)
 	}
 }
 
@@ -246,8 +307,7 @@ func (c *Core) Traced() bool { return c.tr.ring != nil }
 // or long-lived: the ring keeps an index to each, not a copy.
 func (c *Core) TraceMark(what, about string, tx int64, to int) {
 	if c.tr.ring != nil {
-		c.tr.add(trace.Event{Time: c.m.Now(), Kind: trace.Mark, Core: int32(c.tr.ring.Name(what)),
-			Sub: c.tr.ring.Name(about), Arg: tx, PID: int64(to + 1)})
+		c.tr.put(c.m.Now(), trace.Mark, 0, c.tr.ring.Name(about), int32(c.tr.ring.Name(what)), int64(to+1), tx)
 	}
 }
 
@@ -273,8 +333,8 @@ func (s *SIP) TraceCallStart() int64 {
 // is its result (255 for any past it).
 func (s *SIP) TraceCall(call int32, start int64, errno uint64) {
 	if c := s.core; c.tr.ring != nil {
-		c.tr.add(trace.Event{Time: start, Kind: trace.Syscall, PID: s.pid, Core: call,
-			Arg: c.m.Now() - start, Why: uint8(min(errno, 255))})
+		// Stamped with its start, older than the latest reading.
+		c.tr.ring.Put(start, trace.Syscall, uint8(min(errno, 255)), 0, call, s.pid, c.m.Now()-start)
 	}
 }
 
@@ -302,7 +362,13 @@ func (s *SIP) TraceChannel(send bool, con *contract.Contract, msg contract.MsgID
 		if int(msg) < len(c.tr.msgNames) {
 			sub = c.tr.msgNames[msg]
 		}
-		c.tr.add(trace.Event{Time: c.tr.last, Kind: k, PID: s.pid, Core: int32(c.tr.conName), Sub: sub, Arg: int64(flow)})
+		// A receive right after the SIP's switch in, at the same time,
+		// is folded into it (trace.FoldedSwitchIn).
+		if e := c.tr.ring.Last(); !send && e != nil && e.Kind == trace.SwitchIn && e.PID == s.pid && e.Time == c.tr.last {
+			e.Kind, e.Why, e.Sub, e.Core, e.Arg = trace.ChanRecv, trace.FoldedSwitchIn, sub, int32(c.tr.conName), int64(flow)
+			return
+		}
+		c.tr.putLast(k, 0, sub, int32(c.tr.conName), s.pid, int64(flow))
 	}
 }
 

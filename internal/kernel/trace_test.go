@@ -3,9 +3,12 @@ package kernel
 import (
 	"bytes"
 	"context"
+	"slices"
 	"testing"
 
+	"isle/internal/contract"
 	"isle/internal/sandbox"
+	"isle/internal/sched"
 	"isle/internal/testprog"
 	"isle/internal/trace"
 )
@@ -16,10 +19,12 @@ func TestTracePointsAllocateNothing(t *testing.T) {
 	m := &Machine{cfg: Config{Cores: 1, TraceEvents: 64}}
 	c := newCore(m, 0)
 	s := &SIP{pid: 7}
+	req := &Request{Op: 1, Errno: 8}
+	self := sched.LoadSummary{Runnable: 1, Weight: 1024, Capacity: 1024}
 	n := testing.AllocsPerRun(1000, func() {
 		c.traceSwitchIn(s, 1)
 		c.traceSwitchOut(s, suspendYield, false)
-		c.tracePoll(s, 2, true)
+		c.tracePoll(s, 2)
 		c.traceWake(s)
 		c.traceRecv(0, msgDeliver)
 		c.traceHandled()
@@ -27,7 +32,10 @@ func TestTracePointsAllocateNothing(t *testing.T) {
 		c.traceMigrate(s, 0, trace.Push)
 		c.traceMigrateIn(s, 0)
 		c.traceIdle(3)
-		c.traceSleep(4, true)
+		c.traceSleep(4, trace.Sleep)
+		c.traceReply(s, req)
+		c.traceBalance(trace.AskSteal, 0, nil, &self)
+		c.traceBalance(trace.GivePush, 0, &s.ent, nil)
 	})
 	if n != 0 {
 		t.Fatalf("%v allocations a round of trace points", n)
@@ -75,6 +83,14 @@ func TestTraceCrossCoreWakeAndMove(t *testing.T) {
 		}
 		return mod
 	}
+	d, a, b := runWakeAndMove(t, load)
+	checkWakeAndMoveEvents(t, d, a, b)
+	checkWakeAndMoveDrawn(t, d, a, b)
+}
+
+// runWakeAndMove runs the blocker on core 0 and the poker on core 1 of a
+// traced three-core machine and returns the trace.
+func runWakeAndMove(t *testing.T, load func([]byte) *sandbox.Module) (trace.Data, *SIP, *SIP) {
 	m, _ := New(Config{Cores: 3, TraceEvents: 1 << 12})
 	if err := m.Boot(); err != nil {
 		t.Fatal(err)
@@ -90,6 +106,12 @@ func TestTraceCrossCoreWakeAndMove(t *testing.T) {
 	if !ok {
 		t.Fatal("no trace")
 	}
+	return d, a, b
+}
+
+// checkWakeAndMoveEvents: each core recorded its side of the wake-up and
+// the move.
+func checkWakeAndMoveEvents(t *testing.T, d trace.Data, a, b *SIP) {
 	has := func(core int, want trace.Event) bool {
 		for _, e := range d.Cores[core] {
 			if e.Kind == want.Kind && e.PID == want.PID && e.Core == want.Core && e.Why == want.Why {
@@ -114,6 +136,11 @@ func TestTraceCrossCoreWakeAndMove(t *testing.T) {
 			t.Errorf("core %d has no %+v; it has %+v", c.core, c.e, d.Cores[c.core])
 		}
 	}
+}
+
+// checkWakeAndMoveDrawn: the export draws the wake-up from cpu 1 to cpu 0,
+// and the report counts the blocker's migration.
+func checkWakeAndMoveDrawn(t *testing.T, d trace.Data, a, b *SIP) {
 	var buf bytes.Buffer
 	if err := trace.Export(&buf, d); err != nil {
 		t.Fatal(err)
@@ -152,5 +179,42 @@ func TestMsgTypeNames(t *testing.T) {
 		if int(typ) >= len(names) || names[typ] == "" {
 			t.Errorf("message type %d has no name", typ)
 		}
+	}
+}
+
+// TestTraceFoldsEvents: a wake-up caused by the message just received is
+// folded into the receive's event, and a channel receive right after its
+// SIP's switch in into the switch in: two slots of a ring for four events,
+// which the ring's Events gives back as four.
+func TestTraceFoldsEvents(t *testing.T) {
+	m := &Machine{cfg: Config{Cores: 2, TraceEvents: 2}}
+	c := newCore(m, 0)
+	s := &SIP{pid: 7, core: c}
+	c.traceClock(5)
+	c.traceRecv(1, msgDeliver)
+	c.traceWake(s)
+	c.traceHandled()
+	c.traceSwitchIn(s, 6)
+	con := contract.MustCompile("t.contract", "contract C {\n  msg M\n  initial state S {\n    imp M -> S\n  }\n}\n").Lookup("C")
+	s.TraceChannel(false, con, 0, 99)
+	if d := c.tr.ring.Dropped(); d != 0 {
+		t.Fatalf("four events took more than two slots: %d dropped", d)
+	}
+	var got []trace.Kind
+	for _, e := range c.tr.ring.Events() {
+		got = append(got, e.Kind)
+	}
+	want := []trace.Kind{trace.MsgRecv, trace.Wakeup, trace.SwitchIn, trace.ChanRecv}
+	if !slices.Equal(got, want) {
+		t.Fatalf("events %v, want %v", got, want)
+	}
+	evs := c.tr.ring.Events()
+	if evs[1].PID != 7 || evs[1].Core != 1 || evs[0].PID != 0 || evs[3].Arg != 99 || evs[3].Why != 0 || evs[2].Time != 6 {
+		t.Errorf("unfolded: %+v", evs)
+	}
+	// A wake-up with no message behind it (a timer) is an event of its own.
+	c.traceWake(s)
+	if evs := c.tr.ring.Events(); evs[len(evs)-1].Kind != trace.Wakeup || evs[len(evs)-1].Core != 0 {
+		t.Errorf("a timer's wake-up: %+v", evs)
 	}
 }

@@ -260,6 +260,7 @@ func (a *API) handlers() map[string]func(*sandbox.Call, []uint64) {
 // spawn(path, path_len, argv, argv_len, nice, *pid): argv is argv_len bytes
 // of NUL-terminated strings (argv[0] first).
 func (a *API) spawn(c *sandbox.Call, r []uint64) {
+	kernel.SIPOf(c).ReleaseHeld() // the parent's output comes before the child's
 	r[0] = uint64(a.doSpawn(c, uint32(r[0]), uint32(r[1]), uint32(r[2]), uint32(r[3]), int32(r[4]), uint32(r[5])))
 }
 

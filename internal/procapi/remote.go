@@ -200,6 +200,7 @@ func (rs *remoteService) Close() {
 
 // spawnOn(node, path, path_len, argv, argv_len, nice, *pid).
 func (a *API) spawnOn(c *sandbox.Call, r []uint64) {
+	kernel.SIPOf(c).ReleaseHeld() // the parent's output comes before the child's
 	node := uint64(uint32(r[0]))
 	if node == 0 || a.remote != nil && node == a.remote.Self() {
 		r[0] = uint64(a.doSpawn(c, uint32(r[1]), uint32(r[2]), uint32(r[3]), uint32(r[4]), int32(r[5]), uint32(r[6])))

@@ -40,20 +40,30 @@ func dirty() *kernel.Request {
 // TestFSReqsRoundTrip: what each file-system request's Put writes, the
 // worker's accessor reads back, whatever the record held before.
 func TestFSReqsRoundTrip(t *testing.T) {
-	check := func(name string, op uint32, r *kernel.Request, got, want any) {
-		t.Helper()
-		if r.Op != op || got != want {
-			t.Errorf("%s: op %d (want %d), put %+v, read %+v", name, r.Op, op, want, got)
-		}
+	t.Run("files", fsFileReqsRoundTrip)
+	t.Run("paths", fsPathReqsRoundTrip)
+	t.Run("handles", fsHandleReqsRoundTrip)
+}
+
+// checkReq fails t unless r has op and what was read back is what was put.
+func checkReq(t *testing.T, name string, op uint32, r *kernel.Request, got, want any) {
+	t.Helper()
+	if r.Op != op || got != want {
+		t.Errorf("%s: op %d (want %d), put %+v, read %+v", name, r.Op, op, want, got)
 	}
-	times := FSTimes{Atim: 1<<63 + 5, Mtim: 7, Fst: 0xf}
+}
+
+// fsTimes is a set-times argument with every field set.
+func fsTimes() FSTimes { return FSTimes{Atim: 1<<63 + 5, Mtim: 7, Fst: 0xf} }
+
+func fsFileReqsRoundTrip(t *testing.T) {
 	for _, a := range []FSOpenReq{
 		{Dir: 3, Path: "a/b", Oflags: 0xf, Fdflags: 0x1f, Follow: true, Read: true, Write: true},
 		{Dir: 0, Path: "x"},
 	} {
 		r := dirty()
 		a.Put(r)
-		check("open", FSOpen, r, fsOpenOf(r), a)
+		checkReq(t, "open", FSOpen, r, fsOpenOf(r), a)
 	}
 	for _, o := range []FSOpened{{Handle: 7, Type: 4, ReadOnly: true, Lend: lend(99) | FSLocal}, {Handle: 8, Type: 3}} {
 		r := dirty()
@@ -69,7 +79,7 @@ func TestFSReqsRoundTrip(t *testing.T) {
 		if a.At < 0 {
 			op = FSRead
 		}
-		check("read", op, r, fsReadOf(r), a)
+		checkReq(t, "read", op, r, fsReadOf(r), a)
 	}
 	for _, a := range []FSWriteReq{{Handle: 4, At: -1}, {Handle: 4, At: 9}} {
 		r := dirty()
@@ -78,69 +88,77 @@ func TestFSReqsRoundTrip(t *testing.T) {
 		if a.At < 0 {
 			op = FSWrite
 		}
-		check("write", op, r, fsWriteOf(r), a)
+		checkReq(t, "write", op, r, fsWriteOf(r), a)
 		if string(r.Buf) != "left" {
 			t.Errorf("write: Put changed the data to %q", r.Buf)
 		}
 	}
 	r := dirty()
 	FSSeekReq{Handle: 2, Offset: -3, Whence: 2}.Put(r)
-	check("seek", FSSeek, r, fsSeekOf(r), FSSeekReq{Handle: 2, Offset: -3, Whence: 2})
+	checkReq(t, "seek", FSSeek, r, fsSeekOf(r), FSSeekReq{Handle: 2, Offset: -3, Whence: 2})
+}
+
+func fsPathReqsRoundTrip(t *testing.T) {
+	var r *kernel.Request
 	for _, a := range []FSPathReq{{Op: FSPathStat, Dir: 1, Path: "p", Follow: true}, {Op: FSMkdir, Dir: 2, Path: "q"}} {
 		r := dirty()
 		a.Put(r)
-		check("path", a.Op, r, fsPathOf(r), a)
+		checkReq(t, "path", a.Op, r, fsPathOf(r), a)
 	}
 	r = dirty()
 	FSSetSizeReq{Handle: 2, Size: 1 << 33}.Put(r)
-	check("set size", FSSetSize, r, fsSetSizeOf(r), FSSetSizeReq{Handle: 2, Size: 1 << 33})
+	checkReq(t, "set size", FSSetSize, r, fsSetSizeOf(r), FSSetSizeReq{Handle: 2, Size: 1 << 33})
 	r = dirty()
-	FSSetTimesReq{Handle: 6, Times: times}.Put(r)
-	check("set times", FSSetTimes, r, fsSetTimesOf(r), FSSetTimesReq{Handle: 6, Times: times})
+	FSSetTimesReq{Handle: 6, Times: fsTimes()}.Put(r)
+	checkReq(t, "set times", FSSetTimes, r, fsSetTimesOf(r), FSSetTimesReq{Handle: 6, Times: fsTimes()})
 	for _, follow := range []bool{false, true} {
-		a := FSPathSetTimesReq{Dir: 1, Path: "t", Follow: follow, Times: times}
+		a := FSPathSetTimesReq{Dir: 1, Path: "t", Follow: follow, Times: fsTimes()}
 		r := dirty()
 		a.Put(r)
-		check("path set times", FSPathSetTimes, r, fsPathSetTimesOf(r), a)
+		checkReq(t, "path set times", FSPathSetTimes, r, fsPathSetTimesOf(r), a)
 	}
 	r = dirty()
 	FSRenameReq{Dir: 1, Old: "a\x00b", NewDir: 7, New: "c"}.Put(r)
-	check("rename", FSRename, r, fsRenameOf(r), FSRenameReq{Dir: 1, Old: "a\x00b", NewDir: 7, New: "c"})
+	checkReq(t, "rename", FSRename, r, fsRenameOf(r), FSRenameReq{Dir: 1, Old: "a\x00b", NewDir: 7, New: "c"})
 	for _, follow := range []bool{false, true} {
 		a := FSLinkReq{Dir: 1, Old: "o", Follow: follow, NewDir: 2, New: "n"}
 		r := dirty()
 		a.Put(r)
-		check("link", FSLink, r, fsLinkOf(r), a)
+		checkReq(t, "link", FSLink, r, fsLinkOf(r), a)
 	}
 	r = dirty()
 	FSSymlinkReq{Target: "../t", Dir: 3, Path: "l"}.Put(r)
-	check("symlink", FSSymlink, r, fsSymlinkOf(r), FSSymlinkReq{Target: "../t", Dir: 3, Path: "l"})
+	checkReq(t, "symlink", FSSymlink, r, fsSymlinkOf(r), FSSymlinkReq{Target: "../t", Dir: 3, Path: "l"})
+}
+
+func fsHandleReqsRoundTrip(t *testing.T) {
+	var r *kernel.Request
 	r = dirty()
 	FSReaddirReq{Handle: 3, Cookie: 9, Max: 4096}.Put(r)
-	check("readdir", FSReaddir, r, fsReaddirOf(r), FSReaddirReq{Handle: 3, Cookie: 9, Max: 4096})
+	checkReq(t, "readdir", FSReaddir, r, fsReaddirOf(r), FSReaddirReq{Handle: 3, Cookie: 9, Max: 4096})
 	for _, on := range []bool{false, true} {
 		r := dirty()
 		FSSetFlagsReq{Handle: 3, Append: on}.Put(r)
-		check("set flags", FSSetFlags, r, fsSetFlagsOf(r), FSSetFlagsReq{Handle: 3, Append: on})
+		checkReq(t, "set flags", FSSetFlags, r, fsSetFlagsOf(r), FSSetFlagsReq{Handle: 3, Append: on})
 		r = dirty()
 		FSAdoptReq{HostFd: 1<<29 - 1, ReadOnly: on, PID: 12}.Put(r)
-		check("adopt", FSAdopt, r, fsAdoptOf(r), FSAdoptReq{HostFd: 1<<29 - 1, ReadOnly: on, PID: 12})
+		checkReq(t, "adopt", FSAdopt, r, fsAdoptOf(r), FSAdoptReq{HostFd: 1<<29 - 1, ReadOnly: on, PID: 12})
 		r = dirty()
 		FSSyncReq{Handle: 3, DataOnly: on}.Put(r)
 		op := FSSync
 		if on {
 			op = FSDatasync
 		}
-		check("sync", op, r, r.Fd, int32(3))
+		checkReq(t, "sync", op, r, r.Fd, int32(3))
 	}
 	r = dirty()
 	FSAllocateReq{Handle: 3, Off: 5, Len: 6}.Put(r)
-	check("allocate", FSAllocate, r, fsAllocateOf(r), FSAllocateReq{Handle: 3, Off: 5, Len: 6})
+	checkReq(t, "allocate", FSAllocate, r, fsAllocateOf(r), FSAllocateReq{Handle: 3, Off: 5, Len: 6})
 	r = dirty()
 	FSCloseAllReq{}.Put(r)
 	AppendHandle(r, 5)
 	AppendHandle(r, -1)
-	check("close all", FSCloseAll, r, len(r.Buf), 8)
+	checkReq(t, "close all", FSCloseAll, r, len(r.Buf), 8)
 }
 
 // TestNetReqsRoundTrip: the same for the network service's requests.

@@ -59,6 +59,23 @@ type TrackRecord struct {
 	Flows []uint64 // flow_ids
 	Terms []uint64 // terminating_flow_ids
 	Errno int64    // the "errno" debug annotation; 0: none
+	Args  []Arg    // the integer debug annotations, errno's included
+}
+
+// Arg is one integer debug annotation of a TrackEvent.
+type Arg struct {
+	Name  string
+	Value int64
+}
+
+// Arg returns the value of r's annotation name, and whether it has one.
+func (r TrackRecord) Arg(name string) (int64, bool) {
+	for _, a := range r.Args {
+		if a.Name == name {
+			return a.Value, true
+		}
+	}
+	return 0, false
 }
 
 // maxCPUs bounds the cpu numbers a trace may name: a hostile file must not
@@ -194,12 +211,21 @@ func (d *Decoded) trackEvent(ts int64, m []byte) error {
 		case num == fTECounter:
 			r.Value = int64(v)
 		case num == fTEDebug && typ == protowire.BytesType:
-			return fields(sub, func(f protowire.Number, _ protowire.Type, v uint64, _ []byte) error {
-				if f == fDAInt {
-					r.Errno = int64(v)
+			var a Arg
+			err := fields(sub, func(f protowire.Number, typ protowire.Type, v uint64, b []byte) error {
+				switch {
+				case f == fDAInt:
+					a.Value = int64(v)
+				case f == fDAName && typ == protowire.BytesType:
+					a.Name = string(b)
 				}
 				return nil
 			})
+			if a.Name == "errno" {
+				r.Errno = a.Value
+			}
+			r.Args = append(r.Args, a)
+			return err
 		}
 		return nil
 	})

@@ -40,24 +40,34 @@ type Kind uint8
 // The kinds of event. PID is the SIP concerned; Core a peer core (or, when
 // negative, Service(s) or Controller); Arg and Why as each says.
 const (
-	SwitchIn   Kind = iota + 1 // PID starts running on the core
-	SwitchOut                  // PID stops running; Why a Reason; Arg its exit status (Exited) or service (Request)
-	Spawn                      // PID is given to the core to run first; Arg its parent's pid (0: none)
-	Wakeup                     // PID becomes runnable; Core where the cause came from (a core, a service, the controller; the core itself for a timer or a local wake)
-	MigrateOut                 // PID, runnable, is handed to core Core; Why a Migration
-	MigrateIn                  // PID arrives from core Core
-	MsgSend                    // a urpc message of type Arg sent to Core
-	MsgRecv                    // a urpc message of type Arg received from Core
-	IdlePoll                   // the core has nothing to run and polls its rings
-	Sleep                      // the core sleeps on its doorbell
-	Awake                      // the core woke from its sleep
+	SwitchIn  Kind = iota + 1 // PID starts running on the core
+	SwitchOut                 // PID stops running; Why a Reason; Arg its exit status (Exited) or service (Request)
+	Spawn                     // PID is given to the core to run first; Arg its parent's pid (0: none)
+	// Wakeup: PID becomes runnable; Core where the cause came from (a
+	// core, a service, the controller; the core itself for a timer or a
+	// local wake). Woken by its service's reply (Why ReplyWake), Sub is
+	// the request's operation and Arg its errno: the request began at
+	// PID's last SwitchOut (Request) on the core.
+	Wakeup
+	MigrateOut // PID, runnable, is handed to core Core; Why a Migration
+	MigrateIn  // PID arrives from core Core
+	MsgSend    // a urpc message of type Arg sent to Core
+	// MsgRecv: a urpc message of type Arg received from Core. In a ring,
+	// PID not 0 says that the message woke PID: the Wakeup is folded
+	// into it (Ring.Last; Events unfolds it).
+	MsgRecv
+	IdlePoll // the core has nothing to run and polls its rings
+	Sleep    // the core sleeps on its doorbell
+	Awake    // the core woke from its sleep
 	// Syscall: PID made system call Core (an index into Data.Calls),
 	// from Time for Arg ns; Why its errno (at most 255).
 	Syscall
 	// ChanSend and ChanRecv: PID sent or received a channel message of
 	// contract Core and message Sub (both indexes into the ring's names,
 	// Data.Names); Arg the flow id that links a send to its receive (62
-	// bits, not 0: the export keeps the top two for its own flows).
+	// bits, not 0: the export keeps the top two for its own flows). In a
+	// ring, a ChanRecv whose Why is FoldedSwitchIn stands for PID's
+	// SwitchIn at the same time too (Events unfolds it).
 	ChanSend
 	ChanRecv
 	// Mark: a step of a protocol above the kernel on this core (a 2PC
@@ -66,8 +76,42 @@ const (
 	// coordinator's core << 40 | its sequence number); PID the core it
 	// was sent to plus one, 0 for a step that sends nothing.
 	Mark
+	// Balance: a decision of the core's balancer (Why a Decision) about
+	// core Core; PID the SIP it gives away (0: none); Arg the loads it
+	// compared, this core's normalized load in the low 32 bits and what it
+	// knew of Core's in the high (Loads).
+	Balance
 	maxKind
 )
+
+// ReplyWake is a Wakeup's Why when a service's reply woke the SIP.
+const ReplyWake = 1
+
+// FoldedSwitchIn is a ChanRecv's Why, in a ring, when the event stands for
+// the SIP's switch in too.
+const FoldedSwitchIn = 1
+
+// Decision is what a core's balancer decided (Balance's Why).
+type Decision uint8
+
+// The decisions.
+const (
+	AskSteal  Decision = iota + 1 // ask Core, busier, for work
+	Refuse                        // answer Core's steal request with nothing
+	GivePush                      // push PID to Core, less loaded
+	GiveSteal                     // give PID to Core, which asked
+	maxDecision
+)
+
+// Loads packs the two loads of a Balance event into its Arg (each at most
+// 2³²-1).
+func Loads(self, peer int64) int64 {
+	clamp := func(v int64) int64 { return min(max(v, 0), 1<<32-1) }
+	return clamp(peer)<<32 | clamp(self)
+}
+
+// SplitLoads is Loads' inverse.
+func SplitLoads(arg int64) (self, peer int64) { return arg & (1<<32 - 1), int64(uint64(arg) >> 32) }
 
 // Reason is why a SIP switched out (SwitchOut's Why).
 type Reason uint8
@@ -154,16 +198,36 @@ func NewRing(events int) *Ring {
 }
 
 // Add records e, overwriting the oldest event when the ring is full.
-func (r *Ring) Add(e Event) {
-	r.ev[r.n&r.mask] = e
+func (r *Ring) Add(e Event) { r.Put(e.Time, e.Kind, e.Why, e.Sub, e.Core, e.PID, e.Arg) }
+
+// Put records the event of those fields, as Add does. It is the fast way:
+// its fields are stored one by one into the slot, where an Event built by
+// the caller and copied in is first stored on the stack in pieces and then
+// loaded back whole, and on amd64 that load waits for the stores to reach
+// the cache (a store-to-load forwarding stall: 6.9 ns an event against 1.4,
+// BenchmarkRingAdd and BenchmarkRingPut; docs/trace.md).
+func (r *Ring) Put(t int64, k Kind, why uint8, sub uint16, core int32, pid, arg int64) {
+	e := &r.ev[r.n&r.mask]
+	e.Time, e.PID, e.Arg, e.Core, e.Kind, e.Why, e.Sub = t, pid, arg, core, k, why, sub
 	r.n++
+}
+
+// Last returns the ring's latest event, in place, or nil if there is none:
+// a trace point may fold what it records into it (two events of the same
+// time where one can carry both: the kernel's trace points say which), and
+// Events unfolds them. Its core's only, as Add.
+func (r *Ring) Last() *Event {
+	if r.n == 0 {
+		return nil
+	}
+	return &r.ev[(r.n-1)&r.mask]
 }
 
 // Spawned records a Spawn event for p at time t and keeps p's name. The
 // name table grows (an allocation now and then, as a spawn itself makes
 // many); the event does not.
 func (r *Ring) Spawned(t int64, p Proc) {
-	r.Add(Event{Time: t, Kind: Spawn, PID: p.PID, Arg: p.Parent})
+	r.Put(t, Spawn, 0, 0, 0, p.PID, p.Parent)
 	r.procs = append(r.procs, p)
 }
 
@@ -206,8 +270,32 @@ func (r *Ring) Dropped() uint64 {
 	return 0
 }
 
-// Events returns the events the ring holds, oldest first (a copy).
-func (r *Ring) Events() []Event {
+// Events returns the events the ring holds, oldest first, with the
+// folded ones unfolded (Last).
+func (r *Ring) Events() []Event { return unfold(r.events()) }
+
+// unfold makes each folded event the two it stands for: a MsgRecv that
+// woke a SIP, a ChanRecv at its SIP's switch in.
+func unfold(evs []Event) []Event {
+	out := make([]Event, 0, len(evs)+len(evs)/4)
+	for _, e := range evs {
+		switch {
+		case e.Kind == MsgRecv && e.PID != 0:
+			out = append(out, Event{Time: e.Time, Kind: MsgRecv, Core: e.Core, Arg: e.Arg},
+				Event{Time: e.Time, Kind: Wakeup, PID: e.PID, Core: e.Core})
+		case e.Kind == ChanRecv && e.Why == FoldedSwitchIn:
+			in := e
+			in.Why = 0
+			out = append(out, Event{Time: e.Time, Kind: SwitchIn, PID: e.PID}, in)
+		default:
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// events returns the ring's slots, oldest first (a copy).
+func (r *Ring) events() []Event {
 	size := uint64(len(r.ev))
 	if r.n <= size {
 		return append([]Event(nil), r.ev[:r.n]...)
@@ -230,10 +318,19 @@ type Data struct {
 	Names    [][]string // Names[c]: the names core c's events index
 	Calls    []string   // the system calls' names, as Syscall events index them
 	MsgTypes []string   // the urpc message types' names, by type
+	// Services[s]: service s's name and its operations' names, by
+	// operation (Ops may be short: an operation past it is "op N").
+	Services []ServiceNames
 	// Wasted[c]: the intervals in which core c idled longer than the
 	// bound while another core had SIPs waiting (the no-wasted-cores
 	// checker's, which the kernel keeps beside the rings).
 	Wasted [][]Wasted
+}
+
+// ServiceNames names a service and its operations, for a trace.
+type ServiceNames struct {
+	Name string
+	Ops  []string
 }
 
 // Wasted is one wasted-core interval: idle from Start to End while core

@@ -57,10 +57,15 @@ func sample() Data {
 		{Time: 130, Kind: Syscall, PID: a, Core: 1, Arg: 20, Why: 6}, // fd_write, 20 ns, EAGAIN
 		{Time: 3110, Kind: SwitchOut, PID: a, Why: uint8(Preempted)},
 		{Time: 3120, Kind: SwitchIn, PID: a},
+		{Time: 3130, Kind: SwitchOut, PID: a, Why: uint8(Request), Arg: 0},                   // a writes to the console
+		{Time: 3140, Kind: Wakeup, PID: a, Core: Service(0), Why: ReplyWake, Sub: 1, Arg: 8}, // its reply: EBADF
+		{Time: 3150, Kind: SwitchIn, PID: a},
 		{Time: 3200, Kind: SwitchOut, PID: a, Why: uint8(Blocked)},
 		{Time: 3210, Kind: IdlePoll},
+		{Time: 3220, Kind: Balance, Why: uint8(Refuse), Core: 1, Arg: Loads(0, 0)},
 		{Time: 3300, Kind: Sleep},
 		{Time: 4000, Kind: Awake},
+		{Time: 4005, Kind: Balance, Why: uint8(GiveSteal), Core: 1, PID: a, Arg: Loads(1024, 0)},
 		{Time: 4010, Kind: MigrateOut, PID: a, Core: 1, Why: uint8(Steal)},
 	}
 	c1 := []Event{
@@ -70,6 +75,8 @@ func sample() Data {
 		{Time: 200, Kind: SwitchIn, PID: b},
 		{Time: 3490, Kind: ChanSend, PID: b, Core: 1, Sub: 2, Arg: 77}, // b sends a ping.hello
 		{Time: 3500, Kind: Wakeup, PID: a, Core: 1},                    // b wakes a (delivered on core 0 in truth; drawn here)
+		{Time: 3210, Kind: Balance, Why: uint8(AskSteal), Core: 0, Arg: Loads(1024, 2048)},
+		{Time: 3400, Kind: Balance, Why: uint8(GivePush), Core: 0, PID: b, Arg: Loads(2048, 0)},
 		{Time: 3600, Kind: SwitchOut, PID: b, Why: uint8(Exited), Arg: 0},
 		{Time: 4020, Kind: MigrateIn, PID: a, Core: 0},
 		{Time: 4030, Kind: SwitchIn, PID: a},
@@ -84,6 +91,7 @@ func sample() Data {
 		Calls:    []string{"sched_yield", "fd_write"},
 		Wasted:   [][]Wasted{{{Busy: 1, Start: 3300, End: 4000}}, nil},
 		MsgTypes: []string{3: "reply"},
+		Services: []ServiceNames{{Name: "console", Ops: []string{"?", "write"}}},
 	}
 }
 
@@ -142,6 +150,11 @@ func dumpTracks(w *strings.Builder, d *Decoded, ts func(TrackRecord) string) {
 		}
 		if r.Errno != 0 {
 			fmt.Fprintf(w, " errno=%d", r.Errno)
+		}
+		for _, a := range r.Args {
+			if a.Name != "errno" {
+				fmt.Fprintf(w, " %s=%d", a.Name, a.Value)
+			}
 		}
 		for _, f := range r.Flows {
 			fmt.Fprintf(w, " flow=%x", f)
@@ -223,18 +236,27 @@ func TestSummariseDelays(t *testing.T) {
 		}
 	}
 	// a: woken at 100, in at 110 (10); preempted at 3110, in at 3120 (10);
-	// woken at 3500, in at 4030 (530).
-	if a.Switches != 3 || a.Migrations != 1 || a.Delays != 3 || a.DelayMax != 530 || a.DelaySum != 550 {
+	// woken by its reply at 3140, in at 3150 (10); woken at 3500, in at
+	// 4030 (530).
+	if a.Switches != 4 || a.Migrations != 1 || a.Delays != 4 || a.DelayMax != 530 || a.DelaySum != 560 {
 		t.Errorf("a: %+v", a)
 	}
 	if a.DelayMaxAt != 4030-100 {
 		t.Errorf("a's longest delay ended at %d ns, want %d", a.DelayMaxAt, 4030-100)
 	}
-	if a.Runtime != 3000+80+470 {
-		t.Errorf("a ran %d ns, want %d", a.Runtime, 3000+80+470)
+	if a.Runtime != 3000+10+50+470 {
+		t.Errorf("a ran %d ns, want %d", a.Runtime, 3000+10+50+470)
 	}
 	if s.Cores[0].Slept != 700 {
 		t.Errorf("core 0 slept %d ns, want 700", s.Cores[0].Slept)
+	}
+	// The balancers' decisions: core 0 refused a steal and gave a to the
+	// thief, core 1 asked and pushed b.
+	want := [][maxDecision]int{{Refuse: 1, GiveSteal: 1}, {AskSteal: 1, GivePush: 1}}
+	for c, w := range want {
+		if s.Cores[c].Decisions != w {
+			t.Errorf("core %d's decisions %v, want %v", c, s.Cores[c].Decisions, w)
+		}
 	}
 }
 

@@ -74,13 +74,27 @@ type trackEv struct {
 	flow  uint64 // 0: none
 	term  uint64 // terminating flow; 0: none
 	value int64  // Counter
-	errno int    // Syscall slices; 0: none
+	args  []debugArg
+}
+
+// debugArg is one debug annotation of a TrackEvent: a named integer.
+type debugArg struct {
+	name  string
+	value int64
+}
+
+// errnoArg is the annotation of a failed call or request; none for 0.
+func errnoArg(errno int64) []debugArg {
+	if errno == 0 {
+		return nil
+	}
+	return []debugArg{{"errno", errno}}
 }
 
 // tracks returns the TrackEvent packets of d: descriptors, then events.
 func (x *exporter) tracks() [][]byte {
 	p := &pairing{migOut: map[int64]int{}, migIn: map[int64]int{}, urpcOut: map[[2]int]uint64{},
-		urpcIn: map[[2]int]uint64{}, sips: map[int64]bool{}, lossless: true}
+		urpcIn: map[[2]int]uint64{}, sips: map[int64]bool{}, requests: map[int64]int64{}, lossless: true}
 	for _, n := range x.d.Dropped {
 		p.lossless = p.lossless && n == 0
 	}
@@ -94,6 +108,7 @@ func (x *exporter) tracks() [][]byte {
 		}
 		evs = append(evs, runQueue(c, ces)...)
 		evs = append(evs, msgRate(c, ces)...)
+		clear(p.requests)
 		for _, e := range ces {
 			evs = x.trackEvent(evs, p, c, e)
 		}
@@ -112,6 +127,7 @@ type pairing struct {
 	migOut, migIn   map[int64]int     // migrations of each pid so far, out and in
 	urpcOut, urpcIn map[[2]int]uint64 // messages on each ring (from, to) so far, sent and received
 	sips            map[int64]bool    // SIPs with a track of their own
+	requests        map[int64]int64   // pid: when its request to a service began, on the core at hand
 	lossless        bool              // no ring dropped events: counts pair the ends
 }
 
@@ -125,8 +141,12 @@ func (x *exporter) trackEvent(out []trackEv, p *pairing, c int, e Event) []track
 		if int(e.Core) >= 0 && int(e.Core) < len(x.d.Calls) {
 			name = x.d.Calls[e.Core]
 		}
-		out = append(out, trackEv{t: e.Time, track: sip, typ: SliceBegin, name: name, errno: int(e.Why)},
+		out = append(out, trackEv{t: e.Time, track: sip, typ: SliceBegin, name: name, args: errnoArg(int64(e.Why))},
 			trackEv{t: e.Time + max(e.Arg, 0), track: sip, typ: SliceEnd})
+	case SwitchOut, Wakeup:
+		out = x.request(out, p, e)
+	case Balance:
+		out = append(out, x.balance(c, e))
 	case ChanSend, ChanRecv:
 		p.sips[e.PID] = true
 		con, msg := x.name(c, uint16(e.Core)), x.name(c, e.Sub)
@@ -177,6 +197,73 @@ func (x *exporter) trackEvent(out []trackEv, p *pairing, c int, e Event) []track
 		out = append(out, te)
 	}
 	return out
+}
+
+// request draws a SIP's request to a service as one slice on its track,
+// from the switch out that posted it to the wake-up by its reply, named by
+// the service and the operation, with annotations: the service's index,
+// the operation's number and the reply's errno (when not 0). A reply whose
+// request is not in the ring (dropped) is not drawn.
+func (x *exporter) request(out []trackEv, p *pairing, e Event) []trackEv {
+	if e.Kind == SwitchOut {
+		if Reason(e.Why) == Request {
+			p.requests[e.PID] = e.Time
+		}
+		return out
+	}
+	start, ok := p.requests[e.PID]
+	if e.Why != ReplyWake || !ok {
+		return out
+	}
+	delete(p.requests, e.PID)
+	p.sips[e.PID] = true
+	sip := uint64(uuidSIP | e.PID)
+	args := append([]debugArg{{"service", int64(-1 - e.Core)}, {"op", int64(e.Sub)}}, errnoArg(e.Arg)...)
+	return append(out, trackEv{t: start, track: sip, typ: SliceBegin, name: x.serviceOp(int(e.Core), e.Sub), args: args},
+		trackEv{t: max(e.Time, start), track: sip, typ: SliceEnd})
+}
+
+// serviceOp names operation op of the service that peer p (a Wakeup's
+// Core) is.
+func (x *exporter) serviceOp(p int, op uint16) string {
+	if p >= 0 || p == Controller {
+		return fmt.Sprintf("request to %s", peerName(p))
+	}
+	s := -1 - p
+	if s >= len(x.d.Services) {
+		return fmt.Sprintf("service %d op %d", s, op)
+	}
+	sv := x.d.Services[s]
+	if int(op) < len(sv.Ops) && sv.Ops[op] != "" {
+		return sv.Name + " " + sv.Ops[op]
+	}
+	return fmt.Sprintf("%s op %d", sv.Name, op)
+}
+
+// balance draws a balancer's decision as an instant on its core's track,
+// with the loads it compared and the decision's number (which the report
+// counts).
+func (x *exporter) balance(c int, e Event) trackEv {
+	self, peer := SplitLoads(e.Arg)
+	sip := fmt.Sprintf("%s:%d", x.comm(e.PID), e.PID)
+	var what string
+	switch Decision(e.Why) {
+	case AskSteal:
+		what = fmt.Sprintf("steal request to core %d", e.Core)
+	case Refuse:
+		what = fmt.Sprintf("refuse core %d's steal request", e.Core)
+	case GivePush:
+		what = fmt.Sprintf("push %s to core %d", sip, e.Core)
+	case GiveSteal:
+		what = fmt.Sprintf("give %s to core %d, which asked", sip, e.Core)
+	default:
+		what = fmt.Sprintf("decision %d about core %d", e.Why, e.Core)
+	}
+	args := []debugArg{{"decision", int64(e.Why)}, {"load", self}, {"peer_load", peer}}
+	if e.PID != 0 {
+		args = append(args, debugArg{"pid", e.PID})
+	}
+	return trackEv{t: e.Time, track: uint64(uuidCoreMsgs | c), typ: Instant, name: BalancePrefix + what, args: args}
 }
 
 // fixFlows leaves out the migrations' flows when a ring dropped events
@@ -342,9 +429,9 @@ func (e trackEv) encode() []byte {
 		m = protowire.AppendTag(m, fTETermFlow, protowire.Fixed64Type)
 		m = protowire.AppendFixed64(m, e.term)
 	}
-	if e.errno != 0 {
-		da := appendString(nil, fDAName, "errno")
-		da = appendVarint(da, fDAInt, uint64(e.errno))
+	for _, a := range e.args {
+		da := appendString(nil, fDAName, a.name)
+		da = appendVarint(da, fDAInt, uint64(a.value))
 		m = protowire.AppendTag(m, fTEDebug, protowire.BytesType)
 		m = protowire.AppendBytes(m, da)
 	}
@@ -368,6 +455,24 @@ func trackPacket(field protowire.Number, m []byte, t int64, first bool) []byte {
 func appendString(b []byte, n protowire.Number, s string) []byte {
 	b = protowire.AppendTag(b, n, protowire.BytesType)
 	return protowire.AppendString(b, s)
+}
+
+// BalancePrefix begins the name of every balancer decision's instant.
+const BalancePrefix = "balance: "
+
+// String names a decision, as the report's columns do.
+func (d Decision) String() string {
+	switch d {
+	case AskSteal:
+		return "steal requests"
+	case Refuse:
+		return "refusals"
+	case GivePush:
+		return "pushes"
+	case GiveSteal:
+		return "steals given"
+	}
+	return "?"
 }
 
 func (m Migration) String() string {

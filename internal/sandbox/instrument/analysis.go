@@ -22,13 +22,28 @@ import "fmt"
 // back into the module (the hook's contract; isle's host functions never
 // do).
 
+// minInBodyCheck is the size in bytes of a body from which a loop that
+// makes calls checks in its body rather than in the wrapper: in a large
+// function the wrapper's second loop header cost wasi-libc's printf_core
+// about 50 instructions an iteration, while in a small one (fib, the
+// Ackermann function, a subset sum) the hook's call in the loop's body
+// costs more than the wrapper (recursion 1.15 -> 1.23 of the original's
+// instructions with every calling loop checked in its body).
+const minInBodyCheck = 2048
+
 // funcInfo is what the analysis learned about one module-defined function.
 type funcInfo struct {
-	recursive bool   // on a cycle of the call graph (or makes an indirect call): a check at its entry
-	checks    bool   // recursive, or has a loop that needs a check
-	loops     bool   // has a loop that needs a check: it keeps the fuel in $c
-	spends    bool   // it, or a function it may call, has a check: a caller writes $c back around a call to it
-	bounded   []bool // by loop instruction, in order: the loop needs no check (bounded.go)
+	recursive bool       // on a cycle of the call graph (or makes an indirect call)
+	entryAt   int        // recursive: offset in the body of the instruction its check precedes (place.go); -1: none
+	checks    bool       // has a check: a cycle check, or a loop that needs one
+	loops     bool       // has a loop that needs a check
+	global    bool       // every checked loop makes calls: the fuel stays in the global, no $c
+	spends    bool       // it, or a function it may call, has a check: a caller writes $c back around a call to it
+	plans     []loopPlan // by loop instruction, in order: no check (bounded.go), or unrolled (unroll.go)
+
+	code       []byte // the body, as the code section holds it
+	first      int    // offset in code of the first instruction
+	quietLoops int    // checked loops with no call to a module function: they keep the fuel in $c
 }
 
 // analyze decides, for each module-defined function, where it needs
@@ -40,63 +55,29 @@ func (m *module) analyze() ([]funcInfo, error) {
 	if i < 0 || n == 0 {
 		return out, nil
 	}
-	r := &reader{b: m.secs[i].data}
-	cnt, err := r.u32()
+	first, edges, err := m.scanBodies(m.secs[i].data, out)
 	if err != nil {
 		return nil, err
 	}
-	if cnt != uint32(n) {
-		return nil, fmt.Errorf("%d bodies for %d functions", cnt, n)
-	}
-	// Direct edges, as one flat list with offsets per function.
-	first := make([]int32, n+1)
-	var edges []int32
-	var in, prev instr
-	var known knownConsts
-	for f := 0; f < n; f++ {
-		first[f] = int32(len(edges))
-		size, err := r.u32()
-		if err != nil {
-			return nil, err
-		}
-		code, err := r.bytes(size)
-		if err != nil {
-			return nil, fmt.Errorf("body %d: %w", f, err)
-		}
-		br := &reader{b: code}
-		if err := skipLocals(br); err != nil {
-			return nil, fmt.Errorf("body %d: %w", f, err)
-		}
-		info := &out[f]
-		known.reset()
-		prev = instr{}
-		for !br.done() {
-			if err := next(br, &in); err != nil {
-				return nil, fmt.Errorf("body %d: %w", f, err)
-			}
-			switch in.op {
-			case opLoop:
-				b := !m.opts.checkAll && !m.opts.loopCallInBody && boundedLoop(code, br.pos, in.bt, &known)
-				info.bounded = append(info.bounded, b)
-				info.loops = info.loops || !b
-			case opCall, opReturnCall:
-				if in.idx >= m.funcImports && uint64(in.idx-m.funcImports) < uint64(n) {
-					edges = append(edges, int32(in.idx-m.funcImports))
-				}
-			case 0x11, 0x13, 0x14, 0x15: // call_indirect, return_call_indirect, call_ref, return_call_ref
-				info.recursive = true
-			}
-			known.observe(&prev, &in)
-			prev.op, prev.val = in.op, in.val
-		}
-	}
-	first[n] = int32(len(edges))
+	comp := make([]int32, n)
 	onCycle := make([]bool, n)
-	markCycles(first, edges, onCycle)
+	markCycles(first, edges, onCycle, comp)
 	for f := range out {
 		info := &out[f]
 		info.recursive = info.recursive || onCycle[f] || m.opts.checkAll
 		info.loops = info.loops || m.opts.checkAll
+		info.global = info.loops && info.quietLoops == 0 && !m.opts.checkAll
+		info.entryAt = -1
+		if info.recursive {
+			info.entryAt = info.first
+			if !m.opts.checkAll {
+				p := m.placeCheck(info.code, info.first, m.cycleCall(int32(f), comp, onCycle))
+				if p.covered {
+					info.recursive = false // the loops' checks stop it
+				}
+				info.entryAt = p.at
+			}
+		}
 		info.checks = info.loops || info.recursive
 		info.spends = info.checks
 	}
@@ -120,6 +101,163 @@ func (m *module) analyze() ([]funcInfo, error) {
 	return out, nil
 }
 
+// cycleCall returns the test for calls along a cycle from function f:
+// direct calls to its own strongly connected component, and indirect
+// calls.
+func (m *module) cycleCall(f int32, comp []int32, onCycle []bool) func(*instr) bool {
+	return func(in *instr) bool {
+		switch in.op {
+		case opCall, opReturnCall:
+			g := uint64(in.idx) - uint64(m.funcImports)
+			return in.idx >= m.funcImports && g < uint64(len(comp)) && onCycle[g] && comp[g] == comp[f]
+		case 0x11, 0x13, 0x14, 0x15: // call_indirect, return_call_indirect, call_ref, return_call_ref
+			return true
+		}
+		return false
+	}
+}
+
+// scanBodies reads the code section's bodies into out (their loops'
+// plans, their indirect calls) and returns the direct call graph: the
+// edges from function f are edges[first[f]:first[f+1]].
+func (m *module) scanBodies(sec []byte, out []funcInfo) (first, edges []int32, err error) {
+	n := len(out)
+	r := &reader{b: sec}
+	cnt, err := r.u32()
+	if err != nil {
+		return nil, nil, err
+	}
+	if cnt != uint32(n) {
+		return nil, nil, fmt.Errorf("%d bodies for %d functions", cnt, n)
+	}
+	first = make([]int32, n+1)
+	var s bodyScan
+	for f := 0; f < n; f++ {
+		first[f] = int32(len(edges))
+		size, err := r.u32()
+		if err != nil {
+			return nil, nil, err
+		}
+		code, err := r.bytes(size)
+		if err != nil {
+			return nil, nil, fmt.Errorf("body %d: %w", f, err)
+		}
+		if edges, err = s.scan(m, code, &out[f], edges); err != nil {
+			return nil, nil, fmt.Errorf("body %d: %w", f, err)
+		}
+	}
+	first[n] = int32(len(edges))
+	return first, edges, nil
+}
+
+// bodyScan is scanBodies's state for one body; its slices are reused.
+type bodyScan struct {
+	in, prev instr
+	known    knownConsts
+	frames   []scanFrame
+}
+
+// scanFrame is a control frame open during the scan.
+type scanFrame struct {
+	loop    int  // index of its loop plan, or -1 for a block or if
+	callers bool // a loop whose iterations may call a module function
+	call    bool // a call to a module function since the frame's start, not followed by a return
+}
+
+// scan reads one body: it plans its loops, notes its indirect calls and
+// appends its direct calls to module functions to edges.
+func (s *bodyScan) scan(m *module, code []byte, info *funcInfo, edges []int32) ([]int32, error) {
+	br := &reader{b: code}
+	if err := skipLocals(br); err != nil {
+		return nil, err
+	}
+	info.code, info.first = code, br.pos
+	s.known.reset()
+	s.prev = instr{}
+	s.frames = s.frames[:0]
+	in := &s.in
+	for !br.done() {
+		if err := next(br, in); err != nil {
+			return nil, err
+		}
+		switch in.op {
+		case opBlock, opIf:
+			s.frames = append(s.frames, scanFrame{loop: -1})
+		case opLoop:
+			p := m.planLoop(code, br.pos, in.bt, &s.known)
+			s.frames = append(s.frames, scanFrame{loop: len(info.plans)})
+			info.plans = append(info.plans, p)
+			info.loops = info.loops || !p.bounded
+		case opElse:
+			s.commitCalls(len(s.frames) - 1)
+		case 0x00, 0x0f: // unreachable, return
+			if k := len(s.frames) - 1; k >= 0 {
+				s.frames[k].call = false
+			}
+		case opEnd:
+			if k := len(s.frames) - 1; k >= 0 {
+				s.commitCalls(k)
+				if f := s.frames[k]; f.loop >= 0 && !info.plans[f.loop].bounded {
+					if f.callers {
+						info.plans[f.loop].inBody = len(code) >= minInBodyCheck
+					} else {
+						info.quietLoops++
+					}
+				}
+				s.frames = s.frames[:k]
+			}
+		case opCall, opReturnCall:
+			if in.idx >= m.funcImports && uint64(in.idx-m.funcImports) < uint64(len(m.funcTypes)) {
+				edges = append(edges, int32(in.idx-m.funcImports))
+				s.noteCall()
+			}
+		case 0x11, 0x13, 0x14, 0x15: // call_indirect, return_call_indirect, call_ref, return_call_ref
+			info.recursive = true
+			s.noteCall()
+		}
+		s.known.observe(&s.prev, in)
+		s.prev.op, s.prev.val = in.op, in.val
+	}
+	return edges, nil
+}
+
+// noteCall notes a call in the innermost frame.
+func (s *bodyScan) noteCall() {
+	if k := len(s.frames) - 1; k >= 0 {
+		s.frames[k].call = true
+	}
+}
+
+// commitCalls, at the end of frame k (or at an else), notes the calls
+// made in it in every loop that holds it: their iterations make calls.
+// A call that the frame's straight-line code follows with a return or an
+// unreachable is no such call (it was cancelled): it is on the way out of
+// the loop, as clang places the code after an interpreter's dispatch loop.
+func (s *bodyScan) commitCalls(k int) {
+	if !s.frames[k].call {
+		return
+	}
+	s.frames[k].call = false
+	for j := k; j >= 0; j-- {
+		if s.frames[j].loop >= 0 {
+			s.frames[j].callers = true
+		}
+	}
+}
+
+// planLoop decides what a loop whose body starts at code[pos] gets.
+func (m *module) planLoop(code []byte, pos int, bt blockType, known *knownConsts) loopPlan {
+	var p loopPlan
+	if m.opts.checkAll || m.opts.loopCallInBody {
+		return p
+	}
+	p.bounded = boundedLoop(code, pos, bt, known)
+	if !p.bounded && !m.opts.noUnroll {
+		p.unroll, p.tail = planUnroll(code, pos, bt)
+	}
+	return p
+}
+
 // skipLocals moves r past a body's local declarations.
 func skipLocals(r *reader) error {
 	groups, err := r.u32()
@@ -140,9 +278,9 @@ func skipLocals(r *reader) error {
 // markCycles sets on[f] for every function f on a cycle of the graph whose
 // edges from f are edges[first[f]:first[f+1]]: the members of strongly
 // connected components of two or more, and functions with an edge to
-// themselves. It is Tarjan's algorithm, with an explicit stack so that a
+// themselves; comp[f] names f's component (by its root). It is Tarjan's algorithm, with an explicit stack so that a
 // long chain of calls cannot overflow the goroutine's.
-func markCycles(first, edges []int32, on []bool) {
+func markCycles(first, edges []int32, on []bool, comp []int32) {
 	n := len(first) - 1
 	const unvisited = -1
 	index := make([]int32, n)
@@ -208,6 +346,7 @@ func markCycles(first, edges []int32, on []bool) {
 			}
 			for _, g := range stack[k:] {
 				onStack[g] = false
+				comp[g] = f
 			}
 			stack = stack[:k]
 		}

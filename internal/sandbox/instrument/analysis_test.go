@@ -93,6 +93,8 @@ func TestBoundedLoops(t *testing.T) {
 	}{
 		{"lt_u 100", loop("", "i32.const 100 i32.lt_u"), false},
 		{"ne 100 from 0", loop("i32.const 0 local.set 1", "i32.const 100 i32.ne"), false},
+		{"ne 0 by the tee from -32", loop("i32.const -32 local.set 1", ""), false},
+		{"ne 0 by the tee from an unknown start", loop("local.get 0 i32.const -10 i32.add local.set 1", ""), true},
 		{"lt_s 100 from 5", loop("i32.const 5 local.set 1", "i32.const 100 i32.lt_s"), false},
 		{"ne 100 from an unknown start", loop("local.get 0 local.set 1", "i32.const 100 i32.ne"), true},
 		{"ne 100 from 1 past a join", loop("i32.const 1 local.set 1 block end", "i32.const 100 i32.ne"), true},

@@ -33,6 +33,8 @@ var asmOps = map[string]struct {
 	"i32.lt_s": {[]byte{0x48}, ""}, "i32.lt_u": {[]byte{0x49}, ""}, "i32.gt_s": {[]byte{0x4a}, ""},
 	"i32.gt_u": {[]byte{0x4b}, ""}, "i32.le_s": {[]byte{0x4c}, ""}, "i32.ge_s": {[]byte{0x4e}, ""},
 	"i32.ge_u": {[]byte{0x4f}, ""},
+	"i32.le_u": {[]byte{0x4d}, ""}, "i64.eq": {[]byte{0x51}, ""}, "i64.ne": {[]byte{0x52}, ""},
+	"i64.ge_u": {[]byte{0x5a}, ""},
 	"i64.eqz":  {[]byte{0x50}, ""}, "i64.lt_s": {[]byte{0x53}, ""}, "i64.lt_u": {[]byte{0x54}, ""},
 	"i32.add": {[]byte{0x6a}, ""}, "i32.sub": {[]byte{0x6b}, ""}, "i32.mul": {[]byte{0x6c}, ""},
 	"i32.rem_u": {[]byte{0x70}, ""}, "i32.and": {[]byte{0x71}, ""}, "i32.or": {[]byte{0x72}, ""},
@@ -150,25 +152,9 @@ func sectionBytes(id byte, content []byte) []byte {
 
 func (tm testModule) bytes() []byte {
 	out := append([]byte(nil), magic...)
+	out = append(out, tm.typeSection()...)
+	out = append(out, tm.importSection()...)
 	var b []byte
-	for _, t := range tm.types {
-		p, r, _ := strings.Cut(t, "->")
-		b = append(b, 0x60)
-		b = append(b, vecOf(len(valTypes(p)), valTypes(p))...)
-		b = append(b, vecOf(len(valTypes(r)), valTypes(r))...)
-	}
-	out = append(out, sectionBytes(secType, vecOf(len(tm.types), b))...)
-	if len(tm.imports) > 0 {
-		b = nil
-		for _, im := range tm.imports {
-			b = appendName(b, []byte(im.module))
-			b = appendName(b, []byte(im.name))
-			b = append(b, kindFunc)
-			b = appendU32(b, im.typ)
-		}
-		out = append(out, sectionBytes(secImport, vecOf(len(tm.imports), b))...)
-	}
-	b = nil
 	for _, f := range tm.funcs {
 		b = appendU32(b, f.typ)
 	}
@@ -179,21 +165,61 @@ func (tm testModule) bytes() []byte {
 	if tm.memory > 0 {
 		out = append(out, sectionBytes(secMemory, []byte{1, 0, byte(tm.memory)})...)
 	}
-	if len(tm.globals) > 0 {
-		b = nil
-		for _, g := range tm.globals {
-			w := strings.Fields(g)
-			b = append(b, asmValTypes[w[0]])
-			if w[1] == "mut" {
-				b = append(b, 1)
-			} else {
-				b = append(b, 0)
-			}
-			b = append(b, asm(w[0]+".const "+w[2]+" end")...)
-		}
-		out = append(out, sectionBytes(secGlobal, vecOf(len(tm.globals), b))...)
+	out = append(out, tm.globalSection()...)
+	out = append(out, tm.exportSection()...)
+	if tm.start > 0 {
+		out = append(out, sectionBytes(secStart, appendU32(nil, uint32(tm.start-1)))...)
 	}
-	b = nil
+	out = append(out, tm.elementSection()...)
+	out = append(out, tm.codeSection()...)
+	return append(out, tm.nameSection()...)
+}
+
+func (tm testModule) typeSection() []byte {
+	var b []byte
+	for _, t := range tm.types {
+		p, r, _ := strings.Cut(t, "->")
+		b = append(b, 0x60)
+		b = append(b, vecOf(len(valTypes(p)), valTypes(p))...)
+		b = append(b, vecOf(len(valTypes(r)), valTypes(r))...)
+	}
+	return sectionBytes(secType, vecOf(len(tm.types), b))
+}
+
+func (tm testModule) importSection() []byte {
+	if len(tm.imports) == 0 {
+		return nil
+	}
+	var b []byte
+	for _, im := range tm.imports {
+		b = appendName(b, []byte(im.module))
+		b = appendName(b, []byte(im.name))
+		b = append(b, kindFunc)
+		b = appendU32(b, im.typ)
+	}
+	return sectionBytes(secImport, vecOf(len(tm.imports), b))
+}
+
+func (tm testModule) globalSection() []byte {
+	if len(tm.globals) == 0 {
+		return nil
+	}
+	var b []byte
+	for _, g := range tm.globals {
+		w := strings.Fields(g)
+		b = append(b, asmValTypes[w[0]])
+		if w[1] == "mut" {
+			b = append(b, 1)
+		} else {
+			b = append(b, 0)
+		}
+		b = append(b, asm(w[0]+".const "+w[2]+" end")...)
+	}
+	return sectionBytes(secGlobal, vecOf(len(tm.globals), b))
+}
+
+func (tm testModule) exportSection() []byte {
+	var b []byte
 	n := 0
 	for i, f := range tm.funcs {
 		if f.export != "" {
@@ -208,20 +234,24 @@ func (tm testModule) bytes() []byte {
 		b = append(b, kindMemory, 0)
 		n++
 	}
-	out = append(out, sectionBytes(secExport, vecOf(n, b))...)
-	if tm.start > 0 {
-		out = append(out, sectionBytes(secStart, appendU32(nil, uint32(tm.start-1)))...)
+	return sectionBytes(secExport, vecOf(n, b))
+}
+
+func (tm testModule) elementSection() []byte {
+	if len(tm.elems) == 0 {
+		return nil
 	}
-	if len(tm.elems) > 0 {
-		b = []byte{1, 0}
-		b = append(b, asm("i32.const 0 end")...)
-		b = appendU32(b, uint32(len(tm.elems)))
-		for _, e := range tm.elems {
-			b = appendU32(b, e)
-		}
-		out = append(out, sectionBytes(secElement, b)...)
+	b := []byte{1, 0}
+	b = append(b, asm("i32.const 0 end")...)
+	b = appendU32(b, uint32(len(tm.elems)))
+	for _, e := range tm.elems {
+		b = appendU32(b, e)
 	}
-	b = nil
+	return sectionBytes(secElement, b)
+}
+
+func (tm testModule) codeSection() []byte {
+	var b []byte
 	for _, f := range tm.funcs {
 		var code []byte
 		lt := valTypes(f.locals)
@@ -234,17 +264,20 @@ func (tm testModule) bytes() []byte {
 		b = appendU32(b, uint32(len(code)))
 		b = append(b, code...)
 	}
-	out = append(out, sectionBytes(secCode, vecOf(len(tm.funcs), b))...)
-	if tm.names {
-		var fn []byte
-		for i := range tm.funcs {
-			fn = appendU32(fn, uint32(len(tm.imports)+i))
-			fn = appendName(fn, []byte(fmt.Sprintf("f%d", i)))
-		}
-		c := appendName(nil, []byte("name"))
-		c = append(c, 1)
-		c = appendName(c, vecOf(len(tm.funcs), fn))
-		out = append(out, sectionBytes(secCustom, c)...)
+	return sectionBytes(secCode, vecOf(len(tm.funcs), b))
+}
+
+func (tm testModule) nameSection() []byte {
+	if !tm.names {
+		return nil
 	}
-	return out
+	var fn []byte
+	for i := range tm.funcs {
+		fn = appendU32(fn, uint32(len(tm.imports)+i))
+		fn = appendName(fn, []byte(fmt.Sprintf("f%d", i)))
+	}
+	c := appendName(nil, []byte("name"))
+	c = append(c, 1)
+	c = appendName(c, vecOf(len(tm.funcs), fn))
+	return sectionBytes(secCustom, c)
 }

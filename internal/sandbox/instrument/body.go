@@ -66,6 +66,7 @@ func (m *module) rewriteCode() ([]byte, error) {
 		}
 		w.buf = w.buf[:0]
 		w.info, w.loops = &m.funcs[j], 0
+		w.global = w.info.global || !w.info.loops
 		if !w.info.loops {
 			w.buf, err = w.copyBody(w.buf, code, m.types[ti].params)
 		} else {
@@ -88,6 +89,8 @@ type frame struct {
 	extra  int      // labels the rewriter added just outside it
 	params [][]byte // a wrapped loop's parameter types
 	saves  []saved  // what a wrapped loop's slow path saves (loopSaves)
+	units  int      // what a wrapped loop's check spends: 1, or its copies if unrolled
+	inside int      // labels added between the frame and its body: an unrolled loop's copy block
 }
 
 // bodyWriter rewrites one body at a time; its slices are reused.
@@ -98,8 +101,9 @@ type bodyWriter struct {
 	// frames holds the open control frames, the function's own block first.
 	frames []frame
 	local  uint32 // index of $c, the function's cached fuel
+	global bool   // no $c: the checks spend the global itself (funcInfo.global)
 	info   *funcInfo
-	loops  int // loop instructions seen so far in the body: the index into info.bounded
+	loops  int // loop instructions seen so far in the body: the index into info.plans
 
 	localTypes [][]byte       // type of each local, parameters first
 	assigned   []uint32       // locals the body assigns, in order
@@ -110,8 +114,38 @@ type bodyWriter struct {
 	loopState  []uint8        // loopSaves's scratch, by local
 }
 
+// body rewrites the body of a function with checked loops: $c is declared
+// and loaded (with the entry check if the function is recursive), then
+// every instruction is copied or rewritten by instr.
 func (w *bodyWriter) body(dst, code []byte, params [][]byte) ([]byte, error) {
 	r := &reader{b: code}
+	dst, err := w.prologue(dst, r, params)
+	if err != nil {
+		return nil, err
+	}
+	w.frames = append(w.frames[:0], frame{})
+	for len(w.frames) > 0 {
+		if err := next(r, &w.in); err != nil {
+			return nil, err
+		}
+		if w.info.recursive && w.in.start == w.info.entryAt {
+			dst = w.cycleCheck(dst)
+		}
+		if dst, err = w.instr(dst, code, r); err != nil {
+			return nil, err
+		}
+	}
+	if !r.done() {
+		return nil, errors.New("bytes after the end of the body")
+	}
+	return dst, nil
+}
+
+// prologue copies the local declarations, adds $c, plans the slow paths'
+// saves and emits the entry: the check, or only the load of $c. r is left
+// at the first instruction.
+func (w *bodyWriter) prologue(dst []byte, r *reader, params [][]byte) ([]byte, error) {
+	code := r.b
 	groups, err := r.u32()
 	if err != nil {
 		return nil, err
@@ -138,6 +172,21 @@ func (w *bodyWriter) body(dst, code []byte, params [][]byte) ([]byte, error) {
 	if err := w.scanAssigned(code[r.pos:]); err != nil {
 		return nil, err
 	}
+	w.planEntrySaves(params)
+	w.planSaves()
+
+	if w.global {
+		return append(dst, code[:r.pos]...), nil
+	}
+	dst = appendU32(dst, groups+1)
+	dst = append(dst, code[first:r.pos]...)
+	dst = append(dst, 1, w.fuelType())
+	return w.load(dst), nil
+}
+
+// planEntrySaves picks the scratch globals that the entry check's slow
+// path saves the parameters in.
+func (w *bodyWriter) planEntrySaves(params [][]byte) {
 	if w.slots == nil {
 		w.slots = map[string]int{}
 	}
@@ -149,107 +198,119 @@ func (w *bodyWriter) body(dst, code []byte, params [][]byte) ([]byte, error) {
 			w.entrySaves = append(w.entrySaves, saved{local: uint32(l), global: g})
 		}
 	}
-	w.planSaves()
+}
 
-	dst = appendU32(dst, groups+1)
-	dst = append(dst, code[first:r.pos]...)
-	dst = append(dst, 1, w.fuelType())
-	if w.info.recursive {
-		dst = w.entryCheck(dst)
-	} else {
-		dst = w.load(dst)
-	}
-
-	w.frames = append(w.frames[:0], frame{})
+// instr rewrites the instruction w.in, just read from code by r, of a
+// function that keeps its fuel in $c.
+func (w *bodyWriter) instr(dst, code []byte, r *reader) ([]byte, error) {
 	in := &w.in
-	for len(w.frames) > 0 {
-		if err := next(r, in); err != nil {
-			return nil, err
+	switch in.op {
+	case opBlock, opIf:
+		w.frames = append(w.frames, frame{})
+		dst = append(dst, code[in.start:in.end]...)
+	case opLoop:
+		return w.loop(dst, code, r)
+	case opEnd:
+		f := w.frames[len(w.frames)-1]
+		w.frames = w.frames[:len(w.frames)-1]
+		if len(w.frames) == 0 {
+			dst = w.store(dst) // falling off the end returns
 		}
-		switch in.op {
-		case opBlock, opIf:
-			w.frames = append(w.frames, frame{})
-			dst = append(dst, code[in.start:in.end]...)
-		case opLoop:
-			bounded := w.loops < len(w.info.bounded) && w.info.bounded[w.loops]
-			w.loops++
-			if bounded { // no check, no wrapper
-				w.frames = append(w.frames, frame{})
-				dst = append(dst, code[in.start:in.end]...)
-				break
-			}
-			if w.m.opts.loopCallInBody {
-				dst = append(dst, code[in.start:in.end]...)
-				dst = w.decrement(dst, false)
-				dst = append(dst, opIf, blockEmpty)
-				dst = w.callHook(dst)
-				dst = append(dst, opEnd)
-				w.frames = append(w.frames, frame{})
-				break
-			}
-			var params [][]byte
-			if dst, params, err = w.loopHead(dst, code[in.start:in.end]); err != nil {
-				return nil, err
-			}
-			w.frames = append(w.frames, frame{extra: loopLabels, params: params, saves: w.loopSaves(code, r.pos)})
-		case opEnd:
-			f := w.frames[len(w.frames)-1]
-			w.frames = w.frames[:len(w.frames)-1]
-			if len(w.frames) == 0 {
-				dst = w.store(dst) // falling off the end returns
-			}
-			dst = append(dst, opEnd)
-			if f.extra == loopLabels {
-				dst = w.loopTail(dst, f.params, f.saves)
-			}
-		case opBr, opBrIf, 0xd5, 0xd6: // br, br_if, br_on_null, br_on_non_null
-			if w.returns(in.idx) {
-				dst = w.store(dst)
-			}
-			dst = append(dst, in.op)
-			dst = appendU32(dst, w.depth(in.idx))
-		case opBrTable:
-			for _, l := range in.labels {
-				if w.returns(l) {
-					dst = w.store(dst)
-					break
-				}
-			}
-			dst = append(dst, opBrTable)
-			dst = appendU32(dst, uint32(len(in.labels)-1))
-			for _, l := range in.labels {
-				dst = appendU32(dst, w.depth(l))
-			}
-		case opCall:
-			spends := w.spends(in.idx)
-			if spends {
-				dst = w.store(dst)
-			}
-			dst = append(dst, opCall)
-			dst = appendU32(dst, w.m.funcIndex(in.idx))
-			if spends {
-				dst = w.load(dst)
-			}
-		case 0x11, 0x14: // call_indirect, call_ref
+		dst = append(dst, opEnd)
+		if f.extra == loopLabels {
+			dst = w.loopTail(dst, f)
+		}
+	case opBr, opBrIf, 0xd5, 0xd6: // br, br_if, br_on_null, br_on_non_null
+		if w.returns(in.idx) {
 			dst = w.store(dst)
-			dst = append(dst, code[in.start:in.end]...)
+		}
+		dst = append(dst, in.op)
+		dst = appendU32(dst, w.depth(in.idx))
+	case opBrTable:
+		dst = w.brTable(dst)
+	case opCall:
+		spends := w.spends(in.idx)
+		if spends {
+			dst = w.store(dst)
+		}
+		dst = append(dst, opCall)
+		dst = appendU32(dst, w.m.funcIndex(in.idx))
+		if spends {
 			dst = w.load(dst)
-		case opReturnCall:
+		}
+	case 0x11, 0x14: // call_indirect, call_ref
+		dst = w.store(dst)
+		dst = append(dst, code[in.start:in.end]...)
+		dst = w.load(dst)
+	case opReturnCall:
+		dst = w.store(dst)
+		dst = append(dst, opReturnCall)
+		dst = appendU32(dst, w.m.funcIndex(in.idx))
+	case 0x0f, 0x13, 0x15: // return, return_call_indirect, return_call_ref
+		dst = w.store(dst)
+		dst = append(dst, code[in.start:in.end]...)
+	case opRefFunc:
+		dst = append(dst, opRefFunc)
+		dst = appendU32(dst, w.m.funcIndex(in.idx))
+	default:
+		dst = append(dst, code[in.start:in.end]...)
+	}
+	return dst, nil
+}
+
+// brTable rewrites br_table's labels, writing $c back first if one of
+// them returns.
+func (w *bodyWriter) brTable(dst []byte) []byte {
+	for _, l := range w.in.labels {
+		if w.returns(l) {
 			dst = w.store(dst)
-			dst = append(dst, opReturnCall)
-			dst = appendU32(dst, w.m.funcIndex(in.idx))
-		case 0x0f, 0x13, 0x15: // return, return_call_indirect, return_call_ref
-			dst = w.store(dst)
-			dst = append(dst, code[in.start:in.end]...)
-		case opRefFunc:
-			dst = append(dst, opRefFunc)
-			dst = appendU32(dst, w.m.funcIndex(in.idx))
-		default:
-			dst = append(dst, code[in.start:in.end]...)
+			break
 		}
 	}
-	if !r.done() {
-		return nil, errors.New("bytes after the end of the body")
+	dst = append(dst, opBrTable)
+	dst = appendU32(dst, uint32(len(w.in.labels)-1))
+	for _, l := range w.in.labels {
+		dst = appendU32(dst, w.depth(l))
+	}
+	return dst
+}
+
+// loop rewrites a loop instruction: a bounded loop is copied as it is, one
+// that makes calls gets its check and the hook's call in its body, a small
+// one is unrolled (unroll.go), any other gets the wrapper and the check at
+// its header.
+func (w *bodyWriter) loop(dst, code []byte, r *reader) ([]byte, error) {
+	in := &w.in
+	var plan loopPlan
+	if w.loops < len(w.info.plans) {
+		plan = w.info.plans[w.loops]
+	}
+	w.loops++
+	switch {
+	case plan.bounded: // no check, no wrapper
+		w.frames = append(w.frames, frame{})
+		return append(dst, code[in.start:in.end]...), nil
+	case plan.inBody || w.m.opts.loopCallInBody:
+		// A loop that makes calls: wazevo already spills what is live
+		// across them, so the hook's call in the body costs nothing more,
+		// and the wrapper's second loop header cost printf_core's main
+		// loop 50 instructions an iteration (docs/preemption.md).
+		dst = append(dst, code[in.start:in.end]...)
+		dst = w.decrement(dst, 1)
+		dst = append(dst, opIf, blockEmpty)
+		dst = w.callHook(dst)
+		dst = append(dst, opEnd)
+		w.frames = append(w.frames, frame{})
+		return dst, nil
+	}
+	saves := w.loopSaves(code, r.pos)
+	dst, params, err := w.loopHead(dst, code[in.start:in.end], max(plan.unroll, 1))
+	if err != nil {
+		return nil, err
+	}
+	w.frames = append(w.frames, frame{extra: loopLabels, params: params, saves: saves, units: max(plan.unroll, 1)})
+	if plan.unroll > 1 {
+		return w.unrolled(dst, code, r, plan)
 	}
 	return dst, nil
 }
@@ -276,23 +337,15 @@ func (w *bodyWriter) copyBody(dst, code []byte, params [][]byte) ([]byte, error)
 	}
 	dst = append(dst, code[:r.pos]...)
 	if w.info.recursive {
-		w.entrySaves = w.entrySaves[:0]
-		if w.slots == nil {
-			w.slots = map[string]int{}
-		}
-		clear(w.slots)
-		for l, t := range params {
-			if g, ok := w.m.scratchGlobal(t, w.slots[string(t)]); ok {
-				w.slots[string(t)]++
-				w.entrySaves = append(w.entrySaves, saved{local: uint32(l), global: g})
-			}
-		}
-		dst = w.globalEntryCheck(dst)
+		w.planEntrySaves(params)
 	}
 	in := &w.in
 	for !r.done() {
 		if err := next(r, in); err != nil {
 			return nil, err
+		}
+		if w.info.recursive && in.start == w.info.entryAt {
+			dst = w.cycleCheck(dst)
 		}
 		switch in.op {
 		case opCall, opReturnCall, opRefFunc:
@@ -310,11 +363,16 @@ func (w *bodyWriter) copyBody(dst, code []byte, params [][]byte) ([]byte, error)
 func (w *bodyWriter) returns(d uint32) bool { return uint64(d) == uint64(len(w.frames)-1) }
 
 // depth maps a label index of the original body to the rewritten one: each
-// frame crossed on the way out contributes the labels added outside it.
+// frame crossed on the way out contributes the labels added outside it
+// and inside it, and the target frame those inside it.
 func (w *bodyWriter) depth(d uint32) uint32 {
 	out := uint64(d)
-	for i := uint32(0); i < d && int(i) < len(w.frames); i++ {
-		out += uint64(w.frames[len(w.frames)-1-int(i)].extra)
+	for i := uint32(0); i <= d && int(i) < len(w.frames); i++ {
+		f := &w.frames[len(w.frames)-1-int(i)]
+		out += uint64(f.inside)
+		if i < d {
+			out += uint64(f.extra)
+		}
 	}
 	if out > 1<<32-1 {
 		return d // an invalid label stays invalid
@@ -331,6 +389,9 @@ func (w *bodyWriter) fuelType() byte {
 
 // store writes $c back to the fuel global.
 func (w *bodyWriter) store(dst []byte) []byte {
+	if w.global {
+		return dst
+	}
 	dst = append(dst, 0x20) // local.get
 	dst = appendU32(dst, w.local)
 	dst = append(dst, opGlobalSet)
@@ -339,29 +400,57 @@ func (w *bodyWriter) store(dst []byte) []byte {
 
 // load reloads $c from the fuel global.
 func (w *bodyWriter) load(dst []byte) []byte {
+	if w.global {
+		return dst
+	}
 	dst = append(dst, opGlobalGet)
 	dst = appendU32(dst, w.m.fuel)
 	dst = append(dst, 0x21) // local.set
 	return appendU32(dst, w.local)
 }
 
-// decrement emits `$c = (global or $c) - 1` followed by the condition
-// $c < 0.
-func (w *bodyWriter) decrement(dst []byte, fromGlobal bool) []byte {
+// decrement emits `$c = $c - units` (or the same on the global, without
+// $c) followed by the condition $c < 0. units is below 64, so that it is
+// one byte of signed LEB128.
+func (w *bodyWriter) decrement(dst []byte, units int) []byte {
 	sub, lt, konst := byte(opI64Sub), byte(opI64LtS), byte(opI64Const)
 	if w.m.opts.Fuel32 {
 		sub, lt, konst = opI32Sub, opI32LtS, opI32Const
 	}
-	if fromGlobal {
+	if w.global {
 		dst = append(dst, opGlobalGet)
 		dst = appendU32(dst, w.m.fuel)
-	} else {
-		dst = append(dst, 0x20) // local.get
-		dst = appendU32(dst, w.local)
+		dst = append(dst, konst, byte(units), sub, opGlobalSet)
+		dst = appendU32(dst, w.m.fuel)
+		dst = append(dst, opGlobalGet)
+		dst = appendU32(dst, w.m.fuel)
+		return append(dst, konst, 0, lt)
 	}
-	dst = append(dst, konst, 1, sub, 0x22) // local.tee
+	dst = append(dst, 0x20) // local.get
+	dst = appendU32(dst, w.local)
+	dst = append(dst, konst, byte(units), sub, 0x22) // local.tee
 	dst = appendU32(dst, w.local)
 	return append(dst, konst, 0, lt)
+}
+
+// lend adds units to $c after the hook has refilled it, so that a check
+// that spends more than one unit (an unrolled loop's) lets its loop go on
+// whenever the hook left one unit or more, as its contract says.
+func (w *bodyWriter) lend(dst []byte, units int) []byte {
+	add, konst := byte(0x7c), byte(opI64Const) // i64.add
+	if w.m.opts.Fuel32 {
+		add, konst = 0x6a, opI32Const // i32.add
+	}
+	if w.global {
+		dst = append(dst, opGlobalGet)
+		dst = appendU32(dst, w.m.fuel)
+		dst = append(dst, konst, byte(units), add, opGlobalSet)
+		return appendU32(dst, w.m.fuel)
+	}
+	dst = append(dst, 0x20) // local.get
+	dst = appendU32(dst, w.local)
+	dst = append(dst, konst, byte(units), add, 0x21) // local.set
+	return appendU32(dst, w.local)
 }
 
 // callHook writes $c back, calls the hook and reloads $c.
@@ -372,38 +461,15 @@ func (w *bodyWriter) callHook(dst []byte) []byte {
 	return w.load(dst)
 }
 
-// entryCheck emits the check at a function's entry:
+// cycleCheck emits a recursive function's check, where place.go put it:
 //
-//	$c = fuel - 1
+//	$c -= 1 (or the global, without $c)
 //	if $c < 0 { save params; fuel = $c; call $hook; $c = fuel; restore params }
-func (w *bodyWriter) entryCheck(dst []byte) []byte {
-	dst = w.decrement(dst, true)
+func (w *bodyWriter) cycleCheck(dst []byte) []byte {
+	dst = w.decrement(dst, 1)
 	dst = append(dst, opIf, blockEmpty)
 	dst = w.saveLocals(dst, w.entrySaves)
 	dst = w.callHook(dst)
-	dst = w.restoreLocals(dst, w.entrySaves)
-	return append(dst, opEnd)
-}
-
-// globalEntryCheck emits the entry check of a function without $c:
-//
-//	fuel = fuel - 1
-//	if fuel < 0 { save params; call $hook; restore params }
-func (w *bodyWriter) globalEntryCheck(dst []byte) []byte {
-	sub, lt, konst := byte(opI64Sub), byte(opI64LtS), byte(opI64Const)
-	if w.m.opts.Fuel32 {
-		sub, lt, konst = opI32Sub, opI32LtS, opI32Const
-	}
-	dst = append(dst, opGlobalGet)
-	dst = appendU32(dst, w.m.fuel)
-	dst = append(dst, konst, 1, sub, opGlobalSet)
-	dst = appendU32(dst, w.m.fuel)
-	dst = append(dst, opGlobalGet)
-	dst = appendU32(dst, w.m.fuel)
-	dst = append(dst, konst, 0, lt, opIf, blockEmpty)
-	dst = w.saveLocals(dst, w.entrySaves)
-	dst = append(dst, opCall)
-	dst = appendU32(dst, w.m.hook)
 	dst = w.restoreLocals(dst, w.entrySaves)
 	return append(dst, opEnd)
 }
@@ -437,8 +503,10 @@ func (w *bodyWriter) scanAssigned(expr []byte) error {
 //	  loop $outer (P -> [])
 //	    block $slow (P -> P)
 //	      loop $L (P -> R)
-//	        $c -= 1; br_if $slow ($c < 0)
-func (w *bodyWriter) loopHead(dst, loop []byte) ([]byte, [][]byte, error) {
+//	        $c -= units; br_if $slow ($c < 0)
+//
+// units is 1, or the number of copies of an unrolled loop's body.
+func (w *bodyWriter) loopHead(dst, loop []byte, units int) ([]byte, [][]byte, error) {
 	bt := w.in.bt
 	empty := []byte{blockEmpty}
 	outer, slow := empty, empty
@@ -461,7 +529,7 @@ func (w *bodyWriter) loopHead(dst, loop []byte) ([]byte, [][]byte, error) {
 	dst = append(dst, opBlock)
 	dst = append(dst, slow...)
 	dst = append(dst, loop...)
-	dst = w.decrement(dst, false)
+	dst = w.decrement(dst, units)
 	return append(dst, opBrIf, 1), params, nil
 }
 
@@ -477,7 +545,8 @@ func (w *bodyWriter) loopHead(dst, loop []byte) ([]byte, [][]byte, error) {
 //	  end
 //	  unreachable
 //	end
-func (w *bodyWriter) loopTail(dst []byte, params [][]byte, saves []saved) []byte {
+func (w *bodyWriter) loopTail(dst []byte, f frame) []byte {
+	params, saves := f.params, f.saves
 	dst = append(dst, opBr, 2, opEnd)
 	// The parameters take the scratch slots after the locals' ones.
 	var pg []uint32
@@ -497,6 +566,9 @@ func (w *bodyWriter) loopTail(dst []byte, params [][]byte, saves []saved) []byte
 	}
 	dst = w.saveLocals(dst, saves)
 	dst = w.callHook(dst)
+	if f.units > 1 {
+		dst = w.lend(dst, f.units-1)
+	}
 	dst = w.restoreLocals(dst, saves)
 	for _, g := range pg {
 		dst = append(dst, opGlobalGet)

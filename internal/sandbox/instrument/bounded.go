@@ -169,17 +169,20 @@ func boundedLoop(code []byte, pos int, bt blockType, known *knownConsts) bool {
 // body is the number of instructions in the loop.
 func countedTail(tail []tailInstr, n int, writes []uint32, body int, known *knownConsts) bool {
 	t := tail[len(tail)-n:]
-	// Last: br_if 0, after i32.const K and the comparison.
-	if len(t) < 7 || t[len(t)-1].op != opBrIf || t[len(t)-1].idx != 0 {
+	if len(t) < 5 || t[len(t)-1].op != opBrIf || t[len(t)-1].idx != 0 {
 		return false
 	}
+	// Last: br_if 0, after i32.const K and the comparison, or right after
+	// the local.tee of the increment (the comparison ne 0).
 	cmp, kc := t[len(t)-2], t[len(t)-3]
-	if kc.op != opI32Const {
-		return false
-	}
 	var i uint32
 	var inc []tailInstr
 	switch {
+	case cmp.op == opLocalTee:
+		i, inc = cmp.idx, t[len(t)-5:len(t)-2]
+		cmp, kc = tailInstr{op: 0x47}, tailInstr{op: opI32Const} // i32.ne 0
+	case len(t) < 7 || kc.op != opI32Const:
+		return false
 	case t[len(t)-4].op == opLocalTee:
 		i, inc = t[len(t)-4].idx, t[len(t)-7:len(t)-4]
 	case len(t) >= 8 && t[len(t)-4].op == opLocalGet && t[len(t)-5].op == opLocalSet && t[len(t)-5].idx == t[len(t)-4].idx:

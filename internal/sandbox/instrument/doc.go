@@ -9,11 +9,14 @@
 // globals, and imports a hook
 // function of type () -> () (Options.HookModule, Options.HookName; an
 // existing import of that name is reused). The header of every loop that
-// needs a check and the entry of every function that may recurse subtract
-// one from the fuel; when the result is below zero the hook is called. A
-// function on no cycle of the call graph has no entry check, and a counted
-// loop with constant bounds, no call and no nested loop has no check
-// (analysis.go, bounded.go). The runtime implements the hook: it checks the time
+// needs a check subtracts one unit from the fuel an iteration, and a
+// function that may recurse one unit on the way to its recursive calls;
+// when the result is below zero the hook is called. A function on no cycle
+// of the call graph has no such check, nor one whose recursive calls all
+// sit in a checked loop, and a counted loop with constant bounds, no call
+// and no nested loop has no check (analysis.go, place.go, bounded.go). A
+// small loop's body is copied up to 8 times under one check that spends a
+// unit for each copy (unroll.go). The runtime implements the hook: it checks the time
 // slice, may suspend the SIP's coroutine, and refills the fuel through
 // wazero's api.MutableGlobal. The runtime can also force a call at the next
 // check by setting the fuel to zero. The hook must leave the fuel at one or
@@ -25,9 +28,12 @@
 // function that may spend fuel (and reloaded after it), before return,
 // return_call and branches to the function's label, at the final end, and
 // around the hook call. A recursive function without checked loops spends
-// the global directly at its entry. A recursive function's entry gets
+// the global directly, and so does a function whose every checked loop
+// makes calls (the write-back around the calls would cost as much). A
+// recursive function gets, at the last point that all its recursive calls
+// pass (place.go),
 //
-//	global.get $fuel  i64.const 1  i64.sub  local.tee $c  i64.const 0  i64.lt_s
+//	local.get $c  i64.const 1  i64.sub  local.tee $c  i64.const 0  i64.lt_s
 //	if  <save params>  $fuel = $c  call $hook  $c = $fuel  <restore params>  end
 //
 // A loop `loop BT ... end`, where BT has parameters P and results R, becomes

@@ -49,6 +49,9 @@ type Options struct {
 	// writes the fuel back around every call, as the first rewriter did, for
 	// the benchmark that measures what the analyses (analysis.go) save.
 	checkAll bool
+	// noUnroll keeps every loop's body as it is (unroll.go), for tests and
+	// benchmarks that compare.
+	noUnroll bool
 }
 
 // Defaults for isle's runtime.
@@ -292,63 +295,16 @@ func (m *module) rewrite() ([]byte, error) {
 		hookType = m.typeOf(funcType{})
 	}
 
-	secs := m.secs[:0:0]
-	for _, s := range m.secs {
-		if s.id == secCustom {
-			r := &reader{b: s.data}
-			name, err := r.name()
-			if err != nil {
-				return nil, fmt.Errorf("custom section name: %w", err)
-			}
-			switch {
-			case string(name) == "name":
-				if data, ok := m.rewriteNames(s.data, r.pos); ok {
-					s.data = data
-				} else {
-					continue // a name section we cannot fix is dropped
-				}
-			case strings.HasPrefix(string(name), ".debug_"):
-				continue // DWARF names code offsets that have moved
-			}
-		}
-		secs = append(secs, s)
+	if err := m.keepCustomSections(); err != nil {
+		return nil, err
 	}
-	m.secs = secs
-
-	if len(m.addedTypes) > 0 {
-		var data []byte
-		var old []byte
-		if i := find(m.secs, secType); i >= 0 {
-			r := &reader{b: m.secs[i].data}
-			if _, err := r.u32(); err != nil {
-				return nil, err
-			}
-			old = r.b[r.pos:]
-		}
-		data = appendU32(data, m.typeEnts+uint32(len(m.addedTypes)))
-		data = append(data, old...)
-		for _, t := range m.addedTypes {
-			data = t.encode(data)
-		}
-		m.secs = put(m.secs, secType, data)
+	if err := m.addTypes(); err != nil {
+		return nil, err
 	}
 	if m.addHook {
-		var data, old []byte
-		n := uint32(0)
-		if i := find(m.secs, secImport); i >= 0 {
-			r := &reader{b: m.secs[i].data}
-			if n, err = r.u32(); err != nil {
-				return nil, err
-			}
-			old = r.b[r.pos:]
+		if err := m.addHookImport(hookType); err != nil {
+			return nil, err
 		}
-		data = appendU32(data, n+1)
-		data = append(data, old...)
-		data = appendName(data, []byte(m.opts.HookModule))
-		data = appendName(data, []byte(m.opts.HookName))
-		data = append(data, kindFunc)
-		data = appendU32(data, hookType)
-		m.secs = put(m.secs, secImport, data)
 	}
 	m.secs = put(m.secs, secGlobal, m.globalSection(globalBody))
 	m.secs = put(m.secs, secExport, exports)
@@ -367,6 +323,80 @@ func (m *module) rewrite() ([]byte, error) {
 		m.secs[i].data = appendU32(nil, m.funcIndex(f))
 	}
 	return encode(m.secs), nil
+}
+
+// keepCustomSections drops the custom sections the rewriting makes wrong
+// (DWARF, a name section that does not parse) and renumbers the name
+// section.
+func (m *module) keepCustomSections() error {
+	secs := m.secs[:0:0]
+	for _, s := range m.secs {
+		if s.id == secCustom {
+			r := &reader{b: s.data}
+			name, err := r.name()
+			if err != nil {
+				return fmt.Errorf("custom section name: %w", err)
+			}
+			switch {
+			case string(name) == "name":
+				if data, ok := m.rewriteNames(s.data, r.pos); ok {
+					s.data = data
+				} else {
+					continue // a name section we cannot fix is dropped
+				}
+			case strings.HasPrefix(string(name), ".debug_"):
+				continue // DWARF names code offsets that have moved
+			}
+		}
+		secs = append(secs, s)
+	}
+	m.secs = secs
+
+	return nil
+}
+
+// addTypes appends the types the rewriting added to the type section.
+func (m *module) addTypes() error {
+	if len(m.addedTypes) > 0 {
+		var data []byte
+		var old []byte
+		if i := find(m.secs, secType); i >= 0 {
+			r := &reader{b: m.secs[i].data}
+			if _, err := r.u32(); err != nil {
+				return err
+			}
+			old = r.b[r.pos:]
+		}
+		data = appendU32(data, m.typeEnts+uint32(len(m.addedTypes)))
+		data = append(data, old...)
+		for _, t := range m.addedTypes {
+			data = t.encode(data)
+		}
+		m.secs = put(m.secs, secType, data)
+	}
+	return nil
+}
+
+// addHookImport appends the hook to the import section.
+func (m *module) addHookImport(hookType uint32) error {
+	var err error
+	var data, old []byte
+	n := uint32(0)
+	if i := find(m.secs, secImport); i >= 0 {
+		r := &reader{b: m.secs[i].data}
+		if n, err = r.u32(); err != nil {
+			return err
+		}
+		old = r.b[r.pos:]
+	}
+	data = appendU32(data, n+1)
+	data = append(data, old...)
+	data = appendName(data, []byte(m.opts.HookModule))
+	data = appendName(data, []byte(m.opts.HookName))
+	data = append(data, kindFunc)
+	data = appendU32(data, hookType)
+	m.secs = put(m.secs, secImport, data)
+	return nil
 }
 
 // rewriteGlobals renumbers ref.func in the initializers of the module's
