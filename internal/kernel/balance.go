@@ -43,10 +43,13 @@ type balancer struct {
 	busyOthers int
 	// idleOthers: other cores whose latest summary shows nothing to run
 	idleOthers int
-	// peerBusy, peerIdle: by core, what its latest summary showed
-	// (counted in busyOthers, idleOthers)
-	peerBusy, peerIdle []bool
-	checker            *sched.Checker
+	// svcOthers: other cores whose latest summary shows SIPs waiting for
+	// a service's reply
+	svcOthers int
+	// peerBusy, peerIdle, peerSvc: by core, what its latest summary showed
+	// (counted in busyOthers, idleOthers, svcOthers)
+	peerBusy, peerIdle, peerSvc []bool
+	checker                     *sched.Checker
 
 	observed    bool
 	lastIdle    bool
@@ -67,7 +70,7 @@ func (b *balancer) init(c *Core) {
 	}
 	b.sm = sched.NewBalancer(sched.CoreID(c.id), n, peers, sched.BalanceConfig{Tick: balanceTick})
 	b.checker = sched.NewChecker(sched.Duration(c.m.cfg.WastedBound))
-	b.peerBusy, b.peerIdle = make([]bool, n), make([]bool, n)
+	b.peerBusy, b.peerIdle, b.peerSvc = make([]bool, n), make([]bool, n), make([]bool, n)
 }
 
 // single reports a one-core machine, which has nobody to balance with.
@@ -253,6 +256,10 @@ func (b *balancer) othersWaiting() bool { return b.busyOthers > 0 }
 // leaves its host CPU free).
 func (b *balancer) othersIdle() bool { return b.idleOthers > 0 }
 
+// othersAwaitService reports whether, by their latest summaries, other
+// cores have SIPs waiting for a service's reply.
+func (b *balancer) othersAwaitService() bool { return b.svcOthers > 0 }
+
 // idleSummary reports whether s is the summary of a core with nothing to
 // run and no SIP waiting for a service (a core with such a SIP may poll for
 // its reply).
@@ -278,12 +285,18 @@ func (b *balancer) observeOther(from int, s sched.LoadSummary) {
 	if b.peerIdle[from] {
 		b.idleOthers--
 	}
-	b.peerBusy[from], b.peerIdle[from] = s.Runnable > 1, idleSummary(s)
+	if b.peerSvc[from] {
+		b.svcOthers--
+	}
+	b.peerBusy[from], b.peerIdle[from], b.peerSvc[from] = s.Runnable > 1, idleSummary(s), s.Waiting > 0
 	if b.peerBusy[from] {
 		b.busyOthers++
 	}
 	if b.peerIdle[from] {
 		b.idleOthers++
+	}
+	if b.peerSvc[from] {
+		b.svcOthers++
 	}
 	// Only this core's own idleness is known exactly, so other cores are
 	// observed as busy: the checker then counts the violations in which

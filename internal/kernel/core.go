@@ -174,25 +174,32 @@ func (c *Core) loop() {
 }
 
 // pollFor is how long an idle core polls before it sleeps: its adaptive
-// window (pollwin.go), unless some of its SIPs wait for a service's reply
-// and the host has no CPU to spare beyond the cores (Config.SpareCPUs).
+// window (pollwin.go), unless the host has no CPU to spare beyond the cores
+// (Config.SpareCPUs) and a service's reply is awaited here or elsewhere.
 // The reply comes from a service worker, a goroutine that needs a host CPU
-// to make it, and a core that polled for it took that CPU from the worker
-// (or from whatever else the host runs: a web server's cores spent 70% of
-// their time polling for replies that came every 100 µs, while wrk and the
-// network worker waited for a CPU). Then the core polls only the base
-// window, which a short host call's reply beats, and only while another
-// core is idle (its CPU is free); with none idle it sleeps at once. A core
-// waiting for a channel message from another core polls its whole window:
-// the other core has a CPU of its own.
+// to make it, and a core that polled meanwhile took that CPU from the
+// worker (or from whatever else the host runs: a web server's cores spent
+// 70% of their time polling for replies that came every 100 µs, while wrk
+// and the network worker waited for a CPU). A core whose own SIPs wait
+// polls only the base window, which a short host call's reply beats, and
+// only while another core is idle (its CPU is free); with none idle it
+// sleeps at once. A core that owns no SIP at all has no conversation to
+// keep fast: while another core awaits a service it sleeps at once, so
+// that it is the idle core whose CPU the worker finds free. A core waiting
+// for a channel message from another core polls its whole window: the
+// other core has a CPU of its own.
 func (c *Core) pollFor() int64 {
-	if c.svcWaits == 0 || c.m.cfg.SpareCPUs > 0 {
+	switch {
+	case c.m.cfg.SpareCPUs > 0:
 		return c.win.window
-	}
-	if !c.bal.othersIdle() {
+	case c.svcWaits > 0 && !c.bal.othersIdle():
+		return 0
+	case c.svcWaits > 0:
+		return c.win.min
+	case len(c.owned) == 0 && c.bal.othersAwaitService():
 		return 0
 	}
-	return c.win.min
+	return c.win.window
 }
 
 // coreRing returns the ring from this core to core j, making it on the

@@ -24,8 +24,13 @@ import (
 // (whose idling is its duty cycle). The time spent polling is the core's
 // idle time, not the SIP's: run takes it off the SIP's charge.
 
-// pollClockEvery is how many turns of the poll share one clock read.
-const pollClockEvery = 8
+const (
+	// pollClockEvery is how many turns of the poll share one clock read.
+	pollClockEvery = 8
+	// pollReadEndAfter is the turns after which a poll's end is read
+	// again rather than taken from its last read (a few µs of polling).
+	pollReadEndAfter = 64
+)
 
 // pollBlocked is Block's fast path for s, which c is running. It reports
 // whether s was woken.
@@ -50,7 +55,8 @@ func (c *Core) pollBlocked(s *SIP) bool {
 	c.tracePoll(s, start)
 	c.bal.observe(start, true, 0)
 	now := start
-	for n := 1; s.blocked && !s.killPending && !c.stopped && c.rq.Len() == 1 && now < deadline; n++ {
+	n := 1
+	for ; s.blocked && !s.killPending && !c.stopped && c.rq.Len() == 1 && now < deadline; n++ {
 		if !c.drain() {
 			// A spin-wait hint: with it the cross-core SIP ping-pong's
 			// median was 918-928 ns, without it 969-983 (four runs each,
@@ -68,6 +74,18 @@ func (c *Core) pollBlocked(s *SIP) bool {
 			now = c.m.Now()
 			c.traceClock(now)
 		}
+	}
+	// The end of a long poll is read, not taken from the last turn's
+	// read: the host may have descheduled the core's thread since (the
+	// poll spins, so a loaded host preempts it), and the wake found on
+	// resuming would then charge the whole gap to the SIP as CPU time. A
+	// short poll keeps the last read: it is the cross-core reply's path,
+	// where the read cost 45 ns a round trip (cross-core ping-pong median
+	// 590-603 ns without it, 644-649 with it, alternating runs), and a
+	// deschedule inside a poll of a few turns is rare.
+	if n > pollReadEndAfter {
+		now = c.m.Now()
+		c.traceClock(now)
 	}
 	woken := !s.blocked
 	s.blocked = false

@@ -168,29 +168,63 @@ func TestWaitingForAServiceSleeps(t *testing.T) {
 	}
 }
 
+// TestEmptyCoreSleepsWhileAServiceIsAwaited: on a host with no CPU to
+// spare, a core that owns no SIP sleeps at once while another core's SIP
+// waits for a service's reply, leaving its host CPU to the worker making
+// it; with CPUs to spare it polls its window (10 s here, so a core that
+// polled would not sleep before the test's deadline).
+func TestEmptyCoreSleepsWhileAServiceIsAwaited(t *testing.T) {
+	for _, tc := range []struct {
+		spare int
+		sleep bool
+	}{{0, true}, {1, false}} {
+		m, h, mod, stop := holdMachineWith(t, Config{Cores: 2, SpareCPUs: tc.spare, PollWindow: 10 * time.Second})
+		s := NewSIP(mod)
+		if err := m.Spawn(s, 0); err != nil {
+			t.Fatal(err)
+		}
+		<-h.served // the SIP on core 0 waits for the reply; core 1 owns nothing
+		bell := m.cores[1].bell
+		deadline := time.Now().Add(2 * time.Second)
+		for !bell.Armed() && time.Now().Before(deadline) {
+			time.Sleep(100 * time.Microsecond) // watching a flag the core sets: no event to wait on
+		}
+		if slept := bell.Armed(); slept != tc.sleep {
+			t.Errorf("%d spare CPUs: the empty core slept %v, want %v", tc.spare, slept, tc.sleep)
+		}
+		stop()
+	}
+}
+
 // TestIdleOthersFromSummaries: a core counts another as idle, leaving its
 // host CPU to the service workers, only while that core's latest summary
 // shows nothing to run and no SIP waiting for a service.
 func TestIdleOthersFromSummaries(t *testing.T) {
 	b := &balancer{sm: sched.NewBalancer(0, 3, []sched.CoreID{1, 2}, sched.BalanceConfig{}),
-		peerBusy: make([]bool, 3), peerIdle: make([]bool, 3), checker: sched.NewChecker(sched.Duration(time.Millisecond))}
+		peerBusy: make([]bool, 3), peerIdle: make([]bool, 3), peerSvc: make([]bool, 3),
+		checker: sched.NewChecker(sched.Duration(time.Millisecond))}
 	steps := []struct {
 		from     int
 		runnable int
 		waiting  int
 		idle     bool // othersIdle after the summary
+		svc      bool // othersAwaitService after the summary
 	}{
-		{1, 0, 0, true},  // core 1 idle
-		{2, 2, 0, true},  // core 2 busy; core 1 still idle
-		{1, 0, 1, false}, // core 1 waits for a service: it may poll
-		{2, 0, 0, true},  // core 2 idle now
-		{2, 1, 0, false}, // and busy again
-		{1, 0, 0, true},  // core 1's reply came
+		{1, 0, 0, true, false}, // core 1 idle
+		{2, 2, 0, true, false}, // core 2 busy; core 1 still idle
+		{1, 0, 1, false, true}, // core 1 waits for a service: it may poll
+		{2, 0, 0, true, true},  // core 2 idle now
+		{2, 1, 2, false, true}, // and busy again, waiting too
+		{1, 0, 0, true, true},  // core 1's reply came; core 2 still waits
+		{2, 1, 0, true, false}, // and core 2's
 	}
 	for i, st := range steps {
 		b.summary(st.from, sched.LoadSummary{Core: sched.CoreID(st.from), Runnable: st.runnable, Waiting: st.waiting, Capacity: 1024})
 		if got := b.othersIdle(); got != st.idle {
 			t.Errorf("step %d: othersIdle %v, want %v", i, got, st.idle)
+		}
+		if got := b.othersAwaitService(); got != st.svc {
+			t.Errorf("step %d: othersAwaitService %v, want %v", i, got, st.svc)
 		}
 	}
 	var p [summarySize]byte
