@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 
@@ -77,21 +78,37 @@ func schedText(d *trace.Decoded) string {
 	}
 	// The SIP's track: its system calls as slices, in order. The cores'
 	// urpc messages and messages per second depend on how fast the
-	// console answers, and are left out with the idle events.
+	// console answers, and are left out with the idle events. Each track
+	// is written whole, tracks in name order: events of two tracks stamped
+	// alike (a reply's wake-up and the run queue it lengthens) may come in
+	// either order between runs, while each track's own order is the run's.
+	byTrack := map[string][]string{}
 	for _, r := range d.TrackEvents {
 		tr := d.Tracks[r.Track]
 		if tr.PID == 0 && !strings.HasSuffix(tr.Name, "run queue") {
 			continue
 		}
+		var line string
 		switch r.Type {
 		case trace.SliceBegin:
-			fmt.Fprintf(&w, "track %s: %s errno=%d\n", tr.Name, r.Name, r.Errno)
+			line = fmt.Sprintf("track %s: %s errno=%d\n", tr.Name, r.Name, r.Errno)
 		case trace.SliceEnd:
-			fmt.Fprintf(&w, "track %s: end\n", tr.Name)
+			line = fmt.Sprintf("track %s: end\n", tr.Name)
 		case trace.Counter:
-			fmt.Fprintf(&w, "track %s: %d\n", tr.Name, r.Value)
+			line = fmt.Sprintf("track %s: %d\n", tr.Name, r.Value)
 		default:
-			fmt.Fprintf(&w, "track %s: %s\n", tr.Name, r.Name)
+			line = fmt.Sprintf("track %s: %s\n", tr.Name, r.Name)
+		}
+		byTrack[tr.Name] = append(byTrack[tr.Name], line)
+	}
+	names := make([]string, 0, len(byTrack))
+	for n := range byTrack {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		for _, line := range byTrack[n] {
+			w.WriteString(line)
 		}
 	}
 	return w.String()
