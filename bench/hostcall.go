@@ -55,9 +55,16 @@ func buildWazeroCall(dir string) (string, error) {
 		return "", fmt.Errorf("go env GOMOD: %v", err)
 	}
 	root := filepath.Dir(strings.TrimSpace(string(gomod)))
-	version, err := exec.Command("go", "list", "-C", root, "-m", "-f", "{{.Version}}", "github.com/tetratelabs/wazero").Output()
-	if err != nil {
-		return "", fmt.Errorf("go list -m wazero: %v", err)
+	// wazero's own go.mod asks for an older golang.org/x/sys than isle's;
+	// requiring isle's as well keeps the build to the versions a fresh
+	// module cache holds after isle's own build.
+	var require strings.Builder
+	for _, m := range []string{"github.com/tetratelabs/wazero", "golang.org/x/sys"} {
+		version, err := exec.Command("go", "list", "-C", root, "-m", "-f", "{{.Version}}", m).Output()
+		if err != nil {
+			return "", fmt.Errorf("go list -m %s: %v", m, err)
+		}
+		fmt.Fprintf(&require, "require %s %s\n", m, strings.TrimSpace(string(version)))
 	}
 	sum, err := os.ReadFile(filepath.Join(root, "go.sum"))
 	if err != nil {
@@ -68,7 +75,7 @@ func buildWazeroCall(dir string) (string, error) {
 		return "", err
 	}
 	files := map[string]string{
-		"go.mod":  "module wazerocall\n\ngo 1.24\n\nrequire github.com/tetratelabs/wazero " + strings.TrimSpace(string(version)) + "\n",
+		"go.mod":  "module wazerocall\n\ngo 1.24\n\n" + require.String(),
 		"go.sum":  string(sum),
 		"main.go": wazeroCallGo,
 	}
