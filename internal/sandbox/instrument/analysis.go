@@ -253,7 +253,7 @@ func (m *module) planLoop(code []byte, pos int, bt blockType, known *knownConsts
 	}
 	p.bounded = boundedLoop(code, pos, bt, known)
 	if !p.bounded && !m.opts.noUnroll {
-		p.unroll, p.tail = planUnroll(code, pos, bt)
+		p.unroll, p.end = planUnroll(code, pos, bt)
 	}
 	return p
 }

@@ -91,6 +91,7 @@ type frame struct {
 	saves  []saved  // what a wrapped loop's slow path saves (loopSaves)
 	units  int      // what a wrapped loop's check spends: 1, or its copies if unrolled
 	inside int      // labels added between the frame and its body: an unrolled loop's copy block
+	toCopy bool     // a branch to the frame goes to the copy block (on to the next copy), not to the loop
 }
 
 // bodyWriter rewrites one body at a time; its slices are reused.
@@ -369,9 +370,10 @@ func (w *bodyWriter) depth(d uint32) uint32 {
 	out := uint64(d)
 	for i := uint32(0); i <= d && int(i) < len(w.frames); i++ {
 		f := &w.frames[len(w.frames)-1-int(i)]
-		out += uint64(f.inside)
 		if i < d {
-			out += uint64(f.extra)
+			out += uint64(f.inside + f.extra)
+		} else if !f.toCopy {
+			out += uint64(f.inside)
 		}
 	}
 	if out > 1<<32-1 {
