@@ -62,6 +62,12 @@ func (m *module) analyze() ([]funcInfo, error) {
 	comp := make([]int32, n)
 	onCycle := make([]bool, n)
 	markCycles(first, edges, onCycle, comp)
+	indirect := make([]bool, n)
+	for f := range out {
+		indirect[f] = out[f].recursive
+	}
+	m.comp = comp
+	m.planClones(out, comp, onCycle, indirect)
 	for f := range out {
 		info := &out[f]
 		info.recursive = info.recursive || onCycle[f] || m.opts.checkAll
@@ -247,7 +253,7 @@ func (s *bodyScan) commitCalls(k int) {
 
 // planLoop decides what a loop whose body starts at code[pos] gets.
 func (m *module) planLoop(code []byte, pos int, bt blockType, known *knownConsts) loopPlan {
-	var p loopPlan
+	p := loopPlan{pos: pos, bt: bt}
 	if m.opts.checkAll || m.opts.loopCallInBody {
 		return p
 	}

@@ -48,6 +48,10 @@ type loopPlan struct {
 	unroll  int  // copies of the body, 2 or more; 0: not unrolled
 	end     int  // unrolled: offset in the body's code of the loop's end
 	inBody  bool // its iterations make calls: the check calls the hook from the body, no wrapper
+	back    int  // the offset of its final br_if 0, where it checks instead of at its header (clone.go); 0: none
+
+	pos int       // offset in the body's code of its first instruction
+	bt  blockType // its block type
 }
 
 // planUnroll decides whether the loop whose body starts at code[pos] (just
