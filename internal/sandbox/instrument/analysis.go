@@ -38,7 +38,8 @@ type funcInfo struct {
 	checks    bool       // has a check: a cycle check, or a loop that needs one
 	loops     bool       // has a loop that needs a check
 	global    bool       // every checked loop makes calls: the fuel stays in the global, no $c
-	spends    bool       // it, or a function it may call, has a check: a caller writes $c back around a call to it
+	spends    bool       // it, or a function it may call, has a check, and it is no leaf: a caller writes $c back around a call to it
+	leaf      bool       // calls no module function, has checked loops, keeps its fuel in $c: a budget of leafBudget units (leaf.go)
 	plans     []loopPlan // by loop instruction, in order: no check (bounded.go), or unrolled (unroll.go)
 
 	code       []byte // the body, as the code section holds it
@@ -72,7 +73,7 @@ func (m *module) analyze() ([]funcInfo, error) {
 		info := &out[f]
 		info.recursive = info.recursive || onCycle[f] || m.opts.checkAll
 		info.loops = info.loops || m.opts.checkAll
-		info.global = info.loops && info.quietLoops == 0 && !m.opts.checkAll
+		info.global = info.loops && (info.quietLoops == 0 || len(info.code) >= minInBodyCheck) && !m.opts.checkAll
 		info.entryAt = -1
 		if info.recursive {
 			info.entryAt = info.first
@@ -85,7 +86,8 @@ func (m *module) analyze() ([]funcInfo, error) {
 			}
 		}
 		info.checks = info.loops || info.recursive
-		info.spends = info.checks
+		info.leaf = info.loops && !info.global && !info.recursive && !indirect[f] && first[f] == first[f+1] && !m.opts.checkAll
+		info.spends = info.checks && !info.leaf
 	}
 	// A function spends if a function it calls does: propagate backwards
 	// along the edges until nothing changes (each pass is linear; a pass

@@ -201,6 +201,9 @@ func (w *bodyWriter) prologue(dst []byte, r *reader, params [][]byte) ([]byte, e
 	dst = appendU32(dst, groups+1)
 	dst = append(dst, code[first:r.pos]...)
 	dst = append(dst, 1, w.fuelType())
+	if w.info.leaf {
+		return w.leafBudget(dst), nil
+	}
 	return w.load(dst), nil
 }
 
@@ -421,7 +424,7 @@ func (w *bodyWriter) fuelType() byte {
 
 // store writes $c back to the fuel global.
 func (w *bodyWriter) store(dst []byte) []byte {
-	if w.global {
+	if w.global || w.info.leaf {
 		return dst
 	}
 	dst = append(dst, 0x20) // local.get
@@ -487,6 +490,9 @@ func (w *bodyWriter) lend(dst []byte, units int) []byte {
 
 // callHook writes $c back, calls the hook and reloads $c.
 func (w *bodyWriter) callHook(dst []byte) []byte {
+	if w.info.leaf {
+		return w.leafHook(dst)
+	}
 	dst = w.store(dst)
 	dst = append(dst, opCall)
 	dst = appendU32(dst, w.m.hook)
