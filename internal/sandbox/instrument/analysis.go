@@ -208,6 +208,7 @@ func (s *bodyScan) scan(m *module, code []byte, info *funcInfo, edges []int32) (
 				if f := s.frames[k]; f.loop >= 0 && !info.plans[f.loop].bounded {
 					if f.callers {
 						info.plans[f.loop].inBody = len(code) >= minInBodyCheck
+						info.plans[f.loop].unroll = 0 // a dispatch loop that calls: each Go function's own loop
 					} else {
 						info.quietLoops++
 					}

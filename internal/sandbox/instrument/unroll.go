@@ -59,8 +59,11 @@ type loopPlan struct {
 // the offset of the loop's end, or 0 copies. Two kinds are: a small loop
 // (no result, no call, ending in br_if 0, at most maxUnrolledInstrs/2
 // instructions) and a dispatch loop (a br_table in it, at most
-// maxDispatchInstrs instructions; calls and a result allowed); neither may
-// have parameters or a nested loop.
+// maxDispatchInstrs instructions; a result allowed, and calls that the
+// loop's iterations do not make, such as interp's printf on the way out:
+// the scan, analysis.go, drops the plan of a loop whose iterations call, as
+// the loop around each Go function's body does); neither may have
+// parameters or a nested loop.
 func planUnroll(code []byte, pos int, bt blockType) (copies, end int) {
 	if bt.typeIdx >= 0 || len(bt.raw) != 1 {
 		return 0, 0 // a type index: parameters, or several results
