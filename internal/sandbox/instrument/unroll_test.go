@@ -149,7 +149,8 @@ func dispatch(pad string) testModule {
 // TestDispatchLoopUnrolled: a loop around a br_table gets two copies
 // under one check, the cases of the first going on to the second's
 // dispatch, and computes what the original does with the hook running
-// often; one longer than maxDispatchInstrs keeps one copy.
+// often; one longer than maxDispatchInstrs, or whose iterations call,
+// keeps one copy.
 func TestDispatchLoopUnrolled(t *testing.T) {
 	out := mustInstrument(t, dispatch("").bytes(), DefaultOptions())
 	if got := countOp(t, out, opBrTable); got != 2 {
@@ -184,5 +185,15 @@ func TestDispatchLoopUnrolled(t *testing.T) {
 	}
 	if got := countOp(t, mustInstrument(t, dispatch(long).bytes(), DefaultOptions()), opBrTable); got != 1 {
 		t.Errorf("long dispatch loop: %d copies of the body, want 1", got)
+	}
+	// A case that calls a module function: one copy (each Go function's
+	// loop is such a dispatch loop); one that calls on its way out of the
+	// loop (a return after the call): two.
+	for pad, want := range map[string]int{"i32.const 0 call 1 drop ": 1, "i32.const 0 call 1 return ": 2} {
+		tm := dispatch(pad)
+		tm.funcs = append(tm.funcs, testFunc{typ: 0, body: "local.get 0"})
+		if got := countOp(t, mustInstrument(t, tm.bytes(), DefaultOptions()), opBrTable); got != want {
+			t.Errorf("dispatch loop with %q: %d copies of the body, want %d", pad, got, want)
+		}
 	}
 }
