@@ -243,8 +243,8 @@ func (s *bodyScan) noteCall() {
 // unreachable is no such call (it was cancelled): it is on the way out of
 // the loop, as clang places the code after an interpreter's dispatch loop.
 func (s *bodyScan) commitCalls(k int) {
-	if !s.frames[k].call {
-		return
+	if k < 0 || !s.frames[k].call {
+		return // k < 0: an else outside any frame, which the rewriting reports
 	}
 	s.frames[k].call = false
 	for j := k; j >= 0; j-- {
