@@ -38,7 +38,8 @@ type funcInfo struct {
 	checks    bool       // has a check: a cycle check, or a loop that needs one
 	loops     bool       // has a loop that needs a check
 	global    bool       // every checked loop makes calls: the fuel stays in the global, no $c
-	spends    bool       // it, or a function it may call, has a check: a caller writes $c back around a call to it
+	spends    bool       // it, or a function it may call, has a check, and it is no leaf: a caller writes $c back around a call to it
+	leaf      bool       // calls no module function, has checked loops, keeps its fuel in $c: a budget of leafBudget units (leaf.go)
 	plans     []loopPlan // by loop instruction, in order: no check (bounded.go), or unrolled (unroll.go)
 
 	code       []byte // the body, as the code section holds it
@@ -62,11 +63,17 @@ func (m *module) analyze() ([]funcInfo, error) {
 	comp := make([]int32, n)
 	onCycle := make([]bool, n)
 	markCycles(first, edges, onCycle, comp)
+	indirect := make([]bool, n)
+	for f := range out {
+		indirect[f] = out[f].recursive
+	}
+	m.comp = comp
+	m.planClones(out, comp, onCycle, indirect)
 	for f := range out {
 		info := &out[f]
 		info.recursive = info.recursive || onCycle[f] || m.opts.checkAll
 		info.loops = info.loops || m.opts.checkAll
-		info.global = info.loops && info.quietLoops == 0 && !m.opts.checkAll
+		info.global = info.loops && (info.quietLoops == 0 || len(info.code) >= minInBodyCheck) && !m.opts.checkAll
 		info.entryAt = -1
 		if info.recursive {
 			info.entryAt = info.first
@@ -79,7 +86,8 @@ func (m *module) analyze() ([]funcInfo, error) {
 			}
 		}
 		info.checks = info.loops || info.recursive
-		info.spends = info.checks
+		info.leaf = info.loops && !info.global && !info.recursive && !indirect[f] && first[f] == first[f+1] && !m.opts.checkAll
+		info.spends = info.checks && !info.leaf
 	}
 	// A function spends if a function it calls does: propagate backwards
 	// along the edges until nothing changes (each pass is linear; a pass
@@ -200,6 +208,7 @@ func (s *bodyScan) scan(m *module, code []byte, info *funcInfo, edges []int32) (
 				if f := s.frames[k]; f.loop >= 0 && !info.plans[f.loop].bounded {
 					if f.callers {
 						info.plans[f.loop].inBody = len(code) >= minInBodyCheck
+						info.plans[f.loop].unroll = 0 // a dispatch loop that calls: each Go function's own loop
 					} else {
 						info.quietLoops++
 					}
@@ -234,8 +243,8 @@ func (s *bodyScan) noteCall() {
 // unreachable is no such call (it was cancelled): it is on the way out of
 // the loop, as clang places the code after an interpreter's dispatch loop.
 func (s *bodyScan) commitCalls(k int) {
-	if !s.frames[k].call {
-		return
+	if k < 0 || !s.frames[k].call {
+		return // k < 0: an else outside any frame, which the rewriting reports
 	}
 	s.frames[k].call = false
 	for j := k; j >= 0; j-- {
@@ -247,13 +256,13 @@ func (s *bodyScan) commitCalls(k int) {
 
 // planLoop decides what a loop whose body starts at code[pos] gets.
 func (m *module) planLoop(code []byte, pos int, bt blockType, known *knownConsts) loopPlan {
-	var p loopPlan
+	p := loopPlan{pos: pos, bt: bt}
 	if m.opts.checkAll || m.opts.loopCallInBody {
 		return p
 	}
 	p.bounded = boundedLoop(code, pos, bt, known)
 	if !p.bounded && !m.opts.noUnroll {
-		p.unroll, p.tail = planUnroll(code, pos, bt)
+		p.unroll, p.end = planUnroll(code, pos, bt)
 	}
 	return p
 }

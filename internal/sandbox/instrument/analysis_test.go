@@ -179,9 +179,9 @@ func TestLoopSavesOnlyWhatItUses(t *testing.T) {
 		t.Errorf("%d saves in the slow path, want 1 (local 0)", got)
 	}
 	h := newHarness(t, 0, 2)
-	res, err := h.instantiate(t, mustInstrument(t, tm.bytes(), testOptions(2))).ExportedFunction("run").Call(h.ctx, 10)
-	if err != nil || res[0] != 30 || h.calls == 0 {
-		t.Fatalf("run(10) = %v, %v with %d hook calls; want 30 and some calls", res, err, h.calls)
+	res, err := h.instantiate(t, mustInstrument(t, tm.bytes(), testOptions(2))).ExportedFunction("run").Call(h.ctx, 100)
+	if err != nil || res[0] != 300 || h.calls == 0 {
+		t.Fatalf("run(100) = %v, %v with %d hook calls; want 300 and some calls", res, err, h.calls)
 	}
 }
 

@@ -49,7 +49,7 @@ func (m *module) rewriteCode() ([]byte, error) {
 	if n != uint32(len(m.funcTypes)) {
 		return nil, fmt.Errorf("%d bodies for %d functions", n, len(m.funcTypes))
 	}
-	out := appendU32(make([]byte, 0, len(r.b)*5/4+64), n)
+	out := appendU32(make([]byte, 0, len(r.b)*5/4+64), n+uint32(len(m.clones)))
 	w := &bodyWriter{m: m}
 	for j := uint32(0); j < n; j++ {
 		size, err := r.u32()
@@ -60,28 +60,44 @@ func (m *module) rewriteCode() ([]byte, error) {
 		if err != nil {
 			return nil, fmt.Errorf("body %d: %w", j, err)
 		}
-		ti := m.funcTypes[j]
-		if ti >= uint32(len(m.types)) {
-			return nil, fmt.Errorf("function %d: type %d out of range", j, ti)
+		if out, err = w.function(out, int(j), code, 0); err != nil {
+			return nil, err
 		}
-		w.buf = w.buf[:0]
-		w.info, w.loops = &m.funcs[j], 0
-		w.global = w.info.global || !w.info.loops
-		if !w.info.loops {
-			w.buf, err = w.copyBody(w.buf, code, m.types[ti].params)
-		} else {
-			w.buf, err = w.body(w.buf, code, m.types[ti].params)
-		}
-		if err != nil {
-			return nil, fmt.Errorf("body %d: %w", j, err)
-		}
-		out = appendU32(out, uint32(len(w.buf)))
-		out = append(out, w.buf...)
 	}
 	if !r.done() {
 		return nil, errors.New("code section: trailing bytes")
 	}
+	for i, f := range m.clones {
+		var err error
+		version := i - int(m.cloneOf[f]) + 1
+		if out, err = w.function(out, int(f), m.funcs[f].code, version); err != nil {
+			return nil, err
+		}
+	}
 	return out, nil
+}
+
+// function rewrites the body code of function f (version 0) or of one of
+// its clones (1 .. cloneCopies-1) and appends it to out with its size.
+func (w *bodyWriter) function(out []byte, f int, code []byte, version int) ([]byte, error) {
+	ti := w.m.funcTypes[f]
+	if ti >= uint32(len(w.m.types)) {
+		return nil, fmt.Errorf("function %d: type %d out of range", f, ti)
+	}
+	var err error
+	w.buf = w.buf[:0]
+	w.info, w.loops, w.fn, w.copy = &w.m.funcs[f], 0, f, version
+	w.global = w.info.global || !w.info.loops
+	if !w.info.loops {
+		w.buf, err = w.copyBody(w.buf, code, w.m.types[ti].params)
+	} else {
+		w.buf, err = w.body(w.buf, code, w.m.types[ti].params)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("body %d: %w", f, err)
+	}
+	out = appendU32(out, uint32(len(w.buf)))
+	return append(out, w.buf...), nil
 }
 
 // frame is an open control frame of the body being rewritten.
@@ -91,6 +107,8 @@ type frame struct {
 	saves  []saved  // what a wrapped loop's slow path saves (loopSaves)
 	units  int      // what a wrapped loop's check spends: 1, or its copies if unrolled
 	inside int      // labels added between the frame and its body: an unrolled loop's copy block
+	toCopy bool     // a branch to the frame goes to the copy block (on to the next copy), not to the loop
+	tail   int      // a back-edge loop: the offset of its final br_if 0, which checks (clone.go)
 }
 
 // bodyWriter rewrites one body at a time; its slices are reused.
@@ -104,6 +122,8 @@ type bodyWriter struct {
 	global bool   // no $c: the checks spend the global itself (funcInfo.global)
 	info   *funcInfo
 	loops  int // loop instructions seen so far in the body: the index into info.plans
+	fn     int // the module-defined function being rewritten
+	copy   int // which version of it is being written: 0 the original, 1 .. cloneCopies-1 a clone (clone.go)
 
 	localTypes [][]byte       // type of each local, parameters first
 	assigned   []uint32       // locals the body assigns, in order
@@ -128,7 +148,7 @@ func (w *bodyWriter) body(dst, code []byte, params [][]byte) ([]byte, error) {
 		if err := next(r, &w.in); err != nil {
 			return nil, err
 		}
-		if w.info.recursive && w.in.start == w.info.entryAt {
+		if w.cycleAt(w.in.start) {
 			dst = w.cycleCheck(dst)
 		}
 		if dst, err = w.instr(dst, code, r); err != nil {
@@ -181,6 +201,9 @@ func (w *bodyWriter) prologue(dst []byte, r *reader, params [][]byte) ([]byte, e
 	dst = appendU32(dst, groups+1)
 	dst = append(dst, code[first:r.pos]...)
 	dst = append(dst, 1, w.fuelType())
+	if w.info.leaf {
+		return w.leafBudget(dst), nil
+	}
 	return w.load(dst), nil
 }
 
@@ -221,6 +244,9 @@ func (w *bodyWriter) instr(dst, code []byte, r *reader) ([]byte, error) {
 			dst = w.loopTail(dst, f)
 		}
 	case opBr, opBrIf, 0xd5, 0xd6: // br, br_if, br_on_null, br_on_non_null
+		if f := &w.frames[len(w.frames)-1]; f.tail == in.start && f.tail > 0 && in.op == opBrIf {
+			return w.backEdge(dst), nil
+		}
 		if w.returns(in.idx) {
 			dst = w.store(dst)
 		}
@@ -234,7 +260,7 @@ func (w *bodyWriter) instr(dst, code []byte, r *reader) ([]byte, error) {
 			dst = w.store(dst)
 		}
 		dst = append(dst, opCall)
-		dst = appendU32(dst, w.m.funcIndex(in.idx))
+		dst = appendU32(dst, w.callee(in.idx))
 		if spends {
 			dst = w.load(dst)
 		}
@@ -245,7 +271,7 @@ func (w *bodyWriter) instr(dst, code []byte, r *reader) ([]byte, error) {
 	case opReturnCall:
 		dst = w.store(dst)
 		dst = append(dst, opReturnCall)
-		dst = appendU32(dst, w.m.funcIndex(in.idx))
+		dst = appendU32(dst, w.callee(in.idx))
 	case 0x0f, 0x13, 0x15: // return, return_call_indirect, return_call_ref
 		dst = w.store(dst)
 		dst = append(dst, code[in.start:in.end]...)
@@ -304,11 +330,16 @@ func (w *bodyWriter) loop(dst, code []byte, r *reader) ([]byte, error) {
 		return dst, nil
 	}
 	saves := w.loopSaves(code, r.pos)
-	dst, params, err := w.loopHead(dst, code[in.start:in.end], max(plan.unroll, 1))
+	units := max(plan.unroll, 1)
+	back := 0
+	if w.copy > 0 && plan.back > 0 {
+		units, back = 0, plan.back // no check at the header: at the back-edge
+	}
+	dst, params, err := w.loopHead(dst, code[in.start:in.end], units)
 	if err != nil {
 		return nil, err
 	}
-	w.frames = append(w.frames, frame{extra: loopLabels, params: params, saves: saves, units: max(plan.unroll, 1)})
+	w.frames = append(w.frames, frame{extra: loopLabels, params: params, saves: saves, units: max(units, 1), tail: back})
 	if plan.unroll > 1 {
 		return w.unrolled(dst, code, r, plan)
 	}
@@ -344,11 +375,14 @@ func (w *bodyWriter) copyBody(dst, code []byte, params [][]byte) ([]byte, error)
 		if err := next(r, in); err != nil {
 			return nil, err
 		}
-		if w.info.recursive && in.start == w.info.entryAt {
+		if w.cycleAt(in.start) {
 			dst = w.cycleCheck(dst)
 		}
 		switch in.op {
-		case opCall, opReturnCall, opRefFunc:
+		case opCall, opReturnCall:
+			dst = append(dst, in.op)
+			dst = appendU32(dst, w.callee(in.idx))
+		case opRefFunc:
 			dst = append(dst, in.op)
 			dst = appendU32(dst, w.m.funcIndex(in.idx))
 		default:
@@ -369,9 +403,10 @@ func (w *bodyWriter) depth(d uint32) uint32 {
 	out := uint64(d)
 	for i := uint32(0); i <= d && int(i) < len(w.frames); i++ {
 		f := &w.frames[len(w.frames)-1-int(i)]
-		out += uint64(f.inside)
 		if i < d {
-			out += uint64(f.extra)
+			out += uint64(f.inside + f.extra)
+		} else if !f.toCopy {
+			out += uint64(f.inside)
 		}
 	}
 	if out > 1<<32-1 {
@@ -389,7 +424,7 @@ func (w *bodyWriter) fuelType() byte {
 
 // store writes $c back to the fuel global.
 func (w *bodyWriter) store(dst []byte) []byte {
-	if w.global {
+	if w.global || w.info.leaf {
 		return dst
 	}
 	dst = append(dst, 0x20) // local.get
@@ -455,6 +490,9 @@ func (w *bodyWriter) lend(dst []byte, units int) []byte {
 
 // callHook writes $c back, calls the hook and reloads $c.
 func (w *bodyWriter) callHook(dst []byte) []byte {
+	if w.info.leaf {
+		return w.leafHook(dst)
+	}
 	dst = w.store(dst)
 	dst = append(dst, opCall)
 	dst = appendU32(dst, w.m.hook)
@@ -466,7 +504,7 @@ func (w *bodyWriter) callHook(dst []byte) []byte {
 //	$c -= 1 (or the global, without $c)
 //	if $c < 0 { save params; fuel = $c; call $hook; $c = fuel; restore params }
 func (w *bodyWriter) cycleCheck(dst []byte) []byte {
-	dst = w.decrement(dst, 1)
+	dst = w.decrement(dst, w.cycleUnits())
 	dst = append(dst, opIf, blockEmpty)
 	dst = w.saveLocals(dst, w.entrySaves)
 	dst = w.callHook(dst)
@@ -529,6 +567,9 @@ func (w *bodyWriter) loopHead(dst, loop []byte, units int) ([]byte, [][]byte, er
 	dst = append(dst, opBlock)
 	dst = append(dst, slow...)
 	dst = append(dst, loop...)
+	if units == 0 {
+		return dst, params, nil // a back-edge loop: it checks at its br_if 0
+	}
 	dst = w.decrement(dst, units)
 	return append(dst, opBrIf, 1), params, nil
 }

@@ -16,7 +16,11 @@
 // sit in a checked loop, and a counted loop with constant bounds, no call
 // and no nested loop has no check (analysis.go, place.go, bounded.go). A
 // small loop's body is copied up to 8 times under one check that spends a
-// unit for each copy (unroll.go). The runtime implements the hook: it checks the time
+// unit for each copy, a dispatch loop's (one around a br_table) twice
+// (unroll.go). The functions of a small recursion get three clones each,
+// and a recursive call goes on to the next version of its callee, so that
+// only every fourth level runs the recursion check, which spends four
+// units; a clone's loops check on their back-edge (clone.go). The runtime implements the hook: it checks the time
 // slice, may suspend the SIP's coroutine, and refills the fuel through
 // wazero's api.MutableGlobal. The runtime can also force a call at the next
 // check by setting the fuel to zero. The hook must leave the fuel at one or
@@ -29,7 +33,11 @@
 // return_call and branches to the function's label, at the final end, and
 // around the hook call. A recursive function without checked loops spends
 // the global directly, and so does a function whose every checked loop
-// makes calls (the write-back around the calls would cost as much). A
+// makes calls (the write-back around the calls would cost as much), and
+// every function of 2 KiB or more. A leaf, a function that calls no
+// module function, starts $c at a budget of its own, never writes it
+// back, and spends the whole budget from the global when it runs out
+// (leaf.go); its callers need no write-back around it. A
 // recursive function gets, at the last point that all its recursive calls
 // pass (place.go),
 //
@@ -67,7 +75,8 @@
 // function index space, so when the hook is added Instrument renumbers
 // call, return_call, ref.func (in bodies, globals and element expressions),
 // element segment function lists, function exports, the start function and
-// the function, local and label maps of the "name" section. The fuel global
+// the function, local and label maps of the "name" section. The clones of
+// small recursive functions follow every module-defined function. The fuel global
 // and scratch globals and any block types the wrappers need are appended,
 // so no global or type index moves. DWARF custom sections (".debug_*") are dropped: they name
 // code offsets that have moved; a "name" section that does not parse is

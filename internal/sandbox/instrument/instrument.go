@@ -52,6 +52,9 @@ type Options struct {
 	// noUnroll keeps every loop's body as it is (unroll.go), for tests and
 	// benchmarks that compare.
 	noUnroll bool
+	// leafBudget replaces the constant leafBudget (leaf.go) when above
+	// zero: the tests make it 1, so that leaves' slow paths run often.
+	leafBudget int64
 }
 
 // Defaults for isle's runtime.
@@ -116,6 +119,9 @@ type module struct {
 	addHook       bool       // the hook import must be added (and functions shifted)
 	fuel          uint32     // global index of the fuel global
 	funcs         []funcInfo // by module-defined function: where it needs checks (analysis.go)
+	comp          []int32    // by module-defined function: its strongly connected component of the call graph
+	cloneOf       []int32    // by module-defined function: its clone's index in clones, or -1 (clone.go)
+	clones        []int32    // the functions that have a clone, in the clones' order
 }
 
 func newModule(wasm []byte, opts Options) (*module, error) {
@@ -310,6 +316,9 @@ func (m *module) rewrite() ([]byte, error) {
 	m.secs = put(m.secs, secExport, exports)
 	if code != nil {
 		m.secs = put(m.secs, secCode, code)
+	}
+	if fs := m.functionSection(); fs != nil {
+		m.secs = put(m.secs, secFunction, fs)
 	}
 	if elems != nil {
 		m.secs = put(m.secs, secElement, elems)

@@ -77,6 +77,7 @@ func (h *harness) instantiate(t fatalT, wasm []byte) api.Module {
 func testOptions(fuel int64) Options {
 	o := DefaultOptions()
 	o.InitialFuel = fuel
+	o.leafBudget = 1 // a leaf's slow path runs at each of its checks
 	return o
 }
 

@@ -129,8 +129,8 @@ func (w *bodyWriter) restoreLocals(dst []byte, saves []saved) []byte {
 // instructions saves every local too, so that nested loops cannot make the
 // scans quadratic in a body's length.
 func (w *bodyWriter) loopSaves(code []byte, pos int) []saved {
-	if len(w.saves) == 0 {
-		return nil
+	if len(w.saves) == 0 || len(code) >= minInBodyCheck {
+		return nil // in a large function, saving cost more than it saved (docs/preemption.md)
 	}
 	const (
 		untouched = iota

@@ -124,3 +124,76 @@ func TestLoopsNotUnrolled(t *testing.T) {
 		}
 	}
 }
+
+// dispatch is an interpreter-like loop: a br_table picks one of three
+// cases, two of which branch back to the loop; the third falls off the
+// loop's end with its result unless it goes on.
+func dispatch(pad string) testModule {
+	return testModule{types: []string{"i32 -> i32"}, funcs: []testFunc{{typ: 0, locals: "i32 i32", export: "run", body: `
+		loop:i32
+		  local.get 1 i32.const 1 i32.add local.set 1
+		  block block block
+		    local.get 1 i32.const 3 i32.rem_u
+		    br_table 3 0 1 2 2
+		  end
+		  local.get 2 local.get 1 i32.add local.set 2 br 2
+		  end
+		  local.get 2 i32.const 3 i32.mul local.get 1 i32.xor local.set 2 ` + pad + `br 1
+		  end
+		  local.get 2 i32.const 7 i32.add local.set 2
+		  local.get 1 local.get 0 i32.lt_u br_if 0
+		  local.get 2
+		end`}}}
+}
+
+// TestDispatchLoopUnrolled: a loop around a br_table gets two copies
+// under one check, the cases of the first going on to the second's
+// dispatch, and computes what the original does with the hook running
+// often; one longer than maxDispatchInstrs, or whose iterations call,
+// keeps one copy.
+func TestDispatchLoopUnrolled(t *testing.T) {
+	out := mustInstrument(t, dispatch("").bytes(), DefaultOptions())
+	if got := countOp(t, out, opBrTable); got != 2 {
+		t.Errorf("%d copies of the body, want 2", got)
+	}
+	if got := countOp(t, out, 0x7d); got != 1 { // i64.sub: the checks
+		t.Errorf("%d checks, want 1", got)
+	}
+	orig := dispatch("").bytes()
+	h := newHarness(t, 0, 0)
+	mod := h.instantiate(t, orig)
+	for _, fuel := range []int64{1, 2, 3, 1000} {
+		h.refill, h.calls = fuel, 0
+		inst := h.instantiate(t, mustInstrument(t, orig, testOptions(fuel)))
+		for n := uint64(0); n <= 30; n++ {
+			want, err := mod.ExportedFunction("run").Call(h.ctx, n)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := inst.ExportedFunction("run").Call(h.ctx, n)
+			if err != nil || got[0] != want[0] {
+				t.Errorf("fuel %d: run(%d) = %v, %v; want %d", fuel, n, got, err, want[0])
+			}
+		}
+		if fuel == 1 && h.calls == 0 {
+			t.Error("fuel 1: the hook was never called")
+		}
+	}
+	long := ""
+	for range maxDispatchInstrs / 2 {
+		long += "local.get 1 drop "
+	}
+	if got := countOp(t, mustInstrument(t, dispatch(long).bytes(), DefaultOptions()), opBrTable); got != 1 {
+		t.Errorf("long dispatch loop: %d copies of the body, want 1", got)
+	}
+	// A case that calls a module function: one copy (each Go function's
+	// loop is such a dispatch loop); one that calls on its way out of the
+	// loop (a return after the call): two.
+	for pad, want := range map[string]int{"i32.const 0 call 1 drop ": 1, "i32.const 0 call 1 return ": 2} {
+		tm := dispatch(pad)
+		tm.funcs = append(tm.funcs, testFunc{typ: 0, body: "local.get 0"})
+		if got := countOp(t, mustInstrument(t, tm.bytes(), DefaultOptions()), opBrTable); got != want {
+			t.Errorf("dispatch loop with %q: %d copies of the body, want %d", pad, got, want)
+		}
+	}
+}
