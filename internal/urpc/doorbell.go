@@ -119,9 +119,14 @@ func (m *Membarrier) Ready() bool { return m.done.Load() && m.ok.Load() }
 func NewDoorbell() *Doorbell { return NewDoorbellWith(registerMembarrierNow()) }
 
 // NewDoorbellWith returns a doorbell with nobody sleeping that becomes
-// asymmetric once reg is ready.
+// asymmetric once reg is ready: at once if it is ready already (no Arm has
+// run yet, so every Arm will call membarrier), else in the first Arm after.
 func NewDoorbellWith(reg *Membarrier) *Doorbell {
-	return &Doorbell{wake: make(chan struct{}, 1), reg: reg}
+	d := &Doorbell{wake: make(chan struct{}, 1), reg: reg}
+	if needFence && reg != nil && reg.Ready() {
+		d.asymmetric.Store(true)
+	}
+	return d
 }
 
 // newDoorbell returns a doorbell whose consumer pays for the handshake's
