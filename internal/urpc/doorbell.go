@@ -119,14 +119,9 @@ func (m *Membarrier) Ready() bool { return m.done.Load() && m.ok.Load() }
 func NewDoorbell() *Doorbell { return NewDoorbellWith(registerMembarrierNow()) }
 
 // NewDoorbellWith returns a doorbell with nobody sleeping that becomes
-// asymmetric once reg is ready: at once if it is ready already (no Arm has
-// run yet, so every Arm will call membarrier), else in the first Arm after.
+// asymmetric once reg is ready.
 func NewDoorbellWith(reg *Membarrier) *Doorbell {
-	d := &Doorbell{wake: make(chan struct{}, 1), reg: reg}
-	if needFence && reg != nil && reg.Ready() {
-		d.asymmetric.Store(true)
-	}
-	return d
+	return &Doorbell{wake: make(chan struct{}, 1), reg: reg}
 }
 
 // newDoorbell returns a doorbell whose consumer pays for the handshake's
