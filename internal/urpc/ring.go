@@ -179,8 +179,11 @@ func (r *Ring) Bell() *Doorbell { return r.bell }
 // PayloadSize are a caller bug.
 //
 // The common case — a full-line payload, no reference to place or clear,
-// room known from the cached read position — takes a path with no call, so
-// the compiler spills nothing; everything else goes to trySend.
+// room known from the cached read position, all three in one test of
+// fastEnd — takes a path with no call; everything else goes to trySend.
+// (The compiler still stores the slice and interface arguments on the
+// stack on entry, as it does in any function that makes a call: the cost
+// docs/urpc.md measures as what is left.)
 func (r *Ring) TrySend(typ uint8, payload []byte, ref any) bool {
 	if pos := r.head; len(payload) == PayloadSize && ref == nil && pos < r.fastEnd {
 		s := r.slot(pos)
