@@ -62,9 +62,9 @@ const (
 	lenBits  = 8
 	typeBits = 8
 	seqShift = lenBits + typeBits
-	seqMask  = 1<<(64-seqShift) - 1
 	lenMask  = 0x3f
-	sameFlag = 0x40 // the message's reference is the last one that travelled
+	seqLow   = 1<<seqShift - 1 // the header bits below seq
+	sameFlag = 0x40            // the message's reference is the last one that travelled
 	refFlag  = 0x80
 )
 
@@ -99,14 +99,19 @@ type Ring struct {
 	head       uint64 // next position to write; also the number of messages sent
 	cachedRead uint64 // the consumer's read position as last seen
 	refsHeld   uint64 // entries of refs that are not nil
-	sentRef    any    // the last reference written to refs
-	_          [len(gap{}) - 40]byte
+	// fastEnd bounds TrySend's fast path: positions below it have room by
+	// cachedRead and no stale reference to clear (cachedRead+size while
+	// refsHeld is 0, else 0), so that path tests one word, not three.
+	fastEnd uint64
+	sentRef any // the last reference written to refs
+	_       [len(gap{}) - 48]byte
 
 	// Consumer-local: written and read only by the consumer.
 	tail      uint64 // next position to read; also the number of messages received
 	published uint64 // tail as last published in read
+	publishAt uint64 // published+half: where Recv publishes by itself
 	recvRef   any    // the last reference read from refs
-	_         [len(gap{}) - 32]byte
+	_         [len(gap{}) - 40]byte
 
 	// Written by the consumer, read by the producer: its own cache line.
 	read atomic.Uint64
@@ -132,12 +137,14 @@ func NewRing(size int, bell *Doorbell) *Ring {
 		panic("urpc: ring without a doorbell")
 	}
 	return &Ring{
-		slots: alignedSlots(size),
-		refs:  make([]any, size),
-		size:  uint64(size),
-		mask:  uint64(size - 1),
-		half:  uint64(size / 2),
-		bell:  bell,
+		slots:     alignedSlots(size),
+		fastEnd:   uint64(size),
+		publishAt: uint64(size / 2),
+		refs:      make([]any, size),
+		size:      uint64(size),
+		mask:      uint64(size - 1),
+		half:      uint64(size / 2),
+		bell:      bell,
 	}
 }
 
@@ -150,6 +157,11 @@ func alignedSlots(n int) unsafe.Pointer {
 	off := (LineSize - addr%LineSize) % LineSize
 	return unsafe.Add(unsafe.Pointer(&raw[0]), off)
 }
+
+// seqBits returns the header bits that mark a slot as holding position
+// pos: its sequence number, pos+1, in place (the shift drops the bits above
+// seq's 48, so no mask is needed).
+func seqBits(pos uint64) uint64 { return (pos + 1) << seqShift }
 
 // slot returns the slot of position pos.
 func (r *Ring) slot(pos uint64) *slot {
@@ -167,18 +179,41 @@ func (r *Ring) Bell() *Doorbell { return r.bell }
 // PayloadSize are a caller bug.
 //
 // The common case — a full-line payload, no reference to place or clear,
-// room known from the cached read position — takes a path with no call, so
-// the compiler spills nothing; everything else goes to trySend.
+// room known from the cached read position, all three in one test of
+// fastEnd — takes a path with no call; everything else goes to trySend.
+// (The compiler still stores the slice and interface arguments on the
+// stack on entry, as it does in any function that makes a call: the cost
+// docs/urpc.md measures as what is left.)
 func (r *Ring) TrySend(typ uint8, payload []byte, ref any) bool {
-	pos := r.head
-	if len(payload) != PayloadSize || ref != nil || r.refsHeld != 0 || pos-r.cachedRead >= r.size {
-		return r.trySend(typ, payload, ref)
+	if pos := r.head; len(payload) == PayloadSize && ref == nil && pos < r.fastEnd {
+		s := r.slot(pos)
+		s.data = [PayloadSize]byte(payload)
+		storeRelease(&s.hdr, seqBits(pos)|uint64(typ)<<lenBits|PayloadSize)
+		r.head = pos + 1
+		return true
 	}
-	s := r.slot(pos)
-	s.data = [PayloadSize]byte(payload)
-	storeRelease(&s.hdr, ((pos+1)&seqMask)<<seqShift|uint64(typ)<<lenBits|PayloadSize)
-	r.head = pos + 1
+	return r.trySend(typ, payload, ref)
+}
+
+// room reports whether the producer may write position pos, re-reading
+// the consumer's position only when the cached one says the ring is full.
+func (r *Ring) room(pos uint64) bool {
+	if pos-r.cachedRead >= r.size {
+		r.cachedRead = r.read.Load()
+		if pos-r.cachedRead >= r.size {
+			return false
+		}
+		r.setFastEnd()
+	}
 	return true
+}
+
+// setFastEnd recomputes fastEnd after cachedRead or refsHeld changed.
+func (r *Ring) setFastEnd() {
+	r.fastEnd = 0
+	if r.refsHeld == 0 {
+		r.fastEnd = r.cachedRead + r.size
+	}
 }
 
 // trySend is TrySend for any message.
@@ -188,11 +223,8 @@ func (r *Ring) trySend(typ uint8, payload []byte, ref any) bool {
 		panic("urpc: payload larger than a slot")
 	}
 	pos := r.head
-	if pos-r.cachedRead >= r.size {
-		r.cachedRead = r.read.Load()
-		if pos-r.cachedRead >= r.size {
-			return false
-		}
+	if !r.room(pos) {
+		return false
 	}
 	s := r.slot(pos)
 	if n == PayloadSize {
@@ -223,8 +255,12 @@ func (r *Ring) putRef(i uint64, ref any) uint64 {
 	switch {
 	case ref == nil && old:
 		r.refsHeld--
+		if r.refsHeld == 0 {
+			r.setFastEnd()
+		}
 	case ref != nil && !old:
 		r.refsHeld++
+		r.fastEnd = 0
 	}
 	if ref == nil {
 		return 0
@@ -253,26 +289,33 @@ func (r *Ring) Recv(m *Msg) bool {
 	pos := r.tail
 	s := r.slot(pos)
 	h := s.hdr.Load()
-	if h>>seqShift != (pos+1)&seqMask {
+	if h&^seqLow != seqBits(pos) {
 		return false
 	}
 	m.Type = uint8(h >> lenBits)
 	m.Len = uint8(h) & lenMask
 	m.Data = s.data
-	switch {
-	case h&refFlag != 0:
-		m.Ref = r.refs[pos&r.mask]
-		r.recvRef = m.Ref
-	case h&sameFlag != 0:
-		m.Ref = r.recvRef
-	case m.Ref != nil:
-		m.Ref = nil
+	if h&(refFlag|sameFlag) != 0 || m.Ref != nil {
+		m.Ref = r.refOf(h, pos)
 	}
 	r.tail = pos + 1
-	if r.tail-r.published >= r.half {
+	if pos+1 >= r.publishAt {
 		r.Release()
 	}
 	return true
+}
+
+// refOf returns the reference of the message at position pos, whose header
+// is h, and keeps it as the last one read.
+func (r *Ring) refOf(h, pos uint64) any {
+	switch {
+	case h&refFlag != 0:
+		r.recvRef = r.refs[pos&r.mask]
+		return r.recvRef
+	case h&sameFlag != 0:
+		return r.recvRef
+	}
+	return nil
 }
 
 // Release publishes the consumer's read position, freeing the slots read so
@@ -281,14 +324,20 @@ func (r *Ring) Recv(m *Msg) bool {
 // consumer's cache and Release costs a local store.
 func (r *Ring) Release() {
 	if r.published != r.tail {
-		r.published = r.tail
-		storeRelease(&r.read, r.tail)
+		r.publishPos(r.tail)
 	}
+}
+
+// publishPos publishes pos as the consumer's read position.
+func (r *Ring) publishPos(pos uint64) {
+	r.published = pos
+	r.publishAt = pos + r.half
+	storeRelease(&r.read, pos)
 }
 
 // Empty reports whether the consumer's next slot holds no message (consumer only).
 func (r *Ring) Empty() bool {
-	return r.slot(r.tail).hdr.Load()>>seqShift != (r.tail+1)&seqMask
+	return r.slot(r.tail).hdr.Load()&^seqLow != seqBits(r.tail)
 }
 
 // Received returns how many messages the consumer has received (consumer only).
@@ -305,11 +354,8 @@ func (r *Ring) TrySendPair(typ uint8, head, body []byte, ref any) bool {
 		panic("urpc: payload larger than a slot")
 	}
 	pos := r.head
-	if pos-r.cachedRead >= r.size {
-		r.cachedRead = r.read.Load()
-		if pos-r.cachedRead >= r.size {
-			return false
-		}
+	if !r.room(pos) {
+		return false
 	}
 	s := r.slot(pos)
 	copy(s.data[copy(s.data[:], head):], body)
@@ -329,7 +375,7 @@ func (r *Ring) SendPair(typ uint8, head, body []byte, ref any) bool {
 // publish places ref for the slot of position pos, whose payload of n
 // bytes is written, and publishes its header.
 func (r *Ring) publish(pos uint64, typ uint8, n int, ref any) {
-	h := ((pos+1)&seqMask)<<seqShift | uint64(typ)<<lenBits | uint64(n)
+	h := seqBits(pos) | uint64(typ)<<lenBits | uint64(n)
 	switch {
 	case ref != nil && sameRef(ref, r.sentRef):
 		// The consumer has it already: the slot's header says so, and the
@@ -372,24 +418,17 @@ func (r *Ring) RecvView(v *View) bool {
 	pos := r.tail
 	sl := r.slot(pos)
 	h := sl.hdr.Load()
-	if h>>seqShift != (pos+1)&seqMask {
+	if h&^seqLow != seqBits(pos) {
 		return false
 	}
-	if pos-r.published >= r.half {
-		r.published = pos
-		storeRelease(&r.read, pos)
+	if pos >= r.publishAt {
+		r.publishPos(pos)
 	}
 	v.Type = uint8(h >> lenBits)
 	v.Len = uint8(h) & lenMask
 	v.Data = &sl.data
-	switch {
-	case h&refFlag != 0:
-		v.Ref = r.refs[pos&r.mask]
-		r.recvRef = v.Ref
-	case h&sameFlag != 0:
-		v.Ref = r.recvRef
-	case v.Ref != nil:
-		v.Ref = nil
+	if h&(refFlag|sameFlag) != 0 || v.Ref != nil {
+		v.Ref = r.refOf(h, pos)
 	}
 	r.tail = pos + 1
 	return true

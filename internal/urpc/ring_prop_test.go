@@ -91,6 +91,12 @@ func TestRingMatchesReference(t *testing.T) {
 					r.Notify()
 				}
 			},
+			"send a line": func(t *rapid.T) { // full, no reference: TrySend's fast path
+				want := refMsg{typ: rapid.Uint8().Draw(t, "type"), payload: rapid.SliceOfN(rapid.Byte(), PayloadSize, PayloadSize).Draw(t, "line")}
+				if ok, refOK := r.TrySend(want.typ, want.payload, nil), q.trySend(want); ok != refOK {
+					t.Fatalf("TrySend of a line = %v, reference says %v (sent %d, received %d, released %d, size %d)", ok, refOK, q.sent, q.received, q.released, size)
+				}
+			},
 			"recv": func(t *rapid.T) {
 				ok := r.Recv(&m)
 				want, refOK := q.recv()

@@ -224,3 +224,69 @@ func TestRecvViewInPlace(t *testing.T) {
 		t.Fatalf("read position %d after Release, want 3", got)
 	}
 }
+
+// TestTrySendFastPath: full-line messages without a reference take
+// TrySend's fast path, bounded by fastEnd; it must stop at a full ring,
+// leave it while a reference is held in refs (so that stale entries are
+// cleared), and take it again once they are.
+func TestTrySendFastPath(t *testing.T) {
+	r := NewRing(8, NewDoorbell())
+	var line [PayloadSize]byte
+	var m Msg
+	sent, recvd := 0, 0
+	send := func(ref any) bool {
+		line[0] = byte(sent)
+		if !r.TrySend(uint8(sent), line[:], ref) {
+			return false
+		}
+		sent++
+		return true
+	}
+	recv := func(ref any) {
+		t.Helper()
+		if !r.Recv(&m) || m.Type != uint8(recvd) || m.Data[0] != byte(recvd) || m.Len != PayloadSize || m.Ref != ref {
+			t.Fatalf("message %d: got type %d, %d bytes, data %d, ref %v", recvd, m.Type, m.Len, m.Data[0], m.Ref)
+		}
+		recvd++
+	}
+	for sent < 8 {
+		if !send(nil) {
+			t.Fatalf("send %d to a ring with room failed", sent)
+		}
+	}
+	if send(nil) {
+		t.Fatal("a full ring took a ninth line")
+	}
+	recv(nil)
+	recv(nil)
+	if send(nil) {
+		t.Fatal("a slot read but not released was written again")
+	}
+	r.Release()
+	ref := new(int)
+	if !send(ref) || !send(nil) {
+		t.Fatal("sends after Release failed")
+	}
+	if r.refsHeld != 1 || r.fastEnd != 0 {
+		t.Fatalf("holding a reference: refsHeld %d, fastEnd %d; want 1, 0 (no fast path)", r.refsHeld, r.fastEnd)
+	}
+	for recvd < sent {
+		want := any(nil)
+		if recvd == 8 {
+			want = ref
+		}
+		recv(want)
+	}
+	r.Release()
+	for sent < 17 { // a lap: position 16 reuses the slot of the reference
+		if !send(nil) {
+			t.Fatalf("send %d failed", sent)
+		}
+	}
+	if r.refsHeld != 0 || r.refs[0] != nil || r.fastEnd != r.cachedRead+r.size {
+		t.Fatalf("after a lap: refsHeld %d, refs[0] %v, fastEnd %d (cachedRead %d); want the fast path back", r.refsHeld, r.refs[0], r.fastEnd, r.cachedRead)
+	}
+	for recvd < sent {
+		recv(nil)
+	}
+}
