@@ -19,7 +19,7 @@ func BenchmarkTraceRoundTripSide(b *testing.B) {
 	for _, bc := range []struct {
 		name   string
 		events int
-	}{{"off", 0}, {"on", 1 << 16}} {
+	}{{"off", 0}, {"on", 1 << 16}, {"on-small", 1 << 10}} {
 		b.Run(bc.name, func(b *testing.B) {
 			m := &Machine{cfg: Config{Cores: 2, TraceEvents: bc.events}}
 			c := newCore(m, 0)
