@@ -69,7 +69,7 @@ const (
 	// ring, a ChanRecv whose Why is FoldedSwitchIn stands for PID's
 	// SwitchIn at the same time too, and a ChanSend whose Why is not 0 for
 	// the urpc message that carried it, just before at the same time: a
-	// MsgSend of type Why to core FoldedPeer(Core) (Events unfolds both).
+	// MsgSend of type Why to core Core>>16 - 1 (Events unfolds both).
 	ChanSend
 	ChanRecv
 	// Mark: a step of a protocol above the kernel on this core (a 2PC
@@ -95,7 +95,7 @@ const FoldedSwitchIn = 1
 
 // A ChanSend that stands for its urpc message too (its Why that message's
 // type) keeps the contract's name in the low 16 bits of its Core, the
-// message's core plus one above them: FoldMsgSend and FoldedPeer.
+// message's core plus one above them (FoldMsgSend; Events unfolds it).
 const (
 	foldedPeerShift = 16
 	// MaxFoldedPeer bounds the cores whose messages a ChanSend can carry
