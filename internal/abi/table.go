@@ -163,7 +163,7 @@ func send(c *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) error {
 	}
 	s.CountMessage()
 	if con != nil {
-		s.TraceChannel(true, con, contract.MsgID(msg), flow)
+		s.TraceChanSend(con, contract.MsgID(msg), flow)
 	}
 	// A receiver on this core that the message woke runs now, straight
 	// from here (kernel's direct switch); the send is complete, and the
@@ -175,7 +175,7 @@ func send(c *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) error {
 // traceRecv records a received message, for a trace.
 func traceRecv(s *kernel.SIP, ri ipc.RecvInfo) {
 	if s.Traced() && ri.Contract != nil && ri.Msg != ipc.MsgClosed {
-		s.TraceChannel(false, ri.Contract, ri.Msg, ri.Flow)
+		s.TraceChanRecv(ri.Contract, ri.Msg, ri.Flow)
 	}
 }
 

@@ -34,6 +34,11 @@ type tracer struct {
 	con      *contract.Contract
 	conName  uint16
 	msgNames []uint16
+	// The ring of the last urpc message sent, and its receiver: a core
+	// sends to one peer again and again, which then costs a pointer
+	// compare rather than a walk over its rings (peerOf).
+	sentRing *urpc.Ring
+	sentPeer int32
 }
 
 // Spawns, migrations, switches out and sleeps read the clock; messages and
@@ -233,7 +238,10 @@ func (c *Core) traceSend(r *urpc.Ring, typ uint8) {
 }
 
 func (c *Core) traceSent(r *urpc.Ring, typ uint8) {
-	c.tr.putLast(trace.MsgSend, 0, 0, c.peerOf(r), 0, int64(typ))
+	if r != c.tr.sentRing {
+		c.tr.sentRing, c.tr.sentPeer = r, c.peerOf(r)
+	}
+	c.tr.putLast(trace.MsgSend, 0, 0, c.tr.sentPeer, 0, int64(typ))
 }
 
 // peerOf names the receiver of ring r, one of the core's outbound rings.
@@ -338,9 +346,9 @@ func (s *SIP) TraceCall(call int32, start int64, errno uint64) {
 	}
 }
 
-// TraceChannel records a channel message the SIP sent or received:
-// message msg of contract con, and the flow id that its send and its
-// receive share.
+// TraceChanSend and TraceChanRecv record a channel message the SIP sent
+// or received: message msg of contract con, and the flow id that its send
+// and its receive share.
 //
 // Neither reads the clock: both are stamped with the core's latest reading
 // (the SIP's switch in, or its call's start when calls are traced), as
@@ -349,27 +357,52 @@ func (s *SIP) TraceCall(call int32, start int64, errno uint64) {
 // switched in, so its stamp is after the send's; one that waited in a
 // polling Block may have a stamp a few turns old, even older than the
 // send's, and the export moves it up to the send's (docs/trace.md).
-func (s *SIP) TraceChannel(send bool, con *contract.Contract, msg contract.MsgID, flow uint64) {
+func (s *SIP) TraceChanSend(con *contract.Contract, msg contract.MsgID, flow uint64) {
 	if c := s.core; c.tr.ring != nil {
-		k := trace.ChanSend
-		if !send {
-			k = trace.ChanRecv
-		}
-		if c.tr.con != con {
-			c.tr.names(con)
-		}
-		sub := uint16(0) // "?"
-		if int(msg) < len(c.tr.msgNames) {
-			sub = c.tr.msgNames[msg]
-		}
-		// A receive right after the SIP's switch in, at the same time,
-		// is folded into it (trace.FoldedSwitchIn).
-		if e := c.tr.ring.Last(); !send && e != nil && e.Kind == trace.SwitchIn && e.PID == s.pid && e.Time == c.tr.last {
-			e.Kind, e.Why, e.Sub, e.Core, e.Arg = trace.ChanRecv, trace.FoldedSwitchIn, sub, int32(c.tr.conName), int64(flow)
-			return
-		}
-		c.tr.putLast(k, 0, sub, int32(c.tr.conName), s.pid, int64(flow))
+		c.traceChanSend(s, con, msg, flow)
 	}
+}
+
+// TraceChanRecv: see TraceChanSend.
+func (s *SIP) TraceChanRecv(con *contract.Contract, msg contract.MsgID, flow uint64) {
+	if c := s.core; c.tr.ring != nil {
+		c.traceChanRecv(s, con, msg, flow)
+	}
+}
+
+// traceChanSend records a channel send. The urpc message that carries it
+// to another core was sent just before (the kernel's trace point records
+// it first): the send is folded into that message's slot
+// (trace.FoldMsgSend), one slot for the two.
+func (c *Core) traceChanSend(s *SIP, con *contract.Contract, msg contract.MsgID, flow uint64) {
+	sub := c.tr.msgName(con, msg)
+	if e := c.tr.ring.Last(); e != nil && e.Time == c.tr.last && trace.FoldMsgSend(e, s.pid, c.tr.conName, sub, int64(flow)) {
+		return
+	}
+	c.tr.putLast(trace.ChanSend, 0, sub, int32(c.tr.conName), s.pid, int64(flow))
+}
+
+// traceChanRecv records a channel receive. One right after the SIP's
+// switch in, at the same time, is folded into it (trace.FoldedSwitchIn).
+func (c *Core) traceChanRecv(s *SIP, con *contract.Contract, msg contract.MsgID, flow uint64) {
+	sub := c.tr.msgName(con, msg)
+	if e := c.tr.ring.Last(); e != nil && e.Kind == trace.SwitchIn && e.PID == s.pid && e.Time == c.tr.last {
+		e.Kind, e.Why, e.Sub, e.Core, e.Arg = trace.ChanRecv, trace.FoldedSwitchIn, sub, int32(c.tr.conName), int64(flow)
+		return
+	}
+	c.tr.putLast(trace.ChanRecv, 0, sub, int32(c.tr.conName), s.pid, int64(flow))
+}
+
+// msgName returns the index of message msg's name in the ring's names,
+// making con the tracer's contract ("?" for a message con does not have).
+func (t *tracer) msgName(con *contract.Contract, msg contract.MsgID) uint16 {
+	if t.con != con {
+		t.names(con)
+	}
+	if int(msg) < len(t.msgNames) {
+		return t.msgNames[msg]
+	}
+	return 0
 }
 
 // names makes con the tracer's contract: its names' indexes in the ring.

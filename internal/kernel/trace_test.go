@@ -11,6 +11,7 @@ import (
 	"isle/internal/sched"
 	"isle/internal/testprog"
 	"isle/internal/trace"
+	"isle/internal/urpc"
 )
 
 // TestTracePointsAllocateNothing: with tracing on, recording an event
@@ -196,7 +197,7 @@ func TestTraceFoldsEvents(t *testing.T) {
 	c.traceHandled()
 	c.traceSwitchIn(s, 6)
 	con := contract.MustCompile("t.contract", "contract C {\n  msg M\n  initial state S {\n    imp M -> S\n  }\n}\n").Lookup("C")
-	s.TraceChannel(false, con, 0, 99)
+	s.TraceChanRecv(con, 0, 99)
 	if d := c.tr.ring.Dropped(); d != 0 {
 		t.Fatalf("four events took more than two slots: %d dropped", d)
 	}
@@ -216,5 +217,37 @@ func TestTraceFoldsEvents(t *testing.T) {
 	c.traceWake(s)
 	if evs := c.tr.ring.Events(); evs[len(evs)-1].Kind != trace.Wakeup || evs[len(evs)-1].Core != 0 {
 		t.Errorf("a timer's wake-up: %+v", evs)
+	}
+}
+
+// TestTraceFoldsChannelSend: a channel send right after the urpc message
+// that carries it to another core takes that message's slot, and the
+// ring's Events gives back both; a message to a service, whose peer a
+// folded send cannot name, keeps a slot of its own.
+func TestTraceFoldsChannelSend(t *testing.T) {
+	m := &Machine{cfg: Config{Cores: 2, TraceEvents: 8}}
+	c := newCore(m, 0)
+	bell := urpc.NewDoorbell()
+	toCore, toSvc := urpc.NewRing(4, bell), urpc.NewRing(4, bell)
+	c.toCore, c.toSvc = []*urpc.Ring{nil, toCore}, []*urpc.Ring{toSvc}
+	s := &SIP{pid: 7, core: c}
+	con := contract.MustCompile("t.contract", "contract C {\n  msg M\n  initial state S {\n    imp M -> S\n  }\n}\n").Lookup("C")
+	c.traceClock(5)
+	c.traceSend(toCore, msgDeliverData)
+	s.TraceChanSend(con, 0, 99)
+	if n := len(c.tr.ring.Events()); n != 2 || c.tr.ring.Last().Kind != trace.ChanSend {
+		t.Fatalf("a send and its message: %d events, last slot %+v", n, *c.tr.ring.Last())
+	}
+	c.traceSend(toSvc, msgRequest)
+	s.TraceChanSend(con, 0, 100)
+	evs := c.tr.ring.Events()
+	want := []trace.Event{
+		{Time: 5, Kind: trace.MsgSend, Core: 1, Arg: int64(msgDeliverData)},
+		{Time: 5, Kind: trace.ChanSend, PID: 7, Core: int32(c.tr.conName), Sub: c.tr.msgNames[0], Arg: 99},
+		{Time: 5, Kind: trace.MsgSend, Core: trace.Service(0), Arg: int64(msgRequest)},
+		{Time: 5, Kind: trace.ChanSend, PID: 7, Core: int32(c.tr.conName), Sub: c.tr.msgNames[0], Arg: 100},
+	}
+	if !slices.Equal(evs, want) {
+		t.Fatalf("events\n%+v, want\n%+v", evs, want)
 	}
 }

@@ -362,3 +362,6 @@ func compileNiced(compile func() (*sandbox.Module, error)) (*sandbox.Module, err
 	r := <-done
 	return r.mod, r.err
 }
+
+// OpNames names the loader's operations, for a trace (kernel.OpNamer).
+func (l *Loader) OpNames() []string { return []string{opLoad: "load"} }

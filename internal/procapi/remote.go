@@ -251,3 +251,9 @@ func (a *API) waitRemote(s *kernel.SIP, ch *child) (status int, cpu int64, errno
 	status, cpu = waitedRemote(rep)
 	return status, cpu, 0
 }
+
+// OpNames names the remote service's operations, for a trace
+// (kernel.OpNamer).
+func (rs *remoteService) OpNames() []string {
+	return []string{opSpawnOn: "spawn on", opWaitRemote: "wait remote"}
+}

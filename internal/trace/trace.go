@@ -67,7 +67,9 @@ const (
 	// Data.Names); Arg the flow id that links a send to its receive (62
 	// bits, not 0: the export keeps the top two for its own flows). In a
 	// ring, a ChanRecv whose Why is FoldedSwitchIn stands for PID's
-	// SwitchIn at the same time too (Events unfolds it).
+	// SwitchIn at the same time too, and a ChanSend whose Why is not 0 for
+	// the urpc message that carried it, just before at the same time: a
+	// MsgSend of type Why to core Core>>16 - 1 (Events unfolds both).
 	ChanSend
 	ChanRecv
 	// Mark: a step of a protocol above the kernel on this core (a 2PC
@@ -90,6 +92,30 @@ const ReplyWake = 1
 // FoldedSwitchIn is a ChanRecv's Why, in a ring, when the event stands for
 // the SIP's switch in too.
 const FoldedSwitchIn = 1
+
+// A ChanSend that stands for its urpc message too (its Why that message's
+// type) keeps the contract's name in the low 16 bits of its Core, the
+// message's core plus one above them (FoldMsgSend; Events unfolds it).
+const (
+	foldedPeerShift = 16
+	// MaxFoldedPeer bounds the cores whose messages a ChanSend can carry
+	// (kernel.MaxCores is 1024).
+	MaxFoldedPeer = 1<<(31-foldedPeerShift) - 2
+)
+
+// FoldMsgSend turns e, a MsgSend to a core, into the ChanSend of PID pid,
+// contract con, message sub and flow id flow that the message carried, at
+// the same time: one slot for the two events. False, e untouched, when e
+// cannot carry both (a peer that is not a core, a type past 255).
+func FoldMsgSend(e *Event, pid int64, con, sub uint16, flow int64) bool {
+	if e.Kind != MsgSend || uint32(e.Core) > MaxFoldedPeer || uint64(e.Arg)-1 > 254 {
+		return false
+	}
+	e.Kind, e.Why, e.Sub = ChanSend, uint8(e.Arg), sub
+	e.Core = int32(con) | (e.Core+1)<<foldedPeerShift
+	e.PID, e.Arg = pid, flow
+	return true
+}
 
 // Decision is what a core's balancer decided (Balance's Why).
 type Decision uint8
@@ -275,7 +301,8 @@ func (r *Ring) Dropped() uint64 {
 func (r *Ring) Events() []Event { return unfold(r.events()) }
 
 // unfold makes each folded event the two it stands for: a MsgRecv that
-// woke a SIP, a ChanRecv at its SIP's switch in.
+// woke a SIP, a ChanRecv at its SIP's switch in, a ChanSend and the urpc
+// message that carried it.
 func unfold(evs []Event) []Event {
 	out := make([]Event, 0, len(evs)+len(evs)/4)
 	for _, e := range evs {
@@ -287,6 +314,10 @@ func unfold(evs []Event) []Event {
 			in := e
 			in.Why = 0
 			out = append(out, Event{Time: e.Time, Kind: SwitchIn, PID: e.PID}, in)
+		case e.Kind == ChanSend && e.Why != 0:
+			send := e
+			send.Why, send.Core = 0, e.Core&(1<<foldedPeerShift-1)
+			out = append(out, Event{Time: e.Time, Kind: MsgSend, Core: e.Core>>foldedPeerShift - 1, Arg: int64(e.Why)}, send)
 		default:
 			out = append(out, e)
 		}
