@@ -11,27 +11,49 @@ import (
 // and the receive answers exactly as it does without posting: the same
 // errors, the same sizes, in order.
 func TestPostedFallsBack(t *testing.T) {
-	item := func(t *testing.T, c *crossCore, n uint64) {
-		t.Helper()
-		c.sendItem(t, n)
-		c.m.settle()
+	for _, tc := range fallbackCases() {
+		t.Run(tc.name, func(t *testing.T) {
+			c := newCrossCore(t, 2)
+			h := c.imp
+			if tc.setup != nil {
+				if w := tc.setup(t, c); w != 0 {
+					h = w
+				}
+			}
+			buf := make([]byte, tc.cap)
+			c.b.PostRecv(h, buf)
+			tc.arrive(t, c)
+			if c.m.woken[c.b] != tc.wake {
+				t.Fatalf("the receiver was woken %d times, want %d", c.m.woken[c.b], tc.wake)
+			}
+			if info, ok := c.b.TakePosted(h); ok {
+				t.Fatalf("the posted receive took %+v", info)
+			}
+			if !bytes.Equal(buf, make([]byte, tc.cap)) {
+				t.Fatalf("the posted buffer was written: %x", buf)
+			}
+			tc.then(t, c)
+			if q, early := c.queued(); q != 0 || early != 0 {
+				t.Fatalf("%d messages left queued and %d early", q, early)
+			}
+		})
 	}
-	recvItem := func(t *testing.T, c *crossCore, n uint64) {
-		t.Helper()
-		if info, body := recvOK(t, c.b, c.m.port(1), c.imp); info.Msg != msgID(c.st, "Item") || binary.LittleEndian.Uint64(body) != n {
-			t.Fatalf("received %v %x, want the item %d", info, body, n)
-		}
-	}
-	for _, tc := range []struct {
-		name string
-		cap  int // the posted buffer's size
-		// setup runs before the receive is posted, and returns the
-		// endpoint it waits on (0: the stream's).
-		setup  func(*testing.T, *crossCore) Handle
-		arrive func(*testing.T, *crossCore) // what arrives while it waits
-		then   func(*testing.T, *crossCore) // the receives after it
-		wake   int                          // the wakes the arrival makes
-	}{
+}
+
+// fallbackCase is one case of TestPostedFallsBack.
+type fallbackCase struct {
+	name string
+	cap  int // the posted buffer's size
+	// setup runs before the receive is posted, and returns the
+	// endpoint it waits on (0: the stream's).
+	setup  func(*testing.T, *crossCore) Handle
+	arrive func(*testing.T, *crossCore) // what arrives while it waits
+	then   func(*testing.T, *crossCore) // the receives after it
+	wake   int                          // the wakes the arrival makes
+}
+
+func fallbackCases() []fallbackCase {
+	return []fallbackCase{
 		{"buffer too small", 4, nil, func(t *testing.T, c *crossCore) { item(t, c, 7) }, func(t *testing.T, c *crossCore) {
 			if info, err := c.b.Recv(c.m.port(1), c.imp, make([]byte, 4), nil); err != ErrTooBig || info.Len != 8 {
 				t.Fatalf("recv into 4 bytes: %+v %v, want ErrTooBig and 8 bytes needed", info, err)
@@ -80,32 +102,21 @@ func TestPostedFallsBack(t *testing.T) {
 			other, _, _ := c.b.NewChannel(c.m.port(1), c.st)
 			return other
 		}, func(t *testing.T, c *crossCore) { item(t, c, 7) }, func(t *testing.T, c *crossCore) { recvItem(t, c, 7) }, 0},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			c := newCrossCore(t, 2)
-			h := c.imp
-			if tc.setup != nil {
-				if w := tc.setup(t, c); w != 0 {
-					h = w
-				}
-			}
-			buf := make([]byte, tc.cap)
-			c.b.PostRecv(h, buf)
-			tc.arrive(t, c)
-			if c.m.woken[c.b] != tc.wake {
-				t.Fatalf("the receiver was woken %d times, want %d", c.m.woken[c.b], tc.wake)
-			}
-			if info, ok := c.b.TakePosted(h); ok {
-				t.Fatalf("the posted receive took %+v", info)
-			}
-			if !bytes.Equal(buf, make([]byte, tc.cap)) {
-				t.Fatalf("the posted buffer was written: %x", buf)
-			}
-			tc.then(t, c)
-			if q, early := c.queued(); q != 0 || early != 0 {
-				t.Fatalf("%d messages left queued and %d early", q, early)
-			}
-		})
+	}
+}
+
+// item sends Item(n) across and lets it arrive.
+func item(t *testing.T, c *crossCore, n uint64) {
+	t.Helper()
+	c.sendItem(t, n)
+	c.m.settle()
+}
+
+// recvItem receives Item(n) on b's end.
+func recvItem(t *testing.T, c *crossCore, n uint64) {
+	t.Helper()
+	if info, body := recvOK(t, c.b, c.m.port(1), c.imp); info.Msg != msgID(c.st, "Item") || binary.LittleEndian.Uint64(body) != n {
+		t.Fatalf("received %v %x, want the item %d", info, body, n)
 	}
 }
 
