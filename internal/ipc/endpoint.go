@@ -362,7 +362,7 @@ func (e *Endpoint) admit(p Port, pkt *Packet) {
 		if pkt.kind == pktRoute {
 			e.admitRoute(pkt) // first: an update of e's own goes the new way
 		}
-		e.noteArrival(p, pkt)
+		e.noteArrival(p, pkt.addr, pkt.dest)
 	}
 	switch {
 	case pkt.kind == pktCredit || pkt.kind == pktRoute:

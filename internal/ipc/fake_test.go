@@ -133,6 +133,7 @@ func (p *fakePort) SendInline(to int, r *Route, head, body []byte) {
 	_, moving := p.m.inFlight[r.dest]
 	if w, placed := p.m.where[r.dest]; to == p.core && !moving && (!placed || w == p.core) {
 		DeliverInline(p, r, data) // at once, allocating nothing, as the kernel does
+		poison(data)
 		return
 	}
 	pkt := &Packet{kind: fakeInline, to: r.to, dest: r.dest, payload: append([]byte(nil), data...)}
@@ -147,6 +148,15 @@ func (p *fakePort) SendInline(to int, r *Route, head, body []byte) {
 
 // fakeInline marks the fake transport's stand-ins for inline messages.
 const fakeInline = 0xFE
+
+// poison overwrites an inline message's slot once DeliverInline has
+// returned, as the kernel's next message in that slot would: whatever kept
+// a view of it instead of a copy then reads garbage.
+func poison(slot []byte) {
+	for i := range slot {
+		slot[i] = 0xA5
+	}
+}
 
 func newFake(cores int) *fakeMachine {
 	m := &fakeMachine{sys: NewSystem(cores, DefaultLimits()), rings: map[[2]int][]*Packet{}, woken: map[*Table]int{}, where: map[*Table]int{}, inFlight: map[*Table][]*Packet{}, inline: map[*Packet]*Route{}}
@@ -202,6 +212,7 @@ func (m *fakeMachine) deliver(p *fakePort, pkt *Packet) {
 	if r, ok := m.inline[pkt]; ok {
 		delete(m.inline, pkt)
 		DeliverInline(p, r, pkt.payload)
+		poison(pkt.payload) // the slot: valid only during the call
 	} else {
 		Deliver(p, pkt)
 	}

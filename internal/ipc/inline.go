@@ -103,25 +103,49 @@ func (e *Endpoint) localInline(p Port, kind, flags uint8, msg contract.MsgID, pa
 
 // DeliverInline is Deliver for an inline message: data is what the sender
 // gave SendInline, header and payload (valid only during the call: it is
-// the kernel's message slot, read in place).
+// the kernel's message slot, read in place). A message that a receive
+// posted on its endpoint may take at once goes from the slot straight into
+// the receiver's buffer (posted.go); any other becomes a packet.
 func DeliverInline(p Port, r *Route, data []byte) {
-	Deliver(p, r.packet(p.Core(), data))
+	h, payload := readInline(data)
+	if h.kind == pktData && r.to.recvPosted(p, r, h, payload) {
+		return
+	}
+	Deliver(p, r.packet(p.Core(), h, payload))
 }
 
-// packet builds, on core, the packet that an inline message stands for.
-func (r *Route) packet(core int, data []byte) *Packet {
+// inlineHead is an inline message's header, as the slot holds it.
+type inlineHead struct {
+	seq   uint64
+	msg   contract.MsgID
+	kind  uint8
+	flags uint8
+	ack   uint32
+}
+
+// readInline splits an inline message into its header and its payload (a
+// view of data).
+func readInline(data []byte) (inlineHead, []byte) {
 	if len(data) < inlineHeader {
 		panic("ipc: short inline message")
 	}
+	return inlineHead{
+		seq:   binary.LittleEndian.Uint64(data[0:]),
+		msg:   contract.MsgID(binary.LittleEndian.Uint16(data[8:])),
+		kind:  data[10],
+		flags: data[11],
+		ack:   binary.LittleEndian.Uint32(data[12:]),
+	}, data[inlineHeader:]
+}
+
+// packet builds, on core, the packet that an inline message stands for.
+func (r *Route) packet(core int, h inlineHead, payload []byte) *Packet {
 	pkt := r.to.sys.newPacket(core)
 	pkt.to, pkt.dest = r.to, r.dest
 	pkt.addr = hop{table: r.dest, core: r.core}
-	pkt.seq = binary.LittleEndian.Uint64(data[0:])
-	pkt.msg = contract.MsgID(binary.LittleEndian.Uint16(data[8:]))
-	pkt.kind = data[10]
-	pkt.final = data[11]&flagFinal != 0
-	pkt.orphan = data[11]&flagOrphan != 0
-	pkt.ack = binary.LittleEndian.Uint32(data[12:])
-	pkt.setPayload(data[inlineHeader:])
+	pkt.seq, pkt.msg, pkt.kind, pkt.ack = h.seq, h.msg, h.kind, h.ack
+	pkt.final = h.flags&flagFinal != 0
+	pkt.orphan = h.flags&flagOrphan != 0
+	pkt.setPayload(payload)
 	return pkt
 }

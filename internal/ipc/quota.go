@@ -188,10 +188,9 @@ func (e *Endpoint) acked32Full() uint64 {
 // ackHere applies an acknowledgement from e's peer on the core that owns
 // e, without a message: the peer received from the table e is in.
 func (e *Endpoint) ackHere(ack uint64) {
-	if e.closed && (e.payer == nil || e.payer.dead) {
-		return
+	if !e.unpaid() {
+		e.acknowledge(ack)
 	}
-	e.acknowledge(ack)
 }
 
 // unacked32 rebuilds a full acknowledgement from the low 32 bits a message
@@ -224,14 +223,26 @@ func (e *Endpoint) credit(p Port) { e.sendInline(p, pktCredit, 0, 0, nil) }
 // admitAck applies the acknowledgement a packet from the peer carries: all
 // of it for the peer's close or final credit.
 func (e *Endpoint) admitAck(pkt *Packet) {
-	if e.closed && (e.payer == nil || e.payer.dead) {
-		return // nobody is charged any more: leave a dead table's endpoints alone
+	if pkt.kind != pktClose && (pkt.kind != pktCredit || !pkt.final) {
+		e.admitAck32(pkt.ack)
+		return
 	}
-	if pkt.kind == pktClose || pkt.kind == pktCredit && pkt.final {
+	if !e.unpaid() {
 		// The peer's end is gone: it received everything it will, and
 		// dropped the rest.
 		e.releaseAll()
-		return
 	}
-	e.acknowledge(e.unacked32(pkt.ack))
 }
+
+// admitAck32 applies the acknowledgement a message from the peer carried
+// (the low 32 bits, unacked32).
+func (e *Endpoint) admitAck32(ack uint32) {
+	if !e.unpaid() {
+		e.acknowledge(e.unacked32(ack))
+	}
+}
+
+// unpaid reports whether nobody is charged for e any more (it is closed,
+// and its payer gone): acknowledgements then leave a dead table's
+// endpoints alone.
+func (e *Endpoint) unpaid() bool { return e.closed && (e.payer == nil || e.payer.dead) }

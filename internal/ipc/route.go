@@ -16,12 +16,13 @@ package ipc
 // forwarded, and the endpoint holds it (Endpoint.early) until their turn.
 // docs/ipc.md, "Routes follow migrated SIPs", gives the argument.
 
-// noteArrival is called when pkt from e's peer reaches e on the core that
-// owns e (in table pkt.dest, or in a packet queued there): if the sender
-// addressed it elsewhere, e tells the peer where it is now.
-func (e *Endpoint) noteArrival(p Port, pkt *Packet) {
-	at := hop{table: pkt.dest, core: p.Core()}
-	if pkt.addr == at || e.told == at || e.peer == nil || e.closed || e.peerGone || at.table == nil {
+// noteArrival is called when a message from e's peer, addressed to addr,
+// reaches e on the core that owns e (in table dest, or in a packet queued
+// there): if the sender addressed it elsewhere, e tells the peer where it
+// is now.
+func (e *Endpoint) noteArrival(p Port, addr hop, dest *Table) {
+	at := hop{table: dest, core: p.Core()}
+	if addr == at || e.told == at || e.peer == nil || e.closed || e.peerGone || at.table == nil {
 		return
 	}
 	e.told = at

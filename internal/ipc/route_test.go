@@ -56,7 +56,7 @@ func TestRouteFollowsMigratedReceiver(t *testing.T) {
 // still on the detour), and once the receiver stays put, the sender's
 // route leads straight to it.
 func TestRouteUpdateMidStream(t *testing.T) {
-	updated := 0
+	updated, posted := 0, 0
 	for seed := int64(0); seed < 200; seed++ {
 		r := newRouteRun(t, seed)
 		for step := 0; step < 400; step++ {
@@ -67,9 +67,15 @@ func TestRouteUpdateMidStream(t *testing.T) {
 		if e, _ := r.a.endpoint(r.simp); e.epoch > 0 {
 			updated++
 		}
+		if r.posted > 0 {
+			posted++
+		}
 	}
 	if updated < 100 {
 		t.Fatalf("route updates in only %d of 200 seeds", updated)
+	}
+	if posted < 100 {
+		t.Fatalf("messages received at delivery into a posted receive in only %d of 200 seeds", posted)
 	}
 }
 
@@ -88,6 +94,11 @@ type routeRun struct {
 	got        []uint64
 	sent       uint64
 	payloads   map[uint64][]byte
+	// The receiver blocks in recv when it finds nothing (PostRecv), so
+	// that messages are also received at delivery (posted.go); posted
+	// counts those.
+	buf    []byte
+	posted int
 }
 
 // sipInRing marks the packet that stands for the migrating SIP itself.
@@ -95,7 +106,7 @@ const sipInRing = 0xFF
 
 func newRouteRun(t *testing.T, seed int64) *routeRun {
 	const cores = 3
-	r := &routeRun{t: t, seed: seed, rng: rand.New(rand.NewSource(seed)), m: newFake(cores), payloads: map[uint64][]byte{}}
+	r := &routeRun{t: t, seed: seed, rng: rand.New(rand.NewSource(seed)), m: newFake(cores), payloads: map[uint64][]byte{}, buf: make([]byte, 256)}
 	r.a, r.b = r.m.sys.NewTable("a"), r.m.sys.NewTable("b")
 	r.st = set.Lookup("Stream")
 	var sexp Handle
@@ -148,8 +159,26 @@ func (r *routeRun) step() {
 		}
 	default:
 		if !r.inFlight {
-			r.got = recvStream(r.t, r.a, r.m.port(r.where), r.simp, r.payloads, r.got)
+			r.receive(true)
 		}
+	}
+}
+
+// receive takes the message the receiver's posted receive got, if any, then
+// every message queued, and, with post, posts a receive again: the SIP
+// found nothing and blocks in recv.
+func (r *routeRun) receive(post bool) {
+	if info, ok := r.a.TakePosted(r.simp); ok {
+		n := binary.LittleEndian.Uint64(r.buf)
+		if want := r.payloads[n]; string(r.buf[:info.Len]) != string(want) {
+			r.t.Fatalf("seed %d: posted message %d: payload %x, want %x", r.seed, n, r.buf[:info.Len], want)
+		}
+		r.got = append(r.got, n)
+		r.posted++
+	}
+	r.got = recvStream(r.t, r.a, r.m.port(r.where), r.simp, r.payloads, r.got)
+	if post {
+		r.a.PostRecv(r.simp, r.buf)
 	}
 }
 
@@ -162,7 +191,7 @@ func (r *routeRun) drain() {
 			}
 		}
 	}
-	r.got = recvStream(r.t, r.a, r.m.port(r.where), r.simp, r.payloads, r.got)
+	r.receive(true)
 }
 
 // checkDirect: once the receiver stays put, one message may still take
@@ -184,7 +213,7 @@ func (r *routeRun) checkDirect() {
 	if m.forwarded != before {
 		t.Fatalf("seed %d: %d messages detoured after the receiver settled on core %d", seed, m.forwarded-before, r.where)
 	}
-	r.got = recvStream(t, r.a, m.port(r.where), r.simp, r.payloads, r.got)
+	r.receive(false)
 	if m.bad != "" {
 		t.Fatalf("seed %d: %s", seed, m.bad)
 	}

@@ -127,10 +127,16 @@ type Table struct {
 	// (quota.go); when the SIP ends, their peers adopt what they queued.
 	ghosts map[*Endpoint]struct{}
 
+	// post: the receive the SIP waits in, when it posted its buffer
+	// (PostRecv): a small message may be received into it at delivery
+	// (posted.go).
+	post postedRecv
+
 	blocked bool // the SIP waits for a message on a watched endpoint
 	dead    bool // the SIP has ended: nothing may be installed any more
+	_       [tableFill]byte
 
-	// The fields above make 128 bytes (TestLineSized; see lineFill).
+	// The fields above make 192 bytes (TestLineSized; see lineFill).
 }
 
 // lineFill: Tables are written on every receive that blocks, by the core
@@ -140,8 +146,11 @@ type Table struct {
 // line and two cores would bounce it between them. The same holds for the
 // other structures TestLineSized checks, padded by a fill where needed.
 
-// systemFill brings a System to 128 bytes.
-const systemFill = 48
+// systemFill brings a System to 128 bytes, tableFill a Table to 192.
+const (
+	systemFill = 48
+	tableFill  = 8
+)
 
 // The same for the arrays a core writes on every message: a Go heap object
 // whose size is a multiple of 64 bytes has a size class of whole lines, and
@@ -292,6 +301,7 @@ func (t *Table) Close(p Port, h Handle) error {
 // marks it dead: the SIP has ended. Peers see Closed.
 func (t *Table) CloseAll(p Port) {
 	t.dead, t.blocked = true, false // a killed SIP may have died waiting: never wake it
+	t.post = postedRecv{}           // nor write into its memory
 	for i := range t.slots {
 		sl := &t.slots[i]
 		if sl.ep == nil && sl.blk == nil {
