@@ -218,7 +218,7 @@ const maxSocketWait = 50 * time.Millisecond
 // host CPU (service.YieldCPU): on a host whose CPUs are all busy, the
 // client that will make a socket ready is often a thread waiting for that
 // CPU, and a wait in the worker costs several thread wake-ups before the
-// reply is back (docs/net.md, "Polls that look again").
+// reply is back (docs/net.md, "Polls that look again before they wait").
 const pollYields = 4
 
 // pollSockets asks the SIP's network worker which of the socket
