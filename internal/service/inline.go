@@ -195,6 +195,13 @@ func ListenerFd(l *net.TCPListener) int32 {
 	return fd
 }
 
+// YieldCPU gives the host CPU that the calling goroutine's thread runs on
+// to another runnable thread, if the host has one waiting for it
+// (sched_yield(2)); it returns at once when none is. A core calls it
+// before it looks again at sockets that were not ready (wasi's
+// poll_oneoff): it neither blocks nor sleeps.
+func YieldCPU() { unix.Syscall(unix.SYS_SCHED_YIELD, 0, 0, 0) }
+
 // Poller asks poll(2), with a zero timeout, which of some lent descriptors
 // are ready. Owned by one SIP's coroutine; its array is reused.
 type Poller struct {

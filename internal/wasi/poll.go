@@ -211,12 +211,22 @@ func appendEvent(events, sub []byte, typ byte, errno Errno, nbytes uint64) []byt
 // at a time.
 const maxSocketWait = 50 * time.Millisecond
 
+// pollYields is how many times a poll_oneoff that finds none of its lent
+// sockets ready looks again on the core before it asks the network worker
+// to wait. Before each look the SIP yields its core (whose loop drains its
+// rings and runs any other runnable SIP) and the core's thread yields its
+// host CPU (service.YieldCPU): on a host whose CPUs are all busy, the
+// client that will make a socket ready is often a thread waiting for that
+// CPU, and a wait in the worker costs several thread wake-ups before the
+// reply is back (docs/net.md, "Polls that look again before they wait").
+const pollYields = 4
+
 // pollSockets asks the SIP's network worker which of the socket
 // subscriptions are ready, waiting (at most maxSocketWait at a time) until
 // one is or the deadline (machine time; -1: none) passes, unless others are
 // ready already. It returns the events with the ready ones appended.
 func pollSockets(s *kernel.SIP, p *Proc, subs []byte, socks []uint32, events []byte, now bool, deadline int64) ([]byte, int) {
-	if evs, got, ok := p.pollInline(s, subs, socks, events); ok && (got > 0 || now || (deadline >= 0 && s.Machine().Now() >= deadline)) {
+	if evs, got, ok := p.pollInlineAgain(s, subs, socks, events, now, deadline); ok && (got > 0 || now || (deadline >= 0 && s.Machine().Now() >= deadline)) {
 		return evs, got // answered on the core: ready, or no wait asked for
 	}
 	for {
@@ -266,4 +276,21 @@ func pollSockets(s *kernel.SIP, p *Proc, subs []byte, socks []uint32, events []b
 			return events, got
 		}
 	}
+}
+
+// pollInlineAgain is pollInline, tried again up to pollYields times, each
+// after a yield of the core and of its host CPU, while nothing is ready, a
+// wait is asked for (now false) and the deadline (machine time; -1: none)
+// has not passed.
+func (p *Proc) pollInlineAgain(s *kernel.SIP, subs []byte, socks []uint32, events []byte, now bool, deadline int64) ([]byte, int, bool) {
+	evs, got, ok := p.pollInline(s, subs, socks, events)
+	for i := 0; i < pollYields && ok && got == 0 && !now; i++ {
+		if deadline >= 0 && s.Machine().Now() >= deadline {
+			break
+		}
+		service.YieldCPU()
+		s.Yield()
+		evs, got, ok = p.pollInline(s, subs, socks, events)
+	}
+	return evs, got, ok
 }

@@ -16,7 +16,8 @@
 // whose size, inode or modification time changed is read again, so a file
 // changed on disk is served changed. The stat is one system call where an
 // open, fstat, read and close would be four: on isle each is a message to
-// the file-system service.
+// the file-system service. The head of a cached file's response is made
+// when the file is read, not formatted again for every request.
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -39,13 +40,17 @@ enum {
 	retryMillis = 100,      // wait before accepting again after a failed accept, no connection open
 };
 
-// file is a cached file's contents, shared by the responses sending it.
+// file is a cached file's contents, shared by the responses sending it,
+// with the head of its 200 response made once: head[1] for a response
+// after which the connection closes, head[0] for one that keeps it.
 struct file {
 	char path[maxPath];
 	ino_t ino;
 	off_t size;
 	struct timespec mtim;
 	char *data;
+	char head[2][256];
+	size_t headLen[2];
 	int refs;   // the cache's reference (while cached) and each response's
 	int cached; // in cache[]
 };
@@ -58,7 +63,8 @@ struct conn {
 	char in[maxHeader];
 	size_t inLen;
 	int sending;
-	char head[512];
+	char head[512];     // the head of a response made for this request
+	const char *headp;  // the head being sent: head, or its file's
 	size_t headLen;
 	struct file *file;  // the body, when it is a file's (one reference held)
 	char msg[64];       // the body of an error response
@@ -121,8 +127,20 @@ static void respond(struct conn *c, int status, const char *type, const char *bo
 	c->headLen = snprintf(c->head, sizeof c->head,
 		"HTTP/1.1 %d %s\r\nServer: isle-httpd\r\nContent-Type: %s\r\nContent-Length: %zu\r\n%s\r\n",
 		status, reason(status), type, len, c->closeAfter ? "Connection: close\r\n" : "");
+	c->headp = c->head;
 	c->body = body;
 	c->bodyLen = headOnly ? 0 : len;
+	c->off = 0;
+	c->sending = 1;
+}
+
+// respondFile sets c's response to f's contents with the head made when f
+// was read (what respond would make, without a printf per request).
+static void respondFile(struct conn *c, struct file *f, int headOnly) {
+	c->headp = f->head[c->closeAfter != 0];
+	c->headLen = f->headLen[c->closeAfter != 0];
+	c->body = f->data;
+	c->bodyLen = headOnly ? 0 : f->size;
 	c->off = 0;
 	c->sending = 1;
 }
@@ -173,6 +191,10 @@ static int load(const char *path, const struct stat *st, struct file **out) {
 	f->mtim = st->st_mtim;
 	f->data = buf;
 	f->refs = 1;
+	for (int k = 0; k < 2; k++)
+		f->headLen[k] = snprintf(f->head[k], sizeof f->head[k],
+			"HTTP/1.1 200 OK\r\nServer: isle-httpd\r\nContent-Type: %s\r\nContent-Length: %lld\r\n%s\r\n",
+			mimeType(path), (long long)st->st_size, k ? "Connection: close\r\n" : "");
 	*out = f;
 	return 200;
 }
@@ -362,7 +384,7 @@ static void parse(struct conn *c, size_t hlen) {
 		return;
 	}
 	c->file = f;
-	respond(c, 200, mimeType(path), f->data, f->size, head);
+	respondFile(c, f, head);
 }
 
 // next parses the next complete request in c->in, if one is there, and
@@ -416,7 +438,7 @@ static int sendSome(struct conn *c) {
 		__wasi_ciovec_t iov[2];
 		size_t n = 0;
 		if (c->off < c->headLen)
-			iov[n++] = (__wasi_ciovec_t){(const uint8_t *)c->head + c->off, c->headLen - c->off};
+			iov[n++] = (__wasi_ciovec_t){(const uint8_t *)c->headp + c->off, c->headLen - c->off};
 		size_t boff = c->off > c->headLen ? c->off - c->headLen : 0;
 		if (c->bodyLen > boff)
 			iov[n++] = (__wasi_ciovec_t){(const uint8_t *)c->body + boff, c->bodyLen - boff};
