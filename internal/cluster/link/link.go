@@ -327,9 +327,11 @@ func (n *Node) enqueue(to uint64, kind byte, payload []byte, tell bool) error {
 	n.mu.Lock()
 	closed := n.closed
 	p := n.peers[to]
+	var s *session
 	var backlog int64
 	if p != nil && p.sess != nil {
-		backlog = p.sess.nb.pending.Load()
+		s = p.sess
+		backlog = s.nb.pending.Load()
 	}
 	n.mu.Unlock()
 	if closed {
@@ -345,10 +347,35 @@ func (n *Node) enqueue(to uint64, kind byte, payload []byte, tell bool) error {
 	}
 	wasEmpty := p.q.push(kind, payload)
 	p.qmu.Unlock()
-	if tell && wasEmpty { // else the writer was told already and has not swapped the queue yet
+	if tell && wasEmpty && (s == nil || !n.reply(s)) { // else the writer was told already and has not swapped the queue yet
 		signal(p)
 	}
 	return nil
+}
+
+// reply writes the queue of s's peer now, on the caller's goroutine, when
+// the frame Send queued answers one: s has read a frame since reply last
+// wrote (a ping-pong, a request and its answer; a handler calling Send),
+// and no one is writing. It reports whether it wrote (or ended s). A reply
+// so saves the hand-off to the writer goroutine, and the wait for the Go
+// runtime to run it; a stream (frames sent with none read between them) is
+// left to the writer, whose one write carries every frame queued meanwhile,
+// where writing each at once would cost a system call a frame. The write
+// does not block (nbConn).
+func (n *Node) reply(s *session) bool {
+	r := s.reads.Load()
+	if s.replied.Load() == r {
+		return false
+	}
+	wrote, err := n.writeQueue(s, false)
+	if err != nil {
+		n.endSession(s, err)
+		return true
+	}
+	if wrote {
+		s.replied.Store(r)
+	}
+	return wrote
 }
 
 // signal tells p's writer that its queue has frames.
@@ -406,7 +433,7 @@ func (n *Node) Poll() int {
 	}
 	got := 0
 	for _, s := range *live {
-		k, err := n.drain(s, false)
+		k, err := n.drain(s)
 		got += k
 		if err != nil {
 			n.endSession(s, err)

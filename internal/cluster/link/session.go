@@ -31,6 +31,9 @@ type session struct {
 	shut     bool         // guarded by rmu: the connection is closed
 	closeDue atomic.Bool  // endSession found rmu held: its holder closes the connection
 	heard    atomic.Int64 // Node.clock when a frame was last read
+	// reads counts the drains that read a frame; replied is its value when
+	// Node.reply last wrote. Each is written by its side only.
+	reads, replied atomic.Uint64
 
 	// The write side: wmu is held by whoever writes the peer's queue into
 	// the connection, the session's writer goroutine or a flusher
@@ -205,67 +208,100 @@ func (s *session) closeConnLocked() {
 	}
 }
 
-// readLoop waits until the session's socket is readable, then hands every
-// frame that has arrived to its kind's handler (drain), until the session
-// ends. A poller (Node.Poll) may have read the frames first; the reader then
-// finds none and waits again.
+// readLoop hands every frame that arrives to its kind's handler (drain),
+// until the session ends. It drains inside the runtime's wait for the
+// socket (nbConn.readWaiting): at once (the handshake may have left whole
+// frames in the TLS connection's buffers, which no readability would
+// announce), then each time the socket becomes readable, so that a frame
+// costs the reader one read(2) and no other system call of its own. A
+// poller (Node.Poll) may have read the frames first; the reader then finds
+// none and waits again. Where a poller holds the read side, the reader
+// leaves the wait (it may not wait for rmu inside it: see readWaiting) and
+// waits for the poller outside it.
 func (n *Node) readLoop(s *session) {
 	defer n.wg.Done()
+	s.nb.TCPConn.SetReadDeadline(n.born.Add(time.Duration(s.heard.Load()) + deadAfter))
 	for {
-		// Drain first: the handshake may have left whole frames in the
-		// TLS connection's buffers, which no readability would announce.
-		if _, err := n.drain(s, true); err != nil {
-			n.endSession(s, err)
-			return
-		}
-		for {
-			err := s.nb.waitReadable()
-			if err == nil {
-				break
+		var derr error
+		held := false
+		err := s.nb.readWaiting(func() bool {
+			if !s.rmu.TryLock() {
+				held = true
+				return true
 			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				if n.clock()-s.heard.Load() < int64(deadAfter) {
-					continue // a poller heard the peer meanwhile
-				}
-				err = fmt.Errorf("nothing heard for %v", deadAfter)
-			}
-			n.endSession(s, err)
+			s.nb.drained, s.nb.lazy = false, true
+			_, derr = n.drainLocked(s, false)
+			s.nb.lazy = false
+			s.rmu.Unlock()
+			return derr != nil || s.closeDue.Load()
+		})
+		switch {
+		case derr != nil:
+			n.endSession(s, derr)
 			return
+		case s.closeDue.Load():
+			s.rmu.Lock() // endSession left the closing to us, or to a poller
+			s.closeConnLocked()
+			s.rmu.Unlock()
+			return
+		case held:
+			s.rmu.Lock() // a poller reads; wait for it, then wait again
+			s.rmu.Unlock()
+			continue
+		case err == nil:
+			continue
 		}
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			// The deadline is renewed only when it passes: once per
+			// deadAfter on a busy session, not once per frame.
+			if heard := s.heard.Load(); n.clock()-heard < int64(deadAfter) {
+				s.nb.TCPConn.SetReadDeadline(n.born.Add(time.Duration(heard) + deadAfter))
+				continue
+			}
+			err = fmt.Errorf("nothing heard for %v", deadAfter)
+		}
+		n.endSession(s, err)
+		return
 	}
 }
 
-// drain reads every frame that can be read without waiting and hands each
-// to its handler, holding the session's read side: wait says whether to
-// wait for it (the reader goroutine) or to give up at once when another
-// holds it (a poller, which also stops after PollBatch frames). It returns
-// how many frames it read.
-func (n *Node) drain(s *session, wait bool) (got int, err error) {
-	if wait {
-		s.rmu.Lock()
-	} else if !s.rmu.TryLock() {
+// drain reads, for a poller, every frame that can be read without waiting
+// (at most PollBatch) and hands each to its handler, holding the session's
+// read side; it gives up at once when another holds it. It returns how
+// many frames it read.
+func (n *Node) drain(s *session) (got int, err error) {
+	if !s.rmu.TryLock() {
 		return 0, nil
 	}
+	defer s.rmu.Unlock()
+	got, err = n.drainLocked(s, true)
+	if s.closeDue.Load() {
+		s.closeConnLocked()
+	}
+	return got, err
+}
+
+// drainLocked reads every frame that can be read without waiting (at most
+// PollBatch for a poller) and hands each to its handler; rmu is held. It
+// stops when the session is ending. It closes nothing: the reader goroutine
+// calls it inside the runtime's wait, where closing would wait for itself.
+func (n *Node) drainLocked(s *session, poll bool) (got int, err error) {
 	defer func() {
 		if got > 0 {
 			s.heard.Store(n.clock())
-			if wait {
-				n.framesRead.Add(uint64(got))
-			} else {
+			if poll {
 				n.framesPolled.Add(uint64(got))
+			} else {
+				n.framesRead.Add(uint64(got))
 			}
 		}
-		if s.closeDue.Load() {
-			s.closeConnLocked()
-		}
-		s.rmu.Unlock()
 	}()
 	if s.shut {
 		return 0, nil
 	}
 	for {
-		if s.closeDue.Load() || !wait && got >= PollBatch {
+		if s.closeDue.Load() || poll && got >= PollBatch {
 			return got, nil // the session ends; or a poller has done its share
 		}
 		kind, payload, err := s.fr.next()
@@ -275,7 +311,9 @@ func (n *Node) drain(s *session, wait bool) (got int, err error) {
 			}
 			return got, err
 		}
-		got++
+		if got++; got == 1 {
+			s.reads.Add(1) // Send's reply rule: a frame came since its last direct write
+		}
 		if kind >= KindReserved {
 			if kind != kindPing {
 				return got, fmt.Errorf("protocol: frame of kind %#x after the handshake", kind)
