@@ -134,8 +134,10 @@ type Node struct {
 	closed bool                // guarded by mu
 	conns  map[net.Conn]bool   // guarded by mu: connections still in handshake
 	// live lists the sessions up, for Poll: replaced (never changed in
-	// place) under mu by publishLocked, read without it.
-	live atomic.Pointer[[]*session]
+	// place) under mu by publishLocked, read without it. known is peers as
+	// of its last addition, for Send: replaced under mu, read without it.
+	live  atomic.Pointer[[]*session]
+	known atomic.Pointer[map[uint64]*peer]
 
 	wg sync.WaitGroup // every goroutine of the node
 
@@ -167,11 +169,13 @@ type peer struct {
 
 	// Guarded by Node.mu.
 	addr      string
-	sess      *session
-	dialer    bool   // a dialer goroutine runs for this peer
-	epoch     uint64 // lower side: sessions dialed so far; higher side: the last one accepted
-	lost      uint64 // higher side: the epoch of the last session it lost (its hints carry it)
-	lastError string // the last dial or refusal reason logged, so a repeat is not
+	sess      *session // and in cur, for Send, which reads it without mu
+	dialer    bool     // a dialer goroutine runs for this peer
+	epoch     uint64   // lower side: sessions dialed so far; higher side: the last one accepted
+	lost      uint64   // higher side: the epoch of the last session it lost (its hints carry it)
+	lastError string   // the last dial or refusal reason logged, so a repeat is not
+
+	cur atomic.Pointer[session] // sess, stored under Node.mu beside it
 
 	// The queue, guarded by qmu; signal (capacity 1) tells the writer.
 	qmu    sync.Mutex
@@ -303,6 +307,11 @@ func (n *Node) peerLocked(id uint64) *peer {
 	if p == nil {
 		p = &peer{id: id, kick: make(chan struct{}, 1), signal: make(chan struct{}, 1)}
 		n.peers[id] = p
+		known := make(map[uint64]*peer, len(n.peers))
+		for id, p := range n.peers {
+			known[id] = p
+		}
+		n.known.Store(&known)
 	}
 	return p
 }
@@ -324,21 +333,20 @@ func (n *Node) enqueue(to uint64, kind byte, payload []byte, tell bool) error {
 	if len(payload) > MaxFrame {
 		return ErrTooLarge
 	}
-	n.mu.Lock()
-	closed := n.closed
-	p := n.peers[to]
-	var s *session
-	var backlog int64
-	if p != nil && p.sess != nil {
-		s = p.sess
-		backlog = s.nb.pending.Load()
-	}
-	n.mu.Unlock()
-	if closed {
+	if n.isClosed() {
 		return ErrClosed
+	}
+	var p *peer
+	if known := n.known.Load(); known != nil {
+		p = (*known)[to]
 	}
 	if p == nil {
 		return ErrUnknownPeer
+	}
+	s := p.cur.Load()
+	var backlog int64
+	if s != nil {
+		backlog = s.nb.pending.Load()
 	}
 	p.qmu.Lock()
 	if int64(p.q.bytes+headerSize+len(payload))+backlog > MaxQueued {
@@ -442,10 +450,12 @@ func (n *Node) Poll() int {
 	return got
 }
 
-// publishLocked replaces the list of live sessions; mu is held.
+// publishLocked replaces the list of live sessions and stores each peer's
+// session in its cur (Send reads them without mu); mu is held.
 func (n *Node) publishLocked() {
 	var live []*session
 	for _, p := range n.peers {
+		p.cur.Store(p.sess)
 		if p.sess != nil {
 			live = append(live, p.sess)
 		}
