@@ -5,10 +5,11 @@
 // The rules of the interface:
 //
 //   - Send queues a frame and returns; a writer goroutine per session drains the
-//     queue and writes every frame queued so far in one write. Queue queues
-//     without telling the writer, and Flush then writes every queue on the
-//     caller's goroutine, without blocking it (a core's gateway: see nbConn).
-//     Frames to one peer
+//     queue and writes every frame queued so far in one write. A frame that
+//     answers one (a handler's reply) Send writes itself, without blocking
+//     (Node.reply). Queue queues without telling the writer, and Flush then
+//     writes every queue on the caller's goroutine, without blocking it (a
+//     core's gateway: see nbConn). Frames to one peer
 //     arrive in the order they were sent, once, or not at all: when a session is
 //     lost, what was queued or in flight is dropped and the OnPeerDown functions
 //     run. Frames sent while no session is up wait in the queue (at most MaxQueued
@@ -142,9 +143,11 @@ type Node struct {
 	wg sync.WaitGroup // every goroutine of the node
 
 	// Counters, added to by the writers: frames written, and the writes that
-	// carried them; by the readers and Poll: frames read by each.
+	// carried them; by the readers and Poll: frames read by each, and the
+	// read(2)s of every session's socket.
 	framesOut, writes        atomic.Uint64
 	framesRead, framesPolled atomic.Uint64
+	reads                    atomic.Uint64
 }
 
 // Stats are a node's counters.
@@ -154,12 +157,15 @@ type Stats struct {
 	// Frames read from sessions (heartbeats included) by the sessions'
 	// reader goroutines, and by callers of Poll.
 	FramesRead, FramesPolled uint64
+	// Reads counts the read(2)s of the sessions' sockets, by the readers
+	// and by Poll (one that finds nothing counts too).
+	Reads uint64
 }
 
 // Stats returns the node's counters.
 func (n *Node) Stats() Stats {
 	return Stats{FramesOut: n.framesOut.Load(), Writes: n.writes.Load(),
-		FramesRead: n.framesRead.Load(), FramesPolled: n.framesPolled.Load()}
+		FramesRead: n.framesRead.Load(), FramesPolled: n.framesPolled.Load(), Reads: n.reads.Load()}
 }
 
 // peer is what a node knows of one other node.

@@ -29,8 +29,9 @@ type nbConn struct {
 	// session.rmu (reads) or bmu (writes), and only while the connection
 	// is open (closed is set under bmu, and the session closes it holding
 	// rmu), so it never names a descriptor reused after the close.
-	raw bool
-	fd  int
+	raw   bool
+	fd    int
+	reads *atomic.Uint64 // the node's count of read(2)s (Stats.Reads)
 
 	// Guarded by session.rmu. drained: the last read returned less than it
 	// asked for, so the socket had nothing more then (TCP reads take all
@@ -67,14 +68,14 @@ func newNBConn(c net.Conn) (*nbConn, error) {
 	return &nbConn{TCPConn: tc, rc: rc, kick: make(chan struct{}, 1)}, nil
 }
 
-// start makes reads non-blocking. Called once, before the session's reader
-// runs.
-func (c *nbConn) start() error {
+// start makes reads non-blocking; each read(2) from then on is counted in
+// reads. Called once, before the session's reader runs.
+func (c *nbConn) start(reads *atomic.Uint64) error {
 	var fd int
 	if err := c.rc.Control(func(u uintptr) { fd = int(u) }); err != nil {
 		return err
 	}
-	c.fd, c.raw = fd, true
+	c.fd, c.raw, c.reads = fd, true, reads
 	return nil
 }
 
@@ -90,6 +91,7 @@ func (c *nbConn) Read(b []byte) (int, error) {
 	}
 	for {
 		n, err := syscall.Read(c.fd, b)
+		c.reads.Add(1)
 		switch {
 		case err == syscall.EINTR:
 			continue

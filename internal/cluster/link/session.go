@@ -66,7 +66,7 @@ func (n *Node) register(s *session) bool {
 		s.conn.Close()
 		return false
 	}
-	if err := s.nb.start(); err != nil {
+	if err := s.nb.start(&n.reads); err != nil {
 		n.mu.Unlock()
 		s.conn.Close()
 		return false
