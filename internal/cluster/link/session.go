@@ -342,19 +342,23 @@ type frameReader struct {
 
 // next returns the next frame. Its payload is the caller's to keep.
 func (f *frameReader) next() (byte, []byte, error) {
-	if err := f.fill(headerSize); err != nil {
-		return 0, nil, err
+	if f.w-f.r < headerSize { // else the header is read: no call
+		if err := f.fill(headerSize); err != nil {
+			return 0, nil, err
+		}
 	}
-	size := int(binary.BigEndian.Uint32(f.buf[f.r:]))
-	kind := f.buf[f.r+4]
+	hdr := f.buf[f.r : f.r+headerSize]
+	size, kind := int(binary.BigEndian.Uint32(hdr)), hdr[4]
 	if size > MaxFrame {
 		return 0, nil, fmt.Errorf("protocol: frame of %d bytes (at most %d)", size, MaxFrame)
 	}
-	if err := f.fill(headerSize + size); err != nil {
-		if err == io.EOF {
-			err = io.ErrUnexpectedEOF
+	if f.w-f.r < headerSize+size {
+		if err := f.fill(headerSize + size); err != nil {
+			if err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
+			return 0, nil, err
 		}
-		return 0, nil, err
 	}
 	var payload []byte
 	if size <= arenaMaxFrame {
