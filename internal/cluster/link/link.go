@@ -434,8 +434,9 @@ func (n *Node) Flush() {
 // session and hands each to its kind's handler on the calling goroutine, as
 // the session's reader would (in order, once). A session whose read side is
 // held (its reader is draining it) is skipped: its frames are on their way.
-// It returns how many frames it read; one that read any should poll again
-// soon (at most PollBatch a session a call). Poll lets a caller that would
+// It returns how many frames it read; one that read any must poll again
+// soon (at most PollBatch a session a call): a session's reader that found
+// Poll reading may have left frames to it. Poll lets a caller that would
 // otherwise spin, waiting for a frame (a core whose gateway expects an
 // answer), read the socket itself rather than wait for the Go runtime to
 // notice the socket and run the reader, which it does only when one of its

@@ -34,6 +34,9 @@ type session struct {
 	// reads counts the drains that read a frame; replied is its value when
 	// Node.reply last wrote. Each is written by its side only.
 	reads, replied atomic.Uint64
+	// missed: the reader was woken while a poller held rmu, and left what
+	// woke it to that poller (drain).
+	missed atomic.Bool
 
 	// The write side: wmu is held by whoever writes the peer's queue into
 	// the connection, the session's writer goroutine or a flusher
@@ -216,19 +219,25 @@ func (s *session) closeConnLocked() {
 // costs the reader one read(2) and no other system call of its own. A
 // poller (Node.Poll) may have read the frames first; the reader then finds
 // none and waits again. Where a poller holds the read side, the reader
-// leaves the wait (it may not wait for rmu inside it: see readWaiting) and
-// waits for the poller outside it.
+// leaves what woke it to the poller (missed) and waits again: it may not
+// wait for rmu inside the runtime's wait (see readWaiting), and waiting for
+// it outside would make a hot gateway, which polls at every turn, hand the
+// mutex to the reader again and again. The poller looks at missed after it
+// lets rmu go and, if it is set, drains again (drain): so a byte that came
+// after the poller's last read, whose wake-up the reader spent, is read.
 func (n *Node) readLoop(s *session) {
 	defer n.wg.Done()
 	s.nb.TCPConn.SetReadDeadline(n.born.Add(time.Duration(s.heard.Load()) + deadAfter))
 	for {
 		var derr error
-		held := false
 		err := s.nb.readWaiting(func() bool {
 			if !s.rmu.TryLock() {
-				held = true
-				return true
+				s.missed.Store(true) // before the second try: see drain
+				if !s.rmu.TryLock() {
+					return s.closeDue.Load() // its holder reads what woke us
+				}
 			}
+			s.missed.Store(false)
 			s.nb.drained, s.nb.lazy = false, true
 			_, derr = n.drainLocked(s, false)
 			s.nb.lazy = false
@@ -244,10 +253,6 @@ func (n *Node) readLoop(s *session) {
 			s.closeConnLocked()
 			s.rmu.Unlock()
 			return
-		case held:
-			s.rmu.Lock() // a poller reads; wait for it, then wait again
-			s.rmu.Unlock()
-			continue
 		case err == nil:
 			continue
 		}
@@ -270,16 +275,26 @@ func (n *Node) readLoop(s *session) {
 // (at most PollBatch) and hands each to its handler, holding the session's
 // read side; it gives up at once when another holds it. It returns how
 // many frames it read.
+//
+// A reader woken while the poller held rmu set missed and tried rmu again
+// after it: so if that try failed because of this poller, the poller finds
+// missed set once it has let rmu go, and drains again. (Past PollBatch it
+// leaves missed set for the next Poll, which its caller owes.)
 func (n *Node) drain(s *session) (got int, err error) {
-	if !s.rmu.TryLock() {
-		return 0, nil
+	for {
+		if !s.rmu.TryLock() {
+			return got, nil
+		}
+		k, err := n.drainLocked(s, true)
+		got += k
+		if s.closeDue.Load() {
+			s.closeConnLocked()
+		}
+		s.rmu.Unlock()
+		if err != nil || got >= PollBatch || !s.missed.Load() || !s.missed.Swap(false) {
+			return got, err
+		}
 	}
-	defer s.rmu.Unlock()
-	got, err = n.drainLocked(s, true)
-	if s.closeDue.Load() {
-		s.closeConnLocked()
-	}
-	return got, err
 }
 
 // drainLocked reads every frame that can be read without waiting (at most
