@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -231,13 +232,9 @@ func (n *Node) readLoop(s *session) {
 	for {
 		var derr error
 		err := s.nb.readWaiting(func() bool {
-			if !s.rmu.TryLock() {
-				s.missed.Store(true) // before the second try: see drain
-				if !s.rmu.TryLock() {
-					return s.closeDue.Load() // its holder reads what woke us
-				}
+			if !s.tryReadSide() {
+				return s.closeDue.Load() // its holder reads what woke us
 			}
-			s.missed.Store(false)
 			s.nb.drained, s.nb.lazy = false, true
 			_, derr = n.drainLocked(s, false)
 			s.nb.lazy = false
@@ -270,6 +267,31 @@ func (n *Node) readLoop(s *session) {
 		return
 	}
 }
+
+// tryReadSide takes rmu for the reader goroutine without waiting on it: a
+// poller's drain lasts about a microsecond, so it tries a few times,
+// yielding between tries, and reads what woke it itself, off the poller's
+// core (the poller then has no read to make again). Where the poller still
+// holds it, it sets missed and tries once more: see drain.
+func (s *session) tryReadSide() bool {
+	for i := 0; i < readSideTries; i++ {
+		if s.rmu.TryLock() {
+			s.missed.Store(false)
+			return true
+		}
+		runtime.Gosched()
+	}
+	s.missed.Store(true) // before the last try: see drain
+	if s.rmu.TryLock() {
+		s.missed.Store(false)
+		return true
+	}
+	return false
+}
+
+// readSideTries is how many times tryReadSide tries rmu before it leaves
+// what woke the reader to the poller.
+const readSideTries = 4
 
 // drain reads, for a poller, every frame that can be read without waiting
 // (at most PollBatch) and hands each to its handler, holding the session's
