@@ -12,7 +12,16 @@ func BenchmarkStream(b *testing.B) { benchStream(b, true) }
 // BenchmarkStreamPlain is BenchmarkStream without TLS.
 func BenchmarkStreamPlain(b *testing.B) { benchStream(b, false) }
 
-func benchStream(b *testing.B, withTLS bool) {
+// BenchmarkPingPong: 8 bytes from node 1 to node 2 and back, each side's
+// handler sending the next (the sessions' readers and Send): one op is a
+// round trip. It is bench cluster's link_pingpong_ns.
+func BenchmarkPingPong(b *testing.B) { benchPingPong(b, true) }
+
+// BenchmarkPingPongPlain is BenchmarkPingPong without TLS.
+func BenchmarkPingPongPlain(b *testing.B) { benchPingPong(b, false) }
+
+// benchPair starts nodes 1 and 2, linked, with TLS when withTLS.
+func benchPair(b *testing.B, withTLS bool) (*Node, *Node) {
 	dir := b.TempDir()
 	if err := GenerateCerts(dir, []uint64{1, 2}); err != nil {
 		b.Fatal(err)
@@ -27,16 +36,21 @@ func benchStream(b *testing.B, withTLS bool) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer n1.Close()
+	b.Cleanup(func() { n1.Close() })
 	n2, err := Start(Config{ID: 2, Listen: "127.0.0.1:0", TLS: t2, Logf: quiet})
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer n2.Close()
+	b.Cleanup(func() { n2.Close() })
 	n1.AddPeer(2, n2.Addr())
-	for len(n1.Peers()) == 0 {
-		time.Sleep(time.Millisecond)
+	for len(n1.Peers()) == 0 || len(n2.Peers()) == 0 {
+		time.Sleep(time.Millisecond) // waiting for the link, not timing
 	}
+	return n1, n2
+}
+
+func benchStream(b *testing.B, withTLS bool) {
+	n1, n2 := benchPair(b, withTLS)
 	done := make(chan struct{})
 	got := 0
 	n2.Handle(1, func(uint64, []byte) {
@@ -52,6 +66,25 @@ func benchStream(b *testing.B, withTLS bool) {
 			continue
 		}
 		i++
+	}
+	<-done
+}
+
+func benchPingPong(b *testing.B, withTLS bool) {
+	n1, n2 := benchPair(b, withTLS)
+	n2.Handle(1, func(from uint64, p []byte) { n2.Send(from, 1, p) })
+	done := make(chan struct{})
+	left := b.N
+	n1.Handle(1, func(from uint64, p []byte) {
+		if left--; left == 0 {
+			close(done)
+			return
+		}
+		n1.Send(2, 1, p)
+	})
+	b.ResetTimer()
+	if err := n1.Send(2, 1, make([]byte, 8)); err != nil {
+		b.Fatal(err)
 	}
 	<-done
 }

@@ -5,10 +5,11 @@
 // The rules of the interface:
 //
 //   - Send queues a frame and returns; a writer goroutine per session drains the
-//     queue and writes every frame queued so far in one write. Queue queues
-//     without telling the writer, and Flush then writes every queue on the
-//     caller's goroutine, without blocking it (a core's gateway: see nbConn).
-//     Frames to one peer
+//     queue and writes every frame queued so far in one write. A frame that
+//     answers one (a handler's reply) Send writes itself, without blocking
+//     (Node.reply). Queue queues without telling the writer, and Flush then
+//     writes every queue on the caller's goroutine, without blocking it (a
+//     core's gateway: see nbConn). Frames to one peer
 //     arrive in the order they were sent, once, or not at all: when a session is
 //     lost, what was queued or in flight is dropped and the OnPeerDown functions
 //     run. Frames sent while no session is up wait in the queue (at most MaxQueued
@@ -134,15 +135,19 @@ type Node struct {
 	closed bool                // guarded by mu
 	conns  map[net.Conn]bool   // guarded by mu: connections still in handshake
 	// live lists the sessions up, for Poll: replaced (never changed in
-	// place) under mu by publishLocked, read without it.
-	live atomic.Pointer[[]*session]
+	// place) under mu by publishLocked, read without it. known is peers as
+	// of its last addition, for Send: replaced under mu, read without it.
+	live  atomic.Pointer[[]*session]
+	known atomic.Pointer[map[uint64]*peer]
 
 	wg sync.WaitGroup // every goroutine of the node
 
 	// Counters, added to by the writers: frames written, and the writes that
-	// carried them; by the readers and Poll: frames read by each.
+	// carried them; by the readers and Poll: frames read by each, and the
+	// read(2)s of every session's socket.
 	framesOut, writes        atomic.Uint64
 	framesRead, framesPolled atomic.Uint64
+	reads                    atomic.Uint64
 }
 
 // Stats are a node's counters.
@@ -152,12 +157,15 @@ type Stats struct {
 	// Frames read from sessions (heartbeats included) by the sessions'
 	// reader goroutines, and by callers of Poll.
 	FramesRead, FramesPolled uint64
+	// Reads counts the read(2)s of the sessions' sockets, by the readers
+	// and by Poll (one that finds nothing counts too).
+	Reads uint64
 }
 
 // Stats returns the node's counters.
 func (n *Node) Stats() Stats {
 	return Stats{FramesOut: n.framesOut.Load(), Writes: n.writes.Load(),
-		FramesRead: n.framesRead.Load(), FramesPolled: n.framesPolled.Load()}
+		FramesRead: n.framesRead.Load(), FramesPolled: n.framesPolled.Load(), Reads: n.reads.Load()}
 }
 
 // peer is what a node knows of one other node.
@@ -167,11 +175,13 @@ type peer struct {
 
 	// Guarded by Node.mu.
 	addr      string
-	sess      *session
-	dialer    bool   // a dialer goroutine runs for this peer
-	epoch     uint64 // lower side: sessions dialed so far; higher side: the last one accepted
-	lost      uint64 // higher side: the epoch of the last session it lost (its hints carry it)
-	lastError string // the last dial or refusal reason logged, so a repeat is not
+	sess      *session // and in cur, for Send, which reads it without mu
+	dialer    bool     // a dialer goroutine runs for this peer
+	epoch     uint64   // lower side: sessions dialed so far; higher side: the last one accepted
+	lost      uint64   // higher side: the epoch of the last session it lost (its hints carry it)
+	lastError string   // the last dial or refusal reason logged, so a repeat is not
+
+	cur atomic.Pointer[session] // sess, stored under Node.mu beside it
 
 	// The queue, guarded by qmu; signal (capacity 1) tells the writer.
 	qmu    sync.Mutex
@@ -303,6 +313,11 @@ func (n *Node) peerLocked(id uint64) *peer {
 	if p == nil {
 		p = &peer{id: id, kick: make(chan struct{}, 1), signal: make(chan struct{}, 1)}
 		n.peers[id] = p
+		known := make(map[uint64]*peer, len(n.peers))
+		for id, p := range n.peers {
+			known[id] = p
+		}
+		n.known.Store(&known)
 	}
 	return p
 }
@@ -324,19 +339,20 @@ func (n *Node) enqueue(to uint64, kind byte, payload []byte, tell bool) error {
 	if len(payload) > MaxFrame {
 		return ErrTooLarge
 	}
-	n.mu.Lock()
-	closed := n.closed
-	p := n.peers[to]
-	var backlog int64
-	if p != nil && p.sess != nil {
-		backlog = p.sess.nb.pending.Load()
-	}
-	n.mu.Unlock()
-	if closed {
+	if n.isClosed() {
 		return ErrClosed
+	}
+	var p *peer
+	if known := n.known.Load(); known != nil {
+		p = (*known)[to]
 	}
 	if p == nil {
 		return ErrUnknownPeer
+	}
+	s := p.cur.Load()
+	var backlog int64
+	if s != nil {
+		backlog = s.nb.pending.Load()
 	}
 	p.qmu.Lock()
 	if int64(p.q.bytes+headerSize+len(payload))+backlog > MaxQueued {
@@ -345,10 +361,35 @@ func (n *Node) enqueue(to uint64, kind byte, payload []byte, tell bool) error {
 	}
 	wasEmpty := p.q.push(kind, payload)
 	p.qmu.Unlock()
-	if tell && wasEmpty { // else the writer was told already and has not swapped the queue yet
+	if tell && wasEmpty && (s == nil || !n.reply(s)) { // else the writer was told already and has not swapped the queue yet
 		signal(p)
 	}
 	return nil
+}
+
+// reply writes the queue of s's peer now, on the caller's goroutine, when
+// the frame Send queued answers one: s has read a frame since reply last
+// wrote (a ping-pong, a request and its answer; a handler calling Send),
+// and no one is writing. It reports whether it wrote (or ended s). A reply
+// so saves the hand-off to the writer goroutine, and the wait for the Go
+// runtime to run it; a stream (frames sent with none read between them) is
+// left to the writer, whose one write carries every frame queued meanwhile,
+// where writing each at once would cost a system call a frame. The write
+// does not block (nbConn).
+func (n *Node) reply(s *session) bool {
+	r := s.reads.Load()
+	if s.replied.Load() == r {
+		return false
+	}
+	wrote, err := n.writeQueue(s, false)
+	if err != nil {
+		n.endSession(s, err)
+		return true
+	}
+	if wrote {
+		s.replied.Store(r)
+	}
+	return wrote
 }
 
 // signal tells p's writer that its queue has frames.
@@ -393,8 +434,9 @@ func (n *Node) Flush() {
 // session and hands each to its kind's handler on the calling goroutine, as
 // the session's reader would (in order, once). A session whose read side is
 // held (its reader is draining it) is skipped: its frames are on their way.
-// It returns how many frames it read; one that read any should poll again
-// soon (at most PollBatch a session a call). Poll lets a caller that would
+// It returns how many frames it read; one that read any must poll again
+// soon (at most PollBatch a session a call): a session's reader that found
+// Poll reading may have left frames to it. Poll lets a caller that would
 // otherwise spin, waiting for a frame (a core whose gateway expects an
 // answer), read the socket itself rather than wait for the Go runtime to
 // notice the socket and run the reader, which it does only when one of its
@@ -406,7 +448,7 @@ func (n *Node) Poll() int {
 	}
 	got := 0
 	for _, s := range *live {
-		k, err := n.drain(s, false)
+		k, err := n.drain(s)
 		got += k
 		if err != nil {
 			n.endSession(s, err)
@@ -415,10 +457,12 @@ func (n *Node) Poll() int {
 	return got
 }
 
-// publishLocked replaces the list of live sessions; mu is held.
+// publishLocked replaces the list of live sessions and stores each peer's
+// session in its cur (Send reads them without mu); mu is held.
 func (n *Node) publishLocked() {
 	var live []*session
 	for _, p := range n.peers {
+		p.cur.Store(p.sess)
 		if p.sess != nil {
 			live = append(live, p.sess)
 		}

@@ -14,9 +14,10 @@ import (
 // starts (start), each read is one non-blocking read(2) of the socket that
 // returns errWouldBlock when nothing waits: whoever holds the session's read
 // side (its reader goroutine, or a poller on a core: Node.Poll) never parks in
-// a read, and the reader goroutine waits for the socket to become readable
-// (waitReadable) without holding the read side. Writes, likewise, are
-// non-blocking write(2)s: what the socket does not take at once waits in the
+// a read. The reader goroutine reads inside the runtime's wait for the socket
+// (readWaiting), as a net.Conn's Read does, so that it parks with no system
+// call of its own beyond the reads. Writes, likewise, are non-blocking
+// write(2)s: what the socket does not take at once waits in the
 // connection's backlog, in order, and the session's writer goroutine flushes
 // it (flush), waiting for the socket as long as it must. So a write never
 // blocks its caller (a core may write) and never fails half-way, which
@@ -28,8 +29,18 @@ type nbConn struct {
 	// session.rmu (reads) or bmu (writes), and only while the connection
 	// is open (closed is set under bmu, and the session closes it holding
 	// rmu), so it never names a descriptor reused after the close.
-	raw bool
-	fd  int
+	raw   bool
+	fd    int
+	reads *atomic.Uint64 // the node's count of read(2)s (Stats.Reads)
+
+	// Guarded by session.rmu. drained: the last read returned less than it
+	// asked for, so the socket had nothing more then (TCP reads take all
+	// there is, up to the buffer); lazy: a read may trust that and return
+	// errWouldBlock without a system call. Only the reader goroutine sets
+	// lazy, while it reads inside the runtime's wait (readWaiting), which
+	// wakes it for every byte that comes after: a poller has no such wake-up
+	// and always reads.
+	drained, lazy bool
 
 	bmu     sync.Mutex // guards backlog, off, closed, werr; a leaf
 	backlog []byte     // bytes written that the socket has not taken yet: backlog[off:]
@@ -57,14 +68,14 @@ func newNBConn(c net.Conn) (*nbConn, error) {
 	return &nbConn{TCPConn: tc, rc: rc, kick: make(chan struct{}, 1)}, nil
 }
 
-// start makes reads non-blocking. Called once, before the session's reader
-// runs.
-func (c *nbConn) start() error {
+// start makes reads non-blocking; each read(2) from then on is counted in
+// reads. Called once, before the session's reader runs.
+func (c *nbConn) start(reads *atomic.Uint64) error {
 	var fd int
 	if err := c.rc.Control(func(u uintptr) { fd = int(u) }); err != nil {
 		return err
 	}
-	c.fd, c.raw = fd, true
+	c.fd, c.raw, c.reads = fd, true, reads
 	return nil
 }
 
@@ -75,18 +86,24 @@ func (c *nbConn) Read(b []byte) (int, error) {
 	if len(b) == 0 {
 		return 0, nil
 	}
+	if c.lazy && c.drained {
+		return 0, errWouldBlock
+	}
 	for {
 		n, err := syscall.Read(c.fd, b)
+		c.reads.Add(1)
 		switch {
 		case err == syscall.EINTR:
 			continue
 		case err == syscall.EAGAIN:
+			c.drained = true
 			return 0, errWouldBlock
 		case err != nil:
 			return 0, &net.OpError{Op: "read", Net: "tcp", Source: c.LocalAddr(), Addr: c.RemoteAddr(), Err: err}
 		case n == 0:
 			return 0, io.EOF
 		}
+		c.drained = n < len(b)
 		return n, nil
 	}
 }
@@ -94,42 +111,48 @@ func (c *nbConn) Read(b []byte) (int, error) {
 // Write writes b, or what of it the socket takes now and the rest into the
 // backlog (the writer goroutine flushes it). It reports an error only when
 // the socket has failed; a backlog is not one. From the writer goroutine
-// (mayBlock) it writes the backlog, then b, waiting for the socket.
+// (mayBlock) it writes the backlog, then b, waiting for the socket when it
+// must (a stream is not copied twice). A write the socket takes whole, the
+// common case, is one write(2) and sets no deadline.
 func (c *nbConn) Write(b []byte) (int, error) {
 	if !c.raw {
 		return c.TCPConn.Write(b)
 	}
-	if c.mayBlock.Load() {
-		if err := c.flush(); err != nil {
-			return 0, err
-		}
-		return c.writeWaiting(b)
-	}
+	wait := c.mayBlock.Load()
 	c.bmu.Lock()
-	defer c.bmu.Unlock()
 	switch {
 	case c.werr != nil:
+		c.bmu.Unlock()
 		return 0, c.werr
 	case c.closed:
+		c.bmu.Unlock()
 		return 0, net.ErrClosed
 	}
 	n := 0
 	if c.off == len(c.backlog) {
 		var err error
-		if n, err = c.writeSomeLocked(b); err != nil {
+		if n, err = c.writeSomeLocked(b); err != nil || n == len(b) {
+			c.bmu.Unlock()
 			return n, err
 		}
 	}
-	if n < len(b) {
-		if c.off > 0 && c.off >= len(c.backlog)/2 {
-			c.backlog, c.off = c.backlog[:copy(c.backlog, c.backlog[c.off:])], 0
+	if wait {
+		c.bmu.Unlock()
+		if err := c.flush(); err != nil {
+			return n, err
 		}
-		c.backlog = append(c.backlog, b[n:]...)
-		c.pending.Store(int64(len(c.backlog) - c.off))
-		select {
-		case c.kick <- struct{}{}:
-		default:
-		}
+		m, err := c.writeWaiting(b[n:])
+		return n + m, err
+	}
+	if c.off > 0 && c.off >= len(c.backlog)/2 {
+		c.backlog, c.off = c.backlog[:copy(c.backlog, c.backlog[c.off:])], 0
+	}
+	c.backlog = append(c.backlog, b[n:]...)
+	c.pending.Store(int64(len(c.backlog) - c.off))
+	c.bmu.Unlock()
+	select {
+	case c.kick <- struct{}{}:
+	default:
 	}
 	return len(b), nil
 }
@@ -159,15 +182,20 @@ func (c *nbConn) writeSomeLocked(b []byte) (int, error) {
 // the session's writer goroutine only.
 func (c *nbConn) flush() error {
 	for {
+		c.bmu.Lock()
+		empty := c.off == len(c.backlog)
+		c.bmu.Unlock()
+		if empty {
+			return nil
+		}
 		var err error
-		progress := false
 		c.TCPConn.SetWriteDeadline(time.Now().Add(writeTimeout))
 		// The write is tried inside the runtime's wait for writability,
 		// after it has reset the socket's readiness: a socket that drained
 		// between a try and the wait is not waited for (no lost wake-up).
 		werr := c.rc.Write(func(uintptr) bool {
-			var empty bool
-			progress, empty, err = c.flushSome()
+			progress, empty, e := c.flushSome()
+			err = e
 			return progress || empty || err != nil
 		})
 		switch {
@@ -175,12 +203,6 @@ func (c *nbConn) flush() error {
 			return err
 		case werr != nil:
 			return werr
-		}
-		c.bmu.Lock()
-		empty := c.off == len(c.backlog)
-		c.bmu.Unlock()
-		if empty {
-			return nil
 		}
 	}
 }
@@ -258,18 +280,17 @@ func (c *nbConn) Close() error {
 	return c.TCPConn.Close()
 }
 
-// waitReadable parks until the socket is readable, deadAfter passes (an
-// error whose Timeout is true) or the connection is closed. It reads
-// nothing (a poller may have read what woke it) but peeks, inside the
-// runtime's wait after it has reset the socket's readiness, so that bytes
-// that came between the caller's last read and the wait are not waited for.
-func (c *nbConn) waitReadable() error {
-	c.TCPConn.SetReadDeadline(time.Now().Add(deadAfter))
-	var b [1]byte
-	return c.rc.Read(func(fd uintptr) bool {
-		_, _, err := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
-		return err != syscall.EAGAIN && err != syscall.EINTR
-	})
+// readWaiting calls read at once and then each time the socket has become
+// readable, inside the runtime's wait for it, until read returns true; it
+// returns nil then, or the wait's error: the read deadline passed (an error
+// whose Timeout is true) or the connection was closed. The runtime resets
+// the socket's readiness before the first call and wakes the wait for every
+// byte that comes after a read found the socket empty, so nothing is waited
+// for that had come already. read runs holding the descriptor's read lock,
+// which Close waits for: it must never wait for anything that one who
+// closes the connection may hold (session.rmu: it takes it with TryLock).
+func (c *nbConn) readWaiting(read func() bool) error {
+	return c.rc.Read(func(uintptr) bool { return read() })
 }
 
 // wouldBlock is the error of a read that found nothing to read. It is a

@@ -141,3 +141,41 @@ func TestReaderWakes(t *testing.T) {
 		t.Logf("slowest round %v", worst)
 	})
 }
+
+// TestReaderReadsOnceAFrame: in a ping-pong between the handlers of two
+// nodes (no poller), a session's reader makes one read(2) a frame: it
+// parks in the runtime's wait after a read that emptied the socket,
+// without another read to hear EAGAIN, and peeks at nothing. Reading
+// EAGAIN after each frame would make two. The slack allows for the rare
+// wake-up for bytes already read (the runtime reports readiness that a
+// read took meanwhile), for heartbeats and for the handshake's leftovers
+// (TLS tickets).
+func TestReaderReadsOnceAFrame(t *testing.T) {
+	eachTransport(t, func(t *testing.T, withTLS bool) {
+		a, b := linkedPair(t, withTLS)
+		b.Handle(8, func(from uint64, p []byte) { b.Send(from, 8, p) })
+		const rounds = 2000
+		got := make(chan struct{}, 1)
+		a.Handle(8, func(uint64, []byte) { got <- struct{}{} })
+		a0, b0 := a.Stats(), b.Stats()
+		for i := 0; i < rounds; i++ {
+			if err := a.Send(2, 8, []byte{byte(i)}); err != nil {
+				t.Fatal(err)
+			}
+			select {
+			case <-got:
+			case <-time.After(10 * time.Second):
+				t.Fatalf("round %d: no answer", i)
+			}
+		}
+		// A read is counted before the frame's handler runs (a drain's
+		// frames only after): the frames are the handlers' 2 a round.
+		a1, b1 := a.Stats(), b.Stats()
+		reads := a1.Reads - a0.Reads + b1.Reads - b0.Reads
+		frames := uint64(2 * rounds)
+		if limit := frames + frames/10 + 8; reads > limit {
+			t.Fatalf("%d read(2)s for %d frames (at most %d)", reads, frames, limit)
+		}
+		t.Logf("%d read(2)s for %d frames", reads, frames)
+	})
+}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -31,6 +32,12 @@ type session struct {
 	shut     bool         // guarded by rmu: the connection is closed
 	closeDue atomic.Bool  // endSession found rmu held: its holder closes the connection
 	heard    atomic.Int64 // Node.clock when a frame was last read
+	// reads counts the drains that read a frame; replied is its value when
+	// Node.reply last wrote. Each is written by its side only.
+	reads, replied atomic.Uint64
+	// missed: the reader was woken while a poller held rmu, and left what
+	// woke it to that poller (drain).
+	missed atomic.Bool
 
 	// The write side: wmu is held by whoever writes the peer's queue into
 	// the connection, the session's writer goroutine or a flusher
@@ -63,7 +70,7 @@ func (n *Node) register(s *session) bool {
 		s.conn.Close()
 		return false
 	}
-	if err := s.nb.start(); err != nil {
+	if err := s.nb.start(&n.reads); err != nil {
 		n.mu.Unlock()
 		s.conn.Close()
 		return false
@@ -205,67 +212,133 @@ func (s *session) closeConnLocked() {
 	}
 }
 
-// readLoop waits until the session's socket is readable, then hands every
-// frame that has arrived to its kind's handler (drain), until the session
-// ends. A poller (Node.Poll) may have read the frames first; the reader then
-// finds none and waits again.
+// readLoop hands every frame that arrives to its kind's handler (drain),
+// until the session ends. It drains inside the runtime's wait for the
+// socket (nbConn.readWaiting): at once (the handshake may have left whole
+// frames in the TLS connection's buffers, which no readability would
+// announce), then each time the socket becomes readable, so that a frame
+// costs the reader one read(2) and no other system call of its own. A
+// poller (Node.Poll) may have read the frames first; the reader then finds
+// none and waits again. Where a poller holds the read side, the reader
+// leaves what woke it to the poller (missed) and waits again: it may not
+// wait for rmu inside the runtime's wait (see readWaiting), and waiting for
+// it outside would make a hot gateway, which polls at every turn, hand the
+// mutex to the reader again and again. The poller looks at missed after it
+// lets rmu go and, if it is set, drains again (drain): so a byte that came
+// after the poller's last read, whose wake-up the reader spent, is read.
 func (n *Node) readLoop(s *session) {
 	defer n.wg.Done()
+	s.nb.TCPConn.SetReadDeadline(n.born.Add(time.Duration(s.heard.Load()) + deadAfter))
 	for {
-		// Drain first: the handshake may have left whole frames in the
-		// TLS connection's buffers, which no readability would announce.
-		if _, err := n.drain(s, true); err != nil {
-			n.endSession(s, err)
-			return
-		}
-		for {
-			err := s.nb.waitReadable()
-			if err == nil {
-				break
+		var derr error
+		err := s.nb.readWaiting(func() bool {
+			if !s.tryReadSide() {
+				return s.closeDue.Load() // its holder reads what woke us
 			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				if n.clock()-s.heard.Load() < int64(deadAfter) {
-					continue // a poller heard the peer meanwhile
-				}
-				err = fmt.Errorf("nothing heard for %v", deadAfter)
-			}
-			n.endSession(s, err)
+			s.nb.drained, s.nb.lazy = false, true
+			_, derr = n.drainLocked(s, false)
+			s.nb.lazy = false
+			s.rmu.Unlock()
+			return derr != nil || s.closeDue.Load()
+		})
+		switch {
+		case derr != nil:
+			n.endSession(s, derr)
 			return
+		case s.closeDue.Load():
+			s.rmu.Lock() // endSession left the closing to us, or to a poller
+			s.closeConnLocked()
+			s.rmu.Unlock()
+			return
+		case err == nil:
+			continue
 		}
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			// The deadline is renewed only when it passes: once per
+			// deadAfter on a busy session, not once per frame.
+			if heard := s.heard.Load(); n.clock()-heard < int64(deadAfter) {
+				s.nb.TCPConn.SetReadDeadline(n.born.Add(time.Duration(heard) + deadAfter))
+				continue
+			}
+			err = fmt.Errorf("nothing heard for %v", deadAfter)
+		}
+		n.endSession(s, err)
+		return
 	}
 }
 
-// drain reads every frame that can be read without waiting and hands each
-// to its handler, holding the session's read side: wait says whether to
-// wait for it (the reader goroutine) or to give up at once when another
-// holds it (a poller, which also stops after PollBatch frames). It returns
-// how many frames it read.
-func (n *Node) drain(s *session, wait bool) (got int, err error) {
-	if wait {
-		s.rmu.Lock()
-	} else if !s.rmu.TryLock() {
-		return 0, nil
-	}
-	defer func() {
-		if got > 0 {
-			s.heard.Store(n.clock())
-			if wait {
-				n.framesRead.Add(uint64(got))
-			} else {
-				n.framesPolled.Add(uint64(got))
-			}
+// tryReadSide takes rmu for the reader goroutine without waiting on it: a
+// poller's drain lasts about a microsecond, so it tries a few times,
+// yielding between tries, and reads what woke it itself, off the poller's
+// core (the poller then has no read to make again). Where the poller still
+// holds it, it sets missed and tries once more: see drain.
+func (s *session) tryReadSide() bool {
+	for i := 0; i < readSideTries; i++ {
+		if s.rmu.TryLock() {
+			s.missed.Store(false)
+			return true
 		}
+		runtime.Gosched()
+	}
+	s.missed.Store(true) // before the last try: see drain
+	if s.rmu.TryLock() {
+		s.missed.Store(false)
+		return true
+	}
+	return false
+}
+
+// readSideTries is how many times tryReadSide tries rmu before it leaves
+// what woke the reader to the poller.
+const readSideTries = 4
+
+// drain reads, for a poller, every frame that can be read without waiting
+// (at most PollBatch) and hands each to its handler, holding the session's
+// read side; it gives up at once when another holds it. It returns how
+// many frames it read.
+//
+// A reader woken while the poller held rmu set missed and tried rmu again
+// after it: so if that try failed because of this poller, the poller finds
+// missed set once it has let rmu go, and drains again. (Past PollBatch it
+// leaves missed set for the next Poll, which its caller owes.)
+func (n *Node) drain(s *session) (got int, err error) {
+	for {
+		if !s.rmu.TryLock() {
+			return got, nil
+		}
+		k, err := n.drainLocked(s, true)
+		got += k
 		if s.closeDue.Load() {
 			s.closeConnLocked()
 		}
 		s.rmu.Unlock()
+		if err != nil || got >= PollBatch || !s.missed.Load() || !s.missed.Swap(false) {
+			return got, err
+		}
+	}
+}
+
+// drainLocked reads every frame that can be read without waiting (at most
+// PollBatch for a poller) and hands each to its handler; rmu is held. It
+// stops when the session is ending. It closes nothing: the reader goroutine
+// calls it inside the runtime's wait, where closing would wait for itself.
+func (n *Node) drainLocked(s *session, poll bool) (got int, err error) {
+	defer func() {
+		if got > 0 {
+			s.heard.Store(n.clock())
+			if poll {
+				n.framesPolled.Add(uint64(got))
+			} else {
+				n.framesRead.Add(uint64(got))
+			}
+		}
 	}()
 	if s.shut {
 		return 0, nil
 	}
 	for {
-		if s.closeDue.Load() || !wait && got >= PollBatch {
+		if s.closeDue.Load() || poll && got >= PollBatch {
 			return got, nil // the session ends; or a poller has done its share
 		}
 		kind, payload, err := s.fr.next()
@@ -275,7 +348,9 @@ func (n *Node) drain(s *session, wait bool) (got int, err error) {
 			}
 			return got, err
 		}
-		got++
+		if got++; got == 1 {
+			s.reads.Add(1) // Send's reply rule: a frame came since its last direct write
+		}
 		if kind >= KindReserved {
 			if kind != kindPing {
 				return got, fmt.Errorf("protocol: frame of kind %#x after the handshake", kind)
@@ -304,19 +379,23 @@ type frameReader struct {
 
 // next returns the next frame. Its payload is the caller's to keep.
 func (f *frameReader) next() (byte, []byte, error) {
-	if err := f.fill(headerSize); err != nil {
-		return 0, nil, err
+	if f.w-f.r < headerSize { // else the header is read: no call
+		if err := f.fill(headerSize); err != nil {
+			return 0, nil, err
+		}
 	}
-	size := int(binary.BigEndian.Uint32(f.buf[f.r:]))
-	kind := f.buf[f.r+4]
+	hdr := f.buf[f.r : f.r+headerSize]
+	size, kind := int(binary.BigEndian.Uint32(hdr)), hdr[4]
 	if size > MaxFrame {
 		return 0, nil, fmt.Errorf("protocol: frame of %d bytes (at most %d)", size, MaxFrame)
 	}
-	if err := f.fill(headerSize + size); err != nil {
-		if err == io.EOF {
-			err = io.ErrUnexpectedEOF
+	if f.w-f.r < headerSize+size {
+		if err := f.fill(headerSize + size); err != nil {
+			if err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
+			return 0, nil, err
 		}
-		return 0, nil, err
 	}
 	var payload []byte
 	if size <= arenaMaxFrame {
