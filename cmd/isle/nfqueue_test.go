@@ -21,7 +21,8 @@ import (
 // delayed, in order, at the IP layer, both TCP's segments and their
 // acknowledgements, as netem delays them; unlike netem, the timer is a
 // user-space goroutine's, so under load a packet waits longer than the
-// delay (never less), and the delay adds no jitter of its own.
+// delay (never less), and there is no jitter, reordering or duplication to
+// ask for.
 //
 // The messages (linux/netfilter/nfnetlink_queue.h): a netlink header
 // (host order), an nfgenmsg (family, version, queue number big-endian),
@@ -46,15 +47,18 @@ const (
 
 // delayer accepts the packets of one namespace's netfilter queue 0 after
 // delay.
+//
+// Ownership: fd and delay are immutable once started; seq and held are
+// the starting goroutine's until run starts, then run's; stop is closed
+// once, by Close.
 type delayer struct {
 	fd    int
 	delay time.Duration
-	seq   uint32
+	seq   uint32       // the last netlink message's sequence number
+	held  []heldPacket // the packets held, oldest first
 	stop  chan struct{}
-	done  chan struct{}
+	done  chan struct{} // closed when run has returned
 	once  sync.Once
-	// Owned by run's goroutine: the packets held, oldest first.
-	held []heldPacket
 }
 
 type heldPacket struct {
