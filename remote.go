@@ -6,16 +6,15 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path"
 	"slices"
 	"strings"
 	"sync"
-	"syscall"
 
 	"isle/internal/cluster/link"
+	"isle/internal/sandbox"
 	"isle/internal/wasi"
 )
 
@@ -31,8 +30,9 @@ const (
 
 // Limits of remote spawn, in one place.
 const (
-	// MaxRemoteProgram is the largest program a remote spawn reads.
-	MaxRemoteProgram = 256 << 20
+	// MaxRemoteProgram is the largest program a remote spawn reads: the
+	// loader's limit, as for a SIP's spawn.
+	MaxRemoteProgram = sandbox.MaxModuleBytes
 	// MaxRemoteArgs bounds a remote spawn's arguments, in bytes all told.
 	MaxRemoteArgs = 64 << 10
 	// MaxRemoteWaits is how many remote requests a node keeps waiting.
@@ -104,8 +104,10 @@ func (m *Machine) serveRemote(ln *link.Node) {
 }
 
 // spawnLocal spawns, for another node, the program at a guest path of one
-// of the machine's preopens: read through an os.Root, so neither ".." nor a
-// symbolic link leaves the preopened directory.
+// of the machine's preopens, loaded by the machine's loader as a SIP's
+// spawn is: read through an os.Root, so neither ".." nor a symbolic link
+// leaves the preopened directory, and compiled once while the file is
+// unchanged (a second spawn of it is a hit in the loader's cache).
 // The error comes with the WASI errno a proc_spawn_on returns for it.
 func (m *Machine) spawnLocal(sr spawnRequest) (*Process, wasi.Errno, error) {
 	n := 0
@@ -118,61 +120,26 @@ func (m *Machine) spawnLocal(sr spawnRequest) (*Process, wasi.Errno, error) {
 	if sr.Nice < -20 || sr.Nice > 19 {
 		return nil, wasi.EINVAL, fmt.Errorf("nice %d is not in -20…19", sr.Nice)
 	}
-	host, rel, ok := m.preopenOf(sr.Path)
-	if !ok {
+	clean := path.Clean("/" + sr.Path)
+	if _, _, ok := m.preopenOf(clean); !ok {
 		return nil, wasi.ENOENT, fmt.Errorf("%s: not in a preopened directory of this node", sr.Path)
 	}
-	wasm, errno, err := readRooted(host, rel)
+	mod, errno, err := m.loader.LoadPath(context.Background(), clean)
 	if err != nil {
-		return nil, errno, fmt.Errorf("%s: %v", sr.Path, err)
+		if errno == wasi.ENOENT && !errors.Is(err, fs.ErrNotExist) {
+			errno = wasi.EACCES // a path that escapes its directory (a SIP's own spawn reads it as not there)
+		}
+		return nil, errno, fmt.Errorf("%s: %v", sr.Path, unwrapPathErr(err))
 	}
-	prog, err := m.LoadBytes(context.Background(), path.Base(sr.Path), wasm)
-	if err != nil {
-		return nil, wasi.ENOEXEC, err
-	}
+	// The module is the loader's, shared with every spawn of the file: this
+	// Program is never closed.
+	prog := &Program{name: path.Base(sr.Path), mod: mod}
 	args := append([]string{path.Base(sr.Path)}, sr.Args...)
 	p, err := m.SpawnWith(prog, args, SpawnOptions{Nice: sr.Nice})
 	if err != nil {
 		return nil, wasi.ENOMEM, err
 	}
 	return p, 0, nil
-}
-
-// readRooted reads the file rel of directory host through an os.Root, at
-// most MaxRemoteProgram bytes.
-func readRooted(host, rel string) ([]byte, wasi.Errno, error) {
-	root, err := os.OpenRoot(host)
-	if err != nil {
-		return nil, pathErrno(err), unwrapPathErr(err)
-	}
-	defer root.Close()
-	f, err := root.Open(rel)
-	if err != nil {
-		return nil, pathErrno(err), unwrapPathErr(err)
-	}
-	wasm, err := io.ReadAll(io.LimitReader(f, MaxRemoteProgram+1))
-	f.Close()
-	if err != nil {
-		return nil, pathErrno(err), unwrapPathErr(err)
-	}
-	if len(wasm) > MaxRemoteProgram {
-		return nil, wasi.ENOMEM, fmt.Errorf("over %d bytes", MaxRemoteProgram)
-	}
-	return wasm, 0, nil
-}
-
-// pathErrno is the errno of a failed open or read of a program: ENOENT,
-// EACCES (a permission, or a path that escapes its directory) or EIO.
-func pathErrno(err error) wasi.Errno {
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		return wasi.ENOENT
-	case errors.Is(err, syscall.EISDIR):
-		return wasi.EACCES
-	case errors.Is(err, fs.ErrPermission), strings.Contains(err.Error(), "path escapes"):
-		return wasi.EACCES
-	}
-	return wasi.EIO
 }
 
 // preopenOf finds the preopen that guest path p lies in: its host

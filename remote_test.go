@@ -3,6 +3,8 @@ package isle_test
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -80,5 +82,54 @@ func TestRemoteSpawnRefused(t *testing.T) {
 	}
 	if err := m.Kill(pid); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestRemoteSpawnCompilesOnce: remote spawns load their program through
+// the machine's loader, so a second spawn of the same file is a hit in its
+// cache (no compile), and a spawn after the file was written compiles it
+// again.
+func TestRemoteSpawnCompilesOnce(t *testing.T) {
+	root := testprog.Root(t)
+	src, err := os.ReadFile(filepath.Join(root, "testdata", "register.c"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wasm, err := os.ReadFile(testprog.C(t, string(src), "-I", filepath.Join(root, "guest", "c")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	progs := t.TempDir()
+	prog := filepath.Join(progs, "reg.wasm")
+	if err := os.WriteFile(prog, wasm, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	log := &syncLog{}
+	one, two := tlsNodes(t, log.logf)
+	ctx := context.Background()
+	m, err := isle.Boot(ctx, isle.NewConfig().WithCores(1).WithOversubscribe(true).WithCacheDir(t.TempDir()).
+		WithStdio(strings.NewReader(""), io.Discard, io.Discard).WithDir(isle.Dir{Host: progs, Guest: "/progs", ReadOnly: true}).
+		WithCluster(isle.ClusterConfig{Link: one, Logf: log.logf}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { m.Stop(ctx) })
+	from2 := isle.NewRemoteClient(two)
+	cctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	before := isle.LoaderCompiles(m)
+	for i, want := range []int{1, 1, 1, 2} {
+		if i == 3 {
+			// The same bytes written again: a change the loader hears of.
+			if err := os.WriteFile(prog, wasm, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := from2.Spawn(cctx, 1, "/progs/reg.wasm", []string{fmt.Sprintf("svc-%d", i)}); err != nil {
+			t.Fatal(err)
+		}
+		if got := isle.LoaderCompiles(m) - before; got != want {
+			t.Fatalf("after remote spawn %d: %d compiles, want %d", i+1, got, want)
+		}
 	}
 }

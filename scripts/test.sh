@@ -3,13 +3,15 @@
 # (from Debian's packages: clang, lld, wasi-libc and libclang-rt-14-dev-wasm32
 # to build the C test programs, libc++-dev-wasm32 for the C++ ones, rustc and
 # libstd-rust-dev-wasm32 (Rust 1.63, target wasm32-wasi) for the Rust ones,
-# spin and a C compiler for the SPIN models),
+# spin and a C compiler for the SPIN models, iptables for the loss and the
+# delay on the links of the network-namespace tests where the kernel has no
+# netem),
 # then vets, runs every test, and runs the concurrent packages under -race.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need=()
-for pkg in clang lld wasi-libc libclang-rt-14-dev-wasm32 libc++-dev-wasm32 rustc libstd-rust-dev-wasm32 spin gcc; do
+for pkg in clang lld wasi-libc libclang-rt-14-dev-wasm32 libc++-dev-wasm32 rustc libstd-rust-dev-wasm32 spin gcc iptables; do
 	dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then

@@ -305,23 +305,43 @@ func (p *opsNode) output() string {
 // on each making random registrations, unregistrations and lookups of three
 // names through --ops, while one node at a time is SIGKILLed and restarted
 // from its log, or SIGSTOPped (cut off: its leadership, if it had it, is
-// lost) and continued. Each run's history is checked with porcupine.
+// lost) and continued; then linNetnsRuns runs in network namespaces, with
+// delay and loss on the links, whose faults include partitions. Each run's
+// history is checked with porcupine.
 func TestNodeLinearizable(t *testing.T) {
 	bin := buildIsle(t)
-	runs, length := 2, 4*time.Second
+	runs, nsRuns := 2, linNetnsRuns
 	if testing.Short() {
-		runs = 1
+		runs, nsRuns = 1, 2
 	}
 	for seed := uint64(1); seed <= uint64(runs); seed++ {
-		t.Run(fmt.Sprintf("seed %d", seed), func(t *testing.T) { linRun(t, bin, nil, seed, length) })
+		t.Run(fmt.Sprintf("seed %d", seed), func(t *testing.T) { linRun(t, bin, nil, seed, 4*time.Second) })
 	}
+	var mu sync.Mutex
+	faults, passed := map[string]int{}, 0
 	t.Run("netns", func(t *testing.T) {
-		env := newNetns(t, 3)
-		linRun(t, bin, env, 100, 2*length)
+		for seed := uint64(101); seed <= uint64(100+nsRuns); seed++ {
+			t.Run(fmt.Sprintf("seed %d", seed), func(t *testing.T) {
+				t.Parallel() // the runs mostly wait out their faults
+				f := linRun(t, bin, newNetns(t, 3), seed, 3*time.Second)
+				mu.Lock()
+				defer mu.Unlock()
+				for k, v := range f {
+					faults[k] += v
+				}
+				passed++
+			})
+		}
 	})
+	t.Logf("netns: %d of %d runs linearizable, their faults %v", passed, nsRuns, faults)
 }
 
-func linRun(t *testing.T, bin string, env *netns, seed uint64, length time.Duration) {
+// linNetnsRuns is how many randomized runs TestNodeLinearizable makes in
+// network namespaces (issue 18 asks for 20 without a violation).
+const linNetnsRuns = 20
+
+// linRun is one seeded run; it returns the faults it made.
+func linRun(t *testing.T, bin string, env *netns, seed uint64, length time.Duration) map[string]int {
 	rng := rand.New(rand.NewPCG(seed, 1))
 	c := newLinCluster(t, bin, env)
 	for i := range c.nodes {
@@ -357,6 +377,7 @@ func linRun(t *testing.T, bin string, env *netns, seed uint64, length time.Durat
 			t.Fatalf("a history with a wrong final read checks %v, want illegal", res)
 		}
 	}
+	return faults
 }
 
 // tamper returns ops with one of the final reads (those from index final

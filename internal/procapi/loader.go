@@ -3,6 +3,7 @@ package procapi
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"runtime"
@@ -58,7 +59,7 @@ func loaded(r *kernel.Request) *sandbox.Module {
 //     must outlive it (wazero panics compiling on a closed runtime): the
 //     machine closes its runtime through WhenIdle.
 //
-// Ownership: api is immutable; cache, roots and fast (but its published
+// Ownership: api is immutable; cache, roots, compiles and fast (but its published
 // table, which cores read) are guarded by mu (loads run on their own
 // goroutines); waits is owned by the worker's goroutine;
 // ctx is cancelled once, by Close.
@@ -75,6 +76,9 @@ type Loader struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	fast   fastTable // programs loaded and unchanged since, for spawns on the cores (fastload.go)
+	// compiles counts the modules compiled, each a load the cache could
+	// not answer (Compiles).
+	compiles int
 }
 
 // loadWait is one deferred load; whoever answers it first (the load, or a
@@ -131,7 +135,7 @@ func (l *Loader) Serve(req *kernel.Request) {
 		errno := wasip1.ErrnoIntr
 		select {
 		case l.slots <- struct{}{}:
-			mod, errno = l.load(ctx, name)
+			mod, errno, _ = l.load(ctx, name)
 			<-l.slots
 		case <-ctx.Done():
 		}
@@ -146,6 +150,42 @@ func (l *Loader) Serve(req *kernel.Request) {
 			}
 		})
 	}()
+}
+
+// LoadPath returns the compiled module of the program at guest path p, for
+// a caller off the cores (a spawn another node asked for: isle's
+// remote.go): from the cache while the file is unchanged, else read and
+// compiled, as for a SIP's spawn. It waits for a compile slot as a SIP's
+// load does, and counts among the loads WhenIdle waits for, so the runtime
+// outlives its compile; Close cancels it. The module is the loader's: the
+// caller must not close it. err says what failed, errno is its WASI errno.
+func (l *Loader) LoadPath(ctx context.Context, p string) (*sandbox.Module, wasip1.Errno, error) {
+	l.mu.Lock()
+	if l.closed {
+		l.mu.Unlock()
+		return nil, wasip1.ErrnoIntr, errors.New("the machine is stopping")
+	}
+	l.loads++
+	l.mu.Unlock()
+	defer l.loadEnded()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	defer context.AfterFunc(l.ctx, cancel)()
+	select {
+	case l.slots <- struct{}{}:
+		defer func() { <-l.slots }()
+	case <-ctx.Done():
+		return nil, wasip1.ErrnoIntr, ctx.Err()
+	}
+	return l.load(ctx, p)
+}
+
+// Compiles is how many modules the loader has compiled: loads that the
+// cache could not answer.
+func (l *Loader) Compiles() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.compiles
 }
 
 // Cancel implements kernel.Canceler: the spawning SIP was killed.
@@ -206,17 +246,18 @@ func (l *Loader) loadEnded() {
 	}
 }
 
-func (l *Loader) load(ctx context.Context, p string) (*sandbox.Module, wasip1.Errno) {
+// load returns the module of guest path p; err says what failed.
+func (l *Loader) load(ctx context.Context, p string) (*sandbox.Module, wasip1.Errno, error) {
 	pre, rel, errno := resolve(l.api.preopens, p)
 	if errno != 0 {
-		return nil, errno
+		return nil, errno, errors.New("not a file in a preopened directory")
 	}
 	root, err := l.root(pre.Host)
 	if err != nil {
 		if e, _ := wasip1.FromError(err); e == wasip1.ErrnoNfile {
-			return nil, e // the host's limit: the machine's, not the SIP's
+			return nil, e, err // the host's limit: the machine's, not the SIP's
 		}
-		return nil, wasip1.ErrnoIo
+		return nil, wasip1.ErrnoIo, err
 	}
 	// Watched (and the queue drained) before the file is opened, so that
 	// any change after what this load reads unpublishes it (fastload.go).
@@ -224,13 +265,13 @@ func (l *Loader) load(ctx context.Context, p string) (*sandbox.Module, wasip1.Er
 	gen, watched, changes := l.fast.begin(root, pre.Host, rel)
 	l.forget(changes)
 	l.mu.Unlock()
-	mod, errno := l.loadFrom(ctx, root, pre, rel, gen)
+	mod, errno, err := l.loadFrom(ctx, root, pre, rel, gen)
 	if errno == 0 && watched {
 		l.mu.Lock()
 		l.fast.publish(root, rel, gen, cacheKey(pre, rel), mod)
 		l.mu.Unlock()
 	}
-	return mod, errno
+	return mod, errno, err
 }
 
 // forget drops the cache's entries that changes may have made stale.
@@ -248,22 +289,23 @@ func (l *Loader) forget(changes []changed) {
 // loadFrom opens the file rel of root and returns its module, compiled
 // unless the cache holds it for the file's size, modification time and
 // inode; what it compiles is cached unless the event queue was drained
-// after gen (the file may have changed since it was read).
-func (l *Loader) loadFrom(ctx context.Context, root *os.Root, pre Preopen, rel string, gen uint64) (*sandbox.Module, wasip1.Errno) {
+// after gen (the file may have changed since it was read). err says what
+// failed.
+func (l *Loader) loadFrom(ctx context.Context, root *os.Root, pre Preopen, rel string, gen uint64) (*sandbox.Module, wasip1.Errno, error) {
 	f, err := root.Open(rel)
 	if err != nil {
-		return nil, errnoFromOS(err)
+		return nil, errnoFromOS(err), err
 	}
 	defer f.Close()
 	fi, err := f.Stat()
 	if err != nil {
-		return nil, wasip1.ErrnoIo
+		return nil, wasip1.ErrnoIo, err
 	}
 	if fi.IsDir() {
-		return nil, wasip1.ErrnoAcces
+		return nil, wasip1.ErrnoAcces, errors.New("is a directory")
 	}
 	if fi.Size() > maxModuleBytes {
-		return nil, wasip1.ErrnoNomem
+		return nil, wasip1.ErrnoNomem, fmt.Errorf("larger than %d MiB, the most isle loads", maxModuleBytes>>20)
 	}
 	key := cacheKey(pre, rel)
 	var ino uint64
@@ -273,13 +315,16 @@ func (l *Loader) loadFrom(ctx context.Context, root *os.Root, pre Preopen, rel s
 	l.mu.Lock()
 	if c, ok := l.cache[key]; ok && c.size == fi.Size() && c.mtime == fi.ModTime().UnixNano() && c.ino == ino {
 		l.mu.Unlock()
-		return c.mod, 0
+		return c.mod, 0, nil
 	}
 	l.mu.Unlock()
 	wasm := make([]byte, fi.Size())
 	if _, err := ioReadFull(f, wasm); err != nil {
-		return nil, wasip1.ErrnoIo
+		return nil, wasip1.ErrnoIo, err
 	}
+	l.mu.Lock()
+	l.compiles++
+	l.mu.Unlock()
 	// The compile runs at the lowest host priority: a SIP's core outranks
 	// it on a busy host, so one slow compile (minutes of wazero's time for
 	// a module built to be slow) takes spare CPU rather than its
@@ -287,16 +332,16 @@ func (l *Loader) loadFrom(ctx context.Context, root *os.Root, pre Preopen, rel s
 	mod, err := compileNiced(func() (*sandbox.Module, error) { return l.api.rt.Load(ctx, wasm) })
 	if err != nil {
 		if ctx.Err() != nil {
-			return nil, wasip1.ErrnoIntr
+			return nil, wasip1.ErrnoIntr, ctx.Err()
 		}
-		return nil, wasip1.ErrnoNoexec
+		return nil, wasip1.ErrnoNoexec, err
 	}
 	l.mu.Lock()
 	if !l.fast.opened || l.fast.fd < 0 || l.fast.gen == gen {
 		l.cache[key] = cached{size: fi.Size(), mtime: fi.ModTime().UnixNano(), ino: ino, mod: mod}
 	}
 	l.mu.Unlock()
-	return mod, 0
+	return mod, 0, nil
 }
 
 func (l *Loader) root(host string) (*os.Root, error) {
