@@ -238,10 +238,16 @@ func recvAny(c *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) error {
 		var blocks [MaxBlocks]ipc.Handle
 		i, ri, err := p.tab.RecvAny(port{s.Core()}, p.hs, p.start%len(p.hs), buf, blocks[:])
 		if err == ipc.ErrAgain && flags&RecvNonblock == 0 {
-			p.tab.Watch(p.hs...)
+			// Posted, as recv's: the first small message from another
+			// core to make one of the set ready is received into buf at
+			// its delivery (docs/ipc.md).
+			p.tab.PostRecvAny(p.hs, buf)
 			s.Block()
-			p.tab.Unwatch(p.hs...)
-			continue
+			var posted bool
+			if i, ri, posted = p.tab.TakePostedAny(p.hs, p.start%len(p.hs)); !posted {
+				continue
+			}
+			err = nil
 		}
 		if i >= 0 {
 			p.start = i + 1

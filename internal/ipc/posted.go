@@ -16,8 +16,9 @@ import "isle/internal/contract"
 // Receiving at delivery does what admit and then recv would have done one
 // after the other, and only where recv's outcome is certain:
 //
-//   - the SIP waits in a receive posted on this endpoint (PostRecv), and no
-//     message was received into it yet;
+//   - the SIP waits in a receive posted on this endpoint (PostRecv), or on
+//     a wait set that holds it (PostRecvAny), and no message was received
+//     into it yet;
 //   - the message is a message (not a close, credit or route update), the
 //     next in sequence, and nothing is queued or held early on the
 //     endpoint: it is the one the receive would take;
@@ -29,6 +30,14 @@ import "isle/internal/contract"
 //   - the endpoint is in the table the message was addressed to, with no
 //     forwarding entry there.
 //
+// A wait set's receive (recv_any) takes the first endpoint of the set, from
+// its rotation's start, that has a message or a closed peer. When it posts,
+// none has (it found nothing), and anything that makes one ready before the
+// SIP runs again wakes the SIP, which ends the posting (the wake clears
+// t.blocked): so the message the delivery may take is the first to make any
+// endpoint of the set ready, the one the receive would take whatever its
+// rotation, and TakePostedAny finds its index as RecvAny would.
+//
 // Anything else takes the usual path, a packet that is admitted and queued,
 // and the receive, woken, answers as it always did. The contract is stepped
 // once, here; the acknowledgement the message carries, the route update its
@@ -39,12 +48,27 @@ import "isle/internal/contract"
 // buffer: the endpoint and the buffer, and, once a message was received
 // into the buffer, what the receive reports of it.
 type postedRecv struct {
-	ep   *Endpoint // the endpoint the receive waits on; nil: none posted
-	buf  []byte    // the receiver's buffer: a view of its memory, valid while it waits
-	done bool      // a message was received into buf
+	// ep is the endpoint the receive waits on (nil: none posted); for a
+	// wait set (set), nil until a message was received, then its endpoint.
+	ep   *Endpoint
+	buf  []byte // the receiver's buffer: a view of its memory, valid while it waits
+	set  bool   // posted by a wait set's receive: any endpoint the SIP watches
+	done bool   // a message was received into buf
 	msg  contract.MsgID
 	n    int    // its payload's length
 	seq  uint64 // its sequence number (for RecvInfo.Flow)
+}
+
+// takes reports whether a message to e may be received into the posted
+// receive: it waits on e, or on a wait set that holds e, and has nothing.
+func (po *postedRecv) takes(e *Endpoint) bool {
+	if po.done {
+		return false
+	}
+	if po.set {
+		return e.watched
+	}
+	return po.ep == e
 }
 
 // PostRecv is Watch(h) for a receive on h into buf that found nothing and
@@ -58,12 +82,47 @@ func (t *Table) PostRecv(h Handle, buf []byte) {
 	}
 }
 
+// PostRecvAny is Watch(hs...) for a wait set's receive (RecvAny) that found
+// nothing and will wait: the first message that makes an endpoint of hs
+// ready, if it can be taken the moment it arrives, is received into buf
+// then, and TakePostedAny returns it. buf must stay valid, and unread by
+// anyone else, until TakePostedAny.
+func (t *Table) PostRecvAny(hs []Handle, buf []byte) {
+	t.Watch(hs...)
+	t.post = postedRecv{buf: buf, set: true}
+}
+
+// TakePostedAny undoes PostRecvAny(hs, buf) once the SIP runs again. It
+// returns what RecvAny(p, hs, start, buf, blocks) would have: the index in
+// hs of the endpoint whose message was received into the buffer meanwhile
+// (the first from start that names it), the message, and true; or false
+// when there was none, and the receive goes on as after Unwatch.
+func (t *Table) TakePostedAny(hs []Handle, start int) (int, RecvInfo, bool) {
+	po := &t.post
+	var h Handle
+	if po.set && po.done {
+		h = po.ep.handle
+	}
+	info, ok := t.takePosted(hs...)
+	if !ok {
+		return -1, RecvInfo{}, false
+	}
+	for k := range hs {
+		if i := (start + k) % len(hs); hs[i] == h {
+			return i, info, true
+		}
+	}
+	panic("ipc: a posted wait set received on an endpoint outside the set")
+}
+
 // TakePosted undoes PostRecv once the SIP runs again. It returns the message
 // received into the buffer meanwhile, as Recv would have (its payload is in
 // the buffer), and true; or false when there was none, and the receive goes
 // on as after Unwatch.
-func (t *Table) TakePosted(h Handle) (RecvInfo, bool) {
-	t.Unwatch(h)
+func (t *Table) TakePosted(h Handle) (RecvInfo, bool) { return t.takePosted(h) }
+
+func (t *Table) takePosted(hs ...Handle) (RecvInfo, bool) {
+	t.Unwatch(hs...)
 	po := &t.post
 	if !po.done {
 		*po = postedRecv{}
@@ -80,7 +139,7 @@ func (t *Table) TakePosted(h Handle) (RecvInfo, bool) {
 // has changed.
 func (e *Endpoint) recvPosted(p Port, r *Route, h inlineHead, payload []byte) bool {
 	t := e.table
-	if t == nil || t != r.dest || t.post.ep != e || t.post.done || !t.blocked || !e.watched {
+	if t == nil || t != r.dest || !t.post.takes(e) || !t.blocked || !e.watched {
 		return false
 	}
 	if h.seq != e.recvSeq || e.qhead != len(e.queue) || len(e.early) > 0 ||
@@ -102,7 +161,7 @@ func (e *Endpoint) recvPosted(p Port, r *Route, h inlineHead, payload []byte) bo
 	e.state = next
 	copy(t.post.buf, payload)
 	po := &t.post
-	po.done, po.msg, po.n, po.seq = true, h.msg, len(payload), h.seq
+	po.ep, po.done, po.msg, po.n, po.seq = e, true, h.msg, len(payload), h.seq
 	e.received(p, int64(len(payload)))
 	t.blocked = false
 	p.Wake(t)
