@@ -38,7 +38,7 @@ func TestHelloRustIsCurrent(t *testing.T) {
 	}
 	if !bytes.Equal(got, committed) {
 		t.Fatalf("examples/hello-rust/hello-rust.wasm is stale: rebuild it from the tree's root with rustc %s -o examples/hello-rust/hello-rust.wasm examples/hello-rust/hello.rs",
-			strings.Join(append(append([]string{}, toolchain.RustFlags...), "--target", "wasm32-wasi"), " "))
+			strings.Join(append(toolchain.RustFlags(), "--target", "wasm32-wasi"), " "))
 	}
 }
 

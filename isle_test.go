@@ -208,7 +208,7 @@ func TestHelloCIsCurrent(t *testing.T) {
 		t.Fatal(err)
 	}
 	if !bytes.Equal(got, committed) {
-		t.Fatalf("examples/hello-c/hello-c.wasm is stale: rebuild it with clang %s -o examples/hello-c/hello-c.wasm examples/hello-c/hello.c", strings.Join(testprog.CFlags, " "))
+		t.Fatalf("examples/hello-c/hello-c.wasm is stale: rebuild it with clang %s -o examples/hello-c/hello-c.wasm examples/hello-c/hello.c", strings.Join(testprog.CFlags(), " "))
 	}
 }
 
@@ -221,7 +221,7 @@ func TestPreemption(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	forever, err := m.LoadBytes(ctx, "forever.wasm", testprog.Module(nil, testprog.InfiniteLoop))
+	forever, err := m.LoadBytes(ctx, "forever.wasm", testprog.Module(nil, testprog.InfiniteLoop()))
 	if err != nil {
 		t.Fatal(err)
 	}

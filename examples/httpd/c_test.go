@@ -38,7 +38,7 @@ func TestCServerIsCurrent(t *testing.T) {
 		t.Fatal(err)
 	}
 	if !bytes.Equal(got, committed) {
-		t.Fatalf("examples/httpd/c/httpd.wasm is stale: rebuild it with clang %s -o examples/httpd/c/httpd.wasm examples/httpd/c/httpd.c", strings.Join(testprog.CFlags, " "))
+		t.Fatalf("examples/httpd/c/httpd.wasm is stale: rebuild it with clang %s -o examples/httpd/c/httpd.wasm examples/httpd/c/httpd.c", strings.Join(testprog.CFlags(), " "))
 	}
 }
 

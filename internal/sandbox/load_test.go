@@ -75,8 +75,8 @@ func TestSuspendResumeAcrossGoroutines(t *testing.T) {
 }
 
 func FuzzLoad(f *testing.F) {
-	f.Add(testprog.Module(nil, testprog.Unreachable))
-	f.Add(testprog.Module([][2]string{{"env", "yield"}}, testprog.InfiniteLoop))
+	f.Add(testprog.Module(nil, testprog.Unreachable()))
+	f.Add(testprog.Module([][2]string{{"env", "yield"}}, testprog.InfiniteLoop()))
 	f.Add([]byte("\x00asm\x01\x00\x00\x00"))
 	rt := newRuntime(f)
 	f.Fuzz(func(t *testing.T, wasm []byte) {

@@ -17,9 +17,11 @@ import (
 	"isle/internal/toolchain"
 )
 
-// CXXFlags are the flags every C++ program is built with: wasm32-wasi's
+// CXXFlags returns the flags every C++ program is built with: wasm32-wasi's
 // libc++ 14 is built without exceptions (and without std::filesystem).
-var CXXFlags = []string{"--target=wasm32-wasi", "-std=c++17", "-O2", "-fno-exceptions", "-Wl,--strip-all"}
+func CXXFlags() []string {
+	return []string{"--target=wasm32-wasi", "-std=c++17", "-O2", "-fno-exceptions", "-Wl,--strip-all"}
+}
 
 // Rust compiles the Rust source file at path (relative to the source tree)
 // for WASI preview 1 and returns the .wasm path; the test is skipped if no
@@ -31,15 +33,8 @@ func Rust(t testing.TB, path string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mu.Lock()
-	defer mu.Unlock()
-	key := hash(string(src) + "\x00" + rustc + "\x00" + strings.Join(toolchain.RustFlags, " ") + target + path)
-	out := filepath.Join(cacheDir(t), "rs-"+key+".wasm")
-	if _, err := os.Stat(out); err == nil {
-		return out
-	}
-	rustFile(t, rustc, target, path, out)
-	return out
+	key := hash(string(src) + "\x00" + rustc + "\x00" + strings.Join(toolchain.RustFlags(), " ") + target + path)
+	return cached(t, "rs-"+key+".wasm", func(_, out string) { rustFile(t, rustc, target, path, out) })
 }
 
 // RustFile compiles the Rust file at path (relative to the source tree) to
@@ -89,23 +84,17 @@ func CXX(t testing.TB, path string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mu.Lock()
-	defer mu.Unlock()
-	key := hash(string(src) + "\x00" + strings.Join(CXXFlags, " "))
-	d := cacheDir(t)
-	out := filepath.Join(d, "cxx-"+key+".wasm")
-	if _, err := os.Stat(out); err == nil {
-		return out
-	}
-	in := filepath.Join(d, "cxx-"+key+".cpp")
-	if err := os.WriteFile(in, src, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	args := append(append([]string{}, CXXFlags...), "-o", out, in)
-	if b, err := exec.Command("clang++", args...).CombinedOutput(); err != nil {
-		t.Fatalf("clang++ %v: %v\n%s", args, err, b)
-	}
-	return out
+	key := hash(string(src) + "\x00" + strings.Join(CXXFlags(), " "))
+	return cached(t, "cxx-"+key+".wasm", func(scratch, out string) {
+		in := filepath.Join(scratch, "cxx-"+key+".cpp")
+		if err := os.WriteFile(in, src, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		args := append(CXXFlags(), "-o", out, in)
+		if b, err := exec.Command("clang++", args...).CombinedOutput(); err != nil {
+			t.Fatalf("clang++ %v: %v\n%s", args, err, b)
+		}
+	})
 }
 
 // Wazero builds wazero's command line from the module's own wazero (the
@@ -113,16 +102,11 @@ func CXX(t testing.TB, path string) string {
 // path.
 func Wazero(t testing.TB) string {
 	t.Helper()
-	mu.Lock()
-	defer mu.Unlock()
-	out := filepath.Join(cacheDir(t), "wazero")
-	if _, err := os.Stat(out); err == nil {
-		return out
-	}
-	cmd := exec.Command("go", "build", "-o", out, "github.com/tetratelabs/wazero/cmd/wazero")
-	cmd.Dir = Root(t)
-	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build wazero: %v\n%s", err, b)
-	}
-	return out
+	return cached(t, "wazero", func(_, out string) {
+		cmd := exec.Command("go", "build", "-o", out, "github.com/tetratelabs/wazero/cmd/wazero")
+		cmd.Dir = Root(t)
+		if b, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("go build wazero: %v\n%s", err, b)
+		}
+	})
 }

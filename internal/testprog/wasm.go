@@ -51,14 +51,16 @@ func Module(imports [][2]string, bodies ...[]byte) []byte {
 	return section(b, 10, code)
 }
 
-// Instruction sequences for Module bodies.
-var (
-	Unreachable = []byte{0x00}
-	// OutOfBounds loads an i32 from address -16.
-	OutOfBounds = []byte{0x41, 0x70, 0x28, 0x02, 0x00, 0x1A}
-	// InfiniteLoop is `loop br 0 end`.
-	InfiniteLoop = []byte{0x03, 0x40, 0x0C, 0x00, 0x0B}
-)
+// Instruction sequences for Module bodies, each a new slice.
+
+// Unreachable is `unreachable`.
+func Unreachable() []byte { return []byte{0x00} }
+
+// OutOfBounds loads an i32 from address -16.
+func OutOfBounds() []byte { return []byte{0x41, 0x70, 0x28, 0x02, 0x00, 0x1A} }
+
+// InfiniteLoop is `loop br 0 end`.
+func InfiniteLoop() []byte { return []byte{0x03, 0x40, 0x0C, 0x00, 0x0B} }
 
 // CallSelf returns a body calling function idx (itself: unbounded recursion).
 func CallSelf(idx uint32) []byte { return uleb([]byte{0x10}, idx) }

@@ -10,8 +10,8 @@ import (
 	"strings"
 )
 
-// RustFlags are the flags every Rust guest is built with, before --target.
-var RustFlags = []string{"--edition", "2021", "-O", "-C", "strip=symbols"}
+// RustFlags returns the flags every Rust guest is built with, before --target.
+func RustFlags() []string { return []string{"--edition", "2021", "-O", "-C", "strip=symbols"} }
 
 // RustC returns a rustc that can build for WASI preview 1 and the target's
 // name (wasm32-wasi up to Rust 1.83, wasm32-wasip1 since), or ok false.
@@ -41,7 +41,7 @@ func RustC() (rustc, target string, ok bool) {
 // RustArgs are rustc's arguments to build the Rust file in into the
 // WebAssembly file out for target.
 func RustArgs(target, in, out string) []string {
-	return append(append([]string{}, RustFlags...), "--target", target, "-o", out, in)
+	return append(RustFlags(), "--target", target, "-o", out, in)
 }
 
 // RustInstall says what to install for RustC to find a compiler.
