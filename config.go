@@ -14,7 +14,10 @@ import (
 	"isle/internal/tables"
 )
 
-// Config is a machine's shape. The zero value is not valid; use NewConfig.
+// Config is a machine's shape. The zero value is a machine of one core per
+// host CPU with no directories and a console of its own: stdin empty,
+// stdout and stderr discarded (TestZeroConfigBoots). NewConfig is the same
+// with the process's own standard streams.
 type Config struct {
 	cores         int // 0: one per CPU of the process's affinity mask
 	oversubscribe bool
