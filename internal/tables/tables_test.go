@@ -38,10 +38,11 @@ func boot(t *testing.T, cores int, kind Kind) *Tables {
 func on[T any](t *testing.T, tb *Tables, core int, fn func(c *kernel.Core) T) T {
 	t.Helper()
 	ch := make(chan T, 1)
+	deadline := time.Now().Add(10 * time.Second)
 	for {
 		err := tb.Do(core, func(c *kernel.Core) { ch <- fn(c) })
-		if err == ErrNotBooted {
-			time.Sleep(time.Millisecond)
+		if err == ErrNotBooted && time.Now().Before(deadline) {
+			time.Sleep(time.Millisecond) // polling for the first core's Init: nothing to wait on
 			continue
 		}
 		if err != nil {
