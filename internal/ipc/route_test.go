@@ -56,7 +56,7 @@ func TestRouteFollowsMigratedReceiver(t *testing.T) {
 // still on the detour), and once the receiver stays put, the sender's
 // route leads straight to it.
 func TestRouteUpdateMidStream(t *testing.T) {
-	updated, posted := 0, 0
+	updated, posted, postedAny := 0, 0, 0
 	for seed := int64(0); seed < 200; seed++ {
 		r := newRouteRun(t, seed)
 		for step := 0; step < 400; step++ {
@@ -70,6 +70,12 @@ func TestRouteUpdateMidStream(t *testing.T) {
 		if r.posted > 0 {
 			posted++
 		}
+		if r.postedAny > 0 {
+			postedAny++
+		}
+	}
+	if postedAny < 50 {
+		t.Fatalf("messages received at delivery into a posted wait set in only %d of 200 seeds", postedAny)
 	}
 	if updated < 100 {
 		t.Fatalf("route updates in only %d of 200 seeds", updated)
@@ -94,11 +100,15 @@ type routeRun struct {
 	got        []uint64
 	sent       uint64
 	payloads   map[uint64][]byte
-	// The receiver blocks in recv when it finds nothing (PostRecv), so
-	// that messages are also received at delivery (posted.go); posted
-	// counts those.
-	buf    []byte
-	posted int
+	// The receiver blocks in recv when it finds nothing (PostRecv), or in
+	// recv_any on a set of the stream and another endpoint (PostRecvAny),
+	// so that messages are also received at delivery (posted.go); posted
+	// counts those, postedAny those of the wait set.
+	buf       []byte
+	posted    int
+	postedAny int
+	waitSet   [2]Handle // another endpoint of a's (it never gets a message), the stream's
+	asSet     bool      // the receive posted now is the wait set's
 }
 
 // sipInRing marks the packet that stands for the migrating SIP itself.
@@ -113,6 +123,8 @@ func newRouteRun(t *testing.T, seed int64) *routeRun {
 	r.simp, sexp, _ = r.a.NewChannel(r.m.port(0), r.st)
 	r.sexp = moveTo(t, r.m, r.a, r.b, sexp, 0, 0) // b sends from core 0
 	r.m.where[r.a] = 0
+	other, _, _ := r.a.NewChannel(r.m.port(0), r.st)
+	r.waitSet = [2]Handle{other, r.simp}
 	return r
 }
 
@@ -168,7 +180,20 @@ func (r *routeRun) step() {
 // every message queued, and, with post, posts a receive again: the SIP
 // found nothing and blocks in recv.
 func (r *routeRun) receive(post bool) {
-	if info, ok := r.a.TakePosted(r.simp); ok {
+	var info RecvInfo
+	ok := false
+	if r.asSet {
+		var i int
+		if i, info, ok = r.a.TakePostedAny(r.waitSet[:], r.rng.Intn(2)); ok && i != 1 {
+			r.t.Fatalf("seed %d: the posted wait set received on index %d, want the stream's, 1", r.seed, i)
+		}
+		if ok {
+			r.postedAny++
+		}
+	} else {
+		info, ok = r.a.TakePosted(r.simp)
+	}
+	if ok {
 		n := binary.LittleEndian.Uint64(r.buf)
 		if want := r.payloads[n]; string(r.buf[:info.Len]) != string(want) {
 			r.t.Fatalf("seed %d: posted message %d: payload %x, want %x", r.seed, n, r.buf[:info.Len], want)
@@ -177,8 +202,13 @@ func (r *routeRun) receive(post bool) {
 		r.posted++
 	}
 	r.got = recvStream(r.t, r.a, r.m.port(r.where), r.simp, r.payloads, r.got)
+	r.asSet = false
 	if post {
-		r.a.PostRecv(r.simp, r.buf)
+		if r.asSet = r.rng.Intn(2) == 0; r.asSet {
+			r.a.PostRecvAny(r.waitSet[:], r.buf)
+		} else {
+			r.a.PostRecv(r.simp, r.buf)
+		}
 	}
 }
 
