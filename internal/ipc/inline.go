@@ -86,16 +86,27 @@ func (e *Endpoint) sendInline(p Port, kind, flags uint8, msg contract.MsgID, pay
 
 // localInline is sendInline to a peer believed on this core: the packet
 // that an inline message stands for is made here, uncharged as an inline
-// message is, and goes by Port.Send, which delivers it at once when the
-// peer's SIP is here (and follows it otherwise).
+// message is. When the port says that the table the peer is believed in is
+// this core's (Port.Here), it is delivered at once, here, as the kernel
+// would deliver it; otherwise it goes by Port.Send, which follows the
+// peer's SIP.
 //
 // A message to a peer whose SIP waits in a receive posted on it, on this
-// core, is received into the posted buffer at once (postedHere): one copy,
+// core, is received into the posted buffer at once (recvPosted): one copy,
 // no packet, as a posted receive across cores (posted.go).
+//
+// Only e's own fields are read until the port has said that the table is
+// this core's: then that table, and the peer if it is there, are this
+// core's to touch.
 func (e *Endpoint) localInline(p Port, kind, flags uint8, msg contract.MsgID, payload []byte) {
-	if kind == pktData && e.postedHere(p, msg, payload) {
-		e.sendSeq++
-		return
+	t := e.peerAt.table
+	here := t != nil && p.Here(t)
+	if here && kind == pktData && t.post.ep == e.peer {
+		h := inlineHead{seq: e.sendSeq, msg: msg, kind: pktData, ack: e.acked32()}
+		if e.peer.recvPosted(p, e.routeToPeer(), h, payload) {
+			e.sendSeq++
+			return
+		}
 	}
 	pkt := e.sys.newPacket(p.Core())
 	pkt.to, pkt.seq, pkt.msg, pkt.kind = e.peer, e.sendSeq, msg, kind
@@ -105,6 +116,11 @@ func (e *Endpoint) localInline(p Port, kind, flags uint8, msg contract.MsgID, pa
 	pkt.setPayload(payload)
 	if kind != pktCredit {
 		e.sendSeq++
+	}
+	if here {
+		pkt.addr, pkt.dest = e.peerAt, t
+		Deliver(p, pkt)
+		return
 	}
 	route(p, nil, e.peerAt, pkt)
 }
@@ -156,19 +172,4 @@ func (r *Route) packet(core int, h inlineHead, payload []byte) *Packet {
 	pkt.orphan = h.flags&flagOrphan != 0
 	pkt.setPayload(payload)
 	return pkt
-}
-
-// postedHere receives the message that e sends with payload into the
-// receive posted on e's peer, when the peer's table is on this core and
-// the receive can take it now (posted.go's conditions, recvPosted); it
-// reports whether it did. Only e's own fields are read until the port has
-// said that the table the peer is believed in is this core's: then that
-// table, and the peer if it is there, are this core's to touch.
-func (e *Endpoint) postedHere(p Port, msg contract.MsgID, payload []byte) bool {
-	t := e.peerAt.table
-	if t == nil || !p.Here(t) || t.post.ep != e.peer {
-		return false
-	}
-	h := inlineHead{seq: e.sendSeq, msg: msg, kind: pktData, ack: e.acked32()}
-	return e.peer.recvPosted(p, e.routeToPeer(), h, payload)
 }

@@ -52,10 +52,11 @@ type postedRecv struct {
 // into buf then, and TakePosted returns it. buf must stay valid, and unread
 // by anyone else, until TakePosted.
 func (t *Table) PostRecv(h Handle, buf []byte) {
-	t.Watch(h)
 	if e, err := t.endpoint(h); err == nil {
+		e.watched = true
 		t.post = postedRecv{ep: e, buf: buf}
 	}
+	t.blocked = true
 }
 
 // TakePosted undoes PostRecv once the SIP runs again. It returns the message
@@ -63,8 +64,15 @@ func (t *Table) PostRecv(h Handle, buf []byte) {
 // the buffer), and true; or false when there was none, and the receive goes
 // on as after Unwatch.
 func (t *Table) TakePosted(h Handle) (RecvInfo, bool) {
-	t.Unwatch(h)
 	po := &t.post
+	if po.ep != nil {
+		// Unwatch(h): h names po.ep, as when it was posted (the table's
+		// handles change only by its SIP's own calls).
+		po.ep.watched = false
+	} else {
+		t.Unwatch(h)
+	}
+	t.blocked = false
 	if !po.done {
 		*po = postedRecv{}
 		return RecvInfo{}, false
