@@ -114,9 +114,15 @@ type CoreStats struct {
 	// DirectSwitches counts the switches (among Switches) made straight
 	// from a sender to the SIP on its core that it woke, with no turn of
 	// the kernel loop (docs/kernel.md, "A send to a blocked SIP on the
-	// same core switches to it directly").
+	// same core switches to it directly"), and from a yielder to the SIP
+	// the scheduler picked (docs/kernel.md, "A yield is served on the
+	// yielder's coroutine").
 	DirectSwitches uint64
-	Busy           int64 // ns spent running SIPs (polling in a SIP's Block is idle time)
+	// Yields counts the yields of the core's SIPs (sched_yield and the
+	// kernel's own), whether they switched or the scheduler kept the
+	// yielder running.
+	Yields uint64
+	Busy   int64 // ns spent running SIPs (polling in a SIP's Block is idle time)
 	// ServiceRequests counts the requests the core's SIPs sent to services
 	// and waited for; calls served on the core add nothing.
 	ServiceRequests uint64
@@ -141,7 +147,7 @@ func coreStatsOf(ks []kernel.CoreStats) []CoreStats {
 			wasted = append(wasted, WastedInterval(w))
 		}
 		out[i] = CoreStats{Core: k.Core, CPUs: k.CPUs, Moves: k.Moves, Samples: k.Samples, SIPs: k.SIPs,
-			Exits: k.Exits, Switches: k.Switches, DirectSwitches: k.DirectSwitches, Preemptions: k.Preemptions, Capacity: k.Capacity,
+			Exits: k.Exits, Switches: k.Switches, DirectSwitches: k.DirectSwitches, Yields: k.Yields, Preemptions: k.Preemptions, Capacity: k.Capacity,
 			MigratedIn: k.MigratedIn, MigratedOut: k.MigratedOut, StealsAsked: k.StealsAsked,
 			Forwarded: k.Forwarded, WastedIntervals: k.WastedIntervals, Wasted: wasted,
 			Sleeps: k.Sleeps, MsgsSent: k.MsgsSent, MsgsRecv: k.MsgsRecv, Busy: k.Busy, ServiceRequests: k.ServiceRequests}

@@ -19,8 +19,6 @@
 package abi
 
 import (
-	"encoding/binary"
-
 	"isle/internal/abi/spec"
 
 	"isle/internal/contract"
@@ -161,6 +159,11 @@ func (p port) SendInline(to int, r *ipc.Route, head, body []byte) {
 
 func (p port) Wake(t *ipc.Table) { p.c.Wake(t.Owner.(*kernel.SIP)) }
 
+func (p port) Here(t *ipc.Table) bool {
+	s, ok := t.Owner.(*kernel.SIP)
+	return ok && p.c.Owns(s)
+}
+
 // delivery is a packet as the kernel carries it between cores: a
 // SIPDeliverable for the SIP of the packet's destination table, so that the
 // kernel follows that SIP if it migrates.
@@ -214,5 +217,3 @@ func (s *System) compile(core int, src, name []byte) (*contract.Contract, error)
 	}
 	return c, nil
 }
-
-func le32(b []byte, off int, v uint32) { binary.LittleEndian.PutUint32(b[off:], v) }

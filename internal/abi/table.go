@@ -1,6 +1,8 @@
 package abi
 
 import (
+	"encoding/binary"
+
 	"isle/internal/abi/spec"
 	"isle/internal/contract"
 	"isle/internal/ipc"
@@ -140,13 +142,15 @@ func send(c *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) error {
 	if nb > MaxBlocks {
 		return ipc.ErrTooBig
 	}
-	raw, err := read(c, u32(a[4]), 4*nb)
-	if err != nil {
-		return err
-	}
 	var blocks [MaxBlocks]ipc.Handle
-	for i := range nb {
-		blocks[i] = ipc.Handle(leU32(raw[4*i:]))
+	if nb > 0 {
+		raw, err := read(c, u32(a[4]), 4*nb)
+		if err != nil {
+			return err
+		}
+		for i := range nb {
+			blocks[i] = ipc.Handle(leU32(raw[4*i:]))
+		}
 	}
 	msg := u32(a[1])
 	if msg > 0xFFFF {
@@ -275,21 +279,20 @@ func recvBuffers(c *sandbox.Call, bufPtr, capacity, infoPtr uint64) (buf, info [
 }
 
 func writeInfo(info []byte, ri ipc.RecvInfo, index uint32, blocks []ipc.Handle) {
-	le32(info, InfoMsg, uint32(ri.Msg))
-	le32(info, InfoLen, uint32(ri.Len))
-	le32(info, InfoIndex, index)
+	info = info[:InfoSize] // one bounds check for the constant offsets below
 	var flags uint32
 	if ri.Breach {
 		flags |= FlagBreach
 	}
-	le32(info, InfoFlags, flags)
-	le32(info, InfoNBlocks, uint32(ri.Blocks))
-	for i := 0; i < MaxBlocks; i++ {
-		v := uint32(0)
-		if i < ri.Blocks && i < len(blocks) {
-			v = uint32(blocks[i])
-		}
-		le32(info, InfoBlocks+4*i, v)
+	binary.LittleEndian.PutUint32(info[InfoMsg:], uint32(ri.Msg))
+	binary.LittleEndian.PutUint32(info[InfoLen:], uint32(ri.Len))
+	binary.LittleEndian.PutUint32(info[InfoIndex:], index)
+	binary.LittleEndian.PutUint32(info[InfoFlags:], flags)
+	binary.LittleEndian.PutUint32(info[InfoNBlocks:], uint32(ri.Blocks))
+	hs := info[InfoBlocks:InfoSize]
+	clear(hs)
+	for i := range min(ri.Blocks, len(blocks), MaxBlocks) {
+		binary.LittleEndian.PutUint32(hs[4*i:], uint32(blocks[i]))
 	}
 }
 

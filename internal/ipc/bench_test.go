@@ -91,6 +91,8 @@ func (p *loopPort) SendInline(to int, r *Route, head, body []byte) {
 
 func (p *loopPort) Wake(*Table) {}
 
+func (p *loopPort) Here(*Table) bool { return false }
+
 func (p *loopPort) at(core int) *loopPort {
 	if core == p.core {
 		return p

@@ -145,3 +145,63 @@ func TestInlineCopiesCrossCoreQueued(t *testing.T) {
 		t.Fatalf("received %x, want the item 7", body)
 	}
 }
+
+// TestInlineCopiesSameCorePosted: a small message to a peer on the same core
+// whose SIP waits in recv on it (a posted receive) is copied once, from the
+// sender's bytes into the receiver's buffer, at the send: no packet is made
+// (the core's free list is untouched), nothing is queued, the receiver is
+// woken once, and the posted receive reports the message as Recv would,
+// once.
+func TestInlineCopiesSameCorePosted(t *testing.T) {
+	m := newFake(1)
+	p := m.port(0)
+	a := m.sys.NewTable("a")
+	st := set.Lookup("Stream")
+	imp, exp, _ := a.NewChannel(p, st) // the exporter sends Items
+	_, flow, _ := a.Describe(exp)
+	buf := make([]byte, 64)
+	if _, err := a.Recv(p, imp, buf, nil); err != ErrAgain {
+		t.Fatalf("recv on an empty queue: %v, want ErrAgain", err)
+	}
+	a.PostRecv(imp, buf) // and the SIP blocks
+	m.sys.freePacket(0, &Packet{})
+	free := len(m.sys.cores[0].free)
+	payload := enc(t, st, "Item", uint64(7))
+	if err := a.Send(p, exp, msgID(st, "Item"), payload, nil); err != nil {
+		t.Fatal(err)
+	}
+	binary.LittleEndian.PutUint64(payload, 99) // the sender's memory, reused
+	if n := len(m.inlineBodies); n != 0 {
+		t.Fatalf("the message went through the transport %d times, want 0", n)
+	}
+	e, _ := a.endpoint(imp)
+	if q := len(e.queue) - e.qhead; q != 0 {
+		t.Fatalf("%d packets queued, want none", q)
+	}
+	if n := len(m.sys.cores[0].free); n != free {
+		t.Fatalf("the core's free packets went from %d to %d: a packet was made", free, n)
+	}
+	if m.woken[a] != 1 {
+		t.Fatalf("the receiver was woken %d times, want 1", m.woken[a])
+	}
+	info, ok := a.TakePosted(imp)
+	if !ok {
+		t.Fatal("the posted receive got nothing")
+	}
+	if want := (RecvInfo{Msg: msgID(st, "Item"), Len: 8, Flow: flow, Contract: st}); info != want {
+		t.Fatalf("the posted receive reports %+v, want %+v", info, want)
+	}
+	if n := binary.LittleEndian.Uint64(buf); n != 7 {
+		t.Fatalf("the buffer holds the item %d, want 7", n)
+	}
+	if _, err := a.Recv(p, imp, buf, nil); err != ErrAgain {
+		t.Fatalf("a receive after the posted one: %v, want ErrAgain (the message is received once)", err)
+	}
+	// The next message, with no receive posted, is queued as before.
+	if err := a.Send(p, exp, msgID(st, "Item"), enc(t, st, "Item", uint64(8)), nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, body := recvOK(t, a, p, imp); binary.LittleEndian.Uint64(body) != 8 {
+		t.Fatalf("received %x, want the item 8", body)
+	}
+}

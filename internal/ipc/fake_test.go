@@ -123,6 +123,14 @@ func (p *fakePort) Send(to int, pkt *Packet) {
 
 func (p *fakePort) Wake(t *Table) { p.m.woken[t]++ }
 
+// Here is where SendInline delivers at once: t's SIP is placed on this
+// core (or nowhere: a table the test never placed) and not moving.
+func (p *fakePort) Here(t *Table) bool {
+	_, moving := p.m.inFlight[t]
+	w, placed := p.m.where[t]
+	return !moving && (!placed || w == p.core)
+}
+
 // SendInline carries an inline message like a packet: a stand-in packet of
 // kind fakeInline holds a copy of the data and the route, and the delivering
 // core hands them to DeliverInline, as the kernel's receiving core does.
@@ -130,8 +138,7 @@ func (p *fakePort) SendInline(to int, r *Route, head, body []byte) {
 	p.m.inlineBodies = append(p.m.inlineBodies, body)
 	data := append(p.m.joined[:0], head...)
 	data = append(data, body...)
-	_, moving := p.m.inFlight[r.dest]
-	if w, placed := p.m.where[r.dest]; to == p.core && !moving && (!placed || w == p.core) {
+	if to == p.core && p.Here(r.dest) {
 		DeliverInline(p, r, data) // at once, allocating nothing, as the kernel does
 		poison(data)
 		return

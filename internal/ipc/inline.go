@@ -86,9 +86,28 @@ func (e *Endpoint) sendInline(p Port, kind, flags uint8, msg contract.MsgID, pay
 
 // localInline is sendInline to a peer believed on this core: the packet
 // that an inline message stands for is made here, uncharged as an inline
-// message is, and goes by Port.Send, which delivers it at once when the
-// peer's SIP is here (and follows it otherwise).
+// message is. When the port says that the table the peer is believed in is
+// this core's (Port.Here), it is delivered at once, here, as the kernel
+// would deliver it; otherwise it goes by Port.Send, which follows the
+// peer's SIP.
+//
+// A message to a peer whose SIP waits in a receive posted on it, on this
+// core, is received into the posted buffer at once (recvPosted): one copy,
+// no packet, as a posted receive across cores (posted.go).
+//
+// Only e's own fields are read until the port has said that the table is
+// this core's: then that table, and the peer if it is there, are this
+// core's to touch.
 func (e *Endpoint) localInline(p Port, kind, flags uint8, msg contract.MsgID, payload []byte) {
+	t := e.peerAt.table
+	here := t != nil && p.Here(t)
+	if here && kind == pktData && t.post.ep == e.peer {
+		h := inlineHead{seq: e.sendSeq, msg: msg, kind: pktData, ack: e.acked32()}
+		if e.peer.recvPosted(p, e.routeToPeer(), h, payload) {
+			e.sendSeq++
+			return
+		}
+	}
 	pkt := e.sys.newPacket(p.Core())
 	pkt.to, pkt.seq, pkt.msg, pkt.kind = e.peer, e.sendSeq, msg, kind
 	pkt.final = flags&flagFinal != 0
@@ -97,6 +116,11 @@ func (e *Endpoint) localInline(p Port, kind, flags uint8, msg contract.MsgID, pa
 	pkt.setPayload(payload)
 	if kind != pktCredit {
 		e.sendSeq++
+	}
+	if here {
+		pkt.addr, pkt.dest = e.peerAt, t
+		Deliver(p, pkt)
+		return
 	}
 	route(p, nil, e.peerAt, pkt)
 }

@@ -76,10 +76,11 @@ func (po *postedRecv) takes(e *Endpoint) bool {
 // into buf then, and TakePosted returns it. buf must stay valid, and unread
 // by anyone else, until TakePosted.
 func (t *Table) PostRecv(h Handle, buf []byte) {
-	t.Watch(h)
 	if e, err := t.endpoint(h); err == nil {
+		e.watched = true
 		t.post = postedRecv{ep: e, buf: buf}
 	}
+	t.blocked = true
 }
 
 // PostRecvAny is Watch(hs...) for a wait set's receive (RecvAny) that found
@@ -122,8 +123,16 @@ func (t *Table) TakePostedAny(hs []Handle, start int) (int, RecvInfo, bool) {
 func (t *Table) TakePosted(h Handle) (RecvInfo, bool) { return t.takePosted(h) }
 
 func (t *Table) takePosted(hs ...Handle) (RecvInfo, bool) {
-	t.Unwatch(hs...)
 	po := &t.post
+	if po.ep != nil && !po.set {
+		// Unwatch(h): h names po.ep, as when it was posted (the table's
+		// handles change only by its SIP's own calls). A wait set's
+		// endpoints are unwatched all.
+		po.ep.watched = false
+	} else {
+		t.Unwatch(hs...)
+	}
+	t.blocked = false
 	if !po.done {
 		*po = postedRecv{}
 		return RecvInfo{}, false

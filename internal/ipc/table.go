@@ -99,6 +99,10 @@ type Port interface {
 	SendInline(to int, r *Route, head, body []byte)
 	// Wake makes the SIP that owns t runnable if it is blocked.
 	Wake(t *Table)
+	// Here reports whether the SIP of table t is on this core now: t is
+	// then this core's to touch, and a packet for it would be delivered
+	// at once (Send).
+	Here(t *Table) bool
 }
 
 // Table is a SIP's handle table: the endpoints and blocks it owns, and its

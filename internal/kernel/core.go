@@ -439,14 +439,8 @@ func (c *Core) runFrom(s *SIP, slice time.Duration, start int64) int64 {
 	c.running = nil
 	c.traceSwitchOut(s, reason, done)
 	end := c.m.Now()
-	ran := end - start - c.polled
+	c.charge(s, end-start-c.polled, end)
 	c.polled = 0
-	s.cpuTime += ran
-	s.burst += ran
-	s.cpuSeen.Store(s.cpuTime)
-	c.stats.Busy += ran
-	c.rq.Charge(&s.ent, sched.Duration(ran))
-	c.bal.ran(ran, end)
 	c.stats.Switches++
 	c.m.switches.Inc(c.id)
 	if done {
@@ -456,6 +450,18 @@ func (c *Core) runFrom(s *SIP, slice time.Duration, start int64) int64 {
 	}
 	c.suspended(s, reason)
 	return end
+}
+
+// charge charges s for ran ns of its run, which ended (or was accounted
+// for, yield.go) at machine time end: its CPU time, its vruntime, the
+// core's busy time.
+func (c *Core) charge(s *SIP, ran, end int64) {
+	s.cpuTime += ran
+	s.burst += ran
+	s.cpuSeen.Store(s.cpuTime)
+	c.stats.Busy += ran
+	c.rq.Charge(&s.ent, sched.Duration(ran))
+	c.bal.ran(ran, end)
 }
 
 // suspended acts on why s, which has just run, suspended.
@@ -473,6 +479,9 @@ func (c *Core) suspended(s *SIP, reason uint32) {
 	case suspendPreempt:
 		c.stats.Preemptions++
 		c.reshare(s)
+	case suspendRequeued:
+		// A yield served on s's coroutine (yield.go) has already charged
+		// it and put it back in the queue.
 	case suspendRequest:
 		s.waitWeight = s.ent.Weight()
 		c.wait(s)

@@ -85,8 +85,9 @@ func (c *Core) canHandOff(s, r *SIP, now int64) bool {
 		c.capacity >= sched.FullCapacity
 }
 
-// directSwitch runs r, on s's coroutine, until it suspends.
-func (c *Core) directSwitch(s, r *SIP, now int64) {
+// directSwitch runs r, on s's coroutine, until it suspends, and returns
+// the machine time r's run ended.
+func (c *Core) directSwitch(s, r *SIP, now int64) int64 {
 	c.stats.DirectSwitches++
 	c.traceSwitchOut(s, suspendYield, false)
 	polled := c.polled
@@ -100,4 +101,5 @@ func (c *Core) directSwitch(s, r *SIP, now int64) {
 	// s's run is not charged for r's.
 	c.polled = polled + end - now
 	c.traceSwitchIn(s, end)
+	return end
 }

@@ -114,8 +114,10 @@ func TestSIPsCallYieldAndSleepOnEveryCore(t *testing.T) {
 			t.Errorf("core %d ran no SIP", c.Core)
 		}
 	}
-	// Each SIP switches in once per call plus once to start.
-	if spawned != 60 || switches < 60*21 {
+	// Each SIP that calls the service or sleeps switches in once per call
+	// plus once to start; one that yields, at least once to start (a yield
+	// the scheduler answers with the yielder keeps the core: yield.go).
+	if spawned != 60 || switches < 40*21+20 {
 		t.Errorf("spawned %d, switches %d", spawned, switches)
 	}
 }

@@ -13,11 +13,12 @@ func sipOf(e *sched.Entity) *SIP { return (*SIP)(unsafe.Pointer(e)) }
 
 // Why a SIP's coroutine handed control back to its core.
 const (
-	suspendYield   uint32 = iota + 1 // still runnable: back on the run queue
-	suspendRequest                   // waiting for a service's reply
-	suspendSleep                     // waiting for a timer
-	suspendBlock                     // waiting for Core.Wake
-	suspendPreempt                   // its slice is spent: back on the run queue
+	suspendYield    uint32 = iota + 1 // still runnable: back on the run queue
+	suspendRequest                    // waiting for a service's reply
+	suspendSleep                      // waiting for a timer
+	suspendBlock                      // waiting for Core.Wake
+	suspendPreempt                    // its slice is spent: back on the run queue
+	suspendRequeued                   // a yield already accounted for and requeued (yield.go)
 )
 
 // SIP is a software-isolated process: a sandboxed WebAssembly instance and
@@ -126,9 +127,16 @@ func (s *SIP) Result() sandbox.Result { return s.result }
 
 // The calls below are made by host functions, on the SIP's coroutine.
 
-// Yield gives up the core; the SIP stays runnable.
+// Yield gives up the core; the SIP stays runnable. The yield is served on
+// the SIP's own coroutine when the loop has nothing else to do
+// (yield.go): it returns at once if the scheduler picks the SIP again, and
+// switches straight to the SIP it picks otherwise.
 func (s *SIP) Yield() {
 	s.sendHeld()
+	s.core.stats.Yields++
+	if s.core.yieldHere(s) {
+		return
+	}
 	s.proc.Suspend(suspendYield)
 }
 

@@ -35,9 +35,12 @@ type CoreStats struct {
 
 	// DirectSwitches counts the switches (among Switches) made straight
 	// from a sender to the receiver it woke, with no turn of the loop
-	// (handoff.go).
+	// (handoff.go), and from a yielder to the SIP it picked (yield.go).
 	DirectSwitches uint64
-	Busy           int64 // ns spent running SIPs (polling in a SIP's Block is idle time)
+	// Yields counts the yields of the core's SIPs (SIP.Yield), whether
+	// they switched or kept the yielder running (yield.go).
+	Yields uint64
+	Busy   int64 // ns spent running SIPs (polling in a SIP's Block is idle time)
 	// ServiceRequests counts the requests the core's SIPs sent to services
 	// and waited for (Call, CallWith): a call served on the core itself
 	// (docs/wasi.md, "Calls served on the core") adds nothing.

@@ -130,7 +130,7 @@ func (c *Core) traceOut(s *SIP, reason uint32, done bool) {
 		why, arg = trace.Exited, int64(s.proc.Result().Status())
 	case reason == suspendPreempt:
 		why = trace.Preempted
-	case reason == suspendYield:
+	case reason == suspendYield, reason == suspendRequeued:
 		why = trace.Yielded
 	case reason == suspendRequest:
 		why, arg = trace.Request, int64(s.svc)

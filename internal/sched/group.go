@@ -38,6 +38,10 @@ func GroupShare(group, w, load int64) int64 {
 	if w <= 0 || group <= 0 {
 		return MinShare
 	}
-	load = max(load, w)
+	if load <= w {
+		// The member is the group's only load: group·w/w, with no
+		// division (every yield and wake-up reshares).
+		return max(group, MinShare)
+	}
 	return max(group*w/load, MinShare)
 }

@@ -104,7 +104,10 @@ func (q *RunQueue) Load() int64 { return q.load }
 // V returns the queue's weighted average vruntime (its value when the queue
 // last held an entity, if it is empty now).
 func (q *RunQueue) V() int64 {
-	if q.load == 0 {
+	if q.load == 0 || 0 <= q.sum && q.sum < q.load {
+		// ⌊sum/load⌋ = 0: the case after every rebase, with no division
+		// (a 64-bit division costs tens of cycles, and a wake-up, a run
+		// and a block read V six times).
 		return q.base
 	}
 	return q.base + floorDiv(q.sum, q.load)
@@ -274,9 +277,12 @@ func (q *RunQueue) Charge(e *Entity, ran Duration) {
 		return
 	}
 	e.runtime += ran
-	num := int64(ran)*NiceZeroWeight + e.vrem
-	dv := num / e.weight
-	e.vrem = num % e.weight
+	dv := int64(ran) // at the common weight, with 0 ≤ vrem < weight: no division
+	if e.weight != NiceZeroWeight || e.vrem < 0 || e.vrem >= NiceZeroWeight {
+		num := int64(ran)*NiceZeroWeight + e.vrem
+		dv = num / e.weight
+		e.vrem = num % e.weight
+	}
 	q.root = removeNode(q.root, e)
 	e.vruntime += dv
 	q.sum += dv * e.weight
@@ -331,7 +337,12 @@ func (e *Entity) vslice() int64 { return e.scale(e.slice) }
 
 // scale converts a real duration into e's virtual time (Linux's
 // calc_delta_fair).
-func (e *Entity) scale(d Duration) int64 { return int64(d) * NiceZeroWeight / e.weight }
+func (e *Entity) scale(d Duration) int64 {
+	if e.weight == NiceZeroWeight {
+		return int64(d) // the common weight: no division
+	}
+	return int64(d) * NiceZeroWeight / e.weight
+}
 
 // rebase moves base to V, keeping sum small.
 func (q *RunQueue) rebase() {

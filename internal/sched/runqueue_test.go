@@ -509,6 +509,22 @@ func BenchmarkPickCharge8(b *testing.B) {
 	}
 }
 
+// BenchmarkWakeRunBlock is one round of a same-core ping-pong's queue
+// work: the server wakes, is charged for a short run and blocks; the
+// client, which stays queued, is charged for its own.
+func BenchmarkWakeRunBlock(b *testing.B) {
+	q := NewRunQueue(Config{Slice: 3 * Millisecond})
+	cl, sv := &Entity{ID: 1}, &Entity{ID: 2}
+	q.Enqueue(cl)
+	b.ReportAllocs()
+	for b.Loop() {
+		q.Enqueue(sv)
+		q.Charge(sv, 200)
+		q.Dequeue(sv)
+		q.Charge(cl, 200)
+	}
+}
+
 func TestGroupShare(t *testing.T) {
 	for _, tc := range []struct{ group, w, load, want int64 }{
 		{1024, 1024, 1024, 1024},       // a group of one: its member's weight

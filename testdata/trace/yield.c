@@ -1,6 +1,6 @@
 // A deterministic workload for the trace tests (trace_test.go): it yields
-// three times, writes one line (a request to the console service) and exits
-// with status 3.
+// three times (alone on its core, so it keeps running), writes one line (a
+// request to the console service) and exits with status 3.
 #include <sched.h>
 #include <unistd.h>
 
