@@ -39,7 +39,22 @@ type tracer struct {
 	// compare rather than a walk over its rings (peerOf).
 	sentRing *urpc.Ring
 	sentPeer int32
+	// fold: what the ring's latest slot can take in, at the same time
+	// (trace.Ring's folds): set by the trace point that recorded it,
+	// cleared by every other event and by a new clock reading. The folds
+	// then store without looking at the slot first.
+	fold uint8
+	// sentType: the type of the latest slot's urpc message (foldSend).
+	sentType uint8
 }
+
+// What the ring's latest slot can take in (tracer.fold).
+const (
+	foldNone = iota
+	foldWake // a MsgRecv from tracer.from that woke no one: the wake-up it causes
+	foldSend // a MsgSend to core sentPeer of type sentType: the channel send it carries
+	foldRecv // the running SIP's SwitchIn: its channel receive
+)
 
 // Spawns, migrations, switches out and sleeps read the clock; messages and
 // wake-ups, the events of every cross-core round trip, do not.
@@ -51,11 +66,13 @@ type tracer struct {
 // built and copied, which costs a stall).
 func (t *tracer) put(now int64, k trace.Kind, why uint8, sub uint16, core int32, pid, arg int64) {
 	t.last = max(t.last, now)
+	t.fold = foldNone
 	t.ring.Put(now, k, why, sub, core, pid, arg)
 }
 
 // putLast is put stamped with the latest reading (messages, wake-ups).
 func (t *tracer) putLast(k trace.Kind, why uint8, sub uint16, core int32, pid, arg int64) {
+	t.fold = foldNone
 	t.ring.Put(t.last, k, why, sub, core, pid, arg)
 }
 
@@ -112,7 +129,17 @@ func (m *Machine) Trace() (trace.Data, bool) {
 
 func (c *Core) traceSwitchIn(s *SIP, now int64) {
 	if c.tr.ring != nil {
-		c.tr.put(now, trace.SwitchIn, 0, 0, 0, s.pid, 0)
+		c.traceIn(s, now)
+	}
+}
+
+// traceIn records s switched in at now; a channel receive at the same
+// time can fold into it (a direct switch's switch in is stamped before the
+// latest reading: handoff.go).
+func (c *Core) traceIn(s *SIP, now int64) {
+	c.tr.put(now, trace.SwitchIn, 0, 0, 0, s.pid, 0)
+	if c.tr.last == now {
+		c.tr.fold = foldRecv
 	}
 }
 
@@ -144,8 +171,12 @@ func (c *Core) traceOut(s *SIP, reason uint32, done bool) {
 // blocked, from start; the poll's end is a switch in (traceSwitchIn).
 func (c *Core) tracePoll(s *SIP, start int64) {
 	if c.tr.ring != nil {
-		c.tr.put(start, trace.SwitchOut, uint8(trace.Blocked), 0, 0, s.pid, 0)
+		c.tracePolled(s, start)
 	}
+}
+
+func (c *Core) tracePolled(s *SIP, start int64) {
+	c.tr.put(start, trace.SwitchOut, uint8(trace.Blocked), 0, 0, s.pid, 0)
 }
 
 func (c *Core) traceSpawn(s *SIP) {
@@ -159,6 +190,7 @@ func (c *Core) traceSpawned(s *SIP) {
 	if s.Parent != nil {
 		p.Parent = s.Parent.pid
 	}
+	c.tr.fold = foldNone
 	c.tr.ring.Spawned(c.m.Now(), p)
 }
 
@@ -177,8 +209,9 @@ func (c *Core) traceWake(s *SIP) {
 // that message caused it (one event of a round trip's fourteen less;
 // trace.Ring.Events unfolds it).
 func (c *Core) traceWoke(s *SIP) {
-	if e := c.tr.ring.Last(); e != nil && e.Kind == trace.MsgRecv && e.PID == 0 && e.Core == c.tr.from && e.Time == c.tr.last {
-		e.PID = s.pid
+	if c.tr.fold == foldWake {
+		c.tr.fold = foldNone
+		c.tr.ring.FoldWake(s.pid)
 		return
 	}
 	c.tr.putLast(trace.Wakeup, 0, 0, c.tr.from, s.pid, 0)
@@ -242,6 +275,9 @@ func (c *Core) traceSent(r *urpc.Ring, typ uint8) {
 		c.tr.sentRing, c.tr.sentPeer = r, c.peerOf(r)
 	}
 	c.tr.putLast(trace.MsgSend, 0, 0, c.tr.sentPeer, 0, int64(typ))
+	if trace.CanFoldSend(c.tr.sentPeer, typ) {
+		c.tr.fold, c.tr.sentType = foldSend, typ
+	}
 }
 
 // peerOf names the receiver of ring r, one of the core's outbound rings.
@@ -276,18 +312,21 @@ func (c *Core) traceRecv(from int, typ uint8) {
 func (c *Core) traceRecvd(from int, typ uint8) {
 	c.tr.from = int32(from)
 	c.tr.putLast(trace.MsgRecv, 0, 0, int32(from), 0, int64(typ))
+	c.tr.fold = foldWake
 }
 
+// traceHandled: a wake-up after the message's handling is not its.
 func (c *Core) traceHandled() {
 	if c.tr.ring != nil {
-		c.tr.from = int32(c.id)
+		c.tr.from, c.tr.fold = int32(c.id), foldNone
 	}
 }
 
-// traceClock hands tracing the loop's clock reading of this turn.
+// traceClock hands tracing the loop's clock reading of this turn: an
+// event stamped with it cannot fold into one stamped before.
 func (c *Core) traceClock(now int64) {
 	if c.tr.ring != nil {
-		c.tr.last = now
+		c.tr.last, c.tr.fold = now, foldNone
 	}
 }
 
@@ -332,7 +371,7 @@ func (s *SIP) Traced() bool { return s.core.tr.ring != nil }
 func (s *SIP) TraceCallStart() int64 {
 	c := s.core
 	now := c.m.Now()
-	c.tr.last = max(c.tr.last, now)
+	c.tr.last, c.tr.fold = max(c.tr.last, now), foldNone
 	return now
 }
 
@@ -342,6 +381,7 @@ func (s *SIP) TraceCallStart() int64 {
 func (s *SIP) TraceCall(call int32, start int64, errno uint64) {
 	if c := s.core; c.tr.ring != nil {
 		// Stamped with its start, older than the latest reading.
+		c.tr.fold = foldNone
 		c.tr.ring.Put(start, trace.Syscall, uint8(min(errno, 255)), 0, call, s.pid, c.m.Now()-start)
 	}
 }
@@ -373,10 +413,12 @@ func (s *SIP) TraceChanRecv(con *contract.Contract, msg contract.MsgID, flow uin
 // traceChanSend records a channel send. The urpc message that carries it
 // to another core was sent just before (the kernel's trace point records
 // it first): the send is folded into that message's slot
-// (trace.FoldMsgSend), one slot for the two.
+// (trace.Ring.FoldChanSend), one slot for the two.
 func (c *Core) traceChanSend(s *SIP, con *contract.Contract, msg contract.MsgID, flow uint64) {
 	sub := c.tr.msgName(con, msg)
-	if e := c.tr.ring.Last(); e != nil && e.Time == c.tr.last && trace.FoldMsgSend(e, s.pid, c.tr.conName, sub, int64(flow)) {
+	if c.tr.fold == foldSend {
+		c.tr.fold = foldNone
+		c.tr.ring.FoldChanSend(s.pid, c.tr.conName, sub, int64(flow), c.tr.sentPeer, c.tr.sentType)
 		return
 	}
 	c.tr.putLast(trace.ChanSend, 0, sub, int32(c.tr.conName), s.pid, int64(flow))
@@ -386,8 +428,9 @@ func (c *Core) traceChanSend(s *SIP, con *contract.Contract, msg contract.MsgID,
 // switch in, at the same time, is folded into it (trace.FoldedSwitchIn).
 func (c *Core) traceChanRecv(s *SIP, con *contract.Contract, msg contract.MsgID, flow uint64) {
 	sub := c.tr.msgName(con, msg)
-	if e := c.tr.ring.Last(); e != nil && e.Kind == trace.SwitchIn && e.PID == s.pid && e.Time == c.tr.last {
-		e.Kind, e.Why, e.Sub, e.Core, e.Arg = trace.ChanRecv, trace.FoldedSwitchIn, sub, int32(c.tr.conName), int64(flow)
+	if c.tr.fold == foldRecv {
+		c.tr.fold = foldNone
+		c.tr.ring.FoldChanRecv(c.tr.conName, sub, int64(flow))
 		return
 	}
 	c.tr.putLast(trace.ChanRecv, 0, sub, int32(c.tr.conName), s.pid, int64(flow))

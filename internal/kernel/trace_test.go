@@ -235,8 +235,8 @@ func TestTraceFoldsChannelSend(t *testing.T) {
 	c.traceClock(5)
 	c.traceSend(toCore, msgDeliverData)
 	s.TraceChanSend(con, 0, 99)
-	if n := len(c.tr.ring.Events()); n != 2 || c.tr.ring.Last().Kind != trace.ChanSend {
-		t.Fatalf("a send and its message: %d events, last slot %+v", n, *c.tr.ring.Last())
+	if last, _ := c.tr.ring.Last(); len(c.tr.ring.Events()) != 2 || last.Kind != trace.ChanSend {
+		t.Fatalf("a send and its message: %d events, last slot %+v", len(c.tr.ring.Events()), last)
 	}
 	c.traceSend(toSvc, msgRequest)
 	s.TraceChanSend(con, 0, 100)
