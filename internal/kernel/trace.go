@@ -39,20 +39,25 @@ type tracer struct {
 	// compare rather than a walk over its rings (peerOf).
 	sentRing *urpc.Ring
 	sentPeer int32
+	// The channel send under way (SIP.TraceChanSending): its contract
+	// (nil: none), message, SIP and flow id. The urpc message that
+	// carries it records it too, in one slot (traceSent); TraceChanSent
+	// records one that no urpc message carried.
+	chanCon  *contract.Contract
+	chanMsg  contract.MsgID
+	chanPID  int64
+	chanFlow uint64
 	// fold: what the ring's latest slot can take in, at the same time
 	// (trace.Ring's folds): set by the trace point that recorded it,
 	// cleared by every other event and by a new clock reading. The folds
 	// then store without looking at the slot first.
 	fold uint8
-	// sentType: the type of the latest slot's urpc message (foldSend).
-	sentType uint8
 }
 
 // What the ring's latest slot can take in (tracer.fold).
 const (
 	foldNone = iota
 	foldWake // a MsgRecv from tracer.from that woke no one: the wake-up it causes
-	foldSend // a MsgSend to core sentPeer of type sentType: the channel send it carries
 	foldRecv // the running SIP's SwitchIn: its channel receive
 )
 
@@ -274,10 +279,14 @@ func (c *Core) traceSent(r *urpc.Ring, typ uint8) {
 	if r != c.tr.sentRing {
 		c.tr.sentRing, c.tr.sentPeer = r, c.peerOf(r)
 	}
-	c.tr.putLast(trace.MsgSend, 0, 0, c.tr.sentPeer, 0, int64(typ))
-	if trace.CanFoldSend(c.tr.sentPeer, typ) {
-		c.tr.fold, c.tr.sentType = foldSend, typ
+	if con := c.tr.chanCon; con != nil && (typ == msgDeliverData || typ == msgDeliver) && trace.CanFoldSend(c.tr.sentPeer, typ) {
+		c.tr.chanCon = nil
+		sub := c.tr.msgName(con, c.tr.chanMsg)
+		c.tr.fold = foldNone
+		c.tr.ring.PutChanSend(c.tr.last, c.tr.chanPID, c.tr.conName, sub, int64(c.tr.chanFlow), c.tr.sentPeer, typ)
+		return
 	}
+	c.tr.putLast(trace.MsgSend, 0, 0, c.tr.sentPeer, 0, int64(typ))
 }
 
 // peerOf names the receiver of ring r, one of the core's outbound rings.
@@ -386,42 +395,51 @@ func (s *SIP) TraceCall(call int32, start int64, errno uint64) {
 	}
 }
 
-// TraceChanSend and TraceChanRecv record a channel message the SIP sent
-// or received: message msg of contract con, and the flow id that its send
-// and its receive share.
+// TraceChanSending, TraceChanSent and TraceChanRecv record a channel
+// message the SIP sent or received: message msg of contract con, and the
+// flow id that its send and its receive share. A send is told before it
+// is made (TraceChanSending) and after (TraceChanSent): the urpc message
+// that carries it to another core, sent meanwhile, records both in one
+// slot (trace.Ring.PutChanSend), and TraceChanSent, a compare then, has
+// nothing left to do; a send that no urpc message carried (to a SIP of
+// this core, through a service) is recorded by TraceChanSent.
 //
-// Neither reads the clock: both are stamped with the core's latest reading
+// None reads the clock: all are stamped with the core's latest reading
 // (the SIP's switch in, or its call's start when calls are traced), as
 // urpc messages are. A send's stamp is then before the message left. A
 // receive that did not wait took a message queued before the SIP was
 // switched in, so its stamp is after the send's; one that waited in a
 // polling Block may have a stamp a few turns old, even older than the
 // send's, and the export moves it up to the send's (docs/trace.md).
-func (s *SIP) TraceChanSend(con *contract.Contract, msg contract.MsgID, flow uint64) {
+func (s *SIP) TraceChanSending(con *contract.Contract, msg contract.MsgID, flow uint64) {
 	if c := s.core; c.tr.ring != nil {
-		c.traceChanSend(s, con, msg, flow)
+		c.tr.chanCon, c.tr.chanMsg, c.tr.chanPID, c.tr.chanFlow = con, msg, s.pid, flow
 	}
 }
 
-// TraceChanRecv: see TraceChanSend.
+// TraceChanSent ends the send TraceChanSending began: sent says whether
+// it was made (false: it failed, and is not recorded).
+func (s *SIP) TraceChanSent(sent bool) {
+	if c := s.core; c.tr.chanCon != nil {
+		c.traceChanSent(sent)
+	}
+}
+
+// TraceChanRecv: see TraceChanSending.
 func (s *SIP) TraceChanRecv(con *contract.Contract, msg contract.MsgID, flow uint64) {
 	if c := s.core; c.tr.ring != nil {
 		c.traceChanRecv(s, con, msg, flow)
 	}
 }
 
-// traceChanSend records a channel send. The urpc message that carries it
-// to another core was sent just before (the kernel's trace point records
-// it first): the send is folded into that message's slot
-// (trace.Ring.FoldChanSend), one slot for the two.
-func (c *Core) traceChanSend(s *SIP, con *contract.Contract, msg contract.MsgID, flow uint64) {
-	sub := c.tr.msgName(con, msg)
-	if c.tr.fold == foldSend {
-		c.tr.fold = foldNone
-		c.tr.ring.FoldChanSend(s.pid, c.tr.conName, sub, int64(flow), c.tr.sentPeer, c.tr.sentType)
-		return
+// traceChanSent records a channel send that no urpc message carried.
+func (c *Core) traceChanSent(sent bool) {
+	con := c.tr.chanCon
+	c.tr.chanCon = nil
+	if sent {
+		sub := c.tr.msgName(con, c.tr.chanMsg)
+		c.tr.putLast(trace.ChanSend, 0, sub, int32(c.tr.conName), c.tr.chanPID, int64(c.tr.chanFlow))
 	}
-	c.tr.putLast(trace.ChanSend, 0, sub, int32(c.tr.conName), s.pid, int64(flow))
 }
 
 // traceChanRecv records a channel receive. One right after the SIP's

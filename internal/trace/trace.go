@@ -95,7 +95,7 @@ const FoldedSwitchIn = 1
 
 // A ChanSend that stands for its urpc message too (its Why that message's
 // type) keeps the contract's name in the low 16 bits of its Core, the
-// message's core plus one above them (Ring.FoldChanSend; Events unfolds it).
+// message's core plus one above them (Ring.PutChanSend; Events unfolds it).
 const (
 	foldedPeerShift = 16
 	// MaxFoldedPeer bounds the cores whose messages a ChanSend can carry
@@ -299,19 +299,18 @@ func (r *Ring) FoldChanRecv(con, sub uint16, flow int64) {
 	p.meta, p.arg = meta(ChanRecv, FoldedSwitchIn, sub, int32(con)), flow
 }
 
-// CanFoldSend reports whether a MsgSend of type typ to core can take in
-// the channel send it carries (FoldChanSend): a core, not a service, and
-// a type that is not 0.
+// CanFoldSend reports whether a MsgSend of type typ to core can carry the
+// channel send it carries in its slot (PutChanSend): a core, not a
+// service, and a type that is not 0.
 func CanFoldSend(core int32, typ uint8) bool { return uint32(core) <= MaxFoldedPeer && typ != 0 }
 
-// FoldChanSend turns the latest slot, a MsgSend of type typ to core (which
-// CanFoldSend allows), into pid's send of message sub of contract con with
-// flow id flow that the message carries: a ChanSend whose Why is the
+// PutChanSend records, at time t, pid's send of message sub of contract con
+// with flow id flow and the urpc message of type typ to core that carries
+// it (which CanFoldSend allows), in one slot: a ChanSend whose Why is the
 // message's type and whose Core keeps the contract in its low 16 bits and
 // the message's core plus one above them.
-func (r *Ring) FoldChanSend(pid int64, con, sub uint16, flow int64, core int32, typ uint8) {
-	p := r.at(r.n - 1)
-	p.meta, p.pid, p.arg = meta(ChanSend, typ, sub, int32(con)|(core+1)<<foldedPeerShift), pid, flow
+func (r *Ring) PutChanSend(t, pid int64, con, sub uint16, flow int64, core int32, typ uint8) {
+	r.Put(t, ChanSend, typ, sub, int32(con)|(core+1)<<foldedPeerShift, pid, flow)
 }
 
 // Spawned records a Spawn event for p at time t and keeps p's name. The
@@ -362,7 +361,7 @@ func (r *Ring) Dropped() uint64 {
 }
 
 // Events returns the events the ring holds, oldest first, with the
-// folded ones unfolded (FoldWake, FoldChanRecv, FoldChanSend).
+// folded ones unfolded (FoldWake, FoldChanRecv, PutChanSend).
 func (r *Ring) Events() []Event { return unfold(r.events()) }
 
 // unfold makes each folded event the two it stands for: a MsgRecv that
