@@ -161,14 +161,18 @@ func send(c *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) error {
 	var flow uint64
 	if s.Traced() {
 		con, flow, _ = p.tab.Describe(h)
+		if con != nil {
+			s.TraceChanSending(con, contract.MsgID(msg), flow)
+		}
 	}
-	if err := p.tab.Send(port{s.Core()}, h, contract.MsgID(msg), payload, blocks[:nb]); err != nil {
+	err = p.tab.Send(port{s.Core()}, h, contract.MsgID(msg), payload, blocks[:nb])
+	if con != nil {
+		s.TraceChanSent(err == nil)
+	}
+	if err != nil {
 		return err
 	}
 	s.CountMessage()
-	if con != nil {
-		s.TraceChanSend(con, contract.MsgID(msg), flow)
-	}
 	// A receiver on this core that the message woke runs now, straight
 	// from here (kernel's direct switch); the send is complete, and the
 	// guest sees its result when the receiver suspends.

@@ -39,7 +39,27 @@ type tracer struct {
 	// compare rather than a walk over its rings (peerOf).
 	sentRing *urpc.Ring
 	sentPeer int32
+	// The channel send under way (SIP.TraceChanSending): its contract
+	// (nil: none), message, SIP and flow id. The urpc message that
+	// carries it records it too, in one slot (traceSent); TraceChanSent
+	// records one that no urpc message carried.
+	chanCon  *contract.Contract
+	chanMsg  contract.MsgID
+	chanPID  int64
+	chanFlow uint64
+	// fold: what the ring's latest slot can take in, at the same time
+	// (trace.Ring's folds): set by the trace point that recorded it,
+	// cleared by every other event and by a new clock reading. The folds
+	// then store without looking at the slot first.
+	fold uint8
 }
+
+// What the ring's latest slot can take in (tracer.fold).
+const (
+	foldNone = iota
+	foldWake // a MsgRecv from tracer.from that woke no one: the wake-up it causes
+	foldRecv // the running SIP's SwitchIn: its channel receive
+)
 
 // Spawns, migrations, switches out and sleeps read the clock; messages and
 // wake-ups, the events of every cross-core round trip, do not.
@@ -51,11 +71,13 @@ type tracer struct {
 // built and copied, which costs a stall).
 func (t *tracer) put(now int64, k trace.Kind, why uint8, sub uint16, core int32, pid, arg int64) {
 	t.last = max(t.last, now)
+	t.fold = foldNone
 	t.ring.Put(now, k, why, sub, core, pid, arg)
 }
 
 // putLast is put stamped with the latest reading (messages, wake-ups).
 func (t *tracer) putLast(k trace.Kind, why uint8, sub uint16, core int32, pid, arg int64) {
+	t.fold = foldNone
 	t.ring.Put(t.last, k, why, sub, core, pid, arg)
 }
 
@@ -112,7 +134,17 @@ func (m *Machine) Trace() (trace.Data, bool) {
 
 func (c *Core) traceSwitchIn(s *SIP, now int64) {
 	if c.tr.ring != nil {
-		c.tr.put(now, trace.SwitchIn, 0, 0, 0, s.pid, 0)
+		c.traceIn(s, now)
+	}
+}
+
+// traceIn records s switched in at now; a channel receive at the same
+// time can fold into it (a direct switch's switch in is stamped before the
+// latest reading: handoff.go).
+func (c *Core) traceIn(s *SIP, now int64) {
+	c.tr.put(now, trace.SwitchIn, 0, 0, 0, s.pid, 0)
+	if c.tr.last == now {
+		c.tr.fold = foldRecv
 	}
 }
 
@@ -144,8 +176,12 @@ func (c *Core) traceOut(s *SIP, reason uint32, done bool) {
 // blocked, from start; the poll's end is a switch in (traceSwitchIn).
 func (c *Core) tracePoll(s *SIP, start int64) {
 	if c.tr.ring != nil {
-		c.tr.put(start, trace.SwitchOut, uint8(trace.Blocked), 0, 0, s.pid, 0)
+		c.tracePolled(s, start)
 	}
+}
+
+func (c *Core) tracePolled(s *SIP, start int64) {
+	c.tr.put(start, trace.SwitchOut, uint8(trace.Blocked), 0, 0, s.pid, 0)
 }
 
 func (c *Core) traceSpawn(s *SIP) {
@@ -159,6 +195,7 @@ func (c *Core) traceSpawned(s *SIP) {
 	if s.Parent != nil {
 		p.Parent = s.Parent.pid
 	}
+	c.tr.fold = foldNone
 	c.tr.ring.Spawned(c.m.Now(), p)
 }
 
@@ -177,8 +214,9 @@ func (c *Core) traceWake(s *SIP) {
 // that message caused it (one event of a round trip's fourteen less;
 // trace.Ring.Events unfolds it).
 func (c *Core) traceWoke(s *SIP) {
-	if e := c.tr.ring.Last(); e != nil && e.Kind == trace.MsgRecv && e.PID == 0 && e.Core == c.tr.from && e.Time == c.tr.last {
-		e.PID = s.pid
+	if c.tr.fold == foldWake {
+		c.tr.fold = foldNone
+		c.tr.ring.FoldWake(s.pid)
 		return
 	}
 	c.tr.putLast(trace.Wakeup, 0, 0, c.tr.from, s.pid, 0)
@@ -241,6 +279,13 @@ func (c *Core) traceSent(r *urpc.Ring, typ uint8) {
 	if r != c.tr.sentRing {
 		c.tr.sentRing, c.tr.sentPeer = r, c.peerOf(r)
 	}
+	if con := c.tr.chanCon; con != nil && (typ == msgDeliverData || typ == msgDeliver) && trace.CanFoldSend(c.tr.sentPeer, typ) {
+		c.tr.chanCon = nil
+		sub := c.tr.msgName(con, c.tr.chanMsg)
+		c.tr.fold = foldNone
+		c.tr.ring.PutChanSend(c.tr.last, c.tr.chanPID, c.tr.conName, sub, int64(c.tr.chanFlow), c.tr.sentPeer, typ)
+		return
+	}
 	c.tr.putLast(trace.MsgSend, 0, 0, c.tr.sentPeer, 0, int64(typ))
 }
 
@@ -276,18 +321,21 @@ func (c *Core) traceRecv(from int, typ uint8) {
 func (c *Core) traceRecvd(from int, typ uint8) {
 	c.tr.from = int32(from)
 	c.tr.putLast(trace.MsgRecv, 0, 0, int32(from), 0, int64(typ))
+	c.tr.fold = foldWake
 }
 
+// traceHandled: a wake-up after the message's handling is not its.
 func (c *Core) traceHandled() {
 	if c.tr.ring != nil {
-		c.tr.from = int32(c.id)
+		c.tr.from, c.tr.fold = int32(c.id), foldNone
 	}
 }
 
-// traceClock hands tracing the loop's clock reading of this turn.
+// traceClock hands tracing the loop's clock reading of this turn: an
+// event stamped with it cannot fold into one stamped before.
 func (c *Core) traceClock(now int64) {
 	if c.tr.ring != nil {
-		c.tr.last = now
+		c.tr.last, c.tr.fold = now, foldNone
 	}
 }
 
@@ -332,7 +380,7 @@ func (s *SIP) Traced() bool { return s.core.tr.ring != nil }
 func (s *SIP) TraceCallStart() int64 {
 	c := s.core
 	now := c.m.Now()
-	c.tr.last = max(c.tr.last, now)
+	c.tr.last, c.tr.fold = max(c.tr.last, now), foldNone
 	return now
 }
 
@@ -342,52 +390,65 @@ func (s *SIP) TraceCallStart() int64 {
 func (s *SIP) TraceCall(call int32, start int64, errno uint64) {
 	if c := s.core; c.tr.ring != nil {
 		// Stamped with its start, older than the latest reading.
+		c.tr.fold = foldNone
 		c.tr.ring.Put(start, trace.Syscall, uint8(min(errno, 255)), 0, call, s.pid, c.m.Now()-start)
 	}
 }
 
-// TraceChanSend and TraceChanRecv record a channel message the SIP sent
-// or received: message msg of contract con, and the flow id that its send
-// and its receive share.
+// TraceChanSending, TraceChanSent and TraceChanRecv record a channel
+// message the SIP sent or received: message msg of contract con, and the
+// flow id that its send and its receive share. A send is told before it
+// is made (TraceChanSending) and after (TraceChanSent): the urpc message
+// that carries it to another core, sent meanwhile, records both in one
+// slot (trace.Ring.PutChanSend), and TraceChanSent, a compare then, has
+// nothing left to do; a send that no urpc message carried (to a SIP of
+// this core, through a service) is recorded by TraceChanSent.
 //
-// Neither reads the clock: both are stamped with the core's latest reading
+// None reads the clock: all are stamped with the core's latest reading
 // (the SIP's switch in, or its call's start when calls are traced), as
 // urpc messages are. A send's stamp is then before the message left. A
 // receive that did not wait took a message queued before the SIP was
 // switched in, so its stamp is after the send's; one that waited in a
 // polling Block may have a stamp a few turns old, even older than the
 // send's, and the export moves it up to the send's (docs/trace.md).
-func (s *SIP) TraceChanSend(con *contract.Contract, msg contract.MsgID, flow uint64) {
+func (s *SIP) TraceChanSending(con *contract.Contract, msg contract.MsgID, flow uint64) {
 	if c := s.core; c.tr.ring != nil {
-		c.traceChanSend(s, con, msg, flow)
+		c.tr.chanCon, c.tr.chanMsg, c.tr.chanPID, c.tr.chanFlow = con, msg, s.pid, flow
 	}
 }
 
-// TraceChanRecv: see TraceChanSend.
+// TraceChanSent ends the send TraceChanSending began: sent says whether
+// it was made (false: it failed, and is not recorded).
+func (s *SIP) TraceChanSent(sent bool) {
+	if c := s.core; c.tr.chanCon != nil {
+		c.traceChanSent(sent)
+	}
+}
+
+// TraceChanRecv: see TraceChanSending.
 func (s *SIP) TraceChanRecv(con *contract.Contract, msg contract.MsgID, flow uint64) {
 	if c := s.core; c.tr.ring != nil {
 		c.traceChanRecv(s, con, msg, flow)
 	}
 }
 
-// traceChanSend records a channel send. The urpc message that carries it
-// to another core was sent just before (the kernel's trace point records
-// it first): the send is folded into that message's slot
-// (trace.FoldMsgSend), one slot for the two.
-func (c *Core) traceChanSend(s *SIP, con *contract.Contract, msg contract.MsgID, flow uint64) {
-	sub := c.tr.msgName(con, msg)
-	if e := c.tr.ring.Last(); e != nil && e.Time == c.tr.last && trace.FoldMsgSend(e, s.pid, c.tr.conName, sub, int64(flow)) {
-		return
+// traceChanSent records a channel send that no urpc message carried.
+func (c *Core) traceChanSent(sent bool) {
+	con := c.tr.chanCon
+	c.tr.chanCon = nil
+	if sent {
+		sub := c.tr.msgName(con, c.tr.chanMsg)
+		c.tr.putLast(trace.ChanSend, 0, sub, int32(c.tr.conName), c.tr.chanPID, int64(c.tr.chanFlow))
 	}
-	c.tr.putLast(trace.ChanSend, 0, sub, int32(c.tr.conName), s.pid, int64(flow))
 }
 
 // traceChanRecv records a channel receive. One right after the SIP's
 // switch in, at the same time, is folded into it (trace.FoldedSwitchIn).
 func (c *Core) traceChanRecv(s *SIP, con *contract.Contract, msg contract.MsgID, flow uint64) {
 	sub := c.tr.msgName(con, msg)
-	if e := c.tr.ring.Last(); e != nil && e.Kind == trace.SwitchIn && e.PID == s.pid && e.Time == c.tr.last {
-		e.Kind, e.Why, e.Sub, e.Core, e.Arg = trace.ChanRecv, trace.FoldedSwitchIn, sub, int32(c.tr.conName), int64(flow)
+	if c.tr.fold == foldRecv {
+		c.tr.fold = foldNone
+		c.tr.ring.FoldChanRecv(c.tr.conName, sub, int64(flow))
 		return
 	}
 	c.tr.putLast(trace.ChanRecv, 0, sub, int32(c.tr.conName), s.pid, int64(flow))

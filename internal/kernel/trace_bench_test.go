@@ -29,8 +29,9 @@ func BenchmarkTraceRoundTripSide(b *testing.B) {
 			now := int64(1)
 			for i := range b.N {
 				c.traceClock(now)
+				s.TraceChanSending(con, 0, uint64(i)+1)
 				c.traceSend(r, msgDeliverData)
-				s.TraceChanSend(con, 0, uint64(i)+1)
+				s.TraceChanSent(true)
 				now += 100
 				c.tracePoll(s, now)
 				c.traceRecv(1, msgDeliverData)

@@ -220,10 +220,11 @@ func TestTraceFoldsEvents(t *testing.T) {
 	}
 }
 
-// TestTraceFoldsChannelSend: a channel send right after the urpc message
-// that carries it to another core takes that message's slot, and the
-// ring's Events gives back both; a message to a service, whose peer a
-// folded send cannot name, keeps a slot of its own.
+// TestTraceFoldsChannelSend: a channel send and the urpc message that
+// carries it to another core take one slot, and the ring's Events gives
+// back both; a message to a service, whose peer a folded send cannot
+// name, keeps a slot of its own, as does a send no message carried; a
+// send that failed is not recorded.
 func TestTraceFoldsChannelSend(t *testing.T) {
 	m := &Machine{cfg: Config{Cores: 2, TraceEvents: 8}}
 	c := newCore(m, 0)
@@ -233,19 +234,28 @@ func TestTraceFoldsChannelSend(t *testing.T) {
 	s := &SIP{pid: 7, core: c}
 	con := contract.MustCompile("t.contract", "contract C {\n  msg M\n  initial state S {\n    imp M -> S\n  }\n}\n").Lookup("C")
 	c.traceClock(5)
+	s.TraceChanSending(con, 0, 99)
 	c.traceSend(toCore, msgDeliverData)
-	s.TraceChanSend(con, 0, 99)
-	if n := len(c.tr.ring.Events()); n != 2 || c.tr.ring.Last().Kind != trace.ChanSend {
-		t.Fatalf("a send and its message: %d events, last slot %+v", n, *c.tr.ring.Last())
+	s.TraceChanSent(true)
+	if last, _ := c.tr.ring.Last(); len(c.tr.ring.Events()) != 2 || last.Kind != trace.ChanSend {
+		t.Fatalf("a send and its message: %d events, last slot %+v", len(c.tr.ring.Events()), last)
 	}
+	s.TraceChanSending(con, 0, 100)
 	c.traceSend(toSvc, msgRequest)
-	s.TraceChanSend(con, 0, 100)
+	s.TraceChanSent(true)
+	s.TraceChanSending(con, 0, 101) // fails: nothing recorded
+	s.TraceChanSent(false)
+	s.TraceChanSending(con, 0, 102) // to a SIP of this core: no message
+	s.TraceChanSent(true)
+	c.traceSend(toCore, msgSummary) // not a channel's: a slot of its own
 	evs := c.tr.ring.Events()
 	want := []trace.Event{
 		{Time: 5, Kind: trace.MsgSend, Core: 1, Arg: int64(msgDeliverData)},
 		{Time: 5, Kind: trace.ChanSend, PID: 7, Core: int32(c.tr.conName), Sub: c.tr.msgNames[0], Arg: 99},
 		{Time: 5, Kind: trace.MsgSend, Core: trace.Service(0), Arg: int64(msgRequest)},
 		{Time: 5, Kind: trace.ChanSend, PID: 7, Core: int32(c.tr.conName), Sub: c.tr.msgNames[0], Arg: 100},
+		{Time: 5, Kind: trace.ChanSend, PID: 7, Core: int32(c.tr.conName), Sub: c.tr.msgNames[0], Arg: 102},
+		{Time: 5, Kind: trace.MsgSend, Core: 1, Arg: int64(msgSummary)},
 	}
 	if !slices.Equal(evs, want) {
 		t.Fatalf("events\n%+v, want\n%+v", evs, want)

@@ -54,7 +54,7 @@ const (
 	MsgSend    // a urpc message of type Arg sent to Core
 	// MsgRecv: a urpc message of type Arg received from Core. In a ring,
 	// PID not 0 says that the message woke PID: the Wakeup is folded
-	// into it (Ring.Last; Events unfolds it).
+	// into it (Ring.FoldWake; Events unfolds it).
 	MsgRecv
 	IdlePoll // the core has nothing to run and polls its rings
 	Sleep    // the core sleeps on its doorbell
@@ -95,27 +95,13 @@ const FoldedSwitchIn = 1
 
 // A ChanSend that stands for its urpc message too (its Why that message's
 // type) keeps the contract's name in the low 16 bits of its Core, the
-// message's core plus one above them (FoldMsgSend; Events unfolds it).
+// message's core plus one above them (Ring.PutChanSend; Events unfolds it).
 const (
 	foldedPeerShift = 16
 	// MaxFoldedPeer bounds the cores whose messages a ChanSend can carry
 	// (kernel.MaxCores is 1024).
 	MaxFoldedPeer = 1<<(31-foldedPeerShift) - 2
 )
-
-// FoldMsgSend turns e, a MsgSend to a core, into the ChanSend of PID pid,
-// contract con, message sub and flow id flow that the message carried, at
-// the same time: one slot for the two events. False, e untouched, when e
-// cannot carry both (a peer that is not a core, a type past 255).
-func FoldMsgSend(e *Event, pid int64, con, sub uint16, flow int64) bool {
-	if e.Kind != MsgSend || uint32(e.Core) > MaxFoldedPeer || uint64(e.Arg)-1 > 254 {
-		return false
-	}
-	e.Kind, e.Why, e.Sub = ChanSend, uint8(e.Arg), sub
-	e.Core = int32(con) | (e.Core+1)<<foldedPeerShift
-	e.PID, e.Arg = pid, flow
-	return true
-}
 
 // Decision is what a core's balancer decided (Balance's Why).
 type Decision uint8
@@ -194,10 +180,14 @@ type Proc struct {
 //
 // Ownership: written only by its core; read after the core stopped.
 type Ring struct {
-	ev    []Event // len a power of two
-	mask  uint64
-	n     uint64 // events added so far; ev[n&mask] is the next slot
-	procs []Proc // SIPs spawned on this core, in order
+	// base is &ev[0]: a slot is found by its index, masked, without a
+	// bounds check (at).
+	base unsafe.Pointer
+	mask uint64
+	n    uint64 // events added so far; slot n&mask is the next
+	ev   []slot // len a power of two
+	// procs: SIPs spawned on this core, in order.
+	procs []Proc
 	// names: the contract and message names the ring's events index, and
 	// their indexes (a name is added once; a lookup allocates nothing).
 	names []string
@@ -206,6 +196,26 @@ type Ring struct {
 	// channel's trace points pass the same strings (a contract's and its
 	// messages' names) again and again, and a hit costs no hashing.
 	recent [8]recentName
+}
+
+// slot is an event as a ring holds it: four words, the last of which
+// packs Core, Kind, Why and Sub (meta), so that recording an event is four
+// stores and a fold's test of what a slot holds is one compare.
+type slot struct {
+	time, pid, arg int64
+	meta           uint64
+}
+
+const slotSize = unsafe.Sizeof(slot{})
+
+// meta packs an event's small fields into a slot's last word.
+func meta(k Kind, why uint8, sub uint16, core int32) uint64 {
+	return uint64(uint32(core)) | uint64(k)<<32 | uint64(why)<<40 | uint64(sub)<<48
+}
+
+func (s *slot) event() Event {
+	return Event{Time: s.time, PID: s.pid, Arg: s.arg, Core: int32(uint32(s.meta)),
+		Kind: Kind(s.meta >> 32), Why: uint8(s.meta >> 40), Sub: uint16(s.meta >> 48)}
 }
 
 type recentName struct {
@@ -220,33 +230,87 @@ func NewRing(events int) *Ring {
 	for size < events && size < MaxEvents {
 		size <<= 1
 	}
-	return &Ring{ev: make([]Event, size), mask: uint64(size - 1)}
+	ev := make([]slot, size)
+	prefault(ev)
+	return &Ring{base: unsafe.Pointer(&ev[0]), ev: ev, mask: uint64(size - 1)}
+}
+
+// prefault writes a word of every page of ev, so that the pages are the
+// process's before its core records: a large allocation may be pages the
+// kernel has not mapped yet (fresh from it, or given back by the Go
+// runtime's scavenger), and the first write to each then faults, some 1.5
+// µs on this VM, 512 times for a 2 MiB ring. Taken while the core records,
+// those faults were a fault every 32 traced round trips of the cross-core
+// ping-pong (docs/trace.md). The allocator's own zeroing, when it zeroes,
+// has already mapped them, and this is then 512 stores.
+func prefault(ev []slot) {
+	const perPage = 4096 / int(slotSize)
+	for i := 0; i < len(ev); i += perPage {
+		ev[i].meta = 0
+	}
+}
+
+// at returns slot i (masked): in the ring's array, so no bounds check.
+// Slot n-1 of an empty ring is its last slot, still zero: a fold's test
+// (a kind of event, never 0) fails on it as on an event it cannot fold.
+func (r *Ring) at(i uint64) *slot {
+	return (*slot)(unsafe.Add(r.base, (i&r.mask)*uint64(slotSize)))
 }
 
 // Add records e, overwriting the oldest event when the ring is full.
 func (r *Ring) Add(e Event) { r.Put(e.Time, e.Kind, e.Why, e.Sub, e.Core, e.PID, e.Arg) }
 
 // Put records the event of those fields, as Add does. It is the fast way:
-// its fields are stored one by one into the slot, where an Event built by
-// the caller and copied in is first stored on the stack in pieces and then
-// loaded back whole, and on amd64 that load waits for the stores to reach
-// the cache (a store-to-load forwarding stall: 6.9 ns an event against 1.4,
+// four stores into the slot, where an Event built by the caller and
+// copied in is first stored on the stack in pieces and then loaded back
+// whole, and on amd64 that load waits for the stores to reach the cache
+// (a store-to-load forwarding stall: 6.9 ns an event against 1.4,
 // BenchmarkRingAdd and BenchmarkRingPut; docs/trace.md).
 func (r *Ring) Put(t int64, k Kind, why uint8, sub uint16, core int32, pid, arg int64) {
-	e := &r.ev[r.n&r.mask]
-	e.Time, e.PID, e.Arg, e.Core, e.Kind, e.Why, e.Sub = t, pid, arg, core, k, why, sub
+	p := r.at(r.n)
+	p.time, p.pid, p.arg, p.meta = t, pid, arg, meta(k, why, sub, core)
 	r.n++
 }
 
-// Last returns the ring's latest event, in place, or nil if there is none:
-// a trace point may fold what it records into it (two events of the same
-// time where one can carry both: the kernel's trace points say which), and
-// Events unfolds them. Its core's only, as Add.
-func (r *Ring) Last() *Event {
+// Last returns the ring's latest event (its slot as stored, folded or
+// not); false if there is none. Its core's only, as Add.
+func (r *Ring) Last() (Event, bool) {
 	if r.n == 0 {
-		return nil
+		return Event{}, false
 	}
-	return &r.ev[(r.n-1)&r.mask]
+	return r.at(r.n - 1).event(), true
+}
+
+// The folds: a trace point whose event has the same time as the ring's
+// latest, which can carry both, stores it into that slot rather than a
+// slot of its own (Events unfolds them). The caller knows what the latest
+// slot holds (the kernel's tracer keeps that as it records it): a fold
+// does not look, it stores.
+
+// FoldWake records, into the latest slot, a MsgRecv that woke no one, that
+// the message woke pid.
+func (r *Ring) FoldWake(pid int64) { r.at(r.n - 1).pid = pid }
+
+// FoldChanRecv turns the latest slot, a SwitchIn of the SIP that receives,
+// into its receive of message sub of contract con (names' indexes) with
+// flow id flow: a ChanRecv marked FoldedSwitchIn.
+func (r *Ring) FoldChanRecv(con, sub uint16, flow int64) {
+	p := r.at(r.n - 1)
+	p.meta, p.arg = meta(ChanRecv, FoldedSwitchIn, sub, int32(con)), flow
+}
+
+// CanFoldSend reports whether a MsgSend of type typ to core can carry the
+// channel send it carries in its slot (PutChanSend): a core, not a
+// service, and a type that is not 0.
+func CanFoldSend(core int32, typ uint8) bool { return uint32(core) <= MaxFoldedPeer && typ != 0 }
+
+// PutChanSend records, at time t, pid's send of message sub of contract con
+// with flow id flow and the urpc message of type typ to core that carries
+// it (which CanFoldSend allows), in one slot: a ChanSend whose Why is the
+// message's type and whose Core keeps the contract in its low 16 bits and
+// the message's core plus one above them.
+func (r *Ring) PutChanSend(t, pid int64, con, sub uint16, flow int64, core int32, typ uint8) {
+	r.Put(t, ChanSend, typ, sub, int32(con)|(core+1)<<foldedPeerShift, pid, flow)
 }
 
 // Spawned records a Spawn event for p at time t and keeps p's name. The
@@ -297,7 +361,7 @@ func (r *Ring) Dropped() uint64 {
 }
 
 // Events returns the events the ring holds, oldest first, with the
-// folded ones unfolded (Last).
+// folded ones unfolded (FoldWake, FoldChanRecv, PutChanSend).
 func (r *Ring) Events() []Event { return unfold(r.events()) }
 
 // unfold makes each folded event the two it stands for: a MsgRecv that
@@ -328,13 +392,15 @@ func unfold(evs []Event) []Event {
 // events returns the ring's slots, oldest first (a copy).
 func (r *Ring) events() []Event {
 	size := uint64(len(r.ev))
-	if r.n <= size {
-		return append([]Event(nil), r.ev[:r.n]...)
+	from := uint64(0)
+	if r.n > size {
+		from = r.n - size
 	}
-	out := make([]Event, 0, size)
-	start := r.n & r.mask
-	out = append(out, r.ev[start:]...)
-	return append(out, r.ev[:start]...)
+	out := make([]Event, 0, r.n-from)
+	for i := from; i < r.n; i++ {
+		out = append(out, r.at(i).event())
+	}
+	return out
 }
 
 // Procs returns the SIPs spawned on the ring's core.
