@@ -12,6 +12,9 @@
 # Without SUITE, every suite the working tree's harness lists. A suite the
 # old build lacks is reported and skipped. ISLE_BENCHCMP_OUT=DIR keeps the
 # rounds' JSON and logs there (DIR/SUITE.old.N.json, .new.N.json, .log).
+# A suite that runs the isle command (startup: isle in PATH) gets each
+# side's own: cmd/isle is built from REV and from the working tree, and
+# each side runs with its build first in PATH.
 set -euo pipefail
 usage="usage: scripts/benchcmp.sh REV [SUITE...]"
 if [ $# -lt 1 ] || [ "${1#-}" != "$1" ]; then
@@ -51,6 +54,16 @@ if [ $# -eq 0 ]; then
 	# The suites the new harness lists in its help: "  NAME  doc".
 	set -- $("$tmp/bench.new" --help | awk 'NR > 1 && /^  [a-z0-9]/ { print $1 }')
 fi
+# The suites that run `isle` from PATH measure each side's own build of it.
+for suite in "$@"; do
+	if [ "$suite" = startup ]; then
+		echo "benchcmp: building the isle command of $rev and of the working tree" >&2
+		mkdir -p "$tmp/old.bin" "$tmp/new.bin"
+		(cd "$tmp/old" && go build -o "$tmp/old.bin/isle" ./cmd/isle)
+		go build -o "$tmp/new.bin/isle" ./cmd/isle
+		break
+	fi
+done
 
 # run SIDE SUITE N: one round of a suite with one build; the old build runs
 # in its own tree, since its suites build their programs from the tree it
@@ -59,7 +72,7 @@ run() {
 	local side=$1 suite=$2 n=$3 dir=$root
 	[ "$side" = old ] && dir=$tmp/old
 	echo "benchcmp: $suite, round $n of $rounds, $side build" >&2
-	if ! (cd "$dir" && ISLE_BENCH_PLOTS=- "$tmp/bench.$side" "$suite" --json \
+	if ! (cd "$dir" && PATH="$tmp/$side.bin:$PATH" ISLE_BENCH_PLOTS=- "$tmp/bench.$side" "$suite" --json \
 		>"$out/$suite.$side.$n.json" 2>"$out/$suite.$side.$n.log"); then
 		echo "benchcmp: $suite failed with the $side build:" >&2
 		tail -n 5 "$out/$suite.$side.$n.log" >&2
