@@ -39,9 +39,8 @@ type state struct {
 	byHandle  map[ipc.Handle]*channel
 	listeners map[ipc.Handle]*served
 	nextID    uint64
-	start     int          // RecvAny's rotation
-	hs        []ipc.Handle // handles' list, while !hsStale
-	hsStale   bool
+	start     int // RecvAny's rotation
+	hs        []ipc.Handle
 	buf       []byte
 	blocks    [abi.MaxBlocks]ipc.Handle
 	frames    []frame
@@ -83,12 +82,6 @@ func (g *Gateway) run(s *kernel.SIP) {
 	}
 	hot := newHotWindow(pollHot, pollHotMax)
 	for {
-		// Out first: a turn that follows a local SIP's send (a reply) writes
-		// it before it polls the links.
-		sent := g.pumpOut(s, p, st)
-		if sent {
-			g.link.Flush() // write what pumpOut queued now, on this core
-		}
 		polled := false
 		if hot.until > 0 {
 			g.woken.Store(true)     // what Poll posts is taken below: no wake delivery
@@ -96,6 +89,10 @@ func (g *Gateway) run(s *kernel.SIP) {
 			polled = g.link.Poll() > 0
 		}
 		worked := g.pumpIn(s, p, st) || polled
+		sent := g.pumpOut(s, p, st)
+		if sent {
+			g.link.Flush() // write what pumpOut queued now, on this core
+		}
 		if worked || sent {
 			hot.active(s.Machine().Now())
 			s.Yield() // a host function's loop is not preempted: let the core's other SIPs run
@@ -127,7 +124,6 @@ func (g *Gateway) serve(s *kernel.SIP, p *abi.Proc, st *state, imp Import) {
 		var h ipc.Handle
 		if h, err = p.Register(s, imp.Name, ct); err == nil {
 			st.listeners[h] = &served{Import: imp, ct: ct}
-			st.hsStale = true
 			delete(st.refused, imp.Name)
 			return
 		}
@@ -158,7 +154,6 @@ func (g *Gateway) reconcile(s *kernel.SIP, p *abi.Proc, st *state, want []Import
 		}
 		p.Unregister(s, h)
 		delete(st.listeners, h)
-		st.hsStale = true
 	}
 	for name := range st.refused {
 		if _, ok := byName[name]; !ok {
@@ -193,13 +188,8 @@ func (st *state) compile(src []byte, name string) (*contract.Contract, error) {
 	return ct, nil
 }
 
-// handles is the gateway's wait set: its listeners and proxies, made again
-// only when they changed (hsStale).
+// handles is the gateway's wait set: its listeners and proxies.
 func (st *state) handles() []ipc.Handle {
-	if !st.hsStale {
-		return st.hs
-	}
-	st.hsStale = false
 	st.hs = st.hs[:0]
 	for h := range st.listeners {
 		st.hs = append(st.hs, h)
@@ -214,7 +204,6 @@ func (st *state) handles() []ipc.Handle {
 func (st *state) add(ch *channel) {
 	st.chans[ch.key] = ch
 	st.byHandle[ch.h] = ch
-	st.hsStale = true
 }
 
 // drop closes ch's proxy (its SIP sees Closed) and forgets it.
@@ -222,7 +211,6 @@ func (st *state) drop(port ipc.Port, tab *ipc.Table, ch *channel) {
 	tab.Close(port, ch.h)
 	delete(st.chans, ch.key)
 	delete(st.byHandle, ch.h)
-	st.hsStale = true
 	if len(ch.backlog) > 0 {
 		st.backlogs--
 	}

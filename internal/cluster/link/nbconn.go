@@ -14,23 +14,22 @@ import (
 
 // nbConn is a session's TCP connection. During the handshake it reads as a
 // net.Conn does (blocking, under the handshake's deadline). Once its session
-// starts (start), reads and writes use a duplicate of the socket's
-// descriptor (fd): each read is one non-blocking read(2) that returns
-// errWouldBlock when nothing waits, so whoever holds the session's read side
-// (its reader goroutine, or a poller on a core: Node.Poll) never parks in a
-// read. The reader waits for the socket in the Go runtime's poller, through
-// a registered descriptor of its own (the handshake's net.Conn, then one
-// register makes), but only while no poller reads the sockets: while one
-// does (Node.SetPolling) the reader closes it, taking the socket out of the
-// runtime's epoll set. In that set every arriving segment woke the thread
-// parked in epoll_wait, whether or not a goroutine waited for the socket,
-// and on a machine whose cores spin that thread took a CPU from one of them
-// (a spinning core was descheduled). Writes, likewise, are non-blocking
-// write(2)s: what the socket does not take at once waits in the
-// connection's backlog, in order, and the session's writer goroutine
-// flushes it (flush), waiting for the socket with poll(2) as long as it
-// must. So a write never blocks its caller (a core may write) and never
-// fails half-way, which crypto/tls could not go on from.
+// starts (start), the socket leaves the Go runtime's poller: start keeps a
+// duplicate of its descriptor and closes the net.Conn, which takes the
+// descriptor out of the runtime's epoll set. From then on each read is one
+// non-blocking read(2) that returns errWouldBlock when nothing waits, and the
+// session's goroutines wait for the socket with poll(2) of their own
+// (waitReadable, waitWritable). So a frame that arrives while a poller on a
+// core reads the socket (Node.Poll, Node.SetPolling) wakes no thread: in the
+// runtime's set, every segment woke the thread parked in epoll_wait, which
+// on a machine whose cores spin took a CPU from one of them (a spinning core
+// is then descheduled), whether or not a goroutine waited for the socket.
+// Whoever holds the session's read side (its reader goroutine, or a poller)
+// never parks in a read. Writes, likewise, are non-blocking write(2)s: what
+// the socket does not take at once waits in the connection's backlog, in
+// order, and the session's writer goroutine flushes it (flush), waiting for
+// the socket as long as it must. So a write never blocks its caller (a core
+// may write) and never fails half-way, which crypto/tls could not go on from.
 type nbConn struct {
 	*net.TCPConn
 	rc syscall.RawConn
@@ -50,10 +49,10 @@ type nbConn struct {
 	// Guarded by session.rmu. drained: the last read returned less than it
 	// asked for, so the socket had nothing more then (TCP reads take all
 	// there is, up to the buffer); lazy: a read may trust that and return
-	// errWouldBlock without a system call. The reader sets lazy while it
-	// drains inside the runtime's wait, which wakes it for every byte that
-	// comes after; a poller while it drains after poll(2) said the socket
-	// was readable (drain), and polls again before its next read.
+	// errWouldBlock without a system call. Only the reader goroutine sets
+	// lazy, while it drains what poll(2) said was there: poll(2) is
+	// level-triggered, so its next wait sees every byte that came after. A
+	// poller has no such wait and always reads.
 	drained, lazy bool
 
 	bmu     sync.Mutex // guards backlog, off, closed, werr; a leaf
@@ -82,10 +81,10 @@ func newNBConn(c net.Conn) (*nbConn, error) {
 	return &nbConn{TCPConn: tc, rc: rc, kick: make(chan struct{}, 1)}, nil
 }
 
-// start makes reads and writes use a duplicate of the socket's descriptor,
-// non-blocking; each read(2) from then on is counted in reads. The net.Conn
-// is the reader's to wait with, and to close. Called once, before the
-// session's goroutines run; they, and Close, each release the duplicate once.
+// start takes the socket out of the runtime's poller (a duplicate of its
+// descriptor, non-blocking, and the net.Conn closed); each read(2) from then
+// on is counted in reads. Called once, before the session's goroutines run;
+// they, and Close, each release the descriptor once.
 func (c *nbConn) start(reads *atomic.Uint64) error {
 	fd := -1
 	var derr error
@@ -101,6 +100,7 @@ func (c *nbConn) start(reads *atomic.Uint64) error {
 		unix.Close(fd)
 		return &net.OpError{Op: "link", Net: "tcp", Source: c.LocalAddr(), Addr: c.RemoteAddr(), Err: err}
 	}
+	c.TCPConn.Close() // the duplicate holds the socket open: this only leaves the poller
 	c.fd, c.raw, c.reads = fd, true, reads
 	c.refs.Store(3)
 	return nil
@@ -113,26 +113,11 @@ func (c *nbConn) release() {
 	}
 }
 
-// register makes another registered descriptor of the socket for the
-// reader to wait with (readLoop), after a poller's spell; the reader holds
-// its reference to fd.
-func (c *nbConn) register() (*net.TCPConn, error) {
-	fd, err := unix.FcntlInt(uintptr(c.fd), unix.F_DUPFD_CLOEXEC, 0)
-	if err != nil {
-		return nil, &net.OpError{Op: "dup", Net: "tcp", Source: c.LocalAddr(), Addr: c.RemoteAddr(), Err: err}
-	}
-	f := os.NewFile(uintptr(fd), "link")
-	nc, err := net.FileConn(f) // a descriptor of its own, in the runtime's poller
-	f.Close()
-	if err != nil {
-		return nil, err
-	}
-	tc, ok := nc.(*net.TCPConn)
-	if !ok {
-		nc.Close()
-		return nil, errNotTCP
-	}
-	return tc, nil
+// waitReadable waits, with poll(2), until the socket has something to read
+// (or has failed, or was shut down: a read then says so) and reports true,
+// or until deadline (Node.clock's time, against now) and reports false.
+func (c *nbConn) waitReadable(deadline int64, now func() int64) (bool, error) {
+	return c.wait(unix.POLLIN|unix.POLLRDHUP, deadline, now)
 }
 
 // readableNow reports, without waiting, whether the socket has something to
@@ -150,9 +135,7 @@ func (c *nbConn) readableNow() bool {
 	}
 }
 
-// waitWritable waits, with poll(2), until the socket has room to write (or
-// has failed, or was shut down: a write then says so) and reports true, or
-// until deadline (by now's clock) and reports false.
+// waitWritable is waitReadable for room to write.
 func (c *nbConn) waitWritable(deadline int64, now func() int64) (bool, error) {
 	return c.wait(unix.POLLOUT, deadline, now)
 }

@@ -218,112 +218,65 @@ func (s *session) closeConnLocked() {
 }
 
 // readLoop hands every frame that arrives to its kind's handler (drain),
-// until the session ends. While no poller reads the node's sockets, it
-// drains inside the runtime's wait for the socket (a registered duplicate,
-// pc): at once (the handshake may have left whole frames in the TLS
-// connection's buffers, which no readability would announce), then each
-// time the socket becomes readable, so that a frame costs the reader one
-// read(2) and no other system call of its own, and the Go scheduler may run
-// it on the thread that just parked another goroutine, without a wake-up.
-// While a poller reads the sockets (Node.SetPolling), the reader closes pc,
-// which takes the socket out of the runtime's epoll set, so that what
-// arrives wakes no thread (nbConn), and waits for the poller to stop
-// (awaitUnpolled); then it registers the socket again and drains what the
-// poller left. A poller (Node.Poll) may have read the frames first; the
-// reader then finds none and waits again.
+// until the session ends. It drains at once (the handshake may have left
+// whole frames in the TLS connection's buffers, which no readability would
+// announce), then each time poll(2) says the socket is readable, so that a
+// frame costs the reader one poll(2) and one read(2). While a poller reads
+// the node's sockets (Node.SetPolling), the reader does not wait on the
+// socket at all, so that what arrives wakes no thread: it waits for the
+// poller to stop (awaitFrames). A poller (Node.Poll) may have read the
+// frames first; the reader then finds none and waits again.
 func (n *Node) readLoop(s *session) {
 	defer n.wg.Done()
 	defer s.nb.release()
-	pc := s.nb.TCPConn // the handshake's connection: registered already
-	defer func() {
-		if pc != nil {
-			pc.Close()
-		}
-	}()
 	for {
-		if pc == nil {
-			var err error
-			if pc, err = s.nb.register(); err != nil {
-				n.endSession(s, err)
-				return
-			}
-		}
-		hot, due, derr, err := n.readRegistered(s, pc)
-		switch {
-		case derr != nil:
-			n.endSession(s, derr)
-			return
-		case due:
-			return
-		case hot:
-			pc.Close() // out of the runtime's epoll set
-			pc = nil
-			if err := n.awaitUnpolled(s); err != nil {
-				n.endSession(s, err)
-				return
-			}
-			continue
-		case err == nil:
-			continue
-		}
-		var ne net.Error
-		if errors.As(err, &ne) && ne.Timeout() {
-			if n.clock()-s.heard.Load() < int64(deadAfter) {
-				continue // the deadline is renewed: once per deadAfter on a busy session
-			}
-			err = fmt.Errorf("nothing heard for %v", deadAfter)
-		}
-		n.endSession(s, err)
-		return
-	}
-}
-
-// readRegistered drains s inside the runtime's wait for pc, a registered
-// duplicate of its socket, until the session ends (due, or derr), a poller
-// starts (hot: the reader leaves the socket to it) or the wait fails (err:
-// the read deadline, heard + deadAfter, passed). It holds pc's read lock
-// meanwhile, which nobody else takes: it may wait for rmu in it.
-func (n *Node) readRegistered(s *session, pc *net.TCPConn) (hot, due bool, derr, err error) {
-	pc.SetReadDeadline(n.born.Add(time.Duration(s.heard.Load()) + deadAfter))
-	rc, err := pc.SyscallConn()
-	if err != nil {
-		return false, false, nil, err
-	}
-	err = rc.Read(func(uintptr) bool {
-		if n.polling.Load() {
-			hot = true
-			return true
-		}
 		s.rmu.Lock()
 		s.nb.drained, s.nb.lazy = false, true
-		_, derr = n.drainLocked(s, false)
+		_, err := n.drainLocked(s, false)
 		s.nb.lazy = false
-		if due = s.closeDue.Load(); due {
+		due := s.closeDue.Load()
+		if due {
 			s.closeConnLocked() // endSession left the closing to us
 		}
 		s.rmu.Unlock()
-		return derr != nil || due
-	})
-	return hot, due, derr, err
+		if err == nil && !due {
+			err = n.awaitFrames(s)
+		}
+		switch {
+		case err != nil:
+			n.endSession(s, err)
+			return
+		case due:
+			return
+		}
+	}
 }
 
-// awaitUnpolled waits, while a poller reads the node's sockets, for it to
-// stop (s.unpolled), or the session to end (it returns nil: the reader's
-// next drain sees closeDue); it reports that nothing was heard for
-// deadAfter meanwhile.
-func (n *Node) awaitUnpolled(s *session) error {
+// awaitFrames waits until s's socket is readable (or the session ends, when
+// it returns nil at once: the reader's drain sees closeDue), or reports that
+// nothing was heard for deadAfter. While a poller reads the sockets it waits
+// for the poller to stop instead (s.unpolled); a frame the poller missed
+// meanwhile is read then.
+func (n *Node) awaitFrames(s *session) error {
 	var timer *time.Timer
 	defer func() {
 		if timer != nil {
 			timer.Stop()
 		}
 	}()
-	for n.polling.Load() && !s.closeDue.Load() {
+	for !s.closeDue.Load() {
 		deadline := s.heard.Load() + int64(deadAfter)
-		d := time.Duration(deadline - n.clock())
-		if d <= 0 {
+		if n.clock() >= deadline {
 			return fmt.Errorf("nothing heard for %v", deadAfter)
 		}
+		if !n.polling.Load() {
+			ready, err := s.nb.waitReadable(deadline, n.clock)
+			if err != nil || ready {
+				return err
+			}
+			continue
+		}
+		d := time.Duration(deadline - n.clock())
 		if timer == nil {
 			timer = time.NewTimer(d)
 		} else {
