@@ -84,8 +84,7 @@ func (g *Gateway) run(s *kernel.SIP) {
 	for {
 		polled := false
 		if hot.until > 0 {
-			g.woken.Store(true)     // what Poll posts is taken below: no wake delivery
-			g.link.SetPolling(true) // the readers leave the sockets to Poll
+			g.woken.Store(true) // what Poll posts is taken below: no wake delivery
 			polled = g.link.Poll() > 0
 		}
 		worked := g.pumpIn(s, p, st) || polled
@@ -102,7 +101,6 @@ func (g *Gateway) run(s *kernel.SIP) {
 			s.Yield() // poll the links again after the core's other work (hot.go)
 			continue
 		}
-		g.link.SetPolling(false) // the readers wait on the sockets again
 		hs := st.handles()
 		p.Table().Watch(hs...)
 		switch {

@@ -142,12 +142,6 @@ type Node struct {
 
 	wg sync.WaitGroup // every goroutine of the node
 
-	// polling: a caller of Poll reads the sockets at every turn
-	// (SetPolling), so the sessions' readers do not wait on them.
-	polling atomic.Bool
-	// parked counts the readers waiting for the poller to stop (tests).
-	parked atomic.Int32
-
 	// Counters, added to by the writers: frames written, and the writes that
 	// carried them; by the readers and Poll: frames read by each, and the
 	// read(2)s of every session's socket.
@@ -461,33 +455,6 @@ func (n *Node) Poll() int {
 		}
 	}
 	return got
-}
-
-// SetPolling says whether the caller of Poll now reads the sockets at every
-// turn (true) or has stopped (false). While it does, the sessions' reader
-// goroutines do not wait on the sockets, so that a frame arriving wakes no
-// thread but finds the poller (nbConn: why a woken thread costs a spinning
-// core its CPU); a reader still ends its session when nothing is heard for
-// deadAfter. Setting it false wakes the readers, which read what the poller
-// left. A caller that sets it must call Poll often (a core's gateway, hot)
-// and set it false before it stops polling (blocks, sleeps); frames that
-// come meanwhile wait for its next Poll. Only one caller may use it.
-func (n *Node) SetPolling(on bool) {
-	if n.polling.Load() == on {
-		return
-	}
-	n.polling.Store(on)
-	if on {
-		return
-	}
-	if live := n.live.Load(); live != nil {
-		for _, s := range *live {
-			select {
-			case s.unpolled <- struct{}{}:
-			default:
-			}
-		}
-	}
 }
 
 // publishLocked replaces the list of live sessions and stores each peer's

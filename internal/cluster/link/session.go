@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -34,14 +35,9 @@ type session struct {
 	// reads counts the drains that read a frame; replied is its value when
 	// Node.reply last wrote. Each is written by its side only.
 	reads, replied atomic.Uint64
-	// empty: the last drain ended at a read that found the socket empty,
-	// so nothing whole waits in the TLS connection's or the frame reader's
-	// buffers, and until poll(2) says the socket is readable a poller has
-	// nothing to read (drain). Set and cleared under rmu; read without it.
-	empty atomic.Bool
-	// unpolled (capacity 1) wakes the reader when the node's poller stops
-	// (Node.SetPolling).
-	unpolled chan struct{}
+	// missed: the reader was woken while a poller held rmu, and left what
+	// woke it to that poller (drain).
+	missed atomic.Bool
 
 	// The write side: wmu is held by whoever writes the peer's queue into
 	// the connection, the session's writer goroutine or a flusher
@@ -59,7 +55,7 @@ func newSession(p *peer, c net.Conn, epoch, incarnation uint64) (*session, error
 	if !ok {
 		return nil, errNotTCP
 	}
-	s := &session{peer: p, conn: c, nb: nb, epoch: epoch, incarnation: incarnation, done: make(chan struct{}), unpolled: make(chan struct{}, 1)}
+	s := &session{peer: p, conn: c, nb: nb, epoch: epoch, incarnation: incarnation, done: make(chan struct{})}
 	s.fr = frameReader{conn: c, buf: make([]byte, readBuffer)}
 	return s, nil
 }
@@ -137,7 +133,6 @@ func kickPeer(p *peer) {
 // idle session gets a heartbeat.
 func (n *Node) writeLoop(s *session) {
 	defer n.wg.Done()
-	defer s.nb.release()
 	p := s.peer
 	ping := time.NewTimer(pingInterval)
 	defer ping.Stop()
@@ -218,105 +213,116 @@ func (s *session) closeConnLocked() {
 }
 
 // readLoop hands every frame that arrives to its kind's handler (drain),
-// until the session ends. It drains at once (the handshake may have left
-// whole frames in the TLS connection's buffers, which no readability would
-// announce), then each time poll(2) says the socket is readable, so that a
-// frame costs the reader one poll(2) and one read(2). While a poller reads
-// the node's sockets (Node.SetPolling), the reader does not wait on the
-// socket at all, so that what arrives wakes no thread: it waits for the
-// poller to stop (awaitFrames). A poller (Node.Poll) may have read the
-// frames first; the reader then finds none and waits again.
+// until the session ends. It drains inside the runtime's wait for the
+// socket (nbConn.readWaiting): at once (the handshake may have left whole
+// frames in the TLS connection's buffers, which no readability would
+// announce), then each time the socket becomes readable, so that a frame
+// costs the reader one read(2) and no other system call of its own. A
+// poller (Node.Poll) may have read the frames first; the reader then finds
+// none and waits again. Where a poller holds the read side, the reader
+// leaves what woke it to the poller (missed) and waits again: it may not
+// wait for rmu inside the runtime's wait (see readWaiting), and waiting for
+// it outside would make a hot gateway, which polls at every turn, hand the
+// mutex to the reader again and again. The poller looks at missed after it
+// lets rmu go and, if it is set, drains again (drain): so a byte that came
+// after the poller's last read, whose wake-up the reader spent, is read.
 func (n *Node) readLoop(s *session) {
 	defer n.wg.Done()
-	defer s.nb.release()
+	s.nb.TCPConn.SetReadDeadline(n.born.Add(time.Duration(s.heard.Load()) + deadAfter))
 	for {
-		s.rmu.Lock()
-		s.nb.drained, s.nb.lazy = false, true
-		_, err := n.drainLocked(s, false)
-		s.nb.lazy = false
-		due := s.closeDue.Load()
-		if due {
-			s.closeConnLocked() // endSession left the closing to us
-		}
-		s.rmu.Unlock()
-		if err == nil && !due {
-			err = n.awaitFrames(s)
-		}
+		var derr error
+		err := s.nb.readWaiting(func() bool {
+			if !s.tryReadSide() {
+				return s.closeDue.Load() // its holder reads what woke us
+			}
+			s.nb.drained, s.nb.lazy = false, true
+			_, derr = n.drainLocked(s, false)
+			s.nb.lazy = false
+			s.rmu.Unlock()
+			return derr != nil || s.closeDue.Load()
+		})
 		switch {
-		case err != nil:
-			n.endSession(s, err)
+		case derr != nil:
+			n.endSession(s, derr)
 			return
-		case due:
+		case s.closeDue.Load():
+			s.rmu.Lock() // endSession left the closing to us, or to a poller
+			s.closeConnLocked()
+			s.rmu.Unlock()
 			return
+		case err == nil:
+			continue
 		}
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			// The deadline is renewed only when it passes: once per
+			// deadAfter on a busy session, not once per frame.
+			if heard := s.heard.Load(); n.clock()-heard < int64(deadAfter) {
+				s.nb.TCPConn.SetReadDeadline(n.born.Add(time.Duration(heard) + deadAfter))
+				continue
+			}
+			err = fmt.Errorf("nothing heard for %v", deadAfter)
+		}
+		n.endSession(s, err)
+		return
 	}
 }
 
-// awaitFrames waits until s's socket is readable (or the session ends, when
-// it returns nil at once: the reader's drain sees closeDue), or reports that
-// nothing was heard for deadAfter. While a poller reads the sockets it waits
-// for the poller to stop instead (s.unpolled); a frame the poller missed
-// meanwhile is read then.
-func (n *Node) awaitFrames(s *session) error {
-	var timer *time.Timer
-	defer func() {
-		if timer != nil {
-			timer.Stop()
+// tryReadSide takes rmu for the reader goroutine without waiting on it: a
+// poller's drain lasts about a microsecond, so it tries a few times,
+// yielding between tries, and reads what woke it itself, off the poller's
+// core (the poller then has no read to make again). Where the poller still
+// holds it, it sets missed and tries once more: see drain.
+func (s *session) tryReadSide() bool {
+	for i := 0; i < readSideTries; i++ {
+		if s.rmu.TryLock() {
+			s.missed.Store(false)
+			return true
 		}
-	}()
-	for !s.closeDue.Load() {
-		deadline := s.heard.Load() + int64(deadAfter)
-		if n.clock() >= deadline {
-			return fmt.Errorf("nothing heard for %v", deadAfter)
-		}
-		if !n.polling.Load() {
-			ready, err := s.nb.waitReadable(deadline, n.clock)
-			if err != nil || ready {
-				return err
-			}
-			continue
-		}
-		d := time.Duration(deadline - n.clock())
-		if timer == nil {
-			timer = time.NewTimer(d)
-		} else {
-			timer.Reset(d)
-		}
-		n.parked.Add(1)
-		select {
-		case <-s.done:
-		case <-s.unpolled:
-		case <-timer.C:
-		}
-		n.parked.Add(-1)
+		runtime.Gosched()
 	}
-	return nil
+	s.missed.Store(true) // before the last try: see drain
+	if s.rmu.TryLock() {
+		s.missed.Store(false)
+		return true
+	}
+	return false
 }
+
+// readSideTries is how many times tryReadSide tries rmu before it leaves
+// what woke the reader to the poller.
+const readSideTries = 4
 
 // drain reads, for a poller, every frame that can be read without waiting
 // (at most PollBatch) and hands each to its handler, holding the session's
-// read side; it gives up at once when another holds it (the reader, whose
-// frames are on their way). It returns how many frames it read.
+// read side; it gives up at once when another holds it. It returns how
+// many frames it read.
+//
+// A reader woken while the poller held rmu set missed and tried rmu again
+// after it: so if that try failed because of this poller, the poller finds
+// missed set once it has let rmu go, and drains again. (Past PollBatch it
+// leaves missed set for the next Poll, which its caller owes.)
 func (n *Node) drain(s *session) (got int, err error) {
-	if s.empty.Load() && !s.nb.readableNow() {
-		return 0, nil
+	for {
+		if !s.rmu.TryLock() {
+			return got, nil
+		}
+		k, err := n.drainLocked(s, true)
+		got += k
+		if s.closeDue.Load() {
+			s.closeConnLocked()
+		}
+		s.rmu.Unlock()
+		if err != nil || got >= PollBatch || !s.missed.Load() || !s.missed.Swap(false) {
+			return got, err
+		}
 	}
-	if !s.rmu.TryLock() {
-		return 0, nil
-	}
-	s.nb.drained, s.nb.lazy = false, true
-	got, err = n.drainLocked(s, true)
-	s.nb.lazy = false
-	if s.closeDue.Load() {
-		s.closeConnLocked()
-	}
-	s.rmu.Unlock()
-	return got, err
 }
 
 // drainLocked reads every frame that can be read without waiting (at most
 // PollBatch for a poller) and hands each to its handler; rmu is held. It
-// stops when the session is ending, and closes nothing: its caller does.
+// stops when the session is ending. It closes nothing: the reader goroutine
+// calls it inside the runtime's wait, where closing would wait for itself.
 func (n *Node) drainLocked(s *session, poll bool) (got int, err error) {
 	defer func() {
 		if got > 0 {
@@ -328,7 +334,6 @@ func (n *Node) drainLocked(s *session, poll bool) (got int, err error) {
 			}
 		}
 	}()
-	s.empty.Store(false)
 	if s.shut {
 		return 0, nil
 	}
@@ -339,7 +344,6 @@ func (n *Node) drainLocked(s *session, poll bool) (got int, err error) {
 		kind, payload, err := s.fr.next()
 		if err != nil {
 			if errors.Is(err, errWouldBlock) {
-				s.empty.Store(true) // nothing whole is left above the socket
 				return got, nil
 			}
 			return got, err
