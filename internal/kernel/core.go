@@ -78,6 +78,8 @@ type Core struct {
 	running   *SIP                   // the SIP being resumed, nil between runs (handoff.go)
 	under     *SIP                   // the SIP whose direct switch runs the running one (handoff.go)
 	woken     *SIP                   // the SIP the running one's last call woke here (handoff.go)
+	lazySvcs  uint64                 // services with lazy posts not rung for, by ServiceID (PostLazy)
+	lazyN     int                    // lazy posts not rung for
 
 	live     atomic.Int64 // SIPs on this core and not ended: kept by the controller and by migrations
 	forwards atomic.Int64 // len(forward), kept by the core for Machine.Census
@@ -437,6 +439,9 @@ func (c *Core) runFrom(s *SIP, slice time.Duration, start int64) int64 {
 	c.traceSwitchIn(s, start)
 	reason, done := s.proc.Resume()
 	c.running = nil
+	if c.lazyN > 0 {
+		c.ringLazy()
+	}
 	c.traceSwitchOut(s, reason, done)
 	end := c.m.Now()
 	c.charge(s, end-start-c.polled, end)
@@ -610,6 +615,7 @@ func (c *Core) sleep() {
 // shutdown kills the SIPs the core still owns: runnable, sleeping, waiting
 // for a service or blocked.
 func (c *Core) shutdown() {
+	c.ringLazy()
 	for s := range c.owned {
 		s.proc.Kill()
 		c.exit(s)

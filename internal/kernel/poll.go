@@ -50,6 +50,9 @@ func (c *Core) pollBlocked(s *SIP) bool {
 	if len(c.m.cores) > 1 {
 		deadline = min(deadline, int64(c.bal.sm.NextTick()))
 	}
+	if c.lazyN > 0 {
+		c.ringLazy() // s waits now: its posts should not
+	}
 	c.polling = s
 	s.blocked = true
 	c.tracePoll(s, start)

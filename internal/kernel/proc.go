@@ -3,6 +3,7 @@ package kernel
 import (
 	"container/heap"
 	"errors"
+	"math/bits"
 )
 
 // Process control from inside the machine: a SIP spawning, killing and
@@ -108,4 +109,43 @@ func (k KillSIP) Deliver(c *Core) { c.Kill(k.S) }
 func (c *Core) Post(svc ServiceID, req *Request) {
 	req.sip = nil
 	c.send(c.toSvc[svc], msgRequest, nil, req)
+}
+
+// lazyBatch is how many lazy posts a core lets wait, unrung, before it
+// rings the services' doorbells (PostLazy).
+const lazyBatch = 32
+
+// PostLazy is Post of a request that nobody waits for and that need not be
+// served soon (a close, an adoption): the message goes into the service's
+// ring at once, in order with every other, but the service's doorbell is
+// rung only when lazyBatch of them wait, when the SIP that posted stops
+// running (it suspends, blocks, polls, or its slice ends), or when the core
+// ends. A service asleep is then woken once for a batch rather than once a
+// post: a SIP that opens, reads and closes small files posts two a file,
+// and each wake-up cost the service a futex wait and a membarrier, and the
+// host's CPUs a thread switch (docs/kernel.md, "Lazy posts"). A request
+// that is waited for (Call) comes after them on the same ring and rings
+// the doorbell itself, so the service has served them before it.
+func (c *Core) PostLazy(svc ServiceID, req *Request) {
+	req.sip = nil
+	r := c.toSvc[svc]
+	if svc >= 64 || len(c.pending) > 0 || !r.TrySend(msgRequest, nil, req) {
+		c.send(r, msgRequest, nil, req)
+		return
+	}
+	c.stats.MsgsSent++
+	c.traceSend(r, msgRequest)
+	c.lazySvcs |= 1 << svc
+	if c.lazyN++; c.lazyN >= lazyBatch {
+		c.ringLazy()
+	}
+}
+
+// ringLazy rings the doorbell of every service that has lazy posts of this
+// core not yet rung for.
+func (c *Core) ringLazy() {
+	for m := c.lazySvcs; m != 0; m &= m - 1 {
+		c.toSvc[bits.TrailingZeros64(m)].Notify()
+	}
+	c.lazySvcs, c.lazyN = 0, 0
 }

@@ -218,6 +218,9 @@ func (s *SIP) Call(svc ServiceID) *Request {
 // service until it is served.
 func (s *SIP) Post(svc ServiceID, req *Request) { s.core.Post(svc, req) }
 
+// PostLazy is Post of a request that need not be served soon (Core.PostLazy).
+func (s *SIP) PostLazy(svc ServiceID, req *Request) { s.core.PostLazy(svc, req) }
+
 // CallWith is Call with a request record of the caller's own (owned by the
 // SIP's personality, lent to the service until the reply, as the SIP's own
 // record is); it releases nothing held (Holder).

@@ -166,7 +166,7 @@ func (p *Proc) release(s *kernel.SIP, e *fdEntry) {
 	if len(p.FS) > 0 {
 		var r kernel.Request
 		service.FSCloseReq{Handle: e.handle}.Put(&r)
-		p.postFS(s.Post, r)
+		p.postFS(s.PostLazy, r) // the worker's close can wait for a batch
 	}
 }
 

@@ -414,7 +414,7 @@ func (p *Proc) openInline(s *kernel.SIP, e *fdEntry, path string, oflags, fdflag
 	}
 	var adopt kernel.Request
 	service.FSAdoptReq{HostFd: hfd, ReadOnly: e.ro, PID: s.PID()}.Put(&adopt)
-	p.postFS(s.Post, adopt)
+	p.postFS(s.PostLazy, adopt)
 	base, inh = openedRights(typ, base, inh)
 	ne := &fdEntry{typ: typ, stream: -1, handle: service.AdoptedHandle(hfd, e.ro),
 		base: base, inh: inh, ro: e.ro, preopen: -1, ownPos: typ == wasip1.FiletypeRegularFile, lent: hfd + 1, localStat: true}
