@@ -78,7 +78,7 @@ func TestLoadByFileID(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		before := moduleReads.Load()
+		before := m.moduleReads.Load()
 		prog, err := m.Load(ctx, path)
 		if err != nil {
 			t.Fatal(err)
@@ -91,7 +91,7 @@ func TestLoadByFileID(t *testing.T) {
 			t.Fatalf("load %d: exit %+v", i, st)
 		}
 		m.Stop(ctx)
-		if n := moduleReads.Load() - before; n != want {
+		if n := m.moduleReads.Load() - before; n != want {
 			t.Fatalf("load %d read the file %d times, want %d", i, n, want)
 		}
 	}

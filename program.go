@@ -55,7 +55,7 @@ func (m *Machine) Load(ctx context.Context, path string) (*Program, error) {
 	}
 	var readErr error
 	mod, err := m.rt.LoadFile(ctx, f, id, func() ([]byte, error) {
-		moduleReads.Add(1)
+		m.moduleReads.Add(1)
 		wasm, err := readModule(f, sandbox.MaxModuleBytes, size)
 		readErr = err
 		return wasm, err
@@ -68,9 +68,6 @@ func (m *Machine) Load(ctx context.Context, path string) (*Program, error) {
 	}
 	return &Program{name: path, mod: mod}, nil
 }
-
-// moduleReads counts the module files Load read, for tests.
-var moduleReads atomic.Int64
 
 // readModule reads a module of at most limit bytes from r. It trusts no
 // size the file reports (size, a device's or a pipe's 0, only sizes the

@@ -46,13 +46,13 @@ import (
 const idMagic = "isleID\x00\x01" // an identity record's first bytes; then the original's SHA-256, then idCheck's 8 bytes
 
 // idSettle is how long before its fstat a file's ctime must be for the file
-// to be recorded by its identity. A variable for tests.
-var idSettle = 2 * time.Second
+// to be recorded by its identity (Runtime.idSettle, which tests shorten).
+const idSettle = 2 * time.Second
 
 // FileID is the identity of an opened module file, as fstat gives it.
 type FileID struct {
-	ok           bool // a regular file whose fstat gave the fields below
-	settled      bool // its ctime was idSettle before the fstat
+	ok           bool      // a regular file whose fstat gave the fields below
+	before       time.Time // a moment before the fstat
 	dev, ino     uint64
 	size         int64
 	mtime, ctime int64 // ns since the epoch
@@ -69,16 +69,19 @@ func StatFile(f *os.File) (os.FileInfo, FileID, error) {
 	return fi, fileID(fi, now), nil
 }
 
-// fileID is the identity of the file fi describes, fstat'ed after now.
-func fileID(fi os.FileInfo, now time.Time) FileID {
+// fileID is the identity of the file fi describes, fstat'ed after before.
+func fileID(fi os.FileInfo, before time.Time) FileID {
 	st, ok := fi.Sys().(*syscall.Stat_t)
 	if !ok || !fi.Mode().IsRegular() {
 		return FileID{}
 	}
-	id := FileID{ok: true, dev: uint64(st.Dev), ino: st.Ino, size: st.Size,
+	return FileID{ok: true, before: before, dev: uint64(st.Dev), ino: st.Ino, size: st.Size,
 		mtime: st.Mtim.Nano(), ctime: st.Ctim.Nano()}
-	id.settled = id.ctime < now.Add(-idSettle).UnixNano()
-	return id
+}
+
+// settled reports whether id's ctime was settle older than its fstat.
+func (id FileID) settled(settle time.Duration) bool {
+	return id.ok && id.ctime < id.before.Add(-settle).UnixNano()
 }
 
 // same reports whether two identities are of one file unchanged.
@@ -154,7 +157,7 @@ func (r *Runtime) LoadFile(ctx context.Context, f *os.File, id FileID, read func
 		return nil, err
 	}
 	mod, rw, err := r.load(ctx, wasm)
-	if err != nil || !id.settled {
+	if err != nil || !id.settled(r.idSettle) {
 		return mod, err
 	}
 	if fi, err := f.Stat(); err == nil && fileID(fi, time.Now()).same(id) {

@@ -13,20 +13,24 @@ import (
 	"isle/internal/testprog"
 )
 
-// settleFast makes files settle after 50 ms for the test, and returns how
-// long to wait for one to settle.
-func settleFast(t *testing.T) time.Duration {
-	old := idSettle
-	idSettle = 50 * time.Millisecond
-	t.Cleanup(func() { idSettle = old })
-	return 100 * time.Millisecond
-}
+// fastSettle is how long files take to settle in these tests (Runtime.idSettle),
+// and settleWait how long a test waits for one to.
+const (
+	fastSettle = 50 * time.Millisecond
+	settleWait = 100 * time.Millisecond
+)
 
 // loadFile loads the module file at path as Load's callers do (StatFile,
 // then LoadFile) on a fresh preempting runtime with the cache in dir, runs
 // it, and returns what it reported, how many times the file was read and
 // how many modules were rewritten.
 func loadFile(t *testing.T, dir, path string) (out []int64, reads int, rewrites int64) {
+	t.Helper()
+	return loadFileSettle(t, dir, path, fastSettle)
+}
+
+// loadFileSettle is loadFile with files settling after settle.
+func loadFileSettle(t *testing.T, dir, path string, settle time.Duration) (out []int64, reads int, rewrites int64) {
 	t.Helper()
 	ctx := context.Background()
 	hm := HostModule{Name: "env", Funcs: []HostFunc{{Name: "out", Params: []ValType{I64}, Fn: func(_ *Call, args []uint64) {
@@ -37,6 +41,7 @@ func loadFile(t *testing.T, dir, path string) (out []int64, reads int, rewrites 
 		t.Fatal(err)
 	}
 	defer rt.Close(ctx)
+	rt.idSettle = settle
 	f, err := os.Open(path)
 	if err != nil {
 		t.Fatal(err)
@@ -89,7 +94,7 @@ func writeSettled(t *testing.T, wasm []byte, settle time.Duration) string {
 // TestFileIDHit: the first load of a settled file reads it and records its
 // identity; the second reads nothing, rewrites nothing and runs the same.
 func TestFileIDHit(t *testing.T) {
-	settle := settleFast(t)
+	settle := settleWait
 	wasm := cachedWasm(t)
 	dir := t.TempDir()
 	path := writeSettled(t, wasm, settle)
@@ -113,14 +118,11 @@ func TestFileIDHit(t *testing.T) {
 // load and not recorded (a write within its ctime's tick could go unseen);
 // the rewritten module is still found by the original's hash.
 func TestFileIDFresh(t *testing.T) {
-	old := idSettle
-	idSettle = time.Hour
-	t.Cleanup(func() { idSettle = old })
 	wasm := cachedWasm(t)
 	dir := t.TempDir()
 	path := writeSettled(t, wasm, 0)
 	for i, want := range []int64{1, 0} {
-		if _, reads, rewrites := loadFile(t, dir, path); reads != 1 || rewrites != want {
+		if _, reads, rewrites := loadFileSettle(t, dir, path, time.Hour); reads != 1 || rewrites != want {
 			t.Fatalf("load %d of a fresh file: %d reads, %d rewrites, want 1 and %d", i, reads, rewrites, want)
 		}
 	}
@@ -173,7 +175,7 @@ func ctimeOf(t *testing.T, path string) (time.Time, os.FileInfo) {
 // and mtime are as recorded, the ctime is not, and the load reads the file
 // and runs the new program.
 func TestFileIDEditInPlace(t *testing.T) {
-	settle := settleFast(t)
+	settle := settleWait
 	a, b := differing(t)
 	dir := t.TempDir()
 	path := writeSettled(t, a, settle)
@@ -218,7 +220,7 @@ func TestFileIDEditInPlace(t *testing.T) {
 // every load still runs the program, reading the file, and repairs the
 // record.
 func TestFileIDCorruptRecord(t *testing.T) {
-	settle := settleFast(t)
+	settle := settleWait
 	wasm := cachedWasm(t)
 	dir := t.TempDir()
 	path := writeSettled(t, wasm, settle)

@@ -30,6 +30,7 @@ import (
 	"sort"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
@@ -121,6 +122,7 @@ type Runtime struct {
 	modConfig       wazero.ModuleConfig // what every process is instantiated with, made once (wazero's configs are immutable); immutable
 	rewriterVersion int                 // instrument.Version, part of a rewritten module's cache key; immutable (tests change it before loading)
 	optsDigest      string              // Runtime.optionsDigest, part of the same key; immutable
+	idSettle        time.Duration       // idSettle (fileid.go); immutable (tests shorten it before loading)
 	rewrites        atomic.Int64        // modules rewritten so far (not found in the cache), for tests
 }
 
@@ -151,7 +153,7 @@ func NewRuntime(ctx context.Context, cfg Config, hosts []HostModule) (*Runtime, 
 		// own, wazero would seed a math/rand source for every instance
 		// (~8% of a spawn).
 		WithRandSource(rand.Reader)
-	r.optsDigest = r.optionsDigest()
+	r.optsDigest, r.idSettle = r.optionsDigest(), idSettle
 	if f, err := os.Open("/proc/self/pagemap"); err == nil {
 		r.mems.pagemap = f // to restore images in reused memories (image.go); without it they are dropped
 	}
