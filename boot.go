@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"sync"
+	"sync/atomic"
 
 	"isle/internal/abi"
 	"isle/internal/cluster/gateway"
@@ -51,6 +52,8 @@ type Machine struct {
 	tables *tables.Tables // nil without WithTables
 	budget *sandbox.MemoryBudget
 	procs  registry // live SIPs by pid, for Kill and Live (control.go)
+
+	moduleReads atomic.Int64 // module files Load read (not found in the cache by their identity), for tests
 
 	traceOnce sync.Once // the trace is written by the first Stop
 	traceErr  error     // why it could not be written

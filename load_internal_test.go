@@ -1,9 +1,16 @@
 package isle
 
 import (
+	"context"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
+
+	"isle/internal/testprog"
 )
 
 // endless is a stream that starts with the WebAssembly magic number and
@@ -50,4 +57,42 @@ func (z *countingZeros) Read(b []byte) (int, error) {
 	clear(b)
 	z.n += len(b)
 	return len(b), nil
+}
+
+// TestLoadByFileID: with a cache directory, a second load of a file that
+// has not changed since (and whose ctime had settled, which the checked-out
+// true.wasm's has once the test waits out the margin) does not read it.
+// (internal/sandbox/fileid_test.go tests the identity key itself.)
+func TestLoadByFileID(t *testing.T) {
+	path := filepath.Join(testprog.Root(t), "bench", "testdata", "true.wasm")
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctime := time.Unix(fi.Sys().(*syscall.Stat_t).Ctim.Unix())
+	time.Sleep(time.Until(ctime.Add(3 * time.Second))) // past sandbox's idSettle (2 s)
+	ctx := context.Background()
+	cache := t.TempDir()
+	for i, want := range []int64{1, 0, 0} {
+		m, err := Boot(ctx, NewConfig().WithCores(1).WithCacheDir(cache).WithStdio(nil, io.Discard, io.Discard))
+		if err != nil {
+			t.Fatal(err)
+		}
+		before := m.moduleReads.Load()
+		prog, err := m.Load(ctx, path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := m.Spawn(prog, []string{"true"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st := p.Wait(); st.Code != 0 || st.Trap != "" {
+			t.Fatalf("load %d: exit %+v", i, st)
+		}
+		m.Stop(ctx)
+		if n := m.moduleReads.Load() - before; n != want {
+			t.Fatalf("load %d read the file %d times, want %d", i, n, want)
+		}
+	}
 }

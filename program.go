@@ -32,7 +32,9 @@ func (p *Program) Close(ctx context.Context) error {
 }
 
 // Load reads, validates and compiles a program file of at most
-// sandbox.MaxModuleBytes.
+// sandbox.MaxModuleBytes. With a cache directory, a file loaded before and
+// unchanged since is not read: the cache finds what it compiled by the
+// file's identity (internal/sandbox/fileid.go).
 func (m *Machine) Load(ctx context.Context, path string) (*Program, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -43,18 +45,28 @@ func (m *Machine) Load(ctx context.Context, path string) (*Program, error) {
 	}
 	defer f.Close()
 	size := int64(0) // a hint only: a device or a pipe reports 0
-	if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() {
+	fi, id, err := sandbox.StatFile(f)
+	if err == nil && fi.Mode().IsRegular() {
 		if fi.Size() > sandbox.MaxModuleBytes {
 			// Early, for a plain file; readModule checks every kind.
 			return nil, fmt.Errorf("%s: larger than %d MiB, the most isle loads", path, sandbox.MaxModuleBytes>>20)
 		}
 		size = fi.Size()
 	}
-	wasm, err := readModule(f, sandbox.MaxModuleBytes, size)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %v", path, unwrapPathError(err))
+	var readErr error
+	mod, err := m.rt.LoadFile(ctx, f, id, func() ([]byte, error) {
+		m.moduleReads.Add(1)
+		wasm, err := readModule(f, sandbox.MaxModuleBytes, size)
+		readErr = err
+		return wasm, err
+	})
+	if readErr != nil {
+		return nil, fmt.Errorf("%s: %v", path, unwrapPathError(readErr))
 	}
-	return m.LoadBytes(ctx, path, wasm)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v", path, err)
+	}
+	return &Program{name: path, mod: mod}, nil
 }
 
 // readModule reads a module of at most limit bytes from r. It trusts no

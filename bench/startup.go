@@ -29,13 +29,19 @@ var (
 const (
 	startupRounds  = 21               // interleaved runs of each command; the median is the figure
 	startupTimeout = 30 * time.Second // for any one command
+	// startupSettle is how old the programs are when the first run fills
+	// the caches: older than the 2 s after which isle finds a file's
+	// rewrite by its identity without reading it (internal/sandbox/fileid.go),
+	// as a program built a while before it is run is.
+	startupSettle = 3 * time.Second
 )
 
 // Startup measures whole-process start-up: a warm `isle run` of a C and a
 // Go hello world beside a warm `wazero run -cachedir` of the same modules,
 // interleaved round by round so that the machine's noise falls on both.
 // "Warm": both caches hold the compiled (and, for isle, rewritten) module,
-// from a run before the first round. The figure is the median wall time
+// from a run before the first round, made once the programs' files are
+// startupSettle old. The figure is the median wall time
 // from fork to exit as the parent sees it; the fastest run is given too
 // (_min_ms), which other jobs on the host disturb least.
 //
@@ -61,6 +67,7 @@ func Startup(log io.Writer) ([]Row, error) {
 	} else {
 		progs = append(progs, struct{ name, path string }{"go", p})
 	}
+	written := time.Now()
 	runners := []struct {
 		name string
 		argv func(prog string) []string
@@ -77,6 +84,7 @@ func Startup(log io.Writer) ([]Row, error) {
 			return []string{wz, "run", "-cachedir", filepath.Join(dir, "wazero-cache"), prog}
 		}})
 	}
+	time.Sleep(time.Until(written.Add(startupSettle)))
 	times := map[string][]float64{}
 	want := map[string]string{}
 	for round := -1; round < startupRounds; round++ { // round -1 fills the caches

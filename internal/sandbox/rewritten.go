@@ -36,9 +36,10 @@ const (
 // rewritten is a module rewritten for preemption.
 type rewritten struct {
 	wasm  []byte
-	shift uint32 // functions the rewriting imported (Module.funcShift)
-	path  string // the cache file it was read from or is to be written to; "" without a cache
-	hit   bool   // read from the cache
+	shift uint32            // functions the rewriting imported (Module.funcShift)
+	path  string            // the cache file it was read from or is to be written to; "" without a cache
+	hit   bool              // read from the cache
+	sum   [sha256.Size]byte // the original's SHA-256, where path is set and the original was read
 }
 
 // rewriteOptions are the options Load rewrites modules with.
@@ -49,15 +50,21 @@ func (r *Runtime) rewriteOptions() instrument.Options {
 	return opts
 }
 
-// cachePath names the cache file of the rewritten wasm: the original's
-// hash, the rewriter's version and the options' digest.
-func (r *Runtime) cachePath(wasm []byte) string {
+// optionsDigest is the part of a cache file's name that the rewriter's
+// options make.
+func (r *Runtime) optionsDigest() string {
+	o := sha256.Sum256(fmt.Appendf(nil, "%+v", r.rewriteOptions()))
+	return hex.EncodeToString(o[:6])
+}
+
+// cachePath names the cache file of the rewritten module whose original
+// has the SHA-256 sum: the sum, the rewriter's version and the options'
+// digest.
+func (r *Runtime) cachePath(sum [sha256.Size]byte) string {
 	if r.cfg.CacheDir == "" {
 		return ""
 	}
-	h := sha256.Sum256(wasm)
-	o := sha256.Sum256(fmt.Appendf(nil, "%+v", r.rewriteOptions()))
-	name := fmt.Sprintf("%s-v%d-%s.wasm", hex.EncodeToString(h[:]), r.rewriterVersion, hex.EncodeToString(o[:6]))
+	name := fmt.Sprintf("%s-v%d-%s.wasm", hex.EncodeToString(sum[:]), r.rewriterVersion, r.optsDigest)
 	return filepath.Join(r.cfg.CacheDir, rewrittenDir, name)
 }
 
@@ -92,13 +99,19 @@ func (r *Runtime) rewrite(wasm []byte, path string) (rewritten, error) {
 	return rewritten{wasm: w, shift: shift, path: path}, nil
 }
 
-// store writes a rewritten module that wazero compiled into the cache,
-// by renaming a whole file into place so that no reader sees half of one.
+// store writes a rewritten module that wazero compiled into the cache.
 func (rw rewritten) store() {
 	if rw.path == "" || rw.hit {
 		return
 	}
-	dir := filepath.Dir(rw.path)
+	b := binary.LittleEndian.AppendUint32([]byte(rewrittenMagic), rw.shift)
+	writeWhole(rw.path, append(b, rw.wasm...))
+}
+
+// writeWhole writes a cache file by renaming a whole file into place, so
+// that no reader sees half of one. Failures are ignored.
+func writeWhole(path string, b []byte) {
+	dir := filepath.Dir(path)
 	if os.MkdirAll(dir, 0o755) != nil {
 		return
 	}
@@ -106,9 +119,8 @@ func (rw rewritten) store() {
 	if err != nil {
 		return
 	}
-	b := binary.LittleEndian.AppendUint32([]byte(rewrittenMagic), rw.shift)
-	_, err = f.Write(append(b, rw.wasm...))
-	if cerr := f.Close(); err != nil || cerr != nil || os.Rename(f.Name(), rw.path) != nil {
+	_, err = f.Write(b)
+	if cerr := f.Close(); err != nil || cerr != nil || os.Rename(f.Name(), path) != nil {
 		os.Remove(f.Name())
 	}
 }

@@ -22,6 +22,7 @@ package sandbox
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"os"
@@ -29,6 +30,7 @@ import (
 	"sort"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
@@ -119,6 +121,8 @@ type Runtime struct {
 
 	modConfig       wazero.ModuleConfig // what every process is instantiated with, made once (wazero's configs are immutable); immutable
 	rewriterVersion int                 // instrument.Version, part of a rewritten module's cache key; immutable (tests change it before loading)
+	optsDigest      string              // Runtime.optionsDigest, part of the same key; immutable
+	idSettle        time.Duration       // idSettle (fileid.go); immutable (tests shorten it before loading)
 	rewrites        atomic.Int64        // modules rewritten so far (not found in the cache), for tests
 }
 
@@ -149,6 +153,7 @@ func NewRuntime(ctx context.Context, cfg Config, hosts []HostModule) (*Runtime, 
 		// own, wazero would seed a math/rand source for every instance
 		// (~8% of a spawn).
 		WithRandSource(rand.Reader)
+	r.optsDigest, r.idSettle = r.optionsDigest(), idSettle
 	if f, err := os.Open("/proc/self/pagemap"); err == nil {
 		r.mems.pagemap = f // to restore images in reused memories (image.go); without it they are dropped
 	}
@@ -253,17 +258,30 @@ func (e *LoadError) Error() string { return e.Reason }
 // Load validates and compiles a module. With Config.Preempt set it first
 // rewrites the module, or finds it rewritten in the cache (rewritten.go).
 func (r *Runtime) Load(ctx context.Context, wasm []byte) (*Module, error) {
+	mod, _, err := r.load(ctx, wasm)
+	return mod, err
+}
+
+// load is Load, returning also what it compiled.
+func (r *Runtime) load(ctx context.Context, wasm []byte) (*Module, rewritten, error) {
 	if len(wasm) < 4 || string(wasm[:4]) != "\x00asm" {
-		return nil, &LoadError{Reason: "not a WebAssembly module (bad magic number)"}
+		return nil, rewritten{}, &LoadError{Reason: "not a WebAssembly module (bad magic number)"}
 	}
 	if len(wasm) > MaxModuleBytes {
-		return nil, &LoadError{Reason: fmt.Sprintf("larger than %d MiB, the most isle loads", MaxModuleBytes>>20)}
+		return nil, rewritten{}, &LoadError{Reason: fmt.Sprintf("larger than %d MiB, the most isle loads", MaxModuleBytes>>20)}
 	}
 	cm, rw, img, err := r.compile(ctx, wasm)
 	if err != nil {
-		return nil, err
+		return nil, rw, err
 	}
-	wasm = rw.wasm
+	mod, err := r.finish(ctx, cm, rw, img)
+	return mod, rw, err
+}
+
+// finish checks a compiled module's imports and exports, and keeps the
+// rewritten module in the cache.
+func (r *Runtime) finish(ctx context.Context, cm wazero.CompiledModule, rw rewritten, img *memImage) (*Module, error) {
+	wasm := rw.wasm
 	if err := r.checkImports(cm); err != nil {
 		cm.Close(ctx)
 		return nil, err
@@ -307,9 +325,14 @@ func (r *Runtime) compile(ctx context.Context, wasm []byte) (wazero.CompiledModu
 			return nil, rw, nil, &LoadError{Reason: "invalid module: " + err.Error()}
 		}
 	} else {
-		path := r.cachePath(wasm)
+		var sum [sha256.Size]byte
+		if r.cfg.CacheDir != "" {
+			sum = sha256.Sum256(wasm)
+		}
+		path := r.cachePath(sum)
 		var ok bool
 		if rw, ok = cachedRewrite(path); ok {
+			rw.sum = sum
 			if cm, img, err := r.compileImaged(ctx, rw.wasm); err == nil {
 				return cm, rw, img, nil
 			}
@@ -319,6 +342,7 @@ func (r *Runtime) compile(ctx context.Context, wasm []byte) (wazero.CompiledModu
 		if rw, err = r.rewrite(wasm, path); err != nil {
 			return nil, rw, nil, err
 		}
+		rw.sum = sum
 	}
 	cm, img, err := r.compileImaged(ctx, rw.wasm)
 	if err != nil {
