@@ -47,7 +47,7 @@ func (p *Proc) writeBehind(m sandbox.Memory, s *kernel.SIP, e *fdEntry, iovs, ni
 		return false
 	}
 	gatherInto(m, iovs, niovs, skip, buf)
-	s.Post(p.fs, req)
+	s.PostLazy(p.fs, req)
 	p.identify(e)
 	e.behind = b.Seq()
 	p.pend = append(p.pend, pendWrite{e: e, off: o + int64(skip), data: buf, seq: e.behind})
