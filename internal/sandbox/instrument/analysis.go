@@ -240,18 +240,26 @@ func (s *bodyScan) scan(m *module, code []byte, info *funcInfo, edges []int32) (
 // local.get and br_table, as the loop that each Go function's body is
 // (its resume points) does.
 func opensWithTable(code []byte, pos int) bool {
+	_, ok := dispatchLocal(code, pos)
+	return ok
+}
+
+// dispatchLocal returns the local that the br_table a loop opens with
+// (opensWithTable) dispatches on.
+func dispatchLocal(code []byte, pos int) (uint32, bool) {
 	r := &reader{b: code, pos: pos}
 	var in instr
 	for {
 		if next(r, &in) != nil {
-			return false
+			return 0, false
 		}
 		switch {
 		case in.op == opBlock && len(in.bt.raw) == 1 && in.bt.raw[0] == blockEmpty:
 		case in.op == opLocalGet:
-			return next(r, &in) == nil && in.op == opBrTable
+			l := in.idx
+			return l, next(r, &in) == nil && in.op == opBrTable
 		default:
-			return false
+			return 0, false
 		}
 	}
 }

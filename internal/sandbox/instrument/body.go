@@ -353,6 +353,9 @@ func (w *bodyWriter) loop(dst, code []byte, r *reader) ([]byte, error) {
 			dst[len(dst)-1] = w.geS()
 			dst = append(dst, opBrIf, 0)
 			saves := w.loopSaves(code, r.pos)
+			if len(code) >= minInBodyCheck {
+				saves = w.dispatchSave(code, r.pos)
+			}
 			dst = w.saveLocals(dst, saves)
 			dst = w.callHook(dst)
 			dst = w.restoreLocals(dst, saves)
@@ -376,6 +379,23 @@ func (w *bodyWriter) loop(dst, code []byte, r *reader) ([]byte, error) {
 		return w.unrolled(dst, code, r, plan)
 	}
 	return dst, nil
+}
+
+// dispatchSave is what a dispatch loop's slow path saves in a large
+// function: only the local its br_table reads, which is live at every
+// header (the saves of every local the loop touches cost more there,
+// loopSaves).
+func (w *bodyWriter) dispatchSave(code []byte, pos int) []saved {
+	l, ok := dispatchLocal(code, pos)
+	if !ok {
+		return nil
+	}
+	for i, s := range w.saves {
+		if s.local == l {
+			return w.saves[i : i+1]
+		}
+	}
+	return nil
 }
 
 // spends reports whether a call to function f (an index of the original

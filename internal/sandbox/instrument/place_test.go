@@ -139,7 +139,8 @@ func TestCallingLoopChecksInBody(t *testing.T) {
 // its check in its body even in a small function, the hook's call in a
 // block of its own that restarts the loop: one loop instruction, no
 // wrapper. It computes what the original does with the hook called at
-// every other check, and is stopped when it never ends.
+// every other check, and is stopped when it never ends, in a small
+// function and in a large one.
 func TestCallingDispatchLoopChecksInBody(t *testing.T) {
 	const dispatch = `
 		loop
@@ -157,12 +158,14 @@ func TestCallingDispatchLoopChecksInBody(t *testing.T) {
 		  br 0
 		end
 		i32.const 0`
+	const counted = "local.get 0 i32.eqz if local.get 2 return end"
+	pad := strings.Repeat("local.get 0 drop ", minInBodyCheck/3+1) // a large function: only the dispatch local is saved
 	for _, tc := range []struct {
-		name, exit string
-		endless    bool
-	}{{"counted", "local.get 0 i32.eqz if local.get 2 return end", false}, {"endless", "", true}} {
+		name, pad, exit string
+		endless         bool
+	}{{"counted", "", counted, false}, {"endless", "", "", true}, {"large", pad, counted, false}, {"large endless", pad, "", true}} {
 		tm := testModule{types: []string{"i32 -> i32"}, funcs: []testFunc{
-			{typ: 0, locals: "i32 i32", export: "run", body: fmt.Sprintf(dispatch, tc.exit)},
+			{typ: 0, locals: "i32 i32", export: "run", body: tc.pad + fmt.Sprintf(dispatch, tc.exit)},
 			{typ: 0, body: "local.get 0 i32.const 1 i32.add"},
 		}}
 		if got := countOp(t, mustInstrument(t, tm.bytes(), DefaultOptions()), opLoop); got != 1 {
