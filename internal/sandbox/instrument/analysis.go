@@ -170,6 +170,7 @@ type scanFrame struct {
 	loop    int  // index of its loop plan, or -1 for a block or if
 	callers bool // a loop whose iterations may call a module function
 	call    bool // a call to a module function since the frame's start, not followed by a return
+	table   bool // a loop that opens with a br_table (opensWithTable)
 }
 
 // scan reads one body: it plans its loops, notes its indirect calls and
@@ -193,7 +194,7 @@ func (s *bodyScan) scan(m *module, code []byte, info *funcInfo, edges []int32) (
 			s.frames = append(s.frames, scanFrame{loop: -1})
 		case opLoop:
 			p := m.planLoop(code, br.pos, in.bt, &s.known)
-			s.frames = append(s.frames, scanFrame{loop: len(info.plans)})
+			s.frames = append(s.frames, scanFrame{loop: len(info.plans), table: opensWithTable(code, br.pos)})
 			info.plans = append(info.plans, p)
 			info.loops = info.loops || !p.bounded
 		case opElse:
@@ -207,7 +208,11 @@ func (s *bodyScan) scan(m *module, code []byte, info *funcInfo, edges []int32) (
 				s.commitCalls(k)
 				if f := s.frames[k]; f.loop >= 0 && !info.plans[f.loop].bounded {
 					if f.callers {
-						info.plans[f.loop].inBody = len(code) >= minInBodyCheck
+						// In a large function, or a dispatch loop (a Go
+						// function's own loop) in any: the check in the
+						// body. Elsewhere the wrapper.
+						info.plans[f.loop].inBody = len(code) >= minInBodyCheck || f.table
+						info.plans[f.loop].dispatch = f.table
 						info.plans[f.loop].unroll = 0 // a dispatch loop that calls: each Go function's own loop
 					} else {
 						info.quietLoops++
@@ -228,6 +233,35 @@ func (s *bodyScan) scan(m *module, code []byte, info *funcInfo, edges []int32) (
 		s.prev.op, s.prev.val = in.op, in.val
 	}
 	return edges, nil
+}
+
+// opensWithTable reports whether the loop whose body starts at code[pos]
+// opens with a dispatch: blocks without parameters or results, then
+// local.get and br_table, as the loop that each Go function's body is
+// (its resume points) does.
+func opensWithTable(code []byte, pos int) bool {
+	_, ok := dispatchLocal(code, pos)
+	return ok
+}
+
+// dispatchLocal returns the local that the br_table a loop opens with
+// (opensWithTable) dispatches on.
+func dispatchLocal(code []byte, pos int) (uint32, bool) {
+	r := &reader{b: code, pos: pos}
+	var in instr
+	for {
+		if next(r, &in) != nil {
+			return 0, false
+		}
+		switch {
+		case in.op == opBlock && len(in.bt.raw) == 1 && in.bt.raw[0] == blockEmpty:
+		case in.op == opLocalGet:
+			l := in.idx
+			return l, next(r, &in) == nil && in.op == opBrTable
+		default:
+			return 0, false
+		}
+	}
 }
 
 // noteCall notes a call in the innermost frame.

@@ -302,7 +302,8 @@ func (w *bodyWriter) brTable(dst []byte) []byte {
 }
 
 // loop rewrites a loop instruction: a bounded loop is copied as it is, one
-// that makes calls gets its check and the hook's call in its body, a small
+// that makes calls in a large function, and a dispatch loop that makes
+// calls in any, gets its check and the hook's call in its body, a small
 // one is unrolled (unroll.go), any other gets the wrapper and the check at
 // its header.
 func (w *bodyWriter) loop(dst, code []byte, r *reader) ([]byte, error) {
@@ -322,10 +323,44 @@ func (w *bodyWriter) loop(dst, code []byte, r *reader) ([]byte, error) {
 		// and the wrapper's second loop header cost printf_core's main
 		// loop 50 instructions an iteration (docs/preemption.md).
 		dst = append(dst, code[in.start:in.end]...)
-		dst = w.decrement(dst, 1)
-		dst = append(dst, opIf, blockEmpty)
-		dst = w.callHook(dst)
-		dst = append(dst, opEnd)
+		if in.bt.typeIdx >= 0 || !plan.dispatch || w.m.opts.loopCallInBody {
+			// $c -= 1; if $c < 0 { call $hook } end: the hook's path
+			// joins the body at the if's end.
+			dst = w.decrement(dst, 1)
+			dst = append(dst, opIf, blockEmpty)
+			dst = w.callHook(dst)
+			dst = append(dst, opEnd)
+		} else {
+			// A dispatch loop (each Go function's own):
+			//
+			//	block  $c -= 1; br_if 0 ($c >= 0)
+			//	  <saves>  call $hook  <restores>  br $L
+			//	end
+			//
+			// The body's only way in is the taken branch, so wazevo
+			// keeps the registers it had at the header (after the if's
+			// end it reloaded them from the stack: Go sha's fill loop
+			// took 53 instructions an iteration against the original's
+			// 33, this form 39); the hook's path restarts the loop, whose
+			// check the refill passes. The saves (loopSaves: none in a
+			// large function) keep the loop's values from living across
+			// the hook's call (scratch.go): without them sha256's
+			// blockGeneric paid four more spills an iteration, and with
+			// the wrapper it paid 10 instructions an iteration more than
+			// the original (docs/preemption.md).
+			dst = append(dst, opBlock, blockEmpty)
+			dst = w.decrement(dst, 1)
+			dst[len(dst)-1] = w.geS()
+			dst = append(dst, opBrIf, 0)
+			saves := w.loopSaves(code, r.pos)
+			if len(code) >= minInBodyCheck {
+				saves = w.dispatchSave(code, r.pos)
+			}
+			dst = w.saveLocals(dst, saves)
+			dst = w.callHook(dst)
+			dst = w.restoreLocals(dst, saves)
+			dst = append(dst, opBr, 1, opEnd)
+		}
 		w.frames = append(w.frames, frame{})
 		return dst, nil
 	}
@@ -344,6 +379,23 @@ func (w *bodyWriter) loop(dst, code []byte, r *reader) ([]byte, error) {
 		return w.unrolled(dst, code, r, plan)
 	}
 	return dst, nil
+}
+
+// dispatchSave is what a dispatch loop's slow path saves in a large
+// function: only the local its br_table reads, which is live at every
+// header (the saves of every local the loop touches cost more there,
+// loopSaves).
+func (w *bodyWriter) dispatchSave(code []byte, pos int) []saved {
+	l, ok := dispatchLocal(code, pos)
+	if !ok {
+		return nil
+	}
+	for i, s := range w.saves {
+		if s.local == l {
+			return w.saves[i : i+1]
+		}
+	}
+	return nil
 }
 
 // spends reports whether a call to function f (an index of the original
@@ -413,6 +465,14 @@ func (w *bodyWriter) depth(d uint32) uint32 {
 		return d // an invalid label stays invalid
 	}
 	return uint32(out)
+}
+
+// geS is the comparison $c >= 0 for the fuel's type (decrement emits lt_s).
+func (w *bodyWriter) geS() byte {
+	if w.m.opts.Fuel32 {
+		return 0x4e // i32.ge_s
+	}
+	return 0x59 // i64.ge_s
 }
 
 func (w *bodyWriter) fuelType() byte {

@@ -2,6 +2,7 @@ package instrument
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -129,6 +130,61 @@ func TestCallingLoopChecksInBody(t *testing.T) {
 		h := newHarness(t, 3, 10)
 		if _, err := h.instantiate(t, mustInstrument(t, tm.bytes(), testOptions(10))).ExportedFunction("spin").Call(h.ctx, 1); !errors.Is(err, errStop) {
 			t.Errorf("%s: spin returned %v, want the hook's error", tc.name, err)
+		}
+	}
+}
+
+// TestCallingDispatchLoopChecksInBody: a dispatch loop (one holding a
+// br_table, as every Go function's loop does) whose iterations call gets
+// its check in its body even in a small function, the hook's call in a
+// block of its own that restarts the loop: one loop instruction, no
+// wrapper. It computes what the original does with the hook called at
+// every other check, and is stopped when it never ends, in a small
+// function and in a large one.
+func TestCallingDispatchLoopChecksInBody(t *testing.T) {
+	const dispatch = `
+		loop
+		  block
+		    block
+		      local.get 1 br_table 1 0 1
+		    end
+		    local.get 2 call 1 local.set 2
+		    i32.const 1 local.set 1
+		    br 1
+		  end
+		  %s
+		  local.get 0 i32.const 1 i32.sub local.set 0
+		  i32.const 0 local.set 1
+		  br 0
+		end
+		i32.const 0`
+	const counted = "local.get 0 i32.eqz if local.get 2 return end"
+	pad := strings.Repeat("local.get 0 drop ", minInBodyCheck/3+1) // a large function: only the dispatch local is saved
+	for _, tc := range []struct {
+		name, pad, exit string
+		endless         bool
+	}{{"counted", "", counted, false}, {"endless", "", "", true}, {"large", pad, counted, false}, {"large endless", pad, "", true}} {
+		tm := testModule{types: []string{"i32 -> i32"}, funcs: []testFunc{
+			{typ: 0, locals: "i32 i32", export: "run", body: tc.pad + fmt.Sprintf(dispatch, tc.exit)},
+			{typ: 0, body: "local.get 0 i32.const 1 i32.add"},
+		}}
+		if got := countOp(t, mustInstrument(t, tm.bytes(), DefaultOptions()), opLoop); got != 1 {
+			t.Errorf("%s: %d loop instructions, want 1", tc.name, got)
+		}
+		if tc.endless {
+			h := newHarness(t, 3, 10)
+			if _, err := h.instantiate(t, mustInstrument(t, tm.bytes(), testOptions(10))).ExportedFunction("run").Call(h.ctx, 1); !errors.Is(err, errStop) {
+				t.Errorf("%s: run returned %v, want the hook's error", tc.name, err)
+			}
+			continue
+		}
+		h := newHarness(t, 0, 2)
+		got, err := h.instantiate(t, mustInstrument(t, tm.bytes(), testOptions(2))).ExportedFunction("run").Call(h.ctx, 50)
+		if err != nil || got[0] != 51 {
+			t.Errorf("%s: run(50) = %v, %v; want 51", tc.name, got, err)
+		}
+		if h.calls < 20 {
+			t.Errorf("%s: the hook ran %d times in 101 iterations with a refill of 2", tc.name, h.calls)
 		}
 	}
 }

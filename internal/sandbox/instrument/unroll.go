@@ -44,11 +44,12 @@ const (
 
 // loopPlan is what the analysis decided for one loop instruction.
 type loopPlan struct {
-	bounded bool // no check at all (bounded.go)
-	unroll  int  // copies of the body, 2 or more; 0: not unrolled
-	end     int  // unrolled: offset in the body's code of the loop's end
-	inBody  bool // its iterations make calls: the check calls the hook from the body, no wrapper
-	back    int  // the offset of its final br_if 0, where it checks instead of at its header (clone.go); 0: none
+	bounded  bool // no check at all (bounded.go)
+	unroll   int  // copies of the body, 2 or more; 0: not unrolled
+	end      int  // unrolled: offset in the body's code of the loop's end
+	inBody   bool // its iterations make calls: the check calls the hook from the body, no wrapper
+	dispatch bool // inBody, and it opens with a br_table (opensWithTable): the hook's call restarts the loop
+	back     int  // the offset of its final br_if 0, where it checks instead of at its header (clone.go); 0: none
 
 	pos int       // offset in the body's code of its first instruction
 	bt  blockType // its block type
