@@ -85,18 +85,3 @@ func (c *Core) loopDue(now int64) bool {
 	}
 	return c.inbox.Changed() || c.messageWaiting()
 }
-
-// Alone reports whether s, running on its core, is the core's only
-// runnable SIP and the core's loop has nothing due (no message in a ring,
-// no timer, ticker or balancing tick, no send waiting for room): a SIP that
-// would otherwise yield in a loop, waiting for something from outside the
-// machine, may then wait for it on the host for a short, bounded time
-// without keeping anything of the core's waiting longer than that bound.
-// Called from the SIP's host functions.
-func (s *SIP) Alone() bool {
-	c := s.core
-	if c.running != s || c.under != nil || c.polling != nil || c.stopped || len(c.pending) > 0 || s.moveTo != 0 {
-		return false
-	}
-	return c.rq.Len() == 1 && !c.loopDue(c.m.Now())
-}

@@ -90,12 +90,6 @@ const (
 	// gateways").
 	pollHot    = 100_000
 	pollHotMax = 5_000_000
-	// hotSpin is how long (ns) after its last work a hot gateway alone on
-	// its core polls by spinning; past it, it waits in the host's kernel for
-	// the sockets (link.Node.Wait) at most hotWait at a time, the longest
-	// its core's rings may wait for it (hot.go).
-	hotSpin = 30_000
-	hotWait = 50_000
 	// contractCacheMax bounds the gateway's cache of compiled contracts.
 	contractCacheMax = 256
 )

@@ -16,19 +16,6 @@ package gateway
 // path, whose frames wait out a core's poll window (up to 1 ms) before a
 // reader runs: with 1 ms, the gateways stayed in it (1.5% of the frames
 // polled, 1.8 ms a round); with 5 ms they leave it within a few rounds.
-//
-// Polling by spinning keeps a CPU busy, and on a machine whose CPUs other
-// work shares that is what breaks it: a thread that spins uses its whole
-// share, and the host's scheduler then leaves it waiting for milliseconds at
-// a time (rounds of mostly 4-20 ms at the 99th percentile at load 6-12,
-// where TCP's blocked threads, woken by their sockets, kept 12-14 us). So a hot gateway spins only hotSpin after its
-// last work; past that, when it is alone on its core (kernel.SIP.Alone:
-// nothing else runnable, no ring message or timer due), it waits for the
-// sockets in the host's kernel (link.Node.Wait, ppoll(2)), at most hotWait
-// at a time, before it polls again. Its thread is then woken by the socket
-// as a blocked reader's is, and keeps its claim to a CPU. The core's rings
-// wait at most hotWait for it meanwhile: the one place a core waits on the
-// host, bounded, and only while nothing else of the core's is runnable.
 
 // hotWindow is the gateway's adaptive poll window, in nanoseconds. Owned by
 // the gateway's SIP.

@@ -3,7 +3,6 @@ package gateway
 import (
 	"encoding/binary"
 	"errors"
-	"time"
 
 	"isle/internal/abi"
 	"isle/internal/contract"
@@ -83,7 +82,6 @@ func (g *Gateway) run(s *kernel.SIP) {
 		g.serve(s, p, st, imp)
 	}
 	hot := newHotWindow(pollHot, pollHotMax)
-	var lastWork int64 // machine time of the last turn that found work
 	for {
 		// Out first: a turn that follows a local SIP's send (a reply) writes
 		// it before it polls the links.
@@ -99,17 +97,11 @@ func (g *Gateway) run(s *kernel.SIP) {
 		}
 		worked := g.pumpIn(s, p, st) || polled
 		if worked || sent {
-			lastWork = s.Machine().Now()
-			hot.active(lastWork)
+			hot.active(s.Machine().Now())
 			s.Yield() // a host function's loop is not preempted: let the core's other SIPs run
 			continue
 		}
-		if now := s.Machine().Now(); hot.polling(now) {
-			// Past a short spin, a gateway alone on its core waits for the
-			// sockets in the host's kernel, briefly (hot.go).
-			if now-lastWork >= hotSpin && s.Alone() {
-				g.link.Wait(time.Duration(min(hotWait, hot.until-now)))
-			}
+		if hot.polling(s.Machine().Now()) {
 			s.Yield() // poll the links again after the core's other work (hot.go)
 			continue
 		}

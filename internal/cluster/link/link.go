@@ -50,8 +50,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"golang.org/x/sys/unix"
 )
 
 // Limits and timings of the link, in one place.
@@ -503,33 +501,6 @@ func (n *Node) SetPolling(on bool) {
 			}
 		}
 	}
-}
-
-// Wait waits, at most d, until one of the sessions' sockets has something
-// to read (or has failed), and reports whether one has. It reads nothing: a
-// caller of Poll that has nothing else to do (a hot gateway alone on its
-// core) waits in the host's kernel rather than spin, so that its thread is
-// woken by the socket, as a blocked reader's would be, and keeps its claim
-// to a CPU that other work shares. Frames already whole in a session's
-// buffers (a TLS record read with the one before) announce nothing: Wait
-// reports true at once for a session whose last drain did not end at an
-// empty socket.
-func (n *Node) Wait(d time.Duration) bool {
-	live := n.live.Load()
-	if live == nil || len(*live) == 0 || d <= 0 {
-		return false
-	}
-	var fds [8]unix.PollFd
-	pfd := fds[:0]
-	for _, s := range *live {
-		if !s.empty.Load() {
-			return true
-		}
-		pfd = append(pfd, unix.PollFd{Fd: int32(s.nb.fd), Events: unix.POLLIN | unix.POLLRDHUP})
-	}
-	ts := unix.NsecToTimespec(int64(d))
-	k, err := unix.Ppoll(pfd, &ts, nil)
-	return err == nil && k > 0
 }
 
 // publishLocked replaces the list of live sessions and stores each peer's

@@ -138,47 +138,6 @@ func TestPollerGoneReaderReads(t *testing.T) {
 	})
 }
 
-// TestWaitWakesForAFrame: Wait, which a poller with nothing else to do
-// calls instead of spinning, does not sleep through a frame that has come:
-// a frame written (Queue and Flush: in the socket when Flush returns, on
-// loopback) before the wait makes it return true at once, and Poll reads it.
-func TestWaitWakesForAFrame(t *testing.T) {
-	eachTransport(t, func(t *testing.T, withTLS bool) {
-		a, b := linkedPair(t, withTLS)
-		got := 0
-		b.Handle(9, func(uint64, []byte) { got++ })
-		pollUntilParked(t, a, b)
-		defer b.SetPolling(false)
-		s := (*b.live.Load())[0]
-		for deadline := time.Now().Add(10 * time.Second); !s.empty.Load(); {
-			b.Poll() // until a drain ends at an empty socket
-			if time.Now().After(deadline) {
-				t.Fatal("the socket never drained")
-			}
-		}
-		before := b.Stats().FramesRead
-		if err := a.Queue(2, 9, []byte("wake")); err != nil {
-			t.Fatal(err)
-		}
-		a.Flush()
-		began := time.Now()
-		woke := b.Wait(5 * time.Second)
-		took := time.Since(began)
-		// The reader reads the socket itself once no Poll came for
-		// pollLease (a stall of the test's goroutine): Wait may then find
-		// nothing, rightly.
-		if !woke && b.Stats().FramesRead == before {
-			t.Fatalf("Wait slept %v through a frame in the socket", took)
-		}
-		for deadline := time.Now().Add(10 * time.Second); got == 0; {
-			b.Poll()
-			if time.Now().After(deadline) {
-				t.Fatal("the frame never arrived")
-			}
-		}
-	})
-}
-
 // TestPollingSilentPeerEnds: a peer that goes silent after its handshake
 // (no frame, no heartbeat) loses its session after deadAfter even while
 // the node's poller polls, when the reader does not wait on the socket.
