@@ -39,8 +39,9 @@ type state struct {
 	byHandle  map[ipc.Handle]*channel
 	listeners map[ipc.Handle]*served
 	nextID    uint64
-	start     int // RecvAny's rotation
-	hs        []ipc.Handle
+	start     int          // RecvAny's rotation
+	hs        []ipc.Handle // handles' list, while !hsStale
+	hsStale   bool
 	buf       []byte
 	blocks    [abi.MaxBlocks]ipc.Handle
 	frames    []frame
@@ -82,16 +83,19 @@ func (g *Gateway) run(s *kernel.SIP) {
 	}
 	hot := newHotWindow(pollHot, pollHotMax)
 	for {
-		polled := false
-		if hot.until > 0 {
-			g.woken.Store(true) // what Poll posts is taken below: no wake delivery
-			polled = g.link.Poll() > 0
-		}
-		worked := g.pumpIn(s, p, st) || polled
+		// Out first: a turn that follows a local SIP's send (a reply) writes
+		// it before it polls the links.
 		sent := g.pumpOut(s, p, st)
 		if sent {
 			g.link.Flush() // write what pumpOut queued now, on this core
 		}
+		polled := false
+		if hot.until > 0 {
+			g.woken.Store(true)     // what Poll posts is taken below: no wake delivery
+			g.link.SetPolling(true) // the readers leave the sockets to Poll
+			polled = g.link.Poll() > 0
+		}
+		worked := g.pumpIn(s, p, st) || polled
 		if worked || sent {
 			hot.active(s.Machine().Now())
 			s.Yield() // a host function's loop is not preempted: let the core's other SIPs run
@@ -101,6 +105,7 @@ func (g *Gateway) run(s *kernel.SIP) {
 			s.Yield() // poll the links again after the core's other work (hot.go)
 			continue
 		}
+		g.link.SetPolling(false) // the readers wait on the sockets again
 		hs := st.handles()
 		p.Table().Watch(hs...)
 		switch {
@@ -122,6 +127,7 @@ func (g *Gateway) serve(s *kernel.SIP, p *abi.Proc, st *state, imp Import) {
 		var h ipc.Handle
 		if h, err = p.Register(s, imp.Name, ct); err == nil {
 			st.listeners[h] = &served{Import: imp, ct: ct}
+			st.hsStale = true
 			delete(st.refused, imp.Name)
 			return
 		}
@@ -152,6 +158,7 @@ func (g *Gateway) reconcile(s *kernel.SIP, p *abi.Proc, st *state, want []Import
 		}
 		p.Unregister(s, h)
 		delete(st.listeners, h)
+		st.hsStale = true
 	}
 	for name := range st.refused {
 		if _, ok := byName[name]; !ok {
@@ -186,8 +193,13 @@ func (st *state) compile(src []byte, name string) (*contract.Contract, error) {
 	return ct, nil
 }
 
-// handles is the gateway's wait set: its listeners and proxies.
+// handles is the gateway's wait set: its listeners and proxies, made again
+// only when they changed (hsStale).
 func (st *state) handles() []ipc.Handle {
+	if !st.hsStale {
+		return st.hs
+	}
+	st.hsStale = false
 	st.hs = st.hs[:0]
 	for h := range st.listeners {
 		st.hs = append(st.hs, h)
@@ -202,6 +214,7 @@ func (st *state) handles() []ipc.Handle {
 func (st *state) add(ch *channel) {
 	st.chans[ch.key] = ch
 	st.byHandle[ch.h] = ch
+	st.hsStale = true
 }
 
 // drop closes ch's proxy (its SIP sees Closed) and forgets it.
@@ -209,6 +222,7 @@ func (st *state) drop(port ipc.Port, tab *ipc.Table, ch *channel) {
 	tab.Close(port, ch.h)
 	delete(st.chans, ch.key)
 	delete(st.byHandle, ch.h)
+	st.hsStale = true
 	if len(ch.backlog) > 0 {
 		st.backlogs--
 	}

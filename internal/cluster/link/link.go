@@ -86,6 +86,12 @@ const (
 	// peer's flood does not hold a core in Poll: a caller that got frames
 	// polls again (frames left in the session's buffers wake no reader).
 	PollBatch = 256
+	// pollLease: a reader that left its socket to a poller (SetPolling)
+	// and sees no call of Poll for this long takes the socket back, as if
+	// the poller had said it stopped: a poller that goes away without
+	// saying so (a machine stopped while its gateway polled) must not
+	// leave the link unread, the Raft group's frames with the rest.
+	pollLease = 20 * time.Millisecond
 )
 
 // Errors of Send.
@@ -141,6 +147,15 @@ type Node struct {
 	known atomic.Pointer[map[uint64]*peer]
 
 	wg sync.WaitGroup // every goroutine of the node
+
+	// polling: a caller of Poll reads the sockets at every turn
+	// (SetPolling), so the sessions' readers do not wait on them; polls
+	// counts the calls of Poll, so that a reader can tell a poller that
+	// went away without saying so (pollLease).
+	polling atomic.Bool
+	polls   atomic.Uint64
+	// parked counts the readers waiting for the poller to stop (tests).
+	parked atomic.Int32
 
 	// Counters, added to by the writers: frames written, and the writes that
 	// carried them; by the readers and Poll: frames read by each, and the
@@ -442,6 +457,7 @@ func (n *Node) Flush() {
 // notice the socket and run the reader, which it does only when one of its
 // processors goes idle.
 func (n *Node) Poll() int {
+	n.polls.Add(1)
 	live := n.live.Load()
 	if live == nil {
 		return 0
@@ -455,6 +471,36 @@ func (n *Node) Poll() int {
 		}
 	}
 	return got
+}
+
+// SetPolling says whether the caller of Poll now reads the sockets at every
+// turn (true) or has stopped (false). While it does, the sessions' reader
+// goroutines do not wait on the sockets, so that a frame arriving wakes no
+// thread but finds the poller (nbConn: why a woken thread costs a spinning
+// core its CPU); a reader still ends its session when nothing is heard for
+// deadAfter. Setting it false wakes the readers, which read what the poller
+// left. A caller that sets it must call Poll often (a core's gateway, hot)
+// and set it false before it stops polling (blocks, sleeps); frames that
+// come meanwhile wait for its next Poll. A caller that stops calling Poll
+// without setting it false (it was stopped) holds the sockets at most
+// pollLease: the readers then read them again, until Poll is called again.
+// Only one caller may use it.
+func (n *Node) SetPolling(on bool) {
+	if n.polling.Load() == on {
+		return
+	}
+	n.polling.Store(on)
+	if on {
+		return
+	}
+	if live := n.live.Load(); live != nil {
+		for _, s := range *live {
+			select {
+			case s.unpolled <- struct{}{}:
+			default:
+			}
+		}
+	}
 }
 
 // publishLocked replaces the list of live sessions and stores each peer's

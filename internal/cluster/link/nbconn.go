@@ -3,43 +3,57 @@ package link
 import (
 	"io"
 	"net"
+	"os"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // nbConn is a session's TCP connection. During the handshake it reads as a
 // net.Conn does (blocking, under the handshake's deadline). Once its session
-// starts (start), each read is one non-blocking read(2) of the socket that
-// returns errWouldBlock when nothing waits: whoever holds the session's read
-// side (its reader goroutine, or a poller on a core: Node.Poll) never parks in
-// a read. The reader goroutine reads inside the runtime's wait for the socket
-// (readWaiting), as a net.Conn's Read does, so that it parks with no system
-// call of its own beyond the reads. Writes, likewise, are non-blocking
+// starts (start), reads and writes use a duplicate of the socket's
+// descriptor (fd): each read is one non-blocking read(2) that returns
+// errWouldBlock when nothing waits, so whoever holds the session's read side
+// (its reader goroutine, or a poller on a core: Node.Poll) never parks in a
+// read. The reader waits for the socket in the Go runtime's poller, through
+// a registered descriptor of its own (the handshake's net.Conn, then one
+// register makes), but only while no poller reads the sockets: while one
+// does (Node.SetPolling) the reader closes it, taking the socket out of the
+// runtime's epoll set. In that set every arriving segment woke the thread
+// parked in epoll_wait, whether or not a goroutine waited for the socket,
+// and on a machine whose cores spin that thread took a CPU from one of them
+// (a spinning core was descheduled). Writes, likewise, are non-blocking
 // write(2)s: what the socket does not take at once waits in the
-// connection's backlog, in order, and the session's writer goroutine flushes
-// it (flush), waiting for the socket as long as it must. So a write never
-// blocks its caller (a core may write) and never fails half-way, which
-// crypto/tls could not go on from.
+// connection's backlog, in order, and the session's writer goroutine
+// flushes it (flush), waiting for the socket with poll(2) as long as it
+// must. So a write never blocks its caller (a core may write) and never
+// fails half-way, which crypto/tls could not go on from.
 type nbConn struct {
 	*net.TCPConn
 	rc syscall.RawConn
-	// Set by start, before the session's goroutines run. fd is used under
-	// session.rmu (reads) or bmu (writes), and only while the connection
-	// is open (closed is set under bmu, and the session closes it holding
-	// rmu), so it never names a descriptor reused after the close.
+	// Set by start, before the session's goroutines run. fd is the
+	// duplicate start keeps; reads and writes use it under session.rmu
+	// (reads) or bmu (writes) only while the connection is open (closed
+	// is set under bmu, and the session closes it holding rmu). Close
+	// shuts the socket down, which ends any poll(2) on it; the descriptor
+	// itself is closed by the last of its three holders to let it go
+	// (release: Close, the reader and the writer goroutines), so no
+	// poll(2) ever names a descriptor reused after the close.
 	raw   bool
 	fd    int
+	refs  atomic.Int32
 	reads *atomic.Uint64 // the node's count of read(2)s (Stats.Reads)
 
 	// Guarded by session.rmu. drained: the last read returned less than it
 	// asked for, so the socket had nothing more then (TCP reads take all
 	// there is, up to the buffer); lazy: a read may trust that and return
-	// errWouldBlock without a system call. Only the reader goroutine sets
-	// lazy, while it reads inside the runtime's wait (readWaiting), which
-	// wakes it for every byte that comes after: a poller has no such wake-up
-	// and always reads.
+	// errWouldBlock without a system call. The reader sets lazy while it
+	// drains inside the runtime's wait, which wakes it for every byte that
+	// comes after; a poller while it drains after poll(2) said the socket
+	// was readable (drain), and polls again before its next read.
 	drained, lazy bool
 
 	bmu     sync.Mutex // guards backlog, off, closed, werr; a leaf
@@ -68,15 +82,98 @@ func newNBConn(c net.Conn) (*nbConn, error) {
 	return &nbConn{TCPConn: tc, rc: rc, kick: make(chan struct{}, 1)}, nil
 }
 
-// start makes reads non-blocking; each read(2) from then on is counted in
-// reads. Called once, before the session's reader runs.
+// start makes reads and writes use a duplicate of the socket's descriptor,
+// non-blocking; each read(2) from then on is counted in reads. The net.Conn
+// is the reader's to wait with, and to close. Called once, before the
+// session's goroutines run; they, and Close, each release the duplicate once.
 func (c *nbConn) start(reads *atomic.Uint64) error {
-	var fd int
-	if err := c.rc.Control(func(u uintptr) { fd = int(u) }); err != nil {
+	fd := -1
+	var derr error
+	if err := c.rc.Control(func(u uintptr) {
+		fd, derr = unix.FcntlInt(u, unix.F_DUPFD_CLOEXEC, 0)
+	}); err != nil {
 		return err
 	}
+	if derr != nil {
+		return &net.OpError{Op: "dup", Net: "tcp", Source: c.LocalAddr(), Addr: c.RemoteAddr(), Err: derr}
+	}
+	if err := unix.SetNonblock(fd, true); err != nil {
+		unix.Close(fd)
+		return &net.OpError{Op: "link", Net: "tcp", Source: c.LocalAddr(), Addr: c.RemoteAddr(), Err: err}
+	}
 	c.fd, c.raw, c.reads = fd, true, reads
+	c.refs.Store(3)
 	return nil
+}
+
+// release lets the descriptor go for one of its holders; the last closes it.
+func (c *nbConn) release() {
+	if c.refs.Add(-1) == 0 {
+		unix.Close(c.fd)
+	}
+}
+
+// register makes another registered descriptor of the socket for the
+// reader to wait with (readLoop), after a poller's spell; the reader holds
+// its reference to fd.
+func (c *nbConn) register() (*net.TCPConn, error) {
+	fd, err := unix.FcntlInt(uintptr(c.fd), unix.F_DUPFD_CLOEXEC, 0)
+	if err != nil {
+		return nil, &net.OpError{Op: "dup", Net: "tcp", Source: c.LocalAddr(), Addr: c.RemoteAddr(), Err: err}
+	}
+	f := os.NewFile(uintptr(fd), "link")
+	nc, err := net.FileConn(f) // a descriptor of its own, in the runtime's poller
+	f.Close()
+	if err != nil {
+		return nil, err
+	}
+	tc, ok := nc.(*net.TCPConn)
+	if !ok {
+		nc.Close()
+		return nil, errNotTCP
+	}
+	return tc, nil
+}
+
+// readableNow reports, without waiting, whether the socket has something to
+// read (or has failed, or was shut down). poll(2) reads the socket's state
+// without its lock, which a read(2) that finds nothing takes: a poller that
+// spins on read(2) contends, on every try, with the sender's segments being
+// received into the socket.
+func (c *nbConn) readableNow() bool {
+	fds := []unix.PollFd{{Fd: int32(c.fd), Events: unix.POLLIN | unix.POLLRDHUP}}
+	for {
+		k, err := unix.Poll(fds, 0)
+		if err != unix.EINTR {
+			return err != nil || k > 0
+		}
+	}
+}
+
+// waitWritable waits, with poll(2), until the socket has room to write (or
+// has failed, or was shut down: a write then says so) and reports true, or
+// until deadline (by now's clock) and reports false.
+func (c *nbConn) waitWritable(deadline int64, now func() int64) (bool, error) {
+	return c.wait(unix.POLLOUT, deadline, now)
+}
+
+func (c *nbConn) wait(events int16, deadline int64, now func() int64) (bool, error) {
+	for {
+		left := deadline - now()
+		if left <= 0 {
+			return false, nil
+		}
+		fds := []unix.PollFd{{Fd: int32(c.fd), Events: events}}
+		k, err := unix.Poll(fds, int((left+int64(time.Millisecond)-1)/int64(time.Millisecond)))
+		switch {
+		case err == unix.EINTR:
+			continue
+		case err != nil:
+			return false, &net.OpError{Op: "poll", Net: "tcp", Source: c.LocalAddr(), Addr: c.RemoteAddr(), Err: err}
+		case k > 0:
+			return true, nil
+		}
+	}
 }
 
 func (c *nbConn) Read(b []byte) (int, error) {
@@ -188,21 +285,33 @@ func (c *nbConn) flush() error {
 		if empty {
 			return nil
 		}
-		var err error
-		c.TCPConn.SetWriteDeadline(time.Now().Add(writeTimeout))
-		// The write is tried inside the runtime's wait for writability,
-		// after it has reset the socket's readiness: a socket that drained
-		// between a try and the wait is not waited for (no lost wake-up).
-		werr := c.rc.Write(func(uintptr) bool {
-			progress, empty, e := c.flushSome()
-			err = e
-			return progress || empty || err != nil
-		})
+		if err := c.untilWritten(func() (bool, error) {
+			progress, empty, err := c.flushSome()
+			return progress || empty, err
+		}); err != nil {
+			return err
+		}
+	}
+}
+
+// untilWritten calls try until it reports progress or an error, waiting
+// for room in the socket between tries, at most writeTimeout after the last
+// progress. poll(2) is level-triggered: room that came between a try and
+// the wait ends the wait at once (no lost wake-up).
+func (c *nbConn) untilWritten(try func() (bool, error)) error {
+	clock := func() int64 { return time.Now().UnixNano() }
+	deadline := clock() + int64(writeTimeout)
+	for {
+		done, err := try()
+		if done || err != nil {
+			return err
+		}
+		ok, err := c.waitWritable(deadline, clock)
 		switch {
 		case err != nil:
 			return err
-		case werr != nil:
-			return werr
+		case !ok:
+			return &net.OpError{Op: "write", Net: "tcp", Source: c.LocalAddr(), Addr: c.RemoteAddr(), Err: os.ErrDeadlineExceeded}
 		}
 	}
 }
@@ -212,31 +321,21 @@ func (c *nbConn) flush() error {
 func (c *nbConn) writeWaiting(b []byte) (int, error) {
 	done := 0
 	for done < len(b) {
-		var err error
-		c.TCPConn.SetWriteDeadline(time.Now().Add(writeTimeout))
-		werr := c.rc.Write(func(uintptr) bool {
+		err := c.untilWritten(func() (bool, error) {
 			c.bmu.Lock()
 			defer c.bmu.Unlock()
 			switch {
 			case c.werr != nil:
-				err = c.werr
+				return false, c.werr
 			case c.closed:
-				err = net.ErrClosed
-			default:
-				var n int
-				n, err = c.writeSomeLocked(b[done:])
-				done += n
-				if n > 0 {
-					return true
-				}
+				return false, net.ErrClosed
 			}
-			return err != nil || done == len(b)
+			n, err := c.writeSomeLocked(b[done:])
+			done += n
+			return n > 0 || done == len(b), err
 		})
-		switch {
-		case err != nil:
+		if err != nil {
 			return done, err
-		case werr != nil:
-			return done, werr
 		}
 	}
 	return done, nil
@@ -272,25 +371,26 @@ func (c *nbConn) flushSome() (progress, empty bool, err error) {
 // backlog is written.
 const maxIdleBacklog = 1 << 20
 
-// Close closes the socket; no raw read or write follows.
+// Close closes the connection; no raw read or write follows. Once started,
+// it shuts the socket down (the peer reads the end; a poll(2) on it returns)
+// and releases the descriptor, which the session's goroutines release too.
 func (c *nbConn) Close() error {
+	if !c.raw {
+		c.bmu.Lock()
+		c.closed = true
+		c.bmu.Unlock()
+		return c.TCPConn.Close()
+	}
 	c.bmu.Lock()
+	if c.closed {
+		c.bmu.Unlock()
+		return nil
+	}
 	c.closed = true
+	unix.Shutdown(c.fd, unix.SHUT_RDWR)
 	c.bmu.Unlock()
-	return c.TCPConn.Close()
-}
-
-// readWaiting calls read at once and then each time the socket has become
-// readable, inside the runtime's wait for it, until read returns true; it
-// returns nil then, or the wait's error: the read deadline passed (an error
-// whose Timeout is true) or the connection was closed. The runtime resets
-// the socket's readiness before the first call and wakes the wait for every
-// byte that comes after a read found the socket empty, so nothing is waited
-// for that had come already. read runs holding the descriptor's read lock,
-// which Close waits for: it must never wait for anything that one who
-// closes the connection may hold (session.rmu: it takes it with TryLock).
-func (c *nbConn) readWaiting(read func() bool) error {
-	return c.rc.Read(func(uintptr) bool { return read() })
+	c.release()
+	return nil
 }
 
 // wouldBlock is the error of a read that found nothing to read. It is a

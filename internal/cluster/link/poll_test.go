@@ -35,7 +35,8 @@ func eachTransport(t *testing.T, fn func(t *testing.T, withTLS bool)) {
 // that never yields (a core spinning for a message), a frame that another
 // node wrote still reaches that goroutine, through Queue and Flush on the
 // sending side and Poll on the receiving one: no other goroutine (the
-// session's writer or reader) had to run for it.
+// session's writer or reader) had to run for it. The receiving side says it
+// polls (SetPolling), so its reader has left the socket to Poll.
 func TestPollWithEveryProcessorBusy(t *testing.T) {
 	eachTransport(t, func(t *testing.T, withTLS bool) {
 		a, b := linkedPair(t, withTLS)
@@ -47,6 +48,7 @@ func TestPollWithEveryProcessorBusy(t *testing.T) {
 				elsewhere.Add(1)
 			}
 		})
+		pollUntilParked(t, a, b)
 		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
 		if err := a.Queue(2, 9, []byte("ping")); err != nil {
 			t.Fatal(err)

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -35,9 +34,19 @@ type session struct {
 	// reads counts the drains that read a frame; replied is its value when
 	// Node.reply last wrote. Each is written by its side only.
 	reads, replied atomic.Uint64
-	// missed: the reader was woken while a poller held rmu, and left what
-	// woke it to that poller (drain).
-	missed atomic.Bool
+	// empty: the last drain ended at a read that found the socket empty,
+	// so nothing whole waits in the TLS connection's or the frame reader's
+	// buffers, and until poll(2) says the socket is readable a poller has
+	// nothing to read (drain). Set and cleared under rmu; read without it.
+	empty atomic.Bool
+	// unpolled (capacity 1) wakes the reader when the node's poller stops
+	// (Node.SetPolling).
+	unpolled chan struct{}
+	// lapsed: the reader found the poller gone (no Poll for pollLease)
+	// when the node's count of polls was lapsedAt, and reads the socket
+	// until the next Poll. The reader's own.
+	lapsed   bool
+	lapsedAt uint64
 
 	// The write side: wmu is held by whoever writes the peer's queue into
 	// the connection, the session's writer goroutine or a flusher
@@ -55,7 +64,7 @@ func newSession(p *peer, c net.Conn, epoch, incarnation uint64) (*session, error
 	if !ok {
 		return nil, errNotTCP
 	}
-	s := &session{peer: p, conn: c, nb: nb, epoch: epoch, incarnation: incarnation, done: make(chan struct{})}
+	s := &session{peer: p, conn: c, nb: nb, epoch: epoch, incarnation: incarnation, done: make(chan struct{}), unpolled: make(chan struct{}, 1)}
 	s.fr = frameReader{conn: c, buf: make([]byte, readBuffer)}
 	return s, nil
 }
@@ -133,6 +142,7 @@ func kickPeer(p *peer) {
 // idle session gets a heartbeat.
 func (n *Node) writeLoop(s *session) {
 	defer n.wg.Done()
+	defer s.nb.release()
 	p := s.peer
 	ping := time.NewTimer(pingInterval)
 	defer ping.Stop()
@@ -213,53 +223,58 @@ func (s *session) closeConnLocked() {
 }
 
 // readLoop hands every frame that arrives to its kind's handler (drain),
-// until the session ends. It drains inside the runtime's wait for the
-// socket (nbConn.readWaiting): at once (the handshake may have left whole
-// frames in the TLS connection's buffers, which no readability would
-// announce), then each time the socket becomes readable, so that a frame
-// costs the reader one read(2) and no other system call of its own. A
-// poller (Node.Poll) may have read the frames first; the reader then finds
-// none and waits again. Where a poller holds the read side, the reader
-// leaves what woke it to the poller (missed) and waits again: it may not
-// wait for rmu inside the runtime's wait (see readWaiting), and waiting for
-// it outside would make a hot gateway, which polls at every turn, hand the
-// mutex to the reader again and again. The poller looks at missed after it
-// lets rmu go and, if it is set, drains again (drain): so a byte that came
-// after the poller's last read, whose wake-up the reader spent, is read.
+// until the session ends. While no poller reads the node's sockets, it
+// drains inside the runtime's wait for the socket (a registered duplicate,
+// pc): at once (the handshake may have left whole frames in the TLS
+// connection's buffers, which no readability would announce), then each
+// time the socket becomes readable, so that a frame costs the reader one
+// read(2) and no other system call of its own, and the Go scheduler may run
+// it on the thread that just parked another goroutine, without a wake-up.
+// While a poller reads the sockets (Node.SetPolling), the reader closes pc,
+// which takes the socket out of the runtime's epoll set, so that what
+// arrives wakes no thread (nbConn), and waits for the poller to stop
+// (awaitUnpolled); then it registers the socket again and drains what the
+// poller left. A poller (Node.Poll) may have read the frames first; the
+// reader then finds none and waits again.
 func (n *Node) readLoop(s *session) {
 	defer n.wg.Done()
-	s.nb.TCPConn.SetReadDeadline(n.born.Add(time.Duration(s.heard.Load()) + deadAfter))
+	defer s.nb.release()
+	pc := s.nb.TCPConn // the handshake's connection: registered already
+	defer func() {
+		if pc != nil {
+			pc.Close()
+		}
+	}()
 	for {
-		var derr error
-		err := s.nb.readWaiting(func() bool {
-			if !s.tryReadSide() {
-				return s.closeDue.Load() // its holder reads what woke us
+		if pc == nil {
+			var err error
+			if pc, err = s.nb.register(); err != nil {
+				n.endSession(s, err)
+				return
 			}
-			s.nb.drained, s.nb.lazy = false, true
-			_, derr = n.drainLocked(s, false)
-			s.nb.lazy = false
-			s.rmu.Unlock()
-			return derr != nil || s.closeDue.Load()
-		})
+		}
+		hot, due, derr, err := n.readRegistered(s, pc)
 		switch {
 		case derr != nil:
 			n.endSession(s, derr)
 			return
-		case s.closeDue.Load():
-			s.rmu.Lock() // endSession left the closing to us, or to a poller
-			s.closeConnLocked()
-			s.rmu.Unlock()
+		case due:
 			return
+		case hot:
+			pc.Close() // out of the runtime's epoll set
+			pc = nil
+			if err := n.awaitUnpolled(s); err != nil {
+				n.endSession(s, err)
+				return
+			}
+			continue
 		case err == nil:
 			continue
 		}
 		var ne net.Error
 		if errors.As(err, &ne) && ne.Timeout() {
-			// The deadline is renewed only when it passes: once per
-			// deadAfter on a busy session, not once per frame.
-			if heard := s.heard.Load(); n.clock()-heard < int64(deadAfter) {
-				s.nb.TCPConn.SetReadDeadline(n.born.Add(time.Duration(heard) + deadAfter))
-				continue
+			if n.clock()-s.heard.Load() < int64(deadAfter) {
+				continue // the deadline is renewed: once per deadAfter on a busy session
 			}
 			err = fmt.Errorf("nothing heard for %v", deadAfter)
 		}
@@ -268,61 +283,110 @@ func (n *Node) readLoop(s *session) {
 	}
 }
 
-// tryReadSide takes rmu for the reader goroutine without waiting on it: a
-// poller's drain lasts about a microsecond, so it tries a few times,
-// yielding between tries, and reads what woke it itself, off the poller's
-// core (the poller then has no read to make again). Where the poller still
-// holds it, it sets missed and tries once more: see drain.
-func (s *session) tryReadSide() bool {
-	for i := 0; i < readSideTries; i++ {
-		if s.rmu.TryLock() {
-			s.missed.Store(false)
+// readRegistered drains s inside the runtime's wait for pc, a registered
+// duplicate of its socket, until the session ends (due, or derr), a poller
+// starts (hot: the reader leaves the socket to it) or the wait fails (err:
+// the read deadline, heard + deadAfter, passed). It holds pc's read lock
+// meanwhile, which nobody else takes: it may wait for rmu in it.
+func (n *Node) readRegistered(s *session, pc *net.TCPConn) (hot, due bool, derr, err error) {
+	pc.SetReadDeadline(n.born.Add(time.Duration(s.heard.Load()) + deadAfter))
+	rc, err := pc.SyscallConn()
+	if err != nil {
+		return false, false, nil, err
+	}
+	err = rc.Read(func(uintptr) bool {
+		if n.pollerHolds(s) {
+			hot = true
 			return true
 		}
-		runtime.Gosched()
-	}
-	s.missed.Store(true) // before the last try: see drain
-	if s.rmu.TryLock() {
-		s.missed.Store(false)
-		return true
-	}
-	return false
+		s.rmu.Lock()
+		s.nb.drained, s.nb.lazy = false, true
+		_, derr = n.drainLocked(s, false)
+		s.nb.lazy = false
+		if due = s.closeDue.Load(); due {
+			s.closeConnLocked() // endSession left the closing to us
+		}
+		s.rmu.Unlock()
+		return derr != nil || due
+	})
+	return hot, due, derr, err
 }
 
-// readSideTries is how many times tryReadSide tries rmu before it leaves
-// what woke the reader to the poller.
-const readSideTries = 4
+// pollerHolds reports whether a poller holds the node's sockets, for s's
+// reader: SetPolling(true) and, if the reader found the poller gone
+// (lapsed), Poll called since.
+func (n *Node) pollerHolds(s *session) bool {
+	return n.polling.Load() && (!s.lapsed || n.polls.Load() != s.lapsedAt)
+}
+
+// awaitUnpolled waits, while a poller reads the node's sockets, for it to
+// stop (s.unpolled), or the session to end (it returns nil: the reader's
+// next drain sees closeDue); it reports that nothing was heard for
+// deadAfter meanwhile. A poller that has not called Poll for pollLease is
+// taken for gone (s.lapsed): the reader reads the socket again, until the
+// next Poll.
+func (n *Node) awaitUnpolled(s *session) error {
+	var timer *time.Timer
+	defer func() {
+		if timer != nil {
+			timer.Stop()
+		}
+	}()
+	seen, since := n.polls.Load(), n.clock()
+	for n.pollerHolds(s) && !s.closeDue.Load() {
+		now := n.clock()
+		if k := n.polls.Load(); k != seen {
+			seen, since = k, now
+		} else if now-since >= int64(pollLease) {
+			s.lapsed, s.lapsedAt = true, seen
+			return nil
+		}
+		deadline := s.heard.Load() + int64(deadAfter)
+		d := time.Duration(deadline - now)
+		if d <= 0 {
+			return fmt.Errorf("nothing heard for %v", deadAfter)
+		}
+		d = min(d, time.Duration(since+int64(pollLease)-now))
+		if timer == nil {
+			timer = time.NewTimer(d)
+		} else {
+			timer.Reset(d)
+		}
+		n.parked.Add(1)
+		select {
+		case <-s.done:
+		case <-s.unpolled:
+		case <-timer.C:
+		}
+		n.parked.Add(-1)
+	}
+	return nil
+}
 
 // drain reads, for a poller, every frame that can be read without waiting
 // (at most PollBatch) and hands each to its handler, holding the session's
-// read side; it gives up at once when another holds it. It returns how
-// many frames it read.
-//
-// A reader woken while the poller held rmu set missed and tried rmu again
-// after it: so if that try failed because of this poller, the poller finds
-// missed set once it has let rmu go, and drains again. (Past PollBatch it
-// leaves missed set for the next Poll, which its caller owes.)
+// read side; it gives up at once when another holds it (the reader, whose
+// frames are on their way). It returns how many frames it read.
 func (n *Node) drain(s *session) (got int, err error) {
-	for {
-		if !s.rmu.TryLock() {
-			return got, nil
-		}
-		k, err := n.drainLocked(s, true)
-		got += k
-		if s.closeDue.Load() {
-			s.closeConnLocked()
-		}
-		s.rmu.Unlock()
-		if err != nil || got >= PollBatch || !s.missed.Load() || !s.missed.Swap(false) {
-			return got, err
-		}
+	if s.empty.Load() && !s.nb.readableNow() {
+		return 0, nil
 	}
+	if !s.rmu.TryLock() {
+		return 0, nil
+	}
+	s.nb.drained, s.nb.lazy = false, true
+	got, err = n.drainLocked(s, true)
+	s.nb.lazy = false
+	if s.closeDue.Load() {
+		s.closeConnLocked()
+	}
+	s.rmu.Unlock()
+	return got, err
 }
 
 // drainLocked reads every frame that can be read without waiting (at most
 // PollBatch for a poller) and hands each to its handler; rmu is held. It
-// stops when the session is ending. It closes nothing: the reader goroutine
-// calls it inside the runtime's wait, where closing would wait for itself.
+// stops when the session is ending, and closes nothing: its caller does.
 func (n *Node) drainLocked(s *session, poll bool) (got int, err error) {
 	defer func() {
 		if got > 0 {
@@ -334,6 +398,7 @@ func (n *Node) drainLocked(s *session, poll bool) (got int, err error) {
 			}
 		}
 	}()
+	s.empty.Store(false)
 	if s.shut {
 		return 0, nil
 	}
@@ -344,6 +409,7 @@ func (n *Node) drainLocked(s *session, poll bool) (got int, err error) {
 		kind, payload, err := s.fr.next()
 		if err != nil {
 			if errors.Is(err, errWouldBlock) {
+				s.empty.Store(true) // nothing whole is left above the socket
 				return got, nil
 			}
 			return got, err
