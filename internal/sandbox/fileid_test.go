@@ -58,15 +58,7 @@ func loadFileSettle(t *testing.T, dir, path string, settle time.Duration) (out [
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := mod.NewProcess(nil)
-	for {
-		if _, done := p.Resume(); done {
-			break
-		}
-	}
-	if r := p.Result(); r.Status() != 0 {
-		t.Fatalf("result %+v", r)
-	}
+	runToExit(t, mod)
 	return out, reads, rt.rewrites.Load()
 }
 

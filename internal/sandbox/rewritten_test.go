@@ -44,6 +44,14 @@ func runCached(t *testing.T, dir string, version int, wasm []byte) (out []int64,
 	if err != nil {
 		t.Fatal(err)
 	}
+	runToExit(t, mod)
+	return out, preempts, rt.rewrites.Load()
+}
+
+// runToExit runs a process of mod until it ends and fails t unless it
+// exits with status 0.
+func runToExit(t *testing.T, mod *Module) {
+	t.Helper()
 	p := mod.NewProcess(nil)
 	for {
 		if _, done := p.Resume(); done {
@@ -53,7 +61,6 @@ func runCached(t *testing.T, dir string, version int, wasm []byte) (out []int64,
 	if r := p.Result(); r.Status() != 0 {
 		t.Fatalf("result %+v", r)
 	}
-	return out, preempts, rt.rewrites.Load()
 }
 
 func cachedWasm(t *testing.T) []byte {
