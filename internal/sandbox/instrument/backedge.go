@@ -1,36 +1,50 @@
 package instrument
 
-// A Go loop's back-edge runs one more iteration before it dispatches.
+// A Go loop's back-edge runs one more iteration before it dispatches, and
+// in a function without loops a forward jump skips the dispatch.
 //
 // Go's wasm has no loops of its own: every function is one dispatch loop
 // (blocks, then `local.get $pc  br_table`, a case per resume point and per
-// jump target), and a jump back to an earlier case, the back-edge of a Go
-// `for`, is `i32.const K  local.set $pc  br $L`. Each such iteration goes
-// round the dispatch loop's header once, and so passes its check once:
-// sieve's inner loop (`composite[j] = true; j += i`) is about 20 machine
-// instructions an iteration, and the check 5 more.
+// jump target), and every jump that is not a fall-through, forward or
+// back, is `i32.const K  local.set $pc  br $L`: round the dispatch loop's
+// header, and so through its check. A Go `for` is a jump back to an
+// earlier case: sieve's inner loop (`composite[j] = true; j += i`) is
+// about 20 machine instructions an iteration, the check 5 more and the
+// dispatch about as many.
 //
-// So a back-edge whose target case is short straight-line code gets, in
-// place of its `br $L`, a copy of that case's code from its start to its
-// first unconditional branch, which holds the back-edge again:
+// So a back-edge whose target case is short code without calls gets, just
+// before its `br $L`, a copy of that case from its start to its first
+// unconditional branch at its own level, which must come at or after the
+// back-edge (so the copy holds the back-edge again):
 //
 //	i32.const K  local.set $pc        ;; the original site, as it was
 //	<case K's code, again>            ;; its own back-edges dispatch (and check)
 //	br $L                             ;; the original branch, now dead code
 //
 // The copy is one more iteration, run without going round the header: one
-// check for two iterations, and one dispatch fewer. It is made only where
-// nothing in it needs the dispatch: no call (a call's resume point is a
-// case), no nested loop, no br_table, no read of $pc, no branch to a label
-// of the dispatch (the start of a case), no block or if with a type, and
-// at most maxCopyInstrs instructions; its branches to the loop, or out of
+// check and one dispatch for two iterations. It is made only where
+// nothing in it needs the dispatch, or would need more rewriting than a
+// copy: no call (a call's resume point is a case; allowing them made no
+// Go kernel faster and start-up slower), no read of $pc, no nested loop,
+// no br_table, no branch to a label of the dispatch (the start of a
+// case), no block or if with a type, and at
+// most maxCopyInstrs instructions; its branches to the loop, or out of
 // the function, keep their targets. Every way out of the copy is a branch,
 // to the checked header or out of the function, so an endless Go loop
-// still checks at least every second iteration, and a unit of fuel pays
-// for at most two iterations of at most maxCopyInstrs instructions each.
+// still checks at least every second iteration: a unit of fuel pays for
+// two of its iterations where it paid for one.
+//
+// A forward jump (to a case that starts after it, so that the case's
+// dispatch block is open around it) becomes a `br` to that block: no
+// check, no dispatch, and forward branches make no cycle. Only in a
+// function without back-edges, though (fib's closure, which jumps from
+// its entry to its body at every call): in one with loops, the new join
+// points in the middle of the cases cost the loops more than the checks
+// they skip (docs/preemption.md).
 
-// maxCopyInstrs is the most instructions of a case that a back-edge copies.
-const maxCopyInstrs = 64
+// maxCopyInstrs is the most instructions of a case that a back-edge
+// copies: sha256's rounds need more than 128 (docs/preemption.md).
+const maxCopyInstrs = 256
 
 // caseCopy is the copy one back-edge gets: the case code at [from, to),
 // whose first instruction is depth frames inside the dispatch loop.
@@ -119,9 +133,7 @@ done:
 		return n - int(l)
 	}
 	// Forward dispatches branch to their case only in a function without
-	// back-edges: in one with loops the new join points in the middle of
-	// the cases cost the loops more than the checks they skip (sha 1.007
-	// -> 1.029 of the original's instructions, sieve 0.83 -> 0.98).
+	// back-edges (above).
 	loops := false
 	for _, s := range sites {
 		if b := target(s.k); b > 0 && starts[b] <= s.br {

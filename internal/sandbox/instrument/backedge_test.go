@@ -3,7 +3,11 @@ package instrument
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"pgregory.net/rapid"
 )
 
 // goLoop is a function shaped as Go's wasm is (backedge.go): one dispatch
@@ -143,4 +147,85 @@ func TestGoForwardJumpsSkipHeader(t *testing.T) {
 			t.Errorf("%s: the hook ran %d times, want %d", tc.name, h.calls, tc.calls)
 		}
 	}
+}
+
+// TestGoShapedRewritePreservesResults (rapid): random functions of Go's
+// shape (one dispatch loop on $pc, local 1, over n cases; case 0, the
+// entry, calls) whose cases compute on $acc (local 2), branch forward or
+// back to random cases by `i32.const K local.set $pc br $L`, some under an
+// if, or only forward, and return when a step budget ($k, local 3) runs
+// out, give the
+// original's results with a fuel so small that the hook runs all the time.
+func TestGoShapedRewritePreservesResults(t *testing.T) {
+	h := newHarness(t, 0, 2)
+	rapid.Check(t, func(t *rapid.T) {
+		n := rapid.IntRange(2, 6).Draw(t, "cases")
+		forward := rapid.Bool().Draw(t, "forward") // no back-edge: forward dispatches branch to their case
+		var b strings.Builder
+		emit := func(format string, args ...any) { fmt.Fprintf(&b, format+" ", args...) }
+		emit("local.get 0 local.set 2 i32.const 60 local.set 3 loop")
+		for range n {
+			emit("block")
+		}
+		emit("local.get 1 br_table %d", n)
+		for k := range n {
+			emit("%d", k)
+		}
+		emit("%d end", n-1)
+		for k := range n {
+			depth := n - 1 - k // frames between case k's code and the loop
+			site := func(depth int) {
+				if !forward {
+					emit("i32.const %d local.set 1 br %d", rapid.IntRange(0, n-1).Draw(t, "target"), depth)
+				} else if k < n-1 {
+					emit("i32.const %d local.set 1 br %d", rapid.IntRange(k+1, n-1).Draw(t, "target"), depth)
+				} else {
+					emit("local.get 2 return")
+				}
+			}
+			emit("local.get 3 i32.const 1 i32.sub local.tee 3 i32.eqz if local.get 2 return end")
+			if k == 0 {
+				emit("local.get 2 call 1 local.set 2")
+			}
+			for range rapid.IntRange(0, 3).Draw(t, "stmts") {
+				switch rapid.IntRange(0, 2).Draw(t, "stmt") {
+				case 0:
+					emit("local.get 2 i32.const %d i32.mul i32.const %d i32.add local.set 2", rapid.IntRange(1, 7).Draw(t, "m"), k)
+				case 1:
+					emit("local.get 2 i32.const %d i32.and if", 1<<rapid.IntRange(0, 4).Draw(t, "bit"))
+					site(depth + 1)
+					emit("end")
+				case 2:
+					emit("local.get 2 i32.const 1 i32.shr_u local.get 2 i32.xor local.set 2")
+				}
+			}
+			switch {
+			case k == n-1 || rapid.Bool().Draw(t, "exit"):
+				site(depth)
+			default: // fall into case k+1
+			}
+			if k < n-1 {
+				emit("end")
+			}
+		}
+		emit("end unreachable")
+		tm := testModule{
+			types: []string{"i32 -> i32"},
+			funcs: []testFunc{
+				{typ: 0, locals: "i32 i32 i32", export: "run", body: b.String()},
+				{typ: 0, body: "local.get 0 i32.const 3 i32.mul i32.const 1 i32.add"},
+			},
+		}
+		orig := tm.bytes()
+		args := [][]uint64{{0}, {1}, {12345}}
+		want, _ := runKernel(t, h, orig, args)
+		inst, err := Instrument(orig, testOptions(2))
+		if err != nil {
+			t.Fatalf("Instrument: %v\n%s", err, b.String())
+		}
+		got, _ := runKernel(t, h, inst, args)
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Fatalf("results differ (-original +instrumented):\n%s\n%s", diff, b.String())
+		}
+	})
 }
