@@ -65,64 +65,68 @@ type dispatchPlan struct {
 // their case's start directly, and the back-edges that get a copy of
 // their target case.
 func planDispatch(code []byte, pos int, pc uint32) dispatchPlan {
-	var p dispatchPlan
+	starts, sites, ok := scanDispatch(code, pos, pc)
+	if !ok {
+		return dispatchPlan{}
+	}
+	p := dispatchPlan{starts: starts}
+	// Forward dispatches branch to their case only in a function without
+	// back-edges (above).
+	loops := false
+	for _, s := range sites {
+		if s.block > 0 && starts[s.block] <= s.br {
+			loops = true
+		}
+	}
+	for _, s := range sites {
+		switch {
+		case s.block == 0: // to the loop itself, or out of it
+		case starts[s.block] > s.br:
+			if loops {
+				continue
+			}
+			if p.forward == nil {
+				p.forward = map[int]int{}
+			}
+			p.forward[s.br] = s.block
+		default:
+			c := caseCopy{from: starts[s.block], depth: s.block - 1}
+			var ok bool
+			if c.to, ok = copyEnd(code, c, pc, s.br); !ok {
+				continue
+			}
+			if p.copies == nil {
+				p.copies = map[int]caseCopy{}
+			}
+			p.copies[s.br] = c
+		}
+	}
+	return p
+}
+
+// dispatchSite is one `i32.const K  local.set $pc  br $L` of a dispatch
+// loop.
+type dispatchSite struct {
+	br    int // the offset of its br
+	block int // the dispatch block whose end case K starts at (1 the outermost), or 0
+}
+
+// scanDispatch reads the dispatch loop whose body starts at code[pos], on
+// local pc: the offset just after the end of each dispatch block (by its
+// number, 1 the outermost), where the cases it is the label of begin, and
+// the loop's dispatches.
+func scanDispatch(code []byte, pos int, pc uint32) (starts []int, sites []dispatchSite, ok bool) {
 	r := &reader{b: code, pos: pos}
 	var in instr
 	n := 0 // the dispatch's blocks
-	for {
-		if next(r, &in) != nil {
-			return p
-		}
-		if in.op == opBlock {
-			n++
-			continue
-		}
-		break // local.get $pc (dispatchLocal checked the form)
-	}
+	for next(r, &in) == nil && in.op == opBlock {
+		n++
+	} // then local.get $pc (dispatchLocal checked the form)
 	if next(r, &in) != nil || in.op != opBrTable {
-		return p
+		return nil, nil, false
 	}
 	labels := append([]uint32(nil), in.labels...)
-	// starts[b] is the offset just after the end of dispatch block b (1
-	// the outermost, n the innermost), where the cases it is the label of
-	// begin.
-	starts := make([]int, n+1)
-	type site struct{ br, k int }
-	var sites []site
-	// kinds holds the frames open inside the loop: a dispatch block's
-	// number, or 0 for one of the cases' own.
-	kinds := make([]int, n)
-	for i := range kinds {
-		kinds[i] = i + 1
-	}
-	var prev, prev2 instr
-	for {
-		if next(r, &in) != nil {
-			return p
-		}
-		switch in.op {
-		case opBlock, opIf, opLoop, 0x06, 0x1f: // and try, try_table
-			kinds = append(kinds, 0)
-		case opEnd:
-			if len(kinds) == 0 {
-				goto done // the loop's own end
-			}
-			if b := kinds[len(kinds)-1]; b > 0 {
-				starts[b] = r.pos
-			}
-			kinds = kinds[:len(kinds)-1]
-		case opBr:
-			if int(in.idx) == len(kinds) && prev.op == opLocalSet && prev.idx == pc && prev2.op == opI32Const {
-				sites = append(sites, site{br: in.start, k: int(uint32(prev2.val))})
-			}
-		}
-		prev2, prev = prev, in
-		prev.labels = nil
-	}
-done:
-	p.starts = starts
-	// target returns the dispatch block whose end case k starts at, or 0.
-	target := func(k int) int {
+	block := func(k int) int { // the block case k starts after, or 0
 		l := labels[len(labels)-1]
 		if k < len(labels)-1 {
 			l = labels[k]
@@ -132,40 +136,37 @@ done:
 		}
 		return n - int(l)
 	}
-	// Forward dispatches branch to their case only in a function without
-	// back-edges (above).
-	loops := false
-	for _, s := range sites {
-		if b := target(s.k); b > 0 && starts[b] <= s.br {
-			loops = true
-		}
+	starts = make([]int, n+1)
+	// kinds holds the frames open inside the loop: a dispatch block's
+	// number, or 0 for one of the cases' own.
+	kinds := make([]int, n)
+	for i := range kinds {
+		kinds[i] = i + 1
 	}
-	for _, s := range sites {
-		b := target(s.k)
-		if b == 0 {
-			continue
+	var prev, prev2 instr
+	for {
+		if next(r, &in) != nil {
+			return nil, nil, false
 		}
-		if starts[b] > s.br {
-			if loops {
-				continue
+		switch in.op {
+		case opBlock, opIf, opLoop, 0x06, 0x1f: // and try, try_table
+			kinds = append(kinds, 0)
+		case opEnd:
+			if len(kinds) == 0 {
+				return starts, sites, true // the loop's own end
 			}
-			if p.forward == nil {
-				p.forward = map[int]int{}
+			if b := kinds[len(kinds)-1]; b > 0 {
+				starts[b] = r.pos
 			}
-			p.forward[s.br] = b
-			continue
+			kinds = kinds[:len(kinds)-1]
+		case opBr:
+			if int(in.idx) == len(kinds) && prev.op == opLocalSet && prev.idx == pc && prev2.op == opI32Const {
+				sites = append(sites, dispatchSite{br: in.start, block: block(int(uint32(prev2.val)))})
+			}
 		}
-		c := caseCopy{from: starts[b], depth: b - 1}
-		var ok bool
-		if c.to, ok = copyEnd(code, c, pc, s.br); !ok {
-			continue
-		}
-		if p.copies == nil {
-			p.copies = map[int]caseCopy{}
-		}
-		p.copies[s.br] = c
+		prev2, prev = prev, in
+		prev.labels = nil
 	}
-	return p
 }
 
 // copyEnd checks the case code that starts at c.from, c.depth frames
