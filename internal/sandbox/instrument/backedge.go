@@ -24,8 +24,8 @@ package instrument
 // The copy is one more iteration, run without going round the header: one
 // check and one dispatch for two iterations. It is made only where
 // nothing in it needs the dispatch, or would need more rewriting than a
-// copy: no call (a call's resume point is a case; allowing them made no
-// Go kernel faster and start-up slower), no read of $pc, no nested loop,
+// copy: no call (copies with calls were tried: no Go kernel ran faster,
+// and start-up was slower), no read of $pc, no nested loop,
 // no br_table, no branch to a label of the dispatch (the start of a
 // case), no block or if with a type, and at
 // most maxCopyInstrs instructions; its branches to the loop, or out of
