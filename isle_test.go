@@ -252,6 +252,41 @@ func TestPreemption(t *testing.T) {
 	}
 }
 
+// TestGoLoopPreempted: the same with Go loopers (testdata/gospin), whose
+// loop is back-edges of main's dispatch loop that the rewriting gives a
+// copy of their case, so that they check every second iteration
+// (docs/preemption.md).
+func TestGoLoopPreempted(t *testing.T) {
+	ctx := context.Background()
+	var out bytes.Buffer
+	m, err := isle.Boot(ctx, config().WithCores(1).WithStdio(nil, &out, &out))
+	if err != nil {
+		t.Fatal(err)
+	}
+	spin, err := m.Load(ctx, testprog.Go(t, "./testdata/gospin"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	hello, err := m.Load(ctx, filepath.Join(testprog.Root(t), "examples", "hello-c", "hello-c.wasm"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	loopers := make([]*isle.Process, 2)
+	for i := range loopers {
+		loopers[i], _ = m.SpawnOn(spin, []string{"gospin"}, 0)
+	}
+	h, _ := m.SpawnOn(hello, []string{"hello", "--exit", "9"}, 0)
+	if st := h.Wait(); st.Status() != 9 {
+		t.Fatalf("hello beside the Go loopers: %+v", st)
+	}
+	m.Stop(ctx)
+	for _, l := range loopers {
+		if st := l.Wait(); !st.Killed {
+			t.Errorf("Go looper after Stop: %+v", st)
+		}
+	}
+}
+
 // guestC compiles a C program of the source tree (its path's elements
 // under the root) with isle's guest headers, and returns the .wasm path.
 func guestC(t *testing.T, elem ...string) string {

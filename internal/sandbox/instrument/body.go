@@ -87,6 +87,7 @@ func (w *bodyWriter) function(out []byte, f int, code []byte, version int) ([]by
 	var err error
 	w.buf = w.buf[:0]
 	w.info, w.loops, w.fn, w.copy = &w.m.funcs[f], 0, f, version
+	w.dispatch, w.copySite = dispatchPlan{}, 0
 	w.global = w.info.global || !w.info.loops
 	if !w.info.loops {
 		w.buf, err = w.copyBody(w.buf, code, w.m.types[ti].params)
@@ -132,6 +133,8 @@ type bodyWriter struct {
 	entrySaves []saved        // what the entry's slow path saves: the parameters
 	slots      map[string]int // scratch slots the saves use, by type
 	loopState  []uint8        // loopSaves's scratch, by local
+	dispatch   dispatchPlan   // the dispatch loop's forward dispatches and back-edges' copies (backedge.go)
+	copySite   int            // while copyCase writes a copy: the offset of the back-edge it is for; else 0
 }
 
 // body rewrites the body of a function with checked loops: $c is declared
@@ -244,6 +247,16 @@ func (w *bodyWriter) instr(dst, code []byte, r *reader) ([]byte, error) {
 			dst = w.loopTail(dst, f)
 		}
 	case opBr, opBrIf, 0xd5, 0xd6: // br, br_if, br_on_null, br_on_non_null
+		if in.op == opBr {
+			if b, ok := w.dispatch.forward[in.start]; ok && (w.copySite == 0 || w.dispatch.starts[b] > w.copySite) {
+				in.idx -= uint32(b) // straight to the case's start, past the header
+			} else if c, ok := w.dispatch.copies[in.start]; ok && w.copySite == 0 {
+				var err error
+				if dst, err = w.copyCase(dst, code, c); err != nil {
+					return nil, err
+				}
+			}
+		}
 		if f := &w.frames[len(w.frames)-1]; f.tail == in.start && f.tail > 0 && in.op == opBrIf {
 			return w.backEdge(dst), nil
 		}
@@ -360,6 +373,9 @@ func (w *bodyWriter) loop(dst, code []byte, r *reader) ([]byte, error) {
 			dst = w.callHook(dst)
 			dst = w.restoreLocals(dst, saves)
 			dst = append(dst, opBr, 1, opEnd)
+			if pc, ok := dispatchLocal(code, r.pos); ok && !w.m.opts.noCaseCopies {
+				w.dispatch = planDispatch(code, r.pos, pc)
+			}
 		}
 		w.frames = append(w.frames, frame{})
 		return dst, nil

@@ -52,6 +52,9 @@ type Options struct {
 	// noUnroll keeps every loop's body as it is (unroll.go), for tests and
 	// benchmarks that compare.
 	noUnroll bool
+	// noCaseCopies leaves Go's back-edges as they are (backedge.go), for
+	// tests and benchmarks that compare.
+	noCaseCopies bool
 	// leafBudget replaces the constant leafBudget (leaf.go) when above
 	// zero: the tests make it 1, so that leaves' slow paths run often.
 	leafBudget int64

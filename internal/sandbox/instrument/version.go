@@ -5,4 +5,4 @@ package instrument
 // module's hash and this number, so bump it with every change to the code
 // Instrument emits: a stale rewritten module would then be rewritten again
 // instead of run.
-const Version = 12
+const Version = 14
