@@ -188,6 +188,25 @@ func (t *Table) Send(p Port, h Handle, msg contract.MsgID, payload []byte, block
 	if err != nil {
 		return err
 	}
+	return t.send(p, e, msg, payload, blocks)
+}
+
+// SendTraced is Send for a trace: it returns too h's contract (nil when h
+// is not an endpoint) and the flow id the message carries (Describe's),
+// from the one lookup of h that the send makes.
+func (t *Table) SendTraced(p Port, h Handle, msg contract.MsgID, payload []byte, blocks []Handle) (*contract.Contract, uint64, error) {
+	e, err := t.endpoint(h)
+	if err != nil {
+		return nil, 0, err
+	}
+	var flow uint64
+	if e.peer != nil {
+		flow = flowID(e.peer, e.sendSeq)
+	}
+	return e.c, flow, t.send(p, e, msg, payload, blocks)
+}
+
+func (t *Table) send(p Port, e *Endpoint, msg contract.MsgID, payload []byte, blocks []Handle) error {
 	if e.peer == nil {
 		return ErrWrongType // a listener only receives
 	}
