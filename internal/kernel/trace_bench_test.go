@@ -36,9 +36,9 @@ func BenchmarkTraceRoundTripSide(b *testing.B) {
 			now := int64(1)
 			for i := range b.N {
 				c.traceClock(now)
-				s.TraceChanSending(con, 0, uint64(i)+1)
-				c.traceSend(r, msgDeliverData)
-				s.TraceChanSent(true)
+				s.TraceChanSending()
+				c.traceSendCore(1, msgDeliverData)
+				s.TraceChanSent(con, 0, uint64(i)+1)
 				now += 100
 				c.tracePoll(s, now)
 				c.traceRecv(1, msgDeliverData)
