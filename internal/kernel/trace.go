@@ -33,14 +33,16 @@ type tracer struct {
 	// the cross-core ping-pong, clock reads were most of what tracing
 	// cost (docs/trace.md).
 	last int64
-	// The contract of the last channel event, and the indexes of its
-	// name and its messages' names in the ring's names: a core's channel
-	// events are mostly of one contract, which then costs a pointer
-	// compare. The pointer keeps the contract alive, so it is never
-	// another one at the same address.
+	// The contract of the last channel event, the index of its name in
+	// the ring's names, and for each of its messages the packed word's
+	// fields (trace.Meta) that name it: its name's index as the Sub, the
+	// contract's as the Core. A core's channel events are mostly of one
+	// contract, which then costs a pointer compare and a load. The
+	// pointer keeps the contract alive, so it is never another one at the
+	// same address.
 	con      *contract.Contract
-	conName  uint16
-	msgNames []uint16
+	conName  uint64 // a uint16, kept as a packed word's Core
+	msgWords []uint64
 	// The ring of the last urpc message sent, and its receiver: a core
 	// sends to one peer again and again, which then costs a pointer
 	// compare rather than a walk over its rings (peerOf).
@@ -203,6 +205,10 @@ const (
 	metaSwitchIn = uint64(trace.SwitchIn) << trace.KindBits
 	metaWakeup   = uint64(trace.Wakeup) << trace.KindBits
 	metaMsgSend  = uint64(trace.MsgSend) << trace.KindBits
+	metaChanSend = uint64(trace.ChanSend) << trace.KindBits
+	metaChanRecv = uint64(trace.ChanRecv) << trace.KindBits
+	// A receive folded into its SIP's switch in (trace.FoldedSwitchIn).
+	metaChanRecvIn = metaChanRecv | trace.FoldedSwitchIn<<trace.WhyBits
 )
 
 func (c *Core) traceSpawn(s *SIP) {
@@ -468,8 +474,7 @@ func (c *Core) traceChanSent(s *SIP, con *contract.Contract, msg contract.MsgID,
 	t.chanSending = false
 	fold := t.fold
 	t.fold = foldNone
-	sub := t.msgName(con, msg)
-	m := trace.Meta(trace.ChanSend, 0, sub, int32(t.conName))
+	m := t.msgWord(con, msg) | metaChanSend
 	if fold == foldSent {
 		t.ring.FoldChanSend(s.pid, int64(flow), m|t.sendFold)
 		return
@@ -480,31 +485,35 @@ func (c *Core) traceChanSent(s *SIP, con *contract.Contract, msg contract.MsgID,
 // traceChanRecv records a channel receive. One right after the SIP's
 // switch in, at the same time, is folded into it (trace.FoldedSwitchIn).
 func (c *Core) traceChanRecv(s *SIP, con *contract.Contract, msg contract.MsgID, flow uint64) {
-	sub := c.tr.msgName(con, msg)
+	w := c.tr.msgWord(con, msg)
 	if c.tr.fold == foldRecv {
 		c.tr.fold = foldNone
-		c.tr.ring.FoldChanRecv(c.tr.conName, sub, int64(flow))
+		c.tr.ring.FoldChanRecv(w|metaChanRecvIn, int64(flow))
 		return
 	}
-	c.tr.putLast(trace.ChanRecv, 0, sub, int32(c.tr.conName), s.pid, int64(flow))
+	c.tr.fold = foldNone
+	c.tr.ring.Record(c.tr.last, s.pid, int64(flow), w|metaChanRecv)
 }
 
-// msgName returns the index of message msg's name in the ring's names,
-// making con the tracer's contract ("?" for a message con does not have).
-func (t *tracer) msgName(con *contract.Contract, msg contract.MsgID) uint16 {
+// msgWord returns the packed word's fields that name message msg of
+// contract con (its name's index in the ring's names as the Sub, the
+// contract's as the Core: trace.Meta), making con the tracer's contract
+// ("?" for a message con does not have).
+func (t *tracer) msgWord(con *contract.Contract, msg contract.MsgID) uint64 {
 	if t.con != con {
 		t.names(con)
 	}
-	if int(msg) < len(t.msgNames) {
-		return t.msgNames[msg]
+	if int(msg) < len(t.msgWords) {
+		return t.msgWords[msg]
 	}
-	return 0
+	return t.conName // "?": Sub 0
 }
 
 // names makes con the tracer's contract: its names' indexes in the ring.
 func (t *tracer) names(con *contract.Contract) {
-	t.con, t.conName, t.msgNames = con, t.ring.Name(con.Name()), t.msgNames[:0]
+	t.con, t.conName, t.msgWords = con, uint64(t.ring.Name(con.Name())), t.msgWords[:0]
 	for m := range con.NumMessages() {
-		t.msgNames = append(t.msgNames, t.ring.Name(con.Message(contract.MsgID(m)).Name()))
+		sub := t.ring.Name(con.Message(contract.MsgID(m)).Name())
+		t.msgWords = append(t.msgWords, trace.Meta(0, 0, sub, int32(t.conName)))
 	}
 }

@@ -258,12 +258,12 @@ func TestTraceFoldsChannelSend(t *testing.T) {
 	evs := c.tr.ring.Events()
 	want := []trace.Event{
 		{Time: 5, Kind: trace.MsgSend, Core: 1, Arg: int64(msgDeliverData)},
-		{Time: 5, Kind: trace.ChanSend, PID: 7, Core: int32(c.tr.conName), Sub: c.tr.msgNames[0], Arg: 99},
+		{Time: 5, Kind: trace.ChanSend, PID: 7, Core: int32(c.tr.conName), Sub: uint16(c.tr.msgWords[0] >> 48), Arg: 99},
 		{Time: 5, Kind: trace.MsgSend, Core: trace.Service(0), Arg: int64(msgRequest)},
-		{Time: 5, Kind: trace.ChanSend, PID: 7, Core: int32(c.tr.conName), Sub: c.tr.msgNames[0], Arg: 100},
-		{Time: 5, Kind: trace.ChanSend, PID: 7, Core: int32(c.tr.conName), Sub: c.tr.msgNames[0], Arg: 102},
+		{Time: 5, Kind: trace.ChanSend, PID: 7, Core: int32(c.tr.conName), Sub: uint16(c.tr.msgWords[0] >> 48), Arg: 100},
+		{Time: 5, Kind: trace.ChanSend, PID: 7, Core: int32(c.tr.conName), Sub: uint16(c.tr.msgWords[0] >> 48), Arg: 102},
 		{Time: 5, Kind: trace.MsgSend, Core: 1, Arg: int64(msgDeliver)},
-		{Time: 5, Kind: trace.ChanSend, PID: 7, Core: int32(c.tr.conName), Sub: c.tr.msgNames[0], Arg: 103},
+		{Time: 5, Kind: trace.ChanSend, PID: 7, Core: int32(c.tr.conName), Sub: uint16(c.tr.msgWords[0] >> 48), Arg: 103},
 		{Time: 5, Kind: trace.MsgSend, Core: 1, Arg: int64(msgSummary)},
 	}
 	if !slices.Equal(evs, want) {

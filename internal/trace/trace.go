@@ -332,11 +332,11 @@ func (r *Ring) FoldWake(pid int64) {
 }
 
 // FoldChanRecv turns the latest slot, a SwitchIn of the SIP that receives,
-// into its receive of message sub of contract con (names' indexes) with
-// flow id flow: a ChanRecv marked FoldedSwitchIn.
-func (r *Ring) FoldChanRecv(con, sub uint16, flow int64) {
+// into its receive with flow id flow: meta is the receive's packed word
+// (Meta: a ChanRecv marked FoldedSwitchIn, of its message and contract).
+func (r *Ring) FoldChanRecv(meta uint64, flow int64) {
 	p := r.at(r.n - 1)
-	p.meta, p.arg = meta(ChanRecv, FoldedSwitchIn, sub, int32(con)), flow
+	p.meta, p.arg = meta, flow
 }
 
 // FoldChanSend turns the latest slot, a MsgSend that CanFoldSend allows,
