@@ -61,8 +61,9 @@ type tracer struct {
 	sendFold    uint64
 	// fold: what the ring's latest slot can take in, at the same time
 	// (trace.Ring's folds): set by the trace point that recorded it,
-	// cleared by every other event and by a new clock reading. The folds
-	// then store without looking at the slot first.
+	// cleared by every other event, by a new clock reading and by a
+	// channel send's start. The folds then store without looking at the
+	// slot first.
 	fold uint8
 }
 
@@ -83,15 +84,9 @@ const (
 // handoff.go) (trace.Ring.Put: the fields stored one by one, not an Event
 // built and copied, which costs a stall).
 func (t *tracer) put(now int64, k trace.Kind, why uint8, sub uint16, core int32, pid, arg int64) {
-	t.record(now, pid, arg, trace.Meta(k, why, sub, core))
-}
-
-// record is put of the small fields packed (trace.Meta): the trace points
-// of a round trip pass constants, which the compiler packs.
-func (t *tracer) record(now, pid, arg int64, meta uint64) {
 	t.last = max(t.last, now)
 	t.fold = foldNone
-	t.ring.Record(now, pid, arg, meta)
+	t.ring.Record(now, pid, arg, trace.Meta(k, why, sub, core))
 }
 
 // putLast is put stamped with the latest reading (messages, wake-ups).
