@@ -157,17 +157,18 @@ func send(c *sandbox.Call, s *kernel.SIP, p *Proc, a []uint64) error {
 		return ipc.ErrNotAllowed
 	}
 	h := ipc.Handle(u32(a[0]))
-	var con *contract.Contract
-	var flow uint64
 	if s.Traced() {
-		con, flow, _ = p.tab.Describe(h)
-		if con != nil {
-			s.TraceChanSending(con, contract.MsgID(msg), flow)
+		// One lookup of h for the send and its trace; the urpc message
+		// that carries the send, if any, is recorded meanwhile and takes
+		// the send into its slot (kernel.SIP.TraceChanSending).
+		s.TraceChanSending()
+		var con *contract.Contract
+		var flow uint64
+		if con, flow, err = p.tab.SendTraced(port{s.Core()}, h, contract.MsgID(msg), payload, blocks[:nb]); err == nil {
+			s.TraceChanSent(con, contract.MsgID(msg), flow)
 		}
-	}
-	err = p.tab.Send(port{s.Core()}, h, contract.MsgID(msg), payload, blocks[:nb])
-	if con != nil {
-		s.TraceChanSent(err == nil)
+	} else {
+		err = p.tab.Send(port{s.Core()}, h, contract.MsgID(msg), payload, blocks[:nb])
 	}
 	if err != nil {
 		return err

@@ -205,3 +205,28 @@ func TestInlineCopiesSameCorePosted(t *testing.T) {
 		t.Fatalf("received %x, want the item 8", body)
 	}
 }
+
+// TestSendTracedDescribes: SendTraced sends as Send does and returns what
+// Describe said before it, the endpoint's contract and the flow id, which
+// the receive reports too; a handle that is no endpoint gives no contract.
+func TestSendTracedDescribes(t *testing.T) {
+	m := newFake(1)
+	p := m.port(0)
+	a := m.sys.NewTable("a")
+	st := set.Lookup("Stream")
+	imp, exp, _ := a.NewChannel(p, st)
+	for i := range 2 {
+		wantCon, wantFlow, _ := a.Describe(exp)
+		con, flow, err := a.SendTraced(p, exp, msgID(st, "Item"), enc(t, st, "Item", uint64(i)), nil)
+		if err != nil || con != wantCon || flow != wantFlow || flow == 0 {
+			t.Fatalf("send %d: %v, %d, %v; Describe said %v, %d", i, con, flow, err, wantCon, wantFlow)
+		}
+		info, _ := a.Recv(p, imp, make([]byte, 64), nil)
+		if info.Flow != flow {
+			t.Fatalf("send %d: received flow %d, sent %d", i, info.Flow, flow)
+		}
+	}
+	if con, _, err := a.SendTraced(p, Handle(0), msgID(st, "Item"), nil, nil); con != nil || err == nil {
+		t.Fatalf("a send on no endpoint: %v, %v", con, err)
+	}
+}

@@ -184,9 +184,36 @@ func newPair(sys *System, c *contract.Contract, t *Table, core int) (imp, exp *E
 // h. It checks everything first and changes nothing when it refuses; then
 // the endpoints named in the payload and the blocks leave t.
 func (t *Table) Send(p Port, h Handle, msg contract.MsgID, payload []byte, blocks []Handle) error {
+	return t.send(p, h, msg, payload, blocks, nil) // inlined: a call of send
+}
+
+// SendTraced is Send for a trace: it returns too h's contract (nil when h
+// is not an endpoint) and the flow id the message carries (Describe's),
+// from the one lookup of h that the send makes.
+func (t *Table) SendTraced(p Port, h Handle, msg contract.MsgID, payload []byte, blocks []Handle) (*contract.Contract, uint64, error) {
+	var d described
+	err := t.send(p, h, msg, payload, blocks, &d)
+	return d.c, d.flow, err
+}
+
+// described is what SendTraced returns of the endpoint it sent on.
+type described struct {
+	c    *contract.Contract
+	flow uint64
+}
+
+// send is Send; d, when not nil, is given the endpoint's contract and the
+// message's flow id (SendTraced).
+func (t *Table) send(p Port, h Handle, msg contract.MsgID, payload []byte, blocks []Handle, d *described) error {
 	e, err := t.endpoint(h)
 	if err != nil {
 		return err
+	}
+	if d != nil {
+		d.c = e.c
+		if e.peer != nil {
+			d.flow = flowID(e.peer, e.sendSeq)
+		}
 	}
 	if e.peer == nil {
 		return ErrWrongType // a listener only receives

@@ -110,9 +110,9 @@ func newCore(m *Machine, id int) *Core {
 		rq: sched.NewRunQueue(sched.Config{Slice: sched.Duration(m.cfg.Slice)}),
 	}
 	c.bal.init(c)
-	c.tr.from = int32(id)
+	c.tr.from = uint64(uint32(id))
 	if m.cfg.TraceEvents > 0 {
-		c.tr.ring = trace.NewRing(m.cfg.TraceEvents)
+		c.tr.ring.Init(m.cfg.TraceEvents)
 	}
 	c.win = newPollWindow(int64(m.cfg.PollWindow), int64(m.cfg.MaxPollWindow))
 	return c

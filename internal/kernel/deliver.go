@@ -207,7 +207,7 @@ func (c *Core) SendData(to int, d DataDeliverable, head, body []byte) {
 	r := c.coreRing(to)
 	if len(c.pending) == 0 && r.SendPair(msgDeliverData, head, body, d) {
 		c.stats.MsgsSent++
-		c.traceSend(r, msgDeliverData)
+		c.traceSendCore(to, msgDeliverData)
 		return
 	}
 	copy(c.joined[copy(c.joined[:], head):], body)

@@ -14,12 +14,19 @@ import (
 // it causes, the poll's switch in and the channel receive. Off is the same
 // calls with tracing off (a branch each): the difference is what tracing
 // adds to a side, warm, without the cache misses of a real run.
+//
+// The sub-benchmarks "on", "off" and "on-small" read the clock between
+// the reply and the switch in (a poll whose turn that read a clock, one
+// in pollClockEvery, or a long one); "short-on" and "short-off" do not, as
+// a short poll, the round trip's usual one: the reply is stamped with the
+// poll's reading, and the switch in that ends the poll has that time too.
 func BenchmarkTraceRoundTripSide(b *testing.B) {
 	con := contract.MustCompile("t.contract", "contract C {\n  msg Ping\n  msg Pong\n  initial state S {\n    imp Ping -> T\n  }\n  state T {\n    exp Pong -> S\n  }\n}\n").Lookup("C")
 	for _, bc := range []struct {
 		name   string
 		events int
-	}{{"off", 0}, {"on", 1 << 16}, {"on-small", 1 << 10}} {
+		short  bool
+	}{{"off", 0, false}, {"on", 1 << 16, false}, {"on-small", 1 << 10, false}, {"short-off", 0, true}, {"short-on", 1 << 16, true}} {
 		b.Run(bc.name, func(b *testing.B) {
 			m := &Machine{cfg: Config{Cores: 2, TraceEvents: bc.events}}
 			c := newCore(m, 0)
@@ -29,16 +36,18 @@ func BenchmarkTraceRoundTripSide(b *testing.B) {
 			now := int64(1)
 			for i := range b.N {
 				c.traceClock(now)
-				s.TraceChanSending(con, 0, uint64(i)+1)
-				c.traceSend(r, msgDeliverData)
-				s.TraceChanSent(true)
+				s.TraceChanSending()
+				c.traceSendCore(1, msgDeliverData)
+				s.TraceChanSent(con, 0, uint64(i)+1)
 				now += 100
 				c.tracePoll(s, now)
 				c.traceRecv(1, msgDeliverData)
 				c.traceWake(s)
 				c.traceHandled()
-				now += 100
-				c.traceClock(now)
+				if !bc.short {
+					now += 100
+					c.traceClock(now)
+				}
 				c.traceSwitchIn(s, now)
 				s.TraceChanRecv(con, 1, uint64(i)+2)
 			}

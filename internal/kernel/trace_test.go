@@ -19,7 +19,8 @@ import (
 func TestTracePointsAllocateNothing(t *testing.T) {
 	m := &Machine{cfg: Config{Cores: 1, TraceEvents: 64}}
 	c := newCore(m, 0)
-	s := &SIP{pid: 7}
+	s := &SIP{pid: 7, core: c}
+	con := contract.MustCompile("t.contract", "contract C {\n  msg M\n  initial state S {\n    imp M -> S\n  }\n}\n").Lookup("C")
 	req := &Request{Op: 1, Errno: 8}
 	self := sched.LoadSummary{Runnable: 1, Weight: 1024, Capacity: 1024}
 	n := testing.AllocsPerRun(1000, func() {
@@ -30,6 +31,10 @@ func TestTracePointsAllocateNothing(t *testing.T) {
 		c.traceRecv(0, msgDeliver)
 		c.traceHandled()
 		c.traceSend(nil, msgDeliver)
+		s.TraceChanSending()
+		c.traceSendCore(0, msgDeliverData)
+		s.TraceChanSent(con, 0, 5)
+		s.TraceChanRecv(con, 0, 5)
 		c.traceMigrate(s, 0, trace.Push)
 		c.traceMigrateIn(s, 0)
 		c.traceIdle(3)
@@ -46,7 +51,7 @@ func TestTracePointsAllocateNothing(t *testing.T) {
 	}
 	off := newCore(&Machine{cfg: Config{Cores: 1}}, 0)
 	off.traceWake(s)
-	if off.tr.ring != nil {
+	if off.tr.ring.On() {
 		t.Fatal("tracing is on without TraceEvents")
 	}
 }
@@ -234,27 +239,31 @@ func TestTraceFoldsChannelSend(t *testing.T) {
 	s := &SIP{pid: 7, core: c}
 	con := contract.MustCompile("t.contract", "contract C {\n  msg M\n  initial state S {\n    imp M -> S\n  }\n}\n").Lookup("C")
 	c.traceClock(5)
-	s.TraceChanSending(con, 0, 99)
+	s.TraceChanSending()
 	c.traceSend(toCore, msgDeliverData)
-	s.TraceChanSent(true)
+	s.TraceChanSent(con, 0, 99)
 	if last, _ := c.tr.ring.Last(); len(c.tr.ring.Events()) != 2 || last.Kind != trace.ChanSend {
 		t.Fatalf("a send and its message: %d events, last slot %+v", len(c.tr.ring.Events()), last)
 	}
-	s.TraceChanSending(con, 0, 100)
+	s.TraceChanSending()
 	c.traceSend(toSvc, msgRequest)
-	s.TraceChanSent(true)
-	s.TraceChanSending(con, 0, 101) // fails: nothing recorded
-	s.TraceChanSent(false)
-	s.TraceChanSending(con, 0, 102) // to a SIP of this core: no message
-	s.TraceChanSent(true)
-	c.traceSend(toCore, msgSummary) // not a channel's: a slot of its own
+	s.TraceChanSent(con, 0, 100)
+	s.TraceChanSending() // to a SIP of this core: no message
+	s.TraceChanSent(con, 0, 102)
+	s.TraceChanSending()           // fails: not told again, nothing recorded
+	c.traceSendCore(1, msgDeliver) // a message after it is not its,
+	s.TraceChanSending()
+	s.TraceChanSent(con, 0, 103) // nor the next send's, which no message carried
+	c.traceSend(toCore, msgSummary)
 	evs := c.tr.ring.Events()
 	want := []trace.Event{
 		{Time: 5, Kind: trace.MsgSend, Core: 1, Arg: int64(msgDeliverData)},
-		{Time: 5, Kind: trace.ChanSend, PID: 7, Core: int32(c.tr.conName), Sub: c.tr.msgNames[0], Arg: 99},
+		{Time: 5, Kind: trace.ChanSend, PID: 7, Core: int32(c.tr.conName), Sub: uint16(c.tr.msgWords[0] >> 48), Arg: 99},
 		{Time: 5, Kind: trace.MsgSend, Core: trace.Service(0), Arg: int64(msgRequest)},
-		{Time: 5, Kind: trace.ChanSend, PID: 7, Core: int32(c.tr.conName), Sub: c.tr.msgNames[0], Arg: 100},
-		{Time: 5, Kind: trace.ChanSend, PID: 7, Core: int32(c.tr.conName), Sub: c.tr.msgNames[0], Arg: 102},
+		{Time: 5, Kind: trace.ChanSend, PID: 7, Core: int32(c.tr.conName), Sub: uint16(c.tr.msgWords[0] >> 48), Arg: 100},
+		{Time: 5, Kind: trace.ChanSend, PID: 7, Core: int32(c.tr.conName), Sub: uint16(c.tr.msgWords[0] >> 48), Arg: 102},
+		{Time: 5, Kind: trace.MsgSend, Core: 1, Arg: int64(msgDeliver)},
+		{Time: 5, Kind: trace.ChanSend, PID: 7, Core: int32(c.tr.conName), Sub: uint16(c.tr.msgWords[0] >> 48), Arg: 103},
 		{Time: 5, Kind: trace.MsgSend, Core: 1, Arg: int64(msgSummary)},
 	}
 	if !slices.Equal(evs, want) {

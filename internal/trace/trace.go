@@ -95,7 +95,7 @@ const FoldedSwitchIn = 1
 
 // A ChanSend that stands for its urpc message too (its Why that message's
 // type) keeps the contract's name in the low 16 bits of its Core, the
-// message's core plus one above them (Ring.PutChanSend; Events unfolds it).
+// message's core plus one above them (Ring.FoldChanSend; Events unfolds it).
 const (
 	foldedPeerShift = 16
 	// MaxFoldedPeer bounds the cores whose messages a ChanSend can carry
@@ -185,7 +185,12 @@ type Ring struct {
 	base unsafe.Pointer
 	mask uint64
 	n    uint64 // events added so far; slot n&mask is the next
-	ev   []slot // len a power of two
+	// on: the ring was made (On). A field of its own, which recording
+	// does not read: the test of a trace point is then a compare with
+	// memory, not a load of base that the record takes over (one more
+	// instruction off).
+	on bool
+	ev []slot // len a power of two
 	// procs: SIPs spawned on this core, in order.
 	procs []Proc
 	// names: the contract and message names the ring's events index, and
@@ -213,6 +218,18 @@ func meta(k Kind, why uint8, sub uint16, core int32) uint64 {
 	return uint64(uint32(core)) | uint64(k)<<32 | uint64(why)<<40 | uint64(sub)<<48
 }
 
+// Meta packs an event's kind, why, sub and core as a slot holds them, for
+// Record: a trace point whose fields are constants has its word made by
+// the compiler.
+func Meta(k Kind, why uint8, sub uint16, core int32) uint64 { return meta(k, why, sub, core) }
+
+// Where a packed word (Meta) keeps its Kind and its Why: a word ORed with
+// uint64(why)<<WhyBits sets a Why that was 0. Core is its low 32 bits.
+const (
+	KindBits = 32
+	WhyBits  = 40
+)
+
 func (s *slot) event() Event {
 	return Event{Time: s.time, PID: s.pid, Arg: s.arg, Core: int32(uint32(s.meta)),
 		Kind: Kind(s.meta >> 32), Why: uint8(s.meta >> 40), Sub: uint16(s.meta >> 48)}
@@ -226,14 +243,27 @@ type recentName struct {
 // NewRing returns a ring of at least events slots (rounded up to a power of
 // two, at most MaxEvents).
 func NewRing(events int) *Ring {
+	r := new(Ring)
+	r.Init(events)
+	return r
+}
+
+// Init makes r, a zero Ring, a ring of at least events slots, as NewRing:
+// a ring can then live inside its core's state (kernel's tracer), found at
+// an offset rather than through a pointer. A ring is not copied once
+// initialised.
+func (r *Ring) Init(events int) {
 	size := 1
 	for size < events && size < MaxEvents {
 		size <<= 1
 	}
 	ev := make([]slot, size)
 	prefault(ev)
-	return &Ring{base: unsafe.Pointer(&ev[0]), ev: ev, mask: uint64(size - 1)}
+	*r = Ring{base: unsafe.Pointer(&ev[0]), ev: ev, mask: uint64(size - 1), on: true}
 }
+
+// On reports whether r was initialised: false for a zero Ring.
+func (r *Ring) On() bool { return r.on }
 
 // prefault writes a word of every page of ev, so that the pages are the
 // process's before its core records: a large allocation may be pages the
@@ -267,8 +297,16 @@ func (r *Ring) Add(e Event) { r.Put(e.Time, e.Kind, e.Why, e.Sub, e.Core, e.PID,
 // (a store-to-load forwarding stall: 6.9 ns an event against 1.4,
 // BenchmarkRingAdd and BenchmarkRingPut; docs/trace.md).
 func (r *Ring) Put(t int64, k Kind, why uint8, sub uint16, core int32, pid, arg int64) {
-	p := r.at(r.n)
-	p.time, p.pid, p.arg, p.meta = t, pid, arg, meta(k, why, sub, core)
+	r.Record(t, pid, arg, meta(k, why, sub, core))
+}
+
+// Record records an event whose small fields are packed already (Meta):
+// Put's four stores and the count, cheap enough for a trace point to
+// inline. (The slot is assigned as one value of four words the caller
+// has in registers: the compiler stores them straight into the slot,
+// without the stack copy that stalls.)
+func (r *Ring) Record(t, pid, arg int64, meta uint64) {
+	*(*slot)(unsafe.Add(r.base, (r.n&r.mask)*uint64(slotSize))) = slot{t, pid, arg, meta}
 	r.n++
 }
 
@@ -289,29 +327,31 @@ func (r *Ring) Last() (Event, bool) {
 
 // FoldWake records, into the latest slot, a MsgRecv that woke no one, that
 // the message woke pid.
-func (r *Ring) FoldWake(pid int64) { r.at(r.n - 1).pid = pid }
+func (r *Ring) FoldWake(pid int64) {
+	(*slot)(unsafe.Add(r.base, ((r.n-1)&r.mask)*uint64(slotSize))).pid = pid
+}
 
 // FoldChanRecv turns the latest slot, a SwitchIn of the SIP that receives,
-// into its receive of message sub of contract con (names' indexes) with
-// flow id flow: a ChanRecv marked FoldedSwitchIn.
-func (r *Ring) FoldChanRecv(con, sub uint16, flow int64) {
+// into its receive with flow id flow: meta is the receive's packed word
+// (Meta: a ChanRecv marked FoldedSwitchIn, of its message and contract).
+func (r *Ring) FoldChanRecv(meta uint64, flow int64) {
 	p := r.at(r.n - 1)
-	p.meta, p.arg = meta(ChanRecv, FoldedSwitchIn, sub, int32(con)), flow
+	p.meta, p.arg = meta, flow
+}
+
+// FoldChanSend turns the latest slot, a MsgSend that CanFoldSend allows,
+// into pid's channel send with flow id flow that it carries: meta is the
+// send's packed word (Meta: a ChanSend of its message and contract) with
+// the message's type as its Why and its core plus one above the contract.
+func (r *Ring) FoldChanSend(pid, flow int64, meta uint64) {
+	p := r.at(r.n - 1)
+	p.pid, p.arg, p.meta = pid, flow, meta
 }
 
 // CanFoldSend reports whether a MsgSend of type typ to core can carry the
-// channel send it carries in its slot (PutChanSend): a core, not a
+// channel send it carries in its slot (FoldChanSend): a core, not a
 // service, and a type that is not 0.
 func CanFoldSend(core int32, typ uint8) bool { return uint32(core) <= MaxFoldedPeer && typ != 0 }
-
-// PutChanSend records, at time t, pid's send of message sub of contract con
-// with flow id flow and the urpc message of type typ to core that carries
-// it (which CanFoldSend allows), in one slot: a ChanSend whose Why is the
-// message's type and whose Core keeps the contract in its low 16 bits and
-// the message's core plus one above them.
-func (r *Ring) PutChanSend(t, pid int64, con, sub uint16, flow int64, core int32, typ uint8) {
-	r.Put(t, ChanSend, typ, sub, int32(con)|(core+1)<<foldedPeerShift, pid, flow)
-}
 
 // Spawned records a Spawn event for p at time t and keeps p's name. The
 // name table grows (an allocation now and then, as a spawn itself makes
@@ -361,7 +401,7 @@ func (r *Ring) Dropped() uint64 {
 }
 
 // Events returns the events the ring holds, oldest first, with the
-// folded ones unfolded (FoldWake, FoldChanRecv, PutChanSend).
+// folded ones unfolded (FoldWake, FoldChanRecv, FoldChanSend).
 func (r *Ring) Events() []Event { return unfold(r.events()) }
 
 // unfold makes each folded event the two it stands for: a MsgRecv that
