@@ -130,6 +130,7 @@ type Node struct {
 	clientTLS   *tls.Config
 	logf        func(format string, args ...any)
 	done        chan struct{} // closed by Close
+	shut        atomic.Bool   // set by Close before done is closed: Send's check, a load
 	born        time.Time     // Start's time: clock counts from it
 
 	// handlers[kind] is set by Handle, read by every session's reader.
@@ -144,7 +145,7 @@ type Node struct {
 	// place) under mu by publishLocked, read without it. known is peers as
 	// of its last addition, for Send: replaced under mu, read without it.
 	live  atomic.Pointer[[]*session]
-	known atomic.Pointer[map[uint64]*peer]
+	known atomic.Pointer[peerSet]
 
 	wg sync.WaitGroup // every goroutine of the node
 
@@ -328,11 +329,7 @@ func (n *Node) peerLocked(id uint64) *peer {
 	if p == nil {
 		p = &peer{id: id, kick: make(chan struct{}, 1), signal: make(chan struct{}, 1)}
 		n.peers[id] = p
-		known := make(map[uint64]*peer, len(n.peers))
-		for id, p := range n.peers {
-			known[id] = p
-		}
-		n.known.Store(&known)
+		n.known.Store(newPeerSet(n.peers))
 	}
 	return p
 }
@@ -357,10 +354,7 @@ func (n *Node) enqueue(to uint64, kind byte, payload []byte, tell bool) error {
 	if n.isClosed() {
 		return ErrClosed
 	}
-	var p *peer
-	if known := n.known.Load(); known != nil {
-		p = (*known)[to]
-	}
+	p := n.known.Load().find(to)
 	if p == nil {
 		return ErrUnknownPeer
 	}
@@ -535,6 +529,7 @@ func (n *Node) Close() error {
 		return nil
 	}
 	n.closed = true
+	n.shut.Store(true)
 	close(n.done)
 	var sessions []*session
 	for _, p := range n.peers {
@@ -555,13 +550,47 @@ func (n *Node) Close() error {
 }
 
 // isClosed reports whether Close was called.
-func (n *Node) isClosed() bool {
-	select {
-	case <-n.done:
-		return true
-	default:
-		return false
+func (n *Node) isClosed() bool { return n.shut.Load() }
+
+// peerSet is the peers a node knows, for Send: immutable once made, ids in
+// order, searched without a map (a cluster has a handful of nodes; a map
+// lookup cost Send as much as the rest of its checks).
+type peerSet struct {
+	ids   []uint64
+	peers []*peer
+}
+
+// newPeerSet returns the set of the peers in m.
+func newPeerSet(m map[uint64]*peer) *peerSet {
+	ps := &peerSet{ids: make([]uint64, 0, len(m)), peers: make([]*peer, 0, len(m))}
+	for id := range m {
+		ps.ids = append(ps.ids, id)
 	}
+	sort.Slice(ps.ids, func(i, j int) bool { return ps.ids[i] < ps.ids[j] })
+	for _, id := range ps.ids {
+		ps.peers = append(ps.peers, m[id])
+	}
+	return ps
+}
+
+// find returns peer id, or nil; ps may be nil (no peer yet).
+func (ps *peerSet) find(id uint64) *peer {
+	if ps == nil {
+		return nil
+	}
+	ids := ps.ids
+	if len(ids) <= 16 {
+		for i, x := range ids {
+			if x == id {
+				return ps.peers[i]
+			}
+		}
+		return nil
+	}
+	if i := sort.Search(len(ids), func(i int) bool { return ids[i] >= id }); i < len(ids) && ids[i] == id {
+		return ps.peers[i]
+	}
+	return nil
 }
 
 // trackConn records a connection in handshake so that Close can end it; it

@@ -65,7 +65,7 @@ func newSession(p *peer, c net.Conn, epoch, incarnation uint64) (*session, error
 		return nil, errNotTCP
 	}
 	s := &session{peer: p, conn: c, nb: nb, epoch: epoch, incarnation: incarnation, done: make(chan struct{}), unpolled: make(chan struct{}, 1)}
-	s.fr = frameReader{conn: c, buf: make([]byte, readBuffer)}
+	s.fr = newFrameReader(c, readBuffer)
 	return s, nil
 }
 
@@ -429,18 +429,22 @@ func (n *Node) drainLocked(s *session, poll bool) (got int, err error) {
 	}
 }
 
-// Sizes of the reader's arena for small payloads.
-const (
-	arenaSize     = 32 << 10
-	arenaMaxFrame = 512 // payloads up to this size share an arena
-)
-
-// frameReader cuts frames out of what it reads from a connection.
+// frameReader cuts frames out of what it reads from a connection. A
+// payload is a piece of the buffer the frame was read into, which is never
+// written again once it has lent one (fill reads on into a new buffer): the
+// payload is its reader's to keep, and costs no copy. A payload kept alive
+// keeps its buffer (readBuffer bytes, or the frame's own size) alive with it.
 type frameReader struct {
-	conn  io.Reader
-	buf   []byte
-	r, w  int    // buf[r:w] is read and not yet cut
-	arena []byte // free room for small payloads
+	conn io.Reader
+	size int    // the size of a new buffer (a larger frame gets its own)
+	buf  []byte // buf[r:w] is read and not yet cut
+	r, w int
+	lent bool // a payload in buf[:r] was handed out: buf[:r] is not reused
+}
+
+// newFrameReader returns a reader of conn with buffers of size bytes.
+func newFrameReader(conn io.Reader, size int) frameReader {
+	return frameReader{conn: conn, size: size, buf: make([]byte, size)}
 }
 
 // next returns the next frame. Its payload is the caller's to keep.
@@ -463,33 +467,33 @@ func (f *frameReader) next() (byte, []byte, error) {
 			return 0, nil, err
 		}
 	}
-	var payload []byte
-	if size <= arenaMaxFrame {
-		if len(f.arena) < size {
-			f.arena = make([]byte, arenaSize)
-		}
-		payload = f.arena[:size:size]
-		f.arena = f.arena[size:]
-	} else {
-		payload = make([]byte, size)
+	start := f.r + headerSize
+	end := start + size
+	f.r = end
+	if size == 0 {
+		return kind, nil, nil
 	}
-	copy(payload, f.buf[f.r+headerSize:])
-	f.r += headerSize + size
-	return kind, payload, nil
+	f.lent = true
+	return kind, f.buf[start:end:end], nil
 }
 
 // fill reads until buf[r:w] holds at least k bytes. A read that would
 // block returns errWouldBlock, keeping what was read: the next call goes on
-// from there.
+// from there. Where buf has no room for k bytes past r, what is read and
+// not cut moves to the buffer's start, or, once the buffer has lent a
+// payload, to a new buffer.
 func (f *frameReader) fill(k int) error {
 	if f.w-f.r >= k {
 		return nil
 	}
+	if f.r == f.w && !f.lent {
+		f.r, f.w = 0, 0 // all cut, nothing lent: read from the start
+	}
 	if f.r+k > len(f.buf) {
-		if k > len(f.buf) {
-			nb := make([]byte, max(k, 2*len(f.buf)))
+		if f.lent || k > len(f.buf) {
+			nb := make([]byte, max(k, f.size))
 			f.w = copy(nb, f.buf[f.r:f.w])
-			f.buf = nb
+			f.buf, f.lent = nb, false
 		} else {
 			f.w = copy(f.buf, f.buf[f.r:f.w])
 		}
