@@ -20,8 +20,10 @@
 //     members do not know its address yet.
 //   - A handler (Handle) runs on the reading goroutine of the session the frame
 //     came on, or on a goroutine that calls Poll (a core's gateway, which reads
-//     the sockets itself while it expects frames); the payload is its own to
-//     keep. Frames of one session reach their handlers in order either way. A
+//     the sockets itself while it expects frames). The payload is lent: it is
+//     valid until the handler returns, and the reader reads the next frames
+//     over it; a handler that keeps it (hands it to another goroutine) copies
+//     it. Frames of one session reach their handlers in order either way. A
 //     handler must not block: it would stop its session's reading, or a core.
 //   - Kinds 0xF0 to 0xFF belong to the link itself (handshake, heartbeat);
 //     0x80 to 0x8F to the channels between nodes (internal/cluster/gateway);
@@ -265,7 +267,8 @@ func (n *Node) ID() uint64 { return n.id }
 func (n *Node) Addr() string { return n.listen }
 
 // Handle sets the function that frames of kind are given to (nil: dropped).
-// Kinds from KindReserved up belong to the link.
+// Kinds from KindReserved up belong to the link. The payload fn is given is
+// valid until fn returns: fn copies what it keeps.
 func (n *Node) Handle(kind byte, fn func(from uint64, payload []byte)) {
 	if kind >= KindReserved {
 		panic(fmt.Sprintf("link: kind %#x is reserved", kind))

@@ -114,9 +114,9 @@ func TestFlushInOrder(t *testing.T) {
 
 // TestStreamInOrder: a stream of small frames sent as fast as Send takes
 // them, far more than the sockets hold while the reader is slowed by its
-// consumer (the inbox), arrives whole and in order, each payload intact
-// while the frames read after it sit in the inbox (the reader lends its
-// buffer: frameReader).
+// consumer (the inbox), arrives whole and in order, each payload as it was
+// sent (the reader reads each frame over the last one's payload, which the
+// inbox's handler copied).
 func TestStreamInOrder(t *testing.T) {
 	eachTransport(t, func(t *testing.T, withTLS bool) {
 		a, b := linkedPair(t, withTLS)

@@ -430,24 +430,23 @@ func (n *Node) drainLocked(s *session, poll bool) (got int, err error) {
 }
 
 // frameReader cuts frames out of what it reads from a connection. A
-// payload is a piece of the buffer the frame was read into, which is never
-// written again once it has lent one (fill reads on into a new buffer): the
-// payload is its reader's to keep, and costs no copy. A payload kept alive
-// keeps its buffer (readBuffer bytes, or the frame's own size) alive with it.
+// payload is a piece of its buffer, lent: it is valid until the next call of
+// next, which may read over it (a handler that keeps a payload copies it:
+// Node.Handle). So a frame costs the reader neither a copy nor an
+// allocation, and a stream's reader reads into one buffer again and again.
 type frameReader struct {
 	conn io.Reader
-	size int    // the size of a new buffer (a larger frame gets its own)
 	buf  []byte // buf[r:w] is read and not yet cut
 	r, w int
-	lent bool // a payload in buf[:r] was handed out: buf[:r] is not reused
 }
 
-// newFrameReader returns a reader of conn with buffers of size bytes.
+// newFrameReader returns a reader of conn with a buffer of size bytes (a
+// larger frame grows it).
 func newFrameReader(conn io.Reader, size int) frameReader {
-	return frameReader{conn: conn, size: size, buf: make([]byte, size)}
+	return frameReader{conn: conn, buf: make([]byte, size)}
 }
 
-// next returns the next frame. Its payload is the caller's to keep.
+// next returns the next frame. Its payload is valid until the next call.
 func (f *frameReader) next() (byte, []byte, error) {
 	if f.w-f.r < headerSize { // else the header is read: no call
 		if err := f.fill(headerSize); err != nil {
@@ -473,27 +472,26 @@ func (f *frameReader) next() (byte, []byte, error) {
 	if size == 0 {
 		return kind, nil, nil
 	}
-	f.lent = true
 	return kind, f.buf[start:end:end], nil
 }
 
 // fill reads until buf[r:w] holds at least k bytes. A read that would
 // block returns errWouldBlock, keeping what was read: the next call goes on
 // from there. Where buf has no room for k bytes past r, what is read and
-// not cut moves to the buffer's start, or, once the buffer has lent a
-// payload, to a new buffer.
+// not cut moves to the buffer's start (a larger buffer's, for a frame
+// larger than it).
 func (f *frameReader) fill(k int) error {
 	if f.w-f.r >= k {
 		return nil
 	}
-	if f.r == f.w && !f.lent {
-		f.r, f.w = 0, 0 // all cut, nothing lent: read from the start
+	if f.r == f.w {
+		f.r, f.w = 0, 0 // all cut: read from the start
 	}
 	if f.r+k > len(f.buf) {
-		if f.lent || k > len(f.buf) {
-			nb := make([]byte, max(k, f.size))
+		if k > len(f.buf) {
+			nb := make([]byte, max(k, 2*len(f.buf)))
 			f.w = copy(nb, f.buf[f.r:f.w])
-			f.buf, f.lent = nb, false
+			f.buf = nb
 		} else {
 			f.w = copy(f.buf, f.buf[f.r:f.w])
 		}
