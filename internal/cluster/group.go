@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/binary"
@@ -164,9 +165,11 @@ func Start(cfg Config) (*Group, error) {
 		ls.close()
 		return nil, err
 	}
-	cfg.Transport.Handle(KindRaft, func(from uint64, p []byte) { g.postNet(func() { g.step(from, p) }) })
-	cfg.Transport.Handle(KindJoin, func(from uint64, p []byte) { g.postNet(func() { g.onJoin(from, p) }) })
-	cfg.Transport.Handle(KindRefuse, func(from uint64, p []byte) { g.postNet(func() { g.onRefuse(from, p) }) })
+	// The transport lends each payload until the handler returns; the loop
+	// gets a copy.
+	cfg.Transport.Handle(KindRaft, func(from uint64, p []byte) { p = bytes.Clone(p); g.postNet(func() { g.step(from, p) }) })
+	cfg.Transport.Handle(KindJoin, func(from uint64, p []byte) { p = bytes.Clone(p); g.postNet(func() { g.onJoin(from, p) }) })
+	cfg.Transport.Handle(KindRefuse, func(from uint64, p []byte) { p = bytes.Clone(p); g.postNet(func() { g.onRefuse(from, p) }) })
 	cfg.Transport.OnPeerDown(func(peer uint64) { g.postNet(func() { g.rn.ReportUnreachable(peer) }) })
 	go g.loop()
 	return g, nil

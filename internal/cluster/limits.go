@@ -89,7 +89,9 @@ const (
 // id. The link (internal/cluster/link: mutual TLS over TCP, batched frames)
 // is the real one; tests use an in-memory fake that can partition, drop and
 // delay. Send may drop a frame (the group retransmits); it must not alter one,
-// and a handler's from must be the id the transport authenticated.
+// and a handler's from must be the id the transport authenticated. A
+// handler's payload is valid until the handler returns (the link reads the
+// next frames over it): the group copies what it keeps.
 type Transport interface {
 	Send(to uint64, kind byte, payload []byte) error
 	Handle(kind byte, fn func(from uint64, payload []byte))

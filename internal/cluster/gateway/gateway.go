@@ -39,6 +39,7 @@
 package gateway
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
 	"sync"
@@ -145,7 +146,7 @@ type frame struct {
 func New(n *link.Node, imports []Import, logf func(format string, args ...any)) *Gateway {
 	g := &Gateway{link: n, imports: append([]Import(nil), imports...), logf: logf}
 	for _, k := range []byte{kindOpen, kindMsg, kindClose} {
-		n.Handle(k, func(from uint64, p []byte) { g.post(frame{from, k, p}) })
+		n.Handle(k, func(from uint64, p []byte) { g.post(frame{from, k, bytes.Clone(p)}) }) // the link lends p
 	}
 	n.OnPeerDown(func(peer uint64) { g.post(frame{from: peer}) })
 	return g

@@ -1,6 +1,11 @@
 package link
 
 import (
+	"bufio"
+	"crypto/tls"
+	"encoding/binary"
+	"io"
+	"net"
 	"testing"
 	"time"
 )
@@ -11,6 +16,17 @@ func BenchmarkStream(b *testing.B) { benchStream(b, true) }
 
 // BenchmarkStreamPlain is BenchmarkStream without TLS.
 func BenchmarkStreamPlain(b *testing.B) { benchStream(b, false) }
+
+// BenchmarkStreamTCP is BenchmarkStreamPlain's baseline, bench cluster's
+// tcp_stream_msgs_per_s: the same 64-byte messages, each with a 4-byte
+// length, written through a bufio.Writer on a loopback TCP socket and read
+// back one by one through a bufio.Reader on the other end.
+func BenchmarkStreamTCP(b *testing.B) { benchStreamBaseline(b, false) }
+
+// BenchmarkStreamTLS is BenchmarkStream's baseline, bench cluster's
+// tls_stream_msgs_per_s: BenchmarkStreamTCP through crypto/tls (TLS 1.3,
+// the cluster's certificates, full-size records as the link has).
+func BenchmarkStreamTLS(b *testing.B) { benchStreamBaseline(b, true) }
 
 // BenchmarkPingPong: 8 bytes from node 1 to node 2 and back, each side's
 // handler sending the next (the sessions' readers and Send): one op is a
@@ -87,4 +103,95 @@ func benchPingPong(b *testing.B, withTLS bool) {
 		b.Fatal(err)
 	}
 	<-done
+}
+
+func benchStreamBaseline(b *testing.B, withTLS bool) {
+	streamBaseline(b, withTLS, b.N, b.ResetTimer)
+}
+
+// streamBaseline sends msgs messages as benchStreamBaseline does, calling
+// started once the connection is up.
+func streamBaseline(b testing.TB, withTLS bool, msgs int, started func()) {
+	c, s := tcpPair(b)
+	if withTLS {
+		dir := b.TempDir()
+		if err := GenerateCerts(dir, []uint64{1, 2}); err != nil {
+			b.Fatal(err)
+		}
+		t1, _ := LoadTLS(dir, 1)
+		t2, _ := LoadTLS(dir, 2)
+		t1.ServerName, t1.DynamicRecordSizingDisabled = NodeName(2), true
+		t2.ClientAuth, t2.DynamicRecordSizingDisabled = tls.RequireAndVerifyClientCert, true
+		tc, ts := tls.Client(c, t1), tls.Server(s, t2)
+		done := make(chan error, 1)
+		go func() { done <- ts.Handshake() }()
+		if err := tc.Handshake(); err != nil {
+			b.Fatal(err)
+		}
+		if err := <-done; err != nil {
+			b.Fatal(err)
+		}
+		c, s = tc, ts
+	}
+	const size = 64
+	done := make(chan error, 1)
+	go func() {
+		r := bufio.NewReaderSize(s, 64<<10)
+		var hdr [4]byte
+		buf := make([]byte, size)
+		for i := 0; i < msgs; i++ {
+			if _, err := io.ReadFull(r, hdr[:]); err != nil {
+				done <- err
+				return
+			}
+			if _, err := io.ReadFull(r, buf[:binary.BigEndian.Uint32(hdr[:])]); err != nil {
+				done <- err
+				return
+			}
+		}
+		done <- nil
+	}()
+	w := bufio.NewWriterSize(c, 64<<10)
+	msg := binary.BigEndian.AppendUint32(nil, size)
+	msg = append(msg, make([]byte, size)...)
+	started()
+	for i := 0; i < msgs; i++ {
+		if _, err := w.Write(msg); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if err := w.Flush(); err != nil {
+		b.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		b.Fatal(err)
+	}
+}
+
+// tcpPair returns the two ends of a loopback TCP connection, closed at the
+// benchmark's end.
+func tcpPair(b testing.TB) (net.Conn, net.Conn) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer ln.Close()
+	accepted := make(chan net.Conn, 1)
+	go func() {
+		s, _ := ln.Accept()
+		accepted <- s
+	}()
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		b.Fatal(err)
+	}
+	s := <-accepted
+	if s == nil {
+		b.Fatal("accept failed")
+	}
+	b.Cleanup(func() {
+		c.Close()
+		s.Close()
+	})
+	return c, s
 }

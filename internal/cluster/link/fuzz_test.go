@@ -36,14 +36,14 @@ func FuzzFrameReader(f *testing.F) {
 		if chunk < 1 || chunk > 1<<16 {
 			chunk = 7
 		}
-		fr := frameReader{conn: &bytesConn{r: bytes.NewReader(in), chunk: chunk}, buf: make([]byte, 64)}
+		fr := newFrameReader(&bytesConn{r: bytes.NewReader(in), chunk: chunk}, 64)
 		var out []byte
 		for {
 			kind, payload, err := fr.next()
 			if err != nil {
 				break
 			}
-			out = appendFrame(out, kind, payload)
+			out = appendFrame(out, kind, payload) // the payload is valid until the next call
 		}
 		if !bytes.HasPrefix(in, out) {
 			t.Fatalf("frames %x are not a prefix of the input %x", out, in)

@@ -20,8 +20,10 @@
 //     members do not know its address yet.
 //   - A handler (Handle) runs on the reading goroutine of the session the frame
 //     came on, or on a goroutine that calls Poll (a core's gateway, which reads
-//     the sockets itself while it expects frames); the payload is its own to
-//     keep. Frames of one session reach their handlers in order either way. A
+//     the sockets itself while it expects frames). The payload is lent: it is
+//     valid until the handler returns, and the reader reads the next frames
+//     over it; a handler that keeps it (hands it to another goroutine) copies
+//     it. Frames of one session reach their handlers in order either way. A
 //     handler must not block: it would stop its session's reading, or a core.
 //   - Kinds 0xF0 to 0xFF belong to the link itself (handshake, heartbeat);
 //     0x80 to 0x8F to the channels between nodes (internal/cluster/gateway);
@@ -130,6 +132,7 @@ type Node struct {
 	clientTLS   *tls.Config
 	logf        func(format string, args ...any)
 	done        chan struct{} // closed by Close
+	shut        atomic.Bool   // set by Close before done is closed: Send's check, a load
 	born        time.Time     // Start's time: clock counts from it
 
 	// handlers[kind] is set by Handle, read by every session's reader.
@@ -144,7 +147,7 @@ type Node struct {
 	// place) under mu by publishLocked, read without it. known is peers as
 	// of its last addition, for Send: replaced under mu, read without it.
 	live  atomic.Pointer[[]*session]
-	known atomic.Pointer[map[uint64]*peer]
+	known atomic.Pointer[peerSet]
 
 	wg sync.WaitGroup // every goroutine of the node
 
@@ -264,7 +267,8 @@ func (n *Node) ID() uint64 { return n.id }
 func (n *Node) Addr() string { return n.listen }
 
 // Handle sets the function that frames of kind are given to (nil: dropped).
-// Kinds from KindReserved up belong to the link.
+// Kinds from KindReserved up belong to the link. The payload fn is given is
+// valid until fn returns: fn copies what it keeps.
 func (n *Node) Handle(kind byte, fn func(from uint64, payload []byte)) {
 	if kind >= KindReserved {
 		panic(fmt.Sprintf("link: kind %#x is reserved", kind))
@@ -328,11 +332,7 @@ func (n *Node) peerLocked(id uint64) *peer {
 	if p == nil {
 		p = &peer{id: id, kick: make(chan struct{}, 1), signal: make(chan struct{}, 1)}
 		n.peers[id] = p
-		known := make(map[uint64]*peer, len(n.peers))
-		for id, p := range n.peers {
-			known[id] = p
-		}
-		n.known.Store(&known)
+		n.known.Store(newPeerSet(n.peers))
 	}
 	return p
 }
@@ -357,10 +357,7 @@ func (n *Node) enqueue(to uint64, kind byte, payload []byte, tell bool) error {
 	if n.isClosed() {
 		return ErrClosed
 	}
-	var p *peer
-	if known := n.known.Load(); known != nil {
-		p = (*known)[to]
-	}
+	p := n.known.Load().find(to)
 	if p == nil {
 		return ErrUnknownPeer
 	}
@@ -535,6 +532,7 @@ func (n *Node) Close() error {
 		return nil
 	}
 	n.closed = true
+	n.shut.Store(true)
 	close(n.done)
 	var sessions []*session
 	for _, p := range n.peers {
@@ -555,13 +553,47 @@ func (n *Node) Close() error {
 }
 
 // isClosed reports whether Close was called.
-func (n *Node) isClosed() bool {
-	select {
-	case <-n.done:
-		return true
-	default:
-		return false
+func (n *Node) isClosed() bool { return n.shut.Load() }
+
+// peerSet is the peers a node knows, for Send: immutable once made, ids in
+// order, searched without a map (a cluster has a handful of nodes; a map
+// lookup cost Send as much as the rest of its checks).
+type peerSet struct {
+	ids   []uint64
+	peers []*peer
+}
+
+// newPeerSet returns the set of the peers in m.
+func newPeerSet(m map[uint64]*peer) *peerSet {
+	ps := &peerSet{ids: make([]uint64, 0, len(m)), peers: make([]*peer, 0, len(m))}
+	for id := range m {
+		ps.ids = append(ps.ids, id)
 	}
+	sort.Slice(ps.ids, func(i, j int) bool { return ps.ids[i] < ps.ids[j] })
+	for _, id := range ps.ids {
+		ps.peers = append(ps.peers, m[id])
+	}
+	return ps
+}
+
+// find returns peer id, or nil; ps may be nil (no peer yet).
+func (ps *peerSet) find(id uint64) *peer {
+	if ps == nil {
+		return nil
+	}
+	ids := ps.ids
+	if len(ids) <= 16 {
+		for i, x := range ids {
+			if x == id {
+				return ps.peers[i]
+			}
+		}
+		return nil
+	}
+	if i := sort.Search(len(ids), func(i int) bool { return ids[i] >= id }); i < len(ids) && ids[i] == id {
+		return ps.peers[i]
+	}
+	return nil
 }
 
 // trackConn records a connection in handshake so that Close can end it; it

@@ -67,7 +67,7 @@ type frame struct {
 
 func listen(n *Node, kind byte) inbox {
 	in := inbox{c: make(chan frame, 1<<16)}
-	n.Handle(kind, func(from uint64, p []byte) { in.c <- frame{from, p} })
+	n.Handle(kind, func(from uint64, p []byte) { in.c <- frame{from, bytes.Clone(p)} }) // the link lends p
 	return in
 }
 

@@ -112,6 +112,51 @@ func TestFlushInOrder(t *testing.T) {
 	})
 }
 
+// TestStreamInOrder: a stream of small frames sent as fast as Send takes
+// them, far more than the sockets hold while the reader is slowed by its
+// consumer (the inbox), arrives whole and in order, each payload as it was
+// sent (the reader reads each frame over the last one's payload, which the
+// inbox's handler copied).
+func TestStreamInOrder(t *testing.T) {
+	eachTransport(t, func(t *testing.T, withTLS bool) {
+		a, b := linkedPair(t, withTLS)
+		in := listen(b, 7)
+		const count = 300000
+		payload := func(i int, p []byte) []byte {
+			p = binary.BigEndian.AppendUint32(p[:0], uint32(i))
+			for j := 4; j < 64; j++ {
+				p = append(p, byte(i+j))
+			}
+			return p
+		}
+		go func() {
+			var p []byte
+			for i := 0; i < count; i++ {
+				p = payload(i, p)
+				err := a.Send(2, 7, p)
+				for err == ErrQueueFull {
+					time.Sleep(time.Millisecond) // back-pressure, not ordering
+					err = a.Send(2, 7, p)
+				}
+				if err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+		var want []byte
+		for i := 0; i < count; i++ {
+			f := in.next(t)
+			if want = payload(i, want); !bytes.Equal(f.payload, want) {
+				t.Fatalf("frame %d: %d bytes, numbered %d; want frame %d", i, len(f.payload), binary.BigEndian.Uint32(f.payload), i)
+			}
+		}
+		if st := a.Stats(); st.FramesOut < count {
+			t.Fatalf("%d frames out, want at least %d", st.FramesOut, count)
+		}
+	})
+}
+
 // TestReaderWakes: in a ping-pong between the handlers of two nodes, no
 // round waits for a heartbeat (500 ms) to wake a reader: a reader that
 // finished reading just before the next frame came must still be woken by

@@ -65,7 +65,7 @@ func newSession(p *peer, c net.Conn, epoch, incarnation uint64) (*session, error
 		return nil, errNotTCP
 	}
 	s := &session{peer: p, conn: c, nb: nb, epoch: epoch, incarnation: incarnation, done: make(chan struct{}), unpolled: make(chan struct{}, 1)}
-	s.fr = frameReader{conn: c, buf: make([]byte, readBuffer)}
+	s.fr = newFrameReader(c, readBuffer)
 	return s, nil
 }
 
@@ -429,21 +429,24 @@ func (n *Node) drainLocked(s *session, poll bool) (got int, err error) {
 	}
 }
 
-// Sizes of the reader's arena for small payloads.
-const (
-	arenaSize     = 32 << 10
-	arenaMaxFrame = 512 // payloads up to this size share an arena
-)
-
-// frameReader cuts frames out of what it reads from a connection.
+// frameReader cuts frames out of what it reads from a connection. A
+// payload is a piece of its buffer, lent: it is valid until the next call of
+// next, which may read over it (a handler that keeps a payload copies it:
+// Node.Handle). So a frame costs the reader neither a copy nor an
+// allocation, and a stream's reader reads into one buffer again and again.
 type frameReader struct {
-	conn  io.Reader
-	buf   []byte
-	r, w  int    // buf[r:w] is read and not yet cut
-	arena []byte // free room for small payloads
+	conn io.Reader
+	buf  []byte // buf[r:w] is read and not yet cut
+	r, w int
 }
 
-// next returns the next frame. Its payload is the caller's to keep.
+// newFrameReader returns a reader of conn with a buffer of size bytes (a
+// larger frame grows it).
+func newFrameReader(conn io.Reader, size int) frameReader {
+	return frameReader{conn: conn, buf: make([]byte, size)}
+}
+
+// next returns the next frame. Its payload is valid until the next call.
 func (f *frameReader) next() (byte, []byte, error) {
 	if f.w-f.r < headerSize { // else the header is read: no call
 		if err := f.fill(headerSize); err != nil {
@@ -463,27 +466,26 @@ func (f *frameReader) next() (byte, []byte, error) {
 			return 0, nil, err
 		}
 	}
-	var payload []byte
-	if size <= arenaMaxFrame {
-		if len(f.arena) < size {
-			f.arena = make([]byte, arenaSize)
-		}
-		payload = f.arena[:size:size]
-		f.arena = f.arena[size:]
-	} else {
-		payload = make([]byte, size)
+	start := f.r + headerSize
+	end := start + size
+	f.r = end
+	if size == 0 {
+		return kind, nil, nil
 	}
-	copy(payload, f.buf[f.r+headerSize:])
-	f.r += headerSize + size
-	return kind, payload, nil
+	return kind, f.buf[start:end:end], nil
 }
 
 // fill reads until buf[r:w] holds at least k bytes. A read that would
 // block returns errWouldBlock, keeping what was read: the next call goes on
-// from there.
+// from there. Where buf has no room for k bytes past r, what is read and
+// not cut moves to the buffer's start (a larger buffer's, for a frame
+// larger than it).
 func (f *frameReader) fill(k int) error {
 	if f.w-f.r >= k {
 		return nil
+	}
+	if f.r == f.w {
+		f.r, f.w = 0, 0 // all cut: read from the start
 	}
 	if f.r+k > len(f.buf) {
 		if k > len(f.buf) {
