@@ -70,13 +70,17 @@ func (c *Core) yieldHere(s *SIP) bool {
 
 // loopDue reports whether the loop has work at machine time now besides
 // picking a SIP: a message in a ring (or a ring new since the last turn),
-// a timer, a ticker, a balancing tick.
+// a timer, an armed ticker, a balancing tick. A ticker that is not armed
+// has nothing in flight (Every): like a core asleep, a yielder does not
+// turn the loop for it, and the loop runs it at its next turn (the name
+// table's 1 ms ticker, on every core, sent a lone yielder through the loop
+// once a millisecond).
 func (c *Core) loopDue(now int64) bool {
 	if len(c.timers) > 0 && c.timers[0].wakeAt <= now {
 		return true
 	}
 	for _, t := range c.tickers {
-		if t.next <= now {
+		if t.armed && t.next <= now {
 			return true
 		}
 	}

@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"context"
+	"fmt"
 	"sort"
 	"sync/atomic"
 	"testing"
@@ -123,6 +124,43 @@ func TestYieldAloneKeepsTheCore(t *testing.T) {
 	t.Logf("switches %d for %d yields", st.Switches, h.n)
 	if st.Switches > 20 {
 		t.Errorf("%d switches for %d yields of a SIP alone, want only a few", st.Switches, h.n)
+	}
+}
+
+// TestYieldAloneBesideTicker: a ticker with nothing in flight (its callback
+// answers false) does not send a lone yielder through the loop, however
+// often it is due; an armed one does, and runs.
+func TestYieldAloneBesideTicker(t *testing.T) {
+	for _, armed := range []bool{false, true} {
+		t.Run(fmt.Sprintf("armed=%v", armed), func(t *testing.T) {
+			h := &yieldHost{n: 2000, end: make(chan struct{})}
+			mods := h.load(t)
+			var ticks atomic.Int64
+			cfg := Config{Cores: 1, Init: []func(*Core){func(c *Core) {
+				c.Every(time.Nanosecond, func(int64) bool { ticks.Add(1); return armed })
+			}}}
+			m, err := New(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := m.Boot(); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(m.Stop)
+			ticksBefore := ticks.Load()
+			sips := spawnWait(t, m, mods["once"])
+			waitAll(t, sips)
+			m.Stop()
+			st := m.Stats()[0]
+			ran := ticks.Load() - ticksBefore
+			t.Logf("switches %d for %d yields, %d ticks", st.Switches, h.n, ran)
+			if !armed && st.Switches > 20 {
+				t.Errorf("%d switches for %d yields beside an idle ticker, want only a few", st.Switches, h.n)
+			}
+			if armed && (st.Switches < uint64(h.n)/2 || ran < int64(h.n)/2) {
+				t.Errorf("%d switches and %d ticks for %d yields beside an armed ticker due at each: want a turn of the loop for most", st.Switches, ran, h.n)
+			}
+		})
 	}
 }
 
