@@ -178,7 +178,7 @@ func (m *Machine) makeRuntime(ctx context.Context, p *plan) (*procapi.API, error
 // every core (lookups are local reads, registrations commit by 2PC) or
 // shared, as --tables names=… chooses; shared by default.
 func (m *Machine) makeKernel(p *plan) error {
-	kc := kernel.Config{Cores: p.cores, WastedBound: p.cfg.wastedBound, SpareCPUs: p.host - p.cores, TraceEvents: p.traceEvents, Capacity: p.capacity}
+	kc := kernel.Config{Cores: p.cores, Slice: p.cfg.slice, WastedBound: p.cfg.wastedBound, SpareCPUs: p.host - p.cores, TraceEvents: p.traceEvents, Capacity: p.capacity}
 	nameTable := tables.NewTable[names.Entry](tables.Names, p.nameKind, p.cores)
 	kc.Init = append(kc.Init, func(c *kernel.Core) { tables.Start(c, nameTable) })
 	if m.tables != nil {

@@ -31,6 +31,7 @@ type Config struct {
 	capacity      map[int]int64 // core → capacity (1024 = full)
 	noPreempt     bool          // load modules as they are (benchmarks of the rewriting's cost)
 	wastedBound   time.Duration
+	slice         time.Duration  // a SIP's base slice; 0: the kernel's default (tests: WithSliceForTest)
 	tables        *tables.Config // nil: no kernel tables (WithTables)
 	// Budgets (limits.go); 0: the default.
 	memoryLimit    uint64         // bytes of one SIP's linear memory

@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"isle"
 	"isle/internal/testprog"
@@ -36,9 +37,12 @@ func traceRun(t *testing.T, events int) *trace.Decoded {
 		t.Fatal(err)
 	}
 	var tr, out bytes.Buffer
-	// No preemption: a slice that a loaded host stretches past its end
-	// would add a switch, and the golden file wants the same run each time.
+	// No preemption, and a slice of a minute: a slice that a loaded host
+	// stretches past its end would add a switch (a preemption, or a yield
+	// that goes through the loop: 1 in 60 runs at load 7 with the default
+	// 3 ms), and the golden file wants the same run each time.
 	cfg := config().WithCores(1).WithPreemption(false).WithStdio(strings.NewReader(""), &out, &out).WithTrace(&tr, events).WithTraceCalls(true)
+	cfg = isle.WithSliceForTest(cfg, time.Minute)
 	st, _, err := isle.Run(context.Background(), cfg, prog, nil)
 	if err != nil {
 		t.Fatal(err)
