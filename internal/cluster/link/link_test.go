@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"net"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -247,7 +248,13 @@ func TestUnansweredPeer(t *testing.T) {
 	l := newLogBuf()
 	a := start(t, Config{ID: 1, Logf: l.logf})
 	a.AddPeer(2, "127.0.0.1:1")
-	l.wait(t, "cannot link to node 2 at 127.0.0.1:1", "does not answer")
+	line := l.wait(t, "cannot link to node 2 at 127.0.0.1:1", "does not answer")
+	if strings.Contains(line, "\n") {
+		t.Errorf("the error is more than one line: %q", line)
+	}
+	if slices.Contains(a.Peers(), 2) {
+		t.Errorf("node 2 is linked, though its address does not answer: %v", a.Peers())
+	}
 }
 
 // TestHintCrossingDial: a hint that node 2 sends while node 1's dial is
